@@ -1,0 +1,50 @@
+//! The schema layer's error type.
+
+/// Everything that can go wrong in the schema layer.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database URL names no supported backend.
+    #[error(
+        "unsupported database URL '{url}': use postgresql://user@host:port/db for PostgreSQL, or \
+         a path / sqlite:///path for SQLite"
+    )]
+    UnsupportedUrl {
+        /// The URL, with any password removed.
+        url: String,
+    },
+    /// Connecting to the database failed.
+    #[error("cannot connect to {backend} database {url}: {message}")]
+    Connect {
+        /// `SQLite` or `PostgreSQL`.
+        backend: &'static str,
+        /// The URL, with any password removed.
+        url: String,
+        /// What the driver said, and what to check.
+        message: String,
+    },
+    /// Applying the embedded migrations failed.
+    #[error("cannot migrate the {backend} database {url}: {message}")]
+    Migration {
+        /// `SQLite` or `PostgreSQL`.
+        backend: &'static str,
+        /// The URL, with any password removed.
+        url: String,
+        /// What failed.
+        message: String,
+    },
+    /// A query failed.
+    #[error("database error: {0}")]
+    Query(#[from] diesel::result::Error),
+    /// The connection pool gave no connection.
+    #[error("no database connection available: {0}")]
+    Pool(String),
+    /// A filter or ordering names something the registry does not have.
+    #[error("{0}")]
+    Lookup(String),
+    /// A value cannot be used for a field.
+    #[error("{0}")]
+    Value(String),
+}
+
+/// `Result` with the schema layer's [`enum@Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,55 @@
+//! `lamella-schema` is Lamella's ORM layer: the registries of a Lamella instance (users,
+//! storages, transforms, runs, labels, features, feature sets, artifacts, collections and their
+//! links) as diesel models, with migrations embedded for SQLite and PostgreSQL, uid generation,
+//! the feature dtype grammar and LaminDB-style query lookups.
+//!
+//! It knows nothing of files or object stores; `lamella-core` composes it with storage.
+//!
+//! ```
+//! use lamella_schema::{Db, DbUrl, QuerySpec, ULabel, Store, base62_uid, now, registry};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let db = Db::open(&DbUrl::parse(dir.path().join("lamella.db").to_str().unwrap())?)?;
+//! let n = db.transaction(|conn| -> lamella_schema::Result<i64> {
+//!     let t = now();
+//!     let mut user = vec![lamella_schema::User {
+//!         id: None, uid: base62_uid(8), handle: "alice".into(), name: None,
+//!         created_at: t, updated_at: t,
+//!     }];
+//!     lamella_schema::User::insert_all(conn, &mut user)?;
+//!     let mut labels: Vec<ULabel> = ["setosa", "versicolor"].iter().map(|name| ULabel {
+//!         id: None, uid: base62_uid(8), name: name.to_string(), description: None,
+//!         reference: None, reference_type: None, created_at: t, updated_at: t,
+//!         created_by_id: user[0].id.unwrap(), run_id: None,
+//!     }).collect();
+//!     ULabel::insert_all(conn, &mut labels)?;
+//!     QuerySpec::new(&registry::ULABEL).filter("name__startswith", "set").count(conn)
+//! })?;
+//! assert_eq!(n, 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod db;
+mod dtype;
+mod error;
+mod models;
+mod ops;
+mod query;
+pub mod registry;
+mod tables;
+mod uid;
+
+pub use db::{Backend, Conn, Db, DbUrl, redact};
+pub use dtype::{Dtype, DtypeError};
+pub use error::{Error, Result};
+pub use models::{
+    Artifact, Collection, Feature, FeatureSet, InstanceRow, Record, Run, Storage, Transform,
+    ULabel, User, now,
+};
+pub use ops::{
+    Edge, Hierarchy, Store, ancestor_ids, clear_edges, counts, delete_by_id, delete_edges,
+    descendant_ids, feature_names, insert_edges, insert_instance, instance_row, links_to,
+    load_by_ids, load_where_in, names, reachable_edges, require_id,
+};
+pub use query::{Op, QuerySpec, Value, parse_timestamp};
+pub use uid::{BASE62, base62_uid, increment_base62, is_base62, len as uid_len};

@@ -1,0 +1,376 @@
+//! The records of every registry, as diesel models.
+//!
+//! One struct per registry serves for reading (`QueryableByName`), inserting (`Insertable`, the
+//! database assigns `id`) and updating (`AsChangeset`). `id` is `None` until the record is saved.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::registry::{self, Registry};
+use crate::tables::*;
+
+/// A record of one registry.
+pub trait Record:
+    QueryableByName<diesel::sqlite::Sqlite>
+    + QueryableByName<diesel::pg::Pg>
+    + Clone
+    + Send
+    + std::fmt::Debug
+    + 'static
+{
+    /// The registry this record belongs to.
+    const REGISTRY: &'static Registry;
+    /// The database id, `None` before the record is saved.
+    fn id(&self) -> Option<i64>;
+    /// The record's uid.
+    fn uid(&self) -> &str;
+    /// The record's human name, for registries that have one.
+    fn name(&self) -> Option<&str> {
+        None
+    }
+}
+
+macro_rules! record {
+    ($ty:ident, $reg:expr $(, name = $name:ident)?) => {
+        impl Record for $ty {
+            const REGISTRY: &'static Registry = &$reg;
+            fn id(&self) -> Option<i64> {
+                self.id
+            }
+            fn uid(&self) -> &str {
+                &self.uid
+            }
+            $(fn name(&self) -> Option<&str> {
+                Some(&self.$name)
+            })?
+        }
+    };
+}
+
+/// A person or bot that creates records.
+#[derive(Debug, Clone, PartialEq, Serialize, QueryableByName, Insertable, AsChangeset)]
+#[diesel(table_name = lamella_users, treat_none_as_null = true, treat_none_as_default_value = false)]
+pub struct User {
+    /// Database id.
+    #[diesel(skip_insertion, deserialize_as = i64)]
+    pub id: Option<i64>,
+    /// 8-character uid.
+    pub uid: String,
+    /// Unique handle (login name).
+    pub handle: String,
+    /// Full name.
+    pub name: Option<String>,
+    /// Creation time (UTC).
+    pub created_at: NaiveDateTime,
+    /// Last update (UTC).
+    pub updated_at: NaiveDateTime,
+}
+record!(User, registry::USER, name = handle);
+
+/// A storage location: a local folder or a cloud bucket prefix.
+#[derive(Debug, Clone, PartialEq, Serialize, QueryableByName, Insertable, AsChangeset)]
+#[diesel(table_name = lamella_storages, treat_none_as_null = true, treat_none_as_default_value = false)]
+pub struct Storage {
+    /// Database id.
+    #[diesel(skip_insertion, deserialize_as = i64)]
+    pub id: Option<i64>,
+    /// 12-character uid.
+    pub uid: String,
+    /// Root: an absolute path or `s3://bucket/prefix`.
+    pub root: String,
+    /// `local`, `s3`, `memory`, …
+    #[serde(rename = "type")]
+    #[diesel(column_name = type_)]
+    pub kind: String,
+    /// Cloud region.
+    pub region: Option<String>,
+    /// Free text.
+    pub description: Option<String>,
+    /// Creation time (UTC).
+    pub created_at: NaiveDateTime,
+    /// Last update (UTC).
+    pub updated_at: NaiveDateTime,
+    /// Creator.
+    pub created_by_id: i64,
+    /// Run that registered it.
+    pub run_id: Option<i64>,
+}
+record!(Storage, registry::STORAGE, name = root);
+
+/// Code that produces data: a pipeline, notebook, script, function or upload.
+#[derive(Debug, Clone, PartialEq, Serialize, QueryableByName, Insertable, AsChangeset)]
+#[diesel(table_name = lamella_transforms, treat_none_as_null = true, treat_none_as_default_value = false)]
+pub struct Transform {
+    /// Database id.
+    #[diesel(skip_insertion, deserialize_as = i64)]
+    pub id: Option<i64>,
+    /// 16-character uid (12 stem + 4 version suffix).
+    pub uid: String,
+    /// Name.
+    pub name: String,
+    /// Key (e.g. a file name).
+    pub key: Option<String>,
+    /// Free text.
+    pub description: Option<String>,
+    /// `pipeline`, `notebook`, `script`, `function` or `upload`.
+    #[serde(rename = "type")]
+    #[diesel(column_name = type_)]
+    pub kind: String,
+    /// Version label.
+    pub version: Option<String>,
+    /// Whether this is the latest version of its family.
+    pub is_latest: bool,
+    /// External reference (URL, commit, …).
+    pub reference: Option<String>,
+    /// What `reference` is.
+    pub reference_type: Option<String>,
+    /// Creation time (UTC).
+    pub created_at: NaiveDateTime,
+    /// Last update (UTC).
+    pub updated_at: NaiveDateTime,
+    /// Creator.
+    pub created_by_id: i64,
+}
+record!(Transform, registry::TRANSFORM, name = name);
+
+/// One execution of a transform.
+#[derive(Debug, Clone, PartialEq, Serialize, QueryableByName, Insertable, AsChangeset)]
+#[diesel(table_name = lamella_runs, treat_none_as_null = true, treat_none_as_default_value = false)]
+pub struct Run {
+    /// Database id.
+    #[diesel(skip_insertion, deserialize_as = i64)]
+    pub id: Option<i64>,
+    /// 20-character uid.
+    pub uid: String,
+    /// The transform that ran.
+    pub transform_id: i64,
+    /// Start (UTC).
+    pub started_at: NaiveDateTime,
+    /// End (UTC), when finished.
+    pub finished_at: Option<NaiveDateTime>,
+    /// Whether the code ran top to bottom.
+    pub is_consecutive: Option<bool>,
+    /// External reference.
+    pub reference: Option<String>,
+    /// What `reference` is.
+    pub reference_type: Option<String>,
+    /// Creation time (UTC).
+    pub created_at: NaiveDateTime,
+    /// Creator.
+    pub created_by_id: i64,
+}
+record!(Run, registry::RUN);
+
+/// A universal label: a category such as a species, a study or a split.
+#[derive(Debug, Clone, PartialEq, Serialize, QueryableByName, Insertable, AsChangeset)]
+#[diesel(table_name = lamella_ulabels, treat_none_as_null = true, treat_none_as_default_value = false)]
+pub struct ULabel {
+    /// Database id.
+    #[diesel(skip_insertion, deserialize_as = i64)]
+    pub id: Option<i64>,
+    /// 8-character uid.
+    pub uid: String,
+    /// Unique name.
+    pub name: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// External reference (an ontology id, a URL, …).
+    pub reference: Option<String>,
+    /// What `reference` is.
+    pub reference_type: Option<String>,
+    /// Creation time (UTC).
+    pub created_at: NaiveDateTime,
+    /// Last update (UTC).
+    pub updated_at: NaiveDateTime,
+    /// Creator.
+    pub created_by_id: i64,
+    /// Run that created it.
+    pub run_id: Option<i64>,
+}
+record!(ULabel, registry::ULABEL, name = name);
+
+/// A feature: a measurement dimension with a dtype and an optional unit.
+#[derive(Debug, Clone, PartialEq, Serialize, QueryableByName, Insertable, AsChangeset)]
+#[diesel(table_name = lamella_features, treat_none_as_null = true, treat_none_as_default_value = false)]
+pub struct Feature {
+    /// Database id.
+    #[diesel(skip_insertion, deserialize_as = i64)]
+    pub id: Option<i64>,
+    /// 12-character uid.
+    pub uid: String,
+    /// Unique name.
+    pub name: String,
+    /// Dtype string (see [`crate::Dtype`]).
+    pub dtype: String,
+    /// Unit (e.g. `m`).
+    pub unit: Option<String>,
+    /// Free text.
+    pub description: Option<String>,
+    /// Other names, `|`-separated.
+    pub synonyms: Option<String>,
+    /// Creation time (UTC).
+    pub created_at: NaiveDateTime,
+    /// Last update (UTC).
+    pub updated_at: NaiveDateTime,
+    /// Creator.
+    pub created_by_id: i64,
+    /// Run that created it.
+    pub run_id: Option<i64>,
+}
+record!(Feature, registry::FEATURE, name = name);
+
+/// A set of features, deduplicated by the hash of its members' uids.
+#[derive(Debug, Clone, PartialEq, Serialize, QueryableByName, Insertable, AsChangeset)]
+#[diesel(table_name = lamella_feature_sets, treat_none_as_null = true, treat_none_as_default_value = false)]
+pub struct FeatureSet {
+    /// Database id.
+    #[diesel(skip_insertion, deserialize_as = i64)]
+    pub id: Option<i64>,
+    /// 20-character uid.
+    pub uid: String,
+    /// Optional name.
+    pub name: Option<String>,
+    /// Number of members.
+    pub n: i32,
+    /// Common dtype of the members, if any.
+    pub dtype: Option<String>,
+    /// Registry of the members (`Feature`).
+    pub registry: String,
+    /// Hash of the member uids (dedup key).
+    pub hash: String,
+    /// Creation time (UTC).
+    pub created_at: NaiveDateTime,
+    /// Last update (UTC).
+    pub updated_at: NaiveDateTime,
+    /// Creator.
+    pub created_by_id: i64,
+    /// Run that created it.
+    pub run_id: Option<i64>,
+}
+record!(FeatureSet, registry::FEATURE_SET);
+
+/// A file, folder or table with its content hash and provenance.
+#[derive(Debug, Clone, PartialEq, Serialize, QueryableByName, Insertable, AsChangeset)]
+#[diesel(table_name = lamella_artifacts, treat_none_as_null = true, treat_none_as_default_value = false)]
+pub struct Artifact {
+    /// Database id.
+    #[diesel(skip_insertion, deserialize_as = i64)]
+    pub id: Option<i64>,
+    /// 20-character uid (16 stem + 4 version suffix).
+    pub uid: String,
+    /// Storage holding the object.
+    pub storage_id: i64,
+    /// Path under the storage root (`None` for virtual keys without a user key).
+    pub key: Option<String>,
+    /// File suffix (`.parquet`, `` for folders).
+    pub suffix: String,
+    /// How to load it (`DataFrame`, …).
+    pub accessor: Option<String>,
+    /// Free text.
+    pub description: Option<String>,
+    /// Size in bytes.
+    pub size: Option<i64>,
+    /// Content hash.
+    pub hash: Option<String>,
+    /// `md5`, `sha1-fl`, `md5-d`, `md5-n`.
+    pub hash_type: Option<String>,
+    /// Number of files (folders).
+    pub n_objects: Option<i64>,
+    /// Number of rows (tables).
+    pub n_observations: Option<i64>,
+    /// Version label.
+    pub version: Option<String>,
+    /// Whether this is the latest version of its family.
+    pub is_latest: bool,
+    /// 1 default, 0 hidden, -1 trash.
+    pub visibility: i16,
+    /// Whether the object lives under `.lamella/<uid><suffix>`.
+    pub key_is_virtual: bool,
+    /// Transform that produced it.
+    pub transform_id: Option<i64>,
+    /// Run that produced it.
+    pub run_id: Option<i64>,
+    /// Creation time (UTC).
+    pub created_at: NaiveDateTime,
+    /// Last update (UTC).
+    pub updated_at: NaiveDateTime,
+    /// Creator.
+    pub created_by_id: i64,
+}
+record!(Artifact, registry::ARTIFACT);
+
+/// An ordered collection of artifacts.
+#[derive(Debug, Clone, PartialEq, Serialize, QueryableByName, Insertable, AsChangeset)]
+#[diesel(table_name = lamella_collections, treat_none_as_null = true, treat_none_as_default_value = false)]
+pub struct Collection {
+    /// Database id.
+    #[diesel(skip_insertion, deserialize_as = i64)]
+    pub id: Option<i64>,
+    /// 20-character uid (16 stem + 4 version suffix).
+    pub uid: String,
+    /// Name.
+    pub name: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// Hash over the members' hashes.
+    pub hash: Option<String>,
+    /// Version label.
+    pub version: Option<String>,
+    /// Whether this is the latest version of its family.
+    pub is_latest: bool,
+    /// 1 default, 0 hidden, -1 trash.
+    pub visibility: i16,
+    /// External reference.
+    pub reference: Option<String>,
+    /// What `reference` is.
+    pub reference_type: Option<String>,
+    /// Transform that produced it.
+    pub transform_id: Option<i64>,
+    /// Run that produced it.
+    pub run_id: Option<i64>,
+    /// Creation time (UTC).
+    pub created_at: NaiveDateTime,
+    /// Last update (UTC).
+    pub updated_at: NaiveDateTime,
+    /// Creator.
+    pub created_by_id: i64,
+}
+record!(Collection, registry::COLLECTION, name = name);
+
+/// The row describing the instance itself.
+#[derive(Debug, Clone, PartialEq, Serialize, QueryableByName, Insertable)]
+#[diesel(table_name = lamella_instance)]
+pub struct InstanceRow {
+    /// Database id.
+    #[diesel(skip_insertion, deserialize_as = i64)]
+    pub id: Option<i64>,
+    /// 12-character instance uid.
+    pub uid: String,
+    /// The default storage root.
+    pub storage_root: String,
+    /// The Lamella version that created the instance.
+    pub lamella_version: String,
+    /// Creation time (UTC).
+    pub created_at: NaiveDateTime,
+}
+
+/// The current UTC time, truncated to microseconds (what both databases store).
+pub fn now() -> NaiveDateTime {
+    use chrono::SubsecRound;
+    chrono::Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+#[allow(unused)]
+fn _assert_records() {
+    fn is_record<T: Record>() {}
+    is_record::<User>();
+    is_record::<Storage>();
+    is_record::<Transform>();
+    is_record::<Run>();
+    is_record::<ULabel>();
+    is_record::<Feature>();
+    is_record::<FeatureSet>();
+    is_record::<Artifact>();
+    is_record::<Collection>();
+}

@@ -1,0 +1,399 @@
+//! Statements on records: batch inserts, updates, deletes, links and hierarchy edges. Every
+//! function takes the open connection of a transaction, so callers compose them atomically.
+
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+
+use crate::db::{Conn, with_conn};
+use crate::error::{Error, Result};
+use crate::models::*;
+use crate::query::{CountRow, QuerySpec, Sql, Value};
+use crate::registry::{self, Registry};
+use crate::tables::*;
+
+/// Rows per INSERT statement: below SQLite's 32,766 bind limit for the widest table.
+const INSERT_CHUNK: usize = 1000;
+/// Values per `IN (…)` list.
+const IN_CHUNK: usize = 5000;
+
+/// Records that can be inserted in batches and updated.
+pub trait Store: Record {
+    /// Inserts all `records` (chunked, one statement per chunk) and sets their ids.
+    fn insert_all(conn: &mut Conn<'_>, records: &mut [Self]) -> Result<()>;
+    /// Writes every field of a saved record.
+    fn update(conn: &mut Conn<'_>, record: &Self) -> Result<()>;
+}
+
+macro_rules! store {
+    ($ty:ty, $table:ident) => {
+        impl Store for $ty {
+            fn insert_all(conn: &mut Conn<'_>, records: &mut [Self]) -> Result<()> {
+                for chunk in records.chunks_mut(INSERT_CHUNK) {
+                    let rows: Vec<(i64, String)> = with_conn!(conn.inner, |c| {
+                        diesel::insert_into($table::table)
+                            .values(&*chunk)
+                            .returning(($table::id, $table::uid))
+                            .get_results(c)
+                    })?;
+                    let ids: std::collections::HashMap<String, i64> =
+                        rows.into_iter().map(|(id, uid)| (uid, id)).collect();
+                    for r in chunk.iter_mut() {
+                        r.id = ids.get(&r.uid).copied();
+                        if r.id.is_none() {
+                            return Err(Error::Value(format!(
+                                "the database returned no id for {} '{}'",
+                                <$ty as Record>::REGISTRY.name,
+                                r.uid
+                            )));
+                        }
+                    }
+                }
+                Ok(())
+            }
+
+            fn update(conn: &mut Conn<'_>, record: &Self) -> Result<()> {
+                let id = require_id(record)?;
+                let n = with_conn!(conn.inner, |c| {
+                    diesel::update($table::table.filter($table::id.eq(id)))
+                        .set(record)
+                        .execute(c)
+                })?;
+                if n == 0 {
+                    return Err(Error::Query(diesel::result::Error::NotFound));
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
+store!(User, lamella_users);
+store!(Storage, lamella_storages);
+store!(Transform, lamella_transforms);
+store!(Run, lamella_runs);
+store!(ULabel, lamella_ulabels);
+store!(Feature, lamella_features);
+store!(FeatureSet, lamella_feature_sets);
+store!(Artifact, lamella_artifacts);
+store!(Collection, lamella_collections);
+
+/// The id of a saved record, or an error saying it must be saved first.
+pub fn require_id<T: Record>(record: &T) -> Result<i64> {
+    record.id().ok_or_else(|| {
+        Error::Value(format!(
+            "{} '{}' is not saved yet: save it before using it",
+            T::REGISTRY.name,
+            record.name().unwrap_or(record.uid())
+        ))
+    })
+}
+
+/// Loads the records whose `field` is one of `values` (chunked `IN` lists).
+pub fn load_where_in<T: Record>(
+    conn: &mut Conn<'_>,
+    field: &str,
+    values: &[String],
+) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    for chunk in values.chunks(IN_CHUNK) {
+        let spec = QuerySpec::new(T::REGISTRY)
+            .include_trash(true)
+            .filter(format!("{field}__in"), Value::List(chunk.iter().map(Value::from).collect()));
+        out.extend(spec.load::<T>(conn)?);
+    }
+    Ok(out)
+}
+
+/// Loads the records with the given ids.
+pub fn load_by_ids<T: Record>(conn: &mut Conn<'_>, ids: &[i64]) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        let spec = QuerySpec::new(T::REGISTRY)
+            .include_trash(true)
+            .filter("id__in", Value::List(chunk.iter().map(|i| Value::Int(*i)).collect()));
+        out.extend(spec.load::<T>(conn)?);
+    }
+    Ok(out)
+}
+
+/// `(id, name)` of every record of a registry with a `name`-like column (for similarity
+/// checks and search), in id order.
+pub fn names(conn: &mut Conn<'_>, reg: &Registry, column: &str) -> Result<Vec<(i64, String)>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    if reg.field(column).is_none() {
+        return Err(Error::Lookup(format!("{} has no field '{column}'", reg.name)));
+    }
+    let mut sql = Sql::new(conn.backend());
+    sql.push(&format!(
+        "SELECT id, \"{column}\" AS name FROM {} WHERE \"{column}\" IS NOT NULL ORDER BY id",
+        reg.table
+    ));
+    let rows: Vec<Row> = sql.load_rows(conn)?;
+    Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
+}
+
+/// `(id, name, synonyms)` of every feature, for search and validation.
+pub fn feature_names(conn: &mut Conn<'_>) -> Result<Vec<(i64, String, Option<String>)>> {
+    let rows = with_conn!(conn.inner, |c| {
+        lamella_features::table
+            .select((
+                lamella_features::id,
+                lamella_features::name,
+                lamella_features::synonyms,
+            ))
+            .order(lamella_features::id)
+            .load::<(i64, String, Option<String>)>(c)
+    })?;
+    Ok(rows)
+}
+
+/// Deletes one record by id; returns whether it existed.
+pub fn delete_by_id(conn: &mut Conn<'_>, reg: &Registry, id: i64) -> Result<bool> {
+    let mut sql = Sql::new(conn.backend());
+    sql.push(&format!("DELETE FROM {} WHERE id = ", reg.table));
+    sql.bind_i64(id);
+    Ok(sql.execute(conn)? > 0)
+}
+
+/// What still points at a record, as `(description, count)` pairs with a non-zero count; a
+/// record with links cannot be deleted.
+pub fn links_to(conn: &mut Conn<'_>, reg: &Registry, id: i64) -> Result<Vec<(String, i64)>> {
+    let checks: &[(&str, &str, &str)] = match reg.name {
+        "ULabel" => &[
+            ("lamella_artifact_ulabels", "ulabel_id", "artifact"),
+            ("lamella_collection_ulabels", "ulabel_id", "collection"),
+        ],
+        "Feature" => &[
+            ("lamella_feature_set_features", "feature_id", "feature set"),
+            ("lamella_artifact_ulabels", "feature_id", "artifact label link"),
+            ("lamella_collection_ulabels", "feature_id", "collection label link"),
+        ],
+        "FeatureSet" => &[
+            ("lamella_artifact_feature_sets", "feature_set_id", "artifact"),
+            ("lamella_collection_feature_sets", "feature_set_id", "collection"),
+        ],
+        "Storage" => &[("lamella_artifacts", "storage_id", "artifact")],
+        "Transform" => &[
+            ("lamella_runs", "transform_id", "run"),
+            ("lamella_artifacts", "transform_id", "artifact"),
+        ],
+        "User" => &[
+            ("lamella_ulabels", "created_by_id", "label"),
+            ("lamella_features", "created_by_id", "feature"),
+            ("lamella_artifacts", "created_by_id", "artifact"),
+        ],
+        _ => &[],
+    };
+    let mut out = Vec::new();
+    for (table, column, what) in checks {
+        let mut sql = Sql::new(conn.backend());
+        sql.push(&format!(
+            "SELECT COUNT(*) AS count FROM {table} WHERE {column} = "
+        ));
+        sql.bind_i64(id);
+        let rows: Vec<CountRow> = sql.load_rows(conn)?;
+        let n = rows.first().map_or(0, |r| r.count);
+        if n > 0 {
+            out.push((what.to_string(), n));
+        }
+    }
+    Ok(out)
+}
+
+/// A hierarchy: ULabel or Transform parents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hierarchy {
+    /// `lamella_ulabel_parents`.
+    ULabel,
+    /// `lamella_transform_parents`.
+    Transform,
+}
+
+impl Hierarchy {
+    fn table(self) -> &'static str {
+        match self {
+            Hierarchy::ULabel => "lamella_ulabel_parents",
+            Hierarchy::Transform => "lamella_transform_parents",
+        }
+    }
+
+    /// The registry whose records form this hierarchy.
+    pub fn registry(self) -> &'static Registry {
+        match self {
+            Hierarchy::ULabel => &registry::ULABEL,
+            Hierarchy::Transform => &registry::TRANSFORM,
+        }
+    }
+}
+
+/// An edge of a hierarchy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Edge {
+    /// The child's id.
+    pub child: i64,
+    /// The parent's id.
+    pub parent: i64,
+}
+
+/// Inserts edges, ignoring those that exist already; returns how many were new.
+pub fn insert_edges(conn: &mut Conn<'_>, h: Hierarchy, edges: &[Edge]) -> Result<usize> {
+    let mut n = 0;
+    for chunk in edges.chunks(INSERT_CHUNK * 4) {
+        match h {
+            Hierarchy::ULabel => {
+                let rows: Vec<_> = chunk
+                    .iter()
+                    .map(|e| {
+                        (
+                            lamella_ulabel_parents::child_id.eq(e.child),
+                            lamella_ulabel_parents::parent_id.eq(e.parent),
+                        )
+                    })
+                    .collect();
+                n += with_conn!(conn.inner, |c| {
+                    diesel::insert_into(lamella_ulabel_parents::table)
+                        .values(&rows)
+                        .on_conflict_do_nothing()
+                        .execute(c)
+                })?;
+            }
+            Hierarchy::Transform => {
+                let rows: Vec<_> = chunk
+                    .iter()
+                    .map(|e| {
+                        (
+                            lamella_transform_parents::child_id.eq(e.child),
+                            lamella_transform_parents::parent_id.eq(e.parent),
+                        )
+                    })
+                    .collect();
+                n += with_conn!(conn.inner, |c| {
+                    diesel::insert_into(lamella_transform_parents::table)
+                        .values(&rows)
+                        .on_conflict_do_nothing()
+                        .execute(c)
+                })?;
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// Removes the edges between `id` and its parents (`as_child`) or its children.
+pub fn clear_edges(conn: &mut Conn<'_>, h: Hierarchy, id: i64, as_child: bool) -> Result<usize> {
+    let mut sql = Sql::new(conn.backend());
+    let col = if as_child { "child_id" } else { "parent_id" };
+    sql.push(&format!("DELETE FROM {} WHERE {col} = ", h.table()));
+    sql.bind_i64(id);
+    sql.execute(conn)
+}
+
+/// Removes the given edges; returns how many existed.
+pub fn delete_edges(conn: &mut Conn<'_>, h: Hierarchy, edges: &[Edge]) -> Result<usize> {
+    let mut n = 0;
+    for e in edges {
+        let mut sql = Sql::new(conn.backend());
+        sql.push(&format!("DELETE FROM {} WHERE child_id = ", h.table()));
+        sql.bind_i64(e.child);
+        sql.push(" AND parent_id = ");
+        sql.bind_i64(e.parent);
+        n += sql.execute(conn)?;
+    }
+    Ok(n)
+}
+
+/// The edges reachable from `id` upwards (`up`, towards ancestors) or downwards, at most
+/// `depth` steps away; one recursive query.
+pub fn reachable_edges(
+    conn: &mut Conn<'_>,
+    h: Hierarchy,
+    id: i64,
+    up: bool,
+    depth: u32,
+) -> Result<Vec<Edge>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        child_id: i64,
+        #[diesel(sql_type = BigInt)]
+        parent_id: i64,
+    }
+    let (from, to) = if up {
+        ("child_id", "parent_id")
+    } else {
+        ("parent_id", "child_id")
+    };
+    let table = h.table();
+    let mut sql = Sql::new(conn.backend());
+    sql.push(&format!(
+        "WITH RECURSIVE walk(child_id, parent_id, depth) AS ( \
+           SELECT e.child_id, e.parent_id, 1 FROM {table} e WHERE e.{from} = "
+    ));
+    sql.bind_i64(id);
+    sql.push(&format!(
+        " UNION SELECT e.child_id, e.parent_id, w.depth + 1 FROM {table} e \
+           JOIN walk w ON e.{from} = w.{to} WHERE w.depth < "
+    ));
+    sql.bind_i64(i64::from(depth));
+    sql.push(") SELECT DISTINCT child_id, parent_id FROM walk ORDER BY child_id, parent_id");
+    let rows: Vec<Row> = sql.load_rows(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Edge {
+            child: r.child_id,
+            parent: r.parent_id,
+        })
+        .collect())
+}
+
+/// The ids of all ancestors of `id` (unbounded depth), for cycle checks.
+pub fn ancestor_ids(conn: &mut Conn<'_>, h: Hierarchy, id: i64) -> Result<Vec<i64>> {
+    let edges = reachable_edges(conn, h, id, true, u32::MAX / 2)?;
+    let mut ids: Vec<i64> = edges.iter().map(|e| e.parent).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// The ids of all descendants of `id` (unbounded depth), for cycle checks.
+pub fn descendant_ids(conn: &mut Conn<'_>, h: Hierarchy, id: i64) -> Result<Vec<i64>> {
+    let edges = reachable_edges(conn, h, id, false, u32::MAX / 2)?;
+    let mut ids: Vec<i64> = edges.iter().map(|e| e.child).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// Inserts the instance row.
+pub fn insert_instance(conn: &mut Conn<'_>, row: &InstanceRow) -> Result<()> {
+    with_conn!(conn.inner, |c| {
+        diesel::insert_into(lamella_instance::table)
+            .values(row)
+            .execute(c)
+    })?;
+    Ok(())
+}
+
+/// The instance row, if the database has one.
+pub fn instance_row(conn: &mut Conn<'_>) -> Result<Option<InstanceRow>> {
+    let mut sql = Sql::new(conn.backend());
+    sql.push("SELECT * FROM lamella_instance ORDER BY id LIMIT 1");
+    let rows: Vec<InstanceRow> = sql.load_rows(conn)?;
+    Ok(rows.into_iter().next())
+}
+
+/// Number of records of every registry, in [`registry::ALL`] order.
+pub fn counts(conn: &mut Conn<'_>) -> Result<Vec<(&'static str, i64)>> {
+    let mut out = Vec::new();
+    for reg in registry::ALL {
+        let n = QuerySpec::new(reg).include_trash(true).count(conn)?;
+        out.push((reg.name, n));
+    }
+    Ok(out)
+}

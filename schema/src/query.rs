@@ -1,0 +1,784 @@
+//! LaminDB-style lookups (`name__startswith`, `parents__name`, …) compiled to SQL with bound
+//! parameters, one statement per query whatever the depth of the relation path.
+
+use chrono::NaiveDateTime;
+use diesel::RunQueryDsl;
+use diesel::sql_types::{BigInt, Bool, Integer, SmallInt, Text, Timestamp};
+
+use crate::db::{Backend, Conn, with_conn};
+use crate::error::{Error, Result};
+use crate::models::Record;
+use crate::registry::{FieldType, Registry, RelationKind};
+
+/// A value to compare a field with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// SQL NULL.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A floating point number.
+    Float(f64),
+    /// Text (also accepted for numbers, booleans and timestamps, and parsed).
+    Text(String),
+    /// A list, for `__in`.
+    List(Vec<Value>),
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_string())
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+impl From<&String> for Value {
+    fn from(v: &String) -> Self {
+        Value::Text(v.clone())
+    }
+}
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<i32> for Value {
+    fn from(v: i32) -> Self {
+        Value::Int(v.into())
+    }
+}
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::Float(v)
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Bool(v)
+    }
+}
+impl<T: Into<Value>> From<Vec<T>> for Value {
+    fn from(v: Vec<T>) -> Self {
+        Value::List(v.into_iter().map(Into::into).collect())
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+/// A comparison at the end of a lookup path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// `field` / `field__exact`.
+    Exact,
+    /// `field__iexact`: equal ignoring ASCII case.
+    IExact,
+    /// `field__in`.
+    In,
+    /// `field__startswith` (case-sensitive on both backends).
+    StartsWith,
+    /// `field__endswith`.
+    EndsWith,
+    /// `field__contains` (case-sensitive).
+    Contains,
+    /// `field__icontains`.
+    IContains,
+    /// `field__gt`.
+    Gt,
+    /// `field__gte`.
+    Gte,
+    /// `field__lt`.
+    Lt,
+    /// `field__lte`.
+    Lte,
+    /// `field__isnull` (value true/false).
+    IsNull,
+}
+
+impl Op {
+    const ALL: [(&'static str, Op); 12] = [
+        ("exact", Op::Exact),
+        ("iexact", Op::IExact),
+        ("in", Op::In),
+        ("startswith", Op::StartsWith),
+        ("endswith", Op::EndsWith),
+        ("contains", Op::Contains),
+        ("icontains", Op::IContains),
+        ("gt", Op::Gt),
+        ("gte", Op::Gte),
+        ("lt", Op::Lt),
+        ("lte", Op::Lte),
+        ("isnull", Op::IsNull),
+    ];
+
+    fn parse(s: &str) -> Option<Op> {
+        Op::ALL.iter().find(|(n, _)| *n == s).map(|(_, op)| *op)
+    }
+}
+
+/// One bound parameter.
+#[derive(Debug, Clone, PartialEq)]
+enum Bind {
+    Text(String),
+    BigInt(i64),
+    Int(i32),
+    SmallInt(i16),
+    Bool(bool),
+    Timestamp(NaiveDateTime),
+}
+
+/// SQL text plus its parameters, with placeholders in the backend's style.
+#[derive(Debug)]
+pub(crate) struct Sql {
+    backend: Backend,
+    pub(crate) text: String,
+    binds: Vec<Bind>,
+    alias_counter: usize,
+}
+
+impl Sql {
+    pub(crate) fn new(backend: Backend) -> Sql {
+        Sql {
+            backend,
+            text: String::new(),
+            binds: Vec::new(),
+            alias_counter: 0,
+        }
+    }
+
+    pub(crate) fn push(&mut self, s: &str) -> &mut Self {
+        self.text.push_str(s);
+        self
+    }
+
+    fn bind(&mut self, b: Bind) -> &mut Self {
+        self.binds.push(b);
+        match self.backend {
+            Backend::Sqlite => self.text.push('?'),
+            Backend::Postgres => {
+                let n = self.binds.len();
+                self.text.push_str(&format!("${n}"));
+            }
+        }
+        self
+    }
+
+    pub(crate) fn bind_i64(&mut self, v: i64) -> &mut Self {
+        self.bind(Bind::BigInt(v))
+    }
+
+    fn alias(&mut self) -> String {
+        self.alias_counter += 1;
+        format!("t{}", self.alias_counter)
+    }
+}
+
+macro_rules! bound {
+    ($sql:expr) => {{
+        let mut q = diesel::sql_query($sql.text.clone()).into_boxed();
+        for b in &$sql.binds {
+            q = match b {
+                Bind::Text(v) => q.bind::<Text, _>(v.clone()),
+                Bind::BigInt(v) => q.bind::<BigInt, _>(*v),
+                Bind::Int(v) => q.bind::<Integer, _>(*v),
+                Bind::SmallInt(v) => q.bind::<SmallInt, _>(*v),
+                Bind::Bool(v) => q.bind::<Bool, _>(*v),
+                Bind::Timestamp(v) => q.bind::<Timestamp, _>(*v),
+            };
+        }
+        q
+    }};
+}
+
+impl Sql {
+    /// Runs the statement and decodes every row as `T`.
+    pub(crate) fn load<T: Record>(&self, conn: &mut Conn<'_>) -> Result<Vec<T>> {
+        Ok(with_conn!(conn.inner, |c| bound!(self).load::<T>(c))?)
+    }
+
+    /// Runs the statement and decodes every row as `T` (any `QueryableByName` row type).
+    pub(crate) fn load_rows<T>(&self, conn: &mut Conn<'_>) -> Result<Vec<T>>
+    where
+        T: diesel::QueryableByName<diesel::sqlite::Sqlite>
+            + diesel::QueryableByName<diesel::pg::Pg>
+            + 'static,
+    {
+        Ok(with_conn!(conn.inner, |c| bound!(self).load::<T>(c))?)
+    }
+
+    /// Runs the statement, returning the number of affected rows.
+    pub(crate) fn execute(&self, conn: &mut Conn<'_>) -> Result<usize> {
+        Ok(with_conn!(conn.inner, |c| bound!(self).execute(c))?)
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+pub(crate) struct CountRow {
+    #[diesel(sql_type = BigInt)]
+    pub(crate) count: i64,
+}
+
+/// A query on one registry: filters (ANDed), ordering, paging.
+#[derive(Debug, Clone)]
+pub struct QuerySpec {
+    registry: &'static Registry,
+    filters: Vec<(String, Value)>,
+    order: Vec<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+    include_trash: bool,
+}
+
+impl QuerySpec {
+    /// An unfiltered query on `registry`.
+    pub fn new(registry: &'static Registry) -> QuerySpec {
+        QuerySpec {
+            registry,
+            filters: Vec::new(),
+            order: Vec::new(),
+            limit: None,
+            offset: None,
+            include_trash: false,
+        }
+    }
+
+    /// The registry queried.
+    pub fn registry(&self) -> &'static Registry {
+        self.registry
+    }
+
+    /// Adds a lookup such as `("name__startswith", "study")` or `("parents__name", "is_species")`.
+    pub fn filter(mut self, lookup: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.filters.push((lookup.into(), value.into()));
+        self
+    }
+
+    /// Orders by a field; a leading `-` sorts descending (`"-created_at"`).
+    pub fn order_by(mut self, field: impl Into<String>) -> Self {
+        self.order.push(field.into());
+        self
+    }
+
+    /// Returns at most `n` records.
+    pub fn limit(mut self, n: i64) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
+    /// Skips the first `n` records.
+    pub fn offset(mut self, n: i64) -> Self {
+        self.offset = Some(n);
+        self
+    }
+
+    /// Also returns hidden and trashed records (registries with `visibility`).
+    pub fn include_trash(mut self, yes: bool) -> Self {
+        self.include_trash = yes;
+        self
+    }
+
+    /// Checks every lookup and ordering without touching the database.
+    pub fn validate(&self) -> Result<()> {
+        self.compile_select(Backend::Sqlite, "*").map(|_| ())
+    }
+
+    fn compile_where(&self, sql: &mut Sql) -> Result<()> {
+        let mut first = true;
+        let mut and = |sql: &mut Sql| {
+            sql.push(if first { " WHERE " } else { " AND " });
+            first = false;
+        };
+        let explicit_visibility = self
+            .filters
+            .iter()
+            .any(|(k, _)| k == "visibility" || k.starts_with("visibility__"));
+        if self.registry.has_visibility && !self.include_trash && !explicit_visibility {
+            and(sql);
+            sql.push("t0.visibility = 1");
+        }
+        for (lookup, value) in &self.filters {
+            and(sql);
+            sql.push("(");
+            condition(self.registry, "t0", lookup, value, sql)?;
+            sql.push(")");
+        }
+        Ok(())
+    }
+
+    fn compile_select(&self, backend: Backend, what: &str) -> Result<Sql> {
+        let mut sql = Sql::new(backend);
+        sql.push(&format!("SELECT {what} FROM {} t0", self.registry.table));
+        self.compile_where(&mut sql)?;
+        Ok(sql)
+    }
+
+    fn compile_order(&self, sql: &mut Sql) -> Result<()> {
+        let mut parts = Vec::new();
+        for o in &self.order {
+            let (name, dir) = match o.strip_prefix('-') {
+                Some(n) => (n, "DESC"),
+                None => (o.as_str(), "ASC"),
+            };
+            if self.registry.field(name).is_none() {
+                return Err(Error::Lookup(unknown_name(self.registry, name, "order by")));
+            }
+            parts.push(format!("t0.{} {dir}", quote_ident(name)));
+        }
+        parts.push("t0.id ASC".into());
+        sql.push(" ORDER BY ");
+        sql.push(&parts.join(", "));
+        if let Some(l) = self.limit {
+            sql.push(&format!(" LIMIT {}", l.max(0)));
+        } else if self.offset.is_some() && sql.backend == Backend::Sqlite {
+            sql.push(" LIMIT -1");
+        }
+        if let Some(o) = self.offset {
+            sql.push(&format!(" OFFSET {}", o.max(0)));
+        }
+        Ok(())
+    }
+
+    /// Loads the matching records.
+    pub fn load<T: Record>(&self, conn: &mut Conn<'_>) -> Result<Vec<T>> {
+        self.check_registry::<T>()?;
+        let mut sql = self.compile_select(conn.backend(), "t0.*")?;
+        self.compile_order(&mut sql)?;
+        sql.load(conn)
+    }
+
+    /// Counts the matching records.
+    pub fn count(&self, conn: &mut Conn<'_>) -> Result<i64> {
+        let sql = self.compile_select(conn.backend(), "COUNT(*) AS count")?;
+        let rows: Vec<CountRow> = sql.load_rows(conn)?;
+        Ok(rows.first().map_or(0, |r| r.count))
+    }
+
+    /// The ids of the matching records, in query order.
+    pub fn ids(&self, conn: &mut Conn<'_>) -> Result<Vec<i64>> {
+        #[derive(diesel::QueryableByName)]
+        struct IdRow {
+            #[diesel(sql_type = BigInt)]
+            id: i64,
+        }
+        let mut sql = self.compile_select(conn.backend(), "t0.id")?;
+        self.compile_order(&mut sql)?;
+        let rows: Vec<IdRow> = sql.load_rows(conn)?;
+        Ok(rows.into_iter().map(|r| r.id).collect())
+    }
+
+    fn check_registry<T: Record>(&self) -> Result<()> {
+        if std::ptr::eq(T::REGISTRY, self.registry) {
+            Ok(())
+        } else {
+            Err(Error::Lookup(format!(
+                "a {} query cannot load {} records",
+                self.registry.name,
+                T::REGISTRY.name
+            )))
+        }
+    }
+}
+
+/// Quotes a column name that is an SQL keyword (`type`, `key`).
+fn quote_ident(name: &str) -> String {
+    format!("\"{name}\"")
+}
+
+fn unknown_name(reg: &Registry, name: &str, what: &str) -> String {
+    let names: Vec<&str> = reg.names().collect();
+    let best = names
+        .iter()
+        .map(|n| (strsim::levenshtein(n, name), *n))
+        .min()
+        .filter(|(d, _)| *d <= 3);
+    let hint = match best {
+        Some((_, n)) => format!("did you mean '{n}'? "),
+        None => String::new(),
+    };
+    format!(
+        "cannot {what} '{name}': {} has no such field or relation; {hint}(known: {})",
+        reg.name,
+        names.join(", ")
+    )
+}
+
+/// Compiles one lookup (`a__b__op`) against `reg` aliased as `alias`.
+fn condition(
+    reg: &'static Registry,
+    alias: &str,
+    lookup: &str,
+    value: &Value,
+    sql: &mut Sql,
+) -> Result<()> {
+    let mut segs: Vec<&str> = lookup.split("__").collect();
+    if segs.iter().any(|s| s.is_empty()) {
+        return Err(Error::Lookup(format!(
+            "malformed lookup '{lookup}': write field, field__op or relation__field__op"
+        )));
+    }
+    let op = match segs.last().and_then(|s| Op::parse(s)) {
+        Some(op) if segs.len() > 1 => {
+            segs.pop();
+            op
+        }
+        _ => Op::Exact,
+    };
+    path_condition(reg, alias, &segs, op, value, lookup, sql)
+}
+
+fn path_condition(
+    reg: &'static Registry,
+    alias: &str,
+    segs: &[&str],
+    op: Op,
+    value: &Value,
+    lookup: &str,
+    sql: &mut Sql,
+) -> Result<()> {
+    let head = segs[0];
+    let rest = &segs[1..];
+    if let Some(field) = reg.field(head) {
+        if !rest.is_empty() {
+            return Err(Error::Lookup(format!(
+                "in lookup '{lookup}': '{head}' is a field of {}, not a relation; unknown \
+                 operator '{}' (operators: {})",
+                reg.name,
+                rest.join("__"),
+                Op::ALL.map(|(n, _)| n).join(", ")
+            )));
+        }
+        let col = format!("{alias}.{}", quote_ident(field.name));
+        return field_condition(&col, field.ty, field.name, op, value, sql);
+    }
+    let Some(rel) = reg.relation(head) else {
+        return Err(Error::Lookup(format!(
+            "in lookup '{lookup}': {}",
+            unknown_name(reg, head, "filter on")
+        )));
+    };
+    if rest.is_empty() && op == Op::IsNull {
+        let is_null = as_bool(value, lookup)?;
+        let not = if is_null { "NOT " } else { "" };
+        match &rel.kind {
+            RelationKind::ForeignKey { column } => {
+                sql.push(&format!(
+                    "{alias}.{column} IS {}NULL",
+                    if is_null { "" } else { "NOT " }
+                ));
+            }
+            RelationKind::Reverse { column } => {
+                let t = sql.alias();
+                sql.push(&format!(
+                    "{not}EXISTS (SELECT 1 FROM {} {t} WHERE {t}.{column} = {alias}.id)",
+                    rel.target.table
+                ));
+            }
+            RelationKind::ManyToMany { link, self_col, .. } => {
+                let t = sql.alias();
+                sql.push(&format!(
+                    "{not}EXISTS (SELECT 1 FROM {link} {t} WHERE {t}.{self_col} = {alias}.id)"
+                ));
+            }
+        }
+        return Ok(());
+    }
+    let rest: &[&str] = if rest.is_empty() { &["id"] } else { rest };
+    let t = sql.alias();
+    let target = rel.target;
+    match &rel.kind {
+        RelationKind::ForeignKey { column } => {
+            sql.push(&format!(
+                "{alias}.{column} IN (SELECT {t}.id FROM {} {t} WHERE ",
+                target.table
+            ));
+        }
+        RelationKind::Reverse { column } => {
+            sql.push(&format!(
+                "{alias}.id IN (SELECT {t}.{column} FROM {} {t} WHERE ",
+                target.table
+            ));
+        }
+        RelationKind::ManyToMany {
+            link,
+            self_col,
+            other_col,
+        } => {
+            let l = sql.alias();
+            sql.push(&format!(
+                "{alias}.id IN (SELECT {l}.{self_col} FROM {link} {l} JOIN {} {t} ON {t}.id = \
+                 {l}.{other_col} WHERE ",
+                target.table
+            ));
+        }
+    }
+    path_condition(target, &t, rest, op, value, lookup, sql)?;
+    sql.push(")");
+    Ok(())
+}
+
+fn as_bool(value: &Value, what: &str) -> Result<bool> {
+    match value {
+        Value::Bool(b) => Ok(*b),
+        Value::Int(0) => Ok(false),
+        Value::Int(1) => Ok(true),
+        Value::Text(t) => match t.to_ascii_lowercase().as_str() {
+            "true" | "t" | "yes" | "1" => Ok(true),
+            "false" | "f" | "no" | "0" => Ok(false),
+            _ => Err(Error::Value(format!(
+                "'{what}' expects true or false, got '{t}'"
+            ))),
+        },
+        other => Err(Error::Value(format!(
+            "'{what}' expects true or false, got {other:?}"
+        ))),
+    }
+}
+
+/// Converts `value` to a bind of the field's type, with a clear error when it cannot be.
+fn coerce(value: &Value, ty: FieldType, field: &str) -> Result<Bind> {
+    let bad = |v: &dyn std::fmt::Debug, expected: &str| {
+        Error::Value(format!("field '{field}' expects {expected}, got {v:?}"))
+    };
+    Ok(match ty {
+        FieldType::Text => match value {
+            Value::Text(s) => Bind::Text(s.clone()),
+            Value::Int(i) => Bind::Text(i.to_string()),
+            Value::Float(f) => Bind::Text(f.to_string()),
+            Value::Bool(b) => Bind::Text(b.to_string()),
+            v => return Err(bad(v, "text")),
+        },
+        FieldType::BigInt | FieldType::Int | FieldType::SmallInt => {
+            let i = match value {
+                Value::Int(i) => *i,
+                Value::Text(s) => s.trim().parse::<i64>().map_err(|_| bad(s, "an integer"))?,
+                Value::Bool(b) => i64::from(*b),
+                v => return Err(bad(v, "an integer")),
+            };
+            match ty {
+                FieldType::BigInt => Bind::BigInt(i),
+                FieldType::Int => {
+                    Bind::Int(i32::try_from(i).map_err(|_| bad(&i, "a 32-bit integer"))?)
+                }
+                _ => Bind::SmallInt(i16::try_from(i).map_err(|_| bad(&i, "a small integer"))?),
+            }
+        }
+        FieldType::Bool => Bind::Bool(as_bool(value, field)?),
+        FieldType::Timestamp => match value {
+            Value::Text(s) => Bind::Timestamp(parse_timestamp(s).ok_or_else(|| {
+                bad(s, "a UTC timestamp such as 2024-05-19 or 2024-05-19T23:23:24")
+            })?),
+            v => return Err(bad(v, "a timestamp")),
+        },
+    })
+}
+
+/// Parses `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS[.f]]`, the same with `T`, or RFC 3339.
+pub fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
+    let s = s.trim();
+    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(dt.naive_utc());
+    }
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(dt);
+        }
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+}
+
+fn like_pattern(s: &str, prefix: bool, suffix: bool) -> String {
+    let mut p = String::with_capacity(s.len() + 2);
+    if prefix {
+        p.push('%');
+    }
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    if suffix {
+        p.push('%');
+    }
+    p
+}
+
+fn field_condition(
+    col: &str,
+    ty: FieldType,
+    field: &str,
+    op: Op,
+    value: &Value,
+    sql: &mut Sql,
+) -> Result<()> {
+    let text_only = |what: &str| -> Result<String> {
+        match value {
+            Value::Text(s) if ty == FieldType::Text => Ok(s.clone()),
+            _ => Err(Error::Value(format!(
+                "'{field}__{what}' needs a text field and a text value"
+            ))),
+        }
+    };
+    match op {
+        Op::Exact if *value == Value::Null => {
+            sql.push(&format!("{col} IS NULL"));
+        }
+        Op::Exact => {
+            let b = coerce(value, ty, field)?;
+            sql.push(&format!("{col} = "));
+            sql.bind(b);
+        }
+        Op::IExact => {
+            let s = text_only("iexact")?;
+            sql.push(&format!("LOWER({col}) = LOWER("));
+            sql.bind(Bind::Text(s));
+            sql.push(")");
+        }
+        Op::In => {
+            let items: Vec<Value> = match value {
+                Value::List(items) => items.clone(),
+                Value::Text(s) => s.split(',').map(|p| Value::Text(p.to_string())).collect(),
+                other => vec![other.clone()],
+            };
+            if items.is_empty() {
+                sql.push("1 = 0");
+                return Ok(());
+            }
+            sql.push(&format!("{col} IN ("));
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                let b = coerce(item, ty, field)?;
+                sql.bind(b);
+            }
+            sql.push(")");
+        }
+        Op::StartsWith | Op::EndsWith | Op::Contains => {
+            let s = text_only(match op {
+                Op::StartsWith => "startswith",
+                Op::EndsWith => "endswith",
+                _ => "contains",
+            })?;
+            let pat = like_pattern(&s, op != Op::StartsWith, op != Op::EndsWith);
+            sql.push(&format!("{col} LIKE "));
+            sql.bind(Bind::Text(pat));
+            sql.push(" ESCAPE '\\'");
+        }
+        Op::IContains => {
+            let s = text_only("icontains")?;
+            sql.push(&format!("LOWER({col}) LIKE "));
+            sql.bind(Bind::Text(like_pattern(&s.to_lowercase(), true, true)));
+            sql.push(" ESCAPE '\\'");
+        }
+        Op::Gt | Op::Gte | Op::Lt | Op::Lte => {
+            let b = coerce(value, ty, field)?;
+            let sym = match op {
+                Op::Gt => ">",
+                Op::Gte => ">=",
+                Op::Lt => "<",
+                _ => "<=",
+            };
+            sql.push(&format!("{col} {sym} "));
+            sql.bind(b);
+        }
+        Op::IsNull => {
+            let is_null = as_bool(value, field)?;
+            sql.push(&format!(
+                "{col} IS {}NULL",
+                if is_null { "" } else { "NOT " }
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::{ARTIFACT, ULABEL};
+
+    fn compile(spec: &QuerySpec, backend: Backend) -> String {
+        let mut sql = spec.compile_select(backend, "t0.*").unwrap();
+        spec.compile_order(&mut sql).unwrap();
+        sql.text
+    }
+
+    #[test]
+    fn compiles_relation_paths_to_subqueries() {
+        let q = QuerySpec::new(&ULABEL).filter("parents__name", "is_species");
+        assert_eq!(
+            compile(&q, Backend::Postgres),
+            "SELECT t0.* FROM lamella_ulabels t0 WHERE (t0.id IN (SELECT t2.child_id FROM \
+             lamella_ulabel_parents t2 JOIN lamella_ulabels t1 ON t1.id = t2.parent_id WHERE \
+             t1.\"name\" = $1)) ORDER BY t0.id ASC"
+        );
+    }
+
+    #[test]
+    fn artifacts_hide_trash_unless_asked() {
+        let q = QuerySpec::new(&ARTIFACT).filter("key__startswith", "iris/");
+        let s = compile(&q, Backend::Sqlite);
+        assert!(s.contains("t0.visibility = 1"), "{s}");
+        assert!(s.contains("LIKE ? ESCAPE"), "{s}");
+        let q = QuerySpec::new(&ARTIFACT).filter("visibility", -1);
+        assert!(!compile(&q, Backend::Sqlite).contains("visibility = 1"));
+    }
+
+    #[test]
+    fn unknown_names_suggest() {
+        let e = QuerySpec::new(&ULABEL)
+            .filter("nmae", "x")
+            .validate()
+            .unwrap_err();
+        assert!(e.to_string().contains("did you mean 'name'"), "{e}");
+        let e = QuerySpec::new(&ULABEL)
+            .filter("name__startwith", "x")
+            .validate()
+            .unwrap_err();
+        assert!(e.to_string().contains("unknown operator 'startwith'"), "{e}");
+        let e = QuerySpec::new(&ULABEL)
+            .order_by("-craeted_at")
+            .compile_select(Backend::Sqlite, "*")
+            .and_then(|mut s| QuerySpec::new(&ULABEL).order_by("-craeted_at").compile_order(&mut s))
+            .unwrap_err();
+        assert!(e.to_string().contains("did you mean 'created_at'"), "{e}");
+    }
+
+    #[test]
+    fn values_are_coerced_or_rejected() {
+        let q = QuerySpec::new(&ARTIFACT).filter("size__gt", "12");
+        assert!(q.validate().is_ok());
+        let e = QuerySpec::new(&ARTIFACT)
+            .filter("size__gt", "big")
+            .validate()
+            .unwrap_err();
+        assert!(e.to_string().contains("expects an integer"), "{e}");
+        let e = QuerySpec::new(&ULABEL)
+            .filter("created_at__gt", "yesterday")
+            .validate()
+            .unwrap_err();
+        assert!(e.to_string().contains("timestamp"), "{e}");
+        assert!(parse_timestamp("2024-05-19").is_some());
+        assert!(parse_timestamp("2024-05-19T23:23:24Z").is_some());
+    }
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("a_b%", false, true), "a\\_b\\%%");
+    }
+}

@@ -1,0 +1,270 @@
+//! Diesel table definitions, one per registry and link table (SPEC §2).
+//!
+//! They mirror `migrations/{sqlite,postgres}/*/up.sql`; a test compares them against the
+//! migrated database so the two cannot drift.
+#![allow(missing_docs)]
+
+diesel::table! {
+    lamella_users (id) {
+        id -> BigInt,
+        uid -> Text,
+        handle -> Text,
+        name -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    lamella_instance (id) {
+        id -> BigInt,
+        uid -> Text,
+        storage_root -> Text,
+        lamella_version -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    lamella_transforms (id) {
+        id -> BigInt,
+        uid -> Text,
+        name -> Text,
+        key -> Nullable<Text>,
+        description -> Nullable<Text>,
+        #[sql_name = "type"]
+        type_ -> Text,
+        version -> Nullable<Text>,
+        is_latest -> Bool,
+        reference -> Nullable<Text>,
+        reference_type -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        created_by_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    lamella_transform_parents (child_id, parent_id) {
+        child_id -> BigInt,
+        parent_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    lamella_runs (id) {
+        id -> BigInt,
+        uid -> Text,
+        transform_id -> BigInt,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        is_consecutive -> Nullable<Bool>,
+        reference -> Nullable<Text>,
+        reference_type -> Nullable<Text>,
+        created_at -> Timestamp,
+        created_by_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    lamella_storages (id) {
+        id -> BigInt,
+        uid -> Text,
+        root -> Text,
+        #[sql_name = "type"]
+        type_ -> Text,
+        region -> Nullable<Text>,
+        description -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        created_by_id -> BigInt,
+        run_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    lamella_ulabels (id) {
+        id -> BigInt,
+        uid -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        reference -> Nullable<Text>,
+        reference_type -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        created_by_id -> BigInt,
+        run_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    lamella_ulabel_parents (child_id, parent_id) {
+        child_id -> BigInt,
+        parent_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    lamella_features (id) {
+        id -> BigInt,
+        uid -> Text,
+        name -> Text,
+        dtype -> Text,
+        unit -> Nullable<Text>,
+        description -> Nullable<Text>,
+        synonyms -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        created_by_id -> BigInt,
+        run_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    lamella_feature_sets (id) {
+        id -> BigInt,
+        uid -> Text,
+        name -> Nullable<Text>,
+        n -> Integer,
+        dtype -> Nullable<Text>,
+        registry -> Text,
+        hash -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        created_by_id -> BigInt,
+        run_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    lamella_feature_set_features (feature_set_id, feature_id) {
+        feature_set_id -> BigInt,
+        feature_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    lamella_artifacts (id) {
+        id -> BigInt,
+        uid -> Text,
+        storage_id -> BigInt,
+        key -> Nullable<Text>,
+        suffix -> Text,
+        accessor -> Nullable<Text>,
+        description -> Nullable<Text>,
+        size -> Nullable<BigInt>,
+        hash -> Nullable<Text>,
+        hash_type -> Nullable<Text>,
+        n_objects -> Nullable<BigInt>,
+        n_observations -> Nullable<BigInt>,
+        version -> Nullable<Text>,
+        is_latest -> Bool,
+        visibility -> SmallInt,
+        key_is_virtual -> Bool,
+        transform_id -> Nullable<BigInt>,
+        run_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        created_by_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    lamella_artifact_ulabels (id) {
+        id -> BigInt,
+        artifact_id -> BigInt,
+        ulabel_id -> BigInt,
+        feature_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        created_by_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    lamella_artifact_feature_sets (artifact_id, slot) {
+        artifact_id -> BigInt,
+        feature_set_id -> BigInt,
+        slot -> Text,
+    }
+}
+
+diesel::table! {
+    lamella_collections (id) {
+        id -> BigInt,
+        uid -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        hash -> Nullable<Text>,
+        version -> Nullable<Text>,
+        is_latest -> Bool,
+        visibility -> SmallInt,
+        reference -> Nullable<Text>,
+        reference_type -> Nullable<Text>,
+        transform_id -> Nullable<BigInt>,
+        run_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        created_by_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    lamella_collection_artifacts (collection_id, artifact_id) {
+        collection_id -> BigInt,
+        artifact_id -> BigInt,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    lamella_collection_ulabels (collection_id, ulabel_id) {
+        collection_id -> BigInt,
+        ulabel_id -> BigInt,
+        feature_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    lamella_collection_feature_sets (collection_id, slot) {
+        collection_id -> BigInt,
+        feature_set_id -> BigInt,
+        slot -> Text,
+    }
+}
+
+diesel::table! {
+    lamella_run_input_artifacts (run_id, artifact_id) {
+        run_id -> BigInt,
+        artifact_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    lamella_run_input_collections (run_id, collection_id) {
+        run_id -> BigInt,
+        collection_id -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    lamella_users,
+    lamella_instance,
+    lamella_transforms,
+    lamella_transform_parents,
+    lamella_runs,
+    lamella_storages,
+    lamella_ulabels,
+    lamella_ulabel_parents,
+    lamella_features,
+    lamella_feature_sets,
+    lamella_feature_set_features,
+    lamella_artifacts,
+    lamella_artifact_ulabels,
+    lamella_artifact_feature_sets,
+    lamella_collections,
+    lamella_collection_artifacts,
+    lamella_collection_ulabels,
+    lamella_collection_feature_sets,
+    lamella_run_input_artifacts,
+    lamella_run_input_collections
+);

@@ -152,12 +152,11 @@ impl Manager {
                     url: self.url.display(),
                     message: "the path is not valid UTF-8".into(),
                 })?;
-                let mut c =
-                    SqliteConnection::establish(path_str).map_err(|e| Error::Connect {
-                        backend: "SQLite",
-                        url: self.url.display(),
-                        message: format!("{e}: check that the folder exists and is writable"),
-                    })?;
+                let mut c = SqliteConnection::establish(path_str).map_err(|e| Error::Connect {
+                    backend: "SQLite",
+                    url: self.url.display(),
+                    message: format!("{e}: check that the folder exists and is writable"),
+                })?;
                 c.batch_execute(
                     "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; \
@@ -220,7 +219,9 @@ pub struct Db {
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db").field("url", &self.url.display()).finish()
+        f.debug_struct("Db")
+            .field("url", &self.url.display())
+            .finish()
     }
 }
 
@@ -292,9 +293,7 @@ impl Db {
         f: impl FnOnce(&mut Conn<'_>) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
         let mut pooled = self.pool.get().map_err(|e| Error::Pool(e.to_string()))?;
-        let mut conn = Conn {
-            inner: &mut pooled,
-        };
+        let mut conn = Conn { inner: &mut pooled };
         f(&mut conn)
     }
 
@@ -368,7 +367,9 @@ mod tests {
             Backend::Postgres
         );
         assert_eq!(
-            DbUrl::parse("postgresql://a:pw@b:5432/c").unwrap().display(),
+            DbUrl::parse("postgresql://a:pw@b:5432/c")
+                .unwrap()
+                .display(),
             "postgresql://a:***@b:5432/c"
         );
         assert_eq!(
@@ -379,7 +380,13 @@ mod tests {
             DbUrl::parse("./a.db").unwrap(),
             DbUrl::Sqlite("./a.db".into())
         );
-        for bad in ["postgress://a@b/c", "mysql://x", "postgres://", "postgres:x", ""] {
+        for bad in [
+            "postgress://a@b/c",
+            "mysql://x",
+            "postgres://",
+            "postgres:x",
+            "",
+        ] {
             let e = DbUrl::parse(bad).unwrap_err();
             assert!(
                 e.to_string().contains("unsupported database URL"),
@@ -393,7 +400,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = DbUrl::parse("postgresql://nobody@127.0.0.1:1/none").unwrap();
         let e = Db::open(&url).unwrap_err();
-        assert!(e.to_string().contains("cannot connect to PostgreSQL"), "{e}");
+        assert!(
+            e.to_string().contains("cannot connect to PostgreSQL"),
+            "{e}"
+        );
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 

@@ -144,11 +144,13 @@ fn bracketed<'a>(s: &'a str, name: &str) -> Option<Result<&'a str, String>> {
     if !rest.starts_with('[') {
         return None;
     }
-    Some(match rest.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
-        Some(inner) if !inner.trim().is_empty() => Ok(inner.trim()),
-        Some(_) => Err(format!("{name}[…] is empty: {HELP}")),
-        None => Err(format!("unbalanced brackets in {name}[…]: {HELP}")),
-    })
+    Some(
+        match rest.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            Some(inner) if !inner.trim().is_empty() => Ok(inner.trim()),
+            Some(_) => Err(format!("{name}[…] is empty: {HELP}")),
+            None => Err(format!("unbalanced brackets in {name}[…]: {HELP}")),
+        },
+    )
 }
 
 fn is_registry_name(s: &str) -> bool {
@@ -207,7 +209,10 @@ mod tests {
             assert_eq!(Dtype::parse(s).unwrap().to_string(), s);
         }
         assert_eq!(Dtype::parse("number").unwrap(), Dtype::Num);
-        assert_eq!(Dtype::parse(" cat[ A | B ] ").unwrap().to_string(), "cat[A|B]");
+        assert_eq!(
+            Dtype::parse(" cat[ A | B ] ").unwrap().to_string(),
+            "cat[A|B]"
+        );
     }
 
     #[test]

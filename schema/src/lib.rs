@@ -48,8 +48,9 @@ pub use models::{
 };
 pub use ops::{
     Edge, Hierarchy, Store, ancestor_ids, clear_edges, counts, delete_by_id, delete_edges,
-    descendant_ids, feature_names, insert_edges, insert_instance, instance_row, links_to,
-    load_by_ids, load_where_in, names, reachable_edges, require_id,
+    descendant_ids, feature_names, insert_edges, insert_instance, instance_row,
+    link_artifact_ulabels, links_to, load_by_ids, load_where_in, names, reachable_edges,
+    require_id,
 };
 pub use query::{Op, QuerySpec, Value, parse_timestamp};
 pub use uid::{BASE62, base62_uid, increment_base62, is_base62, len as uid_len};

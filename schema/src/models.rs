@@ -374,3 +374,108 @@ fn _assert_records() {
     is_record::<Artifact>();
     is_record::<Collection>();
 }
+
+fn placeholder_time() -> NaiveDateTime {
+    NaiveDateTime::default()
+}
+
+impl ULabel {
+    /// A new, unsaved label with a fresh uid. Timestamps and creator are set when it is saved.
+    ///
+    /// ```
+    /// let l = lamella_schema::ULabel::new("setosa").description("Iris setosa");
+    /// assert_eq!(l.uid.len(), 8);
+    /// assert!(l.id.is_none());
+    /// ```
+    pub fn new(name: impl Into<String>) -> ULabel {
+        ULabel {
+            id: None,
+            uid: crate::uid::base62_uid(crate::uid::len::ULABEL),
+            name: name.into(),
+            description: None,
+            reference: None,
+            reference_type: None,
+            created_at: placeholder_time(),
+            updated_at: placeholder_time(),
+            created_by_id: 0,
+            run_id: None,
+        }
+    }
+
+    /// Sets the description.
+    pub fn description(mut self, description: impl Into<String>) -> ULabel {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Sets an external reference and what kind of reference it is.
+    pub fn reference(mut self, reference: impl Into<String>, kind: impl Into<String>) -> ULabel {
+        self.reference = Some(reference.into());
+        self.reference_type = Some(kind.into());
+        self
+    }
+}
+
+impl Feature {
+    /// A new, unsaved feature with a fresh uid; the dtype string is checked when it is saved.
+    ///
+    /// ```
+    /// let f = lamella_schema::Feature::new("sepal_length", "float").unit("m");
+    /// assert_eq!(f.unit.as_deref(), Some("m"));
+    /// ```
+    pub fn new(name: impl Into<String>, dtype: impl Into<String>) -> Feature {
+        Feature {
+            id: None,
+            uid: crate::uid::base62_uid(crate::uid::len::FEATURE),
+            name: name.into(),
+            dtype: dtype.into(),
+            unit: None,
+            description: None,
+            synonyms: None,
+            created_at: placeholder_time(),
+            updated_at: placeholder_time(),
+            created_by_id: 0,
+            run_id: None,
+        }
+    }
+
+    /// Sets the unit (e.g. `m`).
+    pub fn unit(mut self, unit: impl Into<String>) -> Feature {
+        self.unit = Some(unit.into());
+        self
+    }
+
+    /// Sets the description.
+    pub fn description(mut self, description: impl Into<String>) -> Feature {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Sets the synonyms (joined with `|`).
+    pub fn synonyms<S: AsRef<str>>(mut self, synonyms: impl IntoIterator<Item = S>) -> Feature {
+        let s: Vec<String> = synonyms
+            .into_iter()
+            .map(|s| s.as_ref().trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        self.synonyms = if s.is_empty() {
+            None
+        } else {
+            Some(s.join("|"))
+        };
+        self
+    }
+
+    /// The synonyms as a list.
+    pub fn synonym_list(&self) -> Vec<&str> {
+        self.synonyms
+            .as_deref()
+            .map(|s| {
+                s.split('|')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}

@@ -96,9 +96,10 @@ pub fn load_where_in<T: Record>(
 ) -> Result<Vec<T>> {
     let mut out = Vec::new();
     for chunk in values.chunks(IN_CHUNK) {
-        let spec = QuerySpec::new(T::REGISTRY)
-            .include_trash(true)
-            .filter(format!("{field}__in"), Value::List(chunk.iter().map(Value::from).collect()));
+        let spec = QuerySpec::new(T::REGISTRY).include_trash(true).filter(
+            format!("{field}__in"),
+            Value::List(chunk.iter().map(Value::from).collect()),
+        );
         out.extend(spec.load::<T>(conn)?);
     }
     Ok(out)
@@ -108,9 +109,10 @@ pub fn load_where_in<T: Record>(
 pub fn load_by_ids<T: Record>(conn: &mut Conn<'_>, ids: &[i64]) -> Result<Vec<T>> {
     let mut out = Vec::new();
     for chunk in ids.chunks(IN_CHUNK) {
-        let spec = QuerySpec::new(T::REGISTRY)
-            .include_trash(true)
-            .filter("id__in", Value::List(chunk.iter().map(|i| Value::Int(*i)).collect()));
+        let spec = QuerySpec::new(T::REGISTRY).include_trash(true).filter(
+            "id__in",
+            Value::List(chunk.iter().map(|i| Value::Int(*i)).collect()),
+        );
         out.extend(spec.load::<T>(conn)?);
     }
     Ok(out)
@@ -127,7 +129,10 @@ pub fn names(conn: &mut Conn<'_>, reg: &Registry, column: &str) -> Result<Vec<(i
         name: String,
     }
     if reg.field(column).is_none() {
-        return Err(Error::Lookup(format!("{} has no field '{column}'", reg.name)));
+        return Err(Error::Lookup(format!(
+            "{} has no field '{column}'",
+            reg.name
+        )));
     }
     let mut sql = Sql::new(conn.backend());
     sql.push(&format!(
@@ -171,12 +176,28 @@ pub fn links_to(conn: &mut Conn<'_>, reg: &Registry, id: i64) -> Result<Vec<(Str
         ],
         "Feature" => &[
             ("lamella_feature_set_features", "feature_id", "feature set"),
-            ("lamella_artifact_ulabels", "feature_id", "artifact label link"),
-            ("lamella_collection_ulabels", "feature_id", "collection label link"),
+            (
+                "lamella_artifact_ulabels",
+                "feature_id",
+                "artifact label link",
+            ),
+            (
+                "lamella_collection_ulabels",
+                "feature_id",
+                "collection label link",
+            ),
         ],
         "FeatureSet" => &[
-            ("lamella_artifact_feature_sets", "feature_set_id", "artifact"),
-            ("lamella_collection_feature_sets", "feature_set_id", "collection"),
+            (
+                "lamella_artifact_feature_sets",
+                "feature_set_id",
+                "artifact",
+            ),
+            (
+                "lamella_collection_feature_sets",
+                "feature_set_id",
+                "collection",
+            ),
         ],
         "Storage" => &[("lamella_artifacts", "storage_id", "artifact")],
         "Transform" => &[
@@ -396,4 +417,37 @@ pub fn counts(conn: &mut Conn<'_>) -> Result<Vec<(&'static str, i64)>> {
         out.push((reg.name, n));
     }
     Ok(out)
+}
+
+/// Links labels to an artifact, each with an optional feature; existing links are kept.
+/// Returns how many links are new.
+pub fn link_artifact_ulabels(
+    conn: &mut Conn<'_>,
+    artifact_id: i64,
+    links: &[(i64, Option<i64>)],
+    user_id: i64,
+) -> Result<usize> {
+    let t = crate::models::now();
+    let rows: Vec<_> = links
+        .iter()
+        .map(|(ulabel, feature)| {
+            (
+                lamella_artifact_ulabels::artifact_id.eq(artifact_id),
+                lamella_artifact_ulabels::ulabel_id.eq(*ulabel),
+                lamella_artifact_ulabels::feature_id.eq(*feature),
+                lamella_artifact_ulabels::created_at.eq(t),
+                lamella_artifact_ulabels::created_by_id.eq(user_id),
+            )
+        })
+        .collect();
+    let mut n = 0;
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        n += with_conn!(conn.inner, |c| {
+            diesel::insert_into(lamella_artifact_ulabels::table)
+                .values(chunk)
+                .on_conflict_do_nothing()
+                .execute(c)
+        })?;
+    }
+    Ok(n)
 }

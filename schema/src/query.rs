@@ -348,7 +348,7 @@ impl QuerySpec {
     /// Loads the matching records.
     pub fn load<T: Record>(&self, conn: &mut Conn<'_>) -> Result<Vec<T>> {
         self.check_registry::<T>()?;
-        let mut sql = self.compile_select(conn.backend(), "t0.*")?;
+        let mut sql = self.compile_select(conn.backend(), &select_list(self.registry))?;
         self.compile_order(&mut sql)?;
         sql.load(conn)
     }
@@ -384,6 +384,19 @@ impl QuerySpec {
             )))
         }
     }
+}
+
+/// The explicit select list of a registry; `type` is read as `type_`, the name the models use
+/// for that SQL keyword.
+fn select_list(reg: &Registry) -> String {
+    reg.fields
+        .iter()
+        .map(|f| match f.name {
+            "type" => "t0.\"type\" AS type_".to_string(),
+            n => format!("t0.\"{n}\""),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Quotes a column name that is an SQL keyword (`type`, `key`).
@@ -572,7 +585,10 @@ fn coerce(value: &Value, ty: FieldType, field: &str) -> Result<Bind> {
         FieldType::Bool => Bind::Bool(as_bool(value, field)?),
         FieldType::Timestamp => match value {
             Value::Text(s) => Bind::Timestamp(parse_timestamp(s).ok_or_else(|| {
-                bad(s, "a UTC timestamp such as 2024-05-19 or 2024-05-19T23:23:24")
+                bad(
+                    s,
+                    "a UTC timestamp such as 2024-05-19 or 2024-05-19T23:23:24",
+                )
             })?),
             v => return Err(bad(v, "a timestamp")),
         },
@@ -750,11 +766,18 @@ mod tests {
             .filter("name__startwith", "x")
             .validate()
             .unwrap_err();
-        assert!(e.to_string().contains("unknown operator 'startwith'"), "{e}");
+        assert!(
+            e.to_string().contains("unknown operator 'startwith'"),
+            "{e}"
+        );
         let e = QuerySpec::new(&ULABEL)
             .order_by("-craeted_at")
             .compile_select(Backend::Sqlite, "*")
-            .and_then(|mut s| QuerySpec::new(&ULABEL).order_by("-craeted_at").compile_order(&mut s))
+            .and_then(|mut s| {
+                QuerySpec::new(&ULABEL)
+                    .order_by("-craeted_at")
+                    .compile_order(&mut s)
+            })
             .unwrap_err();
         assert!(e.to_string().contains("did you mean 'created_at'"), "{e}");
     }

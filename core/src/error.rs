@@ -1,0 +1,94 @@
+//! The public API's error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in Lamella's public API. Each message names the thing and
+/// says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A database error.
+    #[error(transparent)]
+    Schema(#[from] lamella_schema::Error),
+    /// A graph could not be built or rendered.
+    #[error(transparent)]
+    Lineage(#[from] lamella_lineage::Error),
+    /// A dtype string is invalid.
+    #[error(transparent)]
+    Dtype(#[from] lamella_schema::DtypeError),
+    /// No record matched.
+    #[error("no {registry} matches {what}")]
+    NotFound {
+        /// The registry searched.
+        registry: &'static str,
+        /// What was looked for.
+        what: String,
+    },
+    /// Several records matched where one was expected.
+    #[error("{count} {registry} records match {what}: narrow the query (e.g. a longer uid prefix)")]
+    Ambiguous {
+        /// The registry searched.
+        registry: &'static str,
+        /// What was looked for.
+        what: String,
+        /// How many matched.
+        count: i64,
+    },
+    /// A record is still linked and cannot be deleted.
+    #[error(
+        "cannot delete {registry} '{name}': it is still linked to {links}; remove those links first"
+    )]
+    Linked {
+        /// The registry.
+        registry: &'static str,
+        /// The record's name.
+        name: String,
+        /// The links, e.g. `2 artifacts`.
+        links: String,
+    },
+    /// Adding a parent would close a cycle in a hierarchy.
+    #[error(
+        "cannot make '{parent}' a parent of '{child}': '{child}' is already an ancestor of '{parent}' (or the same label), and a hierarchy cannot have cycles"
+    )]
+    Cycle {
+        /// The would-be child.
+        child: String,
+        /// The would-be parent.
+        parent: String,
+    },
+    /// A value given by the user is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    /// There is no instance where one was expected.
+    #[error("{0}")]
+    NoInstance(String),
+    /// An instance exists where a new one was to be created.
+    #[error("{0}")]
+    InstanceExists(String),
+    /// A file could not be read or written.
+    #[error("cannot access {}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The settings file is unreadable.
+    #[error("the settings file {} is unreadable ({message}): fix or delete it", path.display())]
+    Settings {
+        /// The settings file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A table could not be built.
+    #[error("cannot build a table: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+}
+
+/// `Result` with Lamella's [`enum@Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+pub(crate) fn io_err(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+    let path = path.into();
+    move |source| Error::Io { path, source }
+}

@@ -1,0 +1,437 @@
+//! An instance: one metadata database, one default storage, a current user.
+
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use lamella_schema::{
+    Backend, Db, DbUrl, InstanceRow, QuerySpec, Record, Storage, Store, User, base62_uid, now,
+    registry, uid_len,
+};
+
+use crate::error::{Error, Result, io_err};
+use crate::settings::{InstanceEntry, Settings};
+
+/// The folder inside a local storage root where Lamella keeps its database and virtual keys.
+pub const LAMELLA_DIR: &str = ".lamella";
+const SQLITE_FILE: &str = "lamella.db";
+
+/// A connected Lamella instance. Cheap to clone; every registry is reached from it.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// # lamella_core::set_settings_home(dir.path().join("home"));
+/// let ln = lamella_core::Instance::init(dir.path().join("data"), None)?;
+/// assert_eq!(ln.info()?.backend, "SQLite");
+/// # Ok::<(), lamella_core::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Instance {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    uid: String,
+    root: String,
+    user: User,
+    storage: Storage,
+}
+
+impl std::fmt::Debug for Instance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Instance")
+            .field("uid", &self.inner.uid)
+            .field("root", &self.inner.root)
+            .field("db", &self.inner.db.url().display())
+            .finish()
+    }
+}
+
+/// What `info` reports about an instance.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceInfo {
+    /// Instance uid.
+    pub uid: String,
+    /// Default storage root.
+    pub root: String,
+    /// `SQLite` or `PostgreSQL`.
+    pub backend: &'static str,
+    /// Database URL without password.
+    pub db: String,
+    /// Current user's handle.
+    pub user: String,
+    /// Default storage's uid.
+    pub storage_uid: String,
+    /// Number of records per registry.
+    pub counts: Vec<(String, i64)>,
+    /// The Lamella version that created the instance.
+    pub created_with: String,
+    /// Where settings live.
+    pub settings_home: String,
+}
+
+/// The current user's handle: `$LAMELLA_USER`, else the OS user, else `anonymous`.
+pub fn current_handle() -> String {
+    ["LAMELLA_USER", "USER", "USERNAME"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .map(|h| h.trim().to_string())
+        .find(|h| !h.is_empty())
+        .unwrap_or_else(|| "anonymous".to_string())
+}
+
+fn local_root(root: &Path) -> Result<PathBuf> {
+    let abs = std::path::absolute(root).map_err(io_err(root))?;
+    Ok(abs.canonicalize().unwrap_or(abs))
+}
+
+fn root_string(root: &Path) -> Result<String> {
+    root.to_str().map(str::to_string).ok_or_else(|| {
+        Error::Invalid(format!(
+            "the storage path {} is not valid UTF-8: choose another folder",
+            root.display()
+        ))
+    })
+}
+
+impl Instance {
+    /// Creates an instance with its default storage at `root` (a local folder, created if
+    /// missing) and its database at `db_url` — by default SQLite at
+    /// `<root>/.lamella/lamella.db`. Registers the storage and the current user, and makes the
+    /// instance current in the settings.
+    pub fn init(root: impl AsRef<Path>, db_url: Option<&str>) -> Result<Instance> {
+        let root = root.as_ref();
+        if root.as_os_str().is_empty() {
+            return Err(Error::Invalid(
+                "the storage location is empty: give a folder such as ./mydata".into(),
+            ));
+        }
+        if root.is_file() {
+            return Err(Error::Invalid(format!(
+                "{} is a file: give a folder as storage location",
+                root.display()
+            )));
+        }
+        let url = match db_url {
+            Some(u) => DbUrl::parse(u)?,
+            None => DbUrl::Sqlite(local_root(root)?.join(LAMELLA_DIR).join(SQLITE_FILE)),
+        };
+        if let DbUrl::Sqlite(path) = &url
+            && path.exists()
+        {
+            return Err(Error::InstanceExists(format!(
+                "an instance already exists at {} (database {}): connect with `lamella connect {}`, \
+                 or choose another folder",
+                root.display(),
+                path.display(),
+                root.display()
+            )));
+        }
+        // Create only what is missing, and remove it again if anything below fails.
+        let created_root = !root.exists();
+        std::fs::create_dir_all(root).map_err(io_err(root))?;
+        let root = local_root(root)?;
+        let lamella_dir = root.join(LAMELLA_DIR);
+        let created_dir = !lamella_dir.exists();
+        let result = (|| {
+            std::fs::create_dir_all(&lamella_dir).map_err(io_err(&lamella_dir))?;
+            Instance::create(&root, &url)
+        })();
+        if result.is_err() {
+            if let DbUrl::Sqlite(path) = &url {
+                remove_sqlite_files(path);
+            }
+            if created_dir {
+                let _ = std::fs::remove_dir(&lamella_dir);
+            }
+            if created_root {
+                let _ = std::fs::remove_dir(&root);
+            }
+        }
+        result
+    }
+
+    fn create(root: &Path, url: &DbUrl) -> Result<Instance> {
+        let root_str = root_string(root)?;
+        if let DbUrl::Sqlite(p) = url
+            && let Some(parent) = p.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+        }
+        let db = Db::open(url)?;
+        let handle = current_handle();
+        let (uid, user, storage) = db.transaction(|conn| -> Result<_> {
+            if let Some(row) = lamella_schema::instance_row(conn)? {
+                return Err(Error::InstanceExists(format!(
+                    "the database {} already holds instance {} with storage {}: connect with \
+                     `lamella connect {}`, or use another database",
+                    url.display(),
+                    row.uid,
+                    row.storage_root,
+                    row.storage_root
+                )));
+            }
+            let t = now();
+            let mut users = vec![User {
+                id: None,
+                uid: base62_uid(uid_len::USER),
+                handle: handle.clone(),
+                name: None,
+                created_at: t,
+                updated_at: t,
+            }];
+            User::insert_all(conn, &mut users)?;
+            let user = users.remove(0);
+            let mut storages = vec![Storage {
+                id: None,
+                uid: base62_uid(uid_len::STORAGE),
+                root: root_str.clone(),
+                kind: "local".into(),
+                region: None,
+                description: None,
+                created_at: t,
+                updated_at: t,
+                created_by_id: lamella_schema::require_id(&user)?,
+                run_id: None,
+            }];
+            Storage::insert_all(conn, &mut storages)?;
+            let uid = base62_uid(uid_len::INSTANCE);
+            lamella_schema::insert_instance(
+                conn,
+                &InstanceRow {
+                    id: None,
+                    uid: uid.clone(),
+                    storage_root: root_str.clone(),
+                    lamella_version: env!("CARGO_PKG_VERSION").into(),
+                    created_at: t,
+                },
+            )?;
+            Ok((uid, user, storages.remove(0)))
+        })?;
+        let mut settings = Settings::load()?;
+        settings.remember(InstanceEntry {
+            uid: uid.clone(),
+            root: root_str.clone(),
+            db: url.as_setting(),
+        });
+        settings.save()?;
+        tracing::info!(root = %root_str, db = %url.display(), "initialized instance");
+        Ok(Instance {
+            inner: Arc::new(Inner {
+                db,
+                uid,
+                root: root_str,
+                user,
+                storage,
+            }),
+        })
+    }
+
+    /// Connects to the instance whose default storage is `root` (found in the settings, or by
+    /// its SQLite file inside the folder) and makes it current.
+    pub fn connect(root: impl AsRef<Path>) -> Result<Instance> {
+        let root = root.as_ref();
+        let settings = Settings::load()?;
+        let abs = local_root(root)?;
+        let root_str = root_string(&abs)?;
+        let db = match settings.by_root(&root_str) {
+            Some(e) => e.db.clone(),
+            None => {
+                let file = abs.join(LAMELLA_DIR).join(SQLITE_FILE);
+                if !file.is_file() {
+                    return Err(Error::NoInstance(format!(
+                        "no Lamella instance at {}: create one with `lamella init --storage {}`",
+                        root.display(),
+                        root.display()
+                    )));
+                }
+                DbUrl::Sqlite(file).as_setting()
+            }
+        };
+        Instance::open(&root_str, &db)
+    }
+
+    /// Connects to the current instance of the settings.
+    pub fn connect_current() -> Result<Instance> {
+        let settings = Settings::load()?;
+        let entry = settings.current_entry().ok_or_else(|| {
+            Error::NoInstance(
+                "no current instance: create one with `lamella init --storage DIR` or connect \
+                 with `lamella connect DIR`"
+                    .into(),
+            )
+        })?;
+        Instance::open(&entry.root, &entry.db)
+    }
+
+    fn open(root: &str, db: &str) -> Result<Instance> {
+        let url = DbUrl::parse(db)?;
+        if let DbUrl::Sqlite(p) = &url
+            && !p.is_file()
+        {
+            return Err(Error::NoInstance(format!(
+                "the instance at {root} has no database any more ({} is missing): create a new \
+                 one with `lamella init --storage {root}`",
+                p.display()
+            )));
+        }
+        let db = Db::open(&url)?;
+        let handle = current_handle();
+        let (row, user, storage) = db.transaction(|conn| -> Result<_> {
+            let row = lamella_schema::instance_row(conn)?.ok_or_else(|| {
+                Error::NoInstance(format!(
+                    "the database {} holds no Lamella instance: create one with `lamella init \
+                     --storage {root} --db {}`",
+                    url.display(),
+                    url.display()
+                ))
+            })?;
+            let mut users: Vec<User> = QuerySpec::new(&registry::USER)
+                .filter("handle", handle.as_str())
+                .load(conn)?;
+            let user = match users.pop() {
+                Some(u) => u,
+                None => {
+                    let t = now();
+                    let mut u = vec![User {
+                        id: None,
+                        uid: base62_uid(uid_len::USER),
+                        handle: handle.clone(),
+                        name: None,
+                        created_at: t,
+                        updated_at: t,
+                    }];
+                    User::insert_all(conn, &mut u)?;
+                    u.remove(0)
+                }
+            };
+            let storage: Storage = QuerySpec::new(&registry::STORAGE)
+                .filter("root", row.storage_root.as_str())
+                .load(conn)?
+                .pop()
+                .ok_or_else(|| Error::NotFound {
+                    registry: "Storage",
+                    what: format!("root '{}'", row.storage_root),
+                })?;
+            Ok((row, user, storage))
+        })?;
+        let mut settings = Settings::load()?;
+        settings.remember(InstanceEntry {
+            uid: row.uid.clone(),
+            root: row.storage_root.clone(),
+            db: url.as_setting(),
+        });
+        settings.save()?;
+        Ok(Instance {
+            inner: Arc::new(Inner {
+                db,
+                uid: row.uid,
+                root: row.storage_root,
+                user,
+                storage,
+            }),
+        })
+    }
+
+    /// Summarises the instance: location, database, user and record counts.
+    pub fn info(&self) -> Result<InstanceInfo> {
+        let counts = self.db().with_conn(|c| lamella_schema::counts(c))?;
+        let created_with = self
+            .db()
+            .with_conn(|c| lamella_schema::instance_row(c))?
+            .map(|r| r.lamella_version)
+            .unwrap_or_default();
+        Ok(InstanceInfo {
+            uid: self.inner.uid.clone(),
+            root: self.inner.root.clone(),
+            backend: self.backend().name(),
+            db: self.inner.db.url().display(),
+            user: self.inner.user.handle.clone(),
+            storage_uid: self.inner.storage.uid.clone(),
+            counts: counts
+                .into_iter()
+                .map(|(n, c)| (n.to_string(), c))
+                .collect(),
+            created_with,
+            settings_home: crate::settings::home()?.display().to_string(),
+        })
+    }
+
+    /// Deletes the instance's metadata: the SQLite file (or every Lamella table on PostgreSQL)
+    /// and its settings entry. Refused while artifacts are registered unless `force`, since
+    /// their records would be lost; stored objects are never touched.
+    pub fn delete(self, force: bool) -> Result<()> {
+        let n_artifacts = self.db().with_conn(|c| {
+            QuerySpec::new(&registry::ARTIFACT)
+                .include_trash(true)
+                .count(c)
+        })?;
+        if n_artifacts > 0 && !force {
+            return Err(Error::Invalid(format!(
+                "the instance at {} still registers {n_artifacts} artifacts: delete them first, \
+                 or pass --force to drop the metadata anyway (stored files are kept)",
+                self.inner.root
+            )));
+        }
+        let url = self.inner.db.url().clone();
+        let uid = self.inner.uid.clone();
+        match &url {
+            DbUrl::Postgres(_) => self.inner.db.drop_all_tables()?,
+            DbUrl::Sqlite(path) => {
+                drop(self);
+                remove_sqlite_files(path);
+                if let Some(dir) = path.parent() {
+                    // Only removes the folder when nothing else is in it.
+                    let _ = std::fs::remove_dir(dir);
+                }
+            }
+        }
+        let mut settings = Settings::load()?;
+        settings.forget(&uid);
+        settings.save()?;
+        Ok(())
+    }
+
+    /// The instance uid.
+    pub fn uid(&self) -> &str {
+        &self.inner.uid
+    }
+
+    /// The default storage root.
+    pub fn root(&self) -> &str {
+        &self.inner.root
+    }
+
+    /// The current user.
+    pub fn user(&self) -> &User {
+        &self.inner.user
+    }
+
+    /// The default storage record.
+    pub fn storage(&self) -> &Storage {
+        &self.inner.storage
+    }
+
+    /// The database backend.
+    pub fn backend(&self) -> Backend {
+        self.inner.db.backend()
+    }
+
+    pub(crate) fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    pub(crate) fn user_id(&self) -> i64 {
+        self.inner.user.id().unwrap_or_default()
+    }
+}
+
+fn remove_sqlite_files(path: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+}

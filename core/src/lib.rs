@@ -1,0 +1,48 @@
+//! `lamella-core` is Lamella's public API: it composes the registries of `lamella-schema`, the
+//! storage backends of `lamella-storage` and the graphs of `lamella-lineage` into instances
+//! with labels, features, artifacts, annotation, validation and tracking — named like LaminDB's
+//! tutorial.
+//!
+//! ```
+//! use lamella_core::{Instance, ULabel, Feature};
+//!
+//! let dir = tempfile::tempdir()?;
+//! # lamella_core::set_settings_home(dir.path().join("home"));
+//! let ln = Instance::init(dir.path().join("mydata"), None)?;          // SQLite + local folder
+//! let study0 = ln.ulabels().create(ULabel::new("study0").description("My initial study"))?;
+//! let species = ln.ulabels().save_all(["setosa", "versicolor", "virginica"].map(ULabel::new))?;
+//! let is_species = ln.ulabels().create(ULabel::new("is_species"))?;
+//! ln.ulabels().children(&is_species)?.set(&species.records)?;
+//! let f = ln.features().create(Feature::new("iris_species_name", "cat"))?;
+//! assert_eq!(ln.ulabels().filter("parents__name", "is_species").count()?, 3);
+//! assert_eq!(f.dtype, "cat");
+//! assert!(!study0.existed);
+//! # Ok::<(), lamella_core::Error>(())
+//! ```
+
+mod error;
+mod instance;
+pub mod names;
+mod records;
+mod settings;
+mod table;
+mod view;
+
+pub use error::{Error, Result};
+pub use instance::{Instance, InstanceInfo, LAMELLA_DIR, current_handle};
+pub use records::{
+    Features, Hit, NameLookup, Named, Query, Registry, Relatives, Saved, SavedAll, ULabels,
+};
+pub use settings::{InstanceEntry, Settings, home as settings_home, set_home as set_settings_home};
+pub use table::records_to_batch;
+pub use view::RegistryView;
+
+pub use arrow::{
+    record_batch::RecordBatch,
+    util::display::{ArrayFormatter, FormatOptions},
+};
+pub use lamella_lineage::{Format, Graph, render, write_to};
+pub use lamella_schema::{
+    Artifact, Backend, Collection, Dtype, DtypeError, Feature, FeatureSet, Record, Run, Storage,
+    Transform, ULabel, User, Value,
+};

@@ -1,0 +1,76 @@
+//! Records as Arrow tables (`df()`), generic over registries through their field
+//! descriptions.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BooleanBuilder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+};
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::record_batch::RecordBatch;
+use lamella_schema::registry::{FieldType, Registry};
+use lamella_schema::{Record, parse_timestamp};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// Builds a table with one column per field of `registry` and one row per record.
+pub fn records_to_batch<T: Record + Serialize>(
+    registry: &Registry,
+    records: &[T],
+) -> Result<RecordBatch> {
+    let rows: Vec<serde_json::Value> = records
+        .iter()
+        .map(|r| serde_json::to_value(r).map_err(|e| Error::Invalid(e.to_string())))
+        .collect::<Result<_>>()?;
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for f in registry.fields {
+        let get = |row: &serde_json::Value| row.get(f.name).cloned().unwrap_or_default();
+        let (dtype, array): (DataType, ArrayRef) = match f.ty {
+            FieldType::BigInt | FieldType::Int | FieldType::SmallInt => {
+                let mut b = Int64Builder::with_capacity(rows.len());
+                for r in &rows {
+                    b.append_option(get(r).as_i64());
+                }
+                (DataType::Int64, Arc::new(b.finish()))
+            }
+            FieldType::Bool => {
+                let mut b = BooleanBuilder::with_capacity(rows.len());
+                for r in &rows {
+                    b.append_option(get(r).as_bool());
+                }
+                (DataType::Boolean, Arc::new(b.finish()))
+            }
+            FieldType::Text => {
+                let mut b = StringBuilder::new();
+                for r in &rows {
+                    b.append_option(get(r).as_str());
+                }
+                (DataType::Utf8, Arc::new(b.finish()))
+            }
+            FieldType::Timestamp => {
+                let mut b =
+                    TimestampMicrosecondBuilder::with_capacity(rows.len()).with_timezone("UTC");
+                for r in &rows {
+                    b.append_option(
+                        get(r)
+                            .as_str()
+                            .and_then(parse_timestamp)
+                            .map(|t| t.and_utc().timestamp_micros()),
+                    );
+                }
+                (
+                    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                    Arc::new(b.finish()),
+                )
+            }
+        };
+        fields.push(Field::new(f.name, dtype, true));
+        columns.push(array);
+    }
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
+}

@@ -1,0 +1,96 @@
+use lamella_core::{Error, Instance};
+use lamella_tests::{TestInstance, db_test, isolate_home};
+
+db_test!(init_registers_storage_and_user, |t| {
+    let info = t.info()?;
+    assert_eq!(info.root, t.root().canonicalize()?.to_str().unwrap());
+    assert_eq!(t.storage().root, info.root);
+    assert_eq!(t.storage().kind, "local");
+    assert_eq!(t.storage().uid.len(), 12);
+    assert_eq!(t.user().uid.len(), 8);
+    assert_eq!(info.user, lamella_core::current_handle());
+    let counts: std::collections::HashMap<_, _> = info.counts.into_iter().collect();
+    assert_eq!(counts["User"], 1);
+    assert_eq!(counts["Storage"], 1);
+    assert_eq!(counts["ULabel"], 0);
+    assert!(t.root().join(".lamella").is_dir());
+    Ok(())
+});
+
+db_test!(connect_reopens_the_same_instance, |t| {
+    t.ulabels().create(lamella_core::ULabel::new("kept"))?;
+    let again = Instance::connect(t.root())?;
+    assert_eq!(again.uid(), t.uid());
+    assert_eq!(again.ulabels().get_by_name("kept")?.name, "kept");
+    // The settings now point at it, so a plain reconnect works too.
+    let current = Instance::connect_current()?;
+    assert_eq!(current.uid(), t.uid());
+    Ok(())
+});
+
+db_test!(init_twice_is_refused, |t| {
+    let url = match t.db {
+        lamella_tests::Db::Sqlite => None,
+        lamella_tests::Db::Postgres => Some(t.info()?.db),
+    };
+    let e = Instance::init(t.root(), url.as_deref()).unwrap_err();
+    assert!(matches!(e, Error::InstanceExists(_)), "{e}");
+    assert!(e.to_string().contains("lamella connect"), "{e}");
+    // Still usable, and still one storage.
+    assert_eq!(t.query::<lamella_core::Storage>().count()?, 1);
+    Ok(())
+});
+
+db_test!(delete_removes_metadata, |t| {
+    let root = t.root();
+    let uid = t.uid().to_string();
+    let TestInstance { ln, .. } = t;
+    ln.delete(false)?;
+    assert!(!root.join(".lamella").join("lamella.db").exists());
+    let settings = lamella_core::Settings::load()?;
+    assert!(settings.instances.iter().all(|e| e.uid != uid));
+    Ok(())
+});
+
+#[test]
+fn bad_postgres_url_creates_nothing() {
+    isolate_home();
+    let dir = tempfile::tempdir().unwrap();
+    for url in [
+        "postgress://x@127.0.0.1/db",
+        "mysql://a@b/c",
+        "postgres:oops",
+    ] {
+        let e = Instance::init(dir.path().join("d"), Some(url)).unwrap_err();
+        assert!(e.to_string().contains("unsupported database URL"), "{e}");
+    }
+    let e = Instance::init(
+        dir.path().join("d"),
+        Some("postgresql://nobody@127.0.0.1:1/x"),
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("cannot connect to PostgreSQL"),
+        "{e}"
+    );
+    assert!(!dir.path().join("d").exists(), "nothing may be left behind");
+}
+
+#[test]
+fn missing_instance_is_a_clear_error() {
+    isolate_home();
+    let dir = tempfile::tempdir().unwrap();
+    let e = Instance::connect(dir.path()).unwrap_err();
+    assert!(e.to_string().contains("no Lamella instance at"), "{e}");
+    assert!(e.to_string().contains("lamella init --storage"), "{e}");
+}
+
+#[test]
+fn init_on_a_file_is_refused() {
+    isolate_home();
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("file.txt");
+    std::fs::write(&f, "x").unwrap();
+    let e = Instance::init(&f, None).unwrap_err();
+    assert!(e.to_string().contains("is a file"), "{e}");
+}

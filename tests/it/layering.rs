@@ -1,0 +1,84 @@
+//! Tidy check: the crates keep their layering (DEVELOPERS.md). `schema`, `storage` and
+//! `lineage` do not depend on each other; `core` composes them; `cli` depends on `core` only.
+
+use std::path::Path;
+
+fn lamella_deps(krate: &str) -> Vec<String> {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(krate)
+        .join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).expect("read manifest");
+    let mut section = String::new();
+    let mut deps = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            section = line.to_string();
+            continue;
+        }
+        // normal and build dependencies count; dev-dependencies may use the harness
+        if section == "[dependencies]" || section == "[build-dependencies]" {
+            if let Some(name) = line.split(['=', '.', ' ']).next()
+                && name.starts_with("lamella-")
+            {
+                deps.push(name.to_string());
+            }
+        }
+    }
+    deps.sort();
+    deps
+}
+
+#[test]
+fn crates_depend_only_downwards() {
+    let allowed: &[(&str, &[&str])] = &[
+        ("schema", &[]),
+        ("storage", &[]),
+        ("lineage", &[]),
+        (
+            "core",
+            &["lamella-lineage", "lamella-schema", "lamella-storage"],
+        ),
+        ("cli", &["lamella-core"]),
+    ];
+    for (krate, ok) in allowed {
+        let deps = lamella_deps(krate);
+        for d in &deps {
+            assert!(
+                ok.contains(&d.as_str()),
+                "lamella-{krate} must not depend on {d}: allowed {ok:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn only_schema_names_diesel_and_only_storage_names_opendal() {
+    for krate in ["core", "lineage", "storage", "cli"] {
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join(krate)
+                .join("Cargo.toml"),
+        )
+        .unwrap();
+        assert!(
+            !text.contains("diesel"),
+            "lamella-{krate} must not use diesel"
+        );
+    }
+    for krate in ["core", "lineage", "schema", "cli"] {
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join(krate)
+                .join("Cargo.toml"),
+        )
+        .unwrap();
+        assert!(
+            !text.contains("opendal"),
+            "lamella-{krate} must not use opendal"
+        );
+    }
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests of lamella-core; each `db_test!` body runs on SQLite and PostgreSQL.
+
+mod features;
+mod hierarchy;
+mod instance;
+mod layering;
+mod queries;
+mod ulabels;

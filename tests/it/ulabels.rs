@@ -1,0 +1,149 @@
+use lamella_core::{Error, ULabel};
+use lamella_tests::db_test;
+
+db_test!(create_returns_existing_for_same_name, |t| {
+    let a = t.ulabels().create(ULabel::new("project1"))?;
+    assert!(!a.existed);
+    assert!(a.id.is_some());
+    assert_eq!(a.created_by_id, t.user().id.unwrap());
+    let b = t
+        .ulabels()
+        .create(ULabel::new("project1").description("other"))?;
+    assert!(b.existed);
+    assert_eq!(a.uid, b.uid);
+    assert_eq!(
+        b.description, None,
+        "the stored record is returned unchanged"
+    );
+    assert_eq!(t.ulabels().query().count()?, 1);
+    Ok(())
+});
+
+db_test!(similar_names_warn_but_create, |t| {
+    t.ulabels().create(ULabel::new("project1"))?;
+    let s = t.ulabels().create(ULabel::new("project 1"))?;
+    assert!(!s.existed);
+    assert_eq!(s.similar, vec!["project1".to_string()]);
+    let s = t.ulabels().create(ULabel::new("Project-1"))?;
+    assert_eq!(s.similar.len(), 2, "{:?}", s.similar);
+    // Numbered series are not near-duplicates.
+    let s = t.ulabels().create(ULabel::new("project2"))?;
+    assert!(s.similar.is_empty(), "{:?}", s.similar);
+    Ok(())
+});
+
+db_test!(bulk_save_dedupes_and_reports, |t| {
+    t.ulabels().create(ULabel::new("setosa"))?;
+    let out = t.ulabels().save_all(
+        [
+            "setosa",
+            "versicolor",
+            "virginica",
+            "versicolor",
+            "virginika",
+        ]
+        .map(ULabel::new),
+    )?;
+    assert_eq!(out.created, 3);
+    assert_eq!(out.existing, vec!["setosa".to_string()]);
+    assert_eq!(out.records.len(), 5);
+    assert_eq!(out.records[1].uid, out.records[3].uid);
+    assert!(out.records.iter().all(|r| r.id.is_some()));
+    let similar: Vec<&str> = out.similar.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(similar.contains(&"virginika"), "{similar:?}");
+    assert_eq!(t.ulabels().query().count()?, 4);
+    Ok(())
+});
+
+db_test!(bulk_save_of_ten_thousand, |t| {
+    let labels: Vec<ULabel> = (0..10_000)
+        .map(|i| ULabel::new(format!("label_{i:05}")))
+        .collect();
+    let out = t.ulabels().save_all(labels)?;
+    assert_eq!(out.created, 10_000);
+    assert!(out.similar.is_empty());
+    assert_eq!(
+        t.ulabels().filter("name__startswith", "label_01").count()?,
+        1000
+    );
+    Ok(())
+});
+
+db_test!(invalid_names_are_refused, |t| {
+    for bad in ["", "   ", " padded"] {
+        let e = t.ulabels().create(ULabel::new(bad)).unwrap_err();
+        assert!(matches!(e, Error::Invalid(_)), "{e}");
+    }
+    // A failing bulk save writes nothing.
+    let e = t
+        .ulabels()
+        .save_all(["ok1", "ok2", ""].map(ULabel::new))
+        .unwrap_err();
+    assert!(e.to_string().contains("non-empty name"), "{e}");
+    assert_eq!(t.ulabels().query().count()?, 0);
+    Ok(())
+});
+
+db_test!(get_by_uid_and_prefix, |t| {
+    let a = t.ulabels().create(ULabel::new("alpha"))?;
+    assert_eq!(t.ulabels().get(&a.uid)?.name, "alpha");
+    assert_eq!(t.ulabels().get(&a.uid[..5])?.name, "alpha");
+    assert_eq!(t.ulabels().resolve("alpha")?.uid, a.uid);
+    let e = t.ulabels().get("zzzzzzzz").unwrap_err();
+    assert!(matches!(e, Error::NotFound { .. }), "{e}");
+    let e = t.ulabels().get("not a uid").unwrap_err();
+    assert!(e.to_string().contains("not a uid"), "{e}");
+    let e = t.ulabels().resolve("alpah").unwrap_err();
+    assert!(e.to_string().contains("did you mean 'alpha'"), "{e}");
+    Ok(())
+});
+
+db_test!(update_renames_and_guards_uniqueness, |t| {
+    let mut l = t.ulabels().create(ULabel::new("project1"))?.record;
+    t.ulabels().create(ULabel::new("taken"))?;
+    let before = l.updated_at;
+    l.name = "project1a".into();
+    t.ulabels().update(&mut l)?;
+    assert!(l.updated_at >= before);
+    assert_eq!(t.ulabels().get(&l.uid)?.name, "project1a");
+    assert!(t.ulabels().filter("name", "project1").first()?.is_none());
+    l.name = "taken".into();
+    let e = t.ulabels().update(&mut l).unwrap_err();
+    assert!(
+        e.to_string().contains("another ULabel has that name"),
+        "{e}"
+    );
+    assert_eq!(t.ulabels().get(&l.uid)?.name, "project1a");
+    Ok(())
+});
+
+db_test!(delete_and_refuse_linked, |t| {
+    let l = t.ulabels().create(ULabel::new("gone"))?;
+    t.ulabels().delete(&l)?;
+    assert!(t.ulabels().filter("name", "gone").one_or_none()?.is_none());
+    let e = t.ulabels().delete(&l).unwrap_err();
+    assert!(matches!(e, Error::NotFound { .. }), "{e}");
+
+    // A label linked to an artifact cannot be deleted.
+    let linked = t.ulabels().create(ULabel::new("linked"))?;
+    lamella_tests::link_label_to_new_artifact(&t, &linked)?;
+    let e = t.ulabels().delete(&linked).unwrap_err();
+    assert!(matches!(e, Error::Linked { .. }), "{e}");
+    assert!(e.to_string().contains("1 artifact"), "{e}");
+    assert!(t.ulabels().get_by_name("linked").is_ok());
+    Ok(())
+});
+
+db_test!(search_ranks_and_lookup_keys, |t| {
+    t.ulabels()
+        .save_all(["setosa", "Setosa var", "iris setosa", "versicolor"].map(ULabel::new))?;
+    let hits = t.ulabels().search("setosa")?;
+    let names: Vec<&str> = hits.iter().map(|h| h.record.name.as_str()).collect();
+    assert_eq!(names, vec!["setosa", "Setosa var", "iris setosa"]);
+    let hits = t.ulabels().search("versicolr")?;
+    assert_eq!(hits[0].record.name, "versicolor");
+    let lookup = t.ulabels().lookup()?;
+    assert_eq!(lookup.get("iris_setosa").unwrap().name, "iris setosa");
+    assert_eq!(lookup.get("setosa_var").unwrap().name, "Setosa var");
+    Ok(())
+});

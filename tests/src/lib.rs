@@ -1,0 +1,359 @@
+//! `lamella-tests`: the shared test harness. [`TestInstance`] gives each test a fresh instance
+//! on SQLite or PostgreSQL; [`db_test!`] runs one test body on both; [`PgDatabase`] makes a
+//! throwaway PostgreSQL database; [`Cli`] runs the real `lamella` binary with an isolated
+//! `$LAMELLA_HOME`.
+//!
+//! PostgreSQL tests read `LAMELLA_TEST_POSTGRES_URL` (a server where the user may create
+//! databases; `cargo xtask services up` starts one). Without it they are skipped — except when
+//! `CI=true`, where a missing server is a failure.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Once;
+
+use diesel::{Connection, RunQueryDsl, pg::PgConnection};
+use lamella_core::Instance;
+use tempfile::TempDir;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    /// Embedded SQLite.
+    Sqlite,
+    /// PostgreSQL from `LAMELLA_TEST_POSTGRES_URL`.
+    Postgres,
+}
+
+/// Whether we run in CI, where missing services are failures.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// The admin URL of the test PostgreSQL server, or `None` (skip) — panics in CI.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("LAMELLA_TEST_POSTGRES_URL") {
+        Ok(u) if !u.trim().is_empty() => Some(u),
+        _ if in_ci() => panic!(
+            "LAMELLA_TEST_POSTGRES_URL is not set but CI=true: PostgreSQL tests must run in CI; \
+             start the server with `cargo xtask services up`"
+        ),
+        _ => {
+            eprintln!("skipping: LAMELLA_TEST_POSTGRES_URL is not set (cargo xtask services up)");
+            None
+        }
+    }
+}
+
+/// Points the settings at a process-wide temporary folder so tests never touch the user's
+/// settings.
+pub fn isolate_home() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let dir = std::env::temp_dir().join(format!("lamella-test-home-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create test home");
+        lamella_core::set_settings_home(&dir);
+    });
+}
+
+fn random_name() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..12)
+        .map(|_| (b'a' + rng.random_range(0..26)) as char)
+        .collect()
+}
+
+fn with_database(url: &str, db: &str) -> String {
+    // postgres://user@host:port/name?params → replace the path
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{db}?{q}"),
+        None => format!("{base}/{db}"),
+    }
+}
+
+/// A throwaway PostgreSQL database, dropped with the value.
+pub struct PgDatabase {
+    admin: String,
+    name: String,
+    /// URL of the new database.
+    pub url: String,
+}
+
+impl PgDatabase {
+    /// Creates a database with a random name on the test server.
+    pub fn create(admin: &str) -> anyhow::Result<PgDatabase> {
+        let name = format!("lamella_t_{}", random_name());
+        let mut conn = PgConnection::establish(admin)?;
+        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn)?;
+        Ok(PgDatabase {
+            admin: admin.to_string(),
+            url: with_database(admin, &name),
+            name,
+        })
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut conn) = PgConnection::establish(&self.admin) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut conn);
+        }
+    }
+}
+
+/// A fresh instance in a temporary folder, on SQLite or PostgreSQL.
+pub struct TestInstance {
+    /// The instance.
+    pub ln: Instance,
+    /// Which database it uses.
+    pub db: Db,
+    /// The temporary folder holding its storage.
+    pub dir: TempDir,
+    _pg: Option<PgDatabase>,
+}
+
+impl TestInstance {
+    /// A new instance, or `None` when the database is not available outside CI.
+    pub fn new(db: Db) -> Option<TestInstance> {
+        isolate_home();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("data");
+        let (ln, pg) = match db {
+            Db::Sqlite => (
+                Instance::init(&root, None).expect("init SQLite instance"),
+                None,
+            ),
+            Db::Postgres => {
+                let admin = postgres_url()?;
+                let pg = PgDatabase::create(&admin).expect("create PostgreSQL test database");
+                let ln = Instance::init(&root, Some(&pg.url)).expect("init PostgreSQL instance");
+                (ln, Some(pg))
+            }
+        };
+        Some(TestInstance {
+            ln,
+            db,
+            dir,
+            _pg: pg,
+        })
+    }
+
+    /// The storage root folder.
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// The database URL to pass to `init` for another instance on the same backend (SQLite:
+    /// `None`; PostgreSQL: a new database, kept alive by the returned guard).
+    pub fn another_db(&self) -> (Option<String>, Option<PgDatabase>) {
+        match self.db {
+            Db::Sqlite => (None, None),
+            Db::Postgres => {
+                let admin = postgres_url().expect("postgres url");
+                let pg = PgDatabase::create(&admin).expect("create database");
+                (Some(pg.url.clone()), Some(pg))
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for TestInstance {
+    type Target = Instance;
+    fn deref(&self) -> &Instance {
+        &self.ln
+    }
+}
+
+/// Runs one test body on SQLite and on PostgreSQL: generates `mod $name { fn sqlite(); fn
+/// postgres(); }`. The body sees `$t: TestInstance` and returns `anyhow::Result<()>`.
+#[macro_export]
+macro_rules! db_test {
+    ($name:ident, |$t:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[test]
+            fn sqlite() -> anyhow::Result<()> {
+                let $t = $crate::TestInstance::new($crate::Db::Sqlite).expect("SQLite instance");
+                $body
+            }
+
+            #[test]
+            fn postgres() -> anyhow::Result<()> {
+                let Some($t) = $crate::TestInstance::new($crate::Db::Postgres) else {
+                    return Ok(());
+                };
+                $body
+            }
+        }
+    };
+}
+
+/// Runs the real `lamella` binary with its own `$LAMELLA_HOME` and working folder.
+pub struct Cli {
+    bin: PathBuf,
+    /// The isolated home (settings) and working folder.
+    pub dir: TempDir,
+}
+
+/// The outcome of one CLI call.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit code.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Panics with the whole output unless the call succeeded.
+    pub fn ok(self) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "command failed:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Panics unless the call failed; returns it for checking the message.
+    pub fn fails(self) -> Run {
+        assert_ne!(
+            self.code, 0,
+            "command should fail:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Standard output parsed as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+impl Cli {
+    /// A CLI runner for the binary at `bin` (use `env!("CARGO_BIN_EXE_lamella")`).
+    pub fn new(bin: impl AsRef<Path>) -> Cli {
+        Cli {
+            bin: bin.as_ref().to_path_buf(),
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    /// A path inside the working folder.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Runs `lamella ARGS…`.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let out: Output = Command::new(&self.bin)
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("LAMELLA_HOME", self.dir.path().join(".home"))
+            .env("LAMELLA_USER", "testuser")
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("run lamella");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls() {
+        assert_eq!(
+            with_database("postgres://u@h:1/lamella_test", "x"),
+            "postgres://u@h:1/x"
+        );
+        assert_eq!(with_database("postgres://u@h:1", "x"), "postgres://u@h:1/x");
+        assert_eq!(
+            with_database("postgres://u@h/db?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+    }
+}
+
+impl TestInstance {
+    /// The instance's database, opened directly (for setting up rows the public API cannot
+    /// create yet).
+    pub fn raw_db(&self) -> anyhow::Result<lamella_schema::Db> {
+        let url = match &self._pg {
+            Some(pg) => lamella_schema::DbUrl::parse(&pg.url)?,
+            None => lamella_schema::DbUrl::Sqlite(
+                self.root()
+                    .canonicalize()?
+                    .join(".lamella")
+                    .join("lamella.db"),
+            ),
+        };
+        Ok(lamella_schema::Db::open(&url)?)
+    }
+}
+
+/// Registers a bare artifact row and links `label` to it (until artifacts have an API).
+pub fn link_label_to_new_artifact(
+    t: &TestInstance,
+    label: &lamella_core::ULabel,
+) -> anyhow::Result<()> {
+    use lamella_schema::Store;
+    let db = t.raw_db()?;
+    let user = t.user().id.unwrap();
+    let storage = t.storage().id.unwrap();
+    let label_id = label.id.unwrap();
+    db.transaction(|conn| -> anyhow::Result<()> {
+        let now = lamella_schema::now();
+        let mut a = vec![lamella_schema::Artifact {
+            id: None,
+            uid: lamella_schema::base62_uid(20),
+            storage_id: storage,
+            key: Some("x.txt".into()),
+            suffix: ".txt".into(),
+            accessor: None,
+            description: None,
+            size: Some(1),
+            hash: Some("h".into()),
+            hash_type: Some("md5".into()),
+            n_objects: None,
+            n_observations: None,
+            version: None,
+            is_latest: true,
+            visibility: 1,
+            key_is_virtual: false,
+            transform_id: None,
+            run_id: None,
+            created_at: now,
+            updated_at: now,
+            created_by_id: user,
+        }];
+        lamella_schema::Artifact::insert_all(conn, &mut a)?;
+        lamella_schema::link_artifact_ulabels(conn, a[0].id.unwrap(), &[(label_id, None)], user)?;
+        Ok(())
+    })
+}

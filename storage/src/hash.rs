@@ -1,0 +1,595 @@
+//! Content hashing, bit-exact with LaminDB (`lamindb_setup.core.hashing`).
+//!
+//! Pure functions over bytes and strings, plus streaming readers for files and folders.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use md5::{Digest as _, Md5};
+use rayon::prelude::*;
+use sha1::Sha1;
+
+use crate::error::{Error, Result};
+
+/// Files larger than this are hashed by their first and last chunk (`sha1-fl`): 50 MiB.
+pub const HASH_CHUNK_SIZE: u64 = 50 * 1024 * 1024;
+
+/// Length of a content hash in base64 characters.
+const HASH_LEN: usize = 22;
+
+/// Length of a set hash ([`hash_set`]) in base64 characters.
+const SET_HASH_LEN: usize = 20;
+
+/// Largest read buffer used while streaming a file through a digest.
+const READ_BUF: usize = 4 * 1024 * 1024;
+
+/// Files at least this large are read by a second thread while the first one hashes.
+const OVERLAP_MIN: u64 = 16 * 1024 * 1024;
+
+/// How a content hash was computed; stored next to the hash as `hash_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HashType {
+    /// `md5` of the whole content (files up to [`HASH_CHUNK_SIZE`], single-part S3 ETags).
+    Md5,
+    /// `sha1-fl`: sha1 over the sha1 digests of the first and the last chunk.
+    Sha1Fl,
+    /// `md5-d`: md5 over the sorted per-file hashes of a folder.
+    Md5D,
+    /// `md5-n`: a multipart S3 ETag (`<b64 of the md5 of part md5s>-<n parts>`).
+    Md5N,
+}
+
+impl HashType {
+    /// The string LaminDB stores in `hash_type`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HashType::Md5 => "md5",
+            HashType::Sha1Fl => "sha1-fl",
+            HashType::Md5D => "md5-d",
+            HashType::Md5N => "md5-n",
+        }
+    }
+}
+
+impl fmt::Display for HashType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for HashType {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "md5" => Ok(HashType::Md5),
+            "sha1-fl" => Ok(HashType::Sha1Fl),
+            "md5-d" => Ok(HashType::Md5D),
+            "md5-n" => Ok(HashType::Md5N),
+            other => Err(Error::InvalidInput {
+                what: format!("hash type `{other}`"),
+                reason: "expected one of md5, sha1-fl, md5-d, md5-n".into(),
+            }),
+        }
+    }
+}
+
+/// The content hash of one file or object.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FileHash {
+    /// 22 URL-safe base64 characters (`md5-n` hashes add `-<parts>`).
+    pub hash: String,
+    /// How `hash` was computed.
+    pub hash_type: HashType,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// The content hash of a folder.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FolderHash {
+    /// 22 URL-safe base64 characters.
+    pub hash: String,
+    /// Always [`HashType::Md5D`].
+    pub hash_type: HashType,
+    /// Total size of all files in bytes.
+    pub size: u64,
+    /// Number of files.
+    pub n_objects: u64,
+}
+
+/// `b64(x)` = URL-safe base64 without padding, truncated to `len` characters.
+fn b64(bytes: &[u8], len: usize) -> String {
+    let mut s = URL_SAFE_NO_PAD.encode(bytes);
+    s.truncate(len);
+    s
+}
+
+/// Hashes in-memory content with LaminDB's file rules (`md5` up to 50 MiB, else `sha1-fl`).
+///
+/// ```
+/// let h = lamella_storage::hash_bytes(b"a");
+/// assert_eq!(h.hash, "DMF1ucDxtqgxw5niaXcmYQ");
+/// assert_eq!(h.hash_type.as_str(), "md5");
+/// ```
+pub fn hash_bytes(data: &[u8]) -> FileHash {
+    hash_bytes_chunked(data, HASH_CHUNK_SIZE as usize)
+}
+
+fn hash_bytes_chunked(data: &[u8], chunk: usize) -> FileHash {
+    let size = data.len() as u64;
+    if data.len() <= chunk {
+        FileHash {
+            hash: b64(&Md5::digest(data), HASH_LEN),
+            hash_type: HashType::Md5,
+            size,
+        }
+    } else {
+        let first = Sha1::digest(&data[..chunk]);
+        let last = Sha1::digest(&data[data.len() - chunk..]);
+        FileHash {
+            hash: b64(&sha1_of_pair(&first, &last), HASH_LEN),
+            hash_type: HashType::Sha1Fl,
+            size,
+        }
+    }
+}
+
+fn sha1_of_pair(first: &[u8], last: &[u8]) -> Vec<u8> {
+    let mut h = Sha1::new();
+    h.update(first);
+    h.update(last);
+    h.finalize().to_vec()
+}
+
+/// Hashes a local file like LaminDB: `md5` up to 50 MiB, else `sha1-fl` over the first
+/// and last 50 MiB. Streams the file; never holds it in memory.
+pub fn hash_file(path: &Path) -> Result<FileHash> {
+    hash_file_with_chunk_size(path, HASH_CHUNK_SIZE)
+}
+
+/// [`hash_file`] with another chunk size (LaminDB's `chunk_size`): files up to `chunk_size`
+/// bytes get `md5`, larger ones `sha1-fl` over the first and last `chunk_size` bytes.
+///
+/// `u64::MAX` gives the plain md5 of any file.
+pub fn hash_file_with_chunk_size(path: &Path, chunk_size: u64) -> Result<FileHash> {
+    if chunk_size == 0 {
+        return Err(Error::InvalidInput {
+            what: format!("hashing `{}`", path.display()),
+            reason: "chunk size must be at least 1 byte".into(),
+        });
+    }
+    let mut file = File::open(path).map_err(|e| Error::io("open", path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io("stat", path, e))?;
+    if meta.is_dir() {
+        return Err(Error::InvalidInput {
+            what: format!("`{}`", path.display()),
+            reason: "is a folder: use hash_folder".into(),
+        });
+    }
+    let size = meta.len();
+    if size <= chunk_size {
+        let mut h = Md5::new();
+        // LaminDB reads at most `chunk_size` bytes here.
+        let mut limited = (&mut file).take(chunk_size);
+        let res = if size >= OVERLAP_MIN {
+            stream_overlapped(&mut limited, |b| h.update(b))
+        } else {
+            stream_into(&mut limited, &mut vec![0u8; buf_len(size)], |b| h.update(b))
+        };
+        res.map_err(|e| Error::io("read", path, e))?;
+        Ok(FileHash {
+            hash: b64(&h.finalize(), HASH_LEN),
+            hash_type: HashType::Md5,
+            size,
+        })
+    } else {
+        drop(file);
+        // first and last chunk on two threads
+        let (first, last) = rayon::join(
+            || sha1_range(path, 0, chunk_size),
+            || sha1_range(path, size - chunk_size, chunk_size),
+        );
+        Ok(FileHash {
+            hash: b64(&sha1_of_pair(&first?, &last?), HASH_LEN),
+            hash_type: HashType::Sha1Fl,
+            size,
+        })
+    }
+}
+
+/// sha1 of exactly `len` bytes of the file at `path` from `offset` on.
+fn sha1_range(path: &Path, offset: u64, len: u64) -> Result<Vec<u8>> {
+    let mut file = File::open(path).map_err(|e| Error::io("open", path, e))?;
+    file.seek(SeekFrom::Start(offset))
+        .map_err(|e| Error::io("seek in", path, e))?;
+    let mut h = Sha1::new();
+    let n = stream_into(&mut file.take(len), &mut vec![0u8; buf_len(len)], |b| {
+        h.update(b)
+    })
+    .map_err(|e| Error::io("read", path, e))?;
+    if n != len {
+        return Err(Error::io(
+            "read",
+            path,
+            io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "file shrank while it was being hashed",
+            ),
+        ));
+    }
+    Ok(h.finalize().to_vec())
+}
+
+fn buf_len(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(READ_BUF).clamp(1, READ_BUF)
+}
+
+/// Feeds everything `r` yields into `sink`, `buf.len()` bytes at a time; returns the count.
+fn stream_into(r: &mut impl Read, buf: &mut [u8], mut sink: impl FnMut(&[u8])) -> io::Result<u64> {
+    let mut total = 0u64;
+    loop {
+        match r.read(buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => {
+                sink(&buf[..n]);
+                total += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Like [`stream_into`], but a second thread reads the next buffer while `sink` digests the
+/// current one, so disk or page-cache reads overlap with hashing.
+fn stream_overlapped(r: &mut (impl Read + Send), mut sink: impl FnMut(&[u8])) -> io::Result<u64> {
+    use std::sync::mpsc::sync_channel;
+    const N_BUFS: usize = 3;
+    let (full_tx, full_rx) = sync_channel::<io::Result<(Vec<u8>, usize)>>(N_BUFS);
+    let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(N_BUFS);
+    for _ in 0..N_BUFS {
+        // cannot fail: the channel has room for every buffer
+        let _ = empty_tx.send(vec![0u8; READ_BUF]);
+    }
+    std::thread::scope(move |scope| {
+        scope.spawn(move || {
+            while let Ok(mut buf) = empty_rx.recv() {
+                let res = read_full(r, &mut buf);
+                let done = !matches!(res, Ok(n) if n > 0);
+                if full_tx.send(res.map(|n| (buf, n))).is_err() || done {
+                    return;
+                }
+            }
+        });
+        let mut total = 0u64;
+        loop {
+            let Ok(msg) = full_rx.recv() else {
+                return Ok(total);
+            };
+            let (buf, n) = msg?;
+            if n == 0 {
+                return Ok(total);
+            }
+            sink(&buf[..n]);
+            total += n as u64;
+            // the reader may have stopped already; then the buffer is simply dropped
+            let _ = empty_tx.send(buf);
+        }
+    })
+}
+
+/// Reads until `buf` is full or the reader is exhausted.
+pub(crate) fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Hashes many files in parallel (rayon); results are in input order.
+pub fn hash_files_parallel(paths: &[PathBuf]) -> Vec<Result<FileHash>> {
+    paths.par_iter().map(|p| hash_file(p)).collect()
+}
+
+/// Hashes a local folder like LaminDB: every file (recursively, hidden ones included,
+/// symlinks to files followed, symlinked folders not entered) is hashed in parallel, and
+/// the sorted per-file hashes are combined with [`hash_from_hashes`] (`md5-d`).
+///
+/// An empty folder is an error (LaminDB cannot hash one either).
+pub fn hash_folder(path: &Path) -> Result<FolderHash> {
+    let mut files = Vec::new();
+    collect_files(path, &mut files)?;
+    if files.is_empty() {
+        return Err(Error::InvalidInput {
+            what: format!("folder `{}`", path.display()),
+            reason: "contains no files; an empty folder has no content hash".into(),
+        });
+    }
+    let hashes = hash_files_parallel(&files)
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?;
+    Ok(FolderHash {
+        hash: hash_from_hashes(hashes.iter().map(|h| h.hash.as_str())),
+        hash_type: HashType::Md5D,
+        size: hashes.iter().map(|h| h.size).sum(),
+        n_objects: hashes.len() as u64,
+    })
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("list", dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("list", dir, e))?;
+        let path = entry.path();
+        let ft = entry.file_type().map_err(|e| Error::io("stat", &path, e))?;
+        if ft.is_dir() {
+            collect_files(&path, out)?;
+        } else if ft.is_file()
+            || (ft.is_symlink() && std::fs::metadata(&path).is_ok_and(|m| m.is_file()))
+        {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Combines per-object hashes into one folder hash (LaminDB's `hash_from_hashes_list`,
+/// formerly `hash_md5s_from_dir`): `b64(md5(md5(h1) ‖ md5(h2) ‖ …))[:22]` over the sorted
+/// strings. The result's type is [`HashType::Md5D`].
+///
+/// For a folder on S3, LaminDB passes the objects' ETags without quotes.
+pub fn hash_from_hashes<I, S>(hashes: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut hashes: Vec<S> = hashes.into_iter().collect();
+    hashes.sort_by(|a, b| a.as_ref().cmp(b.as_ref()));
+    let mut outer = Md5::new();
+    for h in &hashes {
+        outer.update(Md5::digest(h.as_ref().as_bytes()));
+    }
+    b64(&outer.finalize(), HASH_LEN)
+}
+
+/// The hash of a set of strings (feature sets, collections):
+/// `b64(md5(":".join(sorted(set))))[:20]`. Duplicates count once.
+///
+/// ```
+/// assert_eq!(lamella_storage::hash_set(["b", "a"]), "2BYMmz3CDU6TGutPRSYh");
+/// ```
+pub fn hash_set<I, S>(strings: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut v: Vec<S> = strings.into_iter().collect();
+    v.sort_by(|a, b| a.as_ref().cmp(b.as_ref()));
+    v.dedup_by(|a, b| a.as_ref() == b.as_ref());
+    let mut h = Md5::new();
+    for (i, s) in v.iter().enumerate() {
+        if i > 0 {
+            h.update(b":");
+        }
+        h.update(s.as_ref().as_bytes());
+    }
+    b64(&h.finalize(), SET_HASH_LEN)
+}
+
+/// Turns an S3 ETag into a content hash without downloading the object, as LaminDB does:
+/// a single-part ETag (hex md5, quotes allowed) gives the base64 of its digest with type
+/// `md5` — equal to [`hash_file`] for files up to 50 MiB; a multipart ETag `<hex>-<n>` gives
+/// `<base64>-<n>` with type `md5-n`.
+///
+/// Returns `None` for ETags that are not of these forms (e.g. from SSE-KMS encryption).
+pub fn hash_from_etag(etag: &str, size: u64) -> Option<FileHash> {
+    let etag = etag.trim().trim_matches('"');
+    let (hex, parts) = match etag.split_once('-') {
+        Some((hex, parts)) => (hex, Some(parts)),
+        None => (etag, None),
+    };
+    let digest = decode_hex16(hex)?;
+    let b = b64(&digest, HASH_LEN);
+    match parts {
+        None => Some(FileHash {
+            hash: b,
+            hash_type: HashType::Md5,
+            size,
+        }),
+        Some(n) if !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()) => Some(FileHash {
+            hash: format!("{b}-{n}"),
+            hash_type: HashType::Md5N,
+            size,
+        }),
+        Some(_) => None,
+    }
+}
+
+fn decode_hex16(hex: &str) -> Option<[u8; 16]> {
+    let bytes = hex.as_bytes();
+    if bytes.len() != 32 {
+        return None;
+    }
+    let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut out = [0u8; 16];
+    for (i, pair) in bytes.chunks_exact(2).enumerate() {
+        out[i] = nibble(pair[0])? << 4 | nibble(pair[1])?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
+        let p = dir.join(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&p, data).unwrap();
+        p
+    }
+
+    #[test]
+    fn spec_vectors_bytes() {
+        assert_eq!(hash_bytes(b"a").hash, "DMF1ucDxtqgxw5niaXcmYQ");
+        assert_eq!(hash_bytes(b"b").hash, "kutf_uauL-w61xx3dTFXjw");
+        let h = hash_bytes_chunked(b"abc", 1);
+        assert_eq!(h.hash, "p0EbDbQEP1wS-Tw6TuBjKS");
+        assert_eq!(h.hash_type, HashType::Sha1Fl);
+        assert_eq!(h.size, 3);
+    }
+
+    #[test]
+    fn spec_vectors_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = write(dir.path(), "a", b"a");
+        let h = hash_file(&a).unwrap();
+        assert_eq!(
+            h,
+            FileHash {
+                hash: "DMF1ucDxtqgxw5niaXcmYQ".into(),
+                hash_type: HashType::Md5,
+                size: 1
+            }
+        );
+        let abc = write(dir.path(), "abc", b"abc");
+        let h = hash_file_with_chunk_size(&abc, 1).unwrap();
+        assert_eq!(h.hash, "p0EbDbQEP1wS-Tw6TuBjKS");
+        assert_eq!(h.hash_type, HashType::Sha1Fl);
+        // chunk == size stays md5 (LaminDB: `file_size <= chunk_size`)
+        let h = hash_file_with_chunk_size(&abc, 3).unwrap();
+        assert_eq!(h.hash_type, HashType::Md5);
+        assert_eq!(h.hash, hash_bytes(b"abc").hash);
+    }
+
+    #[test]
+    fn chunked_file_matches_chunked_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let p = write(dir.path(), "x", &data);
+        for chunk in [1usize, 7, 4096, 5000, 6000, 9999, 10_000, 20_000] {
+            assert_eq!(
+                hash_file_with_chunk_size(&p, chunk as u64).unwrap(),
+                hash_bytes_chunked(&data, chunk),
+                "chunk {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn empty_file_and_zero_chunk() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(dir.path(), "empty", b"");
+        let h = hash_file(&p).unwrap();
+        assert_eq!(h.hash, "1B2M2Y8AsgTpgAmY7PhCfg");
+        assert_eq!(h.size, 0);
+        let err = hash_file_with_chunk_size(&p, 0).unwrap_err();
+        assert!(err.to_string().contains("chunk size"), "{err}");
+    }
+
+    #[test]
+    fn folder_vector_and_nesting() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a", b"a");
+        write(dir.path(), "b", b"b");
+        let h = hash_folder(dir.path()).unwrap();
+        assert_eq!(h.hash, "YNCwyFw7rBegqZLBVEckCg");
+        assert_eq!(h.hash_type, HashType::Md5D);
+        assert_eq!((h.size, h.n_objects), (2, 2));
+        // names and nesting do not matter, only contents
+        let dir2 = tempfile::tempdir().unwrap();
+        write(dir2.path(), "deep/er/zzz", b"a");
+        write(dir2.path(), ".hidden", b"b");
+        assert_eq!(hash_folder(dir2.path()).unwrap(), h);
+        assert_eq!(
+            hash_from_hashes(["kutf_uauL-w61xx3dTFXjw", "DMF1ucDxtqgxw5niaXcmYQ"]),
+            "YNCwyFw7rBegqZLBVEckCg"
+        );
+    }
+
+    #[test]
+    fn folder_errors_name_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = hash_folder(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("contains no files"), "{err}");
+        let missing = dir.path().join("nope");
+        let err = hash_folder(&missing).unwrap_err();
+        assert!(err.is_not_found());
+        assert!(err.to_string().contains("nope"), "{err}");
+        let err = hash_file(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("hash_folder"), "{err}");
+    }
+
+    #[test]
+    fn parallel_keeps_order_and_reports_each_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = write(dir.path(), "a", b"a");
+        let b = write(dir.path(), "b", b"b");
+        let r = hash_files_parallel(&[a, dir.path().join("missing"), b]);
+        assert_eq!(r[0].as_ref().unwrap().hash, "DMF1ucDxtqgxw5niaXcmYQ");
+        assert!(r[1].as_ref().unwrap_err().is_not_found());
+        assert_eq!(r[2].as_ref().unwrap().hash, "kutf_uauL-w61xx3dTFXjw");
+    }
+
+    #[test]
+    fn set_hash() {
+        assert_eq!(hash_set(["a", "b"]), "2BYMmz3CDU6TGutPRSYh");
+        assert_eq!(
+            hash_set(vec!["b".to_string(), "a".into(), "a".into()]),
+            "2BYMmz3CDU6TGutPRSYh"
+        );
+        assert_eq!(hash_set(["a", "b"]).len(), 20);
+    }
+
+    #[test]
+    fn etag_reuse() {
+        // md5("a") = 0cc175b9c0f1b6a831c399e269772661
+        let h = hash_from_etag("\"0cc175b9c0f1b6a831c399e269772661\"", 1).unwrap();
+        assert_eq!(h, hash_bytes(b"a"));
+        let h = hash_from_etag("0CC175B9C0F1B6A831C399E269772661", 1).unwrap();
+        assert_eq!(h.hash, "DMF1ucDxtqgxw5niaXcmYQ");
+        let h = hash_from_etag("\"0cc175b9c0f1b6a831c399e269772661-12\"", 99).unwrap();
+        assert_eq!(h.hash, "DMF1ucDxtqgxw5niaXcmYQ-12");
+        assert_eq!(h.hash_type, HashType::Md5N);
+        assert_eq!(h.size, 99);
+        for bad in [
+            "",
+            "\"\"",
+            "xyz",
+            "0cc175b9c0f1b6a831c399e26977266",
+            "0cc175b9c0f1b6a831c399e269772661-",
+            "0cc175b9c0f1b6a831c399e269772661-1-2",
+            "zz c175b9c0f1b6a831c399e269772661",
+        ] {
+            assert_eq!(hash_from_etag(bad, 1), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn hash_type_round_trip() {
+        for t in [
+            HashType::Md5,
+            HashType::Sha1Fl,
+            HashType::Md5D,
+            HashType::Md5N,
+        ] {
+            assert_eq!(t.as_str().parse::<HashType>().unwrap(), t);
+            assert_eq!(t.to_string(), t.as_str());
+        }
+        assert!("sha256".parse::<HashType>().is_err());
+    }
+}

@@ -1,0 +1,43 @@
+//! Lamella's storage layer: object stores keyed by URL scheme, LaminDB-exact content
+//! hashing, and Arrow/Parquet tables on local disk.
+//!
+//! It knows nothing of records or SQL. Three parts:
+//!
+//! - [`Store`]: a local folder (`/abs/path`, `file:///abs/path`), an S3 prefix
+//!   (`s3://bucket/prefix`) or an in-process store (`memory://name`), with a synchronous API
+//!   (`put_file`, `get_to_file`, `stat`, `list`, …) over opendal.
+//! - Hashing bit-exact with LaminDB: [`hash_file`], [`hash_folder`], [`hash_set`],
+//!   [`hash_from_etag`], …
+//! - Tables: [`write_parquet`], [`read_parquet`], [`ParquetBatches`], [`read_csv`],
+//!   [`n_rows`].
+//!
+//! ```
+//! use lamella_storage::{hash_bytes, hash_set, Store};
+//!
+//! let store = Store::open("memory://crate-doc")?;
+//! store.put_bytes("raw/a.txt", b"a")?;
+//! let meta = store.stat("raw/a.txt")?;
+//! assert_eq!(meta.size, 1);
+//! assert_eq!(store.list("raw")?[0].key, "raw/a.txt");
+//!
+//! assert_eq!(hash_bytes(b"a").hash, "DMF1ucDxtqgxw5niaXcmYQ");
+//! assert_eq!(hash_set(["a", "b"]), "2BYMmz3CDU6TGutPRSYh");
+//! # Ok::<(), lamella_storage::Error>(())
+//! ```
+//!
+//! Cargo features `fs`, `memory` and `s3` (all on by default) select the backends; a URL
+//! whose backend is disabled is an [`Error::UnsupportedScheme`].
+
+mod error;
+mod hash;
+mod store;
+mod table;
+
+pub use error::{Error, Result};
+pub use hash::{
+    FileHash, FolderHash, HASH_CHUNK_SIZE, HashType, hash_bytes, hash_file,
+    hash_file_with_chunk_size, hash_files_parallel, hash_folder, hash_from_etag, hash_from_hashes,
+    hash_set,
+};
+pub use store::{ObjectMeta, S3Options, Store, StoreKind};
+pub use table::{ParquetBatches, n_rows, read_csv, read_parquet, write_parquet};

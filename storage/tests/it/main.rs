@@ -1,0 +1,6 @@
+//! Integration tests of `lamella-storage`: one binary, one module per area.
+
+mod backends;
+mod hashing;
+mod tables;
+mod util;

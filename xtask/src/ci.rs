@@ -1,0 +1,163 @@
+//! `cargo xtask ci` and `cargo xtask bench`.
+
+use std::path::Path;
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+
+use crate::process::{describe, run_shown};
+use crate::services;
+
+/// `cargo xtask ci`: fmt check, clippy, services, tests; stops at the first failure.
+pub fn ci(args: &[String]) -> Result<ExitCode> {
+    match args.first().map(String::as_str) {
+        None => {}
+        Some("-h" | "--help") => {
+            println!(
+                "Usage: cargo xtask ci\n\n\
+                 Runs, stopping at the first failure: {}.\n\
+                 Tests get the variables of `cargo xtask services env` (or the caller's own\n\
+                 LAMELLA_TEST_POSTGRES_URL / LAMELLA_TEST_S3_ENDPOINT when both are set and\n\
+                 reachable) and the caller's CI; with CI=true they fail instead of skipping\n\
+                 when a service is missing. Ends with the wall time of each step.",
+                STEPS.join(", ")
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(arg) => bail!("`cargo xtask ci` takes no arguments (got `{arg}`)"),
+    }
+    let mut steps = Steps::default();
+    steps.run("cargo fmt --all -- --check", || {
+        run_shown(&mut cargo(&["fmt", "--all", "--", "--check"]))
+            .map_err(|err| err.context("formatting differs; run `cargo fmt --all` and commit"))
+    })?;
+    steps.run(
+        "cargo clippy --workspace --all-targets -- -D warnings",
+        || {
+            run_shown(&mut cargo(&[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]))
+        },
+    )?;
+    let env = steps.run(
+        "cargo xtask services up (skipped when LAMELLA_TEST_POSTGRES_URL and \
+         LAMELLA_TEST_S3_ENDPOINT are set and reachable)",
+        services::test_env,
+    )?;
+    steps.run("cargo test --workspace", || {
+        let ci = std::env::var("CI").unwrap_or_else(|_| "unset".to_owned());
+        println!(
+            "CI={ci} (with CI=true, tests fail instead of skipping when a service is missing)"
+        );
+        let mut cmd = cargo(&["test", "--workspace"]);
+        cmd.envs(env.iter().map(|(key, value)| (*key, value)));
+        run_shown(&mut cmd)
+    })?;
+    steps.print_summary();
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `cargo xtask bench [-- args]`: services up, then the release-mode bench binary.
+pub fn bench(args: &[String]) -> Result<ExitCode> {
+    if matches!(args.first().map(String::as_str), Some("-h" | "--help")) {
+        println!(
+            "Usage: cargo xtask bench [-- <args for lamella-bench>]\n\n\
+             Starts the test services (see `cargo xtask services --help`), then runs\n  \
+             cargo run --release -p lamella-tests --bin lamella-bench -- <args>\n\
+             with the test variables (`cargo xtask services env`) set."
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let args = match args.first().map(String::as_str) {
+        Some("--") => &args[1..],
+        _ => args,
+    };
+    let env = services::test_env()?;
+    let mut cmd = cargo(&[
+        "run",
+        "--release",
+        "-p",
+        "lamella-tests",
+        "--bin",
+        "lamella-bench",
+        "--",
+    ]);
+    cmd.args(args)
+        .envs(env.iter().map(|(key, value)| (*key, value)));
+    println!("\n==> {}", describe(&cmd));
+    let status = cmd.status()?;
+    Ok(match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        None => {
+            eprintln!("lamella-bench was killed ({status})");
+            ExitCode::FAILURE
+        }
+    })
+}
+
+/// `cargo <args>` in the workspace root.
+fn cargo(args: &[&str]) -> Command {
+    let mut cmd = Command::new("cargo");
+    cmd.args(args).current_dir(workspace_root());
+    cmd
+}
+
+fn workspace_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask/ sits in the workspace root")
+}
+
+/// Numbered step headers and a timing table at the end (also after a failure).
+#[derive(Default)]
+struct Steps {
+    done: Vec<(&'static str, bool, Duration)>,
+}
+
+/// The step names, in order (for the header count and the table's not-run rows).
+const STEPS: [&str; 4] = ["fmt", "clippy", "services", "test"];
+
+impl Steps {
+    /// Runs the next step of STEPS under a header showing `what` it does.
+    fn run<T>(&mut self, what: &str, step: impl FnOnce() -> Result<T>) -> Result<T> {
+        let name = STEPS[self.done.len()];
+        println!(
+            "\n==> [{}/{}] {name}: {what}",
+            self.done.len() + 1,
+            STEPS.len()
+        );
+        let started = Instant::now();
+        let result = step();
+        self.done.push((name, result.is_ok(), started.elapsed()));
+        if result.is_err() {
+            self.print_summary();
+        }
+        result.map_err(|err| err.context(format!("ci step `{name}` failed")))
+    }
+
+    fn print_summary(&self) {
+        let width = STEPS.iter().map(|name| name.len()).max().unwrap_or(0);
+        let total: Duration = self.done.iter().map(|(.., took)| *took).sum();
+        println!("\n{:<width$}  {:<7}  {:>8}", "step", "result", "time");
+        for (name, ok, took) in &self.done {
+            let result = if *ok { "ok" } else { "FAILED" };
+            println!("{name:<width$}  {result:<7}  {:>7.1}s", took.as_secs_f64());
+        }
+        for name in STEPS.iter().skip(self.done.len()) {
+            println!("{name:<width$}  {:<7}  {:>8}", "not run", "-");
+        }
+        println!(
+            "{:<width$}  {:<7}  {:>7.1}s",
+            "total",
+            "",
+            total.as_secs_f64()
+        );
+    }
+}

@@ -1,0 +1,258 @@
+//! The command line, as clap derive types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Lamella manages datasets like LaminDB: labels, features, artifacts, collections and their
+/// provenance, in an embedded SQLite database or PostgreSQL.
+#[derive(Debug, Parser)]
+#[command(
+    name = "lamella",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+#[command(
+    after_help = "Start with `lamella init --storage ./mydata`, or replay the \
+                        features & labels tutorial with `lamella tutorial ./lamella-tutorial`."
+)]
+pub struct Cli {
+    /// Print records and results as JSON on stdout (for scripts).
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Show Lamella's log messages on stderr (-vv for more); RUST_LOG overrides this.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create an instance: a database plus a default storage folder, and make it current.
+    Init {
+        /// The default storage folder (created if missing).
+        #[arg(long, value_name = "DIR")]
+        storage: PathBuf,
+        /// The database: postgresql://user@host:port/db, or a SQLite path (default: SQLite
+        /// inside DIR/.lamella).
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
+    },
+    /// Show the current instance: storage, database, user and record counts.
+    Info,
+    /// Connect to the instance whose storage is DIR and make it current.
+    Connect {
+        /// The instance's storage folder.
+        dir: PathBuf,
+    },
+    /// Delete the current instance's metadata (database and settings entry); stored files are
+    /// kept.
+    Delete {
+        /// Do not ask for confirmation, and delete even while artifacts are registered.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Manage labels (ULabel): create, list, hierarchies, search, delete.
+    #[command(subcommand)]
+    Ulabel(UlabelCommand),
+    /// Manage features: create, list, search, delete.
+    #[command(subcommand)]
+    Feature(FeatureCommand),
+    /// Show the most recent records of every registry as tables.
+    View {
+        /// Only these registries (ULabel, Feature, FeatureSet, Artifact, Collection, Run,
+        /// Transform, Storage, User); repeatable.
+        #[arg(long = "registry", short = 'r', value_name = "NAME")]
+        registries: Vec<String>,
+        /// How many records per registry.
+        #[arg(short = 'n', long = "limit", value_name = "N", default_value_t = 7)]
+        n: i64,
+    },
+    /// Replay the "Features & labels" tutorial step by step in a new instance at DIR.
+    Tutorial {
+        /// An empty or missing folder for the tutorial's instance.
+        dir: PathBuf,
+        /// The tutorial's database (default: SQLite inside DIR).
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
+    },
+}
+
+/// A `field=value` lookup, e.g. `name__startswith=study` or `parents__name=is_species`.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    /// The LaminDB-style lookup (`field`, `field__op`, `relation__field__op`).
+    pub field: String,
+    /// The value, as text (`__in` takes comma-separated values).
+    pub value: String,
+}
+
+fn parse_lookup(s: &str) -> Result<Lookup, String> {
+    match s.split_once('=') {
+        Some((field, value)) if !field.trim().is_empty() => Ok(Lookup {
+            field: field.trim().to_string(),
+            value: value.to_string(),
+        }),
+        _ => Err(
+            "write field=value, e.g. name=setosa, name__startswith=study or \
+             parents__name=is_species"
+                .into(),
+        ),
+    }
+}
+
+/// Options shared by the list commands.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Keep records matching a LaminDB lookup FIELD=VALUE (e.g. name__startswith=study,
+    /// parents__name=is_species, name__in=a,b); repeatable, all must match.
+    #[arg(long = "filter", short = 'f', value_name = "FIELD=VALUE", value_parser = parse_lookup)]
+    pub filters: Vec<Lookup>,
+    /// Order by this field; prefix with - for descending (e.g. -created_at).
+    #[arg(long, value_name = "FIELD", allow_hyphen_values = true)]
+    pub order: Option<String>,
+    /// Show at most N records.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<i64>,
+}
+
+/// `lamella ulabel …`
+#[derive(Debug, Subcommand)]
+pub enum UlabelCommand {
+    /// Create a label (an existing name returns the existing label), or many from a file.
+    Create {
+        /// The label's name.
+        #[arg(required_unless_present = "from_file", conflicts_with = "from_file")]
+        name: Option<String>,
+        /// A description.
+        #[arg(long, short = 'd', conflicts_with = "from_file")]
+        description: Option<String>,
+        /// An existing label to make a parent of the new one(s); repeatable.
+        #[arg(long = "parent", short = 'p', value_name = "PARENT")]
+        parents: Vec<String>,
+        /// Create one label per line of FILE (blank lines skipped) in one bulk save.
+        #[arg(long, value_name = "FILE")]
+        from_file: Option<PathBuf>,
+    },
+    /// List labels as a table.
+    List(ListArgs),
+    /// Show a label's parents and children, or write its hierarchy as SVG, DOT or Mermaid.
+    Parents {
+        /// The label (name or uid).
+        name: String,
+        /// Include the label's children (descendants) too.
+        #[arg(long)]
+        children: bool,
+        /// Write the hierarchy to FILE (.svg, .dot or .mmd); repeatable.
+        #[arg(long = "out", short = 'o', value_name = "FILE")]
+        out: Vec<PathBuf>,
+        /// How many levels up (and down) to follow.
+        #[arg(long, value_name = "N", default_value_t = 5)]
+        distance: u32,
+    },
+    /// Make PARENT a parent of CHILD (refused if it would create a cycle).
+    AddParent {
+        /// The child label (name or uid).
+        child: String,
+        /// The parent label (name or uid).
+        parent: String,
+    },
+    /// Remove PARENT from CHILD's parents.
+    RemoveParent {
+        /// The child label (name or uid).
+        child: String,
+        /// The parent label (name or uid).
+        parent: String,
+    },
+    /// Rename a label or change its description.
+    Update {
+        /// The label (name or uid).
+        name: String,
+        /// The new name.
+        #[arg(long = "name", value_name = "NEW_NAME")]
+        new_name: Option<String>,
+        /// The new description.
+        #[arg(long, short = 'd')]
+        description: Option<String>,
+    },
+    /// Search labels by name: exact, prefix, substring, then close spellings.
+    Search {
+        /// The text to look for.
+        text: String,
+        /// Show at most N hits.
+        #[arg(long, value_name = "N", default_value_t = 20)]
+        limit: usize,
+    },
+    /// Delete a label (refused while it is linked to artifacts or collections).
+    Delete {
+        /// The label (name or uid).
+        name: String,
+    },
+}
+
+/// `lamella feature …`
+#[derive(Debug, Subcommand)]
+pub enum FeatureCommand {
+    /// Create a feature (an existing name returns the existing feature).
+    Create {
+        /// The feature's name.
+        name: String,
+        /// Its dtype: int, float, num, bool, str, date, datetime, cat, cat[ULabel], cat[A|B],
+        /// list[<dtype>].
+        #[arg(long)]
+        dtype: String,
+        /// Its unit, e.g. m.
+        #[arg(long)]
+        unit: Option<String>,
+        /// Other names for it, separated by |, e.g. 'species|organism'.
+        #[arg(long)]
+        synonyms: Option<String>,
+        /// A description.
+        #[arg(long, short = 'd')]
+        description: Option<String>,
+    },
+    /// List features as a table.
+    List(ListArgs),
+    /// Search features by name and synonyms.
+    Search {
+        /// The text to look for.
+        text: String,
+        /// Show at most N hits.
+        #[arg(long, value_name = "N", default_value_t = 20)]
+        limit: usize,
+    },
+    /// Delete a feature (refused while it is in feature sets or linked to labels).
+    Delete {
+        /// The feature (name or uid).
+        name: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn lookups() {
+        let l = parse_lookup("name__startswith=study").unwrap();
+        assert_eq!(
+            (l.field.as_str(), l.value.as_str()),
+            ("name__startswith", "study")
+        );
+        let l = parse_lookup("name=a=b").unwrap();
+        assert_eq!(l.value, "a=b");
+        assert!(parse_lookup("name").is_err());
+        assert!(parse_lookup("=x").is_err());
+    }
+}

@@ -1,0 +1,117 @@
+//! `init`, `info`, `connect`, `delete`.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use lamella_core::{Instance, InstanceInfo};
+use serde_json::{Map, Value, json};
+
+use crate::output::Out;
+
+/// `lamella init --storage DIR [--db URL]`
+pub fn init(storage: &Path, db: Option<&str>, out: &mut Out) -> Result<()> {
+    let ln = Instance::init(storage, db)?;
+    let info = ln.info()?;
+    if out.json {
+        return out.json(&info_json(&info));
+    }
+    out.line(format!(
+        "✅ initialized instance {} at {} ({})",
+        info.uid, info.root, info.backend
+    ))?;
+    out.line("   it is now the current instance; `lamella info` describes it")
+}
+
+/// `lamella connect DIR`
+pub fn connect(dir: &Path, out: &mut Out) -> Result<()> {
+    let ln = Instance::connect(dir)?;
+    let info = ln.info()?;
+    if out.json {
+        return out.json(&info_json(&info));
+    }
+    out.line(format!(
+        "✅ connected to instance {} at {} ({})",
+        info.uid, info.root, info.backend
+    ))
+}
+
+/// `lamella info`
+pub fn info(out: &mut Out) -> Result<()> {
+    let info = super::current()?.info()?;
+    if out.json {
+        return out.json(&info_json(&info));
+    }
+    let counts = info
+        .counts
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(r, n)| format!("{r} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = [
+        ("instance", info.uid.clone()),
+        (
+            "storage",
+            format!("{} (uid {})", info.root, info.storage_uid),
+        ),
+        ("database", format!("{} {}", info.backend, info.db)),
+        ("user", info.user.clone()),
+        (
+            "records",
+            if counts.is_empty() {
+                "none".into()
+            } else {
+                counts
+            },
+        ),
+        ("created with", format!("lamella {}", info.created_with)),
+        ("settings", info.settings_home.clone()),
+    ];
+    let w = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    for (k, v) in rows {
+        out.line(format!("{k:<w$}  {v}"))?;
+    }
+    Ok(())
+}
+
+/// `lamella delete [--force]`
+pub fn delete(force: bool, out: &mut Out) -> Result<()> {
+    let ln = super::current()?;
+    let (uid, root, db) = (ln.uid().to_string(), ln.root().to_string(), ln.info()?.db);
+    if !force && std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        let mut e = std::io::stderr().lock();
+        write!(
+            e,
+            "Delete instance {uid} at {root} (database {db})? Its metadata is lost; stored files \
+             are kept. [y/N] "
+        )?;
+        e.flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+            bail!("deletion cancelled: nothing was deleted");
+        }
+    }
+    ln.delete(force)?;
+    if out.json {
+        return out.json(&json!({ "deleted": uid, "root": root, "db": db }));
+    }
+    out.line(format!(
+        "✅ deleted instance {uid} at {root}; stored files were kept"
+    ))
+}
+
+/// The instance summary as JSON, with record counts as an object.
+pub fn info_json(info: &InstanceInfo) -> Value {
+    let mut v = serde_json::to_value(info).unwrap_or(Value::Null);
+    if let Value::Object(obj) = &mut v {
+        let counts: Map<String, Value> = info
+            .counts
+            .iter()
+            .map(|(r, n)| (r.clone(), Value::from(*n)))
+            .collect();
+        obj.insert("counts".into(), Value::Object(counts));
+    }
+    v
+}

@@ -1,0 +1,226 @@
+//! What `ulabel` and `feature` share: create output, list, search, delete, name resolution.
+
+use anyhow::{Result, anyhow};
+use lamella_core::{Error, Named, Registry, Saved, SavedAll};
+use serde::Serialize;
+
+use crate::cli::ListArgs;
+use crate::output::{Out, quote, quote_all, repr};
+
+/// The command word for a registry (`ulabel`, `feature`), for hints.
+fn word<T: Named>() -> String {
+    T::REGISTRY.name.to_ascii_lowercase()
+}
+
+/// The record named (or with uid) `name`; a miss says how to find the right one.
+pub fn find<T: Named>(reg: &Registry<'_, T>, name: &str) -> Result<T> {
+    reg.resolve(name).map_err(|e| match e {
+        Error::NotFound { .. } => anyhow!(
+            "{e}: list them with `lamella {w} list` or search with `lamella {w} search TEXT`",
+            w = word::<T>()
+        ),
+        other => other.into(),
+    })
+}
+
+/// A created (or loaded) record with what `create` found out, for `--json`.
+#[derive(Serialize)]
+struct CreatedJson<'a, T: Serialize> {
+    #[serde(flatten)]
+    record: &'a T,
+    existed: bool,
+    similar: &'a [String],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    notes: &'a [String],
+}
+
+/// Prints the messages of a `create` (loaded existing record, similar names, notes) and the
+/// record.
+pub fn print_saved<T: Named>(saved: &Saved<T>, out: &mut Out) -> Result<()> {
+    let name = saved.record.name_str();
+    if saved.existed {
+        out.warn(format!(
+            "loaded {} record with same name: {}",
+            T::REGISTRY.name,
+            quote(name)
+        ))?;
+    }
+    if !saved.similar.is_empty() {
+        out.warn(format!(
+            "{} is similar to existing: {}",
+            quote(name),
+            quote_all(&saved.similar)
+        ))?;
+    }
+    for note in &saved.notes {
+        out.warn(note)?;
+    }
+    if out.json {
+        return out.json(&CreatedJson {
+            record: &saved.record,
+            existed: saved.existed,
+            similar: &saved.similar,
+            notes: &saved.notes,
+        });
+    }
+    out.line(repr(&saved.record)?)
+}
+
+#[derive(Serialize)]
+struct SimilarJson<'a> {
+    name: &'a str,
+    similar: &'a [String],
+}
+
+#[derive(Serialize)]
+struct SavedAllJson<'a, T: Serialize> {
+    created: usize,
+    existing: &'a [String],
+    similar: Vec<SimilarJson<'a>>,
+    records: &'a [T],
+}
+
+/// Prints the outcome of a bulk save: a summary with messages, then (human) the records when
+/// there are few, or (`--json`) all of them.
+pub fn print_saved_all<T: Named>(saved: &SavedAll<T>, out: &mut Out) -> Result<()> {
+    let reg = T::REGISTRY.name;
+    if !saved.existing.is_empty() {
+        out.warn(format!(
+            "loaded {} {reg} record{} with same name: {}",
+            saved.existing.len(),
+            plural(saved.existing.len()),
+            quote_all(&saved.existing)
+        ))?;
+    }
+    for (name, similar) in &saved.similar {
+        out.warn(format!(
+            "{} is similar to existing: {}",
+            quote(name),
+            quote_all(similar)
+        ))?;
+    }
+    if out.json {
+        return out.json(&SavedAllJson {
+            created: saved.created,
+            existing: &saved.existing,
+            similar: saved
+                .similar
+                .iter()
+                .map(|(name, similar)| SimilarJson { name, similar })
+                .collect(),
+            records: &saved.records,
+        });
+    }
+    out.line(format!(
+        "✅ saved {} new {reg} record{} ({} given, {} existed)",
+        saved.created,
+        plural(saved.created),
+        saved.records.len(),
+        saved.existing.len()
+    ))?;
+    if saved.records.len() <= 20 {
+        out.records(&dedup_by_uid(&saved.records))?;
+    }
+    Ok(())
+}
+
+fn dedup_by_uid<T: Named>(records: &[T]) -> Vec<T> {
+    let mut seen = std::collections::HashSet::new();
+    records
+        .iter()
+        .filter(|r| seen.insert(r.uid().to_string()))
+        .cloned()
+        .collect()
+}
+
+/// `s` for counts other than one.
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// `… list [--filter F=V]… [--order F] [--limit N]`
+pub fn list<T: Named>(reg: &Registry<'_, T>, args: &ListArgs, out: &mut Out) -> Result<()> {
+    let mut q = reg.query();
+    for f in &args.filters {
+        q = q.filter(&f.field, f.value.as_str());
+    }
+    q = q.order_by(args.order.as_deref().unwrap_or("id"));
+    if let Some(n) = args.limit {
+        if n < 0 {
+            anyhow::bail!("--limit must be zero or more, got {n}");
+        }
+        q = q.limit(n);
+    }
+    let records = q.all()?;
+    if out.json {
+        return out.json(&records);
+    }
+    out.records(&records)
+}
+
+#[derive(Serialize)]
+struct HitJson<'a, T: Serialize> {
+    #[serde(flatten)]
+    record: &'a T,
+    #[serde(rename = "match")]
+    kind: String,
+}
+
+fn kind_name(kind: lamella_core::names::MatchKind) -> String {
+    use lamella_core::names::MatchKind as K;
+    match kind {
+        K::Exact => "exact",
+        K::ExactIgnoringCase => "exact ignoring case",
+        K::Synonym => "synonym",
+        K::Prefix => "prefix",
+        K::Substring => "substring",
+        K::CloseSpelling => "close spelling",
+    }
+    .into()
+}
+
+/// `… search TEXT`
+pub fn search<T: Named>(
+    reg: &Registry<'_, T>,
+    text: &str,
+    limit: usize,
+    out: &mut Out,
+) -> Result<()> {
+    let hits: Vec<_> = reg.search(text)?.into_iter().take(limit).collect();
+    if out.json {
+        let rows: Vec<_> = hits
+            .iter()
+            .map(|h| HitJson {
+                record: &h.record,
+                kind: kind_name(h.kind),
+            })
+            .collect();
+        return out.json(&rows);
+    }
+    if hits.is_empty() {
+        return out.line(format!("no {} matches {}", T::REGISTRY.name, quote(text)));
+    }
+    let w = hits
+        .iter()
+        .map(|h| kind_name(h.kind).len())
+        .max()
+        .unwrap_or(0);
+    for h in &hits {
+        out.line(format!("{:<w$}  {}", kind_name(h.kind), repr(&h.record)?))?;
+    }
+    Ok(())
+}
+
+/// `… delete NAME`
+pub fn delete<T: Named>(reg: &Registry<'_, T>, name: &str, out: &mut Out) -> Result<()> {
+    let record = find(reg, name)?;
+    reg.delete(&record)?;
+    if out.json {
+        return out.json(&serde_json::json!({ "deleted": &record }));
+    }
+    out.line(format!(
+        "✅ deleted {} {}",
+        T::REGISTRY.name,
+        quote(record.name_str())
+    ))
+}

@@ -1,0 +1,303 @@
+//! Everything the binary prints: records in LaminDB's `ULabel(uid='…', name='…')` style,
+//! aligned tables from Arrow record batches, JSON, and messages.
+
+use std::io::{self, IsTerminal, Write};
+
+use anyhow::Result;
+use lamella_core::arrow::array::ArrayRef;
+use lamella_core::arrow::compute::cast;
+use lamella_core::arrow::datatypes::{DataType, Field, Schema};
+
+use lamella_core::{ArrayFormatter, FormatOptions, Record, RecordBatch, records_to_batch};
+use serde::Serialize;
+
+/// Longest cell shown in a human table; longer values are cut with `…`.
+const MAX_CELL: usize = 40;
+
+/// Where output goes, and in which form.
+pub struct Out {
+    /// Print JSON instead of human text.
+    pub json: bool,
+    /// Messages (warnings, notes) go to stdout with the rest instead of stderr — for the
+    /// tutorial, whose transcript is its output.
+    inline_messages: bool,
+    w: Box<dyn Write>,
+}
+
+impl Out {
+    /// Output on the process's stdout.
+    pub fn stdout(json: bool) -> Out {
+        Out {
+            json,
+            inline_messages: false,
+            w: Box::new(io::BufWriter::new(io::stdout())),
+        }
+    }
+
+    /// Sends messages to stdout too (the tutorial's transcript).
+    pub fn inline_messages(&mut self) {
+        self.inline_messages = true;
+    }
+
+    /// Writes one line of human output.
+    pub fn line(&mut self, text: impl AsRef<str>) -> Result<()> {
+        writeln!(self.w, "{}", text.as_ref())?;
+        Ok(())
+    }
+
+    /// Writes an empty line.
+    pub fn blank(&mut self) -> Result<()> {
+        self.line("")
+    }
+
+    /// Writes `value` as pretty JSON.
+    pub fn json(&mut self, value: &impl Serialize) -> Result<()> {
+        serde_json::to_writer_pretty(&mut self.w, value)?;
+        writeln!(self.w)?;
+        Ok(())
+    }
+
+    /// A warning, LaminDB-style: `❗ …`.
+    pub fn warn(&mut self, text: impl AsRef<str>) -> Result<()> {
+        self.message(&format!("❗ {}", text.as_ref()))
+    }
+
+    /// A hint or note: `💡 …`.
+    pub fn note(&mut self, text: impl AsRef<str>) -> Result<()> {
+        self.message(&format!("💡 {}", text.as_ref()))
+    }
+
+    fn message(&mut self, text: &str) -> Result<()> {
+        if self.inline_messages {
+            self.line(text)
+        } else {
+            // Keep the order of stdout and stderr lines when both go to a terminal.
+            self.w.flush()?;
+            let mut e = io::stderr().lock();
+            writeln!(e, "{text}")?;
+            Ok(())
+        }
+    }
+
+    /// Writes a table (see [`table_lines`]).
+    pub fn table(&mut self, batch: &RecordBatch) -> Result<()> {
+        for l in table_lines(batch)? {
+            self.line(l)?;
+        }
+        Ok(())
+    }
+
+    /// Writes records as a table with one column per field.
+    pub fn records<T: Record + Serialize>(&mut self, records: &[T]) -> Result<()> {
+        if records.is_empty() {
+            return self.line(format!("no {} records", T::REGISTRY.name));
+        }
+        self.table(&records_to_batch(T::REGISTRY, records)?)
+    }
+
+    /// Flushes buffered output.
+    pub fn flush(&mut self) -> Result<()> {
+        self.w.flush()?;
+        Ok(())
+    }
+}
+
+/// `batch` with named time zones (`UTC`) turned into the equal fixed offset (`+00:00`): arrow
+/// can only display named zones with its `chrono-tz` feature. Other columns are kept as they are.
+pub fn displayable(batch: &RecordBatch) -> Result<RecordBatch> {
+    let schema = batch.schema();
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
+    for (field, array) in schema.fields().iter().zip(batch.columns()) {
+        match field.data_type() {
+            DataType::Timestamp(unit, Some(tz))
+                if matches!(tz.as_ref(), "UTC" | "utc" | "Z" | "Etc/UTC") =>
+            {
+                let ty = DataType::Timestamp(*unit, Some("+00:00".into()));
+                let micros = cast(array, &DataType::Int64)?;
+                columns.push(cast(&micros, &ty)?);
+                fields.push(Field::new(field.name(), ty, field.is_nullable()));
+            }
+            _ => {
+                columns.push(array.clone());
+                fields.push(field.as_ref().clone());
+            }
+        }
+    }
+    Ok(RecordBatch::try_new(
+        std::sync::Arc::new(Schema::new(fields)),
+        columns,
+    )?)
+}
+
+fn options() -> FormatOptions<'static> {
+    FormatOptions::new()
+        .with_null("None")
+        .with_timestamp_tz_format(Some("%Y-%m-%d %H:%M:%S"))
+        .with_timestamp_format(Some("%Y-%m-%d %H:%M:%S"))
+}
+
+fn cut(s: String) -> String {
+    let s = s.replace(['\n', '\r', '\t'], " ");
+    if s.chars().count() <= MAX_CELL {
+        s
+    } else {
+        let mut c: String = s.chars().take(MAX_CELL - 1).collect();
+        c.push('…');
+        c
+    }
+}
+
+fn width(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// Renders a record batch as aligned columns: a header, a rule, one line per row. Columns
+/// without any value are left out (JSON output has every field); numbers are right-aligned.
+pub fn table_lines(batch: &RecordBatch) -> Result<Vec<String>> {
+    let batch = &displayable(batch)?;
+    let opts = options();
+    let schema = batch.schema();
+    let mut columns: Vec<(String, bool, Vec<String>)> = Vec::new();
+    for (i, array) in batch.columns().iter().enumerate() {
+        if batch.num_rows() > 0 && array.null_count() == batch.num_rows() {
+            continue;
+        }
+        let field = schema.field(i);
+        let fmt = ArrayFormatter::try_new(array.as_ref(), &opts)?;
+        let cells = (0..batch.num_rows())
+            .map(|r| fmt.value(r).try_to_string().map(cut))
+            .collect::<Result<Vec<_>, _>>()?;
+        columns.push((field.name().clone(), field.data_type().is_numeric(), cells));
+    }
+    let widths: Vec<usize> = columns
+        .iter()
+        .map(|(name, _, cells)| {
+            cells
+                .iter()
+                .map(|c| width(c))
+                .chain([width(name)])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let pad = |text: &str, w: usize, right: bool| {
+        let fill = " ".repeat(w.saturating_sub(width(text)));
+        if right {
+            format!("{fill}{text}")
+        } else {
+            format!("{text}{fill}")
+        }
+    };
+    let join = |cells: Vec<String>| cells.join("  ").trim_end().to_string();
+    let mut lines = Vec::with_capacity(batch.num_rows() + 2);
+    lines.push(join(
+        columns
+            .iter()
+            .zip(&widths)
+            .map(|((name, num, _), w)| pad(name, *w, *num))
+            .collect(),
+    ));
+    lines.push(join(widths.iter().map(|w| "-".repeat(*w)).collect()));
+    for r in 0..batch.num_rows() {
+        lines.push(join(
+            columns
+                .iter()
+                .zip(&widths)
+                .map(|((_, num, cells), w)| pad(&cells[r], *w, *num))
+                .collect(),
+        ));
+    }
+    Ok(lines)
+}
+
+/// A record in LaminDB's style: `ULabel(uid='zH0xGp3I', name='project1', …)` — the fields
+/// that have a value, in the registry's order, without the database id (and, like LaminDB,
+/// without `created_at` when there is an `updated_at`).
+pub fn repr<T: Record + Serialize>(record: &T) -> Result<String> {
+    let batch = displayable(&records_to_batch(
+        T::REGISTRY,
+        std::slice::from_ref(record),
+    )?)?;
+    let opts = options().with_timestamp_tz_format(Some("%Y-%m-%d %H:%M:%S UTC"));
+    let schema = batch.schema();
+    let mut parts = Vec::new();
+    for (i, array) in batch.columns().iter().enumerate() {
+        let field = schema.field(i);
+        let hidden = field.name() == "id"
+            || (field.name() == "created_at" && schema.field_with_name("updated_at").is_ok());
+        if hidden || array.is_null(0) {
+            continue;
+        }
+        let value = ArrayFormatter::try_new(array.as_ref(), &opts)?
+            .value(0)
+            .try_to_string()?;
+        if field.data_type().is_string() {
+            parts.push(format!("{}={}", field.name(), quote(&value)));
+        } else {
+            parts.push(format!("{}={value}", field.name()));
+        }
+    }
+    Ok(format!("{}({})", T::REGISTRY.name, parts.join(", ")))
+}
+
+/// A name in single quotes, as LaminDB prints them.
+pub fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// Names in quotes, comma-separated.
+pub fn quote_all<S: AsRef<str>>(names: &[S]) -> String {
+    names
+        .iter()
+        .map(|n| quote(n.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Whether progress bars may be drawn (stderr is a terminal).
+pub fn interactive() -> bool {
+    io::stderr().is_terminal()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lamella_core::ULabel;
+
+    #[test]
+    fn repr_skips_id_and_nulls() {
+        let mut l = ULabel::new("project1").description("it's mine");
+        l.uid = "zH0xGp3I".into();
+        l.id = Some(3);
+        let r = repr(&l).unwrap();
+        assert!(
+            r.starts_with(
+                "ULabel(uid='zH0xGp3I', name='project1', description='it\\'s mine', updated_at="
+            ),
+            "{r}"
+        );
+        assert!(!r.contains("id=3"));
+        assert!(!r.contains("reference"));
+    }
+
+    #[test]
+    fn tables_are_aligned() {
+        let mut a = ULabel::new("a");
+        a.id = Some(1);
+        let mut b = ULabel::new("a much longer name").description("d");
+        b.id = Some(10);
+        let batch = records_to_batch(<ULabel as Record>::REGISTRY, &[a, b]).unwrap();
+        let lines = table_lines(&batch).unwrap();
+        assert_eq!(lines.len(), 4);
+        assert!(lines[0].starts_with("id  uid"), "{lines:?}");
+        assert!(lines[2].starts_with(" 1  "), "{lines:?}");
+        assert!(lines[3].starts_with("10  "), "{lines:?}");
+        assert!(
+            !lines[0].contains("reference"),
+            "all-null columns are hidden"
+        );
+        let name_col = lines[0].find("name").unwrap();
+        assert_eq!(&lines[3][name_col..name_col + 6], "a much");
+    }
+}

@@ -1,0 +1,103 @@
+//! `lamella feature …`
+
+use crate::{assert_error, cli_test};
+
+cli_test!(create_list_search_delete, |env| {
+    env.init("data");
+    let created = env
+        .run(&[
+            "feature",
+            "create",
+            "sepal_length",
+            "--dtype",
+            "float",
+            "--unit",
+            "m",
+            "--synonyms",
+            "sepal length|SL",
+            "--description",
+            "length of the sepal",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(created["dtype"], "float");
+    assert_eq!(created["unit"], "m");
+    assert_eq!(created["synonyms"], "sepal length|SL");
+    assert_eq!(created["existed"], false);
+    assert_eq!(created["uid"].as_str().unwrap().len(), 12);
+    env.run(&["feature", "create", "iris_species_name", "--dtype", "cat"])
+        .ok();
+
+    let list = env.run(&["feature", "list", "--json"]).ok().json();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    let mut keys: Vec<&str> = list[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "created_at",
+            "created_by_id",
+            "description",
+            "dtype",
+            "id",
+            "name",
+            "run_id",
+            "synonyms",
+            "uid",
+            "unit",
+            "updated_at"
+        ]
+    );
+    assert_eq!(list[1]["name"], "iris_species_name");
+    assert_eq!(list[1]["dtype"], "cat");
+    let filtered = env
+        .run(&["feature", "list", "--filter", "dtype=cat", "--json"])
+        .ok()
+        .json();
+    assert_eq!(filtered.as_array().unwrap().len(), 1);
+
+    let again = env
+        .run(&["feature", "create", "iris_species_name", "--dtype", "cat"])
+        .ok();
+    assert!(
+        again
+            .stderr
+            .contains("loaded Feature record with same name: 'iris_species_name'"),
+        "{}",
+        again.stderr
+    );
+
+    let hits = env.run(&["feature", "search", "sl", "--json"]).ok().json();
+    assert_eq!(hits[0]["name"], "sepal_length");
+    assert_eq!(hits[0]["match"], "synonym");
+
+    env.run(&["feature", "delete", "sepal_length"]).ok();
+    let list = env.run(&["feature", "list", "--json"]).ok().json();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+});
+
+cli_test!(bad_dtype_is_a_clear_error, |env| {
+    env.init("data");
+    let run = env.run(&["feature", "create", "sepal_width", "--dtype", "flaot"]);
+    assert_error(&run, "invalid dtype 'flaot'");
+    assert!(
+        run.stderr.contains("did you mean 'float'"),
+        "{}",
+        run.stderr
+    );
+    assert_error(
+        &env.run(&["feature", "create", "x", "--dtype", "cat[Not A Registry]"]),
+        "cat[Not A Registry]",
+    );
+    let list = env.run(&["feature", "list", "--json"]).ok().json();
+    assert_eq!(list, serde_json::json!([]), "nothing was created");
+    // The dtype is required: a usage error.
+    assert_eq!(env.run(&["feature", "create", "x"]).code, 2);
+});

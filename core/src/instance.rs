@@ -23,7 +23,7 @@ const SQLITE_FILE: &str = "lamella.db";
 /// # lamella_core::set_settings_home(dir.path().join("home"));
 /// let ln = lamella_core::Instance::init(dir.path().join("data"), None)?;
 /// assert_eq!(ln.info()?.backend, "SQLite");
-/// # Ok::<(), lamella_core::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
 pub struct Instance {
@@ -337,10 +337,10 @@ impl Instance {
 
     /// Summarises the instance: location, database, user and record counts.
     pub fn info(&self) -> Result<InstanceInfo> {
-        let counts = self.db().with_conn(|c| lamella_schema::counts(c))?;
+        let counts = self.db().with_conn(lamella_schema::counts)?;
         let created_with = self
             .db()
-            .with_conn(|c| lamella_schema::instance_row(c))?
+            .with_conn(lamella_schema::instance_row)?
             .map(|r| r.lamella_version)
             .unwrap_or_default();
         Ok(InstanceInfo {

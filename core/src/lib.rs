@@ -17,7 +17,7 @@
 //! assert_eq!(ln.ulabels().filter("parents__name", "is_species").count()?, 3);
 //! assert_eq!(f.dtype, "cat");
 //! assert!(!study0.existed);
-//! # Ok::<(), lamella_core::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 mod error;
@@ -38,6 +38,7 @@ pub use table::records_to_batch;
 pub use view::RegistryView;
 
 pub use arrow::{
+    self,
     record_batch::RecordBatch,
     util::display::{ArrayFormatter, FormatOptions},
 };

@@ -1,8 +1,6 @@
 //! Pure functions on names: similarity (to warn about near-duplicates), search ranking and
 //! identifier-safe lookup keys.
 
-use std::collections::HashMap;
-
 /// The comparison key of a name: lower case, letters and digits only, so `Project 1`,
 /// `project-1` and `project1` share one key.
 pub fn normalize(name: &str) -> String {
@@ -12,19 +10,9 @@ pub fn normalize(name: &str) -> String {
         .collect()
 }
 
-fn deletions(key: &[char]) -> impl Iterator<Item = String> + '_ {
-    (0..key.len()).map(move |i| {
-        key.iter()
-            .enumerate()
-            .filter(|(j, _)| *j != i)
-            .map(|(_, c)| *c)
-            .collect()
-    })
-}
-
-/// Whether two normalized keys are "similar": equal, or one edit apart when long enough —
-/// except names that differ only in their digits (`study0` / `study1`, `CD4` / `CD8`), which
-/// are deliberate series, not typos.
+/// Whether two normalized keys are "similar": equal, or one edit (insertion, deletion,
+/// substitution, transposition) apart when long enough — except names that differ only in
+/// their digits (`study0` / `study1`, `CD4` / `CD8`), which are deliberate series, not typos.
 fn similar_keys(a: &str, b: &str) -> bool {
     if a == b {
         return !a.is_empty();
@@ -40,13 +28,105 @@ fn similar_keys(a: &str, b: &str) -> bool {
     strsim::osa_distance(a, b) <= 1
 }
 
-/// Finds, for new names, the similar names among a set of candidates — in time linear in the
-/// number of candidates (a one-deletion neighbourhood index of the new names), so that bulk
-/// saves stay fast however large the registry.
+/// Kinds of one-edit variants of a key.
+const FULL: u64 = 0;
+const DELETED_LETTER: u64 = 1;
+const WILD_LETTER: u64 = 2;
+const WILD_DIGIT: u64 = 3;
+const SWAPPED: u64 = 4;
+const BASE: u64 = 0x100_0000_01b3;
+const WILDCARD: u64 = 0x9e37_79b9;
+
+/// Mixes a polynomial hash with the variant kind and length (splitmix64 finaliser).
+fn finish(h: u64, tag: u64, len: usize) -> u64 {
+    let mut z = h ^ (tag << 56) ^ ((len as u64) << 48);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Calls `f(kind, fingerprint)` for every one-edit variant of `key` that involves a letter
+/// (and, for substitutions, digit wildcards too). Polynomial prefix hashes make each variant's
+/// fingerprint O(1); equal fingerprints are verified by the caller.
+fn variants(key: &[char], with_swaps: bool, mut f: impl FnMut(u64, u64)) {
+    let n = key.len();
+    let c = |i: usize| u64::from(key[i]) + 1;
+    // pow[i] = BASE^i; pre[i] = hash of key[..i]
+    let mut pow = Vec::with_capacity(n + 1);
+    let mut pre = Vec::with_capacity(n + 1);
+    pow.push(1u64);
+    pre.push(0u64);
+    for i in 0..n {
+        pow.push(pow[i].wrapping_mul(BASE));
+        pre.push(pre[i].wrapping_mul(BASE).wrapping_add(c(i)));
+    }
+    let full = pre[n];
+    f(FULL, finish(full, FULL, n));
+    if n < 4 {
+        return;
+    }
+    // hash of key[i..] = full - pre[i] * BASE^(n-i)
+    let suffix = |i: usize| full.wrapping_sub(pre[i].wrapping_mul(pow[n - i]));
+    for p in 0..n {
+        let letter = !key[p].is_numeric();
+        let weight = pow[n - 1 - p];
+        if letter {
+            let h = pre[p]
+                .wrapping_mul(pow[n - 1 - p])
+                .wrapping_add(suffix(p + 1));
+            f(DELETED_LETTER, finish(h, FULL, n - 1));
+        }
+        let wild = full
+            .wrapping_sub(c(p).wrapping_mul(weight))
+            .wrapping_add(WILDCARD.wrapping_mul(weight));
+        let tag = if letter { WILD_LETTER } else { WILD_DIGIT };
+        f(tag, finish(wild, WILD_LETTER, n));
+        if with_swaps && letter && p + 1 < n && key[p + 1] != key[p] && !key[p + 1].is_numeric() {
+            let w2 = pow[n - 2 - p];
+            let h = full
+                .wrapping_sub(c(p).wrapping_mul(weight))
+                .wrapping_sub(c(p + 1).wrapping_mul(w2))
+                .wrapping_add(c(p + 1).wrapping_mul(weight))
+                .wrapping_add(c(p).wrapping_mul(w2));
+            f(SWAPPED, finish(h, FULL, n));
+        }
+    }
+}
+
+/// A hasher for keys that are already well-mixed fingerprints.
+#[derive(Default, Clone, Copy)]
+struct Identity(u64);
+
+impl std::hash::Hasher for Identity {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+type FpMap = std::collections::HashMap<u64, Vec<u32>, std::hash::BuildHasherDefault<Identity>>;
+
+/// Finds, for new names, the similar names among candidates in time linear in the number of
+/// candidates. Each indexed key is filed under fingerprints of its one-edit variants (deleted
+/// letter, any character replaced by a wildcard); a candidate probes only the variants that
+/// can meet them — a digit wildcard only against letter wildcards — so numbered series
+/// (`sample_0001`, `sample_0002`, …) never collide and buckets stay tiny.
 #[derive(Debug, Default)]
 pub struct SimilarityIndex {
     keys: Vec<String>,
-    by_variant: HashMap<String, Vec<usize>>,
+    /// Fingerprints of full keys and letter deletions.
+    exact: FpMap,
+    /// Fingerprints of wildcard variants at letters.
+    wild_letters: FpMap,
+    /// Fingerprints of wildcard variants at digits.
+    wild_digits: FpMap,
 }
 
 impl SimilarityIndex {
@@ -56,11 +136,19 @@ impl SimilarityIndex {
         for (i, n) in names.iter().enumerate() {
             let key = normalize(n.as_ref());
             let chars: Vec<char> = key.chars().collect();
-            idx.by_variant.entry(key.clone()).or_default().push(i);
-            if chars.len() >= 4 {
-                for v in deletions(&chars) {
-                    idx.by_variant.entry(v).or_default().push(i);
-                }
+            if !chars.is_empty() {
+                let i = i as u32;
+                variants(&chars, false, |kind, fp| {
+                    let map = match kind {
+                        WILD_LETTER => &mut idx.wild_letters,
+                        WILD_DIGIT => &mut idx.wild_digits,
+                        _ => &mut idx.exact,
+                    };
+                    let bucket = map.entry(fp).or_default();
+                    if bucket.last() != Some(&i) {
+                        bucket.push(i);
+                    }
+                });
             }
             idx.keys.push(key);
         }
@@ -72,16 +160,27 @@ impl SimilarityIndex {
         let key = normalize(candidate);
         let chars: Vec<char> = key.chars().collect();
         let mut hits: Vec<usize> = Vec::new();
-        let mut probe = |v: &str| {
-            if let Some(ids) = self.by_variant.get(v) {
-                hits.extend(ids.iter().copied());
+        if chars.is_empty() || self.keys.is_empty() {
+            return hits;
+        }
+        let mut probe = |map: &FpMap, fp: u64| {
+            if let Some(ids) = map.get(&fp) {
+                hits.extend(ids.iter().map(|&i| i as usize));
             }
         };
-        probe(&key);
-        if chars.len() >= 4 {
-            for v in deletions(&chars) {
-                probe(&v);
+        variants(&chars, true, |kind, fp| match kind {
+            // equal keys and indexed keys with one letter more (their deletions are in `exact`);
+            // the candidate with one letter more, or two adjacent letters swapped
+            FULL | DELETED_LETTER | SWAPPED => probe(&self.exact, fp),
+            // one substitution involving at least one letter
+            WILD_LETTER => {
+                probe(&self.wild_letters, fp);
+                probe(&self.wild_digits, fp);
             }
+            _ => probe(&self.wild_letters, fp),
+        });
+        if hits.is_empty() {
+            return hits;
         }
         hits.sort_unstable();
         hits.dedup();
@@ -213,5 +312,62 @@ mod tests {
         assert_eq!(lookup_key("iris_species_name"), "iris_species_name");
         assert_eq!(lookup_key("0abc"), "_0abc");
         assert_eq!(lookup_key("!!"), "_");
+    }
+}
+
+#[cfg(test)]
+mod similarity_props {
+    use super::*;
+
+    /// The anchored index finds exactly what a brute-force comparison finds.
+    #[test]
+    fn index_agrees_with_brute_force() {
+        let words = [
+            "set0sa",
+            "s3tosa",
+            "bulk0000123",
+            "bulk0000124",
+            "bulk000123",
+            "label_1a",
+            "label_1b",
+            "abcd1",
+            "abdc1",
+            "setosa",
+            "setsoa",
+            "setos",
+            "setosaa",
+            "xsetosa",
+            "versicolor",
+            "versicolr",
+            "virginica",
+            "virginika",
+            "project1",
+            "project 1",
+            "Project-1",
+            "project12",
+            "abcd",
+            "abce",
+            "abc",
+            "ab",
+            "study0",
+            "study1",
+            "CD4",
+            "CD8",
+            "cd4",
+            "iris setosa",
+            "irissetosa",
+            "iris_setosa",
+            "sepal_length",
+            "sepal_lenght",
+            "sepallength",
+        ];
+        let idx = SimilarityIndex::new(&words);
+        for cand in words {
+            let mut expected: Vec<usize> = (0..words.len())
+                .filter(|&i| similar_keys(&normalize(words[i]), &normalize(cand)))
+                .collect();
+            expected.sort_unstable();
+            assert_eq!(idx.matches(cand), expected, "candidate {cand}");
+        }
     }
 }

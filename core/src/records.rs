@@ -436,6 +436,18 @@ impl<'a, T: Named> Registry<'a, T> {
         })
     }
 
+    /// Names of existing records that look like near-duplicates of `name` — what `create`
+    /// would warn about — without saving anything (LaminDB warns on construction).
+    pub fn similar(&self, name: &str) -> Result<Vec<String>> {
+        let index = SimilarityIndex::new(&[name]);
+        let names = self.ln.db().with_conn(|c| load_names(c, T::REGISTRY))?;
+        Ok(names
+            .into_iter()
+            .filter(|(_, n)| n != name && !index.matches(n).is_empty())
+            .map(|(_, n)| n)
+            .collect())
+    }
+
     /// The record with this uid, or the only one whose uid starts with this prefix.
     pub fn get(&self, uid_or_prefix: &str) -> Result<T> {
         if !is_base62(uid_or_prefix) {

@@ -51,7 +51,7 @@ pub fn records_to_batch<T: Record + Serialize>(
             }
             FieldType::Timestamp => {
                 let mut b =
-                    TimestampMicrosecondBuilder::with_capacity(rows.len()).with_timezone("UTC");
+                    TimestampMicrosecondBuilder::with_capacity(rows.len()).with_timezone("+00:00");
                 for r in &rows {
                     b.append_option(
                         get(r)
@@ -61,7 +61,7 @@ pub fn records_to_batch<T: Record + Serialize>(
                     );
                 }
                 (
-                    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                    DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
                     Arc::new(b.finish()),
                 )
             }

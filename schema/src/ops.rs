@@ -373,22 +373,41 @@ pub fn reachable_edges(
         .collect())
 }
 
-/// The ids of all ancestors of `id` (unbounded depth), for cycle checks.
-pub fn ancestor_ids(conn: &mut Conn<'_>, h: Hierarchy, id: i64) -> Result<Vec<i64>> {
-    let edges = reachable_edges(conn, h, id, true, u32::MAX / 2)?;
-    let mut ids: Vec<i64> = edges.iter().map(|e| e.parent).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(ids)
+/// The ids of all records reachable from `id` upwards (`up`: ancestors) or downwards
+/// (descendants), at any depth; one recursive query whose UNION keeps each id once.
+fn closure_ids(conn: &mut Conn<'_>, h: Hierarchy, id: i64, up: bool) -> Result<Vec<i64>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let (from, to) = if up {
+        ("child_id", "parent_id")
+    } else {
+        ("parent_id", "child_id")
+    };
+    let table = h.table();
+    let mut sql = Sql::new(conn.backend());
+    sql.push(&format!(
+        "WITH RECURSIVE walk(id) AS (SELECT e.{to} FROM {table} e WHERE e.{from} = "
+    ));
+    sql.bind_i64(id);
+    sql.push(&format!(
+        " UNION SELECT e.{to} FROM {table} e JOIN walk w ON e.{from} = w.id) \
+         SELECT id FROM walk ORDER BY id"
+    ));
+    let rows: Vec<Row> = sql.load_rows(conn)?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
-/// The ids of all descendants of `id` (unbounded depth), for cycle checks.
+/// The ids of all ancestors of `id`, for cycle checks.
+pub fn ancestor_ids(conn: &mut Conn<'_>, h: Hierarchy, id: i64) -> Result<Vec<i64>> {
+    closure_ids(conn, h, id, true)
+}
+
+/// The ids of all descendants of `id`, for cycle checks.
 pub fn descendant_ids(conn: &mut Conn<'_>, h: Hierarchy, id: i64) -> Result<Vec<i64>> {
-    let edges = reachable_edges(conn, h, id, false, u32::MAX / 2)?;
-    let mut ids: Vec<i64> = edges.iter().map(|e| e.child).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(ids)
+    closure_ids(conn, h, id, false)
 }
 
 /// Inserts the instance row.

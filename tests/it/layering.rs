@@ -18,12 +18,11 @@ fn lamella_deps(krate: &str) -> Vec<String> {
             continue;
         }
         // normal and build dependencies count; dev-dependencies may use the harness
-        if section == "[dependencies]" || section == "[build-dependencies]" {
-            if let Some(name) = line.split(['=', '.', ' ']).next()
-                && name.starts_with("lamella-")
-            {
-                deps.push(name.to_string());
-            }
+        if (section == "[dependencies]" || section == "[build-dependencies]")
+            && let Some(name) = line.split(['=', '.', ' ']).next()
+            && name.starts_with("lamella-")
+        {
+            deps.push(name.to_string());
         }
     }
     deps.sort();

@@ -21,6 +21,15 @@ db_test!(create_returns_existing_for_same_name, |t| {
 
 db_test!(similar_names_warn_but_create, |t| {
     t.ulabels().create(ULabel::new("project1"))?;
+    assert_eq!(
+        t.ulabels().similar("project 1")?,
+        vec!["project1".to_string()]
+    );
+    assert!(
+        t.ulabels().similar("project1")?.is_empty(),
+        "an exact name is not 'similar'"
+    );
+    assert_eq!(t.ulabels().query().count()?, 1, "similar() saves nothing");
     let s = t.ulabels().create(ULabel::new("project 1"))?;
     assert!(!s.existed);
     assert_eq!(s.similar, vec!["project1".to_string()]);

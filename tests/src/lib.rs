@@ -282,24 +282,6 @@ impl Cli {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn database_urls() {
-        assert_eq!(
-            with_database("postgres://u@h:1/lamella_test", "x"),
-            "postgres://u@h:1/x"
-        );
-        assert_eq!(with_database("postgres://u@h:1", "x"), "postgres://u@h:1/x");
-        assert_eq!(
-            with_database("postgres://u@h/db?sslmode=disable", "x"),
-            "postgres://u@h/x?sslmode=disable"
-        );
-    }
-}
-
 impl TestInstance {
     /// The instance's database, opened directly (for setting up rows the public API cannot
     /// create yet).
@@ -356,4 +338,22 @@ pub fn link_label_to_new_artifact(
         lamella_schema::link_artifact_ulabels(conn, a[0].id.unwrap(), &[(label_id, None)], user)?;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls() {
+        assert_eq!(
+            with_database("postgres://u@h:1/lamella_test", "x"),
+            "postgres://u@h:1/x"
+        );
+        assert_eq!(with_database("postgres://u@h:1", "x"), "postgres://u@h:1/x");
+        assert_eq!(
+            with_database("postgres://u@h/db?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+    }
 }

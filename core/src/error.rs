@@ -12,6 +12,19 @@ pub enum Error {
     /// A graph could not be built or rendered.
     #[error(transparent)]
     Lineage(#[from] lamella_lineage::Error),
+    /// A storage operation failed.
+    #[error(transparent)]
+    Storage(#[from] lamella_storage::Error),
+    /// The same content is already registered and the policy says so.
+    #[error("the content of {path} is already registered as artifact {uid} (hash {hash}): use it, or save with the create-new duplicate policy")]
+    Duplicate {
+        /// What was being saved.
+        path: String,
+        /// The existing artifact's uid.
+        uid: String,
+        /// The shared hash.
+        hash: String,
+    },
     /// A dtype string is invalid.
     #[error(transparent)]
     Dtype(#[from] lamella_schema::DtypeError),

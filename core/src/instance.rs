@@ -31,6 +31,7 @@ pub struct Instance {
 }
 
 struct Inner {
+    stores: std::sync::Mutex<std::collections::HashMap<i64, lamella_storage::Store>>,
     db: Db,
     uid: String,
     root: String,
@@ -102,6 +103,9 @@ impl Instance {
     /// instance current in the settings.
     pub fn init(root: impl AsRef<Path>, db_url: Option<&str>) -> Result<Instance> {
         let root = root.as_ref();
+        if let Some(url) = root.to_str().filter(|r| r.contains("://")) {
+            return Instance::init_remote(url, db_url);
+        }
         if root.as_os_str().is_empty() {
             return Err(Error::Invalid(
                 "the storage location is empty: give a folder such as ./mydata".into(),
@@ -136,7 +140,7 @@ impl Instance {
         let created_dir = !lamella_dir.exists();
         let result = (|| {
             std::fs::create_dir_all(&lamella_dir).map_err(io_err(&lamella_dir))?;
-            Instance::create(&root, &url)
+            Instance::create(&root_string(&root)?, "local", &url)
         })();
         if result.is_err() {
             if let DbUrl::Sqlite(path) = &url {
@@ -152,8 +156,48 @@ impl Instance {
         result
     }
 
-    fn create(root: &Path, url: &DbUrl) -> Result<Instance> {
-        let root_str = root_string(root)?;
+    /// An instance whose default storage is a cloud location (`s3://bucket/prefix`); without
+    /// `db_url` its SQLite file lives under `$LAMELLA_HOME/instances/`.
+    fn init_remote(url: &str, db_url: Option<&str>) -> Result<Instance> {
+        let root = url.trim_end_matches('/').to_string();
+        let store = lamella_storage::Store::open(&root)?;
+        store.check()?;
+        let kind = store.kind().as_str();
+        let db = match db_url {
+            Some(u) => DbUrl::parse(u)?,
+            None => {
+                let safe: String = root
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                    .collect();
+                DbUrl::Sqlite(
+                    crate::settings::home()?
+                        .join("instances")
+                        .join(safe)
+                        .join(SQLITE_FILE),
+                )
+            }
+        };
+        if let DbUrl::Sqlite(path) = &db
+            && path.exists()
+        {
+            return Err(Error::InstanceExists(format!(
+                "an instance with storage {root} already exists here (database {}): connect \
+                 with `lamella connect {root}`",
+                path.display()
+            )));
+        }
+        let result = Instance::create(&root, kind, &db);
+        if result.is_err()
+            && let DbUrl::Sqlite(path) = &db
+        {
+            remove_sqlite_files(path);
+        }
+        result
+    }
+
+    fn create(root_str: &str, kind: &str, url: &DbUrl) -> Result<Instance> {
+        let root_str = root_str.to_string();
         if let DbUrl::Sqlite(p) = url
             && let Some(parent) = p.parent()
             && !parent.as_os_str().is_empty()
@@ -188,7 +232,7 @@ impl Instance {
                 id: None,
                 uid: base62_uid(uid_len::STORAGE),
                 root: root_str.clone(),
-                kind: "local".into(),
+                kind: kind.into(),
                 region: None,
                 description: None,
                 created_at: t,
@@ -220,6 +264,7 @@ impl Instance {
         tracing::info!(root = %root_str, db = %url.display(), "initialized instance");
         Ok(Instance {
             inner: Arc::new(Inner {
+                stores: Default::default(),
                 db,
                 uid,
                 root: root_str,
@@ -234,6 +279,16 @@ impl Instance {
     pub fn connect(root: impl AsRef<Path>) -> Result<Instance> {
         let root = root.as_ref();
         let settings = Settings::load()?;
+        if let Some(url) = root.to_str().filter(|r| r.contains("://")) {
+            let url = url.trim_end_matches('/');
+            let entry = settings.by_root(url).ok_or_else(|| {
+                Error::NoInstance(format!(
+                    "no instance with storage {url} is known here: create one with `lamella \
+                     init --storage {url}`, or give its database with `--db`"
+                ))
+            })?;
+            return Instance::open(&entry.root, &entry.db.clone());
+        }
         let abs = local_root(root)?;
         let root_str = root_string(&abs)?;
         let db = match settings.by_root(&root_str) {
@@ -326,6 +381,7 @@ impl Instance {
         settings.save()?;
         Ok(Instance {
             inner: Arc::new(Inner {
+                stores: Default::default(),
                 db,
                 uid: row.uid,
                 root: row.storage_root,
@@ -417,6 +473,59 @@ impl Instance {
     /// The database backend.
     pub fn backend(&self) -> Backend {
         self.inner.db.backend()
+    }
+
+    /// Registers another storage location (a local folder or `s3://bucket/prefix`), after
+    /// checking that it is reachable; an already registered root is returned as is.
+    pub fn add_storage(&self, root: &str) -> Result<Storage> {
+        let root = if root.contains("://") {
+            root.trim_end_matches('/').to_string()
+        } else {
+            let p = Path::new(root);
+            std::fs::create_dir_all(p).map_err(io_err(p))?;
+            root_string(&local_root(p)?)?
+        };
+        if let Some(s) = self.query::<Storage>().filter("root", root.as_str()).one_or_none()? {
+            return Ok(s);
+        }
+        let store = lamella_storage::Store::open(&root)?;
+        store.check()?;
+        let t = now();
+        let mut s = vec![Storage {
+            id: None,
+            uid: base62_uid(uid_len::STORAGE),
+            root,
+            kind: store.kind().as_str().into(),
+            region: None,
+            description: None,
+            created_at: t,
+            updated_at: t,
+            created_by_id: self.user_id(),
+            run_id: None,
+        }];
+        self.db().transaction(|c| Storage::insert_all(c, &mut s))?;
+        Ok(s.remove(0))
+    }
+
+    /// The object store of a storage record (opened once, then reused).
+    pub(crate) fn store_for(&self, storage: &Storage) -> Result<lamella_storage::Store> {
+        let id = storage.id.unwrap_or_default();
+        let mut stores = self
+            .inner
+            .stores
+            .lock()
+            .map_err(|_| Error::Invalid("the store cache is poisoned".into()))?;
+        if let Some(s) = stores.get(&id) {
+            return Ok(s.clone());
+        }
+        let store = lamella_storage::Store::open(&storage.root)?;
+        stores.insert(id, store.clone());
+        Ok(store)
+    }
+
+    /// The default storage's object store.
+    pub(crate) fn default_store(&self) -> Result<lamella_storage::Store> {
+        self.store_for(&self.inner.storage)
     }
 
     pub(crate) fn db(&self) -> &Db {

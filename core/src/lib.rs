@@ -20,6 +20,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod artifacts;
 mod error;
 mod instance;
 pub mod names;
@@ -28,6 +29,9 @@ mod settings;
 mod table;
 mod view;
 
+pub use artifacts::{
+    ArtifactDraft, Artifacts, DoctorReport, DuplicatePolicy, Loaded, check_key, object_key, suffix_of,
+};
 pub use error::{Error, Result};
 pub use instance::{Instance, InstanceInfo, LAMELLA_DIR, current_handle};
 pub use records::{

@@ -200,6 +200,7 @@ pub fn links_to(conn: &mut Conn<'_>, reg: &Registry, id: i64) -> Result<Vec<(Str
             ),
         ],
         "Storage" => &[("lamella_artifacts", "storage_id", "artifact")],
+        "Artifact" => &[("lamella_collection_artifacts", "artifact_id", "collection")],
         "Transform" => &[
             ("lamella_runs", "transform_id", "run"),
             ("lamella_artifacts", "transform_id", "artifact"),

@@ -1,0 +1,1001 @@
+//! Artifacts: files, folders and tables with LaminDB-exact hashes, saved atomically to a
+//! storage location, deduplicated, versioned, trashed and restored.
+//!
+//! Save protocol (atomic from the user's view): the object is uploaded under
+//! `.lamella/.staging/`, invisible to everything; then one database transaction inserts the row
+//! and promotes the object to its final key before committing. A failure before the commit
+//! removes the object; a crash between promotion and commit leaves an unreferenced object that
+//! `doctor` reports and removes — never a row without its object.
+
+use std::path::{Path, PathBuf};
+
+use arrow::record_batch::RecordBatch;
+use lamella_schema::{
+    Artifact, QuerySpec, Storage, Store as _, User, base62_uid, increment_base62, now,
+    registry, require_id,
+};
+use lamella_storage::{Store, hash_file, hash_folder};
+use serde::Serialize;
+
+use crate::error::{Error, Result, io_err};
+use crate::instance::{Instance, LAMELLA_DIR};
+use crate::records::{Query, Saved};
+
+const STAGING: &str = ".lamella/.staging";
+const STEM_LEN: usize = 16;
+
+/// What to do when the same content is already registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DuplicatePolicy {
+    /// Return the existing artifact (LaminDB's default).
+    #[default]
+    ReturnExisting,
+    /// Fail with [`Error::Duplicate`].
+    Error,
+    /// Register the content again as a new artifact.
+    CreateNew,
+}
+
+/// What `load()` gives back.
+#[derive(Debug, Clone)]
+pub enum Loaded {
+    /// A table (Parquet, CSV).
+    Table(RecordBatch),
+    /// A local path to the file or folder (other suffixes).
+    Path(PathBuf),
+}
+
+enum Source {
+    Path(PathBuf),
+    Table(Vec<RecordBatch>),
+}
+
+/// An artifact being prepared: `ln.artifacts().from_path(p).key("a/b.csv").save()`.
+pub struct ArtifactDraft<'a> {
+    ln: &'a Instance,
+    source: Source,
+    key: Option<String>,
+    description: Option<String>,
+    version: Option<String>,
+    revises: Option<Artifact>,
+    policy: DuplicatePolicy,
+}
+
+/// A file or folder ready to be registered: hashed, with its metadata.
+struct Prepared {
+    local: PathBuf,
+    is_dir: bool,
+    suffix: String,
+    size: u64,
+    hash: String,
+    hash_type: String,
+    n_objects: Option<i64>,
+    n_observations: Option<i64>,
+    accessor: Option<String>,
+    /// The key under the storage root when the path already lies inside a registered local
+    /// storage (registered in place, nothing copied).
+    in_place: Option<(Storage, String)>,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+/// Checks a user-given key: relative, no `..`, not under `.lamella/`.
+pub fn check_key(key: &str) -> Result<()> {
+    let bad = |why: &str| {
+        Err(Error::Invalid(format!(
+            "invalid key '{key}': {why}; use a relative path such as 'iris/study0.csv'"
+        )))
+    };
+    if key.trim().is_empty() {
+        return bad("it is empty");
+    }
+    if key.starts_with('/') || key.contains('\\') || key.contains("://") {
+        return bad("it must be relative, with '/' separators");
+    }
+    if key.split('/').any(|p| p == ".." || p == "." || p.is_empty()) {
+        return bad("it must not contain '..', '.' or empty parts");
+    }
+    if key == LAMELLA_DIR || key.starts_with(".lamella/") {
+        return bad("'.lamella/' is reserved for Lamella's own files");
+    }
+    Ok(())
+}
+
+/// The suffix of a file name (`.csv`, `.parquet`, `.tar.gz`, `` for none).
+pub fn suffix_of(name: &str) -> String {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    let parts: Vec<&str> = base.split('.').collect();
+    if parts.len() < 2 || parts[0].is_empty() && parts.len() == 2 {
+        return String::new();
+    }
+    let last = parts[parts.len() - 1];
+    let compressed = ["gz", "bz2", "xz", "zst", "zip"];
+    if parts.len() >= 3 && compressed.contains(&last) {
+        return format!(".{}.{last}", parts[parts.len() - 2]);
+    }
+    format!(".{last}")
+}
+
+/// Where an artifact's object lives under its storage root.
+pub fn object_key(a: &Artifact) -> String {
+    if a.key_is_virtual {
+        format!("{LAMELLA_DIR}/{}{}", a.uid, a.suffix)
+    } else {
+        a.key.clone().unwrap_or_default()
+    }
+}
+
+fn failpoint(name: &str) -> Result<()> {
+    match std::env::var("LAMELLA_FAILPOINT") {
+        Ok(v) if v == name => Err(Error::Invalid(format!("failpoint '{name}' triggered"))),
+        Ok(v) if v.strip_prefix("abort-") == Some(name) => std::process::abort(),
+        _ => Ok(()),
+    }
+}
+
+fn files_under(dir: &Path) -> Result<Vec<(PathBuf, String)>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).map_err(io_err(&d))? {
+            let entry = entry.map_err(io_err(&d))?;
+            let p = entry.path();
+            let ft = entry.file_type().map_err(io_err(&p))?;
+            if ft.is_dir() {
+                stack.push(p);
+            } else if p.is_file() {
+                let rel = p
+                    .strip_prefix(dir)
+                    .map_err(|_| Error::Invalid(format!("{} is outside {}", p.display(), dir.display())))?
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                out.push((p, rel));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(out)
+}
+
+impl<'a> ArtifactDraft<'a> {
+    /// Sets the key (a relative path that names the artifact; also what new versions share).
+    pub fn key(mut self, key: impl Into<String>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    /// Sets the description.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Sets a version label.
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = Some(version.into());
+        self
+    }
+
+    /// Makes this a new version of `previous`.
+    pub fn revises(mut self, previous: &Artifact) -> Self {
+        self.revises = Some(previous.clone());
+        self
+    }
+
+    /// Chooses what happens when the same content is already registered.
+    pub fn on_duplicate(mut self, policy: DuplicatePolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    fn prepare(&self) -> Result<Prepared> {
+        match &self.source {
+            Source::Table(batches) => {
+                let tmp = tempfile::tempdir().map_err(io_err(std::env::temp_dir()))?;
+                let path = tmp.path().join("table.parquet");
+                let size = lamella_storage::write_parquet(batches.iter(), &path)?;
+                let h = hash_file(&path)?;
+                let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+                Ok(Prepared {
+                    local: path,
+                    is_dir: false,
+                    suffix: ".parquet".into(),
+                    size,
+                    hash: h.hash,
+                    hash_type: h.hash_type.as_str().into(),
+                    n_objects: None,
+                    n_observations: Some(rows as i64),
+                    accessor: Some("DataFrame".into()),
+                    in_place: None,
+                    _tmp: Some(tmp),
+                })
+            }
+            Source::Path(p) => prepare_path(self.ln, p),
+        }
+    }
+
+    /// Hashes, deduplicates, uploads and registers the artifact in one atomic step.
+    pub fn save(self) -> Result<Saved<Artifact>> {
+        if self.key.is_none() && self.description.is_none() && self.revises.is_none() {
+            return Err(Error::Invalid(
+                "an artifact needs a key or a description (or revises=): e.g. \
+                 .key(\"iris/study0.csv\") or .description(\"Iris study 0\")"
+                    .into(),
+            ));
+        }
+        if let Some(k) = &self.key {
+            check_key(k)?;
+        }
+        let prepared = self.prepare()?;
+        let mut saved = save_prepared(self.ln, vec![(self, prepared)])?;
+        saved.pop().ok_or_else(|| Error::Invalid("nothing was saved".into()))
+    }
+}
+
+fn prepare_path(ln: &Instance, p: &Path) -> Result<Prepared> {
+    let meta = std::fs::metadata(p).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::Invalid(format!("{} does not exist: check the path", p.display()))
+        } else {
+            Error::Io {
+                path: p.to_path_buf(),
+                source: e,
+            }
+        }
+    })?;
+    let abs = p.canonicalize().map_err(io_err(p))?;
+    let in_place = in_place_key(ln, &abs)?;
+    let name = abs
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if meta.is_dir() {
+        let h = hash_folder(&abs)?;
+        Ok(Prepared {
+            local: abs,
+            is_dir: true,
+            suffix: String::new(),
+            size: h.size,
+            hash: h.hash,
+            hash_type: h.hash_type.as_str().into(),
+            n_objects: Some(h.n_objects as i64),
+            n_observations: None,
+            accessor: None,
+            in_place,
+            _tmp: None,
+        })
+    } else {
+        let h = hash_file(&abs)?;
+        let suffix = suffix_of(&name);
+        let n_observations = if suffix == ".parquet" {
+            lamella_storage::n_rows(&abs).ok().map(|n| n as i64)
+        } else {
+            None
+        };
+        Ok(Prepared {
+            local: abs,
+            is_dir: false,
+            accessor: (suffix == ".parquet").then(|| "DataFrame".to_string()),
+            suffix,
+            size: h.size,
+            hash: h.hash,
+            hash_type: h.hash_type.as_str().into(),
+            n_objects: None,
+            n_observations,
+            in_place,
+            _tmp: None,
+        })
+    }
+}
+
+/// The storage and key of a local path that lies inside a registered local storage.
+fn in_place_key(ln: &Instance, abs: &Path) -> Result<Option<(Storage, String)>> {
+    let storages: Vec<Storage> = ln.query::<Storage>().filter("type", "local").all()?;
+    for s in storages {
+        let root = Path::new(&s.root);
+        if let Ok(rel) = abs.strip_prefix(root) {
+            let key = rel.to_string_lossy().replace('\\', "/");
+            if key.is_empty() {
+                return Err(Error::Invalid(format!(
+                    "{} is the storage root itself: register files or folders inside it",
+                    abs.display()
+                )));
+            }
+            if key == LAMELLA_DIR || key.starts_with(".lamella/") {
+                return Err(Error::Invalid(format!(
+                    "{} is inside Lamella's own folder .lamella/: register your own files",
+                    abs.display()
+                )));
+            }
+            return Ok(Some((s, key)));
+        }
+    }
+    Ok(None)
+}
+
+/// One artifact to insert, with where its object comes from.
+struct Plan {
+    record: Artifact,
+    prepared: Prepared,
+    copy: bool,
+    /// The uid of the artifact this one is a new version of.
+    revises: Option<String>,
+}
+
+/// Saves prepared artifacts: one dedup query, uploads to staging, then one transaction that
+/// inserts all rows and promotes all objects.
+fn save_prepared(ln: &Instance, items: Vec<(ArtifactDraft<'_>, Prepared)>) -> Result<Vec<Saved<Artifact>>> {
+    let t = now();
+    let user = ln.user_id();
+    let default_storage = ln.storage().clone();
+    let store = ln.default_store()?;
+    // Dedup: one query for every hash.
+    let hashes: Vec<String> = items
+        .iter()
+        .filter(|(_, p)| p.size > 0)
+        .map(|(_, p)| p.hash.clone())
+        .collect();
+    let existing: Vec<Artifact> = ln
+        .db()
+        .with_conn(|c| lamella_schema::load_where_in(c, "hash", &hashes))?;
+    let mut out: Vec<Option<Saved<Artifact>>> = Vec::new();
+    let mut plans: Vec<(usize, Plan)> = Vec::new();
+    for (i, (draft, prepared)) in items.into_iter().enumerate() {
+        let dup = (prepared.size > 0)
+            .then(|| existing.iter().find(|a| a.hash.as_deref() == Some(prepared.hash.as_str())))
+            .flatten();
+        if let Some(a) = dup {
+            match draft.policy {
+                DuplicatePolicy::ReturnExisting => {
+                    out.push(Some(Saved {
+                        record: a.clone(),
+                        existed: true,
+                        similar: Vec::new(),
+                        notes: vec![format!(
+                            "returning existing artifact with same hash: {} ({})",
+                            a.uid,
+                            a.key.as_deref().or(a.description.as_deref()).unwrap_or("")
+                        )],
+                    }));
+                    continue;
+                }
+                DuplicatePolicy::Error => {
+                    return Err(Error::Duplicate {
+                        path: prepared.local.display().to_string(),
+                        uid: a.uid.clone(),
+                        hash: prepared.hash.clone(),
+                    });
+                }
+                DuplicatePolicy::CreateNew => {}
+            }
+        }
+        let (storage, key, key_is_virtual, copy) = match (&prepared.in_place, &draft.key) {
+            (Some((s, k)), Some(given)) if given != k => {
+                return Err(Error::Invalid(format!(
+                    "{} is already inside storage {} at key '{k}': it is registered in place, so \
+                     its key cannot be '{given}'; leave the key out or copy the file elsewhere \
+                     first",
+                    prepared.local.display(),
+                    s.root
+                )));
+            }
+            (Some((s, k)), _) => (s.clone(), Some(k.clone()), false, false),
+            (None, k) => (default_storage.clone(), k.clone(), true, true),
+        };
+        if let Some(k) = &key
+            && !prepared.is_dir
+            && suffix_of(k) != prepared.suffix
+        {
+            return Err(Error::Invalid(format!(
+                "the key '{k}' has suffix '{}' but the file has '{}': give a key ending in '{}'",
+                suffix_of(k),
+                prepared.suffix,
+                prepared.suffix
+            )));
+        }
+        out.push(None);
+        plans.push((
+            i,
+            Plan {
+                record: Artifact {
+                    id: None,
+                    uid: String::new(),
+                    storage_id: require_id(&storage)?,
+                    key,
+                    suffix: prepared.suffix.clone(),
+                    accessor: prepared.accessor.clone(),
+                    description: draft.description.clone(),
+                    size: Some(prepared.size as i64),
+                    hash: Some(prepared.hash.clone()),
+                    hash_type: Some(prepared.hash_type.clone()),
+                    n_objects: prepared.n_objects,
+                    n_observations: prepared.n_observations,
+                    version: draft.version.clone(),
+                    is_latest: true,
+                    visibility: 1,
+                    key_is_virtual,
+                    transform_id: None,
+                    run_id: None,
+                    created_at: t,
+                    updated_at: t,
+                    created_by_id: user,
+                },
+                prepared,
+                copy,
+                revises: draft.revises.map(|r| r.uid),
+            },
+        ));
+    }
+    if plans.is_empty() {
+        return Ok(out.into_iter().flatten().collect());
+    }
+    // Uids and versions: uploads need the uid, so it is chosen before the transaction; a
+    // concurrent writer taking the same version uid is caught by the unique constraint.
+    ln.db().with_conn(|conn| -> Result<()> {
+        for (_, plan) in plans.iter_mut() {
+            let previous: Option<Artifact> = if let Some(uid) = &plan.revises {
+                Some(
+                    QuerySpec::new(&registry::ARTIFACT)
+                        .include_trash(true)
+                        .filter("uid", uid.as_str())
+                        .load::<Artifact>(conn)?
+                        .pop()
+                        .ok_or_else(|| Error::NotFound {
+                            registry: "Artifact",
+                            what: format!("uid '{uid}' (given as revises)"),
+                        })?,
+                )
+            } else if let (Some(k), true) = (&plan.record.key, plan.copy) {
+                QuerySpec::new(&registry::ARTIFACT)
+                    .filter("key", k.as_str())
+                    .filter("storage_id", plan.record.storage_id)
+                    .filter("is_latest", true)
+                    .load::<Artifact>(conn)?
+                    .pop()
+            } else {
+                None
+            };
+            plan.record.uid = match previous {
+                Some(prev) => {
+                    let stem = &prev.uid[..STEM_LEN.min(prev.uid.len())];
+                    let family: Vec<Artifact> = QuerySpec::new(&registry::ARTIFACT)
+                        .include_trash(true)
+                        .filter("uid__startswith", stem)
+                        .load(conn)?;
+                    let max = family
+                        .iter()
+                        .map(|a| a.uid[STEM_LEN.min(a.uid.len())..].to_string())
+                        .max()
+                        .unwrap_or_else(|| "0000".into());
+                    let next = increment_base62(&max).ok_or_else(|| {
+                        Error::Invalid(format!("artifact {stem} has no version numbers left"))
+                    })?;
+                    if plan.record.key.is_none() {
+                        plan.record.key = prev.key.clone();
+                    }
+                    if plan.record.description.is_none() {
+                        plan.record.description = prev.description.clone();
+                    }
+                    format!("{stem}{next}")
+                }
+                None => format!("{}0000", base62_uid(STEM_LEN)),
+            };
+        }
+        Ok(())
+    })?;
+    // 1. Upload copies under staging (invisible), in parallel.
+    let staged: Vec<Result<Vec<(String, String)>>> = {
+        use rayon::prelude::*;
+        plans
+            .par_iter()
+            .map(|(_, plan)| {
+                if !plan.copy {
+                    return Ok(Vec::new());
+                }
+                upload_staging(&store, plan)
+            })
+            .collect()
+    };
+    let mut moves: Vec<(String, String)> = Vec::new();
+    let mut first_err = None;
+    for s in staged {
+        match s {
+            Ok(m) => moves.extend(m),
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    let cleanup = |moves: &[(String, String)]| {
+        for (staging, fin) in moves {
+            let _ = store.delete(staging);
+            let _ = store.delete(fin);
+        }
+    };
+    if let Some(e) = first_err {
+        cleanup(&moves);
+        return Err(e);
+    }
+    if let Err(e) = failpoint("after-upload") {
+        cleanup(&moves);
+        return Err(e);
+    }
+    // 2. One transaction: insert rows, retire previous versions, promote objects, commit.
+    let result = ln.db().transaction(|conn| -> Result<Vec<(usize, Artifact)>> {
+        let mut records: Vec<Artifact> = plans.iter().map(|(_, p)| p.record.clone()).collect();
+        Artifact::insert_all(conn, &mut records)?;
+        for r in &records {
+            let stem = &r.uid[..STEM_LEN];
+            let older: Vec<Artifact> = QuerySpec::new(&registry::ARTIFACT)
+                .include_trash(true)
+                .filter("uid__startswith", stem)
+                .filter("is_latest", true)
+                .filter("id__lt", r.id.unwrap_or_default())
+                .load(conn)?;
+            for mut o in older {
+                o.is_latest = false;
+                o.updated_at = t;
+                Artifact::update(conn, &o)?;
+            }
+        }
+        failpoint("before-promote")?;
+        for (staging, fin) in &moves {
+            store.rename(staging, fin)?;
+        }
+        failpoint("after-promote")?;
+        Ok(plans.iter().map(|(i, _)| *i).zip(records).collect())
+    });
+    match result {
+        Ok(records) => {
+            for (i, r) in records {
+                tracing::info!(uid = %r.uid, "saved artifact");
+                out[i] = Some(Saved {
+                    record: r,
+                    existed: false,
+                    similar: Vec::new(),
+                    notes: Vec::new(),
+                });
+            }
+            Ok(out.into_iter().flatten().collect())
+        }
+        Err(e) => {
+            cleanup(&moves);
+            Err(e)
+        }
+    }
+}
+
+/// Uploads one plan's file or folder under staging; returns (staging key, final key) pairs.
+fn upload_staging(store: &Store, plan: &Plan) -> Result<Vec<(String, String)>> {
+    let uid = &plan.record.uid;
+    let mut moves = Vec::new();
+    if plan.prepared.is_dir {
+        for (path, rel) in files_under(&plan.prepared.local)? {
+            let staging = format!("{STAGING}/{uid}/{rel}");
+            let fin = format!("{LAMELLA_DIR}/{uid}/{rel}");
+            store.put_file(&staging, &path)?;
+            moves.push((staging, fin));
+        }
+    } else {
+        let suffix = &plan.prepared.suffix;
+        let staging = format!("{STAGING}/{uid}{suffix}");
+        let fin = format!("{LAMELLA_DIR}/{uid}{suffix}");
+        store.put_file(&staging, &plan.prepared.local)?;
+        moves.push((staging, fin));
+    }
+    Ok(moves)
+}
+
+/// What `doctor` found (and, with `clean`, removed).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DoctorReport {
+    /// Leftover uploads under `.lamella/.staging/`.
+    pub staging: Vec<String>,
+    /// Objects under `.lamella/` that no artifact references.
+    pub orphans: Vec<String>,
+    /// Artifacts whose object is missing from storage.
+    pub missing: Vec<String>,
+    /// Whether leftovers were removed.
+    pub cleaned: bool,
+}
+
+/// The artifact registry of an instance: `ln.artifacts()`.
+#[derive(Debug, Clone, Copy)]
+pub struct Artifacts<'a> {
+    ln: &'a Instance,
+}
+
+impl Instance {
+    /// The artifact registry.
+    pub fn artifacts(&self) -> Artifacts<'_> {
+        Artifacts { ln: self }
+    }
+}
+
+impl<'a> Artifacts<'a> {
+    fn draft(&self, source: Source) -> ArtifactDraft<'a> {
+        ArtifactDraft {
+            ln: self.ln,
+            source,
+            key: None,
+            description: None,
+            version: None,
+            revises: None,
+            policy: DuplicatePolicy::default(),
+        }
+    }
+
+    /// An artifact from a local file or folder (copied to the default storage, or registered
+    /// in place when it already lies inside a registered local storage).
+    pub fn from_path(&self, path: impl AsRef<Path>) -> ArtifactDraft<'a> {
+        self.draft(Source::Path(path.as_ref().to_path_buf()))
+    }
+
+    /// An artifact from an Arrow table, stored as Parquet (`accessor = "DataFrame"`).
+    pub fn from_table(&self, table: &RecordBatch) -> ArtifactDraft<'a> {
+        self.draft(Source::Table(vec![table.clone()]))
+    }
+
+    /// An artifact from several batches of one table.
+    pub fn from_batches(&self, batches: Vec<RecordBatch>) -> ArtifactDraft<'a> {
+        self.draft(Source::Table(batches))
+    }
+
+    /// Registers many files as separate artifacts: hashed in parallel, saved in one
+    /// transaction. Keys are `key_prefix/<file name>` when a prefix is given, else the
+    /// description is the file name.
+    pub fn save_paths(&self, paths: &[PathBuf], key_prefix: Option<&str>) -> Result<Vec<Saved<Artifact>>> {
+        use rayon::prelude::*;
+        let prepared: Vec<Result<Prepared>> =
+            paths.par_iter().map(|p| prepare_path(self.ln, p)).collect();
+        let mut items = Vec::with_capacity(paths.len());
+        for (p, prep) in paths.iter().zip(prepared) {
+            let prep = prep?;
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let mut draft = self.from_path(p);
+            if prep.in_place.is_none() {
+                draft = match key_prefix {
+                    Some(prefix) => {
+                        let key = format!("{}/{name}", prefix.trim_end_matches('/'));
+                        check_key(&key)?;
+                        draft.key(key)
+                    }
+                    None => draft.description(name),
+                };
+            }
+            items.push((draft, prep));
+        }
+        save_prepared(self.ln, items)
+    }
+
+    /// A query on artifacts (the trash is hidden unless `include_trash`).
+    pub fn query(&self) -> Query<'a, Artifact> {
+        self.ln.query()
+    }
+
+    /// A query with one lookup, e.g. `filter("key__startswith", "iris/")`.
+    pub fn filter(&self, lookup: &str, value: impl Into<lamella_schema::Value>) -> Query<'a, Artifact> {
+        self.query().filter(lookup, value)
+    }
+
+    /// The artifact with this uid or uid prefix (trash included).
+    pub fn get(&self, uid_or_prefix: &str) -> Result<Artifact> {
+        if !lamella_schema::is_base62(uid_or_prefix) {
+            return Err(Error::Invalid(format!(
+                "'{uid_or_prefix}' is not an artifact uid (letters and digits only)"
+            )));
+        }
+        match self.query().include_trash().filter("uid", uid_or_prefix).one_or_none()? {
+            Some(a) => Ok(a),
+            None => self
+                .query()
+                .include_trash()
+                .filter("uid__startswith", uid_or_prefix)
+                .order_by("-uid")
+                .one(),
+        }
+    }
+
+    /// The latest artifact with this key.
+    pub fn get_by_key(&self, key: &str) -> Result<Artifact> {
+        self.query().filter("key", key).filter("is_latest", true).one()
+    }
+
+    fn storage_of(&self, a: &Artifact) -> Result<Storage> {
+        if Some(a.storage_id) == self.ln.storage().id {
+            return Ok(self.ln.storage().clone());
+        }
+        self.ln.query::<Storage>().filter("id", a.storage_id).one()
+    }
+
+    /// A local path to the artifact's content: the file itself for local storage, a copy in
+    /// the cache folder for cloud storage (re-used while its hash matches).
+    pub fn cache(&self, a: &Artifact) -> Result<PathBuf> {
+        let storage = self.storage_of(a)?;
+        let store = self.ln.store_for(&storage)?;
+        let key = object_key(a);
+        if let Some(p) = store.local_path(&key) {
+            if !p.exists() {
+                return Err(Error::Invalid(format!(
+                    "the object of artifact {} is missing at {}: run `lamella doctor`",
+                    a.uid,
+                    p.display()
+                )));
+            }
+            return Ok(p);
+        }
+        let cache = crate::settings::home()?
+            .join("cache")
+            .join(&storage.uid)
+            .join(&key);
+        if a.suffix.is_empty() && a.n_objects.is_some() {
+            // a folder: download every object under the prefix
+            for obj in store.list(&key)? {
+                let rel = obj.key.strip_prefix(&key).unwrap_or(&obj.key).trim_start_matches('/');
+                let dest = cache.join(rel);
+                if !dest.exists() {
+                    if let Some(parent) = dest.parent() {
+                        std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+                    }
+                    store.get_to_file(&obj.key, &dest)?;
+                }
+            }
+            return Ok(cache);
+        }
+        if cache.is_file()
+            && let Ok(h) = hash_file(&cache)
+            && Some(h.hash.as_str()) == a.hash.as_deref()
+        {
+            return Ok(cache);
+        }
+        if let Some(parent) = cache.parent() {
+            std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+        }
+        store.get_to_file(&key, &cache)?;
+        Ok(cache)
+    }
+
+    /// The content: a table for Parquet and CSV, a local path otherwise.
+    pub fn load(&self, a: &Artifact) -> Result<Loaded> {
+        let path = self.cache(a)?;
+        let batches = match a.suffix.as_str() {
+            ".parquet" => lamella_storage::read_parquet(&path)?,
+            ".csv" => lamella_storage::read_csv(&path)?,
+            _ => return Ok(Loaded::Path(path)),
+        };
+        let schema = match batches.first() {
+            Some(b) => b.schema(),
+            None => std::sync::Arc::new(arrow::datatypes::Schema::empty()),
+        };
+        Ok(Loaded::Table(arrow::compute::concat_batches(&schema, &batches)?))
+    }
+
+    /// Every version of the artifact's family (trash included), oldest first.
+    pub fn versions(&self, a: &Artifact) -> Result<Vec<Artifact>> {
+        let stem = &a.uid[..STEM_LEN.min(a.uid.len())];
+        self.query()
+            .include_trash()
+            .filter("uid__startswith", stem)
+            .order_by("uid")
+            .all()
+    }
+
+    /// Moves the artifact to the trash (first call) or deletes it for good (`permanent`, or
+    /// an artifact already in the trash): the row first, then the stored object (only objects
+    /// Lamella copied; files registered in place are left where they are). Deleting the latest
+    /// version promotes the previous one.
+    pub fn delete(&self, a: &Artifact, permanent: bool) -> Result<()> {
+        let id = require_id(a)?;
+        let current = self.get(&a.uid)?;
+        if !permanent && current.visibility != -1 {
+            self.ln.db().transaction(|conn| -> Result<()> {
+                let mut r = current.clone();
+                r.visibility = -1;
+                r.updated_at = now();
+                Artifact::update(conn, &r)?;
+                relatest(conn, &r.uid[..STEM_LEN])
+            })?;
+            return Ok(());
+        }
+        let storage = self.storage_of(&current)?;
+        self.ln.db().transaction(|conn| -> Result<()> {
+            let links = lamella_schema::links_to(conn, &registry::ARTIFACT, id)?;
+            if !links.is_empty() {
+                return Err(Error::Linked {
+                    registry: "Artifact",
+                    name: current.uid.clone(),
+                    links: links
+                        .iter()
+                        .map(|(w, n)| format!("{n} {w}{}", if *n == 1 { "" } else { "s" }))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+            lamella_schema::delete_by_id(conn, &registry::ARTIFACT, id)?;
+            relatest(conn, &current.uid[..STEM_LEN])
+        })?;
+        if current.key_is_virtual {
+            let store = self.ln.store_for(&storage)?;
+            let key = object_key(&current);
+            if current.suffix.is_empty() && current.n_objects.is_some() {
+                for obj in store.list(&key)? {
+                    store.delete(&obj.key)?;
+                }
+            } else {
+                store.delete(&key)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes an artifact out of the trash.
+    pub fn restore(&self, a: &Artifact) -> Result<Artifact> {
+        let current = self.get(&a.uid)?;
+        self.ln.db().transaction(|conn| -> Result<()> {
+            let mut r = current.clone();
+            r.visibility = 1;
+            r.updated_at = now();
+            Artifact::update(conn, &r)?;
+            relatest(conn, &r.uid[..STEM_LEN])
+        })?;
+        self.get(&a.uid)
+    }
+
+    /// The artifact's fields and provenance, laid out like LaminDB's `describe()`.
+    pub fn describe(&self, a: &Artifact) -> Result<String> {
+        let storage = self.storage_of(a)?;
+        let user: Option<User> = self
+            .ln
+            .query::<User>()
+            .filter("id", a.created_by_id)
+            .one_or_none()?;
+        let mut s = String::new();
+        let q = |v: &Option<String>| v.as_ref().map(|x| format!("'{x}'"));
+        let mut fields = vec![format!("uid='{}'", a.uid)];
+        let opt = [
+            ("key", q(&a.key)),
+            ("suffix", Some(format!("'{}'", a.suffix))),
+            ("accessor", q(&a.accessor)),
+            ("description", q(&a.description)),
+            ("version", q(&a.version)),
+            ("size", a.size.map(|v| v.to_string())),
+            ("hash", q(&a.hash)),
+            ("hash_type", q(&a.hash_type)),
+            ("n_objects", a.n_objects.map(|v| v.to_string())),
+            ("n_observations", a.n_observations.map(|v| v.to_string())),
+            ("is_latest", Some(py_bool(a.is_latest))),
+            ("visibility", Some(a.visibility.to_string())),
+            ("key_is_virtual", Some(py_bool(a.key_is_virtual))),
+            ("created_at", Some(format!("{} UTC", a.created_at.format("%Y-%m-%d %H:%M:%S")))),
+        ];
+        for (k, v) in opt {
+            if let Some(v) = v {
+                fields.push(format!("{k}={v}"));
+            }
+        }
+        s.push_str(&format!("Artifact({})\n\nProvenance:\n", fields.join(", ")));
+        s.push_str(&format!(
+            "  📎 storage: Storage(uid='{}', root='{}', type='{}')\n",
+            storage.uid, storage.root, storage.kind
+        ));
+        if let Some(u) = user {
+            s.push_str(&format!(
+                "  📎 created_by: User(uid='{}', handle='{}')\n",
+                u.uid, u.handle
+            ));
+        }
+        Ok(s)
+    }
+
+    /// Checks storage against the database: leftover staging uploads, objects no artifact
+    /// references, artifacts whose object is missing. With `clean`, removes the leftovers and
+    /// orphans (never a database row).
+    pub fn doctor(&self, clean: bool) -> Result<DoctorReport> {
+        let mut report = DoctorReport::default();
+        let storages: Vec<Storage> = self.ln.query::<Storage>().all()?;
+        for storage in storages {
+            let store = match self.ln.store_for(&storage) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!("skipping storage {}: {e}", storage.root);
+                    continue;
+                }
+            };
+            let sid = require_id(&storage)?;
+            let artifacts: Vec<Artifact> = self
+                .query()
+                .include_trash()
+                .filter("storage_id", sid)
+                .all()?;
+            let known: std::collections::HashSet<&str> =
+                artifacts.iter().map(|a| a.uid.as_str()).collect();
+            let objects = store.list(LAMELLA_DIR)?;
+            let mut present: std::collections::HashSet<String> = Default::default();
+            for obj in objects {
+                if obj.key.starts_with(&format!("{STAGING}/")) {
+                    report.staging.push(store.url_for(&obj.key));
+                    if clean {
+                        store.delete(&obj.key)?;
+                    }
+                    continue;
+                }
+                let rest = obj.key.trim_start_matches(".lamella/");
+                let uid: String = rest.chars().take(20).collect();
+                if uid.len() == 20 && lamella_schema::is_base62(&uid) {
+                    if known.contains(uid.as_str()) {
+                        present.insert(uid);
+                    } else {
+                        report.orphans.push(store.url_for(&obj.key));
+                        if clean {
+                            store.delete(&obj.key)?;
+                        }
+                    }
+                }
+            }
+            for a in &artifacts {
+                let ok = if a.key_is_virtual {
+                    present.contains(&a.uid)
+                } else {
+                    store.exists(&object_key(a)).unwrap_or(false)
+                        || !store.list(&object_key(a)).unwrap_or_default().is_empty()
+                };
+                if !ok {
+                    report.missing.push(a.uid.clone());
+                }
+            }
+        }
+        report.cleaned = clean;
+        Ok(report)
+    }
+}
+
+fn py_bool(b: bool) -> String {
+    if b { "True".into() } else { "False".into() }
+}
+
+/// Marks the newest non-trashed version of a family as the latest, the others not.
+fn relatest(conn: &mut lamella_schema::Conn<'_>, stem: &str) -> Result<()> {
+    let family: Vec<Artifact> = QuerySpec::new(&registry::ARTIFACT)
+        .include_trash(true)
+        .filter("uid__startswith", stem)
+        .load(conn)?;
+    let latest = family
+        .iter()
+        .filter(|a| a.visibility != -1)
+        .map(|a| a.uid.clone())
+        .max();
+    for a in family {
+        let should = Some(&a.uid) == latest.as_ref();
+        if a.is_latest != should {
+            let mut r = a.clone();
+            r.is_latest = should;
+            Artifact::update(conn, &r)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_checked() {
+        assert!(check_key("iris/study0.csv").is_ok());
+        for bad in ["", "/abs", "a/../b", ".lamella/x", ".lamella", "a//b", "s3://x", "a\\b"] {
+            let e = check_key(bad).unwrap_err();
+            assert!(e.to_string().contains("invalid key"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn suffixes() {
+        assert_eq!(suffix_of("a.csv"), ".csv");
+        assert_eq!(suffix_of("dir/a.tar.gz"), ".tar.gz");
+        assert_eq!(suffix_of("a"), "");
+        assert_eq!(suffix_of(".hidden"), "");
+        assert_eq!(suffix_of("x.y.parquet"), ".parquet");
+    }
+}

@@ -114,12 +114,47 @@ impl Drop for PgDatabase {
     }
 }
 
+/// Where a test instance keeps its objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageKind {
+    /// A local temporary folder.
+    Local,
+    /// A fresh prefix in the test S3 bucket (`LAMELLA_TEST_S3_ENDPOINT`).
+    S3,
+}
+
+/// The root URL of a fresh S3 test prefix, or `None` (skip) — panics in CI.
+pub fn s3_root() -> Option<String> {
+    match std::env::var("LAMELLA_TEST_S3_ENDPOINT") {
+        Ok(e) if !e.trim().is_empty() => {
+            assert!(
+                std::env::var("AWS_ENDPOINT_URL").is_ok(),
+                "LAMELLA_TEST_S3_ENDPOINT is set but AWS_ENDPOINT_URL is not: export $(cargo \
+                 xtask services env)"
+            );
+            let bucket =
+                std::env::var("LAMELLA_TEST_S3_BUCKET").unwrap_or_else(|_| "lamella-test".into());
+            Some(format!("s3://{bucket}/t-{}", random_name()))
+        }
+        _ if in_ci() => panic!(
+            "LAMELLA_TEST_S3_ENDPOINT is not set but CI=true: S3 tests must run in CI; start the \
+             server with `cargo xtask services up`"
+        ),
+        _ => {
+            eprintln!("skipping: LAMELLA_TEST_S3_ENDPOINT is not set (cargo xtask services up)");
+            None
+        }
+    }
+}
+
 /// A fresh instance in a temporary folder, on SQLite or PostgreSQL.
 pub struct TestInstance {
     /// The instance.
     pub ln: Instance,
     /// Which database it uses.
     pub db: Db,
+    /// Where it stores objects.
+    pub storage: StorageKind,
     /// The temporary folder holding its storage.
     pub dir: TempDir,
     _pg: Option<PgDatabase>,
@@ -128,10 +163,25 @@ pub struct TestInstance {
 impl TestInstance {
     /// A new instance, or `None` when the database is not available outside CI.
     pub fn new(db: Db) -> Option<TestInstance> {
+        TestInstance::with(db, StorageKind::Local)
+    }
+
+    /// A new instance on the given database and storage, or `None` when a service is not
+    /// available outside CI.
+    pub fn with(db: Db, storage: StorageKind) -> Option<TestInstance> {
         isolate_home();
         let dir = tempfile::tempdir().expect("tempdir");
-        let root = dir.path().join("data");
+        let root = match storage {
+            StorageKind::Local => dir.path().join("data"),
+            StorageKind::S3 => PathBuf::from(s3_root()?),
+        };
         let (ln, pg) = match db {
+            Db::Sqlite if storage == StorageKind::S3 => {
+                let file = dir.path().join("lamella.db");
+                let url = format!("sqlite://{}", file.display());
+                let ln = Instance::init(&root, Some(&url)).expect("init SQLite instance");
+                (ln, None)
+            }
             Db::Sqlite => (
                 Instance::init(&root, None).expect("init SQLite instance"),
                 None,
@@ -146,12 +196,30 @@ impl TestInstance {
         Some(TestInstance {
             ln,
             db,
+            storage,
             dir,
             _pg: pg,
         })
     }
 
-    /// The storage root folder.
+    /// A scratch folder outside the storage, for files to register.
+    pub fn scratch(&self) -> PathBuf {
+        let p = self.dir.path().join("scratch");
+        std::fs::create_dir_all(&p).expect("scratch dir");
+        p
+    }
+
+    /// Writes a file in the scratch folder and returns its path.
+    pub fn file(&self, name: &str, content: &[u8]) -> PathBuf {
+        let p = self.scratch().join(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).expect("parent dir");
+        }
+        std::fs::write(&p, content).expect("write file");
+        p
+    }
+
+    /// The local storage root folder (for local-storage instances).
     pub fn root(&self) -> PathBuf {
         self.dir.path().join("data")
     }
@@ -198,6 +266,48 @@ macro_rules! db_test {
                     return Ok(());
                 };
                 $body
+            }
+        }
+    };
+}
+
+/// Runs one test body on every database × storage pair: `sqlite_local`, `sqlite_s3`,
+/// `postgres_local`, `postgres_s3`.
+#[macro_export]
+macro_rules! artifact_test {
+    ($name:ident, |$t:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn run(
+                db: $crate::Db,
+                storage: $crate::StorageKind,
+            ) -> anyhow::Result<()> {
+                let Some($t) = $crate::TestInstance::with(db, storage) else {
+                    return Ok(());
+                };
+                $body
+            }
+
+            #[test]
+            fn sqlite_local() -> anyhow::Result<()> {
+                run($crate::Db::Sqlite, $crate::StorageKind::Local)
+            }
+
+            #[test]
+            fn sqlite_s3() -> anyhow::Result<()> {
+                run($crate::Db::Sqlite, $crate::StorageKind::S3)
+            }
+
+            #[test]
+            fn postgres_local() -> anyhow::Result<()> {
+                run($crate::Db::Postgres, $crate::StorageKind::Local)
+            }
+
+            #[test]
+            fn postgres_s3() -> anyhow::Result<()> {
+                run($crate::Db::Postgres, $crate::StorageKind::S3)
             }
         }
     };
@@ -288,6 +398,9 @@ impl TestInstance {
     pub fn raw_db(&self) -> anyhow::Result<lamella_schema::Db> {
         let url = match &self._pg {
             Some(pg) => lamella_schema::DbUrl::parse(&pg.url)?,
+            None if self.storage == StorageKind::S3 => {
+                lamella_schema::DbUrl::Sqlite(self.dir.path().join("lamella.db"))
+            }
             None => lamella_schema::DbUrl::Sqlite(
                 self.root()
                     .canonicalize()?

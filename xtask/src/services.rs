@@ -90,6 +90,7 @@ pub fn default_env() -> Vec<(&'static str, String)> {
             format!("postgres://{PG_USER}@127.0.0.1:{PG_PORT}/{PG_DB}"),
         ),
         (S3_ENDPOINT_VAR, format!("http://127.0.0.1:{S3_PORT}")),
+        ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{S3_PORT}")),
         ("LAMELLA_TEST_S3_BUCKET", S3_BUCKET.to_owned()),
         ("AWS_ACCESS_KEY_ID", "test".to_owned()),
         ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),

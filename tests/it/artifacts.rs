@@ -1,0 +1,203 @@
+//! Artifact behaviour; every body runs on SQLite and PostgreSQL, local folder and S3.
+
+use std::sync::Arc;
+
+use lamella_core::arrow::array::{Float64Array, Int64Array, StringArray};
+use lamella_core::arrow::datatypes::{DataType, Field, Schema};
+use lamella_core::{DuplicatePolicy, Error, Loaded, RecordBatch};
+use lamella_tests::artifact_test;
+
+fn iris(n: usize) -> RecordBatch {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("sepal_length", DataType::Float64, false),
+        Field::new("n", DataType::Int64, false),
+        Field::new("iris_organism_name", DataType::Utf8, false),
+    ]));
+    RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Float64Array::from_iter_values((0..n).map(|i| i as f64 / 1000.0))),
+            Arc::new(Int64Array::from_iter_values(0..n as i64)),
+            Arc::new(StringArray::from_iter_values(
+                (0..n).map(|i| ["setosa", "versicolor", "virginica"][i % 3]),
+            )),
+        ],
+    )
+    .unwrap()
+}
+
+artifact_test!(file_hash_matches_lamindb_and_dedupes, |t| {
+    let p = t.file("a.txt", b"a");
+    let a = t.artifacts().from_path(&p).description("the letter a").save()?;
+    assert!(!a.existed);
+    assert_eq!(a.hash.as_deref(), Some("DMF1ucDxtqgxw5niaXcmYQ"));
+    assert_eq!(a.hash_type.as_deref(), Some("md5"));
+    assert_eq!(a.size, Some(1));
+    assert_eq!(a.suffix, ".txt");
+    assert!(a.key_is_virtual);
+    assert_eq!(a.uid.len(), 20);
+    assert!(a.uid.ends_with("0000"));
+    // same content again → the existing artifact
+    let p2 = t.file("copy.txt", b"a");
+    let b = t.artifacts().from_path(&p2).description("again").save()?;
+    assert!(b.existed);
+    assert_eq!(b.uid, a.uid);
+    let e = t
+        .artifacts()
+        .from_path(&p2)
+        .description("again")
+        .on_duplicate(DuplicatePolicy::Error)
+        .save()
+        .unwrap_err();
+    assert!(matches!(e, Error::Duplicate { .. }), "{e}");
+    let c = t
+        .artifacts()
+        .from_path(&p2)
+        .description("again")
+        .on_duplicate(DuplicatePolicy::CreateNew)
+        .save()?;
+    assert_ne!(c.uid, a.uid);
+    // empty files never dedupe
+    let e1 = t.artifacts().from_path(t.file("e1", b"")).description("e1").save()?;
+    let e2 = t.artifacts().from_path(t.file("e2", b"")).description("e2").save()?;
+    assert_ne!(e1.uid, e2.uid);
+    assert_eq!(t.artifacts().query().count()?, 4);
+    // the content is in storage
+    let Loaded::Path(local) = t.artifacts().load(&a)? else {
+        panic!("a .txt file loads as a path")
+    };
+    assert_eq!(std::fs::read(local)?, b"a");
+    Ok(())
+});
+
+artifact_test!(folder_hash_and_load, |t| {
+    t.file("folder/a", b"a");
+    t.file("folder/b", b"b");
+    let a = t
+        .artifacts()
+        .from_path(t.scratch().join("folder"))
+        .key("iris/raw_images")
+        .save()?;
+    assert_eq!(a.hash.as_deref(), Some("YNCwyFw7rBegqZLBVEckCg"));
+    assert_eq!(a.hash_type.as_deref(), Some("md5-d"));
+    assert_eq!(a.n_objects, Some(2));
+    assert_eq!(a.size, Some(2));
+    assert_eq!(a.suffix, "");
+    let Loaded::Path(dir) = t.artifacts().load(&a)? else {
+        panic!("folders load as paths")
+    };
+    assert_eq!(std::fs::read(dir.join("b"))?, b"b");
+    Ok(())
+});
+
+artifact_test!(tables_round_trip_as_parquet, |t| {
+    let table = iris(150);
+    let a = t
+        .artifacts()
+        .from_table(&table)
+        .description("Iris study 1 - after measuring sepal & petal metrics")
+        .save()?;
+    assert_eq!(a.suffix, ".parquet");
+    assert_eq!(a.accessor.as_deref(), Some("DataFrame"));
+    assert_eq!(a.n_observations, Some(150));
+    let Loaded::Table(back) = t.artifacts().load(&a)? else {
+        panic!("parquet loads as a table")
+    };
+    assert_eq!(back, table);
+    let found = t
+        .artifacts()
+        .filter("description", "Iris study 1 - after measuring sepal & petal metrics")
+        .one()?;
+    assert_eq!(found.uid, a.uid);
+    let d = t.artifacts().describe(&a)?;
+    assert!(d.starts_with("Artifact(uid='"), "{d}");
+    assert!(d.contains("accessor='DataFrame'") && d.contains("n_observations=150"), "{d}");
+    assert!(d.contains("Provenance:") && d.contains("📎 storage: Storage(") && d.contains("📎 created_by: User("), "{d}");
+    Ok(())
+});
+
+artifact_test!(versions_by_key_and_revises, |t| {
+    let v1 = t.artifacts().from_path(t.file("s.csv", b"x,y\n1,2\n")).key("iris/s.csv").save()?;
+    let v2 = t.artifacts().from_path(t.file("s2.csv", b"x,y\n1,3\n")).key("iris/s.csv").save()?;
+    assert_eq!(&v2.uid[..16], &v1.uid[..16]);
+    assert!(v2.uid.ends_with("0001"));
+    let v3 = t
+        .artifacts()
+        .from_path(t.file("s3.csv", b"x,y\n1,4\n"))
+        .revises(&v2)
+        .save()?;
+    assert!(v3.uid.ends_with("0002"));
+    assert_eq!(v3.key.as_deref(), Some("iris/s.csv"));
+    let versions = t.artifacts().versions(&v1)?;
+    let latest: Vec<bool> = versions.iter().map(|a| a.is_latest).collect();
+    assert_eq!(latest, [false, false, true]);
+    assert_eq!(t.artifacts().get_by_key("iris/s.csv")?.uid, v3.uid);
+    // trashing the latest promotes the previous one; restoring brings it back
+    t.artifacts().delete(&v3, false)?;
+    assert_eq!(t.artifacts().get_by_key("iris/s.csv")?.uid, v2.uid);
+    assert_eq!(t.artifacts().query().count()?, 2);
+    assert_eq!(t.artifacts().query().include_trash().count()?, 3);
+    assert_eq!(t.artifacts().filter("visibility", -1).count()?, 1);
+    t.artifacts().restore(&v3)?;
+    assert_eq!(t.artifacts().get_by_key("iris/s.csv")?.uid, v3.uid);
+    // permanent delete removes row then object
+    let cached = t.artifacts().cache(&v3)?;
+    t.artifacts().delete(&v3, true)?;
+    assert!(t.artifacts().get(&v3.uid).is_err());
+    assert_eq!(t.artifacts().get_by_key("iris/s.csv")?.uid, v2.uid);
+    if t.storage == lamella_tests::StorageKind::Local {
+        assert!(!cached.exists(), "the object is gone");
+    }
+    let report = t.artifacts().doctor(false)?;
+    assert!(report.orphans.is_empty() && report.missing.is_empty(), "{report:?}");
+    Ok(())
+});
+
+artifact_test!(queries_on_artifacts, |t| {
+    let big = t.file("big.bin", &vec![7u8; 5000]);
+    t.artifacts().from_path(&big).key("data/big.bin").save()?;
+    t.artifacts().from_path(t.file("small.csv", b"a\n1\n")).key("data/small.csv").save()?;
+    t.artifacts().from_path(t.file("other.txt", b"o")).key("other/o.txt").save()?;
+    let q = || t.artifacts().query();
+    assert_eq!(q().filter("key__startswith", "data/").count()?, 2);
+    assert_eq!(q().filter("suffix", ".csv").count()?, 1);
+    assert_eq!(q().filter("size__gt", 100).count()?, 1);
+    assert_eq!(q().filter("created_by__handle", t.user().handle.as_str()).count()?, 3);
+    assert_eq!(q().filter("storage__root", t.storage().root.as_str()).count()?, 3);
+    let h = q().filter("key", "other/o.txt").one()?.hash.unwrap();
+    assert_eq!(q().filter("hash", h.as_str()).count()?, 1);
+    Ok(())
+});
+
+artifact_test!(bad_input_changes_nothing, |t| {
+    let p = t.file("x.csv", b"x\n1\n");
+    for key in ["../x.csv", "/abs/x.csv", ".lamella/x.csv", "a//x.csv"] {
+        let e = t.artifacts().from_path(&p).key(key).save().unwrap_err();
+        assert!(e.to_string().contains("invalid key"), "{key}: {e}");
+    }
+    let e = t.artifacts().from_path(&p).key("x.parquet").save().unwrap_err();
+    assert!(e.to_string().contains("suffix"), "{e}");
+    let e = t.artifacts().from_path(t.scratch().join("missing.csv")).key("m.csv").save().unwrap_err();
+    assert!(e.to_string().contains("does not exist"), "{e}");
+    let e = t.artifacts().from_path(&p).save().unwrap_err();
+    assert!(e.to_string().contains("needs a key or a description"), "{e}");
+    let e = t.artifacts().get("zzzzzzzzzzzz").unwrap_err();
+    assert!(matches!(e, Error::NotFound { .. }), "{e}");
+    assert_eq!(t.artifacts().query().include_trash().count()?, 0);
+    Ok(())
+});
+
+artifact_test!(many_files_in_one_batch, |t| {
+    let paths: Vec<_> = (0..50)
+        .map(|i| t.file(&format!("many/f{i:03}.txt"), format!("content {i}").as_bytes()))
+        .collect();
+    let saved = t.artifacts().save_paths(&paths, Some("batch"))?;
+    assert_eq!(saved.len(), 50);
+    assert!(saved.iter().all(|s| !s.existed));
+    assert_eq!(t.artifacts().filter("key__startswith", "batch/").count()?, 50);
+    // again: all exist
+    let again = t.artifacts().save_paths(&paths, Some("batch"))?;
+    assert!(again.iter().all(|s| s.existed));
+    assert_eq!(t.artifacts().query().count()?, 50);
+    Ok(())
+});

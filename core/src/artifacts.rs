@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use arrow::record_batch::RecordBatch;
 use lamella_schema::{
-    Artifact, QuerySpec, Storage, Store as _, User, base62_uid, increment_base62, now,
-    registry, require_id,
+    Artifact, QuerySpec, Storage, Store as _, User, base62_uid, increment_base62, now, registry,
+    require_id,
 };
 use lamella_storage::{Store, hash_file, hash_folder};
 use serde::Serialize;
@@ -91,7 +91,10 @@ pub fn check_key(key: &str) -> Result<()> {
     if key.starts_with('/') || key.contains('\\') || key.contains("://") {
         return bad("it must be relative, with '/' separators");
     }
-    if key.split('/').any(|p| p == ".." || p == "." || p.is_empty()) {
+    if key
+        .split('/')
+        .any(|p| p == ".." || p == "." || p.is_empty())
+    {
         return bad("it must not contain '..', '.' or empty parts");
     }
     if key == LAMELLA_DIR || key.starts_with(".lamella/") {
@@ -145,7 +148,9 @@ fn files_under(dir: &Path) -> Result<Vec<(PathBuf, String)>> {
             } else if p.is_file() {
                 let rel = p
                     .strip_prefix(dir)
-                    .map_err(|_| Error::Invalid(format!("{} is outside {}", p.display(), dir.display())))?
+                    .map_err(|_| {
+                        Error::Invalid(format!("{} is outside {}", p.display(), dir.display()))
+                    })?
                     .to_string_lossy()
                     .replace('\\', "/");
                 out.push((p, rel));
@@ -209,25 +214,35 @@ impl<'a> ArtifactDraft<'a> {
                     _tmp: Some(tmp),
                 })
             }
-            Source::Path(p) => prepare_path(self.ln, p),
+            Source::Path(p) => match p.to_str().filter(|s| s.contains("://")) {
+                Some(url) => prepare_remote(self.ln, url),
+                None => prepare_path(self.ln, p),
+            },
         }
     }
 
     /// Hashes, deduplicates, uploads and registers the artifact in one atomic step.
     pub fn save(self) -> Result<Saved<Artifact>> {
-        if self.key.is_none() && self.description.is_none() && self.revises.is_none() {
+        if let Some(k) = &self.key {
+            check_key(k)?;
+        }
+        let prepared = self.prepare()?;
+        // A key comes from the user, or from the path of an object registered in place.
+        if self.key.is_none()
+            && self.description.is_none()
+            && self.revises.is_none()
+            && prepared.in_place.is_none()
+        {
             return Err(Error::Invalid(
                 "an artifact needs a key or a description (or revises=): e.g. \
                  .key(\"iris/study0.csv\") or .description(\"Iris study 0\")"
                     .into(),
             ));
         }
-        if let Some(k) = &self.key {
-            check_key(k)?;
-        }
-        let prepared = self.prepare()?;
         let mut saved = save_prepared(self.ln, vec![(self, prepared)])?;
-        saved.pop().ok_or_else(|| Error::Invalid("nothing was saved".into()))
+        saved
+            .pop()
+            .ok_or_else(|| Error::Invalid("nothing was saved".into()))
     }
 }
 
@@ -287,6 +302,87 @@ fn prepare_path(ln: &Instance, p: &Path) -> Result<Prepared> {
     }
 }
 
+/// An object (or prefix) already in a registered cloud storage, registered in place: its hash
+/// comes from the ETags, nothing is downloaded (LaminDB's behaviour).
+fn prepare_remote(ln: &Instance, url: &str) -> Result<Prepared> {
+    let url = url.trim_end_matches('/');
+    let storages: Vec<Storage> = ln.query::<Storage>().all()?;
+    let Some((storage, key)) = storages.into_iter().find_map(|s| {
+        let rest = url.strip_prefix(s.root.as_str())?.strip_prefix('/')?;
+        (!rest.is_empty()).then(|| (s.clone(), rest.to_string()))
+    }) else {
+        return Err(Error::Invalid(format!(
+            "{url} is not inside a registered storage: register its bucket or prefix with \
+             `lamella storage add`, or download it and save the local copy"
+        )));
+    };
+    if key == LAMELLA_DIR || key.starts_with(".lamella/") {
+        return Err(Error::Invalid(format!(
+            "{url} is inside Lamella's own folder .lamella/: register your own objects"
+        )));
+    }
+    let store = ln.store_for(&storage)?;
+    let no_etag = || {
+        Error::Invalid(format!(
+            "{url} has no usable ETag (e.g. encrypted with SSE-KMS): download it and save the \
+             local copy"
+        ))
+    };
+    let name = key.rsplit('/').next().unwrap_or(&key).to_string();
+    match store.stat(&key) {
+        Ok(meta) => {
+            let etag = meta.etag.clone().ok_or_else(no_etag)?;
+            let h = lamella_storage::hash_from_etag(&etag, meta.size).ok_or_else(no_etag)?;
+            let suffix = suffix_of(&name);
+            Ok(Prepared {
+                local: PathBuf::from(url),
+                is_dir: false,
+                accessor: (suffix == ".parquet").then(|| "DataFrame".to_string()),
+                suffix,
+                size: meta.size,
+                hash: h.hash,
+                hash_type: h.hash_type.as_str().into(),
+                n_objects: None,
+                n_observations: None,
+                in_place: Some((storage, key)),
+                _tmp: None,
+            })
+        }
+        Err(e) if e.is_not_found() => {
+            let objects = store.list(&key)?;
+            if objects.is_empty() {
+                return Err(Error::Invalid(format!(
+                    "{url} does not exist: check the URL"
+                )));
+            }
+            let mut etags = Vec::with_capacity(objects.len());
+            for o in &objects {
+                etags.push(
+                    o.etag
+                        .clone()
+                        .ok_or_else(no_etag)?
+                        .trim_matches('"')
+                        .to_string(),
+                );
+            }
+            Ok(Prepared {
+                local: PathBuf::from(url),
+                is_dir: true,
+                suffix: String::new(),
+                size: objects.iter().map(|o| o.size).sum(),
+                hash: lamella_storage::hash_from_hashes(&etags),
+                hash_type: "md5-d".into(),
+                n_objects: Some(objects.len() as i64),
+                n_observations: None,
+                accessor: None,
+                in_place: Some((storage, key)),
+                _tmp: None,
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The storage and key of a local path that lies inside a registered local storage.
 fn in_place_key(ln: &Instance, abs: &Path) -> Result<Option<(Storage, String)>> {
     let storages: Vec<Storage> = ln.query::<Storage>().filter("type", "local").all()?;
@@ -323,7 +419,10 @@ struct Plan {
 
 /// Saves prepared artifacts: one dedup query, uploads to staging, then one transaction that
 /// inserts all rows and promotes all objects.
-fn save_prepared(ln: &Instance, items: Vec<(ArtifactDraft<'_>, Prepared)>) -> Result<Vec<Saved<Artifact>>> {
+fn save_prepared(
+    ln: &Instance,
+    items: Vec<(ArtifactDraft<'_>, Prepared)>,
+) -> Result<Vec<Saved<Artifact>>> {
     let t = now();
     let user = ln.user_id();
     let default_storage = ln.storage().clone();
@@ -341,7 +440,11 @@ fn save_prepared(ln: &Instance, items: Vec<(ArtifactDraft<'_>, Prepared)>) -> Re
     let mut plans: Vec<(usize, Plan)> = Vec::new();
     for (i, (draft, prepared)) in items.into_iter().enumerate() {
         let dup = (prepared.size > 0)
-            .then(|| existing.iter().find(|a| a.hash.as_deref() == Some(prepared.hash.as_str())))
+            .then(|| {
+                existing
+                    .iter()
+                    .find(|a| a.hash.as_deref() == Some(prepared.hash.as_str()))
+            })
             .flatten();
         if let Some(a) = dup {
             match draft.policy {
@@ -520,30 +623,32 @@ fn save_prepared(ln: &Instance, items: Vec<(ArtifactDraft<'_>, Prepared)>) -> Re
         return Err(e);
     }
     // 2. One transaction: insert rows, retire previous versions, promote objects, commit.
-    let result = ln.db().transaction(|conn| -> Result<Vec<(usize, Artifact)>> {
-        let mut records: Vec<Artifact> = plans.iter().map(|(_, p)| p.record.clone()).collect();
-        Artifact::insert_all(conn, &mut records)?;
-        for r in &records {
-            let stem = &r.uid[..STEM_LEN];
-            let older: Vec<Artifact> = QuerySpec::new(&registry::ARTIFACT)
-                .include_trash(true)
-                .filter("uid__startswith", stem)
-                .filter("is_latest", true)
-                .filter("id__lt", r.id.unwrap_or_default())
-                .load(conn)?;
-            for mut o in older {
-                o.is_latest = false;
-                o.updated_at = t;
-                Artifact::update(conn, &o)?;
+    let result = ln
+        .db()
+        .transaction(|conn| -> Result<Vec<(usize, Artifact)>> {
+            let mut records: Vec<Artifact> = plans.iter().map(|(_, p)| p.record.clone()).collect();
+            Artifact::insert_all(conn, &mut records)?;
+            for r in &records {
+                let stem = &r.uid[..STEM_LEN];
+                let older: Vec<Artifact> = QuerySpec::new(&registry::ARTIFACT)
+                    .include_trash(true)
+                    .filter("uid__startswith", stem)
+                    .filter("is_latest", true)
+                    .filter("id__lt", r.id.unwrap_or_default())
+                    .load(conn)?;
+                for mut o in older {
+                    o.is_latest = false;
+                    o.updated_at = t;
+                    Artifact::update(conn, &o)?;
+                }
             }
-        }
-        failpoint("before-promote")?;
-        for (staging, fin) in &moves {
-            store.rename(staging, fin)?;
-        }
-        failpoint("after-promote")?;
-        Ok(plans.iter().map(|(i, _)| *i).zip(records).collect())
-    });
+            failpoint("before-promote")?;
+            for (staging, fin) in &moves {
+                store.rename(staging, fin)?;
+            }
+            failpoint("after-promote")?;
+            Ok(plans.iter().map(|(i, _)| *i).zip(records).collect())
+        });
     match result {
         Ok(records) => {
             for (i, r) in records {
@@ -643,7 +748,11 @@ impl<'a> Artifacts<'a> {
     /// Registers many files as separate artifacts: hashed in parallel, saved in one
     /// transaction. Keys are `key_prefix/<file name>` when a prefix is given, else the
     /// description is the file name.
-    pub fn save_paths(&self, paths: &[PathBuf], key_prefix: Option<&str>) -> Result<Vec<Saved<Artifact>>> {
+    pub fn save_paths(
+        &self,
+        paths: &[PathBuf],
+        key_prefix: Option<&str>,
+    ) -> Result<Vec<Saved<Artifact>>> {
         use rayon::prelude::*;
         let prepared: Vec<Result<Prepared>> =
             paths.par_iter().map(|p| prepare_path(self.ln, p)).collect();
@@ -676,7 +785,11 @@ impl<'a> Artifacts<'a> {
     }
 
     /// A query with one lookup, e.g. `filter("key__startswith", "iris/")`.
-    pub fn filter(&self, lookup: &str, value: impl Into<lamella_schema::Value>) -> Query<'a, Artifact> {
+    pub fn filter(
+        &self,
+        lookup: &str,
+        value: impl Into<lamella_schema::Value>,
+    ) -> Query<'a, Artifact> {
         self.query().filter(lookup, value)
     }
 
@@ -687,7 +800,12 @@ impl<'a> Artifacts<'a> {
                 "'{uid_or_prefix}' is not an artifact uid (letters and digits only)"
             )));
         }
-        match self.query().include_trash().filter("uid", uid_or_prefix).one_or_none()? {
+        match self
+            .query()
+            .include_trash()
+            .filter("uid", uid_or_prefix)
+            .one_or_none()?
+        {
             Some(a) => Ok(a),
             None => self
                 .query()
@@ -700,7 +818,10 @@ impl<'a> Artifacts<'a> {
 
     /// The latest artifact with this key.
     pub fn get_by_key(&self, key: &str) -> Result<Artifact> {
-        self.query().filter("key", key).filter("is_latest", true).one()
+        self.query()
+            .filter("key", key)
+            .filter("is_latest", true)
+            .one()
     }
 
     fn storage_of(&self, a: &Artifact) -> Result<Storage> {
@@ -733,7 +854,11 @@ impl<'a> Artifacts<'a> {
         if a.suffix.is_empty() && a.n_objects.is_some() {
             // a folder: download every object under the prefix
             for obj in store.list(&key)? {
-                let rel = obj.key.strip_prefix(&key).unwrap_or(&obj.key).trim_start_matches('/');
+                let rel = obj
+                    .key
+                    .strip_prefix(&key)
+                    .unwrap_or(&obj.key)
+                    .trim_start_matches('/');
                 let dest = cache.join(rel);
                 if !dest.exists() {
                     if let Some(parent) = dest.parent() {
@@ -769,7 +894,9 @@ impl<'a> Artifacts<'a> {
             Some(b) => b.schema(),
             None => std::sync::Arc::new(arrow::datatypes::Schema::empty()),
         };
-        Ok(Loaded::Table(arrow::compute::concat_batches(&schema, &batches)?))
+        Ok(Loaded::Table(arrow::compute::concat_batches(
+            &schema, &batches,
+        )?))
     }
 
     /// Every version of the artifact's family (trash included), oldest first.
@@ -868,7 +995,10 @@ impl<'a> Artifacts<'a> {
             ("is_latest", Some(py_bool(a.is_latest))),
             ("visibility", Some(a.visibility.to_string())),
             ("key_is_virtual", Some(py_bool(a.key_is_virtual))),
-            ("created_at", Some(format!("{} UTC", a.created_at.format("%Y-%m-%d %H:%M:%S")))),
+            (
+                "created_at",
+                Some(format!("{} UTC", a.created_at.format("%Y-%m-%d %H:%M:%S"))),
+            ),
         ];
         for (k, v) in opt {
             if let Some(v) = v {
@@ -984,7 +1114,16 @@ mod tests {
     #[test]
     fn keys_are_checked() {
         assert!(check_key("iris/study0.csv").is_ok());
-        for bad in ["", "/abs", "a/../b", ".lamella/x", ".lamella", "a//b", "s3://x", "a\\b"] {
+        for bad in [
+            "",
+            "/abs",
+            "a/../b",
+            ".lamella/x",
+            ".lamella",
+            "a//b",
+            "s3://x",
+            "a\\b",
+        ] {
             let e = check_key(bad).unwrap_err();
             assert!(e.to_string().contains("invalid key"), "{bad}: {e}");
         }

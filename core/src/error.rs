@@ -16,7 +16,9 @@ pub enum Error {
     #[error(transparent)]
     Storage(#[from] lamella_storage::Error),
     /// The same content is already registered and the policy says so.
-    #[error("the content of {path} is already registered as artifact {uid} (hash {hash}): use it, or save with the create-new duplicate policy")]
+    #[error(
+        "the content of {path} is already registered as artifact {uid} (hash {hash}): use it, or save with the create-new duplicate policy"
+    )]
     Duplicate {
         /// What was being saved.
         path: String,

@@ -485,7 +485,11 @@ impl Instance {
             std::fs::create_dir_all(p).map_err(io_err(p))?;
             root_string(&local_root(p)?)?
         };
-        if let Some(s) = self.query::<Storage>().filter("root", root.as_str()).one_or_none()? {
+        if let Some(s) = self
+            .query::<Storage>()
+            .filter("root", root.as_str())
+            .one_or_none()?
+        {
             return Ok(s);
         }
         let store = lamella_storage::Store::open(&root)?;

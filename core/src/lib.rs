@@ -30,7 +30,8 @@ mod table;
 mod view;
 
 pub use artifacts::{
-    ArtifactDraft, Artifacts, DoctorReport, DuplicatePolicy, Loaded, check_key, object_key, suffix_of,
+    ArtifactDraft, Artifacts, DoctorReport, DuplicatePolicy, Loaded, check_key, object_key,
+    suffix_of,
 };
 pub use error::{Error, Result};
 pub use instance::{Instance, InstanceInfo, LAMELLA_DIR, current_handle};
@@ -51,3 +52,4 @@ pub use lamella_schema::{
     Artifact, Backend, Collection, Dtype, DtypeError, Feature, FeatureSet, Record, Run, Storage,
     Transform, ULabel, User, Value,
 };
+pub use lamella_storage::write_parquet;

@@ -16,7 +16,9 @@ fn iris(n: usize) -> RecordBatch {
     RecordBatch::try_new(
         schema,
         vec![
-            Arc::new(Float64Array::from_iter_values((0..n).map(|i| i as f64 / 1000.0))),
+            Arc::new(Float64Array::from_iter_values(
+                (0..n).map(|i| i as f64 / 1000.0),
+            )),
             Arc::new(Int64Array::from_iter_values(0..n as i64)),
             Arc::new(StringArray::from_iter_values(
                 (0..n).map(|i| ["setosa", "versicolor", "virginica"][i % 3]),
@@ -28,7 +30,11 @@ fn iris(n: usize) -> RecordBatch {
 
 artifact_test!(file_hash_matches_lamindb_and_dedupes, |t| {
     let p = t.file("a.txt", b"a");
-    let a = t.artifacts().from_path(&p).description("the letter a").save()?;
+    let a = t
+        .artifacts()
+        .from_path(&p)
+        .description("the letter a")
+        .save()?;
     assert!(!a.existed);
     assert_eq!(a.hash.as_deref(), Some("DMF1ucDxtqgxw5niaXcmYQ"));
     assert_eq!(a.hash_type.as_deref(), Some("md5"));
@@ -58,8 +64,16 @@ artifact_test!(file_hash_matches_lamindb_and_dedupes, |t| {
         .save()?;
     assert_ne!(c.uid, a.uid);
     // empty files never dedupe
-    let e1 = t.artifacts().from_path(t.file("e1", b"")).description("e1").save()?;
-    let e2 = t.artifacts().from_path(t.file("e2", b"")).description("e2").save()?;
+    let e1 = t
+        .artifacts()
+        .from_path(t.file("e1", b""))
+        .description("e1")
+        .save()?;
+    let e2 = t
+        .artifacts()
+        .from_path(t.file("e2", b""))
+        .description("e2")
+        .save()?;
     assert_ne!(e1.uid, e2.uid);
     assert_eq!(t.artifacts().query().count()?, 4);
     // the content is in storage
@@ -106,19 +120,38 @@ artifact_test!(tables_round_trip_as_parquet, |t| {
     assert_eq!(back, table);
     let found = t
         .artifacts()
-        .filter("description", "Iris study 1 - after measuring sepal & petal metrics")
+        .filter(
+            "description",
+            "Iris study 1 - after measuring sepal & petal metrics",
+        )
         .one()?;
     assert_eq!(found.uid, a.uid);
     let d = t.artifacts().describe(&a)?;
     assert!(d.starts_with("Artifact(uid='"), "{d}");
-    assert!(d.contains("accessor='DataFrame'") && d.contains("n_observations=150"), "{d}");
-    assert!(d.contains("Provenance:") && d.contains("📎 storage: Storage(") && d.contains("📎 created_by: User("), "{d}");
+    assert!(
+        d.contains("accessor='DataFrame'") && d.contains("n_observations=150"),
+        "{d}"
+    );
+    assert!(
+        d.contains("Provenance:")
+            && d.contains("📎 storage: Storage(")
+            && d.contains("📎 created_by: User("),
+        "{d}"
+    );
     Ok(())
 });
 
 artifact_test!(versions_by_key_and_revises, |t| {
-    let v1 = t.artifacts().from_path(t.file("s.csv", b"x,y\n1,2\n")).key("iris/s.csv").save()?;
-    let v2 = t.artifacts().from_path(t.file("s2.csv", b"x,y\n1,3\n")).key("iris/s.csv").save()?;
+    let v1 = t
+        .artifacts()
+        .from_path(t.file("s.csv", b"x,y\n1,2\n"))
+        .key("iris/s.csv")
+        .save()?;
+    let v2 = t
+        .artifacts()
+        .from_path(t.file("s2.csv", b"x,y\n1,3\n"))
+        .key("iris/s.csv")
+        .save()?;
     assert_eq!(&v2.uid[..16], &v1.uid[..16]);
     assert!(v2.uid.ends_with("0001"));
     let v3 = t
@@ -149,21 +182,38 @@ artifact_test!(versions_by_key_and_revises, |t| {
         assert!(!cached.exists(), "the object is gone");
     }
     let report = t.artifacts().doctor(false)?;
-    assert!(report.orphans.is_empty() && report.missing.is_empty(), "{report:?}");
+    assert!(
+        report.orphans.is_empty() && report.missing.is_empty(),
+        "{report:?}"
+    );
     Ok(())
 });
 
 artifact_test!(queries_on_artifacts, |t| {
     let big = t.file("big.bin", &vec![7u8; 5000]);
     t.artifacts().from_path(&big).key("data/big.bin").save()?;
-    t.artifacts().from_path(t.file("small.csv", b"a\n1\n")).key("data/small.csv").save()?;
-    t.artifacts().from_path(t.file("other.txt", b"o")).key("other/o.txt").save()?;
+    t.artifacts()
+        .from_path(t.file("small.csv", b"a\n1\n"))
+        .key("data/small.csv")
+        .save()?;
+    t.artifacts()
+        .from_path(t.file("other.txt", b"o"))
+        .key("other/o.txt")
+        .save()?;
     let q = || t.artifacts().query();
     assert_eq!(q().filter("key__startswith", "data/").count()?, 2);
     assert_eq!(q().filter("suffix", ".csv").count()?, 1);
     assert_eq!(q().filter("size__gt", 100).count()?, 1);
-    assert_eq!(q().filter("created_by__handle", t.user().handle.as_str()).count()?, 3);
-    assert_eq!(q().filter("storage__root", t.storage().root.as_str()).count()?, 3);
+    assert_eq!(
+        q().filter("created_by__handle", t.user().handle.as_str())
+            .count()?,
+        3
+    );
+    assert_eq!(
+        q().filter("storage__root", t.storage().root.as_str())
+            .count()?,
+        3
+    );
     let h = q().filter("key", "other/o.txt").one()?.hash.unwrap();
     assert_eq!(q().filter("hash", h.as_str()).count()?, 1);
     Ok(())
@@ -175,12 +225,25 @@ artifact_test!(bad_input_changes_nothing, |t| {
         let e = t.artifacts().from_path(&p).key(key).save().unwrap_err();
         assert!(e.to_string().contains("invalid key"), "{key}: {e}");
     }
-    let e = t.artifacts().from_path(&p).key("x.parquet").save().unwrap_err();
+    let e = t
+        .artifacts()
+        .from_path(&p)
+        .key("x.parquet")
+        .save()
+        .unwrap_err();
     assert!(e.to_string().contains("suffix"), "{e}");
-    let e = t.artifacts().from_path(t.scratch().join("missing.csv")).key("m.csv").save().unwrap_err();
+    let e = t
+        .artifacts()
+        .from_path(t.scratch().join("missing.csv"))
+        .key("m.csv")
+        .save()
+        .unwrap_err();
     assert!(e.to_string().contains("does not exist"), "{e}");
     let e = t.artifacts().from_path(&p).save().unwrap_err();
-    assert!(e.to_string().contains("needs a key or a description"), "{e}");
+    assert!(
+        e.to_string().contains("needs a key or a description"),
+        "{e}"
+    );
     let e = t.artifacts().get("zzzzzzzzzzzz").unwrap_err();
     assert!(matches!(e, Error::NotFound { .. }), "{e}");
     assert_eq!(t.artifacts().query().include_trash().count()?, 0);
@@ -189,15 +252,78 @@ artifact_test!(bad_input_changes_nothing, |t| {
 
 artifact_test!(many_files_in_one_batch, |t| {
     let paths: Vec<_> = (0..50)
-        .map(|i| t.file(&format!("many/f{i:03}.txt"), format!("content {i}").as_bytes()))
+        .map(|i| {
+            t.file(
+                &format!("many/f{i:03}.txt"),
+                format!("content {i}").as_bytes(),
+            )
+        })
         .collect();
     let saved = t.artifacts().save_paths(&paths, Some("batch"))?;
     assert_eq!(saved.len(), 50);
     assert!(saved.iter().all(|s| !s.existed));
-    assert_eq!(t.artifacts().filter("key__startswith", "batch/").count()?, 50);
+    assert_eq!(
+        t.artifacts().filter("key__startswith", "batch/").count()?,
+        50
+    );
     // again: all exist
     let again = t.artifacts().save_paths(&paths, Some("batch"))?;
     assert!(again.iter().all(|s| s.existed));
     assert_eq!(t.artifacts().query().count()?, 50);
+    Ok(())
+});
+
+artifact_test!(register_in_place, |t| {
+    // An object already inside the default storage is registered where it is: nothing is
+    // copied, the key is its path, and on S3 the hash comes from the ETag.
+    let (file_ref, folder_ref) = match t.storage {
+        lamella_tests::StorageKind::Local => {
+            let root = t.root();
+            std::fs::create_dir_all(root.join("raw/images"))?;
+            std::fs::write(root.join("raw/a.txt"), b"a")?;
+            std::fs::write(root.join("raw/images/a"), b"a")?;
+            std::fs::write(root.join("raw/images/b"), b"b")?;
+            (
+                root.join("raw/a.txt").display().to_string(),
+                root.join("raw/images").display().to_string(),
+            )
+        }
+        lamella_tests::StorageKind::S3 => {
+            let store = lamella_storage::Store::open(&t.storage().root)?;
+            store.put_bytes("raw/a.txt", b"a")?;
+            store.put_bytes("raw/images/a", b"a")?;
+            store.put_bytes("raw/images/b", b"b")?;
+            (
+                format!("{}/raw/a.txt", t.storage().root),
+                format!("{}/raw/images", t.storage().root),
+            )
+        }
+    };
+    let a = t.artifacts().from_path(&file_ref).save()?;
+    assert!(!a.key_is_virtual);
+    assert_eq!(a.key.as_deref(), Some("raw/a.txt"));
+    assert_eq!(
+        a.hash.as_deref(),
+        Some("DMF1ucDxtqgxw5niaXcmYQ"),
+        "same hash as a local file"
+    );
+    let f = t.artifacts().from_path(&folder_ref).save()?;
+    assert_eq!(f.key.as_deref(), Some("raw/images"));
+    assert_eq!(f.n_objects, Some(2));
+    assert_eq!(f.hash_type.as_deref(), Some("md5-d"));
+    let e = t
+        .artifacts()
+        .from_path(&file_ref)
+        .key("elsewhere.txt")
+        .on_duplicate(DuplicatePolicy::CreateNew)
+        .save()
+        .unwrap_err();
+    assert!(e.to_string().contains("registered in place"), "{e}");
+    // deleting for good keeps the user's own file
+    t.artifacts().delete(&a, true)?;
+    if t.storage == lamella_tests::StorageKind::Local {
+        assert!(std::path::Path::new(&file_ref).exists());
+    }
+    assert!(t.artifacts().doctor(false)?.missing.is_empty());
     Ok(())
 });

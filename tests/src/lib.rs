@@ -280,10 +280,7 @@ macro_rules! artifact_test {
             #[allow(unused_imports)]
             use super::*;
 
-            fn run(
-                db: $crate::Db,
-                storage: $crate::StorageKind,
-            ) -> anyhow::Result<()> {
+            fn run(db: $crate::Db, storage: $crate::StorageKind) -> anyhow::Result<()> {
                 let Some($t) = $crate::TestInstance::with(db, storage) else {
                     return Ok(());
                 };

@@ -128,6 +128,167 @@ fn labels(ln: &Instance, backend: &'static str, big: u64, rows: &mut Vec<Row>) -
     Ok(())
 }
 
+fn table(rows: usize) -> lamella_core::RecordBatch {
+    use lamella_core::arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
+    use std::sync::Arc;
+    let cols: Vec<(&str, ArrayRef)> = vec![
+        (
+            "sepal_length",
+            Arc::new(Float64Array::from_iter_values(
+                (0..rows).map(|i| (i % 97) as f64 * 0.001),
+            )),
+        ),
+        (
+            "sepal_width",
+            Arc::new(Float64Array::from_iter_values(
+                (0..rows).map(|i| (i % 89) as f64 * 0.001),
+            )),
+        ),
+        (
+            "petal_length",
+            Arc::new(Float64Array::from_iter_values(
+                (0..rows).map(|i| (i % 83) as f64 * 0.001),
+            )),
+        ),
+        (
+            "n",
+            Arc::new(Int64Array::from_iter_values((0..rows).map(|i| i as i64))),
+        ),
+        (
+            "iris_organism_name",
+            Arc::new(StringArray::from_iter_values(
+                (0..rows).map(|i| ["setosa", "versicolor", "virginica"][i % 3]),
+            )),
+        ),
+    ];
+    lamella_core::RecordBatch::try_from_iter(cols).expect("bench table")
+}
+
+fn artifacts(ln: &Instance, backend: &'static str, rows: &mut Vec<Row>) -> Result<()> {
+    let t = table(1_000_000);
+    let (a, d) = time(|| Ok(ln.artifacts().from_table(&t).description("1M x 5").save()?))?;
+    rows.push(Row {
+        backend,
+        what: "1,000,000 x 5 table -> artifact (Parquet + hash + save)".into(),
+        time: d,
+        per: None,
+        lamindb: "~0.6 s",
+    });
+    let (_, d) = time(|| Ok(ln.artifacts().load(&a)?))?;
+    rows.push(Row {
+        backend,
+        what: "load() of the 1,000,000-row artifact".into(),
+        time: d,
+        per: None,
+        lamindb: "",
+    });
+    let dir = tempfile::tempdir()?;
+    let paths: Vec<std::path::PathBuf> = (0..2000)
+        .map(|i| {
+            let p = dir.path().join(format!("f{i:04}.txt"));
+            let mut body = format!("file {i} ").into_bytes();
+            body.resize(1024, b'x');
+            std::fs::write(&p, body).map(|_| p)
+        })
+        .collect::<std::io::Result<_>>()?;
+    let (_, d) = time(|| {
+        for p in &paths[..1000] {
+            ln.artifacts()
+                .from_path(p)
+                .description("one by one")
+                .save()?;
+        }
+        Ok(())
+    })?;
+    rows.push(Row {
+        backend,
+        what: "register 1 KB files, one call each".into(),
+        time: d / 1000,
+        per: Some((1, "file")),
+        lamindb: "30 ms",
+    });
+    let (_, d) = time(|| Ok(ln.artifacts().save_paths(&paths[1000..], Some("batch"))?))?;
+    rows.push(Row {
+        backend,
+        what: "register 1,000 x 1 KB files as one batch".into(),
+        time: d,
+        per: None,
+        lamindb: "30-41 s",
+    });
+    Ok(())
+}
+
+fn hashing(rows: &mut Vec<Row>) -> Result<()> {
+    let dir = tempfile::tempdir_in(std::env::current_dir()?)?;
+    let big = dir.path().join("big.bin");
+    {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&big)?);
+        let mut block = vec![0u8; 1 << 20];
+        for i in 0..1024u32 {
+            for (j, b) in block.iter_mut().enumerate() {
+                *b = (j as u32).wrapping_mul(2654435761).wrapping_add(i) as u8;
+            }
+            f.write_all(&block)?;
+        }
+    }
+    let mb = 1024.0;
+    let md5sum = |args: &[&std::path::Path]| -> Result<Duration> {
+        let t = Instant::now();
+        let ok = std::process::Command::new("md5sum")
+            .args(args)
+            .output()?
+            .status
+            .success();
+        anyhow::ensure!(ok, "md5sum failed");
+        Ok(t.elapsed())
+    };
+    let (_, d) = time(|| Ok(lamella_storage::hash_file_with_chunk_size(&big, u64::MAX)?))?;
+    let ref_d = md5sum(&[big.as_path()])?;
+    rows.push(Row {
+        backend: "-",
+        what: format!(
+            "md5 of a 1 GiB file: {:.0} MB/s (md5sum {:.0} MB/s)",
+            mb / d.as_secs_f64(),
+            mb / ref_d.as_secs_f64()
+        ),
+        time: d,
+        per: None,
+        lamindb: "",
+    });
+    let (_, d) = time(|| Ok(lamella_storage::hash_file(&big)?))?;
+    rows.push(Row {
+        backend: "-",
+        what: "hash_file of a 1 GiB file (sha1-fl: first + last 50 MiB)".into(),
+        time: d,
+        per: None,
+        lamindb: "",
+    });
+    let folder = dir.path().join("folder");
+    std::fs::create_dir(&folder)?;
+    let mut files = Vec::new();
+    for i in 0..10_000 {
+        let p = folder.join(format!("f{i:05}"));
+        std::fs::write(&p, vec![(i % 251) as u8; 4096])?;
+        files.push(p);
+    }
+    let (_, d) = time(|| Ok(lamella_storage::hash_folder(&folder)?))?;
+    let paths: Vec<&std::path::Path> = files.iter().map(|p| p.as_path()).collect();
+    let ref_d = md5sum(&paths)?;
+    rows.push(Row {
+        backend: "-",
+        what: format!(
+            "hash a folder of 10,000 x 4 KiB files: {:.0} MB/s (md5sum {:.0} MB/s)",
+            40.96 / d.as_secs_f64(),
+            40.96 / ref_d.as_secs_f64()
+        ),
+        time: d,
+        per: None,
+        lamindb: "",
+    });
+    Ok(())
+}
+
 fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
@@ -156,6 +317,8 @@ fn main() -> Result<()> {
         let dir = tempfile::tempdir()?;
         let ln = Instance::init(dir.path().join("bench"), None)?;
         labels(&ln, "SQLite", big, &mut rows)?;
+        artifacts(&ln, "SQLite", &mut rows)?;
+        hashing(&mut rows)?;
     }
     if only.as_deref().is_none_or(|o| o == "postgres") {
         match std::env::var("LAMELLA_TEST_POSTGRES_URL") {
@@ -164,6 +327,7 @@ fn main() -> Result<()> {
                 let dir = tempfile::tempdir()?;
                 let ln = Instance::init(dir.path().join("bench"), Some(&pg.url))?;
                 labels(&ln, "PostgreSQL", big, &mut rows)?;
+                artifacts(&ln, "PostgreSQL", &mut rows)?;
             }
             Err(_) => eprintln!(
                 "PostgreSQL skipped: LAMELLA_TEST_POSTGRES_URL is not set (use cargo xtask bench)"

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Lamella manages datasets like LaminDB: labels, features, artifacts, collections and their
 /// provenance, in an embedded SQLite database or PostgreSQL.
@@ -33,29 +33,89 @@ pub struct Cli {
 /// The top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create an instance: a database plus a default storage folder, and make it current.
+    /// Create an instance: a database plus a default storage location, and make it current.
     Init {
-        /// The default storage folder (created if missing).
-        #[arg(long, value_name = "DIR")]
+        /// The default storage: a local folder (created if missing) or s3://bucket/prefix
+        /// (credentials and endpoint from the AWS_* environment variables).
+        #[arg(long, value_name = "DIR|URL")]
         storage: PathBuf,
         /// The database: postgresql://user@host:port/db, or a SQLite path (default: SQLite
-        /// inside DIR/.lamella).
+        /// inside DIR/.lamella, or under $LAMELLA_HOME/instances/ for S3 storage).
         #[arg(long, value_name = "URL")]
         db: Option<String>,
     },
     /// Show the current instance: storage, database, user and record counts.
     Info,
-    /// Connect to the instance whose storage is DIR and make it current.
+    /// Connect to the instance whose storage is DIR (or s3://bucket/prefix) and make it current.
     Connect {
-        /// The instance's storage folder.
+        /// The instance's storage folder or URL.
+        #[arg(value_name = "DIR|URL")]
         dir: PathBuf,
     },
-    /// Delete the current instance's metadata (database and settings entry); stored files are
-    /// kept.
-    Delete {
-        /// Do not ask for confirmation, and delete even while artifacts are registered.
+    /// Register a file, folder or several files as artifacts (hashed, deduplicated, versioned).
+    Save(SaveArgs),
+    /// Load an artifact: print a table's first rows or a file's local path, or write it to --out.
+    Load {
+        #[command(flatten)]
+        which: ArtifactRef,
+        /// Write the artifact to PATH: a table as .parquet or .csv (by PATH's suffix), any other
+        /// file or folder as a copy.
+        #[arg(long, short = 'o', value_name = "PATH")]
+        out: Option<PathBuf>,
+    },
+    /// Show an artifact's fields and provenance (storage, created_by).
+    Describe {
+        #[command(flatten)]
+        which: ArtifactRef,
+    },
+    /// List artifacts as a table (the trash is hidden unless --trash).
+    Ls {
+        /// Keep artifacts matching a LaminDB lookup FIELD=VALUE (e.g. key__startswith=iris/,
+        /// suffix=.csv, size__gt=1000, hash=…, created_by__handle=me, visibility=-1);
+        /// repeatable, all must match.
+        #[arg(long = "filter", short = 'f', value_name = "FIELD=VALUE", value_parser = parse_lookup)]
+        filters: Vec<Lookup>,
+        /// Order by this field; prefix with - for descending (e.g. -created_at).
+        #[arg(long, value_name = "FIELD", allow_hyphen_values = true)]
+        order: Option<String>,
+        /// Show at most N artifacts.
+        #[arg(long, value_name = "N")]
+        limit: Option<i64>,
+        /// Include artifacts in the trash.
         #[arg(long)]
+        trash: bool,
+    },
+    /// List every version of an artifact, oldest first.
+    Versions {
+        /// The artifact's uid (or a unique uid prefix).
+        uid: String,
+    },
+    /// Move an artifact to the trash (a second delete, or --permanent, removes it for good);
+    /// without UID, delete the current instance's metadata (stored files are kept).
+    Delete {
+        /// The artifact's uid (or a unique uid prefix); leave out to delete the instance.
+        uid: Option<String>,
+        /// Delete the artifact for good: its row, then its stored object.
+        #[arg(long, requires = "uid")]
+        permanent: bool,
+        /// Deleting the instance: do not ask for confirmation, and delete even while artifacts
+        /// are registered.
+        #[arg(long, conflicts_with = "uid")]
         force: bool,
+    },
+    /// Take an artifact out of the trash.
+    Restore {
+        /// The artifact's uid (or a unique uid prefix).
+        uid: String,
+    },
+    /// Manage storage locations: add, list.
+    #[command(subcommand)]
+    Storage(StorageCommand),
+    /// Check storage against the database: leftover uploads, orphaned objects, missing objects.
+    Doctor {
+        /// Remove leftover uploads and orphaned objects (database rows are never removed).
+        #[arg(long)]
+        clean: bool,
     },
     /// Manage labels (ULabel): create, list, hierarchies, search, delete.
     #[command(subcommand)]
@@ -81,6 +141,70 @@ pub enum Command {
         #[arg(long, value_name = "URL")]
         db: Option<String>,
     },
+}
+
+/// What to do when the same content is already registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Duplicate {
+    /// Return the existing artifact.
+    Return,
+    /// Fail.
+    Error,
+    /// Register the content again as a new artifact.
+    New,
+}
+
+/// `lamella save …`
+#[derive(Debug, Args)]
+pub struct SaveArgs {
+    /// The file or folder to register; several paths become one artifact each.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// The key: a relative path naming the artifact (saving to an existing key makes a new
+    /// version), e.g. iris/study0.csv.
+    #[arg(long, short = 'k', conflicts_with_all = ["each", "key_prefix"])]
+    pub key: Option<String>,
+    /// A description.
+    #[arg(long, short = 'd', conflicts_with = "each")]
+    pub description: Option<String>,
+    /// Make this a new version of the artifact with this uid.
+    #[arg(long, value_name = "UID", conflicts_with = "each")]
+    pub revises: Option<String>,
+    /// Register each file of the folder (or each PATH) as a separate artifact, in one
+    /// transaction.
+    #[arg(long)]
+    pub each: bool,
+    /// With several artifacts: key each file PREFIX/<file name> (default for one folder with
+    /// --each: the folder's name).
+    #[arg(long, value_name = "PREFIX")]
+    pub key_prefix: Option<String>,
+    /// When the same content is already registered: return it, fail, or register it again.
+    #[arg(long, value_enum, value_name = "POLICY", default_value = "return")]
+    pub duplicate: Duplicate,
+}
+
+/// An artifact named by uid or by key.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct ArtifactRef {
+    /// The artifact's uid (or a unique uid prefix).
+    pub uid: Option<String>,
+    /// The artifact's key instead (its latest version).
+    #[arg(long, short = 'k')]
+    pub key: Option<String>,
+}
+
+/// `lamella storage …`
+#[derive(Debug, Subcommand)]
+pub enum StorageCommand {
+    /// Register another storage location (a local folder or s3://bucket/prefix) after checking
+    /// that it is reachable.
+    Add {
+        /// The folder or URL.
+        url: String,
+    },
+    /// List the registered storage locations.
+    List,
 }
 
 /// A `field=value` lookup, e.g. `name__startswith=study` or `parents__name=is_species`.

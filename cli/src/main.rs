@@ -64,12 +64,13 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 /// Logs go to stderr; the level comes from `RUST_LOG`, else `-v` (info, debug, trace for the
 /// lamella crates), else only errors of the lamella crates — their warnings (e.g. similar
-/// names) are what this binary prints itself.
+/// names) are what this binary prints itself. The object store's retry warnings (with
+/// backtraces) show from `-vv` on: a failure that outlasts the retries is the error printed.
 fn init_logging(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
-        0 => "warn,lamella=error",
-        1 => "warn,lamella=info",
+        0 => "warn,opendal=error,lamella=error",
+        1 => "warn,opendal=error,lamella=info",
         2 => "warn,lamella=debug",
         _ => "warn,lamella=trace",
     };

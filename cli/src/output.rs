@@ -87,6 +87,14 @@ impl Out {
         Ok(())
     }
 
+    /// Writes a user's table in full width: every column, even one without values.
+    pub fn data_table(&mut self, batch: &RecordBatch) -> Result<()> {
+        for l in render_table(batch, false)? {
+            self.line(l)?;
+        }
+        Ok(())
+    }
+
     /// Writes records as a table with one column per field.
     pub fn records<T: Record + Serialize>(&mut self, records: &[T]) -> Result<()> {
         if records.is_empty() {
@@ -155,12 +163,17 @@ fn width(s: &str) -> usize {
 /// Renders a record batch as aligned columns: a header, a rule, one line per row. Columns
 /// without any value are left out (JSON output has every field); numbers are right-aligned.
 pub fn table_lines(batch: &RecordBatch) -> Result<Vec<String>> {
+    render_table(batch, true)
+}
+
+/// [`table_lines`], optionally keeping columns without values.
+fn render_table(batch: &RecordBatch, hide_empty: bool) -> Result<Vec<String>> {
     let batch = &displayable(batch)?;
     let opts = options();
     let schema = batch.schema();
     let mut columns: Vec<(String, bool, Vec<String>)> = Vec::new();
     for (i, array) in batch.columns().iter().enumerate() {
-        if batch.num_rows() > 0 && array.null_count() == batch.num_rows() {
+        if hide_empty && batch.num_rows() > 0 && array.null_count() == batch.num_rows() {
             continue;
         }
         let field = schema.field(i);

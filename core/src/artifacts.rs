@@ -534,6 +534,21 @@ fn save_prepared(
     // Uids and versions: uploads need the uid, so it is chosen before the transaction; a
     // concurrent writer taking the same version uid is caught by the unique constraint.
     ln.db().with_conn(|conn| -> Result<()> {
+        // One query for every key that may already have a latest version.
+        let keys: Vec<String> = plans
+            .iter()
+            .filter(|(_, p)| p.copy && p.revises.is_none())
+            .filter_map(|(_, p)| p.record.key.clone())
+            .collect();
+        let by_key: std::collections::HashMap<(i64, String), Artifact> = if keys.is_empty() {
+            Default::default()
+        } else {
+            lamella_schema::load_where_in::<Artifact>(conn, "key", &keys)?
+                .into_iter()
+                .filter(|a| a.is_latest && a.visibility != -1)
+                .filter_map(|a| Some(((a.storage_id, a.key.clone()?), a)))
+                .collect()
+        };
         for (_, plan) in plans.iter_mut() {
             let previous: Option<Artifact> = if let Some(uid) = &plan.revises {
                 Some(
@@ -548,12 +563,7 @@ fn save_prepared(
                         })?,
                 )
             } else if let (Some(k), true) = (&plan.record.key, plan.copy) {
-                QuerySpec::new(&registry::ARTIFACT)
-                    .filter("key", k.as_str())
-                    .filter("storage_id", plan.record.storage_id)
-                    .filter("is_latest", true)
-                    .load::<Artifact>(conn)?
-                    .pop()
+                by_key.get(&(plan.record.storage_id, k.clone())).cloned()
             } else {
                 None
             };
@@ -628,7 +638,8 @@ fn save_prepared(
         .transaction(|conn| -> Result<Vec<(usize, Artifact)>> {
             let mut records: Vec<Artifact> = plans.iter().map(|(_, p)| p.record.clone()).collect();
             Artifact::insert_all(conn, &mut records)?;
-            for r in &records {
+            // Only new versions (suffix after 0000) retire an older latest one.
+            for r in records.iter().filter(|r| !r.uid.ends_with("0000")) {
                 let stem = &r.uid[..STEM_LEN];
                 let older: Vec<Artifact> = QuerySpec::new(&registry::ARTIFACT)
                     .include_trash(true)

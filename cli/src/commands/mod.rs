@@ -1,8 +1,10 @@
 //! One function per command; each connects, calls `lamella-core` and prints through [`Out`].
 
+mod artifact;
 mod feature;
 mod instance;
 mod named;
+mod storage;
 mod ulabel;
 mod view;
 
@@ -11,6 +13,7 @@ use anyhow::Result;
 use crate::cli::Command;
 use crate::output::Out;
 
+pub use artifact::{print_head, print_saved as print_saved_artifact};
 pub use named::{print_saved, print_saved_all};
 pub use ulabel::{tree_lines, write_graph};
 pub use view::print_views;
@@ -21,7 +24,27 @@ pub fn run(command: Command, out: &mut Out) -> Result<()> {
         Command::Init { storage, db } => instance::init(&storage, db.as_deref(), out),
         Command::Info => instance::info(out),
         Command::Connect { dir } => instance::connect(&dir, out),
-        Command::Delete { force } => instance::delete(force, out),
+        Command::Save(args) => artifact::save(args, out),
+        Command::Load { which, out: dest } => artifact::load(&which, dest.as_deref(), out),
+        Command::Describe { which } => artifact::describe(&which, out),
+        Command::Ls {
+            filters,
+            order,
+            limit,
+            trash,
+        } => artifact::ls(&filters, order.as_deref(), limit, trash, out),
+        Command::Versions { uid } => artifact::versions(&uid, out),
+        Command::Delete {
+            uid: Some(uid),
+            permanent,
+            force: _,
+        } => artifact::delete(&uid, permanent, out),
+        Command::Delete {
+            uid: None, force, ..
+        } => instance::delete(force, out),
+        Command::Restore { uid } => artifact::restore(&uid, out),
+        Command::Storage(cmd) => storage::run(cmd, out),
+        Command::Doctor { clean } => artifact::doctor(clean, out),
         Command::Ulabel(cmd) => ulabel::run(cmd, out),
         Command::Feature(cmd) => feature::run(cmd, out),
         Command::View { registries, n } => view::run(&registries, n, out),

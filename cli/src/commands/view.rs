@@ -92,7 +92,7 @@ fn heading(v: &RegistryView) -> String {
 
 /// A record batch as JSON objects, with the same field names and timestamp format as the
 /// records' own JSON.
-fn batch_json(batch: &RecordBatch) -> Result<Vec<Value>> {
+pub fn batch_json(batch: &RecordBatch) -> Result<Vec<Value>> {
     let batch = &crate::output::displayable(batch)?;
     let opts = FormatOptions::new()
         .with_timestamp_tz_format(Some("%Y-%m-%dT%H:%M:%S%.f"))

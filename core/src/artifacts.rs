@@ -216,7 +216,7 @@ impl<'a> ArtifactDraft<'a> {
             }
             Source::Path(p) => match p.to_str().filter(|s| s.contains("://")) {
                 Some(url) => prepare_remote(self.ln, url),
-                None => prepare_path(self.ln, p),
+                None => prepare_path(&local_storages(self.ln)?, p),
             },
         }
     }
@@ -246,7 +246,7 @@ impl<'a> ArtifactDraft<'a> {
     }
 }
 
-fn prepare_path(ln: &Instance, p: &Path) -> Result<Prepared> {
+fn prepare_path(local_storages: &[Storage], p: &Path) -> Result<Prepared> {
     let meta = std::fs::metadata(p).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             Error::Invalid(format!("{} does not exist: check the path", p.display()))
@@ -258,7 +258,7 @@ fn prepare_path(ln: &Instance, p: &Path) -> Result<Prepared> {
         }
     })?;
     let abs = p.canonicalize().map_err(io_err(p))?;
-    let in_place = in_place_key(ln, &abs)?;
+    let in_place = in_place_key(local_storages, &abs)?;
     let name = abs
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -383,10 +383,14 @@ fn prepare_remote(ln: &Instance, url: &str) -> Result<Prepared> {
     }
 }
 
+/// The registered local storages (where paths may be registered in place).
+fn local_storages(ln: &Instance) -> Result<Vec<Storage>> {
+    ln.query::<Storage>().filter("type", "local").all()
+}
+
 /// The storage and key of a local path that lies inside a registered local storage.
-fn in_place_key(ln: &Instance, abs: &Path) -> Result<Option<(Storage, String)>> {
-    let storages: Vec<Storage> = ln.query::<Storage>().filter("type", "local").all()?;
-    for s in storages {
+fn in_place_key(local_storages: &[Storage], abs: &Path) -> Result<Option<(Storage, String)>> {
+    for s in local_storages {
         let root = Path::new(&s.root);
         if let Ok(rel) = abs.strip_prefix(root) {
             let key = rel.to_string_lossy().replace('\\', "/");
@@ -402,7 +406,7 @@ fn in_place_key(ln: &Instance, abs: &Path) -> Result<Option<(Storage, String)>> 
                     abs.display()
                 )));
             }
-            return Ok(Some((s, key)));
+            return Ok(Some((s.clone(), key)));
         }
     }
     Ok(None)
@@ -765,8 +769,11 @@ impl<'a> Artifacts<'a> {
         key_prefix: Option<&str>,
     ) -> Result<Vec<Saved<Artifact>>> {
         use rayon::prelude::*;
-        let prepared: Vec<Result<Prepared>> =
-            paths.par_iter().map(|p| prepare_path(self.ln, p)).collect();
+        let storages = local_storages(self.ln)?;
+        let prepared: Vec<Result<Prepared>> = paths
+            .par_iter()
+            .map(|p| prepare_path(&storages, p))
+            .collect();
         let mut items = Vec::with_capacity(paths.len());
         for (p, prep) in paths.iter().zip(prepared) {
             let prep = prep?;

@@ -647,16 +647,26 @@ impl Store {
     pub fn rename(&self, from: &str, to: &str) -> Result<()> {
         let from_path = self.path(from)?;
         let to_path = self.path(to)?;
-        self.stat(from)?;
-        if from == to {
-            return Ok(());
-        }
         if let (Some(src), Some(dest)) = (self.local_path(from), self.local_path(to)) {
+            // Local folders: a plain rename, no round trip through the async runtime.
+            if !src.is_file() {
+                return Err(Error::NotFound {
+                    url: self.root_url().to_string(),
+                    key: from.to_string(),
+                });
+            }
+            if from == to {
+                return Ok(());
+            }
             if let Some(parent) = dest.parent() {
                 std::fs::create_dir_all(parent)
                     .map_err(|e| Error::io("create folder", parent, e))?;
             }
             return std::fs::rename(&src, &dest).map_err(|e| Error::io("rename", src, e));
+        }
+        self.stat(from)?;
+        if from == to {
+            return Ok(());
         }
         let cap = self.inner.op.info().capability();
         if cap.copy {

@@ -372,6 +372,12 @@ impl Cli {
 
     /// Runs `lamella ARGS…`.
     pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with_env(args, &[])
+    }
+
+    /// Runs `lamella ARGS…` with extra environment variables (e.g. `LAMELLA_FAILPOINT`, or
+    /// `AWS_ENDPOINT_URL`); the test process's environment is passed through as well.
+    pub fn run_with_env(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
         let out: Output = Command::new(&self.bin)
             .args(args)
             .current_dir(self.dir.path())
@@ -379,6 +385,7 @@ impl Cli {
             .env("LAMELLA_USER", "testuser")
             .env("NO_COLOR", "1")
             .env_remove("RUST_LOG")
+            .envs(vars.iter().copied())
             .output()
             .expect("run lamella");
         Run {

@@ -90,8 +90,12 @@ pub enum Command {
         /// The artifact's uid (or a unique uid prefix).
         uid: String,
     },
-    /// Move an artifact to the trash (a second delete, or --permanent, removes it for good);
-    /// without UID, delete the current instance's metadata (stored files are kept).
+    /// Move an artifact to the trash or delete it for good; without UID, delete the instance.
+    ///
+    /// A first delete moves the artifact to the trash (hidden from `ls`, undone by `restore`);
+    /// a second delete, or --permanent, removes its row and then its stored object. Without
+    /// UID, the current instance's metadata (database and settings entry) is deleted; stored
+    /// files are kept.
     Delete {
         /// The artifact's uid (or a unique uid prefix); leave out to delete the instance.
         uid: Option<String>,

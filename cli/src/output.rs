@@ -178,9 +178,12 @@ fn render_table(batch: &RecordBatch, hide_empty: bool) -> Result<Vec<String>> {
         }
         let field = schema.field(i);
         let fmt = ArrayFormatter::try_new(array.as_ref(), &opts)?;
-        let cells = (0..batch.num_rows())
+        let mut cells = (0..batch.num_rows())
             .map(|r| fmt.value(r).try_to_string().map(cut))
             .collect::<Result<Vec<_>, _>>()?;
+        if field.data_type().is_floating() {
+            same_decimals(&mut cells);
+        }
         columns.push((field.name().clone(), field.data_type().is_numeric(), cells));
     }
     let widths: Vec<usize> = columns
@@ -222,6 +225,35 @@ fn render_table(batch: &RecordBatch, hide_empty: bool) -> Result<Vec<String>> {
         ));
     }
     Ok(lines)
+}
+
+/// Pads plain decimal numbers with zeros to the same number of decimals (at most 6), as pandas
+/// prints a float column: `0.05` next to `0.051` becomes `0.050`. Other cells (nulls, `NaN`,
+/// exponents) are left as they are.
+fn same_decimals(cells: &mut [String]) {
+    let plain = |c: &str| {
+        let digits = c.strip_prefix('-').unwrap_or(c);
+        !digits.is_empty()
+            && digits.chars().all(|ch| ch.is_ascii_digit() || ch == '.')
+            && digits.matches('.').count() <= 1
+    };
+    let decimals = |c: &str| c.split_once('.').map_or(0, |(_, d)| d.len());
+    let want = cells
+        .iter()
+        .filter(|c| plain(c))
+        .map(|c| decimals(c))
+        .max()
+        .unwrap_or(0);
+    if want == 0 || want > 6 {
+        return;
+    }
+    for c in cells.iter_mut().filter(|c| plain(c)) {
+        let have = decimals(c);
+        if have == 0 {
+            c.push('.');
+        }
+        c.push_str(&"0".repeat(want - have));
+    }
 }
 
 /// A record in LaminDB's style: `ULabel(uid='zH0xGp3I', name='project1', …)` — the fields
@@ -292,6 +324,18 @@ mod tests {
         );
         assert!(!r.contains("id=3"));
         assert!(!r.contains("reference"));
+    }
+
+    #[test]
+    fn float_columns_share_decimals() {
+        let mut cells: Vec<String> = ["0.05", "0.051", "1", "None", "-0.5", "NaN"]
+            .map(String::from)
+            .to_vec();
+        same_decimals(&mut cells);
+        assert_eq!(cells, ["0.050", "0.051", "1.000", "None", "-0.500", "NaN"]);
+        let mut long: Vec<String> = ["0.1", "0.12345678"].map(String::from).to_vec();
+        same_decimals(&mut long);
+        assert_eq!(long, ["0.1", "0.12345678"]);
     }
 
     #[test]

@@ -2,16 +2,24 @@
 //! (`seed/features-and-labels-tutorial.txt`) in a fresh instance, step by step, printing what
 //! each step shows.
 //!
-//! The tutorial is a list of [`Step`]s run in order. Steps that need registries Lamella does
-//! not have yet (artifacts, runs, feature sets, collections) are not in the list; a comment marks
-//! where each belongs, so adding one is adding a function and a line to [`STEPS`].
+//! The tutorial is a list of [`Step`]s run in order. Steps that need what Lamella does not have
+//! yet (features and labels on artifacts, runs, feature sets, collections) are not in the list;
+//! a comment marks where each belongs, so adding one is adding a function and a line to
+//! [`STEPS`].
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
-use lamella_core::{Feature, Instance, Named, Storage, ULabel};
+use std::sync::Arc;
 
-use crate::commands::{print_saved, print_saved_all, print_views, tree_lines, write_graph};
+use anyhow::{Context, Result, bail};
+use lamella_core::arrow::array::{ArrayRef, Float64Array, StringArray};
+use lamella_core::arrow::datatypes::{DataType, Field, Schema};
+use lamella_core::{Feature, Instance, Named, RecordBatch, Storage, ULabel};
+
+use crate::commands::{
+    print_head, print_saved, print_saved_all, print_saved_artifact, print_views, tree_lines,
+    write_graph,
+};
 use crate::output::{Out, quote, repr};
 
 /// One step of the tutorial: a heading and what it does.
@@ -52,15 +60,42 @@ const STEPS: &[Step] = &[
         title: "Register features",
         run: register_features,
     },
-    // (later: Run an ML model — track a transform; Register the output data —
-    //  `Feature.from_df`, `Artifact.from_df`, feature sets, `labels.add` with features,
-    //  `describe()`, `view_lineage()`)
+    // Run an ML model (later: `ln.track(transform)`, the input collection, `view_parents()`)
+    Step {
+        title: "Run an ML model: its output is a dataframe",
+        run: study1_table,
+    },
+    // Register the output data (later: `Feature.from_df` and saving the features first)
+    Step {
+        title: "Register the output data",
+        run: save_study1,
+    },
+    // (later: feature sets — `artifact.features.add_feature_set`, `artifact.features`,
+    //  `labels.add(species, feature=…)`, `labels.add(study0, feature=…)`)
+    Step {
+        title: "This is the context for our artifact",
+        run: describe_study1,
+    },
+    // (later: `artifact.view_lineage()`)
     Step {
         title: "See the database content",
         run: view_some,
     },
-    // (later: Manage follow-up data — track, a second artifact, a collection, `load()`,
-    //  `collection.artifacts`, `view_lineage()`, then `ln.view()`)
+    // Manage follow-up data (later: `ln.track()` of a new analysis)
+    Step {
+        title: "Register a joint collection: store study 2 as an artifact",
+        run: save_study2,
+    },
+    Step {
+        title: "Let's load it",
+        run: query_study2,
+    },
+    // (later: `ln.Collection([artifact, artifact2], …)`, `collection.load()`,
+    //  `collection.artifacts`, `collection.view_lineage()`)
+    Step {
+        title: "Or look at the database",
+        run: view_all,
+    },
     // Appendix: manage metadata
     Step {
         title: "Avoid duplicates: create a label \"project1\"",
@@ -101,11 +136,64 @@ const STEPS: &[Step] = &[
     },
 ];
 
+/// Study 1 after the ML model: iris measurements in meters (`df_iris_in_meter_study1`).
+const IRIS_STUDY1: &[(f64, f64, f64, f64, &str)] = &[
+    (0.051, 0.035, 0.014, 0.002, "setosa"),
+    (0.049, 0.030, 0.014, 0.002, "setosa"),
+    (0.047, 0.032, 0.013, 0.002, "setosa"),
+    (0.046, 0.031, 0.015, 0.002, "setosa"),
+    (0.050, 0.036, 0.014, 0.002, "setosa"),
+    (0.070, 0.032, 0.047, 0.014, "versicolor"),
+    (0.064, 0.032, 0.045, 0.015, "versicolor"),
+];
+
+/// The follow-up study 2, transformed the same way (`df_iris_in_meter_study2`).
+const IRIS_STUDY2: &[(f64, f64, f64, f64, &str)] = &[
+    (0.063, 0.033, 0.060, 0.025, "virginica"),
+    (0.067, 0.030, 0.052, 0.023, "virginica"),
+    (0.063, 0.025, 0.050, 0.019, "virginica"),
+    (0.065, 0.030, 0.052, 0.020, "virginica"),
+    (0.062, 0.034, 0.054, 0.023, "virginica"),
+    (0.059, 0.030, 0.051, 0.018, "virginica"),
+];
+
+const STUDY1_DESCRIPTION: &str = "Iris study 1 - after measuring sepal & petal metrics";
+const STUDY2_DESCRIPTION: &str = "Iris study 2 - transformed";
+
+/// An iris table: four float measurements and the organism name.
+fn iris_table(rows: &[(f64, f64, f64, f64, &str)]) -> Result<RecordBatch> {
+    let floats = |f: fn(&(f64, f64, f64, f64, &str)) -> f64| -> ArrayRef {
+        Arc::new(Float64Array::from(rows.iter().map(f).collect::<Vec<_>>()))
+    };
+    let schema = Schema::new(
+        ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+            .map(|n| Field::new(n, DataType::Float64, false))
+            .into_iter()
+            .chain([Field::new("iris_organism_name", DataType::Utf8, false)])
+            .collect::<Vec<_>>(),
+    );
+    let names: ArrayRef = Arc::new(StringArray::from(
+        rows.iter().map(|r| r.4).collect::<Vec<_>>(),
+    ));
+    Ok(RecordBatch::try_new(
+        Arc::new(schema),
+        vec![
+            floats(|r| r.0),
+            floats(|r| r.1),
+            floats(|r| r.2),
+            floats(|r| r.3),
+            names,
+        ],
+    )?)
+}
+
 /// The state the steps share.
 struct Tutorial<'a> {
     ln: Instance,
     /// The tutorial's folder (the instance's storage root).
     dir: PathBuf,
+    /// The uid of the study 1 artifact, once saved.
+    study1: Option<String>,
     out: &'a mut Out,
 }
 
@@ -198,6 +286,7 @@ pub fn run(dir: &Path, db: Option<&str>, out: &mut Out) -> Result<()> {
     ))?;
     let mut t = Tutorial {
         dir: PathBuf::from(ln.root()),
+        study1: None,
         ln,
         out,
     };
@@ -281,6 +370,75 @@ fn register_features(t: &mut Tutorial<'_>) -> Result<()> {
         "let ulabels = ln.ulabels().lookup()?;   // keys: {}",
         ulabels.keys().join(", ")
     ))
+}
+
+fn study1_table(t: &mut Tutorial<'_>) -> Result<()> {
+    t.out.line(
+        "A mock ML model transforms the images into 4 high-level features, in meters \
+         (tracking the model as a transform comes later).",
+    )?;
+    t.rust("let df = iris_in_meter_study1();   // an arrow RecordBatch")?;
+    print_head(&iris_table(IRIS_STUDY1)?, 5, t.out)
+}
+
+fn save_study1(t: &mut Tutorial<'_>) -> Result<()> {
+    t.rust(format!(
+        "ln.artifacts().from_table(&df).description(\"{STUDY1_DESCRIPTION}\").save()"
+    ))?;
+    let saved =
+        t.ln.artifacts()
+            .from_table(&iris_table(IRIS_STUDY1)?)
+            .description(STUDY1_DESCRIPTION)
+            .save()?;
+    print_saved_artifact(&t.ln, &saved, t.out)?;
+    t.study1 = Some(saved.record.uid);
+    Ok(())
+}
+
+fn describe_study1(t: &mut Tutorial<'_>) -> Result<()> {
+    let Some(uid) = t.study1.clone() else {
+        bail!("study 1 was not saved");
+    };
+    t.shell(format!("describe {uid}"))?;
+    let a = t.ln.artifacts().get(&uid)?;
+    let text = t.ln.artifacts().describe(&a)?;
+    for l in text.trim_end().lines() {
+        t.out.line(l)?;
+    }
+    Ok(())
+}
+
+fn save_study2(t: &mut Tutorial<'_>) -> Result<()> {
+    t.out.line(
+        "A couple of weeks later, a follow-up study 2 arrives, already transformed; we store it \
+         as an artifact.",
+    )?;
+    t.rust("let df = iris_in_meter_study2();")?;
+    t.rust(format!(
+        "ln.artifacts().from_table(&df).description(\"{STUDY2_DESCRIPTION}\").save()"
+    ))?;
+    let saved =
+        t.ln.artifacts()
+            .from_table(&iris_table(IRIS_STUDY2)?)
+            .description(STUDY2_DESCRIPTION)
+            .save()?;
+    print_saved_artifact(&t.ln, &saved, t.out)
+}
+
+fn query_study2(t: &mut Tutorial<'_>) -> Result<()> {
+    t.rust(format!(
+        "let artifact2 = ln.artifacts().filter(\"description\", \"{STUDY2_DESCRIPTION}\").one()?"
+    ))?;
+    let artifact2 =
+        t.ln.artifacts()
+            .filter("description", STUDY2_DESCRIPTION)
+            .one()?;
+    t.out.line(repr(&artifact2)?)?;
+    t.shell(format!("load {}", artifact2.uid))?;
+    match t.ln.artifacts().load(&artifact2)? {
+        lamella_core::Loaded::Table(batch) => print_head(&batch, 10, t.out),
+        lamella_core::Loaded::Path(p) => t.out.line(p.display().to_string()),
+    }
 }
 
 fn view_some(t: &mut Tutorial<'_>) -> Result<()> {

@@ -2,6 +2,7 @@
 //! `$LAMELLA_HOME`. `cli_test!` bodies run on SQLite and, when `LAMELLA_TEST_POSTGRES_URL` is
 //! set (always in CI), on PostgreSQL.
 
+mod artifacts;
 mod errors;
 mod features;
 mod help;
@@ -45,6 +46,11 @@ impl Env {
     /// Runs `lamella ARGS…`.
     pub fn run(&self, args: &[&str]) -> Run {
         self.cli.run(args)
+    }
+
+    /// Runs `lamella ARGS…` with extra environment variables.
+    pub fn run_env(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
+        self.cli.run_with_env(args, vars)
     }
 
     /// A path in the working folder.

@@ -175,7 +175,7 @@ pub struct SaveArgs {
     #[arg(long, value_name = "UID", conflicts_with = "each")]
     pub revises: Option<String>,
     /// Register each file of the folder (or each PATH) as a separate artifact, in one
-    /// transaction.
+    /// transaction (hidden files are skipped).
     #[arg(long)]
     pub each: bool,
     /// With several artifacts: key each file PREFIX/<file name> (default for one folder with

@@ -18,7 +18,24 @@ cli_test!(replays_the_tutorial, |env| {
         "is_study *\n├── study0\n├── study1\n└── study2",
         "name='iris_species_name', dtype='cat'",
         "features.get(\"iris_species_name\")",
+        "## 7. Run an ML model",
+        "sepal_length  sepal_width  petal_length  petal_width  iris_organism_name",
+        "       0.050        0.036         0.014        0.002  setosa",
+        "7 rows × 5 columns",
+        "## 8. Register the output data",
+        "✅ saved artifact ",
+        "suffix='.parquet', accessor='DataFrame', description='Iris study 1 - after measuring \
+         sepal & petal metrics'",
+        "n_observations=7",
+        "$ lamella describe ",
+        "Provenance:\n  📎 storage: Storage(",
+        "📎 created_by: User(",
         "ULabel (7 most recent of 9)",
+        "description='Iris study 2 - transformed'",
+        "rust> let artifact2 = ln.artifacts().filter(\"description\", \"Iris study 2 - transformed\")",
+        "description='Iris study 2 - transformed'",
+        "6 rows × 5 columns",
+        "Artifact (2)",
         "❗ loaded ULabel record with same name: 'project1'",
         "❗ 'project 1' is similar to existing: 'project1'",
         "name='project1a'",
@@ -64,6 +81,24 @@ cli_test!(replays_the_tutorial, |env| {
         .ok()
         .json();
     assert_eq!(labels.as_array().unwrap().len(), 3);
+    // …and its two artifacts, which load as tables.
+    let artifacts = env.run(&["ls", "--json"]).ok().json();
+    let artifacts = artifacts.as_array().unwrap();
+    assert_eq!(artifacts.len(), 2);
+    assert!(artifacts.iter().all(|a| a["accessor"] == "DataFrame"));
+    let study2 = env
+        .run(&[
+            "ls",
+            "--filter",
+            "description=Iris study 2 - transformed",
+            "--json",
+        ])
+        .ok()
+        .json();
+    let uid = study2[0]["uid"].as_str().unwrap();
+    let loaded = env.run(&["load", uid, "--json"]).ok().json();
+    assert_eq!(loaded["n_rows"], 6);
+    assert_eq!(loaded["n_columns"], 5);
 });
 
 #[test]

@@ -1,0 +1,720 @@
+//! `save`, `load`, `describe`, `ls`, `versions`, `delete UID`, `restore`, `doctor`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use lamella_core::arrow::csv::WriterBuilder;
+use lamella_core::{
+    Artifact, DuplicatePolicy, Error, Instance, Loaded, Record, RecordBatch, Saved, Storage, User,
+    object_key, records_to_batch,
+};
+use serde::Serialize;
+use serde_json::json;
+
+use super::named::plural;
+use crate::cli::{ArtifactRef, Duplicate, Lookup, SaveArgs};
+use crate::output::{Out, interactive, repr};
+
+/// Characters of a uid that its versions share.
+const STEM_LEN: usize = 16;
+
+/// Rows of a table that `load` prints.
+const HEAD_ROWS: usize = 10;
+
+/// The columns of `ls` and `versions`, in order.
+const LIST_COLUMNS: [&str; 9] = [
+    "uid",
+    "key",
+    "description",
+    "suffix",
+    "size",
+    "hash",
+    "version",
+    "is_latest",
+    "visibility",
+];
+
+/// The artifact with this uid (or uid prefix), trash included; a miss says how to find it.
+pub fn find(ln: &Instance, uid: &str) -> Result<Artifact> {
+    ln.artifacts().get(uid).map_err(|e| match e {
+        Error::NotFound { .. } => {
+            anyhow!("no artifact with uid '{uid}': list artifacts with `lamella ls --trash`")
+        }
+        Error::Invalid(msg) => anyhow!("{msg}: to name an artifact by its key, use --key KEY"),
+        other => other.into(),
+    })
+}
+
+fn is_ambiguous(e: &anyhow::Error) -> bool {
+    matches!(e.downcast_ref::<Error>(), Some(Error::Ambiguous { .. }))
+}
+
+/// The artifact named by uid or key (its latest version).
+fn resolve(ln: &Instance, which: &ArtifactRef) -> Result<Artifact> {
+    match (&which.uid, &which.key) {
+        (Some(uid), _) => find(ln, uid),
+        (None, Some(key)) => ln.artifacts().get_by_key(key).map_err(|e| match e {
+            Error::NotFound { .. } => anyhow!(
+                "no artifact with key '{key}': list artifacts with `lamella ls --filter \
+                 key__startswith=…` (deleted ones with --trash)"
+            ),
+            other => other.into(),
+        }),
+        (None, None) => bail!("give an artifact uid, or --key KEY"),
+    }
+}
+
+/// The storage record holding `a`.
+fn storage_of(ln: &Instance, a: &Artifact) -> Result<Storage> {
+    if Some(a.storage_id) == ln.storage().id {
+        return Ok(ln.storage().clone());
+    }
+    Ok(ln.query::<Storage>().filter("id", a.storage_id).one()?)
+}
+
+/// Where the artifact's object lives: its storage root joined with its object key.
+fn location(ln: &Instance, a: &Artifact) -> Result<String> {
+    let storage = storage_of(ln, a)?;
+    Ok(format!(
+        "{}/{}",
+        storage.root.trim_end_matches('/'),
+        object_key(a)
+    ))
+}
+
+fn spinner(message: String) -> ProgressBar {
+    if !interactive() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new_spinner().with_message(message);
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} [{elapsed}]") {
+        pb.set_style(style);
+    }
+    pb.enable_steady_tick(Duration::from_millis(100));
+    pb
+}
+
+/// A size in bytes for people: `5.2 kB`, `1.3 GB`.
+fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = bytes as f64;
+    let mut unit = 0;
+    while v >= 1000.0 && unit + 1 < UNITS.len() {
+        v /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+fn policy(d: Duplicate) -> DuplicatePolicy {
+    match d {
+        Duplicate::Return => DuplicatePolicy::ReturnExisting,
+        Duplicate::Error => DuplicatePolicy::Error,
+        Duplicate::New => DuplicatePolicy::CreateNew,
+    }
+}
+
+/// Checks that every path exists before anything is hashed or written.
+fn check_paths(paths: &[PathBuf]) -> Result<()> {
+    for p in paths {
+        if std::fs::symlink_metadata(p).is_err() {
+            bail!(
+                "{} does not exist: check the path (nothing was saved)",
+                p.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The files under `dir`, recursively, sorted; hidden entries (`.name`) are skipped.
+fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries =
+            std::fs::read_dir(&d).with_context(|| format!("cannot read folder {}", d.display()))?;
+        for entry in entries {
+            let entry = entry.with_context(|| format!("cannot read folder {}", d.display()))?;
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.is_file() {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// A saved (or found) artifact with what `save` found out, for `--json`.
+#[derive(Serialize)]
+struct SavedJson<'a> {
+    #[serde(flatten)]
+    record: &'a Artifact,
+    existed: bool,
+    path: String,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    notes: &'a [String],
+}
+
+/// `lamella save PATH… […]`
+pub fn save(args: SaveArgs, out: &mut Out) -> Result<()> {
+    check_paths(&args.paths)?;
+    let many = args.each || args.paths.len() > 1;
+    if many {
+        if let Some(flag) = [
+            args.key.as_ref().map(|_| "--key"),
+            args.description.as_ref().map(|_| "--description"),
+            args.revises.as_ref().map(|_| "--revises"),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+        {
+            bail!(
+                "{flag} names one artifact, but several are saved: save the paths one by one, \
+                 or use --key-prefix PREFIX"
+            );
+        }
+        if args.duplicate != Duplicate::Return {
+            bail!(
+                "--duplicate error|new is not available when saving several artifacts at once: \
+                 save the paths one by one"
+            );
+        }
+        return save_many(&args, out);
+    }
+    if args.key_prefix.is_some() {
+        bail!("--key-prefix is for several artifacts (with --each): use --key KEY for one");
+    }
+    let ln = super::current()?;
+    let reg = ln.artifacts();
+    let path = &args.paths[0];
+    let revises = args.revises.as_deref().map(|u| find(&ln, u)).transpose()?;
+    let mut draft = reg.from_path(path).on_duplicate(policy(args.duplicate));
+    if let Some(k) = &args.key {
+        draft = draft.key(k);
+    }
+    if let Some(d) = &args.description {
+        draft = draft.description(d);
+    }
+    if let Some(r) = &revises {
+        draft = draft.revises(r);
+    }
+    if args.key.is_none() && args.description.is_none() && revises.is_none() {
+        // LaminDB needs a key or a description: the file name is the natural description.
+        let name = path
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| path.display().to_string());
+        draft = draft.description(name);
+    }
+    let pb = spinner(format!("hashing and saving {}", path.display()));
+    let saved = draft.save();
+    pb.finish_and_clear();
+    let saved = saved.map_err(|e| match e {
+        Error::Duplicate { path, uid, hash } => anyhow!(
+            "the content of {path} is already registered as artifact {uid} (hash {hash}): use \
+             it, or register it again with --duplicate new"
+        ),
+        other => other.into(),
+    })?;
+    print_saved(&ln, &saved, out)
+}
+
+/// Prints one save's messages and record.
+pub fn print_saved(ln: &Instance, saved: &Saved<Artifact>, out: &mut Out) -> Result<()> {
+    for note in &saved.notes {
+        out.warn(note)?;
+    }
+    let a = &saved.record;
+    let path = location(ln, a)?;
+    if out.json {
+        return out.json(&SavedJson {
+            record: a,
+            existed: saved.existed,
+            path,
+            notes: &saved.notes,
+        });
+    }
+    if saved.existed {
+        if saved.notes.is_empty() {
+            out.warn(format!(
+                "returning existing artifact with same hash: {}",
+                a.uid
+            ))?;
+        }
+    } else if a.key_is_virtual {
+        out.line(format!("✅ saved artifact {} at {path}", a.uid))?;
+    } else {
+        out.line(format!(
+            "✅ registered artifact {} in place at {path} (nothing copied)",
+            a.uid
+        ))?;
+    }
+    out.line(repr(a)?)
+}
+
+#[derive(Serialize)]
+struct SavedManyJson<'a> {
+    created: usize,
+    existing: Vec<&'a str>,
+    records: Vec<SavedJson<'a>>,
+}
+
+/// `save --each DIR` or `save PATH PATH…`: one artifact per file, one transaction.
+fn save_many(args: &SaveArgs, out: &mut Out) -> Result<()> {
+    let mut paths = Vec::new();
+    let mut prefix = args.key_prefix.clone();
+    for p in &args.paths {
+        if args.each && p.is_dir() {
+            let files = files_under(p)?;
+            if files.is_empty() {
+                bail!("{} holds no files: nothing was saved", p.display());
+            }
+            paths.extend(files);
+        } else {
+            paths.push(p.clone());
+        }
+    }
+    // LaminDB's from_dir: a folder's files are keyed under the folder's name.
+    if prefix.is_none()
+        && args.each
+        && let [dir] = args.paths.as_slice()
+        && dir.is_dir()
+    {
+        let abs = dir
+            .canonicalize()
+            .with_context(|| format!("cannot access {}", dir.display()))?;
+        prefix = abs.file_name().map(|n| n.to_string_lossy().into_owned());
+    }
+    if prefix.is_some() {
+        let mut seen = std::collections::HashMap::new();
+        for p in &paths {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+            if let Some(other) = seen.insert(name.clone(), p) {
+                bail!(
+                    "{} and {} would get the same key …/{}: save their folders separately \
+                     (nothing was saved)",
+                    other.display(),
+                    p.display(),
+                    name.unwrap_or_default()
+                );
+            }
+        }
+    }
+    let ln = super::current()?;
+    let total: u64 = paths
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let pb = spinner(format!(
+        "hashing and saving {} file{} ({})",
+        paths.len(),
+        plural(paths.len()),
+        human_size(total)
+    ));
+    let saved = ln.artifacts().save_paths(&paths, prefix.as_deref());
+    pb.finish_and_clear();
+    let saved = saved?;
+    let existing: Vec<&Saved<Artifact>> = saved.iter().filter(|s| s.existed).collect();
+    let created = saved.len() - existing.len();
+    if !existing.is_empty() {
+        const SHOWN: usize = 5;
+        let mut uids: Vec<&str> = existing
+            .iter()
+            .take(SHOWN)
+            .map(|s| s.record.uid.as_str())
+            .collect();
+        let more = existing.len().saturating_sub(SHOWN);
+        let more = format!("and {more} more");
+        if existing.len() > SHOWN {
+            uids.push(&more);
+        }
+        out.warn(format!(
+            "returning {} existing artifact{} with same hash: {}",
+            existing.len(),
+            plural(existing.len()),
+            uids.join(", ")
+        ))?;
+    }
+    if out.json {
+        let records = saved
+            .iter()
+            .map(|s| {
+                Ok(SavedJson {
+                    record: &s.record,
+                    existed: s.existed,
+                    path: location(&ln, &s.record)?,
+                    notes: &s.notes,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        return out.json(&SavedManyJson {
+            created,
+            existing: existing.iter().map(|s| s.record.uid.as_str()).collect(),
+            records,
+        });
+    }
+    out.line(format!(
+        "✅ saved {created} new artifact{} ({} given, {} existed) in {}",
+        plural(created),
+        saved.len(),
+        existing.len(),
+        ln.root()
+    ))?;
+    if saved.len() <= 50 {
+        let records: Vec<Artifact> = saved.into_iter().map(|s| s.record).collect();
+        print_list(&records, out)?;
+    }
+    Ok(())
+}
+
+/// Prints artifacts as a table of the `ls` columns.
+fn print_list(records: &[Artifact], out: &mut Out) -> Result<()> {
+    let batch = records_to_batch(<Artifact as Record>::REGISTRY, records)?;
+    let schema = batch.schema();
+    let indices = LIST_COLUMNS
+        .iter()
+        .map(|c| schema.index_of(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    out.table(&batch.project(&indices)?)
+}
+
+/// `lamella ls [--filter F=V]… [--order F] [--limit N] [--trash]`
+pub fn ls(
+    filters: &[Lookup],
+    order: Option<&str>,
+    limit: Option<i64>,
+    trash: bool,
+    out: &mut Out,
+) -> Result<()> {
+    let ln = super::current()?;
+    let mut q = ln.artifacts().query();
+    // Asking for a visibility includes the trash: `visibility=-1` lists it.
+    if trash || filters.iter().any(|f| f.field.starts_with("visibility")) {
+        q = q.include_trash();
+    }
+    for f in filters {
+        q = q.filter(&f.field, f.value.as_str());
+    }
+    q = q.order_by(order.unwrap_or("id"));
+    if let Some(n) = limit {
+        if n < 0 {
+            bail!("--limit must be zero or more, got {n}");
+        }
+        q = q.limit(n);
+    }
+    let records = q.all()?;
+    if out.json {
+        return out.json(&records);
+    }
+    if records.is_empty() {
+        return out.line(if trash {
+            "no artifacts"
+        } else {
+            "no artifacts (deleted ones: `lamella ls --trash`)"
+        });
+    }
+    print_list(&records, out)
+}
+
+/// `lamella versions UID`
+pub fn versions(uid: &str, out: &mut Out) -> Result<()> {
+    let ln = super::current()?;
+    let a = match find(&ln, uid) {
+        Ok(a) => a,
+        // A uid stem (its first 16 characters) names the whole family.
+        Err(e) if is_ambiguous(&e) => {
+            let matches = ln
+                .artifacts()
+                .query()
+                .include_trash()
+                .filter("uid__startswith", uid)
+                .order_by("-uid")
+                .all()?;
+            let stem = |a: &Artifact| a.uid.chars().take(STEM_LEN).collect::<String>();
+            match matches.first() {
+                Some(first) if matches.iter().all(|m| stem(m) == stem(first)) => first.clone(),
+                _ => return Err(e),
+            }
+        }
+        Err(e) => return Err(e),
+    };
+    let family = ln.artifacts().versions(&a)?;
+    if out.json {
+        return out.json(&family);
+    }
+    print_list(&family, out)
+}
+
+/// Writes `batch` to `path` as Parquet or CSV, by the path's suffix.
+fn write_table(batch: &RecordBatch, path: &Path) -> Result<()> {
+    match lamella_core::suffix_of(&path.to_string_lossy()).as_str() {
+        ".parquet" => {
+            lamella_core::write_parquet([batch], path)?;
+        }
+        ".csv" => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            let mut w = WriterBuilder::new().with_header(true).build(file);
+            w.write(batch)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        other => {
+            bail!("cannot write a table as '{other}': give --out a path ending in .parquet or .csv")
+        }
+    }
+    Ok(())
+}
+
+/// Copies a file or a folder (recursively) to `to`.
+fn copy_all(from: &Path, to: &Path) -> Result<()> {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
+        let entries =
+            std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))?;
+        for entry in entries {
+            let entry = entry.with_context(|| format!("cannot read {}", from.display()))?;
+            copy_all(&entry.path(), &to.join(entry.file_name()))?;
+        }
+    } else {
+        // A new file with the user's default permissions, not the stored object's.
+        let fail = || format!("cannot copy {} to {}", from.display(), to.display());
+        let mut src = std::fs::File::open(from).with_context(fail)?;
+        let mut dst = std::fs::File::create(to).with_context(fail)?;
+        std::io::copy(&mut src, &mut dst).with_context(fail)?;
+    }
+    Ok(())
+}
+
+/// `lamella load UID|--key K [--out PATH]`
+pub fn load(which: &ArtifactRef, dest: Option<&Path>, out: &mut Out) -> Result<()> {
+    let ln = super::current()?;
+    let a = resolve(&ln, which)?;
+    let reg = ln.artifacts();
+    if let Some(dest) = dest {
+        if dest.exists() {
+            bail!(
+                "{} already exists: choose another --out path or remove it first",
+                dest.display()
+            );
+        }
+        if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create folder {}", dir.display()))?;
+        }
+        let is_table = matches!(a.suffix.as_str(), ".parquet" | ".csv");
+        let out_suffix = lamella_core::suffix_of(&dest.to_string_lossy());
+        if is_table && out_suffix != a.suffix {
+            match reg.load(&a)? {
+                Loaded::Table(batch) => write_table(&batch, dest)?,
+                Loaded::Path(p) => copy_all(&p, dest)?,
+            }
+        } else {
+            copy_all(&reg.cache(&a)?, dest)?;
+        }
+        if out.json {
+            return out.json(&json!({ "uid": a.uid, "out": dest }));
+        }
+        return out.line(format!("✅ wrote artifact {} to {}", a.uid, dest.display()));
+    }
+    match reg.load(&a)? {
+        Loaded::Table(batch) => {
+            let head = batch.slice(0, HEAD_ROWS.min(batch.num_rows()));
+            if out.json {
+                let columns: Vec<String> = batch
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .collect();
+                return out.json(&json!({
+                    "uid": a.uid,
+                    "n_rows": batch.num_rows(),
+                    "n_columns": batch.num_columns(),
+                    "columns": columns,
+                    "head": super::view::batch_json(&head)?,
+                }));
+            }
+            print_head(&batch, HEAD_ROWS, out)
+        }
+        Loaded::Path(p) => {
+            if out.json {
+                return out.json(&json!({ "uid": a.uid, "path": p }));
+            }
+            out.line(p.display().to_string())
+        }
+    }
+}
+
+/// Prints a table's first `n` rows (every column) and its shape.
+pub fn print_head(batch: &RecordBatch, n: usize, out: &mut Out) -> Result<()> {
+    let head = batch.slice(0, n.min(batch.num_rows()));
+    out.data_table(&head)?;
+    if batch.num_rows() > head.num_rows() {
+        out.line("…")?;
+    }
+    out.line(format!(
+        "{} row{} × {} column{}",
+        batch.num_rows(),
+        plural(batch.num_rows()),
+        batch.num_columns(),
+        plural(batch.num_columns())
+    ))
+}
+
+/// `lamella describe UID|--key K`
+pub fn describe(which: &ArtifactRef, out: &mut Out) -> Result<()> {
+    let ln = super::current()?;
+    let a = resolve(&ln, which)?;
+    if out.json {
+        let storage = storage_of(&ln, &a)?;
+        let user: Option<User> = ln
+            .query::<User>()
+            .filter("id", a.created_by_id)
+            .one_or_none()?;
+        return out.json(&json!({
+            "artifact": a,
+            "path": location(&ln, &a)?,
+            "provenance": { "storage": storage, "created_by": user },
+        }));
+    }
+    let text = ln.artifacts().describe(&a)?;
+    for l in text.trim_end().lines() {
+        out.line(l)?;
+    }
+    Ok(())
+}
+
+/// `lamella delete UID [--permanent]`
+pub fn delete(uid: &str, permanent: bool, out: &mut Out) -> Result<()> {
+    let ln = super::current()?;
+    let a = find(&ln, uid)?;
+    // A second delete of a trashed artifact removes it for good.
+    let for_good = permanent || a.visibility == -1;
+    ln.artifacts().delete(&a, permanent)?;
+    if out.json {
+        return out.json(&json!({ "deleted": a, "permanent": for_good }));
+    }
+    if for_good {
+        let what = if a.key_is_virtual {
+            "and its stored object"
+        } else {
+            "(its file, registered in place, was kept)"
+        };
+        out.line(format!("✅ permanently deleted artifact {} {what}", a.uid))
+    } else {
+        out.line(format!(
+            "🗑️ moved artifact {} to the trash: restore it with `lamella restore {}`, delete it \
+             for good with `lamella delete {} --permanent`",
+            a.uid, a.uid, a.uid
+        ))
+    }
+}
+
+/// `lamella restore UID`
+pub fn restore(uid: &str, out: &mut Out) -> Result<()> {
+    let ln = super::current()?;
+    let a = find(&ln, uid)?;
+    if a.visibility != -1 {
+        if out.json {
+            return out.json(&json!({ "restored": a, "changed": false }));
+        }
+        return out.line(format!(
+            "artifact {} is not in the trash: nothing changed",
+            a.uid
+        ));
+    }
+    let restored = ln.artifacts().restore(&a)?;
+    if out.json {
+        return out.json(&json!({ "restored": restored, "changed": true }));
+    }
+    out.line(format!("✅ restored artifact {}", restored.uid))?;
+    out.line(repr(&restored)?)
+}
+
+/// `lamella doctor [--clean]`
+pub fn doctor(clean: bool, out: &mut Out) -> Result<()> {
+    let ln = super::current()?;
+    let pb = spinner("checking storage against the database".into());
+    let report = ln.artifacts().doctor(clean);
+    pb.finish_and_clear();
+    let report = report?;
+    if out.json {
+        return out.json(&report);
+    }
+    let leftovers = report.staging.len() + report.orphans.len();
+    if leftovers == 0 && report.missing.is_empty() {
+        return out.line("✅ storage and database agree: nothing to clean");
+    }
+    let (mark, verb) = if clean {
+        ("✅", "removed")
+    } else {
+        ("❗", "found")
+    };
+    if !report.staging.is_empty() {
+        out.line(format!(
+            "{mark} {verb} {} leftover upload{} of unfinished saves:",
+            report.staging.len(),
+            plural(report.staging.len())
+        ))?;
+        for s in &report.staging {
+            out.line(format!("   {s}"))?;
+        }
+    }
+    if !report.orphans.is_empty() {
+        out.line(format!(
+            "{mark} {verb} {} orphaned object{} that no artifact references:",
+            report.orphans.len(),
+            plural(report.orphans.len())
+        ))?;
+        for s in &report.orphans {
+            out.line(format!("   {s}"))?;
+        }
+    }
+    if !report.missing.is_empty() {
+        out.line(format!(
+            "❗ {} artifact{} whose stored object is missing:",
+            report.missing.len(),
+            plural(report.missing.len())
+        ))?;
+        for uid in &report.missing {
+            out.line(format!("   {uid}"))?;
+        }
+        out.line(
+            "   rows are never removed by doctor: delete them with `lamella delete UID \
+             --permanent` if the data is gone for good",
+        )?;
+    }
+    if leftovers > 0 && !clean {
+        out.line("   run `lamella doctor --clean` to remove the leftovers and orphans")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(999), "999 B");
+        assert_eq!(human_size(5347), "5.3 kB");
+        assert_eq!(human_size(1_300_000_000), "1.3 GB");
+    }
+}

@@ -120,6 +120,10 @@ pub enum Command {
         /// Remove leftover uploads and orphaned objects (database rows are never removed).
         #[arg(long)]
         clean: bool,
+        /// Only treat leftovers older than this many seconds as abandoned: younger ones may
+        /// belong to a save still running in another process.
+        #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+        min_age: u64,
     },
     /// Manage labels (ULabel): create, list, hierarchies, search, delete.
     #[command(subcommand)]

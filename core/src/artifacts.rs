@@ -24,6 +24,20 @@ use crate::records::{Query, Saved};
 const STAGING: &str = ".lamella/.staging";
 const STEM_LEN: usize = 16;
 
+/// Options of [`Artifacts::save_paths_with`].
+#[derive(Default)]
+pub struct SaveMany<'p> {
+    /// Keys become `key_prefix/<relative path>`; without a prefix the relative path is the
+    /// description.
+    pub key_prefix: Option<String>,
+    /// Relative paths are taken from this folder; without it, from the file name alone.
+    pub base_dir: Option<PathBuf>,
+    /// What to do with content that is already registered.
+    pub policy: DuplicatePolicy,
+    /// Called with (files hashed, files in all) as hashing progresses.
+    pub progress: Option<&'p (dyn Fn(usize, usize) + Sync)>,
+}
+
 /// What to do when the same content is already registered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DuplicatePolicy {
@@ -714,6 +728,11 @@ pub struct DoctorReport {
     pub orphans: Vec<String>,
     /// Artifacts whose object is missing from storage.
     pub missing: Vec<String>,
+    /// Leftovers younger than the minimum age: possibly a save still in progress, never
+    /// removed.
+    pub recent: Vec<String>,
+    /// Storages that could not be checked, with the reason.
+    pub unreachable: Vec<String>,
     /// Whether leftovers were removed.
     pub cleaned: bool,
 }
@@ -762,34 +781,87 @@ impl<'a> Artifacts<'a> {
 
     /// Registers many files as separate artifacts: hashed in parallel, saved in one
     /// transaction. Keys are `key_prefix/<file name>` when a prefix is given, else the
-    /// description is the file name.
+    /// description is the file name. See [`Artifacts::save_paths_with`] for more control.
     pub fn save_paths(
         &self,
         paths: &[PathBuf],
         key_prefix: Option<&str>,
     ) -> Result<Vec<Saved<Artifact>>> {
+        self.save_paths_with(
+            paths,
+            &SaveMany {
+                key_prefix: key_prefix.map(str::to_string),
+                ..SaveMany::default()
+            },
+        )
+    }
+
+    /// Registers many files as separate artifacts with options: keys relative to a base
+    /// folder, a duplicate policy, a progress callback. Files are hashed and uploaded in
+    /// parallel; all rows are written in one transaction.
+    pub fn save_paths_with(
+        &self,
+        paths: &[PathBuf],
+        opts: &SaveMany<'_>,
+    ) -> Result<Vec<Saved<Artifact>>> {
         use rayon::prelude::*;
+        use std::sync::atomic::{AtomicUsize, Ordering};
         let storages = local_storages(self.ln)?;
+        let done = AtomicUsize::new(0);
+        let total = paths.len();
         let prepared: Vec<Result<Prepared>> = paths
             .par_iter()
-            .map(|p| prepare_path(&storages, p))
+            .map(|p| {
+                let r = prepare_path(&storages, p);
+                if let Some(f) = opts.progress {
+                    f(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+                }
+                r
+            })
             .collect();
+        let base = match &opts.base_dir {
+            Some(b) => Some(b.canonicalize().map_err(io_err(b))?),
+            None => None,
+        };
         let mut items = Vec::with_capacity(paths.len());
+        let mut keys = std::collections::HashMap::new();
         for (p, prep) in paths.iter().zip(prepared) {
             let prep = prep?;
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let mut draft = self.from_path(p);
+            let mut draft = self.from_path(p).on_duplicate(opts.policy);
             if prep.in_place.is_none() {
-                draft = match key_prefix {
+                let rel = match &base {
+                    Some(b) => prep
+                        .local
+                        .strip_prefix(b)
+                        .map_err(|_| {
+                            Error::Invalid(format!(
+                                "{} is not inside the base folder {}",
+                                p.display(),
+                                b.display()
+                            ))
+                        })?
+                        .to_string_lossy()
+                        .replace('\\', "/"),
+                    None => p
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                };
+                draft = match &opts.key_prefix {
                     Some(prefix) => {
-                        let key = format!("{}/{name}", prefix.trim_end_matches('/'));
+                        let key = format!("{}/{rel}", prefix.trim_end_matches('/'));
                         check_key(&key)?;
+                        if let Some(other) = keys.insert(key.clone(), p.clone()) {
+                            return Err(Error::Invalid(format!(
+                                "{} and {} would both get the key '{key}': give a base folder \
+                                 so keys keep their subfolders (nothing was saved)",
+                                other.display(),
+                                p.display()
+                            )));
+                        }
                         draft.key(key)
                     }
-                    None => draft.description(name),
+                    None => draft.description(rel),
                 };
             }
             items.push((draft, prep));
@@ -968,6 +1040,7 @@ impl<'a> Artifacts<'a> {
                 for obj in store.list(&key)? {
                     store.delete(&obj.key)?;
                 }
+                prune_empty_dirs(&store);
             } else {
                 store.delete(&key)?;
             }
@@ -1039,18 +1112,24 @@ impl<'a> Artifacts<'a> {
 
     /// Checks storage against the database: leftover staging uploads, objects no artifact
     /// references, artifacts whose object is missing. With `clean`, removes the leftovers and
-    /// orphans (never a database row).
-    pub fn doctor(&self, clean: bool) -> Result<DoctorReport> {
+    /// orphans older than `min_age` (younger ones may belong to a save in progress); never a
+    /// database row.
+    pub fn doctor(&self, clean: bool, min_age: std::time::Duration) -> Result<DoctorReport> {
         let mut report = DoctorReport::default();
         let storages: Vec<Storage> = self.ln.query::<Storage>().all()?;
         for storage in storages {
-            let store = match self.ln.store_for(&storage) {
+            let store = match self.ln.store_for(&storage).and_then(|s| {
+                s.list(LAMELLA_DIR)
+                    .map(|objects| (s, objects))
+                    .map_err(Into::into)
+            }) {
                 Ok(s) => s,
                 Err(e) => {
-                    tracing::warn!("skipping storage {}: {e}", storage.root);
+                    report.unreachable.push(format!("{}: {e}", storage.root));
                     continue;
                 }
             };
+            let (store, objects) = store;
             let sid = require_id(&storage)?;
             let artifacts: Vec<Artifact> = self
                 .query()
@@ -1059,28 +1138,44 @@ impl<'a> Artifacts<'a> {
                 .all()?;
             let known: std::collections::HashSet<&str> =
                 artifacts.iter().map(|a| a.uid.as_str()).collect();
-            let objects = store.list(LAMELLA_DIR)?;
+            let age = |obj: &lamella_storage::ObjectMeta| {
+                obj.last_modified
+                    .or_else(|| {
+                        let p = store.local_path(&obj.key)?;
+                        std::fs::metadata(p).ok()?.modified().ok()
+                    })
+                    .and_then(|t| std::time::SystemTime::now().duration_since(t).ok())
+                    .unwrap_or_default()
+            };
             let mut present: std::collections::HashSet<String> = Default::default();
             for obj in objects {
-                if obj.key.starts_with(&format!("{STAGING}/")) {
-                    report.staging.push(store.url_for(&obj.key));
-                    if clean {
-                        store.delete(&obj.key)?;
-                    }
-                    continue;
-                }
+                let staging = obj.key.starts_with(&format!("{STAGING}/"));
                 let rest = obj.key.trim_start_matches(".lamella/");
                 let uid: String = rest.chars().take(20).collect();
-                if uid.len() == 20 && lamella_schema::is_base62(&uid) {
-                    if known.contains(uid.as_str()) {
-                        present.insert(uid);
-                    } else {
-                        report.orphans.push(store.url_for(&obj.key));
-                        if clean {
-                            store.delete(&obj.key)?;
-                        }
-                    }
+                let is_object = uid.len() == 20 && lamella_schema::is_base62(&uid);
+                if !staging && is_object && known.contains(uid.as_str()) {
+                    present.insert(uid);
+                    continue;
                 }
+                if !staging && !is_object {
+                    continue; // Lamella's own files (the SQLite database, …)
+                }
+                let url = store.url_for(&obj.key);
+                if age(&obj) < min_age {
+                    report.recent.push(url);
+                    continue;
+                }
+                if staging {
+                    report.staging.push(url);
+                } else {
+                    report.orphans.push(url);
+                }
+                if clean {
+                    store.delete(&obj.key)?;
+                }
+            }
+            if clean {
+                prune_empty_dirs(&store);
             }
             for a in &artifacts {
                 let ok = if a.key_is_virtual {
@@ -1096,6 +1191,29 @@ impl<'a> Artifacts<'a> {
         }
         report.cleaned = clean;
         Ok(report)
+    }
+}
+
+/// Removes empty folders under a local store's `.lamella/` (left by deleted folder artifacts
+/// and cleaned staging uploads); object stores have no folders.
+fn prune_empty_dirs(store: &Store) {
+    fn prune(dir: &Path) -> bool {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return false;
+        };
+        let mut empty = true;
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() && prune(&p) {
+                let _ = std::fs::remove_dir(&p);
+            } else {
+                empty = false;
+            }
+        }
+        empty
+    }
+    if let Some(dir) = store.local_path(LAMELLA_DIR) {
+        prune(&dir);
     }
 }
 

@@ -30,8 +30,8 @@ mod table;
 mod view;
 
 pub use artifacts::{
-    ArtifactDraft, Artifacts, DoctorReport, DuplicatePolicy, Loaded, check_key, object_key,
-    suffix_of,
+    ArtifactDraft, Artifacts, DoctorReport, DuplicatePolicy, Loaded, SaveMany, check_key,
+    object_key, suffix_of,
 };
 pub use error::{Error, Result};
 pub use instance::{Instance, InstanceInfo, LAMELLA_DIR, current_handle};

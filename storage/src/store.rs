@@ -945,8 +945,16 @@ fn write_atomically(dest: &Path, fill: impl FnOnce(&mut File) -> io::Result<()>)
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&parent).map_err(|e| Error::io("create folder", &parent, e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TMP_PREFIX)
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(TMP_PREFIX);
+    // Stored objects are ordinary files (0644 before the umask), not private temp files, so
+    // a storage folder can be shared by a group.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    let mut tmp = builder
         .tempfile_in(&parent)
         .map_err(|e| Error::io("create a temporary file in", &parent, e))?;
     fill(tmp.as_file_mut()).map_err(|e| Error::io("write", dest, e))?;

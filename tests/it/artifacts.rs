@@ -181,7 +181,7 @@ artifact_test!(versions_by_key_and_revises, |t| {
     if t.storage == lamella_tests::StorageKind::Local {
         assert!(!cached.exists(), "the object is gone");
     }
-    let report = t.artifacts().doctor(false)?;
+    let report = t.artifacts().doctor(false, std::time::Duration::ZERO)?;
     assert!(
         report.orphans.is_empty() && report.missing.is_empty(),
         "{report:?}"
@@ -324,6 +324,11 @@ artifact_test!(register_in_place, |t| {
     if t.storage == lamella_tests::StorageKind::Local {
         assert!(std::path::Path::new(&file_ref).exists());
     }
-    assert!(t.artifacts().doctor(false)?.missing.is_empty());
+    assert!(
+        t.artifacts()
+            .doctor(false, std::time::Duration::ZERO)?
+            .missing
+            .is_empty()
+    );
     Ok(())
 });

@@ -96,6 +96,24 @@ fn spinner(message: String) -> ProgressBar {
     pb
 }
 
+/// A progress bar on stderr (hidden when stderr is not a terminal).
+fn progress_bar(len: u64, message: String) -> ProgressBar {
+    if !interactive() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(len).with_message(message);
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} [{elapsed}, eta {eta}]")
+    {
+        pb.set_style(style);
+    }
+    pb
+}
+
+fn plural_files(n: usize) -> String {
+    format!("{n} file{}", plural(n))
+}
+
 /// A size in bytes for people: `5.2 kB`, `1.3 GB`.
 fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
@@ -185,12 +203,6 @@ pub fn save(args: SaveArgs, out: &mut Out) -> Result<()> {
             bail!(
                 "{flag} names one artifact, but several are saved: save the paths one by one, \
                  or use --key-prefix PREFIX"
-            );
-        }
-        if args.duplicate != Duplicate::Return {
-            bail!(
-                "--duplicate error|new is not available when saving several artifacts at once: \
-                 save the paths one by one"
             );
         }
         return save_many(&args, out);
@@ -300,34 +312,33 @@ fn save_many(args: &SaveArgs, out: &mut Out) -> Result<()> {
             .with_context(|| format!("cannot access {}", dir.display()))?;
         prefix = abs.file_name().map(|n| n.to_string_lossy().into_owned());
     }
-    if prefix.is_some() {
-        let mut seen = std::collections::HashMap::new();
-        for p in &paths {
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
-            if let Some(other) = seen.insert(name.clone(), p) {
-                bail!(
-                    "{} and {} would get the same key …/{}: save their folders separately \
-                     (nothing was saved)",
-                    other.display(),
-                    p.display(),
-                    name.unwrap_or_default()
-                );
-            }
-        }
-    }
+    // A single folder keeps its subfolders in the keys.
+    let base_dir = match args.paths.as_slice() {
+        [dir] if args.each && dir.is_dir() => Some(dir.clone()),
+        _ => None,
+    };
     let ln = super::current()?;
     let total: u64 = paths
         .iter()
         .filter_map(|p| std::fs::metadata(p).ok())
         .map(|m| m.len())
         .sum();
-    let pb = spinner(format!(
-        "hashing and saving {} file{} ({})",
-        paths.len(),
-        plural(paths.len()),
-        human_size(total)
-    ));
-    let saved = ln.artifacts().save_paths(&paths, prefix.as_deref());
+    let pb = progress_bar(
+        paths.len() as u64,
+        format!(
+            "hashing {} ({})",
+            plural_files(paths.len()),
+            human_size(total)
+        ),
+    );
+    let tick = |done: usize, _total: usize| pb.set_position(done as u64);
+    let opts = lamella_core::SaveMany {
+        key_prefix: prefix.clone(),
+        base_dir,
+        policy: policy(args.duplicate),
+        progress: Some(&tick),
+    };
+    let saved = ln.artifacts().save_paths_with(&paths, &opts);
     pb.finish_and_clear();
     let saved = saved?;
     let existing: Vec<&Saved<Artifact>> = saved.iter().filter(|s| s.existed).collect();
@@ -648,18 +659,35 @@ pub fn restore(uid: &str, out: &mut Out) -> Result<()> {
 }
 
 /// `lamella doctor [--clean]`
-pub fn doctor(clean: bool, out: &mut Out) -> Result<()> {
+pub fn doctor(clean: bool, min_age: u64, out: &mut Out) -> Result<()> {
     let ln = super::current()?;
     let pb = spinner("checking storage against the database".into());
-    let report = ln.artifacts().doctor(clean);
+    let report = ln.artifacts().doctor(clean, Duration::from_secs(min_age));
     pb.finish_and_clear();
     let report = report?;
     if out.json {
         return out.json(&report);
     }
     let leftovers = report.staging.len() + report.orphans.len();
+    for u in &report.unreachable {
+        out.line(format!("❗ could not check storage {u}"))?;
+    }
+    if !report.recent.is_empty() {
+        out.line(format!(
+            "💡 {} recent object{} not yet referenced (a save may be running; older than \
+             {min_age}s counts as abandoned):",
+            report.recent.len(),
+            plural(report.recent.len())
+        ))?;
+        for s in &report.recent {
+            out.line(format!("   {s}"))?;
+        }
+    }
     if leftovers == 0 && report.missing.is_empty() {
-        return out.line("✅ storage and database agree: nothing to clean");
+        if report.unreachable.is_empty() && report.recent.is_empty() {
+            return out.line("✅ storage and database agree: nothing to clean");
+        }
+        return Ok(());
     }
     let (mark, verb) = if clean {
         ("✅", "removed")

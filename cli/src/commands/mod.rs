@@ -44,7 +44,7 @@ pub fn run(command: Command, out: &mut Out) -> Result<()> {
         } => instance::delete(force, out),
         Command::Restore { uid } => artifact::restore(&uid, out),
         Command::Storage(cmd) => storage::run(cmd, out),
-        Command::Doctor { clean } => artifact::doctor(clean, out),
+        Command::Doctor { clean, min_age } => artifact::doctor(clean, min_age, out),
         Command::Ulabel(cmd) => ulabel::run(cmd, out),
         Command::Feature(cmd) => feature::run(cmd, out),
         Command::View { registries, n } => view::run(&registries, n, out),

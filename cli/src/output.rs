@@ -301,6 +301,19 @@ pub fn quote_all<S: AsRef<str>>(names: &[S]) -> String {
 }
 
 /// Whether progress bars may be drawn (stderr is a terminal).
+/// A spinner on stderr for work of unknown length (hidden when stderr is not a terminal).
+pub fn spinner(message: String) -> indicatif::ProgressBar {
+    if !interactive() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new_spinner().with_message(message);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed}]") {
+        pb.set_style(style);
+    }
+    pb.enable_steady_tick(std::time::Duration::from_millis(100));
+    pb
+}
+
 pub fn interactive() -> bool {
     io::stderr().is_terminal()
 }

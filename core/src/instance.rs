@@ -218,16 +218,7 @@ impl Instance {
                 )));
             }
             let t = now();
-            let mut users = vec![User {
-                id: None,
-                uid: base62_uid(uid_len::USER),
-                handle: handle.clone(),
-                name: None,
-                created_at: t,
-                updated_at: t,
-            }];
-            User::insert_all(conn, &mut users)?;
-            let user = users.remove(0);
+            let user = insert_user(conn, &handle)?;
             let mut storages = vec![Storage {
                 id: None,
                 uid: base62_uid(uid_len::STORAGE),
@@ -348,19 +339,7 @@ impl Instance {
                 .load(conn)?;
             let user = match users.pop() {
                 Some(u) => u,
-                None => {
-                    let t = now();
-                    let mut u = vec![User {
-                        id: None,
-                        uid: base62_uid(uid_len::USER),
-                        handle: handle.clone(),
-                        name: None,
-                        created_at: t,
-                        updated_at: t,
-                    }];
-                    User::insert_all(conn, &mut u)?;
-                    u.remove(0)
-                }
+                None => insert_user(conn, &handle)?,
             };
             let storage: Storage = QuerySpec::new(&registry::STORAGE)
                 .filter("root", row.storage_root.as_str())
@@ -539,6 +518,21 @@ impl Instance {
     pub(crate) fn user_id(&self) -> i64 {
         self.inner.user.id().unwrap_or_default()
     }
+}
+
+/// Registers a user with a fresh uid.
+fn insert_user(conn: &mut lamella_schema::Conn<'_>, handle: &str) -> Result<User> {
+    let t = now();
+    let mut users = vec![User {
+        id: None,
+        uid: base62_uid(uid_len::USER),
+        handle: handle.to_string(),
+        name: None,
+        created_at: t,
+        updated_at: t,
+    }];
+    User::insert_all(conn, &mut users)?;
+    Ok(users.remove(0))
 }
 
 fn remove_sqlite_files(path: &Path) {

@@ -40,7 +40,7 @@ pub use records::{
 };
 pub use settings::{InstanceEntry, Settings, home as settings_home, set_home as set_settings_home};
 pub use table::records_to_batch;
-pub use view::RegistryView;
+pub use view::{REGISTRIES, RegistryView};
 
 pub use arrow::{
     self,

@@ -9,6 +9,19 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::instance::Instance;
 
+/// The registries `view` shows, in its order.
+pub const REGISTRIES: [&str; 9] = [
+    "Artifact",
+    "Collection",
+    "Feature",
+    "FeatureSet",
+    "Run",
+    "Storage",
+    "Transform",
+    "ULabel",
+    "User",
+];
+
 /// One registry's most recent records.
 #[derive(Debug, Clone)]
 pub struct RegistryView {
@@ -24,24 +37,13 @@ impl Instance {
     /// The `n` most recent records of every registry (or of those named in `only`), newest
     /// first, like LaminDB's `ln.view()`. Registries without records are left out.
     pub fn view(&self, n: i64, only: &[&str]) -> Result<Vec<RegistryView>> {
-        const NAMES: [&str; 9] = [
-            "Artifact",
-            "Collection",
-            "Feature",
-            "FeatureSet",
-            "Run",
-            "Storage",
-            "Transform",
-            "ULabel",
-            "User",
-        ];
         if let Some(bad) = only
             .iter()
-            .find(|o| !NAMES.iter().any(|n| n.eq_ignore_ascii_case(o)))
+            .find(|o| !REGISTRIES.iter().any(|n| n.eq_ignore_ascii_case(o)))
         {
             return Err(crate::Error::Invalid(format!(
                 "unknown registry '{bad}': use one of {}",
-                NAMES.join(", ")
+                REGISTRIES.join(", ")
             )));
         }
         let mut out = Vec::new();

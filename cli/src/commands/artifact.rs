@@ -15,7 +15,7 @@ use serde_json::json;
 
 use super::named::plural;
 use crate::cli::{ArtifactRef, Duplicate, Lookup, SaveArgs};
-use crate::output::{Out, interactive, repr};
+use crate::output::{Out, interactive, repr, spinner};
 
 /// Characters of a uid that its versions share.
 const STEM_LEN: usize = 16;
@@ -82,18 +82,6 @@ fn location(ln: &Instance, a: &Artifact) -> Result<String> {
         storage.root.trim_end_matches('/'),
         object_key(a)
     ))
-}
-
-fn spinner(message: String) -> ProgressBar {
-    if !interactive() {
-        return ProgressBar::hidden();
-    }
-    let pb = ProgressBar::new_spinner().with_message(message);
-    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} [{elapsed}]") {
-        pb.set_style(style);
-    }
-    pb.enable_steady_tick(Duration::from_millis(100));
-    pb
 }
 
 /// A progress bar on stderr (hidden when stderr is not a terminal).

@@ -2,16 +2,14 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use indicatif::{ProgressBar, ProgressStyle};
 use lamella_core::{Error, Graph, Instance, ULabel, ULabels};
 use serde_json::json;
 
 use super::named::{self, find, plural};
 use crate::cli::UlabelCommand;
-use crate::output::{Out, interactive, quote, quote_all, repr};
+use crate::output::{Out, quote, quote_all, repr, spinner};
 
 /// Runs one `ulabel` subcommand.
 pub fn run(cmd: UlabelCommand, out: &mut Out) -> Result<()> {
@@ -136,18 +134,6 @@ fn create(
         ))?;
     }
     Ok(())
-}
-
-fn spinner(message: String) -> ProgressBar {
-    if !interactive() {
-        return ProgressBar::hidden();
-    }
-    let pb = ProgressBar::new_spinner().with_message(message);
-    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} [{elapsed}]") {
-        pb.set_style(style);
-    }
-    pb.enable_steady_tick(Duration::from_millis(100));
-    pb
 }
 
 fn create_from_file(

@@ -2,23 +2,12 @@
 
 use anyhow::{Result, bail};
 
-use lamella_core::{ArrayFormatter, FormatOptions, Instance, RecordBatch, RegistryView};
+use lamella_core::{
+    ArrayFormatter, FormatOptions, Instance, REGISTRIES, RecordBatch, RegistryView,
+};
 use serde_json::{Map, Value};
 
 use crate::output::{Out, quote};
-
-/// The registries `view` knows, in its order.
-const REGISTRIES: [&str; 9] = [
-    "Artifact",
-    "Collection",
-    "Feature",
-    "FeatureSet",
-    "Run",
-    "Storage",
-    "Transform",
-    "ULabel",
-    "User",
-];
 
 /// Checks registry names (case-insensitive) and returns them as spelled by Lamella.
 fn registry_names(given: &[String]) -> Result<Vec<&'static str>> {

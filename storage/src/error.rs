@@ -60,7 +60,7 @@ pub enum Error {
     },
 
     /// The backend refused access.
-    #[error("access denied to `{key}` in {url}: {hint} ({message})")]
+    #[error("access denied to {}: {hint} ({message})", location(url, key))]
     AccessDenied {
         /// The store's root URL.
         url: String,
@@ -176,5 +176,14 @@ impl Error {
             path: path.into(),
             source,
         }
+    }
+}
+
+/// `url/key`, or the URL alone for the root.
+fn location(url: &str, key: &str) -> String {
+    if key.is_empty() {
+        url.to_string()
+    } else {
+        format!("{}/{key}", url.trim_end_matches('/'))
     }
 }

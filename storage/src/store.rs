@@ -802,6 +802,8 @@ impl Store {
             ErrorKind::NotFound => self.not_found(key),
             ErrorKind::IsADirectory => self.not_a_file(key),
             ErrorKind::PermissionDenied => Error::AccessDenied {
+                // S3 says why in an error code (SignatureDoesNotMatch, InvalidAccessKeyId, …);
+                // the rest of opendal's context is noise for a person.
                 url,
                 key: key.to_string(),
                 hint: if s3 {
@@ -811,7 +813,7 @@ impl Store {
                 } else {
                     "check the permissions of the folder".into()
                 },
-                message,
+                message: s3_code(&message).unwrap_or(message),
             },
             _ if s3 && is_unreachable(&message) => Error::Unreachable {
                 url,
@@ -939,6 +941,13 @@ fn clean_prefix(url: &str, prefix: &str) -> Result<String> {
 }
 
 /// Writes a file through a temporary sibling and renames it into place.
+/// The S3 error code in an opendal message (`code: "SignatureDoesNotMatch"`).
+fn s3_code(message: &str) -> Option<String> {
+    let rest = &message[message.find("code: \"")? + 7..];
+    let code = &rest[..rest.find('"')?];
+    (!code.is_empty()).then(|| code.to_string())
+}
+
 fn write_atomically(dest: &Path, fill: impl FnOnce(&mut File) -> io::Result<()>) -> Result<()> {
     let parent = match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),

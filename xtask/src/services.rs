@@ -28,6 +28,17 @@ const S3_PORT: u16 = 9000;
 const S3_BUCKET: &str = "lamella-test";
 const MOTO_LOG: &str = "/tmp/lamella-moto.log";
 const MOTO_PID: &str = "/tmp/lamella-moto.pid";
+/// A second S3 server that checks request signatures (moto accepts any credentials), so tests
+/// can prove that wrong credentials give a clear error. Started when `s3s-fs` is installed
+/// (`.ci/run` installs it with `cargo install`).
+const AUTH_PORT: u16 = 8014;
+const AUTH_DIR: &str = "/tmp/lamella-s3s";
+const AUTH_PID: &str = "/tmp/lamella-s3s.pid";
+const AUTH_LOG: &str = "/tmp/lamella-s3s.log";
+/// The credentials the signature-checking server accepts.
+pub const AUTH_KEY: &str = "lamella";
+/// Its secret key.
+pub const AUTH_SECRET: &str = "lamella-secret";
 const LOCK: &str = "/tmp/lamella-services.lock";
 
 /// The variable that tells tests where PostgreSQL is.
@@ -84,7 +95,7 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
 
 /// The environment the tests read, pointing at the services `up` starts.
 pub fn default_env() -> Vec<(&'static str, String)> {
-    vec![
+    let mut env = vec![
         (
             PG_URL_VAR,
             format!("postgres://{PG_USER}@127.0.0.1:{PG_PORT}/{PG_DB}"),
@@ -95,7 +106,16 @@ pub fn default_env() -> Vec<(&'static str, String)> {
         ("AWS_ACCESS_KEY_ID", "test".to_owned()),
         ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
         ("AWS_REGION", "us-east-1".to_owned()),
-    ]
+    ];
+    if auth_binary().is_some() {
+        env.push((
+            "LAMELLA_TEST_S3_AUTH_ENDPOINT",
+            format!("http://127.0.0.1:{AUTH_PORT}"),
+        ));
+        env.push(("LAMELLA_TEST_S3_AUTH_KEY", AUTH_KEY.to_owned()));
+        env.push(("LAMELLA_TEST_S3_AUTH_SECRET", AUTH_SECRET.to_owned()));
+    }
+    env
 }
 
 /// The environment for a test or bench run: the caller's own services when both
@@ -136,7 +156,85 @@ pub fn up() -> Result<()> {
         "S3 (moto)   ready  http://127.0.0.1:{S3_PORT}  bucket {S3_BUCKET}  ({:.1} s)",
         started.elapsed().as_secs_f64()
     );
+    match auth_binary() {
+        Some(bin) => {
+            auth_up(&bin).context("the signature-checking S3 server (s3s-fs) did not come up")?;
+            println!("S3 (s3s-fs) ready  http://127.0.0.1:{AUTH_PORT}  bucket {S3_BUCKET}");
+        }
+        None => println!(
+            "S3 (s3s-fs) not installed: wrong-credential tests will be skipped (install with \
+             `cargo install s3s-fs@0.14.1 --locked --features binary`)"
+        ),
+    }
     Ok(())
+}
+
+/// The `s3s-fs` binary, if installed.
+fn auth_binary() -> Option<PathBuf> {
+    which("s3s-fs").or_else(|| {
+        let p = PathBuf::from(std::env::var_os("HOME")?).join(".cargo/bin/s3s-fs");
+        p.is_file().then_some(p)
+    })
+}
+
+fn auth_up(bin: &Path) -> Result<()> {
+    if http::port_open(local(AUTH_PORT)) {
+        println!("S3 (s3s-fs): already listening on 127.0.0.1:{AUTH_PORT}, reusing it");
+        return Ok(());
+    }
+    // s3s-fs keeps each bucket as a folder of its root.
+    fs::create_dir_all(Path::new(AUTH_DIR).join(S3_BUCKET))
+        .with_context(|| format!("could not create {AUTH_DIR}/{S3_BUCKET}"))?;
+    let log = File::create(AUTH_LOG).with_context(|| format!("could not create {AUTH_LOG}"))?;
+    let mut cmd = Command::new(bin);
+    cmd.args([
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &AUTH_PORT.to_string(),
+        "--access-key",
+        AUTH_KEY,
+        "--secret-key",
+        AUTH_SECRET,
+        AUTH_DIR,
+    ])
+    .stdin(Stdio::null())
+    .stdout(log.try_clone()?)
+    .stderr(log)
+    .process_group(0);
+    let shown = describe(&cmd);
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("could not start `{shown}`"))?;
+    fs::write(AUTH_PID, child.id().to_string())
+        .with_context(|| format!("could not write {AUTH_PID}"))?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !http::port_open(local(AUTH_PORT)) {
+        if let Some(exit) = child.try_wait()? {
+            bail!("`{shown}` exited ({exit}); {}", log_tail(AUTH_LOG, 15));
+        }
+        if Instant::now() >= deadline {
+            kill_group(child.id(), "KILL");
+            bail!(
+                "`{shown}` did not listen within 20 s; {}",
+                log_tail(AUTH_LOG, 15)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+fn auth_down() {
+    let pid = fs::read_to_string(AUTH_PID)
+        .ok()
+        .and_then(|p| p.trim().parse::<u32>().ok())
+        .filter(|&pid| process_cmdline(pid).is_some_and(|c| c.contains("s3s-fs")));
+    if let Some(pid) = pid {
+        kill_group(pid, "TERM");
+        println!("S3 (s3s-fs): stopped (pid {pid})");
+    }
+    let _ = fs::remove_file(AUTH_PID);
 }
 
 /// `services down`.
@@ -144,6 +242,7 @@ pub fn down() -> Result<()> {
     let _lock = Lock::acquire()?;
     let pg = pg_down();
     let s3 = s3_down();
+    auth_down();
     pg.context("stopping PostgreSQL failed")?;
     s3.context("stopping the S3 server (moto) failed")?;
     Ok(())

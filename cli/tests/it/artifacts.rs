@@ -782,3 +782,53 @@ cli_test!(save_each_keeps_subfolders_and_policy, |env| {
     assert_eq!(again["created"], 2);
     assert_eq!(ls(&env, &[]).len(), 4);
 });
+
+/// Against a server that checks signatures: wrong credentials are a clear error that names
+/// what to check, and create nothing; the right ones work.
+#[test]
+fn wrong_s3_credentials_are_a_clear_error() {
+    let Ok(endpoint) = std::env::var("LAMELLA_TEST_S3_AUTH_ENDPOINT") else {
+        assert!(
+            !lamella_tests::in_ci(),
+            "LAMELLA_TEST_S3_AUTH_ENDPOINT is not set but CI=true: install s3s-fs and run \
+             `cargo xtask services up`"
+        );
+        eprintln!("skipping: no signature-checking S3 server (cargo xtask services up)");
+        return;
+    };
+    let key = std::env::var("LAMELLA_TEST_S3_AUTH_KEY").unwrap();
+    let secret = std::env::var("LAMELLA_TEST_S3_AUTH_SECRET").unwrap();
+    let bucket = std::env::var("LAMELLA_TEST_S3_BUCKET").unwrap_or_else(|_| "lamella-test".into());
+    let root = format!("s3://{bucket}/auth-{}", std::process::id());
+    let env = Env::sqlite();
+    let wrong = [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", key.as_str()),
+        ("AWS_SECRET_ACCESS_KEY", "not-the-secret"),
+    ];
+    let run = env.run_env(&["init", "--storage", &root], &wrong);
+    assert_error(&run, "AWS_SECRET_ACCESS_KEY");
+    assert!(
+        !run.stderr.contains("not-the-secret"),
+        "secrets are never printed"
+    );
+    assert_error(&env.run(&["info"]), "no current instance");
+    let right = [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", key.as_str()),
+        ("AWS_SECRET_ACCESS_KEY", secret.as_str()),
+    ];
+    env.run_env(&["init", "--storage", &root], &right).ok();
+    write(&env, "a.txt", "a");
+    let saved = env
+        .run_env(&["save", "a.txt", "--key", "a.txt", "--json"], &right)
+        .ok()
+        .json();
+    assert_eq!(saved["hash"], "DMF1ucDxtqgxw5niaXcmYQ");
+    // Later calls with wrong keys fail clearly and change nothing.
+    write(&env, "b.txt", "b");
+    let run = env.run_env(&["save", "b.txt", "--key", "b.txt"], &wrong);
+    assert_error(&run, "AWS_SECRET_ACCESS_KEY");
+    let listed = env.run_env(&["ls", "--json"], &right).ok().json();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+}

@@ -295,10 +295,10 @@ fn prepare_path(local_storages: &[Storage], p: &Path) -> Result<Prepared> {
     } else {
         let h = hash_file(&abs)?;
         let suffix = suffix_of(&name);
-        let n_observations = if suffix == ".parquet" {
-            lamella_storage::n_rows(&abs).ok().map(|n| n as i64)
-        } else {
-            None
+        let n_observations = match suffix.as_str() {
+            ".parquet" => lamella_storage::n_rows(&abs).ok().map(|n| n as i64),
+            ".csv" => lamella_storage::csv_rows(&abs).ok().map(|n| n as i64),
+            _ => None,
         };
         Ok(Prepared {
             local: abs,

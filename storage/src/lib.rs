@@ -40,4 +40,4 @@ pub use hash::{
     hash_set,
 };
 pub use store::{ObjectMeta, S3Options, Store, StoreKind};
-pub use table::{ParquetBatches, n_rows, read_csv, read_parquet, write_parquet};
+pub use table::{ParquetBatches, csv_rows, n_rows, read_csv, read_parquet, write_parquet};

@@ -178,6 +178,19 @@ impl std::fmt::Debug for ParquetBatches {
     }
 }
 
+/// The number of data rows of a CSV file with a header row, counted in one streaming pass.
+pub fn csv_rows(path: &Path) -> Result<u64> {
+    let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
+    let (_, n) = csv::reader::Format::default()
+        .with_header(true)
+        .infer_schema(BufReader::new(file), None)
+        .map_err(|source| Error::Arrow {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(n as u64)
+}
+
 /// Reads a CSV file with a header row into record batches, inferring column types from the
 /// whole file (integers, floats, booleans, dates/timestamps, else strings; empty fields are
 /// nulls).
@@ -283,6 +296,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("t.csv");
         std::fs::write(&p, "a,b,c,d\n1,x,1.5,true\n2,,2,false\n3,z,,true\n").unwrap();
+        assert_eq!(csv_rows(&p).unwrap(), 3);
         let batches = read_csv(&p).unwrap();
         let b = &batches[0];
         let s = b.schema();

@@ -152,6 +152,7 @@ artifact_test!(versions_by_key_and_revises, |t| {
         .from_path(t.file("s2.csv", b"x,y\n1,3\n"))
         .key("iris/s.csv")
         .save()?;
+    assert_eq!(v1.n_observations, Some(1), "CSV rows are counted");
     assert_eq!(&v2.uid[..16], &v1.uid[..16]);
     assert!(v2.uid.ends_with("0001"));
     let v3 = t

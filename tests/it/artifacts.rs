@@ -333,3 +333,30 @@ artifact_test!(register_in_place, |t| {
     );
     Ok(())
 });
+
+/// `describe()` layout, with the values that change between runs replaced.
+#[test]
+fn describe_snapshot() -> anyhow::Result<()> {
+    let t = lamella_tests::TestInstance::new(lamella_tests::Db::Sqlite).expect("instance");
+    let a = t
+        .artifacts()
+        .from_table(&iris(150))
+        .description("Iris study 1 - after measuring sepal & petal metrics")
+        .save()?;
+    let text = t
+        .artifacts()
+        .describe(&a)?
+        .replace(&a.uid, "<artifact uid>")
+        .replace(&t.storage().uid, "<storage uid>")
+        .replace(&t.storage().root, "<root>")
+        .replace(&t.user().uid, "<user uid>")
+        .replace(&t.user().handle, "<handle>")
+        .replace(a.hash.as_deref().unwrap(), "<hash>")
+        .replace(
+            &a.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            "<time>",
+        )
+        .replace(&format!("size={}", a.size.unwrap()), "size=<size>");
+    insta::assert_snapshot!(text);
+    Ok(())
+}

@@ -182,8 +182,8 @@ pub struct SaveArgs {
     /// transaction (hidden files are skipped).
     #[arg(long)]
     pub each: bool,
-    /// With several artifacts: key each file PREFIX/<file name> (default for one folder with
-    /// --each: the folder's name).
+    /// With several artifacts: key each file PREFIX/<path within the folder>, or
+    /// PREFIX/<file name> for loose files (default for one folder with --each: its name).
     #[arg(long, value_name = "PREFIX")]
     pub key_prefix: Option<String>,
     /// When the same content is already registered: return it, fail, or register it again.

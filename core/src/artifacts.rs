@@ -296,8 +296,8 @@ fn prepare_path(local_storages: &[Storage], p: &Path) -> Result<Prepared> {
         let h = hash_file(&abs)?;
         let suffix = suffix_of(&name);
         let n_observations = match suffix.as_str() {
-            ".parquet" => lamella_storage::n_rows(&abs).ok().map(|n| n as i64),
-            ".csv" => lamella_storage::csv_rows(&abs).ok().map(|n| n as i64),
+            ".parquet" | ".PARQUET" => lamella_storage::n_rows(&abs).ok().map(|n| n as i64),
+            ".csv" | ".CSV" => lamella_storage::csv_rows(&abs).ok().map(|n| n as i64),
             _ => None,
         };
         Ok(Prepared {
@@ -975,7 +975,7 @@ impl<'a> Artifacts<'a> {
     /// The content: a table for Parquet and CSV, a local path otherwise.
     pub fn load(&self, a: &Artifact) -> Result<Loaded> {
         let path = self.cache(a)?;
-        let batches = match a.suffix.as_str() {
+        let batches = match a.suffix.to_ascii_lowercase().as_str() {
             ".parquet" => lamella_storage::read_parquet(&path)?,
             ".csv" => lamella_storage::read_csv(&path)?,
             _ => return Ok(Loaded::Path(path)),

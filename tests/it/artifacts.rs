@@ -360,3 +360,19 @@ fn describe_snapshot() -> anyhow::Result<()> {
     insta::assert_snapshot!(text);
     Ok(())
 }
+
+artifact_test!(csv_loads_as_a_table_whatever_the_suffix_case, |t| {
+    let a = t
+        .artifacts()
+        .from_path(t.file("DATA.CSV", b"name,n\nsetosa,1\nvirginica,2\n"))
+        .description("upper-case suffix")
+        .save()?;
+    assert_eq!(a.suffix, ".CSV");
+    assert_eq!(a.n_observations, Some(2));
+    let Loaded::Table(table) = t.artifacts().load(&a)? else {
+        panic!("a CSV loads as a table")
+    };
+    assert_eq!(table.num_rows(), 2);
+    assert_eq!(table.schema().field(0).name(), "name");
+    Ok(())
+});

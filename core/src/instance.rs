@@ -323,7 +323,7 @@ impl Instance {
                 p.display()
             )));
         }
-        let db = Db::open(&url)?;
+        let db = Db::open_existing(&url)?;
         let handle = current_handle();
         let (row, user, storage) = db.transaction(|conn| -> Result<_> {
             let row = lamella_schema::instance_row(conn)?.ok_or_else(|| {

@@ -255,10 +255,23 @@ impl<E> From<diesel::result::Error> for TxError<E> {
 impl Db {
     /// Opens (and for SQLite creates) the database at `url`, then applies pending migrations.
     pub fn open(url: &DbUrl) -> Result<Db> {
+        Db::open_inner(url, false)
+    }
+
+    /// Opens a database that must already hold Lamella's tables (connecting to an instance):
+    /// a database without them is an error and is left untouched.
+    pub fn open_existing(url: &DbUrl) -> Result<Db> {
+        Db::open_inner(url, true)
+    }
+
+    fn open_inner(url: &DbUrl, existing: bool) -> Result<Db> {
         let manager = Manager { url: url.clone() };
         // Connect once directly: a bad URL fails now with the driver's message, instead of the
         // pool retrying until its timeout.
         let mut first = manager.establish()?;
+        if existing && !has_lamella_tables(&mut first)? {
+            return Err(Error::NotInitialized { url: url.display() });
+        }
         migrate(&mut first, url)?;
         drop(first);
         let max = match url.backend() {
@@ -327,6 +340,28 @@ impl Db {
             c.inner.batch_execute(&sql).map_err(Error::Query)
         })
     }
+}
+
+/// Whether the database already holds Lamella's tables.
+fn has_lamella_tables(conn: &mut AnyConnection) -> Result<bool> {
+    #[derive(diesel::QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let rows: Vec<Found> = match conn {
+        AnyConnection::Sqlite(c) => diesel::sql_query(
+            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = \
+             'lamella_instance'",
+        )
+        .load(c)?,
+        AnyConnection::Postgresql(c) => diesel::sql_query(
+            "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = \
+             current_schema() AND table_name = 'lamella_instance'",
+        )
+        .load(c)?,
+    };
+    Ok(rows.first().is_some_and(|r| r.n > 0))
 }
 
 fn migrate(conn: &mut AnyConnection, url: &DbUrl) -> Result<()> {

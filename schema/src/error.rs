@@ -32,6 +32,14 @@ pub enum Error {
         /// What failed.
         message: String,
     },
+    /// The database holds no Lamella tables where an instance was expected.
+    #[error(
+        "the database {url} holds no Lamella instance: create one with `lamella init --storage DIR --db {url}`"
+    )]
+    NotInitialized {
+        /// The URL, with any password removed.
+        url: String,
+    },
     /// A query failed.
     #[error("database error: {0}")]
     Query(#[from] diesel::result::Error),

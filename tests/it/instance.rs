@@ -94,3 +94,36 @@ fn init_on_a_file_is_refused() {
     let e = Instance::init(&f, None).unwrap_err();
     assert!(e.to_string().contains("is a file"), "{e}");
 }
+
+#[test]
+fn connecting_to_a_database_without_an_instance_changes_nothing() {
+    use diesel::{Connection, RunQueryDsl};
+    isolate_home();
+    let Some(admin) = lamella_tests::postgres_url() else {
+        return;
+    };
+    let pg = lamella_tests::PgDatabase::create(&admin).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let mut settings = lamella_core::Settings::load().unwrap();
+    settings.remember(lamella_core::InstanceEntry {
+        uid: "noinstance01".into(),
+        root: root.display().to_string(),
+        db: pg.url.clone(),
+    });
+    settings.save().unwrap();
+    let e = Instance::connect(&root).unwrap_err();
+    assert!(e.to_string().contains("holds no Lamella instance"), "{e}");
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = diesel::pg::PgConnection::establish(&pg.url).unwrap();
+    let n: Vec<N> = diesel::sql_query(
+        "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name LIKE 'lamella%'",
+    )
+    .load(&mut conn)
+    .unwrap();
+    assert_eq!(n[0].n, 0, "no tables may be created in a foreign database");
+}

@@ -49,11 +49,28 @@ fn finish(h: u64, tag: u64, len: usize) -> u64 {
 /// (and, for substitutions, digit wildcards too). Polynomial prefix hashes make each variant's
 /// fingerprint O(1); equal fingerprints are verified by the caller.
 fn variants(key: &[char], with_swaps: bool, mut f: impl FnMut(u64, u64)) {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<(Vec<u64>, Vec<u64>)> =
+            const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+    }
+    SCRATCH.with(|scratch| {
+        let (pow, pre) = &mut *scratch.borrow_mut();
+        variants_with(key, with_swaps, pow, pre, &mut f);
+    });
+}
+
+fn variants_with(
+    key: &[char],
+    with_swaps: bool,
+    pow: &mut Vec<u64>,
+    pre: &mut Vec<u64>,
+    f: &mut impl FnMut(u64, u64),
+) {
     let n = key.len();
     let c = |i: usize| u64::from(key[i]) + 1;
-    // pow[i] = BASE^i; pre[i] = hash of key[..i]
-    let mut pow = Vec::with_capacity(n + 1);
-    let mut pre = Vec::with_capacity(n + 1);
+    // pow[i] = BASE^i; pre[i] = hash of key[..i] (buffers reused across calls)
+    pow.clear();
+    pre.clear();
     pow.push(1u64);
     pre.push(0u64);
     for i in 0..n {
@@ -157,8 +174,23 @@ impl SimilarityIndex {
 
     /// The indexes of the indexed names similar to `candidate`.
     pub fn matches(&self, candidate: &str) -> Vec<usize> {
-        let key = normalize(candidate);
-        let chars: Vec<char> = key.chars().collect();
+        thread_local! {
+            static CHARS: std::cell::RefCell<Vec<char>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        CHARS.with(|chars| {
+            let chars = &mut *chars.borrow_mut();
+            chars.clear();
+            chars.extend(
+                candidate
+                    .chars()
+                    .filter(|c| c.is_alphanumeric())
+                    .flat_map(char::to_lowercase),
+            );
+            self.matches_key(chars)
+        })
+    }
+
+    fn matches_key(&self, chars: &[char]) -> Vec<usize> {
         let mut hits: Vec<usize> = Vec::new();
         if chars.is_empty() || self.keys.is_empty() {
             return hits;
@@ -168,7 +200,7 @@ impl SimilarityIndex {
                 hits.extend(ids.iter().map(|&i| i as usize));
             }
         };
-        variants(&chars, true, |kind, fp| match kind {
+        variants(chars, true, |kind, fp| match kind {
             // equal keys and indexed keys with one letter more (their deletions are in `exact`);
             // the candidate with one letter more, or two adjacent letters swapped
             FULL | DELETED_LETTER | SWAPPED => probe(&self.exact, fp),
@@ -184,6 +216,7 @@ impl SimilarityIndex {
         }
         hits.sort_unstable();
         hits.dedup();
+        let key: String = chars.iter().collect();
         hits.retain(|&i| similar_keys(&self.keys[i], &key));
         hits
     }

@@ -134,6 +134,27 @@ pub fn names(conn: &mut Conn<'_>, reg: &Registry, column: &str) -> Result<Vec<(i
             reg.name
         )));
     }
+    // The hot cases (name checks on large registries) decode by position, several times
+    // cheaper per row than by name.
+    match (reg.table, column) {
+        ("lamella_ulabels", "name") => {
+            return Ok(with_conn!(conn.inner, |c| {
+                lamella_ulabels::table
+                    .select((lamella_ulabels::id, lamella_ulabels::name))
+                    .order(lamella_ulabels::id)
+                    .load::<(i64, String)>(c)
+            })?);
+        }
+        ("lamella_features", "name") => {
+            return Ok(with_conn!(conn.inner, |c| {
+                lamella_features::table
+                    .select((lamella_features::id, lamella_features::name))
+                    .order(lamella_features::id)
+                    .load::<(i64, String)>(c)
+            })?);
+        }
+        _ => {}
+    }
     let mut sql = Sql::new(conn.backend());
     sql.push(&format!(
         "SELECT id, \"{column}\" AS name FROM {} WHERE \"{column}\" IS NOT NULL ORDER BY id",

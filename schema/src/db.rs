@@ -14,6 +14,13 @@ use crate::error::{Error, Result};
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
+#[diesel::expression::functions::declare_sql_function]
+extern "SQL" {
+    /// Unicode-aware lower case on SQLite (its built-in `LOWER` folds ASCII only), so that
+    /// `__icontains` and `__iexact` behave as on PostgreSQL.
+    fn lamella_lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
 /// A connection to either backend.
 #[derive(diesel::MultiConnection)]
 pub(crate) enum AnyConnection {
@@ -167,6 +174,8 @@ impl Manager {
                     url: self.url.display(),
                     message: format!("{e}: is this file a SQLite database?"),
                 })?;
+                lamella_lower_utils::register_impl(&mut c, |x: String| x.to_lowercase())
+                    .map_err(Error::Query)?;
                 Ok(AnyConnection::Sqlite(c))
             }
             DbUrl::Postgres(url) => {

@@ -174,6 +174,14 @@ impl Sql {
         self.bind(Bind::BigInt(v))
     }
 
+    /// The Unicode-aware lower-case function of the backend.
+    fn lower(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "lamella_lower",
+            Backend::Postgres => "LOWER",
+        }
+    }
+
     fn alias(&mut self) -> String {
         self.alias_counter += 1;
         format!("t{}", self.alias_counter)
@@ -660,9 +668,9 @@ fn field_condition(
         }
         Op::IExact => {
             let s = text_only("iexact")?;
-            sql.push(&format!("LOWER({col}) = LOWER("));
-            sql.bind(Bind::Text(s));
-            sql.push(")");
+            let lower = sql.lower();
+            sql.push(&format!("{lower}({col}) = "));
+            sql.bind(Bind::Text(s.to_lowercase()));
         }
         Op::In => {
             let items: Vec<Value> = match value {
@@ -697,7 +705,8 @@ fn field_condition(
         }
         Op::IContains => {
             let s = text_only("icontains")?;
-            sql.push(&format!("LOWER({col}) LIKE "));
+            let lower = sql.lower();
+            sql.push(&format!("{lower}({col}) LIKE "));
             sql.bind(Bind::Text(like_pattern(&s.to_lowercase(), true, true)));
             sql.push(" ESCAPE '\\'");
         }

@@ -91,3 +91,19 @@ db_test!(view_lists_recent_records, |t| {
     assert_eq!(only.len(), 1);
     Ok(())
 });
+
+db_test!(case_insensitive_lookups_fold_unicode, |t| {
+    t.ulabels()
+        .save_all(["Ünïcode «label»", "ÉCOLE", "plain"].map(ULabel::new))?;
+    let q = || t.ulabels().query();
+    assert_eq!(q().filter("name__icontains", "ünï").count()?, 1);
+    assert_eq!(q().filter("name__icontains", "ÜNÏCODE «LABEL»").count()?, 1);
+    assert_eq!(q().filter("name__iexact", "école").count()?, 1);
+    assert_eq!(q().filter("name__iexact", "PLAIN").count()?, 1);
+    assert_eq!(
+        q().filter("name__contains", "ünï").count()?,
+        0,
+        "contains is case-sensitive"
+    );
+    Ok(())
+});

@@ -110,6 +110,13 @@ fn variants_with(
     }
 }
 
+/// The set of character classes of a key as 64 bits.
+fn char_mask(chars: &[char]) -> u64 {
+    chars.iter().fold(0u64, |m, &c| {
+        m | 1u64 << ((u32::from(c).wrapping_mul(0x9E37_79B1)) >> 26)
+    })
+}
+
 /// A hasher for keys that are already well-mixed fingerprints.
 #[derive(Default, Clone, Copy)]
 struct Identity(u64);
@@ -138,6 +145,9 @@ type FpMap = std::collections::HashMap<u64, Vec<u32>, std::hash::BuildHasherDefa
 #[derive(Debug, Default)]
 pub struct SimilarityIndex {
     keys: Vec<String>,
+    /// One bit per character class present in each key: one edit changes at most two bits,
+    /// a cheap first test when only a few names are indexed (a single create).
+    masks: Vec<u64>,
     /// Fingerprints of full keys and letter deletions.
     exact: FpMap,
     /// Fingerprints of wildcard variants at letters.
@@ -153,6 +163,7 @@ impl SimilarityIndex {
         for (i, n) in names.iter().enumerate() {
             let key = normalize(n.as_ref());
             let chars: Vec<char> = key.chars().collect();
+            idx.masks.push(char_mask(&chars));
             if !chars.is_empty() {
                 let i = i as u32;
                 variants(&chars, false, |kind, fp| {
@@ -194,6 +205,12 @@ impl SimilarityIndex {
         let mut hits: Vec<usize> = Vec::new();
         if chars.is_empty() || self.keys.is_empty() {
             return hits;
+        }
+        if self.masks.len() <= 16 {
+            let mask = char_mask(chars);
+            if self.masks.iter().all(|m| (m ^ mask).count_ones() > 2) {
+                return hits;
+            }
         }
         let mut probe = |map: &FpMap, fp: u64| {
             if let Some(ids) = map.get(&fp) {
@@ -351,6 +368,36 @@ mod tests {
 #[cfg(test)]
 mod similarity_props {
     use super::*;
+
+    /// A small index (one name, as in a single create) takes the character-mask shortcut and
+    /// still finds exactly what a brute-force comparison finds.
+    #[test]
+    fn small_index_agrees_with_brute_force() {
+        let words = [
+            "setosa",
+            "setsoa",
+            "set0sa",
+            "setos",
+            "setosaa",
+            "xsetosa",
+            "project1",
+            "project 1",
+            "abcd",
+            "abdc",
+            "study0",
+            "study1",
+            "sepal_length",
+            "sepal_lenght",
+            "zzzz",
+        ];
+        for w in words {
+            let idx = SimilarityIndex::new(&[w]);
+            for cand in words {
+                let expected = similar_keys(&normalize(w), &normalize(cand));
+                assert_eq!(!idx.matches(cand).is_empty(), expected, "{w} ~ {cand}");
+            }
+        }
+    }
 
     /// The anchored index finds exactly what a brute-force comparison finds.
     #[test]

@@ -405,6 +405,10 @@ impl<'a, T: Named> Registry<'a, T> {
                         }
                     }
                 }
+                for s in &mut similar {
+                    s.sort();
+                    s.dedup();
+                }
                 new_names
                     .iter()
                     .zip(similar)

@@ -156,3 +156,30 @@ db_test!(search_ranks_and_lookup_keys, |t| {
     assert_eq!(lookup.get("setosa_var").unwrap().name, "Setosa var");
     Ok(())
 });
+
+db_test!(name_checks_follow_renames_and_deletes, |t| {
+    // The near-duplicate check keeps a cache of names in the process: it must see records
+    // created, renamed and deleted since it was filled, also by another connection.
+    let mut a = t.ulabels().create(ULabel::new("alpha-one"))?.record;
+    assert_eq!(
+        t.ulabels().similar("alpha one")?,
+        vec!["alpha-one".to_string()]
+    );
+    a.name = "beta-two".into();
+    t.ulabels().update(&mut a)?;
+    assert!(t.ulabels().similar("alpha one")?.is_empty(), "renamed away");
+    assert_eq!(
+        t.ulabels().similar("beta two")?,
+        vec!["beta-two".to_string()]
+    );
+    t.ulabels().delete(&a)?;
+    assert!(t.ulabels().similar("beta two")?.is_empty(), "deleted");
+    // another process (here: another Instance on the same database) adds a name
+    let other = lamella_core::Instance::connect(t.root())?;
+    other.ulabels().create(ULabel::new("gamma-three"))?;
+    assert_eq!(
+        t.ulabels().similar("gamma three")?,
+        vec!["gamma-three".to_string()]
+    );
+    Ok(())
+});

@@ -1033,6 +1033,16 @@ impl<'a> Artifacts<'a> {
             lamella_schema::delete_by_id(conn, &registry::ARTIFACT, id)?;
             relatest(conn, &current.uid[..STEM_LEN])
         })?;
+        // A downloaded copy in the cache goes with it.
+        let cached = crate::settings::home()?
+            .join("cache")
+            .join(&storage.uid)
+            .join(object_key(&current));
+        if cached.is_dir() {
+            let _ = std::fs::remove_dir_all(&cached);
+        } else if cached.is_file() {
+            let _ = std::fs::remove_file(&cached);
+        }
         if current.key_is_virtual {
             let store = self.ln.store_for(&storage)?;
             let key = object_key(&current);

@@ -101,6 +101,9 @@ artifact_test!(folder_hash_and_load, |t| {
         panic!("folders load as paths")
     };
     assert_eq!(std::fs::read(dir.join("b"))?, b"b");
+    // deleting for good removes the stored objects and any downloaded copy
+    t.artifacts().delete(&a, true)?;
+    assert!(!dir.exists(), "{} should be gone", dir.display());
     Ok(())
 });
 

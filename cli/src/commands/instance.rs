@@ -76,10 +76,17 @@ pub fn info(out: &mut Out) -> Result<()> {
 }
 
 /// `lamella delete [--force]`
-pub fn delete(force: bool, out: &mut Out) -> Result<()> {
+pub fn delete(force: bool, yes: bool, out: &mut Out) -> Result<()> {
     let ln = super::current()?;
     let (uid, root, db) = (ln.uid().to_string(), ln.root().to_string(), ln.info()?.db);
-    if !force && std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+    let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !force && !yes && !terminal {
+        bail!(
+            "refusing to delete instance {uid} at {root} without confirmation: pass --yes (or \
+             --force) to delete it from a script; to delete an artifact, give its UID"
+        );
+    }
+    if !force && !yes {
         let mut e = std::io::stderr().lock();
         write!(
             e,

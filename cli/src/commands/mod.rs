@@ -37,11 +37,14 @@ pub fn run(command: Command, out: &mut Out) -> Result<()> {
         Command::Delete {
             uid: Some(uid),
             permanent,
-            force: _,
+            ..
         } => artifact::delete(&uid, permanent, out),
         Command::Delete {
-            uid: None, force, ..
-        } => instance::delete(force, out),
+            uid: None,
+            force,
+            yes,
+            ..
+        } => instance::delete(force, yes, out),
         Command::Restore { uid } => artifact::restore(&uid, out),
         Command::Storage(cmd) => storage::run(cmd, out),
         Command::Doctor { clean, min_age } => artifact::doctor(clean, min_age, out),

@@ -47,7 +47,11 @@ cli_test!(init_info_connect_delete_round_trip, |env| {
         human.stdout
     );
 
-    let deleted = env.run(&["delete", "--json"]).ok().json();
+    // From a script, an instance is only deleted when confirmed.
+    let refused = env.run(&["delete"]);
+    assert_error(&refused, "without confirmation");
+    env.run(&["info"]).ok();
+    let deleted = env.run(&["delete", "--yes", "--json"]).ok().json();
     assert_eq!(deleted["deleted"], uid.as_str());
     assert_error(&env.run(&["info"]), "no current instance");
     assert_error(&env.run(&["connect", "data"]), "no Lamella instance");

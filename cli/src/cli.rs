@@ -85,10 +85,10 @@ pub enum Command {
         #[arg(long)]
         trash: bool,
     },
-    /// List every version of an artifact, oldest first.
+    /// List every version of an artifact, oldest first (trash included).
     Versions {
-        /// The artifact's uid (or a unique uid prefix).
-        uid: String,
+        #[command(flatten)]
+        which: ArtifactRef,
     },
     /// Move an artifact to the trash or delete it for good; without UID, delete the instance.
     ///

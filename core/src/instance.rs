@@ -37,6 +37,8 @@ struct Inner {
     root: String,
     user: User,
     storage: Storage,
+    /// Whether this instance manages (may write to) its default storage.
+    default_managed: bool,
 }
 
 impl std::fmt::Debug for Instance {
@@ -132,6 +134,10 @@ impl Instance {
                 root.display()
             )));
         }
+        if root.exists() {
+            let store = lamella_storage::Store::open(&root_string(&local_root(root)?)?)?;
+            refuse_managed_root(&store, &root.display().to_string())?;
+        }
         // Create only what is missing, and remove it again if anything below fails.
         let created_root = !root.exists();
         std::fs::create_dir_all(root).map_err(io_err(root))?;
@@ -140,7 +146,9 @@ impl Instance {
         let created_dir = !lamella_dir.exists();
         let result = (|| {
             std::fs::create_dir_all(&lamella_dir).map_err(io_err(&lamella_dir))?;
-            Instance::create(&root_string(&root)?, "local", &url)
+            let root_str = root_string(&root)?;
+            let store = lamella_storage::Store::open(&root_str)?;
+            Instance::create(&root_str, "local", &url, &store)
         })();
         if result.is_err() {
             if let DbUrl::Sqlite(path) = &url {
@@ -170,12 +178,9 @@ impl Instance {
                     .chars()
                     .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
                     .collect();
-                DbUrl::Sqlite(
-                    crate::settings::home()?
-                        .join("instances")
-                        .join(safe)
-                        .join(SQLITE_FILE),
-                )
+                let home = crate::settings::home()?;
+                crate::settings::ensure_private_dir(&home)?;
+                DbUrl::Sqlite(home.join("instances").join(safe).join(SQLITE_FILE))
             }
         };
         if let DbUrl::Sqlite(path) = &db
@@ -187,7 +192,8 @@ impl Instance {
                 path.display()
             )));
         }
-        let result = Instance::create(&root, kind, &db);
+        refuse_managed_root(&store, &root)?;
+        let result = Instance::create(&root, kind, &db, &store);
         if result.is_err()
             && let DbUrl::Sqlite(path) = &db
         {
@@ -196,7 +202,37 @@ impl Instance {
         result
     }
 
-    fn create(root_str: &str, kind: &str, url: &DbUrl) -> Result<Instance> {
+    fn create(
+        root_str: &str,
+        kind: &str,
+        url: &DbUrl,
+        store: &lamella_storage::Store,
+    ) -> Result<Instance> {
+        // The marker comes first, so that no second instance can be created on this root
+        // while this one is being set up; it goes again if anything below fails.
+        let uid = base62_uid(uid_len::INSTANCE);
+        let storage_uid = base62_uid(uid_len::STORAGE);
+        crate::marker::write(
+            store,
+            &crate::marker::Marker {
+                storage_uid: storage_uid.clone(),
+                instance_uid: uid.clone(),
+            },
+        )?;
+        let result = Instance::create_db(root_str, kind, url, uid.clone(), storage_uid);
+        if result.is_err() {
+            crate::marker::remove_if_ours(store, &uid);
+        }
+        result
+    }
+
+    fn create_db(
+        root_str: &str,
+        kind: &str,
+        url: &DbUrl,
+        uid: String,
+        storage_uid: String,
+    ) -> Result<Instance> {
         let root_str = root_str.to_string();
         if let DbUrl::Sqlite(p) = url
             && let Some(parent) = p.parent()
@@ -221,7 +257,7 @@ impl Instance {
             let user = insert_user(conn, &handle)?;
             let mut storages = vec![Storage {
                 id: None,
-                uid: base62_uid(uid_len::STORAGE),
+                uid: storage_uid.clone(),
                 root: root_str.clone(),
                 kind: kind.into(),
                 region: None,
@@ -230,9 +266,9 @@ impl Instance {
                 updated_at: t,
                 created_by_id: lamella_schema::require_id(&user)?,
                 run_id: None,
+                instance_uid: Some(uid.clone()),
             }];
             Storage::insert_all(conn, &mut storages)?;
-            let uid = base62_uid(uid_len::INSTANCE);
             lamella_schema::insert_instance(
                 conn,
                 &InstanceRow {
@@ -261,6 +297,7 @@ impl Instance {
                 root: root_str,
                 user,
                 storage,
+                default_managed: true,
             }),
         })
     }
@@ -282,21 +319,62 @@ impl Instance {
         }
         let abs = local_root(root)?;
         let root_str = root_string(&abs)?;
-        let db = match settings.by_root(&root_str) {
-            Some(e) => e.db.clone(),
-            None => {
-                let file = abs.join(LAMELLA_DIR).join(SQLITE_FILE);
-                if !file.is_file() {
-                    return Err(Error::NoInstance(format!(
-                        "no Lamella instance at {}: create one with `lamella init --storage {}`",
-                        root.display(),
-                        root.display()
-                    )));
-                }
-                DbUrl::Sqlite(file).as_setting()
-            }
+        if let Some(e) = settings.by_root(&root_str) {
+            return Instance::open(&e.root, &e.db.clone());
+        }
+        // The embedded default: the database lives inside the root, so the root is wherever
+        // the folder is now (it may have been moved or copied since it was created).
+        let file = abs.join(LAMELLA_DIR).join(SQLITE_FILE);
+        if file.is_file() {
+            return Instance::open_at(&root_str, &DbUrl::Sqlite(file).as_setting(), true);
+        }
+        // A folder managed by an instance whose database lives elsewhere (PostgreSQL): the
+        // marker names the instance, the settings know its database.
+        let no_instance = || {
+            Error::NoInstance(format!(
+                "no Lamella instance at {}: create one with `lamella init --storage {}`",
+                root.display(),
+                root.display()
+            ))
         };
-        Instance::open(&root_str, &db)
+        if !abs.is_dir() {
+            return Err(no_instance());
+        }
+        let store = lamella_storage::Store::open(&root_str)?;
+        let Some(marker) = crate::marker::read(&store)? else {
+            return Err(no_instance());
+        };
+        let entry = settings.by_uid(&marker.instance_uid).ok_or_else(|| {
+            Error::NoInstance(format!(
+                "{} is managed by instance {}, whose database this machine does not know: \
+                 initialise nothing here; ask its owner for the database URL and connect \
+                 with that instance's settings",
+                root.display(),
+                marker.instance_uid
+            ))
+        })?;
+        if entry.root != root_str && !entry.root.contains("://") {
+            // Moved, or copied? A copy leaves the old folder with the same marker.
+            let old = Path::new(&entry.root);
+            if old.is_dir()
+                && let Ok(old_store) = lamella_storage::Store::open(&entry.root)
+                && crate::marker::read(&old_store)
+                    .ok()
+                    .flatten()
+                    .is_some_and(|m| m.instance_uid == marker.instance_uid)
+            {
+                return Err(Error::InstanceExists(format!(
+                    "{} and {} both carry the marker of instance {}: one is a copy of the \
+                     other; connect to the original with `lamella connect {}`, and remove the \
+                     copy's .lamella/storage.json before using it elsewhere",
+                    root.display(),
+                    entry.root,
+                    marker.instance_uid,
+                    entry.root
+                )));
+            }
+        }
+        Instance::open_at(&root_str, &entry.db.clone(), true)
     }
 
     /// Connects to the current instance of the settings.
@@ -313,6 +391,12 @@ impl Instance {
     }
 
     fn open(root: &str, db: &str) -> Result<Instance> {
+        Instance::open_at(root, db, false)
+    }
+
+    /// Opens the instance with database `db`; with `root_is_here`, `root` is where its default
+    /// storage is now, and a moved folder is recorded (instance row and Storage record).
+    fn open_at(root: &str, db: &str, root_is_here: bool) -> Result<Instance> {
         let url = DbUrl::parse(db)?;
         if let DbUrl::Sqlite(p) = &url
             && !p.is_file()
@@ -341,6 +425,12 @@ impl Instance {
                 Some(u) => u,
                 None => insert_user(conn, &handle)?,
             };
+            let mut row = row;
+            if root_is_here && row.storage_root != root && !row.storage_root.contains("://") {
+                tracing::info!(from = %row.storage_root, to = %root, "instance folder moved");
+                lamella_schema::move_instance_root(conn, &row.storage_root, root)?;
+                row.storage_root = root.to_string();
+            }
             let storage: Storage = QuerySpec::new(&registry::STORAGE)
                 .filter("root", row.storage_root.as_str())
                 .load(conn)?
@@ -351,6 +441,7 @@ impl Instance {
                 })?;
             Ok((row, user, storage))
         })?;
+        let default_managed = claim_default_storage(&row.uid, &storage)?;
         let mut settings = Settings::load()?;
         settings.remember(InstanceEntry {
             uid: row.uid.clone(),
@@ -366,6 +457,7 @@ impl Instance {
                 root: row.storage_root,
                 user,
                 storage,
+                default_managed,
             }),
         })
     }
@@ -412,6 +504,9 @@ impl Instance {
         }
         let url = self.inner.db.url().clone();
         let uid = self.inner.uid.clone();
+        if let Ok(store) = self.default_store() {
+            crate::marker::remove_if_ours(&store, &uid);
+        }
         match &url {
             DbUrl::Postgres(_) => self.inner.db.drop_all_tables()?,
             DbUrl::Sqlite(path) => {
@@ -474,9 +569,30 @@ impl Instance {
         let store = lamella_storage::Store::open(&root)?;
         store.check()?;
         let t = now();
+        let uid = base62_uid(uid_len::STORAGE);
+        // A root that another instance manages is registered to be read, never written; a
+        // root that holds Lamella files but no marker (written before markers existed) is
+        // treated the same way. A fresh root becomes managed by this instance.
+        let manager = match crate::marker::read(&store)? {
+            Some(m) => Some(m.instance_uid),
+            None if !store.list(LAMELLA_DIR)?.is_empty() => None,
+            None => {
+                crate::marker::write(
+                    &store,
+                    &crate::marker::Marker {
+                        storage_uid: uid.clone(),
+                        instance_uid: self.uid().to_string(),
+                    },
+                )?;
+                Some(self.uid().to_string())
+            }
+        };
+        if manager.as_deref() != Some(self.uid()) {
+            tracing::info!(root = %root, manager = ?manager, "storage registered read-only");
+        }
         let mut s = vec![Storage {
             id: None,
-            uid: base62_uid(uid_len::STORAGE),
+            uid,
             root,
             kind: store.kind().as_str().into(),
             region: None,
@@ -485,9 +601,32 @@ impl Instance {
             updated_at: t,
             created_by_id: self.user_id(),
             run_id: None,
+            instance_uid: manager,
         }];
         self.db().transaction(|c| Storage::insert_all(c, &mut s))?;
         Ok(s.remove(0))
+    }
+
+    /// Whether this instance manages `storage`, i.e. may write, promote and clean there. A
+    /// root that another instance manages is only read.
+    pub fn manages(&self, storage: &Storage) -> bool {
+        if storage.id.is_some() && storage.id == self.inner.storage.id {
+            return self.inner.default_managed;
+        }
+        storage.instance_uid.as_deref() == Some(self.uid())
+    }
+
+    /// An error unless this instance manages `storage`.
+    pub(crate) fn require_managed(&self, storage: &Storage) -> Result<()> {
+        if self.manages(storage) {
+            return Ok(());
+        }
+        Err(Error::Invalid(format!(
+            "storage {} is managed by another instance ({}): this instance only reads it; save \
+             to a storage of its own",
+            storage.root,
+            storage.instance_uid.as_deref().unwrap_or("unknown")
+        )))
     }
 
     /// The object store of a storage record (opened once, then reused).
@@ -517,6 +656,48 @@ impl Instance {
 
     pub(crate) fn user_id(&self) -> i64 {
         self.inner.user.id().unwrap_or_default()
+    }
+}
+
+/// Refuses to create an instance on a root that carries another instance's marker.
+fn refuse_managed_root(store: &lamella_storage::Store, shown: &str) -> Result<()> {
+    if let Some(m) = crate::marker::read(store)? {
+        return Err(Error::InstanceExists(format!(
+            "{shown} is already managed by Lamella instance {} (marker {}): connect to it with \
+             `lamella connect {shown}`, or choose another storage location",
+            m.instance_uid,
+            store.url_for(crate::marker::MARKER_KEY)
+        )));
+    }
+    Ok(())
+}
+
+/// Checks the default storage's marker when an instance is opened: a root without one (an
+/// instance created before markers existed) gets one; a root whose marker names another
+/// instance is not managed by this one. Returns whether this instance manages it.
+fn claim_default_storage(instance_uid: &str, storage: &Storage) -> Result<bool> {
+    let store = match lamella_storage::Store::open(&storage.root) {
+        Ok(s) => s,
+        Err(_) => return Ok(true), // unreachable now: the first real access will say why
+    };
+    if let Some(root) = store.local_path("")
+        && !root.is_dir()
+    {
+        return Ok(true);
+    }
+    match crate::marker::read(&store) {
+        Ok(Some(m)) => Ok(m.instance_uid == instance_uid),
+        Ok(None) => {
+            let marker = crate::marker::Marker {
+                storage_uid: storage.uid.clone(),
+                instance_uid: instance_uid.to_string(),
+            };
+            if let Err(e) = crate::marker::write(&store, &marker) {
+                tracing::warn!(root = %storage.root, error = %e, "cannot write the storage marker");
+            }
+            Ok(true)
+        }
+        Err(e) => Err(e),
     }
 }
 

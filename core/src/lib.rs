@@ -23,6 +23,7 @@
 mod artifacts;
 mod error;
 mod instance;
+mod marker;
 pub mod names;
 mod records;
 mod settings;

@@ -51,6 +51,37 @@ pub fn home() -> Result<PathBuf> {
     })
 }
 
+/// Creates `dir` (and its parents) if needed and makes it accessible to the user alone.
+pub(crate) fn ensure_private_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(dir).map_err(io_err(dir))?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(io_err(dir))?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes a new file that only the user may read (0600 from the start, never wider).
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(io_err(path))?;
+    f.write_all(bytes).map_err(io_err(path))?;
+    f.sync_all().map_err(io_err(path))?;
+    Ok(())
+}
+
 impl Settings {
     fn path(home: &Path) -> PathBuf {
         home.join("settings.json")
@@ -69,10 +100,12 @@ impl Settings {
         }
     }
 
-    /// Writes the settings atomically (temporary file, then rename).
+    /// Writes the settings atomically (temporary file, then rename). The file is readable by
+    /// the user alone (0600) and so is the settings folder (0700): a database URL may hold a
+    /// password (or leave it to `PGPASSWORD` / `~/.pgpass`, which Lamella never stores).
     pub fn save(&self) -> Result<()> {
         let home = home()?;
-        std::fs::create_dir_all(&home).map_err(io_err(&home))?;
+        ensure_private_dir(&home)?;
         let path = Settings::path(&home);
         static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -81,7 +114,7 @@ impl Settings {
             path: path.clone(),
             message: e.to_string(),
         })?;
-        std::fs::write(&tmp, bytes).map_err(io_err(&tmp))?;
+        write_private(&tmp, &bytes)?;
         std::fs::rename(&tmp, &path).map_err(io_err(&path))?;
         Ok(())
     }
@@ -105,6 +138,11 @@ impl Settings {
     /// The instance whose root is `root`.
     pub fn by_root(&self, root: &str) -> Option<&InstanceEntry> {
         self.instances.iter().find(|e| e.root == root)
+    }
+
+    /// The instance with this uid.
+    pub fn by_uid(&self, uid: &str) -> Option<&InstanceEntry> {
+        self.instances.iter().find(|e| e.uid == uid)
     }
 
     /// The current instance.

@@ -6,7 +6,7 @@ use diesel::pg::PgConnection;
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
@@ -28,13 +28,25 @@ pub(crate) enum AnyConnection {
     Sqlite(SqliteConnection),
 }
 
+/// The concrete connection behind a [`Conn`].
+pub(crate) enum ConnRef<'a> {
+    Postgresql(&'a mut PgConnection),
+    Sqlite(&'a mut SqliteConnection),
+}
+
 /// Runs `$body` with `$c` bound to the concrete inner connection, so statements that do not
 /// compile on the multi-backend (batch inserts, upserts, raw queries) work on both.
 macro_rules! with_conn {
     ($conn:expr, |$c:ident| $body:expr) => {
-        match $conn {
-            $crate::db::AnyConnection::Sqlite($c) => $body,
-            $crate::db::AnyConnection::Postgresql($c) => $body,
+        match &mut $conn {
+            $crate::db::ConnRef::Sqlite(inner) => {
+                let $c: &mut diesel::sqlite::SqliteConnection = &mut **inner;
+                $body
+            }
+            $crate::db::ConnRef::Postgresql(inner) => {
+                let $c: &mut diesel::pg::PgConnection = &mut **inner;
+                $body
+            }
         }
     };
 }
@@ -69,20 +81,31 @@ pub enum DbUrl {
 }
 
 impl DbUrl {
-    /// Parses a URL, choosing the backend from its scheme: `postgres://` / `postgresql://` →
-    /// PostgreSQL; `sqlite://path`, `sqlite:path` or a plain path → SQLite. Any other scheme
-    /// (`postgress://`, `mysql://`, …) is an error, never silently a SQLite file.
+    /// Parses a database URL, choosing the backend from its scheme: `postgres://` /
+    /// `postgresql://` → PostgreSQL; `sqlite:///abs/path` or `sqlite:path` → SQLite. Anything
+    /// else — another scheme (`postgress://`, `mysql://`), a libpq keyword string
+    /// (`host=… dbname=…`) or a bare path — is an error, never silently a SQLite file. Errors
+    /// never repeat a password.
     ///
     /// ```
     /// use lamella_schema::DbUrl;
     /// assert!(matches!(DbUrl::parse("postgresql://u@localhost/db").unwrap(), DbUrl::Postgres(_)));
-    /// assert!(matches!(DbUrl::parse("/tmp/x.db").unwrap(), DbUrl::Sqlite(_)));
+    /// assert!(matches!(DbUrl::parse("sqlite:///tmp/x.db").unwrap(), DbUrl::Sqlite(_)));
     /// assert!(DbUrl::parse("postgress://u@localhost/db").is_err());
+    /// assert!(DbUrl::parse("host=db password=secret dbname=x").is_err());
+    /// assert!(DbUrl::parse("/tmp/x.db").is_err());
     /// ```
     pub fn parse(url: &str) -> Result<DbUrl> {
         let trimmed = url.trim();
+        let unsupported = |hint: &str| Error::UnsupportedUrl {
+            url: redact(trimmed),
+            hint: hint.to_string(),
+        };
         if trimmed.is_empty() {
-            return Err(Error::UnsupportedUrl { url: String::new() });
+            return Err(unsupported("it is empty"));
+        }
+        if trimmed.chars().any(char::is_control) {
+            return Err(unsupported("it contains control characters"));
         }
         if let Some((scheme, rest)) = trimmed.split_once("://") {
             return match scheme.to_ascii_lowercase().as_str() {
@@ -90,21 +113,21 @@ impl DbUrl {
                     Ok(DbUrl::Postgres(trimmed.to_string()))
                 }
                 "sqlite" if !rest.is_empty() => Ok(DbUrl::Sqlite(PathBuf::from(rest))),
-                _ => Err(Error::UnsupportedUrl {
-                    url: redact(trimmed),
-                }),
+                "postgres" | "postgresql" | "sqlite" => Err(unsupported("it names no database")),
+                _ => Err(unsupported("its scheme is not postgresql:// or sqlite://")),
             };
         }
-        if let Some(rest) = trimmed.strip_prefix("sqlite:") {
+        if let Some(rest) = trimmed.strip_prefix("sqlite:").filter(|r| !r.is_empty()) {
             return Ok(DbUrl::Sqlite(PathBuf::from(rest)));
         }
-        if trimmed.contains(':') && !Path::new(trimmed).is_absolute() && !cfg!(windows) {
-            // `postgres:foo`, `host:5432/db` … look like a mistyped URL, not a file name.
-            return Err(Error::UnsupportedUrl {
-                url: redact(trimmed),
-            });
+        if looks_like_keywords(trimmed) {
+            return Err(unsupported(
+                "it is a keyword connection string; write it as a URL such as \
+                 postgresql://user@host:5432/dbname (the password can come from PGPASSWORD or \
+                 ~/.pgpass)",
+            ));
         }
-        Ok(DbUrl::Sqlite(PathBuf::from(trimmed)))
+        Err(unsupported("it has no scheme"))
     }
 
     /// The backend this URL selects.
@@ -132,48 +155,132 @@ impl DbUrl {
     }
 }
 
-/// Replaces the password of `scheme://user:password@host` by `***`.
+/// Whether `s` looks like a libpq keyword/value connection string (`host=… dbname=…`).
+fn looks_like_keywords(s: &str) -> bool {
+    s.split_whitespace().any(|w| {
+        w.split_once('=').is_some_and(|(k, _)| {
+            matches!(
+                k.to_ascii_lowercase().as_str(),
+                "host"
+                    | "hostaddr"
+                    | "port"
+                    | "dbname"
+                    | "user"
+                    | "password"
+                    | "sslmode"
+                    | "passfile"
+                    | "service"
+            )
+        })
+    })
+}
+
+/// Replaces the password of `scheme://user:password@host` (and of a `password=` keyword) by
+/// `***`. Works on malformed URLs too: everything between the first `:` after the scheme and
+/// the last `@` of the authority is the password.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
+        return redact_keywords(url);
+    };
+    // The authority ends at the first '/', '?' or '#' after the last '@' … but a password may
+    // itself hold '/', so take the last '@' before any '/' that follows it.
+    let Some(at) = rest.rfind('@') else {
         return url.to_string();
     };
-    let Some((userinfo, host)) = rest.split_once('@') else {
-        return url.to_string();
-    };
+    let (userinfo, host) = (&rest[..at], &rest[at + 1..]);
     match userinfo.split_once(':') {
         Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
         None => url.to_string(),
     }
 }
 
+fn redact_keywords(s: &str) -> String {
+    s.split(' ')
+        .map(|w| match w.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+            _ => w.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The password in a PostgreSQL URL, if it has one (to scrub from driver messages).
+fn url_password(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let at = rest.rfind('@')?;
+    let pw = rest[..at].split_once(':')?.1;
+    (!pw.is_empty()).then_some(pw)
+}
+
+/// A driver message with the raw URL and its password removed.
+fn scrub(message: &str, url: &str) -> String {
+    let mut m = message.replace(url, &redact(url));
+    // Very short passwords are not scrubbed letter by letter (that would garble the message);
+    // the URL itself is always replaced above.
+    if let Some(pw) = url_password(url).filter(|pw| pw.len() >= 4) {
+        m = m.replace(pw, "***");
+        // libpq may quote the URL percent-decoded
+        if let Ok(decoded) = percent_decode(pw) {
+            m = m.replace(&decoded, "***");
+        }
+    }
+    m
+}
+
+fn percent_decode(s: &str) -> std::result::Result<String, ()> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let hex = std::str::from_utf8(&b[i + 1..i + 3]).map_err(|_| ())?;
+            out.push(u8::from_str_radix(hex, 16).map_err(|_| ())?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| ())
+}
+
 struct Manager {
     url: DbUrl,
 }
+
+/// How long a SQLite connection waits for another writer's lock before giving up.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 60_000;
 
 impl Manager {
     fn establish(&self) -> Result<AnyConnection> {
         match &self.url {
             DbUrl::Sqlite(path) => {
-                let path_str = path.to_str().ok_or_else(|| Error::Connect {
+                let fail = |message: String| Error::Connect {
                     backend: "SQLite",
                     url: self.url.display(),
-                    message: "the path is not valid UTF-8".into(),
+                    message,
+                };
+                let path_str = path
+                    .to_str()
+                    .ok_or_else(|| fail("the path is not valid UTF-8".into()))?;
+                let mut c = SqliteConnection::establish(path_str).map_err(|e| {
+                    fail(format!("{e}: check that the folder exists and is writable"))
                 })?;
-                let mut c = SqliteConnection::establish(path_str).map_err(|e| Error::Connect {
-                    backend: "SQLite",
-                    url: self.url.display(),
-                    message: format!("{e}: check that the folder exists and is writable"),
-                })?;
+                // The busy timeout comes first: every later statement (even switching the
+                // journal mode) may have to wait for another process's lock.
+                c.batch_execute(&format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"))
+                    .map_err(|e| fail(sqlite_hint(&e)))?;
                 c.batch_execute(
-                    "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; \
+                    "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
                      PRAGMA case_sensitive_like = ON;",
                 )
-                .map_err(|e| Error::Connect {
-                    backend: "SQLite",
-                    url: self.url.display(),
-                    message: format!("{e}: is this file a SQLite database?"),
-                })?;
+                .map_err(|e| fail(sqlite_hint(&e)))?;
+                // WAL is a property of the file: switch only when it is not set yet, since the
+                // switch itself needs an exclusive lock.
+                if sqlite_journal_mode(&mut c).map_err(|e| fail(sqlite_hint(&e)))? != "wal" {
+                    c.batch_execute("PRAGMA journal_mode = WAL;")
+                        .map_err(|e| fail(sqlite_hint(&e)))?;
+                }
                 lamella_lower_utils::register_impl(&mut c, |x: String| x.to_lowercase())
                     .map_err(Error::Query)?;
                 Ok(AnyConnection::Sqlite(c))
@@ -184,13 +291,70 @@ impl Manager {
                     url: self.url.display(),
                     message: format!(
                         "{}: check that the server is running and the URL is right",
-                        e.to_string().trim()
+                        scrub(e.to_string().trim(), url)
                     ),
                 })?;
                 Ok(AnyConnection::Postgresql(c))
             }
         }
     }
+}
+
+/// The current journal mode of a SQLite connection (`wal`, `delete`, …).
+fn sqlite_journal_mode(c: &mut SqliteConnection) -> diesel::QueryResult<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Mode {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        journal_mode: String,
+    }
+    let rows: Vec<Mode> = diesel::sql_query("PRAGMA journal_mode").load(c)?;
+    Ok(rows
+        .into_iter()
+        .next()
+        .map(|m| m.journal_mode.to_ascii_lowercase())
+        .unwrap_or_default())
+}
+
+/// A SQLite error with a hint that fits it.
+fn sqlite_hint(e: &diesel::result::Error) -> String {
+    let m = e.to_string();
+    if is_lock_message(&m) {
+        format!(
+            "{m}: another process held the database lock for over {} s; try again",
+            SQLITE_BUSY_TIMEOUT_MS / 1000
+        )
+    } else if m.contains("not a database") {
+        format!("{m}: is this file a SQLite database?")
+    } else {
+        m
+    }
+}
+
+fn is_lock_message(m: &str) -> bool {
+    m.contains("database is locked") || m.contains("database is busy") || m.contains("SQLITE_BUSY")
+}
+
+/// Whether an error means a lock was not obtained in time (SQLite busy) or a PostgreSQL
+/// transaction was chosen as a deadlock or serialization victim: safe to retry.
+fn is_retryable(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error as D};
+    match e {
+        D::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+        D::DatabaseError(_, info) => {
+            is_lock_message(info.message()) || info.message().contains("deadlock detected")
+        }
+        _ => false,
+    }
+}
+
+/// A stable 64-bit key for a PostgreSQL advisory lock (FNV-1a of the name).
+fn lock_key(name: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h as i64
 }
 
 #[derive(Debug)]
@@ -237,16 +401,45 @@ impl std::fmt::Debug for Db {
 /// An open connection inside [`Db::transaction`] or [`Db::with_conn`]; the schema layer's
 /// functions take it. Opaque so that callers never name diesel.
 pub struct Conn<'a> {
-    pub(crate) inner: &'a mut AnyConnection,
+    pub(crate) inner: ConnRef<'a>,
 }
 
-impl Conn<'_> {
+impl<'a> Conn<'a> {
+    fn new(c: &'a mut AnyConnection) -> Self {
+        Conn {
+            inner: match c {
+                AnyConnection::Sqlite(c) => ConnRef::Sqlite(c),
+                AnyConnection::Postgresql(c) => ConnRef::Postgresql(c),
+            },
+        }
+    }
+
     /// The backend of this connection.
     pub fn backend(&self) -> Backend {
         match self.inner {
-            AnyConnection::Sqlite(_) => Backend::Sqlite,
-            AnyConnection::Postgresql(_) => Backend::Postgres,
+            ConnRef::Sqlite(_) => Backend::Sqlite,
+            ConnRef::Postgresql(_) => Backend::Postgres,
         }
+    }
+
+    /// Serialises this transaction against every other one that locks one of `names` (for
+    /// example `artifact-key:3:iris/a.csv`): the locks are held until the transaction ends.
+    /// On PostgreSQL these are transaction-level advisory locks, taken in sorted order so two
+    /// writers never deadlock; on SQLite every write transaction already holds the database's
+    /// single write lock (`BEGIN IMMEDIATE`), so this is a no-op.
+    pub fn lock<S: AsRef<str>>(&mut self, names: &[S]) -> Result<()> {
+        let ConnRef::Postgresql(c) = &mut self.inner else {
+            return Ok(());
+        };
+        let mut keys: Vec<i64> = names.iter().map(|n| lock_key(n.as_ref())).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        for k in keys {
+            diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+                .bind::<diesel::sql_types::BigInt, _>(k)
+                .execute(&mut **c)?;
+        }
+        Ok(())
     }
 }
 
@@ -315,25 +508,53 @@ impl Db {
         f: impl FnOnce(&mut Conn<'_>) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
         let mut pooled = self.pool.get().map_err(|e| Error::Pool(e.to_string()))?;
-        let mut conn = Conn { inner: &mut pooled };
+        let mut conn = Conn::new(&mut pooled);
         f(&mut conn)
     }
 
-    /// Runs `f` in one transaction: committed when `f` returns `Ok`, rolled back otherwise.
+    /// Runs `f` in one write transaction: committed when `f` returns `Ok`, rolled back
+    /// otherwise. On SQLite the transaction takes the write lock up front (`BEGIN IMMEDIATE`),
+    /// waiting for other writers instead of failing half-way; if the lock still cannot be had,
+    /// the attempt is repeated a few times before `f` ever runs. See also [`Conn::lock`].
     pub fn transaction<T, E: From<Error>>(
         &self,
         f: impl FnOnce(&mut Conn<'_>) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        let mut pooled = self.pool.get().map_err(|e| Error::Pool(e.to_string()))?;
-        let inner: &mut AnyConnection = &mut pooled;
-        let result = inner.transaction::<T, TxError<E>, _>(|c| {
-            let mut conn = Conn { inner: c };
-            f(&mut conn).map_err(TxError::User)
-        });
-        match result {
-            Ok(v) => Ok(v),
-            Err(TxError::User(e)) => Err(e),
-            Err(TxError::Db(e)) => Err(E::from(Error::Query(e))),
+        let mut f = Some(f);
+        let mut attempt = 0u32;
+        loop {
+            let mut pooled = self.pool.get().map_err(|e| Error::Pool(e.to_string()))?;
+            let inner: &mut AnyConnection = &mut pooled;
+            let mut body = |c: Conn<'_>| {
+                let mut c = c;
+                match f.take() {
+                    Some(f) => f(&mut c).map_err(TxError::User),
+                    None => Err(TxError::Db(diesel::result::Error::RollbackTransaction)),
+                }
+            };
+            let result = match inner {
+                AnyConnection::Sqlite(c) => c.immediate_transaction::<T, TxError<E>, _>(|c| {
+                    body(Conn {
+                        inner: ConnRef::Sqlite(c),
+                    })
+                }),
+                AnyConnection::Postgresql(c) => c.transaction::<T, TxError<E>, _>(|c| {
+                    body(Conn {
+                        inner: ConnRef::Postgresql(c),
+                    })
+                }),
+            };
+            match result {
+                Ok(v) => return Ok(v),
+                Err(TxError::User(e)) => return Err(e),
+                // The lock was not had before `f` ran: nothing happened yet, try again.
+                Err(TxError::Db(e)) if f.is_some() && is_retryable(&e) && attempt < 8 => {
+                    attempt += 1;
+                    tracing::debug!(attempt, "database busy, retrying the transaction");
+                    std::thread::sleep(backoff(attempt));
+                }
+                Err(TxError::Db(e)) => return Err(E::from(Error::Query(e))),
+            }
         }
     }
 
@@ -346,9 +567,16 @@ impl Db {
                 sql.push_str(&format!("DROP TABLE IF EXISTS {t};"));
             }
             sql.push_str("DROP TABLE IF EXISTS __diesel_schema_migrations;");
-            c.inner.batch_execute(&sql).map_err(Error::Query)
+            with_conn!(c.inner, |c| c.batch_execute(&sql)).map_err(Error::Query)
         })
     }
+}
+
+/// A growing, jittered pause before retry `attempt` (1, 2, …).
+fn backoff(attempt: u32) -> Duration {
+    let base = 20u64 << attempt.min(6);
+    let jitter = u64::from(std::process::id() ^ attempt.wrapping_mul(7919)) % base.max(1);
+    Duration::from_millis(base + jitter)
 }
 
 /// Whether the database already holds Lamella's tables.
@@ -380,11 +608,28 @@ fn migrate(conn: &mut AnyConnection, url: &DbUrl) -> Result<()> {
         message,
     };
     match conn {
-        AnyConnection::Sqlite(c) => c
-            .run_pending_migrations(SQLITE_MIGRATIONS)
-            .map(|_| ())
-            .map_err(|e| err(e.to_string())),
+        AnyConnection::Sqlite(c) => {
+            // Most opens find nothing to do and take no lock; otherwise the write lock
+            // serialises concurrent first opens, and the check is repeated under it.
+            if !c
+                .has_pending_migration(SQLITE_MIGRATIONS)
+                .map_err(|e| err(e.to_string()))?
+            {
+                return Ok(());
+            }
+            c.immediate_transaction(|c| {
+                c.run_pending_migrations(SQLITE_MIGRATIONS)
+                    .map(|_| ())
+                    .map_err(|e| err(e.to_string()))
+            })
+        }
         AnyConnection::Postgresql(c) => {
+            if !c
+                .has_pending_migration(POSTGRES_MIGRATIONS)
+                .map_err(|e| err(e.to_string()))?
+            {
+                return Ok(());
+            }
             // Concurrent first connections (tests, several processes) must not race on
             // creating the schema: serialize migrations with an advisory lock.
             diesel::sql_query("SELECT pg_advisory_lock(727274)")
@@ -421,8 +666,8 @@ mod tests {
             DbUrl::Sqlite("/tmp/a.db".into())
         );
         assert_eq!(
-            DbUrl::parse("./a.db").unwrap(),
-            DbUrl::Sqlite("./a.db".into())
+            DbUrl::parse("sqlite:a.db").unwrap(),
+            DbUrl::Sqlite("a.db".into())
         );
         for bad in [
             "postgress://a@b/c",
@@ -430,6 +675,9 @@ mod tests {
             "postgres://",
             "postgres:x",
             "",
+            "./a.db",
+            "/tmp/a.db",
+            "host=localhost password=hunter22 dbname=x",
         ] {
             let e = DbUrl::parse(bad).unwrap_err();
             assert!(
@@ -437,6 +685,33 @@ mod tests {
                 "{bad}: {e}"
             );
         }
+    }
+
+    #[test]
+    fn passwords_never_appear_in_errors() {
+        for url in [
+            "postgresql://u:hunter22@[bad/x",
+            "postgresql://u:hunter22@host:notaport/db",
+            "host=db password=hunter22 dbname=x",
+            "mysql://u:hunter22@h/db",
+        ] {
+            let msg = match DbUrl::parse(url) {
+                Ok(u) => Db::open(&u).unwrap_err().to_string(),
+                Err(e) => e.to_string(),
+            };
+            assert!(!msg.contains("hunter22"), "{url}: {msg}");
+        }
+        assert_eq!(
+            redact("postgresql://u:p@ss@h/db"),
+            "postgresql://u:***@h/db"
+        );
+        assert_eq!(redact("host=h password=x"), "host=h password=***");
+    }
+
+    #[test]
+    fn lock_keys_are_stable() {
+        assert_eq!(lock_key("a"), lock_key("a"));
+        assert_ne!(lock_key("artifact-key:1:a"), lock_key("artifact-key:1:b"));
     }
 
     #[test]
@@ -456,6 +731,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = DbUrl::Sqlite(dir.path().join("x.db"));
         Db::open(&url).unwrap();
+        // a second open of a migrated file switches nothing and takes no lock
+        let mut c = Manager { url: url.clone() }.establish().unwrap();
+        let AnyConnection::Sqlite(inner) = &mut c else {
+            panic!("not SQLite")
+        };
+        assert_eq!(sqlite_journal_mode(inner).unwrap(), "wal");
         let db = Db::open(&url).unwrap();
         assert_eq!(db.backend(), Backend::Sqlite);
     }

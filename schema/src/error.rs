@@ -5,12 +5,14 @@
 pub enum Error {
     /// The database URL names no supported backend.
     #[error(
-        "unsupported database URL '{url}': use postgresql://user@host:port/db for PostgreSQL, or \
-         a path / sqlite:///path for SQLite"
+        "unsupported database URL '{url}' ({hint}): use postgresql://user@host:port/db for \
+         PostgreSQL, or sqlite:///abs/path.db for SQLite"
     )]
     UnsupportedUrl {
         /// The URL, with any password removed.
         url: String,
+        /// What is wrong with it.
+        hint: String,
     },
     /// Connecting to the database failed.
     #[error("cannot connect to {backend} database {url}: {message}")]

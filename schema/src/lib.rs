@@ -9,7 +9,7 @@
 //! use lamella_schema::{Db, DbUrl, QuerySpec, ULabel, Store, base62_uid, now, registry};
 //!
 //! let dir = tempfile::tempdir()?;
-//! let db = Db::open(&DbUrl::parse(dir.path().join("lamella.db").to_str().unwrap())?)?;
+//! let db = Db::open(&DbUrl::Sqlite(dir.path().join("lamella.db")))?;
 //! let n = db.transaction(|conn| -> lamella_schema::Result<i64> {
 //!     let t = now();
 //!     let mut user = vec![lamella_schema::User {
@@ -49,8 +49,8 @@ pub use models::{
 pub use ops::{
     Edge, Hierarchy, Store, ancestor_ids, clear_edges, counts, delete_by_id, delete_edges,
     descendant_ids, feature_names, insert_edges, insert_instance, instance_row,
-    link_artifact_ulabels, links_to, load_by_ids, load_where_in, names, reachable_edges,
-    require_id,
+    link_artifact_ulabels, links_to, load_by_ids, load_where_in, move_instance_root, names,
+    reachable_edges, require_id, set_latest,
 };
 pub use query::{Op, QuerySpec, Value, parse_timestamp};
 pub use uid::{BASE62, base62_uid, increment_base62, is_base62, len as uid_len};

@@ -95,6 +95,8 @@ pub struct Storage {
     pub created_by_id: i64,
     /// Run that registered it.
     pub run_id: Option<i64>,
+    /// The instance that manages (writes to) this root; another instance only reads it.
+    pub instance_uid: Option<String>,
 }
 record!(Storage, registry::STORAGE, name = root);
 

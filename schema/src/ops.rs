@@ -179,6 +179,51 @@ pub fn feature_names(conn: &mut Conn<'_>) -> Result<Vec<(i64, String, Option<Str
     Ok(rows)
 }
 
+/// Makes `latest` (a full uid, or none) the only latest version of the family whose uids
+/// start with `stem`, in two statements: first every other version of the family is marked
+/// not latest, then `latest` is marked latest — in that order, so the unique index that allows
+/// one latest version per family (and per storage key) never sees two. For registries with
+/// versions (Artifact, Collection).
+pub fn set_latest(
+    conn: &mut Conn<'_>,
+    reg: &Registry,
+    stem: &str,
+    latest: Option<&str>,
+    updated_at: chrono::NaiveDateTime,
+) -> Result<()> {
+    if !crate::uid::is_base62(stem) || stem.is_empty() {
+        return Err(Error::Value(format!("'{stem}' is not a uid stem")));
+    }
+    let mut clear = Sql::new(conn.backend());
+    clear.push(&format!("UPDATE {} SET is_latest = ", reg.table));
+    clear.bind_bool(false);
+    clear.push(", updated_at = ");
+    clear.bind_timestamp(updated_at);
+    clear.push(" WHERE is_latest = ");
+    clear.bind_bool(true);
+    // base62 stems hold no LIKE wildcards; the prefix match uses the uid's unique index
+    clear.push(" AND uid LIKE ");
+    clear.bind_text(format!("{stem}%"));
+    if let Some(l) = latest {
+        clear.push(" AND uid <> ");
+        clear.bind_text(l.to_string());
+    }
+    clear.execute(conn)?;
+    if let Some(l) = latest {
+        let mut set = Sql::new(conn.backend());
+        set.push(&format!("UPDATE {} SET is_latest = ", reg.table));
+        set.bind_bool(true);
+        set.push(", updated_at = ");
+        set.bind_timestamp(updated_at);
+        set.push(" WHERE is_latest = ");
+        set.bind_bool(false);
+        set.push(" AND uid = ");
+        set.bind_text(l.to_string());
+        set.execute(conn)?;
+    }
+    Ok(())
+}
+
 /// Deletes one record by id; returns whether it existed.
 pub fn delete_by_id(conn: &mut Conn<'_>, reg: &Registry, id: i64) -> Result<bool> {
     let mut sql = Sql::new(conn.backend());
@@ -439,6 +484,27 @@ pub fn insert_instance(conn: &mut Conn<'_>, row: &InstanceRow) -> Result<()> {
             .values(row)
             .execute(c)
     })?;
+    Ok(())
+}
+
+/// Moves the instance to a new default storage root (after its folder was moved): the
+/// instance row and the Storage record with the old root both get `new_root`.
+pub fn move_instance_root(conn: &mut Conn<'_>, old_root: &str, new_root: &str) -> Result<()> {
+    let t = crate::models::now();
+    let mut sql = Sql::new(conn.backend());
+    sql.push("UPDATE lamella_instance SET storage_root = ");
+    sql.bind_text(new_root.to_string());
+    sql.push(" WHERE storage_root = ");
+    sql.bind_text(old_root.to_string());
+    sql.execute(conn)?;
+    let mut sql = Sql::new(conn.backend());
+    sql.push("UPDATE lamella_storages SET root = ");
+    sql.bind_text(new_root.to_string());
+    sql.push(", updated_at = ");
+    sql.bind_timestamp(t);
+    sql.push(" WHERE root = ");
+    sql.bind_text(old_root.to_string());
+    sql.execute(conn)?;
     Ok(())
 }
 

@@ -174,6 +174,18 @@ impl Sql {
         self.bind(Bind::BigInt(v))
     }
 
+    pub(crate) fn bind_text(&mut self, v: String) -> &mut Self {
+        self.bind(Bind::Text(v))
+    }
+
+    pub(crate) fn bind_bool(&mut self, v: bool) -> &mut Self {
+        self.bind(Bind::Bool(v))
+    }
+
+    pub(crate) fn bind_timestamp(&mut self, v: chrono::NaiveDateTime) -> &mut Self {
+        self.bind(Bind::Timestamp(v))
+    }
+
     /// The Unicode-aware lower-case function of the backend.
     fn lower(&self) -> &'static str {
         match self.backend {

@@ -155,7 +155,8 @@ pub static STORAGE: Registry = Registry {
     name: "Storage",
     table: "lamella_storages",
     fields: fields!("id": BigInt, "uid": Text, "root": Text, "type": Text, "region": Text, "description": Text,
-        "created_at": Timestamp, "updated_at": Timestamp, "created_by_id": BigInt, "run_id": BigInt),
+        "created_at": Timestamp, "updated_at": Timestamp, "created_by_id": BigInt, "run_id": BigInt,
+        "instance_uid": Text),
     relations: &[
         fk("created_by", "created_by_id", &USER),
         fk("run", "run_id", &RUN),

@@ -79,6 +79,7 @@ diesel::table! {
         updated_at -> Timestamp,
         created_by_id -> BigInt,
         run_id -> Nullable<BigInt>,
+        instance_uid -> Nullable<Text>,
     }
 }
 

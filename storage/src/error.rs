@@ -50,6 +50,15 @@ pub enum Error {
         key: String,
     },
 
+    /// An object already exists where a new one was to be put without replacing anything.
+    #[error("`{key}` already exists in {url}; refusing to replace it")]
+    AlreadyExists {
+        /// The store's root URL.
+        url: String,
+        /// The key that is taken.
+        key: String,
+    },
+
     /// The key names a folder (a common prefix), not an object.
     #[error("`{key}` in {url} is a folder, not an object: use list() to see its contents")]
     NotAFile {

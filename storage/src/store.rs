@@ -688,6 +688,49 @@ impl Store {
         self.delete(from)
     }
 
+    /// Moves the object at `from` to `to` only if `to` does not exist yet: never replaces an
+    /// object ([`Error::AlreadyExists`] instead). Local stores link the file to its new name
+    /// (atomic: of two racing movers one wins) and then remove the old name, falling back to a
+    /// checked rename where the filesystem has no hard links; object stores check, then copy
+    /// and delete (callers serialise writers of one key, e.g. with a database lock).
+    pub fn rename_new(&self, from: &str, to: &str) -> Result<()> {
+        let exists = || Error::AlreadyExists {
+            url: self.root_url().to_string(),
+            key: to.to_string(),
+        };
+        if from == to {
+            return Err(exists());
+        }
+        if let (Some(src), Some(dest)) = (self.local_path(from), self.local_path(to)) {
+            self.path(from)?;
+            self.path(to)?;
+            if !src.is_file() {
+                return Err(self.not_found(from));
+            }
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| Error::io("create folder", parent, e))?;
+            }
+            return match std::fs::hard_link(&src, &dest) {
+                Ok(()) => std::fs::remove_file(&src).map_err(|e| Error::io("remove", &src, e)),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(exists()),
+                Err(_) => {
+                    // no hard links here (some network and FUSE filesystems)
+                    if std::fs::symlink_metadata(&dest).is_ok() {
+                        return Err(exists());
+                    }
+                    std::fs::rename(&src, &dest).map_err(|e| Error::io("rename", &src, e))
+                }
+            };
+        }
+        match self.stat(to) {
+            Ok(_) | Err(Error::NotAFile { .. }) => return Err(exists()),
+            Err(Error::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        self.rename(from, to)
+    }
+
     /// All objects below the folder `prefix` (recursively), sorted by key; `""` lists the
     /// whole store. `prefix` names a folder: `"a"` and `"a/"` both list `a/…`, never `ab`.
     /// A missing folder gives an empty list.

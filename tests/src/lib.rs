@@ -378,16 +378,45 @@ impl Cli {
     /// Runs `lamella ARGS…` with extra environment variables (e.g. `LAMELLA_FAILPOINT`, or
     /// `AWS_ENDPOINT_URL`); the test process's environment is passed through as well.
     pub fn run_with_env(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
-        let out: Output = Command::new(&self.bin)
-            .args(args)
+        let out: Output = self.command(args, vars).output().expect("run lamella");
+        Run::from(out)
+    }
+
+    /// The command `run_with_env` runs, for starting several processes at once
+    /// (`.spawn()`, then [`Run::from`] of `wait_with_output()`).
+    pub fn command(&self, args: &[&str], vars: &[(&str, &str)]) -> Command {
+        let mut c = Command::new(&self.bin);
+        c.args(args)
             .current_dir(self.dir.path())
             .env("LAMELLA_HOME", self.dir.path().join(".home"))
             .env("LAMELLA_USER", "testuser")
             .env("NO_COLOR", "1")
             .env_remove("RUST_LOG")
             .envs(vars.iter().copied())
-            .output()
-            .expect("run lamella");
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        c
+    }
+
+    /// Runs every command line of `calls` as its own process, all at once, and waits for all.
+    pub fn run_parallel(&self, calls: &[Vec<String>], vars: &[(&str, &str)]) -> Vec<Run> {
+        let children: Vec<_> = calls
+            .iter()
+            .map(|args| {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                self.command(&args, vars).spawn().expect("start lamella")
+            })
+            .collect();
+        children
+            .into_iter()
+            .map(|c| Run::from(c.wait_with_output().expect("wait for lamella")))
+            .collect()
+    }
+}
+
+impl From<Output> for Run {
+    fn from(out: Output) -> Run {
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -431,9 +431,35 @@ pub fn ls(
     print_list(&records, out)
 }
 
-/// `lamella versions UID`
-pub fn versions(uid: &str, out: &mut Out) -> Result<()> {
+/// `lamella versions UID|--key K`
+pub fn versions(which: &ArtifactRef, out: &mut Out) -> Result<()> {
     let ln = super::current()?;
+    let uid = match (&which.uid, &which.key) {
+        (Some(uid), _) => uid.as_str(),
+        (None, Some(key)) => {
+            // The newest artifact with this key, trash included: a family whose versions
+            // are all in the trash is still listed.
+            let newest = ln
+                .artifacts()
+                .query()
+                .include_trash()
+                .filter("key", key.as_str())
+                .order_by("-id")
+                .first()?
+                .ok_or_else(|| {
+                    anyhow!(
+                        "no artifact with key '{key}': list artifacts with `lamella ls --filter \
+                         key__startswith=…`"
+                    )
+                })?;
+            let family = ln.artifacts().versions(&newest)?;
+            if out.json {
+                return out.json(&family);
+            }
+            return print_list(&family, out);
+        }
+        (None, None) => bail!("give an artifact uid, or --key KEY"),
+    };
     let a = match find(&ln, uid) {
         Ok(a) => a,
         // A uid stem (its first 16 characters) names the whole family.

@@ -33,7 +33,7 @@ pub fn run(command: Command, out: &mut Out) -> Result<()> {
             limit,
             trash,
         } => artifact::ls(&filters, order.as_deref(), limit, trash, out),
-        Command::Versions { uid } => artifact::versions(&uid, out),
+        Command::Versions { which } => artifact::versions(&which, out),
         Command::Delete {
             uid: Some(uid),
             permanent,

@@ -35,7 +35,7 @@ fn uid(v: &Value) -> String {
         .to_string()
 }
 
-/// The objects Lamella keeps under `<root>/.lamella/` (files only, without the database).
+/// The objects under `ROOT/.lamella/` (artifacts and staging), without Lamella's own files.
 fn objects(env: &Env, root: &str) -> Vec<String> {
     let dir = env.path(root).join(".lamella");
     let mut found = Vec::new();
@@ -47,7 +47,8 @@ fn objects(env: &Env, root: &str) -> Vec<String> {
                 stack.push(p);
             } else {
                 let rel = p.strip_prefix(&dir).unwrap().to_string_lossy().into_owned();
-                if !rel.starts_with("lamella.db") {
+                // the database and the storage marker are Lamella's own files
+                if !rel.starts_with("lamella.db") && rel != "storage.json" {
                     found.push(rel);
                 }
             }

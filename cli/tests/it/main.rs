@@ -3,6 +3,7 @@
 //! set (always in CI), on PostgreSQL.
 
 mod artifacts;
+mod concurrency;
 mod errors;
 mod features;
 mod help;

@@ -1,0 +1,212 @@
+//! Many writers at once: 8 processes of the real binary on one instance (SQLite file or
+//! PostgreSQL database; local folder or S3). Nothing committed may be lost or duplicated.
+
+use std::collections::{BTreeSet, HashSet};
+
+use crate::Env;
+
+/// Writer processes per test.
+const WRITERS: usize = 8;
+
+/// Runs one body on SQLite and PostgreSQL × a local folder and S3; the body sees the
+/// environment, the storage root to init and the extra variables every call needs.
+macro_rules! concurrency_test {
+    ($name:ident, |$env:ident, $root:ident, $vars:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn run(mut $env: Env, s3: bool) {
+                let endpoint = std::env::var("LAMELLA_TEST_S3_ENDPOINT").unwrap_or_default();
+                let ($root, $vars): (String, Vec<(&str, &str)>) = if s3 {
+                    let Some(root) = lamella_tests::s3_root() else {
+                        return;
+                    };
+                    (root, vec![("AWS_ENDPOINT_URL", endpoint.as_str())])
+                } else {
+                    ("data".to_string(), Vec::new())
+                };
+                let db = $env.db_args();
+                let mut init = vec!["init", "--storage", $root.as_str()];
+                init.extend(db.iter().map(String::as_str));
+                $env.run_env(&init, &$vars).ok();
+                $body
+            }
+
+            #[test]
+            fn sqlite_local() {
+                run(Env::sqlite(), false);
+            }
+
+            #[test]
+            fn sqlite_s3() {
+                run(Env::sqlite(), true);
+            }
+
+            #[test]
+            fn postgres_local() {
+                if let Some(env) = Env::postgres() {
+                    run(env, false);
+                }
+            }
+
+            #[test]
+            fn postgres_s3() {
+                if let Some(env) = Env::postgres() {
+                    run(env, true);
+                }
+            }
+        }
+    };
+}
+
+fn args(a: &[&str]) -> Vec<String> {
+    a.iter().map(|s| s.to_string()).collect()
+}
+
+fn assert_all_ok(runs: &[lamella_tests::Run]) {
+    let failed: Vec<String> = runs
+        .iter()
+        .filter(|r| r.code != 0)
+        .map(|r| format!("exit {}: {}", r.code, r.stderr.trim()))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} writers failed:\n{}",
+        failed.len(),
+        runs.len(),
+        failed.join("\n")
+    );
+}
+
+fn uid_of(j: &serde_json::Value) -> String {
+    j["uid"].as_str().expect("uid").to_string()
+}
+
+concurrency_test!(one_key_becomes_consecutive_versions, |env, root, vars| {
+    for i in 0..WRITERS {
+        std::fs::write(env.path(&format!("f{i}.bin")), format!("content {i}\n")).unwrap();
+    }
+    let calls: Vec<Vec<String>> = (0..WRITERS)
+        .map(|i| args(&["save", &format!("f{i}.bin"), "--key", "same.bin", "--json"]))
+        .collect();
+    let runs = env.cli.run_parallel(&calls, &vars);
+    assert_all_ok(&runs);
+    let saved: Vec<String> = runs.iter().map(|r| uid_of(&r.json())).collect();
+    // Every save got its own version of one family: stem + 0000 … 0007.
+    let family = env
+        .run_env(&["versions", "--key", "same.bin", "--json"], &vars)
+        .ok()
+        .json();
+    let family = family.as_array().unwrap();
+    assert_eq!(family.len(), WRITERS, "{family:?}");
+    let uids: BTreeSet<String> = family.iter().map(uid_of).collect();
+    assert_eq!(uids, saved.iter().cloned().collect::<BTreeSet<_>>());
+    let stem = &saved[0][..16];
+    for (i, u) in uids.iter().enumerate() {
+        assert_eq!(&u[..16], stem, "one family: {uids:?}");
+        // base62 versions 0000 … 0007 (fewer than ten writers)
+        assert_eq!(
+            &u[16..],
+            format!("{i:04}"),
+            "consecutive versions: {uids:?}"
+        );
+    }
+    let latest: Vec<&serde_json::Value> = family
+        .iter()
+        .filter(|a| a["is_latest"].as_bool() == Some(true))
+        .collect();
+    assert_eq!(latest.len(), 1, "exactly one latest version: {family:?}");
+    // Every version's object is there and holds what its writer saved.
+    let contents: HashSet<String> = uids
+        .iter()
+        .map(|u| {
+            let out = env.path(&format!("back-{u}.bin"));
+            env.run_env(&["load", u, "--out", out.to_str().unwrap()], &vars)
+                .ok();
+            std::fs::read_to_string(out).unwrap()
+        })
+        .collect();
+    assert_eq!(contents.len(), WRITERS, "{contents:?}");
+    env.run_env(&["describe", "--key", "same.bin"], &vars).ok();
+    let doctor = env.run_env(&["doctor", "--json"], &vars).ok().json();
+    assert_eq!(doctor["missing"].as_array().unwrap().len(), 0, "{doctor}");
+    assert_eq!(doctor["orphans"].as_array().unwrap().len(), 0, "{doctor}");
+});
+
+concurrency_test!(same_content_gives_one_artifact, |env, root, vars| {
+    for i in 0..WRITERS {
+        std::fs::write(env.path(&format!("copy{i}.txt")), "the same bytes\n").unwrap();
+    }
+    let calls: Vec<Vec<String>> = (0..WRITERS)
+        .map(|i| {
+            args(&[
+                "save",
+                &format!("copy{i}.txt"),
+                "--description",
+                &format!("copy {i}"),
+                "--json",
+            ])
+        })
+        .collect();
+    let runs = env.cli.run_parallel(&calls, &vars);
+    assert_all_ok(&runs);
+    let uids: HashSet<String> = runs.iter().map(|r| uid_of(&r.json())).collect();
+    assert_eq!(
+        uids.len(),
+        1,
+        "every caller gets the one artifact: {uids:?}"
+    );
+    let all = env.run_env(&["ls", "--json"], &vars).ok().json();
+    assert_eq!(all.as_array().unwrap().len(), 1, "{all}");
+    let doctor = env.run_env(&["doctor", "--json"], &vars).ok().json();
+    assert_eq!(doctor["orphans"].as_array().unwrap().len(), 0, "{doctor}");
+});
+
+concurrency_test!(shared_names_give_one_label_each, |env, root, vars| {
+    let shared: Vec<String> = (0..10).map(|i| format!("shared label {i}")).collect();
+    let calls: Vec<Vec<String>> = (0..WRITERS)
+        .map(|w| {
+            let file = format!("names{w}.txt");
+            let mut names = shared.clone();
+            names.push(format!("own label of writer {w}"));
+            std::fs::write(env.path(&file), names.join("\n")).unwrap();
+            args(&["ulabel", "create", "--from-file", &file, "--json"])
+        })
+        .collect();
+    let runs = env.cli.run_parallel(&calls, &vars);
+    assert_all_ok(&runs);
+    let list = env
+        .run_env(&["ulabel", "list", "--json"], &vars)
+        .ok()
+        .json();
+    let names: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names.len(), shared.len() + WRITERS, "{names:?}");
+    let unique: HashSet<&String> = names.iter().collect();
+    assert_eq!(unique.len(), names.len(), "a name twice: {names:?}");
+});
+
+concurrency_test!(mixed_writers_never_fail, |env, root, vars| {
+    // Each writer creates labels and saves files, several calls in a row.
+    let mut calls = Vec::new();
+    for w in 0..WRITERS {
+        std::fs::write(env.path(&format!("w{w}.txt")), format!("writer {w}\n")).unwrap();
+        calls.push(args(&["ulabel", "create", &format!("writer {w} label")]));
+        calls.push(args(&[
+            "save",
+            &format!("w{w}.txt"),
+            "--key",
+            &format!("w/{w}.txt"),
+        ]));
+        calls.push(args(&["ulabel", "create", "common"]));
+    }
+    let runs = env.cli.run_parallel(&calls, &vars);
+    assert_all_ok(&runs);
+    let all = env.run_env(&["ls", "--json"], &vars).ok().json();
+    assert_eq!(all.as_array().unwrap().len(), WRITERS, "{all}");
+});

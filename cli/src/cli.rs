@@ -106,9 +106,10 @@ pub enum Command {
         /// are registered.
         #[arg(long, conflicts_with = "uid")]
         force: bool,
-        /// Deleting the instance: confirm without a prompt (needed when not in a terminal, so
-        /// that a script with an empty UID never deletes an instance by accident).
-        #[arg(long, short = 'y', conflicts_with = "uid")]
+        /// Confirm without a prompt: deleting the instance, or an artifact that is already in
+        /// the trash (needed when not in a terminal, so that a script never deletes for good by
+        /// accident).
+        #[arg(long, short = 'y')]
         yes: bool,
     },
     /// Take an artifact out of the trash.

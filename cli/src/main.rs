@@ -6,6 +6,7 @@
 mod cli;
 mod commands;
 mod output;
+mod redact;
 mod tutorial;
 
 use std::io::IsTerminal;
@@ -18,6 +19,8 @@ use crate::output::Out;
 
 fn main() -> ExitCode {
     install_panic_hook();
+    let args: Vec<String> = std::env::args().collect();
+    redact::init(&args);
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let mut out = Out::stdout(cli.json);
@@ -25,8 +28,12 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<commands::ExitCode>().is_some() => {
+            let _ = out.flush();
+            ExitCode::from(e.downcast_ref::<commands::ExitCode>().map_or(1, |c| c.0))
+        }
         Err(e) => {
-            eprintln!("error: {}", message(&e));
+            eprintln!("error: {}", redact::scrub(&message(&e)));
             ExitCode::FAILURE
         }
     }
@@ -66,6 +73,9 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 /// lamella crates), else only errors of the lamella crates — their warnings (e.g. similar
 /// names) are what this binary prints itself. The object store's retry warnings (with
 /// backtraces) show from `-vv` on: a failure that outlasts the retries is the error printed.
+///
+/// Secrets: the request signer's logs (`reqsign`, which prints credentials at debug level) are
+/// always off, and every line that is written is scrubbed of the known secret values.
 fn init_logging(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
@@ -74,15 +84,15 @@ fn init_logging(verbose: u8) {
         2 => "warn,lamella=debug",
         _ => "warn,lamella=trace",
     };
-    let filter = match std::env::var("RUST_LOG") {
-        Ok(v) if !v.trim().is_empty() => {
-            EnvFilter::try_new(&v).unwrap_or_else(|_| EnvFilter::new(default))
-        }
-        _ => EnvFilter::new(default),
+    let chosen = match std::env::var("RUST_LOG") {
+        Ok(v) if !v.trim().is_empty() && EnvFilter::try_new(&v).is_ok() => v,
+        _ => default.to_string(),
     };
+    // Later directives win for the same target: the signer stays silent at any verbosity.
+    let filter = EnvFilter::new(format!("{chosen},reqsign=off,reqsign_core=off"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(redact::ScrubbedStderr)
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .without_time()
         .with_target(verbose > 1)

@@ -39,9 +39,10 @@ impl Out {
         self.inline_messages = true;
     }
 
-    /// Writes one line of human output.
+    /// Writes one line of human output; control characters (an ANSI escape in a label's
+    /// name, say) are shown escaped, never sent to the terminal.
     pub fn line(&mut self, text: impl AsRef<str>) -> Result<()> {
-        writeln!(self.w, "{}", text.as_ref())?;
+        writeln!(self.w, "{}", printable(text.as_ref(), true))?;
         Ok(())
     }
 
@@ -74,7 +75,7 @@ impl Out {
             // Keep the order of stdout and stderr lines when both go to a terminal.
             self.w.flush()?;
             let mut e = io::stderr().lock();
-            writeln!(e, "{text}")?;
+            writeln!(e, "{}", crate::redact::scrub(&printable(text, true)))?;
             Ok(())
         }
     }
@@ -146,7 +147,7 @@ fn options() -> FormatOptions<'static> {
 }
 
 fn cut(s: String) -> String {
-    let s = s.replace(['\n', '\r', '\t'], " ");
+    let s = printable(&s.replace(['\n', '\r', '\t'], " "), false).into_owned();
     if s.chars().count() <= MAX_CELL {
         s
     } else {
@@ -154,6 +155,23 @@ fn cut(s: String) -> String {
         c.push('…');
         c
     }
+}
+
+/// `s` with control characters escaped (`\u{1b}`), keeping newlines when `keep_newlines`.
+pub fn printable(s: &str, keep_newlines: bool) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| c.is_control() && !(keep_newlines && c == '\n');
+    if !s.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if bad(c) {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 fn width(s: &str) -> usize {
@@ -184,7 +202,11 @@ fn render_table(batch: &RecordBatch, hide_empty: bool) -> Result<Vec<String>> {
         if field.data_type().is_floating() {
             same_decimals(&mut cells);
         }
-        columns.push((field.name().clone(), field.data_type().is_numeric(), cells));
+        columns.push((
+            printable(field.name(), false).into_owned(),
+            field.data_type().is_numeric(),
+            cells,
+        ));
     }
     let widths: Vec<usize> = columns
         .iter()

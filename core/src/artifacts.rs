@@ -102,6 +102,9 @@ pub fn check_key(key: &str) -> Result<()> {
     if key.trim().is_empty() {
         return bad("it is empty");
     }
+    if key.chars().any(char::is_control) {
+        return bad("it contains control characters");
+    }
     if key.starts_with('/') || key.contains('\\') || key.contains("://") {
         return bad("it must be relative, with '/' separators");
     }
@@ -240,6 +243,7 @@ impl<'a> ArtifactDraft<'a> {
         if let Some(k) = &self.key {
             check_key(k)?;
         }
+
         let prepared = self.prepare()?;
         // A key comes from the user, or from the path of an object registered in place.
         if self.key.is_none()
@@ -563,6 +567,8 @@ fn plan(
     let mut out: Vec<Option<Saved<Artifact>>> = Vec::new();
     let mut plans: Vec<(usize, Plan)> = Vec::new();
     for (i, (draft, prepared)) in items.into_iter().enumerate() {
+        crate::records::check_text("description", draft.description.as_deref())?;
+        crate::records::check_text("version", draft.version.as_deref())?;
         let dedup = prepared.size > 0 && draft.policy != DuplicatePolicy::CreateNew;
         if let Some(a) = dedup
             .then(|| {

@@ -39,7 +39,9 @@ pub use instance::{Instance, InstanceInfo, LAMELLA_DIR, current_handle};
 pub use records::{
     Features, Hit, NameLookup, Named, Query, Registry, Relatives, Saved, SavedAll, ULabels,
 };
-pub use settings::{InstanceEntry, Settings, home as settings_home, set_home as set_settings_home};
+pub use settings::{
+    InstanceEntry, Settings, home as settings_home, known_secrets, set_home as set_settings_home,
+};
 pub use table::records_to_batch;
 pub use view::{REGISTRIES, RegistryView};
 

@@ -256,38 +256,113 @@ pub enum MatchKind {
     CloseSpelling,
 }
 
+/// The longest name a record may have, in characters; a longer search text matches nothing.
+pub const MAX_NAME_CHARS: usize = 1000;
+
+/// The most edits a close spelling may need, however long the text: bounds the work of a
+/// search by the length of the names, not by the product of the lengths.
+const MAX_EDITS: usize = 3;
+
+/// A search text prepared once for ranking many names.
+#[derive(Debug, Clone)]
+pub struct SearchText {
+    text: String,
+    lower: String,
+    key: Vec<char>,
+    allowed: usize,
+}
+
+impl SearchText {
+    /// Prepares `text`.
+    pub fn new(text: &str) -> SearchText {
+        let key: Vec<char> = normalize(text).chars().collect();
+        SearchText {
+            text: text.to_string(),
+            lower: text.to_lowercase(),
+            allowed: (key.len() / 4).clamp(1, MAX_EDITS),
+            key,
+        }
+    }
+
+    /// Ranks `name` (with optional `|`-separated synonyms); `None` when it does not match. The
+    /// second value orders hits of the same kind (smaller is better).
+    pub fn rank(&self, name: &str, synonyms: Option<&str>) -> Option<(MatchKind, usize)> {
+        if name == self.text {
+            return Some((MatchKind::Exact, 0));
+        }
+        let n = name.to_lowercase();
+        let t = &self.lower;
+        if n == *t {
+            return Some((MatchKind::ExactIgnoringCase, 0));
+        }
+        if let Some(syn) = synonyms
+            && syn.split('|').any(|s| s.trim().to_lowercase() == *t)
+        {
+            return Some((MatchKind::Synonym, 0));
+        }
+        if t.is_empty() {
+            return None;
+        }
+        if n.starts_with(t.as_str()) {
+            return Some((MatchKind::Prefix, n.len() - t.len()));
+        }
+        if n.contains(t.as_str()) {
+            return Some((MatchKind::Substring, n.len() - t.len()));
+        }
+        let kn: Vec<char> = normalize(name).chars().collect();
+        if kn == self.key && !kn.is_empty() {
+            return Some((MatchKind::CloseSpelling, 0));
+        }
+        bounded_osa(&self.key, &kn, self.allowed).map(|d| (MatchKind::CloseSpelling, d))
+    }
+}
+
 /// Ranks `name` (with optional `|`-separated synonyms) against a search `text`; `None` when it
-/// does not match. The second value orders hits of the same kind (smaller is better).
+/// does not match. The second value orders hits of the same kind (smaller is better). For
+/// many names, prepare the text once with [`SearchText`].
 pub fn rank(text: &str, name: &str, synonyms: Option<&str>) -> Option<(MatchKind, usize)> {
-    if name == text {
-        return Some((MatchKind::Exact, 0));
-    }
-    let t = text.to_lowercase();
-    let n = name.to_lowercase();
-    if n == t {
-        return Some((MatchKind::ExactIgnoringCase, 0));
-    }
-    if let Some(syn) = synonyms
-        && syn.split('|').any(|s| s.trim().to_lowercase() == t)
-    {
-        return Some((MatchKind::Synonym, 0));
-    }
-    if t.is_empty() {
+    SearchText::new(text).rank(name, synonyms)
+}
+
+/// The optimal-string-alignment distance of `a` and `b` (insertions, deletions,
+/// substitutions, adjacent transpositions) if it is at most `k`, else `None` — in O(k·n) time:
+/// only a band of width 2k+1 around the diagonal is computed, and the walk stops as soon as
+/// the whole band exceeds `k`.
+pub fn bounded_osa(a: &[char], b: &[char], k: usize) -> Option<usize> {
+    let (n, m) = (a.len(), b.len());
+    if n.abs_diff(m) > k {
         return None;
     }
-    if n.starts_with(&t) {
-        return Some((MatchKind::Prefix, n.len() - t.len()));
+    if n == 0 || m == 0 {
+        return Some(n.max(m));
     }
-    if n.contains(&t) {
-        return Some((MatchKind::Substring, n.len() - t.len()));
+    let inf = k + 1;
+    // rows over b (0..=m); only the band |i - j| <= k is meaningful
+    let mut prev2 = vec![inf; m + 1];
+    let mut prev: Vec<usize> = (0..=m).map(|j| if j <= k { j } else { inf }).collect();
+    let mut cur = vec![inf; m + 1];
+    for i in 1..=n {
+        let lo = i.saturating_sub(k).max(1);
+        let hi = (i + k).min(m);
+        cur.iter_mut().for_each(|c| *c = inf);
+        cur[0] = if i <= k { i } else { inf };
+        let mut best = cur[0];
+        for j in lo..=hi {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (prev[j - 1] + cost).min(prev[j] + 1).min(cur[j - 1] + 1);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(prev2[j - 2] + 1);
+            }
+            cur[j] = d.min(inf);
+            best = best.min(cur[j]);
+        }
+        if best > k {
+            return None;
+        }
+        std::mem::swap(&mut prev2, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
     }
-    let (kt, kn) = (normalize(text), normalize(name));
-    if kt == kn && !kt.is_empty() {
-        return Some((MatchKind::CloseSpelling, 0));
-    }
-    let d = strsim::osa_distance(&kt, &kn);
-    let allowed = (kt.chars().count() / 4).max(1);
-    (d <= allowed).then_some((MatchKind::CloseSpelling, d))
+    (prev[m] <= k).then_some(prev[m])
 }
 
 /// An identifier-safe key for a name: lower case, `_` for anything not alphanumeric, no
@@ -351,6 +426,57 @@ mod tests {
             MatchKind::CloseSpelling
         );
         assert_eq!(rank("banana", "setosa", None), None);
+    }
+
+    #[test]
+    fn bounded_distance_agrees_with_strsim() {
+        let words = [
+            "",
+            "a",
+            "ab",
+            "ba",
+            "abc",
+            "acb",
+            "setosa",
+            "setsoa",
+            "setoas",
+            "versicolor",
+            "virginica",
+            "virginca",
+            "xvirginica",
+            "CD14",
+            "CD41",
+            "projectone",
+        ];
+        for a in words {
+            for b in words {
+                let (ca, cb): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+                let full = strsim::osa_distance(a, b);
+                for k in 0..5 {
+                    let expected = (full <= k).then_some(full);
+                    assert_eq!(bounded_osa(&ca, &cb, k), expected, "{a} {b} k={k}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn long_search_texts_are_cheap() {
+        let long = "x".repeat(5000);
+        let q = SearchText::new(&long);
+        let names: Vec<String> = (0..100_000).map(|i| format!("label number {i}")).collect();
+        let t = std::time::Instant::now();
+        let hits = names.iter().filter(|n| q.rank(n, None).is_some()).count();
+        assert_eq!(hits, 0);
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            t.elapsed()
+        );
+        // a close spelling among long names still matches
+        let a = format!("{}b", "a".repeat(900));
+        let b = format!("{}c", "a".repeat(900));
+        assert_eq!(rank(&a, &b, None), Some((MatchKind::CloseSpelling, 1)));
     }
 
     #[test]

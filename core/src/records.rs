@@ -224,10 +224,44 @@ pub trait Named: Store + Serialize {
     fn touch(&mut self, t: chrono::NaiveDateTime);
 }
 
+/// Refuses control characters (other than newline and tab) in a free-text field, on every
+/// backend alike (PostgreSQL rejects NUL, SQLite would store it).
+pub(crate) fn check_text(what: &str, value: Option<&str>) -> Result<()> {
+    let Some(v) = value else { return Ok(()) };
+    if let Some(c) = v
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\n' | '\t'))
+    {
+        return Err(Error::Invalid(format!(
+            "the {what} '{}' contains the control character {}: remove it",
+            v.chars().take(60).collect::<String>().escape_default(),
+            c.escape_unicode()
+        )));
+    }
+    Ok(())
+}
+
 fn check_name(registry: &str, name: &str) -> Result<()> {
     if name.trim().is_empty() {
         return Err(Error::Invalid(format!(
             "a {registry} needs a non-empty name"
+        )));
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Err(Error::Invalid(format!(
+            "the {registry} name '{}' contains the control character {}: names are printable \
+             text; remove it",
+            name.escape_default(),
+            c.escape_unicode()
+        )));
+    }
+    let n = name.chars().count();
+    if n > names::MAX_NAME_CHARS {
+        return Err(Error::Invalid(format!(
+            "the {registry} name '{}…' has {n} characters: names have at most {}; put long text \
+             in the description",
+            name.chars().take(40).collect::<String>(),
+            names::MAX_NAME_CHARS
         )));
     }
     if name.trim() != name {
@@ -243,7 +277,10 @@ impl Named for ULabel {
         &self.name
     }
     fn validate(&mut self) -> Result<()> {
-        check_name("ULabel", &self.name)
+        check_name("ULabel", &self.name)?;
+        check_text("description", self.description.as_deref())?;
+        check_text("reference", self.reference.as_deref())?;
+        check_text("reference type", self.reference_type.as_deref())
     }
     fn stamp(&mut self, user_id: i64, t: chrono::NaiveDateTime) {
         self.created_by_id = user_id;
@@ -264,6 +301,9 @@ impl Named for Feature {
     }
     fn validate(&mut self) -> Result<()> {
         check_name("Feature", &self.name)?;
+        check_text("description", self.description.as_deref())?;
+        check_text("unit", self.unit.as_deref())?;
+        check_text("synonyms", self.synonyms.as_deref())?;
         self.dtype = Dtype::parse(&self.dtype)
             .map_err(|e| Error::Invalid(format!("feature '{}': {e}", self.name)))?
             .to_string();
@@ -317,6 +357,11 @@ impl Instance {
     pub fn query<T: Record + Serialize>(&self) -> Query<'_, T> {
         Query::new(self)
     }
+}
+
+/// The lock that serialises writers of a named registry's names (see `Conn::lock`).
+fn names_lock<T: Named>() -> String {
+    format!("names:{}", T::REGISTRY.table)
 }
 
 fn load_names(
@@ -374,6 +419,8 @@ impl<'a, T: Named> Registry<'a, T> {
                 .collect()
         };
         self.ln.db().transaction(|conn| {
+            // Concurrent creates of one name: the second waits, then finds the first's record.
+            conn.lock(&[names_lock::<T>()])?;
             let existing: Vec<T> = lamella_schema::load_where_in(conn, "name", &names)?;
             let existing: HashMap<String, T> = existing
                 .into_iter()
@@ -504,6 +551,10 @@ impl<'a, T: Named> Registry<'a, T> {
     /// Records ranked by how well their name (or a synonym) matches `text`: exact, exact
     /// ignoring case, synonym, prefix, substring, close spelling.
     pub fn search(&self, text: &str) -> Result<Vec<Hit<T>>> {
+        // No name is longer than this, so a longer text can match nothing.
+        if text.chars().count() > names::MAX_NAME_CHARS {
+            return Ok(Vec::new());
+        }
         let candidates: Vec<(i64, String, Option<String>)> = self.ln.db().with_conn(|c| {
             if T::REGISTRY.name == "Feature" {
                 lamella_schema::feature_names(c)
@@ -518,10 +569,11 @@ impl<'a, T: Named> Registry<'a, T> {
                     .collect())
             }
         })?;
+        let query = names::SearchText::new(text);
         let mut ranked: Vec<(MatchKind, usize, i64)> = candidates
             .iter()
             .filter_map(|(id, name, syn)| {
-                names::rank(text, name, syn.as_deref()).map(|(k, d)| (k, d, *id))
+                query.rank(name, syn.as_deref()).map(|(k, d)| (k, d, *id))
             })
             .collect();
         ranked.sort();
@@ -558,6 +610,7 @@ impl<'a, T: Named> Registry<'a, T> {
         updated.validate()?;
         updated.touch(now());
         self.ln.db().transaction(|conn| {
+            conn.lock(&[names_lock::<T>()])?;
             let name = [updated.name_str().to_string()];
             let clash: Vec<T> = lamella_schema::load_where_in(conn, "name", &name)?;
             if clash.iter().any(|r| r.id() != Some(id)) {

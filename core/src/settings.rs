@@ -151,3 +151,44 @@ impl Settings {
         self.instances.iter().find(|e| e.uid == uid)
     }
 }
+
+/// Environment variables whose values are secrets.
+const SECRET_VARS: &[&str] = &[
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "PGPASSWORD",
+];
+
+/// The secret values this process may come across — S3 keys and tokens and the PostgreSQL
+/// password from the environment, and the passwords of the database URLs in the settings and
+/// in `extra` (e.g. a `--db` argument) — so a front-end can scrub them from anything it shows,
+/// logs of dependencies included. Values shorter than 4 characters are left out (scrubbing them
+/// would garble text).
+pub fn known_secrets<S: AsRef<str>>(extra: &[S]) -> Vec<String> {
+    let mut out: Vec<String> = SECRET_VARS
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .collect();
+    let mut urls: Vec<String> = extra.iter().map(|s| s.as_ref().to_string()).collect();
+    if let Ok(settings) = Settings::load() {
+        urls.extend(settings.instances.into_iter().map(|e| e.db));
+    }
+    for u in &urls {
+        if let Some(pw) = lamella_schema::url_password(u) {
+            out.push(pw.to_string());
+        }
+        // a `password=` keyword, wherever it appears
+        for w in u.split_whitespace() {
+            if let Some((k, v)) = w.split_once('=')
+                && k.eq_ignore_ascii_case("password")
+            {
+                out.push(v.to_string());
+            }
+        }
+    }
+    out.retain(|s| s.len() >= 4);
+    out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    out.dedup();
+    out
+}

@@ -204,8 +204,9 @@ fn redact_keywords(s: &str) -> String {
         .join(" ")
 }
 
-/// The password in a PostgreSQL URL, if it has one (to scrub from driver messages).
-fn url_password(url: &str) -> Option<&str> {
+/// The password in a database URL (`scheme://user:password@host/…`), if it has one — to scrub
+/// it from messages and logs.
+pub fn url_password(url: &str) -> Option<&str> {
     let rest = url.split_once("://")?.1;
     let at = rest.rfind('@')?;
     let pw = rest[..at].split_once(':')?.1;

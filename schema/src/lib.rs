@@ -39,7 +39,7 @@ pub mod registry;
 mod tables;
 mod uid;
 
-pub use db::{Backend, Conn, Db, DbUrl, redact};
+pub use db::{Backend, Conn, Db, DbUrl, redact, url_password};
 pub use dtype::{Dtype, DtypeError};
 pub use error::{Error, Result};
 pub use models::{

@@ -183,3 +183,22 @@ db_test!(name_checks_follow_renames_and_deletes, |t| {
     );
     Ok(())
 });
+
+db_test!(control_characters_are_refused_on_every_backend, |t| {
+    for bad in ["nul\u{0}byte", "esc\u{1b}[31m", "line\nbreak"] {
+        let e = t.ulabels().create(ULabel::new(bad)).unwrap_err();
+        assert!(matches!(e, Error::Invalid(_)), "{bad:?}: {e}");
+        assert!(e.to_string().contains("control character"), "{e}");
+        assert!(!e.to_string().contains('\u{0}') && !e.to_string().contains('\u{1b}'));
+    }
+    let e = t
+        .ulabels()
+        .create(ULabel::new("fine").description("a\u{0}b"))
+        .unwrap_err();
+    assert!(e.to_string().contains("control character"), "{e}");
+    // a multi-line description is fine
+    t.ulabels()
+        .create(ULabel::new("fine").description("line 1\nline 2"))?;
+    assert_eq!(t.ulabels().query().count()?, 1);
+    Ok(())
+});

@@ -626,12 +626,33 @@ pub fn describe(which: &ArtifactRef, out: &mut Out) -> Result<()> {
 }
 
 /// `lamella delete UID [--permanent]`
-pub fn delete(uid: &str, permanent: bool, out: &mut Out) -> Result<()> {
+pub fn delete(uid: &str, permanent: bool, yes: bool, out: &mut Out) -> Result<()> {
     let ln = super::current()?;
     let a = find(&ln, uid)?;
-    // A second delete of a trashed artifact removes it for good.
+    // A second delete of a trashed artifact removes it for good — after asking, as LaminDB
+    // does; a script says so with --permanent or --yes.
     let for_good = permanent || a.visibility == -1;
-    ln.artifacts().delete(&a, permanent)?;
+    if for_good && !permanent && !yes {
+        let what = if a.key_is_virtual {
+            "its row and its stored object"
+        } else {
+            "its row (the file registered in place is kept)"
+        };
+        match super::confirm(&format!(
+            "Artifact {} is in the trash. Delete it for good ({what})?",
+            a.uid
+        ))? {
+            Some(true) => {}
+            Some(false) => bail!("deletion cancelled: artifact {} stays in the trash", a.uid),
+            None => bail!(
+                "artifact {} is in the trash: to delete it for good from a script, pass \
+                 --permanent (or --yes); restore it with `lamella restore {}`",
+                a.uid,
+                a.uid
+            ),
+        }
+    }
+    ln.artifacts().delete(&a, for_good)?;
     if out.json {
         return out.json(&json!({ "deleted": a, "permanent": for_good }));
     }
@@ -679,10 +700,21 @@ pub fn doctor(clean: bool, min_age: u64, out: &mut Out) -> Result<()> {
     let report = ln.artifacts().doctor(clean, Duration::from_secs(min_age));
     pb.finish_and_clear();
     let report = report?;
-    if out.json {
-        return out.json(&report);
-    }
     let leftovers = report.staging.len() + report.orphans.len();
+    // Like fsck: non-zero while anything needs attention after this run.
+    let needs_attention =
+        !report.missing.is_empty() || !report.unreachable.is_empty() || (leftovers > 0 && !clean);
+    let status = || -> Result<()> {
+        if needs_attention {
+            Err(super::ExitCode(1).into())
+        } else {
+            Ok(())
+        }
+    };
+    if out.json {
+        out.json(&report)?;
+        return status();
+    }
     for u in &report.unreachable {
         out.line(format!("❗ could not check storage {u}"))?;
     }
@@ -701,7 +733,7 @@ pub fn doctor(clean: bool, min_age: u64, out: &mut Out) -> Result<()> {
         if report.unreachable.is_empty() && report.recent.is_empty() {
             return out.line("✅ storage and database agree: nothing to clean");
         }
-        return Ok(());
+        return status();
     }
     let (mark, verb) = if clean {
         ("✅", "removed")
@@ -745,7 +777,7 @@ pub fn doctor(clean: bool, min_age: u64, out: &mut Out) -> Result<()> {
     if leftovers > 0 && !clean {
         out.line("   run `lamella doctor --clean` to remove the leftovers and orphans")?;
     }
-    Ok(())
+    status()
 }
 
 #[cfg(test)]

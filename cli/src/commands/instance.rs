@@ -1,6 +1,5 @@
 //! `init`, `info`, `connect`, `delete`.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::{Result, bail};
@@ -79,25 +78,17 @@ pub fn info(out: &mut Out) -> Result<()> {
 pub fn delete(force: bool, yes: bool, out: &mut Out) -> Result<()> {
     let ln = super::current()?;
     let (uid, root, db) = (ln.uid().to_string(), ln.root().to_string(), ln.info()?.db);
-    let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    if !force && !yes && !terminal {
-        bail!(
-            "refusing to delete instance {uid} at {root} without confirmation: pass --yes (or \
-             --force) to delete it from a script; to delete an artifact, give its UID"
-        );
-    }
     if !force && !yes {
-        let mut e = std::io::stderr().lock();
-        write!(
-            e,
+        match super::confirm(&format!(
             "Delete instance {uid} at {root} (database {db})? Its metadata is lost; stored files \
-             are kept. [y/N] "
-        )?;
-        e.flush()?;
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-            bail!("deletion cancelled: nothing was deleted");
+             are kept."
+        ))? {
+            Some(true) => {}
+            Some(false) => bail!("deletion cancelled: nothing was deleted"),
+            None => bail!(
+                "refusing to delete instance {uid} at {root} without confirmation: pass --yes \
+                 (or --force) to delete it from a script; to delete an artifact, give its UID"
+            ),
         }
     }
     ln.delete(force)?;

@@ -37,8 +37,9 @@ pub fn run(command: Command, out: &mut Out) -> Result<()> {
         Command::Delete {
             uid: Some(uid),
             permanent,
+            yes,
             ..
-        } => artifact::delete(&uid, permanent, out),
+        } => artifact::delete(&uid, permanent, yes, out),
         Command::Delete {
             uid: None,
             force,
@@ -59,3 +60,34 @@ pub fn run(command: Command, out: &mut Out) -> Result<()> {
 fn current() -> Result<lamella_core::Instance> {
     Ok(lamella_core::Instance::connect_current()?)
 }
+
+/// Asks `question [y/N]` on the terminal; `None` when there is no terminal to ask (the
+/// caller then needs an explicit flag).
+pub fn confirm(question: &str) -> Result<Option<bool>> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Ok(None);
+    }
+    let mut e = std::io::stderr().lock();
+    write!(e, "{question} [y/N] ")?;
+    e.flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(Some(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    )))
+}
+
+/// Ends the command with `code` after its output is printed, without an error line (e.g.
+/// `doctor` when it found problems, like `fsck`).
+#[derive(Debug)]
+pub struct ExitCode(pub u8);
+
+impl std::fmt::Display for ExitCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit code {}", self.0)
+    }
+}
+
+impl std::error::Error for ExitCode {}

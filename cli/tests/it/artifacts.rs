@@ -374,7 +374,10 @@ cli_test!(trash_restore_and_permanent_delete, |env| {
     write(&env, "b.csv", "b\n1\n");
     let b = uid(&env.run(&["save", "b.csv", "--json"]).ok().json());
     env.run(&["delete", &b]).ok();
-    let second = env.run(&["delete", &b]).ok();
+    // From a script (no terminal to ask), only when said so.
+    assert_error(&env.run(&["delete", &b]), "pass --permanent (or --yes)");
+    assert_eq!(ls(&env, &["--trash"]).len(), 1, "still in the trash");
+    let second = env.run(&["delete", &b, "--yes"]).ok();
     assert!(
         second.stdout.contains("permanently deleted"),
         "{}",
@@ -590,10 +593,16 @@ cli_test!(failed_saves_leave_nothing, |env| {
     assert_eq!(young["recent"].as_array().unwrap().len(), 1, "{young}");
     assert_eq!(young["orphans"], serde_json::json!([]), "{young}");
     assert_eq!(objects(&env, "data").len(), 1, "kept while young");
-    let report = env.run(&["doctor", "--json", "--min-age", "0"]).ok().json();
+    // Found and not cleaned: like fsck, doctor exits 1 (with its report).
+    let found = env.run(&["doctor", "--json", "--min-age", "0"]);
+    assert_eq!(found.code, 1, "{found:?}");
+    let report = found.json();
     assert_eq!(report["orphans"].as_array().unwrap().len(), 1, "{report}");
     assert_eq!(report["missing"], serde_json::json!([]));
-    let human = env.run(&["doctor", "--min-age", "0"]).ok().stdout;
+    let human = env.run(&["doctor", "--min-age", "0"]);
+    assert_eq!(human.code, 1, "{human:?}");
+    assert!(human.stderr.is_empty(), "no error line: {}", human.stderr);
+    let human = human.stdout;
     assert!(human.contains("1 orphaned object"), "{human}");
     assert!(human.contains("lamella doctor --clean"), "{human}");
     let cleaned = env

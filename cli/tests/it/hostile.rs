@@ -1,0 +1,60 @@
+//! Hostile or odd input gets a clear error or succeeds — never an abort, a hang, unbounded
+//! memory, or bytes that reach the terminal unescaped.
+
+use std::time::{Duration, Instant};
+
+use crate::{assert_error, cli_test};
+
+cli_test!(control_characters_in_names_are_refused, |env| {
+    env.init("data");
+    // (a NUL cannot pass through a command line; the library test covers it)
+    for bad in ["\u{1b}[31mred\u{1b}[0m", "bell\u{7}", "new\nline"] {
+        let run = env.run(&["ulabel", "create", bad]);
+        assert_error(&run, "control character");
+        assert!(!run.stderr.contains('\u{1b}'), "escaped in the error too");
+        let run = env.run(&["feature", "create", bad, "--dtype", "int"]);
+        assert_error(&run, "control character");
+    }
+    let run = env.run(&["ulabel", "create", "ok", "--description", "a\u{1b}b"]);
+    assert_error(&run, "control character");
+    assert_eq!(
+        env.run(&["ulabel", "list", "--json"]).ok().json(),
+        serde_json::json!([])
+    );
+    // Data shown from a table is escaped, not sent to the terminal.
+    std::fs::write(env.path("t.csv"), "name,n\n\u{1b}[2Jwiped,1\n").unwrap();
+    let saved = env.run(&["save", "t.csv", "--key", "t.csv"]).ok();
+    assert!(!saved.stdout.contains('\u{1b}'));
+    let head = env.run(&["load", "--key", "t.csv"]).ok();
+    assert!(!head.stdout.contains('\u{1b}'), "{:?}", head.stdout);
+    assert!(head.stdout.contains("\\u{1b}[2Jwiped"), "{}", head.stdout);
+});
+
+cli_test!(searches_answer_fast_whatever_the_query, |env| {
+    env.init("data");
+    let names: Vec<String> = (0..20_000).map(|i| format!("label {i} of many")).collect();
+    std::fs::write(env.path("names.txt"), names.join("\n")).unwrap();
+    env.run(&["ulabel", "create", "--from-file", "names.txt"])
+        .ok();
+    let long = "q".repeat(5_000);
+    let t = Instant::now();
+    let run = env.run(&["ulabel", "search", &long, "--json"]).ok();
+    assert_eq!(run.json(), serde_json::json!([]));
+    let huge = "z".repeat(20_000);
+    let run = env.run(&["ulabel", "parents", &huge]);
+    assert_error(&run, "no ULabel");
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "two searches took {:?}",
+        t.elapsed()
+    );
+    // A name over the length limit is refused with the limit named.
+    let run = env.run(&["ulabel", "create", &huge]);
+    assert_error(&run, "at most 1000");
+    // Close spellings still match.
+    let hits = env
+        .run(&["ulabel", "search", "lable 7 of many", "--json"])
+        .ok()
+        .json();
+    assert_eq!(hits[0]["name"], "label 7 of many", "{hits}");
+});

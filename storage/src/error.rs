@@ -151,6 +151,57 @@ pub enum Error {
         source: arrow::error::ArrowError,
     },
 
+    /// A path is not a regular file after following symbolic links (a FIFO, socket or
+    /// device): reading it could block or never end, so it is neither hashed nor uploaded.
+    #[error(
+        "`{}` is a {kind}, not a regular file: reading it could block or never end; copy the \
+         data into a regular file and use that",
+        path.display()
+    )]
+    NotARegularFile {
+        /// The path as found (a symbolic link is named, not its target).
+        path: PathBuf,
+        /// What it is: `FIFO (named pipe)`, `socket`, `character device`, …
+        kind: &'static str,
+    },
+
+    /// A symbolic link whose target does not exist.
+    #[error(
+        "symbolic link `{}` points to `{}`, which does not exist: fix or remove the link",
+        path.display(),
+        target.display()
+    )]
+    DanglingLink {
+        /// The link.
+        path: PathBuf,
+        /// Where it points.
+        target: PathBuf,
+    },
+
+    /// A folder is the same folder as one of its ancestors (a bind mount of a parent), so
+    /// walking it would never end.
+    #[error(
+        "folder `{}` is the same folder as its ancestor `{}` (a bind mount or folder loop): \
+         remove the loop or save a subfolder",
+        path.display(),
+        ancestor.display()
+    )]
+    FolderCycle {
+        /// The folder that loops back.
+        path: PathBuf,
+        /// The ancestor it is the same as.
+        ancestor: PathBuf,
+    },
+
+    /// A table file does not match its suffix or is malformed (checked when it is saved).
+    #[error("`{}` {reason}", path.display())]
+    InvalidTable {
+        /// The local path.
+        path: PathBuf,
+        /// What is wrong and what to do, e.g. `line 3 has 1 field, the header has 2: …`.
+        reason: String,
+    },
+
     /// An argument was unusable (empty folder, no record batches, zero chunk size, …).
     #[error("{what}: {reason}")]
     InvalidInput {

@@ -15,6 +15,7 @@ use rayon::prelude::*;
 use sha1::Sha1;
 
 use crate::error::{Error, Result};
+use crate::walk::{FolderWalk, regular_file_meta, walk_folder};
 
 /// Files larger than this are hashed by their first and last chunk (`sha1-fl`): 50 MiB.
 pub const HASH_CHUNK_SIZE: u64 = 50 * 1024 * 1024;
@@ -164,12 +165,16 @@ pub fn hash_file_with_chunk_size(path: &Path, chunk_size: u64) -> Result<FileHas
             reason: "chunk size must be at least 1 byte".into(),
         });
     }
+    // Check before opening: opening a FIFO blocks until a writer appears, and a device such
+    // as /dev/zero never ends.
+    regular_file_meta(path, "use hash_folder")?;
     let mut file = File::open(path).map_err(|e| Error::io("open", path, e))?;
     let meta = file.metadata().map_err(|e| Error::io("stat", path, e))?;
-    if meta.is_dir() {
-        return Err(Error::InvalidInput {
-            what: format!("`{}`", path.display()),
-            reason: "is a folder: use hash_folder".into(),
+    if !meta.is_file() {
+        // replaced between the check and the open
+        return Err(Error::NotARegularFile {
+            path: path.to_path_buf(),
+            kind: "special file",
         });
     }
     let size = meta.len();
@@ -303,22 +308,52 @@ pub fn hash_files_parallel(paths: &[PathBuf]) -> Vec<Result<FileHash>> {
     paths.par_iter().map(|p| hash_file(p)).collect()
 }
 
-/// Hashes a local folder like LaminDB: every file (recursively, hidden ones included,
-/// symlinks to files followed, symlinked folders not entered) is hashed in parallel, and
-/// the sorted per-file hashes are combined with [`hash_from_hashes`] (`md5-d`).
+/// Hashes a local folder like LaminDB: every file that [`walk_folder`] finds (recursively,
+/// hidden ones included, symlinks to files followed, symlinked folders not entered) is hashed
+/// in parallel, and the sorted per-file hashes are combined with [`hash_from_hashes`]
+/// (`md5-d`).
 ///
-/// An empty folder is an error (LaminDB cannot hash one either).
+/// An empty folder is an error (LaminDB cannot hash one either); so are the entries that
+/// [`walk_folder`] refuses (dangling links, devices, FIFOs, folder cycles).
 pub fn hash_folder(path: &Path) -> Result<FolderHash> {
-    let mut files = Vec::new();
-    collect_files(path, &mut files)?;
-    if files.is_empty() {
+    let walk = walk_folder(path)?;
+    if walk.files.is_empty() {
+        let skipped = match walk.skipped_links.len() {
+            0 => String::new(),
+            n => format!(" ({n} symbolic link(s) to folders are not followed)"),
+        };
         return Err(Error::InvalidInput {
             what: format!("folder `{}`", path.display()),
-            reason: "contains no files; an empty folder has no content hash".into(),
+            reason: format!("contains no files{skipped}; an empty folder has no content hash"),
         });
     }
-    let hashes = hash_files_parallel(&files)
-        .into_iter()
+    hash_walk(&walk)
+}
+
+/// Hashes the files of a [`walk_folder`] result like [`hash_folder`], so a caller can walk
+/// once and hash, then upload, exactly the same files.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// std::fs::write(dir.path().join("a"), b"a")?;
+/// std::fs::write(dir.path().join("b"), b"b")?;
+/// let walk = lamella_storage::walk_folder(dir.path())?;
+/// let h = lamella_storage::hash_walk(&walk)?;
+/// assert_eq!(h.hash, "YNCwyFw7rBegqZLBVEckCg");
+/// assert_eq!(h, lamella_storage::hash_folder(dir.path())?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn hash_walk(walk: &FolderWalk) -> Result<FolderHash> {
+    if walk.files.is_empty() {
+        return Err(Error::InvalidInput {
+            what: "hashing a folder walk".into(),
+            reason: "it has no files; an empty folder has no content hash".into(),
+        });
+    }
+    let hashes = walk
+        .files
+        .par_iter()
+        .map(|f| hash_file(&f.path))
         .collect::<Result<Vec<_>>>()?;
     Ok(FolderHash {
         hash: hash_from_hashes(hashes.iter().map(|h| h.hash.as_str())),
@@ -326,23 +361,6 @@ pub fn hash_folder(path: &Path) -> Result<FolderHash> {
         size: hashes.iter().map(|h| h.size).sum(),
         n_objects: hashes.len() as u64,
     })
-}
-
-fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("list", dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io("list", dir, e))?;
-        let path = entry.path();
-        let ft = entry.file_type().map_err(|e| Error::io("stat", &path, e))?;
-        if ft.is_dir() {
-            collect_files(&path, out)?;
-        } else if ft.is_file()
-            || (ft.is_symlink() && std::fs::metadata(&path).is_ok_and(|m| m.is_file()))
-        {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 /// Combines per-object hashes into one folder hash (LaminDB's `hash_from_hashes_list`,
@@ -532,6 +550,89 @@ mod tests {
         assert!(err.to_string().contains("nope"), "{err}");
         let err = hash_file(dir.path()).unwrap_err();
         assert!(err.to_string().contains("hash_folder"), "{err}");
+    }
+
+    /// Runs `f` on a thread and fails (instead of hanging) when it takes over 20 s.
+    fn within_20s<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(20))
+            .expect("hashing did not finish within 20 s")
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn special_files_are_refused_not_read() {
+        for chunk in [HASH_CHUNK_SIZE, u64::MAX] {
+            let err = within_20s(move || {
+                hash_file_with_chunk_size(Path::new("/dev/zero"), chunk).unwrap_err()
+            });
+            assert!(matches!(err, Error::NotARegularFile { .. }), "{err:?}");
+            assert!(
+                err.to_string()
+                    .contains("`/dev/zero` is a character device"),
+                "{err}"
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .is_ok_and(|s| s.success());
+        if made {
+            // opening a FIFO for reading blocks until a writer comes
+            let err = within_20s(move || hash_file(&fifo).unwrap_err());
+            assert!(err.to_string().contains("FIFO"), "{err}");
+        }
+        // links to files are hashed through the link; dangling links name the link
+        let a = write(dir.path(), "a", b"a");
+        std::os::unix::fs::symlink(&a, dir.path().join("to_a")).unwrap();
+        assert_eq!(
+            hash_file(&dir.path().join("to_a")).unwrap(),
+            hash_bytes(b"a")
+        );
+        std::os::unix::fs::symlink("/nonexistent", dir.path().join("broken")).unwrap();
+        let err = hash_file(&dir.path().join("broken")).unwrap_err();
+        assert!(matches!(err, Error::DanglingLink { .. }), "{err:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn folder_hash_follows_file_links_and_skips_folder_links() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        write(dir.path(), "a", b"a");
+        let b = write(outside.path(), "b", b"b");
+        write(outside.path(), "sub/c", b"c");
+        symlink(&b, dir.path().join("b_link")).unwrap();
+        symlink(outside.path().join("sub"), dir.path().join("sub_link")).unwrap();
+        symlink(dir.path(), dir.path().join("self_loop")).unwrap();
+        let h = within_20s({
+            let p = dir.path().to_path_buf();
+            move || hash_folder(&p)
+        })
+        .unwrap();
+        // the same as a folder holding just `a` and `b`
+        assert_eq!(h.hash, "YNCwyFw7rBegqZLBVEckCg");
+        assert_eq!((h.size, h.n_objects), (2, 2));
+        let walk = walk_folder(dir.path()).unwrap();
+        assert_eq!(hash_walk(&walk).unwrap(), h);
+        assert_eq!(walk.skipped_links.len(), 2);
+        // a folder with only a folder link has no files
+        let only_link = tempfile::tempdir().unwrap();
+        symlink(outside.path(), only_link.path().join("l")).unwrap();
+        let err = hash_folder(only_link.path()).unwrap_err();
+        assert!(err.to_string().contains("not followed"), "{err}");
+        assert!(hash_walk(&FolderWalk::default()).is_err());
+        // a device inside the folder is an error, not an endless read
+        symlink("/dev/zero", dir.path().join("zero")).unwrap();
+        let p = dir.path().to_path_buf();
+        let err = within_20s(move || hash_folder(&p).unwrap_err());
+        assert!(matches!(err, Error::NotARegularFile { .. }), "{err:?}");
     }
 
     #[test]

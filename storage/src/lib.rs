@@ -7,7 +7,8 @@
 //!   (`s3://bucket/prefix`) or an in-process store (`memory://name`), with a synchronous API
 //!   (`put_file`, `get_to_file`, `stat`, `list`, …) over opendal.
 //! - Hashing bit-exact with LaminDB: [`hash_file`], [`hash_folder`], [`hash_set`],
-//!   [`hash_from_etag`], …
+//!   [`hash_from_etag`], …, over one folder walker with one symlink policy
+//!   ([`walk_folder`], [`hash_walk`]).
 //! - Tables: [`write_parquet`], [`read_parquet`], [`ParquetBatches`], [`read_csv`],
 //!   [`n_rows`].
 //!
@@ -32,12 +33,14 @@ mod error;
 mod hash;
 mod store;
 mod table;
+mod walk;
 
 pub use error::{Error, Result};
 pub use hash::{
     FileHash, FolderHash, HASH_CHUNK_SIZE, HashType, hash_bytes, hash_file,
     hash_file_with_chunk_size, hash_files_parallel, hash_folder, hash_from_etag, hash_from_hashes,
-    hash_set,
+    hash_set, hash_walk,
 };
 pub use store::{ObjectMeta, S3Options, Store, StoreKind};
 pub use table::{ParquetBatches, csv_rows, n_rows, read_csv, read_parquet, write_parquet};
+pub use walk::{FolderWalk, WalkedFile, walk_folder};

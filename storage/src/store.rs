@@ -12,6 +12,7 @@ use opendal::{ErrorKind, blocking};
 
 use crate::error::{Error, Result};
 use crate::hash::read_full;
+use crate::walk::regular_file_meta;
 
 /// Size of one part of a multipart upload and of one ranged read (16 MiB).
 const TRANSFER_CHUNK: usize = 16 * 1024 * 1024;
@@ -472,13 +473,9 @@ impl Store {
     /// on S3). An existing object is replaced; readers never see a partial object.
     pub fn put_file(&self, key: &str, local: &Path) -> Result<()> {
         let path = self.path(key)?;
+        // A FIFO would block the open and a device would upload forever: regular files only.
+        regular_file_meta(local, "upload its files one by one (see walk_folder)")?;
         let mut src = File::open(local).map_err(|e| Error::io("open", local, e))?;
-        if src.metadata().is_ok_and(|m| m.is_dir()) {
-            return Err(Error::InvalidInput {
-                what: format!("uploading `{}`", local.display()),
-                reason: "is a folder; upload its files one by one".into(),
-            });
-        }
         if let Some(dest) = self.local_path(key) {
             return write_atomically(&dest, |f| io::copy(&mut src, f).map(|_| ()));
         }
@@ -1092,6 +1089,28 @@ mod tests {
             scrub("x verysecretvalue y", &opts.secrets()),
             "x <redacted> y"
         );
+    }
+
+    #[cfg(all(unix, feature = "memory", feature = "fs"))]
+    #[test]
+    fn put_file_refuses_devices_and_folders() {
+        let tmp = tempfile::tempdir().unwrap();
+        let local = Store::open(tmp.path().join("store").to_str().unwrap()).unwrap();
+        for store in [Store::open("memory://put-file-special").unwrap(), local] {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let s = store.clone();
+            std::thread::spawn(move || {
+                let _ = tx.send(s.put_file("zero", Path::new("/dev/zero")));
+            });
+            let err = rx
+                .recv_timeout(std::time::Duration::from_secs(20))
+                .expect("uploading /dev/zero did not stop")
+                .unwrap_err();
+            assert!(matches!(err, Error::NotARegularFile { .. }), "{err:?}");
+            assert!(!store.exists("zero").unwrap());
+            let err = store.put_file("d", tmp.path()).unwrap_err();
+            assert!(err.to_string().contains("is a folder"), "{err}");
+        }
     }
 
     #[cfg(feature = "memory")]

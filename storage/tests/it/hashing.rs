@@ -58,3 +58,25 @@ fn folder_like_lamindb() {
         assert_eq!(py, format!("{} md5-d {} {}", h.hash, h.n_objects, h.size));
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn folder_with_links_like_lamindb() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("x")).unwrap();
+    std::fs::write(root.join("a.txt"), b"a").unwrap();
+    std::fs::write(outside.path().join("b.txt"), b"bb").unwrap();
+    std::fs::create_dir_all(outside.path().join("d")).unwrap();
+    std::fs::write(outside.path().join("d/c.txt"), b"ccc").unwrap();
+    symlink(outside.path().join("b.txt"), root.join("x/b_link.txt")).unwrap();
+    symlink(outside.path().join("d"), root.join("d_link")).unwrap();
+    symlink(root, root.join("x/up")).unwrap();
+    let h = hash_folder(root).unwrap();
+    assert_eq!((h.n_objects, h.size), (2, 3));
+    if let Some(py) = python(LAMINDB_HASHING_PY, &["dir", root.to_str().unwrap()]) {
+        assert_eq!(py, format!("{} md5-d {} {}", h.hash, h.n_objects, h.size));
+    }
+}

@@ -14,7 +14,7 @@ use lamella_schema::{
     Artifact, QuerySpec, Storage, Store as _, User, base62_uid, increment_base62, now, registry,
     require_id,
 };
-use lamella_storage::{Store, hash_file, hash_folder};
+use lamella_storage::{FolderWalk, Store, hash_file};
 use serde::Serialize;
 
 use crate::error::{Error, Result, io_err};
@@ -89,6 +89,8 @@ struct Prepared {
     /// The key under the storage root when the path already lies inside a registered local
     /// storage (registered in place, nothing copied).
     in_place: Option<(Storage, String)>,
+    /// A folder's files, walked once: the very files that were hashed are uploaded.
+    walk: Option<lamella_storage::FolderWalk>,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -152,32 +154,6 @@ fn failpoint(name: &str) -> Result<()> {
     }
 }
 
-fn files_under(dir: &Path) -> Result<Vec<(PathBuf, String)>> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).map_err(io_err(&d))? {
-            let entry = entry.map_err(io_err(&d))?;
-            let p = entry.path();
-            let ft = entry.file_type().map_err(io_err(&p))?;
-            if ft.is_dir() {
-                stack.push(p);
-            } else if p.is_file() {
-                let rel = p
-                    .strip_prefix(dir)
-                    .map_err(|_| {
-                        Error::Invalid(format!("{} is outside {}", p.display(), dir.display()))
-                    })?
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                out.push((p, rel));
-            }
-        }
-    }
-    out.sort_by(|a, b| a.1.cmp(&b.1));
-    Ok(out)
-}
-
 impl<'a> ArtifactDraft<'a> {
     /// Sets the key (a relative path that names the artifact; also what new versions share).
     pub fn key(mut self, key: impl Into<String>) -> Self {
@@ -228,12 +204,13 @@ impl<'a> ArtifactDraft<'a> {
                     n_observations: Some(rows as i64),
                     accessor: Some("DataFrame".into()),
                     in_place: None,
+                    walk: None,
                     _tmp: Some(tmp),
                 })
             }
             Source::Path(p) => match p.to_str().filter(|s| s.contains("://")) {
                 Some(url) => prepare_remote(self.ln, url),
-                None => prepare_path(&local_storages(self.ln)?, p),
+                None => prepare_path(&LocalContext::of(self.ln)?, p),
             },
         }
     }
@@ -264,7 +241,57 @@ impl<'a> ArtifactDraft<'a> {
     }
 }
 
-fn prepare_path(local_storages: &[Storage], p: &Path) -> Result<Prepared> {
+/// What a local path is checked against before it is saved.
+struct LocalContext {
+    /// The registered local storages (where paths may be registered in place).
+    storages: Vec<Storage>,
+    /// Folders a saved folder must not contain, with what they are: every local storage root,
+    /// the folder of a SQLite database kept elsewhere, the settings folder (its cache).
+    protected: Vec<(PathBuf, String)>,
+}
+
+impl LocalContext {
+    fn of(ln: &Instance) -> Result<LocalContext> {
+        let storages = local_storages(ln)?;
+        let mut protected: Vec<(PathBuf, String)> = storages
+            .iter()
+            .map(|s| (PathBuf::from(&s.root), format!("the storage {}", s.root)))
+            .collect();
+        if let lamella_schema::DbUrl::Sqlite(db) = ln.db().url()
+            && let Some(dir) = db.parent()
+        {
+            protected.push((dir.to_path_buf(), "this instance's database".into()));
+        }
+        if let Ok(home) = crate::settings::home() {
+            protected.push((home, "Lamella's settings and cache folder".into()));
+        }
+        for (p, _) in &mut protected {
+            if let Ok(c) = p.canonicalize() {
+                *p = c;
+            }
+        }
+        Ok(LocalContext {
+            storages,
+            protected,
+        })
+    }
+
+    /// Refuses a folder that contains Lamella's own files: saving it would copy the live
+    /// database and every stored object, and the copy would grow with each repeat.
+    fn check_folder(&self, abs: &Path) -> Result<()> {
+        if let Some((inner, what)) = self.protected.iter().find(|(q, _)| q.starts_with(abs)) {
+            return Err(Error::Invalid(format!(
+                "cannot save the folder {}: it contains {what} ({}), so saving it would copy \
+                 Lamella's own database and objects; save the data folders inside it instead",
+                abs.display(),
+                inner.display()
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn prepare_path(ctx: &LocalContext, p: &Path) -> Result<Prepared> {
     let meta = std::fs::metadata(p).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             Error::Invalid(format!("{} does not exist: check the path", p.display()))
@@ -276,13 +303,15 @@ fn prepare_path(local_storages: &[Storage], p: &Path) -> Result<Prepared> {
         }
     })?;
     let abs = p.canonicalize().map_err(io_err(p))?;
-    let in_place = in_place_key(local_storages, &abs)?;
+    let in_place = in_place_key(&ctx.storages, &abs)?;
     let name = abs
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     if meta.is_dir() {
-        let h = hash_folder(&abs)?;
+        ctx.check_folder(&abs)?;
+        let walk = lamella_storage::walk_folder(&abs)?;
+        let h = lamella_storage::hash_walk(&walk)?;
         Ok(Prepared {
             local: abs,
             is_dir: true,
@@ -294,6 +323,7 @@ fn prepare_path(local_storages: &[Storage], p: &Path) -> Result<Prepared> {
             n_observations: None,
             accessor: None,
             in_place,
+            walk: Some(walk),
             _tmp: None,
         })
     } else {
@@ -315,6 +345,7 @@ fn prepare_path(local_storages: &[Storage], p: &Path) -> Result<Prepared> {
             n_objects: None,
             n_observations,
             in_place,
+            walk: None,
             _tmp: None,
         })
     }
@@ -363,6 +394,7 @@ fn prepare_remote(ln: &Instance, url: &str) -> Result<Prepared> {
                 n_objects: None,
                 n_observations: None,
                 in_place: Some((storage, key)),
+                walk: None,
                 _tmp: None,
             })
         }
@@ -394,6 +426,7 @@ fn prepare_remote(ln: &Instance, url: &str) -> Result<Prepared> {
                 n_observations: None,
                 accessor: None,
                 in_place: Some((storage, key)),
+                walk: None,
                 _tmp: None,
             })
         }
@@ -507,7 +540,12 @@ fn save_prepared(
                     record: r,
                     existed: false,
                     similar: Vec::new(),
-                    notes: Vec::new(),
+                    notes: plan
+                        .prepared
+                        .walk
+                        .as_ref()
+                        .map(skipped_link_notes)
+                        .unwrap_or_default(),
                 }
             }
             Outcome::Existing(a) => existing_saved(&a, plan.policy)?,
@@ -690,11 +728,11 @@ fn upload_staging(store: &Store, plan: &Plan) -> Result<Vec<(String, String)>> {
     let token = base62_uid(20);
     let mut staged = Vec::new();
     let result = (|| -> Result<()> {
-        if plan.prepared.is_dir {
-            for (path, rel) in files_under(&plan.prepared.local)? {
-                let key = format!("{STAGING}/{token}/{rel}");
-                store.put_file(&key, &path)?;
-                staged.push((key, rel));
+        if let Some(walk) = &plan.prepared.walk {
+            for f in &walk.files {
+                let key = format!("{STAGING}/{token}/{}", f.rel);
+                store.put_file(&key, &f.path)?;
+                staged.push((key, f.rel.clone()));
             }
         } else {
             let key = format!("{STAGING}/{token}{}", plan.prepared.suffix);
@@ -711,6 +749,23 @@ fn upload_staging(store: &Store, plan: &Plan) -> Result<Vec<(String, String)>> {
             Err(e)
         }
     }
+}
+
+/// Notes on the folder links a walk did not enter (see [`Artifacts::folder_files`]).
+pub fn skipped_link_notes(walk: &FolderWalk) -> Vec<String> {
+    walk.skipped_links
+        .iter()
+        .map(|l| {
+            let target = std::fs::read_link(l)
+                .map(|t| format!(" -> {}", t.display()))
+                .unwrap_or_default();
+            format!(
+                "skipped {}{target}: links to folders are not followed (links to files are); \
+                 save the linked folder itself if you need it",
+                l.display()
+            )
+        })
+        .collect()
 }
 
 /// Best-effort removal of objects this save wrote.
@@ -1058,13 +1113,13 @@ impl<'a> Artifacts<'a> {
     ) -> Result<Vec<Saved<Artifact>>> {
         use rayon::prelude::*;
         use std::sync::atomic::{AtomicUsize, Ordering};
-        let storages = local_storages(self.ln)?;
+        let ctx = LocalContext::of(self.ln)?;
         let done = AtomicUsize::new(0);
         let total = paths.len();
         let prepared: Vec<Result<Prepared>> = paths
             .par_iter()
             .map(|p| {
-                let r = prepare_path(&storages, p);
+                let r = prepare_path(&ctx, p);
                 if let Some(f) = opts.progress {
                     f(done.fetch_add(1, Ordering::Relaxed) + 1, total);
                 }
@@ -1081,10 +1136,13 @@ impl<'a> Artifacts<'a> {
             let prep = prep?;
             let mut draft = self.from_path(p).on_duplicate(opts.policy);
             if prep.in_place.is_none() {
+                // The path as given (a link inside the folder keeps its own name), else the
+                // resolved one.
+                let given = std::path::absolute(p).unwrap_or_else(|_| p.clone());
                 let rel = match &base {
-                    Some(b) => prep
-                        .local
+                    Some(b) => given
                         .strip_prefix(b)
+                        .or_else(|_| prep.local.strip_prefix(b))
                         .map_err(|_| {
                             Error::Invalid(format!(
                                 "{} is not inside the base folder {}",
@@ -1119,6 +1177,17 @@ impl<'a> Artifacts<'a> {
             items.push((draft, prep));
         }
         save_prepared(self.ln, items)
+    }
+
+    /// The files of a local folder as a folder save (and `save --each`) takes them: regular
+    /// files at any depth, hidden ones included; a link to a file is followed, a link to a
+    /// folder is not entered (listed in `skipped_links`), so links can never make a walk loop
+    /// or wander off (LaminDB hashes folders the same way); a dangling link, a FIFO or a device
+    /// is an error. A folder that contains Lamella's own storage or database is refused.
+    pub fn folder_files(&self, dir: &Path) -> Result<FolderWalk> {
+        let abs = dir.canonicalize().map_err(io_err(dir))?;
+        LocalContext::of(self.ln)?.check_folder(&abs)?;
+        Ok(lamella_storage::walk_folder(&abs)?)
     }
 
     /// A query on artifacts (the trash is hidden unless `include_trash`).

@@ -32,7 +32,7 @@ mod view;
 
 pub use artifacts::{
     ArtifactDraft, Artifacts, DoctorReport, DuplicatePolicy, Loaded, SaveMany, check_key,
-    object_key, suffix_of,
+    object_key, skipped_link_notes, suffix_of,
 };
 pub use error::{Error, Result};
 pub use instance::{Instance, InstanceInfo, LAMELLA_DIR, current_handle};
@@ -55,4 +55,4 @@ pub use lamella_schema::{
     Artifact, Backend, Collection, Dtype, DtypeError, Feature, FeatureSet, Record, Run, Storage,
     Transform, ULabel, User, Value,
 };
-pub use lamella_storage::write_parquet;
+pub use lamella_storage::{FolderWalk, WalkedFile, write_parquet};

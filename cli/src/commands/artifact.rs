@@ -139,30 +139,6 @@ fn check_paths(paths: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
-/// The files under `dir`, recursively, sorted; hidden entries (`.name`) are skipped.
-fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let entries =
-            std::fs::read_dir(&d).with_context(|| format!("cannot read folder {}", d.display()))?;
-        for entry in entries {
-            let entry = entry.with_context(|| format!("cannot read folder {}", d.display()))?;
-            if entry.file_name().to_string_lossy().starts_with('.') {
-                continue;
-            }
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.is_file() {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    Ok(files)
-}
-
 /// A saved (or found) artifact with what `save` found out, for `--json`.
 #[derive(Serialize)]
 struct SavedJson<'a> {
@@ -278,13 +254,17 @@ struct SavedManyJson<'a> {
 fn save_many(args: &SaveArgs, out: &mut Out) -> Result<()> {
     let mut paths = Vec::new();
     let mut prefix = args.key_prefix.clone();
+    let ln = super::current()?;
     for p in &args.paths {
         if args.each && p.is_dir() {
-            let files = files_under(p)?;
-            if files.is_empty() {
+            let walk = ln.artifacts().folder_files(p)?;
+            if walk.files.is_empty() {
                 bail!("{} holds no files: nothing was saved", p.display());
             }
-            paths.extend(files);
+            for note in lamella_core::skipped_link_notes(&walk) {
+                out.note(note)?;
+            }
+            paths.extend(walk.files.into_iter().map(|f| f.path));
         } else {
             paths.push(p.clone());
         }
@@ -305,7 +285,6 @@ fn save_many(args: &SaveArgs, out: &mut Out) -> Result<()> {
         [dir] if args.each && dir.is_dir() => Some(dir.clone()),
         _ => None,
     };
-    let ln = super::current()?;
     let total: u64 = paths
         .iter()
         .filter_map(|p| std::fs::metadata(p).ok())

@@ -58,3 +58,69 @@ cli_test!(searches_answer_fast_whatever_the_query, |env| {
         .json();
     assert_eq!(hits[0]["name"], "label 7 of many", "{hits}");
 });
+
+#[cfg(unix)]
+cli_test!(folders_follow_file_links_and_never_loop, |env| {
+    use std::os::unix::fs::symlink;
+    env.init("data");
+    let d = env.path("images");
+    std::fs::create_dir_all(d.join("sub")).unwrap();
+    std::fs::write(d.join("a.txt"), "a\n").unwrap();
+    std::fs::write(d.join("sub/b.txt"), "b\n").unwrap();
+    std::fs::write(env.path("outside.txt"), "linked file\n").unwrap();
+    symlink(env.path("outside.txt"), d.join("link.txt")).unwrap();
+    symlink("..", d.join("sub/loop")).unwrap(); // a loop back to images/
+    symlink("/etc", d.join("etc")).unwrap(); // a link out of the folder
+    // `save DIR` and `save --each DIR` take the same three files.
+    let folder = env
+        .run(&["save", "images", "--key", "images", "--json"])
+        .ok()
+        .json();
+    assert_eq!(folder["n_objects"], 3, "{folder}");
+    let notes = folder["notes"].to_string();
+    assert!(
+        notes.contains("links to folders are not followed"),
+        "{notes}"
+    );
+    let each = env.run(&["save", "images", "--each", "--json"]).ok();
+    assert!(
+        each.stderr.contains("etc"),
+        "the skipped links are named: {}",
+        each.stderr
+    );
+    let each = each.json();
+    let keys: Vec<&str> = each["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        ["images/a.txt", "images/link.txt", "images/sub/b.txt"]
+    );
+    // A dangling link is an error naming it; nothing is saved.
+    symlink(env.path("gone.txt"), d.join("dangling.txt")).unwrap();
+    assert_error(
+        &env.run(&["save", "images", "--key", "images2"]),
+        "dangling.txt",
+    );
+    assert_error(&env.run(&["save", "images", "--each"]), "dangling.txt");
+});
+
+cli_test!(a_folder_holding_the_instance_is_refused, |env| {
+    std::fs::create_dir_all(env.path("work")).unwrap();
+    env.init("work/data");
+    std::fs::write(env.path("work/notes.txt"), "n\n").unwrap();
+    for args in [
+        &["save", "work", "--key", "work"][..],
+        &["save", "work", "--each"],
+        &["save", ".", "--key", "all"],
+    ] {
+        assert_error(&env.run(args), "Lamella's own database and objects");
+    }
+    assert_eq!(
+        env.run(&["ls", "--json"]).ok().json(),
+        serde_json::json!([])
+    );
+});

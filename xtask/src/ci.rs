@@ -102,6 +102,41 @@ pub fn bench(args: &[String]) -> Result<ExitCode> {
     })
 }
 
+/// `cargo xtask stress [-- args]`: services up, a release `lamella`, then `lamella-stress`
+/// (many writer processes on one instance, on SQLite and PostgreSQL; see its --help).
+pub fn stress(args: &[String]) -> Result<ExitCode> {
+    let args = match args.first().map(String::as_str) {
+        Some("--") => &args[1..],
+        _ => args,
+    };
+    let env = services::test_env()?;
+    let mut build = cargo(&["build", "--release", "-p", "lamella-cli"]);
+    println!("\n==> {}", describe(&build));
+    if !build.status()?.success() {
+        anyhow::bail!("building the release lamella binary failed");
+    }
+    let bin = workspace_root().join("target/release/lamella");
+    let mut cmd = cargo(&[
+        "run",
+        "--release",
+        "-p",
+        "lamella-tests",
+        "--bin",
+        "lamella-stress",
+        "--",
+    ]);
+    cmd.args(args)
+        .envs(env.iter().map(|(key, value)| (*key, value)))
+        .env("LAMELLA_BIN", &bin);
+    println!("\n==> {}", describe(&cmd));
+    let status = cmd.status()?;
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
 /// `cargo <args>` in the workspace root.
 fn cargo(args: &[&str]) -> Command {
     let mut cmd = Command::new("cargo");

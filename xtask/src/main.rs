@@ -27,6 +27,11 @@ Commands:
                       then prints the wall time of each step.
   bench [-- <args>]   services up, then
                         cargo run --release -p lamella-tests --bin lamella-bench -- <args>
+  stress [-- <args>]  services up, a release lamella, then many writer processes on one
+                      instance (SQLite and PostgreSQL), round after round, optionally
+                      SIGKILLed; prints operations, failures and losses:
+                        cargo run --release -p lamella-tests --bin lamella-stress -- <args>
+                      (--rounds N, --writers W, --kill, --backend sqlite|postgres|both)
   services <action>   Throwaway PostgreSQL and S3 (moto) servers for tests:
                         up | down | status | env   (see `cargo xtask services --help`)
   help                Print this help.
@@ -41,6 +46,7 @@ fn main() -> ExitCode {
         }
         Some("ci") => ci::ci(&args[1..]),
         Some("bench") => ci::bench(&args[1..]),
+        Some("stress") => ci::stress(&args[1..]),
         Some("services") => services::main(&args[1..]),
         Some(other) => {
             eprint!("error: unknown command `{other}`\n\n{USAGE}");

@@ -819,6 +819,16 @@ fn commit(
     }
     for (_, p) in plans.iter_mut() {
         if let Some(prev) = p.revises.as_ref().and_then(|u| revised.get(u)) {
+            // All versions of a family share one key.
+            if p.record.key.is_some() && p.record.key != prev.key {
+                return Err(Error::Invalid(format!(
+                    "a new version of {} keeps its key {}: leave the key out, or give that key",
+                    prev.uid,
+                    prev.key
+                        .as_deref()
+                        .map_or("(none)".to_string(), |k| format!("'{k}'"))
+                )));
+            }
             if p.record.key.is_none() {
                 p.record.key = prev.key.clone();
             }
@@ -880,7 +890,15 @@ fn commit(
         .filter_map(|((_, p), _)| p.record.key.clone())
         .collect();
     let mut by_key: std::collections::HashMap<(i64, String), Artifact> = Default::default();
+    // The highest version number of each family seen among them: versions share their key,
+    // so new versions of keyed families need no query of their own.
+    let mut max_version: std::collections::HashMap<String, String> = Default::default();
     for a in lamella_schema::load_where_in::<Artifact>(conn, "key", &keys)? {
+        let (stem, version) = a.uid.split_at(STEM_LEN.min(a.uid.len()));
+        let top = max_version.entry(stem.to_string()).or_default();
+        if version > top.as_str() {
+            *top = version.to_string();
+        }
         let Some(k) = a.key.clone() else { continue };
         let slot = by_key.entry((a.storage_id, k)).or_insert_with(|| a.clone());
         if (a.is_latest, a.id) > (slot.is_latest, slot.id) {
@@ -918,6 +936,9 @@ fn commit(
             Some(stem) => {
                 let next = match next_in_family.get(stem) {
                     Some(last) => increment_base62(last),
+                    None if p.revises.is_none() && max_version.contains_key(stem) => {
+                        increment_base62(&max_version[stem])
+                    }
                     None => {
                         let family: Vec<Artifact> = QuerySpec::new(&registry::ARTIFACT)
                             .include_trash(true)

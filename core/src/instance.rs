@@ -664,7 +664,8 @@ fn refuse_managed_root(store: &lamella_storage::Store, shown: &str) -> Result<()
     if let Some(m) = crate::marker::read(store)? {
         return Err(Error::InstanceExists(format!(
             "{shown} is already managed by Lamella instance {} (marker {}): connect to it with \
-             `lamella connect {shown}`, or choose another storage location",
+             `lamella connect {shown}`, or choose another storage location; if that instance is \
+             gone for good, remove the marker first",
             m.instance_uid,
             store.url_for(crate::marker::MARKER_KEY)
         )));

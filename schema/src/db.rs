@@ -435,10 +435,16 @@ impl<'a> Conn<'a> {
         let mut keys: Vec<i64> = names.iter().map(|n| lock_key(n.as_ref())).collect();
         keys.sort_unstable();
         keys.dedup();
-        for k in keys {
-            diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-                .bind::<diesel::sql_types::BigInt, _>(k)
-                .execute(&mut **c)?;
+        // A thousand locks per statement, taken in key order (the keys are our own integers,
+        // so they are written into the statement).
+        for chunk in keys.chunks(1000) {
+            let values: Vec<String> = chunk.iter().map(|k| format!("({k})")).collect();
+            diesel::sql_query(format!(
+                "SELECT COUNT(pg_advisory_xact_lock(k)) FROM (SELECT k FROM (VALUES {}) AS v(k) \
+                 ORDER BY k OFFSET 0) AS sorted",
+                values.join(",")
+            ))
+            .execute(&mut **c)?;
         }
         Ok(())
     }

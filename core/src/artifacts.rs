@@ -329,11 +329,9 @@ fn prepare_path(ctx: &LocalContext, p: &Path) -> Result<Prepared> {
     } else {
         let h = hash_file(&abs)?;
         let suffix = suffix_of(&name);
-        let n_observations = match suffix.as_str() {
-            ".parquet" | ".PARQUET" => lamella_storage::n_rows(&abs).ok().map(|n| n as i64),
-            ".csv" | ".CSV" => lamella_storage::csv_rows(&abs).ok().map(|n| n as i64),
-            _ => None,
-        };
+        // A file that claims to be a table must be one: checked now (the Parquet footer; the
+        // CSV header and row widths, in one streaming pass), not at the first load.
+        let n_observations = lamella_storage::check_table(&abs)?.map(|n| n as i64);
         Ok(Prepared {
             local: abs,
             is_dir: false,
@@ -1331,6 +1329,46 @@ impl<'a> Artifacts<'a> {
         )?))
     }
 
+    /// The first `n` rows of a table artifact (Parquet, CSV) with its row and column counts,
+    /// reading only what those rows need (a Parquet file's footer and first pages).
+    pub fn head(&self, a: &Artifact, n: usize) -> Result<lamella_storage::TableHead> {
+        if !is_table_suffix(&a.suffix) {
+            return Err(Error::Invalid(format!(
+                "artifact {} ('{}') is not a table: load it as a file",
+                a.uid, a.suffix
+            )));
+        }
+        Ok(lamella_storage::read_table_head(&self.cache(a)?, n)?)
+    }
+
+    /// Writes the artifact's content to the new local path `dest`: a table whose `dest`
+    /// names the other table format (`.parquet` ↔ `.csv`) is converted, streaming batch by
+    /// batch (another suffix is refused); anything else is copied (a folder with its files). `dest` appears complete or
+    /// not at all; an existing `dest` is refused.
+    pub fn export(&self, a: &Artifact, dest: &Path) -> Result<()> {
+        if std::fs::symlink_metadata(dest).is_ok() {
+            return Err(Error::Invalid(format!(
+                "{} already exists: choose another path or remove it first",
+                dest.display()
+            )));
+        }
+        if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        }
+        let out_suffix = suffix_of(&dest.to_string_lossy()).to_ascii_lowercase();
+        if is_table_suffix(&a.suffix) && out_suffix != a.suffix.to_ascii_lowercase() {
+            if !is_table_suffix(&out_suffix) {
+                return Err(Error::Invalid(format!(
+                    "cannot write a table as '{out_suffix}': give a path ending in .parquet or \
+                     .csv"
+                )));
+            }
+            lamella_storage::convert_table(&self.cache(a)?, dest)?;
+            return Ok(());
+        }
+        copy_atomically(&self.cache(a)?, dest)
+    }
+
     /// Every version of the artifact's family (trash included), oldest first.
     pub fn versions(&self, a: &Artifact) -> Result<Vec<Artifact>> {
         let stem = &a.uid[..STEM_LEN.min(a.uid.len())];
@@ -1554,6 +1592,44 @@ impl<'a> Artifacts<'a> {
         report.cleaned = clean;
         Ok(report)
     }
+}
+
+/// Whether a suffix names a table Lamella reads (`.parquet`, `.csv`, any case).
+fn is_table_suffix(suffix: &str) -> bool {
+    matches!(suffix.to_ascii_lowercase().as_str(), ".parquet" | ".csv")
+}
+
+/// Copies a file or a folder to the new path `dest`, under a temporary name beside it that is
+/// renamed at the end: `dest` never holds a partial copy. New files get the user's default
+/// permissions, not the stored object's.
+fn copy_atomically(src: &Path, dest: &Path) -> Result<()> {
+    let parent = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".lamella-tmp-")
+        .tempdir_in(&parent)
+        .map_err(io_err(&parent))?;
+    let staged = tmp.path().join("content");
+    copy_tree(src, &staged)?;
+    std::fs::rename(&staged, dest).map_err(io_err(dest))?;
+    Ok(())
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).map_err(io_err(to))?;
+        for entry in std::fs::read_dir(from).map_err(io_err(from))? {
+            let entry = entry.map_err(io_err(from))?;
+            copy_tree(&entry.path(), &to.join(entry.file_name()))?;
+        }
+    } else {
+        let mut src = std::fs::File::open(from).map_err(io_err(from))?;
+        let mut dst = std::fs::File::create(to).map_err(io_err(to))?;
+        std::io::copy(&mut src, &mut dst).map_err(io_err(to))?;
+    }
+    Ok(())
 }
 
 /// Removes empty folders under a local store's `.lamella/` (left by deleted folder artifacts

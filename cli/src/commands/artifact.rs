@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use lamella_core::arrow::csv::WriterBuilder;
 use lamella_core::{
     Artifact, DuplicatePolicy, Error, Instance, Loaded, Record, RecordBatch, Saved, Storage, User,
     object_key, records_to_batch,
@@ -465,97 +464,41 @@ pub fn versions(which: &ArtifactRef, out: &mut Out) -> Result<()> {
     print_list(&family, out)
 }
 
-/// Writes `batch` to `path` as Parquet or CSV, by the path's suffix.
-fn write_table(batch: &RecordBatch, path: &Path) -> Result<()> {
-    match lamella_core::suffix_of(&path.to_string_lossy()).as_str() {
-        ".parquet" => {
-            lamella_core::write_parquet([batch], path)?;
-        }
-        ".csv" => {
-            let file = std::fs::File::create(path)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            let mut w = WriterBuilder::new().with_header(true).build(file);
-            w.write(batch)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-        }
-        other => {
-            bail!("cannot write a table as '{other}': give --out a path ending in .parquet or .csv")
-        }
-    }
-    Ok(())
-}
-
-/// Copies a file or a folder (recursively) to `to`.
-fn copy_all(from: &Path, to: &Path) -> Result<()> {
-    if from.is_dir() {
-        std::fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
-        let entries =
-            std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))?;
-        for entry in entries {
-            let entry = entry.with_context(|| format!("cannot read {}", from.display()))?;
-            copy_all(&entry.path(), &to.join(entry.file_name()))?;
-        }
-    } else {
-        // A new file with the user's default permissions, not the stored object's.
-        let fail = || format!("cannot copy {} to {}", from.display(), to.display());
-        let mut src = std::fs::File::open(from).with_context(fail)?;
-        let mut dst = std::fs::File::create(to).with_context(fail)?;
-        std::io::copy(&mut src, &mut dst).with_context(fail)?;
-    }
-    Ok(())
-}
-
 /// `lamella load UID|--key K [--out PATH]`
 pub fn load(which: &ArtifactRef, dest: Option<&Path>, out: &mut Out) -> Result<()> {
     let ln = super::current()?;
     let a = resolve(&ln, which)?;
     let reg = ln.artifacts();
     if let Some(dest) = dest {
-        if dest.exists() {
-            bail!(
-                "{} already exists: choose another --out path or remove it first",
-                dest.display()
-            );
-        }
-        if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create folder {}", dir.display()))?;
-        }
-        let is_table = matches!(a.suffix.as_str(), ".parquet" | ".csv");
-        let out_suffix = lamella_core::suffix_of(&dest.to_string_lossy());
-        if is_table && out_suffix != a.suffix {
-            match reg.load(&a)? {
-                Loaded::Table(batch) => write_table(&batch, dest)?,
-                Loaded::Path(p) => copy_all(&p, dest)?,
-            }
-        } else {
-            copy_all(&reg.cache(&a)?, dest)?;
-        }
+        reg.export(&a, dest)?;
         if out.json {
             return out.json(&json!({ "uid": a.uid, "out": dest }));
         }
         return out.line(format!("✅ wrote artifact {} to {}", a.uid, dest.display()));
     }
-    match reg.load(&a)? {
-        Loaded::Table(batch) => {
-            let head = batch.slice(0, HEAD_ROWS.min(batch.num_rows()));
-            if out.json {
-                let columns: Vec<String> = batch
-                    .schema()
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().clone())
-                    .collect();
-                return out.json(&json!({
-                    "uid": a.uid,
-                    "n_rows": batch.num_rows(),
-                    "n_columns": batch.num_columns(),
-                    "columns": columns,
-                    "head": super::view::batch_json(&head)?,
-                }));
-            }
-            print_head(&batch, HEAD_ROWS, out)
+    if matches!(a.suffix.to_ascii_lowercase().as_str(), ".parquet" | ".csv") {
+        // Only the rows shown are read.
+        let head = reg.head(&a, HEAD_ROWS)?;
+        if out.json {
+            let columns: Vec<String> = head
+                .batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
+            return out.json(&json!({
+                "uid": a.uid,
+                "n_rows": head.n_rows,
+                "n_columns": head.n_columns,
+                "columns": columns,
+                "head": super::view::batch_json(&head.batch)?,
+            }));
         }
+        return print_table_head(&head.batch, head.n_rows, out);
+    }
+    match reg.load(&a)? {
+        Loaded::Table(batch) => print_head(&batch, HEAD_ROWS, out),
         Loaded::Path(p) => {
             if out.json {
                 return out.json(&json!({ "uid": a.uid, "path": p }));
@@ -568,16 +511,20 @@ pub fn load(which: &ArtifactRef, dest: Option<&Path>, out: &mut Out) -> Result<(
 /// Prints a table's first `n` rows (every column) and its shape.
 pub fn print_head(batch: &RecordBatch, n: usize, out: &mut Out) -> Result<()> {
     let head = batch.slice(0, n.min(batch.num_rows()));
-    out.data_table(&head)?;
-    if batch.num_rows() > head.num_rows() {
+    print_table_head(&head, batch.num_rows() as u64, out)
+}
+
+/// Prints the first rows of a table of `n_rows` rows, and its shape.
+fn print_table_head(head: &RecordBatch, n_rows: u64, out: &mut Out) -> Result<()> {
+    out.data_table(head)?;
+    if n_rows > head.num_rows() as u64 {
         out.line("…")?;
     }
+    let n_columns = head.num_columns();
     out.line(format!(
-        "{} row{} × {} column{}",
-        batch.num_rows(),
-        plural(batch.num_rows()),
-        batch.num_columns(),
-        plural(batch.num_columns())
+        "{n_rows} row{} × {n_columns} column{}",
+        if n_rows == 1 { "" } else { "s" },
+        plural(n_columns)
     ))
 }
 

@@ -124,3 +124,75 @@ cli_test!(a_folder_holding_the_instance_is_refused, |env| {
         serde_json::json!([])
     );
 });
+
+cli_test!(tables_are_checked_when_saved, |env| {
+    env.init("data");
+    std::fs::write(env.path("fake.parquet"), "this is not parquet at all").unwrap();
+    let run = env.run(&["save", "fake.parquet", "--key", "fake.parquet"]);
+    assert_error(&run, "fake.parquet");
+    assert!(run.stderr.contains("not a Parquet file"), "{}", run.stderr);
+    std::fs::write(env.path("ragged.csv"), "a,b\n1,2\n3\n4,5\n").unwrap();
+    let run = env.run(&["save", "ragged.csv", "--key", "ragged.csv"]);
+    assert_error(&run, "line 3 has 1 field, the header has 2");
+    // --each checks every table before anything is saved
+    std::fs::create_dir_all(env.path("batch")).unwrap();
+    std::fs::write(env.path("batch/good.csv"), "a,b\n1,2\n").unwrap();
+    std::fs::write(env.path("batch/bad.csv"), "a,b\n1,2,3\n").unwrap();
+    assert_error(&env.run(&["save", "batch", "--each"]), "bad.csv");
+    assert_eq!(
+        env.run(&["ls", "--json"]).ok().json(),
+        serde_json::json!([])
+    );
+    // a good CSV counts its rows
+    let ok = env
+        .run(&["save", "batch/good.csv", "--key", "good.csv", "--json"])
+        .ok()
+        .json();
+    assert_eq!(ok["n_observations"], 1, "{ok}");
+});
+
+cli_test!(zoned_timestamps_load_and_convert, |env| {
+    env.init("data");
+    std::fs::write(
+        env.path("times.csv"),
+        "at,n\n2024-01-01T10:00:00+01:00,1\n2024-06-01T10:00:00+02:00,2\n",
+    )
+    .unwrap();
+    let saved = env
+        .run(&["save", "times.csv", "--key", "times.csv", "--json"])
+        .ok()
+        .json();
+    let uid = saved["uid"].as_str().unwrap().to_string();
+    let pq = env.path("times.parquet");
+    env.run(&["load", &uid, "--out", pq.to_str().unwrap()]).ok();
+    // the Parquet file holds timestamps (instants), not bare integers
+    let pq_saved = env
+        .run(&["save", "times.parquet", "--key", "times.parquet", "--json"])
+        .ok()
+        .json();
+    let head = env
+        .run(&["load", pq_saved["uid"].as_str().unwrap(), "--json"])
+        .ok()
+        .json();
+    let first = head["head"][0]["at"].to_string();
+    assert!(
+        first.contains("2024-01-01T09:00:00"),
+        "UTC instant kept: {head}"
+    );
+    let csv = env.path("back.csv");
+    env.run(&[
+        "load",
+        pq_saved["uid"].as_str().unwrap(),
+        "--out",
+        csv.to_str().unwrap(),
+    ])
+    .ok();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.contains("2024-01-01T09:00:00"), "{text}");
+    // an existing --out is refused and left alone
+    assert_error(
+        &env.run(&["load", &uid, "--out", csv.to_str().unwrap()]),
+        "already exists",
+    );
+    assert_eq!(std::fs::read_to_string(&csv).unwrap(), text);
+});

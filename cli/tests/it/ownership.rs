@@ -82,3 +82,41 @@ cli_test!(a_moved_instance_loads_from_its_new_place, |env| {
             .is_file()
     );
 });
+
+cli_test!(an_s3_root_belongs_to_one_instance, |env| {
+    let Some(root) = lamella_tests::s3_root() else {
+        return;
+    };
+    let endpoint = std::env::var("LAMELLA_TEST_S3_ENDPOINT").unwrap();
+    let vars = [("AWS_ENDPOINT_URL", endpoint.as_str())];
+    let db = env.db_args();
+    let mut init = vec!["init", "--storage", root.as_str()];
+    init.extend(db.iter().map(String::as_str));
+    env.run_env(&init, &vars).ok();
+    std::fs::write(env.path("x.txt"), "A's data on S3\n").unwrap();
+    let saved = env
+        .run_env(&["save", "x.txt", "--key", "x.txt", "--json"], &vars)
+        .ok()
+        .json();
+    // A second instance on the same root is refused, whatever its database.
+    let other_db = format!("sqlite://{}", env.path("other.db").display());
+    assert_error(
+        &env.run_env(&["init", "--storage", &root, "--db", &other_db], &vars),
+        "already managed by Lamella instance",
+    );
+    // B registers A's root read-only: its doctor never cleans A's objects.
+    env.init("b");
+    env.run_env(&["storage", "add", &root], &vars).ok();
+    let doctor = env
+        .run_env(&["doctor", "--clean", "--min-age", "0", "--json"], &vars)
+        .json();
+    assert_eq!(doctor["orphans"], serde_json::json!([]), "{doctor}");
+    env.run_env(&["connect", &root], &vars).ok();
+    let back = env.path("back.txt");
+    env.run_env(
+        &["load", &uid(&saved), "--out", back.to_str().unwrap()],
+        &vars,
+    )
+    .ok();
+    assert_eq!(std::fs::read_to_string(back).unwrap(), "A's data on S3\n");
+});

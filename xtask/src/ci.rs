@@ -1,6 +1,6 @@
 //! `cargo xtask ci` and `cargo xtask bench`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
@@ -74,6 +74,24 @@ pub fn bench(args: &[String]) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
+    run_test_bin("lamella-bench", args, &[])
+}
+
+/// `cargo xtask stress [-- args]`: services up, a release `lamella`, then `lamella-stress`
+/// (many writer processes on one instance, on SQLite and PostgreSQL; see its --help).
+pub fn stress(args: &[String]) -> Result<ExitCode> {
+    let mut build = cargo(&["build", "--release", "-p", "lamella-cli"]);
+    println!("\n==> {}", describe(&build));
+    if !build.status()?.success() {
+        bail!("building the release lamella binary failed");
+    }
+    let bin = workspace_root().join("target/release/lamella");
+    run_test_bin("lamella-stress", args, &[("LAMELLA_BIN", bin)])
+}
+
+/// Services up, then `cargo run --release -p lamella-tests --bin NAME -- ARGS` with the test
+/// variables (and `extra`) set; its exit code is returned.
+fn run_test_bin(name: &str, args: &[String], extra: &[(&str, PathBuf)]) -> Result<ExitCode> {
     let args = match args.first().map(String::as_str) {
         Some("--") => &args[1..],
         _ => args,
@@ -85,55 +103,21 @@ pub fn bench(args: &[String]) -> Result<ExitCode> {
         "-p",
         "lamella-tests",
         "--bin",
-        "lamella-bench",
+        name,
         "--",
     ]);
     cmd.args(args)
-        .envs(env.iter().map(|(key, value)| (*key, value)));
+        .envs(env.iter().map(|(key, value)| (*key, value)))
+        .envs(extra.iter().map(|(k, v)| (*k, v)));
     println!("\n==> {}", describe(&cmd));
     let status = cmd.status()?;
     Ok(match status.code() {
         Some(0) => ExitCode::SUCCESS,
         Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         None => {
-            eprintln!("lamella-bench was killed ({status})");
+            eprintln!("{name} was killed ({status})");
             ExitCode::FAILURE
         }
-    })
-}
-
-/// `cargo xtask stress [-- args]`: services up, a release `lamella`, then `lamella-stress`
-/// (many writer processes on one instance, on SQLite and PostgreSQL; see its --help).
-pub fn stress(args: &[String]) -> Result<ExitCode> {
-    let args = match args.first().map(String::as_str) {
-        Some("--") => &args[1..],
-        _ => args,
-    };
-    let env = services::test_env()?;
-    let mut build = cargo(&["build", "--release", "-p", "lamella-cli"]);
-    println!("\n==> {}", describe(&build));
-    if !build.status()?.success() {
-        anyhow::bail!("building the release lamella binary failed");
-    }
-    let bin = workspace_root().join("target/release/lamella");
-    let mut cmd = cargo(&[
-        "run",
-        "--release",
-        "-p",
-        "lamella-tests",
-        "--bin",
-        "lamella-stress",
-        "--",
-    ]);
-    cmd.args(args)
-        .envs(env.iter().map(|(key, value)| (*key, value)))
-        .env("LAMELLA_BIN", &bin);
-    println!("\n==> {}", describe(&cmd));
-    let status = cmd.status()?;
-    Ok(if status.success() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
     })
 }
 

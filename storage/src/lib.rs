@@ -10,6 +10,7 @@
 //!   [`hash_from_etag`], …, over one folder walker with one symlink policy
 //!   ([`walk_folder`], [`hash_walk`]).
 //! - Tables: [`write_parquet`], [`read_parquet`], [`ParquetBatches`], [`read_csv`],
+//!   [`CsvBatches`], [`write_csv`], [`convert_table`], [`read_table_head`], [`check_table`],
 //!   [`n_rows`].
 //!
 //! ```
@@ -33,6 +34,7 @@ mod error;
 mod hash;
 mod store;
 mod table;
+mod table_csv;
 mod walk;
 
 pub use error::{Error, Result};
@@ -42,5 +44,9 @@ pub use hash::{
     hash_set, hash_walk,
 };
 pub use store::{ObjectMeta, S3Options, Store, StoreKind};
-pub use table::{ParquetBatches, csv_rows, n_rows, read_csv, read_parquet, write_parquet};
+pub use table::{
+    ParquetBatches, TableHead, check_table, convert_table, csv_rows, n_rows, read_csv,
+    read_parquet, read_table_head, write_csv, write_parquet,
+};
+pub use table_csv::CsvBatches;
 pub use walk::{FolderWalk, WalkedFile, walk_folder};

@@ -1,50 +1,79 @@
 //! Tables on local disk: Parquet and CSV through arrow-rs.
+//!
+//! Readers are streaming and hold one batch at a time; batches are bounded by a cell budget,
+//! so a table with 100k columns reads in batches of a few rows. Writers write to a temporary
+//! file next to the destination and rename it into place, so a failure leaves no partial
+//! file.
 
 use std::fs::File;
-use std::io::{BufReader, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::RecordBatch;
-use arrow::csv;
-use arrow::datatypes::SchemaRef;
+use arrow::array::{ArrayRef, RecordBatch};
+use arrow::compute::{CastOptions, cast_with_options, concat_batches};
+use arrow::datatypes::{DataType, Field, FieldRef, Fields, Schema, SchemaRef, TimeUnit};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::ParquetMetaDataReader;
 use parquet::file::properties::WriterProperties;
-use parquet::file::reader::{FileReader, SerializedFileReader};
 
 use crate::error::{Error, Result};
+use crate::table_csv::{CsvBatches, check_csv, write_csv_stream};
+use crate::walk::regular_file_meta;
 
 /// Rows per Parquet row group (pyarrow's default is 1 Mi rows; smaller groups keep
 /// writer memory bounded for wide tables and still compress well).
 const ROW_GROUP_ROWS: usize = 256 * 1024;
 
-/// Rows per record batch when reading.
+/// Most rows per record batch when reading.
 const READ_BATCH_ROWS: usize = 64 * 1024;
 
-/// Writes record batches to a Parquet file (zstd level 3) and returns the file's size.
-///
-/// All batches must share one schema; at least one batch is needed (a batch with zero rows
-/// is fine and writes an empty table). The file appears atomically: it is written next to
-/// `path` under a temporary name and renamed when complete, replacing any existing file.
-///
-/// Accepts `&[RecordBatch]`, `&Vec<RecordBatch>` or `[&batch]`.
-pub fn write_parquet<I, B>(batches: I, path: &Path) -> Result<u64>
-where
-    I: IntoIterator<Item = B>,
-    B: std::borrow::Borrow<RecordBatch>,
-{
-    let mut batches = batches.into_iter().peekable();
-    let schema = match batches.peek() {
-        Some(b) => b.borrow().schema(),
-        None => {
-            return Err(Error::InvalidInput {
-                what: format!("writing `{}`", path.display()),
-                reason: "no record batches given; pass at least one (it may have zero rows)".into(),
-            });
-        }
-    };
+/// Cells (rows × columns) per record batch when reading: batches of wide tables get fewer
+/// rows, so memory follows the data, not a fixed row count times the column count.
+const READ_BATCH_CELLS: usize = 2 * 1024 * 1024;
+
+/// Rows per read batch for a table with `n_columns` columns: 64 Ki rows, fewer when that
+/// would exceed [`READ_BATCH_CELLS`], at least 1.
+pub(crate) fn batch_rows(n_columns: usize) -> usize {
+    (READ_BATCH_CELLS / n_columns.max(1)).clamp(1, READ_BATCH_ROWS)
+}
+
+/// The table formats known by their file suffix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TableKind {
+    Parquet,
+    Csv,
+}
+
+/// The table kind of `path` by its suffix, case-insensitive.
+fn table_kind(path: &Path) -> Option<TableKind> {
+    let ext = path.extension()?.to_str()?;
+    if ext.eq_ignore_ascii_case("parquet") {
+        Some(TableKind::Parquet)
+    } else if ext.eq_ignore_ascii_case("csv") {
+        Some(TableKind::Csv)
+    } else {
+        None
+    }
+}
+
+fn require_table_kind(path: &Path, doing: &str) -> Result<TableKind> {
+    table_kind(path).ok_or_else(|| Error::InvalidInput {
+        what: format!("{doing} `{}`", path.display()),
+        reason: "only .parquet and .csv files are tables; rename the file to its real suffix"
+            .into(),
+    })
+}
+
+/// Writes a file through a temporary sibling: `fill` writes into the temporary file, which
+/// is flushed and renamed to `path` (replacing any file there) only if `fill` succeeds.
+/// Returns the final size.
+pub(crate) fn write_file_atomically(
+    path: &Path,
+    fill: impl FnOnce(File) -> Result<()>,
+) -> Result<u64> {
     let parent = parent_dir(path);
     std::fs::create_dir_all(&parent).map_err(|e| Error::io("create folder", &parent, e))?;
     let tmp = tempfile::Builder::new()
@@ -55,30 +84,7 @@ where
         .as_file()
         .try_clone()
         .map_err(|e| Error::io("open", tmp.path(), e))?;
-    let pq = |source| Error::Parquet {
-        path: path.to_path_buf(),
-        source,
-    };
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).map_err(pq)?))
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .build();
-    let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(pq)?;
-    for (i, batch) in batches.enumerate() {
-        let batch = batch.borrow();
-        if batch.schema() != schema {
-            return Err(Error::InvalidInput {
-                what: format!("writing `{}`", path.display()),
-                reason: format!(
-                    "record batch {i} has schema {:?}, the first batch has {:?}",
-                    batch.schema(),
-                    schema
-                ),
-            });
-        }
-        writer.write(batch).map_err(pq)?;
-    }
-    writer.close().map_err(pq)?;
+    fill(file)?;
     tmp.as_file()
         .sync_all()
         .map_err(|e| Error::io("flush", tmp.path(), e))?;
@@ -97,24 +103,296 @@ fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
+/// Errors unless batch `i` has the writer's `schema`; the message names the first difference.
+pub(crate) fn check_batch_schema(
+    path: &Path,
+    i: usize,
+    schema: &SchemaRef,
+    batch: &RecordBatch,
+) -> Result<()> {
+    let got = batch.schema();
+    if got == *schema {
+        return Ok(());
+    }
+    let describe = |f: &Field| format!("`{}` ({})", f.name(), f.data_type());
+    let difference = if got.fields().len() != schema.fields().len() {
+        format!(
+            "has {} columns, the first batch has {}",
+            got.fields().len(),
+            schema.fields().len()
+        )
+    } else {
+        match got
+            .fields()
+            .iter()
+            .zip(schema.fields())
+            .position(|(a, b)| a != b)
+        {
+            Some(c) => format!(
+                "has column {} {}, the first batch has {}",
+                c + 1,
+                describe(&got.fields()[c]),
+                describe(&schema.fields()[c])
+            ),
+            None => "has other schema metadata than the first batch".into(),
+        }
+    };
+    Err(Error::InvalidInput {
+        what: format!("writing `{}`", path.display()),
+        reason: format!("record batch {i} {difference}; give all batches one schema"),
+    })
+}
+
+/// Writes record batches to a Parquet file (zstd level 3) and returns the file's size.
+///
+/// All batches must share one schema; at least one batch is needed (a batch with zero rows
+/// is fine and writes an empty table). The file appears atomically: it is written next to
+/// `path` under a temporary name and renamed when complete, replacing any existing file.
+///
+/// Timestamps in seconds, which Parquet cannot type, are written as microseconds (same zone),
+/// so pyarrow, pandas and DuckDB read timestamps rather than bare integers.
+///
+/// Accepts `&[RecordBatch]`, `&Vec<RecordBatch>` or `[&batch]`.
+pub fn write_parquet<I, B>(batches: I, path: &Path) -> Result<u64>
+where
+    I: IntoIterator<Item = B>,
+    B: std::borrow::Borrow<RecordBatch>,
+{
+    let (schema, batches) = first_schema(batches, path)?;
+    write_parquet_stream(&schema, batches.map(|b| Ok(b.borrow().clone())), path)
+}
+
+/// Writes record batches to a CSV file with a header row and returns the file's size.
+///
+/// Like [`write_parquet`]: one schema, at least one batch (zero rows write the header
+/// alone), written to a temporary file next to `path` and renamed, so a failure leaves no
+/// partial file. Nested columns (lists, structs) cannot be written to CSV.
+///
+/// ```
+/// use std::sync::Arc;
+/// use arrow::array::{Int64Array, RecordBatch};
+/// use arrow::datatypes::{DataType, Field, Schema};
+///
+/// let dir = tempfile::tempdir()?;
+/// let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)]));
+/// let batch = RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![1, 2]))])?;
+/// let path = dir.path().join("t.csv");
+/// lamella_storage::write_csv([&batch], &path)?;
+/// assert_eq!(std::fs::read_to_string(&path)?, "x\n1\n2\n");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn write_csv<I, B>(batches: I, path: &Path) -> Result<u64>
+where
+    I: IntoIterator<Item = B>,
+    B: std::borrow::Borrow<RecordBatch>,
+{
+    let (schema, batches) = first_schema(batches, path)?;
+    write_csv_stream(&schema, batches.map(|b| Ok(b.borrow().clone())), path)
+}
+
+type Peekable<I> = std::iter::Peekable<<I as IntoIterator>::IntoIter>;
+
+fn first_schema<I, B>(batches: I, path: &Path) -> Result<(SchemaRef, Peekable<I>)>
+where
+    I: IntoIterator<Item = B>,
+    B: std::borrow::Borrow<RecordBatch>,
+{
+    let mut batches = batches.into_iter().peekable();
+    match batches.peek() {
+        Some(b) => Ok((b.borrow().schema(), batches)),
+        None => Err(Error::InvalidInput {
+            what: format!("writing `{}`", path.display()),
+            reason: "no record batches given; pass at least one (it may have zero rows)".into(),
+        }),
+    }
+}
+
+/// Writes batches that share `schema` to a Parquet file, atomically, casting what Parquet
+/// cannot type (see [`parquet_type`]).
+fn write_parquet_stream(
+    schema: &SchemaRef,
+    batches: impl Iterator<Item = Result<RecordBatch>>,
+    path: &Path,
+) -> Result<u64> {
+    let pq = |source| Error::Parquet {
+        path: path.to_path_buf(),
+        source,
+    };
+    let target = parquet_schema(schema);
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).map_err(pq)?))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .build();
+    write_file_atomically(path, |file| {
+        let mut writer = ArrowWriter::try_new(file, target.clone(), Some(props)).map_err(pq)?;
+        for (i, batch) in batches.enumerate() {
+            let batch = batch?;
+            check_batch_schema(path, i, schema, &batch)?;
+            let batch = cast_batch(&batch, &target).map_err(|source| Error::Arrow {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            writer.write(&batch).map_err(pq)?;
+        }
+        writer.close().map_err(pq)?;
+        Ok(())
+    })
+}
+
+/// `schema` with every column type replaced by its [`parquet_type`].
+fn parquet_schema(schema: &SchemaRef) -> SchemaRef {
+    let fields = coerce_fields(schema.fields());
+    match fields {
+        None => schema.clone(),
+        Some(fields) => Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())),
+    }
+}
+
+fn coerce_fields(fields: &Fields) -> Option<Fields> {
+    let coerced: Vec<Option<DataType>> =
+        fields.iter().map(|f| parquet_type(f.data_type())).collect();
+    if coerced.iter().all(Option::is_none) {
+        return None;
+    }
+    Some(
+        fields
+            .iter()
+            .zip(coerced)
+            .map(|(f, t)| match t {
+                Some(t) => Arc::new(f.as_ref().clone().with_data_type(t)),
+                None => f.clone(),
+            })
+            .collect(),
+    )
+}
+
+fn coerce_field(f: &FieldRef) -> Option<FieldRef> {
+    parquet_type(f.data_type()).map(|t| Arc::new(f.as_ref().clone().with_data_type(t)))
+}
+
+/// The type a column is written to Parquet as, if not its own: `Timestamp(Second, tz)` has no
+/// Parquet logical type (arrow-rs writes a bare INT64 that other readers take for integers),
+/// so it becomes `Timestamp(Microsecond, tz)`, also inside lists and structs.
+fn parquet_type(t: &DataType) -> Option<DataType> {
+    match t {
+        DataType::Timestamp(TimeUnit::Second, tz) => {
+            Some(DataType::Timestamp(TimeUnit::Microsecond, tz.clone()))
+        }
+        DataType::List(f) => coerce_field(f).map(DataType::List),
+        DataType::LargeList(f) => coerce_field(f).map(DataType::LargeList),
+        DataType::FixedSizeList(f, n) => coerce_field(f).map(|f| DataType::FixedSizeList(f, *n)),
+        DataType::Struct(fields) => coerce_fields(fields).map(DataType::Struct),
+        _ => None,
+    }
+}
+
+/// Casts the columns of `batch` whose type differs from `target`'s; errors instead of
+/// writing nulls when a value does not fit.
+fn cast_batch(
+    batch: &RecordBatch,
+    target: &SchemaRef,
+) -> std::result::Result<RecordBatch, arrow::error::ArrowError> {
+    if batch.schema() == *target {
+        return Ok(batch.clone());
+    }
+    let opts = CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(target.fields())
+        .map(|(c, f)| {
+            if c.data_type() == f.data_type() {
+                Ok(c.clone())
+            } else {
+                cast_with_options(c, f.data_type(), &opts)
+            }
+        })
+        .collect::<std::result::Result<Vec<ArrayRef>, _>>()?;
+    RecordBatch::try_new(target.clone(), columns)
+}
+
 /// Reads a whole Parquet file into record batches.
 pub fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>> {
     ParquetBatches::open(path)?.collect()
 }
 
 /// Number of rows of a Parquet file, from its footer; no data is read.
+///
+/// A file that is not Parquet is an [`Error::InvalidTable`].
 pub fn n_rows(path: &Path) -> Result<u64> {
-    let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
-    let reader = SerializedFileReader::new(file).map_err(|source| Error::Parquet {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let n = reader.metadata().file_metadata().num_rows();
-    Ok(u64::try_from(n).unwrap_or(0))
+    check_parquet(path)
 }
 
-/// A streaming Parquet reader: an iterator of record batches (64 Ki rows each) that holds
-/// one row group's worth of data at a time.
+/// Reads the footer of a Parquet file (no data pages) and returns its row count.
+fn check_parquet(path: &Path) -> Result<u64> {
+    let meta = regular_file_meta(path, "a folder is not a Parquet file")?;
+    let mut file = File::open(path).map_err(|e| Error::io("open", path, e))?;
+    let not_parquet = |why: &str| Error::InvalidTable {
+        path: path.to_path_buf(),
+        reason: format!("is not a Parquet file ({why}): save it under its real suffix or fix it"),
+    };
+    let len = meta.len();
+    if len < 12 {
+        return Err(not_parquet("invalid footer"));
+    }
+    let mut head = [0u8; 4];
+    let mut tail = [0u8; 4];
+    file.read_exact(&mut head)
+        .and_then(|()| file.seek(SeekFrom::End(-4)))
+        .and_then(|_| file.read_exact(&mut tail))
+        .map_err(|e| Error::io("read", path, e))?;
+    if &tail == b"PARE" {
+        return Err(not_parquet("it is encrypted, which Lamella cannot read"));
+    }
+    if &tail != b"PAR1" {
+        return Err(not_parquet("invalid footer"));
+    }
+    if &head != b"PAR1" {
+        return Err(not_parquet("invalid header"));
+    }
+    let md = ParquetMetaDataReader::new()
+        .parse_and_finish(&file)
+        .map_err(|e| not_parquet(&format!("invalid footer: {e}").replace('\n', " ")))?;
+    Ok(u64::try_from(md.file_metadata().num_rows()).unwrap_or(0))
+}
+
+/// Checks a table file by its suffix (case-insensitive) when it is saved, and returns its
+/// number of data rows:
+///
+/// - `.parquet`: reads the footer only (no data pages);
+/// - `.csv`: one streaming pass (memory bounded by one row) checking that there is a header
+///   row, that every row has the header's number of fields (quoted fields may hold commas
+///   and newlines) and that the text is UTF-8;
+/// - other suffixes: `Ok(None)`, nothing is read.
+///
+/// A file that fails is an [`Error::InvalidTable`] naming the file, the first bad line and
+/// what to do.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let csv = dir.path().join("t.CSV");
+/// std::fs::write(&csv, "a,b\n1,\"x,\ny\"\n3,4\n")?;
+/// assert_eq!(lamella_storage::check_table(&csv)?, Some(2));
+/// std::fs::write(&csv, "a,b\n1,2\n3\n")?;
+/// let err = lamella_storage::check_table(&csv).unwrap_err();
+/// assert!(err.to_string().contains("line 3 has 1 field, the header has 2"));
+/// assert_eq!(lamella_storage::check_table(&dir.path().join("notes.txt"))?, None);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn check_table(path: &Path) -> Result<Option<u64>> {
+    match table_kind(path) {
+        Some(TableKind::Parquet) => check_parquet(path).map(Some),
+        Some(TableKind::Csv) => check_csv(path).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// A streaming Parquet reader: an iterator of record batches that holds one row group's
+/// worth of data at a time. Batches have 64 Ki rows, fewer for wide tables (about 2 Mi
+/// cells a batch).
 pub struct ParquetBatches {
     path: PathBuf,
     inner: ParquetRecordBatchReader,
@@ -134,7 +412,7 @@ impl ParquetBatches {
         let n_rows = u64::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
         let schema = builder.schema().clone();
         let inner = builder
-            .with_batch_size(READ_BATCH_ROWS)
+            .with_batch_size(batch_rows(schema.fields().len()))
             .build()
             .map_err(pq)?;
         Ok(Self {
@@ -178,40 +456,156 @@ impl std::fmt::Debug for ParquetBatches {
     }
 }
 
-/// The number of data rows of a CSV file with a header row, counted in one streaming pass.
+/// The number of data rows of a CSV file with a header row, counted in one streaming pass
+/// that also checks the file like [`check_table`].
 pub fn csv_rows(path: &Path) -> Result<u64> {
-    let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
-    let (_, n) = csv::reader::Format::default()
-        .with_header(true)
-        .infer_schema(BufReader::new(file), None)
-        .map_err(|source| Error::Arrow {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    Ok(n as u64)
+    check_csv(path)
 }
 
 /// Reads a CSV file with a header row into record batches, inferring column types from the
-/// whole file (integers, floats, booleans, dates/timestamps, else strings; empty fields are
-/// nulls).
+/// whole file in a first streaming pass (integers, floats, booleans, dates/timestamps, else
+/// strings; empty fields are nulls; see [`CsvBatches`]). Timestamps with UTC offsets give a
+/// zone-aware column of their instants; naive ones stay naive.
+///
+/// Batches are bounded by a cell budget, so very wide files read with modest memory.
 pub fn read_csv(path: &Path) -> Result<Vec<RecordBatch>> {
-    let arrow_err = |source| Error::Arrow {
+    CsvBatches::open(path)?.collect()
+}
+
+/// Converts a table between Parquet and CSV (either way, or re-encoding one format) by the
+/// suffixes of `src` and `dest`, streaming batch by batch (memory bounded by a batch), and
+/// returns the size of `dest`. `dest` appears atomically; `src` may be `dest`.
+///
+/// CSV sources are typed like [`read_csv`]; Parquet destinations are written like
+/// [`write_parquet`].
+pub fn convert_table(src: &Path, dest: &Path) -> Result<u64> {
+    let src_kind = require_table_kind(src, "converting")?;
+    let dest_kind = require_table_kind(dest, "converting to")?;
+    let (schema, batches): (SchemaRef, Box<dyn Iterator<Item = Result<RecordBatch>>>) =
+        match src_kind {
+            TableKind::Parquet => {
+                let r = ParquetBatches::open(src)?;
+                (r.schema(), Box::new(r))
+            }
+            TableKind::Csv => {
+                let r = CsvBatches::open(src)?;
+                (r.schema(), Box::new(r))
+            }
+        };
+    match dest_kind {
+        TableKind::Parquet => write_parquet_stream(&schema, batches, dest),
+        TableKind::Csv => write_csv_stream(&schema, batches, dest),
+    }
+}
+
+/// The first rows of a table and its size; see [`read_table_head`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableHead {
+    /// The first rows (fewer if the table is shorter), with the table's full schema.
+    pub batch: RecordBatch,
+    /// The table's number of data rows.
+    pub n_rows: u64,
+    /// The table's number of columns.
+    pub n_columns: usize,
+}
+
+/// Reads the first `n` rows of a `.parquet` or `.csv` table without reading everything:
+///
+/// - Parquet: the row count comes from the footer and only the row groups and pages that
+///   hold the first `n` rows are decoded;
+/// - CSV: one streaming pass infers the types exactly as [`read_csv`] does and counts the
+///   rows, then only `n` rows are parsed.
+pub fn read_table_head(path: &Path, n: usize) -> Result<TableHead> {
+    match require_table_kind(path, "reading the head of")? {
+        TableKind::Parquet => parquet_head(path, n),
+        TableKind::Csv => {
+            let reader = CsvBatches::open_with_max_rows(path, n)?;
+            let (schema, n_rows) = (reader.schema(), reader.n_rows());
+            let batches = take_rows(reader, n)?;
+            head(path, schema, batches, n_rows)
+        }
+    }
+}
+
+fn parquet_head(path: &Path, n: usize) -> Result<TableHead> {
+    let pq = |source| Error::Parquet {
         path: path.to_path_buf(),
         source,
     };
-    let mut file = File::open(path).map_err(|e| Error::io("open", path, e))?;
-    let format = csv::reader::Format::default().with_header(true);
-    let (schema, _) = format
-        .infer_schema(BufReader::new(&mut file), None)
-        .map_err(arrow_err)?;
-    file.seek(SeekFrom::Start(0))
-        .map_err(|e| Error::io("seek in", path, e))?;
-    let reader = csv::ReaderBuilder::new(Arc::new(schema))
-        .with_format(format)
-        .with_batch_size(READ_BATCH_ROWS)
-        .build(BufReader::new(file))
-        .map_err(arrow_err)?;
-    reader.map(|r| r.map_err(arrow_err)).collect()
+    let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?;
+    let n_rows = u64::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
+    let schema = builder.schema().clone();
+    if n == 0 {
+        return head(path, schema, Vec::new(), n_rows);
+    }
+    // only the row groups that hold the first n rows
+    let mut groups = Vec::new();
+    let mut covered = 0u64;
+    for (i, rg) in builder.metadata().row_groups().iter().enumerate() {
+        if covered >= n as u64 {
+            break;
+        }
+        groups.push(i);
+        covered += u64::try_from(rg.num_rows()).unwrap_or(0);
+    }
+    let rows = batch_rows(schema.fields().len()).min(n);
+    let reader = builder
+        .with_row_groups(groups)
+        .with_limit(n)
+        .with_batch_size(rows)
+        .build()
+        .map_err(pq)?;
+    let batches = take_rows(
+        reader.map(|r| {
+            r.map_err(|source| Error::Arrow {
+                path: path.to_path_buf(),
+                source,
+            })
+        }),
+        n,
+    )?;
+    head(path, schema, batches, n_rows)
+}
+
+/// Collects batches until they hold `n` rows; the last one is sliced.
+fn take_rows(
+    batches: impl Iterator<Item = Result<RecordBatch>>,
+    n: usize,
+) -> Result<Vec<RecordBatch>> {
+    let mut out = Vec::new();
+    let mut have = 0;
+    if n == 0 {
+        return Ok(out);
+    }
+    for batch in batches {
+        let batch = batch?;
+        let take = batch.num_rows().min(n - have);
+        out.push(batch.slice(0, take));
+        have += take;
+        if have == n {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+fn head(
+    path: &Path,
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+    n_rows: u64,
+) -> Result<TableHead> {
+    let n_columns = schema.fields().len();
+    let batch = concat_batches(&schema, &batches).map_err(|source| Error::Arrow {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(TableHead {
+        batch,
+        n_rows,
+        n_columns,
+    })
 }
 
 #[cfg(test)]

@@ -2,5 +2,6 @@
 
 mod backends;
 mod hashing;
+mod table_files;
 mod tables;
 mod util;

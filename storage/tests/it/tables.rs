@@ -88,3 +88,108 @@ fn we_read_what_pandas_writes() {
         .unwrap();
     assert_eq!(b.value(7), "x7");
 }
+
+#[test]
+fn csv_timestamps_reach_pyarrow_as_timestamps() {
+    if !have_pyarrow() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("t.csv");
+    std::fs::write(
+        &csv,
+        "naive,offset,offsets,millis,day\n\
+         2024-01-01 10:00:00,2024-01-01T10:00:00+01:00,2024-01-01T10:00:00+01:00,2024-01-01T10:00:00.250,2024-01-01\n\
+         2024-07-01T12:30:00,2024-07-01T12:30:00+01:00,2024-07-01T12:30:00+02:00,,2024-07-01\n",
+    )
+    .unwrap();
+    let pq_path = dir.path().join("t.parquet");
+    lamella_storage::convert_table(&csv, &pq_path).unwrap();
+    let out = python(
+        "import json, sys, pyarrow.parquet as pq\n\
+         f = pq.ParquetFile(sys.argv[1])\n\
+         t = f.read()\n\
+         print(json.dumps({\n\
+           'arrow': [str(x.type) for x in pq.read_schema(sys.argv[1])],\n\
+           'parquet': [str(f.schema.column(i).logical_type) for i in range(5)],\n\
+           'values': [[None if v is None else v.isoformat() for v in c.to_pylist()] for c in t.columns]}))",
+        &[pq_path.to_str().unwrap()],
+    )
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["arrow"],
+        serde_json::json!([
+            "timestamp[us]",
+            "timestamp[us, tz=+01:00]",
+            "timestamp[us, tz=+00:00]",
+            "timestamp[ms]",
+            "date32[day]"
+        ]),
+        "{out}"
+    );
+    // the Parquet logical types themselves (what DuckDB and Spark read, ignoring Arrow's schema)
+    let logical: Vec<String> = v["parquet"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        logical[0].starts_with("Timestamp(isAdjustedToUTC=false, timeUnit=microseconds"),
+        "{out}"
+    );
+    assert!(
+        logical[1].starts_with("Timestamp(isAdjustedToUTC=true, timeUnit=microseconds"),
+        "{out}"
+    );
+    assert!(
+        logical[3].starts_with("Timestamp(isAdjustedToUTC=false, timeUnit=milliseconds"),
+        "{out}"
+    );
+    // the instants are kept; naive values stay naive
+    assert_eq!(
+        v["values"],
+        serde_json::json!([
+            ["2024-01-01T10:00:00", "2024-07-01T12:30:00"],
+            ["2024-01-01T10:00:00+01:00", "2024-07-01T12:30:00+01:00"],
+            ["2024-01-01T09:00:00+00:00", "2024-07-01T10:30:00+00:00"],
+            ["2024-01-01T10:00:00.250000", null],
+            ["2024-01-01", "2024-07-01"]
+        ]),
+        "{out}"
+    );
+}
+
+#[test]
+fn we_read_pyarrow_time_zones_and_write_them_to_csv() {
+    if !have_pyarrow() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("berlin.parquet");
+    python(
+        "import sys, datetime, pyarrow as pa, pyarrow.parquet as pq\n\
+         utc = datetime.timezone.utc\n\
+         t = pa.table({'t': pa.array([datetime.datetime(2024, 1, 1, 9, tzinfo=utc), None,\n\
+                                      datetime.datetime(2024, 7, 1, 9, tzinfo=utc)],\n\
+                                     type=pa.timestamp('us', tz='Europe/Berlin'))})\n\
+         pq.write_table(t, sys.argv[1])",
+        &[path.to_str().unwrap()],
+    )
+    .unwrap();
+    let batches = read_parquet(&path).unwrap();
+    assert_eq!(
+        batches[0].schema().field(0).data_type(),
+        &DataType::Timestamp(
+            arrow::datatypes::TimeUnit::Microsecond,
+            Some("Europe/Berlin".into())
+        )
+    );
+    let csv = dir.path().join("berlin.csv");
+    lamella_storage::convert_table(&path, &csv).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&csv).unwrap(),
+        "t\n2024-01-01T10:00:00+01:00\n\"\"\n2024-07-01T11:00:00+02:00\n"
+    );
+}

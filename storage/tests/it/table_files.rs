@@ -1,0 +1,430 @@
+//! Checking, converting and peeking at table files; wide CSVs; time zones.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow::array::{Array, AsArray, Int64Array, ListArray, RecordBatch, TimestampMicrosecondArray};
+use arrow::datatypes::{DataType, Field, Int64Type, Schema, TimeUnit};
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use lamella_storage::{
+    CsvBatches, Error, ParquetBatches, check_table, convert_table, csv_rows, read_csv,
+    read_parquet, read_table_head, write_csv, write_parquet,
+};
+
+fn int_batch(name: &str, values: Vec<i64>) -> RecordBatch {
+    let schema = Arc::new(Schema::new(vec![Field::new(name, DataType::Int64, false)]));
+    RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(values))]).unwrap()
+}
+
+fn only_file_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn show(a: &dyn Array, i: usize) -> String {
+    ArrayFormatter::try_new(a, &FormatOptions::default())
+        .unwrap()
+        .value(i)
+        .to_string()
+}
+
+#[test]
+fn check_table_by_suffix() {
+    let dir = tempfile::tempdir().unwrap();
+    let pq = dir.path().join("t.Parquet");
+    write_parquet([&int_batch("x", (0..1234).collect())], &pq).unwrap();
+    assert_eq!(check_table(&pq).unwrap(), Some(1234));
+
+    let fake = dir.path().join("x.parquet");
+    std::fs::write(&fake, "a,b\n1,2\n").unwrap();
+    let err = check_table(&fake).unwrap_err();
+    assert!(matches!(err, Error::InvalidTable { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "`{}` is not a Parquet file (invalid footer): save it under its real suffix or fix it",
+            fake.display()
+        )
+    );
+    // a valid-looking end and start but garbage metadata
+    let mut bytes = b"PAR1".to_vec();
+    bytes.extend_from_slice(&[0xAB; 64]);
+    bytes.extend_from_slice(&40u32.to_le_bytes());
+    bytes.extend_from_slice(b"PAR1");
+    std::fs::write(&fake, bytes).unwrap();
+    let err = check_table(&fake).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("is not a Parquet file (invalid footer") && !msg.contains('\n'));
+
+    let csv = dir.path().join("t.CSV");
+    std::fs::write(&csv, "id,text\n1,\"a, b\"\n2,\"two\nlines\"\n3,\n").unwrap();
+    assert_eq!(check_table(&csv).unwrap(), Some(3));
+    assert_eq!(csv_rows(&csv).unwrap(), 3);
+    std::fs::write(&csv, "a,b\n1,2\n3\n").unwrap();
+    let err = check_table(&csv).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "`{}` line 3 has 1 field, the header has 2: fix the row or save the file under \
+             another suffix",
+            csv.display()
+        )
+    );
+    // a Parquet file saved as .csv
+    std::fs::copy(&pq, &csv).unwrap();
+    assert!(check_table(&csv).is_err());
+
+    let other = dir.path().join("notes.txt");
+    std::fs::write(&other, "a,b\n1\n").unwrap();
+    assert_eq!(check_table(&other).unwrap(), None);
+    assert_eq!(check_table(&dir.path().join("no-suffix")).unwrap(), None);
+    assert!(
+        check_table(&dir.path().join("missing.csv"))
+            .unwrap_err()
+            .is_not_found()
+    );
+}
+
+#[test]
+fn csv_check_streams_large_files() {
+    // 60 MB, with quoted newlines: counted correctly in one pass
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("big.csv");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&p).unwrap());
+    writeln!(f, "id,name,note").unwrap();
+    for i in 0..1_000_000u32 {
+        writeln!(
+            f,
+            "{i},name {i},\"a, \"\"quoted\"\"\nnote padded to make the file larger\""
+        )
+        .unwrap();
+    }
+    f.flush().unwrap();
+    drop(f);
+    assert_eq!(check_table(&p).unwrap(), Some(1_000_000));
+}
+
+#[test]
+fn wide_csv_reads_with_memory_that_follows_the_data() {
+    // 100k columns × 3 rows (~1 MB): arrow's reader used to preallocate 64 Ki rows × 100k
+    // columns (52 GB) and abort.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("wide.csv");
+    let n_cols = 100_000;
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&p).unwrap());
+    let header: Vec<String> = (0..n_cols).map(|i| format!("c{i}")).collect();
+    writeln!(f, "{}", header.join(",")).unwrap();
+    for r in 0..3 {
+        let row: Vec<String> = (0..n_cols).map(|i| ((i + r) % 10).to_string()).collect();
+        writeln!(f, "{}", row.join(",")).unwrap();
+    }
+    f.flush().unwrap();
+    drop(f);
+    let t = Instant::now();
+    let batches = read_csv(&p).unwrap();
+    eprintln!("read 100k columns × 3 rows in {:?}", t.elapsed());
+    assert_eq!(batches.len(), 1);
+    let b = &batches[0];
+    assert_eq!((b.num_rows(), b.num_columns()), (3, n_cols));
+    assert_eq!(b.schema().field(99_999).name(), "c99999");
+    assert_eq!(b.column(99_999).as_primitive::<Int64Type>().value(2), 1);
+    let head = read_table_head(&p, 2).unwrap();
+    assert_eq!(
+        (head.batch.num_rows(), head.n_rows, head.n_columns),
+        (2, 3, n_cols)
+    );
+}
+
+#[test]
+fn wide_parquet_batches_follow_the_cell_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("w.parquet");
+    let n_cols = 1000;
+    let fields: Vec<Field> = (0..n_cols)
+        .map(|i| Field::new(format!("c{i}"), DataType::Int64, false))
+        .collect();
+    let col: Arc<dyn Array> = Arc::new(Int64Array::from(vec![7; 5000]));
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), vec![col; n_cols]).unwrap();
+    write_parquet([&batch], &p).unwrap();
+    let sizes: Vec<usize> = ParquetBatches::open(&p)
+        .unwrap()
+        .map(|b| b.unwrap().num_rows())
+        .collect();
+    // 2 Mi cells / 1000 columns
+    assert_eq!(sizes[0], 2097);
+    assert_eq!(sizes.iter().sum::<usize>(), 5000);
+}
+
+fn berlin_batch() -> RecordBatch {
+    // 2024-01-01T09:00:00Z and 2024-07-01T09:00:00Z
+    let ts = TimestampMicrosecondArray::from(vec![
+        Some(1_704_099_600_000_000),
+        None,
+        Some(1_719_824_400_000_000),
+    ])
+    .with_timezone("Europe/Berlin");
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("t", ts.data_type().clone(), true),
+        Field::new("x", DataType::Int64, false),
+    ]));
+    RecordBatch::try_new(
+        schema,
+        vec![Arc::new(ts), Arc::new(Int64Array::from(vec![1, 2, 3]))],
+    )
+    .unwrap()
+}
+
+#[test]
+fn named_time_zones_read_and_write_to_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let pq = dir.path().join("berlin.parquet");
+    write_parquet([&berlin_batch()], &pq).unwrap();
+    let back = read_parquet(&pq).unwrap();
+    let t = back[0].column(0);
+    assert_eq!(
+        t.data_type(),
+        &DataType::Timestamp(TimeUnit::Microsecond, Some("Europe/Berlin".into()))
+    );
+    assert_eq!(show(t, 0), "2024-01-01T10:00:00+01:00");
+    assert_eq!(show(t, 2), "2024-07-01T11:00:00+02:00");
+
+    let csv = dir.path().join("berlin.csv");
+    write_csv(&back, &csv).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&csv).unwrap(),
+        "t,x\n2024-01-01T10:00:00+01:00,1\n,2\n2024-07-01T11:00:00+02:00,3\n"
+    );
+    let csv2 = dir.path().join("converted.csv");
+    convert_table(&pq, &csv2).unwrap();
+    assert_eq!(std::fs::read(&csv).unwrap(), std::fs::read(&csv2).unwrap());
+    // back from CSV: the offsets differ (DST), so the column is UTC; the instants stay
+    let again = read_csv(&csv).unwrap();
+    let t = again[0].column(0);
+    assert_eq!(
+        t.data_type(),
+        &DataType::Timestamp(TimeUnit::Second, Some("+00:00".into()))
+    );
+    assert_eq!(show(t, 0), "2024-01-01T09:00:00Z");
+}
+
+#[test]
+fn write_csv_is_atomic_and_writes_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("sub/t.csv");
+    let b = int_batch("x", vec![1, 2, 3]);
+    let size = write_csv([&b, &b.slice(0, 1)], &p).unwrap();
+    assert_eq!(size, std::fs::metadata(&p).unwrap().len());
+    assert_eq!(std::fs::read_to_string(&p).unwrap(), "x\n1\n2\n3\n1\n");
+    write_csv([&b.slice(0, 0)], &p).unwrap();
+    assert_eq!(std::fs::read_to_string(&p).unwrap(), "x\n");
+    assert_eq!(
+        read_csv(&p)
+            .unwrap()
+            .iter()
+            .map(|b| b.num_rows())
+            .sum::<usize>(),
+        0
+    );
+    let none: [&RecordBatch; 0] = [];
+    assert!(
+        write_csv(none, &p)
+            .unwrap_err()
+            .to_string()
+            .contains("no record batches")
+    );
+    let err = write_csv([&b, &int_batch("y", vec![1])], &p).unwrap_err();
+    assert!(
+        err.to_string().contains("record batch 1 has column 1 `y`"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&p).unwrap(), "x\n");
+
+    // a failure leaves neither a partial file nor a temporary one
+    let lists = ListArray::from_iter_primitive::<Int64Type, _, _>(vec![Some(vec![Some(1)])]);
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "l",
+        lists.data_type().clone(),
+        true,
+    )]));
+    let nested = RecordBatch::try_new(schema, vec![Arc::new(lists)]).unwrap();
+    let q = dir.path().join("sub/nested.csv");
+    let err = write_csv([&nested], &q).unwrap_err();
+    assert!(err.to_string().contains("not supported in CSV"), "{err}");
+    assert!(!q.exists());
+    assert_eq!(only_file_in(&dir.path().join("sub")), ["t.csv"]);
+}
+
+#[test]
+fn convert_table_streams_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("in.csv");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&csv).unwrap());
+    writeln!(f, "id,name,x,when").unwrap();
+    for i in 0..80_000 {
+        let name = if i % 7 == 0 {
+            String::new()
+        } else {
+            format!("\"n,{i}\"")
+        };
+        writeln!(
+            f,
+            "{i},{name},{},2024-01-01T00:00:{:02}",
+            i as f64 / 4.0,
+            i % 60
+        )
+        .unwrap();
+    }
+    f.flush().unwrap();
+    drop(f);
+    let expected = read_csv(&csv).unwrap();
+    assert!(expected.len() > 1, "several batches");
+
+    let pq = dir.path().join("out.PARQUET");
+    let size = convert_table(&csv, &pq).unwrap();
+    assert_eq!(size, std::fs::metadata(&pq).unwrap().len());
+    let back = read_parquet(&pq).unwrap();
+    let rows = |bs: &[RecordBatch]| bs.iter().map(|b| b.num_rows()).sum::<usize>();
+    assert_eq!(rows(&back), 80_000);
+    // seconds are stored as microseconds; everything else is as read
+    let s = back[0].schema();
+    assert_eq!(
+        s.field(3).data_type(),
+        &DataType::Timestamp(TimeUnit::Microsecond, None)
+    );
+    assert_eq!(
+        s.field(0).data_type(),
+        expected[0].schema().field(0).data_type()
+    );
+    assert_eq!(show(back[0].column(3), 61), "2024-01-01T00:00:01");
+    assert_eq!(back[0].column(1).as_string::<i32>().value(1), "n,1");
+
+    let csv2 = dir.path().join("back.csv");
+    convert_table(&pq, &csv2).unwrap();
+    let again = read_csv(&csv2).unwrap();
+    assert_eq!(rows(&again), 80_000);
+    assert_eq!(again[0].schema().fields().len(), 4);
+    assert_eq!(again[0].column(1).as_string::<i32>().value(1), "n,1");
+    assert!(again[0].column(1).is_null(0));
+
+    // in place, and refusals
+    convert_table(&csv2, &csv2).unwrap();
+    assert_eq!(csv_rows(&csv2).unwrap(), 80_000);
+    let err = convert_table(&csv, &dir.path().join("out.json")).unwrap_err();
+    assert!(err.to_string().contains("only .parquet and .csv"), "{err}");
+    std::fs::write(&csv, "a,b\n1\n").unwrap();
+    let bad_dest = dir.path().join("never.parquet");
+    assert!(matches!(
+        convert_table(&csv, &bad_dest).unwrap_err(),
+        Error::InvalidTable { .. }
+    ));
+    assert!(!bad_dest.exists());
+}
+
+#[test]
+fn csv_heads_have_the_full_read_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("t.csv");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&p).unwrap());
+    writeln!(f, "a,b,c").unwrap();
+    for i in 0..100_000 {
+        // b is an integer until the last row; c is empty at first
+        let b = if i == 99_999 {
+            "1.5".to_string()
+        } else {
+            i.to_string()
+        };
+        let c = if i < 50 { "" } else { "x" };
+        writeln!(f, "{i},{b},{c}").unwrap();
+    }
+    f.flush().unwrap();
+    drop(f);
+    let full = read_csv(&p).unwrap();
+    let head = read_table_head(&p, 5).unwrap();
+    assert_eq!(head.batch.schema(), full[0].schema());
+    assert_eq!(head.batch.schema().field(1).data_type(), &DataType::Float64);
+    assert_eq!(head.batch, full[0].slice(0, 5));
+    assert_eq!((head.n_rows, head.n_columns), (100_000, 3));
+    let all = read_table_head(&p, 1_000_000).unwrap();
+    assert_eq!(all.batch.num_rows(), 100_000);
+    let none = read_table_head(&p, 0).unwrap();
+    assert_eq!((none.batch.num_rows(), none.batch.num_columns()), (0, 3));
+    let err = read_table_head(&dir.path().join("x.tsv"), 5).unwrap_err();
+    assert!(err.to_string().contains("only .parquet and .csv"), "{err}");
+}
+
+#[test]
+fn parquet_heads_decode_only_the_first_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("zeros.parquet");
+    // 20M zeros in 1 Mi-row batches (the writer makes 256 Ki-row groups)
+    let zeros = int_batch("x", vec![0; 1 << 20]);
+    let n_batches = 19;
+    let mut batches = vec![zeros.clone(); n_batches];
+    batches.push(int_batch("x", (0..1_048_576).collect()));
+    let t = Instant::now();
+    write_parquet(&batches, &p).unwrap();
+    let write_time = t.elapsed();
+    let total = (n_batches as u64 + 1) << 20;
+
+    let t = Instant::now();
+    let head = read_table_head(&p, 5).unwrap();
+    let head_time = t.elapsed();
+    eprintln!(
+        "20 Mi rows: written in {write_time:?}, {} bytes; head of 5 in {head_time:?}",
+        std::fs::metadata(&p).unwrap().len()
+    );
+    assert_eq!(
+        (head.n_rows, head.n_columns, head.batch.num_rows()),
+        (total, 1, 5)
+    );
+    assert_eq!(
+        head.batch.column(0).as_primitive::<Int64Type>().values(),
+        &[0; 5]
+    );
+    assert!(
+        head_time < Duration::from_secs(2),
+        "head took {head_time:?}"
+    );
+
+    // Heads span row groups when asked to, and stop there: damage the last row group, which
+    // a full read must decode and a head must not touch.
+    let (groups, per_group, start, len) = {
+        use parquet::file::reader::FileReader;
+        let file = std::fs::File::open(&p).unwrap();
+        let reader = parquet::file::reader::SerializedFileReader::new(file).unwrap();
+        let md = reader.metadata();
+        let groups = md.num_row_groups();
+        let (start, len) = md.row_group(groups - 1).column(0).byte_range();
+        (
+            groups,
+            md.row_group(0).num_rows() as usize,
+            start as usize,
+            len as usize,
+        )
+    };
+    assert!(groups > 2, "{groups} row groups");
+    let mut bytes = std::fs::read(&p).unwrap();
+    bytes[start..start + len].fill(0xEE);
+    std::fs::write(&p, bytes).unwrap();
+    let head = read_table_head(&p, per_group + 3).unwrap();
+    assert_eq!(head.batch.num_rows(), per_group + 3);
+    assert!(read_parquet(&p).is_err(), "the damage is real");
+}
+
+#[test]
+fn csv_batches_report_schema_and_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("t.csv");
+    std::fs::write(&p, "a,b\n1,x\n2,y\n").unwrap();
+    let r = CsvBatches::open(&p).unwrap();
+    assert_eq!(r.n_rows(), 2);
+    assert_eq!(r.schema().field(1).data_type(), &DataType::Utf8);
+    let b: Vec<RecordBatch> = r.collect::<Result<_, _>>().unwrap();
+    assert_eq!(b[0].column(1).as_string::<i32>().value(1), "y");
+}

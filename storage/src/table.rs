@@ -27,6 +27,9 @@ use crate::walk::regular_file_meta;
 /// writer memory bounded for wide tables and still compress well).
 const ROW_GROUP_ROWS: usize = 256 * 1024;
 
+/// Tables with more columns than this are written with Snappy instead of zstd.
+const WIDE_TABLE_COLUMNS: usize = 2000;
+
 /// Most rows per record batch when reading.
 const READ_BATCH_ROWS: usize = 64 * 1024;
 
@@ -143,7 +146,9 @@ pub(crate) fn check_batch_schema(
     })
 }
 
-/// Writes record batches to a Parquet file (zstd level 3) and returns the file's size.
+/// Writes record batches to a Parquet file (zstd level 3; Snappy without dictionaries for
+/// tables of over 2000 columns, whose per-column state would cost ~175 KB a column) and
+/// returns the file's size.
 ///
 /// All batches must share one schema; at least one batch is needed (a batch with zero rows
 /// is fine and writes an empty table). The file appears atomically: it is written next to
@@ -219,8 +224,18 @@ fn write_parquet_stream(
         source,
     };
     let target = parquet_schema(schema);
+    // parquet 60 gives every column writer its own zstd contexts (~100 KB) and dictionary
+    // table (~75 KB): wide tables use Snappy, which keeps no per-column state, and plain
+    // encoding, so writing and reading them stays small.
+    let wide = schema.fields().len() > WIDE_TABLE_COLUMNS;
+    let compression = if wide {
+        Compression::SNAPPY
+    } else {
+        Compression::ZSTD(ZstdLevel::try_new(3).map_err(pq)?)
+    };
     let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).map_err(pq)?))
+        .set_compression(compression)
+        .set_dictionary_enabled(!wide)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .build();
     write_file_atomically(path, |file| {

@@ -142,6 +142,34 @@ fn wide_csv_reads_with_memory_that_follows_the_data() {
 }
 
 #[test]
+fn wide_tables_to_parquet_and_back() {
+    // Over 2000 columns: Snappy and no dictionaries (zstd contexts and dictionary tables
+    // would cost ~175 KB per column when writing and reading).
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("wide.csv");
+    let n_cols = 5000;
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&p).unwrap());
+    let header: Vec<String> = (0..n_cols).map(|i| format!("c{i}")).collect();
+    writeln!(f, "{}", header.join(",")).unwrap();
+    for r in 0..3 {
+        let row: Vec<String> = (0..n_cols).map(|i| format!("v{}", (i + r) % 10)).collect();
+        writeln!(f, "{}", row.join(",")).unwrap();
+    }
+    f.flush().unwrap();
+    drop(f);
+    let pq = dir.path().join("wide.parquet");
+    convert_table(&p, &pq).unwrap();
+    assert_eq!(read_parquet(&pq).unwrap(), read_csv(&p).unwrap());
+    use parquet::file::reader::FileReader;
+    let reader =
+        parquet::file::reader::SerializedFileReader::new(std::fs::File::open(&pq).unwrap())
+            .unwrap();
+    let column = reader.metadata().row_group(0).column(4999);
+    assert_eq!(column.compression(), parquet::basic::Compression::SNAPPY);
+    assert!(column.dictionary_page_offset().is_none());
+}
+
+#[test]
 fn wide_parquet_batches_follow_the_cell_budget() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("w.parquet");

@@ -79,8 +79,15 @@ pub(crate) fn write_file_atomically(
 ) -> Result<u64> {
     let parent = parent_dir(path);
     std::fs::create_dir_all(&parent).map_err(|e| Error::io("create folder", &parent, e))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".lamella-tmp-")
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".lamella-tmp-");
+    // tables are ordinary files (0644 before the umask), not private temporary files
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    let tmp = builder
         .tempfile_in(&parent)
         .map_err(|e| Error::io("create a temporary file in", &parent, e))?;
     let file = tmp
@@ -675,6 +682,25 @@ mod tests {
         // no temporary files left behind
         let names: Vec<_> = std::fs::read_dir(p.parent().unwrap()).unwrap().collect();
         assert_eq!(names.len(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn table_files_are_not_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        // what an ordinary file gets under this process's umask, without execute bits
+        let plain = dir.path().join("plain");
+        File::create(&plain).unwrap();
+        let expected = std::fs::metadata(&plain).unwrap().permissions().mode() & 0o644;
+        let p = dir.path().join("t.parquet");
+        write_parquet([&batch(0, 3)], &p).unwrap();
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, expected, "{mode:o}");
+        let c = dir.path().join("t.csv");
+        write_csv([&batch(0, 3)], &c).unwrap();
+        let mode = std::fs::metadata(&c).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, expected, "{mode:o}");
     }
 
     #[test]

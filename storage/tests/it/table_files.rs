@@ -294,7 +294,7 @@ fn convert_table_streams_both_ways() {
     let csv = dir.path().join("in.csv");
     let mut f = std::io::BufWriter::new(std::fs::File::create(&csv).unwrap());
     writeln!(f, "id,name,x,when").unwrap();
-    for i in 0..80_000 {
+    for i in 0..150_000 {
         let name = if i % 7 == 0 {
             String::new()
         } else {
@@ -318,7 +318,7 @@ fn convert_table_streams_both_ways() {
     assert_eq!(size, std::fs::metadata(&pq).unwrap().len());
     let back = read_parquet(&pq).unwrap();
     let rows = |bs: &[RecordBatch]| bs.iter().map(|b| b.num_rows()).sum::<usize>();
-    assert_eq!(rows(&back), 80_000);
+    assert_eq!(rows(&back), 150_000);
     // seconds are stored as microseconds; everything else is as read
     let s = back[0].schema();
     assert_eq!(
@@ -335,14 +335,14 @@ fn convert_table_streams_both_ways() {
     let csv2 = dir.path().join("back.csv");
     convert_table(&pq, &csv2).unwrap();
     let again = read_csv(&csv2).unwrap();
-    assert_eq!(rows(&again), 80_000);
+    assert_eq!(rows(&again), 150_000);
     assert_eq!(again[0].schema().fields().len(), 4);
     assert_eq!(again[0].column(1).as_string::<i32>().value(1), "n,1");
     assert!(again[0].column(1).is_null(0));
 
     // in place, and refusals
     convert_table(&csv2, &csv2).unwrap();
-    assert_eq!(csv_rows(&csv2).unwrap(), 80_000);
+    assert_eq!(csv_rows(&csv2).unwrap(), 150_000);
     let err = convert_table(&csv, &dir.path().join("out.json")).unwrap_err();
     assert!(err.to_string().contains("only .parquet and .csv"), "{err}");
     std::fs::write(&csv, "a,b\n1\n").unwrap();

@@ -684,6 +684,25 @@ mod tests {
         assert_eq!(names.len(), 1);
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn table_files_are_not_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        // what an ordinary file gets under this process's umask, without execute bits
+        let plain = dir.path().join("plain");
+        File::create(&plain).unwrap();
+        let expected = std::fs::metadata(&plain).unwrap().permissions().mode() & 0o644;
+        let p = dir.path().join("t.parquet");
+        write_parquet([&batch(0, 3)], &p).unwrap();
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, expected, "{mode:o}");
+        let c = dir.path().join("t.csv");
+        write_csv([&batch(0, 3)], &c).unwrap();
+        let mode = std::fs::metadata(&c).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, expected, "{mode:o}");
+    }
+
     #[test]
     fn parquet_errors() {
         let dir = tempfile::tempdir().unwrap();

@@ -20,24 +20,28 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod artifacts;
+mod artifact;
+mod describe;
 mod error;
+mod failpoint;
 mod instance;
 mod marker;
 pub mod names;
-mod records;
+mod query;
+mod registry;
 mod settings;
 mod table;
 mod view;
 
-pub use artifacts::{
+pub use artifact::{
     ArtifactDraft, Artifacts, DoctorReport, DuplicatePolicy, Loaded, SaveMany, check_key,
     object_key, skipped_link_notes, suffix_of,
 };
 pub use error::{Error, Result};
 pub use instance::{Instance, InstanceInfo, LAMELLA_DIR, current_handle};
-pub use records::{
-    Features, Hit, NameLookup, Named, Query, Registry, Relatives, Saved, SavedAll, ULabels,
+pub use query::Query;
+pub use registry::{
+    Features, Hit, NameLookup, Named, Registry, Relatives, Saved, SavedAll, ULabels,
 };
 pub use settings::{
     InstanceEntry, Settings, home as settings_home, known_secrets, set_home as set_settings_home,

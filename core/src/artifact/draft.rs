@@ -1,0 +1,221 @@
+//! What a caller builds before saving: one draft (`from_path`, `from_table`) or many paths.
+
+use std::path::{Path, PathBuf};
+
+use arrow::record_batch::RecordBatch;
+use lamella_schema::Artifact;
+use lamella_storage::FolderWalk;
+
+use super::prepare::{LocalContext, Prepared, prepare_path};
+use super::save::save_prepared;
+use super::{Artifacts, DuplicatePolicy, SaveMany, check_key};
+use crate::error::{Error, Result, io_err};
+use crate::instance::Instance;
+use crate::registry::Saved;
+
+pub(super) enum Source {
+    Path(PathBuf),
+    Table(Vec<RecordBatch>),
+}
+
+/// An artifact being prepared: `ln.artifacts().from_path(p).key("a/b.csv").save()`.
+pub struct ArtifactDraft<'a> {
+    pub(super) ln: &'a Instance,
+    pub(super) source: Source,
+    pub(super) key: Option<String>,
+    pub(super) description: Option<String>,
+    pub(super) version: Option<String>,
+    pub(super) revises: Option<Artifact>,
+    pub(super) policy: DuplicatePolicy,
+}
+
+impl<'a> ArtifactDraft<'a> {
+    /// Sets the key (a relative path that names the artifact; also what new versions share).
+    pub fn key(mut self, key: impl Into<String>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    /// Sets the description.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Sets a version label.
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = Some(version.into());
+        self
+    }
+
+    /// Makes this a new version of `previous`.
+    pub fn revises(mut self, previous: &Artifact) -> Self {
+        self.revises = Some(previous.clone());
+        self
+    }
+
+    /// Chooses what happens when the same content is already registered.
+    pub fn on_duplicate(mut self, policy: DuplicatePolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Hashes, deduplicates, uploads and registers the artifact in one atomic step.
+    pub fn save(self) -> Result<Saved<Artifact>> {
+        if let Some(k) = &self.key {
+            check_key(k)?;
+        }
+
+        let prepared = self.prepare()?;
+        // A key comes from the user, or from the path of an object registered in place.
+        if self.key.is_none()
+            && self.description.is_none()
+            && self.revises.is_none()
+            && prepared.in_place.is_none()
+        {
+            return Err(Error::Invalid(
+                "an artifact needs a key or a description (or revises=): e.g. \
+                 .key(\"iris/study0.csv\") or .description(\"Iris study 0\")"
+                    .into(),
+            ));
+        }
+        let mut saved = save_prepared(self.ln, vec![(self, prepared)])?;
+        saved
+            .pop()
+            .ok_or_else(|| Error::Invalid("nothing was saved".into()))
+    }
+}
+
+impl<'a> Artifacts<'a> {
+    pub(super) fn draft(&self, source: Source) -> ArtifactDraft<'a> {
+        ArtifactDraft {
+            ln: self.ln,
+            source,
+            key: None,
+            description: None,
+            version: None,
+            revises: None,
+            policy: DuplicatePolicy::default(),
+        }
+    }
+
+    /// An artifact from a local file or folder (copied to the default storage, or registered
+    /// in place when it already lies inside a registered local storage).
+    pub fn from_path(&self, path: impl AsRef<Path>) -> ArtifactDraft<'a> {
+        self.draft(Source::Path(path.as_ref().to_path_buf()))
+    }
+
+    /// An artifact from an Arrow table, stored as Parquet (`accessor = "DataFrame"`).
+    pub fn from_table(&self, table: &RecordBatch) -> ArtifactDraft<'a> {
+        self.draft(Source::Table(vec![table.clone()]))
+    }
+
+    /// An artifact from several batches of one table.
+    pub fn from_batches(&self, batches: Vec<RecordBatch>) -> ArtifactDraft<'a> {
+        self.draft(Source::Table(batches))
+    }
+
+    /// Registers many files as separate artifacts: hashed in parallel, saved in one
+    /// transaction. Keys are `key_prefix/<file name>` when a prefix is given, else the
+    /// description is the file name. See [`Artifacts::save_paths_with`] for more control.
+    pub fn save_paths(
+        &self,
+        paths: &[PathBuf],
+        key_prefix: Option<&str>,
+    ) -> Result<Vec<Saved<Artifact>>> {
+        self.save_paths_with(
+            paths,
+            &SaveMany {
+                key_prefix: key_prefix.map(str::to_string),
+                ..SaveMany::default()
+            },
+        )
+    }
+
+    /// Registers many files as separate artifacts with options: keys relative to a base
+    /// folder, a duplicate policy, a progress callback. Files are hashed and uploaded in
+    /// parallel; all rows are written in one transaction.
+    pub fn save_paths_with(
+        &self,
+        paths: &[PathBuf],
+        opts: &SaveMany<'_>,
+    ) -> Result<Vec<Saved<Artifact>>> {
+        use rayon::prelude::*;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let ctx = LocalContext::of(self.ln)?;
+        let done = AtomicUsize::new(0);
+        let total = paths.len();
+        let prepared: Vec<Result<Prepared>> = paths
+            .par_iter()
+            .map(|p| {
+                let r = prepare_path(&ctx, p);
+                if let Some(f) = opts.progress {
+                    f(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+                }
+                r
+            })
+            .collect();
+        let base = match &opts.base_dir {
+            Some(b) => Some(b.canonicalize().map_err(io_err(b))?),
+            None => None,
+        };
+        let mut items = Vec::with_capacity(paths.len());
+        let mut keys = std::collections::HashMap::new();
+        for (p, prep) in paths.iter().zip(prepared) {
+            let prep = prep?;
+            let mut draft = self.from_path(p).on_duplicate(opts.policy);
+            if prep.in_place.is_none() {
+                // The path as given (a link inside the folder keeps its own name), else the
+                // resolved one.
+                let given = std::path::absolute(p).unwrap_or_else(|_| p.clone());
+                let rel = match &base {
+                    Some(b) => given
+                        .strip_prefix(b)
+                        .or_else(|_| prep.local.strip_prefix(b))
+                        .map_err(|_| {
+                            Error::Invalid(format!(
+                                "{} is not inside the base folder {}",
+                                p.display(),
+                                b.display()
+                            ))
+                        })?
+                        .to_string_lossy()
+                        .replace('\\', "/"),
+                    None => p
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                };
+                draft = match &opts.key_prefix {
+                    Some(prefix) => {
+                        let key = format!("{}/{rel}", prefix.trim_end_matches('/'));
+                        check_key(&key)?;
+                        if let Some(other) = keys.insert(key.clone(), p.clone()) {
+                            return Err(Error::Invalid(format!(
+                                "{} and {} would both get the key '{key}': give a base folder \
+                                 so keys keep their subfolders (nothing was saved)",
+                                other.display(),
+                                p.display()
+                            )));
+                        }
+                        draft.key(key)
+                    }
+                    None => draft.description(rel),
+                };
+            }
+            items.push((draft, prep));
+        }
+        save_prepared(self.ln, items)
+    }
+
+    /// The files of a local folder as a folder save (and `save --each`) takes them: regular
+    /// files at any depth, hidden ones included; a link to a file is followed, a link to a
+    /// folder is not entered (listed in `skipped_links`), so links can never make a walk loop
+    /// or wander off (LaminDB hashes folders the same way); a dangling link, a FIFO or a device
+    /// is an error. A folder that contains Lamella's own storage or database is refused.
+    pub fn folder_files(&self, dir: &Path) -> Result<FolderWalk> {
+        let abs = dir.canonicalize().map_err(io_err(dir))?;
+        LocalContext::of(self.ln)?.check_folder(&abs)?;
+        Ok(lamella_storage::walk_folder(&abs)?)
+    }
+}

@@ -1,0 +1,95 @@
+//! The rules for keys, suffixes and where an artifact's object lives.
+
+use lamella_schema::Artifact;
+
+use crate::error::{Error, Result};
+use crate::instance::LAMELLA_DIR;
+
+/// Checks a user-given key: relative, no `..`, not under `.lamella/`.
+pub fn check_key(key: &str) -> Result<()> {
+    let bad = |why: &str| {
+        Err(Error::Invalid(format!(
+            "invalid key '{key}': {why}; use a relative path such as 'iris/study0.csv'"
+        )))
+    };
+    if key.trim().is_empty() {
+        return bad("it is empty");
+    }
+    if key.chars().any(char::is_control) {
+        return bad("it contains control characters");
+    }
+    if key.starts_with('/') || key.contains('\\') || key.contains("://") {
+        return bad("it must be relative, with '/' separators");
+    }
+    if key
+        .split('/')
+        .any(|p| p == ".." || p == "." || p.is_empty())
+    {
+        return bad("it must not contain '..', '.' or empty parts");
+    }
+    if key == LAMELLA_DIR || key.starts_with(".lamella/") {
+        return bad("'.lamella/' is reserved for Lamella's own files");
+    }
+    Ok(())
+}
+
+/// The suffix of a file name (`.csv`, `.parquet`, `.tar.gz`, `` for none).
+pub fn suffix_of(name: &str) -> String {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    let parts: Vec<&str> = base.split('.').collect();
+    if parts.len() < 2 || parts[0].is_empty() && parts.len() == 2 {
+        return String::new();
+    }
+    let last = parts[parts.len() - 1];
+    let compressed = ["gz", "bz2", "xz", "zst", "zip"];
+    if parts.len() >= 3 && compressed.contains(&last) {
+        return format!(".{}.{last}", parts[parts.len() - 2]);
+    }
+    format!(".{last}")
+}
+
+/// Where an artifact's object lives under its storage root.
+pub fn object_key(a: &Artifact) -> String {
+    if a.key_is_virtual {
+        format!("{LAMELLA_DIR}/{}{}", a.uid, a.suffix)
+    } else {
+        a.key.clone().unwrap_or_default()
+    }
+}
+
+/// Whether a suffix names a table Lamella reads (`.parquet`, `.csv`, any case).
+pub(super) fn is_table_suffix(suffix: &str) -> bool {
+    matches!(suffix.to_ascii_lowercase().as_str(), ".parquet" | ".csv")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_checked() {
+        assert!(check_key("iris/study0.csv").is_ok());
+        for bad in [
+            "",
+            "/abs",
+            "a/../b",
+            ".lamella/x",
+            ".lamella",
+            "a//b",
+            "s3://x",
+            "a\\b",
+        ] {
+            let e = check_key(bad).unwrap_err();
+            assert!(e.to_string().contains("invalid key"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn suffixes() {
+        assert_eq!(suffix_of("a.csv"), ".csv");
+        assert_eq!(suffix_of("dir/a.tar.gz"), ".tar.gz");
+        assert_eq!(suffix_of("a"), "");
+        assert_eq!(suffix_of(".hidden"), "");
+        assert_eq!(suffix_of("x.y.parquet"), ".parquet");
+    }
+}

@@ -1,0 +1,153 @@
+//! Reading an artifact back: the local cache, whole tables, heads, and exports.
+
+use std::path::{Path, PathBuf};
+
+use lamella_schema::Artifact;
+use lamella_storage::hash_file;
+
+use super::key::is_table_suffix;
+use super::{Artifacts, Loaded, object_key, suffix_of};
+use crate::error::{Error, Result, io_err};
+
+impl<'a> Artifacts<'a> {
+    /// A local path to the artifact's content: the file itself for local storage, a copy in
+    /// the cache folder for cloud storage (re-used while its hash matches).
+    pub fn cache(&self, a: &Artifact) -> Result<PathBuf> {
+        let storage = self.storage_of(a)?;
+        let store = self.ln.store_for(&storage)?;
+        let key = object_key(a);
+        if let Some(p) = store.local_path(&key) {
+            if !p.exists() {
+                return Err(Error::Invalid(format!(
+                    "the object of artifact {} is missing at {}: run `lamella doctor`",
+                    a.uid,
+                    p.display()
+                )));
+            }
+            return Ok(p);
+        }
+        let cache = crate::settings::home()?
+            .join("cache")
+            .join(&storage.uid)
+            .join(&key);
+        if a.suffix.is_empty() && a.n_objects.is_some() {
+            // a folder: download every object under the prefix
+            for obj in store.list(&key)? {
+                let rel = obj
+                    .key
+                    .strip_prefix(&key)
+                    .unwrap_or(&obj.key)
+                    .trim_start_matches('/');
+                let dest = cache.join(rel);
+                if !dest.exists() {
+                    if let Some(parent) = dest.parent() {
+                        std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+                    }
+                    store.get_to_file(&obj.key, &dest)?;
+                }
+            }
+            return Ok(cache);
+        }
+        if cache.is_file()
+            && let Ok(h) = hash_file(&cache)
+            && Some(h.hash.as_str()) == a.hash.as_deref()
+        {
+            return Ok(cache);
+        }
+        if let Some(parent) = cache.parent() {
+            std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+        }
+        store.get_to_file(&key, &cache)?;
+        Ok(cache)
+    }
+
+    /// The content: a table for Parquet and CSV, a local path otherwise.
+    pub fn load(&self, a: &Artifact) -> Result<Loaded> {
+        let path = self.cache(a)?;
+        let batches = match a.suffix.to_ascii_lowercase().as_str() {
+            ".parquet" => lamella_storage::read_parquet(&path)?,
+            ".csv" => lamella_storage::read_csv(&path)?,
+            _ => return Ok(Loaded::Path(path)),
+        };
+        let schema = match batches.first() {
+            Some(b) => b.schema(),
+            None => std::sync::Arc::new(arrow::datatypes::Schema::empty()),
+        };
+        Ok(Loaded::Table(arrow::compute::concat_batches(
+            &schema, &batches,
+        )?))
+    }
+
+    /// The first `n` rows of a table artifact (Parquet, CSV) with its row and column counts,
+    /// reading only what those rows need (a Parquet file's footer and first pages).
+    pub fn head(&self, a: &Artifact, n: usize) -> Result<lamella_storage::TableHead> {
+        if !is_table_suffix(&a.suffix) {
+            return Err(Error::Invalid(format!(
+                "artifact {} ('{}') is not a table: load it as a file",
+                a.uid, a.suffix
+            )));
+        }
+        Ok(lamella_storage::read_table_head(&self.cache(a)?, n)?)
+    }
+
+    /// Writes the artifact's content to the new local path `dest`: a table whose `dest`
+    /// names the other table format (`.parquet` ↔ `.csv`) is converted, streaming batch by
+    /// batch (another suffix is refused); anything else is copied (a folder with its files). `dest` appears complete or
+    /// not at all; an existing `dest` is refused.
+    pub fn export(&self, a: &Artifact, dest: &Path) -> Result<()> {
+        if std::fs::symlink_metadata(dest).is_ok() {
+            return Err(Error::Invalid(format!(
+                "{} already exists: choose another path or remove it first",
+                dest.display()
+            )));
+        }
+        if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        }
+        let out_suffix = suffix_of(&dest.to_string_lossy()).to_ascii_lowercase();
+        if is_table_suffix(&a.suffix) && out_suffix != a.suffix.to_ascii_lowercase() {
+            if !is_table_suffix(&out_suffix) {
+                return Err(Error::Invalid(format!(
+                    "cannot write a table as '{out_suffix}': give a path ending in .parquet or \
+                     .csv"
+                )));
+            }
+            lamella_storage::convert_table(&self.cache(a)?, dest)?;
+            return Ok(());
+        }
+        copy_atomically(&self.cache(a)?, dest)
+    }
+}
+
+/// Copies a file or a folder to the new path `dest`, under a temporary name beside it that is
+/// renamed at the end: `dest` never holds a partial copy. New files get the user's default
+/// permissions, not the stored object's.
+pub(super) fn copy_atomically(src: &Path, dest: &Path) -> Result<()> {
+    let parent = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".lamella-tmp-")
+        .tempdir_in(&parent)
+        .map_err(io_err(&parent))?;
+    let staged = tmp.path().join("content");
+    copy_tree(src, &staged)?;
+    std::fs::rename(&staged, dest).map_err(io_err(dest))?;
+    Ok(())
+}
+
+pub(super) fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).map_err(io_err(to))?;
+        for entry in std::fs::read_dir(from).map_err(io_err(from))? {
+            let entry = entry.map_err(io_err(from))?;
+            copy_tree(&entry.path(), &to.join(entry.file_name()))?;
+        }
+    } else {
+        let mut src = std::fs::File::open(from).map_err(io_err(from))?;
+        let mut dst = std::fs::File::create(to).map_err(io_err(to))?;
+        std::io::copy(&mut src, &mut dst).map_err(io_err(to))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,141 @@
+//! Artifacts: files, folders and tables with LaminDB-exact hashes, saved atomically to a
+//! storage location, deduplicated, versioned, trashed and restored.
+//!
+//! The modules follow an artifact's life: [`key`] (the rules for keys and suffixes), [`draft`]
+//! (what a caller builds), [`prepare`] (hashing and checking the source), [`save`] (the four
+//! phases dedup → plan → stage → commit), [`versions`] (families and the latest version),
+//! [`load`] (cache, load, head, export), [`delete`] (trash, restore, permanent delete) and
+//! [`doctor`] (storage against the database).
+//!
+//! Save protocol (atomic from the user's view): the object is uploaded under
+//! `.lamella/.staging/`, invisible to everything; then one database transaction inserts the row
+//! and promotes the object to its final key before committing. A failure before the commit
+//! removes the object; a crash between promotion and commit leaves an unreferenced object that
+//! `doctor` reports and removes — never a row without its object.
+
+mod delete;
+mod doctor;
+mod draft;
+mod key;
+mod load;
+mod prepare;
+mod save;
+mod versions;
+
+use std::path::PathBuf;
+
+use arrow::record_batch::RecordBatch;
+use lamella_schema::{Artifact, Storage};
+
+use crate::error::{Error, Result};
+use crate::instance::Instance;
+use crate::query::Query;
+
+pub use doctor::DoctorReport;
+pub use draft::ArtifactDraft;
+pub use key::{check_key, object_key, suffix_of};
+pub use prepare::skipped_link_notes;
+
+const STAGING: &str = ".lamella/.staging";
+
+/// Options of [`Artifacts::save_paths_with`].
+#[derive(Default)]
+pub struct SaveMany<'p> {
+    /// Keys become `key_prefix/<relative path>`; without a prefix the relative path is the
+    /// description.
+    pub key_prefix: Option<String>,
+    /// Relative paths are taken from this folder; without it, from the file name alone.
+    pub base_dir: Option<PathBuf>,
+    /// What to do with content that is already registered.
+    pub policy: DuplicatePolicy,
+    /// Called with (files hashed, files in all) as hashing progresses.
+    pub progress: Option<&'p (dyn Fn(usize, usize) + Sync)>,
+}
+
+/// What to do when the same content is already registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DuplicatePolicy {
+    /// Return the existing artifact (LaminDB's default).
+    #[default]
+    ReturnExisting,
+    /// Fail with [`Error::Duplicate`].
+    Error,
+    /// Register the content again as a new artifact.
+    CreateNew,
+}
+
+/// What `load()` gives back.
+#[derive(Debug, Clone)]
+pub enum Loaded {
+    /// A table (Parquet, CSV).
+    Table(RecordBatch),
+    /// A local path to the file or folder (other suffixes).
+    Path(PathBuf),
+}
+
+/// The artifact registry of an instance: `ln.artifacts()`.
+#[derive(Debug, Clone, Copy)]
+pub struct Artifacts<'a> {
+    pub(crate) ln: &'a Instance,
+}
+
+impl Instance {
+    /// The artifact registry.
+    pub fn artifacts(&self) -> Artifacts<'_> {
+        Artifacts { ln: self }
+    }
+}
+
+impl<'a> Artifacts<'a> {
+    /// A query on artifacts (the trash is hidden unless `include_trash`).
+    pub fn query(&self) -> Query<'a, Artifact> {
+        self.ln.query()
+    }
+
+    /// A query with one lookup, e.g. `filter("key__startswith", "iris/")`.
+    pub fn filter(
+        &self,
+        lookup: &str,
+        value: impl Into<lamella_schema::Value>,
+    ) -> Query<'a, Artifact> {
+        self.query().filter(lookup, value)
+    }
+
+    /// The artifact with this uid or uid prefix (trash included).
+    pub fn get(&self, uid_or_prefix: &str) -> Result<Artifact> {
+        if !lamella_schema::is_base62(uid_or_prefix) {
+            return Err(Error::Invalid(format!(
+                "'{uid_or_prefix}' is not an artifact uid (letters and digits only)"
+            )));
+        }
+        match self
+            .query()
+            .include_trash()
+            .filter("uid", uid_or_prefix)
+            .one_or_none()?
+        {
+            Some(a) => Ok(a),
+            None => self
+                .query()
+                .include_trash()
+                .filter("uid__startswith", uid_or_prefix)
+                .order_by("-uid")
+                .one(),
+        }
+    }
+
+    /// The latest artifact with this key.
+    pub fn get_by_key(&self, key: &str) -> Result<Artifact> {
+        self.query()
+            .filter("key", key)
+            .filter("is_latest", true)
+            .one()
+    }
+
+    pub(crate) fn storage_of(&self, a: &Artifact) -> Result<Storage> {
+        if Some(a.storage_id) == self.ln.storage().id {
+            return Ok(self.ln.storage().clone());
+        }
+        self.ln.query::<Storage>().filter("id", a.storage_id).one()
+    }
+}

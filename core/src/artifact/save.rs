@@ -1,0 +1,579 @@
+//! Saving prepared artifacts in four phases: dedup → plan → stage → commit.
+
+use lamella_schema::{
+    Artifact, QuerySpec, Store as _, base62_uid, increment_base62, now, registry, require_id,
+};
+use lamella_storage::Store;
+
+use super::delete::prune_empty_dirs;
+use super::draft::ArtifactDraft;
+use super::prepare::{Prepared, skipped_link_notes};
+use super::versions::{STEM_LEN, family_lock, key_lock, stem_of};
+use super::{DuplicatePolicy, STAGING, suffix_of};
+use crate::error::{Error, Result};
+use crate::failpoint::failpoint;
+use crate::instance::{Instance, LAMELLA_DIR};
+use crate::registry::Saved;
+
+/// One artifact to insert, with where its object comes from.
+pub(super) struct Plan {
+    pub(super) record: Artifact,
+    pub(super) prepared: Prepared,
+    pub(super) copy: bool,
+    /// The uid of the artifact this one is a new version of.
+    pub(super) revises: Option<String>,
+    /// Whether the content is deduplicated by hash (policy and size allow it).
+    pub(super) dedup: bool,
+    pub(super) policy: DuplicatePolicy,
+    /// Uploaded objects: (staging key, path relative to the object's final place; "" for a
+    /// file).
+    pub(super) staged: Vec<(String, String)>,
+}
+
+/// What committing one plan came to.
+pub(super) enum Outcome {
+    /// A new row (and object).
+    Saved(Artifact),
+    /// The same content was registered meanwhile (by another writer or earlier in the batch).
+    Existing(Artifact),
+}
+
+/// Saves prepared artifacts in four phases: [`dedup`] (one query), [`plan`] (records without
+/// uids), [`stage`] (parallel uploads under `.lamella/.staging/`, invisible), then [`commit`]:
+/// one write transaction that takes the locks, repeats the dedup check, allocates uids and
+/// versions, retires older versions, inserts the rows and promotes the staged objects to their
+/// final keys without ever replacing one. Anything that fails removes what this save uploaded
+/// or promoted, and nothing else.
+pub(super) fn save_prepared(
+    ln: &Instance,
+    items: Vec<(ArtifactDraft<'_>, Prepared)>,
+) -> Result<Vec<Saved<Artifact>>> {
+    let existing = dedup(ln, &items)?;
+    let (mut out, mut plans) = plan(ln, items, &existing)?;
+    if plans.is_empty() {
+        return Ok(out.into_iter().flatten().collect());
+    }
+    if plans.iter().any(|(_, p)| p.copy) {
+        ln.require_managed(ln.storage())?;
+    }
+    let store = ln.default_store()?;
+    stage(&store, &mut plans)?;
+    let staged_keys = |plans: &[(usize, Plan)]| -> Vec<String> {
+        plans
+            .iter()
+            .flat_map(|(_, p)| p.staged.iter().map(|(k, _)| k.clone()))
+            .collect()
+    };
+    if let Err(e) = failpoint("after-upload") {
+        remove_all(&store, &staged_keys(&plans));
+        return Err(e);
+    }
+    let mut promoted: Vec<String> = Vec::new();
+    let result = ln
+        .db()
+        .transaction(|conn| commit(conn, &store, &mut plans, &mut promoted));
+    // Whatever was staged and not promoted (duplicates found under the lock, or a failure)
+    // goes; on failure so do the objects this save promoted — no other save owns them,
+    // since promotion never replaces an object.
+    remove_all(&store, &staged_keys(&plans));
+    let outcomes = match result {
+        Ok(o) => o,
+        Err(e) => {
+            remove_all(&store, &promoted);
+            prune_empty_dirs(&store);
+            return Err(e);
+        }
+    };
+    for ((i, plan), outcome) in plans.iter().zip(outcomes) {
+        out[*i] = Some(match outcome {
+            Outcome::Saved(r) => {
+                tracing::info!(uid = %r.uid, "saved artifact");
+                Saved {
+                    record: r,
+                    existed: false,
+                    similar: Vec::new(),
+                    notes: plan
+                        .prepared
+                        .walk
+                        .as_ref()
+                        .map(skipped_link_notes)
+                        .unwrap_or_default(),
+                }
+            }
+            Outcome::Existing(a) => existing_saved(&a, plan.policy)?,
+        });
+    }
+    Ok(out.into_iter().flatten().collect())
+}
+
+/// Phase 1: one query for every hash that may already be registered (a fast path that saves
+/// uploading known content; [`commit`] checks again under the lock).
+pub(super) fn dedup(
+    ln: &Instance,
+    items: &[(ArtifactDraft<'_>, Prepared)],
+) -> Result<Vec<Artifact>> {
+    let hashes: Vec<String> = items
+        .iter()
+        .filter(|(d, p)| p.size > 0 && d.policy != DuplicatePolicy::CreateNew)
+        .map(|(_, p)| p.hash.clone())
+        .collect();
+    if hashes.is_empty() {
+        return Ok(Vec::new());
+    }
+    ln.db()
+        .with_conn(|c| lamella_schema::load_where_in(c, "hash", &hashes))
+        .map_err(Error::from)
+}
+
+/// The answer for content that is already registered, by policy.
+pub(super) fn existing_saved(a: &Artifact, policy: DuplicatePolicy) -> Result<Saved<Artifact>> {
+    if policy == DuplicatePolicy::Error {
+        return Err(Error::Duplicate {
+            path: a.key.clone().or(a.description.clone()).unwrap_or_default(),
+            uid: a.uid.clone(),
+            hash: a.hash.clone().unwrap_or_default(),
+        });
+    }
+    Ok(Saved {
+        record: a.clone(),
+        existed: true,
+        similar: Vec::new(),
+        notes: vec![format!(
+            "returning existing artifact with same hash: {} ({})",
+            a.uid,
+            a.key.as_deref().or(a.description.as_deref()).unwrap_or("")
+        )],
+    })
+}
+
+pub(super) type Planned = (Vec<Option<Saved<Artifact>>>, Vec<(usize, Plan)>);
+
+/// Phase 2: a record (without uid) for every item that is not a known duplicate.
+pub(super) fn plan(
+    ln: &Instance,
+    items: Vec<(ArtifactDraft<'_>, Prepared)>,
+    existing: &[Artifact],
+) -> Result<Planned> {
+    let t = now();
+    let user = ln.user_id();
+    let default_storage = ln.storage().clone();
+    let mut out: Vec<Option<Saved<Artifact>>> = Vec::new();
+    let mut plans: Vec<(usize, Plan)> = Vec::new();
+    for (i, (draft, prepared)) in items.into_iter().enumerate() {
+        crate::registry::check_text("description", draft.description.as_deref())?;
+        crate::registry::check_text("version", draft.version.as_deref())?;
+        let dedup = prepared.size > 0 && draft.policy != DuplicatePolicy::CreateNew;
+        if let Some(a) = dedup
+            .then(|| {
+                existing
+                    .iter()
+                    .find(|a| a.hash.as_deref() == Some(prepared.hash.as_str()))
+            })
+            .flatten()
+        {
+            if draft.policy == DuplicatePolicy::Error {
+                return Err(Error::Duplicate {
+                    path: prepared.local.display().to_string(),
+                    uid: a.uid.clone(),
+                    hash: prepared.hash.clone(),
+                });
+            }
+            out.push(Some(existing_saved(a, draft.policy)?));
+            continue;
+        }
+        let (storage, key, key_is_virtual, copy) = match (&prepared.in_place, &draft.key) {
+            (Some((s, k)), Some(given)) if given != k => {
+                return Err(Error::Invalid(format!(
+                    "{} is already inside storage {} at key '{k}': it is registered in place, so \
+                     its key cannot be '{given}'; leave the key out or copy the file elsewhere \
+                     first",
+                    prepared.local.display(),
+                    s.root
+                )));
+            }
+            (Some((s, k)), _) => (s.clone(), Some(k.clone()), false, false),
+            (None, k) => (default_storage.clone(), k.clone(), true, true),
+        };
+        if let Some(k) = &key
+            && !prepared.is_dir
+            && suffix_of(k) != prepared.suffix
+        {
+            return Err(Error::Invalid(format!(
+                "the key '{k}' has suffix '{}' but the file has '{}': give a key ending in '{}'",
+                suffix_of(k),
+                prepared.suffix,
+                prepared.suffix
+            )));
+        }
+        out.push(None);
+        plans.push((
+            i,
+            Plan {
+                record: Artifact {
+                    id: None,
+                    uid: String::new(),
+                    storage_id: require_id(&storage)?,
+                    key,
+                    suffix: prepared.suffix.clone(),
+                    accessor: prepared.accessor.clone(),
+                    description: draft.description.clone(),
+                    size: Some(prepared.size as i64),
+                    hash: Some(prepared.hash.clone()),
+                    hash_type: Some(prepared.hash_type.clone()),
+                    n_objects: prepared.n_objects,
+                    n_observations: prepared.n_observations,
+                    version: draft.version.clone(),
+                    is_latest: true,
+                    visibility: 1,
+                    key_is_virtual,
+                    transform_id: None,
+                    run_id: None,
+                    created_at: t,
+                    updated_at: t,
+                    created_by_id: user,
+                },
+                prepared,
+                copy,
+                revises: draft.revises.map(|r| r.uid),
+                dedup,
+                policy: draft.policy,
+                staged: Vec::new(),
+            },
+        ));
+    }
+    Ok((out, plans))
+}
+
+/// Phase 3: uploads every copy under `.lamella/.staging/<token>…` in parallel. The staging
+/// name does not depend on the uid (allocated later, under the lock), so racing saves never
+/// share a key. On failure, everything this phase uploaded is removed.
+pub(super) fn stage(store: &Store, plans: &mut [(usize, Plan)]) -> Result<()> {
+    use rayon::prelude::*;
+    let results: Vec<Result<Vec<(String, String)>>> = plans
+        .par_iter()
+        .map(|(_, plan)| {
+            if !plan.copy {
+                return Ok(Vec::new());
+            }
+            upload_staging(store, plan)
+        })
+        .collect();
+    let mut first_err = None;
+    for ((_, plan), r) in plans.iter_mut().zip(results) {
+        match r {
+            Ok(staged) => plan.staged = staged,
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = first_err {
+        let keys: Vec<String> = plans
+            .iter()
+            .flat_map(|(_, p)| p.staged.iter().map(|(k, _)| k.clone()))
+            .collect();
+        remove_all(store, &keys);
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Uploads one plan's file or folder under staging; returns (staging key, relative path).
+pub(super) fn upload_staging(store: &Store, plan: &Plan) -> Result<Vec<(String, String)>> {
+    let token = base62_uid(20);
+    let mut staged = Vec::new();
+    let result = (|| -> Result<()> {
+        if let Some(walk) = &plan.prepared.walk {
+            for f in &walk.files {
+                let key = format!("{STAGING}/{token}/{}", f.rel);
+                store.put_file(&key, &f.path)?;
+                staged.push((key, f.rel.clone()));
+            }
+        } else {
+            let key = format!("{STAGING}/{token}{}", plan.prepared.suffix);
+            store.put_file(&key, &plan.prepared.local)?;
+            staged.push((key, String::new()));
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => Ok(staged),
+        Err(e) => {
+            let keys: Vec<String> = staged.into_iter().map(|(k, _)| k).collect();
+            remove_all(store, &keys);
+            Err(e)
+        }
+    }
+}
+
+/// Best-effort removal of objects this save wrote.
+pub(super) fn remove_all(store: &Store, keys: &[String]) {
+    for k in keys {
+        if let Err(e) = store.delete(k) {
+            tracing::warn!(key = %k, error = %e, "cannot remove an object of a failed save");
+        }
+    }
+}
+
+/// Phase 4, inside one write transaction: locks, dedup again, uids and versions, rows,
+/// promotion. Locks are taken in two rounds — content hashes and keys, then version
+/// families — in sorted order, so two writers never wait for each other in a cycle.
+pub(super) fn commit(
+    conn: &mut lamella_schema::Conn<'_>,
+    store: &Store,
+    plans: &mut [(usize, Plan)],
+    promoted: &mut Vec<String>,
+) -> Result<Vec<Outcome>> {
+    let t = now();
+    // The artifacts that `revises` names (their uid and key never change).
+    let revised_uids: Vec<String> = plans
+        .iter()
+        .filter_map(|(_, p)| p.revises.clone())
+        .collect();
+    let revised: std::collections::HashMap<String, Artifact> =
+        lamella_schema::load_where_in::<Artifact>(conn, "uid", &revised_uids)?
+            .into_iter()
+            .map(|a| (a.uid.clone(), a))
+            .collect();
+    for uid in &revised_uids {
+        if !revised.contains_key(uid) {
+            return Err(Error::NotFound {
+                registry: "Artifact",
+                what: format!("uid '{uid}' (given as revises)"),
+            });
+        }
+    }
+    for (_, p) in plans.iter_mut() {
+        if let Some(prev) = p.revises.as_ref().and_then(|u| revised.get(u)) {
+            // All versions of a family share one key.
+            if p.record.key.is_some() && p.record.key != prev.key {
+                return Err(Error::Invalid(format!(
+                    "a new version of {} keeps its key {}: leave the key out, or give that key",
+                    prev.uid,
+                    prev.key
+                        .as_deref()
+                        .map_or("(none)".to_string(), |k| format!("'{k}'"))
+                )));
+            }
+            if p.record.key.is_none() {
+                p.record.key = prev.key.clone();
+            }
+            if p.record.description.is_none() {
+                p.record.description = prev.description.clone();
+            }
+        }
+    }
+    // Round 1: content and keys.
+    let mut names: Vec<String> = Vec::new();
+    for (_, p) in plans.iter() {
+        if p.dedup {
+            names.push(format!("artifact-hash:{}", p.prepared.hash));
+        }
+        if let Some(k) = &p.record.key {
+            names.push(key_lock(p.record.storage_id, k));
+        }
+    }
+    conn.lock(&names)?;
+    // Dedup again: another writer may have saved the same content meanwhile; within the
+    // batch, the first of several equal contents is saved and the others return it.
+    let hashes: Vec<String> = plans
+        .iter()
+        .filter(|(_, p)| p.dedup)
+        .map(|(_, p)| p.prepared.hash.clone())
+        .collect();
+    let known: std::collections::HashMap<String, Artifact> =
+        lamella_schema::load_where_in::<Artifact>(conn, "hash", &hashes)?
+            .into_iter()
+            .filter_map(|a| Some((a.hash.clone()?, a)))
+            .collect();
+    let mut first_of_hash: std::collections::HashMap<String, usize> = Default::default();
+    let mut existing: Vec<Option<Outcome>> = Vec::with_capacity(plans.len());
+    for (j, (_, p)) in plans.iter().enumerate() {
+        if !p.dedup {
+            existing.push(None);
+            continue;
+        }
+        if let Some(a) = known.get(&p.prepared.hash) {
+            if p.policy == DuplicatePolicy::Error {
+                return Err(Error::Duplicate {
+                    path: p.prepared.local.display().to_string(),
+                    uid: a.uid.clone(),
+                    hash: p.prepared.hash.clone(),
+                });
+            }
+            existing.push(Some(Outcome::Existing(a.clone())));
+        } else {
+            first_of_hash.entry(p.prepared.hash.clone()).or_insert(j);
+            existing.push(None);
+        }
+    }
+    // The newest artifact of every key being saved to (one query; trash included, so a key
+    // whose versions are all in the trash keeps its family).
+    let keys: Vec<String> = plans
+        .iter()
+        .zip(&existing)
+        .filter(|((_, p), e)| e.is_none() && p.revises.is_none())
+        .filter_map(|((_, p), _)| p.record.key.clone())
+        .collect();
+    let mut by_key: std::collections::HashMap<(i64, String), Artifact> = Default::default();
+    // The highest version number of each family seen among them: versions share their key,
+    // so new versions of keyed families need no query of their own.
+    let mut max_version: std::collections::HashMap<String, String> = Default::default();
+    for a in lamella_schema::load_where_in::<Artifact>(conn, "key", &keys)? {
+        let (stem, version) = a.uid.split_at(STEM_LEN.min(a.uid.len()));
+        let top = max_version.entry(stem.to_string()).or_default();
+        if version > top.as_str() {
+            *top = version.to_string();
+        }
+        let Some(k) = a.key.clone() else { continue };
+        let slot = by_key.entry((a.storage_id, k)).or_insert_with(|| a.clone());
+        if (a.is_latest, a.id) > (slot.is_latest, slot.id) {
+            *slot = a;
+        }
+    }
+    // Round 2: the version families that get a new version.
+    let mut previous: Vec<Option<String>> = Vec::with_capacity(plans.len());
+    for ((_, p), e) in plans.iter().zip(&existing) {
+        let prev = if e.is_some() || is_later_duplicate(p, &first_of_hash, previous.len()) {
+            None
+        } else if let Some(u) = &p.revises {
+            Some(stem_of(u).to_string())
+        } else {
+            p.record
+                .key
+                .as_ref()
+                .and_then(|k| by_key.get(&(p.record.storage_id, k.clone())))
+                .map(|a| stem_of(&a.uid).to_string())
+        };
+        previous.push(prev);
+    }
+    let families: Vec<String> = previous.iter().flatten().map(|s| family_lock(s)).collect();
+    conn.lock(&families)?;
+    // Uids: a new stem, or the family's next version; older versions stop being latest
+    // before the new row is inserted (the database allows one latest per family and key).
+    let mut next_in_family: std::collections::HashMap<String, String> = Default::default();
+    let mut new_rows: Vec<Artifact> = Vec::new();
+    let mut new_index: Vec<usize> = Vec::new();
+    for (j, (_, p)) in plans.iter_mut().enumerate() {
+        if existing[j].is_some() || is_later_duplicate(p, &first_of_hash, j) {
+            continue;
+        }
+        p.record.uid = match &previous[j] {
+            Some(stem) => {
+                let next = match next_in_family.get(stem) {
+                    Some(last) => increment_base62(last),
+                    None if p.revises.is_none() && max_version.contains_key(stem) => {
+                        increment_base62(&max_version[stem])
+                    }
+                    None => {
+                        let family: Vec<Artifact> = QuerySpec::new(&registry::ARTIFACT)
+                            .include_trash(true)
+                            .filter("uid__startswith", stem.as_str())
+                            .load(conn)?;
+                        let max = family
+                            .iter()
+                            .map(|a| a.uid[STEM_LEN.min(a.uid.len())..].to_string())
+                            .max()
+                            .unwrap_or_else(|| "0000".into());
+                        increment_base62(&max)
+                    }
+                }
+                .ok_or_else(|| {
+                    Error::Invalid(format!("artifact {stem} has no version numbers left"))
+                })?;
+                next_in_family.insert(stem.clone(), next.clone());
+                lamella_schema::set_latest(conn, &registry::ARTIFACT, stem, None, t)?;
+                format!("{stem}{next}")
+            }
+            None => format!("{}0000", base62_uid(STEM_LEN)),
+        };
+        new_rows.push(p.record.clone());
+        new_index.push(j);
+    }
+    Artifact::insert_all(conn, &mut new_rows)?;
+    failpoint("before-promote")?;
+    for (row, &j) in new_rows.iter().zip(&new_index) {
+        let p = &plans[j].1;
+        promote(store, p, &row.uid, promoted)?;
+    }
+    failpoint("after-promote")?;
+    // Outcomes in plan order; later duplicates within the batch return the first's record.
+    let mut saved: std::collections::HashMap<usize, Artifact> =
+        new_index.iter().copied().zip(new_rows).collect();
+    let mut outcomes = Vec::with_capacity(plans.len());
+    for (j, (_, p)) in plans.iter().enumerate() {
+        outcomes.push(match existing[j].take() {
+            Some(o) => o,
+            None => {
+                match saved.remove(&j) {
+                    Some(r) => Outcome::Saved(r),
+                    None => {
+                        let first = first_of_hash[&p.prepared.hash];
+                        Outcome::Existing(outcomes_record(&outcomes, first).ok_or_else(|| {
+                            Error::Invalid("a duplicate lost its original".into())
+                        })?)
+                    }
+                }
+            }
+        });
+    }
+    Ok(outcomes)
+}
+
+/// Whether plan `j` repeats the content of an earlier plan of the same batch.
+pub(super) fn is_later_duplicate(
+    p: &Plan,
+    first_of_hash: &std::collections::HashMap<String, usize>,
+    j: usize,
+) -> bool {
+    p.dedup
+        && first_of_hash
+            .get(&p.prepared.hash)
+            .is_some_and(|&first| first != j)
+}
+
+pub(super) fn outcomes_record(outcomes: &[Outcome], i: usize) -> Option<Artifact> {
+    match outcomes.get(i)? {
+        Outcome::Saved(a) | Outcome::Existing(a) => Some(a.clone()),
+    }
+}
+
+/// Moves a plan's staged objects to `.lamella/<uid>…` without replacing anything. The uid was
+/// just allocated under the lock and no row has it, so an object already there is a leftover
+/// of a save that crashed after promoting: it is removed first (a folder's whole prefix, so no
+/// stale file joins the new folder).
+pub(super) fn promote(
+    store: &Store,
+    p: &Plan,
+    uid: &str,
+    promoted: &mut Vec<String>,
+) -> Result<()> {
+    if p.prepared.is_dir {
+        let prefix = format!("{LAMELLA_DIR}/{uid}");
+        let stale = store.list(&prefix)?;
+        if !stale.is_empty() {
+            tracing::warn!(uid, n = stale.len(), "removing leftovers of a crashed save");
+            for o in stale {
+                store.delete(&o.key)?;
+            }
+        }
+    }
+    for (staging, rel) in &p.staged {
+        let fin = if p.prepared.is_dir {
+            format!("{LAMELLA_DIR}/{uid}/{rel}")
+        } else {
+            format!("{LAMELLA_DIR}/{uid}{}", p.prepared.suffix)
+        };
+        match store.rename_new(staging, &fin) {
+            Ok(()) => {}
+            Err(lamella_storage::Error::AlreadyExists { .. }) if !p.prepared.is_dir => {
+                tracing::warn!(uid, key = %fin, "removing the leftover of a crashed save");
+                store.delete(&fin)?;
+                store.rename_new(staging, &fin)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        promoted.push(fin);
+    }
+    Ok(())
+}

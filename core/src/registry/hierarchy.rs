@@ -1,0 +1,180 @@
+//! Hierarchies of named records: parents and children with cycle checks, and the graph around
+//! a label.
+
+use std::collections::HashSet;
+use std::marker::PhantomData;
+
+use lamella_lineage::{Graph, Node, NodeKind};
+use lamella_schema::{Conn, Edge, Hierarchy, ULabel, require_id};
+
+use super::{Named, Registry};
+use crate::error::{Error, Result};
+use crate::instance::Instance;
+use crate::query::Query;
+
+/// The parents or children of one record in a hierarchy (ULabel, Transform).
+#[derive(Debug, Clone)]
+pub struct Relatives<'a, T> {
+    ln: &'a Instance,
+    hierarchy: Hierarchy,
+    id: i64,
+    name: String,
+    parents: bool,
+    _t: PhantomData<T>,
+}
+
+impl<T: Named> Relatives<'_, T> {
+    fn edges_to(&self, others: &[i64]) -> Vec<Edge> {
+        others
+            .iter()
+            .map(|&o| {
+                if self.parents {
+                    Edge {
+                        child: self.id,
+                        parent: o,
+                    }
+                } else {
+                    Edge {
+                        child: o,
+                        parent: self.id,
+                    }
+                }
+            })
+            .collect()
+    }
+
+    fn ids(others: &[T]) -> Result<Vec<i64>> {
+        others
+            .iter()
+            .map(|o| require_id(o).map_err(Error::from))
+            .collect()
+    }
+
+    fn add_in(&self, conn: &mut Conn<'_>, others: &[T]) -> Result<usize> {
+        let ids = Self::ids(others)?;
+        // Adding parents p to x closes a cycle iff p is x or one of x's descendants; adding
+        // children c to x iff c is x or one of x's ancestors.
+        let forbidden: HashSet<i64> = if self.parents {
+            lamella_schema::descendant_ids(conn, self.hierarchy, self.id)?
+        } else {
+            lamella_schema::ancestor_ids(conn, self.hierarchy, self.id)?
+        }
+        .into_iter()
+        .chain([self.id])
+        .collect();
+        if let Some(bad) = others
+            .iter()
+            .zip(&ids)
+            .find(|(_, id)| forbidden.contains(id))
+        {
+            let (child, parent) = if self.parents {
+                (self.name.clone(), bad.0.name_str().to_string())
+            } else {
+                (bad.0.name_str().to_string(), self.name.clone())
+            };
+            return Err(Error::Cycle { child, parent });
+        }
+        Ok(lamella_schema::insert_edges(
+            conn,
+            self.hierarchy,
+            &self.edges_to(&ids),
+        )?)
+    }
+
+    /// Links `others` (one transaction, one cycle check); returns how many links are new.
+    pub fn add(&self, others: &[T]) -> Result<usize> {
+        self.ln.db().transaction(|conn| self.add_in(conn, others))
+    }
+
+    /// Replaces the current links by `others`.
+    pub fn set(&self, others: &[T]) -> Result<usize> {
+        self.ln.db().transaction(|conn| {
+            lamella_schema::clear_edges(conn, self.hierarchy, self.id, self.parents)?;
+            self.add_in(conn, others)
+        })
+    }
+
+    /// Removes the links to `others`; returns how many existed.
+    pub fn remove(&self, others: &[T]) -> Result<usize> {
+        let ids = Self::ids(others)?;
+        let edges = self.edges_to(&ids);
+        self.ln
+            .db()
+            .transaction(|conn| Ok(lamella_schema::delete_edges(conn, self.hierarchy, &edges)?))
+    }
+
+    /// The linked records (direct parents or children), in id order.
+    pub fn all(&self) -> Result<Vec<T>> {
+        let relation = if self.parents {
+            "children__id"
+        } else {
+            "parents__id"
+        };
+        Query::<T>::new(self.ln).filter(relation, self.id).all()
+    }
+}
+
+impl<'a> Registry<'a, ULabel> {
+    fn relatives(&self, label: &ULabel, parents: bool) -> Result<Relatives<'a, ULabel>> {
+        Ok(Relatives {
+            ln: self.ln,
+            hierarchy: Hierarchy::ULabel,
+            id: require_id(label)?,
+            name: label.name.clone(),
+            parents,
+            _t: PhantomData,
+        })
+    }
+
+    /// The parents of `label`: `ln.ulabels().parents(&label)?.add(&[is_species])`.
+    pub fn parents(&self, label: &ULabel) -> Result<Relatives<'a, ULabel>> {
+        self.relatives(label, true)
+    }
+
+    /// The children of `label`: `ln.ulabels().children(&is_species)?.set(&species)`.
+    pub fn children(&self, label: &ULabel) -> Result<Relatives<'a, ULabel>> {
+        self.relatives(label, false)
+    }
+
+    /// The hierarchy around `label`: its ancestors (up to `distance` levels) and, with
+    /// `with_children`, its descendants (up to `distance` levels), as a graph to render with
+    /// `lamella_lineage::render` or `write_to`.
+    pub fn view_parents(
+        &self,
+        label: &ULabel,
+        with_children: bool,
+        distance: u32,
+    ) -> Result<Graph> {
+        let id = require_id(label)?;
+        let distance = distance.max(1);
+        let mut edges = self.ln.db().with_conn(|c| {
+            lamella_schema::reachable_edges(c, Hierarchy::ULabel, id, true, distance)
+        })?;
+        if with_children {
+            edges.extend(self.ln.db().with_conn(|c| {
+                lamella_schema::reachable_edges(c, Hierarchy::ULabel, id, false, distance)
+            })?);
+        }
+        let mut ids: Vec<i64> = edges.iter().flat_map(|e| [e.child, e.parent]).collect();
+        ids.push(id);
+        ids.sort_unstable();
+        ids.dedup();
+        let labels: Vec<ULabel> = self
+            .ln
+            .db()
+            .with_conn(|c| lamella_schema::load_by_ids(c, &ids))?;
+        let mut graph = Graph::new();
+        let key = |i: i64| format!("ulabel:{i}");
+        for l in &labels {
+            let lid = l.id.unwrap_or_default();
+            let node = Node::new(key(lid), l.name.clone(), NodeKind::Label);
+            graph.add_node(if lid == id { node.highlighted() } else { node });
+        }
+        edges.sort();
+        edges.dedup();
+        for e in edges {
+            graph.add_edge(&key(e.parent), &key(e.child))?;
+        }
+        Ok(graph)
+    }
+}

@@ -1,0 +1,253 @@
+//! Named registries (ULabel, Feature): the records' rules, the registry handle and what its
+//! operations return. Saving lives in `save`, lookups and search in `search`, hierarchies in
+//! `hierarchy`.
+
+mod hierarchy;
+mod save;
+mod search;
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::ops::Deref;
+
+use lamella_schema::{Dtype, Feature, Store, ULabel, Value};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::instance::Instance;
+use crate::names::{self, MatchKind};
+use crate::query::Query;
+
+pub use hierarchy::Relatives;
+
+/// A record returned by `create`: either newly saved or an existing one with the same name.
+#[derive(Debug, Clone)]
+pub struct Saved<T> {
+    /// The record.
+    pub record: T,
+    /// Whether a record with the same name existed and was returned instead.
+    pub existed: bool,
+    /// Names of existing records that look like near-duplicates of this one.
+    pub similar: Vec<String>,
+    /// Other remarks (e.g. an existing feature's dtype differs from the one asked for).
+    pub notes: Vec<String>,
+}
+
+impl<T> Deref for Saved<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.record
+    }
+}
+
+/// The outcome of a bulk save.
+#[derive(Debug, Clone)]
+pub struct SavedAll<T> {
+    /// The records, in input order (duplicates in the input map to one record).
+    pub records: Vec<T>,
+    /// How many records were created.
+    pub created: usize,
+    /// Names that existed already and were returned instead of created.
+    pub existing: Vec<String>,
+    /// New names that look like near-duplicates of other names: `(name, similar names)`.
+    pub similar: Vec<(String, Vec<String>)>,
+}
+
+/// A search hit.
+#[derive(Debug, Clone)]
+pub struct Hit<T> {
+    /// The record.
+    pub record: T,
+    /// How it matched.
+    pub kind: MatchKind,
+}
+
+/// Records by identifier-safe name (`lookup()`), like LaminDB's auto-complete object.
+#[derive(Debug, Clone)]
+pub struct NameLookup<T> {
+    map: HashMap<String, Vec<T>>,
+}
+
+impl<T> NameLookup<T> {
+    /// The record under `key` (e.g. `iris_species_name`); the first if several share it.
+    pub fn get(&self, key: &str) -> Option<&T> {
+        self.map.get(key).and_then(|v| v.first())
+    }
+
+    /// Every record under `key`.
+    pub fn get_all(&self, key: &str) -> &[T] {
+        self.map.get(key).map_or(&[], Vec::as_slice)
+    }
+
+    /// The keys, sorted.
+    pub fn keys(&self) -> Vec<&str> {
+        let mut k: Vec<&str> = self.map.keys().map(String::as_str).collect();
+        k.sort_unstable();
+        k
+    }
+}
+
+/// Records with a unique `name`: ULabel and Feature.
+pub trait Named: Store + Serialize {
+    /// The record's name.
+    fn name_str(&self) -> &str;
+    /// Its synonyms, `|`-separated.
+    fn synonyms_str(&self) -> Option<&str> {
+        None
+    }
+    /// Checks the record's fields, canonicalising them (e.g. the dtype spelling).
+    fn validate(&mut self) -> Result<()>;
+    /// Sets creator and timestamps of a record about to be created.
+    fn stamp(&mut self, user_id: i64, t: chrono::NaiveDateTime);
+    /// Sets `updated_at`.
+    fn touch(&mut self, t: chrono::NaiveDateTime);
+}
+
+/// Refuses control characters (other than newline and tab) in a free-text field, on every
+/// backend alike (PostgreSQL rejects NUL, SQLite would store it).
+pub(crate) fn check_text(what: &str, value: Option<&str>) -> Result<()> {
+    let Some(v) = value else { return Ok(()) };
+    if let Some(c) = v
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\n' | '\t'))
+    {
+        return Err(Error::Invalid(format!(
+            "the {what} '{}' contains the control character {}: remove it",
+            v.chars().take(60).collect::<String>().escape_default(),
+            c.escape_unicode()
+        )));
+    }
+    Ok(())
+}
+
+fn check_name(registry: &str, name: &str) -> Result<()> {
+    if name.trim().is_empty() {
+        return Err(Error::Invalid(format!(
+            "a {registry} needs a non-empty name"
+        )));
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Err(Error::Invalid(format!(
+            "the {registry} name '{}' contains the control character {}: names are printable \
+             text; remove it",
+            name.escape_default(),
+            c.escape_unicode()
+        )));
+    }
+    let n = name.chars().count();
+    if n > names::MAX_NAME_CHARS {
+        return Err(Error::Invalid(format!(
+            "the {registry} name '{}…' has {n} characters: names have at most {}; put long text \
+             in the description",
+            name.chars().take(40).collect::<String>(),
+            names::MAX_NAME_CHARS
+        )));
+    }
+    if name.trim() != name {
+        return Err(Error::Invalid(format!(
+            "the {registry} name '{name}' has leading or trailing spaces: remove them"
+        )));
+    }
+    Ok(())
+}
+
+impl Named for ULabel {
+    fn name_str(&self) -> &str {
+        &self.name
+    }
+    fn validate(&mut self) -> Result<()> {
+        check_name("ULabel", &self.name)?;
+        check_text("description", self.description.as_deref())?;
+        check_text("reference", self.reference.as_deref())?;
+        check_text("reference type", self.reference_type.as_deref())
+    }
+    fn stamp(&mut self, user_id: i64, t: chrono::NaiveDateTime) {
+        self.created_by_id = user_id;
+        self.created_at = t;
+        self.updated_at = t;
+    }
+    fn touch(&mut self, t: chrono::NaiveDateTime) {
+        self.updated_at = t;
+    }
+}
+
+impl Named for Feature {
+    fn name_str(&self) -> &str {
+        &self.name
+    }
+    fn synonyms_str(&self) -> Option<&str> {
+        self.synonyms.as_deref()
+    }
+    fn validate(&mut self) -> Result<()> {
+        check_name("Feature", &self.name)?;
+        check_text("description", self.description.as_deref())?;
+        check_text("unit", self.unit.as_deref())?;
+        check_text("synonyms", self.synonyms.as_deref())?;
+        self.dtype = Dtype::parse(&self.dtype)
+            .map_err(|e| Error::Invalid(format!("feature '{}': {e}", self.name)))?
+            .to_string();
+        if let Some(u) = &self.unit
+            && u.trim().is_empty()
+        {
+            self.unit = None;
+        }
+        Ok(())
+    }
+    fn stamp(&mut self, user_id: i64, t: chrono::NaiveDateTime) {
+        self.created_by_id = user_id;
+        self.created_at = t;
+        self.updated_at = t;
+    }
+    fn touch(&mut self, t: chrono::NaiveDateTime) {
+        self.updated_at = t;
+    }
+}
+
+/// A named registry of an instance: `ln.ulabels()`, `ln.features()`.
+#[derive(Debug, Clone, Copy)]
+pub struct Registry<'a, T> {
+    ln: &'a Instance,
+    _t: PhantomData<T>,
+}
+
+/// The ULabel registry.
+pub type ULabels<'a> = Registry<'a, ULabel>;
+/// The Feature registry.
+pub type Features<'a> = Registry<'a, Feature>;
+
+impl Instance {
+    /// The ULabel registry.
+    pub fn ulabels(&self) -> ULabels<'_> {
+        Registry {
+            ln: self,
+            _t: PhantomData,
+        }
+    }
+
+    /// The Feature registry.
+    pub fn features(&self) -> Features<'_> {
+        Registry {
+            ln: self,
+            _t: PhantomData,
+        }
+    }
+}
+
+impl<'a, T: Named> Registry<'a, T> {
+    /// A query on this registry.
+    pub fn query(&self) -> Query<'a, T> {
+        Query::new(self.ln)
+    }
+
+    /// A query with one lookup, e.g. `filter("name__startswith", "study")`.
+    pub fn filter(&self, lookup: &str, value: impl Into<Value>) -> Query<'a, T> {
+        self.query().filter(lookup, value)
+    }
+}
+
+impl Registry<'_, Feature> {
+    /// Parses and checks a dtype string (see [`Dtype`]).
+    pub fn parse_dtype(&self, dtype: &str) -> Result<Dtype> {
+        Ok(Dtype::parse(dtype)?)
+    }
+}

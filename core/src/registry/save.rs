@@ -1,0 +1,180 @@
+//! Creating, bulk-saving, updating and deleting named records, with the duplicate and
+//! similar-name checks, in one transaction each.
+
+use std::collections::{HashMap, HashSet};
+
+use lamella_schema::{Conn, now, require_id};
+
+use super::{Named, Registry, Saved, SavedAll};
+use crate::error::{Error, Result};
+use crate::names::SimilarityIndex;
+
+/// The lock that serialises writers of a named registry's names (see `Conn::lock`).
+fn names_lock<T: Named>() -> String {
+    format!("names:{}", T::REGISTRY.table)
+}
+
+pub(super) fn load_names(
+    conn: &mut Conn<'_>,
+    reg: &lamella_schema::registry::Registry,
+) -> Result<Vec<(i64, String)>> {
+    Ok(lamella_schema::names(conn, reg, "name")?)
+}
+
+impl<'a, T: Named> Registry<'a, T> {
+    /// Saves a new record. If one with the same name exists, that one is returned
+    /// (`existed = true`) and nothing is written; similar names are reported in `similar`.
+    pub fn create(&self, record: T) -> Result<Saved<T>> {
+        let out = self.save_all(std::iter::once(record))?;
+        let record = out.records.into_iter().next().ok_or_else(|| {
+            Error::Invalid(format!("saving the {} returned nothing", T::REGISTRY.name))
+        })?;
+        let existed = !out.existing.is_empty();
+        let similar = out.similar.into_iter().flat_map(|(_, s)| s).collect();
+        Ok(Saved {
+            record,
+            existed,
+            similar,
+            notes: Vec::new(),
+        })
+    }
+
+    /// Saves many records in one transaction: one query finds existing names, one pass finds
+    /// similar ones, batched inserts write the rest. Records whose name exists are returned
+    /// as stored.
+    pub fn save_all(&self, records: impl IntoIterator<Item = T>) -> Result<SavedAll<T>> {
+        let t = now();
+        let user = self.ln.user_id();
+        let mut input: Vec<T> = records.into_iter().collect();
+        for r in &mut input {
+            r.validate()?;
+            r.stamp(user, t);
+        }
+        let names: Vec<String> = {
+            let mut seen = HashSet::new();
+            input
+                .iter()
+                .map(|r| r.name_str().to_string())
+                .filter(|n| seen.insert(n.clone()))
+                .collect()
+        };
+        self.ln.db().transaction(|conn| {
+            // Concurrent creates of one name: the second waits, then finds the first's record.
+            conn.lock(&[names_lock::<T>()])?;
+            let existing: Vec<T> = lamella_schema::load_where_in(conn, "name", &names)?;
+            let existing: HashMap<String, T> = existing
+                .into_iter()
+                .map(|r| (r.name_str().to_string(), r))
+                .collect();
+            // New records, first occurrence of each name.
+            let mut seen = HashSet::new();
+            let mut new: Vec<T> = input
+                .iter()
+                .filter(|r| !existing.contains_key(r.name_str()))
+                .filter(|r| seen.insert(r.name_str().to_string()))
+                .cloned()
+                .collect();
+            let similar = if new.is_empty() {
+                Vec::new()
+            } else {
+                let new_names: Vec<&str> = new.iter().map(|r| r.name_str()).collect();
+                let index = SimilarityIndex::new(&new_names);
+                let mut similar: Vec<Vec<String>> = vec![Vec::new(); new.len()];
+                for (_, name) in load_names(conn, T::REGISTRY)? {
+                    for i in index.matches(&name) {
+                        similar[i].push(name.clone());
+                    }
+                }
+                for (j, name) in new_names.iter().enumerate() {
+                    for i in index.matches(name) {
+                        if i != j {
+                            similar[i].push(name.to_string());
+                        }
+                    }
+                }
+                for s in &mut similar {
+                    s.sort();
+                    s.dedup();
+                }
+                new_names
+                    .iter()
+                    .zip(similar)
+                    .filter(|(_, s)| !s.is_empty())
+                    .map(|(n, s)| (n.to_string(), s))
+                    .collect()
+            };
+            T::insert_all(conn, &mut new)?;
+            let created = new.len();
+            let mut by_name: HashMap<String, T> = existing.clone();
+            for r in new {
+                by_name.insert(r.name_str().to_string(), r);
+            }
+            let records = input
+                .iter()
+                .map(|r| by_name[r.name_str()].clone())
+                .collect();
+            let mut existing_names: Vec<String> = existing.into_keys().collect();
+            existing_names.sort();
+            for (name, s) in &similar {
+                tracing::warn!("{} '{name}' is similar to existing {s:?}", T::REGISTRY.name);
+            }
+            Ok::<_, Error>(SavedAll {
+                records,
+                created,
+                existing: existing_names,
+                similar,
+            })
+        })
+    }
+
+    /// Writes the changed fields of a saved record (and sets `updated_at`).
+    pub fn update(&self, record: &mut T) -> Result<()> {
+        let id = require_id(record).map_err(Error::from)?;
+        let mut updated = record.clone();
+        updated.validate()?;
+        updated.touch(now());
+        self.ln.db().transaction(|conn| {
+            conn.lock(&[names_lock::<T>()])?;
+            let name = [updated.name_str().to_string()];
+            let clash: Vec<T> = lamella_schema::load_where_in(conn, "name", &name)?;
+            if clash.iter().any(|r| r.id() != Some(id)) {
+                return Err(Error::Invalid(format!(
+                    "cannot rename to '{}': another {} has that name",
+                    updated.name_str(),
+                    T::REGISTRY.name
+                )));
+            }
+            T::update(conn, &updated)?;
+            Ok(())
+        })?;
+        *record = updated;
+        Ok(())
+    }
+
+    /// Deletes a record. Refused, with the links named, while it is linked to artifacts,
+    /// collections or feature sets. Its hierarchy edges are removed with it.
+    pub fn delete(&self, record: &T) -> Result<()> {
+        let id = require_id(record).map_err(Error::from)?;
+        self.ln.db().transaction(|conn| {
+            let links = lamella_schema::links_to(conn, T::REGISTRY, id)?;
+            if !links.is_empty() {
+                return Err(Error::Linked {
+                    registry: T::REGISTRY.name,
+                    name: record.name_str().to_string(),
+                    links: links
+                        .iter()
+                        .map(|(what, n)| format!("{n} {what}{}", if *n == 1 { "" } else { "s" }))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+            if !lamella_schema::delete_by_id(conn, T::REGISTRY, id)? {
+                return Err(Error::NotFound {
+                    registry: T::REGISTRY.name,
+                    what: format!("'{}' (already deleted?)", record.name_str()),
+                });
+            }
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,128 @@
+//! Finding named records: by uid or prefix, by name, ranked search, similar names, lookup.
+
+use std::collections::HashMap;
+
+use lamella_schema::is_base62;
+
+use super::save::load_names;
+use super::{Hit, NameLookup, Named, Registry};
+use crate::error::{Error, Result};
+use crate::names::{self, MatchKind, SimilarityIndex};
+
+impl<'a, T: Named> Registry<'a, T> {
+    /// Names of existing records that look like near-duplicates of `name` — what `create`
+    /// would warn about — without saving anything (LaminDB warns on construction).
+    pub fn similar(&self, name: &str) -> Result<Vec<String>> {
+        let index = SimilarityIndex::new(&[name]);
+        let names = self.ln.db().with_conn(|c| load_names(c, T::REGISTRY))?;
+        Ok(names
+            .into_iter()
+            .filter(|(_, n)| n != name && !index.matches(n).is_empty())
+            .map(|(_, n)| n)
+            .collect())
+    }
+
+    /// The record with this uid, or the only one whose uid starts with this prefix.
+    pub fn get(&self, uid_or_prefix: &str) -> Result<T> {
+        if !is_base62(uid_or_prefix) {
+            return Err(Error::Invalid(format!(
+                "'{uid_or_prefix}' is not a uid (letters and digits only): use get_by_name for \
+                 names"
+            )));
+        }
+        let exact = self.filter("uid", uid_or_prefix).one_or_none()?;
+        match exact {
+            Some(r) => Ok(r),
+            None => self.filter("uid__startswith", uid_or_prefix).one(),
+        }
+    }
+
+    /// The record with exactly this name.
+    pub fn get_by_name(&self, name: &str) -> Result<T> {
+        self.filter("name", name).one()
+    }
+
+    /// The record with this name, uid or uid prefix (names win).
+    pub fn resolve(&self, name_or_uid: &str) -> Result<T> {
+        if let Some(r) = self.filter("name", name_or_uid).one_or_none()? {
+            return Ok(r);
+        }
+        if is_base62(name_or_uid) {
+            if let Some(r) = self.filter("uid", name_or_uid).one_or_none()? {
+                return Ok(r);
+            }
+            if let Some(r) = self.filter("uid__startswith", name_or_uid).one_or_none()? {
+                return Ok(r);
+            }
+        }
+        let hint = self
+            .search(name_or_uid)?
+            .into_iter()
+            .take(3)
+            .map(|h| format!("'{}'", h.record.name_str()))
+            .collect::<Vec<_>>();
+        Err(Error::NotFound {
+            registry: T::REGISTRY.name,
+            what: if hint.is_empty() {
+                format!("'{name_or_uid}'")
+            } else {
+                format!("'{name_or_uid}' (did you mean {}?)", hint.join(", "))
+            },
+        })
+    }
+
+    /// Records ranked by how well their name (or a synonym) matches `text`: exact, exact
+    /// ignoring case, synonym, prefix, substring, close spelling.
+    pub fn search(&self, text: &str) -> Result<Vec<Hit<T>>> {
+        // No name is longer than this, so a longer text can match nothing.
+        if text.chars().count() > names::MAX_NAME_CHARS {
+            return Ok(Vec::new());
+        }
+        let candidates: Vec<(i64, String, Option<String>)> = self.ln.db().with_conn(|c| {
+            if T::REGISTRY.name == "Feature" {
+                lamella_schema::feature_names(c)
+            } else {
+                Ok(load_names(c, T::REGISTRY)
+                    .map_err(|e| match e {
+                        Error::Schema(s) => s,
+                        other => lamella_schema::Error::Value(other.to_string()),
+                    })?
+                    .into_iter()
+                    .map(|(i, n)| (i, n, None))
+                    .collect())
+            }
+        })?;
+        let query = names::SearchText::new(text);
+        let mut ranked: Vec<(MatchKind, usize, i64)> = candidates
+            .iter()
+            .filter_map(|(id, name, syn)| {
+                query.rank(name, syn.as_deref()).map(|(k, d)| (k, d, *id))
+            })
+            .collect();
+        ranked.sort();
+        let ids: Vec<i64> = ranked.iter().map(|r| r.2).collect();
+        let records: Vec<T> = self
+            .ln
+            .db()
+            .with_conn(|c| lamella_schema::load_by_ids(c, &ids))?;
+        let mut by_id: HashMap<i64, T> = records
+            .into_iter()
+            .filter_map(|r| r.id().map(|i| (i, r)))
+            .collect();
+        Ok(ranked
+            .into_iter()
+            .filter_map(|(kind, _, id)| by_id.remove(&id).map(|record| Hit { record, kind }))
+            .collect())
+    }
+
+    /// Every record by identifier-safe name (`lookup().get("iris_species_name")`).
+    pub fn lookup(&self) -> Result<NameLookup<T>> {
+        let mut map: HashMap<String, Vec<T>> = HashMap::new();
+        for r in self.query().all()? {
+            map.entry(names::lookup_key(r.name_str()))
+                .or_default()
+                .push(r);
+        }
+        Ok(NameLookup { map })
+    }
+}

@@ -97,14 +97,18 @@ pub enum Command {
     /// UID, the current instance's metadata (database and settings entry) is deleted; stored
     /// files are kept.
     Delete {
-        /// The artifact's uid (or a unique uid prefix); leave out to delete the instance.
+        /// The artifact's uid (or a unique uid prefix); leave out (and --key) to delete the
+        /// instance.
         uid: Option<String>,
+        /// The artifact by key instead (its latest version).
+        #[arg(long, short = 'k', conflicts_with = "uid")]
+        key: Option<String>,
         /// Delete the artifact for good: its row, then its stored object.
-        #[arg(long, requires = "uid")]
+        #[arg(long)]
         permanent: bool,
         /// Deleting the instance: do not ask for confirmation, and delete even while artifacts
         /// are registered.
-        #[arg(long, conflicts_with = "uid")]
+        #[arg(long, conflicts_with_all = ["uid", "key", "permanent"])]
         force: bool,
         /// Confirm without a prompt: deleting the instance, or an artifact that is already in
         /// the trash (needed when not in a terminal, so that a script never deletes for good by
@@ -115,7 +119,11 @@ pub enum Command {
     /// Take an artifact out of the trash.
     Restore {
         /// The artifact's uid (or a unique uid prefix).
-        uid: String,
+        #[arg(required_unless_present = "key")]
+        uid: Option<String>,
+        /// The artifact by key instead (its newest version in the trash).
+        #[arg(long, short = 'k', conflicts_with = "uid")]
+        key: Option<String>,
     },
     /// Manage storage locations: add, list.
     #[command(subcommand)]

@@ -2,10 +2,12 @@
 //! (`seed/features-and-labels-tutorial.txt`) in a fresh instance, step by step, printing what
 //! each step shows.
 //!
-//! The tutorial is a list of [`Step`]s run in order. Steps that need what Lamella does not have
-//! yet (features and labels on artifacts, runs, feature sets, collections) are not in the list;
-//! a comment marks where each belongs, so adding one is adding a function and a line to
-//! [`STEPS`].
+//! The tutorial is a list of [`Step`]s run in order. A step that shows `$ lamella …` runs that
+//! very command through the CLI's own dispatcher ([`Tutorial::cmd`]), so it prints exactly what
+//! the command prints; a step that shows `rust> …` makes that library call. Steps that need
+//! what Lamella does not have yet (features and labels on artifacts, runs, feature sets,
+//! collections) are not in the list; a comment marks where each belongs, so adding one is
+//! adding a function and a line to [`STEPS`].
 
 use std::path::{Path, PathBuf};
 
@@ -14,13 +16,13 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use lamella_core::arrow::array::{ArrayRef, Float64Array, StringArray};
 use lamella_core::arrow::datatypes::{DataType, Field, Schema};
-use lamella_core::{Feature, Instance, Named, RecordBatch, Storage, ULabel};
+use lamella_core::{Instance, RecordBatch, ULabel};
 
-use crate::commands::{
-    print_head, print_saved, print_saved_all, print_saved_artifact, print_views, tree_lines,
-    write_graph,
-};
-use crate::output::{Out, quote, repr};
+use clap::Parser;
+
+use crate::cli::Cli;
+use crate::commands::{print_head, print_saved_all, print_saved_artifact};
+use crate::output::{Out, repr};
 
 /// One step of the tutorial: a heading and what it does.
 struct Step {
@@ -62,7 +64,7 @@ const STEPS: &[Step] = &[
     },
     // Run an ML model (later: `ln.track(transform)`, the input collection, `view_parents()`)
     Step {
-        title: "Run an ML model: its output is a dataframe",
+        title: "A mock ML model's output: a dataframe",
         run: study1_table,
     },
     // Register the output data (later: `Feature.from_df` and saving the features first)
@@ -82,8 +84,9 @@ const STEPS: &[Step] = &[
         run: view_some,
     },
     // Manage follow-up data (later: `ln.track()` of a new analysis)
+    // (later: the joint collection of both studies)
     Step {
-        title: "Register a joint collection: store study 2 as an artifact",
+        title: "Manage follow-up data: store study 2 as an artifact",
         run: save_study2,
     },
     Step {
@@ -123,7 +126,7 @@ const STEPS: &[Step] = &[
     },
     // Appendix: manage storage
     Step {
-        title: "The default storage location",
+        title: "The instance and its default storage location",
         run: default_storage,
     },
     Step {
@@ -198,9 +201,14 @@ struct Tutorial<'a> {
 }
 
 impl Tutorial<'_> {
-    /// The equivalent CLI command, shown before a step's output.
-    fn shell(&mut self, command: impl AsRef<str>) -> Result<()> {
-        self.out.line(format!("$ lamella {}", command.as_ref()))
+    /// Shows `$ lamella ARGS…` and runs that command exactly as the CLI runs it (on the
+    /// current instance: the tutorial's).
+    fn cmd(&mut self, args: &[&str]) -> Result<()> {
+        let shown: Vec<String> = args.iter().map(|a| shell_word(a)).collect();
+        self.out.line(format!("$ lamella {}", shown.join(" ")))?;
+        let cli = Cli::try_parse_from(std::iter::once("lamella").chain(args.iter().copied()))
+            .with_context(|| format!("the tutorial's command `lamella {}`", shown.join(" ")))?;
+        crate::commands::run(cli.command, self.out)
     }
 
     fn label(&self, name: &str) -> Result<ULabel> {
@@ -223,32 +231,37 @@ impl Tutorial<'_> {
     /// Creates the label `parent`, sets `children` as its children, and shows the hierarchy
     /// (a tree here, SVG, DOT and Mermaid files in `graphs/`).
     fn hierarchy(&mut self, parent: &str, children: &[ULabel]) -> Result<()> {
-        let ln = self.ln.clone();
-        let reg = ln.ulabels();
-        self.shell(format!("ulabel create {parent}"))?;
-        let p = reg.create(ULabel::new(parent))?;
-        print_saved(&p, self.out)?;
-        reg.children(&p)?.set(children)?;
+        self.cmd(&["ulabel", "create", parent])?;
+        let p = self.label(parent)?;
         self.out.blank()?;
         let names: Vec<&str> = children.iter().map(|c| c.name.as_str()).collect();
         self.rust(format!(
             "ln.ulabels().children(&{parent})?.set(&[{}])",
             names.join(", ")
         ))?;
-        let files = self.graph_files(parent);
-        self.shell(format!(
-            "ulabel parents {parent} --children --out {}",
-            files[0].display()
-        ))?;
-        let graph = reg.view_parents(&p, true, 5)?;
-        write_graph(&graph, &files)?;
-        for l in tree_lines(&graph) {
-            self.out.line(l)?;
-        }
+        self.ln.ulabels().children(&p)?.set(children)?;
+        let files: Vec<String> = self
+            .graph_files(parent)
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect();
+        let mut args = vec!["ulabel", "parents", parent, "--children"];
         for f in &files {
-            self.out.line(format!("wrote {}", f.display()))?;
+            args.extend(["--out", f.as_str()]);
         }
-        Ok(())
+        self.cmd(&args)
+    }
+}
+
+/// An argument as a shell would need it: quoted when it holds anything but plain characters.
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./=:".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
     }
 }
 
@@ -305,18 +318,17 @@ pub fn run(dir: &Path, db: Option<&str>, out: &mut Out) -> Result<()> {
 }
 
 fn create_study0(t: &mut Tutorial<'_>) -> Result<()> {
-    t.shell("ulabel create 'Study 0: initial plant gathering' --description 'My initial study'")?;
-    let saved = t
-        .ln
-        .ulabels()
-        .create(ULabel::new("Study 0: initial plant gathering").description("My initial study"))?;
-    print_saved(&saved, t.out)
+    t.cmd(&[
+        "ulabel",
+        "create",
+        "Study 0: initial plant gathering",
+        "--description",
+        "My initial study",
+    ])
 }
 
 fn create_study_name_feature(t: &mut Tutorial<'_>) -> Result<()> {
-    t.shell("feature create study_name --dtype cat")?;
-    let saved = t.ln.features().create(Feature::new("study_name", "cat"))?;
-    print_saved(&saved, t.out)
+    t.cmd(&["feature", "create", "study_name", "--dtype", "cat"])
 }
 
 fn register_species(t: &mut Tutorial<'_>) -> Result<()> {
@@ -351,11 +363,7 @@ fn study_hierarchy(t: &mut Tutorial<'_>) -> Result<()> {
 }
 
 fn register_features(t: &mut Tutorial<'_>) -> Result<()> {
-    t.shell("feature create iris_species_name --dtype cat")?;
-    let saved =
-        t.ln.features()
-            .create(Feature::new("iris_species_name", "cat"))?;
-    print_saved(&saved, t.out)?;
+    t.cmd(&["feature", "create", "iris_species_name", "--dtype", "cat"])?;
     t.out.blank()?;
     t.rust("let features = ln.features().lookup()?;   // records by identifier-safe name")?;
     let features = t.ln.features().lookup()?;
@@ -374,7 +382,7 @@ fn register_features(t: &mut Tutorial<'_>) -> Result<()> {
 
 fn study1_table(t: &mut Tutorial<'_>) -> Result<()> {
     t.out.line(
-        "A mock ML model transforms the images into 4 high-level features, in meters \
+        "A mock ML model has transformed the images into 4 high-level features, in meters \
          (tracking the model as a transform comes later).",
     )?;
     t.rust("let df = iris_in_meter_study1();   // an arrow RecordBatch")?;
@@ -399,13 +407,7 @@ fn describe_study1(t: &mut Tutorial<'_>) -> Result<()> {
     let Some(uid) = t.study1.clone() else {
         bail!("study 1 was not saved");
     };
-    t.shell(format!("describe {uid}"))?;
-    let a = t.ln.artifacts().get(&uid)?;
-    let text = t.ln.artifacts().describe(&a)?;
-    for l in text.trim_end().lines() {
-        t.out.line(l)?;
-    }
-    Ok(())
+    t.cmd(&["describe", &uid])
 }
 
 fn save_study2(t: &mut Tutorial<'_>) -> Result<()> {
@@ -434,79 +436,66 @@ fn query_study2(t: &mut Tutorial<'_>) -> Result<()> {
             .filter("description", STUDY2_DESCRIPTION)
             .one()?;
     t.out.line(repr(&artifact2)?)?;
-    t.shell(format!("load {}", artifact2.uid))?;
-    match t.ln.artifacts().load(&artifact2)? {
-        lamella_core::Loaded::Table(batch) => print_head(&batch, 10, t.out),
-        lamella_core::Loaded::Path(p) => t.out.line(p.display().to_string()),
-    }
+    t.cmd(&["load", &artifact2.uid])
 }
 
 fn view_some(t: &mut Tutorial<'_>) -> Result<()> {
-    t.shell("view --registry Feature --registry FeatureSet --registry ULabel")?;
-    print_views(&t.ln, 7, &["Feature", "FeatureSet", "ULabel"], t.out)
+    t.cmd(&[
+        "view",
+        "--registry",
+        "Feature",
+        "--registry",
+        "FeatureSet",
+        "--registry",
+        "ULabel",
+    ])
 }
 
 fn create_project1(t: &mut Tutorial<'_>) -> Result<()> {
-    t.shell("ulabel create project1")?;
-    let saved = t.ln.ulabels().create(ULabel::new("project1"))?;
-    print_saved(&saved, t.out)
+    t.cmd(&["ulabel", "create", "project1"])
 }
 
 fn create_project1_again(t: &mut Tutorial<'_>) -> Result<()> {
     t.out.line(
         "Instead of creating a new record, Lamella loads and returns the existing one (same uid).",
     )?;
-    t.shell("ulabel create project1")?;
-    let saved = t.ln.ulabels().create(ULabel::new("project1"))?;
-    print_saved(&saved, t.out)
+    t.cmd(&["ulabel", "create", "project1"])
 }
 
 fn create_project_1(t: &mut Tutorial<'_>) -> Result<()> {
     t.out.line(
         "Without an exact match, Lamella warns about potential duplicates when creating a record.",
     )?;
-    t.shell("ulabel create 'project 1'")?;
-    let saved = t.ln.ulabels().create(ULabel::new("project 1"))?;
-    print_saved(&saved, t.out)
+    t.cmd(&["ulabel", "create", "project 1"])
 }
 
 fn query_project1(t: &mut Tutorial<'_>) -> Result<()> {
-    t.shell("ulabel list --filter name=project1 --limit 1")?;
-    match t.ln.ulabels().filter("name", "project1").first()? {
-        Some(label) => t.out.line(repr(&label)?),
-        None => bail!("no label 'project1' found"),
-    }
+    t.cmd(&[
+        "ulabel",
+        "list",
+        "--filter",
+        "name=project1",
+        "--limit",
+        "1",
+    ])
 }
 
 fn rename_project1(t: &mut Tutorial<'_>) -> Result<()> {
-    t.shell("ulabel update project1 --name project1a")?;
-    let mut label = t.label("project1")?;
-    label.name = "project1a".into();
-    t.ln.ulabels().update(&mut label)?;
-    t.out.line(repr(&label)?)
+    t.cmd(&["ulabel", "update", "project1", "--name", "project1a"])
 }
 
 fn delete_project1a(t: &mut Tutorial<'_>) -> Result<()> {
-    t.shell("ulabel delete project1a")?;
-    let label = t.label("project1a")?;
-    t.ln.ulabels().delete(&label)?;
-    t.out
-        .line(format!("✅ deleted ULabel {}", quote(label.name_str())))
+    t.cmd(&["ulabel", "delete", "project1a"])
 }
 
 fn default_storage(t: &mut Tutorial<'_>) -> Result<()> {
-    t.shell("info")?;
-    let root = t.ln.root().to_string();
-    t.out.line(root)
+    t.cmd(&["info"])
 }
 
 fn all_storages(t: &mut Tutorial<'_>) -> Result<()> {
-    t.shell("view --registry Storage")?;
-    let storages = t.ln.query::<Storage>().order_by("-id").all()?;
-    t.out.records(&storages)
+    t.cmd(&["view", "--registry", "Storage"])
 }
 
 fn view_all(t: &mut Tutorial<'_>) -> Result<()> {
-    t.shell("view")?;
-    print_views(&t.ln, 7, &[], t.out)
+    t.cmd(&["view"])
 }

@@ -3,8 +3,10 @@
 use std::path::PathBuf;
 
 /// Everything that can go wrong in Lamella's public API. Each message names the thing and
-/// says what to do.
+/// says what to do; each kind carries the values a program needs to react to it. New kinds
+/// may be added, so a `match` needs a wildcard arm.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A database error.
     #[error(transparent)]
@@ -69,6 +71,53 @@ pub enum Error {
         child: String,
         /// The would-be parent.
         parent: String,
+    },
+    /// Something that should be a uid (or uid prefix) is not one.
+    #[error("'{given}' is not a {registry} uid (letters and digits only)")]
+    NotAUid {
+        /// The registry looked in.
+        registry: &'static str,
+        /// What was given.
+        given: String,
+    },
+    /// A stored uid is not a versioned uid.
+    #[error(transparent)]
+    Uid(#[from] lamella_schema::UidError),
+    /// An artifact key breaks the key rules.
+    #[error("invalid key '{key}': {reason}; use a relative path such as 'iris/study0.csv'")]
+    InvalidKey {
+        /// The key.
+        key: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
+    /// A name breaks the naming rules of its registry.
+    #[error("{message}")]
+    InvalidName {
+        /// The registry.
+        registry: &'static str,
+        /// The name (possibly shortened).
+        name: String,
+        /// The whole explanation.
+        message: String,
+    },
+    /// A local path does not exist.
+    #[error("{} does not exist: check the path", path.display())]
+    MissingPath {
+        /// The path.
+        path: PathBuf,
+    },
+    /// An output path exists already (Lamella never overwrites one).
+    #[error("{} already exists: choose another path or remove it first", path.display())]
+    PathExists {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A fault point of a crash test fired (only in builds with the `failpoints` feature).
+    #[error("failpoint '{name}' triggered")]
+    Failpoint {
+        /// The fault point.
+        name: &'static str,
     },
     /// A value given by the user is not acceptable.
     #[error("{0}")]

@@ -7,11 +7,9 @@ use crate::error::Result;
 
 /// Fails (or aborts) at `name` when `LAMELLA_FAILPOINT` asks for it.
 #[cfg(feature = "failpoints")]
-pub(crate) fn failpoint(name: &str) -> Result<()> {
+pub(crate) fn failpoint(name: &'static str) -> Result<()> {
     match std::env::var("LAMELLA_FAILPOINT") {
-        Ok(v) if v == name => Err(crate::error::Error::Invalid(format!(
-            "failpoint '{name}' triggered"
-        ))),
+        Ok(v) if v == name => Err(crate::error::Error::Failpoint { name }),
         Ok(v) if v.strip_prefix("abort-") == Some(name) => std::process::abort(),
         _ => Ok(()),
     }
@@ -20,6 +18,6 @@ pub(crate) fn failpoint(name: &str) -> Result<()> {
 /// Without the `failpoints` feature: never fails.
 #[cfg(not(feature = "failpoints"))]
 #[inline(always)]
-pub(crate) fn failpoint(_name: &str) -> Result<()> {
+pub(crate) fn failpoint(_name: &'static str) -> Result<()> {
     Ok(())
 }

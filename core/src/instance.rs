@@ -39,6 +39,131 @@ struct Inner {
     storage: Storage,
     /// Whether this instance manages (may write to) its default storage.
     default_managed: bool,
+    /// Where downloaded cloud objects are cached.
+    cache: PathBuf,
+}
+
+/// How an instance is opened: whether the settings remember it, and where it caches.
+#[derive(Debug, Clone, Default)]
+struct Options {
+    /// Record the instance in the settings and make it current (the CLI does).
+    remember: bool,
+    /// The cache folder; by default `<settings>/cache` when remembered, else the user's cache
+    /// folder (`~/.cache/lamella` on Linux).
+    cache: Option<PathBuf>,
+}
+
+impl Options {
+    fn remembered() -> Options {
+        Options {
+            remember: true,
+            cache: None,
+        }
+    }
+
+    fn cache_dir(&self) -> Result<PathBuf> {
+        match (&self.cache, self.remember) {
+            (Some(c), _) => Ok(c.clone()),
+            (None, true) => Ok(crate::settings::home()?.join("cache")),
+            // The user's cache folder (e.g. ~/.cache/lamella), never a shared one.
+            (None, false) => dirs::cache_dir().map(|d| d.join("lamella")).ok_or_else(|| {
+                Error::Invalid(
+                    "cannot find a cache folder for this user: give one with .cache_dir(DIR)"
+                        .into(),
+                )
+            }),
+        }
+    }
+
+    fn remember(&self, uid: &str, root: &str, url: &DbUrl) -> Result<()> {
+        if !self.remember {
+            return Ok(());
+        }
+        let mut settings = Settings::load()?;
+        settings.remember(InstanceEntry {
+            uid: uid.to_string(),
+            root: root.to_string(),
+            db: url.as_setting(),
+        });
+        settings.save()
+    }
+}
+
+/// Creates or opens an instance for a program that embeds Lamella: nothing is written to the
+/// settings (`~/.lamella`) unless [`InstanceBuilder::remember`] asks for it.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let ln = lamella_core::Instance::builder(dir.path().join("data")).create()?;
+/// let again = lamella_core::Instance::builder(dir.path().join("data")).open()?;
+/// assert_eq!(ln.uid(), again.uid());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct InstanceBuilder {
+    root: PathBuf,
+    db: Option<String>,
+    options: Options,
+}
+
+impl InstanceBuilder {
+    /// The database URL (`postgresql://…` or `sqlite:///…`); by default SQLite inside the
+    /// storage folder.
+    pub fn db(mut self, url: impl Into<String>) -> Self {
+        self.db = Some(url.into());
+        self
+    }
+
+    /// Records the instance in the settings and makes it current, as `lamella init` does.
+    pub fn remember(mut self) -> Self {
+        self.options.remember = true;
+        self
+    }
+
+    /// Where downloaded cloud objects are cached.
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.options.cache = Some(dir.into());
+        self
+    }
+
+    /// Creates the instance (see [`Instance::init`]).
+    pub fn create(self) -> Result<Instance> {
+        Instance::init_with(&self.root, self.db.as_deref(), self.options)
+    }
+
+    /// Opens an existing instance: the one whose database is given, or whose SQLite file lies
+    /// inside the storage folder.
+    pub fn open(self) -> Result<Instance> {
+        let root = self.root.as_path();
+        let (root_str, db) = match (root.to_str().filter(|r| r.contains("://")), self.db) {
+            (Some(url), Some(db)) => (url.trim_end_matches('/').to_string(), db),
+            (Some(url), None) => {
+                return Err(Error::NoInstance(format!(
+                    "an instance on {url} keeps its database elsewhere: give it with .db(URL)"
+                )));
+            }
+            (None, db) => {
+                let abs = local_root(root)?;
+                let root_str = root_string(&abs)?;
+                let db = match db {
+                    Some(db) => db,
+                    None => {
+                        let file = abs.join(LAMELLA_DIR).join(SQLITE_FILE);
+                        if !file.is_file() {
+                            return Err(Error::NoInstance(format!(
+                                "no Lamella instance with its database inside {}: create one, \
+                                 or give its database with .db(URL)",
+                                root.display()
+                            )));
+                        }
+                        DbUrl::Sqlite(file).as_setting()
+                    }
+                };
+                (root_str, db)
+            }
+        };
+        Instance::open_at(&root_str, &db, true, &self.options)
+    }
 }
 
 impl std::fmt::Debug for Instance {
@@ -104,9 +229,21 @@ impl Instance {
     /// `<root>/.lamella/lamella.db`. Registers the storage and the current user, and makes the
     /// instance current in the settings.
     pub fn init(root: impl AsRef<Path>, db_url: Option<&str>) -> Result<Instance> {
-        let root = root.as_ref();
+        Instance::init_with(root.as_ref(), db_url, Options::remembered())
+    }
+
+    /// A builder for programs that embed Lamella (see [`InstanceBuilder`]).
+    pub fn builder(root: impl AsRef<Path>) -> InstanceBuilder {
+        InstanceBuilder {
+            root: root.as_ref().to_path_buf(),
+            db: None,
+            options: Options::default(),
+        }
+    }
+
+    fn init_with(root: &Path, db_url: Option<&str>, options: Options) -> Result<Instance> {
         if let Some(url) = root.to_str().filter(|r| r.contains("://")) {
-            return Instance::init_remote(url, db_url);
+            return Instance::init_remote(url, db_url, options);
         }
         if root.as_os_str().is_empty() {
             return Err(Error::Invalid(
@@ -148,7 +285,13 @@ impl Instance {
             std::fs::create_dir_all(&lamella_dir).map_err(io_err(&lamella_dir))?;
             let root_str = root_string(&root)?;
             let store = lamella_storage::Store::open(&root_str)?;
-            Instance::create(&root_str, "local", &url, &store)
+            Instance::create(
+                &root_str,
+                lamella_schema::StorageKind::Local,
+                &url,
+                &store,
+                &options,
+            )
         })();
         if result.is_err() {
             if let DbUrl::Sqlite(path) = &url {
@@ -166,13 +309,19 @@ impl Instance {
 
     /// An instance whose default storage is a cloud location (`s3://bucket/prefix`); without
     /// `db_url` its SQLite file lives under `$LAMELLA_HOME/instances/`.
-    fn init_remote(url: &str, db_url: Option<&str>) -> Result<Instance> {
+    fn init_remote(url: &str, db_url: Option<&str>, options: Options) -> Result<Instance> {
         let root = url.trim_end_matches('/').to_string();
         let store = lamella_storage::Store::open(&root)?;
         store.check()?;
-        let kind = store.kind().as_str();
+        let kind = crate::convert::storage_kind(store.kind());
         let db = match db_url {
             Some(u) => DbUrl::parse(u)?,
+            None if !options.remember => {
+                return Err(Error::Invalid(format!(
+                    "an instance on {root} needs a database: give one with .db(URL), or \
+                     .remember() to keep its SQLite file in the settings folder"
+                )));
+            }
             None => {
                 let safe: String = root
                     .chars()
@@ -193,7 +342,7 @@ impl Instance {
             )));
         }
         refuse_managed_root(&store, &root)?;
-        let result = Instance::create(&root, kind, &db, &store);
+        let result = Instance::create(&root, kind, &db, &store, &options);
         if result.is_err()
             && let DbUrl::Sqlite(path) = &db
         {
@@ -204,9 +353,10 @@ impl Instance {
 
     fn create(
         root_str: &str,
-        kind: &str,
+        kind: lamella_schema::StorageKind,
         url: &DbUrl,
         store: &lamella_storage::Store,
+        options: &Options,
     ) -> Result<Instance> {
         // The marker comes first, so that no second instance can be created on this root
         // while this one is being set up; it goes again if anything below fails.
@@ -219,7 +369,7 @@ impl Instance {
                 instance_uid: uid.clone(),
             },
         )?;
-        let result = Instance::create_db(root_str, kind, url, uid.clone(), storage_uid);
+        let result = Instance::create_db(root_str, kind, url, uid.clone(), storage_uid, options);
         if result.is_err() {
             crate::marker::remove_if_ours(store, &uid);
         }
@@ -228,10 +378,11 @@ impl Instance {
 
     fn create_db(
         root_str: &str,
-        kind: &str,
+        kind: lamella_schema::StorageKind,
         url: &DbUrl,
         uid: String,
         storage_uid: String,
+        options: &Options,
     ) -> Result<Instance> {
         let root_str = root_str.to_string();
         if let DbUrl::Sqlite(p) = url
@@ -259,7 +410,7 @@ impl Instance {
                 id: None,
                 uid: storage_uid.clone(),
                 root: root_str.clone(),
-                kind: kind.into(),
+                kind,
                 region: None,
                 description: None,
                 created_at: t,
@@ -281,13 +432,7 @@ impl Instance {
             )?;
             Ok((uid, user, storages.remove(0)))
         })?;
-        let mut settings = Settings::load()?;
-        settings.remember(InstanceEntry {
-            uid: uid.clone(),
-            root: root_str.clone(),
-            db: url.as_setting(),
-        });
-        settings.save()?;
+        options.remember(&uid, &root_str, url)?;
         tracing::info!(root = %root_str, db = %url.display(), "initialized instance");
         Ok(Instance {
             inner: Arc::new(Inner {
@@ -298,6 +443,7 @@ impl Instance {
                 user,
                 storage,
                 default_managed: true,
+                cache: options.cache_dir()?,
             }),
         })
     }
@@ -326,7 +472,12 @@ impl Instance {
         // the folder is now (it may have been moved or copied since it was created).
         let file = abs.join(LAMELLA_DIR).join(SQLITE_FILE);
         if file.is_file() {
-            return Instance::open_at(&root_str, &DbUrl::Sqlite(file).as_setting(), true);
+            return Instance::open_at(
+                &root_str,
+                &DbUrl::Sqlite(file).as_setting(),
+                true,
+                &Options::remembered(),
+            );
         }
         // A folder managed by an instance whose database lives elsewhere (PostgreSQL): the
         // marker names the instance, the settings know its database.
@@ -374,7 +525,7 @@ impl Instance {
                 )));
             }
         }
-        Instance::open_at(&root_str, &entry.db.clone(), true)
+        Instance::open_at(&root_str, &entry.db.clone(), true, &Options::remembered())
     }
 
     /// Connects to the current instance of the settings.
@@ -391,12 +542,12 @@ impl Instance {
     }
 
     fn open(root: &str, db: &str) -> Result<Instance> {
-        Instance::open_at(root, db, false)
+        Instance::open_at(root, db, false, &Options::remembered())
     }
 
     /// Opens the instance with database `db`; with `root_is_here`, `root` is where its default
     /// storage is now, and a moved folder is recorded (instance row and Storage record).
-    fn open_at(root: &str, db: &str, root_is_here: bool) -> Result<Instance> {
+    fn open_at(root: &str, db: &str, root_is_here: bool, options: &Options) -> Result<Instance> {
         let url = DbUrl::parse(db)?;
         if let DbUrl::Sqlite(p) = &url
             && !p.is_file()
@@ -442,13 +593,7 @@ impl Instance {
             Ok((row, user, storage))
         })?;
         let default_managed = claim_default_storage(&row.uid, &storage)?;
-        let mut settings = Settings::load()?;
-        settings.remember(InstanceEntry {
-            uid: row.uid.clone(),
-            root: row.storage_root.clone(),
-            db: url.as_setting(),
-        });
-        settings.save()?;
+        options.remember(&row.uid, &row.storage_root, &url)?;
         Ok(Instance {
             inner: Arc::new(Inner {
                 stores: Default::default(),
@@ -458,6 +603,7 @@ impl Instance {
                 user,
                 storage,
                 default_managed,
+                cache: options.cache_dir()?,
             }),
         })
     }
@@ -539,6 +685,11 @@ impl Instance {
         &self.inner.user
     }
 
+    /// Where downloaded cloud objects are cached.
+    pub fn cache_dir(&self) -> &Path {
+        &self.inner.cache
+    }
+
     /// The default storage record.
     pub fn storage(&self) -> &Storage {
         &self.inner.storage
@@ -594,7 +745,7 @@ impl Instance {
             id: None,
             uid,
             root,
-            kind: store.kind().as_str().into(),
+            kind: crate::convert::storage_kind(store.kind()),
             region: None,
             description: None,
             created_at: t,

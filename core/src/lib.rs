@@ -13,7 +13,7 @@
 //! let species = ln.ulabels().save_all(["setosa", "versicolor", "virginica"].map(ULabel::new))?;
 //! let is_species = ln.ulabels().create(ULabel::new("is_species"))?;
 //! ln.ulabels().children(&is_species)?.set(&species.records)?;
-//! let f = ln.features().create(Feature::new("iris_species_name", "cat"))?;
+//! let f = ln.features().create(Feature::new("iris_species_name", "cat".parse()?))?;
 //! assert_eq!(ln.ulabels().filter("parents__name", "is_species").count()?, 3);
 //! assert_eq!(f.dtype, "cat");
 //! assert!(!study0.existed);
@@ -21,7 +21,8 @@
 //! ```
 
 mod artifact;
-mod describe;
+mod convert;
+pub mod describe;
 mod error;
 mod failpoint;
 mod instance;
@@ -34,11 +35,12 @@ mod table;
 mod view;
 
 pub use artifact::{
-    ArtifactDraft, Artifacts, DoctorReport, DuplicatePolicy, Loaded, SaveMany, check_key,
-    object_key, skipped_link_notes, suffix_of,
+    ArtifactDraft, Artifacts, DoctorReport, DuplicatePolicy, Loaded, Preview, SaveMany, SavedEach,
+    UID_LEN, check_key, object_key, skipped_link_notes, suffix_of,
 };
+pub use describe::Description;
 pub use error::{Error, Result};
-pub use instance::{Instance, InstanceInfo, LAMELLA_DIR, current_handle};
+pub use instance::{Instance, InstanceBuilder, InstanceInfo, LAMELLA_DIR, current_handle};
 pub use query::Query;
 pub use registry::{
     Features, Hit, NameLookup, Named, Registry, Relatives, Saved, SavedAll, ULabels,
@@ -54,9 +56,15 @@ pub use arrow::{
     record_batch::RecordBatch,
     util::display::{ArrayFormatter, FormatOptions},
 };
-pub use lamella_lineage::{Format, Graph, render, write_to};
+pub use lamella_lineage::{Format, Graph, render, tree_lines, write_to};
 pub use lamella_schema::{
-    Artifact, Backend, Collection, Dtype, DtypeError, Feature, FeatureSet, Record, Run, Storage,
-    Transform, ULabel, User, Value,
+    Artifact, Backend, Collection, Dtype, DtypeError, Feature, FeatureSet, HashType, Record, Run,
+    Storage, StorageKind, Transform, ULabel, User, Value, VersionedUid, Visibility,
 };
+pub use lamella_storage::TableHead;
 pub use lamella_storage::{FolderWalk, WalkedFile, write_parquet};
+
+/// The README's Rust example runs as a doctest (and is `examples/readme.rs`).
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

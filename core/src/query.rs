@@ -32,8 +32,12 @@ impl<'a, T: Record + Serialize> Query<'a, T> {
 
     /// Adds a LaminDB-style lookup: `filter("name", "setosa")`, `filter("name__startswith",
     /// "study")`, `filter("parents__name", "is_species")`, `filter("size__gt", 100)`.
+    /// A lookup on `visibility` includes the trash, so `filter("visibility", -1)` lists it.
     pub fn filter(mut self, lookup: &str, value: impl Into<Value>) -> Self {
         let value = value.into();
+        if lookup.split("__").next() == Some("visibility") {
+            self.spec = self.spec.include_trash(true);
+        }
         self.what.push(format!("{lookup}={}", show_value(&value)));
         self.spec = self.spec.filter(lookup, value);
         self

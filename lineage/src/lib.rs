@@ -37,6 +37,7 @@ mod graph;
 mod mermaid;
 mod style;
 mod svg;
+mod tree;
 
 pub use dot::to_dot;
 pub use error::{Error, Result};
@@ -44,3 +45,4 @@ pub use format::{Format, render, write_to};
 pub use graph::{Graph, Node, NodeId, NodeKind};
 pub use mermaid::to_mermaid;
 pub use svg::to_svg;
+pub use tree::tree_lines;

@@ -283,7 +283,7 @@ impl Manager {
                         .map_err(|e| fail(sqlite_hint(&e)))?;
                 }
                 lamella_lower_utils::register_impl(&mut c, |x: String| x.to_lowercase())
-                    .map_err(Error::Query)?;
+                    .map_err(Error::from)?;
                 Ok(AnyConnection::Sqlite(c))
             }
             DbUrl::Postgres(url) => {
@@ -377,7 +377,7 @@ impl diesel::r2d2::ManageConnection for Manager {
 
     fn is_valid(&self, conn: &mut AnyConnection) -> std::result::Result<(), PoolError> {
         conn.batch_execute("SELECT 1")
-            .map_err(|e| PoolError(Error::Query(e)))
+            .map_err(|e| PoolError(Error::from(e)))
     }
 
     fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
@@ -560,7 +560,7 @@ impl Db {
                     tracing::debug!(attempt, "database busy, retrying the transaction");
                     std::thread::sleep(backoff(attempt));
                 }
-                Err(TxError::Db(e)) => return Err(E::from(Error::Query(e))),
+                Err(TxError::Db(e)) => return Err(E::from(Error::from(e))),
             }
         }
     }
@@ -574,7 +574,7 @@ impl Db {
                 sql.push_str(&format!("DROP TABLE IF EXISTS {t};"));
             }
             sql.push_str("DROP TABLE IF EXISTS __diesel_schema_migrations;");
-            with_conn!(c.inner, |c| c.batch_execute(&sql)).map_err(Error::Query)
+            with_conn!(c.inner, |c| c.batch_execute(&sql)).map_err(Error::from)
         })
     }
 }

@@ -9,8 +9,17 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// A feature's data type.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// A feature's data type (stored as its string, e.g. `cat[ULabel]`).
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Hash,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum Dtype {
     /// Integers.
     Int,

@@ -43,8 +43,11 @@ pub enum Error {
         url: String,
     },
     /// A query failed.
-    #[error("database error: {0}")]
-    Query(#[from] diesel::result::Error),
+    #[error("database error: {message}")]
+    Query {
+        /// What the database said.
+        message: String,
+    },
     /// The connection pool gave no connection.
     #[error("no database connection available: {0}")]
     Pool(String),
@@ -54,6 +57,14 @@ pub enum Error {
     /// A value cannot be used for a field.
     #[error("{0}")]
     Value(String),
+}
+
+impl From<diesel::result::Error> for Error {
+    fn from(e: diesel::result::Error) -> Error {
+        Error::Query {
+            message: e.to_string(),
+        }
+    }
 }
 
 /// `Result` with the schema layer's [`enum@Error`].

@@ -37,6 +37,7 @@ mod ops;
 mod query;
 pub mod registry;
 mod tables;
+mod types;
 mod uid;
 
 pub use db::{Backend, Conn, Db, DbUrl, redact, url_password};
@@ -47,10 +48,11 @@ pub use models::{
     ULabel, User, now,
 };
 pub use ops::{
-    Edge, Hierarchy, Store, ancestor_ids, clear_edges, counts, delete_by_id, delete_edges,
-    descendant_ids, feature_names, insert_edges, insert_instance, instance_row,
-    link_artifact_ulabels, links_to, load_by_ids, load_where_in, move_instance_root, names,
-    reachable_edges, require_id, set_latest,
+    Edge, Hierarchy, Store, ancestor_ids, artifact_label_links, artifact_slots, clear_edges,
+    counts, delete_by_id, delete_edges, descendant_ids, feature_names, feature_set_members,
+    insert_edges, insert_instance, instance_row, link_artifact_ulabels, links_to, load_by_ids,
+    load_where_in, move_instance_root, names, reachable_edges, require_id, set_latest,
 };
 pub use query::{Op, QuerySpec, Value, parse_timestamp};
+pub use types::{HashType, StorageKind, UidError, VERSION_LEN, VersionedUid, Visibility};
 pub use uid::{BASE62, base62_uid, increment_base62, is_base62, len as uid_len};

@@ -7,18 +7,27 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
+use crate::dtype::Dtype;
 use crate::registry::{self, Registry};
 use crate::tables::*;
+use crate::types::{HashType, StorageKind, Visibility};
 
-/// A record of one registry.
-pub trait Record:
-    QueryableByName<diesel::sqlite::Sqlite>
-    + QueryableByName<diesel::pg::Pg>
-    + Clone
-    + Send
-    + std::fmt::Debug
-    + 'static
-{
+mod sealed {
+    /// What the database layer needs of a record; not nameable outside this crate, so
+    /// `Record` is implemented only here and its bounds stay out of the public API.
+    pub trait Sealed:
+        diesel::QueryableByName<diesel::sqlite::Sqlite> + diesel::QueryableByName<diesel::pg::Pg>
+    {
+    }
+    impl<T> Sealed for T where
+        T: diesel::QueryableByName<diesel::sqlite::Sqlite>
+            + diesel::QueryableByName<diesel::pg::Pg>
+    {
+    }
+}
+
+/// A record of one registry (sealed: implemented by Lamella's record types only).
+pub trait Record: sealed::Sealed + Clone + Send + std::fmt::Debug + 'static {
     /// The registry this record belongs to.
     const REGISTRY: &'static Registry;
     /// The database id, `None` before the record is saved.
@@ -79,10 +88,10 @@ pub struct Storage {
     pub uid: String,
     /// Root: an absolute path or `s3://bucket/prefix`.
     pub root: String,
-    /// `local`, `s3`, `memory`, …
+    /// A local folder or an S3 bucket (`local`, `s3` in the database).
     #[serde(rename = "type")]
     #[diesel(column_name = type_)]
-    pub kind: String,
+    pub kind: StorageKind,
     /// Cloud region.
     pub region: Option<String>,
     /// Free text.
@@ -203,8 +212,8 @@ pub struct Feature {
     pub uid: String,
     /// Unique name.
     pub name: String,
-    /// Dtype string (see [`crate::Dtype`]).
-    pub dtype: String,
+    /// The data type of its values.
+    pub dtype: Dtype,
     /// Unit (e.g. `m`).
     pub unit: Option<String>,
     /// Free text.
@@ -236,7 +245,7 @@ pub struct FeatureSet {
     /// Number of members.
     pub n: i32,
     /// Common dtype of the members, if any.
-    pub dtype: Option<String>,
+    pub dtype: Option<Dtype>,
     /// Registry of the members (`Feature`).
     pub registry: String,
     /// Hash of the member uids (dedup key).
@@ -275,8 +284,8 @@ pub struct Artifact {
     pub size: Option<i64>,
     /// Content hash.
     pub hash: Option<String>,
-    /// `md5`, `sha1-fl`, `md5-d`, `md5-n`.
-    pub hash_type: Option<String>,
+    /// How the content was hashed.
+    pub hash_type: Option<HashType>,
     /// Number of files (folders).
     pub n_objects: Option<i64>,
     /// Number of rows (tables).
@@ -285,8 +294,8 @@ pub struct Artifact {
     pub version: Option<String>,
     /// Whether this is the latest version of its family.
     pub is_latest: bool,
-    /// 1 default, 0 hidden, -1 trash.
-    pub visibility: i16,
+    /// Shown, hidden or in the trash (`1`, `0`, `-1` in the database).
+    pub visibility: Visibility,
     /// Whether the object lives under `.lamella/<uid><suffix>`.
     pub key_is_virtual: bool,
     /// Transform that produced it.
@@ -321,8 +330,8 @@ pub struct Collection {
     pub version: Option<String>,
     /// Whether this is the latest version of its family.
     pub is_latest: bool,
-    /// 1 default, 0 hidden, -1 trash.
-    pub visibility: i16,
+    /// Shown, hidden or in the trash (`1`, `0`, `-1` in the database).
+    pub visibility: Visibility,
     /// External reference.
     pub reference: Option<String>,
     /// What `reference` is.
@@ -419,18 +428,22 @@ impl ULabel {
 }
 
 impl Feature {
-    /// A new, unsaved feature with a fresh uid; the dtype string is checked when it is saved.
+    /// A new, unsaved feature with a fresh uid.
     ///
     /// ```
-    /// let f = lamella_schema::Feature::new("sepal_length", "float").unit("m");
+    /// use lamella_schema::{Dtype, Feature};
+    /// let f = Feature::new("sepal_length", Dtype::Float).unit("m");
     /// assert_eq!(f.unit.as_deref(), Some("m"));
+    /// let species = Feature::new("iris_species_name", "cat".parse()?);
+    /// assert_eq!(species.dtype, Dtype::Cat(vec![]));
+    /// # Ok::<(), lamella_schema::DtypeError>(())
     /// ```
-    pub fn new(name: impl Into<String>, dtype: impl Into<String>) -> Feature {
+    pub fn new(name: impl Into<String>, dtype: Dtype) -> Feature {
         Feature {
             id: None,
             uid: crate::uid::base62_uid(crate::uid::len::FEATURE),
             name: name.into(),
-            dtype: dtype.into(),
+            dtype,
             unit: None,
             description: None,
             synonyms: None,

@@ -59,7 +59,10 @@ macro_rules! store {
                         .execute(c)
                 })?;
                 if n == 0 {
-                    return Err(Error::Query(diesel::result::Error::NotFound));
+                    return Err(Error::Lookup(format!(
+                        "no {} with id {id} to update (deleted meanwhile?)",
+                        <$ty as Record>::REGISTRY.name
+                    )));
                 }
                 Ok(())
             }
@@ -557,4 +560,56 @@ pub fn link_artifact_ulabels(
         })?;
     }
     Ok(n)
+}
+
+/// The feature sets linked to an artifact: `(slot, feature set id)`, by slot.
+pub fn artifact_slots(conn: &mut Conn<'_>, artifact_id: i64) -> Result<Vec<(String, i64)>> {
+    Ok(with_conn!(conn.inner, |c| {
+        lamella_artifact_feature_sets::table
+            .filter(lamella_artifact_feature_sets::artifact_id.eq(artifact_id))
+            .select((
+                lamella_artifact_feature_sets::slot,
+                lamella_artifact_feature_sets::feature_set_id,
+            ))
+            .order(lamella_artifact_feature_sets::slot)
+            .load::<(String, i64)>(c)
+    })?)
+}
+
+/// The members of feature sets: `(feature set id, feature id)`.
+pub fn feature_set_members(conn: &mut Conn<'_>, set_ids: &[i64]) -> Result<Vec<(i64, i64)>> {
+    let mut out = Vec::new();
+    for chunk in set_ids.chunks(IN_CHUNK) {
+        out.extend(with_conn!(conn.inner, |c| {
+            lamella_feature_set_features::table
+                .filter(lamella_feature_set_features::feature_set_id.eq_any(chunk))
+                .select((
+                    lamella_feature_set_features::feature_set_id,
+                    lamella_feature_set_features::feature_id,
+                ))
+                .order((
+                    lamella_feature_set_features::feature_set_id,
+                    lamella_feature_set_features::feature_id,
+                ))
+                .load::<(i64, i64)>(c)
+        })?);
+    }
+    Ok(out)
+}
+
+/// The labels linked to an artifact: `(ulabel id, feature id)`, in link order.
+pub fn artifact_label_links(
+    conn: &mut Conn<'_>,
+    artifact_id: i64,
+) -> Result<Vec<(i64, Option<i64>)>> {
+    Ok(with_conn!(conn.inner, |c| {
+        lamella_artifact_ulabels::table
+            .filter(lamella_artifact_ulabels::artifact_id.eq(artifact_id))
+            .select((
+                lamella_artifact_ulabels::ulabel_id,
+                lamella_artifact_ulabels::feature_id,
+            ))
+            .order(lamella_artifact_ulabels::id)
+            .load::<(i64, Option<i64>)>(c)
+    })?)
 }

@@ -218,7 +218,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    lamella_collection_ulabels (collection_id, ulabel_id) {
+    lamella_collection_ulabels (id) {
+        id -> BigInt,
         collection_id -> BigInt,
         ulabel_id -> BigInt,
         feature_id -> Nullable<BigInt>,

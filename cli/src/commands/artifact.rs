@@ -3,11 +3,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use lamella_core::{
-    Artifact, DuplicatePolicy, Error, Instance, Loaded, Record, RecordBatch, Saved, Storage, User,
-    object_key, records_to_batch,
+    Artifact, DuplicatePolicy, Error, Instance, Preview, Record, RecordBatch, Saved,
+    records_to_batch,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -15,9 +15,6 @@ use serde_json::json;
 use super::named::plural;
 use crate::cli::{ArtifactRef, Duplicate, Lookup, SaveArgs};
 use crate::output::{Out, interactive, repr, spinner};
-
-/// Characters of a uid that its versions share.
-const STEM_LEN: usize = 16;
 
 /// Rows of a table that `load` prints.
 const HEAD_ROWS: usize = 10;
@@ -41,13 +38,9 @@ pub fn find(ln: &Instance, uid: &str) -> Result<Artifact> {
         Error::NotFound { .. } => {
             anyhow!("no artifact with uid '{uid}': list artifacts with `lamella ls --trash`")
         }
-        Error::Invalid(msg) => anyhow!("{msg}: to name an artifact by its key, use --key KEY"),
+        e @ Error::NotAUid { .. } => anyhow!("{e}: to name an artifact by its key, use --key KEY"),
         other => other.into(),
     })
-}
-
-fn is_ambiguous(e: &anyhow::Error) -> bool {
-    matches!(e.downcast_ref::<Error>(), Some(Error::Ambiguous { .. }))
 }
 
 /// The artifact named by uid or key (its latest version).
@@ -65,22 +58,9 @@ fn resolve(ln: &Instance, which: &ArtifactRef) -> Result<Artifact> {
     }
 }
 
-/// The storage record holding `a`.
-fn storage_of(ln: &Instance, a: &Artifact) -> Result<Storage> {
-    if Some(a.storage_id) == ln.storage().id {
-        return Ok(ln.storage().clone());
-    }
-    Ok(ln.query::<Storage>().filter("id", a.storage_id).one()?)
-}
-
 /// Where the artifact's object lives: its storage root joined with its object key.
 fn location(ln: &Instance, a: &Artifact) -> Result<String> {
-    let storage = storage_of(ln, a)?;
-    Ok(format!(
-        "{}/{}",
-        storage.root.trim_end_matches('/'),
-        object_key(a)
-    ))
+    Ok(ln.artifacts().location(a)?)
 }
 
 /// A progress bar on stderr (hidden when stderr is not a terminal).
@@ -99,22 +79,6 @@ fn progress_bar(len: u64, message: String) -> ProgressBar {
 
 fn plural_files(n: usize) -> String {
     format!("{n} file{}", plural(n))
-}
-
-/// A size in bytes for people: `5.2 kB`, `1.3 GB`.
-fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut v = bytes as f64;
-    let mut unit = 0;
-    while v >= 1000.0 && unit + 1 < UNITS.len() {
-        v /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
 }
 
 fn policy(d: Duplicate) -> DuplicatePolicy {
@@ -187,15 +151,6 @@ pub fn save(args: SaveArgs, out: &mut Out) -> Result<()> {
     if let Some(r) = &revises {
         draft = draft.revises(r);
     }
-    if args.key.is_none() && args.description.is_none() && revises.is_none() {
-        // LaminDB needs a key or a description: the file name is the natural description.
-        let name = path
-            .canonicalize()
-            .ok()
-            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_else(|| path.display().to_string());
-        draft = draft.description(name);
-    }
     let pb = spinner(format!("hashing and saving {}", path.display()));
     let saved = draft.save();
     pb.finish_and_clear();
@@ -251,62 +206,36 @@ struct SavedManyJson<'a> {
 
 /// `save --each DIR` or `save PATH PATH…`: one artifact per file, one transaction.
 fn save_many(args: &SaveArgs, out: &mut Out) -> Result<()> {
-    let mut paths = Vec::new();
-    let mut prefix = args.key_prefix.clone();
     let ln = super::current()?;
-    for p in &args.paths {
-        if args.each && p.is_dir() {
-            let walk = ln.artifacts().folder_files(p)?;
-            if walk.files.is_empty() {
-                bail!("{} holds no files: nothing was saved", p.display());
-            }
-            for note in lamella_core::skipped_link_notes(&walk) {
-                out.note(note)?;
-            }
-            paths.extend(walk.files.into_iter().map(|f| f.path));
-        } else {
-            paths.push(p.clone());
+    let pb = progress_bar(0, format!("hashing {}", plural_files(args.paths.len())));
+    let tick = |done: usize, total: usize| {
+        if pb.length() != Some(total as u64) {
+            pb.set_length(total as u64);
+            pb.set_message(format!("hashing {}", plural_files(total)));
         }
-    }
-    // LaminDB's from_dir: a folder's files are keyed under the folder's name.
-    if prefix.is_none()
-        && args.each
-        && let [dir] = args.paths.as_slice()
-        && dir.is_dir()
-    {
-        let abs = dir
-            .canonicalize()
-            .with_context(|| format!("cannot access {}", dir.display()))?;
-        prefix = abs.file_name().map(|n| n.to_string_lossy().into_owned());
-    }
-    // A single folder keeps its subfolders in the keys.
-    let base_dir = match args.paths.as_slice() {
-        [dir] if args.each && dir.is_dir() => Some(dir.clone()),
-        _ => None,
+        pb.set_position(done as u64);
     };
-    let total: u64 = paths
-        .iter()
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum();
-    let pb = progress_bar(
-        paths.len() as u64,
-        format!(
-            "hashing {} ({})",
-            plural_files(paths.len()),
-            human_size(total)
-        ),
-    );
-    let tick = |done: usize, _total: usize| pb.set_position(done as u64);
     let opts = lamella_core::SaveMany {
-        key_prefix: prefix.clone(),
-        base_dir,
+        key_prefix: args.key_prefix.clone(),
+        base_dir: None,
         policy: policy(args.duplicate),
         progress: Some(&tick),
     };
-    let saved = ln.artifacts().save_paths_with(&paths, &opts);
+    let result = if args.each {
+        // Folders stand for their files; a single folder's files are keyed under its name.
+        ln.artifacts()
+            .save_each(&args.paths, &opts)
+            .map(|each| (each.saved, each.notes))
+    } else {
+        ln.artifacts()
+            .save_paths_with(&args.paths, &opts)
+            .map(|saved| (saved, Vec::new()))
+    };
     pb.finish_and_clear();
-    let saved = saved?;
+    let (saved, notes) = result?;
+    for note in notes {
+        out.note(note)?;
+    }
     let existing: Vec<&Saved<Artifact>> = saved.iter().filter(|s| s.existed).collect();
     let created = saved.len() - existing.len();
     if !existing.is_empty() {
@@ -381,8 +310,8 @@ pub fn ls(
 ) -> Result<()> {
     let ln = super::current()?;
     let mut q = ln.artifacts().query();
-    // Asking for a visibility includes the trash: `visibility=-1` lists it.
-    if trash || filters.iter().any(|f| f.field.starts_with("visibility")) {
+    // (A filter on visibility includes the trash by itself: `visibility=-1` lists it.)
+    if trash {
         q = q.include_trash();
     }
     for f in filters {
@@ -409,55 +338,28 @@ pub fn ls(
     print_list(&records, out)
 }
 
-/// `lamella versions UID|--key K`
+/// `lamella versions UID|STEM|--key K`
 pub fn versions(which: &ArtifactRef, out: &mut Out) -> Result<()> {
     let ln = super::current()?;
-    let uid = match (&which.uid, &which.key) {
-        (Some(uid), _) => uid.as_str(),
-        (None, Some(key)) => {
-            // The newest artifact with this key, trash included: a family whose versions
-            // are all in the trash is still listed.
-            let newest = ln
-                .artifacts()
-                .query()
-                .include_trash()
-                .filter("key", key.as_str())
-                .order_by("-id")
-                .first()?
-                .ok_or_else(|| {
-                    anyhow!(
-                        "no artifact with key '{key}': list artifacts with `lamella ls --filter \
-                         key__startswith=…`"
-                    )
-                })?;
-            let family = ln.artifacts().versions(&newest)?;
-            if out.json {
-                return out.json(&family);
+    let family = match (&which.uid, &which.key) {
+        (Some(uid), _) => ln.artifacts().versions_of(uid).map_err(|e| match e {
+            Error::NotFound { .. } => {
+                anyhow!("no artifact with uid '{uid}': list artifacts with `lamella ls --trash`")
             }
-            return print_list(&family, out);
-        }
+            e @ Error::NotAUid { .. } => {
+                anyhow!("{e}: to name an artifact by its key, use --key KEY")
+            }
+            other => other.into(),
+        })?,
+        (None, Some(key)) => ln.artifacts().versions_by_key(key).map_err(|e| match e {
+            Error::NotFound { .. } => anyhow!(
+                "no artifact with key '{key}': list artifacts with `lamella ls --filter \
+                 key__startswith=…`"
+            ),
+            other => other.into(),
+        })?,
         (None, None) => bail!("give an artifact uid, or --key KEY"),
     };
-    let a = match find(&ln, uid) {
-        Ok(a) => a,
-        // A uid stem (its first 16 characters) names the whole family.
-        Err(e) if is_ambiguous(&e) => {
-            let matches = ln
-                .artifacts()
-                .query()
-                .include_trash()
-                .filter("uid__startswith", uid)
-                .order_by("-uid")
-                .all()?;
-            let stem = |a: &Artifact| a.uid.chars().take(STEM_LEN).collect::<String>();
-            match matches.first() {
-                Some(first) if matches.iter().all(|m| stem(m) == stem(first)) => first.clone(),
-                _ => return Err(e),
-            }
-        }
-        Err(e) => return Err(e),
-    };
-    let family = ln.artifacts().versions(&a)?;
     if out.json {
         return out.json(&family);
     }
@@ -476,30 +378,28 @@ pub fn load(which: &ArtifactRef, dest: Option<&Path>, out: &mut Out) -> Result<(
         }
         return out.line(format!("✅ wrote artifact {} to {}", a.uid, dest.display()));
     }
-    if matches!(a.suffix.to_ascii_lowercase().as_str(), ".parquet" | ".csv") {
-        // Only the rows shown are read.
-        let head = reg.head(&a, HEAD_ROWS)?;
-        if out.json {
-            let columns: Vec<String> = head
-                .batch
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| f.name().clone())
-                .collect();
-            return out.json(&json!({
-                "uid": a.uid,
-                "n_rows": head.n_rows,
-                "n_columns": head.n_columns,
-                "columns": columns,
-                "head": super::view::batch_json(&head.batch)?,
-            }));
+    // Only the rows shown are read.
+    match reg.preview(&a, HEAD_ROWS)? {
+        Preview::Table(head) => {
+            if out.json {
+                let columns: Vec<String> = head
+                    .batch
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .collect();
+                return out.json(&json!({
+                    "uid": a.uid,
+                    "n_rows": head.n_rows,
+                    "n_columns": head.n_columns,
+                    "columns": columns,
+                    "head": super::view::batch_json(&head.batch)?,
+                }));
+            }
+            print_table_head(&head.batch, head.n_rows, out)
         }
-        return print_table_head(&head.batch, head.n_rows, out);
-    }
-    match reg.load(&a)? {
-        Loaded::Table(batch) => print_head(&batch, HEAD_ROWS, out),
-        Loaded::Path(p) => {
+        Preview::Path(p) => {
             if out.json {
                 return out.json(&json!({ "uid": a.uid, "path": p }));
             }
@@ -532,32 +432,23 @@ fn print_table_head(head: &RecordBatch, n_rows: u64, out: &mut Out) -> Result<()
 pub fn describe(which: &ArtifactRef, out: &mut Out) -> Result<()> {
     let ln = super::current()?;
     let a = resolve(&ln, which)?;
+    let description = ln.artifacts().describe(&a)?;
     if out.json {
-        let storage = storage_of(&ln, &a)?;
-        let user: Option<User> = ln
-            .query::<User>()
-            .filter("id", a.created_by_id)
-            .one_or_none()?;
-        return out.json(&json!({
-            "artifact": a,
-            "path": location(&ln, &a)?,
-            "provenance": { "storage": storage, "created_by": user },
-        }));
+        return out.json(&description);
     }
-    let text = ln.artifacts().describe(&a)?;
-    for l in text.trim_end().lines() {
+    for l in description.to_string().trim_end().lines() {
         out.line(l)?;
     }
     Ok(())
 }
 
 /// `lamella delete UID [--permanent]`
-pub fn delete(uid: &str, permanent: bool, yes: bool, out: &mut Out) -> Result<()> {
+pub fn delete(which: &ArtifactRef, permanent: bool, yes: bool, out: &mut Out) -> Result<()> {
     let ln = super::current()?;
-    let a = find(&ln, uid)?;
+    let a = resolve(&ln, which)?;
     // A second delete of a trashed artifact removes it for good — after asking, as LaminDB
     // does; a script says so with --permanent or --yes.
-    let for_good = permanent || a.visibility == -1;
+    let for_good = permanent || a.visibility.is_trash();
     if for_good && !permanent && !yes {
         let what = if a.key_is_virtual {
             "its row and its stored object"
@@ -599,10 +490,29 @@ pub fn delete(uid: &str, permanent: bool, yes: bool, out: &mut Out) -> Result<()
 }
 
 /// `lamella restore UID`
-pub fn restore(uid: &str, out: &mut Out) -> Result<()> {
+pub fn restore(which: &ArtifactRef, out: &mut Out) -> Result<()> {
     let ln = super::current()?;
-    let a = find(&ln, uid)?;
-    if a.visibility != -1 {
+    let a = match (&which.uid, &which.key) {
+        (Some(uid), _) => find(&ln, uid)?,
+        (None, Some(key)) => match ln
+            .artifacts()
+            .filter("key", key.as_str())
+            .filter("visibility", lamella_core::Visibility::Trash)
+            .order_by("-id")
+            .first()?
+        {
+            Some(a) => a,
+            None => ln.artifacts().newest_with_key(key).map_err(|e| match e {
+                Error::NotFound { .. } => anyhow!(
+                    "no artifact with key '{key}', in the trash or not: list the trash with \
+                 `lamella ls --trash`"
+                ),
+                other => other.into(),
+            })?,
+        },
+        (None, None) => bail!("give an artifact uid, or --key KEY"),
+    };
+    if !a.visibility.is_trash() {
         if out.json {
             return out.json(&json!({ "restored": a, "changed": false }));
         }
@@ -704,17 +614,4 @@ pub fn doctor(clean: bool, min_age: u64, out: &mut Out) -> Result<()> {
         out.line("   run `lamella doctor --clean` to remove the leftovers and orphans")?;
     }
     status()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(human_size(0), "0 B");
-        assert_eq!(human_size(999), "999 B");
-        assert_eq!(human_size(5347), "5.3 kB");
-        assert_eq!(human_size(1_300_000_000), "1.3 GB");
-    }
 }

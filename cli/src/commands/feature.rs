@@ -19,7 +19,7 @@ pub fn run(cmd: FeatureCommand, out: &mut Out) -> Result<()> {
             synonyms,
             description,
         } => {
-            let mut f = Feature::new(name, dtype);
+            let mut f = Feature::new(name, reg.parse_dtype(&dtype)?);
             if let Some(u) = unit {
                 f = f.unit(u);
             }

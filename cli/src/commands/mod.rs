@@ -10,13 +10,12 @@ mod view;
 
 use anyhow::Result;
 
+use crate::cli::ArtifactRef;
 use crate::cli::Command;
 use crate::output::Out;
 
 pub use artifact::{print_head, print_saved as print_saved_artifact};
-pub use named::{print_saved, print_saved_all};
-pub use ulabel::{tree_lines, write_graph};
-pub use view::print_views;
+pub use named::print_saved_all;
 
 /// Runs one command.
 pub fn run(command: Command, out: &mut Out) -> Result<()> {
@@ -35,18 +34,29 @@ pub fn run(command: Command, out: &mut Out) -> Result<()> {
         } => artifact::ls(&filters, order.as_deref(), limit, trash, out),
         Command::Versions { which } => artifact::versions(&which, out),
         Command::Delete {
-            uid: Some(uid),
+            uid: None,
+            key: None,
+            permanent: false,
+            force,
+            yes,
+        } => instance::delete(force, yes, out),
+        Command::Delete {
+            uid: None,
+            key: None,
+            permanent: true,
+            ..
+        } => anyhow::bail!(
+            "--permanent deletes an artifact: give its uid or --key KEY (to delete the \
+             instance, leave --permanent out)"
+        ),
+        Command::Delete {
+            uid,
+            key,
             permanent,
             yes,
             ..
-        } => artifact::delete(&uid, permanent, yes, out),
-        Command::Delete {
-            uid: None,
-            force,
-            yes,
-            ..
-        } => instance::delete(force, yes, out),
-        Command::Restore { uid } => artifact::restore(&uid, out),
+        } => artifact::delete(&ArtifactRef { uid, key }, permanent, yes, out),
+        Command::Restore { uid, key } => artifact::restore(&ArtifactRef { uid, key }, out),
         Command::Storage(cmd) => storage::run(cmd, out),
         Command::Doctor { clean, min_age } => artifact::doctor(clean, min_age, out),
         Command::Ulabel(cmd) => ulabel::run(cmd, out),

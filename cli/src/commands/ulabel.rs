@@ -1,6 +1,5 @@
 //! `lamella ulabel …`
 
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -116,16 +115,13 @@ fn create(
     out: &mut Out,
 ) -> Result<()> {
     let reg = ln.ulabels();
-    // Check the parents before writing anything.
     let parents = existing_parents(&reg, parent_names)?;
     let mut label = ULabel::new(name);
     if let Some(d) = description {
         label = label.description(d);
     }
-    let saved = reg.create(label)?;
-    if !parents.is_empty() {
-        reg.parents(&saved.record)?.add(&parents)?;
-    }
+    // The label and its parent links are saved in one transaction.
+    let saved = reg.create_with_parents(label, &parents)?;
     named::print_saved(&saved, out)?;
     if !parents.is_empty() && !out.json {
         out.line(format!(
@@ -157,37 +153,11 @@ fn create_from_file(
         );
     }
     let parents = existing_parents(&reg, parent_names)?;
-    // Linking happens after the bulk save: refuse cycles up front so that a refused link
-    // leaves the database unchanged. Only names that already exist can close a cycle: one
-    // that is a parent or an ancestor of a parent.
-    for p in &parents {
-        let ancestors = reg.view_parents(p, false, u32::MAX)?;
-        if let Some(a) = ancestors
-            .nodes()
-            .find(|a| names.contains(&a.label.as_str()))
-        {
-            return Err(Error::Cycle {
-                child: a.label.clone(),
-                parent: p.name.clone(),
-            })
-            .with_context(|| format!("nothing was saved from {}", file.display()));
-        }
-    }
     let pb = spinner(format!("saving {} labels", names.len()));
-    let result = reg.save_all(names.iter().map(|n| ULabel::new(*n)));
-    let result = result.and_then(|saved| {
-        for p in &parents {
-            pb.set_message(format!(
-                "linking {} labels to {}",
-                saved.records.len(),
-                p.name
-            ));
-            reg.children(p)?.add(&saved.records)?;
-        }
-        Ok(saved)
-    });
+    // One transaction: a link that would close a cycle saves nothing.
+    let result = reg.save_all_with_parents(names.iter().map(|n| ULabel::new(*n)), &parents);
     pb.finish_and_clear();
-    let saved = result?;
+    let saved = result.with_context(|| format!("nothing was saved from {}", file.display()))?;
     named::print_saved_all(&saved, out)?;
     if !parents.is_empty() && !out.json {
         out.line(format!(
@@ -219,61 +189,6 @@ fn add_parent(reg: &ULabels<'_>, child: &str, parent: &str, out: &mut Out) -> Re
             quote(&c.name)
         ))
     }
-}
-
-/// The hierarchy as an indented tree, roots first: what `view_parents` draws as a picture.
-/// The label asked about is marked with `*`; a label with several parents appears under each.
-pub fn tree_lines(graph: &Graph) -> Vec<String> {
-    struct Tree {
-        labels: HashMap<String, String>,
-        children: HashMap<String, Vec<String>>,
-        lines: Vec<String>,
-    }
-    impl Tree {
-        fn walk(&mut self, id: &str, prefix: &str, last: bool, root: bool) {
-            let label = self.labels.get(id).cloned().unwrap_or_default();
-            let (line, next) = if root {
-                (label, String::new())
-            } else if last {
-                (format!("{prefix}└── {label}"), format!("{prefix}    "))
-            } else {
-                (format!("{prefix}├── {label}"), format!("{prefix}│   "))
-            };
-            self.lines.push(line);
-            let kids = self.children.get(id).cloned().unwrap_or_default();
-            for (i, k) in kids.iter().enumerate() {
-                self.walk(k, &next, i + 1 == kids.len(), false);
-            }
-        }
-    }
-    let mut tree = Tree {
-        labels: graph
-            .nodes()
-            .map(|n| {
-                let mark = if n.highlight { " *" } else { "" };
-                (n.id.clone(), format!("{}{mark}", n.label))
-            })
-            .collect(),
-        children: HashMap::new(),
-        lines: Vec::new(),
-    };
-    let mut has_parent = HashSet::new();
-    for (a, b) in graph.edges() {
-        tree.children
-            .entry(a.id.clone())
-            .or_default()
-            .push(b.id.clone());
-        has_parent.insert(b.id.clone());
-    }
-    let roots: Vec<String> = graph
-        .nodes()
-        .filter(|n| !has_parent.contains(&n.id))
-        .map(|n| n.id.clone())
-        .collect();
-    for r in roots {
-        tree.walk(&r, "", true, true);
-    }
-    tree.lines
 }
 
 /// Writes `graph` to each file (format from the extension).
@@ -332,7 +247,7 @@ fn parents(
             }
         ))?;
     } else {
-        for l in tree_lines(&graph) {
+        for l in lamella_core::tree_lines(&graph) {
             out.line(l)?;
         }
     }

@@ -10,6 +10,7 @@ mod help;
 mod hostile;
 mod instance;
 mod ownership;
+mod readme;
 mod secrets;
 mod tutorial;
 mod ulabels;

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use lamella_schema::{Artifact, Store as _, now, registry, require_id};
+use lamella_schema::{Artifact, Store as _, Visibility, now, registry, require_id};
 use lamella_storage::Store;
 
 use super::versions::relatest;
@@ -18,10 +18,10 @@ impl<'a> Artifacts<'a> {
     pub fn delete(&self, a: &Artifact, permanent: bool) -> Result<()> {
         let id = require_id(a)?;
         let current = self.get(&a.uid)?;
-        if !permanent && current.visibility != -1 {
+        if !permanent && !current.visibility.is_trash() {
             self.ln.db().transaction(|conn| -> Result<()> {
                 let mut r = current.clone();
-                r.visibility = -1;
+                r.visibility = Visibility::Trash;
                 // `relatest` decides; never write back a stale `true`
                 r.is_latest = false;
                 r.updated_at = now();
@@ -48,8 +48,9 @@ impl<'a> Artifacts<'a> {
             relatest(conn, &current)
         })?;
         // A downloaded copy in the cache goes with it.
-        let cached = crate::settings::home()?
-            .join("cache")
+        let cached = self
+            .ln
+            .cache_dir()
             .join(&storage.uid)
             .join(object_key(&current));
         if cached.is_dir() {
@@ -77,7 +78,7 @@ impl<'a> Artifacts<'a> {
         let current = self.get(&a.uid)?;
         self.ln.db().transaction(|conn| -> Result<()> {
             let mut r = current.clone();
-            r.visibility = 1;
+            r.visibility = Visibility::Default;
             r.is_latest = false;
             r.updated_at = now();
             Artifact::update(conn, &r)?;

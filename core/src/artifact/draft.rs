@@ -6,12 +6,21 @@ use arrow::record_batch::RecordBatch;
 use lamella_schema::Artifact;
 use lamella_storage::FolderWalk;
 
-use super::prepare::{LocalContext, Prepared, prepare_path};
+use super::prepare::{LocalContext, Prepared, prepare_path, skipped_link_notes};
 use super::save::save_prepared;
 use super::{Artifacts, DuplicatePolicy, SaveMany, check_key};
 use crate::error::{Error, Result, io_err};
 use crate::instance::Instance;
 use crate::registry::Saved;
+
+/// What [`Artifacts::save_each`] saved.
+#[derive(Debug, Clone)]
+pub struct SavedEach {
+    /// One artifact per file, in the order the files were found.
+    pub saved: Vec<Saved<Artifact>>,
+    /// Remarks on what was left out (links to folders inside a folder).
+    pub notes: Vec<String>,
+}
 
 pub(super) enum Source {
     Path(PathBuf),
@@ -60,8 +69,10 @@ impl<'a> ArtifactDraft<'a> {
         self
     }
 
-    /// Hashes, deduplicates, uploads and registers the artifact in one atomic step.
-    pub fn save(self) -> Result<Saved<Artifact>> {
+    /// Hashes, deduplicates, uploads and registers the artifact in one atomic step. A file or
+    /// folder saved without key, description or `revises` is described by its name; a table
+    /// needs a key or a description.
+    pub fn save(mut self) -> Result<Saved<Artifact>> {
         if let Some(k) = &self.key {
             check_key(k)?;
         }
@@ -73,11 +84,21 @@ impl<'a> ArtifactDraft<'a> {
             && self.revises.is_none()
             && prepared.in_place.is_none()
         {
-            return Err(Error::Invalid(
-                "an artifact needs a key or a description (or revises=): e.g. \
-                 .key(\"iris/study0.csv\") or .description(\"Iris study 0\")"
-                    .into(),
-            ));
+            match &self.source {
+                Source::Path(_) => {
+                    self.description = prepared
+                        .local
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned());
+                }
+                Source::Table(_) => {
+                    return Err(Error::Invalid(
+                        "a table artifact needs a key or a description (or revises=): e.g. \
+                         .key(\"iris/study0.parquet\") or .description(\"Iris study 0\")"
+                            .into(),
+                    ));
+                }
+            }
         }
         let mut saved = save_prepared(self.ln, vec![(self, prepared)])?;
         saved
@@ -206,6 +227,51 @@ impl<'a> Artifacts<'a> {
             items.push((draft, prep));
         }
         save_prepared(self.ln, items)
+    }
+
+    /// Saves each file given as its own artifact, in one transaction; a folder stands for the
+    /// files in it (see [`Artifacts::folder_files`]). A single folder keeps its subfolders in
+    /// the keys, and without a key prefix its files are keyed under the folder's name
+    /// (`<folder>/<path inside it>`, LaminDB's `from_dir`). A folder without files is an error.
+    pub fn save_each(&self, paths: &[PathBuf], opts: &SaveMany<'_>) -> Result<SavedEach> {
+        let mut files = Vec::new();
+        let mut notes = Vec::new();
+        for p in paths {
+            if p.is_dir() {
+                let walk = self.folder_files(p)?;
+                if walk.files.is_empty() {
+                    return Err(Error::Invalid(format!(
+                        "{} holds no files: nothing was saved",
+                        p.display()
+                    )));
+                }
+                notes.extend(skipped_link_notes(&walk));
+                files.extend(walk.files.into_iter().map(|f| f.path));
+            } else {
+                files.push(p.clone());
+            }
+        }
+        let mut key_prefix = opts.key_prefix.clone();
+        let mut base_dir = opts.base_dir.clone();
+        if let [dir] = paths
+            && dir.is_dir()
+        {
+            if key_prefix.is_none() {
+                let abs = dir.canonicalize().map_err(io_err(dir))?;
+                key_prefix = abs.file_name().map(|n| n.to_string_lossy().into_owned());
+            }
+            base_dir.get_or_insert_with(|| dir.clone());
+        }
+        let opts = SaveMany {
+            key_prefix,
+            base_dir,
+            policy: opts.policy,
+            progress: opts.progress,
+        };
+        Ok(SavedEach {
+            saved: self.save_paths_with(&files, &opts)?,
+            notes,
+        })
     }
 
     /// The files of a local folder as a folder save (and `save --each`) takes them: regular

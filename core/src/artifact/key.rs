@@ -8,9 +8,10 @@ use crate::instance::LAMELLA_DIR;
 /// Checks a user-given key: relative, no `..`, not under `.lamella/`.
 pub fn check_key(key: &str) -> Result<()> {
     let bad = |why: &str| {
-        Err(Error::Invalid(format!(
-            "invalid key '{key}': {why}; use a relative path such as 'iris/study0.csv'"
-        )))
+        Err(Error::InvalidKey {
+            key: key.to_string(),
+            reason: why.to_string(),
+        })
     };
     if key.trim().is_empty() {
         return bad("it is empty");

@@ -7,6 +7,15 @@ use lamella_storage::hash_file;
 
 use super::key::is_table_suffix;
 use super::{Artifacts, Loaded, object_key, suffix_of};
+
+/// What [`Artifacts::preview`] shows.
+#[derive(Debug, Clone)]
+pub enum Preview {
+    /// The first rows of a table, with its shape.
+    Table(lamella_storage::TableHead),
+    /// The local path of a file or folder.
+    Path(PathBuf),
+}
 use crate::error::{Error, Result, io_err};
 
 impl<'a> Artifacts<'a> {
@@ -26,10 +35,7 @@ impl<'a> Artifacts<'a> {
             }
             return Ok(p);
         }
-        let cache = crate::settings::home()?
-            .join("cache")
-            .join(&storage.uid)
-            .join(&key);
+        let cache = self.ln.cache_dir().join(&storage.uid).join(&key);
         if a.suffix.is_empty() && a.n_objects.is_some() {
             // a folder: download every object under the prefix
             for obj in store.list(&key)? {
@@ -78,6 +84,16 @@ impl<'a> Artifacts<'a> {
         )?))
     }
 
+    /// What to show of an artifact: the first `n` rows of a table (Parquet, CSV — only those
+    /// rows are read), the local path of anything else.
+    pub fn preview(&self, a: &Artifact, n: usize) -> Result<Preview> {
+        if is_table_suffix(&a.suffix) {
+            Ok(Preview::Table(self.head(a, n)?))
+        } else {
+            Ok(Preview::Path(self.cache(a)?))
+        }
+    }
+
     /// The first `n` rows of a table artifact (Parquet, CSV) with its row and column counts,
     /// reading only what those rows need (a Parquet file's footer and first pages).
     pub fn head(&self, a: &Artifact, n: usize) -> Result<lamella_storage::TableHead> {
@@ -96,10 +112,9 @@ impl<'a> Artifacts<'a> {
     /// not at all; an existing `dest` is refused.
     pub fn export(&self, a: &Artifact, dest: &Path) -> Result<()> {
         if std::fs::symlink_metadata(dest).is_ok() {
-            return Err(Error::Invalid(format!(
-                "{} already exists: choose another path or remove it first",
-                dest.display()
-            )));
+            return Err(Error::PathExists {
+                path: dest.to_path_buf(),
+            });
         }
         if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io_err(dir))?;

@@ -32,9 +32,11 @@ use crate::instance::Instance;
 use crate::query::Query;
 
 pub use doctor::DoctorReport;
-pub use draft::ArtifactDraft;
+pub use draft::{ArtifactDraft, SavedEach};
 pub use key::{check_key, object_key, suffix_of};
+pub use load::Preview;
 pub use prepare::skipped_link_notes;
+pub use versions::UID_LEN;
 
 const STAGING: &str = ".lamella/.staging";
 
@@ -104,9 +106,10 @@ impl<'a> Artifacts<'a> {
     /// The artifact with this uid or uid prefix (trash included).
     pub fn get(&self, uid_or_prefix: &str) -> Result<Artifact> {
         if !lamella_schema::is_base62(uid_or_prefix) {
-            return Err(Error::Invalid(format!(
-                "'{uid_or_prefix}' is not an artifact uid (letters and digits only)"
-            )));
+            return Err(Error::NotAUid {
+                registry: "Artifact",
+                given: uid_or_prefix.to_string(),
+            });
         }
         match self
             .query()
@@ -132,7 +135,19 @@ impl<'a> Artifacts<'a> {
             .one()
     }
 
-    pub(crate) fn storage_of(&self, a: &Artifact) -> Result<Storage> {
+    /// Where the artifact's object lives: its storage root joined with its object key (a
+    /// local path or an `s3://` URL).
+    pub fn location(&self, a: &Artifact) -> Result<String> {
+        let storage = self.storage_of(a)?;
+        Ok(format!(
+            "{}/{}",
+            storage.root.trim_end_matches('/'),
+            object_key(a)
+        ))
+    }
+
+    /// The storage record holding the artifact.
+    pub fn storage_of(&self, a: &Artifact) -> Result<Storage> {
         if Some(a.storage_id) == self.ln.storage().id {
             return Ok(self.ln.storage().clone());
         }

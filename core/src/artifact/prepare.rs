@@ -19,7 +19,7 @@ pub(super) struct Prepared {
     pub(super) suffix: String,
     pub(super) size: u64,
     pub(super) hash: String,
-    pub(super) hash_type: String,
+    pub(super) hash_type: lamella_schema::HashType,
     pub(super) n_objects: Option<i64>,
     pub(super) n_observations: Option<i64>,
     pub(super) accessor: Option<String>,
@@ -46,7 +46,7 @@ impl ArtifactDraft<'_> {
                     suffix: ".parquet".into(),
                     size,
                     hash: h.hash,
-                    hash_type: h.hash_type.as_str().into(),
+                    hash_type: crate::convert::hash_type(h.hash_type),
                     n_objects: None,
                     n_observations: Some(rows as i64),
                     accessor: Some("DataFrame".into()),
@@ -84,6 +84,10 @@ impl LocalContext {
         {
             protected.push((dir.to_path_buf(), "this instance's database".into()));
         }
+        protected.push((
+            ln.cache_dir().to_path_buf(),
+            "Lamella's cache folder".into(),
+        ));
         if let Ok(home) = crate::settings::home() {
             protected.push((home, "Lamella's settings and cache folder".into()));
         }
@@ -116,7 +120,9 @@ impl LocalContext {
 pub(super) fn prepare_path(ctx: &LocalContext, p: &Path) -> Result<Prepared> {
     let meta = std::fs::metadata(p).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            Error::Invalid(format!("{} does not exist: check the path", p.display()))
+            Error::MissingPath {
+                path: p.to_path_buf(),
+            }
         } else {
             Error::Io {
                 path: p.to_path_buf(),
@@ -140,7 +146,7 @@ pub(super) fn prepare_path(ctx: &LocalContext, p: &Path) -> Result<Prepared> {
             suffix: String::new(),
             size: h.size,
             hash: h.hash,
-            hash_type: h.hash_type.as_str().into(),
+            hash_type: crate::convert::hash_type(h.hash_type),
             n_objects: Some(h.n_objects as i64),
             n_observations: None,
             accessor: None,
@@ -161,7 +167,7 @@ pub(super) fn prepare_path(ctx: &LocalContext, p: &Path) -> Result<Prepared> {
             suffix,
             size: h.size,
             hash: h.hash,
-            hash_type: h.hash_type.as_str().into(),
+            hash_type: crate::convert::hash_type(h.hash_type),
             n_objects: None,
             n_observations,
             in_place,
@@ -210,7 +216,7 @@ pub(super) fn prepare_remote(ln: &Instance, url: &str) -> Result<Prepared> {
                 suffix,
                 size: meta.size,
                 hash: h.hash,
-                hash_type: h.hash_type.as_str().into(),
+                hash_type: crate::convert::hash_type(h.hash_type),
                 n_objects: None,
                 n_observations: None,
                 in_place: Some((storage, key)),
@@ -241,7 +247,7 @@ pub(super) fn prepare_remote(ln: &Instance, url: &str) -> Result<Prepared> {
                 suffix: String::new(),
                 size: objects.iter().map(|o| o.size).sum(),
                 hash: lamella_storage::hash_from_hashes(&etags),
-                hash_type: "md5-d".into(),
+                hash_type: lamella_schema::HashType::Md5D,
                 n_objects: Some(objects.len() as i64),
                 n_observations: None,
                 accessor: None,

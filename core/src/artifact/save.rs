@@ -1,14 +1,15 @@
 //! Saving prepared artifacts in four phases: dedup → plan → stage → commit.
 
 use lamella_schema::{
-    Artifact, QuerySpec, Store as _, base62_uid, increment_base62, now, registry, require_id,
+    Artifact, QuerySpec, Store as _, VERSION_LEN, VersionedUid, base62_uid, increment_base62, now,
+    registry, require_id,
 };
 use lamella_storage::Store;
 
 use super::delete::prune_empty_dirs;
 use super::draft::ArtifactDraft;
 use super::prepare::{Prepared, skipped_link_notes};
-use super::versions::{STEM_LEN, family_lock, key_lock, stem_of};
+use super::versions::{UID_LEN, family_lock, key_lock, versioned};
 use super::{DuplicatePolicy, STAGING, suffix_of};
 use crate::error::{Error, Result};
 use crate::failpoint::failpoint;
@@ -219,12 +220,12 @@ pub(super) fn plan(
                     description: draft.description.clone(),
                     size: Some(prepared.size as i64),
                     hash: Some(prepared.hash.clone()),
-                    hash_type: Some(prepared.hash_type.clone()),
+                    hash_type: Some(prepared.hash_type),
                     n_objects: prepared.n_objects,
                     n_observations: prepared.n_observations,
                     version: draft.version.clone(),
                     is_latest: true,
-                    visibility: 1,
+                    visibility: lamella_schema::Visibility::Default,
                     key_is_virtual,
                     transform_id: None,
                     run_id: None,
@@ -420,10 +421,10 @@ pub(super) fn commit(
     // so new versions of keyed families need no query of their own.
     let mut max_version: std::collections::HashMap<String, String> = Default::default();
     for a in lamella_schema::load_where_in::<Artifact>(conn, "key", &keys)? {
-        let (stem, version) = a.uid.split_at(STEM_LEN.min(a.uid.len()));
-        let top = max_version.entry(stem.to_string()).or_default();
-        if version > top.as_str() {
-            *top = version.to_string();
+        let v = versioned(&a.uid)?;
+        let top = max_version.entry(v.stem().to_string()).or_default();
+        if v.version() > top.as_str() {
+            *top = v.version().to_string();
         }
         let Some(k) = a.key.clone() else { continue };
         let slot = by_key.entry((a.storage_id, k)).or_insert_with(|| a.clone());
@@ -437,13 +438,14 @@ pub(super) fn commit(
         let prev = if e.is_some() || is_later_duplicate(p, &first_of_hash, previous.len()) {
             None
         } else if let Some(u) = &p.revises {
-            Some(stem_of(u).to_string())
+            Some(versioned(u)?.stem().to_string())
         } else {
             p.record
                 .key
                 .as_ref()
                 .and_then(|k| by_key.get(&(p.record.storage_id, k.clone())))
-                .map(|a| stem_of(&a.uid).to_string())
+                .map(|a| versioned(&a.uid).map(|v| v.stem().to_string()))
+                .transpose()?
         };
         previous.push(prev);
     }
@@ -470,11 +472,13 @@ pub(super) fn commit(
                             .include_trash(true)
                             .filter("uid__startswith", stem.as_str())
                             .load(conn)?;
-                        let max = family
-                            .iter()
-                            .map(|a| a.uid[STEM_LEN.min(a.uid.len())..].to_string())
-                            .max()
-                            .unwrap_or_else(|| "0000".into());
+                        let mut max = "0000".to_string();
+                        for a in &family {
+                            let v = versioned(&a.uid)?;
+                            if v.version() > max.as_str() {
+                                max = v.version().to_string();
+                            }
+                        }
                         increment_base62(&max)
                     }
                 }
@@ -485,7 +489,7 @@ pub(super) fn commit(
                 lamella_schema::set_latest(conn, &registry::ARTIFACT, stem, None, t)?;
                 format!("{stem}{next}")
             }
-            None => format!("{}0000", base62_uid(STEM_LEN)),
+            None => VersionedUid::new_family(UID_LEN - VERSION_LEN).into(),
         };
         new_rows.push(p.record.clone());
         new_index.push(j);

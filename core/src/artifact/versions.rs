@@ -1,14 +1,18 @@
-//! Version families: uid stems, the locks that serialise a family's writers, the latest version.
+//! Version families: versioned uids, the locks that serialise a family's writers, the latest
+//! version, and finding a family by uid, uid stem or key.
 
-use lamella_schema::{Artifact, QuerySpec, now, registry};
+use lamella_schema::{Artifact, QuerySpec, VersionedUid, now, registry};
 
 use super::Artifacts;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
-pub(crate) const STEM_LEN: usize = 16;
+/// Characters of an artifact's (and a collection's) uid: a 16-character stem its versions
+/// share, then a 4-character version number.
+pub const UID_LEN: usize = 20;
 
-pub(crate) fn stem_of(uid: &str) -> &str {
-    &uid[..STEM_LEN.min(uid.len())]
+/// The versioned uid of a stored artifact.
+pub(crate) fn versioned(uid: &str) -> Result<VersionedUid> {
+    Ok(VersionedUid::parse(uid, UID_LEN)?)
 }
 
 pub(super) fn key_lock(storage_id: i64, key: &str) -> String {
@@ -22,7 +26,8 @@ pub(super) fn family_lock(stem: &str) -> String {
 /// Marks the newest non-trashed version of `a`'s family as the latest, the others not (under
 /// the key and family locks that saves take).
 pub(super) fn relatest(conn: &mut lamella_schema::Conn<'_>, a: &Artifact) -> Result<()> {
-    let stem = stem_of(&a.uid);
+    let uid = versioned(&a.uid)?;
+    let stem = uid.stem();
     if let Some(k) = &a.key {
         conn.lock(&[key_lock(a.storage_id, k)])?;
     }
@@ -33,7 +38,7 @@ pub(super) fn relatest(conn: &mut lamella_schema::Conn<'_>, a: &Artifact) -> Res
         .load(conn)?;
     let latest = family
         .iter()
-        .filter(|a| a.visibility != -1)
+        .filter(|a| !a.visibility.is_trash())
         .map(|a| a.uid.as_str())
         .max();
     lamella_schema::set_latest(conn, &registry::ARTIFACT, stem, latest, now())?;
@@ -43,11 +48,63 @@ pub(super) fn relatest(conn: &mut lamella_schema::Conn<'_>, a: &Artifact) -> Res
 impl<'a> Artifacts<'a> {
     /// Every version of the artifact's family (trash included), oldest first.
     pub fn versions(&self, a: &Artifact) -> Result<Vec<Artifact>> {
-        let stem = &a.uid[..STEM_LEN.min(a.uid.len())];
+        let uid = versioned(&a.uid)?;
         self.query()
             .include_trash()
-            .filter("uid__startswith", stem)
+            .filter("uid__startswith", uid.stem())
             .order_by("uid")
             .all()
+    }
+
+    /// The versions of the family named by a uid, a uid prefix of one artifact, or a uid stem
+    /// (or any prefix that only one family's uids start with), trash included, oldest first.
+    pub fn versions_of(&self, uid_or_stem: &str) -> Result<Vec<Artifact>> {
+        match self.get(uid_or_stem) {
+            Ok(a) => self.versions(&a),
+            Err(Error::Ambiguous { .. }) => {
+                let matches = self
+                    .query()
+                    .include_trash()
+                    .filter("uid__startswith", uid_or_stem)
+                    .order_by("uid")
+                    .all()?;
+                let stems = matches
+                    .iter()
+                    .map(|a| versioned(&a.uid).map(|v| v.stem().to_string()))
+                    .collect::<Result<std::collections::BTreeSet<_>>>()?;
+                if stems.len() == 1 {
+                    Ok(matches)
+                } else {
+                    Err(Error::Ambiguous {
+                        registry: "Artifact",
+                        what: format!(
+                            "uid prefix '{uid_or_stem}' ({} version families)",
+                            stems.len()
+                        ),
+                        count: matches.len() as i64,
+                    })
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The versions of the family whose newest artifact has this key, trash included (a
+    /// family whose versions are all in the trash is still found), oldest first.
+    pub fn versions_by_key(&self, key: &str) -> Result<Vec<Artifact>> {
+        self.versions(&self.newest_with_key(key)?)
+    }
+
+    /// The newest artifact with this key, trash included (the one to restore).
+    pub fn newest_with_key(&self, key: &str) -> Result<Artifact> {
+        self.query()
+            .include_trash()
+            .filter("key", key)
+            .order_by("-id")
+            .first()?
+            .ok_or_else(|| Error::NotFound {
+                registry: "Artifact",
+                what: format!("key '{key}'"),
+            })
     }
 }

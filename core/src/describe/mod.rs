@@ -1,61 +1,287 @@
-//! `describe()`: an artifact's fields and provenance, laid out like LaminDB's.
+//! `describe()`: everything known about an artifact — the record, its provenance, its feature
+//! sets per slot and its labels per registry — as one value that the text layout (LaminDB's)
+//! and `--json` both render.
 
-use lamella_schema::{Artifact, User};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use lamella_schema::{Artifact, Feature, FeatureSet, Run, Storage, Transform, ULabel, User};
+use serde::Serialize;
 
 use crate::artifact::Artifacts;
 use crate::error::Result;
 
+/// What `describe()` knows about an artifact.
+#[derive(Debug, Clone, Serialize)]
+pub struct Description {
+    /// The record.
+    pub artifact: Artifact,
+    /// Where its object lives (a local path or a URL).
+    pub path: String,
+    /// Where it came from.
+    pub provenance: Provenance,
+    /// Its feature sets by slot (`columns`, `external`, …); empty when none is linked.
+    pub features: BTreeMap<String, SlotFeatures>,
+    /// Its labels by registry (`ulabels`); empty when none is linked.
+    pub labels: BTreeMap<String, Vec<ULabel>>,
+}
+
+/// Where an artifact came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Provenance {
+    /// The storage location holding it.
+    pub storage: Storage,
+    /// Who saved it.
+    pub created_by: Option<User>,
+    /// The transform that produced it, if it was saved in a tracked run.
+    pub transform: Option<Transform>,
+    /// The run that produced it.
+    pub run: Option<Run>,
+}
+
+/// One slot's feature set and its members.
+#[derive(Debug, Clone, Serialize)]
+pub struct SlotFeatures {
+    /// The feature set.
+    pub feature_set: FeatureSet,
+    /// Its features, each with the labels linked to the artifact through it.
+    pub features: Vec<DescribedFeature>,
+}
+
+/// A feature of a slot, with the labels the artifact has through it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DescribedFeature {
+    /// The feature.
+    pub feature: Feature,
+    /// Labels linked to the artifact through this feature.
+    pub labels: Vec<ULabel>,
+}
+
 impl<'a> Artifacts<'a> {
-    /// The artifact's fields and provenance, laid out like LaminDB's `describe()`.
-    pub fn describe(&self, a: &Artifact) -> Result<String> {
+    /// What is known about the artifact: its fields, provenance, feature sets per slot and
+    /// labels per registry, in a fixed number of queries however heavily it is annotated.
+    /// `to_string()` lays it out like LaminDB's `describe()`.
+    pub fn describe(&self, a: &Artifact) -> Result<Description> {
+        let id = lamella_schema::require_id(a)?;
         let storage = self.storage_of(a)?;
-        let user: Option<User> = self
-            .ln
+        let path = self.location(a)?;
+        let ln = self.ln;
+        let one = |i: Option<i64>| i.map(lamella_schema::Value::Int);
+        let created_by = ln
             .query::<User>()
             .filter("id", a.created_by_id)
             .one_or_none()?;
-        let mut s = String::new();
-        let q = |v: &Option<String>| v.as_ref().map(|x| format!("'{x}'"));
+        let transform = match one(a.transform_id) {
+            Some(t) => ln.query::<Transform>().filter("id", t).one_or_none()?,
+            None => None,
+        };
+        let run = match one(a.run_id) {
+            Some(r) => ln.query::<Run>().filter("id", r).one_or_none()?,
+            None => None,
+        };
+        let (slots, members, links) = ln.db().with_conn(|c| {
+            let slots = lamella_schema::artifact_slots(c, id)?;
+            let set_ids: Vec<i64> = slots.iter().map(|(_, s)| *s).collect();
+            let members = lamella_schema::feature_set_members(c, &set_ids)?;
+            let links = lamella_schema::artifact_label_links(c, id)?;
+            Ok::<_, lamella_schema::Error>((slots, members, links))
+        })?;
+        let set_ids: Vec<i64> = slots.iter().map(|(_, s)| *s).collect();
+        let mut feature_ids: Vec<i64> = members.iter().map(|(_, f)| *f).collect();
+        feature_ids.extend(links.iter().filter_map(|(_, f)| *f));
+        feature_ids.sort_unstable();
+        feature_ids.dedup();
+        let mut label_ids: Vec<i64> = links.iter().map(|(l, _)| *l).collect();
+        label_ids.sort_unstable();
+        label_ids.dedup();
+        let (sets, features, labels) = ln.db().with_conn(|c| {
+            let sets: Vec<FeatureSet> = lamella_schema::load_by_ids(c, &set_ids)?;
+            let features: Vec<Feature> = lamella_schema::load_by_ids(c, &feature_ids)?;
+            let labels: Vec<ULabel> = lamella_schema::load_by_ids(c, &label_ids)?;
+            Ok::<_, lamella_schema::Error>((sets, features, labels))
+        })?;
+        let sets: HashMap<i64, FeatureSet> =
+            sets.into_iter().filter_map(|s| Some((s.id?, s))).collect();
+        let features: HashMap<i64, Feature> = features
+            .into_iter()
+            .filter_map(|f| Some((f.id?, f)))
+            .collect();
+        let labels_by_id: HashMap<i64, ULabel> = labels
+            .into_iter()
+            .filter_map(|l| Some((l.id?, l)))
+            .collect();
+        let mut through: HashMap<i64, Vec<ULabel>> = HashMap::new();
+        let mut all_labels = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (l, f) in &links {
+            let Some(label) = labels_by_id.get(l) else {
+                continue;
+            };
+            if let Some(f) = f {
+                through.entry(*f).or_default().push(label.clone());
+            }
+            if seen.insert(*l) {
+                all_labels.push(label.clone());
+            }
+        }
+        let mut by_slot = BTreeMap::new();
+        for (slot, set_id) in slots {
+            let Some(set) = sets.get(&set_id) else {
+                continue;
+            };
+            let features = members
+                .iter()
+                .filter(|(s, _)| *s == set_id)
+                .filter_map(|(_, f)| features.get(f))
+                .map(|f| DescribedFeature {
+                    feature: f.clone(),
+                    labels: f
+                        .id
+                        .and_then(|i| through.get(&i).cloned())
+                        .unwrap_or_default(),
+                })
+                .collect();
+            by_slot.insert(
+                slot,
+                SlotFeatures {
+                    feature_set: set.clone(),
+                    features,
+                },
+            );
+        }
+        let mut labels = BTreeMap::new();
+        if !all_labels.is_empty() {
+            labels.insert("ulabels".to_string(), all_labels);
+        }
+        Ok(Description {
+            artifact: a.clone(),
+            path,
+            provenance: Provenance {
+                storage,
+                created_by,
+                transform,
+                run,
+            },
+            features: by_slot,
+            labels,
+        })
+    }
+}
+
+fn py_bool(b: bool) -> &'static str {
+    if b { "True" } else { "False" }
+}
+
+fn quoted(v: &Option<String>) -> Option<String> {
+    v.as_ref().map(|x| format!("'{x}'"))
+}
+
+fn utc(t: &chrono::NaiveDateTime) -> String {
+    format!("{} UTC", t.format("%Y-%m-%d %H:%M:%S"))
+}
+
+fn quote_names<'n>(names: impl Iterator<Item = &'n str>) -> String {
+    names
+        .map(|n| format!("'{n}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl fmt::Display for Description {
+    /// LaminDB's layout: the record, then Provenance, Features (per slot) and Labels.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let a = &self.artifact;
         let mut fields = vec![format!("uid='{}'", a.uid)];
         let opt = [
-            ("key", q(&a.key)),
+            ("key", quoted(&a.key)),
             ("suffix", Some(format!("'{}'", a.suffix))),
-            ("accessor", q(&a.accessor)),
-            ("description", q(&a.description)),
-            ("version", q(&a.version)),
+            ("accessor", quoted(&a.accessor)),
+            ("description", quoted(&a.description)),
+            ("version", quoted(&a.version)),
             ("size", a.size.map(|v| v.to_string())),
-            ("hash", q(&a.hash)),
-            ("hash_type", q(&a.hash_type)),
+            ("hash", quoted(&a.hash)),
+            ("hash_type", a.hash_type.map(|h| format!("'{h}'"))),
             ("n_objects", a.n_objects.map(|v| v.to_string())),
             ("n_observations", a.n_observations.map(|v| v.to_string())),
-            ("is_latest", Some(py_bool(a.is_latest))),
+            ("is_latest", Some(py_bool(a.is_latest).to_string())),
             ("visibility", Some(a.visibility.to_string())),
-            ("key_is_virtual", Some(py_bool(a.key_is_virtual))),
             (
-                "created_at",
-                Some(format!("{} UTC", a.created_at.format("%Y-%m-%d %H:%M:%S"))),
+                "key_is_virtual",
+                Some(py_bool(a.key_is_virtual).to_string()),
             ),
+            ("created_at", Some(utc(&a.created_at))),
         ];
         for (k, v) in opt {
             if let Some(v) = v {
                 fields.push(format!("{k}={v}"));
             }
         }
-        s.push_str(&format!("Artifact({})\n\nProvenance:\n", fields.join(", ")));
-        s.push_str(&format!(
-            "  📎 storage: Storage(uid='{}', root='{}', type='{}')\n",
-            storage.uid, storage.root, storage.kind
-        ));
-        if let Some(u) = user {
-            s.push_str(&format!(
-                "  📎 created_by: User(uid='{}', handle='{}')\n",
+        writeln!(f, "Artifact({})", fields.join(", "))?;
+        writeln!(f)?;
+        writeln!(f, "Provenance:")?;
+        let p = &self.provenance;
+        writeln!(
+            f,
+            "  📎 storage: Storage(uid='{}', root='{}', type='{}')",
+            p.storage.uid, p.storage.root, p.storage.kind
+        )?;
+        if let Some(u) = &p.created_by {
+            writeln!(
+                f,
+                "  📎 created_by: User(uid='{}', handle='{}')",
                 u.uid, u.handle
-            ));
+            )?;
         }
-        Ok(s)
+        if let Some(t) = &p.transform {
+            writeln!(
+                f,
+                "  📎 transform: Transform(uid='{}', name='{}', type='{}')",
+                t.uid, t.name, t.kind
+            )?;
+        }
+        if let Some(r) = &p.run {
+            writeln!(
+                f,
+                "  📎 run: Run(uid='{}', started_at={})",
+                r.uid,
+                utc(&r.started_at)
+            )?;
+        }
+        if !self.features.is_empty() {
+            writeln!(f, "Features:")?;
+            for (slot, s) in &self.features {
+                writeln!(
+                    f,
+                    "  {slot}: FeatureSet(uid='{}', n={}, registry='{}')",
+                    s.feature_set.uid, s.feature_set.n, s.feature_set.registry
+                )?;
+                for d in &s.features {
+                    if d.labels.is_empty() {
+                        writeln!(f, "    {} ({})", d.feature.name, d.feature.dtype)?;
+                    } else {
+                        writeln!(
+                            f,
+                            "    🔗 {} ({}, {}): {}",
+                            d.feature.name,
+                            d.labels.len(),
+                            d.feature.dtype,
+                            quote_names(d.labels.iter().map(|l| l.name.as_str()))
+                        )?;
+                    }
+                }
+            }
+        }
+        if !self.labels.is_empty() {
+            writeln!(f, "Labels:")?;
+            for (registry, labels) in &self.labels {
+                writeln!(
+                    f,
+                    "  📎 {registry} ({}, ULabel): {}",
+                    labels.len(),
+                    quote_names(labels.iter().map(|l| l.name.as_str()))
+                )?;
+            }
+        }
+        Ok(())
     }
-}
-
-fn py_bool(b: bool) -> String {
-    if b { "True".into() } else { "False".into() }
 }

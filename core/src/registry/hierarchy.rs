@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 use lamella_lineage::{Graph, Node, NodeKind};
 use lamella_schema::{Conn, Edge, Hierarchy, ULabel, require_id};
 
-use super::{Named, Registry};
+use super::{Named, Registry, Saved, SavedAll};
 use crate::error::{Error, Result};
 use crate::instance::Instance;
 use crate::query::Query;
@@ -50,7 +50,7 @@ impl<T: Named> Relatives<'_, T> {
             .collect()
     }
 
-    fn add_in(&self, conn: &mut Conn<'_>, others: &[T]) -> Result<usize> {
+    pub(super) fn add_in(&self, conn: &mut Conn<'_>, others: &[T]) -> Result<usize> {
         let ids = Self::ids(others)?;
         // Adding parents p to x closes a cycle iff p is x or one of x's descendants; adding
         // children c to x iff c is x or one of x's ancestors.
@@ -115,7 +115,7 @@ impl<T: Named> Relatives<'_, T> {
 }
 
 impl<'a> Registry<'a, ULabel> {
-    fn relatives(&self, label: &ULabel, parents: bool) -> Result<Relatives<'a, ULabel>> {
+    pub(super) fn relatives(&self, label: &ULabel, parents: bool) -> Result<Relatives<'a, ULabel>> {
         Ok(Relatives {
             ln: self.ln,
             hierarchy: Hierarchy::ULabel,
@@ -124,6 +124,29 @@ impl<'a> Registry<'a, ULabel> {
             parents,
             _t: PhantomData,
         })
+    }
+
+    /// Saves labels and makes each a child of every label in `parents`, in one transaction:
+    /// when a link would close a cycle (or anything else fails), nothing is saved. Labels that
+    /// exist already are linked too.
+    pub fn save_all_with_parents(
+        &self,
+        records: impl IntoIterator<Item = ULabel>,
+        parents: &[ULabel],
+    ) -> Result<SavedAll<ULabel>> {
+        self.save_all_then(records, |conn, saved| {
+            for p in parents {
+                self.relatives(p, false)?.add_in(conn, &saved.records)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Creates one label with parents, in one transaction (see
+    /// [`Registry::save_all_with_parents`]).
+    pub fn create_with_parents(&self, record: ULabel, parents: &[ULabel]) -> Result<Saved<ULabel>> {
+        let out = self.save_all_with_parents(std::iter::once(record), parents)?;
+        super::save::single(out)
     }
 
     /// The parents of `label`: `ln.ulabels().parents(&label)?.add(&[is_species])`.

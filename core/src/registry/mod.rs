@@ -120,33 +120,38 @@ pub(crate) fn check_text(what: &str, value: Option<&str>) -> Result<()> {
     Ok(())
 }
 
-fn check_name(registry: &str, name: &str) -> Result<()> {
+fn check_name(registry: &'static str, name: &str) -> Result<()> {
+    let bad = |message: String| {
+        Err(Error::InvalidName {
+            registry,
+            name: name.chars().take(60).collect(),
+            message,
+        })
+    };
     if name.trim().is_empty() {
-        return Err(Error::Invalid(format!(
-            "a {registry} needs a non-empty name"
-        )));
+        return bad(format!("a {registry} needs a non-empty name"));
     }
     if let Some(c) = name.chars().find(|c| c.is_control()) {
-        return Err(Error::Invalid(format!(
+        return bad(format!(
             "the {registry} name '{}' contains the control character {}: names are printable \
              text; remove it",
             name.escape_default(),
             c.escape_unicode()
-        )));
+        ));
     }
     let n = name.chars().count();
     if n > names::MAX_NAME_CHARS {
-        return Err(Error::Invalid(format!(
+        return bad(format!(
             "the {registry} name '{}…' has {n} characters: names have at most {}; put long text \
              in the description",
             name.chars().take(40).collect::<String>(),
             names::MAX_NAME_CHARS
-        )));
+        ));
     }
     if name.trim() != name {
-        return Err(Error::Invalid(format!(
+        return bad(format!(
             "the {registry} name '{name}' has leading or trailing spaces: remove them"
-        )));
+        ));
     }
     Ok(())
 }
@@ -183,9 +188,6 @@ impl Named for Feature {
         check_text("description", self.description.as_deref())?;
         check_text("unit", self.unit.as_deref())?;
         check_text("synonyms", self.synonyms.as_deref())?;
-        self.dtype = Dtype::parse(&self.dtype)
-            .map_err(|e| Error::Invalid(format!("feature '{}': {e}", self.name)))?
-            .to_string();
         if let Some(u) = &self.unit
             && u.trim().is_empty()
         {

@@ -21,28 +21,42 @@ pub(super) fn load_names(
     Ok(lamella_schema::names(conn, reg, "name")?)
 }
 
+/// The one record of a single-record save.
+pub(super) fn single<T: Named>(out: SavedAll<T>) -> Result<Saved<T>> {
+    let record = out.records.into_iter().next().ok_or_else(|| {
+        Error::Invalid(format!("saving the {} returned nothing", T::REGISTRY.name))
+    })?;
+    let existed = !out.existing.is_empty();
+    let similar = out.similar.into_iter().flat_map(|(_, s)| s).collect();
+    Ok(Saved {
+        record,
+        existed,
+        similar,
+        notes: Vec::new(),
+    })
+}
+
 impl<'a, T: Named> Registry<'a, T> {
     /// Saves a new record. If one with the same name exists, that one is returned
     /// (`existed = true`) and nothing is written; similar names are reported in `similar`.
     pub fn create(&self, record: T) -> Result<Saved<T>> {
-        let out = self.save_all(std::iter::once(record))?;
-        let record = out.records.into_iter().next().ok_or_else(|| {
-            Error::Invalid(format!("saving the {} returned nothing", T::REGISTRY.name))
-        })?;
-        let existed = !out.existing.is_empty();
-        let similar = out.similar.into_iter().flat_map(|(_, s)| s).collect();
-        Ok(Saved {
-            record,
-            existed,
-            similar,
-            notes: Vec::new(),
-        })
+        single(self.save_all(std::iter::once(record))?)
     }
 
     /// Saves many records in one transaction: one query finds existing names, one pass finds
     /// similar ones, batched inserts write the rest. Records whose name exists are returned
     /// as stored.
     pub fn save_all(&self, records: impl IntoIterator<Item = T>) -> Result<SavedAll<T>> {
+        self.save_all_then(records, |_, _| Ok(()))
+    }
+
+    /// `save_all`, then `then` in the same transaction (e.g. linking the records): when `then`
+    /// fails, nothing is saved.
+    pub(super) fn save_all_then(
+        &self,
+        records: impl IntoIterator<Item = T>,
+        then: impl FnOnce(&mut Conn<'_>, &SavedAll<T>) -> Result<()>,
+    ) -> Result<SavedAll<T>> {
         let t = now();
         let user = self.ln.user_id();
         let mut input: Vec<T> = records.into_iter().collect();
@@ -118,12 +132,14 @@ impl<'a, T: Named> Registry<'a, T> {
             for (name, s) in &similar {
                 tracing::warn!("{} '{name}' is similar to existing {s:?}", T::REGISTRY.name);
             }
-            Ok::<_, Error>(SavedAll {
+            let saved = SavedAll {
                 records,
                 created,
                 existing: existing_names,
                 similar,
-            })
+            };
+            then(conn, &saved)?;
+            Ok::<_, Error>(saved)
         })
     }
 

@@ -25,10 +25,10 @@ impl<'a, T: Named> Registry<'a, T> {
     /// The record with this uid, or the only one whose uid starts with this prefix.
     pub fn get(&self, uid_or_prefix: &str) -> Result<T> {
         if !is_base62(uid_or_prefix) {
-            return Err(Error::Invalid(format!(
-                "'{uid_or_prefix}' is not a uid (letters and digits only): use get_by_name for \
-                 names"
-            )));
+            return Err(Error::NotAUid {
+                registry: T::REGISTRY.name,
+                given: uid_or_prefix.to_string(),
+            });
         }
         let exact = self.filter("uid", uid_or_prefix).one_or_none()?;
         match exact {

@@ -1,0 +1,82 @@
+//! The README's "Use it" block runs as written, and its Rust example is `core/examples/readme.rs`.
+
+use std::path::Path;
+use std::process::Command;
+
+fn readme() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+    std::fs::read_to_string(&path).expect("read README.md")
+}
+
+/// The first fenced block of `lang` after `heading`.
+fn block(text: &str, heading: &str, lang: &str) -> String {
+    let from = text
+        .find(heading)
+        .unwrap_or_else(|| panic!("no {heading:?}"));
+    let fence = format!("```{lang}\n");
+    let start = text[from..].find(&fence).expect("a fenced block") + from + fence.len();
+    let end = text[start..].find("```").expect("closing fence") + start;
+    text[start..end].to_string()
+}
+
+#[test]
+fn use_it_block_runs_as_written() {
+    let script = block(&readme(), "## Use it", "sh");
+    assert!(
+        !script.contains("UID") && !script.contains("cargo "),
+        "the block is runnable as is:\n{script}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_lamella"));
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // Each line runs on its own, so a failure names it.
+    let mut lines_run = 0;
+    for line in script.lines().filter(|l| !l.trim().is_empty()) {
+        let out = Command::new("sh")
+            .args(["-c", line])
+            .current_dir(dir.path())
+            .env("PATH", &path)
+            .env("LAMELLA_HOME", dir.path().join(".home"))
+            .env("LAMELLA_USER", "readme")
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "README line failed: {line}\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        lines_run += 1;
+    }
+    assert!(lines_run > 15);
+    // What the block says happened did happen.
+    assert!(dir.path().join("is_species.svg").is_file());
+    assert!(dir.path().join("study0.parquet").is_file());
+    let versions = Command::new(bin)
+        .args(["versions", "--key", "iris/study0.csv", "--json"])
+        .current_dir(dir.path())
+        .env("LAMELLA_HOME", dir.path().join(".home"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&versions.stdout).unwrap();
+    assert_eq!(v.as_array().map(Vec::len), Some(2), "{v}");
+}
+
+#[test]
+fn rust_example_is_the_readme_s() {
+    let code = block(&readme(), "From Rust, embed", "rust");
+    let example = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/examples/readme.rs"),
+    )
+    .unwrap();
+    assert!(
+        example.ends_with(&code),
+        "core/examples/readme.rs must end with the README's Rust block:\n{code}"
+    );
+}

@@ -96,6 +96,7 @@ pub enum Command {
     /// a second delete, or --permanent, removes its row and then its stored object. Without
     /// UID, the current instance's metadata (database and settings entry) is deleted; stored
     /// files are kept.
+    #[command(group = clap::ArgGroup::new("artifact").args(["uid", "key"]))]
     Delete {
         /// The artifact's uid (or a unique uid prefix); leave out (and --key) to delete the
         /// instance.
@@ -104,7 +105,7 @@ pub enum Command {
         #[arg(long, short = 'k', conflicts_with = "uid")]
         key: Option<String>,
         /// Delete the artifact for good: its row, then its stored object.
-        #[arg(long)]
+        #[arg(long, requires = "artifact")]
         permanent: bool,
         /// Deleting the instance: do not ask for confirmation, and delete even while artifacts
         /// are registered.

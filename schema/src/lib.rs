@@ -52,6 +52,7 @@ pub use ops::{
     counts, delete_by_id, delete_edges, descendant_ids, feature_names, feature_set_members,
     insert_edges, insert_instance, instance_row, link_artifact_ulabels, links_to, load_by_ids,
     load_where_in, move_instance_root, names, reachable_edges, require_id, set_latest,
+    table_columns,
 };
 pub use query::{Op, QuerySpec, Value, parse_timestamp};
 pub use types::{HashType, StorageKind, UidError, VERSION_LEN, VersionedUid, Visibility};

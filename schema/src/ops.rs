@@ -613,3 +613,62 @@ pub fn artifact_label_links(
             .load::<(i64, Option<i64>)>(c)
     })?)
 }
+
+/// A column of a table as the database reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbColumn {
+    /// The column's name.
+    pub name: String,
+    /// Its type, normalised to `bigint`, `integer`, `smallint`, `text`, `boolean` or
+    /// `timestamp` (anything else as the database spells it, lower case).
+    pub sql_type: String,
+    /// Whether it accepts NULL.
+    pub nullable: bool,
+}
+
+/// The columns of `table` in the connected database (for checks that the migrations, the
+/// diesel tables and the registries agree), in column order. SQLite's `INTEGER PRIMARY KEY`
+/// (a 64-bit rowid) reads as `bigint`.
+pub fn table_columns(conn: &mut Conn<'_>, table: &str) -> Result<Vec<DbColumn>> {
+    use diesel::sql_types::{Bool, Text};
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        name: String,
+        #[diesel(sql_type = Text)]
+        sql_type: String,
+        #[diesel(sql_type = Bool)]
+        nullable: bool,
+    }
+    if !table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(Error::Lookup(format!("'{table}' is not a table name")));
+    }
+    let rows: Vec<Row> = match &mut conn.inner {
+        crate::db::ConnRef::Sqlite(c) => diesel::sql_query(format!(
+            "SELECT name, CASE WHEN pk = 1 AND lower(type) = 'integer' THEN 'bigint' \
+             ELSE lower(type) END AS sql_type, (\"notnull\" = 0 AND pk = 0) AS nullable \
+             FROM pragma_table_info('{table}') ORDER BY cid"
+        ))
+        .load(&mut **c)?,
+        crate::db::ConnRef::Postgresql(c) => diesel::sql_query(format!(
+            "SELECT column_name::text AS name, data_type::text AS sql_type, \
+             (is_nullable = 'YES') AS nullable FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = '{table}' \
+             ORDER BY ordinal_position"
+        ))
+        .load(&mut **c)?,
+    };
+    Ok(rows
+        .into_iter()
+        .map(|r| DbColumn {
+            name: r.name,
+            sql_type: match r.sql_type.as_str() {
+                "timestamp without time zone" => "timestamp".into(),
+                "int" | "int4" => "integer".into(),
+                "bool" => "boolean".into(),
+                other => other.to_string(),
+            },
+            nullable: r.nullable,
+        })
+        .collect())
+}

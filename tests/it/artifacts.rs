@@ -243,7 +243,7 @@ artifact_test!(bad_input_changes_nothing, |t| {
         .save()
         .unwrap_err();
     assert!(e.to_string().contains("does not exist"), "{e}");
-    let e = t.artifacts().from_path(&p).save().unwrap_err();
+    let e = t.artifacts().from_table(&iris(3)).save().unwrap_err();
     assert!(
         e.to_string().contains("needs a key or a description"),
         "{e}"
@@ -251,6 +251,14 @@ artifact_test!(bad_input_changes_nothing, |t| {
     let e = t.artifacts().get("zzzzzzzzzzzz").unwrap_err();
     assert!(matches!(e, Error::NotFound { .. }), "{e}");
     assert_eq!(t.artifacts().query().include_trash().count()?, 0);
+    Ok(())
+});
+
+artifact_test!(a_file_without_key_is_described_by_its_name, |t| {
+    let p = t.file("named.csv", b"x\n1\n");
+    let a = t.artifacts().from_path(&p).save()?;
+    assert_eq!(a.description.as_deref(), Some("named.csv"));
+    assert_eq!(a.key, None);
     Ok(())
 });
 

@@ -141,3 +141,24 @@ db_test!(view_parents_builds_the_hierarchy, |t| {
     assert_eq!(g.len(), 2);
     Ok(())
 });
+
+db_test!(labels_and_their_parent_links_are_saved_together, |t| {
+    let reg = t.ulabels();
+    let root = reg.create(ULabel::new("root"))?.record;
+    let child = reg
+        .create_with_parents(ULabel::new("child"), std::slice::from_ref(&root))?
+        .record;
+    assert_eq!(reg.parents(&child)?.all()?[0].name, "root");
+    // Making `root` a child of its own child closes a cycle: the whole save is refused, and
+    // the new label of the same batch is not saved either.
+    let e = reg
+        .save_all_with_parents(
+            [ULabel::new("brand new"), ULabel::new("root")],
+            std::slice::from_ref(&child),
+        )
+        .unwrap_err();
+    assert!(matches!(e, Error::Cycle { .. }), "{e}");
+    assert!(reg.filter("name", "brand new").one_or_none()?.is_none());
+    assert!(reg.parents(&root)?.all()?.is_empty());
+    Ok(())
+});

@@ -127,3 +127,29 @@ fn connecting_to_a_database_without_an_instance_changes_nothing() {
     .unwrap();
     assert_eq!(n[0].n, 0, "no tables may be created in a foreign database");
 }
+
+#[test]
+fn an_embedded_instance_leaves_the_settings_alone() -> anyhow::Result<()> {
+    isolate_home();
+    let dir = tempfile::tempdir()?;
+    let ln = Instance::builder(dir.path().join("data")).create()?;
+    ln.ulabels().create(lamella_core::ULabel::new("x"))?;
+    let again = Instance::builder(dir.path().join("data")).open()?;
+    assert_eq!(again.uid(), ln.uid());
+    let after = lamella_core::Settings::load()?;
+    assert!(
+        after.instances.iter().all(|e| e.uid != ln.uid()),
+        "the builder wrote the settings"
+    );
+    // Asked to, it remembers the instance like `lamella init`.
+    let kept = Instance::builder(dir.path().join("kept"))
+        .remember()
+        .create()?;
+    assert!(
+        lamella_core::Settings::load()?
+            .instances
+            .iter()
+            .any(|e| e.uid == kept.uid())
+    );
+    Ok(())
+}

@@ -6,4 +6,5 @@ mod hierarchy;
 mod instance;
 mod layering;
 mod queries;
+mod schema_agreement;
 mod ulabels;

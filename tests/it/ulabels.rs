@@ -81,7 +81,7 @@ db_test!(bulk_save_of_ten_thousand, |t| {
 db_test!(invalid_names_are_refused, |t| {
     for bad in ["", "   ", " padded"] {
         let e = t.ulabels().create(ULabel::new(bad)).unwrap_err();
-        assert!(matches!(e, Error::Invalid(_)), "{e}");
+        assert!(matches!(e, Error::InvalidName { .. }), "{e}");
     }
     // A failing bulk save writes nothing.
     let e = t
@@ -187,7 +187,7 @@ db_test!(name_checks_follow_renames_and_deletes, |t| {
 db_test!(control_characters_are_refused_on_every_backend, |t| {
     for bad in ["nul\u{0}byte", "esc\u{1b}[31m", "line\nbreak"] {
         let e = t.ulabels().create(ULabel::new(bad)).unwrap_err();
-        assert!(matches!(e, Error::Invalid(_)), "{bad:?}: {e}");
+        assert!(matches!(e, Error::InvalidName { .. }), "{bad:?}: {e}");
         assert!(e.to_string().contains("control character"), "{e}");
         assert!(!e.to_string().contains('\u{0}') && !e.to_string().contains('\u{1b}'));
     }

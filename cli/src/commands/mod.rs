@@ -36,19 +36,10 @@ pub fn run(command: Command, out: &mut Out) -> Result<()> {
         Command::Delete {
             uid: None,
             key: None,
-            permanent: false,
             force,
             yes,
-        } => instance::delete(force, yes, out),
-        Command::Delete {
-            uid: None,
-            key: None,
-            permanent: true,
             ..
-        } => anyhow::bail!(
-            "--permanent deletes an artifact: give its uid or --key KEY (to delete the \
-             instance, leave --permanent out)"
-        ),
+        } => instance::delete(force, yes, out),
         Command::Delete {
             uid,
             key,

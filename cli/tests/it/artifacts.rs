@@ -505,6 +505,11 @@ cli_test!(describe_shows_provenance, |env| {
     assert_eq!(json["artifact"]["uid"], u.as_str());
     assert_eq!(json["provenance"]["storage"]["root"], root);
     assert_eq!(json["provenance"]["created_by"]["handle"], "testuser");
+    // One shape for every artifact: nothing linked yet is empty, not missing.
+    assert_eq!(json["features"], serde_json::json!({}), "{json}");
+    assert_eq!(json["labels"], serde_json::json!({}), "{json}");
+    assert!(json["provenance"]["transform"].is_null());
+    assert!(json["path"].as_str().unwrap().ends_with(".csv"), "{json}");
 });
 
 cli_test!(bad_input_changes_nothing, |env| {

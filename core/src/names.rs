@@ -13,7 +13,7 @@ pub fn normalize(name: &str) -> String {
 /// Whether two normalized keys are "similar": equal, or one edit (insertion, deletion,
 /// substitution, transposition) apart when long enough — except names that differ only in
 /// their digits (`study0` / `study1`, `CD4` / `CD8`), which are deliberate series, not typos.
-fn similar_keys(a: &str, b: &str) -> bool {
+pub(crate) fn similar_keys(a: &str, b: &str) -> bool {
     if a == b {
         return !a.is_empty();
     }

@@ -672,3 +672,103 @@ pub fn table_columns(conn: &mut Conn<'_>, table: &str) -> Result<Vec<DbColumn>> 
         })
         .collect())
 }
+
+/// Adds `(fingerprint, record id)` rows to the name index of `registry` (existing rows are
+/// kept).
+pub fn name_keys_insert(conn: &mut Conn<'_>, registry: i16, rows: &[(i64, i64)]) -> Result<()> {
+    for chunk in rows.chunks(INSERT_CHUNK * 10) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|(fp, id)| {
+                (
+                    lamella_name_keys::registry.eq(registry),
+                    lamella_name_keys::fp.eq(*fp),
+                    lamella_name_keys::record_id.eq(*id),
+                )
+            })
+            .collect();
+        with_conn!(conn.inner, |c| {
+            diesel::insert_into(lamella_name_keys::table)
+                .values(&values)
+                .on_conflict_do_nothing()
+                .execute(c)
+        })?;
+    }
+    Ok(())
+}
+
+/// Removes a record's rows (its fingerprints `fps`) from the name index of `registry`.
+pub fn name_keys_delete(
+    conn: &mut Conn<'_>,
+    registry: i16,
+    record_id: i64,
+    fps: &[i64],
+) -> Result<()> {
+    for chunk in fps.chunks(IN_CHUNK) {
+        with_conn!(conn.inner, |c| {
+            diesel::delete(
+                lamella_name_keys::table
+                    .filter(lamella_name_keys::registry.eq(registry))
+                    .filter(lamella_name_keys::record_id.eq(record_id))
+                    .filter(lamella_name_keys::fp.eq_any(chunk)),
+            )
+            .execute(c)
+        })?;
+    }
+    Ok(())
+}
+
+/// The ids of records of `registry` filed under any of `fps`, each once.
+pub fn name_keys_probe(conn: &mut Conn<'_>, registry: i16, fps: &[i64]) -> Result<Vec<i64>> {
+    let mut ids = Vec::new();
+    for chunk in fps.chunks(IN_CHUNK) {
+        ids.extend(with_conn!(conn.inner, |c| {
+            lamella_name_keys::table
+                .filter(lamella_name_keys::registry.eq(registry))
+                .filter(lamella_name_keys::fp.eq_any(chunk))
+                .select(lamella_name_keys::record_id)
+                .distinct()
+                .load::<i64>(c)
+        })?);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// The version of the name index of `registry`, `None` while it is not built.
+pub fn name_index_version(conn: &mut Conn<'_>, registry: i16) -> Result<Option<i32>> {
+    Ok(with_conn!(conn.inner, |c| {
+        lamella_name_index::table
+            .filter(lamella_name_index::registry.eq(registry))
+            .select(lamella_name_index::version)
+            .first::<i32>(c)
+            .optional()
+    })?)
+}
+
+/// Empties the name index of `registry` and marks it as not built.
+pub fn name_index_clear(conn: &mut Conn<'_>, registry: i16) -> Result<()> {
+    with_conn!(conn.inner, |c| {
+        diesel::delete(lamella_name_keys::table.filter(lamella_name_keys::registry.eq(registry)))
+            .execute(c)?;
+        diesel::delete(lamella_name_index::table.filter(lamella_name_index::registry.eq(registry)))
+            .execute(c)
+    })?;
+    Ok(())
+}
+
+/// Marks the name index of `registry` as built with `version`.
+pub fn name_index_set_version(conn: &mut Conn<'_>, registry: i16, version: i32) -> Result<()> {
+    with_conn!(conn.inner, |c| {
+        diesel::delete(lamella_name_index::table.filter(lamella_name_index::registry.eq(registry)))
+            .execute(c)?;
+        diesel::insert_into(lamella_name_index::table)
+            .values((
+                lamella_name_index::registry.eq(registry),
+                lamella_name_index::version.eq(version),
+            ))
+            .execute(c)
+    })?;
+    Ok(())
+}

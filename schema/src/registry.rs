@@ -427,7 +427,7 @@ pub static ALL: [&Registry; 9] = [
 ];
 
 /// Every table, in creation order (drop in reverse).
-pub static ALL_TABLES: [&str; 20] = [
+pub static ALL_TABLES: [&str; 22] = [
     "lamella_users",
     "lamella_instance",
     "lamella_transforms",
@@ -448,4 +448,6 @@ pub static ALL_TABLES: [&str; 20] = [
     "lamella_collection_feature_sets",
     "lamella_run_input_artifacts",
     "lamella_run_input_collections",
+    "lamella_name_keys",
+    "lamella_name_index",
 ];

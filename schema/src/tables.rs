@@ -248,6 +248,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    lamella_name_keys (registry, fp, record_id) {
+        registry -> SmallInt,
+        fp -> BigInt,
+        record_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    lamella_name_index (registry) {
+        registry -> SmallInt,
+        version -> Integer,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     lamella_users,
     lamella_instance,
@@ -268,5 +283,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     lamella_collection_ulabels,
     lamella_collection_feature_sets,
     lamella_run_input_artifacts,
-    lamella_run_input_collections
+    lamella_run_input_collections,
+    lamella_name_keys,
+    lamella_name_index
 );

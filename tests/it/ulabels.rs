@@ -202,3 +202,46 @@ db_test!(control_characters_are_refused_on_every_backend, |t| {
     assert_eq!(t.ulabels().query().count()?, 1);
     Ok(())
 });
+
+db_test!(
+    the_name_index_follows_renames_deletes_and_old_instances,
+    |t| {
+        let reg = t.ulabels();
+        reg.save_all(["setosa", "versicolor", "virginica"].map(ULabel::new))?;
+        assert_eq!(reg.similar("setosaa")?, ["setosa"]);
+        // A rename files the label under its new name only.
+        let mut l = reg.get_by_name("setosa")?;
+        l.name = "iris_setosa".into();
+        reg.update(&mut l)?;
+        assert!(reg.similar("setosaa")?.is_empty());
+        assert_eq!(reg.similar("iris_setosaa")?, ["iris_setosa"]);
+        // A deleted label is gone from it.
+        reg.delete(&reg.get_by_name("virginica")?)?;
+        assert!(reg.similar("virginicaa")?.is_empty());
+        // An instance from before the index (no rows, no state) is indexed on its first check.
+        let db = t.raw_db()?;
+        db.transaction(|c| lamella_schema::name_index_clear(c, 1))?;
+        assert_eq!(reg.similar("versicolr")?, ["versicolor"]);
+        let created = reg.create(ULabel::new("versicolour"))?;
+        assert_eq!(created.similar, ["versicolor"]);
+        // A large batch (read in one pass, not probed) finds the same names as a single create.
+        let mut batch: Vec<ULabel> = (0..2_500)
+            .map(|i| ULabel::new(format!("bulk_{i:05}")))
+            .collect();
+        batch.push(ULabel::new("versicolr"));
+        let bulk = reg.save_all(batch)?;
+        let (_, found) = bulk
+            .similar
+            .iter()
+            .find(|(n, _)| n == "versicolr")
+            .expect("versicolr is similar to existing names");
+        assert_eq!(found, &["versicolor"]);
+        assert!(
+            bulk.similar.iter().all(|(n, _)| n == "versicolr"),
+            "numbered names are a series, not typos: {:?}",
+            bulk.similar
+        );
+        assert_eq!(reg.similar("versicolorr")?, ["versicolor", "versicolour"]);
+        Ok(())
+    }
+);

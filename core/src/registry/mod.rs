@@ -3,6 +3,7 @@
 //! `hierarchy`.
 
 mod hierarchy;
+mod name_index;
 mod save;
 mod search;
 

@@ -5,12 +5,12 @@ use std::collections::{HashMap, HashSet};
 
 use lamella_schema::{Conn, now, require_id};
 
-use super::{Named, Registry, Saved, SavedAll};
+use super::{Named, Registry, Saved, SavedAll, name_index};
 use crate::error::{Error, Result};
 use crate::names::SimilarityIndex;
 
 /// The lock that serialises writers of a named registry's names (see `Conn::lock`).
-fn names_lock<T: Named>() -> String {
+pub(super) fn names_lock<T: Named>() -> String {
     format!("names:{}", T::REGISTRY.table)
 }
 
@@ -75,6 +75,7 @@ impl<'a, T: Named> Registry<'a, T> {
         self.ln.db().transaction(|conn| {
             // Concurrent creates of one name: the second waits, then finds the first's record.
             conn.lock(&[names_lock::<T>()])?;
+            name_index::ensure::<T>(conn)?;
             let existing: Vec<T> = lamella_schema::load_where_in(conn, "name", &names)?;
             let existing: HashMap<String, T> = existing
                 .into_iter()
@@ -92,13 +93,13 @@ impl<'a, T: Named> Registry<'a, T> {
                 Vec::new()
             } else {
                 let new_names: Vec<&str> = new.iter().map(|r| r.name_str()).collect();
+                // A few names probe the persisted index; a large batch reads every name once.
+                let mut similar = if new_names.len() <= name_index::PROBE_LIMIT {
+                    name_index::similar_existing::<T>(conn, &new_names)?
+                } else {
+                    name_index::similar_streaming::<T>(conn, &new_names)?
+                };
                 let index = SimilarityIndex::new(&new_names);
-                let mut similar: Vec<Vec<String>> = vec![Vec::new(); new.len()];
-                for (_, name) in load_names(conn, T::REGISTRY)? {
-                    for i in index.matches(&name) {
-                        similar[i].push(name.clone());
-                    }
-                }
                 for (j, name) in new_names.iter().enumerate() {
                     for i in index.matches(name) {
                         if i != j {
@@ -118,6 +119,7 @@ impl<'a, T: Named> Registry<'a, T> {
                     .collect()
             };
             T::insert_all(conn, &mut new)?;
+            name_index::add(conn, &new)?;
             let created = new.len();
             let mut by_name: HashMap<String, T> = existing.clone();
             for r in new {
@@ -160,7 +162,15 @@ impl<'a, T: Named> Registry<'a, T> {
                     T::REGISTRY.name
                 )));
             }
+            let old: Vec<T> = lamella_schema::load_by_ids(conn, &[id])?;
             T::update(conn, &updated)?;
+            if let Some(old) = old.first()
+                && old.name_str() != updated.name_str()
+            {
+                name_index::ensure::<T>(conn)?;
+                name_index::remove::<T>(conn, id, old.name_str())?;
+                name_index::add(conn, std::slice::from_ref(&updated))?;
+            }
             Ok(())
         })?;
         *record = updated;
@@ -183,6 +193,10 @@ impl<'a, T: Named> Registry<'a, T> {
                         .collect::<Vec<_>>()
                         .join(", "),
                 });
+            }
+            let stored: Vec<T> = lamella_schema::load_by_ids(conn, &[id])?;
+            if let Some(r) = stored.first() {
+                name_index::remove::<T>(conn, id, r.name_str())?;
             }
             if !lamella_schema::delete_by_id(conn, T::REGISTRY, id)? {
                 return Err(Error::NotFound {

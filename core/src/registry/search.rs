@@ -4,22 +4,31 @@ use std::collections::HashMap;
 
 use lamella_schema::is_base62;
 
-use super::save::load_names;
+use super::name_index;
+use super::save::{load_names, names_lock};
 use super::{Hit, NameLookup, Named, Registry};
 use crate::error::{Error, Result};
-use crate::names::{self, MatchKind, SimilarityIndex};
+use crate::names::{self, MatchKind};
 
 impl<'a, T: Named> Registry<'a, T> {
     /// Names of existing records that look like near-duplicates of `name` — what `create`
     /// would warn about — without saving anything (LaminDB warns on construction).
     pub fn similar(&self, name: &str) -> Result<Vec<String>> {
-        let index = SimilarityIndex::new(&[name]);
-        let names = self.ln.db().with_conn(|c| load_names(c, T::REGISTRY))?;
-        Ok(names
+        let mut found = self.ln.db().transaction(|conn| {
+            // (The index is built here if this instance predates it.)
+            conn.lock(&[names_lock::<T>()])?;
+            name_index::ensure::<T>(conn)?;
+            name_index::similar_existing::<T>(conn, &[name])
+        })?;
+        let mut similar: Vec<String> = found
+            .pop()
+            .unwrap_or_default()
             .into_iter()
-            .filter(|(_, n)| n != name && !index.matches(n).is_empty())
-            .map(|(_, n)| n)
-            .collect())
+            .filter(|n| n != name)
+            .collect();
+        similar.sort();
+        similar.dedup();
+        Ok(similar)
     }
 
     /// The record with this uid, or the only one whose uid starts with this prefix.

@@ -1,0 +1,2 @@
+DROP TABLE lamella_name_index;
+DROP TABLE lamella_name_keys;

@@ -74,19 +74,23 @@ pub fn bench(args: &[String]) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    run_test_bin("lamella-bench", args, &[])
+    run_test_bin("lamella-bench", args, &[("LAMELLA_BIN", release_cli()?)])
 }
 
-/// `cargo xtask stress [-- args]`: services up, a release `lamella`, then `lamella-stress`
-/// (many writer processes on one instance, on SQLite and PostgreSQL; see its --help).
-pub fn stress(args: &[String]) -> Result<ExitCode> {
+/// Builds the release `lamella` binary (benchmarks and stress runs time whole processes).
+fn release_cli() -> Result<PathBuf> {
     let mut build = cargo(&["build", "--release", "-p", "lamella-cli"]);
     println!("\n==> {}", describe(&build));
     if !build.status()?.success() {
         bail!("building the release lamella binary failed");
     }
-    let bin = workspace_root().join("target/release/lamella");
-    run_test_bin("lamella-stress", args, &[("LAMELLA_BIN", bin)])
+    Ok(workspace_root().join("target/release/lamella"))
+}
+
+/// `cargo xtask stress [-- args]`: services up, a release `lamella`, then `lamella-stress`
+/// (many writer processes on one instance, on SQLite and PostgreSQL; see its --help).
+pub fn stress(args: &[String]) -> Result<ExitCode> {
+    run_test_bin("lamella-stress", args, &[("LAMELLA_BIN", release_cli()?)])
 }
 
 /// Services up, then `cargo run --release -p lamella-tests --bin NAME -- ARGS` with the test

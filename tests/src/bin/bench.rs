@@ -35,7 +35,85 @@ fn fmt_duration(d: Duration) -> String {
     }
 }
 
-fn labels(ln: &Instance, backend: &'static str, big: u64, rows: &mut Vec<Row>) -> Result<()> {
+/// The median time of one `create` with the name check (5 creates of new names).
+fn one_create(ln: &Instance, tag: &str) -> Result<Duration> {
+    let mut times = Vec::new();
+    for i in 0..5 {
+        let name = format!(
+            "probe {tag} {}",
+            ["alpha", "beta", "gamma", "delta", "omega"][i]
+        );
+        let (_, t) = time(|| Ok(ln.ulabels().create(ULabel::new(name))?))?;
+        times.push(t);
+    }
+    times.sort();
+    Ok(times[2])
+}
+
+fn create_row(ln: &Instance, backend: &'static str, n: u64, lamindb: &'static str) -> Result<Row> {
+    Ok(Row {
+        backend,
+        what: format!("create 1 ULabel with the name check among {}", group(n)),
+        time: one_create(ln, &group(n))?,
+        per: None,
+        lamindb,
+    })
+}
+
+/// `lamella ulabel create NAME` as a whole process (median of 5), on the current instance.
+fn cli_create(
+    backend: &'static str,
+    n: u64,
+    home: &std::path::Path,
+    rows: &mut Vec<Row>,
+) -> Result<()> {
+    let Some(bin) = std::env::var_os("LAMELLA_BIN") else {
+        eprintln!("CLI figures skipped: LAMELLA_BIN is not set (use cargo xtask bench)");
+        return Ok(());
+    };
+    let mut times = Vec::new();
+    for i in 0..5 {
+        let (out, t) = time(|| {
+            Ok(std::process::Command::new(&bin)
+                .env("LAMELLA_HOME", home)
+                .args([
+                    "ulabel",
+                    "create",
+                    &format!("cli label {}", ["one", "two", "six", "ten", "red"][i]),
+                ])
+                .output()?)
+        })?;
+        anyhow::ensure!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        times.push(t);
+    }
+    times.sort();
+    rows.push(Row {
+        backend,
+        what: format!("`lamella ulabel create` (whole process) among {}", group(n)),
+        time: times[2],
+        per: None,
+        lamindb: "",
+    });
+    Ok(())
+}
+
+fn labels(
+    ln: &Instance,
+    backend: &'static str,
+    big: u64,
+    home: &std::path::Path,
+    rows: &mut Vec<Row>,
+) -> Result<()> {
+    // 0. one create among 1,000 labels
+    let seed: Vec<ULabel> = (0..1_000)
+        .map(|i| ULabel::new(format!("seed_{i:04}")))
+        .collect();
+    ln.ulabels().save_all(seed)?;
+    rows.push(create_row(ln, backend, 1_000, "")?);
     // 1. construct 10,000 labels with the name check, bulk save
     let names: Vec<ULabel> = (0..10_000)
         .map(|i| ULabel::new(format!("label_{i:05}")))
@@ -79,20 +157,25 @@ fn labels(ln: &Instance, backend: &'static str, big: u64, rows: &mut Vec<Row>) -
         lamindb: "2.3 ms",
     });
     // 4. the same at scale
-    let extra = big.saturating_sub(10_001);
-    let (_, t) = time(|| {
-        let chunk = 100_000u64;
-        let mut done = 0;
-        while done < extra {
-            let k = chunk.min(extra - done);
-            let batch: Vec<ULabel> = (done..done + k)
-                .map(|i| ULabel::new(format!("bulk_{i:07}")))
-                .collect();
-            ln.ulabels().save_all(batch)?;
-            done += k;
+    let extra = big.saturating_sub(11_006);
+    let mut bulk_time = Duration::ZERO;
+    let mut at_100k = None;
+    let chunk = 100_000u64;
+    let mut done = 0;
+    while done < extra {
+        let k = chunk.min(extra - done);
+        let batch: Vec<ULabel> = (done..done + k)
+            .map(|i| ULabel::new(format!("bulk_{i:07}")))
+            .collect();
+        let (_, t) = time(|| Ok(ln.ulabels().save_all(batch)?))?;
+        bulk_time += t;
+        done += k;
+        if at_100k.is_none() && done + 11_006 >= 100_000 {
+            at_100k = Some(create_row(ln, backend, done + 11_006, "")?);
         }
-        Ok(())
-    })?;
+    }
+    rows.extend(at_100k);
+    let t = bulk_time;
     rows.push(Row {
         backend,
         what: format!("create {} more ULabels in batches of 100,000", group(extra)),
@@ -117,14 +200,9 @@ fn labels(ln: &Instance, backend: &'static str, big: u64, rows: &mut Vec<Row>) -
         per: Some((1, "query")),
         lamindb: "",
     });
-    let (_, t) = time(|| Ok(ln.ulabels().create(ULabel::new("one more label"))?))?;
-    rows.push(Row {
-        backend,
-        what: format!("create 1 ULabel with the name check among {}", group(big)),
-        time: t,
-        per: None,
-        lamindb: "",
-    });
+    let n = ln.ulabels().query().count()? as u64;
+    rows.push(create_row(ln, backend, n, "")?);
+    cli_create(backend, n, home, rows)?;
     Ok(())
 }
 
@@ -316,7 +394,7 @@ fn main() -> Result<()> {
     if only.as_deref().is_none_or(|o| o == "sqlite") {
         let dir = tempfile::tempdir()?;
         let ln = Instance::init(dir.path().join("bench"), None)?;
-        labels(&ln, "SQLite", big, &mut rows)?;
+        labels(&ln, "SQLite", big, home.path(), &mut rows)?;
         artifacts(&ln, "SQLite", &mut rows)?;
         hashing(&mut rows)?;
     }
@@ -326,7 +404,7 @@ fn main() -> Result<()> {
                 let pg = PgDatabase::create(&url)?;
                 let dir = tempfile::tempdir()?;
                 let ln = Instance::init(dir.path().join("bench"), Some(&pg.url))?;
-                labels(&ln, "PostgreSQL", big, &mut rows)?;
+                labels(&ln, "PostgreSQL", big, home.path(), &mut rows)?;
                 artifacts(&ln, "PostgreSQL", &mut rows)?;
             }
             Err(_) => eprintln!(

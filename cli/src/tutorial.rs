@@ -41,7 +41,7 @@ const STEPS: &[Step] = &[
     },
     // (later: query the raw-images artifact, `artifact.labels.add(study0)`, `describe()`)
     Step {
-        title: "Associate labels with a feature",
+        title: "A feature for study labels",
         run: create_study_name_feature,
     },
     // (later: `artifact.labels.add(study0, feature)`, `describe()`)

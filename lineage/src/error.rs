@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 /// Everything that can go wrong while building or rendering a graph.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// An edge or a query named a node id that is not in the graph.
     #[error("no node '{id}' in the graph")]

@@ -2,6 +2,7 @@
 
 /// Everything that can go wrong in the schema layer.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The database URL names no supported backend.
     #[error(

@@ -35,9 +35,21 @@ use crate::names::{SimilarityIndex, normalize};
 /// Bumped whenever the fingerprints change, which rebuilds every index on its next use.
 const VERSION: i32 = 1;
 
-/// Batches larger than this stream every existing name through an in-memory index instead
-/// of probing (one pass over the registry beats tens of thousands of probes).
-pub(super) const PROBE_LIMIT: usize = 2_000;
+/// Batches with more probes than this stream every existing name through an in-memory index
+/// instead (one pass over the registry beats tens of thousands of probes): about 2,000 names
+/// of ordinary length, fewer long ones.
+const PROBE_BUDGET: usize = 60_000;
+
+/// Whether a batch of new names is checked by probing the index (else by one pass over every
+/// name).
+pub(super) fn probe_pays(new_names: &[&str]) -> bool {
+    new_names.len() <= 2_000
+        && new_names
+            .iter()
+            .map(|n| 3 * n.chars().count() + 2)
+            .sum::<usize>()
+            <= PROBE_BUDGET
+}
 
 const F: u8 = b'F';
 const L: u8 = b'L';

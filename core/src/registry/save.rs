@@ -94,7 +94,7 @@ impl<'a, T: Named> Registry<'a, T> {
             } else {
                 let new_names: Vec<&str> = new.iter().map(|r| r.name_str()).collect();
                 // A few names probe the persisted index; a large batch reads every name once.
-                let mut similar = if new_names.len() <= name_index::PROBE_LIMIT {
+                let mut similar = if name_index::probe_pays(&new_names) {
                     name_index::similar_existing::<T>(conn, &new_names)?
                 } else {
                     name_index::similar_streaming::<T>(conn, &new_names)?

@@ -18,7 +18,11 @@ impl<'a, T: Named> Registry<'a, T> {
             // (The index is built here if this instance predates it.)
             conn.lock(&[names_lock::<T>()])?;
             name_index::ensure::<T>(conn)?;
-            name_index::similar_existing::<T>(conn, &[name])
+            if name_index::probe_pays(&[name]) {
+                name_index::similar_existing::<T>(conn, &[name])
+            } else {
+                name_index::similar_streaming::<T>(conn, &[name])
+            }
         })?;
         let mut similar: Vec<String> = found
             .pop()

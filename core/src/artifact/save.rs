@@ -316,16 +316,70 @@ pub(super) fn remove_all(store: &Store, keys: &[String]) {
     }
 }
 
-/// Phase 4, inside one write transaction: locks, dedup again, uids and versions, rows,
-/// promotion. Locks are taken in two rounds — content hashes and keys, then version
-/// families — in sorted order, so two writers never wait for each other in a cycle.
-pub(super) fn commit(
+/// Per plan the artifact found under the lock (if any), and the first plan of each hash.
+type Rechecked = (
+    Vec<Option<Outcome>>,
+    std::collections::HashMap<String, usize>,
+);
+
+/// Round 1 of the locks (content hashes and keys), then the dedup check again under them:
+/// another writer may have saved the same content meanwhile; within the batch, the first of
+/// several equal contents is saved and the others return it. Returns each plan's existing
+/// artifact, if any, and the first plan of each hash.
+fn lock_and_recheck(
     conn: &mut lamella_schema::Conn<'_>,
-    store: &Store,
+    plans: &[(usize, Plan)],
+) -> Result<Rechecked> {
+    let mut names: Vec<String> = Vec::new();
+    for (_, p) in plans.iter() {
+        if p.dedup {
+            names.push(format!("artifact-hash:{}", p.prepared.hash));
+        }
+        if let Some(k) = &p.record.key {
+            names.push(key_lock(p.record.storage_id, k));
+        }
+    }
+    conn.lock(&names)?;
+    let hashes: Vec<String> = plans
+        .iter()
+        .filter(|(_, p)| p.dedup)
+        .map(|(_, p)| p.prepared.hash.clone())
+        .collect();
+    let known: std::collections::HashMap<String, Artifact> =
+        lamella_schema::load_where_in::<Artifact>(conn, "hash", &hashes)?
+            .into_iter()
+            .filter_map(|a| Some((a.hash.clone()?, a)))
+            .collect();
+    let mut first_of_hash: std::collections::HashMap<String, usize> = Default::default();
+    let mut existing: Vec<Option<Outcome>> = Vec::with_capacity(plans.len());
+    for (j, (_, p)) in plans.iter().enumerate() {
+        if !p.dedup {
+            existing.push(None);
+            continue;
+        }
+        if let Some(a) = known.get(&p.prepared.hash) {
+            if p.policy == DuplicatePolicy::Error {
+                return Err(Error::Duplicate {
+                    path: p.prepared.local.display().to_string(),
+                    uid: a.uid.clone(),
+                    hash: p.prepared.hash.clone(),
+                });
+            }
+            existing.push(Some(Outcome::Existing(a.clone())));
+        } else {
+            first_of_hash.entry(p.prepared.hash.clone()).or_insert(j);
+            existing.push(None);
+        }
+    }
+    Ok((existing, first_of_hash))
+}
+
+/// Completes plans that revise an artifact: checks the revised artifacts exist and gives each
+/// new version its family's key (and description, unless one is given).
+fn inherit_from_revised(
+    conn: &mut lamella_schema::Conn<'_>,
     plans: &mut [(usize, Plan)],
-    promoted: &mut Vec<String>,
-) -> Result<Vec<Outcome>> {
-    let t = now();
+) -> Result<()> {
     // The artifacts that `revises` names (their uid and key never change).
     let revised_uids: Vec<String> = plans
         .iter()
@@ -364,50 +418,21 @@ pub(super) fn commit(
             }
         }
     }
-    // Round 1: content and keys.
-    let mut names: Vec<String> = Vec::new();
-    for (_, p) in plans.iter() {
-        if p.dedup {
-            names.push(format!("artifact-hash:{}", p.prepared.hash));
-        }
-        if let Some(k) = &p.record.key {
-            names.push(key_lock(p.record.storage_id, k));
-        }
-    }
-    conn.lock(&names)?;
-    // Dedup again: another writer may have saved the same content meanwhile; within the
-    // batch, the first of several equal contents is saved and the others return it.
-    let hashes: Vec<String> = plans
-        .iter()
-        .filter(|(_, p)| p.dedup)
-        .map(|(_, p)| p.prepared.hash.clone())
-        .collect();
-    let known: std::collections::HashMap<String, Artifact> =
-        lamella_schema::load_where_in::<Artifact>(conn, "hash", &hashes)?
-            .into_iter()
-            .filter_map(|a| Some((a.hash.clone()?, a)))
-            .collect();
-    let mut first_of_hash: std::collections::HashMap<String, usize> = Default::default();
-    let mut existing: Vec<Option<Outcome>> = Vec::with_capacity(plans.len());
-    for (j, (_, p)) in plans.iter().enumerate() {
-        if !p.dedup {
-            existing.push(None);
-            continue;
-        }
-        if let Some(a) = known.get(&p.prepared.hash) {
-            if p.policy == DuplicatePolicy::Error {
-                return Err(Error::Duplicate {
-                    path: p.prepared.local.display().to_string(),
-                    uid: a.uid.clone(),
-                    hash: p.prepared.hash.clone(),
-                });
-            }
-            existing.push(Some(Outcome::Existing(a.clone())));
-        } else {
-            first_of_hash.entry(p.prepared.hash.clone()).or_insert(j);
-            existing.push(None);
-        }
-    }
+    Ok(())
+}
+
+/// Phase 4, inside one write transaction: locks, dedup again, uids and versions, rows,
+/// promotion. Locks are taken in two rounds — content hashes and keys, then version
+/// families — in sorted order, so two writers never wait for each other in a cycle.
+pub(super) fn commit(
+    conn: &mut lamella_schema::Conn<'_>,
+    store: &Store,
+    plans: &mut [(usize, Plan)],
+    promoted: &mut Vec<String>,
+) -> Result<Vec<Outcome>> {
+    let t = now();
+    inherit_from_revised(conn, plans)?;
+    let (mut existing, first_of_hash) = lock_and_recheck(conn, plans)?;
     // The newest artifact of every key being saved to (one query; trash included, so a key
     // whose versions are all in the trash keeps its family).
     let keys: Vec<String> = plans

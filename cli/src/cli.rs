@@ -362,6 +362,26 @@ pub enum FeatureCommand {
         #[arg(long, short = 'd')]
         description: Option<String>,
     },
+    /// Change a feature: its name, dtype, unit, synonyms or description.
+    Update {
+        /// The feature (name or uid).
+        name: String,
+        /// The new name.
+        #[arg(long = "name", value_name = "NEW_NAME")]
+        new_name: Option<String>,
+        /// The new dtype.
+        #[arg(long)]
+        dtype: Option<String>,
+        /// The new unit ('' removes it).
+        #[arg(long)]
+        unit: Option<String>,
+        /// The new synonyms, separated by | ('' removes them).
+        #[arg(long)]
+        synonyms: Option<String>,
+        /// The new description ('' removes it).
+        #[arg(long, short = 'd')]
+        description: Option<String>,
+    },
     /// List features as a table.
     List(ListArgs),
     /// Search features by name and synonyms.

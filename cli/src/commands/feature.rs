@@ -1,11 +1,11 @@
 //! `lamella feature …`
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use lamella_core::Feature;
 
 use super::named;
 use crate::cli::FeatureCommand;
-use crate::output::Out;
+use crate::output::{Out, repr};
 
 /// Runs one `feature` subcommand.
 pub fn run(cmd: FeatureCommand, out: &mut Out) -> Result<()> {
@@ -31,6 +31,45 @@ pub fn run(cmd: FeatureCommand, out: &mut Out) -> Result<()> {
             }
             let saved = reg.create(f)?;
             named::print_saved(&saved, out)
+        }
+        FeatureCommand::Update {
+            name,
+            new_name,
+            dtype,
+            unit,
+            synonyms,
+            description,
+        } => {
+            if [&new_name, &dtype, &unit, &synonyms, &description]
+                .iter()
+                .all(|o| o.is_none())
+            {
+                bail!(
+                    "nothing to update: give --name, --dtype, --unit, --synonyms and/or \
+                     --description"
+                );
+            }
+            let mut f = named::find(&reg, &name)?;
+            if let Some(n) = new_name {
+                f.name = n;
+            }
+            if let Some(d) = dtype {
+                f.dtype = reg.parse_dtype(&d)?;
+            }
+            if let Some(u) = unit {
+                f.unit = (!u.is_empty()).then_some(u);
+            }
+            if let Some(s) = synonyms {
+                f = f.synonyms(s.split('|'));
+            }
+            if let Some(d) = description {
+                f.description = (!d.is_empty()).then_some(d);
+            }
+            reg.update(&mut f)?;
+            if out.json {
+                return out.json(&f);
+            }
+            out.line(repr(&f)?)
         }
         FeatureCommand::List(args) => named::list(&reg, &args, out),
         FeatureCommand::Search { text, limit } => named::search(&reg, &text, limit, out),

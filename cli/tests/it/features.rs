@@ -101,3 +101,56 @@ cli_test!(bad_dtype_is_a_clear_error, |env| {
     // The dtype is required: a usage error.
     assert_eq!(env.run(&["feature", "create", "x"]).code, 2);
 });
+
+cli_test!(
+    a_second_create_names_what_differs_and_update_changes_it,
+    |env| {
+        env.init("data");
+        env.run(&[
+            "feature", "create", "length", "--dtype", "float", "--unit", "mm",
+        ])
+        .ok();
+        let again = env
+            .run(&[
+                "feature", "create", "length", "--dtype", "int", "--unit", "m",
+            ])
+            .ok();
+        assert!(
+            again
+                .stderr
+                .contains("exists with dtype 'float', not 'int'")
+                && again.stderr.contains("exists with unit 'mm', not 'm'")
+                && again
+                    .stderr
+                    .contains("lamella feature update length --dtype int"),
+            "{}",
+            again.stderr
+        );
+        let updated = env
+            .run(&[
+                "feature", "update", "length", "--dtype", "num", "--unit", "m", "--json",
+            ])
+            .ok()
+            .json();
+        assert_eq!(updated["dtype"], "num");
+        assert_eq!(updated["unit"], "m");
+        let cleared = env
+            .run(&["feature", "update", "length", "--unit", "", "--json"])
+            .ok()
+            .json();
+        assert!(cleared["unit"].is_null(), "{cleared}");
+        assert_error(
+            &env.run(&["feature", "update", "length", "--dtype", "flaot"]),
+            "did you mean 'float'",
+        );
+        assert_error(
+            &env.run(&["feature", "update", "length"]),
+            "nothing to update",
+        );
+        // The same create now matches: no remark.
+        let same = env
+            .run(&["feature", "create", "length", "--dtype", "num"])
+            .ok();
+        assert!(!same.stderr.contains("exists with"), "{}", same.stderr);
+    }
+);

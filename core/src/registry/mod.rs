@@ -52,6 +52,9 @@ pub struct SavedAll<T> {
     pub existing: Vec<String>,
     /// New names that look like near-duplicates of other names: `(name, similar names)`.
     pub similar: Vec<(String, Vec<String>)>,
+    /// Remarks on records returned as stored although the input asked for something else
+    /// (e.g. another dtype): change those with `update`.
+    pub notes: Vec<String>,
 }
 
 /// A search hit.
@@ -102,6 +105,11 @@ pub trait Named: Store + Serialize {
     fn stamp(&mut self, user_id: i64, t: chrono::NaiveDateTime);
     /// Sets `updated_at`.
     fn touch(&mut self, t: chrono::NaiveDateTime);
+    /// How `self`, about to be created, differs from the stored record of the same name
+    /// (which `create` returns instead): one remark per field that differs.
+    fn differences(&self, _stored: &Self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Refuses control characters (other than newline and tab) in a free-text field, on every
@@ -203,6 +211,32 @@ impl Named for Feature {
     }
     fn touch(&mut self, t: chrono::NaiveDateTime) {
         self.updated_at = t;
+    }
+    fn differences(&self, stored: &Feature) -> Vec<String> {
+        let mut out = Vec::new();
+        let show = |v: &Option<String>| {
+            v.as_deref()
+                .map_or("none".to_string(), |s| format!("'{s}'"))
+        };
+        if self.dtype != stored.dtype {
+            out.push(format!(
+                "feature '{}' exists with dtype '{}', not '{}': kept as it is; change it with \
+                 `lamella feature update {} --dtype {}`",
+                stored.name, stored.dtype, self.dtype, stored.name, self.dtype
+            ));
+        }
+        if self.unit.is_some() && self.unit != stored.unit {
+            out.push(format!(
+                "feature '{}' exists with unit {}, not {}: kept as it is; change it with \
+                 `lamella feature update {} --unit {}`",
+                stored.name,
+                show(&stored.unit),
+                show(&self.unit),
+                stored.name,
+                self.unit.as_deref().unwrap_or_default()
+            ));
+        }
+        out
     }
 }
 

@@ -32,7 +32,7 @@ pub(super) fn single<T: Named>(out: SavedAll<T>) -> Result<Saved<T>> {
         record,
         existed,
         similar,
-        notes: Vec::new(),
+        notes: out.notes,
     })
 }
 
@@ -129,6 +129,15 @@ impl<'a, T: Named> Registry<'a, T> {
                 .iter()
                 .map(|r| by_name[r.name_str()].clone())
                 .collect();
+            let mut notes = Vec::new();
+            let mut noted = HashSet::new();
+            for r in &input {
+                if let Some(stored) = existing.get(r.name_str())
+                    && noted.insert(r.name_str().to_string())
+                {
+                    notes.extend(r.differences(stored));
+                }
+            }
             let mut existing_names: Vec<String> = existing.into_keys().collect();
             existing_names.sort();
             for (name, s) in &similar {
@@ -139,6 +148,7 @@ impl<'a, T: Named> Registry<'a, T> {
                 created,
                 existing: existing_names,
                 similar,
+                notes,
             };
             then(conn, &saved)?;
             Ok::<_, Error>(saved)

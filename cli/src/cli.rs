@@ -362,6 +362,15 @@ pub enum FeatureCommand {
         #[arg(long, short = 'd')]
         description: Option<String>,
     },
+    /// The features of a table file's columns (Parquet or CSV), dtypes inferred; with --save,
+    /// saved (existing features are reused).
+    FromFile {
+        /// The table file.
+        file: PathBuf,
+        /// Save the features (otherwise only show them).
+        #[arg(long)]
+        save: bool,
+    },
     /// Change a feature: its name, dtype, unit, synonyms or description.
     Update {
         /// The feature (name or uid).

@@ -1,5 +1,6 @@
 //! End-to-end tests of lamella-core; each `db_test!` body runs on SQLite and PostgreSQL.
 
+mod annotate;
 mod artifacts;
 mod features;
 mod hierarchy;

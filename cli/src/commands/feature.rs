@@ -71,6 +71,29 @@ pub fn run(cmd: FeatureCommand, out: &mut Out) -> Result<()> {
             }
             out.line(repr(&f)?)
         }
+        FeatureCommand::FromFile { file, save } => {
+            let features = reg.infer_file(&file)?;
+            if save {
+                let saved = reg.save_all(features)?;
+                return named::print_saved_all(&saved, out);
+            }
+            if out.json {
+                return out.json(&features);
+            }
+            out.note(format!(
+                "{} columns; nothing saved (save the features with --save)",
+                features.len()
+            ))?;
+            for f in &features {
+                let unit = f
+                    .unit
+                    .as_deref()
+                    .map(|u| format!(" [{u}]"))
+                    .unwrap_or_default();
+                out.line(format!("{} ({}){unit}", f.name, f.dtype))?;
+            }
+            Ok(())
+        }
         FeatureCommand::List(args) => named::list(&reg, &args, out),
         FeatureCommand::Search { text, limit } => named::search(&reg, &text, limit, out),
         FeatureCommand::Delete { name } => named::delete(&reg, &name, out),

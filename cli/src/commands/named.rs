@@ -99,6 +99,9 @@ pub fn print_saved_all<T: Named>(saved: &SavedAll<T>, out: &mut Out) -> Result<(
             quote_all(similar)
         ))?;
     }
+    for note in &saved.notes {
+        out.warn(note)?;
+    }
     if out.json {
         return out.json(&SavedAllJson {
             created: saved.created,

@@ -154,3 +154,32 @@ cli_test!(
         assert!(!same.stderr.contains("exists with"), "{}", same.stderr);
     }
 );
+
+cli_test!(features_from_a_file, |env| {
+    env.init("data");
+    std::fs::write(
+        env.path("iris.csv"),
+        "sepal_length,species\n5.1,setosa\n4.9,setosa\n7.0,versicolor\n6.4,versicolor\n",
+    )
+    .unwrap();
+    let shown = env.run(&["feature", "from-file", "iris.csv"]).ok();
+    assert!(
+        shown.stdout.contains("sepal_length (float)") && shown.stdout.contains("species (cat)"),
+        "{}",
+        shown.stdout
+    );
+    let listed = env.run(&["feature", "list", "--json"]).ok().json();
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        0,
+        "nothing saved without --save"
+    );
+    env.run(&["feature", "from-file", "iris.csv", "--save"])
+        .ok();
+    let listed = env.run(&["feature", "list", "--json"]).ok().json();
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert_error(
+        &env.run(&["feature", "from-file", "notes.txt"]),
+        "not a table",
+    );
+});

@@ -1,0 +1,153 @@
+//! Features from a table's columns (SPEC §5).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use lamella_core::arrow::array::{
+    ArrayRef, BooleanArray, Date32Array, DictionaryArray, Float64Array, Int64Array, ListArray,
+    StringArray, TimestampMicrosecondArray,
+};
+use lamella_core::arrow::datatypes::{DataType, Field, Int32Type, Schema};
+use lamella_core::{Feature, RecordBatch};
+use lamella_tests::db_test;
+
+fn table() -> RecordBatch {
+    let n = 6;
+    let species = [
+        "setosa",
+        "setosa",
+        "versicolor",
+        "versicolor",
+        "virginica",
+        "virginica",
+    ];
+    let cols: Vec<(Field, ArrayRef)> = vec![
+        (
+            Field::new("sepal_length", DataType::Float64, false)
+                .with_metadata(HashMap::from([("unit".to_string(), "cm".to_string())])),
+            Arc::new(Float64Array::from(vec![5.1, 4.9, 7.0, 6.4, 6.3, 5.8])),
+        ),
+        (
+            Field::new("species", DataType::Utf8, false),
+            Arc::new(StringArray::from(species.to_vec())),
+        ),
+        (
+            Field::new("sample_id", DataType::Utf8, false),
+            Arc::new(StringArray::from(
+                (0..n).map(|i| format!("s{i}")).collect::<Vec<_>>(),
+            )),
+        ),
+        (
+            Field::new("count", DataType::Int64, true),
+            Arc::new(Int64Array::from(vec![
+                Some(1),
+                None,
+                Some(3),
+                Some(4),
+                Some(5),
+                Some(6),
+            ])),
+        ),
+        (
+            Field::new("ok", DataType::Boolean, false),
+            Arc::new(BooleanArray::from(vec![
+                true, false, true, true, false, true,
+            ])),
+        ),
+        (
+            Field::new("day", DataType::Date32, false),
+            Arc::new(Date32Array::from(vec![19_000; n])),
+        ),
+        (
+            Field::new(
+                "at",
+                DataType::Timestamp(lamella_core::arrow::datatypes::TimeUnit::Microsecond, None),
+                false,
+            ),
+            Arc::new(TimestampMicrosecondArray::from(vec![
+                1_700_000_000_000_000;
+                n
+            ])),
+        ),
+        (
+            Field::new(
+                "site",
+                DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+                false,
+            ),
+            Arc::new(
+                ["a", "b", "c", "d", "e", "f"]
+                    .into_iter()
+                    .collect::<DictionaryArray<Int32Type>>(),
+            ),
+        ),
+        (
+            Field::new(
+                "tags",
+                DataType::List(Arc::new(Field::new_list_field(DataType::Int64, true))),
+                true,
+            ),
+            Arc::new(ListArray::from_iter_primitive::<
+                lamella_core::arrow::datatypes::Int64Type,
+                _,
+                _,
+            >((0..n).map(|i| Some(vec![Some(i as i64)])))),
+        ),
+    ];
+    let (fields, arrays): (Vec<Field>, Vec<ArrayRef>) = cols.into_iter().unzip();
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap()
+}
+
+db_test!(features_from_a_table_infer_dtypes_and_reuse_existing, |t| {
+    let inferred = t.features().infer(&table())?;
+    let dtypes: Vec<(String, String)> = inferred
+        .iter()
+        .map(|f| (f.name.clone(), f.dtype.to_string()))
+        .collect();
+    let want = [
+        ("sepal_length", "float"),
+        ("species", "cat"),
+        ("sample_id", "str"),
+        ("count", "int"),
+        ("ok", "bool"),
+        ("day", "date"),
+        ("at", "datetime"),
+        ("site", "cat"),
+        ("tags", "list[int]"),
+    ];
+    assert_eq!(
+        dtypes,
+        want.map(|(a, b)| (a.to_string(), b.to_string())).to_vec()
+    );
+    assert_eq!(inferred[0].unit.as_deref(), Some("cm"));
+    assert_eq!(t.features().query().count()?, 0, "infer saves nothing");
+    // An existing feature is reused, and the difference is named.
+    t.features()
+        .create(Feature::new("species", "str".parse()?))?;
+    let saved = t.features().from_table(&table())?;
+    assert_eq!(saved.records.len(), 9);
+    assert_eq!(saved.created, 8);
+    assert_eq!(saved.existing, ["species"]);
+    assert!(
+        saved
+            .notes
+            .iter()
+            .any(|n| n.contains("dtype 'str', not 'cat'")),
+        "{:?}",
+        saved.notes
+    );
+    assert_eq!(t.features().query().count()?, 9);
+    Ok(())
+});
+
+db_test!(columns_without_a_feature_dtype_are_named, |t| {
+    use lamella_core::arrow::array::BinaryArray;
+    let schema = Schema::new(vec![Field::new("blob", DataType::Binary, false)]);
+    let batch = RecordBatch::try_new(
+        Arc::new(schema),
+        vec![Arc::new(BinaryArray::from(vec![b"x".as_ref()])) as ArrayRef],
+    )?;
+    let e = t.features().infer(&batch).unwrap_err();
+    assert!(e.to_string().contains("column 'blob'"), "{e}");
+    Ok(())
+});

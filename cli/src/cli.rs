@@ -63,10 +63,19 @@ pub enum Command {
         #[arg(long, short = 'o', value_name = "PATH")]
         out: Option<PathBuf>,
     },
-    /// Show an artifact's fields and provenance (storage, created_by).
+    /// Show an artifact's fields, provenance, feature sets and labels.
     Describe {
         #[command(flatten)]
         which: ArtifactRef,
+    },
+    /// Annotate an artifact: --columns links a table's columns as its `columns` feature set
+    /// (one feature per column, inferred; existing features reused).
+    Annotate {
+        #[command(flatten)]
+        which: ArtifactRef,
+        /// Link the table's columns as the `columns` feature set.
+        #[arg(long)]
+        columns: bool,
     },
     /// List artifacts as a table (the trash is hidden unless --trash).
     Ls {

@@ -35,6 +35,7 @@ mod settings;
 mod table;
 mod view;
 
+pub use annotate::FeatureSets;
 pub use artifact::{
     ArtifactDraft, Artifacts, DoctorReport, DuplicatePolicy, Loaded, Preview, SaveMany, SavedEach,
     UID_LEN, check_key, object_key, skipped_link_notes, suffix_of,

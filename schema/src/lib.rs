@@ -50,10 +50,11 @@ pub use models::{
 pub use ops::{
     DbColumn, Edge, Hierarchy, Store, ancestor_ids, artifact_label_links, artifact_slots,
     clear_edges, counts, delete_by_id, delete_edges, descendant_ids, feature_names,
-    feature_set_members, insert_edges, insert_instance, instance_row, link_artifact_ulabels,
-    links_to, load_by_ids, load_where_in, move_instance_root, name_index_clear,
-    name_index_set_version, name_index_version, name_keys_delete, name_keys_insert,
-    name_keys_probe, names, reachable_edges, require_id, set_latest, table_columns,
+    feature_set_members, insert_edges, insert_feature_set_members, insert_instance, instance_row,
+    link_artifact_ulabels, links_to, load_by_ids, load_where_in, move_instance_root,
+    name_index_clear, name_index_set_version, name_index_version, name_keys_delete,
+    name_keys_insert, name_keys_probe, names, reachable_edges, require_id, set_artifact_slot,
+    set_latest, table_columns,
 };
 pub use query::{Op, QuerySpec, Value, parse_timestamp};
 pub use types::{HashType, StorageKind, UidError, VERSION_LEN, VersionedUid, Visibility};

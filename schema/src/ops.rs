@@ -772,3 +772,64 @@ pub fn name_index_set_version(conn: &mut Conn<'_>, registry: i16, version: i32) 
     })?;
     Ok(())
 }
+
+/// Adds features to a feature set (existing members are kept).
+pub fn insert_feature_set_members(
+    conn: &mut Conn<'_>,
+    set_id: i64,
+    feature_ids: &[i64],
+) -> Result<()> {
+    for chunk in feature_ids.chunks(INSERT_CHUNK * 4) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|f| {
+                (
+                    lamella_feature_set_features::feature_set_id.eq(set_id),
+                    lamella_feature_set_features::feature_id.eq(*f),
+                )
+            })
+            .collect();
+        with_conn!(conn.inner, |c| {
+            diesel::insert_into(lamella_feature_set_features::table)
+                .values(&rows)
+                .on_conflict_do_nothing()
+                .execute(c)
+        })?;
+    }
+    Ok(())
+}
+
+/// Links feature set `set_id` to an artifact under `slot`, replacing the slot's previous set;
+/// returns the id of the set it replaced, if another.
+pub fn set_artifact_slot(
+    conn: &mut Conn<'_>,
+    artifact_id: i64,
+    slot: &str,
+    set_id: i64,
+) -> Result<Option<i64>> {
+    use lamella_artifact_feature_sets as l;
+    let previous: Option<i64> = with_conn!(conn.inner, |c| {
+        l::table
+            .filter(l::artifact_id.eq(artifact_id))
+            .filter(l::slot.eq(slot))
+            .select(l::feature_set_id)
+            .first::<i64>(c)
+            .optional()
+    })?;
+    with_conn!(conn.inner, |c| {
+        diesel::delete(
+            l::table
+                .filter(l::artifact_id.eq(artifact_id))
+                .filter(l::slot.eq(slot)),
+        )
+        .execute(c)?;
+        diesel::insert_into(l::table)
+            .values((
+                l::artifact_id.eq(artifact_id),
+                l::feature_set_id.eq(set_id),
+                l::slot.eq(slot),
+            ))
+            .execute(c)
+    })?;
+    Ok(previous.filter(|p| *p != set_id))
+}

@@ -151,3 +151,76 @@ db_test!(columns_without_a_feature_dtype_are_named, |t| {
     assert!(e.to_string().contains("column 'blob'"), "{e}");
     Ok(())
 });
+
+db_test!(feature_sets_are_deduplicated_by_their_members, |t| {
+    let saved = t.features().from_table(&table())?;
+    let (a, b) = (saved.records[0].clone(), saved.records[1].clone());
+    let s1 = t.feature_sets().from_features(&[a.clone(), b.clone()])?;
+    assert!(!s1.existed);
+    assert_eq!(s1.n, 2);
+    let s2 = t
+        .feature_sets()
+        .from_features(&[b.clone(), a.clone(), a.clone()])?;
+    assert!(s2.existed, "same members, another order: the same set");
+    assert_eq!(s2.uid, s1.uid);
+    let s3 = t.feature_sets().from_features(std::slice::from_ref(&a))?;
+    assert_ne!(s3.uid, s1.uid);
+    assert_eq!(
+        s3.dtype.as_ref().map(ToString::to_string).as_deref(),
+        Some("float")
+    );
+    assert!(s1.dtype.is_none(), "mixed dtypes have no common dtype");
+    let members: Vec<String> = t
+        .feature_sets()
+        .members(&s1)?
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
+    assert_eq!(members, ["sepal_length", "species"]);
+    assert!(t.feature_sets().from_features(&[]).is_err());
+    Ok(())
+});
+
+lamella_tests::artifact_test!(a_table_artifact_is_annotated_with_its_columns, |t| {
+    let a = t
+        .artifacts()
+        .from_table(&table().project(&[0, 1, 3])?)
+        .key("iris/cols.parquet")
+        .save()?;
+    let set = t.artifacts().annotate_columns(&a)?;
+    assert_eq!(set.n, 3);
+    let features = t.artifacts().features(&a)?;
+    let columns = &features["columns"];
+    let names: Vec<(&str, String)> = columns
+        .features
+        .iter()
+        .map(|d| (d.feature.name.as_str(), d.feature.dtype.to_string()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("sepal_length", "float".to_string()),
+            ("species", "cat".to_string()),
+            ("count", "int".to_string())
+        ]
+    );
+    // Annotating again (or another table with the same columns) reuses the same set.
+    let again = t.artifacts().annotate_columns(&a)?;
+    assert!(again.existed);
+    assert_eq!(again.uid, set.uid);
+    let text = t.artifacts().describe(&a)?.to_string();
+    assert!(
+        text.contains("Features:\n  columns: FeatureSet(uid='")
+            && text.contains("    sepal_length (float)\n    species (cat)\n    count (int)"),
+        "{text}"
+    );
+    // An artifact whose features are in a set cannot take them away: the set is in use.
+    let sepal = t.features().get_by_name("sepal_length")?;
+    assert!(t.features().delete(&sepal).is_err());
+    assert!(
+        t.artifacts()
+            .add_feature_set(&a, "bad slot!", &set)
+            .is_err()
+    );
+    Ok(())
+});

@@ -442,6 +442,40 @@ pub fn describe(which: &ArtifactRef, out: &mut Out) -> Result<()> {
     Ok(())
 }
 
+/// `lamella annotate UID|--key K --columns`
+pub fn annotate(which: &ArtifactRef, columns: bool, out: &mut Out) -> Result<()> {
+    if !columns {
+        bail!("nothing to annotate: give --columns (labels and features come with later options)");
+    }
+    let ln = super::current()?;
+    let a = resolve(&ln, which)?;
+    let set = ln.artifacts().annotate_columns(&a)?;
+    for note in &set.notes {
+        out.warn(note)?;
+    }
+    let members = ln.feature_sets().members(&set.record)?;
+    if out.json {
+        return out.json(&serde_json::json!({
+            "artifact": a.uid,
+            "slot": "columns",
+            "feature_set": set.record,
+            "existed": set.existed,
+            "features": members,
+        }));
+    }
+    out.line(format!(
+        "✅ linked {} feature{} to artifact {} as its columns: {}",
+        members.len(),
+        plural(members.len()),
+        a.uid,
+        repr(&set.record)?
+    ))?;
+    for f in &members {
+        out.line(format!("   {} ({})", f.name, f.dtype))?;
+    }
+    Ok(())
+}
+
 /// `lamella delete UID [--permanent]`
 pub fn delete(which: &ArtifactRef, permanent: bool, yes: bool, out: &mut Out) -> Result<()> {
     let ln = super::current()?;

@@ -26,6 +26,7 @@ pub fn run(command: Command, out: &mut Out) -> Result<()> {
         Command::Save(args) => artifact::save(args, out),
         Command::Load { which, out: dest } => artifact::load(&which, dest.as_deref(), out),
         Command::Describe { which } => artifact::describe(&which, out),
+        Command::Annotate { which, columns } => artifact::annotate(&which, columns, out),
         Command::Ls {
             filters,
             order,

@@ -183,3 +183,30 @@ cli_test!(features_from_a_file, |env| {
         "not a table",
     );
 });
+
+cli_test!(annotate_links_a_tables_columns, |env| {
+    env.init("data");
+    std::fs::write(
+        env.path("iris.csv"),
+        "sepal_length,species\n5.1,setosa\n4.9,setosa\n7.0,versicolor\n6.4,versicolor\n",
+    )
+    .unwrap();
+    env.run(&["save", "iris.csv", "--key", "iris.csv"]).ok();
+    let out = env
+        .run(&["annotate", "--key", "iris.csv", "--columns", "--json"])
+        .ok()
+        .json();
+    assert_eq!(out["slot"], "columns");
+    assert_eq!(out["features"].as_array().unwrap().len(), 2);
+    let described = env
+        .run(&["describe", "--key", "iris.csv", "--json"])
+        .ok()
+        .json();
+    let cols = &described["features"]["columns"]["features"];
+    assert_eq!(cols[0]["feature"]["name"], "sepal_length");
+    assert_eq!(cols[1]["feature"]["dtype"], "cat");
+    assert_error(
+        &env.run(&["annotate", "--key", "iris.csv"]),
+        "nothing to annotate",
+    );
+});

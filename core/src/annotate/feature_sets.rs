@@ -1,0 +1,155 @@
+//! Feature sets: sets of features, deduplicated by their members (same members → same
+//! record, LaminDB's hash), linked to artifacts under a slot (`columns`, `external`, …).
+
+use std::collections::BTreeMap;
+
+use lamella_schema::{
+    Artifact, Dtype, Feature, FeatureSet, Store as _, base62_uid, now, require_id,
+};
+
+use crate::artifact::Artifacts;
+use crate::describe::SlotFeatures;
+use crate::error::{Error, Result};
+use crate::instance::Instance;
+use crate::registry::Saved;
+
+/// The feature-set registry of an instance: `ln.feature_sets()`.
+#[derive(Debug, Clone, Copy)]
+pub struct FeatureSets<'a> {
+    ln: &'a Instance,
+}
+
+impl Instance {
+    /// The feature-set registry.
+    pub fn feature_sets(&self) -> FeatureSets<'_> {
+        FeatureSets { ln: self }
+    }
+}
+
+/// Saves (or finds) the feature set of `features` inside a transaction.
+pub(crate) fn save_set(
+    conn: &mut lamella_schema::Conn<'_>,
+    features: &[Feature],
+    user: i64,
+) -> Result<Saved<FeatureSet>> {
+    if features.is_empty() {
+        return Err(Error::Invalid(
+            "a feature set needs at least one feature".into(),
+        ));
+    }
+    let ids = features
+        .iter()
+        .map(|f| require_id(f).map_err(Error::from))
+        .collect::<Result<Vec<i64>>>()?;
+    let hash = lamella_storage::hash_set(features.iter().map(|f| f.uid.as_str()));
+    conn.lock(&[format!("feature-set:{hash}")])?;
+    let found: Vec<FeatureSet> = lamella_schema::load_where_in(conn, "hash", &[hash.clone()])?;
+    if let Some(set) = found.into_iter().next() {
+        return Ok(Saved {
+            record: set,
+            existed: true,
+            similar: Vec::new(),
+            notes: Vec::new(),
+        });
+    }
+    let mut distinct: Vec<i64> = ids.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let first: &Dtype = &features[0].dtype;
+    let t = now();
+    let mut rows = vec![FeatureSet {
+        id: None,
+        uid: base62_uid(lamella_schema::uid_len::FEATURE_SET),
+        name: None,
+        n: distinct.len() as i32,
+        dtype: features
+            .iter()
+            .all(|f| &f.dtype == first)
+            .then(|| first.clone()),
+        registry: "Feature".into(),
+        hash,
+        created_at: t,
+        updated_at: t,
+        created_by_id: user,
+        run_id: None,
+    }];
+    FeatureSet::insert_all(conn, &mut rows)?;
+    let set = rows.remove(0);
+    lamella_schema::insert_feature_set_members(conn, require_id(&set)?, &distinct)?;
+    Ok(Saved {
+        record: set,
+        existed: false,
+        similar: Vec::new(),
+        notes: Vec::new(),
+    })
+}
+
+impl FeatureSets<'_> {
+    /// The feature set of these saved features: the existing one when a set with the same
+    /// members exists (order and repeats do not matter), else a new one.
+    pub fn from_features(&self, features: &[Feature]) -> Result<Saved<FeatureSet>> {
+        let user = self.ln.user_id();
+        self.ln
+            .db()
+            .transaction(|conn| save_set(conn, features, user))
+    }
+
+    /// The members of a feature set, in id order.
+    pub fn members(&self, set: &FeatureSet) -> Result<Vec<Feature>> {
+        let id = require_id(set)?;
+        let ids: Vec<i64> = self
+            .ln
+            .db()
+            .with_conn(|c| lamella_schema::feature_set_members(c, &[id]))?
+            .into_iter()
+            .map(|(_, f)| f)
+            .collect();
+        let mut features: Vec<Feature> = self
+            .ln
+            .db()
+            .with_conn(|c| lamella_schema::load_by_ids(c, &ids))?;
+        features.sort_by_key(|f| f.id);
+        Ok(features)
+    }
+}
+
+/// Checks a slot name: a non-empty identifier such as `columns` or `external`.
+fn check_slot(slot: &str) -> Result<()> {
+    if slot.is_empty() || !slot.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(Error::Invalid(format!(
+            "invalid slot '{}': use letters, digits and _ (e.g. 'columns')",
+            slot.escape_default()
+        )));
+    }
+    Ok(())
+}
+
+impl Artifacts<'_> {
+    /// Links `set` to the artifact under `slot`, replacing the slot's previous set.
+    pub fn add_feature_set(&self, a: &Artifact, slot: &str, set: &FeatureSet) -> Result<()> {
+        check_slot(slot)?;
+        let (aid, sid) = (require_id(a)?, require_id(set)?);
+        self.ln.db().transaction(|conn| {
+            lamella_schema::set_artifact_slot(conn, aid, slot, sid)?;
+            Ok(())
+        })
+    }
+
+    /// The artifact's feature sets by slot, each with its members (`features()["columns"]`).
+    pub fn features(&self, a: &Artifact) -> Result<BTreeMap<String, SlotFeatures>> {
+        Ok(self.describe(a)?.features)
+    }
+
+    /// Annotates a table artifact with its columns: one feature per column (inferred,
+    /// existing features reused) and their set under the slot `columns`. Returns the set.
+    pub fn annotate_columns(&self, a: &Artifact) -> Result<Saved<FeatureSet>> {
+        let path = self.cache(a)?;
+        let features = self.ln.features().infer_file(&path)?;
+        let saved = self.ln.features().save_all(features)?;
+        let set = self.ln.feature_sets().from_features(&saved.records)?;
+        self.add_feature_set(a, "columns", &set.record)?;
+        let mut set = set;
+        set.notes.extend(saved.notes);
+        Ok(set)
+    }
+}

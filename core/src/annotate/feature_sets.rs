@@ -43,7 +43,8 @@ pub(crate) fn save_set(
         .collect::<Result<Vec<i64>>>()?;
     let hash = lamella_storage::hash_set(features.iter().map(|f| f.uid.as_str()));
     conn.lock(&[format!("feature-set:{hash}")])?;
-    let found: Vec<FeatureSet> = lamella_schema::load_where_in(conn, "hash", &[hash.clone()])?;
+    let found: Vec<FeatureSet> =
+        lamella_schema::load_where_in(conn, "hash", std::slice::from_ref(&hash))?;
     if let Some(set) = found.into_iter().next() {
         return Ok(Saved {
             record: set,

@@ -206,6 +206,44 @@ fn labels(
     Ok(())
 }
 
+/// `Feature::from_table` on a 200-column table (100 float, 100 categorical string columns).
+fn features(ln: &Instance, backend: &'static str, rows: &mut Vec<Row>) -> Result<()> {
+    use lamella_core::arrow::array::{ArrayRef, Float64Array, StringArray};
+    use lamella_core::arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
+    let n = 1_000;
+    let mut fields = Vec::new();
+    let mut cols: Vec<ArrayRef> = Vec::new();
+    for c in 0..200 {
+        if c % 2 == 0 {
+            fields.push(Field::new(
+                format!("measure_{c:03}"),
+                DataType::Float64,
+                false,
+            ));
+            cols.push(Arc::new(Float64Array::from_iter_values(
+                (0..n).map(|i| i as f64 * 0.5),
+            )));
+        } else {
+            fields.push(Field::new(format!("group_{c:03}"), DataType::Utf8, false));
+            cols.push(Arc::new(StringArray::from_iter_values(
+                (0..n).map(|i| format!("g{}", i % 7)),
+            )));
+        }
+    }
+    let batch = lamella_core::RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?;
+    let (saved, t) = time(|| Ok(ln.features().from_table(&batch)?))?;
+    anyhow::ensure!(saved.records.len() == 200);
+    rows.push(Row {
+        backend,
+        what: "Feature::from_table on 200 columns x 1,000 rows (infer + bulk save)".into(),
+        time: t,
+        per: None,
+        lamindb: "0.84 s",
+    });
+    Ok(())
+}
+
 fn table(rows: usize) -> lamella_core::RecordBatch {
     use lamella_core::arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
     use std::sync::Arc;
@@ -396,6 +434,7 @@ fn main() -> Result<()> {
         let ln = Instance::init(dir.path().join("bench"), None)?;
         labels(&ln, "SQLite", big, home.path(), &mut rows)?;
         artifacts(&ln, "SQLite", &mut rows)?;
+        features(&ln, "SQLite", &mut rows)?;
         hashing(&mut rows)?;
     }
     if only.as_deref().is_none_or(|o| o == "postgres") {
@@ -406,6 +445,7 @@ fn main() -> Result<()> {
                 let ln = Instance::init(dir.path().join("bench"), Some(&pg.url))?;
                 labels(&ln, "PostgreSQL", big, home.path(), &mut rows)?;
                 artifacts(&ln, "PostgreSQL", &mut rows)?;
+                features(&ln, "PostgreSQL", &mut rows)?;
             }
             Err(_) => eprintln!(
                 "PostgreSQL skipped: LAMELLA_TEST_POSTGRES_URL is not set (use cargo xtask bench)"

@@ -32,6 +32,9 @@ pub enum Error {
     /// A dtype string is invalid.
     #[error(transparent)]
     Dtype(#[from] lamella_schema::DtypeError),
+    /// The curator found problems; its report lists every one. Nothing was saved.
+    #[error("the table is not valid: {}; nothing saved", .0.summary())]
+    Curation(Box<crate::validate::Report>),
     /// No record matched.
     #[error("no {registry} matches {what}")]
     NotFound {

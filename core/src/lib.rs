@@ -33,9 +33,10 @@ mod query;
 mod registry;
 mod settings;
 mod table;
+pub mod validate;
 mod view;
 
-pub use annotate::FeatureSets;
+pub use annotate::{FeatureSets, Labels, LabelsAdded};
 pub use artifact::{
     ArtifactDraft, Artifacts, DoctorReport, DuplicatePolicy, Loaded, Preview, SaveMany, SavedEach,
     UID_LEN, check_key, object_key, skipped_link_notes, suffix_of,
@@ -51,6 +52,7 @@ pub use settings::{
     InstanceEntry, Settings, home as settings_home, known_secrets, set_home as set_settings_home,
 };
 pub use table::records_to_batch;
+pub use validate::{Curator, Report};
 pub use view::{REGISTRIES, RegistryView};
 
 pub use arrow::{

@@ -43,6 +43,18 @@ impl<'a, T: Record + Serialize> Query<'a, T> {
         self
     }
 
+    /// Keeps records labelled `label` (artifacts, collections), through `feature` when given:
+    /// `labelled("T cell", Some("cell_type"))` finds the artifacts whose `cell_type` is
+    /// `T cell`. One SQL statement with the rest of the query.
+    pub fn labelled(mut self, label: &str, feature: Option<&str>) -> Self {
+        self.what.push(match feature {
+            Some(f) => format!("{f}='{label}'"),
+            None => format!("label '{label}'"),
+        });
+        self.spec = self.spec.labelled(label, feature.map(str::to_string));
+        self
+    }
+
     /// Orders by a field; `-field` for descending.
     pub fn order_by(mut self, field: &str) -> Self {
         self.spec = self.spec.order_by(field);

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+    ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, StringBuilder,
+    TimestampMicrosecondBuilder,
 };
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use arrow::record_batch::RecordBatch;
@@ -34,6 +35,13 @@ pub fn records_to_batch<T: Record + Serialize>(
                     b.append_option(get(r).as_i64());
                 }
                 (DataType::Int64, Arc::new(b.finish()))
+            }
+            FieldType::Double => {
+                let mut b = Float64Builder::with_capacity(rows.len());
+                for r in &rows {
+                    b.append_option(get(r).as_f64());
+                }
+                (DataType::Float64, Arc::new(b.finish()))
             }
             FieldType::Bool => {
                 let mut b = BooleanBuilder::with_capacity(rows.len());

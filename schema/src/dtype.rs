@@ -55,7 +55,7 @@ const SCALARS: [&str; 8] = [
     "int", "float", "num", "number", "bool", "str", "date", "datetime",
 ];
 const HELP: &str = "use one of int, float, num, bool, str, date, datetime, cat, cat[ULabel], \
-                    cat[A|B], list[<dtype>]";
+                    cat[A|B], cat[ULabel[NAME]], list[<dtype>]";
 
 impl Dtype {
     /// Parses a dtype string such as `"float"`, `"cat[ULabel]"` or `"list[int]"`.
@@ -85,6 +85,28 @@ impl Dtype {
             let mut registries = Vec::new();
             for part in inner.split('|') {
                 let part = part.trim();
+                if let Some((registry, branch)) = part.split_once('[') {
+                    let (registry, branch) = (registry.trim(), branch.trim());
+                    let Some(branch) = branch.strip_suffix(']').map(str::trim) else {
+                        return Err(err(format!(
+                            "unbalanced brackets in '{part}': write cat[ULabel[NAME]]"
+                        )));
+                    };
+                    if !is_registry_name(registry)
+                        || branch.is_empty()
+                        || branch.contains(['[', ']'])
+                    {
+                        return Err(err(format!(
+                            "'{part}' is not a registry with a branch: write cat[ULabel[NAME]], \
+                             NAME being the label whose descendants are allowed"
+                        )));
+                    }
+                    let part = format!("{registry}[{branch}]");
+                    if !registries.contains(&part) {
+                        registries.push(part);
+                    }
+                    continue;
+                }
                 if !is_registry_name(part) {
                     return Err(err(format!(
                         "'{part}' is not a registry name: write cat[ULabel] or cat[A|B] with \
@@ -135,9 +157,28 @@ impl Dtype {
 
     /// This dtype widened to draw values from `registry` (`cat` → `cat[ULabel]`,
     /// `cat[A]` → `cat[A|ULabel]`); other dtypes are returned unchanged.
+    /// The registries a categorical dtype draws from, each with the label its values must
+    /// descend from (`cat[ULabel[is_species]]` → `[("ULabel", Some("is_species"))]`); empty
+    /// for plain `cat` and for other dtypes.
+    pub fn categories(&self) -> Vec<(&str, Option<&str>)> {
+        match self {
+            Dtype::Cat(regs) => regs
+                .iter()
+                .map(|r| match r.split_once('[') {
+                    Some((reg, branch)) => (reg, branch.strip_suffix(']')),
+                    None => (r.as_str(), None),
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// `cat` widened to draw from `registry` too (`cat` → `cat[ULabel]`); a dtype that
+    /// already names the registry (with or without a branch), or that is not categorical,
+    /// is returned as it is.
     pub fn with_registry(&self, registry: &str) -> Dtype {
         match self {
-            Dtype::Cat(regs) if !regs.iter().any(|r| r == registry) => {
+            Dtype::Cat(regs) if !self.categories().iter().any(|(r, _)| *r == registry) => {
                 let mut regs = regs.clone();
                 regs.push(registry.to_string());
                 Dtype::Cat(regs)
@@ -214,6 +255,8 @@ mod tests {
             "cat[ULabel|bionty.CellType]",
             "list[int]",
             "list[cat[ULabel]]",
+            "cat[ULabel[is_species]]",
+            "cat[ULabel[Study 0: initial plant gathering]|bionty.CellType]",
         ] {
             assert_eq!(Dtype::parse(s).unwrap().to_string(), s);
         }
@@ -236,6 +279,8 @@ mod tests {
             ("cat[1abc]", "not a registry name"),
             ("cat[A||B]", "not a registry name"),
             ("list[flot]", "inside list"),
+            ("cat[ULabel[]]", "not a registry with a branch"),
+            ("cat[ULabel[x]", "unbalanced"),
         ];
         for (input, needle) in cases {
             let e = Dtype::parse(input).unwrap_err();
@@ -251,5 +296,8 @@ mod tests {
         let d = Dtype::parse("cat[ULabel]").unwrap();
         assert_eq!(d.with_registry("ULabel").to_string(), "cat[ULabel]");
         assert_eq!(Dtype::Float.with_registry("ULabel"), Dtype::Float);
+        let d = Dtype::parse("cat[ULabel[is_species]]").unwrap();
+        assert_eq!(d.with_registry("ULabel"), d);
+        assert_eq!(d.categories(), [("ULabel", Some("is_species"))]);
     }
 }

@@ -20,7 +20,7 @@
 //!     let mut labels: Vec<ULabel> = ["setosa", "versicolor"].iter().map(|name| ULabel {
 //!         id: None, uid: base62_uid(8), name: name.to_string(), description: None,
 //!         reference: None, reference_type: None, created_at: t, updated_at: t,
-//!         created_by_id: user[0].id.unwrap(), run_id: None,
+//!         created_by_id: user[0].id.unwrap(), run_id: None, synonyms: None,
 //!     }).collect();
 //!     ULabel::insert_all(conn, &mut labels)?;
 //!     QuerySpec::new(&registry::ULABEL).filter("name__startswith", "set").count(conn)
@@ -32,6 +32,7 @@
 mod db;
 mod dtype;
 mod error;
+pub mod links;
 mod models;
 mod ops;
 mod query;
@@ -45,16 +46,15 @@ pub use dtype::{Dtype, DtypeError};
 pub use error::{Error, Result};
 pub use models::{
     Artifact, Collection, Feature, FeatureSet, InstanceRow, Record, Run, Storage, Transform,
-    ULabel, User, now,
+    ULabel, User, join_synonyms, now, split_synonyms,
 };
 pub use ops::{
-    DbColumn, Edge, Hierarchy, Store, ancestor_ids, artifact_label_links, artifact_slots,
-    clear_edges, counts, delete_by_id, delete_edges, descendant_ids, feature_names,
-    feature_set_members, insert_edges, insert_feature_set_members, insert_instance, instance_row,
-    link_artifact_ulabels, links_to, load_by_ids, load_where_in, move_instance_root,
-    name_index_clear, name_index_set_version, name_index_version, name_keys_delete,
-    name_keys_insert, name_keys_probe, names, reachable_edges, require_id, set_artifact_slot,
-    set_latest, table_columns,
+    DbColumn, Edge, Hierarchy, Store, ancestor_ids, clear_edges, counts, delete_by_id,
+    delete_edges, descendant_ids, feature_names, feature_set_members, insert_edges,
+    insert_feature_set_members, insert_instance, instance_row, links_to, load_by_ids,
+    load_where_in, move_instance_root, name_index_clear, name_index_set_version,
+    name_index_version, name_keys_delete, name_keys_insert, name_keys_probe, names,
+    reachable_edges, require_id, set_latest, table_columns,
 };
 pub use query::{Op, QuerySpec, Value, parse_timestamp};
 pub use types::{HashType, StorageKind, UidError, VERSION_LEN, VersionedUid, Visibility};

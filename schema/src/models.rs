@@ -198,6 +198,8 @@ pub struct ULabel {
     pub created_by_id: i64,
     /// Run that created it.
     pub run_id: Option<i64>,
+    /// Other names, `|`-separated (validation maps them to the name).
+    pub synonyms: Option<String>,
 }
 record!(ULabel, registry::ULABEL, name = name);
 
@@ -228,6 +230,14 @@ pub struct Feature {
     pub created_by_id: i64,
     /// Run that created it.
     pub run_id: Option<i64>,
+    /// Smallest value allowed (numeric features), checked by validation.
+    pub min_value: Option<f64>,
+    /// Largest value allowed (numeric features), checked by validation.
+    pub max_value: Option<f64>,
+    /// A regular expression every value must match in full (text and categorical features).
+    pub pattern: Option<String>,
+    /// Whether values may be missing (validation reports nulls when not).
+    pub nullable: bool,
 }
 record!(Feature, registry::FEATURE, name = name);
 
@@ -410,7 +420,19 @@ impl ULabel {
             updated_at: placeholder_time(),
             created_by_id: 0,
             run_id: None,
+            synonyms: None,
         }
+    }
+
+    /// Sets the synonyms (joined with `|`).
+    pub fn synonyms<S: AsRef<str>>(mut self, synonyms: impl IntoIterator<Item = S>) -> ULabel {
+        self.synonyms = join_synonyms(synonyms);
+        self
+    }
+
+    /// The synonyms as a list.
+    pub fn synonym_list(&self) -> Vec<&str> {
+        split_synonyms(self.synonyms.as_deref())
     }
 
     /// Sets the description.
@@ -451,6 +473,10 @@ impl Feature {
             updated_at: placeholder_time(),
             created_by_id: 0,
             run_id: None,
+            min_value: None,
+            max_value: None,
+            pattern: None,
+            nullable: true,
         }
     }
 
@@ -468,29 +494,57 @@ impl Feature {
 
     /// Sets the synonyms (joined with `|`).
     pub fn synonyms<S: AsRef<str>>(mut self, synonyms: impl IntoIterator<Item = S>) -> Feature {
-        let s: Vec<String> = synonyms
-            .into_iter()
-            .map(|s| s.as_ref().trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect();
-        self.synonyms = if s.is_empty() {
-            None
-        } else {
-            Some(s.join("|"))
-        };
+        self.synonyms = join_synonyms(synonyms);
         self
     }
 
     /// The synonyms as a list.
     pub fn synonym_list(&self) -> Vec<&str> {
-        self.synonyms
-            .as_deref()
-            .map(|s| {
-                s.split('|')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default()
+        split_synonyms(self.synonyms.as_deref())
     }
+
+    /// Sets the smallest and largest values allowed (either may be `None`).
+    pub fn range(mut self, min: Option<f64>, max: Option<f64>) -> Feature {
+        self.min_value = min;
+        self.max_value = max;
+        self
+    }
+
+    /// Sets whether values may be missing.
+    pub fn nullable(mut self, nullable: bool) -> Feature {
+        self.nullable = nullable;
+        self
+    }
+
+    /// Sets a regular expression that every value must match in full.
+    pub fn pattern(mut self, pattern: impl Into<String>) -> Feature {
+        self.pattern = Some(pattern.into());
+        self
+    }
+}
+
+/// Joins synonyms with `|`, trimmed, empty ones dropped; `None` when none is left.
+pub fn join_synonyms<S: AsRef<str>>(synonyms: impl IntoIterator<Item = S>) -> Option<String> {
+    let s: Vec<String> = synonyms
+        .into_iter()
+        .map(|s| s.as_ref().trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if s.is_empty() {
+        None
+    } else {
+        Some(s.join("|"))
+    }
+}
+
+/// Splits `|`-separated synonyms, trimmed, empty ones dropped.
+pub fn split_synonyms(synonyms: Option<&str>) -> Vec<&str> {
+    synonyms
+        .map(|s| {
+            s.split('|')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -529,53 +529,6 @@ pub fn counts(conn: &mut Conn<'_>) -> Result<Vec<(&'static str, i64)>> {
     Ok(out)
 }
 
-/// Links labels to an artifact, each with an optional feature; existing links are kept.
-/// Returns how many links are new.
-pub fn link_artifact_ulabels(
-    conn: &mut Conn<'_>,
-    artifact_id: i64,
-    links: &[(i64, Option<i64>)],
-    user_id: i64,
-) -> Result<usize> {
-    let t = crate::models::now();
-    let rows: Vec<_> = links
-        .iter()
-        .map(|(ulabel, feature)| {
-            (
-                lamella_artifact_ulabels::artifact_id.eq(artifact_id),
-                lamella_artifact_ulabels::ulabel_id.eq(*ulabel),
-                lamella_artifact_ulabels::feature_id.eq(*feature),
-                lamella_artifact_ulabels::created_at.eq(t),
-                lamella_artifact_ulabels::created_by_id.eq(user_id),
-            )
-        })
-        .collect();
-    let mut n = 0;
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        n += with_conn!(conn.inner, |c| {
-            diesel::insert_into(lamella_artifact_ulabels::table)
-                .values(chunk)
-                .on_conflict_do_nothing()
-                .execute(c)
-        })?;
-    }
-    Ok(n)
-}
-
-/// The feature sets linked to an artifact: `(slot, feature set id)`, by slot.
-pub fn artifact_slots(conn: &mut Conn<'_>, artifact_id: i64) -> Result<Vec<(String, i64)>> {
-    Ok(with_conn!(conn.inner, |c| {
-        lamella_artifact_feature_sets::table
-            .filter(lamella_artifact_feature_sets::artifact_id.eq(artifact_id))
-            .select((
-                lamella_artifact_feature_sets::slot,
-                lamella_artifact_feature_sets::feature_set_id,
-            ))
-            .order(lamella_artifact_feature_sets::slot)
-            .load::<(String, i64)>(c)
-    })?)
-}
-
 /// The members of feature sets: `(feature set id, feature id)`.
 pub fn feature_set_members(conn: &mut Conn<'_>, set_ids: &[i64]) -> Result<Vec<(i64, i64)>> {
     let mut out = Vec::new();
@@ -595,23 +548,6 @@ pub fn feature_set_members(conn: &mut Conn<'_>, set_ids: &[i64]) -> Result<Vec<(
         })?);
     }
     Ok(out)
-}
-
-/// The labels linked to an artifact: `(ulabel id, feature id)`, in link order.
-pub fn artifact_label_links(
-    conn: &mut Conn<'_>,
-    artifact_id: i64,
-) -> Result<Vec<(i64, Option<i64>)>> {
-    Ok(with_conn!(conn.inner, |c| {
-        lamella_artifact_ulabels::table
-            .filter(lamella_artifact_ulabels::artifact_id.eq(artifact_id))
-            .select((
-                lamella_artifact_ulabels::ulabel_id,
-                lamella_artifact_ulabels::feature_id,
-            ))
-            .order(lamella_artifact_ulabels::id)
-            .load::<(i64, Option<i64>)>(c)
-    })?)
 }
 
 /// A column of a table as the database reports it.
@@ -797,39 +733,4 @@ pub fn insert_feature_set_members(
         })?;
     }
     Ok(())
-}
-
-/// Links feature set `set_id` to an artifact under `slot`, replacing the slot's previous set;
-/// returns the id of the set it replaced, if another.
-pub fn set_artifact_slot(
-    conn: &mut Conn<'_>,
-    artifact_id: i64,
-    slot: &str,
-    set_id: i64,
-) -> Result<Option<i64>> {
-    use lamella_artifact_feature_sets as l;
-    let previous: Option<i64> = with_conn!(conn.inner, |c| {
-        l::table
-            .filter(l::artifact_id.eq(artifact_id))
-            .filter(l::slot.eq(slot))
-            .select(l::feature_set_id)
-            .first::<i64>(c)
-            .optional()
-    })?;
-    with_conn!(conn.inner, |c| {
-        diesel::delete(
-            l::table
-                .filter(l::artifact_id.eq(artifact_id))
-                .filter(l::slot.eq(slot)),
-        )
-        .execute(c)?;
-        diesel::insert_into(l::table)
-            .values((
-                l::artifact_id.eq(artifact_id),
-                l::feature_set_id.eq(set_id),
-                l::slot.eq(slot),
-            ))
-            .execute(c)
-    })?;
-    Ok(previous.filter(|p| *p != set_id))
 }

@@ -3,7 +3,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::RunQueryDsl;
-use diesel::sql_types::{BigInt, Bool, Integer, SmallInt, Text, Timestamp};
+use diesel::sql_types::{BigInt, Bool, Double, Integer, SmallInt, Text, Timestamp};
 
 use crate::db::{Backend, Conn, with_conn};
 use crate::error::{Error, Result};
@@ -132,6 +132,7 @@ enum Bind {
     SmallInt(i16),
     Bool(bool),
     Timestamp(NaiveDateTime),
+    Double(f64),
 }
 
 /// SQL text plus its parameters, with placeholders in the backend's style.
@@ -211,6 +212,7 @@ macro_rules! bound {
                 Bind::SmallInt(v) => q.bind::<SmallInt, _>(*v),
                 Bind::Bool(v) => q.bind::<Bool, _>(*v),
                 Bind::Timestamp(v) => q.bind::<Timestamp, _>(*v),
+                Bind::Double(v) => q.bind::<Double, _>(*v),
             };
         }
         q
@@ -254,6 +256,7 @@ pub struct QuerySpec {
     limit: Option<i64>,
     offset: Option<i64>,
     include_trash: bool,
+    labelled: Vec<(String, Option<String>)>,
 }
 
 impl QuerySpec {
@@ -266,6 +269,7 @@ impl QuerySpec {
             limit: None,
             offset: None,
             include_trash: false,
+            labelled: Vec::new(),
         }
     }
 
@@ -277,6 +281,14 @@ impl QuerySpec {
     /// Adds a lookup such as `("name__startswith", "study")` or `("parents__name", "is_species")`.
     pub fn filter(mut self, lookup: impl Into<String>, value: impl Into<Value>) -> Self {
         self.filters.push((lookup.into(), value.into()));
+        self
+    }
+
+    /// Keeps records linked to the label named `label` — through the feature named `feature`
+    /// when given ("artifacts where `cell_type` is `T cell`"). Registries with labels only
+    /// (Artifact, Collection); one `IN` subquery on the link table.
+    pub fn labelled(mut self, label: impl Into<String>, feature: Option<String>) -> Self {
+        self.labelled.push((label.into(), feature));
         self
     }
 
@@ -327,6 +339,36 @@ impl QuerySpec {
             and(sql);
             sql.push("(");
             condition(self.registry, "t0", lookup, value, sql)?;
+            sql.push(")");
+        }
+        for (label, feature) in &self.labelled {
+            let Some(RelationKind::ManyToMany {
+                link,
+                self_col,
+                other_col,
+            }) = self.registry.relation("ulabels").map(|r| &r.kind)
+            else {
+                return Err(Error::Lookup(format!(
+                    "{} records carry no labels: filter artifacts or collections by label",
+                    self.registry.name
+                )));
+            };
+            and(sql);
+            let (l, u) = (sql.alias(), sql.alias());
+            sql.push(&format!(
+                "t0.id IN (SELECT {l}.{self_col} FROM {link} {l} JOIN lamella_ulabels {u} ON \
+                 {u}.id = {l}.{other_col} WHERE {u}.name = "
+            ));
+            sql.bind_text(label.clone());
+            if let Some(feature) = feature {
+                let f = sql.alias();
+                sql.push(&format!(
+                    " AND {l}.feature_id IN (SELECT {f}.id FROM lamella_features {f} WHERE \
+                     {f}.name = "
+                ));
+                sql.bind_text(feature.clone());
+                sql.push(")");
+            }
             sql.push(")");
         }
         Ok(())
@@ -603,6 +645,12 @@ fn coerce(value: &Value, ty: FieldType, field: &str) -> Result<Bind> {
             }
         }
         FieldType::Bool => Bind::Bool(as_bool(value, field)?),
+        FieldType::Double => Bind::Double(match value {
+            Value::Float(f) => *f,
+            Value::Int(i) => *i as f64,
+            Value::Text(s) => s.trim().parse::<f64>().map_err(|_| bad(s, "a number"))?,
+            v => return Err(bad(v, "a number")),
+        }),
         FieldType::Timestamp => match value {
             Value::Text(s) => Bind::Timestamp(parse_timestamp(s).ok_or_else(|| {
                 bad(

@@ -17,6 +17,8 @@ pub enum FieldType {
     Bool,
     /// UTC timestamp without zone.
     Timestamp,
+    /// 64-bit floating point.
+    Double,
 }
 
 /// A column of a registry.
@@ -231,7 +233,7 @@ pub static ULABEL: Registry = Registry {
     table: "lamella_ulabels",
     fields: fields!("id": BigInt, "uid": Text, "name": Text, "description": Text, "reference": Text,
         "reference_type": Text, "created_at": Timestamp, "updated_at": Timestamp,
-        "created_by_id": BigInt, "run_id": BigInt),
+        "created_by_id": BigInt, "run_id": BigInt, "synonyms": Text),
     relations: &[
         fk("created_by", "created_by_id", &USER),
         fk("run", "run_id", &RUN),
@@ -273,7 +275,7 @@ pub static FEATURE: Registry = Registry {
     table: "lamella_features",
     fields: fields!("id": BigInt, "uid": Text, "name": Text, "dtype": Text, "unit": Text, "description": Text,
         "synonyms": Text, "created_at": Timestamp, "updated_at": Timestamp, "created_by_id": BigInt,
-        "run_id": BigInt),
+        "run_id": BigInt, "min_value": Double, "max_value": Double, "pattern": Text, "nullable": Bool),
     relations: &[
         fk("created_by", "created_by_id", &USER),
         fk("run", "run_id", &RUN),

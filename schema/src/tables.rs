@@ -95,6 +95,7 @@ diesel::table! {
         updated_at -> Timestamp,
         created_by_id -> BigInt,
         run_id -> Nullable<BigInt>,
+        synonyms -> Nullable<Text>,
     }
 }
 
@@ -118,6 +119,10 @@ diesel::table! {
         updated_at -> Timestamp,
         created_by_id -> BigInt,
         run_id -> Nullable<BigInt>,
+        min_value -> Nullable<Double>,
+        max_value -> Nullable<Double>,
+        pattern -> Nullable<Text>,
+        nullable -> Bool,
     }
 }
 

@@ -41,6 +41,7 @@ fn declared_tables() -> BTreeMap<String, Vec<Declared>> {
                 "Text" => "text",
                 "Bool" => "boolean",
                 "Timestamp" => "timestamp",
+                "Double" => "double precision",
                 other => panic!("tables.rs: unexpected diesel type {other} in {name}"),
             };
             let col = sql_name.take().unwrap_or_else(|| col.trim().to_string());
@@ -59,6 +60,7 @@ fn field_type(t: FieldType) -> &'static str {
         FieldType::Text => "text",
         FieldType::Bool => "boolean",
         FieldType::Timestamp => "timestamp",
+        FieldType::Double => "double precision",
     }
 }
 
@@ -144,9 +146,9 @@ db_test!(a_label_annotates_an_artifact_once_per_feature, |t| {
     let (f1, f2) = (f1.id.unwrap(), f2.id.unwrap());
     let db = t.raw_db()?;
     let added = db.transaction(|c| {
-        lamella_schema::link_artifact_ulabels(
+        lamella_schema::links::link_ulabels(
             c,
-            a_id,
+            lamella_schema::links::Owner::Artifact(a_id),
             &[(l, None), (l, Some(f1)), (l, Some(f2))],
             u,
         )
@@ -154,10 +156,17 @@ db_test!(a_label_annotates_an_artifact_once_per_feature, |t| {
     assert_eq!(added, 3, "one label under two features and without one");
     // Repeating any of them adds nothing, on both databases.
     let again = db.transaction(|c| {
-        lamella_schema::link_artifact_ulabels(c, a_id, &[(l, None), (l, Some(f1))], u)
+        lamella_schema::links::link_ulabels(
+            c,
+            lamella_schema::links::Owner::Artifact(a_id),
+            &[(l, None), (l, Some(f1))],
+            u,
+        )
     })?;
     assert_eq!(again, 0);
-    let links = db.with_conn(|c| lamella_schema::artifact_label_links(c, a_id))?;
+    let links = db.with_conn(|c| {
+        lamella_schema::links::label_links(c, lamella_schema::links::Owner::Artifact(a_id))
+    })?;
     assert_eq!(links, vec![(l, None), (l, Some(f1)), (l, Some(f2))]);
     // describe() lists the label once, and per feature where a slot holds the feature.
     let d = t.artifacts().describe(&a)?;

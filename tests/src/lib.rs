@@ -481,7 +481,12 @@ pub fn link_label_to_new_artifact(
             created_by_id: user,
         }];
         lamella_schema::Artifact::insert_all(conn, &mut a)?;
-        lamella_schema::link_artifact_ulabels(conn, a[0].id.unwrap(), &[(label_id, None)], user)?;
+        lamella_schema::links::link_ulabels(
+            conn,
+            lamella_schema::links::Owner::Artifact(a[0].id.unwrap()),
+            &[(label_id, None)],
+            user,
+        )?;
         Ok(())
     })
 }

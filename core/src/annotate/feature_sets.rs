@@ -131,7 +131,10 @@ impl Artifacts<'_> {
         check_slot(slot)?;
         let (aid, sid) = (require_id(a)?, require_id(set)?);
         self.ln.db().transaction(|conn| {
-            lamella_schema::set_artifact_slot(conn, aid, slot, sid)?;
+            let owner = lamella_schema::links::Owner::Artifact(aid);
+            if let Some(previous) = lamella_schema::links::set_slot(conn, owner, slot, sid)? {
+                lamella_schema::links::delete_feature_set_if_unused(conn, previous)?;
+            }
             Ok(())
         })
     }

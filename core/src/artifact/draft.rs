@@ -27,6 +27,10 @@ pub(super) enum Source {
     Table(Vec<RecordBatch>),
 }
 
+/// Work done on a saved artifact inside the save's own transaction (annotation by the
+/// curator), so the artifact and its annotations land together or not at all.
+pub(crate) type Hook<'a> = Box<dyn Fn(&mut lamella_schema::Conn<'_>, &Artifact) -> Result<()> + 'a>;
+
 /// An artifact being prepared: `ln.artifacts().from_path(p).key("a/b.csv").save()`.
 pub struct ArtifactDraft<'a> {
     pub(super) ln: &'a Instance,
@@ -36,6 +40,7 @@ pub struct ArtifactDraft<'a> {
     pub(super) version: Option<String>,
     pub(super) revises: Option<Artifact>,
     pub(super) policy: DuplicatePolicy,
+    pub(super) then: Option<Hook<'a>>,
 }
 
 impl<'a> ArtifactDraft<'a> {
@@ -60,6 +65,12 @@ impl<'a> ArtifactDraft<'a> {
     /// Makes this a new version of `previous`.
     pub fn revises(mut self, previous: &Artifact) -> Self {
         self.revises = Some(previous.clone());
+        self
+    }
+
+    /// Runs `hook` on the saved (or existing) artifact inside the save's transaction.
+    pub(crate) fn then(mut self, hook: Hook<'a>) -> Self {
+        self.then = Some(hook);
         self
     }
 
@@ -117,6 +128,7 @@ impl<'a> Artifacts<'a> {
             version: None,
             revises: None,
             policy: DuplicatePolicy::default(),
+            then: None,
         }
     }
 

@@ -7,7 +7,7 @@ use lamella_schema::{
 use lamella_storage::Store;
 
 use super::delete::prune_empty_dirs;
-use super::draft::ArtifactDraft;
+use super::draft::{ArtifactDraft, Hook};
 use super::prepare::{Prepared, skipped_link_notes};
 use super::versions::{UID_LEN, family_lock, key_lock, versioned};
 use super::{DuplicatePolicy, STAGING, suffix_of};
@@ -47,10 +47,17 @@ pub(super) enum Outcome {
 /// or promoted, and nothing else.
 pub(super) fn save_prepared(
     ln: &Instance,
-    items: Vec<(ArtifactDraft<'_>, Prepared)>,
+    mut items: Vec<(ArtifactDraft<'_>, Prepared)>,
 ) -> Result<Vec<Saved<Artifact>>> {
     let existing = dedup(ln, &items)?;
+    let hooks: Vec<Option<Hook<'_>>> = items.iter_mut().map(|(d, _)| d.then.take()).collect();
     let (mut out, mut plans) = plan(ln, items, &existing)?;
+    // Artifacts found by the first dedup check are annotated in a transaction of their own.
+    for (saved, hook) in out.iter().zip(&hooks) {
+        if let (Some(saved), Some(hook)) = (saved, hook) {
+            ln.db().transaction(|conn| hook(conn, &saved.record))?;
+        }
+    }
     if plans.is_empty() {
         return Ok(out.into_iter().flatten().collect());
     }
@@ -70,9 +77,16 @@ pub(super) fn save_prepared(
         return Err(e);
     }
     let mut promoted: Vec<String> = Vec::new();
-    let result = ln
-        .db()
-        .transaction(|conn| commit(conn, &store, &mut plans, &mut promoted));
+    let result = ln.db().transaction(|conn| {
+        let outcomes = commit(conn, &store, &mut plans, &mut promoted)?;
+        for ((i, _), outcome) in plans.iter().zip(&outcomes) {
+            if let Some(hook) = &hooks[*i] {
+                let (Outcome::Saved(a) | Outcome::Existing(a)) = outcome;
+                hook(conn, a)?;
+            }
+        }
+        Ok::<_, Error>(outcomes)
+    });
     // Whatever was staged and not promoted (duplicates found under the lock, or a failure)
     // goes; on failure so do the objects this save promoted — no other save owns them,
     // since promotion never replaces an object.

@@ -80,10 +80,11 @@ impl<'a> Artifacts<'a> {
             None => None,
         };
         let (slots, members, links) = ln.db().with_conn(|c| {
-            let slots = lamella_schema::artifact_slots(c, id)?;
+            let owner = lamella_schema::links::Owner::Artifact(id);
+            let slots = lamella_schema::links::slots(c, owner)?;
             let set_ids: Vec<i64> = slots.iter().map(|(_, s)| *s).collect();
             let members = lamella_schema::feature_set_members(c, &set_ids)?;
-            let links = lamella_schema::artifact_label_links(c, id)?;
+            let links = lamella_schema::links::label_links(c, owner)?;
             Ok::<_, lamella_schema::Error>((slots, members, links))
         })?;
         let set_ids: Vec<i64> = slots.iter().map(|(_, s)| *s).collect();

@@ -96,9 +96,9 @@ pub trait Named: Store + Serialize {
     /// The record's name.
     fn name_str(&self) -> &str;
     /// Its synonyms, `|`-separated.
-    fn synonyms_str(&self) -> Option<&str> {
-        None
-    }
+    fn synonyms_str(&self) -> Option<&str>;
+    /// Replaces its synonyms (`|`-separated).
+    fn set_synonyms(&mut self, synonyms: Option<String>);
     /// Checks the record's fields, canonicalising them (e.g. the dtype spelling).
     fn validate(&mut self) -> Result<()>;
     /// Sets creator and timestamps of a record about to be created.
@@ -169,9 +169,16 @@ impl Named for ULabel {
     fn name_str(&self) -> &str {
         &self.name
     }
+    fn synonyms_str(&self) -> Option<&str> {
+        self.synonyms.as_deref()
+    }
+    fn set_synonyms(&mut self, synonyms: Option<String>) {
+        self.synonyms = synonyms;
+    }
     fn validate(&mut self) -> Result<()> {
         check_name("ULabel", &self.name)?;
         check_text("description", self.description.as_deref())?;
+        check_text("synonyms", self.synonyms.as_deref())?;
         check_text("reference", self.reference.as_deref())?;
         check_text("reference type", self.reference_type.as_deref())
     }
@@ -192,6 +199,9 @@ impl Named for Feature {
     fn synonyms_str(&self) -> Option<&str> {
         self.synonyms.as_deref()
     }
+    fn set_synonyms(&mut self, synonyms: Option<String>) {
+        self.synonyms = synonyms;
+    }
     fn validate(&mut self) -> Result<()> {
         check_name("Feature", &self.name)?;
         check_text("description", self.description.as_deref())?;
@@ -202,7 +212,7 @@ impl Named for Feature {
         {
             self.unit = None;
         }
-        Ok(())
+        check_constraints(self)
     }
     fn stamp(&mut self, user_id: i64, t: chrono::NaiveDateTime) {
         self.created_by_id = user_id;
@@ -240,10 +250,45 @@ impl Named for Feature {
     }
 }
 
+/// Checks a feature's value constraints: a range only on numeric features, with min ≤ max
+/// and finite bounds; a pattern that compiles, only on text and categorical features.
+fn check_constraints(f: &Feature) -> Result<()> {
+    let bad = |m: String| Err(Error::Invalid(format!("feature '{}': {m}", f.name)));
+    if f.min_value.is_some() || f.max_value.is_some() {
+        if !f.dtype.is_numeric() {
+            return bad(format!(
+                "--min/--max need a numeric dtype (int, float, num), not '{}'",
+                f.dtype
+            ));
+        }
+        if f.min_value.is_some_and(|v| !v.is_finite())
+            || f.max_value.is_some_and(|v| !v.is_finite())
+        {
+            return bad("the range bounds must be finite numbers".into());
+        }
+        if let (Some(lo), Some(hi)) = (f.min_value, f.max_value)
+            && lo > hi
+        {
+            return bad(format!("the minimum {lo} is above the maximum {hi}"));
+        }
+    }
+    if let Some(p) = &f.pattern {
+        if !(f.dtype == Dtype::Str || f.dtype.is_categorical()) {
+            return bad(format!(
+                "--pattern needs a text dtype (str or cat), not '{}'",
+                f.dtype
+            ));
+        }
+        check_text("pattern", Some(p))?;
+        crate::validate::full_match(p)?;
+    }
+    Ok(())
+}
+
 /// A named registry of an instance: `ln.ulabels()`, `ln.features()`.
 #[derive(Debug, Clone, Copy)]
 pub struct Registry<'a, T> {
-    ln: &'a Instance,
+    pub(crate) ln: &'a Instance,
     _t: PhantomData<T>,
 }
 

@@ -14,17 +14,8 @@ impl<'a, T: Named> Registry<'a, T> {
     /// Names of existing records that look like near-duplicates of `name` — what `create`
     /// would warn about — without saving anything (LaminDB warns on construction).
     pub fn similar(&self, name: &str) -> Result<Vec<String>> {
-        let mut found = self.ln.db().transaction(|conn| {
-            // (The index is built here if this instance predates it.)
-            conn.lock(&[names_lock::<T>()])?;
-            name_index::ensure::<T>(conn)?;
-            if name_index::probe_pays(&[name]) {
-                name_index::similar_existing::<T>(conn, &[name])
-            } else {
-                name_index::similar_streaming::<T>(conn, &[name])
-            }
-        })?;
-        let mut similar: Vec<String> = found
+        let mut similar: Vec<String> = self
+            .similar_many(&[name])?
             .pop()
             .unwrap_or_default()
             .into_iter()
@@ -33,6 +24,21 @@ impl<'a, T: Named> Registry<'a, T> {
         similar.sort();
         similar.dedup();
         Ok(similar)
+    }
+
+    /// For each of `names`, the existing names that look like near-duplicates (unsorted),
+    /// from the name index in one probe (or one pass over all names for large batches).
+    pub(crate) fn similar_many(&self, names: &[&str]) -> Result<Vec<Vec<String>>> {
+        self.ln.db().transaction(|conn| {
+            // (The index is built here if this instance predates it.)
+            conn.lock(&[names_lock::<T>()])?;
+            name_index::ensure::<T>(conn)?;
+            if name_index::probe_pays(names) {
+                name_index::similar_existing::<T>(conn, names)
+            } else {
+                name_index::similar_streaming::<T>(conn, names)
+            }
+        })
     }
 
     /// The record with this uid, or the only one whose uid starts with this prefix.

@@ -1,0 +1,900 @@
+//! The curator: checks a table against the registries in one pass and reports every problem
+//! (SPEC §5.1); registers missing labels on request; saves the table with its annotations —
+//! the `columns` feature set and the labels through their features — only when it is valid.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array};
+use arrow::datatypes::{DataType, Field, Float64Type, Schema};
+use arrow::record_batch::RecordBatch;
+use lamella_schema::links::{self, Owner};
+use lamella_schema::{Artifact, Dtype, Feature, ULabel, require_id};
+
+use super::registry::{match_known, synonyms};
+use super::report::{Code, Issue, Offending, Report, Stage, Suggestion, SuggestionKind};
+use super::units::{conversion_factor, same_unit};
+use super::values::{self, Distinct};
+use crate::error::{Error, Result};
+use crate::instance::Instance;
+use crate::registry::{Saved, SavedAll};
+
+/// Offending values listed per issue by default (counts always cover all rows).
+pub const DEFAULT_EXAMPLES: usize = 20;
+
+/// Checks a table against the registries: `ln.curator(table).categorical("species",
+/// "iris_species_name").validate()`.
+pub struct Curator<'a> {
+    ln: &'a Instance,
+    table: RecordBatch,
+    categorical: Vec<(String, String)>,
+    required: Vec<String>,
+    allow_extra: bool,
+    ordered: bool,
+    units: HashMap<String, String>,
+    convert_units: bool,
+    examples: usize,
+}
+
+impl Instance {
+    /// A curator for `table`. By default every column needs a registered feature of the same
+    /// name; categorical features are checked against the labels.
+    pub fn curator(&self, table: RecordBatch) -> Curator<'_> {
+        Curator {
+            ln: self,
+            table,
+            categorical: Vec::new(),
+            required: Vec::new(),
+            allow_extra: false,
+            ordered: false,
+            units: HashMap::new(),
+            convert_units: false,
+            examples: DEFAULT_EXAMPLES,
+        }
+    }
+}
+
+/// A column matched to its feature.
+#[derive(Debug, Clone)]
+struct Matched {
+    column: usize,
+    feature: Feature,
+    /// The factor converting the column's declared unit into the feature's, when they differ.
+    factor: Option<f64>,
+}
+
+/// What a check found, kept for saving.
+struct Checked {
+    report: Report,
+    matched: Vec<Matched>,
+    /// Per categorical column: its feature and the ids of the labels its values name.
+    labels: Vec<(Feature, Vec<i64>)>,
+}
+
+fn offending(d: &Distinct, i: usize, suggestion: Option<Suggestion>) -> Offending {
+    Offending {
+        value: d.values[i].clone(),
+        count: d.counts[i],
+        rows: d.rows[i].clone(),
+        suggestion,
+    }
+}
+
+/// Whether a column of Arrow type `ty` can hold values of `dtype`.
+fn fits(ty: &DataType, dtype: &Dtype) -> bool {
+    let text =
+        |t: &DataType| matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
+    let dictionary_text = |t: &DataType| matches!(t, DataType::Dictionary(_, v) if text(v));
+    match dtype {
+        Dtype::Int => ty.is_integer(),
+        Dtype::Float | Dtype::Num => ty.is_numeric(),
+        Dtype::Bool => *ty == DataType::Boolean,
+        Dtype::Str => text(ty) || dictionary_text(ty),
+        Dtype::Date => matches!(ty, DataType::Date32 | DataType::Date64),
+        Dtype::Datetime => matches!(ty, DataType::Timestamp(_, _)),
+        Dtype::Cat(_) => text(ty) || dictionary_text(ty) || ty.is_integer(),
+        Dtype::List(inner) => match ty {
+            DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+                fits(f.data_type(), inner)
+            }
+            _ => false,
+        },
+    }
+}
+
+/// The closest of `candidates` to `name` (case and punctuation aside, then edit distance),
+/// when close enough to be a likely misspelling.
+fn closest<'c>(name: &str, candidates: impl Iterator<Item = &'c str>) -> Option<&'c str> {
+    let key = crate::names::normalize(name);
+    candidates
+        .map(|c| (strsim::levenshtein(&key, &crate::names::normalize(c)), c))
+        .filter(|(d, c)| *d <= 2.max(key.chars().count().min(c.chars().count()) / 4))
+        .min()
+        .map(|(_, c)| c)
+}
+
+impl<'a> Curator<'a> {
+    /// Checks `column` against `feature` (a feature whose name differs from the column's).
+    pub fn categorical(mut self, column: impl Into<String>, feature: impl Into<String>) -> Self {
+        self.categorical.push((column.into(), feature.into()));
+        self
+    }
+
+    /// Requires a column for `feature` (the minimal set; any feature named here must be there).
+    pub fn require(mut self, feature: impl Into<String>) -> Self {
+        self.required.push(feature.into());
+        self
+    }
+
+    /// Allows columns without a registered feature (they are left out of the annotations).
+    pub fn allow_extra(mut self, yes: bool) -> Self {
+        self.allow_extra = yes;
+        self
+    }
+
+    /// Requires the required features' columns in the order they were given.
+    pub fn ordered(mut self, yes: bool) -> Self {
+        self.ordered = yes;
+        self
+    }
+
+    /// Declares the unit of `column` (otherwise its Arrow field metadata `unit` is used).
+    pub fn unit(mut self, column: impl Into<String>, unit: impl Into<String>) -> Self {
+        self.units.insert(column.into(), unit.into());
+        self
+    }
+
+    /// Converts columns whose declared unit converts into their feature's unit (mm → m)
+    /// instead of reporting them; the saved table holds the converted values.
+    pub fn convert_units(mut self, yes: bool) -> Self {
+        self.convert_units = yes;
+        self
+    }
+
+    /// Lists at most `n` offending values per issue (counts still cover every row).
+    pub fn examples(mut self, n: usize) -> Self {
+        self.examples = n.max(1);
+        self
+    }
+
+    /// The table being checked.
+    pub fn table(&self) -> &RecordBatch {
+        &self.table
+    }
+
+    /// Checks the table: one report with every problem.
+    pub fn validate(&self) -> Result<Report> {
+        Ok(self.check()?.report)
+    }
+
+    fn declared_unit(&self, column: usize) -> Option<String> {
+        let field = self.table.schema().field(column).clone();
+        self.units
+            .get(field.name())
+            .cloned()
+            .or_else(|| field.metadata().get("unit").cloned())
+            .filter(|u| !u.trim().is_empty())
+    }
+
+    fn check(&self) -> Result<Checked> {
+        let schema = self.table.schema();
+        let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        for (c, _) in &self.categorical {
+            if !columns.contains(c) {
+                return Err(Error::Invalid(format!(
+                    "--categorical names the column '{c}', which the table does not have \
+                     (columns: {})",
+                    columns.join(", ")
+                )));
+            }
+        }
+        let mapped: HashMap<&str, &str> = self
+            .categorical
+            .iter()
+            .map(|(c, f)| (c.as_str(), f.as_str()))
+            .collect();
+        let feature_of = |c: &str| mapped.get(c).copied().unwrap_or(c).to_string();
+        let mut wanted: Vec<String> = columns.iter().map(|c| feature_of(c)).collect();
+        wanted.extend(self.required.iter().cloned());
+        wanted.sort();
+        wanted.dedup();
+        let (features, feature_synonyms) = self.ln.db().with_conn(|c| {
+            let syn = synonyms::<Feature>(c)?;
+            let m = match_known::<Feature>(c, &wanted, &syn)?;
+            Ok::<_, Error>((m, syn))
+        })?;
+        let by_name: HashMap<&str, &Feature> = wanted
+            .iter()
+            .zip(&features.by_name)
+            .filter_map(|(n, f)| Some((n.as_str(), f.as_ref()?)))
+            .collect();
+        let mut issues = Vec::new();
+        let mut truncated = false;
+        let mut matched = Vec::new();
+        let mut unmatched_columns = Vec::new();
+        for (i, c) in columns.iter().enumerate() {
+            let name = feature_of(c);
+            match by_name.get(name.as_str()) {
+                Some(f) => matched.push(Matched {
+                    column: i,
+                    feature: (*f).clone(),
+                    factor: None,
+                }),
+                None => unmatched_columns.push((i, c.clone(), name)),
+            }
+        }
+        // Columns: without a feature; required features without a column; order.
+        let spare: Vec<&str> = unmatched_columns
+            .iter()
+            .map(|(_, c, _)| c.as_str())
+            .collect();
+        if !self.allow_extra || !self.categorical.is_empty() {
+            let names: Vec<&str> = unmatched_columns
+                .iter()
+                .filter(|(_, c, n)| !self.allow_extra || c != n)
+                .map(|(_, _, n)| n.as_str())
+                .collect();
+            let spelled = self.ln.features().suggestions(&names)?;
+            for (name, spelled) in names.iter().zip(spelled) {
+                let column = unmatched_columns
+                    .iter()
+                    .find(|(_, _, n)| n == name)
+                    .map(|(_, c, _)| c.clone());
+                let explicit = column.as_deref() != Some(*name);
+                let suggestion = match feature_synonyms.get(*name) {
+                    Some(f) => Some(Suggestion {
+                        kind: SuggestionKind::Synonym,
+                        value: f.clone(),
+                        factor: None,
+                    }),
+                    None => spelled.first().cloned().map(|f| Suggestion {
+                        kind: SuggestionKind::Feature,
+                        value: f,
+                        factor: None,
+                    }),
+                };
+                let hint = match &suggestion {
+                    Some(s) if s.kind == SuggestionKind::Synonym => format!(
+                        "'{name}' is a synonym of feature '{}': rename the column",
+                        s.value
+                    ),
+                    Some(s) => format!("did you mean '{}'?", s.value),
+                    None => format!(
+                        "register it (`lamella feature create {name} --dtype …`){}",
+                        if explicit {
+                            ""
+                        } else {
+                            " or pass --allow-extra"
+                        }
+                    ),
+                };
+                issues.push(Issue {
+                    stage: Stage::Columns,
+                    code: Code::UnexpectedColumn,
+                    column,
+                    feature: None,
+                    values: Vec::new(),
+                    count: 0,
+                    expected: Some("a registered feature".into()),
+                    message: format!("no feature is named '{name}'; {hint}"),
+                    suggestion,
+                });
+            }
+        }
+        let present: HashSet<&str> = matched.iter().map(|m| m.feature.name.as_str()).collect();
+        for r in &self.required {
+            if present.contains(r.as_str()) {
+                continue;
+            }
+            let near = closest(r, spare.iter().copied());
+            let registered = by_name.contains_key(r.as_str());
+            issues.push(Issue {
+                stage: Stage::Columns,
+                code: Code::MissingColumn,
+                column: None,
+                feature: Some(r.clone()),
+                values: Vec::new(),
+                count: 0,
+                expected: Some(format!("a column '{r}'")),
+                message: match (near, registered) {
+                    (Some(c), _) => format!(
+                        "required feature '{r}' has no column; the column '{c}' looks like a \
+                         misspelling of it"
+                    ),
+                    (None, true) => format!("required feature '{r}' has no column"),
+                    (None, false) => format!(
+                        "required feature '{r}' has no column, and no feature has this name: \
+                         register it first"
+                    ),
+                },
+                suggestion: near.map(|c| Suggestion {
+                    kind: SuggestionKind::Feature,
+                    value: c.to_string(),
+                    factor: None,
+                }),
+            });
+        }
+        if self.ordered {
+            let order: Vec<&str> = self
+                .required
+                .iter()
+                .filter(|r| present.contains(r.as_str()))
+                .map(String::as_str)
+                .collect();
+            let seen: Vec<&str> = matched
+                .iter()
+                .map(|m| m.feature.name.as_str())
+                .filter(|n| order.contains(n))
+                .collect();
+            if seen != order {
+                issues.push(Issue {
+                    stage: Stage::Columns,
+                    code: Code::ColumnOrder,
+                    column: None,
+                    feature: None,
+                    values: Vec::new(),
+                    count: 0,
+                    expected: Some(order.join(", ")),
+                    message: format!(
+                        "columns are in the order {}, not {}",
+                        seen.join(", "),
+                        order.join(", ")
+                    ),
+                    suggestion: None,
+                });
+            }
+        }
+        // Per matched column: dtype, nulls, units, constraints, labels.
+        let mut label_columns: Vec<(usize, Distinct)> = Vec::new();
+        for (mi, m) in matched.iter_mut().enumerate() {
+            let column = self.table.column(m.column);
+            let name = columns[m.column].clone();
+            let f = &m.feature;
+            if !fits(column.data_type(), &f.dtype) {
+                issues.push(Issue {
+                    stage: Stage::Dtype,
+                    code: Code::WrongDtype,
+                    column: Some(name),
+                    feature: Some(f.name.clone()),
+                    values: Vec::new(),
+                    count: self.table.num_rows(),
+                    expected: Some(f.dtype.to_string()),
+                    message: format!(
+                        "holds {} but feature '{}' has dtype '{}'",
+                        column.data_type(),
+                        f.name,
+                        f.dtype
+                    ),
+                    suggestion: None,
+                });
+                continue;
+            }
+            if !f.nullable && column.null_count() > 0 {
+                let rows: Vec<usize> = (0..column.len())
+                    .filter(|&r| column.is_null(r))
+                    .take(values::ROWS_KEPT)
+                    .collect();
+                issues.push(Issue {
+                    stage: Stage::Nulls,
+                    code: Code::UnexpectedNulls,
+                    column: Some(name.clone()),
+                    feature: Some(f.name.clone()),
+                    values: vec![Offending {
+                        value: "null".into(),
+                        count: column.null_count(),
+                        rows,
+                        suggestion: None,
+                    }],
+                    count: column.null_count(),
+                    expected: Some("no missing values".into()),
+                    message: format!(
+                        "{} missing value{} but feature '{}' is not nullable",
+                        column.null_count(),
+                        if column.null_count() == 1 { "" } else { "s" },
+                        f.name
+                    ),
+                    suggestion: None,
+                });
+            }
+            if let Some(declared) = self.declared_unit(m.column) {
+                self.check_unit(&name, m, &declared, &mut issues);
+            }
+            let f = &m.feature;
+            if f.min_value.is_some() || f.max_value.is_some() {
+                truncated |= self.check_range(&name, f, m.factor, column, &mut issues)?;
+            }
+            let distinct = if f.dtype.is_categorical() || f.pattern.is_some() {
+                Some(values::distinct(column.as_ref(), false)?)
+            } else {
+                None
+            };
+            if let (Some(p), Some(d)) = (&f.pattern, &distinct) {
+                let re = super::full_match(p)?;
+                let bad: Vec<usize> = (0..d.values.len())
+                    .filter(|&i| !re.is_match(&d.values[i]))
+                    .collect();
+                if !bad.is_empty() {
+                    let count = bad.iter().map(|&i| d.counts[i]).sum();
+                    truncated |= bad.len() > self.examples;
+                    issues.push(Issue {
+                        stage: Stage::Constraints,
+                        code: Code::PatternMismatch,
+                        column: Some(name.clone()),
+                        feature: Some(f.name.clone()),
+                        values: bad
+                            .iter()
+                            .take(self.examples)
+                            .map(|&i| offending(d, i, None))
+                            .collect(),
+                        count,
+                        expected: Some(format!("text matching {p}")),
+                        message: format!(
+                            "{} value{} ({count} rows) do not match the pattern {p} of feature \
+                             '{}'",
+                            bad.len(),
+                            if bad.len() == 1 { "" } else { "s" },
+                            f.name
+                        ),
+                        suggestion: None,
+                    });
+                }
+            }
+            if let Some(d) = distinct.filter(|_| f.dtype.is_categorical()) {
+                label_columns.push((mi, d));
+            }
+        }
+        let mut labels = Vec::new();
+        if !label_columns.is_empty() {
+            truncated |=
+                self.check_labels(&columns, &matched, label_columns, &mut issues, &mut labels)?;
+        }
+        let mut report = Report::new(self.table.num_rows(), columns.len(), issues, &columns);
+        report.truncated = truncated;
+        for m in &matched {
+            if let (Some(factor), true) = (m.factor, self.convert_units) {
+                report.notes.push(format!(
+                    "column '{}' converted from {} to {} (× {factor})",
+                    columns[m.column],
+                    self.declared_unit(m.column).unwrap_or_default(),
+                    m.feature.unit.clone().unwrap_or_default()
+                ));
+            }
+        }
+        Ok(Checked {
+            report,
+            matched,
+            labels,
+        })
+    }
+
+    fn check_unit(&self, column: &str, m: &mut Matched, declared: &str, issues: &mut Vec<Issue>) {
+        let f = &m.feature;
+        let Some(unit) = f.unit.as_deref() else {
+            issues.push(Issue {
+                stage: Stage::Units,
+                code: Code::UnitMismatch,
+                column: Some(column.to_string()),
+                feature: Some(f.name.clone()),
+                values: Vec::new(),
+                count: 0,
+                expected: Some("no unit".into()),
+                message: format!(
+                    "declares the unit {declared} but feature '{}' has none: set it with \
+                     `lamella feature update {} --unit {declared}`",
+                    f.name, f.name
+                ),
+                suggestion: None,
+            });
+            return;
+        };
+        if same_unit(declared, unit) {
+            return;
+        }
+        let factor = conversion_factor(declared, unit);
+        m.factor = factor;
+        if factor.is_some() && self.convert_units {
+            return;
+        }
+        issues.push(Issue {
+            stage: Stage::Units,
+            code: Code::UnitMismatch,
+            column: Some(column.to_string()),
+            feature: Some(f.name.clone()),
+            values: Vec::new(),
+            count: 0,
+            expected: Some(unit.to_string()),
+            message: match factor {
+                Some(x) => format!(
+                    "is in {declared} but feature '{}' is in {unit}: multiply by {x} (or \
+                     convert with --convert-units)",
+                    f.name
+                ),
+                None => format!(
+                    "is in {declared} but feature '{}' is in {unit}, and the two do not convert",
+                    f.name
+                ),
+            },
+            suggestion: factor.map(|x| Suggestion {
+                kind: SuggestionKind::Convert,
+                value: unit.to_string(),
+                factor: Some(x),
+            }),
+        });
+    }
+
+    /// Values outside the feature's range (in the feature's unit). Returns whether the list
+    /// of values was cut.
+    fn check_range(
+        &self,
+        column: &str,
+        f: &Feature,
+        factor: Option<f64>,
+        array: &ArrayRef,
+        issues: &mut Vec<Issue>,
+    ) -> Result<bool> {
+        let floats = arrow::compute::cast(array.as_ref(), &DataType::Float64)?;
+        let floats = floats.as_primitive::<Float64Type>();
+        let (lo, hi) = (
+            f.min_value.unwrap_or(f64::NEG_INFINITY),
+            f.max_value.unwrap_or(f64::INFINITY),
+        );
+        let x = factor.unwrap_or(1.0);
+        let mut found: Vec<(f64, usize, Vec<usize>)> = Vec::new();
+        let mut index: HashMap<u64, usize> = HashMap::new();
+        let mut count = 0;
+        let nulls = floats.nulls();
+        for (row, v) in floats.values().iter().enumerate() {
+            let v = v * x;
+            if (v >= lo && v <= hi) || nulls.is_some_and(|n| n.is_null(row)) {
+                continue;
+            }
+            count += 1;
+            let slot = *index.entry(v.to_bits()).or_insert_with(|| {
+                found.push((v, 0, Vec::new()));
+                found.len() - 1
+            });
+            let e = &mut found[slot];
+            e.1 += 1;
+            if e.2.len() < values::ROWS_KEPT {
+                e.2.push(row);
+            }
+        }
+        if count == 0 {
+            return Ok(false);
+        }
+        let range = match (f.min_value, f.max_value) {
+            (Some(a), Some(b)) => format!("between {a} and {b}"),
+            (Some(a), None) => format!("at least {a}"),
+            (None, Some(b)) => format!("at most {b}"),
+            (None, None) => String::new(),
+        };
+        let cut = found.len() > self.examples;
+        issues.push(Issue {
+            stage: Stage::Constraints,
+            code: Code::OutOfRange,
+            column: Some(column.to_string()),
+            feature: Some(f.name.clone()),
+            values: found
+                .into_iter()
+                .take(self.examples)
+                .map(|(v, count, rows)| Offending {
+                    value: v.to_string(),
+                    count,
+                    rows,
+                    suggestion: None,
+                })
+                .collect(),
+            count,
+            expected: Some(range.clone()),
+            message: format!(
+                "{count} value{} outside the range of feature '{}' ({range}{})",
+                if count == 1 { " is" } else { "s are" },
+                f.name,
+                f.unit
+                    .as_deref()
+                    .map(|u| format!(" {u}"))
+                    .unwrap_or_default()
+            ),
+            suggestion: None,
+        });
+        Ok(cut)
+    }
+
+    /// Categorical values against the labels: one synonym read, one name lookup per column,
+    /// one branch walk per distinct branch, one spelling probe per column with unknowns.
+    fn check_labels(
+        &self,
+        columns: &[String],
+        matched: &[Matched],
+        label_columns: Vec<(usize, Distinct)>,
+        issues: &mut Vec<Issue>,
+        labels: &mut Vec<(Feature, Vec<i64>)>,
+    ) -> Result<bool> {
+        let mut truncated = false;
+        let label_synonyms = self.ln.db().with_conn(synonyms::<ULabel>)?;
+        let mut branch_cache: HashMap<String, HashSet<i64>> = HashMap::new();
+        for (mi, d) in label_columns {
+            let m = &matched[mi];
+            let f = &m.feature;
+            let name = &columns[m.column];
+            let cats = f.dtype.categories();
+            if !cats.is_empty() && !cats.iter().any(|(r, _)| *r == "ULabel") {
+                issues.push(Issue {
+                    stage: Stage::Labels,
+                    code: Code::UnknownRegistry,
+                    column: Some(name.clone()),
+                    feature: Some(f.name.clone()),
+                    values: Vec::new(),
+                    count: 0,
+                    expected: Some(f.dtype.to_string()),
+                    message: format!(
+                        "feature '{}' draws its values from {}, which this instance does not \
+                         hold; use dtype cat[ULabel]",
+                        f.name,
+                        cats.iter().map(|(r, _)| *r).collect::<Vec<_>>().join(", ")
+                    ),
+                    suggestion: None,
+                });
+                continue;
+            }
+            let found = self
+                .ln
+                .db()
+                .with_conn(|c| match_known::<ULabel>(c, &d.values, &label_synonyms))?;
+            let branches: Vec<&str> = cats
+                .iter()
+                .filter(|(r, _)| *r == "ULabel")
+                .filter_map(|(_, b)| *b)
+                .collect();
+            let allowed: Option<HashSet<i64>> = if branches.is_empty() {
+                None
+            } else {
+                let key = branches.join("|");
+                if !branch_cache.contains_key(&key) {
+                    let members = self
+                        .ln
+                        .db()
+                        .with_conn(|c| crate::annotate::branch_members(c, &branches))?;
+                    branch_cache.insert(key.clone(), members);
+                }
+                branch_cache.get(&key).cloned()
+            };
+            let unknown: Vec<usize> = (0..d.values.len())
+                .filter(|&i| found.by_name[i].is_none())
+                .collect();
+            let outside: Vec<usize> = (0..d.values.len())
+                .filter(|&i| {
+                    let id = found.by_name[i].as_ref().and_then(|l| l.id);
+                    matches!((&allowed, id), (Some(a), Some(id)) if !a.contains(&id))
+                })
+                .collect();
+            let ids: Vec<i64> = found
+                .by_name
+                .iter()
+                .filter_map(|l| l.as_ref().and_then(|l| l.id))
+                .collect();
+            labels.push((f.clone(), ids));
+            if !unknown.is_empty() {
+                let spelled_for: Vec<&str> = unknown
+                    .iter()
+                    .filter(|&&i| found.synonym_of[i].is_none())
+                    .take(self.examples)
+                    .map(|&i| d.values[i].as_str())
+                    .collect();
+                let spelled = self.ln.ulabels().suggestions(&spelled_for)?;
+                let spelled: HashMap<&str, Option<String>> = spelled_for
+                    .iter()
+                    .copied()
+                    .zip(spelled.into_iter().map(|s| s.into_iter().next()))
+                    .collect();
+                let count: usize = unknown.iter().map(|&i| d.counts[i]).sum();
+                truncated |= unknown.len() > self.examples;
+                let values: Vec<Offending> = unknown
+                    .iter()
+                    .take(self.examples)
+                    .map(|&i| {
+                        let s = match &found.synonym_of[i] {
+                            Some(n) => Some(Suggestion {
+                                kind: SuggestionKind::Synonym,
+                                value: n.clone(),
+                                factor: None,
+                            }),
+                            None => spelled
+                                .get(d.values[i].as_str())
+                                .cloned()
+                                .flatten()
+                                .map(|n| Suggestion {
+                                    kind: SuggestionKind::Label,
+                                    value: n,
+                                    factor: None,
+                                }),
+                        };
+                        offending(&d, i, s)
+                    })
+                    .collect();
+                issues.push(Issue {
+                    stage: Stage::Labels,
+                    code: Code::UnknownLabel,
+                    column: Some(name.clone()),
+                    feature: Some(f.name.clone()),
+                    values,
+                    count,
+                    expected: Some(f.dtype.to_string()),
+                    message: format!(
+                        "{} value{} ({count} row{}) {} not registered as labels: fix the \
+                         spelling or register them (`--add-new {name}`)",
+                        unknown.len(),
+                        if unknown.len() == 1 { "" } else { "s" },
+                        if count == 1 { "" } else { "s" },
+                        if unknown.len() == 1 { "is" } else { "are" }
+                    ),
+                    suggestion: None,
+                });
+            }
+            if !outside.is_empty() {
+                let count: usize = outside.iter().map(|&i| d.counts[i]).sum();
+                truncated |= outside.len() > self.examples;
+                issues.push(Issue {
+                    stage: Stage::Labels,
+                    code: Code::LabelOutsideBranch,
+                    column: Some(name.clone()),
+                    feature: Some(f.name.clone()),
+                    values: outside
+                        .iter()
+                        .take(self.examples)
+                        .map(|&i| offending(&d, i, None))
+                        .collect(),
+                    count,
+                    expected: Some(format!(
+                        "a label under {}",
+                        branches
+                            .iter()
+                            .map(|b| format!("'{b}'"))
+                            .collect::<Vec<_>>()
+                            .join(" or ")
+                    )),
+                    message: format!(
+                        "{} label{} ({count} row{}) {} not under {} as dtype {} requires",
+                        outside.len(),
+                        if outside.len() == 1 { "" } else { "s" },
+                        if count == 1 { "" } else { "s" },
+                        if outside.len() == 1 { "is" } else { "are" },
+                        branches
+                            .iter()
+                            .map(|b| format!("'{b}'"))
+                            .collect::<Vec<_>>()
+                            .join(" or "),
+                        f.dtype
+                    ),
+                    suggestion: None,
+                });
+            }
+        }
+        Ok(truncated)
+    }
+
+    /// Registers the values of `column` that are no label's name (synonyms excepted) as new
+    /// labels — under the feature's branch when its dtype is `cat[ULabel[NAME]]` — in one bulk
+    /// save.
+    pub fn add_new_from(&self, column: &str) -> Result<SavedAll<ULabel>> {
+        let schema = self.table.schema();
+        let Some(index) = schema.fields().iter().position(|f| f.name() == column) else {
+            return Err(Error::Invalid(format!(
+                "the table has no column '{column}' (columns: {})",
+                schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        let d = values::distinct(self.table.column(index).as_ref(), false)?;
+        let found = self
+            .ln
+            .db()
+            .with_conn(|c| super::registry::match_values::<ULabel>(c, &d.values))?;
+        let new: Vec<ULabel> = d
+            .values
+            .iter()
+            .zip(found.by_name.iter().zip(&found.synonym_of))
+            .filter(|(_, (l, s))| l.is_none() && s.is_none())
+            .map(|(v, _)| ULabel::new(v.clone()))
+            .collect();
+        let feature_name = self
+            .categorical
+            .iter()
+            .find(|(c, _)| c == column)
+            .map_or(column, |(_, f)| f.as_str());
+        let feature = self
+            .ln
+            .features()
+            .filter("name", feature_name)
+            .one_or_none()?;
+        let branch: Option<String> = feature.as_ref().and_then(|f| {
+            f.dtype
+                .categories()
+                .into_iter()
+                .find_map(|(r, b)| (r == "ULabel").then_some(b).flatten().map(str::to_string))
+        });
+        match branch {
+            Some(b) => {
+                let parent = self.ln.ulabels().get_by_name(&b)?;
+                self.ln.ulabels().save_all_with_parents(new, &[parent])
+            }
+            None => self.ln.ulabels().save_all(new),
+        }
+    }
+
+    /// Saves the table as an artifact with its `columns` feature set (the matched features in
+    /// column order) and its labels linked through their features, all in the save's one
+    /// transaction. Refused, with the report, while the table is not valid.
+    pub fn save_artifact(
+        &self,
+        key: Option<&str>,
+        description: Option<&str>,
+    ) -> Result<Saved<Artifact>> {
+        let checked = self.check()?;
+        if !checked.report.valid {
+            return Err(Error::Curation(Box::new(checked.report)));
+        }
+        let table = self.converted(&checked.matched)?;
+        let features: Vec<Feature> = checked.matched.iter().map(|m| m.feature.clone()).collect();
+        let label_links = checked.labels;
+        let user = self.ln.user_id();
+        let mut draft = self.ln.artifacts().from_table(&table);
+        if let Some(k) = key {
+            draft = draft.key(k);
+        }
+        if let Some(d) = description {
+            draft = draft.description(d);
+        }
+        let draft = draft.then(Box::new(move |conn, a| {
+            let owner = Owner::Artifact(require_id(a)?);
+            if !features.is_empty() {
+                let set = crate::annotate::save_set(conn, &features, user)?;
+                let sid = require_id(&set.record)?;
+                if let Some(previous) = links::set_slot(conn, owner, "columns", sid)? {
+                    links::delete_feature_set_if_unused(conn, previous)?;
+                }
+            }
+            for (feature, ids) in &label_links {
+                crate::annotate::add_in(conn, owner, &[], ids, Some(feature), user)?;
+            }
+            Ok(())
+        }));
+        draft.save()
+    }
+
+    /// The table with unit conversions applied (when asked for), each converted column as
+    /// float64 with its field metadata `unit` set to the feature's unit.
+    fn converted(&self, matched: &[Matched]) -> Result<RecordBatch> {
+        if !self.convert_units || matched.iter().all(|m| m.factor.is_none()) {
+            return Ok(self.table.clone());
+        }
+        let schema = self.table.schema();
+        let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+        let mut columns: Vec<ArrayRef> = self.table.columns().to_vec();
+        for m in matched {
+            let Some(x) = m.factor else { continue };
+            let floats = arrow::compute::cast(columns[m.column].as_ref(), &DataType::Float64)?;
+            let floats = floats.as_primitive::<Float64Type>();
+            let scaled: Float64Array = floats.unary(|v| v * x);
+            let mut meta = fields[m.column].metadata().clone();
+            if let Some(u) = &m.feature.unit {
+                meta.insert("unit".to_string(), u.clone());
+            }
+            fields[m.column] = Field::new(
+                fields[m.column].name(),
+                DataType::Float64,
+                fields[m.column].is_nullable(),
+            )
+            .with_metadata(meta);
+            columns[m.column] = Arc::new(scaled);
+        }
+        Ok(RecordBatch::try_new(
+            Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())),
+            columns,
+        )?)
+    }
+}

@@ -1,0 +1,26 @@
+//! Validation (SPEC §5, §5.1): `validate`, `inspect`, `standardize` and synonyms on the named
+//! registries, and the curator, whose one report lists every problem of a table.
+
+mod curator;
+mod registry;
+mod report;
+pub mod units;
+mod values;
+
+pub use curator::{Curator, DEFAULT_EXAMPLES};
+pub use registry::{Inspection, Standardized, Unmatched};
+pub use report::{Code, Issue, Offending, Report, Stage, Suggestion, SuggestionKind};
+
+use crate::error::{Error, Result};
+
+/// A feature's `pattern` as a regular expression that must match a whole value.
+pub(crate) fn full_match(pattern: &str) -> Result<regex::Regex> {
+    regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| {
+            Error::Invalid(format!(
+                "the pattern '{pattern}' is not a regular expression: {e}"
+            ))
+        })
+}

@@ -1,0 +1,257 @@
+//! `validate`, `inspect`, `standardize` and `add_synonym` on the named registries (ULabel,
+//! Feature), vectorised over Arrow arrays: the work is per distinct value, and the registry is
+//! read once per call (names in one `IN` list, synonyms in one more statement).
+
+use std::collections::{BTreeMap, HashMap};
+
+use arrow::array::{Array, BooleanArray};
+use lamella_schema::{Conn, require_id, split_synonyms};
+use serde::Serialize;
+
+use super::values::{self, Distinct, NULL};
+use crate::error::{Error, Result};
+use crate::registry::{Named, Registry};
+
+/// What [`Registry::inspect`] found among the distinct values.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Inspection {
+    /// Values that are names of records.
+    pub validated: Vec<String>,
+    /// Values that are not, each with what it might be.
+    pub not_validated: Vec<Unmatched>,
+}
+
+/// A value that is no record's name.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Unmatched {
+    /// The value.
+    pub value: String,
+    /// How many times it occurs.
+    pub count: usize,
+    /// The name of the record that has it as a synonym (`standardize` maps it there).
+    pub synonym_of: Option<String>,
+    /// Names spelt almost alike, closest first.
+    pub suggestions: Vec<String>,
+}
+
+impl Inspection {
+    /// Whether every value validated.
+    pub fn is_valid(&self) -> bool {
+        self.not_validated.is_empty()
+    }
+}
+
+/// What [`Registry::standardize`] did.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Standardized {
+    /// The values with synonyms replaced by names (other values as they were).
+    pub values: Vec<String>,
+    /// Each synonym found → the name it stands for.
+    pub mapping: BTreeMap<String, String>,
+}
+
+/// The registry's view of a set of distinct values.
+pub(crate) struct Matched<T> {
+    /// Per distinct value: the record it names.
+    pub by_name: Vec<Option<T>>,
+    /// Per distinct value: the name of the record that has it as a synonym.
+    pub synonym_of: Vec<Option<String>>,
+}
+
+/// Every synonym of the registry → the name of its record (one statement).
+pub(crate) fn synonyms<T: Named>(conn: &mut Conn<'_>) -> Result<HashMap<String, String>> {
+    let with_synonyms: Vec<T> = lamella_schema::QuerySpec::new(T::REGISTRY)
+        .filter("synonyms__isnull", false)
+        .load(conn)?;
+    let mut out = HashMap::new();
+    for r in &with_synonyms {
+        for s in split_synonyms(r.synonyms_str()) {
+            out.entry(s.to_string())
+                .or_insert_with(|| r.name_str().to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// Looks the distinct `values` up by name (one `IN` statement per 5,000 values) and among
+/// the registry's `synonyms`.
+pub(crate) fn match_known<T: Named>(
+    conn: &mut Conn<'_>,
+    values: &[String],
+    synonyms: &HashMap<String, String>,
+) -> Result<Matched<T>> {
+    let found: Vec<T> = lamella_schema::load_where_in(conn, "name", values)?;
+    let mut by_name: HashMap<String, T> = found
+        .into_iter()
+        .map(|r| (r.name_str().to_string(), r))
+        .collect();
+    let synonym_of = values
+        .iter()
+        .map(|v| {
+            if by_name.contains_key(v) {
+                None
+            } else {
+                synonyms.get(v).cloned()
+            }
+        })
+        .collect();
+    Ok(Matched {
+        by_name: values.iter().map(|v| by_name.remove(v)).collect(),
+        synonym_of,
+    })
+}
+
+/// Looks the distinct `values` up: one statement for the names, one for the synonyms.
+pub(crate) fn match_values<T: Named>(conn: &mut Conn<'_>, values: &[String]) -> Result<Matched<T>> {
+    let synonyms = synonyms::<T>(conn)?;
+    match_known(conn, values, &synonyms)
+}
+
+impl<T: Named> Registry<'_, T> {
+    /// One bool per value: whether it is the name of a record (nulls are not).
+    pub fn validate<S: AsRef<str>>(&self, values: &[S]) -> Result<Vec<bool>> {
+        Ok(self
+            .validate_array(&values::to_array(values))?
+            .iter()
+            .map(|v| v.unwrap_or(false))
+            .collect())
+    }
+
+    /// [`validate`](Self::validate) over an Arrow column (text, dictionary, or cast to text);
+    /// nulls stay null.
+    pub fn validate_array(&self, column: &dyn Array) -> Result<BooleanArray> {
+        let d = values::distinct(column, true)?;
+        let m: Matched<T> = self.ln.db().with_conn(|c| match_values(c, &d.values))?;
+        let known: Vec<bool> = m.by_name.iter().map(Option::is_some).collect();
+        Ok(d.codes
+            .iter()
+            .map(|&c| (c != NULL).then(|| known[c as usize]))
+            .collect())
+    }
+
+    /// Which values validate and, for the others, the synonym they match and the names spelt
+    /// almost alike.
+    pub fn inspect<S: AsRef<str>>(&self, values: &[S]) -> Result<Inspection> {
+        self.inspect_array(&values::to_array(values))
+    }
+
+    /// [`inspect`](Self::inspect) over an Arrow column.
+    pub fn inspect_array(&self, column: &dyn Array) -> Result<Inspection> {
+        let d = values::distinct(column, false)?;
+        let m: Matched<T> = self.ln.db().with_conn(|c| match_values(c, &d.values))?;
+        self.inspection(&d, &m)
+    }
+
+    pub(crate) fn inspection(&self, d: &Distinct, m: &Matched<T>) -> Result<Inspection> {
+        let mut out = Inspection::default();
+        let unknown: Vec<usize> = (0..d.values.len())
+            .filter(|&i| m.by_name[i].is_none())
+            .collect();
+        let names: Vec<&str> = unknown.iter().map(|&i| d.values[i].as_str()).collect();
+        let suggestions = self.suggestions(&names)?;
+        for i in 0..d.values.len() {
+            if m.by_name[i].is_some() {
+                out.validated.push(d.values[i].clone());
+            }
+        }
+        for (&i, suggestions) in unknown.iter().zip(suggestions) {
+            out.not_validated.push(Unmatched {
+                value: d.values[i].clone(),
+                count: d.counts[i],
+                synonym_of: m.synonym_of[i].clone(),
+                suggestions,
+            });
+        }
+        Ok(out)
+    }
+
+    /// For each value, the existing names spelt almost alike (the rule `create` warns with:
+    /// case, spaces and punctuation aside, or a small edit distance), closest first.
+    pub(crate) fn suggestions(&self, values: &[&str]) -> Result<Vec<Vec<String>>> {
+        if values.is_empty() {
+            return Ok(Vec::new());
+        }
+        let similar = self.similar_many(values)?;
+        Ok(values
+            .iter()
+            .zip(similar)
+            .map(|(v, mut names)| {
+                names.retain(|n| n != v);
+                names.sort_by_key(|n| (strsim::levenshtein(v, n), n.clone()));
+                names.dedup();
+                names.truncate(3);
+                names
+            })
+            .collect())
+    }
+
+    /// Replaces synonyms by the names they stand for; values that are names or unknown are
+    /// kept. The mapping says what was replaced.
+    pub fn standardize<S: AsRef<str>>(&self, values: &[S]) -> Result<Standardized> {
+        let array = values::to_array(values);
+        let d = values::distinct(&array, true)?;
+        let m: Matched<T> = self.ln.db().with_conn(|c| match_values(c, &d.values))?;
+        let mut mapping = BTreeMap::new();
+        let to: Vec<&str> = d
+            .values
+            .iter()
+            .zip(&m.synonym_of)
+            .map(|(v, s)| match s {
+                Some(name) => {
+                    mapping.insert(v.clone(), name.clone());
+                    name.as_str()
+                }
+                None => v.as_str(),
+            })
+            .collect();
+        Ok(Standardized {
+            values: d
+                .codes
+                .iter()
+                .map(|&c| to[c as usize].to_string())
+                .collect(),
+            mapping,
+        })
+    }
+
+    /// Adds `synonym` to a saved record. Refused when it is another record's name or synonym,
+    /// or contains `|`.
+    pub fn add_synonym(&self, record: &mut T, synonym: &str) -> Result<()> {
+        let synonym = synonym.trim();
+        let id = require_id(record)?;
+        if synonym.is_empty() || synonym.contains('|') || synonym.chars().any(char::is_control) {
+            return Err(Error::Invalid(format!(
+                "'{}' cannot be a synonym: give non-empty text without '|' or control characters",
+                synonym.escape_default()
+            )));
+        }
+        let values = [synonym.to_string()];
+        let m: Matched<T> = self.ln.db().with_conn(|c| match_values(c, &values))?;
+        if let Some(Some(other)) = m.by_name.first()
+            && other.id() != Some(id)
+        {
+            return Err(Error::Invalid(format!(
+                "'{synonym}' is the name of another {}: a synonym must not name a record",
+                T::REGISTRY.name
+            )));
+        }
+        if let Some(Some(owner)) = m.synonym_of.first()
+            && owner != record.name_str()
+        {
+            return Err(Error::Invalid(format!(
+                "'{synonym}' is already a synonym of {} '{owner}'",
+                T::REGISTRY.name
+            )));
+        }
+        let mut list: Vec<&str> = split_synonyms(record.synonyms_str());
+        if list.contains(&synonym) {
+            return Ok(());
+        }
+        list.push(synonym);
+        let mut updated = record.clone();
+        updated.set_synonyms(lamella_schema::join_synonyms(list));
+        self.update(&mut updated)?;
+        *record = updated;
+        Ok(())
+    }
+}

@@ -1,0 +1,288 @@
+//! The validation report (SPEC §5.1): data that the text form and `--json` both render.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+/// The stage of validation an issue belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Which columns are there, against the features.
+    Columns,
+    /// Arrow types against feature dtypes.
+    Dtype,
+    /// Missing values where a feature is not nullable.
+    Nulls,
+    /// Categorical values against the labels.
+    Labels,
+    /// Declared units against the features' units.
+    Units,
+    /// Values against the features' ranges and patterns.
+    Constraints,
+}
+
+impl Stage {
+    /// Its name in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Columns => "columns",
+            Stage::Dtype => "dtype",
+            Stage::Nulls => "nulls",
+            Stage::Labels => "labels",
+            Stage::Units => "units",
+            Stage::Constraints => "constraints",
+        }
+    }
+}
+
+/// What is wrong: a stable code programs can match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Code {
+    /// A required feature has no column.
+    MissingColumn,
+    /// A column has no registered feature (and extra columns are not allowed).
+    UnexpectedColumn,
+    /// Columns are not in the required order.
+    ColumnOrder,
+    /// The column's type does not fit the feature's dtype.
+    WrongDtype,
+    /// Nulls in a column whose feature is not nullable.
+    UnexpectedNulls,
+    /// Categorical values that are no label's name.
+    UnknownLabel,
+    /// Labels that exist but are outside the feature's branch (`cat[ULabel[NAME]]`).
+    LabelOutsideBranch,
+    /// The feature's dtype draws from a registry Lamella does not hold.
+    UnknownRegistry,
+    /// The column's declared unit differs from the feature's.
+    UnitMismatch,
+    /// Numbers below the feature's minimum or above its maximum.
+    OutOfRange,
+    /// Text that does not match the feature's pattern.
+    PatternMismatch,
+}
+
+impl Code {
+    /// The code as reports spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::MissingColumn => "missing_column",
+            Code::UnexpectedColumn => "unexpected_column",
+            Code::ColumnOrder => "column_order",
+            Code::WrongDtype => "wrong_dtype",
+            Code::UnexpectedNulls => "unexpected_nulls",
+            Code::UnknownLabel => "unknown_label",
+            Code::LabelOutsideBranch => "label_outside_branch",
+            Code::UnknownRegistry => "unknown_registry",
+            Code::UnitMismatch => "unit_mismatch",
+            Code::OutOfRange => "out_of_range",
+            Code::PatternMismatch => "pattern_mismatch",
+        }
+    }
+}
+
+/// What kind of fix a suggestion is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SuggestionKind {
+    /// Rename (the column or value) to this feature name.
+    Feature,
+    /// Replace by this label name (close spelling).
+    Label,
+    /// Replace by this name, which has the value as a synonym.
+    Synonym,
+    /// Convert into this unit by multiplying with `factor`.
+    Convert,
+}
+
+/// A fix a program can apply.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Suggestion {
+    /// What kind of fix.
+    pub kind: SuggestionKind,
+    /// The name (or unit) to use instead.
+    pub value: String,
+    /// For conversions: the factor to multiply values with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub factor: Option<f64>,
+}
+
+/// An offending value: how often it occurs and where first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Offending {
+    /// The value (as text).
+    pub value: String,
+    /// Rows holding it.
+    pub count: usize,
+    /// The first rows holding it (0-based).
+    pub rows: Vec<usize>,
+    /// The fix for this value, when one is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggestion: Option<Suggestion>,
+}
+
+/// One problem: one (stage, column, code).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Issue {
+    /// The stage.
+    pub stage: Stage,
+    /// The stable code.
+    pub code: Code,
+    /// The column concerned (none for a missing column's absence… which names the feature).
+    pub column: Option<String>,
+    /// The feature concerned.
+    pub feature: Option<String>,
+    /// The offending values (at most the report's example limit).
+    pub values: Vec<Offending>,
+    /// Rows affected in all.
+    pub count: usize,
+    /// What was expected (a dtype, a unit, a range, a branch).
+    pub expected: Option<String>,
+    /// The fix for the whole issue, when one is known.
+    pub suggestion: Option<Suggestion>,
+    /// One sentence saying what is wrong and what to do.
+    pub message: String,
+}
+
+/// Everything wrong with a table, found in one pass.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// Whether the table passed.
+    pub valid: bool,
+    /// Rows checked.
+    pub rows: usize,
+    /// Columns checked.
+    pub columns: usize,
+    /// Whether some issue's list of values was cut.
+    pub truncated: bool,
+    /// Issues per stage (stages without issues are absent).
+    pub stages: BTreeMap<Stage, usize>,
+    /// The issues, by column in table order, then stage.
+    pub issues: Vec<Issue>,
+    /// What was done besides checking (unit conversions applied, …).
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    pub(crate) fn new(
+        rows: usize,
+        columns: usize,
+        mut issues: Vec<Issue>,
+        order: &[String],
+    ) -> Report {
+        let pos = |c: &Option<String>| {
+            c.as_ref()
+                .and_then(|c| order.iter().position(|o| o == c))
+                .unwrap_or(usize::MAX)
+        };
+        issues.sort_by(|a, b| {
+            (pos(&a.column), a.column.is_none(), &a.feature, a.stage).cmp(&(
+                pos(&b.column),
+                b.column.is_none(),
+                &b.feature,
+                b.stage,
+            ))
+        });
+        let mut stages = BTreeMap::new();
+        for i in &issues {
+            *stages.entry(i.stage).or_insert(0) += 1;
+        }
+        Report {
+            valid: issues.is_empty(),
+            rows,
+            columns,
+            truncated: false,
+            stages,
+            issues,
+            notes: Vec::new(),
+        }
+    }
+
+    /// How many distinct columns (or missing features) the issues concern.
+    pub fn columns_with_issues(&self) -> usize {
+        let mut seen: Vec<&str> = self
+            .issues
+            .iter()
+            .filter_map(|i| i.column.as_deref().or(i.feature.as_deref()))
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
+        seen.len()
+    }
+
+    /// The closing line: `5 problems in 3 columns` (or that the table is valid).
+    pub fn summary(&self) -> String {
+        if self.valid {
+            return format!(
+                "valid: {} rows × {} columns, no problems",
+                self.rows, self.columns
+            );
+        }
+        let n = self.issues.len();
+        let c = self.columns_with_issues();
+        format!(
+            "{n} problem{} in {c} column{}",
+            if n == 1 { "" } else { "s" },
+            if c == 1 { "" } else { "s" }
+        )
+    }
+}
+
+impl fmt::Display for Report {
+    /// Issues grouped by column, then the summary line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut current: Option<String> = None;
+        for issue in &self.issues {
+            let heading = match (&issue.column, &issue.feature) {
+                (Some(c), _) => format!("column '{c}'"),
+                (None, Some(feat)) => format!("feature '{feat}'"),
+                (None, None) => "table".to_string(),
+            };
+            if current.as_deref() != Some(&heading) {
+                writeln!(f, "{heading}:")?;
+                current = Some(heading);
+            }
+            writeln!(
+                f,
+                "  ✗ [{}/{}] {}",
+                issue.stage.as_str(),
+                issue.code.as_str(),
+                issue.message
+            )?;
+            for v in &issue.values {
+                let rows = v
+                    .rows
+                    .iter()
+                    .map(|r| r.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let more = if v.count > v.rows.len() { ", …" } else { "" };
+                let hint = match &v.suggestion {
+                    Some(s) if s.kind == SuggestionKind::Synonym => {
+                        format!(" → synonym of '{}'", s.value)
+                    }
+                    Some(s) => format!(" → did you mean '{}'?", s.value),
+                    None => String::new(),
+                };
+                writeln!(
+                    f,
+                    "      '{}': {} row{} (row {rows}{more}){hint}",
+                    v.value,
+                    v.count,
+                    if v.count == 1 { "" } else { "s" }
+                )?;
+            }
+        }
+        for n in &self.notes {
+            writeln!(f, "note: {n}")?;
+        }
+        write!(f, "{}", self.summary())?;
+        if self.truncated {
+            write!(f, " (value lists cut; --json has the counts)")?;
+        }
+        Ok(())
+    }
+}

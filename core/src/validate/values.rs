@@ -1,0 +1,159 @@
+//! The distinct values of an Arrow column, with counts, first row numbers and (on request)
+//! each row's code: validation works per distinct value, never per row.
+
+use std::collections::HashMap;
+
+use arrow::array::{Array, AsArray, StringArray};
+use arrow::datatypes::DataType;
+use foldhash::fast::RandomState;
+
+use crate::error::{Error, Result};
+
+/// Row numbers kept per distinct value (the report shows the first ones).
+pub(crate) const ROWS_KEPT: usize = 5;
+/// The code of a null row.
+pub(crate) const NULL: u32 = u32::MAX;
+
+/// The distinct non-null values of a column, in first-seen order.
+#[derive(Debug, Default)]
+pub(crate) struct Distinct {
+    /// The values.
+    pub values: Vec<String>,
+    /// Rows holding each value.
+    pub counts: Vec<usize>,
+    /// The first rows (0-based) holding each value, at most [`ROWS_KEPT`].
+    pub rows: Vec<Vec<usize>>,
+    /// Each row's index into `values` ([`NULL`] for nulls), when asked for.
+    pub codes: Vec<u32>,
+}
+
+impl Distinct {
+    fn see(&mut self, code: u32, row: usize) {
+        let c = code as usize;
+        self.counts[c] += 1;
+        if self.rows[c].len() < ROWS_KEPT {
+            self.rows[c].push(row);
+        }
+    }
+
+    fn add(&mut self, value: &str, row: usize) -> u32 {
+        self.values.push(value.to_string());
+        self.counts.push(0);
+        self.rows.push(Vec::new());
+        let code = (self.values.len() - 1) as u32;
+        self.see(code, row);
+        code
+    }
+}
+
+/// The distinct values of a text or dictionary column (other types are cast to text).
+/// `codes` keeps each row's code (4 bytes per row).
+pub(crate) fn distinct(column: &dyn Array, codes: bool) -> Result<Distinct> {
+    match column.data_type() {
+        DataType::Utf8 => Ok(of_strings(column.as_string::<i32>().iter(), codes)),
+        DataType::LargeUtf8 => Ok(of_strings(column.as_string::<i64>().iter(), codes)),
+        DataType::Utf8View => Ok(of_strings(column.as_string_view().iter(), codes)),
+        DataType::Dictionary(_, _) => of_dictionary(column, codes),
+        _ => {
+            let text = arrow::compute::cast(column, &DataType::Utf8)?;
+            Ok(of_strings(text.as_string::<i32>().iter(), codes))
+        }
+    }
+}
+
+/// Text values as an Arrow array (the slices callers pass to `validate`).
+pub(crate) fn to_array<S: AsRef<str>>(values: &[S]) -> StringArray {
+    StringArray::from_iter_values(values.iter().map(|v| v.as_ref()))
+}
+
+fn of_strings<'a>(values: impl Iterator<Item = Option<&'a str>>, codes: bool) -> Distinct {
+    let mut d = Distinct::default();
+    let mut index: HashMap<&'a str, u32, RandomState> = HashMap::default();
+    for (row, v) in values.enumerate() {
+        let code = match v {
+            None => NULL,
+            Some(v) => match index.get(v) {
+                Some(&c) => {
+                    d.see(c, row);
+                    c
+                }
+                None => {
+                    let c = d.add(v, row);
+                    index.insert(v, c);
+                    c
+                }
+            },
+        };
+        if codes {
+            d.codes.push(code);
+        }
+    }
+    d
+}
+
+/// Dictionary columns: the work is per dictionary entry, then one pass over the keys.
+fn of_dictionary(column: &dyn Array, codes: bool) -> Result<Distinct> {
+    let dict = column.as_any_dictionary();
+    let values = distinct(dict.values().as_ref(), true)?;
+    let keys = arrow::compute::cast(dict.keys(), &DataType::UInt32)?;
+    let keys = keys.as_primitive::<arrow::datatypes::UInt32Type>();
+    // Dictionary entries may repeat and may be unused: renumber in first-seen row order.
+    let mut renumber: Vec<u32> = vec![NULL; values.values.len()];
+    let mut d = Distinct::default();
+    for (row, k) in keys.iter().enumerate() {
+        let value_null = k.is_some_and(|k| values.codes.get(k as usize) == Some(&NULL));
+        let code = match k {
+            Some(k) if !value_null => {
+                let Some(&entry) = values.codes.get(k as usize) else {
+                    return Err(Error::Invalid(format!(
+                        "a dictionary column has key {k} beyond its {} values: the table is \
+                         corrupt",
+                        values.codes.len()
+                    )));
+                };
+                let e = entry as usize;
+                if renumber[e] == NULL {
+                    renumber[e] = d.add(&values.values[e], row);
+                } else {
+                    d.see(renumber[e], row);
+                }
+                renumber[e]
+            }
+            _ => NULL,
+        };
+        if codes {
+            d.codes.push(code);
+        }
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::DictionaryArray;
+    use arrow::datatypes::Int8Type;
+
+    #[test]
+    fn counts_rows_and_codes() {
+        let a = StringArray::from(vec![Some("b"), None, Some("a"), Some("b")]);
+        let d = distinct(&a, true).unwrap();
+        assert_eq!(d.values, ["b", "a"]);
+        assert_eq!(d.counts, [2, 1]);
+        assert_eq!(d.rows, [vec![0, 3], vec![2]]);
+        assert_eq!(d.codes, [0, NULL, 1, 0]);
+    }
+
+    #[test]
+    fn dictionaries_with_repeats_and_unused_entries() {
+        let a: DictionaryArray<Int8Type> = vec![Some("x"), Some("y"), None, Some("x")]
+            .into_iter()
+            .collect();
+        let d = distinct(&a, true).unwrap();
+        assert_eq!(d.values, ["x", "y"]);
+        assert_eq!(d.counts, [2, 1]);
+        assert_eq!(d.codes, [0, 1, NULL, 0]);
+        let ints = arrow::array::Int64Array::from(vec![3, 3, 4]);
+        assert_eq!(distinct(&ints, false).unwrap().values, ["3", "4"]);
+    }
+}

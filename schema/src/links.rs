@@ -1,0 +1,201 @@
+//! Annotation links of artifacts and collections: labels (each with an optional feature) and
+//! feature sets per slot. The same statements serve both owners.
+
+use diesel::prelude::*;
+
+use crate::db::{Conn, with_conn};
+use crate::error::Result;
+use crate::tables::*;
+
+/// Rows per INSERT statement.
+const INSERT_CHUNK: usize = 1000;
+
+/// The record that annotation links hang from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// An artifact, by id.
+    Artifact(i64),
+    /// A collection, by id.
+    Collection(i64),
+}
+
+/// Links labels to `owner`, each with an optional feature; existing links are kept. Returns
+/// how many links are new. Batched: one statement per thousand links.
+pub fn link_ulabels(
+    conn: &mut Conn<'_>,
+    owner: Owner,
+    links: &[(i64, Option<i64>)],
+    user_id: i64,
+) -> Result<usize> {
+    let t = crate::models::now();
+    let mut n = 0;
+    for chunk in links.chunks(INSERT_CHUNK) {
+        n += match owner {
+            Owner::Artifact(id) => {
+                use lamella_artifact_ulabels as l;
+                let rows: Vec<_> = chunk
+                    .iter()
+                    .map(|(ulabel, feature)| {
+                        (
+                            l::artifact_id.eq(id),
+                            l::ulabel_id.eq(*ulabel),
+                            l::feature_id.eq(*feature),
+                            l::created_at.eq(t),
+                            l::created_by_id.eq(user_id),
+                        )
+                    })
+                    .collect();
+                with_conn!(conn.inner, |c| {
+                    diesel::insert_into(l::table)
+                        .values(&rows)
+                        .on_conflict_do_nothing()
+                        .execute(c)
+                })?
+            }
+            Owner::Collection(id) => {
+                use lamella_collection_ulabels as l;
+                let rows: Vec<_> = chunk
+                    .iter()
+                    .map(|(ulabel, feature)| {
+                        (
+                            l::collection_id.eq(id),
+                            l::ulabel_id.eq(*ulabel),
+                            l::feature_id.eq(*feature),
+                        )
+                    })
+                    .collect();
+                with_conn!(conn.inner, |c| {
+                    diesel::insert_into(l::table)
+                        .values(&rows)
+                        .on_conflict_do_nothing()
+                        .execute(c)
+                })?
+            }
+        };
+    }
+    Ok(n)
+}
+
+/// The labels linked to `owner`: `(ulabel id, feature id)`, in link order.
+pub fn label_links(conn: &mut Conn<'_>, owner: Owner) -> Result<Vec<(i64, Option<i64>)>> {
+    Ok(match owner {
+        Owner::Artifact(id) => {
+            use lamella_artifact_ulabels as l;
+            with_conn!(conn.inner, |c| {
+                l::table
+                    .filter(l::artifact_id.eq(id))
+                    .select((l::ulabel_id, l::feature_id))
+                    .order(l::id)
+                    .load::<(i64, Option<i64>)>(c)
+            })?
+        }
+        Owner::Collection(id) => {
+            use lamella_collection_ulabels as l;
+            with_conn!(conn.inner, |c| {
+                l::table
+                    .filter(l::collection_id.eq(id))
+                    .select((l::ulabel_id, l::feature_id))
+                    .order(l::id)
+                    .load::<(i64, Option<i64>)>(c)
+            })?
+        }
+    })
+}
+
+/// The feature sets linked to `owner`: `(slot, feature set id)`, by slot.
+pub fn slots(conn: &mut Conn<'_>, owner: Owner) -> Result<Vec<(String, i64)>> {
+    Ok(match owner {
+        Owner::Artifact(id) => {
+            use lamella_artifact_feature_sets as l;
+            with_conn!(conn.inner, |c| {
+                l::table
+                    .filter(l::artifact_id.eq(id))
+                    .select((l::slot, l::feature_set_id))
+                    .order(l::slot)
+                    .load::<(String, i64)>(c)
+            })?
+        }
+        Owner::Collection(id) => {
+            use lamella_collection_feature_sets as l;
+            with_conn!(conn.inner, |c| {
+                l::table
+                    .filter(l::collection_id.eq(id))
+                    .select((l::slot, l::feature_set_id))
+                    .order(l::slot)
+                    .load::<(String, i64)>(c)
+            })?
+        }
+    })
+}
+
+/// Links feature set `set_id` to `owner` under `slot`, replacing the slot's previous set;
+/// returns the id of the set it replaced, if another.
+pub fn set_slot(conn: &mut Conn<'_>, owner: Owner, slot: &str, set_id: i64) -> Result<Option<i64>> {
+    let previous = slots(conn, owner)?
+        .into_iter()
+        .find(|(s, _)| s == slot)
+        .map(|(_, id)| id);
+    match owner {
+        Owner::Artifact(id) => {
+            use lamella_artifact_feature_sets as l;
+            with_conn!(conn.inner, |c| {
+                diesel::delete(
+                    l::table
+                        .filter(l::artifact_id.eq(id))
+                        .filter(l::slot.eq(slot)),
+                )
+                .execute(c)?;
+                diesel::insert_into(l::table)
+                    .values((
+                        l::artifact_id.eq(id),
+                        l::feature_set_id.eq(set_id),
+                        l::slot.eq(slot),
+                    ))
+                    .execute(c)
+            })?;
+        }
+        Owner::Collection(id) => {
+            use lamella_collection_feature_sets as l;
+            with_conn!(conn.inner, |c| {
+                diesel::delete(
+                    l::table
+                        .filter(l::collection_id.eq(id))
+                        .filter(l::slot.eq(slot)),
+                )
+                .execute(c)?;
+                diesel::insert_into(l::table)
+                    .values((
+                        l::collection_id.eq(id),
+                        l::feature_set_id.eq(set_id),
+                        l::slot.eq(slot),
+                    ))
+                    .execute(c)
+            })?;
+        }
+    }
+    Ok(previous.filter(|p| *p != set_id))
+}
+
+/// Deletes feature set `set_id` when no artifact or collection links it any more; returns
+/// whether it was deleted.
+pub fn delete_feature_set_if_unused(conn: &mut Conn<'_>, set_id: i64) -> Result<bool> {
+    let used: i64 = with_conn!(conn.inner, |c| {
+        let a: i64 = lamella_artifact_feature_sets::table
+            .filter(lamella_artifact_feature_sets::feature_set_id.eq(set_id))
+            .count()
+            .get_result(c)?;
+        let b: i64 = lamella_collection_feature_sets::table
+            .filter(lamella_collection_feature_sets::feature_set_id.eq(set_id))
+            .count()
+            .get_result(c)?;
+        Ok::<i64, diesel::result::Error>(a + b)
+    })?;
+    if used > 0 {
+        return Ok(false);
+    }
+    let n = with_conn!(conn.inner, |c| {
+        diesel::delete(lamella_feature_sets::table.filter(lamella_feature_sets::id.eq(set_id)))
+            .execute(c)
+    })?;
+    Ok(n > 0)
+}

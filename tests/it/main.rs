@@ -9,3 +9,4 @@ mod layering;
 mod queries;
 mod schema_agreement;
 mod ulabels;
+mod validation;

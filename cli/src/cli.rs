@@ -76,6 +76,32 @@ pub enum Command {
         /// Link the table's columns as the `columns` feature set.
         #[arg(long)]
         columns: bool,
+        /// Link this label (name or uid); repeatable.
+        #[arg(long = "label", short = 'l', value_name = "NAME")]
+        labels: Vec<String>,
+        /// Link the labels through this categorical feature (cat widens to cat[ULabel]; the
+        /// feature joins the artifact's `external` feature set).
+        #[arg(long, value_name = "F", requires = "labels")]
+        feature: Option<String>,
+    },
+    /// Check a table file (Parquet or CSV) against the registries: one report with every
+    /// problem; exit code 1 when it is not valid.
+    Validate(CurateArgs),
+    /// Validate a table file, then save it as an artifact with its `columns` feature set and
+    /// its labels linked through their features; nothing is saved while it is not valid.
+    Curate {
+        #[command(flatten)]
+        check: CurateArgs,
+        /// The artifact's key.
+        #[arg(long)]
+        key: String,
+        /// A description.
+        #[arg(long, short = 'd')]
+        description: Option<String>,
+        /// Register the values of COLUMN that are no label yet (under the feature's branch for
+        /// cat[ULabel[NAME]]); repeatable.
+        #[arg(long = "add-new", value_name = "COLUMN")]
+        add_new: Vec<String>,
     },
     /// List artifacts as a table (the trash is hidden unless --trash).
     Ls {
@@ -93,6 +119,12 @@ pub enum Command {
         /// Include artifacts in the trash.
         #[arg(long)]
         trash: bool,
+        /// Keep artifacts labelled NAME (through --feature when given).
+        #[arg(long, value_name = "NAME")]
+        label: Option<String>,
+        /// Keep artifacts that measured feature F (with --label: labelled through F).
+        #[arg(long, value_name = "F")]
+        feature: Option<String>,
     },
     /// List every version of an artifact, oldest first (trash included).
     Versions {
@@ -276,6 +308,57 @@ pub struct ListArgs {
     pub limit: Option<i64>,
 }
 
+/// What `validate` and `curate` check a table against.
+#[derive(Debug, Args)]
+pub struct CurateArgs {
+    /// The table file (.parquet or .csv).
+    pub file: PathBuf,
+    /// Check COLUMN against feature FEATURE (a feature named otherwise); repeatable.
+    #[arg(long = "categorical", value_name = "COLUMN=FEATURE", value_parser = parse_pair)]
+    pub categorical: Vec<(String, String)>,
+    /// Require a column for feature F; repeatable.
+    #[arg(long = "require", value_name = "F")]
+    pub require: Vec<String>,
+    /// Allow columns without a registered feature.
+    #[arg(long)]
+    pub allow_extra: bool,
+    /// Require the --require features' columns in that order.
+    #[arg(long)]
+    pub ordered: bool,
+    /// Declare COLUMN's unit (otherwise a Parquet field's `unit` metadata); repeatable.
+    #[arg(long = "unit", value_name = "COLUMN=UNIT", value_parser = parse_pair)]
+    pub units: Vec<(String, String)>,
+    /// Convert columns whose unit converts into the feature's unit (mm → m) instead of
+    /// reporting them.
+    #[arg(long)]
+    pub convert_units: bool,
+    /// List at most N offending values per problem.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub examples: usize,
+}
+
+/// Parses `A=B`.
+pub fn parse_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((a, b)) if !a.trim().is_empty() && !b.trim().is_empty() => {
+            Ok((a.trim().to_string(), b.trim().to_string()))
+        }
+        _ => Err(format!("expected NAME=VALUE, got '{s}'")),
+    }
+}
+
+/// `lamella ulabel synonym …` and `lamella feature synonym …`
+#[derive(Debug, Subcommand)]
+pub enum SynonymCommand {
+    /// Add SYNONYM to the record NAME (refused if it names or is a synonym of another).
+    Add {
+        /// The record (name or uid).
+        name: String,
+        /// The other name.
+        synonym: String,
+    },
+}
+
 /// `lamella ulabel …`
 #[derive(Debug, Subcommand)]
 pub enum UlabelCommand {
@@ -348,6 +431,37 @@ pub enum UlabelCommand {
         /// The label (name or uid).
         name: String,
     },
+    /// Manage a label's synonyms (validation maps them to the label's name).
+    #[command(subcommand)]
+    Synonym(SynonymCommand),
+    /// Which VALUES are label names; for the others, the synonym they match and close
+    /// spellings (exit code 1 when some are not names).
+    Inspect {
+        /// The values (or --from-file).
+        #[arg(required_unless_present = "from_file")]
+        values: Vec<String>,
+        /// Read one value per line of FILE.
+        #[arg(long, value_name = "FILE")]
+        from_file: Option<PathBuf>,
+    },
+}
+
+/// Value constraints of a feature, checked by `validate` and `curate`.
+#[derive(Debug, Args, Default)]
+pub struct Constraints {
+    /// Smallest value allowed (numeric features; 'none' removes it).
+    #[arg(long, value_name = "X", allow_hyphen_values = true)]
+    pub min: Option<String>,
+    /// Largest value allowed (numeric features; 'none' removes it).
+    #[arg(long, value_name = "X", allow_hyphen_values = true)]
+    pub max: Option<String>,
+    /// A regular expression every value must match in full (text and categorical features;
+    /// '' removes it).
+    #[arg(long, value_name = "REGEX")]
+    pub pattern: Option<String>,
+    /// Whether values may be missing (true or false).
+    #[arg(long, value_name = "BOOL")]
+    pub nullable: Option<bool>,
 }
 
 /// `lamella feature …`
@@ -370,6 +484,8 @@ pub enum FeatureCommand {
         /// A description.
         #[arg(long, short = 'd')]
         description: Option<String>,
+        #[command(flatten)]
+        constraints: Constraints,
     },
     /// The features of a table file's columns (Parquet or CSV), dtypes inferred; with --save,
     /// saved (existing features are reused).
@@ -399,7 +515,12 @@ pub enum FeatureCommand {
         /// The new description ('' removes it).
         #[arg(long, short = 'd')]
         description: Option<String>,
+        #[command(flatten)]
+        constraints: Constraints,
     },
+    /// Manage a feature's synonyms.
+    #[command(subcommand)]
+    Synonym(SynonymCommand),
     /// List features as a table.
     List(ListArgs),
     /// Search features by name and synonyms.

@@ -51,7 +51,7 @@ pub use registry::{
 pub use settings::{
     InstanceEntry, Settings, home as settings_home, known_secrets, set_home as set_settings_home,
 };
-pub use table::records_to_batch;
+pub use table::{read_table, records_to_batch};
 pub use validate::{Curator, Report};
 pub use view::{REGISTRIES, RegistryView};
 
@@ -63,7 +63,7 @@ pub use arrow::{
 pub use lamella_lineage::{Format, Graph, render, tree_lines, write_to};
 pub use lamella_schema::{
     Artifact, Backend, Collection, Dtype, DtypeError, Feature, FeatureSet, HashType, Record, Run,
-    Storage, StorageKind, Transform, ULabel, User, Value, VersionedUid, Visibility,
+    Storage, StorageKind, Transform, ULabel, User, Value, VersionedUid, Visibility, split_synonyms,
 };
 pub use lamella_storage::TableHead;
 pub use lamella_storage::{FolderWalk, WalkedFile, write_parquet};

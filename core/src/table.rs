@@ -82,3 +82,29 @@ pub fn records_to_batch<T: Record + Serialize>(
         columns,
     )?)
 }
+
+/// Reads a local table file (Parquet or CSV, by suffix) as one record batch.
+pub fn read_table(path: &std::path::Path) -> Result<RecordBatch> {
+    if !path.exists() {
+        return Err(Error::MissingPath {
+            path: path.to_path_buf(),
+        });
+    }
+    let batches = match crate::artifact::suffix_of(&path.to_string_lossy())
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        ".parquet" => lamella_storage::read_parquet(path)?,
+        ".csv" => lamella_storage::read_csv(path)?,
+        other => {
+            return Err(Error::Invalid(format!(
+                "{} is not a table (suffix '{other}'): give a .parquet or .csv file",
+                path.display()
+            )));
+        }
+    };
+    let Some(first) = batches.first() else {
+        return Err(Error::Invalid(format!("{} holds no table", path.display())));
+    };
+    Ok(arrow::compute::concat_batches(&first.schema(), &batches)?)
+}

@@ -51,7 +51,10 @@ db_test!(labels_add_through_features_like_lamindb, |t| {
         .record;
     let a = a_file(&t, "raw.txt")?;
     // Without a feature: plain links.
-    let plain = t.artifacts().labels(&a)?.add(std::slice::from_ref(&study0), None)?;
+    let plain = t
+        .artifacts()
+        .labels(&a)?
+        .add(std::slice::from_ref(&study0), None)?;
     assert_eq!(plain.linked, 1);
     assert!(plain.external.is_none());
     // With a feature: cat widens to cat[ULabel], the feature joins the external set.
@@ -88,7 +91,12 @@ db_test!(labels_add_through_features_like_lamindb, |t| {
         .labels(&b)?
         .add(std::slice::from_ref(&study0), Some(&study_name))?;
     assert_eq!(again.external.unwrap().uid, second.uid);
-    assert!(again.notes.iter().any(|n| n.starts_with("loaded: FeatureSet")));
+    assert!(
+        again
+            .notes
+            .iter()
+            .any(|n| n.starts_with("loaded: FeatureSet"))
+    );
     // Repeating a link adds nothing; describe() shows labels per feature.
     let same = t.artifacts().labels(&a)?.add(&species, Some(&iris))?;
     assert_eq!(same.linked, 0);
@@ -177,7 +185,10 @@ db_test!(branch_restricted_features_take_only_descendants, |t| {
     // Any depth: a grandchild is under the branch too.
     let sub = t
         .ulabels()
-        .create_with_parents(ULabel::new("setosa var. alba"), std::slice::from_ref(&setosa))?
+        .create_with_parents(
+            ULabel::new("setosa var. alba"),
+            std::slice::from_ref(&setosa),
+        )?
         .record;
     let study = t.ulabels().create(ULabel::new("study0"))?.record;
     let f = t
@@ -224,7 +235,9 @@ db_test!(artifacts_are_found_by_label_and_feature, |t| {
         .all()?;
     assert_eq!(through.iter().map(|x| &x.uid).collect::<Vec<_>>(), [&a.uid]);
     assert_eq!(
-        t.query::<Artifact>().filter("ulabels__name", "T cell").count()?,
+        t.query::<Artifact>()
+            .filter("ulabels__name", "T cell")
+            .count()?,
         2
     );
     // By measured feature, through the feature sets.
@@ -248,7 +261,13 @@ db_test!(validate_inspect_standardize_and_synonyms, |t| {
     t.ulabels().create(ULabel::new("versicolor"))?;
     t.ulabels().add_synonym(&mut setosa, "Iris setosa")?;
     assert_eq!(setosa.synonyms.as_deref(), Some("Iris setosa"));
-    let values = ["setosa", "Iris setosa", "versicolr", "setosa", "unknown thing"];
+    let values = [
+        "setosa",
+        "Iris setosa",
+        "versicolr",
+        "setosa",
+        "unknown thing",
+    ];
     assert_eq!(
         t.ulabels().validate(&values)?,
         [true, false, false, true, false]
@@ -268,11 +287,18 @@ db_test!(validate_inspect_standardize_and_synonyms, |t| {
         s.values,
         ["setosa", "setosa", "versicolr", "setosa", "unknown thing"]
     );
-    assert_eq!(s.mapping.get("Iris setosa").map(String::as_str), Some("setosa"));
+    assert_eq!(
+        s.mapping.get("Iris setosa").map(String::as_str),
+        Some("setosa")
+    );
     // A synonym may not be another record's name or synonym.
     let mut versicolor = t.ulabels().get_by_name("versicolor")?;
     assert!(t.ulabels().add_synonym(&mut versicolor, "setosa").is_err());
-    assert!(t.ulabels().add_synonym(&mut versicolor, "Iris setosa").is_err());
+    assert!(
+        t.ulabels()
+            .add_synonym(&mut versicolor, "Iris setosa")
+            .is_err()
+    );
     assert!(t.ulabels().add_synonym(&mut versicolor, "a|b").is_err());
     // Features too.
     let mut f = t
@@ -359,7 +385,11 @@ db_test!(the_curator_reports_every_problem_at_once, |t| {
         .find(|i| i.code == Code::UnexpectedColumn)
         .unwrap();
     assert_eq!(col.suggestion.as_ref().unwrap().value, "sepal_length");
-    let unit = r.issues.iter().find(|i| i.code == Code::UnitMismatch).unwrap();
+    let unit = r
+        .issues
+        .iter()
+        .find(|i| i.code == Code::UnitMismatch)
+        .unwrap();
     let s = unit.suggestion.as_ref().unwrap();
     assert_eq!((s.kind, s.factor), (SuggestionKind::Convert, Some(0.001)));
     let species = r
@@ -369,7 +399,10 @@ db_test!(the_curator_reports_every_problem_at_once, |t| {
         .unwrap();
     assert_eq!(species.values[0].value, "setsa");
     assert_eq!(species.values[0].rows, [1]);
-    assert_eq!(species.values[0].suggestion.as_ref().unwrap().value, "setosa");
+    assert_eq!(
+        species.values[0].suggestion.as_ref().unwrap().value,
+        "setosa"
+    );
     let studies = r
         .issues
         .iter()
@@ -378,13 +411,21 @@ db_test!(the_curator_reports_every_problem_at_once, |t| {
     assert_eq!((studies.values[0].count, studies.count), (2, 2));
     assert_eq!(studies.values[0].rows, [1, 2]);
     // The range is checked in the feature's unit: 3200 mm = 3.2 m is out, 35 mm is in.
-    let range = r.issues.iter().find(|i| i.code == Code::OutOfRange).unwrap();
+    let range = r
+        .issues
+        .iter()
+        .find(|i| i.code == Code::OutOfRange)
+        .unwrap();
     assert_eq!(range.count, 1);
     assert_eq!(range.values[0].rows, [2]);
+    assert_eq!(range.values[0].value, "3200", "the table's own value");
     assert_eq!(r.stages[&Stage::Labels], 3);
     let text = r.to_string();
     assert!(text.ends_with(&r.summary()), "{text}");
-    assert!(r.summary().starts_with(&format!("{} problems in", r.issues.len())));
+    assert!(
+        r.summary()
+            .starts_with(&format!("{} problems in", r.issues.len()))
+    );
     // JSON is the same value.
     let json = serde_json::to_value(&r)?;
     assert_eq!(json["valid"], false);
@@ -419,7 +460,11 @@ db_test!(a_valid_table_is_saved_with_its_annotations, |t| {
     let r = c.validate()?;
     // study9 is new: one problem, fixed by registering it.
     assert_eq!(r.issues.len(), 1, "{r}");
-    assert!(r.notes[0].contains("converted from mm to m"), "{:?}", r.notes);
+    assert!(
+        r.notes[0].contains("converted from mm to m"),
+        "{:?}",
+        r.notes
+    );
     let added = c.add_new_from("study_name")?;
     assert_eq!(added.created, 1);
     let r = c.validate()?;
@@ -427,10 +472,19 @@ db_test!(a_valid_table_is_saved_with_its_annotations, |t| {
     let saved = c.save_artifact(Some("iris/good.parquet"), None)?.record;
     let d = t.artifacts().describe(&saved)?;
     let cols = &d.features["columns"];
-    let names: Vec<&str> = cols.features.iter().map(|f| f.feature.name.as_str()).collect();
+    let names: Vec<&str> = cols
+        .features
+        .iter()
+        .map(|f| f.feature.name.as_str())
+        .collect();
     assert_eq!(
         names,
-        ["sepal_length", "petal_count", "iris_species_name", "study_name"]
+        [
+            "sepal_length",
+            "petal_count",
+            "iris_species_name",
+            "study_name"
+        ]
     );
     let species = cols
         .features
@@ -488,7 +542,10 @@ db_test!(curator_column_options, |t| {
     let syn = table(vec![floats("sepal length", &[0.05], None)]);
     let r = t.curator(syn).validate()?;
     let s = r.issues[0].suggestion.as_ref().unwrap();
-    assert_eq!((s.kind, s.value.as_str()), (SuggestionKind::Synonym, "sepal_length"));
+    assert_eq!(
+        (s.kind, s.value.as_str()),
+        (SuggestionKind::Synonym, "sepal_length")
+    );
     // Non-nullable features report their nulls.
     t.features()
         .create(Feature::new("donor", "str".parse()?).nullable(false))?;

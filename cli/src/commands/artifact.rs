@@ -301,24 +301,41 @@ fn print_list(records: &[Artifact], out: &mut Out) -> Result<()> {
 }
 
 /// `lamella ls [--filter F=V]… [--order F] [--limit N] [--trash]`
-pub fn ls(
-    filters: &[Lookup],
-    order: Option<&str>,
-    limit: Option<i64>,
-    trash: bool,
-    out: &mut Out,
-) -> Result<()> {
+/// What `lamella ls` keeps.
+pub struct LsArgs<'a> {
+    /// LaminDB lookups.
+    pub filters: &'a [Lookup],
+    /// The ordering field.
+    pub order: Option<&'a str>,
+    /// At most this many.
+    pub limit: Option<i64>,
+    /// Include the trash.
+    pub trash: bool,
+    /// Labelled so (through `feature` when given).
+    pub label: Option<&'a str>,
+    /// Measured this feature.
+    pub feature: Option<&'a str>,
+}
+
+/// `lamella ls [--filter F=V]... [--label NAME [--feature F]] [--feature F]`
+pub fn ls(args: &LsArgs<'_>, out: &mut Out) -> Result<()> {
     let ln = super::current()?;
+    let trash = args.trash;
     let mut q = ln.artifacts().query();
     // (A filter on visibility includes the trash by itself: `visibility=-1` lists it.)
     if trash {
         q = q.include_trash();
     }
-    for f in filters {
+    for f in args.filters {
         q = q.filter(&f.field, f.value.as_str());
     }
-    q = q.order_by(order.unwrap_or("id"));
-    if let Some(n) = limit {
+    match (args.label, args.feature) {
+        (Some(l), f) => q = q.labelled(l, f),
+        (None, Some(f)) => q = q.filter("feature_sets__features__name", f),
+        (None, None) => {}
+    }
+    q = q.order_by(args.order.unwrap_or("id"));
+    if let Some(n) = args.limit {
         if n < 0 {
             bail!("--limit must be zero or more, got {n}");
         }
@@ -443,35 +460,79 @@ pub fn describe(which: &ArtifactRef, out: &mut Out) -> Result<()> {
 }
 
 /// `lamella annotate UID|--key K --columns`
-pub fn annotate(which: &ArtifactRef, columns: bool, out: &mut Out) -> Result<()> {
-    if !columns {
-        bail!("nothing to annotate: give --columns (labels and features come with later options)");
+pub fn annotate(
+    which: &ArtifactRef,
+    columns: bool,
+    labels: &[String],
+    feature: Option<&str>,
+    out: &mut Out,
+) -> Result<()> {
+    if !columns && labels.is_empty() {
+        bail!("nothing to annotate: give --columns and/or --label NAME [--feature F]");
     }
     let ln = super::current()?;
     let a = resolve(&ln, which)?;
-    let set = ln.artifacts().annotate_columns(&a)?;
-    for note in &set.notes {
-        out.warn(note)?;
+    let mut json = serde_json::json!({ "artifact": a.uid });
+    if columns {
+        let set = ln.artifacts().annotate_columns(&a)?;
+        for note in &set.notes {
+            out.warn(note)?;
+        }
+        let members = ln.feature_sets().members(&set.record)?;
+        json["slot"] = "columns".into();
+        json["feature_set"] = serde_json::to_value(&set.record)?;
+        json["existed"] = set.existed.into();
+        json["features"] = serde_json::to_value(&members)?;
+        if !out.json {
+            out.line(format!(
+                "✅ linked {} feature{} to artifact {} as its columns: {}",
+                members.len(),
+                plural(members.len()),
+                a.uid,
+                repr(&set.record)?
+            ))?;
+            for f in &members {
+                out.line(format!("   {} ({})", f.name, f.dtype))?;
+            }
+        }
     }
-    let members = ln.feature_sets().members(&set.record)?;
+    if !labels.is_empty() {
+        let records = labels
+            .iter()
+            .map(|l| super::named::find(&ln.ulabels(), l))
+            .collect::<Result<Vec<_>>>()?;
+        let feature = feature
+            .map(|f| super::named::find(&ln.features(), f))
+            .transpose()?;
+        let added = ln.artifacts().labels(&a)?.add(&records, feature.as_ref())?;
+        json["labels"] = serde_json::to_value(&records)?;
+        json["linked"] = added.linked.into();
+        json["feature"] = serde_json::to_value(&added.feature)?;
+        json["external"] = serde_json::to_value(&added.external)?;
+        if !out.json {
+            for n in &added.notes {
+                out.line(format!("✅ {n}"))?;
+            }
+            let through = added
+                .feature
+                .as_ref()
+                .map(|f| format!(" through feature '{}'", f.name))
+                .unwrap_or_default();
+            out.line(format!(
+                "✅ linked {} label{} to artifact {}{through}{}",
+                records.len(),
+                plural(records.len()),
+                a.uid,
+                if added.linked < records.len() {
+                    format!(" ({} new)", added.linked)
+                } else {
+                    String::new()
+                }
+            ))?;
+        }
+    }
     if out.json {
-        return out.json(&serde_json::json!({
-            "artifact": a.uid,
-            "slot": "columns",
-            "feature_set": set.record,
-            "existed": set.existed,
-            "features": members,
-        }));
-    }
-    out.line(format!(
-        "✅ linked {} feature{} to artifact {} as its columns: {}",
-        members.len(),
-        plural(members.len()),
-        a.uid,
-        repr(&set.record)?
-    ))?;
-    for f in &members {
-        out.line(format!("   {} ({})", f.name, f.dtype))?;
+        return out.json(&json);
     }
     Ok(())
 }

@@ -4,7 +4,7 @@ use anyhow::{Result, bail};
 use lamella_core::Feature;
 
 use super::named;
-use crate::cli::FeatureCommand;
+use crate::cli::{Constraints, FeatureCommand};
 use crate::output::{Out, repr};
 
 /// Runs one `feature` subcommand.
@@ -18,8 +18,10 @@ pub fn run(cmd: FeatureCommand, out: &mut Out) -> Result<()> {
             unit,
             synonyms,
             description,
+            constraints,
         } => {
             let mut f = Feature::new(name, reg.parse_dtype(&dtype)?);
+            apply(&mut f, &constraints)?;
             if let Some(u) = unit {
                 f = f.unit(u);
             }
@@ -39,14 +41,19 @@ pub fn run(cmd: FeatureCommand, out: &mut Out) -> Result<()> {
             unit,
             synonyms,
             description,
+            constraints,
         } => {
             if [&new_name, &dtype, &unit, &synonyms, &description]
                 .iter()
                 .all(|o| o.is_none())
+                && constraints.min.is_none()
+                && constraints.max.is_none()
+                && constraints.pattern.is_none()
+                && constraints.nullable.is_none()
             {
                 bail!(
-                    "nothing to update: give --name, --dtype, --unit, --synonyms and/or \
-                     --description"
+                    "nothing to update: give --name, --dtype, --unit, --synonyms, \
+                     --description, --min, --max, --pattern and/or --nullable"
                 );
             }
             let mut f = named::find(&reg, &name)?;
@@ -65,6 +72,7 @@ pub fn run(cmd: FeatureCommand, out: &mut Out) -> Result<()> {
             if let Some(d) = description {
                 f.description = (!d.is_empty()).then_some(d);
             }
+            apply(&mut f, &constraints)?;
             reg.update(&mut f)?;
             if out.json {
                 return out.json(&f);
@@ -95,7 +103,34 @@ pub fn run(cmd: FeatureCommand, out: &mut Out) -> Result<()> {
             Ok(())
         }
         FeatureCommand::List(args) => named::list(&reg, &args, out),
+        FeatureCommand::Synonym(cmd) => named::synonym(&reg, cmd, out),
         FeatureCommand::Search { text, limit } => named::search(&reg, &text, limit, out),
         FeatureCommand::Delete { name } => named::delete(&reg, &name, out),
     }
+}
+
+/// Applies `--min/--max/--pattern/--nullable` ('none' or '' remove a constraint).
+fn apply(f: &mut Feature, c: &Constraints) -> Result<()> {
+    let bound = |flag: &str, v: &str| -> Result<Option<f64>> {
+        if v.eq_ignore_ascii_case("none") || v.is_empty() {
+            return Ok(None);
+        }
+        match v.trim().parse::<f64>() {
+            Ok(x) if x.is_finite() => Ok(Some(x)),
+            _ => bail!("--{flag} takes a number (or 'none' to remove it), got '{v}'"),
+        }
+    };
+    if let Some(v) = &c.min {
+        f.min_value = bound("min", v)?;
+    }
+    if let Some(v) = &c.max {
+        f.max_value = bound("max", v)?;
+    }
+    if let Some(p) = &c.pattern {
+        f.pattern = (!p.is_empty()).then(|| p.clone());
+    }
+    if let Some(n) = c.nullable {
+        f.nullable = n;
+    }
+    Ok(())
 }

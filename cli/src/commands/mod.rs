@@ -1,6 +1,7 @@
 //! One function per command; each connects, calls `lamella-core` and prints through [`Out`].
 
 mod artifact;
+mod curate;
 mod feature;
 mod instance;
 mod named;
@@ -26,13 +27,37 @@ pub fn run(command: Command, out: &mut Out) -> Result<()> {
         Command::Save(args) => artifact::save(args, out),
         Command::Load { which, out: dest } => artifact::load(&which, dest.as_deref(), out),
         Command::Describe { which } => artifact::describe(&which, out),
-        Command::Annotate { which, columns } => artifact::annotate(&which, columns, out),
+        Command::Annotate {
+            which,
+            columns,
+            labels,
+            feature,
+        } => artifact::annotate(&which, columns, &labels, feature.as_deref(), out),
+        Command::Validate(args) => curate::validate(&args, out),
+        Command::Curate {
+            check,
+            key,
+            description,
+            add_new,
+        } => curate::curate(&check, &key, description.as_deref(), &add_new, out),
         Command::Ls {
             filters,
             order,
             limit,
             trash,
-        } => artifact::ls(&filters, order.as_deref(), limit, trash, out),
+            label,
+            feature,
+        } => artifact::ls(
+            &artifact::LsArgs {
+                filters: &filters,
+                order: order.as_deref(),
+                limit,
+                trash,
+                label: label.as_deref(),
+                feature: feature.as_deref(),
+            },
+            out,
+        ),
         Command::Versions { which } => artifact::versions(&which, out),
         Command::Delete {
             uid: None,

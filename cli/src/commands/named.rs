@@ -4,7 +4,7 @@ use anyhow::{Result, anyhow};
 use lamella_core::{Error, Named, Registry, Saved, SavedAll};
 use serde::Serialize;
 
-use crate::cli::ListArgs;
+use crate::cli::{ListArgs, SynonymCommand};
 use crate::output::{Out, quote, quote_all, repr};
 
 /// The command word for a registry (`ulabel`, `feature`), for hints.
@@ -226,4 +226,69 @@ pub fn delete<T: Named>(reg: &Registry<'_, T>, name: &str, out: &mut Out) -> Res
         T::REGISTRY.name,
         quote(record.name_str())
     ))
+}
+
+/// `… synonym add NAME SYNONYM`
+pub fn synonym(reg: &Registry<'_, impl Named>, cmd: SynonymCommand, out: &mut Out) -> Result<()> {
+    let SynonymCommand::Add { name, synonym } = cmd;
+    let mut record = find(reg, &name)?;
+    reg.add_synonym(&mut record, &synonym)?;
+    if out.json {
+        return out.json(&record);
+    }
+    out.line(format!(
+        "✅ {} {} has the synonyms {}",
+        registry_name(reg),
+        quote(record.name_str()),
+        quote_all(&lamella_core::split_synonyms(record.synonyms_str()))
+    ))
+}
+
+fn registry_name<T: Named>(_reg: &Registry<'_, T>) -> &'static str {
+    T::REGISTRY.name
+}
+
+/// `… inspect VALUE… | --from-file FILE`: which values are names; exit code 1 when some
+/// are not.
+pub fn inspect<T: Named>(
+    reg: &Registry<'_, T>,
+    values: &[String],
+    from_file: Option<&std::path::Path>,
+    out: &mut Out,
+) -> Result<()> {
+    let mut values = values.to_vec();
+    if let Some(f) = from_file {
+        let text =
+            std::fs::read_to_string(f).map_err(|e| anyhow!("cannot read {}: {e}", f.display()))?;
+        values.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string),
+        );
+    }
+    let i = reg.inspect(&values)?;
+    if out.json {
+        out.json(&i)?;
+    } else {
+        out.line(format!(
+            "{} of {} distinct value{} validated",
+            i.validated.len(),
+            i.validated.len() + i.not_validated.len(),
+            plural(i.validated.len() + i.not_validated.len())
+        ))?;
+        for u in &i.not_validated {
+            let hint = match (&u.synonym_of, u.suggestions.first()) {
+                (Some(s), _) => format!(" → synonym of {} (standardize)", quote(s)),
+                (None, Some(s)) => format!(" → did you mean {}?", quote(s)),
+                (None, None) => String::new(),
+            };
+            out.line(format!("  ✗ {} ({}×){hint}", quote(&u.value), u.count))?;
+        }
+    }
+    if i.is_valid() {
+        Ok(())
+    } else {
+        Err(super::ExitCode(1).into())
+    }
 }

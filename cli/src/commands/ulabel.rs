@@ -26,6 +26,10 @@ pub fn run(cmd: UlabelCommand, out: &mut Out) -> Result<()> {
             (None, None) => bail!("give a label name, or --from-file FILE"),
         },
         UlabelCommand::List(args) => named::list(&reg, &args, out),
+        UlabelCommand::Synonym(cmd) => named::synonym(&reg, cmd, out),
+        UlabelCommand::Inspect { values, from_file } => {
+            named::inspect(&reg, &values, from_file.as_deref(), out)
+        }
         UlabelCommand::Parents {
             name,
             children,

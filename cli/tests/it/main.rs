@@ -14,6 +14,7 @@ mod readme;
 mod secrets;
 mod tutorial;
 mod ulabels;
+mod validation;
 mod view;
 
 use std::path::PathBuf;

@@ -110,23 +110,6 @@ impl Features<'_> {
 
     /// The features of a local table file (Parquet or CSV), inferred, unsaved.
     pub fn infer_file(&self, path: &Path) -> Result<Vec<Feature>> {
-        let batches = match crate::artifact::suffix_of(&path.to_string_lossy())
-            .to_ascii_lowercase()
-            .as_str()
-        {
-            ".parquet" => lamella_storage::read_parquet(path)?,
-            ".csv" => lamella_storage::read_csv(path)?,
-            other => {
-                return Err(Error::Invalid(format!(
-                    "{} is not a table (suffix '{other}'): give a .parquet or .csv file",
-                    path.display()
-                )));
-            }
-        };
-        let Some(first) = batches.first() else {
-            return Err(Error::Invalid(format!("{} holds no table", path.display())));
-        };
-        let table = arrow::compute::concat_batches(&first.schema(), &batches)?;
-        self.infer(&table)
+        self.infer(&crate::table::read_table(path)?)
     }
 }

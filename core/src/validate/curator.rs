@@ -543,14 +543,15 @@ impl<'a> Curator<'a> {
         let mut index: HashMap<u64, usize> = HashMap::new();
         let mut count = 0;
         let nulls = floats.nulls();
-        for (row, v) in floats.values().iter().enumerate() {
-            let v = v * x;
+        for (row, raw) in floats.values().iter().enumerate() {
+            let v = raw * x;
             if (v >= lo && v <= hi) || nulls.is_some_and(|n| n.is_null(row)) {
                 continue;
             }
             count += 1;
-            let slot = *index.entry(v.to_bits()).or_insert_with(|| {
-                found.push((v, 0, Vec::new()));
+            // (The table's own value is listed; the range applies in the feature's unit.)
+            let slot = *index.entry(raw.to_bits()).or_insert_with(|| {
+                found.push((*raw, 0, Vec::new()));
                 found.len() - 1
             });
             let e = &mut found[slot];
@@ -587,13 +588,18 @@ impl<'a> Curator<'a> {
             count,
             expected: Some(range.clone()),
             message: format!(
-                "{count} value{} outside the range of feature '{}' ({range}{})",
+                "{count} value{} outside the range of feature '{}' ({range}{}{})",
                 if count == 1 { " is" } else { "s are" },
                 f.name,
                 f.unit
                     .as_deref()
                     .map(|u| format!(" {u}"))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                if x == 1.0 {
+                    String::new()
+                } else {
+                    format!("; the column's values × {x}")
+                }
             ),
             suggestion: None,
         });
@@ -721,12 +727,17 @@ impl<'a> Curator<'a> {
                     count,
                     expected: Some(f.dtype.to_string()),
                     message: format!(
-                        "{} value{} ({count} row{}) {} not registered as labels: fix the \
-                         spelling or register them (`--add-new {name}`)",
+                        "{} value{} ({count} row{}) {}: fix the spelling or register {} \
+                         (`--add-new {name}`)",
                         unknown.len(),
                         if unknown.len() == 1 { "" } else { "s" },
                         if count == 1 { "" } else { "s" },
-                        if unknown.len() == 1 { "is" } else { "are" }
+                        if unknown.len() == 1 {
+                            "is not a registered label"
+                        } else {
+                            "are not registered labels"
+                        },
+                        if unknown.len() == 1 { "it" } else { "them" }
                     ),
                     suggestion: None,
                 });

@@ -1,0 +1,105 @@
+//! `lamella validate FILE …` and `lamella curate FILE --key K …`
+
+use anyhow::Result;
+use lamella_core::{Curator, Error, Instance, Report};
+
+use super::ExitCode;
+use crate::cli::CurateArgs;
+use crate::output::Out;
+
+fn curator<'a>(ln: &'a Instance, args: &CurateArgs) -> Result<Curator<'a>> {
+    let table = lamella_core::read_table(&args.file)?;
+    let mut c = ln
+        .curator(table)
+        .allow_extra(args.allow_extra)
+        .ordered(args.ordered)
+        .convert_units(args.convert_units)
+        .examples(args.examples);
+    for (column, feature) in &args.categorical {
+        c = c.categorical(column, feature);
+    }
+    for f in &args.require {
+        c = c.require(f);
+    }
+    for (column, unit) in &args.units {
+        c = c.unit(column, unit);
+    }
+    Ok(c)
+}
+
+fn print_report(report: &Report, suffix: &str, out: &mut Out) -> Result<()> {
+    if out.json {
+        return out.json(report);
+    }
+    let text = report.to_string();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let last = lines.pop().unwrap_or_default();
+    for l in lines {
+        out.line(l)?;
+    }
+    if report.valid {
+        out.line(format!("✅ {last}"))
+    } else {
+        out.line(format!("{last}{suffix}"))
+    }
+}
+
+/// `lamella validate FILE …`: the report; exit code 1 when the table is not valid.
+pub fn validate(args: &CurateArgs, out: &mut Out) -> Result<()> {
+    let ln = super::current()?;
+    let report = curator(&ln, args)?.validate()?;
+    print_report(&report, "", out)?;
+    if report.valid {
+        Ok(())
+    } else {
+        Err(ExitCode(1).into())
+    }
+}
+
+/// `lamella curate FILE --key K …`: registers new labels on request, validates, and saves
+/// the table with its annotations only when it is valid (exit code 1 otherwise).
+pub fn curate(
+    args: &CurateArgs,
+    key: &str,
+    description: Option<&str>,
+    add_new: &[String],
+    out: &mut Out,
+) -> Result<()> {
+    let ln = super::current()?;
+    let c = curator(&ln, args)?;
+    for column in add_new {
+        let saved = c.add_new_from(column)?;
+        for n in &saved.notes {
+            out.warn(n)?;
+        }
+        if !out.json && saved.created > 0 {
+            out.note(format!(
+                "registered {} new label{} from column '{column}'",
+                saved.created,
+                if saved.created == 1 { "" } else { "s" }
+            ))?;
+        }
+    }
+    match c.save_artifact(Some(key), description) {
+        Ok(saved) => {
+            let d = ln.artifacts().describe(&saved.record)?;
+            if out.json {
+                return out.json(&d);
+            }
+            out.line(format!(
+                "✅ saved {} as {} with its columns and labels",
+                args.file.display(),
+                saved.record.uid
+            ))?;
+            for line in d.to_string().lines() {
+                out.line(line)?;
+            }
+            Ok(())
+        }
+        Err(Error::Curation(report)) => {
+            print_report(&report, "; nothing saved", out)?;
+            Err(ExitCode(1).into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,251 @@
+//! `validate`, `curate`, `annotate --label --feature`, `ls --label/--feature`, synonyms and
+//! feature constraints from the command line.
+
+use crate::{assert_error, cli_test};
+
+fn registry(env: &crate::Env) {
+    for args in [
+        vec!["ulabel", "create", "is_species"],
+        vec!["ulabel", "create", "study0"],
+        vec![
+            "feature",
+            "create",
+            "sepal_length",
+            "--dtype",
+            "float",
+            "--unit",
+            "m",
+            "--max",
+            "1",
+        ],
+        vec![
+            "feature",
+            "create",
+            "species",
+            "--dtype",
+            "cat[ULabel[is_species]]",
+        ],
+        vec!["feature", "create", "study", "--dtype", "cat"],
+        vec!["feature", "create", "petal_count", "--dtype", "int"],
+    ] {
+        env.run(&args).ok();
+    }
+    std::fs::write(env.path("species.txt"), "setosa\nversicolor\nvirginica\n").unwrap();
+    env.run(&[
+        "ulabel",
+        "create",
+        "--from-file",
+        "species.txt",
+        "--parent",
+        "is_species",
+    ])
+    .ok();
+}
+
+cli_test!(
+    validate_reports_every_problem_and_curate_saves_nothing,
+    |env| {
+        env.init("data");
+        registry(&env);
+        std::fs::write(
+            env.path("bad.csv"),
+            "sepal_lenght,sepal_length,species,study,petal_count\n\
+         1,51,setosa,study0,4\n2,4900,setsa,studdy0,x\n3,47,study0,study0,5\n",
+        )
+        .unwrap();
+        let r = env.run(&["validate", "bad.csv", "--unit", "sepal_length=mm"]);
+        assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+        for needle in [
+            "[columns/unexpected_column]",
+            "did you mean 'sepal_length'?",
+            "[units/unit_mismatch]",
+            "multiply by 0.001",
+            "[constraints/out_of_range]",
+            "'4900': 1 row (row 1)",
+            "'setsa': 1 row (row 1) → did you mean 'setosa'?",
+            "[labels/label_outside_branch]",
+            "'studdy0'",
+            "[dtype/wrong_dtype]",
+        ] {
+            assert!(r.stdout.contains(needle), "{needle}:\n{}", r.stdout);
+        }
+        assert!(
+            r.stdout.trim_end().ends_with("7 problems in 5 columns"),
+            "{}",
+            r.stdout
+        );
+        let json = env
+            .run(&["validate", "bad.csv", "--unit", "sepal_length=mm", "--json"])
+            .json();
+        assert_eq!(json["valid"], false);
+        assert_eq!(json["issues"].as_array().unwrap().len(), 7);
+        let r = env.run(&["curate", "bad.csv", "--key", "bad.csv"]);
+        assert_eq!(r.code, 1);
+        assert!(r.stdout.contains("; nothing saved"), "{}", r.stdout);
+        let listed = env.run(&["ls", "--trash", "--json"]).ok().json();
+        assert_eq!(listed.as_array().unwrap().len(), 0, "nothing was saved");
+        // A usage error is exit code 2.
+        assert_eq!(
+            env.run(&["validate", "bad.csv", "--categorical", "x"]).code,
+            2
+        );
+    }
+);
+
+cli_test!(curate_saves_a_valid_table_with_its_annotations, |env| {
+    env.init("data");
+    registry(&env);
+    std::fs::write(
+        env.path("good.csv"),
+        "sepal_length,iris,study,petal_count\n51,setosa,study0,4\n49,virginica,study1,5\n",
+    )
+    .unwrap();
+    let args = [
+        "curate",
+        "good.csv",
+        "--key",
+        "iris/good.parquet",
+        "--categorical",
+        "iris=species",
+        "--unit",
+        "sepal_length=mm",
+        "--convert-units",
+    ];
+    // study1 is unknown until --add-new registers it.
+    let r = env.run(&args);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("'study1'"), "{}", r.stdout);
+    let mut with_new = args.to_vec();
+    with_new.extend(["--add-new", "study"]);
+    let r = env.run(&with_new).ok();
+    assert!(r.stdout.contains("Features:"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("🔗 species (2, cat[ULabel[is_species]]): 'setosa', 'virginica'"),
+        "{}",
+        r.stdout
+    );
+    // Findable by label through the feature, and by feature.
+    let found = env
+        .run(&["ls", "--label", "setosa", "--feature", "species", "--json"])
+        .ok()
+        .json();
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    let none = env
+        .run(&["ls", "--label", "setosa", "--feature", "study", "--json"])
+        .ok()
+        .json();
+    assert_eq!(none.as_array().unwrap().len(), 0);
+    let by_feature = env
+        .run(&["ls", "--feature", "petal_count", "--json"])
+        .ok()
+        .json();
+    assert_eq!(by_feature.as_array().unwrap().len(), 1);
+    // The saved table holds metres.
+    let head = env.run(&["load", "--key", "iris/good.parquet"]).ok();
+    assert!(head.stdout.contains("0.051"), "{}", head.stdout);
+});
+
+cli_test!(annotate_links_labels_through_a_feature, |env| {
+    env.init("data");
+    std::fs::write(env.path("a.txt"), "a").unwrap();
+    env.run(&["save", "a.txt", "--key", "raw/a.txt"]).ok();
+    env.run(&["ulabel", "create", "study0"]).ok();
+    env.run(&["feature", "create", "study_name", "--dtype", "cat"])
+        .ok();
+    let r = env
+        .run(&[
+            "annotate",
+            "--key",
+            "raw/a.txt",
+            "--label",
+            "study0",
+            "--feature",
+            "study_name",
+        ])
+        .ok();
+    assert!(
+        r.stdout
+            .contains("linked feature 'study_name' to registry 'ULabel'"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("new feature set"), "{}", r.stdout);
+    let d = env.run(&["describe", "--key", "raw/a.txt"]).ok();
+    assert!(d.stdout.contains("  external: FeatureSet("), "{}", d.stdout);
+    assert!(
+        d.stdout
+            .contains("🔗 study_name (1, cat[ULabel]): 'study0'"),
+        "{}",
+        d.stdout
+    );
+    assert!(
+        d.stdout.contains("📎 ulabels (1, ULabel): 'study0'"),
+        "{}",
+        d.stdout
+    );
+    env.run(&["feature", "create", "size", "--dtype", "float"])
+        .ok();
+    assert_error(
+        &env.run(&[
+            "annotate",
+            "--key",
+            "raw/a.txt",
+            "--label",
+            "study0",
+            "--feature",
+            "size",
+        ]),
+        "categorical",
+    );
+});
+
+cli_test!(synonyms_inspect_and_constraints, |env| {
+    env.init("data");
+    env.run(&["ulabel", "create", "setosa"]).ok();
+    env.run(&["ulabel", "synonym", "add", "setosa", "Iris setosa"])
+        .ok();
+    let r = env.run(&["ulabel", "inspect", "setosa", "Iris setosa", "setosaa"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("1 of 3 distinct values validated"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("synonym of 'setosa'"), "{}", r.stdout);
+    assert!(r.stdout.contains("did you mean 'setosa'?"), "{}", r.stdout);
+    env.run(&["ulabel", "inspect", "setosa"]).ok();
+    env.run(&["ulabel", "create", "virginica"]).ok();
+    assert_error(
+        &env.run(&["ulabel", "synonym", "add", "virginica", "Iris setosa"]),
+        "already a synonym",
+    );
+    env.run(&[
+        "feature",
+        "create",
+        "code",
+        "--dtype",
+        "str",
+        "--pattern",
+        "S[0-9]+",
+    ])
+    .ok();
+    env.run(&["feature", "update", "code", "--nullable", "false"])
+        .ok();
+    let f = env
+        .run(&["feature", "list", "--filter", "name=code", "--json"])
+        .ok()
+        .json();
+    assert_eq!(f[0]["pattern"], "S[0-9]+");
+    assert_eq!(f[0]["nullable"], false);
+    assert_error(
+        &env.run(&[
+            "feature", "create", "w", "--dtype", "float", "--min", "3", "--max", "2",
+        ]),
+        "above the maximum",
+    );
+    assert_error(
+        &env.run(&["feature", "update", "code", "--min", "abc"]),
+        "takes a number",
+    );
+});

@@ -291,7 +291,14 @@ pub fn repr<T: Record + Serialize>(record: &T) -> Result<String> {
     let mut parts = Vec::new();
     for (i, array) in batch.columns().iter().enumerate() {
         let field = schema.field(i);
+        // (`nullable` shows only when false: true is every feature's default.)
+        let default_true = field.name() == "nullable"
+            && array
+                .as_any()
+                .downcast_ref::<lamella_core::arrow::array::BooleanArray>()
+                .is_some_and(|b| !array.is_null(0) && b.value(0));
         let hidden = field.name() == "id"
+            || default_true
             || (field.name() == "created_at" && schema.field_with_name("updated_at").is_ok());
         if hidden || array.is_null(0) {
             continue;

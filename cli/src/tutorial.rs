@@ -5,9 +5,10 @@
 //! The tutorial is a list of [`Step`]s run in order. A step that shows `$ lamella …` runs that
 //! very command through the CLI's own dispatcher ([`Tutorial::cmd`]), so it prints exactly what
 //! the command prints; a step that shows `rust> …` makes that library call. Steps that need
-//! what Lamella does not have yet (features and labels on artifacts, runs, feature sets,
-//! collections) are not in the list; a comment marks where each belongs, so adding one is
-//! adding a function and a line to [`STEPS`].
+//! what Lamella does not have yet (runs, collections, lineage pictures) are not in the list; a
+//! comment marks where each belongs, so adding one is adding a function and a line to
+//! [`STEPS`]. The iris data is Fisher's (`cli/data/iris.csv`, 150 rows), converted as the
+//! tutorial does: lengths in metres, study 1 the first 75 rows, study 2 the others.
 
 use std::path::{Path, PathBuf};
 
@@ -39,12 +40,14 @@ const STEPS: &[Step] = &[
         title: "Re-cap: create a label",
         run: create_study0,
     },
-    // (later: query the raw-images artifact, `artifact.labels.add(study0)`, `describe()`)
     Step {
-        title: "A feature for study labels",
-        run: create_study_name_feature,
+        title: "Label the raw images of the previous tutorial",
+        run: label_raw_images,
     },
-    // (later: `artifact.labels.add(study0, feature)`, `describe()`)
+    Step {
+        title: "Associate the label with a feature",
+        run: label_raw_images_with_feature,
+    },
     // Register metadata
     Step {
         title: "Register labels",
@@ -67,16 +70,49 @@ const STEPS: &[Step] = &[
         title: "A mock ML model's output: a dataframe",
         run: study1_table,
     },
-    // Register the output data (later: `Feature.from_df` and saving the features first)
+    Step {
+        title: "Register the features of the transformed data",
+        run: features_from_table,
+    },
+    Step {
+        title: "Track units of features",
+        run: feature_units,
+    },
     Step {
         title: "Register the output data",
         run: save_study1,
     },
-    // (later: feature sets — `artifact.features.add_feature_set`, `artifact.features`,
-    //  `labels.add(species, feature=…)`, `labels.add(study0, feature=…)`)
+    Step {
+        title: "Link its columns as a feature set",
+        run: columns_feature_set,
+    },
+    Step {
+        title: "Feature sets: get an overview of linked features",
+        run: show_features,
+    },
+    Step {
+        title: "Access all features of the slot \"columns\"",
+        run: columns_members,
+    },
+    Step {
+        title: "There is one categorical feature, let's add the species labels",
+        run: add_species_labels,
+    },
+    Step {
+        title: "Let's now add study labels",
+        run: add_study_labels,
+    },
+    Step {
+        title: "In addition to the columns feature set, we now have an external feature set",
+        run: show_features,
+    },
     Step {
         title: "This is the context for our artifact",
         run: describe_study1,
+    },
+    Step {
+        title: "Which datasets measured petal_width? Which are labelled setosa?",
+        run: find_study1,
     },
     // (later: `artifact.view_lineage()`)
     Step {
@@ -139,33 +175,51 @@ const STEPS: &[Step] = &[
     },
 ];
 
-/// Study 1 after the ML model: iris measurements in meters (`df_iris_in_meter_study1`).
-const IRIS_STUDY1: &[(f64, f64, f64, f64, &str)] = &[
-    (0.051, 0.035, 0.014, 0.002, "setosa"),
-    (0.049, 0.030, 0.014, 0.002, "setosa"),
-    (0.047, 0.032, 0.013, 0.002, "setosa"),
-    (0.046, 0.031, 0.015, 0.002, "setosa"),
-    (0.050, 0.036, 0.014, 0.002, "setosa"),
-    (0.070, 0.032, 0.047, 0.014, "versicolor"),
-    (0.064, 0.032, 0.045, 0.015, "versicolor"),
-];
+/// Fisher's iris data as the project ships it: lengths in centimetres and the species.
+const IRIS_CSV: &str = include_str!("../data/iris.csv");
 
-/// The follow-up study 2, transformed the same way (`df_iris_in_meter_study2`).
-const IRIS_STUDY2: &[(f64, f64, f64, f64, &str)] = &[
-    (0.063, 0.033, 0.060, 0.025, "virginica"),
-    (0.067, 0.030, 0.052, 0.023, "virginica"),
-    (0.063, 0.025, 0.050, 0.019, "virginica"),
-    (0.065, 0.030, 0.052, 0.020, "virginica"),
-    (0.062, 0.034, 0.054, 0.023, "virginica"),
-    (0.059, 0.030, 0.051, 0.018, "virginica"),
-];
+/// The rows of `iris.csv`, lengths converted to metres (`df_iris_in_meter`).
+fn iris_rows() -> Result<Vec<(f64, f64, f64, f64, String)>> {
+    IRIS_CSV
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let cells: Vec<&str> = line.split(',').collect();
+            let [a, b, c, d, name] = cells[..] else {
+                bail!("the shipped iris.csv has a malformed row: {line}");
+            };
+            let m = |v: &str| -> Result<f64> {
+                let cm: f64 = v
+                    .trim()
+                    .parse()
+                    .with_context(|| format!("iris.csv: '{v}'"))?;
+                // Centimetres to metres, rounded to the data's precision (0.1 cm = 0.001 m).
+                Ok((cm * 10.0).round() / 1000.0)
+            };
+            Ok((m(a)?, m(b)?, m(c)?, m(d)?, name.trim().to_string()))
+        })
+        .collect()
+}
+
+/// Study 1 (`df_iris_in_meter_study1`, the first half) or study 2 (the second half).
+fn iris_study(study: usize) -> Result<RecordBatch> {
+    let rows = iris_rows()?;
+    let half = rows.len() / 2;
+    let part = if study == 1 {
+        &rows[..half]
+    } else {
+        &rows[half..]
+    };
+    iris_table(part)
+}
 
 const STUDY1_DESCRIPTION: &str = "Iris study 1 - after measuring sepal & petal metrics";
 const STUDY2_DESCRIPTION: &str = "Iris study 2 - transformed";
 
 /// An iris table: four float measurements and the organism name.
-fn iris_table(rows: &[(f64, f64, f64, f64, &str)]) -> Result<RecordBatch> {
-    let floats = |f: fn(&(f64, f64, f64, f64, &str)) -> f64| -> ArrayRef {
+fn iris_table(rows: &[(f64, f64, f64, f64, String)]) -> Result<RecordBatch> {
+    let floats = |f: fn(&(f64, f64, f64, f64, String)) -> f64| -> ArrayRef {
         Arc::new(Float64Array::from(rows.iter().map(f).collect::<Vec<_>>()))
     };
     let schema = Schema::new(
@@ -176,7 +230,7 @@ fn iris_table(rows: &[(f64, f64, f64, f64, &str)]) -> Result<RecordBatch> {
             .collect::<Vec<_>>(),
     );
     let names: ArrayRef = Arc::new(StringArray::from(
-        rows.iter().map(|r| r.4).collect::<Vec<_>>(),
+        rows.iter().map(|r| r.4.as_str()).collect::<Vec<_>>(),
     ));
     Ok(RecordBatch::try_new(
         Arc::new(schema),
@@ -321,14 +375,51 @@ fn create_study0(t: &mut Tutorial<'_>) -> Result<()> {
     t.cmd(&[
         "ulabel",
         "create",
-        "Study 0: initial plant gathering",
+        STUDY0,
         "--description",
         "My initial study",
     ])
 }
 
-fn create_study_name_feature(t: &mut Tutorial<'_>) -> Result<()> {
-    t.cmd(&["feature", "create", "study_name", "--dtype", "cat"])
+const RAW_IMAGES: &str = "iris_studies/study0_raw_images";
+const STUDY0: &str = "Study 0: initial plant gathering";
+
+fn label_raw_images(t: &mut Tutorial<'_>) -> Result<()> {
+    t.out.line(
+        "The previous tutorial registered a folder of raw images (here: a few generated \
+         stand-ins, registered in place).",
+    )?;
+    let folder = t.dir.join(RAW_IMAGES);
+    std::fs::create_dir_all(&folder)
+        .with_context(|| format!("cannot create {}", folder.display()))?;
+    for i in 0..5 {
+        let file = folder.join(format!("iris-{i:04}.jpg"));
+        std::fs::write(&file, format!("raw image {i} of study 0\n"))
+            .with_context(|| format!("cannot write {}", file.display()))?;
+    }
+    let folder = folder.display().to_string();
+    t.cmd(&["save", &folder])?;
+    t.out.blank()?;
+    t.cmd(&["annotate", "--key", RAW_IMAGES, "--label", STUDY0])?;
+    t.cmd(&["describe", "--key", RAW_IMAGES])
+}
+
+fn label_raw_images_with_feature(t: &mut Tutorial<'_>) -> Result<()> {
+    t.out.line(
+        "It's good practice to associate labels with features, to later feed them into \
+         learning algorithms with a defined dimension.",
+    )?;
+    t.cmd(&["feature", "create", "study_name", "--dtype", "cat"])?;
+    t.cmd(&[
+        "annotate",
+        "--key",
+        RAW_IMAGES,
+        "--label",
+        STUDY0,
+        "--feature",
+        "study_name",
+    ])?;
+    t.cmd(&["describe", "--key", RAW_IMAGES])
 }
 
 fn register_species(t: &mut Tutorial<'_>) -> Result<()> {
@@ -386,7 +477,113 @@ fn study1_table(t: &mut Tutorial<'_>) -> Result<()> {
          (tracking the model as a transform comes later).",
     )?;
     t.rust("let df = iris_in_meter_study1();   // an arrow RecordBatch")?;
-    print_head(&iris_table(IRIS_STUDY1)?, 5, t.out)
+    print_head(&iris_study(1)?, 5, t.out)
+}
+
+fn features_from_table(t: &mut Tutorial<'_>) -> Result<()> {
+    t.rust(
+        "ln.features().from_table(&df)   // Feature.from_df: one feature per column, one bulk save",
+    )?;
+    let saved = t.ln.features().from_table(&iris_study(1)?)?;
+    print_saved_all(&saved, t.out)
+}
+
+fn feature_units(t: &mut Tutorial<'_>) -> Result<()> {
+    t.out.line(
+        "Use the unit field of Feature: the four measurements are in m (SI unit for meters).",
+    )?;
+    for f in ["sepal_length", "sepal_width", "petal_length", "petal_width"] {
+        t.cmd(&["feature", "update", f, "--unit", "m"])?;
+    }
+    Ok(())
+}
+
+fn study1(t: &Tutorial<'_>) -> Result<lamella_core::Artifact> {
+    let Some(uid) = &t.study1 else {
+        bail!("study 1 was not saved");
+    };
+    Ok(t.ln.artifacts().get(uid)?)
+}
+
+fn columns_feature_set(t: &mut Tutorial<'_>) -> Result<()> {
+    let a = study1(t)?;
+    t.rust("let set = ln.feature_sets().from_features(&new_features)?;")?;
+    let names: Vec<String> = a_columns(&iris_study(1)?);
+    let features = names
+        .iter()
+        .map(|n| t.ln.features().get_by_name(n))
+        .collect::<lamella_core::Result<Vec<_>>>()?;
+    let set = t.ln.feature_sets().from_features(&features)?;
+    t.out.line(repr(&set.record)?)?;
+    t.rust("ln.artifacts().add_feature_set(&artifact, \"columns\", &set)?;")?;
+    t.ln.artifacts()
+        .add_feature_set(&a, "columns", &set.record)?;
+    Ok(())
+}
+
+fn a_columns(table: &RecordBatch) -> Vec<String> {
+    table
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect()
+}
+
+fn show_features(t: &mut Tutorial<'_>) -> Result<()> {
+    let a = study1(t)?;
+    t.rust("ln.artifacts().features(&artifact)?")?;
+    let features = t.ln.artifacts().features(&a)?;
+    for line in lamella_core::FeaturesView(&features).to_string().lines() {
+        t.out.line(line)?;
+    }
+    Ok(())
+}
+
+fn columns_members(t: &mut Tutorial<'_>) -> Result<()> {
+    let a = study1(t)?;
+    let features = t.ln.artifacts().features(&a)?;
+    let Some(columns) = features.get("columns") else {
+        bail!("the columns slot is not linked");
+    };
+    let filter = format!("feature_sets__uid={}", columns.feature_set.uid);
+    t.cmd(&["feature", "list", "--filter", &filter])
+}
+
+fn add_species_labels(t: &mut Tutorial<'_>) -> Result<()> {
+    let a = study1(t)?;
+    t.out.line(
+        "species_labels = ln.ULabel.filter(parents__name=\"is_species\").all(), linked \
+         through the feature iris_species_name:",
+    )?;
+    let species = t.ln.ulabels().filter("parents__name", "is_species").all()?;
+    let mut args = vec!["annotate".to_string(), a.uid.clone()];
+    for l in &species {
+        args.extend(["--label".to_string(), l.name.clone()]);
+    }
+    args.extend(["--feature".to_string(), "iris_species_name".to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    t.cmd(&args)
+}
+
+fn add_study_labels(t: &mut Tutorial<'_>) -> Result<()> {
+    let a = study1(t)?;
+    t.cmd(&[
+        "annotate",
+        &a.uid,
+        "--label",
+        "study0",
+        "--feature",
+        "study_name",
+    ])
+}
+
+fn find_study1(t: &mut Tutorial<'_>) -> Result<()> {
+    t.out.line(
+        "Annotated artifacts can be found by what they measured and how they are labelled.",
+    )?;
+    t.cmd(&["ls", "--feature", "petal_width"])?;
+    t.cmd(&["ls", "--label", "setosa", "--feature", "iris_species_name"])
 }
 
 fn save_study1(t: &mut Tutorial<'_>) -> Result<()> {
@@ -395,7 +592,7 @@ fn save_study1(t: &mut Tutorial<'_>) -> Result<()> {
     ))?;
     let saved =
         t.ln.artifacts()
-            .from_table(&iris_table(IRIS_STUDY1)?)
+            .from_table(&iris_study(1)?)
             .description(STUDY1_DESCRIPTION)
             .save()?;
     print_saved_artifact(&t.ln, &saved, t.out)?;
@@ -404,9 +601,7 @@ fn save_study1(t: &mut Tutorial<'_>) -> Result<()> {
 }
 
 fn describe_study1(t: &mut Tutorial<'_>) -> Result<()> {
-    let Some(uid) = t.study1.clone() else {
-        bail!("study 1 was not saved");
-    };
+    let uid = study1(t)?.uid;
     t.cmd(&["describe", &uid])
 }
 
@@ -421,7 +616,7 @@ fn save_study2(t: &mut Tutorial<'_>) -> Result<()> {
     ))?;
     let saved =
         t.ln.artifacts()
-            .from_table(&iris_table(IRIS_STUDY2)?)
+            .from_table(&iris_study(2)?)
             .description(STUDY2_DESCRIPTION)
             .save()?;
     print_saved_artifact(&t.ln, &saved, t.out)

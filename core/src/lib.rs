@@ -41,7 +41,7 @@ pub use artifact::{
     ArtifactDraft, Artifacts, DoctorReport, DuplicatePolicy, Loaded, Preview, SaveMany, SavedEach,
     UID_LEN, check_key, object_key, skipped_link_notes, suffix_of,
 };
-pub use describe::Description;
+pub use describe::{Description, FeaturesView};
 pub use error::{Error, Result};
 pub use instance::{Instance, InstanceBuilder, InstanceInfo, LAMELLA_DIR, current_handle};
 pub use query::Query;

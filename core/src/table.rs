@@ -85,23 +85,22 @@ pub fn records_to_batch<T: Record + Serialize>(
 
 /// Reads a local table file (Parquet or CSV, by suffix) as one record batch.
 pub fn read_table(path: &std::path::Path) -> Result<RecordBatch> {
+    let suffix = crate::artifact::suffix_of(&path.to_string_lossy()).to_ascii_lowercase();
+    if suffix != ".parquet" && suffix != ".csv" {
+        return Err(Error::Invalid(format!(
+            "{} is not a table (suffix '{suffix}'): give a .parquet or .csv file",
+            path.display()
+        )));
+    }
     if !path.exists() {
         return Err(Error::MissingPath {
             path: path.to_path_buf(),
         });
     }
-    let batches = match crate::artifact::suffix_of(&path.to_string_lossy())
-        .to_ascii_lowercase()
-        .as_str()
-    {
-        ".parquet" => lamella_storage::read_parquet(path)?,
-        ".csv" => lamella_storage::read_csv(path)?,
-        other => {
-            return Err(Error::Invalid(format!(
-                "{} is not a table (suffix '{other}'): give a .parquet or .csv file",
-                path.display()
-            )));
-        }
+    let batches = if suffix == ".parquet" {
+        lamella_storage::read_parquet(path)?
+    } else {
+        lamella_storage::read_csv(path)?
     };
     let Some(first) = batches.first() else {
         return Err(Error::Invalid(format!("{} holds no table", path.display())));

@@ -46,8 +46,26 @@ cli_test!(replays_the_tutorial, |env| {
     assert_eq!(labels.as_array().unwrap().len(), 3);
     let artifacts = env.run(&["ls", "--json"]).ok().json();
     let artifacts = artifacts.as_array().unwrap();
-    assert_eq!(artifacts.len(), 2);
-    assert!(artifacts.iter().all(|a| a["accessor"] == "DataFrame"));
+    assert_eq!(artifacts.len(), 3, "the raw images and two studies");
+    let tables = artifacts
+        .iter()
+        .filter(|a| a["accessor"] == "DataFrame")
+        .count();
+    assert_eq!(tables, 2);
+    // Study 1 is annotated: found by feature and by label through a feature.
+    let found = env
+        .run(&[
+            "ls",
+            "--label",
+            "setosa",
+            "--feature",
+            "iris_species_name",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    assert_eq!(found[0]["n_observations"], 75, "half of the 150 iris rows");
     // The whole transcript, with what differs between runs masked.
     let masked = mask(&env, out, &db);
     insta::assert_snapshot!("tutorial_transcript", masked);

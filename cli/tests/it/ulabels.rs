@@ -69,6 +69,7 @@ cli_test!(create_and_list, |env| {
             "reference",
             "reference_type",
             "run_id",
+            "synonyms",
             "uid",
             "updated_at"
         ]

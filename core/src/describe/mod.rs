@@ -248,30 +248,7 @@ impl fmt::Display for Description {
                 utc(&r.started_at)
             )?;
         }
-        if !self.features.is_empty() {
-            writeln!(f, "Features:")?;
-            for (slot, s) in &self.features {
-                writeln!(
-                    f,
-                    "  {slot}: FeatureSet(uid='{}', n={}, registry='{}')",
-                    s.feature_set.uid, s.feature_set.n, s.feature_set.registry
-                )?;
-                for d in &s.features {
-                    if d.labels.is_empty() {
-                        writeln!(f, "    {} ({})", d.feature.name, d.feature.dtype)?;
-                    } else {
-                        writeln!(
-                            f,
-                            "    🔗 {} ({}, {}): {}",
-                            d.feature.name,
-                            d.labels.len(),
-                            d.feature.dtype,
-                            quote_names(d.labels.iter().map(|l| l.name.as_str()))
-                        )?;
-                    }
-                }
-            }
-        }
+        write!(f, "{}", FeaturesView(&self.features))?;
         if !self.labels.is_empty() {
             writeln!(f, "Labels:")?;
             for (registry, labels) in &self.labels {
@@ -281,6 +258,43 @@ impl fmt::Display for Description {
                     labels.len(),
                     quote_names(labels.iter().map(|l| l.name.as_str()))
                 )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The `Features:` section of [`Description`]: LaminDB's `artifact.features` (the `external`
+/// slot first, then the others by name; categorical features with their labels).
+pub struct FeaturesView<'a>(pub &'a BTreeMap<String, SlotFeatures>);
+
+impl fmt::Display for FeaturesView<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        writeln!(f, "Features:")?;
+        let mut slots: Vec<(&String, &SlotFeatures)> = self.0.iter().collect();
+        slots.sort_by_key(|(slot, _)| (slot.as_str() != "external", slot.as_str()));
+        for (slot, s) in slots {
+            writeln!(
+                f,
+                "  {slot}: FeatureSet(uid='{}', n={}, registry='{}')",
+                s.feature_set.uid, s.feature_set.n, s.feature_set.registry
+            )?;
+            for d in &s.features {
+                if d.labels.is_empty() {
+                    writeln!(f, "    {} ({})", d.feature.name, d.feature.dtype)?;
+                } else {
+                    writeln!(
+                        f,
+                        "    🔗 {} ({}, {}): {}",
+                        d.feature.name,
+                        d.labels.len(),
+                        d.feature.dtype,
+                        quote_names(d.labels.iter().map(|l| l.name.as_str()))
+                    )?;
+                }
             }
         }
         Ok(())

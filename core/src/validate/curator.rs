@@ -200,14 +200,11 @@ impl<'a> Curator<'a> {
         wanted.dedup();
         let (features, feature_synonyms) = self.ln.db().with_conn(|c| {
             let syn = synonyms::<Feature>(c)?;
-            let m = match_known::<Feature>(c, &wanted, &syn)?;
-            Ok::<_, Error>((m, syn))
+            let found: Vec<Feature> = lamella_schema::load_where_in(c, "name", &wanted)?;
+            Ok::<_, Error>((found, syn))
         })?;
-        let by_name: HashMap<&str, &Feature> = wanted
-            .iter()
-            .zip(&features.by_name)
-            .filter_map(|(n, f)| Some((n.as_str(), f.as_ref()?)))
-            .collect();
+        let by_name: HashMap<&str, &Feature> =
+            features.iter().map(|f| (f.name.as_str(), f)).collect();
         let mut issues = Vec::new();
         let mut truncated = false;
         let mut matched = Vec::new();
@@ -666,19 +663,14 @@ impl<'a> Curator<'a> {
                 branch_cache.get(&key).cloned()
             };
             let unknown: Vec<usize> = (0..d.values.len())
-                .filter(|&i| found.by_name[i].is_none())
+                .filter(|&i| found.ids[i].is_none())
                 .collect();
             let outside: Vec<usize> = (0..d.values.len())
                 .filter(|&i| {
-                    let id = found.by_name[i].as_ref().and_then(|l| l.id);
-                    matches!((&allowed, id), (Some(a), Some(id)) if !a.contains(&id))
+                    matches!((&allowed, found.ids[i]), (Some(a), Some(id)) if !a.contains(&id))
                 })
                 .collect();
-            let ids: Vec<i64> = found
-                .by_name
-                .iter()
-                .filter_map(|l| l.as_ref().and_then(|l| l.id))
-                .collect();
+            let ids: Vec<i64> = found.ids.iter().flatten().copied().collect();
             labels.push((f.clone(), ids));
             if !unknown.is_empty() {
                 let spelled_for: Vec<&str> = unknown
@@ -808,7 +800,7 @@ impl<'a> Curator<'a> {
         let new: Vec<ULabel> = d
             .values
             .iter()
-            .zip(found.by_name.iter().zip(&found.synonym_of))
+            .zip(found.ids.iter().zip(&found.synonym_of))
             .filter(|(_, (l, s))| l.is_none() && s.is_none())
             .map(|(v, _)| ULabel::new(v.clone()))
             .collect();

@@ -51,9 +51,9 @@ pub struct Standardized {
 }
 
 /// The registry's view of a set of distinct values.
-pub(crate) struct Matched<T> {
-    /// Per distinct value: the record it names.
-    pub by_name: Vec<Option<T>>,
+pub(crate) struct Matched {
+    /// Per distinct value: the id of the record it names.
+    pub ids: Vec<Option<i64>>,
     /// Per distinct value: the name of the record that has it as a synonym.
     pub synonym_of: Vec<Option<String>>,
 }
@@ -79,32 +79,30 @@ pub(crate) fn match_known<T: Named>(
     conn: &mut Conn<'_>,
     values: &[String],
     synonyms: &HashMap<String, String>,
-) -> Result<Matched<T>> {
-    let found: Vec<T> = lamella_schema::load_where_in(conn, "name", values)?;
-    let mut by_name: HashMap<String, T> = found
+) -> Result<Matched> {
+    let found: HashMap<String, i64> = lamella_schema::ids_by_name(conn, T::REGISTRY, values)?
         .into_iter()
-        .map(|r| (r.name_str().to_string(), r))
-        .collect();
-    let synonym_of = values
-        .iter()
-        .map(|v| {
-            if by_name.contains_key(v) {
-                None
-            } else {
-                synonyms.get(v).cloned()
-            }
-        })
+        .map(|(id, name)| (name, id))
         .collect();
     Ok(Matched {
-        by_name: values.iter().map(|v| by_name.remove(v)).collect(),
-        synonym_of,
+        ids: values.iter().map(|v| found.get(v).copied()).collect(),
+        synonym_of: values
+            .iter()
+            .map(|v| {
+                if found.contains_key(v) {
+                    None
+                } else {
+                    synonyms.get(v).cloned()
+                }
+            })
+            .collect(),
     })
 }
 
 /// Looks the distinct `values` up: one statement for the names, one for the synonyms.
-pub(crate) fn match_values<T: Named>(conn: &mut Conn<'_>, values: &[String]) -> Result<Matched<T>> {
+pub(crate) fn match_values<T: Named>(conn: &mut Conn<'_>, values: &[String]) -> Result<Matched> {
     let synonyms = synonyms::<T>(conn)?;
-    match_known(conn, values, &synonyms)
+    match_known::<T>(conn, values, &synonyms)
 }
 
 impl<T: Named> Registry<'_, T> {
@@ -121,8 +119,8 @@ impl<T: Named> Registry<'_, T> {
     /// nulls stay null.
     pub fn validate_array(&self, column: &dyn Array) -> Result<BooleanArray> {
         let d = values::distinct(column, true)?;
-        let m: Matched<T> = self.ln.db().with_conn(|c| match_values(c, &d.values))?;
-        let known: Vec<bool> = m.by_name.iter().map(Option::is_some).collect();
+        let m = self.ln.db().with_conn(|c| match_values::<T>(c, &d.values))?;
+        let known: Vec<bool> = m.ids.iter().map(Option::is_some).collect();
         Ok(d.codes
             .iter()
             .map(|&c| (c != NULL).then(|| known[c as usize]))
@@ -138,19 +136,19 @@ impl<T: Named> Registry<'_, T> {
     /// [`inspect`](Self::inspect) over an Arrow column.
     pub fn inspect_array(&self, column: &dyn Array) -> Result<Inspection> {
         let d = values::distinct(column, false)?;
-        let m: Matched<T> = self.ln.db().with_conn(|c| match_values(c, &d.values))?;
+        let m = self.ln.db().with_conn(|c| match_values::<T>(c, &d.values))?;
         self.inspection(&d, &m)
     }
 
-    pub(crate) fn inspection(&self, d: &Distinct, m: &Matched<T>) -> Result<Inspection> {
+    pub(crate) fn inspection(&self, d: &Distinct, m: &Matched) -> Result<Inspection> {
         let mut out = Inspection::default();
         let unknown: Vec<usize> = (0..d.values.len())
-            .filter(|&i| m.by_name[i].is_none())
+            .filter(|&i| m.ids[i].is_none())
             .collect();
         let names: Vec<&str> = unknown.iter().map(|&i| d.values[i].as_str()).collect();
         let suggestions = self.suggestions(&names)?;
         for i in 0..d.values.len() {
-            if m.by_name[i].is_some() {
+            if m.ids[i].is_some() {
                 out.validated.push(d.values[i].clone());
             }
         }
@@ -190,7 +188,7 @@ impl<T: Named> Registry<'_, T> {
     pub fn standardize<S: AsRef<str>>(&self, values: &[S]) -> Result<Standardized> {
         let array = values::to_array(values);
         let d = values::distinct(&array, true)?;
-        let m: Matched<T> = self.ln.db().with_conn(|c| match_values(c, &d.values))?;
+        let m = self.ln.db().with_conn(|c| match_values::<T>(c, &d.values))?;
         let mut mapping = BTreeMap::new();
         let to: Vec<&str> = d
             .values
@@ -226,9 +224,9 @@ impl<T: Named> Registry<'_, T> {
             )));
         }
         let values = [synonym.to_string()];
-        let m: Matched<T> = self.ln.db().with_conn(|c| match_values(c, &values))?;
-        if let Some(Some(other)) = m.by_name.first()
-            && other.id() != Some(id)
+        let m = self.ln.db().with_conn(|c| match_values::<T>(c, &values))?;
+        if let Some(Some(other)) = m.ids.first()
+            && *other != id
         {
             return Err(Error::Invalid(format!(
                 "'{synonym}' is the name of another {}: a synonym must not name a record",

@@ -1,7 +1,8 @@
 //! `lamella-bench`: Lamella's benchmarks, run by `cargo xtask bench` (release build). Prints
 //! one aligned table of figures per backend next to LaminDB 2.12's on the same machine.
 //!
-//! Options: `--quick` (smaller sizes), `--only sqlite|postgres`. PostgreSQL figures need
+//! Options: `--quick` (smaller sizes), `--only sqlite|postgres`, `--group labels|artifacts|
+//! features|validation|hashing` (repeatable). PostgreSQL figures need
 //! `LAMELLA_TEST_POSTGRES_URL` (xtask sets it).
 
 use std::time::{Duration, Instant};
@@ -405,6 +406,193 @@ fn hashing(rows: &mut Vec<Row>) -> Result<()> {
     Ok(())
 }
 
+/// The median of `runs` timings of `f`.
+fn median<T>(runs: usize, mut f: impl FnMut() -> Result<T>) -> Result<Duration> {
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        times.push(time(&mut f)?.1);
+    }
+    times.sort();
+    Ok(times[runs / 2])
+}
+
+/// A table of `rows` rows: `floats` float columns (`x_00`, …, in range) and `cats`
+/// categorical columns (`c_0`, …) drawing from `labels`.
+fn curated_table(
+    rows: usize,
+    floats: usize,
+    cats: usize,
+    labels: &[String],
+) -> lamella_core::RecordBatch {
+    use lamella_core::arrow::array::{ArrayRef, Float64Array, StringArray};
+    use std::sync::Arc;
+    let mut cols: Vec<(String, ArrayRef)> = Vec::new();
+    for c in 0..floats {
+        cols.push((
+            format!("x_{c:02}"),
+            Arc::new(Float64Array::from_iter_values(
+                (0..rows).map(|i| ((i * 7 + c) % 1000) as f64 * 0.001),
+            )),
+        ));
+    }
+    for c in 0..cats {
+        cols.push((
+            format!("c_{c}"),
+            Arc::new(StringArray::from_iter_values(
+                (0..rows).map(|i| labels[(i * 31 + c * 17) % labels.len()].as_str()),
+            )),
+        ));
+    }
+    lamella_core::RecordBatch::try_from_iter(cols).expect("bench table")
+}
+
+/// Validation and annotation: registry validation, the curator at several sizes, labels on
+/// one artifact, describe(), and queries by label through a feature.
+fn validation(
+    ln: &Instance,
+    backend: &'static str,
+    quick: bool,
+    rows: &mut Vec<Row>,
+) -> Result<()> {
+    use lamella_core::arrow::array::StringArray;
+    use lamella_core::{Artifact, Feature};
+    let names: Vec<String> = (0..10_000).map(|i| format!("cell type {i:05}")).collect();
+    let labels = ln
+        .ulabels()
+        .save_all(names.iter().map(ULabel::new))?
+        .records;
+    let mut features: Vec<Feature> = (0..20)
+        .map(|c| {
+            Feature::new(format!("x_{c:02}"), lamella_core::Dtype::Float)
+                .range(Some(0.0), Some(1.0))
+        })
+        .collect();
+    features.extend(
+        (0..5).map(|c| Feature::new(format!("c_{c}"), "cat[ULabel]".parse().expect("dtype"))),
+    );
+    ln.features().save_all(features)?;
+    // validate(): 1M values, 10k distinct.
+    let values = StringArray::from_iter_values(
+        (0..1_000_000).map(|i| names[(i * 31) % names.len()].as_str()),
+    );
+    let d = median(3, || Ok(ln.ulabels().validate_array(&values)?))?;
+    rows.push(Row {
+        backend,
+        what: "ULabel validate() of 1,000,000 values, 10,000 distinct".into(),
+        time: d,
+        per: None,
+        lamindb: "0.19 s",
+    });
+    // The curator.
+    let three: Vec<String> = names[..3].to_vec();
+    let t = curated_table(1_000_000, 4, 1, &three);
+    let d = median(3, || {
+        let r = ln.curator(t.clone()).validate()?;
+        anyhow::ensure!(r.valid, "{r}");
+        Ok(())
+    })?;
+    rows.push(Row {
+        backend,
+        what: "curator validate() of 1,000,000 x 5 (4 float with ranges, 1 categorical)".into(),
+        time: d,
+        per: None,
+        lamindb: "0.24 s",
+    });
+    let small = curated_table(100, 4, 1, &three);
+    let d = median(51, || {
+        let r = ln.curator(small.clone()).validate()?;
+        anyhow::ensure!(r.valid, "{r}");
+        Ok(())
+    })?;
+    rows.push(Row {
+        backend,
+        what: "curator validate() of a 100-row table (per call)".into(),
+        time: d,
+        per: None,
+        lamindb: "",
+    });
+    if !quick {
+        let big = curated_table(10_000_000, 15, 5, &names);
+        let d = median(1, || {
+            let r = ln.curator(big.clone()).validate()?;
+            anyhow::ensure!(r.valid, "{r}");
+            Ok(())
+        })?;
+        rows.push(Row {
+            backend,
+            what: "curator validate() of 10,000,000 x 20 (5 categorical, 10k labels)".into(),
+            time: d,
+            per: None,
+            lamindb: "",
+        });
+    }
+    // Labels on one artifact, and describe().
+    let dir = tempfile::tempdir()?;
+    let paths: Vec<std::path::PathBuf> = (0..1005)
+        .map(|i| {
+            let p = dir.path().join(format!("a{i:04}.txt"));
+            std::fs::write(&p, format!("annotated {i}")).map(|_| p)
+        })
+        .collect::<std::io::Result<_>>()?;
+    let saved = ln.artifacts().save_paths(&paths, Some("annotated"))?;
+    let arts: Vec<Artifact> = saved.into_iter().map(|s| s.record).collect();
+    let cell = ln.features().get_by_name("c_0")?;
+    let mut next = 0;
+    let d = median(5, || {
+        let a = &arts[next];
+        next += 1;
+        let added = ln
+            .artifacts()
+            .labels(a)?
+            .add(&labels[..1000], Some(&cell))?;
+        anyhow::ensure!(added.linked == 1000);
+        Ok(())
+    })?;
+    rows.push(Row {
+        backend,
+        what: "labels().add of 1,000 labels through a feature to one artifact".into(),
+        time: d,
+        per: None,
+        lamindb: "64 ms",
+    });
+    let d = median(5, || Ok(ln.artifacts().describe(&arts[0])?))?;
+    rows.push(Row {
+        backend,
+        what: "describe() of an artifact with 1,000 labels".into(),
+        time: d,
+        per: None,
+        lamindb: "",
+    });
+    // 1,000 more artifacts with 3 labels each, then queries by label through the feature.
+    for (i, a) in arts[5..].iter().enumerate() {
+        let three = [
+            labels[i % 10_000].clone(),
+            labels[(i * 7) % 10_000].clone(),
+            labels[(i * 13) % 10_000].clone(),
+        ];
+        ln.artifacts().labels(a)?.add(&three, Some(&cell))?;
+    }
+    let n = 1000;
+    let (_, d) = time(|| {
+        for i in 0..n {
+            let q = ln
+                .query::<Artifact>()
+                .labelled(&names[(i * 7) % 10_000], Some("c_0"))
+                .count()?;
+            anyhow::ensure!(q >= 1);
+        }
+        Ok(())
+    })?;
+    rows.push(Row {
+        backend,
+        what: "artifacts labelled L through feature F (1,005 annotated artifacts)".into(),
+        time: d / n as u32,
+        per: Some((1, "query")),
+        lamindb: "5.0 ms",
+    });
+    Ok(())
+}
+
 fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
@@ -425,6 +613,14 @@ fn main() -> Result<()> {
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1).cloned());
     let big: u64 = if quick { 100_000 } else { 1_000_000 };
+    // `--group NAME` (repeatable) runs only those groups: labels, artifacts, features,
+    // validation, hashing.
+    let groups: Vec<String> = args
+        .windows(2)
+        .filter(|w| w[0] == "--group")
+        .map(|w| w[1].clone())
+        .collect();
+    let wanted = |g: &str| groups.is_empty() || groups.iter().any(|x| x == g);
     let home = tempfile::tempdir()?;
     lamella_core::set_settings_home(home.path());
     let mut rows = Vec::new();
@@ -432,10 +628,23 @@ fn main() -> Result<()> {
     if only.as_deref().is_none_or(|o| o == "sqlite") {
         let dir = tempfile::tempdir()?;
         let ln = Instance::init(dir.path().join("bench"), None)?;
-        labels(&ln, "SQLite", big, home.path(), &mut rows)?;
-        artifacts(&ln, "SQLite", &mut rows)?;
-        features(&ln, "SQLite", &mut rows)?;
-        hashing(&mut rows)?;
+        if wanted("labels") {
+            labels(&ln, "SQLite", big, home.path(), &mut rows)?;
+        }
+        if wanted("artifacts") {
+            artifacts(&ln, "SQLite", &mut rows)?;
+        }
+        if wanted("features") {
+            features(&ln, "SQLite", &mut rows)?;
+        }
+        if wanted("validation") {
+            let dir = tempfile::tempdir()?;
+            let fresh = Instance::init(dir.path().join("validation"), None)?;
+            validation(&fresh, "SQLite", quick, &mut rows)?;
+        }
+        if wanted("hashing") {
+            hashing(&mut rows)?;
+        }
     }
     if only.as_deref().is_none_or(|o| o == "postgres") {
         match std::env::var("LAMELLA_TEST_POSTGRES_URL") {
@@ -443,9 +652,21 @@ fn main() -> Result<()> {
                 let pg = PgDatabase::create(&url)?;
                 let dir = tempfile::tempdir()?;
                 let ln = Instance::init(dir.path().join("bench"), Some(&pg.url))?;
-                labels(&ln, "PostgreSQL", big, home.path(), &mut rows)?;
-                artifacts(&ln, "PostgreSQL", &mut rows)?;
-                features(&ln, "PostgreSQL", &mut rows)?;
+                if wanted("labels") {
+                    labels(&ln, "PostgreSQL", big, home.path(), &mut rows)?;
+                }
+                if wanted("artifacts") {
+                    artifacts(&ln, "PostgreSQL", &mut rows)?;
+                }
+                if wanted("features") {
+                    features(&ln, "PostgreSQL", &mut rows)?;
+                }
+                if wanted("validation") {
+                    let pg2 = PgDatabase::create(&url)?;
+                    let dir = tempfile::tempdir()?;
+                    let fresh = Instance::init(dir.path().join("validation"), Some(&pg2.url))?;
+                    validation(&fresh, "PostgreSQL", quick, &mut rows)?;
+                }
             }
             Err(_) => eprintln!(
                 "PostgreSQL skipped: LAMELLA_TEST_POSTGRES_URL is not set (use cargo xtask bench)"

@@ -68,12 +68,13 @@ pub enum Command {
         #[command(flatten)]
         which: ArtifactRef,
     },
-    /// Annotate an artifact: --columns links a table's columns as its `columns` feature set
-    /// (one feature per column, inferred; existing features reused).
+    /// Annotate an artifact: --columns links its table's columns as the `columns` feature set
+    /// (each column needs a registered feature; the error names those without); --label links
+    /// labels, through --feature when given.
     Annotate {
         #[command(flatten)]
         which: ArtifactRef,
-        /// Link the table's columns as the `columns` feature set.
+        /// Link the table's columns (their registered features) as the `columns` feature set.
         #[arg(long)]
         columns: bool,
         /// Link this label (name or uid); repeatable.

@@ -187,6 +187,13 @@ lamella_tests::artifact_test!(a_table_artifact_is_annotated_with_its_columns, |t
         .from_table(&table().project(&[0, 1, 3])?)
         .key("iris/cols.parquet")
         .save()?;
+    // Columns need registered features; the error names every column without one.
+    let e = t.artifacts().annotate_columns(&a).unwrap_err().to_string();
+    assert!(
+        e.contains("3 columns") && e.contains("'sepal_length'") && e.contains("'count'"),
+        "{e}"
+    );
+    t.features().from_table(&table().project(&[0, 1, 3])?)?;
     let set = t.artifacts().annotate_columns(&a)?;
     assert_eq!(set.n, 3);
     let features = t.artifacts().features(&a)?;

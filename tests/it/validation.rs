@@ -145,6 +145,7 @@ db_test!(a_feature_in_the_columns_set_stays_out_of_external, |t| {
         .key("t/species.parquet")
         .save()?
         .record;
+    t.features().from_table(&batch)?;
     let set = t.artifacts().annotate_columns(&a)?.record;
     let species = t.features().get_by_name("species")?;
     let labels = t
@@ -582,5 +583,56 @@ db_test!(feature_constraints_are_checked_when_saved, |t| {
     let back = t.features().get_by_name("w")?;
     assert_eq!((back.min_value, back.max_value), (Some(0.0), Some(1.5)));
     assert_eq!(f.uid, back.uid);
+    Ok(())
+});
+
+db_test!(collections_take_labels_through_features_too, |t| {
+    use lamella_core::{Collection, Visibility};
+    use lamella_schema::Store as _;
+    let now = lamella_schema::now();
+    let user = t.user().id.unwrap();
+    let mut rows = vec![Collection {
+        id: None,
+        uid: lamella_schema::base62_uid(20),
+        name: "Iris collection".into(),
+        description: None,
+        hash: None,
+        version: None,
+        is_latest: true,
+        visibility: Visibility::Default,
+        reference: None,
+        reference_type: None,
+        transform_id: None,
+        run_id: None,
+        created_at: now,
+        updated_at: now,
+        created_by_id: user,
+    }];
+    t.raw_db()?
+        .transaction(|c| lamella_schema::Collection::insert_all(c, &mut rows))?;
+    let c = &rows[0];
+    let k562 = t.ulabels().create(ULabel::new("K562"))?.record;
+    let line = t
+        .features()
+        .create(Feature::new("cell_line", "cat".parse()?))?
+        .record;
+    let added = t
+        .collection_labels(c)?
+        .add(std::slice::from_ref(&k562), Some(&line))?;
+    assert_eq!(added.linked, 1);
+    assert_eq!(added.external.unwrap().n, 1);
+    assert_eq!(t.collection_labels(c)?.all(None)?.len(), 1);
+    // Which collections are labelled K562 (through cell_line)?
+    let found = t
+        .query::<Collection>()
+        .labelled("K562", Some("cell_line"))
+        .all()?;
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        t.query::<Collection>()
+            .filter("feature_sets__features__name", "cell_line")
+            .count()?,
+        1
+    );
     Ok(())
 });

@@ -196,6 +196,12 @@ cli_test!(annotate_links_a_tables_columns, |env| {
     )
     .unwrap();
     env.run(&["save", "iris.csv", "--key", "iris.csv"]).ok();
+    assert_error(
+        &env.run(&["annotate", "--key", "iris.csv", "--columns"]),
+        "2 columns of artifact",
+    );
+    env.run(&["feature", "from-file", "iris.csv", "--save"])
+        .ok();
     let out = env
         .run(&["annotate", "--key", "iris.csv", "--columns", "--json"])
         .ok()

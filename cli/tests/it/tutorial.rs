@@ -100,6 +100,32 @@ fn mask(env: &Env, out: &str, db: &[String]) -> String {
     for (i, u) in uids.iter().enumerate() {
         text = text.replace(u.as_str(), &format!("<uid{i:02}:{}>", u.len()));
     }
+    // Feature-set hashes hash their members' (random) uids; artifact hashes hash content and
+    // stay.
+    let mut set_hashes: Vec<String> = view["FeatureSet"]["records"]
+        .as_array()
+        .map(|rs| {
+            rs.iter()
+                .filter_map(|r| r["hash"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    for piece in out.split("FeatureSet(").skip(1) {
+        let record = &piece[..piece.find(')').unwrap_or(piece.len())];
+        if let Some(h) = record
+            .split("hash='")
+            .nth(1)
+            .and_then(|h| h.split('\'').next())
+        {
+            set_hashes.push(h.to_string());
+        }
+    }
+    set_hashes.sort();
+    set_hashes.dedup();
+    set_hashes.sort_by_key(|h| text.find(h.as_str()));
+    for (i, h) in set_hashes.iter().enumerate() {
+        text = text.replace(h.as_str(), &format!("<set-hash{i:02}>"));
+    }
     let dir = env.path("");
     let dir = dir.canonicalize().unwrap_or(dir);
     text = text.replace(dir.to_str().unwrap().trim_end_matches('/'), "<dir>");

@@ -144,16 +144,54 @@ impl Artifacts<'_> {
         Ok(self.describe(a)?.features)
     }
 
-    /// Annotates a table artifact with its columns: one feature per column (inferred,
-    /// existing features reused) and their set under the slot `columns`. Returns the set.
+    /// Annotates a table artifact with its columns: the registered feature of each column,
+    /// as one feature set under the slot `columns` (the existing set when one has the same
+    /// members). A column without a registered feature is an error naming every such column
+    /// (register them first, e.g. with `ln.features().from_table(&table)`); nothing is linked.
     pub fn annotate_columns(&self, a: &Artifact) -> Result<Saved<FeatureSet>> {
         let path = self.cache(a)?;
-        let features = self.ln.features().infer_file(&path)?;
-        let saved = self.ln.features().save_all(features)?;
-        let set = self.ln.feature_sets().from_features(&saved.records)?;
+        let table = crate::table::read_table(&path)?;
+        let names: Vec<String> = table
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let found: Vec<Feature> = self
+            .ln
+            .db()
+            .with_conn(|c| lamella_schema::load_where_in(c, "name", &names))?;
+        let by_name: std::collections::HashMap<&str, &Feature> =
+            found.iter().map(|f| (f.name.as_str(), f)).collect();
+        let missing: Vec<&str> = names
+            .iter()
+            .map(String::as_str)
+            .filter(|n| !by_name.contains_key(n))
+            .collect();
+        if !missing.is_empty() {
+            let hints = self.ln.features().suggestions(&missing)?;
+            let listed: Vec<String> = missing
+                .iter()
+                .zip(hints)
+                .map(|(m, h)| match h.first() {
+                    Some(s) => format!("'{m}' (did you mean '{s}'?)"),
+                    None => format!("'{m}'"),
+                })
+                .collect();
+            return Err(Error::Invalid(format!(
+                "{} column{} of artifact {} {} no registered feature: {}; register them \
+                 (`lamella feature from-file FILE --save`, or ln.features().from_table) and \
+                 annotate again",
+                missing.len(),
+                if missing.len() == 1 { "" } else { "s" },
+                a.uid,
+                if missing.len() == 1 { "has" } else { "have" },
+                listed.join(", ")
+            )));
+        }
+        let features: Vec<Feature> = names.iter().map(|n| by_name[n.as_str()].clone()).collect();
+        let set = self.ln.feature_sets().from_features(&features)?;
         self.add_feature_set(a, "columns", &set.record)?;
-        let mut set = set;
-        set.notes.extend(saved.notes);
         Ok(set)
     }
 }

@@ -119,7 +119,10 @@ impl<T: Named> Registry<'_, T> {
     /// nulls stay null.
     pub fn validate_array(&self, column: &dyn Array) -> Result<BooleanArray> {
         let d = values::distinct(column, true)?;
-        let m = self.ln.db().with_conn(|c| match_values::<T>(c, &d.values))?;
+        let m = self
+            .ln
+            .db()
+            .with_conn(|c| match_values::<T>(c, &d.values))?;
         let known: Vec<bool> = m.ids.iter().map(Option::is_some).collect();
         Ok(d.codes
             .iter()
@@ -136,7 +139,10 @@ impl<T: Named> Registry<'_, T> {
     /// [`inspect`](Self::inspect) over an Arrow column.
     pub fn inspect_array(&self, column: &dyn Array) -> Result<Inspection> {
         let d = values::distinct(column, false)?;
-        let m = self.ln.db().with_conn(|c| match_values::<T>(c, &d.values))?;
+        let m = self
+            .ln
+            .db()
+            .with_conn(|c| match_values::<T>(c, &d.values))?;
         self.inspection(&d, &m)
     }
 
@@ -188,7 +194,10 @@ impl<T: Named> Registry<'_, T> {
     pub fn standardize<S: AsRef<str>>(&self, values: &[S]) -> Result<Standardized> {
         let array = values::to_array(values);
         let d = values::distinct(&array, true)?;
-        let m = self.ln.db().with_conn(|c| match_values::<T>(c, &d.values))?;
+        let m = self
+            .ln
+            .db()
+            .with_conn(|c| match_values::<T>(c, &d.values))?;
         let mut mapping = BTreeMap::new();
         let to: Vec<&str> = d
             .values

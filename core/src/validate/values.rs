@@ -229,8 +229,14 @@ mod tests {
         let long: StringArray = (0..PARALLEL_ROWS + 1000)
             .map(|i| (i % 11 != 0).then(|| format!("v{}", (i * 7) % 1013)))
             .collect();
-        let (a, b) = (distinct(&long, true).unwrap(), of_strings(long.iter(), true));
-        assert_eq!((a.values, a.counts, a.rows, a.codes), (b.values, b.counts, b.rows, b.codes));
+        let (a, b) = (
+            distinct(&long, true).unwrap(),
+            of_strings(long.iter(), true),
+        );
+        assert_eq!(
+            (a.values, a.counts, a.rows, a.codes),
+            (b.values, b.counts, b.rows, b.codes)
+        );
         assert_eq!(distinct(&ints, false).unwrap().values, ["3", "4"]);
     }
 }

@@ -178,8 +178,11 @@ const STEPS: &[Step] = &[
 /// Fisher's iris data as the project ships it: lengths in centimetres and the species.
 const IRIS_CSV: &str = include_str!("../data/iris.csv");
 
+/// One iris row: sepal length and width, petal length and width (m), the species.
+type IrisRow = (f64, f64, f64, f64, String);
+
 /// The rows of `iris.csv`, lengths converted to metres (`df_iris_in_meter`).
-fn iris_rows() -> Result<Vec<(f64, f64, f64, f64, String)>> {
+fn iris_rows() -> Result<Vec<IrisRow>> {
     IRIS_CSV
         .lines()
         .skip(1)
@@ -218,8 +221,8 @@ const STUDY1_DESCRIPTION: &str = "Iris study 1 - after measuring sepal & petal m
 const STUDY2_DESCRIPTION: &str = "Iris study 2 - transformed";
 
 /// An iris table: four float measurements and the organism name.
-fn iris_table(rows: &[(f64, f64, f64, f64, String)]) -> Result<RecordBatch> {
-    let floats = |f: fn(&(f64, f64, f64, f64, String)) -> f64| -> ArrayRef {
+fn iris_table(rows: &[IrisRow]) -> Result<RecordBatch> {
+    let floats = |f: fn(&IrisRow) -> f64| -> ArrayRef {
         Arc::new(Float64Array::from(rows.iter().map(f).collect::<Vec<_>>()))
     };
     let schema = Schema::new(

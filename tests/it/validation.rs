@@ -547,6 +547,13 @@ db_test!(curator_column_options, |t| {
         (s.kind, s.value.as_str()),
         (SuggestionKind::Synonym, "sepal_length")
     );
+    // A branch label that does not exist is reported, not an error.
+    t.features()
+        .create(Feature::new("organ", "cat[ULabel[is_organ]]".parse()?))?;
+    let organ = table(vec![text("organ", &["liver"])]);
+    let r = t.curator(organ).validate()?;
+    let codes: Vec<Code> = r.issues.iter().map(|i| i.code).collect();
+    assert_eq!(codes, [Code::MissingBranch, Code::UnknownLabel], "{r}");
     // Non-nullable features report their nulls.
     t.features()
         .create(Feature::new("donor", "str".parse()?).nullable(false))?;

@@ -654,11 +654,39 @@ impl<'a> Curator<'a> {
             } else {
                 let key = branches.join("|");
                 if !branch_cache.contains_key(&key) {
-                    let members = self
+                    match self
                         .ln
                         .db()
-                        .with_conn(|c| crate::annotate::branch_members(c, &branches))?;
-                    branch_cache.insert(key.clone(), members);
+                        .with_conn(|c| crate::annotate::branch_members(c, &branches))
+                    {
+                        Ok(members) => {
+                            branch_cache.insert(key.clone(), members);
+                        }
+                        Err(Error::NotFound { .. }) => {
+                            issues.push(Issue {
+                                stage: Stage::Labels,
+                                code: Code::MissingBranch,
+                                column: Some(name.clone()),
+                                feature: Some(f.name.clone()),
+                                values: Vec::new(),
+                                count: 0,
+                                expected: Some(f.dtype.to_string()),
+                                message: format!(
+                                    "feature '{}' has dtype {} but no label is named {}: \
+                                     create it, or change the feature's dtype",
+                                    f.name,
+                                    f.dtype,
+                                    branches
+                                        .iter()
+                                        .map(|b| format!("'{b}'"))
+                                        .collect::<Vec<_>>()
+                                        .join(" or ")
+                                ),
+                                suggestion: None,
+                            });
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
                 branch_cache.get(&key).cloned()
             };

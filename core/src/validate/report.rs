@@ -57,6 +57,8 @@ pub enum Code {
     LabelOutsideBranch,
     /// The feature's dtype draws from a registry Lamella does not hold.
     UnknownRegistry,
+    /// The label a `cat[ULabel[NAME]]` dtype names does not exist.
+    MissingBranch,
     /// The column's declared unit differs from the feature's.
     UnitMismatch,
     /// Numbers below the feature's minimum or above its maximum.
@@ -77,6 +79,7 @@ impl Code {
             Code::UnknownLabel => "unknown_label",
             Code::LabelOutsideBranch => "label_outside_branch",
             Code::UnknownRegistry => "unknown_registry",
+            Code::MissingBranch => "missing_branch",
             Code::UnitMismatch => "unit_mismatch",
             Code::OutOfRange => "out_of_range",
             Code::PatternMismatch => "pattern_mismatch",

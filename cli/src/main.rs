@@ -34,7 +34,11 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {}", redact::scrub(&message(&e)));
-            ExitCode::FAILURE
+            if e.downcast_ref::<commands::Usage>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

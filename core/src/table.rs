@@ -83,8 +83,9 @@ pub fn records_to_batch<T: Record + Serialize>(
     )?)
 }
 
-/// Reads a local table file (Parquet or CSV, by suffix) as one record batch.
-pub fn read_table(path: &std::path::Path) -> Result<RecordBatch> {
+/// Checks that `path` is a local table file by its suffix and exists; returns whether it is
+/// Parquet (else CSV).
+fn table_kind(path: &std::path::Path) -> Result<bool> {
     let suffix = crate::artifact::suffix_of(&path.to_string_lossy()).to_ascii_lowercase();
     if suffix != ".parquet" && suffix != ".csv" {
         return Err(Error::Invalid(format!(
@@ -97,13 +98,33 @@ pub fn read_table(path: &std::path::Path) -> Result<RecordBatch> {
             path: path.to_path_buf(),
         });
     }
-    let batches = if suffix == ".parquet" {
-        lamella_storage::read_parquet(path)?
+    Ok(suffix == ".parquet")
+}
+
+/// The schema of a local table file: a Parquet footer, or a CSV's inferred types (one
+/// streaming pass); no table is held in memory.
+pub fn read_table_schema(path: &std::path::Path) -> Result<arrow::datatypes::SchemaRef> {
+    Ok(if table_kind(path)? {
+        lamella_storage::ParquetBatches::open(path)?.schema()
     } else {
-        lamella_storage::read_csv(path)?
+        lamella_storage::CsvBatches::open(path)?.schema()
+    })
+}
+
+/// Reads a local table file (Parquet or CSV, by suffix) as one record batch (an empty batch
+/// with the file's columns when it has no rows).
+pub fn read_table(path: &std::path::Path) -> Result<RecordBatch> {
+    let (schema, batches) = if table_kind(path)? {
+        let reader = lamella_storage::ParquetBatches::open(path)?;
+        let schema = reader.schema();
+        (schema, reader.collect::<lamella_storage::Result<Vec<_>>>()?)
+    } else {
+        let reader = lamella_storage::CsvBatches::open(path)?;
+        let schema = reader.schema();
+        (schema, reader.collect::<lamella_storage::Result<Vec<_>>>()?)
     };
-    let Some(first) = batches.first() else {
-        return Err(Error::Invalid(format!("{} holds no table", path.display())));
-    };
-    Ok(arrow::compute::concat_batches(&first.schema(), &batches)?)
+    match batches.first() {
+        None => Ok(RecordBatch::new_empty(schema)),
+        Some(first) => Ok(arrow::compute::concat_batches(&first.schema(), &batches)?),
+    }
 }

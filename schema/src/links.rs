@@ -179,6 +179,19 @@ pub fn set_slot(conn: &mut Conn<'_>, owner: Owner, slot: &str, set_id: i64) -> R
 /// Deletes feature set `set_id` when no artifact or collection links it any more; returns
 /// whether it was deleted.
 pub fn delete_feature_set_if_unused(conn: &mut Conn<'_>, set_id: i64) -> Result<bool> {
+    // Under the set's hash lock, so a concurrent save that finds this set by its hash and
+    // links it is never left pointing at a deleted set.
+    let hash: Option<String> = with_conn!(conn.inner, |c| {
+        lamella_feature_sets::table
+            .filter(lamella_feature_sets::id.eq(set_id))
+            .select(lamella_feature_sets::hash)
+            .first::<String>(c)
+            .optional()
+    })?;
+    let Some(hash) = hash else {
+        return Ok(false);
+    };
+    conn.lock(&[format!("feature-set:{hash}")])?;
     let used: i64 = with_conn!(conn.inner, |c| {
         let a: i64 = lamella_artifact_feature_sets::table
             .filter(lamella_artifact_feature_sets::feature_set_id.eq(set_id))

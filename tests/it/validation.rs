@@ -643,3 +643,86 @@ db_test!(collections_take_labels_through_features_too, |t| {
     );
     Ok(())
 });
+
+db_test!(hostile_tables_are_reported_not_mishandled, |t| {
+    use lamella_core::arrow::array::{Array as _, DictionaryArray, Int64Array as I64};
+    use lamella_core::arrow::datatypes::Int32Type;
+    t.ulabels().create(ULabel::new("a"))?;
+    t.features().save_all([
+        Feature::new("x", "float".parse()?)
+            .range(Some(0.0), Some(1.0))
+            .nullable(false),
+        Feature::new("n", "int".parse()?).unit("m"),
+        Feature::new("code", "str".parse()?).pattern("S[0-9]+"),
+        Feature::new("kind", "cat".parse()?).nullable(false),
+    ])?;
+    // Zero rows: valid.
+    let empty = table(vec![floats("x", &[], None)]);
+    assert!(t.curator(empty).validate()?.valid);
+    // NaN is missing (the nulls stage), not out of range.
+    let nan = table(vec![floats("x", &[0.5, f64::NAN, 2.0], None)]);
+    let r = t.curator(nan).validate()?;
+    let codes: Vec<Code> = r.issues.iter().map(|i| i.code).collect();
+    assert_eq!(codes, [Code::UnexpectedNulls, Code::OutOfRange], "{r}");
+    assert_eq!(r.issues[0].values[0].rows, [1]);
+    assert_eq!(r.issues[1].count, 1);
+    // An int feature is not converted (it would stop holding ints): the mismatch stays.
+    let ints = table(vec![(
+        Field::new("n", DataType::Int64, false)
+            .with_metadata(HashMap::from([("unit".to_string(), "mm".to_string())])),
+        Arc::new(I64::from(vec![1000, 2000])) as ArrayRef,
+    )]);
+    let r = t.curator(ints).convert_units(true).validate()?;
+    assert_eq!(r.issues.len(), 1, "{r}");
+    assert_eq!(r.issues[0].code, Code::UnitMismatch);
+    // Nulls inside a dictionary's values are nulls.
+    let dict: DictionaryArray<Int32Type> = DictionaryArray::try_new(
+        lamella_core::arrow::array::Int32Array::from(vec![0, 1, 1]),
+        Arc::new(StringArray::from(vec![Some("a"), None])),
+    )?;
+    let kinds = table(vec![(
+        Field::new("kind", dict.data_type().clone(), true),
+        Arc::new(dict) as ArrayRef,
+    )]);
+    let r = t.curator(kinds).validate()?;
+    assert_eq!(r.issues.len(), 1, "{r}");
+    assert_eq!(
+        (r.issues[0].code, r.issues[0].count),
+        (Code::UnexpectedNulls, 2)
+    );
+    // A text column of unique values: the pattern check keeps a bounded sample.
+    let codes: Vec<String> = (0..5000).map(|i| format!("X{i}")).collect();
+    let refs: Vec<&str> = codes.iter().map(String::as_str).collect();
+    let r = t
+        .curator(table(vec![text("code", &refs)]))
+        .examples(3)
+        .validate()?;
+    assert_eq!(r.issues[0].code, Code::PatternMismatch);
+    assert_eq!(r.issues[0].count, 5000);
+    assert_eq!(r.issues[0].values.len(), 3);
+    assert!(r.truncated);
+    // NUL bytes and control characters are unknown values, on every database.
+    let odd = table(vec![text("kind", &["a", "b\0c", "d\u{1b}"])]);
+    let r = t.curator(odd).validate()?;
+    assert_eq!(r.issues[0].code, Code::UnknownLabel);
+    assert_eq!(r.issues[0].values.len(), 2);
+    // A column named twice by --unit or --categorical that does not exist is a usage error.
+    let e = t
+        .curator(table(vec![floats("x", &[0.5], None)]))
+        .unit("y", "m")
+        .validate()
+        .unwrap_err();
+    assert!(e.to_string().contains("--unit names the column 'y'"), "{e}");
+    Ok(())
+});
+
+db_test!(short_words_are_not_taken_for_uid_prefixes, |t| {
+    let l = t.ulabels().create(ULabel::new("setosa"))?.record;
+    let prefix = &l.uid[..1];
+    assert!(
+        t.ulabels().resolve(prefix).is_err(),
+        "one character is no uid prefix"
+    );
+    assert_eq!(t.ulabels().resolve(&l.uid[..6])?.uid, l.uid);
+    Ok(())
+});

@@ -472,6 +472,14 @@ pub fn annotate(
     }
     let ln = super::current()?;
     let a = resolve(&ln, which)?;
+    // Everything named is resolved before anything is written.
+    let records = labels
+        .iter()
+        .map(|l| super::named::find(&ln.ulabels(), l))
+        .collect::<Result<Vec<_>>>()?;
+    let feature = feature
+        .map(|f| super::named::find(&ln.features(), f))
+        .transpose()?;
     let mut json = serde_json::json!({ "artifact": a.uid });
     if columns {
         let set = ln.artifacts().annotate_columns(&a)?;
@@ -497,13 +505,6 @@ pub fn annotate(
         }
     }
     if !labels.is_empty() {
-        let records = labels
-            .iter()
-            .map(|l| super::named::find(&ln.ulabels(), l))
-            .collect::<Result<Vec<_>>>()?;
-        let feature = feature
-            .map(|f| super::named::find(&ln.features(), f))
-            .transpose()?;
         let added = ln.artifacts().labels(&a)?.add(&records, feature.as_ref())?;
         json["labels"] = serde_json::to_value(&records)?;
         json["linked"] = added.linked.into();

@@ -1,9 +1,10 @@
 //! `lamella validate FILE …` and `lamella curate FILE --key K …`
 
 use anyhow::Result;
+use lamella_core::validate::Code;
 use lamella_core::{Curator, Error, Instance, Report};
 
-use super::ExitCode;
+use super::{ExitCode, Usage};
 use crate::cli::CurateArgs;
 use crate::output::Out;
 
@@ -24,6 +25,7 @@ fn curator<'a>(ln: &'a Instance, args: &CurateArgs) -> Result<Curator<'a>> {
     for (column, unit) in &args.units {
         c = c.unit(column, unit);
     }
+    c.check_options()?;
     Ok(c)
 }
 
@@ -47,7 +49,7 @@ fn print_report(report: &Report, suffix: &str, out: &mut Out) -> Result<()> {
 /// `lamella validate FILE …`: the report; exit code 1 when the table is not valid.
 pub fn validate(args: &CurateArgs, out: &mut Out) -> Result<()> {
     let ln = super::current()?;
-    let report = curator(&ln, args)?.validate()?;
+    let report = curator(&ln, args).map_err(Usage)?.validate()?;
     print_report(&report, "", out)?;
     if report.valid {
         Ok(())
@@ -66,7 +68,31 @@ pub fn curate(
     out: &mut Out,
 ) -> Result<()> {
     let ln = super::current()?;
-    let c = curator(&ln, args)?;
+    let c = curator(&ln, args).map_err(Usage)?;
+    let schema = c.table().schema();
+    if let Some(missing) = add_new
+        .iter()
+        .find(|col| schema.field_with_name(col).is_err())
+    {
+        return Err(Usage(anyhow::anyhow!(
+            "--add-new names the column '{missing}', which {} does not have",
+            args.file.display()
+        ))
+        .into());
+    }
+    if !add_new.is_empty() {
+        // New labels are registered only when they are all that stands in the way: any
+        // other problem is reported first and nothing is written.
+        let report = c.validate()?;
+        let blocking = report.issues.iter().any(|i| {
+            !(i.code == Code::UnknownLabel
+                && i.column.as_ref().is_some_and(|c| add_new.contains(c)))
+        });
+        if blocking {
+            print_report(&report, "; nothing saved (no labels added)", out)?;
+            return Err(ExitCode(1).into());
+        }
+    }
     for column in add_new {
         let saved = c.add_new_from(column)?;
         for n in &saved.notes {
@@ -86,11 +112,24 @@ pub fn curate(
             if out.json {
                 return out.json(&d);
             }
-            out.line(format!(
-                "✅ saved {} as {} with its columns and labels",
-                args.file.display(),
-                saved.record.uid
-            ))?;
+            for n in &saved.notes {
+                out.warn(n)?;
+            }
+            if saved.existed {
+                out.line(format!(
+                    "✅ {} is already registered as {} (key {}): annotated it with its columns \
+                     and labels",
+                    args.file.display(),
+                    saved.record.uid,
+                    saved.record.key.as_deref().unwrap_or("none")
+                ))?;
+            } else {
+                out.line(format!(
+                    "✅ saved {} as {} with its columns and labels",
+                    args.file.display(),
+                    saved.record.uid
+                ))?;
+            }
             for line in d.to_string().lines() {
                 out.line(line)?;
             }

@@ -249,3 +249,42 @@ cli_test!(synonyms_inspect_and_constraints, |env| {
         "takes a number",
     );
 });
+
+cli_test!(
+    usage_errors_exit_2_and_add_new_waits_for_a_clean_report,
+    |env| {
+        env.init("data");
+        registry(&env);
+        std::fs::write(
+            env.path("t.csv"),
+            "species,petal_count\nsetosa,4\nnewone,x\n",
+        )
+        .unwrap();
+        for args in [
+            vec!["validate", "t.csv", "--unit", "nope=mm"],
+            vec!["validate", "missing.csv"],
+            vec!["validate", "notes.txt"],
+            vec!["curate", "t.csv", "--key", "k.parquet", "--add-new", "nope"],
+        ] {
+            let r = env.run(&args);
+            assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+            assert!(r.stderr.starts_with("error: "), "{}", r.stderr);
+        }
+        // petal_count has a wrong dtype: --add-new adds nothing while other problems remain.
+        let r = env.run(&[
+            "curate",
+            "t.csv",
+            "--key",
+            "k.parquet",
+            "--add-new",
+            "species",
+        ]);
+        assert_eq!(r.code, 1);
+        assert!(r.stdout.contains("no labels added"), "{}", r.stdout);
+        let found = env
+            .run(&["ulabel", "list", "--filter", "name=newone", "--json"])
+            .ok()
+            .json();
+        assert_eq!(found.as_array().unwrap().len(), 0);
+    }
+);

@@ -132,6 +132,7 @@ impl Artifacts<'_> {
         let (aid, sid) = (require_id(a)?, require_id(set)?);
         self.ln.db().transaction(|conn| {
             let owner = lamella_schema::links::Owner::Artifact(aid);
+            super::lock_owner(conn, owner)?;
             if let Some(previous) = lamella_schema::links::set_slot(conn, owner, slot, sid)? {
                 lamella_schema::links::delete_feature_set_if_unused(conn, previous)?;
             }
@@ -150,9 +151,7 @@ impl Artifacts<'_> {
     /// (register them first, e.g. with `ln.features().from_table(&table)`); nothing is linked.
     pub fn annotate_columns(&self, a: &Artifact) -> Result<Saved<FeatureSet>> {
         let path = self.cache(a)?;
-        let table = crate::table::read_table(&path)?;
-        let names: Vec<String> = table
-            .schema()
+        let names: Vec<String> = crate::table::read_table_schema(&path)?
             .fields()
             .iter()
             .map(|f| f.name().clone())

@@ -59,17 +59,15 @@ impl Instance {
     }
 }
 
-/// [`Labels::add`] inside an open transaction (`labels` give the names for messages; `ids`
-/// are their ids, distinct).
+/// [`Labels::add`] inside an open transaction (`ids`: the labels' ids, distinct).
 pub(crate) fn add_in(
     conn: &mut Conn<'_>,
     owner: Owner,
-    labels: &[ULabel],
     ids: &[i64],
     feature: Option<&Feature>,
     user: i64,
 ) -> Result<LabelsAdded> {
-    conn.lock(&[lock_name(owner)])?;
+    lock_owner(conn, owner)?;
     let mut notes = Vec::new();
     let Some(feature) = feature else {
         let rows: Vec<(i64, Option<i64>)> = ids.iter().map(|l| (*l, None)).collect();
@@ -88,7 +86,7 @@ pub(crate) fn add_in(
         what: format!("'{}' (deleted?)", feature.name),
     })?;
     widen(conn, &mut feature, &mut notes)?;
-    check_branch(conn, &feature, labels, ids)?;
+    check_branch(conn, &feature, ids)?;
     let rows: Vec<(i64, Option<i64>)> = ids.iter().map(|l| (*l, Some(fid))).collect();
     let linked = links::link_ulabels(conn, owner, &rows, user)?;
     let external = join_external(conn, owner, &feature, user, &mut notes)?;
@@ -100,11 +98,14 @@ pub(crate) fn add_in(
     })
 }
 
-fn lock_name(owner: Owner) -> String {
-    match owner {
+/// Serialises annotation of one record (labels, feature sets) across processes; taken before
+/// any feature-set lock.
+pub(crate) fn lock_owner(conn: &mut Conn<'_>, owner: Owner) -> Result<()> {
+    let name = match owner {
         Owner::Artifact(id) => format!("annotate:artifact:{id}"),
         Owner::Collection(id) => format!("annotate:collection:{id}"),
-    }
+    };
+    Ok(conn.lock(&[name])?)
 }
 
 impl Labels<'_> {
@@ -127,7 +128,7 @@ impl Labels<'_> {
         let owner = self.owner;
         self.ln
             .db()
-            .transaction(|conn| add_in(conn, owner, labels, &ids, feature, user))
+            .transaction(|conn| add_in(conn, owner, &ids, feature, user))
     }
 
     /// The labels linked to the record, each once, in link order; through `feature` only
@@ -180,13 +181,9 @@ fn widen(conn: &mut Conn<'_>, feature: &mut Feature, notes: &mut Vec<String>) ->
     Ok(())
 }
 
-/// Under `cat[ULabel[NAME]]`, every label must descend from `NAME`.
-fn check_branch(
-    conn: &mut Conn<'_>,
-    feature: &Feature,
-    labels: &[ULabel],
-    ids: &[i64],
-) -> Result<()> {
+/// Under `cat[ULabel[NAME]]`, every label must descend from `NAME` (checked inside the
+/// transaction, on the ids, so a hierarchy changed meanwhile is seen).
+fn check_branch(conn: &mut Conn<'_>, feature: &Feature, ids: &[i64]) -> Result<()> {
     let branches: Vec<&str> = feature
         .dtype
         .categories()
@@ -198,28 +195,36 @@ fn check_branch(
         return Ok(());
     }
     let allowed = branch_members(conn, &branches)?;
-    let outside: Vec<&str> = labels
+    let outside: Vec<i64> = ids
         .iter()
-        .filter(|l| l.id.is_some_and(|i| !allowed.contains(&i)))
-        .map(|l| l.name.as_str())
+        .copied()
+        .filter(|i| !allowed.contains(i))
         .collect();
     if outside.is_empty() {
         return Ok(());
     }
+    let mut names: Vec<String> = lamella_schema::load_by_ids::<ULabel>(conn, &outside)?
+        .into_iter()
+        .map(|l| format!("'{}'", l.name))
+        .collect();
+    names.sort();
+    let more = names.len().saturating_sub(10);
+    names.truncate(10);
     Err(Error::Invalid(format!(
-        "feature '{}' takes only labels under {}: {} {} not; add {} as a child of '{}' or use \
-         another feature",
+        "feature '{}' takes only labels under {}: {}{} {} not; add {} as a child of '{}' or \
+         use another feature",
         feature.name,
         branches
             .iter()
             .map(|b| format!("'{b}'"))
             .collect::<Vec<_>>()
             .join(" or "),
-        outside
-            .iter()
-            .map(|n| format!("'{n}'"))
-            .collect::<Vec<_>>()
-            .join(", "),
+        names.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        },
         if outside.len() == 1 { "is" } else { "are" },
         if outside.len() == 1 { "it" } else { "them" },
         branches[0]

@@ -9,4 +9,4 @@ pub use feature_sets::FeatureSets;
 pub(crate) use feature_sets::save_set;
 pub use features::infer_dtype;
 pub use labels::{Labels, LabelsAdded};
-pub(crate) use labels::{add_in, branch_members};
+pub(crate) use labels::{add_in, branch_members, lock_owner};

@@ -20,6 +20,7 @@ use crate::names::{self, MatchKind};
 use crate::query::Query;
 
 pub use hierarchy::Relatives;
+pub(crate) use save::names_lock as names_lock_of;
 
 /// A record returned by `create`: either newly saved or an existing one with the same name.
 #[derive(Debug, Clone)]

@@ -133,6 +133,11 @@ pub(crate) fn probes(name: &str) -> Vec<i64> {
 /// Makes sure the index of `T`'s registry covers every record (building it once for an
 /// instance created before the index existed). Runs inside the caller's write transaction,
 /// under the registry's names lock.
+/// Whether the index of `T`'s registry is built and current (reads only).
+pub(super) fn is_current<T: Named>(conn: &mut Conn<'_>) -> Result<bool> {
+    Ok(lamella_schema::name_index_version(conn, code::<T>())? == Some(VERSION))
+}
+
 pub(super) fn ensure<T: Named>(conn: &mut Conn<'_>) -> Result<()> {
     let registry = code::<T>();
     if lamella_schema::name_index_version(conn, registry)? == Some(VERSION) {

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::names::SimilarityIndex;
 
 /// The lock that serialises writers of a named registry's names (see `Conn::lock`).
-pub(super) fn names_lock<T: Named>() -> String {
+pub(crate) fn names_lock<T: Named>() -> String {
     format!("names:{}", T::REGISTRY.table)
 }
 

@@ -10,6 +10,9 @@ use super::{Hit, NameLookup, Named, Registry};
 use crate::error::{Error, Result};
 use crate::names::{self, MatchKind};
 
+/// The shortest uid prefix `resolve` accepts for a named record.
+const MIN_PREFIX: usize = 6;
+
 impl<'a, T: Named> Registry<'a, T> {
     /// Names of existing records that look like near-duplicates of `name` — what `create`
     /// would warn about — without saving anything (LaminDB warns on construction).
@@ -29,6 +32,20 @@ impl<'a, T: Named> Registry<'a, T> {
     /// For each of `names`, the existing names that look like near-duplicates (unsorted),
     /// from the name index in one probe (or one pass over all names for large batches).
     pub(crate) fn similar_many(&self, names: &[&str]) -> Result<Vec<Vec<String>>> {
+        // A built index is only read: validation never waits for (or blocks) writers.
+        let read = self.ln.db().with_conn(|conn| {
+            if !name_index::is_current::<T>(conn)? {
+                return Ok(None);
+            }
+            if name_index::probe_pays(names) {
+                name_index::similar_existing::<T>(conn, names).map(Some)
+            } else {
+                name_index::similar_streaming::<T>(conn, names).map(Some)
+            }
+        })?;
+        if let Some(found) = read {
+            return Ok(found);
+        }
         self.ln.db().transaction(|conn| {
             // (The index is built here if this instance predates it.)
             conn.lock(&[names_lock::<T>()])?;
@@ -61,7 +78,9 @@ impl<'a, T: Named> Registry<'a, T> {
         self.filter("name", name).one()
     }
 
-    /// The record with this name, uid or uid prefix (names win).
+    /// The record with this name, uid or uid prefix of at least 6 characters (names win; a
+    /// short word such as `T` or `B1` that names nothing is not taken for a uid prefix, which
+    /// could pick an unrelated record).
     pub fn resolve(&self, name_or_uid: &str) -> Result<T> {
         if let Some(r) = self.filter("name", name_or_uid).one_or_none()? {
             return Ok(r);
@@ -70,7 +89,9 @@ impl<'a, T: Named> Registry<'a, T> {
             if let Some(r) = self.filter("uid", name_or_uid).one_or_none()? {
                 return Ok(r);
             }
-            if let Some(r) = self.filter("uid__startswith", name_or_uid).one_or_none()? {
+            if name_or_uid.len() >= MIN_PREFIX
+                && let Some(r) = self.filter("uid__startswith", name_or_uid).one_or_none()?
+            {
                 return Ok(r);
             }
         }

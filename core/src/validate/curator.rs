@@ -61,6 +61,52 @@ struct Matched {
     feature: Feature,
     /// The factor converting the column's declared unit into the feature's, when they differ.
     factor: Option<f64>,
+    /// Whether saving converts the column by `factor`.
+    convert: bool,
+}
+
+/// What the label checks share across columns: the synonyms (read once) and the branches.
+#[derive(Default)]
+struct LabelCtx {
+    synonyms: Option<HashMap<String, String>>,
+    branch_cache: HashMap<String, HashSet<i64>>,
+}
+
+/// Missing values of a column — nulls (also those inside a dictionary's values) and NaN in
+/// float columns — with the first rows holding them.
+fn missing_values(column: &dyn Array) -> (usize, Vec<usize>) {
+    let nulls = column.logical_nulls();
+    let is_nan = |row: usize| match column.data_type() {
+        DataType::Float64 => column.as_primitive::<Float64Type>().value(row).is_nan(),
+        DataType::Float32 => column
+            .as_primitive::<arrow::datatypes::Float32Type>()
+            .value(row)
+            .is_nan(),
+        _ => false,
+    };
+    let floats = matches!(column.data_type(), DataType::Float64 | DataType::Float32);
+    if !floats {
+        let n = nulls.as_ref().map_or(0, |n| n.null_count());
+        let rows = match &nulls {
+            Some(b) if n > 0 => (0..column.len())
+                .filter(|&r| b.is_null(r))
+                .take(values::ROWS_KEPT)
+                .collect(),
+            _ => Vec::new(),
+        };
+        return (n, rows);
+    }
+    let mut count = 0;
+    let mut rows = Vec::new();
+    for r in 0..column.len() {
+        if nulls.as_ref().is_some_and(|b| b.is_null(r)) || is_nan(r) {
+            count += 1;
+            if rows.len() < values::ROWS_KEPT {
+                rows.push(r);
+            }
+        }
+    }
+    (count, rows)
 }
 
 /// What a check found, kept for saving.
@@ -85,6 +131,10 @@ fn fits(ty: &DataType, dtype: &Dtype) -> bool {
     let text =
         |t: &DataType| matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
     let dictionary_text = |t: &DataType| matches!(t, DataType::Dictionary(_, v) if text(v));
+    if *ty == DataType::Null {
+        // All values missing: any dtype (the nulls stage reports them when it must).
+        return true;
+    }
     match dtype {
         Dtype::Int => ty.is_integer(),
         Dtype::Float | Dtype::Num => ty.is_numeric(),
@@ -92,7 +142,7 @@ fn fits(ty: &DataType, dtype: &Dtype) -> bool {
         Dtype::Str => text(ty) || dictionary_text(ty),
         Dtype::Date => matches!(ty, DataType::Date32 | DataType::Date64),
         Dtype::Datetime => matches!(ty, DataType::Timestamp(_, _)),
-        Dtype::Cat(_) => text(ty) || dictionary_text(ty) || ty.is_integer(),
+        Dtype::Cat(_) => text(ty) || matches!(ty, DataType::Dictionary(_, _)) || ty.is_integer(),
         Dtype::List(inner) => match ty {
             DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
                 fits(f.data_type(), inner)
@@ -102,15 +152,22 @@ fn fits(ty: &DataType, dtype: &Dtype) -> bool {
     }
 }
 
-/// The closest of `candidates` to `name` (case and punctuation aside, then edit distance),
-/// when close enough to be a likely misspelling.
+/// The candidate that looks like a misspelling of `name` (the near-duplicate rule: case,
+/// spaces and punctuation aside, or one edit apart), closest first.
 fn closest<'c>(name: &str, candidates: impl Iterator<Item = &'c str>) -> Option<&'c str> {
     let key = crate::names::normalize(name);
     candidates
-        .map(|c| (strsim::levenshtein(&key, &crate::names::normalize(c)), c))
-        .filter(|(d, c)| *d <= 2.max(key.chars().count().min(c.chars().count()) / 4))
-        .min()
-        .map(|(_, c)| c)
+        .filter(|c| crate::names::similar_keys(&key, &crate::names::normalize(c)))
+        .min_by_key(|c| strsim::levenshtein(name, c))
+}
+
+/// Whether a value could be a record's name at all (printable, trimmed, not too long);
+/// others are unknown without asking the database (PostgreSQL refuses NUL bytes).
+pub(crate) fn could_be_name(v: &str) -> bool {
+    !v.is_empty()
+        && v.trim() == v
+        && !v.chars().any(char::is_control)
+        && v.chars().count() <= crate::names::MAX_NAME_CHARS
 }
 
 impl<'a> Curator<'a> {
@@ -176,7 +233,9 @@ impl<'a> Curator<'a> {
             .filter(|u| !u.trim().is_empty())
     }
 
-    fn check(&self) -> Result<Checked> {
+    /// Checks the options against the table: every column named by `categorical` and `unit`
+    /// exists (a usage error otherwise, before anything is read from the registries).
+    pub fn check_options(&self) -> Result<()> {
         let schema = self.table.schema();
         let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
         for (c, _) in &self.categorical {
@@ -188,6 +247,21 @@ impl<'a> Curator<'a> {
                 )));
             }
         }
+        for c in self.units.keys() {
+            if !columns.contains(c) {
+                return Err(Error::Invalid(format!(
+                    "--unit names the column '{c}', which the table does not have (columns: {})",
+                    columns.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn check(&self) -> Result<Checked> {
+        let schema = self.table.schema();
+        let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        self.check_options()?;
         let mapped: HashMap<&str, &str> = self
             .categorical
             .iter()
@@ -196,6 +270,7 @@ impl<'a> Curator<'a> {
         let feature_of = |c: &str| mapped.get(c).copied().unwrap_or(c).to_string();
         let mut wanted: Vec<String> = columns.iter().map(|c| feature_of(c)).collect();
         wanted.extend(self.required.iter().cloned());
+        wanted.retain(|w| could_be_name(w));
         wanted.sort();
         wanted.dedup();
         let (features, feature_synonyms) = self.ln.db().with_conn(|c| {
@@ -216,6 +291,7 @@ impl<'a> Curator<'a> {
                     column: i,
                     feature: (*f).clone(),
                     factor: None,
+                    convert: false,
                 }),
                 None => unmatched_columns.push((i, c.clone(), name)),
             }
@@ -226,17 +302,15 @@ impl<'a> Curator<'a> {
             .map(|(_, c, _)| c.as_str())
             .collect();
         if !self.allow_extra || !self.categorical.is_empty() {
-            let names: Vec<&str> = unmatched_columns
+            let reported: Vec<&(usize, String, String)> = unmatched_columns
                 .iter()
                 .filter(|(_, c, n)| !self.allow_extra || c != n)
-                .map(|(_, _, n)| n.as_str())
                 .collect();
+            let names: Vec<&str> = reported.iter().map(|(_, _, n)| n.as_str()).collect();
             let spelled = self.ln.features().suggestions(&names)?;
-            for (name, spelled) in names.iter().zip(spelled) {
-                let column = unmatched_columns
-                    .iter()
-                    .find(|(_, _, n)| n == name)
-                    .map(|(_, c, _)| c.clone());
+            for ((_, column, name), spelled) in reported.into_iter().zip(spelled) {
+                let name = &name.as_str();
+                let column = Some(column.clone());
                 let explicit = column.as_deref() != Some(*name);
                 let suggestion = match feature_synonyms.get(*name) {
                     Some(f) => Some(Suggestion {
@@ -279,7 +353,13 @@ impl<'a> Curator<'a> {
             }
         }
         let present: HashSet<&str> = matched.iter().map(|m| m.feature.name.as_str()).collect();
+        let mut required: Vec<&String> = Vec::new();
         for r in &self.required {
+            if !required.contains(&r) {
+                required.push(r);
+            }
+        }
+        for r in required.iter().copied() {
             if present.contains(r.as_str()) {
                 continue;
             }
@@ -305,18 +385,17 @@ impl<'a> Curator<'a> {
                     ),
                 },
                 suggestion: near.map(|c| Suggestion {
-                    kind: SuggestionKind::Feature,
+                    kind: SuggestionKind::RenameColumn,
                     value: c.to_string(),
                     factor: None,
                 }),
             });
         }
         if self.ordered {
-            let order: Vec<&str> = self
-                .required
+            let order: Vec<&str> = required
                 .iter()
                 .filter(|r| present.contains(r.as_str()))
-                .map(String::as_str)
+                .map(|r| r.as_str())
                 .collect();
             let seen: Vec<&str> = matched
                 .iter()
@@ -341,17 +420,20 @@ impl<'a> Curator<'a> {
                 });
             }
         }
-        // Per matched column: dtype, nulls, units, constraints, labels.
-        let mut label_columns: Vec<(usize, Distinct)> = Vec::new();
-        for (mi, m) in matched.iter_mut().enumerate() {
-            let column = self.table.column(m.column);
-            let name = columns[m.column].clone();
-            let f = &m.feature;
-            if !fits(column.data_type(), &f.dtype) {
+        // Per matched column: dtype, nulls, units, constraints, labels — every stage runs;
+        // a wrong dtype skips only the checks that need the values' type.
+        let mut labels = Vec::new();
+        let mut ctx = LabelCtx::default();
+        for mi in 0..matched.len() {
+            let column = self.table.column(matched[mi].column).clone();
+            let name = columns[matched[mi].column].clone();
+            let f = matched[mi].feature.clone();
+            let fits_dtype = fits(column.data_type(), &f.dtype);
+            if !fits_dtype {
                 issues.push(Issue {
                     stage: Stage::Dtype,
                     code: Code::WrongDtype,
-                    column: Some(name),
+                    column: Some(name.clone()),
                     feature: Some(f.name.clone()),
                     values: Vec::new(),
                     count: self.table.num_rows(),
@@ -364,13 +446,9 @@ impl<'a> Curator<'a> {
                     ),
                     suggestion: None,
                 });
-                continue;
             }
-            if !f.nullable && column.null_count() > 0 {
-                let rows: Vec<usize> = (0..column.len())
-                    .filter(|&r| column.is_null(r))
-                    .take(values::ROWS_KEPT)
-                    .collect();
+            let (missing, rows) = missing_values(column.as_ref());
+            if !f.nullable && missing > 0 {
                 issues.push(Issue {
                     stage: Stage::Nulls,
                     code: Code::UnexpectedNulls,
@@ -378,77 +456,56 @@ impl<'a> Curator<'a> {
                     feature: Some(f.name.clone()),
                     values: vec![Offending {
                         value: "null".into(),
-                        count: column.null_count(),
+                        count: missing,
                         rows,
                         suggestion: None,
                     }],
-                    count: column.null_count(),
+                    count: missing,
                     expected: Some("no missing values".into()),
                     message: format!(
-                        "{} missing value{} but feature '{}' is not nullable",
-                        column.null_count(),
-                        if column.null_count() == 1 { "" } else { "s" },
+                        "{missing} missing value{} (null or NaN) but feature '{}' is not nullable",
+                        if missing == 1 { "" } else { "s" },
                         f.name
                     ),
                     suggestion: None,
                 });
             }
-            if let Some(declared) = self.declared_unit(m.column) {
-                self.check_unit(&name, m, &declared, &mut issues);
+            if let Some(declared) = self.declared_unit(matched[mi].column) {
+                let numeric = fits_dtype
+                    && matches!(f.dtype, Dtype::Float | Dtype::Num)
+                    && column.data_type().is_numeric();
+                self.check_unit(&name, &mut matched[mi], &declared, numeric, &mut issues);
             }
-            let f = &m.feature;
+            if !fits_dtype {
+                continue;
+            }
             if f.min_value.is_some() || f.max_value.is_some() {
-                truncated |= self.check_range(&name, f, m.factor, column, &mut issues)?;
+                let factor = matched[mi].factor;
+                truncated |= self.check_range(&name, &f, factor, &column, &mut issues)?;
             }
-            let distinct = if f.dtype.is_categorical() || f.pattern.is_some() {
-                Some(values::distinct(column.as_ref(), false)?)
-            } else {
-                None
-            };
-            if let (Some(p), Some(d)) = (&f.pattern, &distinct) {
-                let re = super::full_match(p)?;
-                let bad: Vec<usize> = (0..d.values.len())
-                    .filter(|&i| !re.is_match(&d.values[i]))
-                    .collect();
-                if !bad.is_empty() {
-                    let count = bad.iter().map(|&i| d.counts[i]).sum();
-                    truncated |= bad.len() > self.examples;
-                    issues.push(Issue {
-                        stage: Stage::Constraints,
-                        code: Code::PatternMismatch,
-                        column: Some(name.clone()),
-                        feature: Some(f.name.clone()),
-                        values: bad
-                            .iter()
-                            .take(self.examples)
-                            .map(|&i| offending(d, i, None))
-                            .collect(),
-                        count,
-                        expected: Some(format!("text matching {p}")),
-                        message: format!(
-                            "{} value{} ({count} rows) do not match the pattern {p} of feature \
-                             '{}'",
-                            bad.len(),
-                            if bad.len() == 1 { "" } else { "s" },
-                            f.name
-                        ),
-                        suggestion: None,
-                    });
+            if f.dtype.is_categorical() {
+                let d = values::distinct(column.as_ref(), false)?;
+                if let Some(p) = &f.pattern {
+                    truncated |= self.check_pattern(&name, &f, p, &d, &mut issues)?;
                 }
+                truncated |= self.check_labels(
+                    &columns,
+                    &matched,
+                    vec![(mi, d)],
+                    &mut ctx,
+                    &mut issues,
+                    &mut labels,
+                )?;
+            } else if let Some(p) = &f.pattern {
+                let re = super::full_match(p)?;
+                let d = values::failing(column.as_ref(), |v| !re.is_match(v), self.examples)?;
+                truncated |= self.check_pattern(&name, &f, p, &d, &mut issues)?;
             }
-            if let Some(d) = distinct.filter(|_| f.dtype.is_categorical()) {
-                label_columns.push((mi, d));
-            }
-        }
-        let mut labels = Vec::new();
-        if !label_columns.is_empty() {
-            truncated |=
-                self.check_labels(&columns, &matched, label_columns, &mut issues, &mut labels)?;
         }
         let mut report = Report::new(self.table.num_rows(), columns.len(), issues, &columns);
         report.truncated = truncated;
         for m in &matched {
-            if let (Some(factor), true) = (m.factor, self.convert_units) {
+            if let (Some(factor), true) = (m.factor, m.convert) {
                 report.notes.push(format!(
                     "column '{}' converted from {} to {} (× {factor})",
                     columns[m.column],
@@ -464,7 +521,54 @@ impl<'a> Curator<'a> {
         })
     }
 
-    fn check_unit(&self, column: &str, m: &mut Matched, declared: &str, issues: &mut Vec<Issue>) {
+    /// Values (distinct, or the bounded sample of a text column) that do not match `p`.
+    fn check_pattern(
+        &self,
+        column: &str,
+        f: &Feature,
+        p: &str,
+        d: &Distinct,
+        issues: &mut Vec<Issue>,
+    ) -> Result<bool> {
+        let re = super::full_match(p)?;
+        let bad: Vec<usize> = (0..d.values.len())
+            .filter(|&i| !re.is_match(&d.values[i]))
+            .collect();
+        if bad.is_empty() {
+            return Ok(false);
+        }
+        let count = bad.iter().map(|&i| d.counts[i]).sum::<usize>() + d.uncounted;
+        let distinct_bad = bad.len() + usize::from(d.uncounted > 0);
+        issues.push(Issue {
+            stage: Stage::Constraints,
+            code: Code::PatternMismatch,
+            column: Some(column.to_string()),
+            feature: Some(f.name.clone()),
+            values: bad
+                .iter()
+                .take(self.examples)
+                .map(|&i| offending(d, i, None))
+                .collect(),
+            count,
+            expected: Some(format!("text matching {p}")),
+            message: format!(
+                "{count} value{} do not match the pattern {p} of feature '{}'",
+                if count == 1 { "" } else { "s" },
+                f.name
+            ),
+            suggestion: None,
+        });
+        Ok(distinct_bad > self.examples || d.uncounted > 0)
+    }
+
+    fn check_unit(
+        &self,
+        column: &str,
+        m: &mut Matched,
+        declared: &str,
+        numeric: bool,
+        issues: &mut Vec<Issue>,
+    ) {
         let f = &m.feature;
         let Some(unit) = f.unit.as_deref() else {
             issues.push(Issue {
@@ -489,7 +593,10 @@ impl<'a> Curator<'a> {
         }
         let factor = conversion_factor(declared, unit);
         m.factor = factor;
-        if factor.is_some() && self.convert_units {
+        // Only numbers in float features are converted (an int feature would no longer hold
+        // ints; text has no factor).
+        m.convert = factor.is_some() && numeric && self.convert_units;
+        if m.convert {
             return;
         }
         issues.push(Issue {
@@ -501,9 +608,14 @@ impl<'a> Curator<'a> {
             count: 0,
             expected: Some(unit.to_string()),
             message: match factor {
-                Some(x) => format!(
+                Some(x) if numeric => format!(
                     "is in {declared} but feature '{}' is in {unit}: multiply by {x} (or \
                      convert with --convert-units)",
+                    f.name
+                ),
+                Some(x) => format!(
+                    "is in {declared} but feature '{}' is in {unit}: multiply by {x} \
+                     (--convert-units converts float features only)",
                     f.name
                 ),
                 None => format!(
@@ -539,13 +651,19 @@ impl<'a> Curator<'a> {
         let mut found: Vec<(f64, usize, Vec<usize>)> = Vec::new();
         let mut index: HashMap<u64, usize> = HashMap::new();
         let mut count = 0;
+        let mut cut = false;
         let nulls = floats.nulls();
         for (row, raw) in floats.values().iter().enumerate() {
             let v = raw * x;
-            if (v >= lo && v <= hi) || nulls.is_some_and(|n| n.is_null(row)) {
+            // (NaN is a missing value, reported by the nulls stage.)
+            if (v >= lo && v <= hi) || v.is_nan() || nulls.is_some_and(|n| n.is_null(row)) {
                 continue;
             }
             count += 1;
+            if found.len() >= self.examples && !index.contains_key(&raw.to_bits()) {
+                cut = true;
+                continue;
+            }
             // (The table's own value is listed; the range applies in the feature's unit.)
             let slot = *index.entry(raw.to_bits()).or_insert_with(|| {
                 found.push((*raw, 0, Vec::new()));
@@ -566,7 +684,6 @@ impl<'a> Curator<'a> {
             (None, Some(b)) => format!("at most {b}"),
             (None, None) => String::new(),
         };
-        let cut = found.len() > self.examples;
         issues.push(Issue {
             stage: Stage::Constraints,
             code: Code::OutOfRange,
@@ -610,12 +727,19 @@ impl<'a> Curator<'a> {
         columns: &[String],
         matched: &[Matched],
         label_columns: Vec<(usize, Distinct)>,
+        ctx: &mut LabelCtx,
         issues: &mut Vec<Issue>,
         labels: &mut Vec<(Feature, Vec<i64>)>,
     ) -> Result<bool> {
         let mut truncated = false;
-        let label_synonyms = self.ln.db().with_conn(synonyms::<ULabel>)?;
-        let mut branch_cache: HashMap<String, HashSet<i64>> = HashMap::new();
+        if ctx.synonyms.is_none() {
+            ctx.synonyms = Some(self.ln.db().with_conn(synonyms::<ULabel>)?);
+        }
+        let LabelCtx {
+            synonyms: label_synonyms,
+            branch_cache,
+        } = ctx;
+        let label_synonyms = label_synonyms.as_ref().expect("loaded above");
         for (mi, d) in label_columns {
             let m = &matched[mi];
             let f = &m.feature;
@@ -643,7 +767,7 @@ impl<'a> Curator<'a> {
             let found = self
                 .ln
                 .db()
-                .with_conn(|c| match_known::<ULabel>(c, &d.values, &label_synonyms))?;
+                .with_conn(|c| match_known::<ULabel>(c, &d.values, label_synonyms))?;
             let branches: Vec<&str> = cats
                 .iter()
                 .filter(|(r, _)| *r == "ULabel")
@@ -825,13 +949,6 @@ impl<'a> Curator<'a> {
             .ln
             .db()
             .with_conn(|c| super::registry::match_values::<ULabel>(c, &d.values))?;
-        let new: Vec<ULabel> = d
-            .values
-            .iter()
-            .zip(found.ids.iter().zip(&found.synonym_of))
-            .filter(|(_, (l, s))| l.is_none() && s.is_none())
-            .map(|(v, _)| ULabel::new(v.clone()))
-            .collect();
         let feature_name = self
             .categorical
             .iter()
@@ -842,6 +959,25 @@ impl<'a> Curator<'a> {
             .features()
             .filter("name", feature_name)
             .one_or_none()?;
+        if !feature.as_ref().is_some_and(|f| f.dtype.is_categorical()) {
+            return Err(Error::Invalid(format!(
+                "column '{column}' has no categorical feature ('{feature_name}' {}): new labels \
+                 come only from categorical columns",
+                match &feature {
+                    Some(f) => format!("has dtype {}", f.dtype),
+                    None => "is not registered".to_string(),
+                }
+            )));
+        }
+        // Values that cannot be names (untrimmed, control characters, too long) stay unknown
+        // and stay in the report.
+        let new: Vec<ULabel> = d
+            .values
+            .iter()
+            .zip(found.ids.iter().zip(&found.synonym_of))
+            .filter(|(v, (l, s))| l.is_none() && s.is_none() && could_be_name(v))
+            .map(|(v, _)| ULabel::new(v.clone()))
+            .collect();
         let branch: Option<String> = feature.as_ref().and_then(|f| {
             f.dtype
                 .categories()
@@ -882,6 +1018,7 @@ impl<'a> Curator<'a> {
         }
         let draft = draft.then(Box::new(move |conn, a| {
             let owner = Owner::Artifact(require_id(a)?);
+            crate::annotate::lock_owner(conn, owner)?;
             if !features.is_empty() {
                 let set = crate::annotate::save_set(conn, &features, user)?;
                 let sid = require_id(&set.record)?;
@@ -890,7 +1027,7 @@ impl<'a> Curator<'a> {
                 }
             }
             for (feature, ids) in &label_links {
-                crate::annotate::add_in(conn, owner, &[], ids, Some(feature), user)?;
+                crate::annotate::add_in(conn, owner, ids, Some(feature), user)?;
             }
             Ok(())
         }));
@@ -900,14 +1037,16 @@ impl<'a> Curator<'a> {
     /// The table with unit conversions applied (when asked for), each converted column as
     /// float64 with its field metadata `unit` set to the feature's unit.
     fn converted(&self, matched: &[Matched]) -> Result<RecordBatch> {
-        if !self.convert_units || matched.iter().all(|m| m.factor.is_none()) {
+        if matched.iter().all(|m| !m.convert) {
             return Ok(self.table.clone());
         }
         let schema = self.table.schema();
         let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
         let mut columns: Vec<ArrayRef> = self.table.columns().to_vec();
         for m in matched {
-            let Some(x) = m.factor else { continue };
+            let (Some(x), true) = (m.factor, m.convert) else {
+                continue;
+            };
             let floats = arrow::compute::cast(columns[m.column].as_ref(), &DataType::Float64)?;
             let floats = floats.as_primitive::<Float64Type>();
             let scaled: Float64Array = floats.unary(|v| v * x);

@@ -80,7 +80,12 @@ pub(crate) fn match_known<T: Named>(
     values: &[String],
     synonyms: &HashMap<String, String>,
 ) -> Result<Matched> {
-    let found: HashMap<String, i64> = lamella_schema::ids_by_name(conn, T::REGISTRY, values)?
+    let possible: Vec<String> = values
+        .iter()
+        .filter(|v| super::curator::could_be_name(v))
+        .cloned()
+        .collect();
+    let found: HashMap<String, i64> = lamella_schema::ids_by_name(conn, T::REGISTRY, &possible)?
         .into_iter()
         .map(|(id, name)| (name, id))
         .collect();
@@ -233,31 +238,46 @@ impl<T: Named> Registry<'_, T> {
             )));
         }
         let values = [synonym.to_string()];
-        let m = self.ln.db().with_conn(|c| match_values::<T>(c, &values))?;
-        if let Some(Some(other)) = m.ids.first()
-            && *other != id
-        {
-            return Err(Error::Invalid(format!(
-                "'{synonym}' is the name of another {}: a synonym must not name a record",
-                T::REGISTRY.name
-            )));
-        }
-        if let Some(Some(owner)) = m.synonym_of.first()
-            && owner != record.name_str()
-        {
-            return Err(Error::Invalid(format!(
-                "'{synonym}' is already a synonym of {} '{owner}'",
-                T::REGISTRY.name
-            )));
-        }
-        let mut list: Vec<&str> = split_synonyms(record.synonyms_str());
-        if list.contains(&synonym) {
-            return Ok(());
-        }
-        list.push(synonym);
-        let mut updated = record.clone();
-        updated.set_synonyms(lamella_schema::join_synonyms(list));
-        self.update(&mut updated)?;
+        let updated = self.ln.db().transaction(|conn| {
+            // Under the registry's names lock: the check and the write see the same registry,
+            // and the stored record (not the caller's copy) is extended.
+            conn.lock(&[crate::registry::names_lock_of::<T>()])?;
+            let m = match_values::<T>(conn, &values)?;
+            let stored: Vec<T> = lamella_schema::load_by_ids(conn, &[id])?;
+            let Some(mut stored) = stored.into_iter().next() else {
+                return Err(Error::NotFound {
+                    registry: T::REGISTRY.name,
+                    what: format!("'{}' (deleted?)", record.name_str()),
+                });
+            };
+            if let Some(Some(other)) = m.ids.first()
+                && *other != id
+            {
+                return Err(Error::Invalid(format!(
+                    "'{synonym}' is the name of another {}: a synonym must not name a record",
+                    T::REGISTRY.name
+                )));
+            }
+            if let Some(Some(owner)) = m.synonym_of.first()
+                && owner != stored.name_str()
+            {
+                return Err(Error::Invalid(format!(
+                    "'{synonym}' is already a synonym of {} '{owner}'",
+                    T::REGISTRY.name
+                )));
+            }
+            let mut list: Vec<String> = split_synonyms(stored.synonyms_str())
+                .into_iter()
+                .map(str::to_string)
+                .collect();
+            if !list.iter().any(|s| s == synonym) {
+                list.push(synonym.to_string());
+                stored.set_synonyms(lamella_schema::join_synonyms(list));
+                stored.touch(lamella_schema::now());
+                T::update(conn, &stored)?;
+            }
+            Ok(stored)
+        })?;
         *record = updated;
         Ok(())
     }

@@ -99,6 +99,8 @@ pub enum SuggestionKind {
     Synonym,
     /// Convert into this unit by multiplying with `factor`.
     Convert,
+    /// Rename this column (`value`) to the issue's feature.
+    RenameColumn,
 }
 
 /// A fix a program can apply.
@@ -206,10 +208,11 @@ impl Report {
 
     /// How many distinct columns (or missing features) the issues concern.
     pub fn columns_with_issues(&self) -> usize {
+        // (An issue of the whole table, such as the column order, counts as one "column".)
         let mut seen: Vec<&str> = self
             .issues
             .iter()
-            .filter_map(|i| i.column.as_deref().or(i.feature.as_deref()))
+            .map(|i| i.column.as_deref().or(i.feature.as_deref()).unwrap_or(""))
             .collect();
         seen.sort_unstable();
         seen.dedup();

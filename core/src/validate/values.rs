@@ -29,6 +29,8 @@ pub(crate) struct Distinct {
     pub codes: Vec<u32>,
     /// How many rows `rows` holds per value (a byte each, so the hot loop stays in cache).
     kept: Vec<u8>,
+    /// Rows left out of `values` by a bounded collection ([`failing`]).
+    pub uncounted: usize,
 }
 
 impl Distinct {
@@ -129,6 +131,58 @@ fn parallel(column: &dyn Array, codes: bool, threads: usize) -> Distinct {
         }
     }
     out
+}
+
+/// The values of a text column (others cast to text) for which `bad` holds, row by row, with
+/// at most `limit` distinct values kept (the rows of the others are counted in `uncounted`):
+/// memory stays bounded for columns of unique values.
+pub(crate) fn failing(
+    column: &dyn Array,
+    bad: impl Fn(&str) -> bool,
+    limit: usize,
+) -> Result<Distinct> {
+    let text;
+    let column = match column.data_type() {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => column,
+        _ => {
+            text = arrow::compute::cast(column, &DataType::Utf8)?;
+            text.as_ref()
+        }
+    };
+    let mut d = Distinct::default();
+    let mut index: HashMap<String, u32, RandomState> = HashMap::default();
+    let mut visit = |row: usize, v: Option<&str>| {
+        let Some(v) = v else { return };
+        if !bad(v) {
+            return;
+        }
+        match index.get(v) {
+            Some(&c) => d.see(c, row),
+            None if d.values.len() < limit => {
+                let c = d.add(v, row);
+                index.insert(v.to_string(), c);
+            }
+            None => d.uncounted += 1,
+        }
+    };
+    match column.data_type() {
+        DataType::Utf8 => column
+            .as_string::<i32>()
+            .iter()
+            .enumerate()
+            .for_each(|(r, v)| visit(r, v)),
+        DataType::LargeUtf8 => column
+            .as_string::<i64>()
+            .iter()
+            .enumerate()
+            .for_each(|(r, v)| visit(r, v)),
+        _ => column
+            .as_string_view()
+            .iter()
+            .enumerate()
+            .for_each(|(r, v)| visit(r, v)),
+    }
+    Ok(d)
 }
 
 /// Text values as an Arrow array (the slices callers pass to `validate`).

@@ -210,3 +210,60 @@ concurrency_test!(mixed_writers_never_fail, |env, root, vars| {
     let all = env.run_env(&["ls", "--json"], &vars).ok().json();
     assert_eq!(all.as_array().unwrap().len(), WRITERS, "{all}");
 });
+
+concurrency_test!(
+    writers_annotating_one_artifact_lose_nothing,
+    |env, root, vars| {
+        let _ = &root;
+        std::fs::write(env.path("a.txt"), "annotated by many\n").unwrap();
+        env.run_env(&["save", "a.txt", "--key", "shared/a.txt"], &vars)
+            .ok();
+        for w in 0..WRITERS {
+            env.run_env(&["ulabel", "create", &format!("label {w}")], &vars)
+                .ok();
+            env.run_env(
+                &[
+                    "feature",
+                    "create",
+                    &format!("feature_{w}"),
+                    "--dtype",
+                    "cat",
+                ],
+                &vars,
+            )
+            .ok();
+        }
+        // Every writer links its own label through its own feature, at once: each rebuilds the
+        // artifact's external feature set.
+        let calls: Vec<Vec<String>> = (0..WRITERS)
+            .map(|w| {
+                args(&[
+                    "annotate",
+                    "--key",
+                    "shared/a.txt",
+                    "--label",
+                    &format!("label {w}"),
+                    "--feature",
+                    &format!("feature_{w}"),
+                    "--json",
+                ])
+            })
+            .collect();
+        let runs = env.cli.run_parallel(&calls, &vars);
+        assert_all_ok(&runs);
+        let d = env
+            .run_env(&["describe", "--key", "shared/a.txt", "--json"], &vars)
+            .ok()
+            .json();
+        let external = &d["features"]["external"];
+        assert_eq!(external["feature_set"]["n"], WRITERS, "{d}");
+        assert_eq!(external["features"].as_array().unwrap().len(), WRITERS);
+        assert_eq!(d["labels"]["ulabels"].as_array().unwrap().len(), WRITERS);
+        // Only the final external set survives; the intermediate ones were deleted.
+        let sets = env
+            .run_env(&["view", "--registry", "FeatureSet", "--json"], &vars)
+            .ok()
+            .json();
+        assert_eq!(sets["FeatureSet"]["total"], 1, "{sets}");
+    }
+);

@@ -187,6 +187,24 @@ pub enum Command {
     /// Manage features: create, list, search, delete.
     #[command(subcommand)]
     Feature(FeatureCommand),
+    /// Start tracking a run of transform NAME: artifacts saved by later commands get this run
+    /// and transform, artifacts they load become its inputs, until `lamella finish`.
+    #[command(disable_version_flag = true)]
+    Track {
+        /// The transform's name (e.g. "Petal & sepal regressor").
+        name: String,
+        /// Its type: pipeline, notebook, script, function or upload.
+        #[arg(long = "type", default_value = "pipeline")]
+        kind: String,
+        /// Its version (a new version keeps the transform's uid stem).
+        #[arg(long)]
+        version: Option<String>,
+        /// Its key (e.g. a script's file name); transforms with a key are found by it.
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// Finish the tracked run (sets its finished_at) and stop tracking.
+    Finish,
     /// Show the most recent records of every registry as tables.
     View {
         /// Only these registries (ULabel, Feature, FeatureSet, Artifact, Collection, Run,

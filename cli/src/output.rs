@@ -298,6 +298,7 @@ pub fn repr<T: Record + Serialize>(record: &T) -> Result<String> {
                 .downcast_ref::<lamella_core::arrow::array::BooleanArray>()
                 .is_some_and(|b| !array.is_null(0) && b.value(0));
         let hidden = field.name() == "id"
+            || field.name() == "environment"
             || default_true
             || (field.name() == "created_at" && schema.field_with_name("updated_at").is_ok());
         if hidden || array.is_null(0) {

@@ -41,6 +41,8 @@ struct Inner {
     default_managed: bool,
     /// Where downloaded cloud objects are cached.
     cache: PathBuf,
+    /// The run being tracked (`track` … `finish`).
+    run: std::sync::Mutex<Option<crate::track::Tracked>>,
 }
 
 /// How an instance is opened: whether the settings remember it, and where it caches.
@@ -444,6 +446,7 @@ impl Instance {
                 storage,
                 default_managed: true,
                 cache: options.cache_dir()?,
+                run: Default::default(),
             }),
         })
     }
@@ -538,7 +541,31 @@ impl Instance {
                     .into(),
             )
         })?;
-        Instance::open(&entry.root, &entry.db)
+        let ln = Instance::open(&entry.root, &entry.db)?;
+        if let Some(run) = settings.runs.get(&entry.uid) {
+            // A run tracked by an earlier command stays current until `finish`.
+            match ln.resume(run) {
+                Ok(t) if t.run.finished_at.is_none() => {}
+                Ok(_) => ln.set_current_run(None),
+                Err(e) => tracing::warn!(run = %run, "the tracked run is gone: {e}"),
+            }
+        }
+        Ok(ln)
+    }
+
+    /// Remembers the current run in the settings (or forgets it when there is none), so that
+    /// later `connect_current` calls — later CLI commands — continue it.
+    pub fn remember_current_run(&self) -> Result<()> {
+        let mut settings = Settings::load()?;
+        match self.current_run() {
+            Some(t) => {
+                settings.runs.insert(self.uid().to_string(), t.run.uid);
+            }
+            None => {
+                settings.runs.remove(self.uid());
+            }
+        }
+        settings.save()
     }
 
     fn open(root: &str, db: &str) -> Result<Instance> {
@@ -604,6 +631,7 @@ impl Instance {
                 storage,
                 default_managed,
                 cache: options.cache_dir()?,
+                run: Default::default(),
             }),
         })
     }
@@ -807,6 +835,22 @@ impl Instance {
 
     pub(crate) fn user_id(&self) -> i64 {
         self.inner.user.id().unwrap_or_default()
+    }
+
+    pub(crate) fn current_run_state(&self) -> Option<crate::track::Tracked> {
+        self.inner
+            .run
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn set_current_run(&self, run: Option<crate::track::Tracked>) {
+        *self
+            .inner
+            .run
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = run;
     }
 }
 

@@ -33,6 +33,7 @@ mod query;
 mod registry;
 mod settings;
 mod table;
+mod track;
 pub mod validate;
 mod view;
 
@@ -52,6 +53,7 @@ pub use settings::{
     InstanceEntry, Settings, home as settings_home, known_secrets, set_home as set_settings_home,
 };
 pub use table::{read_table, records_to_batch};
+pub use track::Tracked;
 pub use validate::{Curator, Report};
 pub use view::{REGISTRIES, RegistryView};
 

@@ -25,6 +25,10 @@ pub struct Settings {
     /// Every instance initialised or connected from this machine.
     #[serde(default)]
     pub instances: Vec<InstanceEntry>,
+    /// The run each instance tracks across commands (`lamella track` … `lamella finish`):
+    /// instance uid → run uid.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub runs: std::collections::BTreeMap<String, String>,
 }
 
 static HOME_OVERRIDE: std::sync::RwLock<Option<PathBuf>> = std::sync::RwLock::new(None);
@@ -191,4 +195,19 @@ pub fn known_secrets<S: AsRef<str>>(extra: &[S]) -> Vec<String> {
     out.sort_by_key(|s| std::cmp::Reverse(s.len()));
     out.dedup();
     out
+}
+
+/// The command line with every known secret (see [`known_secrets`], including passwords in the
+/// arguments' own URLs) replaced by `***`, for records such as a run's environment.
+pub(crate) fn redact_args(args: &[String]) -> Vec<String> {
+    let secrets = known_secrets(args);
+    args.iter()
+        .map(|a| {
+            let mut a = a.clone();
+            for s in &secrets {
+                a = a.replace(s.as_str(), "***");
+            }
+            a
+        })
+        .collect()
 }

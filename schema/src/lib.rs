@@ -45,8 +45,8 @@ pub use db::{Backend, Conn, Db, DbUrl, redact, url_password};
 pub use dtype::{Dtype, DtypeError};
 pub use error::{Error, Result};
 pub use models::{
-    Artifact, Collection, Feature, FeatureSet, InstanceRow, Record, Run, Storage, Transform,
-    ULabel, User, join_synonyms, now, split_synonyms,
+    Artifact, Collection, Feature, FeatureSet, InstanceRow, Record, Run, Storage, TRANSFORM_KINDS,
+    Transform, ULabel, User, join_synonyms, now, split_synonyms,
 };
 pub use ops::{
     DbColumn, Edge, Hierarchy, Store, ancestor_ids, clear_edges, counts, delete_by_id,

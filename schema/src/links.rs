@@ -212,3 +212,68 @@ pub fn delete_feature_set_if_unused(conn: &mut Conn<'_>, set_id: i64) -> Result<
     })?;
     Ok(n > 0)
 }
+
+/// Records artifacts and collections as inputs of run `run_id` (existing inputs are kept);
+/// returns how many are new.
+pub fn add_run_inputs(
+    conn: &mut Conn<'_>,
+    run_id: i64,
+    artifacts: &[i64],
+    collections: &[i64],
+) -> Result<usize> {
+    let mut n = 0;
+    for chunk in artifacts.chunks(INSERT_CHUNK) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|a| {
+                (
+                    lamella_run_input_artifacts::run_id.eq(run_id),
+                    lamella_run_input_artifacts::artifact_id.eq(*a),
+                )
+            })
+            .collect();
+        n += with_conn!(conn.inner, |c| {
+            diesel::insert_into(lamella_run_input_artifacts::table)
+                .values(&rows)
+                .on_conflict_do_nothing()
+                .execute(c)
+        })?;
+    }
+    for chunk in collections.chunks(INSERT_CHUNK) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|a| {
+                (
+                    lamella_run_input_collections::run_id.eq(run_id),
+                    lamella_run_input_collections::collection_id.eq(*a),
+                )
+            })
+            .collect();
+        n += with_conn!(conn.inner, |c| {
+            diesel::insert_into(lamella_run_input_collections::table)
+                .values(&rows)
+                .on_conflict_do_nothing()
+                .execute(c)
+        })?;
+    }
+    Ok(n)
+}
+
+/// The artifacts and collections run `run_id` used as inputs: `(artifact ids, collection ids)`.
+pub fn run_inputs(conn: &mut Conn<'_>, run_id: i64) -> Result<(Vec<i64>, Vec<i64>)> {
+    let a = with_conn!(conn.inner, |c| {
+        lamella_run_input_artifacts::table
+            .filter(lamella_run_input_artifacts::run_id.eq(run_id))
+            .select(lamella_run_input_artifacts::artifact_id)
+            .order(lamella_run_input_artifacts::artifact_id)
+            .load::<i64>(c)
+    })?;
+    let c = with_conn!(conn.inner, |c| {
+        lamella_run_input_collections::table
+            .filter(lamella_run_input_collections::run_id.eq(run_id))
+            .select(lamella_run_input_collections::collection_id)
+            .order(lamella_run_input_collections::collection_id)
+            .load::<i64>(c)
+    })?;
+    Ok((a, c))
+}

@@ -170,6 +170,8 @@ pub struct Run {
     pub created_at: NaiveDateTime,
     /// Creator.
     pub created_by_id: i64,
+    /// What it ran in (Lamella's version, the OS, the command line), as JSON text.
+    pub environment: Option<String>,
 }
 record!(Run, registry::RUN);
 
@@ -398,6 +400,67 @@ fn _assert_records() {
 
 fn placeholder_time() -> NaiveDateTime {
     NaiveDateTime::default()
+}
+
+/// The kinds of transforms.
+pub const TRANSFORM_KINDS: [&str; 5] = ["pipeline", "notebook", "script", "function", "upload"];
+
+impl Transform {
+    /// A new, unsaved transform of kind `pipeline` with a fresh uid (stem + `0000`).
+    ///
+    /// ```
+    /// let t = lamella_schema::Transform::new("Petal & sepal regressor").kind("pipeline");
+    /// assert_eq!(t.uid.len(), 16);
+    /// assert!(t.uid.ends_with("0000"));
+    /// ```
+    pub fn new(name: impl Into<String>) -> Transform {
+        Transform {
+            id: None,
+            uid: format!("{}0000", crate::uid::base62_uid(12)),
+            name: name.into(),
+            key: None,
+            description: None,
+            kind: "pipeline".into(),
+            version: None,
+            is_latest: true,
+            reference: None,
+            reference_type: None,
+            created_at: placeholder_time(),
+            updated_at: placeholder_time(),
+            created_by_id: 0,
+        }
+    }
+
+    /// Sets the kind: `pipeline`, `notebook`, `script`, `function` or `upload`.
+    pub fn kind(mut self, kind: impl Into<String>) -> Transform {
+        self.kind = kind.into();
+        self
+    }
+
+    /// Sets the version label (a new version keeps the family's uid stem).
+    pub fn version(mut self, version: impl Into<String>) -> Transform {
+        self.version = Some(version.into());
+        self
+    }
+
+    /// Sets the key (e.g. the script's file name); transforms with a key are found by it.
+    pub fn key(mut self, key: impl Into<String>) -> Transform {
+        self.key = Some(key.into());
+        self
+    }
+
+    /// Sets the description.
+    pub fn description(mut self, description: impl Into<String>) -> Transform {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Sets an external reference (a URL, a commit) and what kind of reference it is.
+    pub fn reference(mut self, reference: impl Into<String>, kind: impl Into<String>) -> Transform {
+        self.reference = Some(reference.into());
+        self.reference_type = Some(kind.into());
+        self
+    }
 }
 
 impl ULabel {

@@ -203,7 +203,7 @@ pub static RUN: Registry = Registry {
     table: "lamella_runs",
     fields: fields!("id": BigInt, "uid": Text, "transform_id": BigInt, "started_at": Timestamp,
         "finished_at": Timestamp, "is_consecutive": Bool, "reference": Text, "reference_type": Text,
-        "created_at": Timestamp, "created_by_id": BigInt),
+        "created_at": Timestamp, "created_by_id": BigInt, "environment": Text),
     relations: &[
         fk("transform", "transform_id", &TRANSFORM),
         fk("created_by", "created_by_id", &USER),

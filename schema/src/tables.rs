@@ -63,6 +63,7 @@ diesel::table! {
         reference_type -> Nullable<Text>,
         created_at -> Timestamp,
         created_by_id -> BigInt,
+        environment -> Nullable<Text>,
     }
 }
 

@@ -8,5 +8,6 @@ mod instance;
 mod layering;
 mod queries;
 mod schema_agreement;
+mod track;
 mod ulabels;
 mod validation;

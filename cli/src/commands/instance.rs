@@ -113,3 +113,59 @@ pub fn info_json(info: &InstanceInfo) -> Value {
     }
     v
 }
+
+/// `lamella track NAME [--type T] [--version V] [--key K]`
+pub fn track(
+    name: &str,
+    kind: &str,
+    version: Option<String>,
+    key: Option<String>,
+    out: &mut Out,
+) -> Result<()> {
+    let ln = super::current()?;
+    if let Some(t) = ln.current_run() {
+        out.warn(format!(
+            "run {} of '{}' was still being tracked: it is left unfinished",
+            t.run.uid, t.transform.name
+        ))?;
+    }
+    let mut t = lamella_core::Transform::new(name).kind(kind);
+    if let Some(v) = version {
+        t = t.version(v);
+    }
+    if let Some(k) = key {
+        t = t.key(k);
+    }
+    let tracked = ln.track(t)?;
+    ln.remember_current_run()?;
+    if out.json {
+        return out.json(&tracked);
+    }
+    let verb = if tracked.new_transform {
+        "saved"
+    } else {
+        "loaded"
+    };
+    out.line(format!(
+        "💡 {verb}: {}",
+        crate::output::repr(&tracked.transform)?
+    ))?;
+    out.line(format!("💡 saved: {}", crate::output::repr(&tracked.run)?))?;
+    out.note("later commands save into this run and record what they load, until `lamella finish`")
+}
+
+/// `lamella finish`
+pub fn finish(out: &mut Out) -> Result<()> {
+    let ln = super::current()?;
+    let run = ln.finish()?;
+    ln.remember_current_run()?;
+    match run {
+        None => out.line("no run is being tracked (start one with `lamella track NAME`)"),
+        Some(r) => {
+            if out.json {
+                return out.json(&r);
+            }
+            out.line(format!("✅ finished {}", crate::output::repr(&r)?))
+        }
+    }
+}

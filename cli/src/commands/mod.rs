@@ -79,6 +79,13 @@ pub fn run(command: Command, out: &mut Out) -> Result<()> {
         Command::Ulabel(cmd) => ulabel::run(cmd, out),
         Command::Feature(cmd) => feature::run(cmd, out),
         Command::View { registries, n } => view::run(&registries, n, out),
+        Command::Track {
+            name,
+            kind,
+            version,
+            key,
+        } => instance::track(&name, &kind, version, key, out),
+        Command::Finish => instance::finish(out),
         Command::Tutorial { dir, db } => crate::tutorial::run(&dir, db.as_deref(), out),
     }
 }

@@ -220,3 +220,58 @@ cli_test!(annotate_links_a_tables_columns, |env| {
         "nothing to annotate",
     );
 });
+
+cli_test!(track_lasts_across_commands_until_finish, |env| {
+    env.init("data");
+    std::fs::write(env.path("in.csv"), "a,b\n1,x\n").unwrap();
+    env.run(&["save", "in.csv", "--key", "raw/in.csv"]).ok();
+    let tracked = env
+        .run(&[
+            "track",
+            "Petal & sepal regressor",
+            "--version",
+            "1",
+            "--json",
+        ])
+        .ok()
+        .json();
+    let run = tracked["run"]["uid"].as_str().unwrap().to_string();
+    env.run(&["load", "--key", "raw/in.csv"]).ok();
+    std::fs::write(env.path("out.csv"), "a,b\n2,y\n").unwrap();
+    let saved = env
+        .run(&["save", "out.csv", "--key", "out/out.csv", "--json"])
+        .ok()
+        .json();
+    assert_eq!(saved["run_id"], tracked["run"]["id"]);
+    let d = env
+        .run(&["describe", "--key", "out/out.csv", "--json"])
+        .ok()
+        .json();
+    assert_eq!(d["provenance"]["run"]["uid"], run.as_str());
+    assert_eq!(d["provenance"]["inputs"][0]["key"], "raw/in.csv");
+    let text = env.run(&["describe", "--key", "out/out.csv"]).ok().stdout;
+    assert!(
+        text.contains("📎 inputs (1, Artifact): 'raw/in.csv'"),
+        "{text}"
+    );
+    let done = env.run(&["finish", "--json"]).ok().json();
+    assert_eq!(done["uid"], run.as_str());
+    assert!(done["finished_at"].is_string());
+    // After finish, saves belong to no run.
+    std::fs::write(env.path("late.csv"), "a\n3\n").unwrap();
+    let late = env
+        .run(&["save", "late.csv", "--key", "late.csv", "--json"])
+        .ok()
+        .json();
+    assert!(late["run_id"].is_null());
+    assert!(
+        env.run(&["finish"])
+            .ok()
+            .stdout
+            .contains("no run is being tracked")
+    );
+    assert_error(
+        &env.run(&["track", "x", "--type", "job"]),
+        "not a transform type",
+    );
+});

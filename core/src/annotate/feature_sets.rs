@@ -150,7 +150,7 @@ impl Artifacts<'_> {
     /// members). A column without a registered feature is an error naming every such column
     /// (register them first, e.g. with `ln.features().from_table(&table)`); nothing is linked.
     pub fn annotate_columns(&self, a: &Artifact) -> Result<Saved<FeatureSet>> {
-        let path = self.cache(a)?;
+        let path = self.local_copy(a)?;
         let names: Vec<String> = crate::table::read_table_schema(&path)?
             .fields()
             .iter()

@@ -20,8 +20,15 @@ use crate::error::{Error, Result, io_err};
 
 impl<'a> Artifacts<'a> {
     /// A local path to the artifact's content: the file itself for local storage, a copy in
-    /// the cache folder for cloud storage (re-used while its hash matches).
+    /// the cache folder for cloud storage (re-used while its hash matches). In a tracked run
+    /// the artifact becomes an input of the run.
     pub fn cache(&self, a: &Artifact) -> Result<PathBuf> {
+        self.ln.note_inputs(std::slice::from_ref(a))?;
+        self.local_copy(a)
+    }
+
+    /// [`cache`](Self::cache) without recording an input (for Lamella's own reads).
+    pub(crate) fn local_copy(&self, a: &Artifact) -> Result<PathBuf> {
         let storage = self.storage_of(a)?;
         let store = self.ln.store_for(&storage)?;
         let key = object_key(a);
@@ -103,6 +110,7 @@ impl<'a> Artifacts<'a> {
                 a.uid, a.suffix
             )));
         }
+        // (Looking at a head is reading: a tracked run records the input.)
         Ok(lamella_storage::read_table_head(&self.cache(a)?, n)?)
     }
 

@@ -171,6 +171,7 @@ pub(super) fn plan(
 ) -> Result<Planned> {
     let t = now();
     let user = ln.user_id();
+    let tracked = ln.run_ids();
     let default_storage = ln.storage().clone();
     let mut out: Vec<Option<Saved<Artifact>>> = Vec::new();
     let mut plans: Vec<(usize, Plan)> = Vec::new();
@@ -241,8 +242,8 @@ pub(super) fn plan(
                     is_latest: true,
                     visibility: lamella_schema::Visibility::Default,
                     key_is_virtual,
-                    transform_id: None,
-                    run_id: None,
+                    transform_id: tracked.map(|(_, tr)| tr),
+                    run_id: tracked.map(|(r, _)| r),
                     created_at: t,
                     updated_at: t,
                     created_by_id: user,

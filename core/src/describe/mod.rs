@@ -37,6 +37,8 @@ pub struct Provenance {
     pub transform: Option<Transform>,
     /// The run that produced it.
     pub run: Option<Run>,
+    /// The artifacts that run used as inputs.
+    pub inputs: Vec<Artifact>,
 }
 
 /// One slot's feature set and its members.
@@ -78,6 +80,13 @@ impl<'a> Artifacts<'a> {
         let run = match one(a.run_id) {
             Some(r) => ln.query::<Run>().filter("id", r).one_or_none()?,
             None => None,
+        };
+        let inputs: Vec<Artifact> = match a.run_id {
+            Some(r) => ln.db().with_conn(|c| {
+                let (ids, _) = lamella_schema::links::run_inputs(c, r)?;
+                lamella_schema::load_by_ids(c, &ids)
+            })?,
+            None => Vec::new(),
         };
         let (slots, members, links) = ln.db().with_conn(|c| {
             let owner = lamella_schema::links::Owner::Artifact(id);
@@ -162,6 +171,7 @@ impl<'a> Artifacts<'a> {
                 created_by,
                 transform,
                 run,
+                inputs,
             },
             features: by_slot,
             labels,
@@ -246,6 +256,34 @@ impl fmt::Display for Description {
                 "  📎 run: Run(uid='{}', started_at={})",
                 r.uid,
                 utc(&r.started_at)
+            )?;
+        }
+        if !p.inputs.is_empty() {
+            let shown: Vec<String> = p
+                .inputs
+                .iter()
+                .take(5)
+                .map(|a| {
+                    format!(
+                        "'{}'",
+                        a.key
+                            .as_deref()
+                            .or(a.description.as_deref())
+                            .unwrap_or(&a.uid)
+                    )
+                })
+                .collect();
+            let more = p.inputs.len().saturating_sub(5);
+            writeln!(
+                f,
+                "  📎 inputs ({}, Artifact): {}{}",
+                p.inputs.len(),
+                shown.join(", "),
+                if more > 0 {
+                    format!(", … {more} more")
+                } else {
+                    String::new()
+                }
             )?;
         }
         write!(f, "{}", FeaturesView(&self.features))?;

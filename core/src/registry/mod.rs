@@ -104,6 +104,8 @@ pub trait Named: Store + Serialize {
     fn validate(&mut self) -> Result<()>;
     /// Sets creator and timestamps of a record about to be created.
     fn stamp(&mut self, user_id: i64, t: chrono::NaiveDateTime);
+    /// Sets the run that creates it (a tracked run).
+    fn set_run(&mut self, run: Option<i64>);
     /// Sets `updated_at`.
     fn touch(&mut self, t: chrono::NaiveDateTime);
     /// How `self`, about to be created, differs from the stored record of the same name
@@ -176,6 +178,9 @@ impl Named for ULabel {
     fn set_synonyms(&mut self, synonyms: Option<String>) {
         self.synonyms = synonyms;
     }
+    fn set_run(&mut self, run: Option<i64>) {
+        self.run_id = run;
+    }
     fn validate(&mut self) -> Result<()> {
         check_name("ULabel", &self.name)?;
         check_text("description", self.description.as_deref())?;
@@ -202,6 +207,9 @@ impl Named for Feature {
     }
     fn set_synonyms(&mut self, synonyms: Option<String>) {
         self.synonyms = synonyms;
+    }
+    fn set_run(&mut self, run: Option<i64>) {
+        self.run_id = run;
     }
     fn validate(&mut self) -> Result<()> {
         check_name("Feature", &self.name)?;

@@ -59,10 +59,12 @@ impl<'a, T: Named> Registry<'a, T> {
     ) -> Result<SavedAll<T>> {
         let t = now();
         let user = self.ln.user_id();
+        let run = self.ln.run_ids().map(|(r, _)| r);
         let mut input: Vec<T> = records.into_iter().collect();
         for r in &mut input {
             r.validate()?;
             r.stamp(user, t);
+            r.set_run(run);
         }
         let names: Vec<String> = {
             let mut seen = HashSet::new();

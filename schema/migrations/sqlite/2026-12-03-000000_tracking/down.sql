@@ -1,0 +1,1 @@
+ALTER TABLE lamella_runs DROP COLUMN environment;

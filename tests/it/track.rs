@@ -1,0 +1,110 @@
+//! Provenance (SPEC §6): tracked runs, their records, inputs and transform parents.
+
+use lamella_core::{Artifact, Run, Transform, ULabel};
+use lamella_tests::db_test;
+
+db_test!(track_reuses_transforms_and_versions_keep_the_stem, |t| {
+    let first = t.track(Transform::new("Petal & sepal regressor"))?;
+    assert!(first.new_transform);
+    assert_eq!(first.transform.kind, "pipeline");
+    assert!(first.run.finished_at.is_none());
+    let env: serde_json::Value = serde_json::from_str(first.run.environment.as_deref().unwrap())?;
+    assert_eq!(env["lamella"], env!("CARGO_PKG_VERSION"));
+    assert!(env["command_line"].is_array());
+    // The same name without a version reuses the transform, with a new run.
+    let again = t.track(Transform::new("Petal & sepal regressor"))?;
+    assert!(!again.new_transform);
+    assert_eq!(again.transform.uid, first.transform.uid);
+    assert_ne!(again.run.uid, first.run.uid);
+    // Another version: same stem, next suffix; the old one is no longer the latest.
+    let v2 = t.track(Transform::new("Petal & sepal regressor").version("2"))?;
+    assert!(v2.new_transform);
+    assert_eq!(&v2.transform.uid[..12], &first.transform.uid[..12]);
+    assert_eq!(&v2.transform.uid[12..], "0001");
+    let old = t
+        .query::<Transform>()
+        .filter("uid", first.transform.uid.as_str())
+        .one()?;
+    assert!(!old.is_latest);
+    // Transforms with a key are found by it.
+    let keyed = t.track(
+        Transform::new("Other name")
+            .key("scripts/run.py")
+            .kind("script"),
+    )?;
+    let renamed = t.track(
+        Transform::new("Renamed")
+            .key("scripts/run.py")
+            .kind("script"),
+    )?;
+    assert_eq!(keyed.transform.uid, renamed.transform.uid);
+    let e = t.track(Transform::new("x").kind("job")).unwrap_err();
+    assert!(e.to_string().contains("not a transform type"), "{e}");
+    let finished = t.finish()?.expect("a run was tracked");
+    assert!(finished.finished_at.is_some());
+    assert!(t.current_run().is_none());
+    assert!(t.finish()?.is_none());
+    Ok(())
+});
+
+db_test!(
+    records_saved_in_a_run_carry_it_and_loads_become_inputs,
+    |t| {
+        let p = t.file("raw.txt", b"raw images");
+        let upload = t.track(Transform::new("Upload raw data").kind("upload"))?;
+        let raw = t
+            .artifacts()
+            .from_path(&p)
+            .key("raw/raw.txt")
+            .save()?
+            .record;
+        assert_eq!(raw.run_id, upload.run.id);
+        assert_eq!(raw.transform_id, upload.transform.id);
+        t.finish()?;
+        let model = t.track(Transform::new("Petal & sepal regressor"))?;
+        // Loading makes the artifact an input of the run; its producer becomes a parent.
+        t.artifacts().load(&raw)?;
+        t.artifacts().load(&raw)?;
+        let label = t.ulabels().create(ULabel::new("made in a run"))?.record;
+        assert_eq!(label.run_id, model.run.id);
+        let out = t.file("out.txt", b"model output");
+        let produced = t
+            .artifacts()
+            .from_path(&out)
+            .key("out/out.txt")
+            .save()?
+            .record;
+        // Loading what the run itself produced is not an input.
+        t.artifacts().load(&produced)?;
+        let inputs = t
+            .query::<Artifact>()
+            .filter("input_of_runs__uid", model.run.uid.as_str())
+            .all()?;
+        assert_eq!(
+            inputs.iter().map(|a| &a.uid).collect::<Vec<_>>(),
+            [&raw.uid]
+        );
+        let parents = t
+            .query::<Transform>()
+            .filter("children__uid", model.transform.uid.as_str())
+            .all()?;
+        assert_eq!(parents.len(), 1);
+        assert_eq!(parents[0].uid, upload.transform.uid);
+        let d = t.artifacts().describe(&produced)?;
+        assert_eq!(
+            d.provenance.run.as_ref().map(|r| &r.uid),
+            Some(&model.run.uid)
+        );
+        assert_eq!(d.provenance.inputs.len(), 1);
+        assert!(
+            d.to_string()
+                .contains("📎 inputs (1, Artifact): 'raw/raw.txt'")
+        );
+        let run = t
+            .query::<Run>()
+            .filter("uid", model.run.uid.as_str())
+            .one()?;
+        assert!(run.finished_at.is_none());
+        Ok(())
+    }
+);

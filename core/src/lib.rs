@@ -22,6 +22,7 @@
 
 pub mod annotate;
 mod artifact;
+pub mod collection;
 mod convert;
 pub mod describe;
 mod error;
@@ -42,6 +43,7 @@ pub use artifact::{
     ArtifactDraft, Artifacts, DoctorReport, DuplicatePolicy, Loaded, Preview, SaveMany, SavedEach,
     UID_LEN, check_key, object_key, skipped_link_notes, suffix_of,
 };
+pub use collection::{CollectionDraft, Collections, Join};
 pub use describe::{Description, FeaturesView};
 pub use error::{Error, Result};
 pub use instance::{Instance, InstanceBuilder, InstanceInfo, LAMELLA_DIR, current_handle};

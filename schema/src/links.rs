@@ -277,3 +277,41 @@ pub fn run_inputs(conn: &mut Conn<'_>, run_id: i64) -> Result<(Vec<i64>, Vec<i64
     })?;
     Ok((a, c))
 }
+
+/// Sets the members of collection `collection_id`, in order (`position` 0, 1, …).
+pub fn insert_collection_members(
+    conn: &mut Conn<'_>,
+    collection_id: i64,
+    artifacts: &[i64],
+) -> Result<()> {
+    for (c, chunk) in artifacts.chunks(INSERT_CHUNK).enumerate() {
+        let rows: Vec<_> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                (
+                    lamella_collection_artifacts::collection_id.eq(collection_id),
+                    lamella_collection_artifacts::artifact_id.eq(*a),
+                    lamella_collection_artifacts::position.eq((c * INSERT_CHUNK + i) as i32),
+                )
+            })
+            .collect();
+        with_conn!(conn.inner, |c| {
+            diesel::insert_into(lamella_collection_artifacts::table)
+                .values(&rows)
+                .execute(c)
+        })?;
+    }
+    Ok(())
+}
+
+/// The member artifact ids of collection `collection_id`, in order.
+pub fn collection_members(conn: &mut Conn<'_>, collection_id: i64) -> Result<Vec<i64>> {
+    Ok(with_conn!(conn.inner, |c| {
+        lamella_collection_artifacts::table
+            .filter(lamella_collection_artifacts::collection_id.eq(collection_id))
+            .select(lamella_collection_artifacts::artifact_id)
+            .order(lamella_collection_artifacts::position)
+            .load::<i64>(c)
+    })?)
+}

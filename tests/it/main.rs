@@ -2,6 +2,7 @@
 
 mod annotate;
 mod artifacts;
+mod collections;
 mod features;
 mod hierarchy;
 mod instance;

@@ -1,0 +1,391 @@
+//! The concatenation plan and `load()` (SPEC §7.1): a plan is made from the members' schemas
+//! (Parquet footers, no data pages) before any data is read; members are then read in
+//! parallel, cast to the planned types, and concatenated in member order.
+//!
+//! Supertypes, where Lamella differs from pandas:
+//! - a column missing from some members stays of its type, with nulls (pandas turns ints into
+//!   float64 and bools into object);
+//! - signed ints of different widths, and unsigned ints that fit, give the wider signed int;
+//! - int + float and float32 + float64 give float64;
+//! - dictionary + dictionary gives a dictionary of the union of the values, in first-seen
+//!   order (pandas falls back to object when the categories differ);
+//! - dictionary + string and utf8 + large utf8 give a string (large when either is);
+//! - timestamps in one zone with different units give the finer unit;
+//! - lists apply the rules to their items;
+//! - anything else (bool + number, number + string, different or missing zones, uint64 +
+//!   int64, date + timestamp) is an error naming the column, both types and the artifacts,
+//!   unless lossy promotions are allowed: then numbers become float64, zoned timestamps UTC,
+//!   the rest strings.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, new_null_array};
+use arrow::compute::{CastOptions, cast_with_options};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::record_batch::RecordBatch;
+use lamella_schema::{Artifact, Collection, require_id};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::Collections;
+use crate::error::{Error, Result};
+
+/// How columns of different members combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Join {
+    /// Every column of any member (nulls where a member lacks it), in first-seen order.
+    #[default]
+    Outer,
+    /// Only the columns every member has.
+    Inner,
+}
+
+/// One column of the concatenation.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedColumn {
+    /// The column.
+    pub name: String,
+    /// Its type in the result (as Arrow prints it).
+    pub data_type: String,
+    /// Whether some member's values lose information on the way (allowed on request only).
+    pub lossy: bool,
+    /// Rows the outer join fills with nulls (members without the column).
+    pub nulls_filled: usize,
+    /// Per member (uid): its type for this column, `None` when it lacks the column.
+    pub members: Vec<(String, Option<String>)>,
+    #[serde(skip)]
+    pub(crate) arrow_type: DataType,
+}
+
+/// The plan: the result's columns and rows, before any data is read.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// The join.
+    pub join: Join,
+    /// Rows of the result.
+    pub rows: usize,
+    /// The result's columns, in order.
+    pub columns: Vec<PlannedColumn>,
+    /// Columns an inner join leaves out.
+    pub dropped: Vec<String>,
+}
+
+fn int_width(t: &DataType) -> Option<(bool, u8)> {
+    Some(match t {
+        DataType::Int8 => (true, 8),
+        DataType::Int16 => (true, 16),
+        DataType::Int32 => (true, 32),
+        DataType::Int64 => (true, 64),
+        DataType::UInt8 => (false, 8),
+        DataType::UInt16 => (false, 16),
+        DataType::UInt32 => (false, 32),
+        DataType::UInt64 => (false, 64),
+        _ => return None,
+    })
+}
+
+fn signed(bits: u8) -> DataType {
+    match bits {
+        8 => DataType::Int8,
+        16 => DataType::Int16,
+        32 => DataType::Int32,
+        _ => DataType::Int64,
+    }
+}
+
+fn unsigned(bits: u8) -> DataType {
+    match bits {
+        8 => DataType::UInt8,
+        16 => DataType::UInt16,
+        32 => DataType::UInt32,
+        _ => DataType::UInt64,
+    }
+}
+
+fn is_text(t: &DataType) -> bool {
+    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+}
+
+fn finer(a: TimeUnit, b: TimeUnit) -> TimeUnit {
+    let rank = |u: TimeUnit| match u {
+        TimeUnit::Second => 0,
+        TimeUnit::Millisecond => 1,
+        TimeUnit::Microsecond => 2,
+        TimeUnit::Nanosecond => 3,
+    };
+    if rank(a) >= rank(b) { a } else { b }
+}
+
+/// The supertype of two member types: `Ok((type, lossy))`, or why they do not combine.
+pub(crate) fn supertype(
+    a: &DataType,
+    b: &DataType,
+    allow_lossy: bool,
+) -> std::result::Result<(DataType, bool), String> {
+    use DataType as D;
+    if a == b {
+        return Ok((a.clone(), false));
+    }
+    match (a, b) {
+        (D::Null, t) | (t, D::Null) => return Ok((t.clone(), false)),
+        (D::List(x), D::List(y)) => {
+            let (t, lossy) = supertype(x.data_type(), y.data_type(), allow_lossy)?;
+            return Ok((D::List(Arc::new(Field::new_list_field(t, true))), lossy));
+        }
+        (D::LargeList(x) | D::List(x), D::LargeList(y) | D::List(y)) => {
+            let (t, lossy) = supertype(x.data_type(), y.data_type(), allow_lossy)?;
+            return Ok((
+                D::LargeList(Arc::new(Field::new_list_field(t, true))),
+                lossy,
+            ));
+        }
+        _ => {}
+    }
+    if let (Some((sa, wa)), Some((sb, wb))) = (int_width(a), int_width(b)) {
+        return match (sa, sb) {
+            (true, true) => Ok((signed(wa.max(wb)), false)),
+            (false, false) => Ok((unsigned(wa.max(wb)), false)),
+            _ => {
+                let (s, u) = if sa { (wa, wb) } else { (wb, wa) };
+                if u < 64 {
+                    Ok((signed(s.max(u * 2)), false))
+                } else if allow_lossy {
+                    Ok((D::Float64, true))
+                } else {
+                    Err("uint64 and a signed integer have no common integer type".into())
+                }
+            }
+        };
+    }
+    let numeric = |t: &DataType| t.is_integer() || t.is_floating();
+    if numeric(a) && numeric(b) {
+        return Ok((D::Float64, false));
+    }
+    let dict_text = |t: &DataType| matches!(t, D::Dictionary(_, v) if is_text(v));
+    if dict_text(a) && dict_text(b) {
+        return Ok((D::Dictionary(Box::new(D::Int32), Box::new(D::Utf8)), false));
+    }
+    if (is_text(a) || dict_text(a)) && (is_text(b) || dict_text(b)) {
+        let large = matches!(a, D::LargeUtf8) || matches!(b, D::LargeUtf8);
+        return Ok((if large { D::LargeUtf8 } else { D::Utf8 }, false));
+    }
+    if let (D::Timestamp(ua, za), D::Timestamp(ub, zb)) = (a, b) {
+        if za == zb {
+            return Ok((D::Timestamp(finer(*ua, *ub), za.clone()), false));
+        }
+        if allow_lossy {
+            return Ok((D::Timestamp(finer(*ua, *ub), Some("UTC".into())), true));
+        }
+        return Err(match (za, zb) {
+            (Some(_), Some(_)) => "the time zones differ".into(),
+            _ => "one is zoned and the other naive".into(),
+        });
+    }
+    if allow_lossy {
+        if numeric(a) && numeric(b)
+            || (numeric(a) && *b == D::Boolean)
+            || (*a == D::Boolean && numeric(b))
+        {
+            return Ok((D::Float64, true));
+        }
+        return Ok((D::Utf8, true));
+    }
+    Err("the types do not combine without losing information".into())
+}
+
+impl Collections<'_> {
+    fn member_schemas(&self, members: &[Artifact]) -> Result<Vec<(SchemaRef, usize)>> {
+        let suffix = members.first().map(|a| a.suffix.to_ascii_lowercase());
+        if let Some(a) = members
+            .iter()
+            .find(|a| Some(a.suffix.to_ascii_lowercase()) != suffix)
+        {
+            return Err(Error::Invalid(format!(
+                "the members have different suffixes ('{}' and '{}', artifact {}): a collection \
+                 loads as one table only when every member has the same suffix",
+                suffix.unwrap_or_default(),
+                a.suffix,
+                a.uid
+            )));
+        }
+        if !matches!(suffix.as_deref(), Some(".parquet") | Some(".csv")) {
+            return Err(Error::Invalid(format!(
+                "the members are '{}' files, not tables: load them one by one \
+                 (`ln.collections().artifacts(&c)`)",
+                suffix.unwrap_or_default()
+            )));
+        }
+        members
+            .par_iter()
+            .map(|a| {
+                let path = self.ln.artifacts().local_copy(a)?;
+                let schema = crate::table::read_table_schema(&path)?;
+                let rows = a.n_observations.unwrap_or(0).max(0) as usize;
+                Ok((schema, rows))
+            })
+            .collect()
+    }
+
+    fn plan_of(
+        &self,
+        members: &[Artifact],
+        schemas: &[(SchemaRef, usize)],
+        join: Join,
+        allow_lossy: bool,
+    ) -> Result<Plan> {
+        let mut names: Vec<String> = Vec::new();
+        for (s, _) in schemas {
+            for f in s.fields() {
+                if !names.contains(f.name()) {
+                    names.push(f.name().clone());
+                }
+            }
+        }
+        let mut columns = Vec::new();
+        let mut dropped = Vec::new();
+        for name in names {
+            let types: Vec<Option<&DataType>> = schemas
+                .iter()
+                .map(|(s, _)| s.field_with_name(&name).ok().map(|f| f.data_type()))
+                .collect();
+            if join == Join::Inner && types.iter().any(Option::is_none) {
+                dropped.push(name);
+                continue;
+            }
+            let mut current: Option<(DataType, usize)> = None;
+            let mut lossy = false;
+            for (i, t) in types.iter().enumerate() {
+                let Some(t) = t else { continue };
+                current = Some(match current {
+                    None => ((*t).clone(), i),
+                    Some((c, first)) => match supertype(&c, t, allow_lossy) {
+                        Ok((s, l)) => {
+                            lossy |= l;
+                            (s, first)
+                        }
+                        Err(why) => {
+                            return Err(Error::Invalid(format!(
+                                "column '{name}' is {c} in artifact {} and {t} in artifact {}: \
+                                 {why}; convert one of them, or allow lossy promotions \
+                                 (--allow-lossy: numbers to float64, zoned times to UTC, the \
+                                 rest to strings)",
+                                members[first].uid, members[i].uid
+                            )));
+                        }
+                    },
+                });
+            }
+            let Some((t, _)) = current else { continue };
+            let nulls_filled = types
+                .iter()
+                .zip(schemas)
+                .filter(|(t, _)| t.is_none())
+                .map(|(_, (_, rows))| rows)
+                .sum();
+            columns.push(PlannedColumn {
+                name,
+                data_type: t.to_string(),
+                lossy,
+                nulls_filled,
+                members: members
+                    .iter()
+                    .zip(&types)
+                    .map(|(a, t)| (a.uid.clone(), t.map(ToString::to_string)))
+                    .collect(),
+                arrow_type: t,
+            });
+        }
+        Ok(Plan {
+            join,
+            rows: schemas.iter().map(|(_, r)| r).sum(),
+            columns,
+            dropped,
+        })
+    }
+
+    /// The concatenation plan, from the members' schemas only (no data pages read).
+    pub fn check(&self, c: &Collection, join: Join, allow_lossy: bool) -> Result<Plan> {
+        let members = self.artifacts(c)?;
+        let schemas = self.member_schemas(&members)?;
+        self.plan_of(&members, &schemas, join, allow_lossy)
+    }
+
+    /// The members' tables concatenated in member order by the plan (outer join by default):
+    /// members are read in parallel and cast to the planned types. In a tracked run the
+    /// collection becomes an input.
+    pub fn load(&self, c: &Collection, join: Join, allow_lossy: bool) -> Result<RecordBatch> {
+        let members = self.artifacts(c)?;
+        let schemas = self.member_schemas(&members)?;
+        let plan = self.plan_of(&members, &schemas, join, allow_lossy)?;
+        let target: SchemaRef = Arc::new(Schema::new(
+            plan.columns
+                .iter()
+                .map(|p| Field::new(&p.name, p.arrow_type.clone(), true))
+                .collect::<Vec<_>>(),
+        ));
+        let opts = CastOptions {
+            safe: allow_lossy,
+            ..Default::default()
+        };
+        let parts: Vec<Vec<RecordBatch>> = members
+            .par_iter()
+            .map(|a| {
+                let path = self.ln.artifacts().local_copy(a)?;
+                let table = crate::table::read_table(&path)?;
+                let columns = target
+                    .fields()
+                    .iter()
+                    .map(|f| -> Result<ArrayRef> {
+                        match table.column_by_name(f.name()) {
+                            None => Ok(new_null_array(f.data_type(), table.num_rows())),
+                            Some(col) if col.data_type() == f.data_type() => Ok(col.clone()),
+                            Some(col) => {
+                                cast_with_options(col, f.data_type(), &opts).map_err(|e| {
+                                    Error::Invalid(format!(
+                                        "column '{}' of artifact {} does not convert from {} \
+                                         to {}: {e}",
+                                        f.name(),
+                                        a.uid,
+                                        col.data_type(),
+                                        f.data_type()
+                                    ))
+                                })
+                            }
+                        }
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let options = arrow::record_batch::RecordBatchOptions::new()
+                    .with_row_count(Some(table.num_rows()));
+                Ok(vec![RecordBatch::try_new_with_options(
+                    target.clone(),
+                    columns,
+                    &options,
+                )?])
+            })
+            .collect::<Result<_>>()?;
+        let batches: Vec<RecordBatch> = parts.into_iter().flatten().collect();
+        let mut out = arrow::compute::concat_batches(&target, &batches)?;
+        // Dictionaries: one dictionary of the union of the values, in first-seen order.
+        let mut columns = out.columns().to_vec();
+        let mut changed = false;
+        for (i, f) in target.fields().iter().enumerate() {
+            if let DataType::Dictionary(_, _) = f.data_type() {
+                let text = arrow::compute::cast(&columns[i], &DataType::Utf8)?;
+                columns[i] = arrow::compute::cast(&text, f.data_type())?;
+                changed = true;
+            }
+        }
+        if changed {
+            out = RecordBatch::try_new(target.clone(), columns)?;
+        }
+        if let Some((run, _)) = self.ln.run_ids() {
+            let cid = require_id(c)?;
+            self.ln.db().transaction(|conn| {
+                lamella_schema::links::add_run_inputs(conn, run, &[], &[cid])?;
+                Ok::<_, Error>(())
+            })?;
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,265 @@
+//! Collections (SPEC §7): ordered sets of saved artifacts with an order-independent hash
+//! (the same function as feature sets, over the members' hashes), versioned by name like
+//! artifacts by key, with per-slot feature sets (the union of the members') and labels.
+
+mod concat;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use lamella_schema::links::{self, Owner};
+use lamella_schema::{
+    Artifact, Collection, Feature, Store as _, VersionedUid, Visibility, now, require_id,
+};
+
+pub use concat::{Join, Plan, PlannedColumn};
+
+use crate::error::{Error, Result};
+use crate::instance::Instance;
+use crate::registry::Saved;
+
+/// The collection registry of an instance: `ln.collections()`.
+#[derive(Debug, Clone, Copy)]
+pub struct Collections<'a> {
+    pub(crate) ln: &'a Instance,
+}
+
+impl Instance {
+    /// The collection registry.
+    pub fn collections(&self) -> Collections<'_> {
+        Collections { ln: self }
+    }
+}
+
+/// A collection being built: `ln.collections().create(&artifacts, name).save()`.
+pub struct CollectionDraft<'a> {
+    ln: &'a Instance,
+    artifacts: Vec<Artifact>,
+    name: String,
+    description: Option<String>,
+}
+
+impl CollectionDraft<'_> {
+    /// Sets the description.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Saves the collection in one transaction: the same members (by content hash, in any
+    /// order) give the existing collection; the name of an existing collection with other
+    /// members gives its next version. In a tracked run the collection gets the run, and its
+    /// members become the run's inputs.
+    pub fn save(self) -> Result<Saved<Collection>> {
+        let ln = self.ln;
+        let name = self.name.trim().to_string();
+        if name.is_empty() {
+            return Err(Error::Invalid("a collection needs a non-empty name".into()));
+        }
+        crate::registry::check_text("collection name", Some(&name))?;
+        crate::registry::check_text("description", self.description.as_deref())?;
+        if self.artifacts.is_empty() {
+            return Err(Error::Invalid(format!(
+                "collection '{name}' needs at least one artifact"
+            )));
+        }
+        let mut ids = Vec::with_capacity(self.artifacts.len());
+        let mut hashes: HashMap<&str, &str> = HashMap::new();
+        for a in &self.artifacts {
+            ids.push(require_id(a)?);
+            let Some(h) = a.hash.as_deref() else {
+                return Err(Error::Invalid(format!(
+                    "artifact {} has no hash: save it before collecting it",
+                    a.uid
+                )));
+            };
+            if let Some(other) = hashes.insert(h, &a.uid) {
+                return Err(Error::Invalid(format!(
+                    "artifacts {other} and {} have the same content (hash {h}): a collection \
+                     holds distinct artifacts",
+                    a.uid
+                )));
+            }
+        }
+        let hash = lamella_storage::hash_set(hashes.keys().copied());
+        let user = ln.user_id();
+        let tracked = ln.run_ids();
+        let saved = ln.db().transaction(|conn| {
+            conn.lock(&[
+                format!("collection-hash:{hash}"),
+                format!("collection:{name}"),
+            ])?;
+            let same: Vec<Collection> =
+                lamella_schema::load_where_in(conn, "hash", std::slice::from_ref(&hash))?;
+            if let Some(c) = same.into_iter().max_by_key(|c| (c.is_latest, c.id)) {
+                return Ok::<_, Error>(Saved {
+                    record: c,
+                    existed: true,
+                    similar: Vec::new(),
+                    notes: Vec::new(),
+                });
+            }
+            let family: Vec<Collection> =
+                lamella_schema::load_where_in(conn, "name", std::slice::from_ref(&name))?;
+            let t = now();
+            let (uid, version) = match family.iter().max_by_key(|c| c.uid[16..].to_string()) {
+                Some(top) => {
+                    let v = VersionedUid::parse(&top.uid, lamella_schema::uid_len::COLLECTION)?;
+                    let next = v.next().ok_or_else(|| {
+                        Error::Invalid(format!("collection '{name}' has no versions left"))
+                    })?;
+                    lamella_schema::set_latest(
+                        conn,
+                        &lamella_schema::registry::COLLECTION,
+                        v.stem(),
+                        None,
+                        t,
+                    )?;
+                    let n = family.len() + 1;
+                    (next.as_str().to_string(), Some(n.to_string()))
+                }
+                None => (VersionedUid::new_family(16).as_str().to_string(), None),
+            };
+            let mut rows = vec![Collection {
+                id: None,
+                uid,
+                name: name.clone(),
+                description: self.description.clone(),
+                hash: Some(hash.clone()),
+                version,
+                is_latest: true,
+                visibility: Visibility::Default,
+                reference: None,
+                reference_type: None,
+                transform_id: tracked.map(|(_, tr)| tr),
+                run_id: tracked.map(|(r, _)| r),
+                created_at: t,
+                updated_at: t,
+                created_by_id: user,
+            }];
+            Collection::insert_all(conn, &mut rows)?;
+            let c = rows.remove(0);
+            let cid = require_id(&c)?;
+            links::insert_collection_members(conn, cid, &ids)?;
+            // Per slot, the union of the members' feature sets.
+            let mut notes = Vec::new();
+            for (slot, set) in union_of_slots(conn, &ids)? {
+                let saved = crate::annotate::save_set(conn, &set, user)?;
+                if saved.existed {
+                    notes.push(format!(
+                        "loaded: FeatureSet(uid='{}', n={}, registry='Feature', hash='{}')",
+                        saved.record.uid, saved.record.n, saved.record.hash
+                    ));
+                }
+                links::set_slot(
+                    conn,
+                    Owner::Collection(cid),
+                    &slot,
+                    require_id(&saved.record)?,
+                )?;
+            }
+            Ok(Saved {
+                record: c,
+                existed: false,
+                similar: Vec::new(),
+                notes,
+            })
+        })?;
+        ln.note_inputs(&self.artifacts)?;
+        Ok(saved)
+    }
+}
+
+/// Per slot, the features of all members' sets under that slot, in id order.
+fn union_of_slots(
+    conn: &mut lamella_schema::Conn<'_>,
+    artifacts: &[i64],
+) -> Result<BTreeMap<String, Vec<Feature>>> {
+    let mut by_slot: BTreeMap<String, HashSet<i64>> = BTreeMap::new();
+    for a in artifacts {
+        let slots = links::slots(conn, Owner::Artifact(*a))?;
+        let set_ids: Vec<i64> = slots.iter().map(|(_, s)| *s).collect();
+        let members = lamella_schema::feature_set_members(conn, &set_ids)?;
+        for (slot, set) in &slots {
+            let entry = by_slot.entry(slot.clone()).or_default();
+            entry.extend(members.iter().filter(|(s, _)| s == set).map(|(_, f)| *f));
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (slot, ids) in by_slot {
+        let mut ids: Vec<i64> = ids.into_iter().collect();
+        ids.sort_unstable();
+        let mut features: Vec<Feature> = lamella_schema::load_by_ids(conn, &ids)?;
+        features.sort_by_key(|f| f.id);
+        out.insert(slot, features);
+    }
+    Ok(out)
+}
+
+impl<'a> Collections<'a> {
+    /// A new collection of `artifacts` (saved, pairwise distinct contents) named `name`.
+    pub fn create(&self, artifacts: &[Artifact], name: impl Into<String>) -> CollectionDraft<'a> {
+        CollectionDraft {
+            ln: self.ln,
+            artifacts: artifacts.to_vec(),
+            name: name.into(),
+            description: None,
+        }
+    }
+
+    /// A query on collections (the trash hidden unless asked).
+    pub fn query(&self) -> crate::Query<'a, Collection> {
+        self.ln.query::<Collection>()
+    }
+
+    /// The latest version of the collection named `name`, or the collection with this uid (or
+    /// unique uid prefix of at least 6 characters).
+    pub fn get(&self, name_or_uid: &str) -> Result<Collection> {
+        let by_name = self
+            .query()
+            .filter("name", name_or_uid)
+            .order_by("-id")
+            .all()?;
+        if let Some(c) = by_name.iter().find(|c| c.is_latest).or(by_name.first()) {
+            return Ok(c.clone());
+        }
+        if lamella_schema::is_base62(name_or_uid) && name_or_uid.len() >= 6 {
+            let found = self.query().filter("uid__startswith", name_or_uid).all()?;
+            if found.len() == 1 {
+                return Ok(found[0].clone());
+            }
+        }
+        Err(Error::NotFound {
+            registry: "Collection",
+            what: format!("'{name_or_uid}' (list them with `lamella collection ls`)"),
+        })
+    }
+
+    /// The member artifacts, in order.
+    pub fn artifacts(&self, c: &Collection) -> Result<Vec<Artifact>> {
+        let id = require_id(c)?;
+        self.ln.db().with_conn(|conn| {
+            let ids = links::collection_members(conn, id)?;
+            let mut by_id: HashMap<i64, Artifact> =
+                lamella_schema::load_by_ids::<Artifact>(conn, &ids)?
+                    .into_iter()
+                    .filter_map(|a| Some((a.id?, a)))
+                    .collect();
+            Ok(ids.iter().filter_map(|i| by_id.remove(i)).collect())
+        })
+    }
+
+    /// The members as a table (one row per artifact, in order): `collection.artifacts.df()`.
+    pub fn artifacts_df(&self, c: &Collection) -> Result<arrow::record_batch::RecordBatch> {
+        crate::table::records_to_batch(&lamella_schema::registry::ARTIFACT, &self.artifacts(c)?)
+    }
+
+    /// Every version of the collection's family, oldest first.
+    pub fn versions(&self, c: &Collection) -> Result<Vec<Collection>> {
+        let stem = &c.uid[..16.min(c.uid.len())];
+        self.query()
+            .include_trash()
+            .filter("uid__startswith", stem)
+            .order_by("uid")
+            .all()
+    }
+}

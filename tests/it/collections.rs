@@ -1,0 +1,262 @@
+//! Collections (SPEC §7, §7.1): identity, versions, feature sets, concatenation rules.
+
+use std::sync::Arc;
+
+use lamella_core::arrow::array::{
+    Array, ArrayRef, DictionaryArray, Float32Array, Float64Array, Int32Array, Int64Array,
+    StringArray, TimestampMicrosecondArray,
+};
+use lamella_core::arrow::datatypes::{DataType, Int32Type};
+use lamella_core::{Artifact, Join, RecordBatch, Transform};
+use lamella_tests::db_test;
+
+fn save(
+    t: &lamella_tests::TestInstance,
+    key: &str,
+    cols: Vec<(&str, ArrayRef)>,
+) -> anyhow::Result<Artifact> {
+    let batch = RecordBatch::try_from_iter(cols)?;
+    Ok(t.artifacts().from_table(&batch).key(key).save()?.record)
+}
+
+db_test!(
+    collections_are_identified_by_their_members_and_versioned_by_name,
+    |t| {
+        let a = save(
+            &t,
+            "a.parquet",
+            vec![("x", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef)],
+        )?;
+        let b = save(
+            &t,
+            "b.parquet",
+            vec![("x", Arc::new(Int64Array::from(vec![3])) as ArrayRef)],
+        )?;
+        let c = t
+            .collections()
+            .create(&[a.clone(), b.clone()], "Iris collection")
+            .save()?;
+        assert!(!c.existed);
+        assert_eq!(c.uid.len(), 20);
+        // The same members in another order: the same collection.
+        let again = t
+            .collections()
+            .create(&[b.clone(), a.clone()], "Other name")
+            .save()?;
+        assert!(again.existed);
+        assert_eq!(again.uid, c.uid);
+        // Same name, other members: the next version of the family.
+        let d = save(
+            &t,
+            "d.parquet",
+            vec![("x", Arc::new(Int64Array::from(vec![4])) as ArrayRef)],
+        )?;
+        let v2 = t
+            .collections()
+            .create(&[a.clone(), b.clone(), d.clone()], "Iris collection")
+            .save()?;
+        assert_eq!(&v2.uid[..16], &c.uid[..16]);
+        assert_eq!(&v2.uid[16..], "0001");
+        assert_eq!(t.collections().get("Iris collection")?.uid, v2.uid);
+        assert_eq!(t.collections().versions(&v2)?.len(), 2);
+        // Members in order, as records and as a table.
+        let members = t.collections().artifacts(&v2)?;
+        assert_eq!(
+            members
+                .iter()
+                .map(|m| m.key.clone().unwrap())
+                .collect::<Vec<_>>(),
+            ["a.parquet", "b.parquet", "d.parquet"]
+        );
+        assert_eq!(t.collections().artifacts_df(&v2)?.num_rows(), 3);
+        // Duplicated content and empty collections are refused.
+        let e = t
+            .collections()
+            .create(&[a.clone(), a.clone()], "dup")
+            .save()
+            .unwrap_err();
+        assert!(e.to_string().contains("same content"), "{e}");
+        assert!(t.collections().create(&[], "empty").save().is_err());
+        Ok(())
+    }
+);
+
+db_test!(loads_concatenate_drifting_schemas_by_the_rules, |t| {
+    let dict: DictionaryArray<Int32Type> = vec!["setosa", "virginica"].into_iter().collect();
+    let dict2: DictionaryArray<Int32Type> = vec!["versicolor", "setosa"].into_iter().collect();
+    let a = save(
+        &t,
+        "s1.parquet",
+        vec![
+            ("n", Arc::new(Int32Array::from(vec![1, 2])) as ArrayRef),
+            (
+                "f",
+                Arc::new(Float32Array::from(vec![0.5, 1.5])) as ArrayRef,
+            ),
+            ("species", Arc::new(dict) as ArrayRef),
+            ("only_a", Arc::new(Int64Array::from(vec![7, 8])) as ArrayRef),
+        ],
+    )?;
+    let b = save(
+        &t,
+        "s2.parquet",
+        vec![
+            ("f", Arc::new(Float64Array::from(vec![2.25])) as ArrayRef),
+            ("n", Arc::new(Int64Array::from(vec![3])) as ArrayRef),
+            ("species", Arc::new(dict2.slice(0, 1)) as ArrayRef),
+            ("only_b", Arc::new(StringArray::from(vec!["x"])) as ArrayRef),
+        ],
+    )?;
+    let c = t.collections().create(&[a, b], "drift").save()?.record;
+    let plan = t.collections().check(&c, Join::Outer, false)?;
+    let cols: Vec<(&str, &str, usize)> = plan
+        .columns
+        .iter()
+        .map(|p| (p.name.as_str(), p.data_type.as_str(), p.nulls_filled))
+        .collect();
+    assert_eq!(
+        cols,
+        [
+            ("n", "Int64", 0),
+            ("f", "Float64", 0),
+            ("species", "Dictionary(Int32, Utf8)", 0),
+            ("only_a", "Int64", 1),
+            ("only_b", "Utf8", 2),
+        ]
+    );
+    let out = t.collections().load(&c, Join::Outer, false)?;
+    assert_eq!(out.num_rows(), 3);
+    let n = out.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+    assert_eq!(n.values(), &[1, 2, 3]);
+    let f = out
+        .column(1)
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .unwrap();
+    assert_eq!(f.values(), &[0.5, 1.5, 2.25]);
+    // An int column a member lacks stays int, with nulls (pandas would make it float64).
+    assert_eq!(out.column(3).data_type(), &DataType::Int64);
+    assert_eq!(out.column(3).null_count(), 1);
+    // One dictionary, the union of the values in first-seen order.
+    let species = out
+        .column(2)
+        .as_any()
+        .downcast_ref::<DictionaryArray<Int32Type>>()
+        .unwrap();
+    let values = species
+        .values()
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
+    assert_eq!(
+        values.iter().flatten().collect::<Vec<_>>(),
+        ["setosa", "virginica", "versicolor"]
+    );
+    // Inner: only the shared columns.
+    let inner = t.collections().load(&c, Join::Inner, false)?;
+    assert_eq!(inner.num_columns(), 3);
+    assert_eq!(
+        t.collections().check(&c, Join::Inner, false)?.dropped,
+        ["only_a", "only_b"]
+    );
+    Ok(())
+});
+
+db_test!(lossy_promotions_are_errors_unless_allowed, |t| {
+    let a = save(
+        &t,
+        "l1.parquet",
+        vec![("v", Arc::new(Int64Array::from(vec![1])) as ArrayRef)],
+    )?;
+    let b = save(
+        &t,
+        "l2.parquet",
+        vec![("v", Arc::new(StringArray::from(vec!["one"])) as ArrayRef)],
+    )?;
+    let c = t
+        .collections()
+        .create(&[a.clone(), b.clone()], "lossy")
+        .save()?
+        .record;
+    let e = t
+        .collections()
+        .load(&c, Join::Outer, false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("column 'v'") && e.contains(&a.uid) && e.contains(&b.uid),
+        "{e}"
+    );
+    let out = t.collections().load(&c, Join::Outer, true)?;
+    assert_eq!(out.column(0).data_type(), &DataType::Utf8);
+    assert!(t.collections().check(&c, Join::Outer, true)?.columns[0].lossy);
+    // Zones differ: an error; allowed, UTC.
+    let z1 = TimestampMicrosecondArray::from(vec![0]).with_timezone("+01:00");
+    let z2 = TimestampMicrosecondArray::from(vec![0]).with_timezone("UTC");
+    let a = save(&t, "z1.parquet", vec![("at", Arc::new(z1) as ArrayRef)])?;
+    let b = save(&t, "z2.parquet", vec![("at", Arc::new(z2) as ArrayRef)])?;
+    let c = t.collections().create(&[a, b], "zones").save()?.record;
+    let e = t
+        .collections()
+        .load(&c, Join::Outer, false)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("time zones differ"), "{e}");
+    Ok(())
+});
+
+db_test!(
+    collections_in_runs_union_feature_sets_and_record_inputs,
+    |t| {
+        let batch = RecordBatch::try_from_iter(vec![
+            (
+                "sepal_length",
+                Arc::new(Float64Array::from(vec![0.05, 0.06])) as ArrayRef,
+            ),
+            (
+                "species",
+                Arc::new(StringArray::from(vec!["setosa", "setosa"])) as ArrayRef,
+            ),
+        ])?;
+        t.features().from_table(&batch)?;
+        let a = t
+            .artifacts()
+            .from_table(&batch)
+            .key("u1.parquet")
+            .save()?
+            .record;
+        let b = t
+            .artifacts()
+            .from_table(&batch.slice(0, 1))
+            .key("u2.parquet")
+            .save()?
+            .record;
+        t.artifacts().annotate_columns(&a)?;
+        t.artifacts().annotate_columns(&b)?;
+        let run = t.track(Transform::new("Joint analysis"))?;
+        let c = t
+            .collections()
+            .create(&[a.clone(), b.clone()], "joint")
+            .save()?
+            .record;
+        assert_eq!(c.run_id, run.run.id);
+        let sets = t
+            .query::<lamella_core::FeatureSet>()
+            .filter("collections__uid", c.uid.as_str())
+            .all()?;
+        assert_eq!(sets.len(), 1);
+        assert_eq!(sets[0].n, 2);
+        let inputs = t
+            .query::<Artifact>()
+            .filter("input_of_runs__uid", run.run.uid.as_str())
+            .count()?;
+        assert_eq!(inputs, 2);
+        t.collections().load(&c, Join::Outer, false)?;
+        let used = t
+            .query::<lamella_core::Collection>()
+            .filter("input_of_runs__uid", run.run.uid.as_str())
+            .count()?;
+        assert_eq!(used, 1);
+        Ok(())
+    }
+);

@@ -171,6 +171,9 @@ pub enum Command {
     /// Manage storage locations: add, list.
     #[command(subcommand)]
     Storage(StorageCommand),
+    /// Manage collections: create, load (concatenated), check, ls, describe.
+    #[command(subcommand)]
+    Collection(CollectionCommand),
     /// Check storage against the database: leftover uploads, orphaned objects, missing objects.
     Doctor {
         /// Remove leftover uploads and orphaned objects (database rows are never removed).
@@ -274,6 +277,76 @@ pub struct ArtifactRef {
     /// The artifact's key instead (its latest version).
     #[arg(long, short = 'k')]
     pub key: Option<String>,
+}
+
+/// How a collection's tables combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum JoinArg {
+    /// Every column of any member, nulls where a member lacks it.
+    Outer,
+    /// Only the columns every member has.
+    Inner,
+}
+
+/// `lamella collection …`
+#[derive(Debug, Subcommand)]
+pub enum CollectionCommand {
+    /// Create a collection of artifacts (the same members give the existing collection; an
+    /// existing name with other members gives its next version).
+    Create {
+        /// The collection's name.
+        name: String,
+        /// A member artifact (uid or unique prefix), in order; repeatable.
+        #[arg(long = "artifact", short = 'a', value_name = "UID")]
+        artifacts: Vec<String>,
+        /// A member artifact by key (latest version), in order; repeatable.
+        #[arg(long = "key", short = 'k', value_name = "KEY")]
+        keys: Vec<String>,
+        /// A description.
+        #[arg(long, short = 'd')]
+        description: Option<String>,
+    },
+    /// Load a collection: its tables concatenated in member order (prints head and tail, or
+    /// writes --out).
+    Load {
+        /// The collection (name or uid).
+        name: String,
+        /// How columns combine.
+        #[arg(long, value_enum, default_value_t = JoinArg::Outer)]
+        join: JoinArg,
+        /// Allow lossy promotions (numbers to float64, zoned times to UTC, the rest to strings).
+        #[arg(long)]
+        allow_lossy: bool,
+        /// Write the result to FILE (.parquet or .csv).
+        #[arg(long, short = 'o', value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Show the concatenation plan from the members' schemas: per column its type, whether
+    /// it is lossy, the nulls the join fills.
+    Check {
+        /// The collection (name or uid).
+        name: String,
+        /// How columns combine.
+        #[arg(long, value_enum, default_value_t = JoinArg::Outer)]
+        join: JoinArg,
+        /// Allow lossy promotions.
+        #[arg(long)]
+        allow_lossy: bool,
+    },
+    /// List collections (labelled NAME through --feature, or that measured --feature).
+    Ls {
+        /// Keep collections labelled NAME.
+        #[arg(long, value_name = "NAME")]
+        label: Option<String>,
+        /// Keep collections that measured feature F (with --label: labelled through F).
+        #[arg(long, value_name = "F")]
+        feature: Option<String>,
+    },
+    /// Show a collection, its members, feature sets and labels.
+    Describe {
+        /// The collection (name or uid).
+        name: String,
+    },
 }
 
 /// `lamella storage …`

@@ -65,7 +65,11 @@ const STEPS: &[Step] = &[
         title: "Register features",
         run: register_features,
     },
-    // Run an ML model (later: `ln.track(transform)`, the input collection, `view_parents()`)
+    // Run an ML model (later: the input collection, `view_parents()`)
+    Step {
+        title: "Run a mock ML model, tracked as a pipeline",
+        run: track_model,
+    },
     Step {
         title: "A mock ML model's output: a dataframe",
         run: study1_table,
@@ -119,18 +123,36 @@ const STEPS: &[Step] = &[
         title: "See the database content",
         run: view_some,
     },
-    // Manage follow-up data (later: `ln.track()` of a new analysis)
-    // (later: the joint collection of both studies)
+    // Manage follow-up data
     Step {
-        title: "Manage follow-up data: store study 2 as an artifact",
+        title: "Manage follow-up data: track a new analysis",
+        run: track_analysis,
+    },
+    Step {
+        title: "Register a joint collection: store study 2 as an artifact",
         run: save_study2,
     },
     Step {
         title: "Let's load it",
         run: query_study2,
     },
-    // (later: `ln.Collection([artifact, artifact2], …)`, `collection.load()`,
-    //  `collection.artifacts`, `collection.view_lineage()`)
+    Step {
+        title: "We can now store the joint collection",
+        run: joint_collection,
+    },
+    Step {
+        title: "Auto-concatenate datasets: collection.load().tail()",
+        run: load_collection,
+    },
+    Step {
+        title: "Access the underlying artifacts",
+        run: collection_artifacts,
+    },
+    Step {
+        title: "Finish the analysis",
+        run: finish_analysis,
+    },
+    // (later: `collection.view_lineage()`)
     Step {
         title: "Or look at the database",
         run: view_all,
@@ -474,10 +496,87 @@ fn register_features(t: &mut Tutorial<'_>) -> Result<()> {
     ))
 }
 
+const JOINT: &str = "Iris flower study 1 & 2 - transformed";
+
+/// Runs `lamella track …` and makes the tutorial's own instance follow the run too (the
+/// library calls of later steps save into it).
+fn track_cmd(t: &mut Tutorial<'_>, args: &[&str]) -> Result<()> {
+    t.cmd(args)?;
+    let settings = lamella_core::Settings::load()?;
+    if let Some(run) = settings.runs.get(t.ln.uid()) {
+        t.ln.resume(run)?;
+    }
+    Ok(())
+}
+
+fn track_model(t: &mut Tutorial<'_>) -> Result<()> {
+    t.out.line(
+        "The model transforms the images into 4 high-level features; tracking it records which \
+         code produced which data.",
+    )?;
+    track_cmd(
+        t,
+        &["track", "Petal & sepal regressor", "--type", "pipeline"],
+    )
+}
+
+fn track_analysis(t: &mut Tutorial<'_>) -> Result<()> {
+    t.out.line(
+        "A couple of weeks later, we receive a follow-up study 2; we track a new analysis.",
+    )?;
+    track_cmd(
+        t,
+        &[
+            "track",
+            "Tutorial: Features & labels",
+            "--type",
+            "notebook",
+            "--key",
+            "tutorial2",
+            "--version",
+            "1",
+        ],
+    )
+}
+
+fn joint_collection(t: &mut Tutorial<'_>) -> Result<()> {
+    let one = study1(t)?;
+    let two =
+        t.ln.artifacts()
+            .filter("description", STUDY2_DESCRIPTION)
+            .one()?;
+    t.cmd(&[
+        "collection",
+        "create",
+        JOINT,
+        "--artifact",
+        &one.uid,
+        "--artifact",
+        &two.uid,
+    ])
+}
+
+fn load_collection(t: &mut Tutorial<'_>) -> Result<()> {
+    t.out.line(
+        "Because both datasets measured the same validated feature set, the collection \
+         concatenates (150 rows of the real iris data):",
+    )?;
+    t.cmd(&["collection", "load", JOINT])
+}
+
+fn collection_artifacts(t: &mut Tutorial<'_>) -> Result<()> {
+    t.cmd(&["collection", "describe", JOINT])
+}
+
+fn finish_analysis(t: &mut Tutorial<'_>) -> Result<()> {
+    t.cmd(&["finish"])?;
+    t.ln.finish()?;
+    Ok(())
+}
+
 fn study1_table(t: &mut Tutorial<'_>) -> Result<()> {
     t.out.line(
-        "A mock ML model has transformed the images into 4 high-level features, in meters \
-         (tracking the model as a transform comes later).",
+        "A mock ML model has transformed the images into 4 high-level features, in meters.",
     )?;
     t.rust("let df = iris_in_meter_study1();   // an arrow RecordBatch")?;
     print_head(&iris_study(1)?, 5, t.out)
@@ -609,10 +708,8 @@ fn describe_study1(t: &mut Tutorial<'_>) -> Result<()> {
 }
 
 fn save_study2(t: &mut Tutorial<'_>) -> Result<()> {
-    t.out.line(
-        "A couple of weeks later, a follow-up study 2 arrives, already transformed; we store it \
-         as an artifact.",
-    )?;
+    t.out
+        .line("Study 2 arrives already transformed; we store it as an artifact.")?;
     t.rust("let df = iris_in_meter_study2();")?;
     t.rust(format!(
         "ln.artifacts().from_table(&df).description(\"{STUDY2_DESCRIPTION}\").save()"

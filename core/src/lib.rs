@@ -70,7 +70,7 @@ pub use lamella_schema::{
     Storage, StorageKind, Transform, ULabel, User, Value, VersionedUid, Visibility, split_synonyms,
 };
 pub use lamella_storage::TableHead;
-pub use lamella_storage::{FolderWalk, WalkedFile, write_parquet};
+pub use lamella_storage::{FolderWalk, WalkedFile, write_csv, write_parquet};
 
 /// The README's Rust example runs as a doctest (and is `examples/readme.rs`).
 #[doc = include_str!("../../README.md")]

@@ -1,6 +1,7 @@
 //! One function per command; each connects, calls `lamella-core` and prints through [`Out`].
 
 mod artifact;
+mod collection;
 mod curate;
 mod feature;
 mod instance;
@@ -75,6 +76,7 @@ pub fn run(command: Command, out: &mut Out) -> Result<()> {
         } => artifact::delete(&ArtifactRef { uid, key }, permanent, yes, out),
         Command::Restore { uid, key } => artifact::restore(&ArtifactRef { uid, key }, out),
         Command::Storage(cmd) => storage::run(cmd, out),
+        Command::Collection(cmd) => collection::run(cmd, out),
         Command::Doctor { clean, min_age } => artifact::doctor(clean, min_age, out),
         Command::Ulabel(cmd) => ulabel::run(cmd, out),
         Command::Feature(cmd) => feature::run(cmd, out),

@@ -275,3 +275,66 @@ cli_test!(track_lasts_across_commands_until_finish, |env| {
         "not a transform type",
     );
 });
+
+cli_test!(collections_from_the_command_line, |env| {
+    env.init("data");
+    std::fs::write(env.path("s1.csv"), "n,species\n1,setosa\n2,setosa\n").unwrap();
+    std::fs::write(env.path("s2.csv"), "n,species,extra\n3,virginica,x\n").unwrap();
+    env.run(&["save", "s1.csv", "--key", "s/s1.csv"]).ok();
+    env.run(&["save", "s2.csv", "--key", "s/s2.csv"]).ok();
+    let c = env
+        .run(&[
+            "collection",
+            "create",
+            "Studies",
+            "--key",
+            "s/s1.csv",
+            "--key",
+            "s/s2.csv",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(c["existed"], false);
+    let again = env
+        .run(&[
+            "collection",
+            "create",
+            "Other",
+            "--key",
+            "s/s2.csv",
+            "--key",
+            "s/s1.csv",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(again["existed"], true);
+    assert_eq!(again["uid"], c["uid"]);
+    let plan = env
+        .run(&["collection", "check", "Studies", "--json"])
+        .ok()
+        .json();
+    assert_eq!(plan["rows"], 3);
+    assert_eq!(plan["columns"][2]["name"], "extra");
+    assert_eq!(plan["columns"][2]["nulls_filled"], 2);
+    let text = env
+        .run(&["collection", "check", "Studies", "--join", "inner"])
+        .ok()
+        .stdout;
+    assert!(text.contains("left out by the inner join: extra"), "{text}");
+    env.run(&["collection", "load", "Studies", "--out", "all.csv"])
+        .ok();
+    let csv = std::fs::read_to_string(env.path("all.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    assert!(csv.starts_with("n,species,extra"), "{csv}");
+    let listed = env.run(&["collection", "ls", "--json"]).ok().json();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let d = env.run(&["collection", "describe", "Studies"]).ok().stdout;
+    assert!(d.contains("Artifacts (2):"), "{d}");
+    assert_error(
+        &env.run(&["collection", "load", "Nope"]),
+        "no Collection matches",
+    );
+    assert_error(&env.run(&["collection", "create", "x"]), "--artifact");
+});

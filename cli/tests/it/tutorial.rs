@@ -66,6 +66,16 @@ cli_test!(replays_the_tutorial, |env| {
         .json();
     assert_eq!(found.as_array().unwrap().len(), 1);
     assert_eq!(found[0]["n_observations"], 75, "half of the 150 iris rows");
+    // The joint collection holds both studies; its load is the 150 iris rows.
+    let collections = env.run(&["collection", "ls", "--json"]).ok().json();
+    assert_eq!(collections.as_array().unwrap().len(), 1);
+    let name = collections[0]["name"].as_str().unwrap().to_string();
+    let loaded = env.run(&["collection", "load", &name]).ok().stdout;
+    assert!(loaded.contains("150 rows × 5 columns"), "{loaded}");
+    assert!(
+        out.contains("0.059        0.030         0.051        0.018  virginica"),
+        "{out}"
+    );
     // The whole transcript, with what differs between runs masked.
     let masked = mask(&env, out, &db);
     insta::assert_snapshot!("tutorial_transcript", masked);

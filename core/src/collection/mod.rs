@@ -253,6 +253,28 @@ impl<'a> Collections<'a> {
         crate::table::records_to_batch(&lamella_schema::registry::ARTIFACT, &self.artifacts(c)?)
     }
 
+    /// The collection's feature sets by slot (`columns`, `external`, …): per slot, the union
+    /// of its members' sets.
+    pub fn feature_sets(
+        &self,
+        c: &Collection,
+    ) -> Result<BTreeMap<String, lamella_schema::FeatureSet>> {
+        let id = require_id(c)?;
+        self.ln.db().with_conn(|conn| {
+            let slots = links::slots(conn, Owner::Collection(id))?;
+            let ids: Vec<i64> = slots.iter().map(|(_, s)| *s).collect();
+            let sets: HashMap<i64, lamella_schema::FeatureSet> =
+                lamella_schema::load_by_ids::<lamella_schema::FeatureSet>(conn, &ids)?
+                    .into_iter()
+                    .filter_map(|s| Some((s.id?, s)))
+                    .collect();
+            Ok(slots
+                .into_iter()
+                .filter_map(|(slot, sid)| Some((slot, sets.get(&sid)?.clone())))
+                .collect())
+        })
+    }
+
     /// Every version of the collection's family, oldest first.
     pub fn versions(&self, c: &Collection) -> Result<Vec<Collection>> {
         let stem = &c.uid[..16.min(c.uid.len())];

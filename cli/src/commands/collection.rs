@@ -1,0 +1,232 @@
+//! `lamella collection create|load|check|ls|describe`
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use lamella_core::{Collection, Join};
+use serde_json::json;
+
+use super::artifact::print_head;
+use crate::cli::{CollectionCommand, JoinArg};
+use crate::output::{Out, repr};
+
+fn join(j: JoinArg) -> Join {
+    match j {
+        JoinArg::Outer => Join::Outer,
+        JoinArg::Inner => Join::Inner,
+    }
+}
+
+/// Runs one `collection` subcommand.
+pub fn run(cmd: CollectionCommand, out: &mut Out) -> Result<()> {
+    let ln = super::current()?;
+    let reg = ln.collections();
+    match cmd {
+        CollectionCommand::Create {
+            name,
+            artifacts,
+            keys,
+            description,
+        } => {
+            if artifacts.is_empty() && keys.is_empty() {
+                bail!("give the members with --artifact UID and/or --key KEY (repeatable)");
+            }
+            let mut members = Vec::new();
+            for uid in &artifacts {
+                members.push(ln.artifacts().get(uid)?);
+            }
+            for key in &keys {
+                let latest = ln
+                    .artifacts()
+                    .query()
+                    .filter("key", key.as_str())
+                    .filter("is_latest", true)
+                    .first()?;
+                members.push(latest.ok_or_else(|| {
+                    anyhow::anyhow!("no artifact has the key '{key}': list them with `lamella ls`")
+                })?);
+            }
+            let mut draft = reg.create(&members, name);
+            if let Some(d) = description {
+                draft = draft.description(d);
+            }
+            let saved = draft.save()?;
+            if out.json {
+                let mut v = json!(saved.record);
+                v["existed"] = json!(saved.existed);
+                return out.json(&v);
+            }
+            for n in &saved.notes {
+                out.line(format!("✅ {n}"))?;
+            }
+            if saved.existed {
+                out.warn(format!(
+                    "a collection with these members exists: returning '{}'",
+                    saved.record.name
+                ))?;
+            } else {
+                out.line(format!(
+                    "✅ saved collection of {} artifact{}",
+                    members.len(),
+                    if members.len() == 1 { "" } else { "s" }
+                ))?;
+            }
+            out.line(repr(&saved.record)?)
+        }
+        CollectionCommand::Load {
+            name,
+            join: j,
+            allow_lossy,
+            out: dest,
+        } => {
+            let c = reg.get(&name)?;
+            let table = reg.load(&c, join(j), allow_lossy)?;
+            match dest {
+                Some(path) => write(&table, &path, out),
+                None => {
+                    if out.json {
+                        bail!("--json prints records, not tables: write the table with --out FILE");
+                    }
+                    print_head(&table, 5, out)?;
+                    if table.num_rows() > 5 {
+                        out.line("tail:")?;
+                        let n = table.num_rows();
+                        out.data_table(&table.slice(n - 5, 5))?;
+                    }
+                    Ok(())
+                }
+            }
+        }
+        CollectionCommand::Check {
+            name,
+            join: j,
+            allow_lossy,
+        } => {
+            let c = reg.get(&name)?;
+            let plan = reg.check(&c, join(j), allow_lossy)?;
+            if out.json {
+                return out.json(&plan);
+            }
+            let w = plan
+                .columns
+                .iter()
+                .map(|p| p.name.len())
+                .max()
+                .unwrap_or(6)
+                .max(6);
+            let t = plan
+                .columns
+                .iter()
+                .map(|p| p.data_type.len())
+                .max()
+                .unwrap_or(4)
+                .max(4);
+            out.line(format!(
+                "{:<w$}  {:<t$}  {:>5}  {:>12}",
+                "column", "type", "lossy", "nulls filled"
+            ))?;
+            out.line(format!(
+                "{}  {}  {}  {}",
+                "-".repeat(w),
+                "-".repeat(t),
+                "-----",
+                "------------"
+            ))?;
+            for p in &plan.columns {
+                out.line(format!(
+                    "{:<w$}  {:<t$}  {:>5}  {:>12}",
+                    p.name,
+                    p.data_type,
+                    if p.lossy { "yes" } else { "no" },
+                    p.nulls_filled
+                ))?;
+            }
+            if !plan.dropped.is_empty() {
+                out.line(format!(
+                    "left out by the inner join: {}",
+                    plan.dropped.join(", ")
+                ))?;
+            }
+            out.line(format!(
+                "{} rows × {} columns",
+                plan.rows,
+                plan.columns.len()
+            ))
+        }
+        CollectionCommand::Ls { label, feature } => {
+            let mut q = reg.query().order_by("id");
+            match (label.as_deref(), feature.as_deref()) {
+                (Some(l), f) => q = q.labelled(l, f),
+                (None, Some(f)) => q = q.filter("feature_sets__features__name", f),
+                (None, None) => {}
+            }
+            let records = q.all()?;
+            if out.json {
+                return out.json(&records);
+            }
+            if records.is_empty() {
+                return out.line("no collections");
+            }
+            out.records(&records)
+        }
+        CollectionCommand::Describe { name } => describe(&ln, &reg.get(&name)?, out),
+    }
+}
+
+fn write(table: &lamella_core::RecordBatch, path: &Path, out: &mut Out) -> Result<()> {
+    let suffix = lamella_core::suffix_of(&path.to_string_lossy()).to_ascii_lowercase();
+    let size = match suffix.as_str() {
+        ".parquet" => lamella_core::write_parquet([table], path)?,
+        ".csv" => lamella_core::write_csv([table], path)?,
+        other => bail!("--out takes a .parquet or .csv file, not '{other}'"),
+    };
+    if out.json {
+        return out.json(&json!({ "path": path, "rows": table.num_rows(), "size": size }));
+    }
+    out.line(format!(
+        "✅ wrote {} rows × {} columns to {} ({size} bytes)",
+        table.num_rows(),
+        table.num_columns(),
+        path.display()
+    ))
+}
+
+fn describe(ln: &lamella_core::Instance, c: &Collection, out: &mut Out) -> Result<()> {
+    let members = ln.collections().artifacts(c)?;
+    let sets = ln.collections().feature_sets(c)?;
+    let labels = ln.collection_labels(c)?.all(None)?;
+    if out.json {
+        return out.json(&json!({
+            "collection": c,
+            "artifacts": members,
+            "feature_sets": sets,
+            "labels": labels,
+        }));
+    }
+    out.line(repr(c)?)?;
+    out.blank()?;
+    out.line(format!("Artifacts ({}):", members.len()))?;
+    out.records(&members)?;
+    if !sets.is_empty() {
+        out.line("Features:")?;
+        for (slot, s) in &sets {
+            let members = ln.feature_sets().members(s)?;
+            out.line(format!(
+                "  {slot}: FeatureSet(uid='{}', n={}, registry='{}')",
+                s.uid, s.n, s.registry
+            ))?;
+            for f in members {
+                out.line(format!("    {} ({})", f.name, f.dtype))?;
+            }
+        }
+    }
+    if !labels.is_empty() {
+        let names: Vec<String> = labels.iter().map(|l| format!("'{}'", l.name)).collect();
+        out.line(format!(
+            "Labels:\n  📎 ulabels ({}, ULabel): {}",
+            labels.len(),
+            names.join(", ")
+        ))?;
+    }
+    Ok(())
+}

@@ -208,6 +208,31 @@ pub enum Command {
     },
     /// Finish the tracked run (sets its finished_at) and stop tracking.
     Finish,
+    /// Show or write the lineage of an artifact or collection: the runs, inputs and
+    /// collections it came from (or, with --downstream, what was made from it).
+    #[command(group = clap::ArgGroup::new("target").required(true).args(["uid", "key", "collection"]))]
+    Lineage {
+        /// The artifact's uid (or a unique uid prefix).
+        uid: Option<String>,
+        /// The artifact's key instead (its latest version).
+        #[arg(long, short = 'k')]
+        key: Option<String>,
+        /// A collection (name or uid) instead.
+        #[arg(long, short = 'c', value_name = "NAME")]
+        collection: Option<String>,
+        /// Write FILE: .svg, .dot, .mmd, or .json (OpenLineage RunEvents); repeatable.
+        #[arg(long = "out", short = 'o', value_name = "FILE")]
+        out: Vec<PathBuf>,
+        /// How many steps to follow.
+        #[arg(long, value_name = "N", default_value_t = 10)]
+        depth: u32,
+        /// Follow data downstream (what was made from it) instead of upstream.
+        #[arg(long)]
+        downstream: bool,
+        /// Draw more than N parents of one kind feeding one node as one node with a count.
+        #[arg(long, value_name = "N", default_value_t = 5)]
+        cluster: usize,
+    },
     /// Show the most recent records of every registry as tables.
     View {
         /// Only these registries (ULabel, Feature, FeatureSet, Artifact, Collection, Run,

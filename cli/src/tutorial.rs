@@ -115,6 +115,10 @@ const STEPS: &[Step] = &[
         run: describe_study1,
     },
     Step {
+        title: "artifact.view_lineage()",
+        run: study1_lineage,
+    },
+    Step {
         title: "Which datasets measured petal_width? Which are labelled setosa?",
         run: find_study1,
     },
@@ -149,10 +153,13 @@ const STEPS: &[Step] = &[
         run: collection_artifacts,
     },
     Step {
+        title: "Or look at their data lineage: collection.view_lineage()",
+        run: collection_lineage,
+    },
+    Step {
         title: "Finish the analysis",
         run: finish_analysis,
     },
-    // (later: `collection.view_lineage()`)
     Step {
         title: "Or look at the database",
         run: view_all,
@@ -566,6 +573,49 @@ fn load_collection(t: &mut Tutorial<'_>) -> Result<()> {
 
 fn collection_artifacts(t: &mut Tutorial<'_>) -> Result<()> {
     t.cmd(&["collection", "describe", JOINT])
+}
+
+/// `lamella lineage … --out graphs/STEM.{svg,mmd}` (plus OpenLineage JSON when asked).
+fn lineage_files(t: &mut Tutorial<'_>, target: &[&str], stem: &str, json: bool) -> Result<()> {
+    let mut files: Vec<String> = ["svg", "mmd"]
+        .iter()
+        .map(|e| {
+            t.dir
+                .join("graphs")
+                .join(format!("{stem}.{e}"))
+                .display()
+                .to_string()
+        })
+        .collect();
+    if json {
+        files.push(
+            t.dir
+                .join("graphs")
+                .join(format!("{stem}.openlineage.json"))
+                .display()
+                .to_string(),
+        );
+    }
+    let mut args = vec!["lineage"];
+    args.extend_from_slice(target);
+    for f in &files {
+        args.extend(["--out", f.as_str()]);
+    }
+    t.cmd(&args)?;
+    t.cmd(&{
+        let mut a = vec!["lineage"];
+        a.extend_from_slice(target);
+        a
+    })
+}
+
+fn study1_lineage(t: &mut Tutorial<'_>) -> Result<()> {
+    let uid = study1(t)?.uid;
+    lineage_files(t, &[&uid], "study1-lineage", false)
+}
+
+fn collection_lineage(t: &mut Tutorial<'_>) -> Result<()> {
+    lineage_files(t, &["--collection", JOINT], "collection-lineage", true)
 }
 
 fn finish_analysis(t: &mut Tutorial<'_>) -> Result<()> {

@@ -55,7 +55,7 @@ pub use settings::{
     InstanceEntry, Settings, home as settings_home, known_secrets, set_home as set_settings_home,
 };
 pub use table::{read_table, records_to_batch};
-pub use track::Tracked;
+pub use track::{Lineage, LineageOf, Tracked};
 pub use validate::{Curator, Report};
 pub use view::{REGISTRIES, RegistryView};
 

@@ -315,3 +315,75 @@ pub fn collection_members(conn: &mut Conn<'_>, collection_id: i64) -> Result<Vec
             .load::<i64>(c)
     })?)
 }
+
+/// A lineage edge: `(child kind, child id, parent kind, parent id)`, kinds `a` (artifact),
+/// `c` (collection), `r` (run); data flows from parent to child.
+pub type LineageEdge = (String, i64, String, i64);
+
+/// The lineage edges reachable from `(kind, id)` within `depth` steps, upstream (towards
+/// inputs) or downstream (towards outputs), in one recursive statement: artifacts and
+/// collections are children of the run that made them, collections of their members, runs
+/// of their inputs.
+pub fn lineage_edges(
+    conn: &mut Conn<'_>,
+    kind: &str,
+    id: i64,
+    depth: u32,
+    downstream: bool,
+) -> Result<Vec<LineageEdge>> {
+    use diesel::sql_types::{BigInt, Text};
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        ck: String,
+        #[diesel(sql_type = BigInt)]
+        cid: i64,
+        #[diesel(sql_type = Text)]
+        pk: String,
+        #[diesel(sql_type = BigInt)]
+        pid: i64,
+    }
+    if !matches!(kind, "a" | "c" | "r") {
+        return Err(crate::error::Error::Lookup(format!(
+            "'{kind}' is no lineage node kind"
+        )));
+    }
+    let edges = "SELECT CAST('a' AS TEXT) AS ck, id AS cid, CAST('r' AS TEXT) AS pk, run_id AS pid \
+                   FROM lamella_artifacts WHERE run_id IS NOT NULL \
+                 UNION ALL SELECT CAST('c' AS TEXT), id, CAST('r' AS TEXT), run_id \
+                   FROM lamella_collections WHERE run_id IS NOT NULL \
+                 UNION ALL SELECT CAST('c' AS TEXT), collection_id, CAST('a' AS TEXT), artifact_id \
+                   FROM lamella_collection_artifacts \
+                 UNION ALL SELECT CAST('r' AS TEXT), run_id, CAST('a' AS TEXT), artifact_id \
+                   FROM lamella_run_input_artifacts \
+                 UNION ALL SELECT CAST('r' AS TEXT), run_id, CAST('c' AS TEXT), collection_id \
+                   FROM lamella_run_input_collections";
+    let (from_k, from_i, to_k, to_i) = if downstream {
+        ("pk", "pid", "ck", "cid")
+    } else {
+        ("ck", "cid", "pk", "pid")
+    };
+    let mut sql = crate::query::Sql::new(conn.backend());
+    sql.push(&format!(
+        "WITH RECURSIVE e AS ({edges}), walk(k, i, d) AS (SELECT CAST("
+    ));
+    sql.bind_text(kind.to_string());
+    sql.push(" AS TEXT), CAST(");
+    sql.bind_i64(id);
+    sql.push(&format!(
+        " AS BIGINT), 0 UNION SELECT e.{to_k}, e.{to_i}, walk.d + 1 FROM e JOIN walk ON \
+         e.{from_k} = walk.k AND e.{from_i} = walk.i WHERE walk.d < "
+    ));
+    sql.bind_i64(i64::from(depth));
+    sql.push(&format!(
+        ") SELECT DISTINCT e.ck, e.cid, e.pk, e.pid FROM e JOIN walk ON e.{from_k} = walk.k \
+         AND e.{from_i} = walk.i WHERE walk.d < "
+    ));
+    sql.bind_i64(i64::from(depth));
+    sql.push(" ORDER BY 1, 2, 3, 4");
+    let rows: Vec<Row> = sql.load_rows(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.ck, r.cid, r.pk, r.pid))
+        .collect())
+}

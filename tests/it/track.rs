@@ -108,3 +108,86 @@ db_test!(
         Ok(())
     }
 );
+
+db_test!(lineage_walks_runs_inputs_and_collections, |t| {
+    use lamella_core::LineageOf;
+    t.track(Transform::new("Upload").kind("upload"))?;
+    let raws: Vec<Artifact> = (0..12)
+        .map(|i| {
+            let p = t.file(&format!("raw{i}.txt"), format!("raw {i}").as_bytes());
+            Ok(t.artifacts()
+                .from_path(&p)
+                .key(format!("raw/{i}.txt"))
+                .save()?
+                .record)
+        })
+        .collect::<anyhow::Result<_>>()?;
+    t.finish()?;
+    let model = t.track(Transform::new("Model"))?;
+    for r in &raws {
+        t.artifacts().cache(r)?;
+    }
+    let out = t.file("out.txt", b"model output");
+    let out = t.artifacts().from_path(&out).key("out.txt").save()?.record;
+    t.finish()?;
+    t.track(Transform::new("Joint analysis"))?;
+    let other = t.file("other.txt", b"other");
+    let other = t
+        .artifacts()
+        .from_path(&other)
+        .key("other.txt")
+        .save()?
+        .record;
+    let c = t
+        .collections()
+        .create(&[out.clone(), other.clone()], "joint")
+        .save()?
+        .record;
+    t.finish()?;
+    // Upstream of the collection: its run, its members, their runs, the model's 12 inputs.
+    let l = t.lineage(LineageOf::Collection(&c), 10, false)?;
+    assert_eq!(l.runs.len(), 3);
+    assert_eq!(l.artifacts.len(), 14);
+    assert_eq!(l.collections.len(), 1);
+    // Depth 1: the collection's direct parents only.
+    let near = t.lineage(LineageOf::Collection(&c), 1, false)?;
+    assert_eq!(near.artifacts.len(), 2);
+    assert_eq!(near.runs.len(), 1);
+    // The 12 inputs of the model run are drawn as one node.
+    let g = l.graph(5);
+    assert!(
+        g.nodes().any(|n| n.label == "12 artifacts"),
+        "{:?}",
+        g.nodes().map(|n| &n.label).collect::<Vec<_>>()
+    );
+    assert!(l.graph(20).len() > g.len());
+    // Downstream of one raw file: the model run, its output, the collection.
+    let down = t.lineage(LineageOf::Artifact(&raws[0]), 10, true)?;
+    assert!(down.collections.iter().any(|x| x.uid == c.uid));
+    assert!(down.runs.iter().any(|r| r.uid == model.run.uid));
+    // OpenLineage: one RunEvent per run, run ids as UUIDv5 of the run uid.
+    let events = l.openlineage(&t.ln)?;
+    assert_eq!(events.len(), 3);
+    for e in &events {
+        assert_eq!(
+            e["schemaURL"],
+            "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
+        );
+        assert_eq!(e["eventType"], "COMPLETE");
+        assert!(e["eventTime"].as_str().unwrap().ends_with('Z'));
+        let id = uuid::Uuid::parse_str(e["run"]["runId"].as_str().unwrap())?;
+        assert_eq!(id.get_version_num(), 5);
+        assert!(
+            e["job"]["namespace"]
+                .as_str()
+                .unwrap()
+                .starts_with("lamella://")
+        );
+    }
+    let model_event = events.iter().find(|e| e["job"]["name"] == "Model").unwrap();
+    assert_eq!(model_event["inputs"].as_array().unwrap().len(), 12);
+    assert_eq!(model_event["outputs"].as_array().unwrap().len(), 1);
+    let ns = model_event["outputs"][0]["namespace"].as_str().unwrap();
+    assert!(ns == "file" || ns.starts_with("s3://"), "{ns}");
+    Ok(())
+});

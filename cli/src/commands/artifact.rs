@@ -44,7 +44,7 @@ pub fn find(ln: &Instance, uid: &str) -> Result<Artifact> {
 }
 
 /// The artifact named by uid or key (its latest version).
-fn resolve(ln: &Instance, which: &ArtifactRef) -> Result<Artifact> {
+pub(crate) fn resolve(ln: &Instance, which: &ArtifactRef) -> Result<Artifact> {
     match (&which.uid, &which.key) {
         (Some(uid), _) => find(ln, uid),
         (None, Some(key)) => ln.artifacts().get_by_key(key).map_err(|e| match e {

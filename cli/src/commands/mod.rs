@@ -5,6 +5,7 @@ mod collection;
 mod curate;
 mod feature;
 mod instance;
+mod lineage;
 mod named;
 mod storage;
 mod ulabel;
@@ -88,6 +89,25 @@ pub fn run(command: Command, out: &mut Out) -> Result<()> {
             key,
         } => instance::track(&name, &kind, version, key, out),
         Command::Finish => instance::finish(out),
+        Command::Lineage {
+            uid,
+            key,
+            collection,
+            out: files,
+            depth,
+            downstream,
+            cluster,
+        } => lineage::run(
+            &lineage::Target {
+                artifact: ArtifactRef { uid, key },
+                collection,
+            },
+            &files,
+            depth,
+            downstream,
+            cluster,
+            out,
+        ),
         Command::Tutorial { dir, db } => crate::tutorial::run(&dir, db.as_deref(), out),
     }
 }

@@ -338,3 +338,46 @@ cli_test!(collections_from_the_command_line, |env| {
     );
     assert_error(&env.run(&["collection", "create", "x"]), "--artifact");
 });
+
+cli_test!(lineage_from_the_command_line, |env| {
+    env.init("data");
+    std::fs::write(env.path("in.csv"), "a\n1\n").unwrap();
+    env.run(&["save", "in.csv", "--key", "raw/in.csv"]).ok();
+    env.run(&["track", "Model"]).ok();
+    env.run(&["load", "--key", "raw/in.csv"]).ok();
+    std::fs::write(env.path("out.csv"), "a\n2\n").unwrap();
+    env.run(&["save", "out.csv", "--key", "out.csv"]).ok();
+    env.run(&["finish"]).ok();
+    let text = env.run(&["lineage", "--key", "out.csv"]).ok().stdout;
+    assert!(text.contains("raw/in.csv → Model run"), "{text}");
+    assert!(text.contains("→ out.csv"), "{text}");
+    env.run(&[
+        "lineage", "--key", "out.csv", "--out", "l.svg", "--out", "l.dot", "--out", "l.mmd",
+        "--out", "l.json",
+    ])
+    .ok();
+    let svg = std::fs::read_to_string(env.path("l.svg")).unwrap();
+    assert!(svg.starts_with("<svg") || svg.starts_with("<?xml"), "{svg}");
+    assert!(
+        std::fs::read_to_string(env.path("l.dot"))
+            .unwrap()
+            .contains("digraph")
+    );
+    let events: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env.path("l.json")).unwrap()).unwrap();
+    assert_eq!(events[0]["eventType"], "COMPLETE");
+    assert_eq!(events[0]["inputs"].as_array().unwrap().len(), 1);
+    // Downstream of the input: the run and its output.
+    let down = env
+        .run(&["lineage", "--key", "raw/in.csv", "--downstream"])
+        .ok()
+        .stdout;
+    assert!(down.contains("→ out.csv"), "{down}");
+    let none = env.run(&["lineage", "--key", "raw/in.csv"]).ok().stdout;
+    assert!(none.contains("no lineage"), "{none}");
+    assert_eq!(env.run(&["lineage"]).code, 2);
+    assert_error(
+        &env.run(&["lineage", "--key", "out.csv", "--out", "l.png"]),
+        ".svg",
+    );
+});

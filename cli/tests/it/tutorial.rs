@@ -110,6 +110,12 @@ fn mask(env: &Env, out: &str, db: &[String]) -> String {
     for (i, u) in uids.iter().enumerate() {
         text = text.replace(u.as_str(), &format!("<uid{i:02}:{}>", u.len()));
     }
+    // Lineage graphs name runs by their uid's first 8 characters.
+    for (i, u) in uids.iter().enumerate() {
+        if u.len() == 20 {
+            text = text.replace(&format!("run {}", &u[..8]), &format!("run <uid{i:02}:8>"));
+        }
+    }
     // Feature-set hashes hash their members' (random) uids; artifact hashes hash content and
     // stay.
     let mut set_hashes: Vec<String> = view["FeatureSet"]["records"]

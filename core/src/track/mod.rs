@@ -3,6 +3,11 @@
 //! become the run's inputs and their producing transforms parents of the current one;
 //! `ln.finish()` sets `finished_at`.
 
+mod lineage;
+mod openlineage;
+
+pub use lineage::{Lineage, LineageOf};
+
 use lamella_schema::{
     Edge, Hierarchy, Run, Store as _, TRANSFORM_KINDS, Transform, base62_uid, now, require_id,
 };

@@ -46,7 +46,7 @@ pub use hash::{
 pub use store::{ObjectMeta, S3Options, Store, StoreKind};
 pub use table::{
     ParquetBatches, TableHead, check_table, convert_table, csv_rows, n_rows, read_csv,
-    read_parquet, read_table_head, write_csv, write_parquet,
+    read_parquet, read_table_head, write_batches, write_csv, write_parquet,
 };
 pub use table_csv::CsvBatches;
 pub use walk::{FolderWalk, WalkedFile, walk_folder};

@@ -202,6 +202,28 @@ where
     write_csv_stream(&schema, batches.map(|b| Ok(b.borrow().clone())), path)
 }
 
+/// Writes batches of `schema`, produced one at a time by `batches`, to `path` — Parquet or
+/// CSV by its suffix — so memory stays bounded by a batch whatever the table's size. Atomic
+/// like [`write_parquet`]; the first error from `batches` ends the write and leaves no file.
+pub fn write_batches(
+    schema: &SchemaRef,
+    batches: impl Iterator<Item = Result<RecordBatch>>,
+    path: &Path,
+) -> Result<u64> {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "parquet" => write_parquet_stream(schema, batches, path),
+        "csv" => write_csv_stream(schema, batches, path),
+        _ => Err(Error::InvalidInput {
+            what: format!("writing `{}`", path.display()),
+            reason: "give a .parquet or .csv file".into(),
+        }),
+    }
+}
+
 type Peekable<I> = std::iter::Peekable<<I as IntoIterator>::IntoIter>;
 
 fn first_schema<I, B>(batches: I, path: &Path) -> Result<(SchemaRef, Peekable<I>)>

@@ -260,3 +260,61 @@ db_test!(
         Ok(())
     }
 );
+
+db_test!(export_streams_the_same_table_that_load_builds, |t| {
+    let a = save(
+        &t,
+        "e1.parquet",
+        vec![
+            ("n", Arc::new(Int32Array::from(vec![1, 2])) as ArrayRef),
+            ("s", Arc::new(StringArray::from(vec!["a", "b"])) as ArrayRef),
+        ],
+    )?;
+    let b = save(
+        &t,
+        "e2.parquet",
+        vec![
+            ("n", Arc::new(Int64Array::from(vec![3])) as ArrayRef),
+            ("extra", Arc::new(Float64Array::from(vec![0.5])) as ArrayRef),
+        ],
+    )?;
+    let c = t.collections().create(&[a, b], "export").save()?.record;
+    let loaded = t.collections().load(&c, Join::Outer, false)?;
+    for name in ["all.parquet", "all.csv"] {
+        let path = t.scratch().join(name);
+        let (rows, size) = t.collections().export(&c, &path, Join::Outer, false)?;
+        assert_eq!(rows, 3);
+        assert!(size > 0);
+        let back = lamella_core::read_table(&path)?;
+        assert_eq!(back.num_rows(), 3);
+        assert_eq!(back.schema().fields().len(), loaded.num_columns());
+    }
+    let back = lamella_core::read_table(&t.scratch().join("all.parquet"))?;
+    assert_eq!(back.column(0).as_ref(), loaded.column(0).as_ref());
+    // A type conflict fails before anything is written.
+    let x = save(
+        &t,
+        "e3.parquet",
+        vec![("n", Arc::new(StringArray::from(vec!["z"])) as ArrayRef)],
+    )?;
+    let bad = t.collections().create(&[x], "bad").save()?.record;
+    let mixed = t
+        .collections()
+        .create(
+            &[
+                t.collections().artifacts(&c)?[0].clone(),
+                t.collections().artifacts(&bad)?[0].clone(),
+            ],
+            "mixed",
+        )
+        .save()?
+        .record;
+    let out = t.scratch().join("mixed.parquet");
+    assert!(
+        t.collections()
+            .export(&mixed, &out, Join::Outer, false)
+            .is_err()
+    );
+    assert!(!out.exists());
+    Ok(())
+});

@@ -1,7 +1,5 @@
 //! `lamella collection create|load|check|ls|describe`
 
-use std::path::Path;
-
 use anyhow::{Result, bail};
 use lamella_core::{Collection, Join};
 use serde_json::json;
@@ -80,22 +78,28 @@ pub fn run(cmd: CollectionCommand, out: &mut Out) -> Result<()> {
             out: dest,
         } => {
             let c = reg.get(&name)?;
-            let table = reg.load(&c, join(j), allow_lossy)?;
-            match dest {
-                Some(path) => write(&table, &path, out),
-                None => {
-                    if out.json {
-                        bail!("--json prints records, not tables: write the table with --out FILE");
-                    }
-                    print_head(&table, 5, out)?;
-                    if table.num_rows() > 5 {
-                        out.line("tail:")?;
-                        let n = table.num_rows();
-                        out.data_table(&table.slice(n - 5, 5))?;
-                    }
-                    Ok(())
+            if let Some(path) = dest {
+                // Streamed member by member: memory bounded by a batch.
+                let (rows, size) = reg.export(&c, &path, join(j), allow_lossy)?;
+                if out.json {
+                    return out.json(&json!({ "path": path, "rows": rows, "size": size }));
                 }
+                return out.line(format!(
+                    "✅ wrote {rows} rows to {} ({size} bytes)",
+                    path.display()
+                ));
             }
+            if out.json {
+                bail!("--json prints records, not tables: write the table with --out FILE");
+            }
+            let table = reg.load(&c, join(j), allow_lossy)?;
+            print_head(&table, 5, out)?;
+            if table.num_rows() > 5 {
+                out.line("tail:")?;
+                let n = table.num_rows();
+                out.data_table(&table.slice(n - 5, 5))?;
+            }
+            Ok(())
         }
         CollectionCommand::Check {
             name,
@@ -171,24 +175,6 @@ pub fn run(cmd: CollectionCommand, out: &mut Out) -> Result<()> {
         }
         CollectionCommand::Describe { name } => describe(&ln, &reg.get(&name)?, out),
     }
-}
-
-fn write(table: &lamella_core::RecordBatch, path: &Path, out: &mut Out) -> Result<()> {
-    let suffix = lamella_core::suffix_of(&path.to_string_lossy()).to_ascii_lowercase();
-    let size = match suffix.as_str() {
-        ".parquet" => lamella_core::write_parquet([table], path)?,
-        ".csv" => lamella_core::write_csv([table], path)?,
-        other => bail!("--out takes a .parquet or .csv file, not '{other}'"),
-    };
-    if out.json {
-        return out.json(&json!({ "path": path, "rows": table.num_rows(), "size": size }));
-    }
-    out.line(format!(
-        "✅ wrote {} rows × {} columns to {} ({size} bytes)",
-        table.num_rows(),
-        table.num_columns(),
-        path.display()
-    ))
 }
 
 fn describe(ln: &lamella_core::Instance, c: &Collection, out: &mut Out) -> Result<()> {

@@ -58,13 +58,16 @@ fn use_it_block_runs_as_written() {
     // What the block says happened did happen.
     assert!(dir.path().join("is_species.svg").is_file());
     assert!(dir.path().join("study0.parquet").is_file());
-    let events: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("lineage.json")).unwrap(),
-    )
-    .unwrap();
+    let events: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("lineage.json")).unwrap())
+            .unwrap();
     assert_eq!(events[0]["job"]["name"], "Petal & sepal regressor");
     assert_eq!(events[0]["inputs"].as_array().unwrap().len(), 1, "{events}");
-    assert_eq!(events[0]["outputs"].as_array().unwrap().len(), 1, "{events}");
+    assert_eq!(
+        events[0]["outputs"].as_array().unwrap().len(),
+        1,
+        "{events}"
+    );
     let versions = Command::new(bin)
         .args(["versions", "--key", "iris/study0.csv", "--json"])
         .current_dir(dir.path())

@@ -318,54 +318,17 @@ impl Collections<'_> {
         let members = self.artifacts(c)?;
         let schemas = self.member_schemas(&members)?;
         let plan = self.plan_of(&members, &schemas, join, allow_lossy)?;
-        let target: SchemaRef = Arc::new(Schema::new(
-            plan.columns
-                .iter()
-                .map(|p| Field::new(&p.name, p.arrow_type.clone(), true))
-                .collect::<Vec<_>>(),
-        ));
-        let opts = CastOptions {
-            safe: allow_lossy,
-            ..Default::default()
-        };
-        let parts: Vec<Vec<RecordBatch>> = members
+        let target = target_schema(&plan);
+        let opts = cast_options(allow_lossy);
+        let parts: Vec<RecordBatch> = members
             .par_iter()
             .map(|a| {
                 let path = self.ln.artifacts().local_copy(a)?;
                 let table = crate::table::read_table(&path)?;
-                let columns = target
-                    .fields()
-                    .iter()
-                    .map(|f| -> Result<ArrayRef> {
-                        match table.column_by_name(f.name()) {
-                            None => Ok(new_null_array(f.data_type(), table.num_rows())),
-                            Some(col) if col.data_type() == f.data_type() => Ok(col.clone()),
-                            Some(col) => {
-                                cast_with_options(col, f.data_type(), &opts).map_err(|e| {
-                                    Error::Invalid(format!(
-                                        "column '{}' of artifact {} does not convert from {} \
-                                         to {}: {e}",
-                                        f.name(),
-                                        a.uid,
-                                        col.data_type(),
-                                        f.data_type()
-                                    ))
-                                })
-                            }
-                        }
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                let options = arrow::record_batch::RecordBatchOptions::new()
-                    .with_row_count(Some(table.num_rows()));
-                Ok(vec![RecordBatch::try_new_with_options(
-                    target.clone(),
-                    columns,
-                    &options,
-                )?])
+                conform(&table, &target, &opts, a)
             })
             .collect::<Result<_>>()?;
-        let batches: Vec<RecordBatch> = parts.into_iter().flatten().collect();
-        let mut out = arrow::compute::concat_batches(&target, &batches)?;
+        let mut out = arrow::compute::concat_batches(&target, &parts)?;
         // Dictionaries: one dictionary of the union of the values, in first-seen order.
         let mut columns = out.columns().to_vec();
         let mut changed = false;
@@ -379,6 +342,12 @@ impl Collections<'_> {
         if changed {
             out = RecordBatch::try_new(target.clone(), columns)?;
         }
+        self.note_input(c)?;
+        Ok(out)
+    }
+
+    /// In a tracked run, records the collection as an input.
+    fn note_input(&self, c: &Collection) -> Result<()> {
         if let Some((run, _)) = self.ln.run_ids() {
             let cid = require_id(c)?;
             self.ln.db().transaction(|conn| {
@@ -386,6 +355,158 @@ impl Collections<'_> {
                 Ok::<_, Error>(())
             })?;
         }
-        Ok(out)
+        Ok(())
     }
+
+    /// The concatenation as a stream of record batches in member order, each cast to the
+    /// plan: one member file open at a time, so memory is bounded by a batch, not by the
+    /// collection. Returns the result's schema and the batches.
+    pub fn batches(
+        &self,
+        c: &Collection,
+        join: Join,
+        allow_lossy: bool,
+    ) -> Result<(SchemaRef, CollectionBatches<'_>)> {
+        let members = self.artifacts(c)?;
+        let schemas = self.member_schemas(&members)?;
+        let plan = self.plan_of(&members, &schemas, join, allow_lossy)?;
+        let target = target_schema(&plan);
+        self.note_input(c)?;
+        Ok((
+            target.clone(),
+            CollectionBatches {
+                collections: *self,
+                members: members.into_iter(),
+                current: None,
+                target,
+                opts: cast_options(allow_lossy),
+            },
+        ))
+    }
+
+    /// Streams the concatenation into one Parquet or CSV file at `path` (by suffix), memory
+    /// bounded by a batch; the file appears complete or not at all. Returns `(rows, bytes)`.
+    pub fn export(
+        &self,
+        c: &Collection,
+        path: &std::path::Path,
+        join: Join,
+        allow_lossy: bool,
+    ) -> Result<(u64, u64)> {
+        let (schema, batches) = self.batches(c, join, allow_lossy)?;
+        let failure: std::cell::RefCell<Option<Error>> = std::cell::RefCell::new(None);
+        let mut rows = 0u64;
+        let stream = batches.map(|b| match b {
+            Ok(b) => {
+                rows += b.num_rows() as u64;
+                Ok(b)
+            }
+            Err(e) => {
+                let message = e.to_string();
+                *failure.borrow_mut() = Some(e);
+                Err(lamella_storage::Error::InvalidInput {
+                    what: "the collection's batches".into(),
+                    reason: message,
+                })
+            }
+        });
+        let written = lamella_storage::write_batches(&schema, stream, path);
+        if let Some(e) = failure.into_inner() {
+            return Err(e);
+        }
+        let size = written?;
+        Ok((rows, size))
+    }
+}
+
+/// The batches of a collection, member after member (see [`Collections::batches`]).
+pub struct CollectionBatches<'a> {
+    collections: Collections<'a>,
+    members: std::vec::IntoIter<Artifact>,
+    current: Option<(
+        Artifact,
+        Box<dyn Iterator<Item = lamella_storage::Result<RecordBatch>> + Send>,
+    )>,
+    target: SchemaRef,
+    opts: CastOptions<'static>,
+}
+
+impl Iterator for CollectionBatches<'_> {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some((a, reader)) = &mut self.current {
+                match reader.next() {
+                    Some(Ok(b)) => return Some(conform(&b, &self.target, &self.opts, a)),
+                    Some(Err(e)) => return Some(Err(e.into())),
+                    None => self.current = None,
+                }
+            }
+            let a = self.members.next()?;
+            let opened = (|| -> Result<Box<dyn Iterator<Item = lamella_storage::Result<RecordBatch>> + Send>> {
+                let path = self.collections.ln.artifacts().local_copy(&a)?;
+                Ok(if a.suffix.eq_ignore_ascii_case(".parquet") {
+                    Box::new(lamella_storage::ParquetBatches::open(&path)?)
+                } else {
+                    Box::new(lamella_storage::CsvBatches::open(&path)?)
+                })
+            })();
+            match opened {
+                Ok(r) => self.current = Some((a, r)),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
+fn cast_options(allow_lossy: bool) -> CastOptions<'static> {
+    CastOptions {
+        safe: allow_lossy,
+        ..Default::default()
+    }
+}
+
+fn target_schema(plan: &Plan) -> SchemaRef {
+    Arc::new(Schema::new(
+        plan.columns
+            .iter()
+            .map(|p| Field::new(&p.name, p.arrow_type.clone(), true))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// One member's batch in the plan's schema: its columns cast, missing ones null.
+fn conform(
+    table: &RecordBatch,
+    target: &SchemaRef,
+    opts: &CastOptions<'_>,
+    a: &Artifact,
+) -> Result<RecordBatch> {
+    let columns = target
+        .fields()
+        .iter()
+        .map(|f| -> Result<ArrayRef> {
+            match table.column_by_name(f.name()) {
+                None => Ok(new_null_array(f.data_type(), table.num_rows())),
+                Some(col) if col.data_type() == f.data_type() => Ok(col.clone()),
+                Some(col) => cast_with_options(col, f.data_type(), opts).map_err(|e| {
+                    Error::Invalid(format!(
+                        "column '{}' of artifact {} does not convert from {} to {}: {e}",
+                        f.name(),
+                        a.uid,
+                        col.data_type(),
+                        f.data_type()
+                    ))
+                }),
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let options =
+        arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(table.num_rows()));
+    Ok(RecordBatch::try_new_with_options(
+        target.clone(),
+        columns,
+        &options,
+    )?)
 }

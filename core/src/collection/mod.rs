@@ -11,7 +11,7 @@ use lamella_schema::{
     Artifact, Collection, Feature, Store as _, VersionedUid, Visibility, now, require_id,
 };
 
-pub use concat::{Join, Plan, PlannedColumn};
+pub use concat::{CollectionBatches, Join, Plan, PlannedColumn};
 
 use crate::error::{Error, Result};
 use crate::instance::Instance;

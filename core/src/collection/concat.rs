@@ -419,14 +419,14 @@ impl Collections<'_> {
     }
 }
 
+/// A member table's batches, read one at a time.
+type MemberReader = Box<dyn Iterator<Item = lamella_storage::Result<RecordBatch>> + Send>;
+
 /// The batches of a collection, member after member (see [`Collections::batches`]).
 pub struct CollectionBatches<'a> {
     collections: Collections<'a>,
     members: std::vec::IntoIter<Artifact>,
-    current: Option<(
-        Artifact,
-        Box<dyn Iterator<Item = lamella_storage::Result<RecordBatch>> + Send>,
-    )>,
+    current: Option<(Artifact, MemberReader)>,
     target: SchemaRef,
     opts: CastOptions<'static>,
 }
@@ -444,7 +444,7 @@ impl Iterator for CollectionBatches<'_> {
                 }
             }
             let a = self.members.next()?;
-            let opened = (|| -> Result<Box<dyn Iterator<Item = lamella_storage::Result<RecordBatch>> + Send>> {
+            let opened = (|| -> Result<MemberReader> {
                 let path = self.collections.ln.artifacts().local_copy(&a)?;
                 Ok(if a.suffix.eq_ignore_ascii_case(".parquet") {
                     Box::new(lamella_storage::ParquetBatches::open(&path)?)

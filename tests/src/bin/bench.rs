@@ -2,7 +2,7 @@
 //! one aligned table of figures per backend next to LaminDB 2.12's on the same machine.
 //!
 //! Options: `--quick` (smaller sizes), `--only sqlite|postgres`, `--group labels|artifacts|
-//! features|validation|hashing` (repeatable). PostgreSQL figures need
+//! features|validation|collections|hashing` (repeatable). PostgreSQL figures need
 //! `LAMELLA_TEST_POSTGRES_URL` (xtask sets it).
 
 use std::time::{Duration, Instant};
@@ -593,6 +593,267 @@ fn validation(
     Ok(())
 }
 
+/// The peak resident memory since the last reset (Linux `VmHWM`), in bytes.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Resets the peak resident memory (Linux: `echo 5 > /proc/self/clear_refs`).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// A member of the drifting collection: `rows` rows whose schema depends on `i` (int32 or
+/// int64, float32 or float64, dictionary or string, a column missing or extra).
+fn drifting_member(i: usize, rows: usize) -> lamella_core::RecordBatch {
+    use lamella_core::arrow::array::{
+        ArrayRef, DictionaryArray, Float32Array, Float64Array, Int32Array, Int64Array, StringArray,
+    };
+    use lamella_core::arrow::datatypes::Int32Type;
+    use std::sync::Arc;
+    let names = ["setosa", "versicolor", "virginica"];
+    let mut cols: Vec<(&str, ArrayRef)> = Vec::new();
+    cols.push(if i % 2 == 0 {
+        (
+            "n",
+            Arc::new(Int32Array::from_iter_values(
+                (0..rows).map(|r| (i * rows + r) as i32),
+            )),
+        )
+    } else {
+        (
+            "n",
+            Arc::new(Int64Array::from_iter_values(
+                (0..rows).map(|r| (i * rows + r) as i64),
+            )),
+        )
+    });
+    cols.push(if i % 3 == 0 {
+        (
+            "x",
+            Arc::new(Float32Array::from_iter_values(
+                (0..rows).map(|r| (r % 100) as f32 * 0.5),
+            )),
+        )
+    } else {
+        (
+            "x",
+            Arc::new(Float64Array::from_iter_values(
+                (0..rows).map(|r| (r % 100) as f64 * 0.5),
+            )),
+        )
+    });
+    cols.push(if i % 2 == 0 {
+        let d: DictionaryArray<Int32Type> = (0..rows).map(|r| names[r % 3]).collect();
+        ("species", Arc::new(d))
+    } else {
+        (
+            "species",
+            Arc::new(StringArray::from_iter_values(
+                (0..rows).map(|r| names[r % 3]),
+            )),
+        )
+    });
+    if i % 5 != 0 {
+        cols.push((
+            "y",
+            Arc::new(Float64Array::from_iter_values((0..rows).map(|r| r as f64))),
+        ));
+    }
+    if i % 7 == 0 {
+        cols.push((
+            "extra",
+            Arc::new(Int64Array::from_iter_values((0..rows).map(|r| r as i64))),
+        ));
+    }
+    lamella_core::RecordBatch::try_from_iter(cols).expect("bench member")
+}
+
+/// Collections: load() of 10 x 100k rows, export() and check() of a drifting collection,
+/// lineage of a long chain and of a run with many inputs, tracking overhead.
+fn collections(
+    ln: &Instance,
+    backend: &'static str,
+    quick: bool,
+    rows: &mut Vec<Row>,
+) -> Result<()> {
+    use lamella_core::{Join, LineageOf, Transform};
+    let ten: Vec<lamella_core::Artifact> = (0..10)
+        .map(|i| {
+            let b = table(100_000);
+            // distinct contents: shift one column by the member's index
+            let b = lamella_core::RecordBatch::try_new(
+                b.schema(),
+                b.columns()
+                    .iter()
+                    .enumerate()
+                    .map(|(c, a)| {
+                        if c == 3 {
+                            std::sync::Arc::new(
+                                lamella_core::arrow::array::Int64Array::from_iter_values(
+                                    (0..100_000i64).map(|r| r + i as i64 * 1_000_000),
+                                ),
+                            ) as lamella_core::arrow::array::ArrayRef
+                        } else {
+                            a.clone()
+                        }
+                    })
+                    .collect(),
+            )?;
+            Ok(ln
+                .artifacts()
+                .from_table(&b)
+                .key(format!("bench/ten/{i}.parquet"))
+                .save()?
+                .record)
+        })
+        .collect::<Result<_>>()?;
+    let c = ln.collections().create(&ten, "ten x 100k").save()?.record;
+    let d = median(5, || Ok(ln.collections().load(&c, Join::Outer, false)?))?;
+    rows.push(Row {
+        backend,
+        what: "collection load() of 10 x 100,000 rows".into(),
+        time: d,
+        per: None,
+        lamindb: "0.39 s",
+    });
+    // The drifting collection.
+    let (members, member_rows) = if quick {
+        (10, 1_000_000)
+    } else {
+        (100, 1_000_000)
+    };
+    let drift: Vec<lamella_core::Artifact> = (0..members)
+        .map(|i| {
+            Ok(ln
+                .artifacts()
+                .from_table(&drifting_member(i, member_rows))
+                .key(format!("bench/drift/{i:03}.parquet"))
+                .save()?
+                .record)
+        })
+        .collect::<Result<_>>()?;
+    let dc = ln.collections().create(&drift, "drifting").save()?.record;
+    let d = median(3, || Ok(ln.collections().check(&dc, Join::Outer, false)?))?;
+    rows.push(Row {
+        backend,
+        what: format!("collection check() of {members} x 1M drifting members"),
+        time: d,
+        per: None,
+        lamindb: "",
+    });
+    let out = tempfile::tempdir()?;
+    reset_peak_rss();
+    let before = peak_rss();
+    let (res, d) = time(|| {
+        Ok(ln
+            .collections()
+            .export(&dc, &out.path().join("all.parquet"), Join::Outer, false)?)
+    })?;
+    let peak = peak_rss();
+    rows.push(Row {
+        backend,
+        what: format!(
+            "export() of {members} x 1M drifting members to one Parquet ({} rows; peak RSS {} MB{})",
+            res.0,
+            peak.map_or("?".to_string(), |p| (p / 1_000_000).to_string()),
+            before.map_or(String::new(), |b| format!(", {} MB before", b / 1_000_000))
+        ),
+        time: d,
+        per: None,
+        lamindb: if quick { "" } else { "polars 30.4 s" },
+    });
+    // Lineage: a 50-step chain, and a run with 10,000 inputs.
+    let mut prev: Option<lamella_core::Artifact> = None;
+    let dir = tempfile::tempdir()?;
+    for step in 0..50 {
+        ln.track(Transform::new(format!("chain step {step}")))?;
+        if let Some(p) = &prev {
+            ln.artifacts().cache(p)?;
+        }
+        let f = dir.path().join(format!("chain{step}.txt"));
+        std::fs::write(&f, format!("step {step}"))?;
+        prev = Some(
+            ln.artifacts()
+                .from_path(&f)
+                .key(format!("bench/chain/{step}.txt"))
+                .save()?
+                .record,
+        );
+        ln.finish()?;
+    }
+    let last = prev.expect("chain");
+    let d = median(5, || {
+        Ok(ln.lineage(LineageOf::Artifact(&last), 200, false)?)
+    })?;
+    rows.push(Row {
+        backend,
+        what: "lineage() of the end of a 50-step chain".into(),
+        time: d,
+        per: None,
+        lamindb: "",
+    });
+    let inputs = if quick { 1_000 } else { 10_000 };
+    let paths: Vec<std::path::PathBuf> = (0..inputs)
+        .map(|i| {
+            let p = dir.path().join(format!("in{i:05}.txt"));
+            std::fs::write(&p, format!("input {i}")).map(|_| p)
+        })
+        .collect::<std::io::Result<_>>()?;
+    let saved = ln.artifacts().save_paths(&paths, Some("bench/inputs"))?;
+    ln.track(Transform::new("many inputs"))?;
+    for s in &saved {
+        ln.artifacts().cache(&s.record)?;
+    }
+    let f = dir.path().join("fan-in.txt");
+    std::fs::write(&f, "fan in")?;
+    let fan = ln
+        .artifacts()
+        .from_path(&f)
+        .key("bench/fan-in.txt")
+        .save()?
+        .record;
+    ln.finish()?;
+    let (l, d) = time(|| Ok(ln.lineage(LineageOf::Artifact(&fan), 5, false)?))?;
+    let (g, dg) = time(|| Ok(l.graph(5)))?;
+    rows.push(Row {
+        backend,
+        what: format!(
+            "lineage() + graph of a run with {inputs} inputs ({} nodes drawn)",
+            g.len()
+        ),
+        time: d + dg,
+        per: None,
+        lamindb: "",
+    });
+    // Tracking overhead: track + one save + finish.
+    let n = 20;
+    let (_, d) = time(|| {
+        for i in 0..n {
+            ln.track(Transform::new("overhead"))?;
+            let f = dir.path().join(format!("o{i}.txt"));
+            std::fs::write(&f, format!("overhead {i}"))?;
+            ln.artifacts()
+                .from_path(&f)
+                .key(format!("bench/overhead/{i}.txt"))
+                .save()?;
+            ln.finish()?;
+        }
+        Ok(())
+    })?;
+    rows.push(Row {
+        backend,
+        what: "track() + save of a small file + finish(), per run".into(),
+        time: d / n,
+        per: Some((1, "run")),
+        lamindb: "",
+    });
+    Ok(())
+}
+
 fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
@@ -614,7 +875,7 @@ fn main() -> Result<()> {
         .and_then(|i| args.get(i + 1).cloned());
     let big: u64 = if quick { 100_000 } else { 1_000_000 };
     // `--group NAME` (repeatable) runs only those groups: labels, artifacts, features,
-    // validation, hashing.
+    // validation, collections, hashing.
     let groups: Vec<String> = args
         .windows(2)
         .filter(|w| w[0] == "--group")
@@ -642,6 +903,11 @@ fn main() -> Result<()> {
             let fresh = Instance::init(dir.path().join("validation"), None)?;
             validation(&fresh, "SQLite", quick, &mut rows)?;
         }
+        if wanted("collections") {
+            let dir = tempfile::tempdir()?;
+            let fresh = Instance::init(dir.path().join("collections"), None)?;
+            collections(&fresh, "SQLite", quick, &mut rows)?;
+        }
         if wanted("hashing") {
             hashing(&mut rows)?;
         }
@@ -666,6 +932,12 @@ fn main() -> Result<()> {
                     let dir = tempfile::tempdir()?;
                     let fresh = Instance::init(dir.path().join("validation"), Some(&pg2.url))?;
                     validation(&fresh, "PostgreSQL", quick, &mut rows)?;
+                }
+                if wanted("collections") {
+                    let pg3 = PgDatabase::create(&url)?;
+                    let dir = tempfile::tempdir()?;
+                    let fresh = Instance::init(dir.path().join("collections"), Some(&pg3.url))?;
+                    collections(&fresh, "PostgreSQL", quick, &mut rows)?;
                 }
             }
             Err(_) => eprintln!(

@@ -349,6 +349,21 @@ fn is_retryable(e: &diesel::result::Error) -> bool {
 }
 
 /// A stable 64-bit key for a PostgreSQL advisory lock (FNV-1a of the name).
+/// Lock buckets per kind of lock name (the part before the first `:`).
+const LOCK_BUCKETS: u64 = 256;
+
+/// The advisory lock of `name`: one of [`LOCK_BUCKETS`] locks of its kind, so a batch that
+/// locks ten thousand names takes at most a few hundred locks (PostgreSQL's lock table is
+/// small: 64 per connection by default). Every writer maps a name the same way, so two
+/// writers of one name always meet; unrelated names share a bucket rarely, which only makes
+/// one wait for the other. Kinds never share buckets, so the lock rounds of a save (content
+/// hashes and keys, then version families) stay ordered.
+fn bucket_key(name: &str) -> i64 {
+    let kind = name.split(':').next().unwrap_or(name);
+    let bucket = (lock_key(name) as u64) % LOCK_BUCKETS;
+    lock_key(&format!("{kind}#{bucket}"))
+}
+
 fn lock_key(name: &str) -> i64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in name.as_bytes() {
@@ -432,7 +447,7 @@ impl<'a> Conn<'a> {
         let ConnRef::Postgresql(c) = &mut self.inner else {
             return Ok(());
         };
-        let mut keys: Vec<i64> = names.iter().map(|n| lock_key(n.as_ref())).collect();
+        let mut keys: Vec<i64> = names.iter().map(|n| bucket_key(n.as_ref())).collect();
         keys.sort_unstable();
         keys.dedup();
         // A thousand locks per statement, taken in key order (the keys are our own integers,
@@ -719,6 +734,17 @@ mod tests {
     fn lock_keys_are_stable() {
         assert_eq!(lock_key("a"), lock_key("a"));
         assert_ne!(lock_key("artifact-key:1:a"), lock_key("artifact-key:1:b"));
+        // Ten thousand names of one kind take at most LOCK_BUCKETS locks, and kinds never
+        // share a bucket.
+        let keys: std::collections::HashSet<i64> = (0..10_000)
+            .map(|i| bucket_key(&format!("artifact-hash:{i}")))
+            .collect();
+        assert!(keys.len() <= LOCK_BUCKETS as usize && keys.len() > 200);
+        let families: std::collections::HashSet<i64> = (0..10_000)
+            .map(|i| bucket_key(&format!("artifact-family:{i}")))
+            .collect();
+        assert!(keys.is_disjoint(&families));
+        assert_eq!(bucket_key("names:x"), bucket_key("names:x"));
     }
 
     #[test]

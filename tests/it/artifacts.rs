@@ -388,3 +388,19 @@ artifact_test!(csv_loads_as_a_table_whatever_the_suffix_case, |t| {
     assert_eq!(table.schema().field(0).name(), "name");
     Ok(())
 });
+
+lamella_tests::db_test!(a_batch_of_thousands_of_files_fits_the_lock_table, |t| {
+    // Each file takes a content and a key lock; PostgreSQL's lock table holds about 6,400 by default.
+    let dir = t.scratch().join("many");
+    std::fs::create_dir_all(&dir)?;
+    let paths: Vec<std::path::PathBuf> = (0..10_000)
+        .map(|i| {
+            let p = dir.join(format!("f{i:05}.txt"));
+            std::fs::write(&p, format!("file {i}")).map(|_| p)
+        })
+        .collect::<std::io::Result<_>>()?;
+    let saved = t.artifacts().save_paths(&paths, Some("many"))?;
+    assert_eq!(saved.len(), 10_000);
+    assert!(saved.iter().all(|s| !s.existed));
+    Ok(())
+});

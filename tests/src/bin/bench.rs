@@ -616,7 +616,7 @@ fn drifting_member(i: usize, rows: usize) -> lamella_core::RecordBatch {
     use std::sync::Arc;
     let names = ["setosa", "versicolor", "virginica"];
     let mut cols: Vec<(&str, ArrayRef)> = Vec::new();
-    cols.push(if i % 2 == 0 {
+    cols.push(if i.is_multiple_of(2) {
         (
             "n",
             Arc::new(Int32Array::from_iter_values(
@@ -631,7 +631,7 @@ fn drifting_member(i: usize, rows: usize) -> lamella_core::RecordBatch {
             )),
         )
     });
-    cols.push(if i % 3 == 0 {
+    cols.push(if i.is_multiple_of(3) {
         (
             "x",
             Arc::new(Float32Array::from_iter_values(
@@ -646,7 +646,7 @@ fn drifting_member(i: usize, rows: usize) -> lamella_core::RecordBatch {
             )),
         )
     });
-    cols.push(if i % 2 == 0 {
+    cols.push(if i.is_multiple_of(2) {
         let d: DictionaryArray<Int32Type> = (0..rows).map(|r| names[r % 3]).collect();
         ("species", Arc::new(d))
     } else {
@@ -657,13 +657,13 @@ fn drifting_member(i: usize, rows: usize) -> lamella_core::RecordBatch {
             )),
         )
     });
-    if i % 5 != 0 {
+    if !i.is_multiple_of(5) {
         cols.push((
             "y",
             Arc::new(Float64Array::from_iter_values((0..rows).map(|r| r as f64))),
         ));
     }
-    if i % 7 == 0 {
+    if i.is_multiple_of(7) {
         cols.push((
             "extra",
             Arc::new(Int64Array::from_iter_values((0..rows).map(|r| r as i64))),

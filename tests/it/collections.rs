@@ -318,3 +318,111 @@ db_test!(export_streams_the_same_table_that_load_builds, |t| {
     assert!(!out.exists());
     Ok(())
 });
+
+/// The values of a column as JSON (numbers as f64, text as strings, nulls as null).
+fn json_values(col: &ArrayRef) -> Vec<serde_json::Value> {
+    use lamella_core::arrow::array::AsArray;
+    use lamella_core::arrow::datatypes::Float64Type;
+    let numeric = col.data_type().is_numeric();
+    let target = if numeric {
+        DataType::Float64
+    } else {
+        DataType::Utf8
+    };
+    let cast = lamella_core::arrow::compute::cast(col, &target).unwrap();
+    (0..cast.len())
+        .map(|i| {
+            if cast.is_null(i) {
+                serde_json::Value::Null
+            } else if numeric {
+                serde_json::json!(cast.as_primitive::<Float64Type>().value(i))
+            } else {
+                serde_json::json!(cast.as_string::<i32>().value(i))
+            }
+        })
+        .collect()
+}
+
+db_test!(loads_equal_pandas_concat_on_the_same_files, |t| {
+    let have_pandas = std::process::Command::new("python3")
+        .args(["-c", "import pandas, pyarrow"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have_pandas {
+        assert!(!lamella_tests::in_ci(), "CI must have pandas and pyarrow");
+        eprintln!("skipping: python3 with pandas and pyarrow is not installed");
+        return Ok(());
+    }
+    let dict: DictionaryArray<Int32Type> = vec!["setosa", "virginica"].into_iter().collect();
+    let dict2: DictionaryArray<Int32Type> = vec!["versicolor"].into_iter().collect();
+    let a = save(
+        &t,
+        "p1.parquet",
+        vec![
+            ("n", Arc::new(Int32Array::from(vec![1, 2])) as ArrayRef),
+            (
+                "f",
+                Arc::new(Float32Array::from(vec![0.5, 1.25])) as ArrayRef,
+            ),
+            ("species", Arc::new(dict) as ArrayRef),
+            ("only_a", Arc::new(Int64Array::from(vec![7, 8])) as ArrayRef),
+        ],
+    )?;
+    let b = save(
+        &t,
+        "p2.parquet",
+        vec![
+            ("f", Arc::new(Float64Array::from(vec![2.75])) as ArrayRef),
+            ("n", Arc::new(Int64Array::from(vec![3])) as ArrayRef),
+            ("species", Arc::new(dict2) as ArrayRef),
+            (
+                "only_b",
+                Arc::new(StringArray::from(vec![Some("x")])) as ArrayRef,
+            ),
+        ],
+    )?;
+    let paths: Vec<String> = [&a, &b]
+        .iter()
+        .map(|m| Ok(t.artifacts().cache(m)?.display().to_string()))
+        .collect::<anyhow::Result<_>>()?;
+    let c = t.collections().create(&[a, b], "pandas").save()?.record;
+    let script = "import sys, json, pandas as pd\n\
+        dfs = [pd.read_parquet(p) for p in sys.argv[2:]]\n\
+        df = pd.concat(dfs, join=sys.argv[1], ignore_index=True)\n\
+        conv = lambda v: None if pd.isna(v) else (float(v) if isinstance(v, (int, float)) or hasattr(v, 'dtype') else str(v))\n\
+        print(json.dumps({'columns': list(df.columns), 'values': {c: [conv(v) for v in df[c].tolist()] for c in df.columns}}))\n";
+    for (join, name) in [(Join::Outer, "outer"), (Join::Inner, "inner")] {
+        let out = std::process::Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(name)
+            .args(&paths)
+            .output()?;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let pandas: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        let ours = t.collections().load(&c, join, false)?;
+        let names: Vec<String> = ours
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        assert_eq!(
+            serde_json::json!(names),
+            pandas["columns"],
+            "{name}: column order"
+        );
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(
+                serde_json::json!(json_values(ours.column(i))),
+                pandas["values"][n],
+                "{name}: column {n}"
+            );
+        }
+    }
+    Ok(())
+});

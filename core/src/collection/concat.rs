@@ -320,14 +320,25 @@ impl Collections<'_> {
         let plan = self.plan_of(&members, &schemas, join, allow_lossy)?;
         let target = target_schema(&plan);
         let opts = cast_options(allow_lossy);
-        let parts: Vec<RecordBatch> = members
+        // Each member's batches are conformed as read; one concatenation copies the data once.
+        let parts: Vec<Vec<RecordBatch>> = members
             .par_iter()
             .map(|a| {
                 let path = self.ln.artifacts().local_copy(a)?;
-                let table = crate::table::read_table(&path)?;
-                conform(&table, &target, &opts, a)
+                let batches: Vec<RecordBatch> = if a.suffix.eq_ignore_ascii_case(".parquet") {
+                    lamella_storage::ParquetBatches::open(&path)?
+                        .collect::<lamella_storage::Result<_>>()?
+                } else {
+                    lamella_storage::CsvBatches::open(&path)?
+                        .collect::<lamella_storage::Result<_>>()?
+                };
+                batches
+                    .iter()
+                    .map(|b| conform(b, &target, &opts, a))
+                    .collect::<Result<Vec<_>>>()
             })
             .collect::<Result<_>>()?;
+        let parts: Vec<RecordBatch> = parts.into_iter().flatten().collect();
         let mut out = arrow::compute::concat_batches(&target, &parts)?;
         // Dictionaries: one dictionary of the union of the values, in first-seen order.
         let mut columns = out.columns().to_vec();

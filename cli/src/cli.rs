@@ -363,6 +363,9 @@ pub enum CollectionCommand {
         /// Keep collections labelled NAME.
         #[arg(long, value_name = "NAME")]
         label: Option<String>,
+        /// Include collections in the trash.
+        #[arg(long)]
+        trash: bool,
         /// Keep collections that measured feature F (with --label: labelled through F).
         #[arg(long, value_name = "F")]
         feature: Option<String>,
@@ -370,6 +373,20 @@ pub enum CollectionCommand {
     /// Show a collection, its members, feature sets and labels.
     Describe {
         /// The collection (name or uid).
+        name: String,
+    },
+    /// Move a collection to the trash, or delete it for good (--permanent, or when it is in
+    /// the trash already); its member artifacts stay.
+    Delete {
+        /// The collection (name or uid).
+        name: String,
+        /// Delete for good.
+        #[arg(long)]
+        permanent: bool,
+    },
+    /// Take a collection out of the trash.
+    Restore {
+        /// The collection's name (its newest trashed version) or uid.
         name: String,
     },
 }

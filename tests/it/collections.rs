@@ -426,3 +426,46 @@ db_test!(loads_equal_pandas_concat_on_the_same_files, |t| {
     }
     Ok(())
 });
+
+db_test!(collections_go_to_the_trash_and_back, |t| {
+    let a = save(
+        &t,
+        "t1.parquet",
+        vec![("x", Arc::new(Int64Array::from(vec![1])) as ArrayRef)],
+    )?;
+    let b = save(
+        &t,
+        "t2.parquet",
+        vec![("x", Arc::new(Int64Array::from(vec![2])) as ArrayRef)],
+    )?;
+    let v1 = t
+        .collections()
+        .create(std::slice::from_ref(&a), "trashy")
+        .save()?
+        .record;
+    let v2 = t
+        .collections()
+        .create(&[a.clone(), b.clone()], "trashy")
+        .save()?
+        .record;
+    // Trashing the latest version promotes the previous one and hides it from queries.
+    t.collections().delete(&v2, false)?;
+    assert_eq!(t.collections().get("trashy")?.uid, v1.uid);
+    assert!(t.collections().get("trashy")?.is_latest);
+    assert_eq!(t.collections().query().count()?, 1);
+    let restored = t
+        .collections()
+        .restore(&t.collections().in_trash("trashy")?)?;
+    assert_eq!(restored.uid, v2.uid);
+    assert!(restored.is_latest);
+    assert_eq!(t.collections().get("trashy")?.uid, v2.uid);
+    // Deleting for good removes the collection and its member list; the artifacts stay.
+    t.collections().delete(&v2, true)?;
+    assert_eq!(t.collections().query().include_trash().count()?, 1);
+    assert_eq!(t.artifacts().query().count()?, 2);
+    // A member of a collection cannot be deleted for good while the collection exists.
+    assert!(t.artifacts().delete(&a, true).is_err());
+    t.collections().delete(&v1, true)?;
+    t.artifacts().delete(&a, true)?;
+    Ok(())
+});

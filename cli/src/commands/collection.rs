@@ -157,8 +157,15 @@ pub fn run(cmd: CollectionCommand, out: &mut Out) -> Result<()> {
                 plan.columns.len()
             ))
         }
-        CollectionCommand::Ls { label, feature } => {
+        CollectionCommand::Ls {
+            label,
+            feature,
+            trash,
+        } => {
             let mut q = reg.query().order_by("id");
+            if trash {
+                q = q.include_trash();
+            }
             match (label.as_deref(), feature.as_deref()) {
                 (Some(l), f) => q = q.labelled(l, f),
                 (None, Some(f)) => q = q.filter("feature_sets__features__name", f),
@@ -174,6 +181,43 @@ pub fn run(cmd: CollectionCommand, out: &mut Out) -> Result<()> {
             out.records(&records)
         }
         CollectionCommand::Describe { name } => describe(&ln, &reg.get(&name)?, out),
+        CollectionCommand::Delete { name, permanent } => {
+            let c = match reg.get(&name) {
+                Ok(c) => c,
+                Err(_) => reg.in_trash(&name)?,
+            };
+            let for_good = permanent || c.visibility.is_trash();
+            reg.delete(&c, permanent)?;
+            if out.json {
+                return out.json(&json!({ "deleted": c, "permanent": for_good }));
+            }
+            out.line(if for_good {
+                format!("✅ deleted collection '{}' ({}) for good", c.name, c.uid)
+            } else {
+                format!(
+                    "✅ moved collection '{}' ({}) to the trash (undo: `lamella collection restore {}`)",
+                    c.name, c.uid, c.uid
+                )
+            })
+        }
+        CollectionCommand::Restore { name } => {
+            let c = match reg.in_trash(&name) {
+                Ok(c) => c,
+                Err(e) => {
+                    let by_uid = reg
+                        .query()
+                        .include_trash()
+                        .filter("uid", name.as_str())
+                        .one_or_none()?;
+                    by_uid.ok_or(e)?
+                }
+            };
+            let restored = reg.restore(&c)?;
+            if out.json {
+                return out.json(&restored);
+            }
+            out.line(format!("✅ restored {}", repr(&restored)?))
+        }
     }
 }
 

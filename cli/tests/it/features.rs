@@ -381,3 +381,55 @@ cli_test!(lineage_from_the_command_line, |env| {
         ".svg",
     );
 });
+
+cli_test!(collection_trash_from_the_command_line, |env| {
+    env.init("data");
+    std::fs::write(env.path("s1.csv"), "n\n1\n").unwrap();
+    env.run(&["save", "s1.csv", "--key", "s1.csv"]).ok();
+    env.run(&["collection", "create", "Bin", "--key", "s1.csv"])
+        .ok();
+    let r = env.run(&["collection", "delete", "Bin"]).ok().stdout;
+    assert!(r.contains("to the trash"), "{r}");
+    assert_eq!(
+        env.run(&["collection", "ls", "--json"])
+            .ok()
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        env.run(&["collection", "ls", "--trash", "--json"])
+            .ok()
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    env.run(&["collection", "restore", "Bin"]).ok();
+    assert_eq!(
+        env.run(&["collection", "ls", "--json"])
+            .ok()
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let gone = env
+        .run(&["collection", "delete", "Bin", "--permanent"])
+        .ok()
+        .stdout;
+    assert!(gone.contains("for good"), "{gone}");
+    assert_eq!(
+        env.run(&["collection", "ls", "--trash", "--json"])
+            .ok()
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+});

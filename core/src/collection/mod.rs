@@ -285,3 +285,83 @@ impl<'a> Collections<'a> {
             .all()
     }
 }
+
+/// Makes the newest version of `c`'s family that is not in the trash the latest one.
+fn relatest(conn: &mut lamella_schema::Conn<'_>, c: &Collection) -> Result<()> {
+    let stem = &c.uid[..16.min(c.uid.len())];
+    conn.lock(&[format!("collection:{}", c.name)])?;
+    let family: Vec<Collection> =
+        lamella_schema::QuerySpec::new(&lamella_schema::registry::COLLECTION)
+            .include_trash(true)
+            .filter("uid__startswith", stem)
+            .load(conn)?;
+    let latest = family
+        .iter()
+        .filter(|c| !c.visibility.is_trash())
+        .map(|c| c.uid.as_str())
+        .max();
+    lamella_schema::set_latest(
+        conn,
+        &lamella_schema::registry::COLLECTION,
+        stem,
+        latest,
+        now(),
+    )?;
+    Ok(())
+}
+
+impl Collections<'_> {
+    /// The collection with this uid, trash included.
+    fn by_uid(&self, uid: &str) -> Result<Collection> {
+        self.query().include_trash().filter("uid", uid).one()
+    }
+
+    /// Moves the collection to the trash (first call) or deletes it for good (`permanent`, or
+    /// a collection already in the trash): its member list, labels and feature-set links go
+    /// with it; the member artifacts stay. Trashing the latest version promotes the previous.
+    pub fn delete(&self, c: &Collection, permanent: bool) -> Result<()> {
+        let current = self.by_uid(&c.uid)?;
+        let id = require_id(&current)?;
+        self.ln.db().transaction(|conn| -> Result<()> {
+            if !permanent && !current.visibility.is_trash() {
+                let mut r = current.clone();
+                r.visibility = Visibility::Trash;
+                r.is_latest = false;
+                r.updated_at = now();
+                Collection::update(conn, &r)?;
+            } else {
+                lamella_schema::delete_by_id(conn, &lamella_schema::registry::COLLECTION, id)?;
+            }
+            relatest(conn, &current)
+        })
+    }
+
+    /// Takes a collection out of the trash.
+    pub fn restore(&self, c: &Collection) -> Result<Collection> {
+        let current = self.by_uid(&c.uid)?;
+        self.ln.db().transaction(|conn| -> Result<()> {
+            let mut r = current.clone();
+            r.visibility = Visibility::Default;
+            r.is_latest = false;
+            r.updated_at = now();
+            Collection::update(conn, &r)?;
+            relatest(conn, &r)
+        })?;
+        self.by_uid(&c.uid)
+    }
+
+    /// The newest version named `name` in the trash (to restore).
+    pub fn in_trash(&self, name: &str) -> Result<Collection> {
+        self.query()
+            .filter("name", name)
+            .filter("visibility", -1)
+            .order_by("-id")
+            .first()?
+            .ok_or_else(|| Error::NotFound {
+                registry: "Collection",
+                what: format!(
+                    "'{name}' in the trash (list it with `lamella collection ls --trash`)"
+                ),
+            })
+    }
+}

@@ -387,3 +387,19 @@ pub fn lineage_edges(
         .map(|r| (r.ck, r.cid, r.pk, r.pid))
         .collect())
 }
+
+/// For many artifacts at once, their feature sets by slot: `(artifact id, slot, set id)`.
+pub fn artifacts_slots(conn: &mut Conn<'_>, artifacts: &[i64]) -> Result<Vec<(i64, String, i64)>> {
+    use lamella_artifact_feature_sets as l;
+    let mut out = Vec::new();
+    for chunk in artifacts.chunks(5000) {
+        out.extend(with_conn!(conn.inner, |c| {
+            l::table
+                .filter(l::artifact_id.eq_any(chunk))
+                .select((l::artifact_id, l::slot, l::feature_set_id))
+                .order((l::artifact_id, l::slot))
+                .load::<(i64, String, i64)>(c)
+        })?);
+    }
+    Ok(out)
+}

@@ -138,12 +138,7 @@ impl<'a> Artifacts<'a> {
     /// Where the artifact's object lives: its storage root joined with its object key (a
     /// local path or an `s3://` URL).
     pub fn location(&self, a: &Artifact) -> Result<String> {
-        let storage = self.storage_of(a)?;
-        Ok(format!(
-            "{}/{}",
-            storage.root.trim_end_matches('/'),
-            object_key(a)
-        ))
+        Ok(location_in(&self.storage_of(a)?.root, a))
     }
 
     /// The storage record holding the artifact.
@@ -153,4 +148,9 @@ impl<'a> Artifacts<'a> {
         }
         self.ln.query::<Storage>().filter("id", a.storage_id).one()
     }
+}
+
+/// Where artifact `a`'s object lives under the storage root `root`.
+pub(crate) fn location_in(root: &str, a: &Artifact) -> String {
+    format!("{}/{}", root.trim_end_matches('/'), object_key(a))
 }

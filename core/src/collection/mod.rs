@@ -174,15 +174,16 @@ fn union_of_slots(
     conn: &mut lamella_schema::Conn<'_>,
     artifacts: &[i64],
 ) -> Result<BTreeMap<String, Vec<Feature>>> {
+    // Two statements for all members: their slots, then the sets' members.
+    let slots = links::artifacts_slots(conn, artifacts)?;
+    let mut set_ids: Vec<i64> = slots.iter().map(|(_, _, s)| *s).collect();
+    set_ids.sort_unstable();
+    set_ids.dedup();
+    let members = lamella_schema::feature_set_members(conn, &set_ids)?;
     let mut by_slot: BTreeMap<String, HashSet<i64>> = BTreeMap::new();
-    for a in artifacts {
-        let slots = links::slots(conn, Owner::Artifact(*a))?;
-        let set_ids: Vec<i64> = slots.iter().map(|(_, s)| *s).collect();
-        let members = lamella_schema::feature_set_members(conn, &set_ids)?;
-        for (slot, set) in &slots {
-            let entry = by_slot.entry(slot.clone()).or_default();
-            entry.extend(members.iter().filter(|(s, _)| s == set).map(|(_, f)| *f));
-        }
+    for (_, slot, set) in &slots {
+        let entry = by_slot.entry(slot.clone()).or_default();
+        entry.extend(members.iter().filter(|(s, _)| s == set).map(|(_, f)| *f));
     }
     let mut out = BTreeMap::new();
     for (slot, ids) in by_slot {

@@ -77,36 +77,34 @@ impl Instance {
                 Some(l) if transform.version.is_none() || transform.version == l.version => {
                     (l.clone(), false)
                 }
-                Some(l) => {
-                    // A new version of the family: same stem, next suffix.
-                    let stem = &l.uid[..12.min(l.uid.len())];
-                    let top = existing
-                        .iter()
-                        .filter(|e| e.uid.starts_with(stem))
-                        .map(|e| e.uid[12.min(e.uid.len())..].to_string())
-                        .max()
-                        .unwrap_or_else(|| "0000".into());
-                    let next = lamella_schema::increment_base62(&top).ok_or_else(|| {
-                        Error::Invalid(format!("transform '{}' has no versions left", l.name))
-                    })?;
-                    for mut old in existing.iter().filter(|e| e.is_latest).cloned() {
-                        old.is_latest = false;
-                        old.updated_at = t;
-                        Transform::update(conn, &old)?;
-                    }
+                found => {
+                    let uid = match found {
+                        // A new version of the family: same stem, next suffix.
+                        Some(l) => {
+                            let stem = &l.uid[..12.min(l.uid.len())];
+                            let top = existing
+                                .iter()
+                                .filter(|e| e.uid.starts_with(stem))
+                                .map(|e| e.uid[12.min(e.uid.len())..].to_string())
+                                .max()
+                                .unwrap_or_else(|| "0000".into());
+                            let next = lamella_schema::increment_base62(&top).ok_or_else(|| {
+                                Error::Invalid(format!(
+                                    "transform '{}' has no versions left",
+                                    l.name
+                                ))
+                            })?;
+                            for mut old in existing.iter().filter(|e| e.is_latest).cloned() {
+                                old.is_latest = false;
+                                old.updated_at = t;
+                                Transform::update(conn, &old)?;
+                            }
+                            format!("{stem}{next}")
+                        }
+                        None => transform.uid.clone(),
+                    };
                     let mut rows = vec![Transform {
-                        uid: format!("{stem}{next}"),
-                        created_at: t,
-                        updated_at: t,
-                        created_by_id: user,
-                        is_latest: true,
-                        ..transform.clone()
-                    }];
-                    Transform::insert_all(conn, &mut rows)?;
-                    (rows.remove(0), true)
-                }
-                None => {
-                    let mut rows = vec![Transform {
+                        uid,
                         created_at: t,
                         updated_at: t,
                         created_by_id: user,

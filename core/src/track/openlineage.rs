@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use lamella_schema::links::{self, Owner};
+use lamella_schema::links;
 use lamella_schema::{Artifact, Feature, Run};
 use serde_json::{Value, json};
 
@@ -48,12 +48,25 @@ impl Lineage {
     pub fn openlineage(&self, ln: &Instance) -> Result<Vec<Value>> {
         let namespace = format!("lamella://{}", ln.uid());
         let columns = self.column_schemas(ln)?;
+        // Every storage once (a handful of rows), not one lookup per artifact.
+        let roots: HashMap<i64, String> = ln
+            .query::<lamella_schema::Storage>()
+            .all()?
+            .into_iter()
+            .filter_map(|s| Some((s.id?, s.root)))
+            .collect();
+        let location = |a: &Artifact| -> Result<String> {
+            match roots.get(&a.storage_id) {
+                Some(root) => Ok(crate::artifact::location_in(root, a)),
+                None => ln.artifacts().location(a),
+            }
+        };
         let artifact = |id: i64| self.artifacts.iter().find(|a| a.id == Some(id));
         let dataset = |kind: &str, id: i64| -> Result<Option<Value>> {
             Ok(match kind {
                 "a" => match artifact(id) {
                     Some(a) => {
-                        let (ns, name) = dataset_name(&ln.artifacts().location(a)?);
+                        let (ns, name) = dataset_name(&location(a)?);
                         let mut d = json!({ "namespace": ns, "name": name });
                         if let Some(fields) = columns.get(&id) {
                             d["facets"] = json!({ "schema": {
@@ -120,15 +133,12 @@ impl Lineage {
             .collect();
         ln.db()
             .with_conn(|conn| {
-                let mut set_of = Vec::new();
-                for id in &ids {
-                    if let Some((_, set)) = links::slots(conn, Owner::Artifact(*id))?
-                        .into_iter()
-                        .find(|(s, _)| s == "columns")
-                    {
-                        set_of.push((*id, set));
-                    }
-                }
+                // One statement for every artifact's `columns` set, one for the members.
+                let set_of: Vec<(i64, i64)> = links::artifacts_slots(conn, &ids)?
+                    .into_iter()
+                    .filter(|(_, slot, _)| slot == "columns")
+                    .map(|(a, _, set)| (a, set))
+                    .collect();
                 let sets: Vec<i64> = set_of.iter().map(|(_, s)| *s).collect();
                 let members = lamella_schema::feature_set_members(conn, &sets)?;
                 let mut fids: Vec<i64> = members.iter().map(|(_, f)| *f).collect();

@@ -732,14 +732,14 @@ impl<'a> Curator<'a> {
         labels: &mut Vec<(Feature, Vec<i64>)>,
     ) -> Result<bool> {
         let mut truncated = false;
-        if ctx.synonyms.is_none() {
-            ctx.synonyms = Some(self.ln.db().with_conn(synonyms::<ULabel>)?);
-        }
         let LabelCtx {
-            synonyms: label_synonyms,
+            synonyms: cached,
             branch_cache,
         } = ctx;
-        let label_synonyms = label_synonyms.as_ref().expect("loaded above");
+        let label_synonyms: &HashMap<String, String> = match cached {
+            Some(s) => s,
+            None => cached.insert(self.ln.db().with_conn(synonyms::<ULabel>)?),
+        };
         for (mi, d) in label_columns {
             let m = &matched[mi];
             let f = &m.feature;

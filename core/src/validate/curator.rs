@@ -403,21 +403,18 @@ impl<'a> Curator<'a> {
                 .filter(|n| order.contains(n))
                 .collect();
             if seen != order {
-                issues.push(Issue {
-                    stage: Stage::Columns,
-                    code: Code::ColumnOrder,
-                    column: None,
-                    feature: None,
-                    values: Vec::new(),
-                    count: 0,
-                    expected: Some(order.join(", ")),
-                    message: format!(
+                issues.push(Issue::plain(
+                    Stage::Columns,
+                    Code::ColumnOrder,
+                    None,
+                    None,
+                    order.join(", "),
+                    format!(
                         "columns are in the order {}, not {}",
                         seen.join(", "),
                         order.join(", ")
                     ),
-                    suggestion: None,
-                });
+                ));
             }
         }
         // Per matched column: dtype, nulls, units, constraints, labels — every stage runs;
@@ -571,21 +568,18 @@ impl<'a> Curator<'a> {
     ) {
         let f = &m.feature;
         let Some(unit) = f.unit.as_deref() else {
-            issues.push(Issue {
-                stage: Stage::Units,
-                code: Code::UnitMismatch,
-                column: Some(column.to_string()),
-                feature: Some(f.name.clone()),
-                values: Vec::new(),
-                count: 0,
-                expected: Some("no unit".into()),
-                message: format!(
+            issues.push(Issue::plain(
+                Stage::Units,
+                Code::UnitMismatch,
+                Some(column.to_string()),
+                Some(f.name.clone()),
+                "no unit",
+                format!(
                     "declares the unit {declared} but feature '{}' has none: set it with \
                      `lamella feature update {} --unit {declared}`",
                     f.name, f.name
                 ),
-                suggestion: None,
-            });
+            ));
             return;
         };
         if same_unit(declared, unit) {
@@ -746,22 +740,19 @@ impl<'a> Curator<'a> {
             let name = &columns[m.column];
             let cats = f.dtype.categories();
             if !cats.is_empty() && !cats.iter().any(|(r, _)| *r == "ULabel") {
-                issues.push(Issue {
-                    stage: Stage::Labels,
-                    code: Code::UnknownRegistry,
-                    column: Some(name.clone()),
-                    feature: Some(f.name.clone()),
-                    values: Vec::new(),
-                    count: 0,
-                    expected: Some(f.dtype.to_string()),
-                    message: format!(
+                issues.push(Issue::plain(
+                    Stage::Labels,
+                    Code::UnknownRegistry,
+                    Some(name.clone()),
+                    Some(f.name.clone()),
+                    f.dtype.to_string(),
+                    format!(
                         "feature '{}' draws its values from {}, which this instance does not \
                          hold; use dtype cat[ULabel]",
                         f.name,
                         cats.iter().map(|(r, _)| *r).collect::<Vec<_>>().join(", ")
                     ),
-                    suggestion: None,
-                });
+                ));
                 continue;
             }
             let found = self
@@ -787,15 +778,13 @@ impl<'a> Curator<'a> {
                             branch_cache.insert(key.clone(), members);
                         }
                         Err(Error::NotFound { .. }) => {
-                            issues.push(Issue {
-                                stage: Stage::Labels,
-                                code: Code::MissingBranch,
-                                column: Some(name.clone()),
-                                feature: Some(f.name.clone()),
-                                values: Vec::new(),
-                                count: 0,
-                                expected: Some(f.dtype.to_string()),
-                                message: format!(
+                            issues.push(Issue::plain(
+                                Stage::Labels,
+                                Code::MissingBranch,
+                                Some(name.clone()),
+                                Some(f.name.clone()),
+                                f.dtype.to_string(),
+                                format!(
                                     "feature '{}' has dtype {} but no label is named {}: \
                                      create it, or change the feature's dtype",
                                     f.name,
@@ -806,8 +795,7 @@ impl<'a> Curator<'a> {
                                         .collect::<Vec<_>>()
                                         .join(" or ")
                                 ),
-                                suggestion: None,
-                            });
+                            ));
                         }
                         Err(e) => return Err(e),
                     }

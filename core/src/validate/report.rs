@@ -152,6 +152,31 @@ pub struct Issue {
     pub message: String,
 }
 
+impl Issue {
+    /// An issue without offending values or suggestion (a column's type, a missing
+    /// registry, …).
+    pub(crate) fn plain(
+        stage: Stage,
+        code: Code,
+        column: Option<String>,
+        feature: Option<String>,
+        expected: impl Into<String>,
+        message: String,
+    ) -> Issue {
+        Issue {
+            stage,
+            code,
+            column,
+            feature,
+            values: Vec::new(),
+            count: 0,
+            expected: Some(expected.into()),
+            message,
+            suggestion: None,
+        }
+    }
+}
+
 /// Everything wrong with a table, found in one pass.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {

@@ -196,8 +196,17 @@ fn render_table(batch: &RecordBatch, hide_empty: bool) -> Result<Vec<String>> {
         }
         let field = schema.field(i);
         let fmt = ArrayFormatter::try_new(array.as_ref(), &opts)?;
+        // A run's environment is a JSON object; a table shows its gist (`--json` has all).
+        let environment = field.name() == "environment";
         let mut cells = (0..batch.num_rows())
-            .map(|r| fmt.value(r).try_to_string().map(cut))
+            .map(|r| {
+                let s = fmt.value(r).try_to_string()?;
+                Ok::<_, lamella_core::arrow::error::ArrowError>(cut(if environment {
+                    environment_gist(&s)
+                } else {
+                    s
+                }))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         if field.data_type().is_floating() {
             same_decimals(&mut cells);
@@ -314,6 +323,17 @@ pub fn repr<T: Record + Serialize>(record: &T) -> Result<String> {
         }
     }
     Ok(format!("{}({})", T::REGISTRY.name, parts.join(", ")))
+}
+
+/// `lamella 0.1.0 linux/x86_64` for a run's environment JSON (the value itself when it is
+/// not one).
+fn environment_gist(cell: &str) -> String {
+    let Ok(serde_json::Value::Object(env)) = serde_json::from_str::<serde_json::Value>(cell)
+    else {
+        return cell.to_owned();
+    };
+    let field = |k: &str| env.get(k).and_then(|v| v.as_str()).unwrap_or("?");
+    format!("lamella {} {}/{}", field("lamella"), field("os"), field("arch"))
 }
 
 /// A name in single quotes, as LaminDB prints them.

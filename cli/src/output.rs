@@ -328,12 +328,16 @@ pub fn repr<T: Record + Serialize>(record: &T) -> Result<String> {
 /// `lamella 0.1.0 linux/x86_64` for a run's environment JSON (the value itself when it is
 /// not one).
 fn environment_gist(cell: &str) -> String {
-    let Ok(serde_json::Value::Object(env)) = serde_json::from_str::<serde_json::Value>(cell)
-    else {
+    let Ok(serde_json::Value::Object(env)) = serde_json::from_str::<serde_json::Value>(cell) else {
         return cell.to_owned();
     };
     let field = |k: &str| env.get(k).and_then(|v| v.as_str()).unwrap_or("?");
-    format!("lamella {} {}/{}", field("lamella"), field("os"), field("arch"))
+    format!(
+        "lamella {} {}/{}",
+        field("lamella"),
+        field("os"),
+        field("arch")
+    )
 }
 
 /// A name in single quotes, as LaminDB prints them.

@@ -344,13 +344,7 @@ fn json_values(col: &ArrayRef) -> Vec<serde_json::Value> {
 }
 
 db_test!(loads_equal_pandas_concat_on_the_same_files, |t| {
-    let have_pandas = std::process::Command::new("python3")
-        .args(["-c", "import pandas, pyarrow"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !have_pandas {
-        assert!(!lamella_tests::in_ci(), "CI must have pandas and pyarrow");
-        eprintln!("skipping: python3 with pandas and pyarrow is not installed");
+    if !lamella_tests::python_has(&["pandas", "pyarrow"]) {
         return Ok(());
     }
     let dict: DictionaryArray<Int32Type> = vec!["setosa", "virginica"].into_iter().collect();

@@ -1,7 +1,7 @@
 //! Provenance (SPEC §6): tracked runs, their records, inputs and transform parents.
 
 use lamella_core::{Artifact, Run, Transform, ULabel};
-use lamella_tests::db_test;
+use lamella_tests::{StorageKind, artifact_test, db_test};
 
 db_test!(track_reuses_transforms_and_versions_keep_the_stem, |t| {
     let first = t.track(Transform::new("Petal & sepal regressor"))?;
@@ -109,7 +109,7 @@ db_test!(
     }
 );
 
-db_test!(lineage_walks_runs_inputs_and_collections, |t| {
+artifact_test!(lineage_walks_runs_inputs_and_collections, |t| {
     use lamella_core::LineageOf;
     t.track(Transform::new("Upload").kind("upload"))?;
     let raws: Vec<Artifact> = (0..12)
@@ -131,13 +131,27 @@ db_test!(lineage_walks_runs_inputs_and_collections, |t| {
     let out = t.artifacts().from_path(&out).key("out.txt").save()?.record;
     t.finish()?;
     t.track(Transform::new("Joint analysis"))?;
-    let other = t.file("other.txt", b"other");
+    // A table annotated with its columns: its dataset carries a schema facet.
+    let table = lamella_core::RecordBatch::try_from_iter([
+        (
+            "cell_type",
+            std::sync::Arc::new(lamella_core::arrow::array::StringArray::from(vec![
+                "T cell",
+            ])) as lamella_core::arrow::array::ArrayRef,
+        ),
+        (
+            "CD14",
+            std::sync::Arc::new(lamella_core::arrow::array::Float64Array::from(vec![0.5])),
+        ),
+    ])?;
+    t.features().from_table(&table)?;
     let other = t
         .artifacts()
-        .from_path(&other)
-        .key("other.txt")
+        .from_table(&table)
+        .key("other.parquet")
         .save()?
         .record;
+    t.artifacts().annotate_columns(&other)?;
     let c = t
         .collections()
         .create(&[out.clone(), other.clone()], "joint")
@@ -184,10 +198,34 @@ db_test!(lineage_walks_runs_inputs_and_collections, |t| {
                 .starts_with("lamella://")
         );
     }
+    let joint = events
+        .iter()
+        .find(|e| e["job"]["name"] == "Joint analysis")
+        .unwrap();
+    let table_out = joint["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"].as_str().is_some_and(|n| n.ends_with(".parquet")))
+        .unwrap();
+    assert_eq!(
+        table_out["facets"]["schema"]["fields"],
+        serde_json::json!([{"name": "cell_type", "type": "str"}, {"name": "CD14", "type": "float"}])
+    );
     let model_event = events.iter().find(|e| e["job"]["name"] == "Model").unwrap();
     assert_eq!(model_event["inputs"].as_array().unwrap().len(), 12);
     assert_eq!(model_event["outputs"].as_array().unwrap().len(), 1);
     let ns = model_event["outputs"][0]["namespace"].as_str().unwrap();
-    assert!(ns == "file" || ns.starts_with("s3://"), "{ns}");
+    match t.storage {
+        StorageKind::Local => assert_eq!(ns, "file"),
+        StorageKind::S3 => assert!(ns.starts_with("s3://") && !ns[5..].contains('/'), "{ns}"),
+    }
+    // The official client (openlineage-python) rebuilds every event from its models and
+    // serialises it back unchanged.
+    let file = t.dir.path().join("events.json");
+    std::fs::write(&file, serde_json::to_vec(&events)?)?;
+    if let Some(n) = lamella_tests::check_openlineage(&file) {
+        assert_eq!(n, 3);
+    }
     Ok(())
 });

@@ -29,6 +29,52 @@ pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
+/// Whether `python3` imports every module of `modules` (for the interop checks with pandas and
+/// openlineage-python). `false` means skip — and panics in CI, which installs them.
+pub fn python_has(modules: &[&str]) -> bool {
+    let ok = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(format!("import {}", modules.join(", ")))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(!in_ci(), "CI must have the Python modules {modules:?}");
+        eprintln!("skipping: python3 cannot import {modules:?}");
+    }
+    ok
+}
+
+/// Checks the OpenLineage RunEvents in `file` (a JSON list) with the official client,
+/// openlineage-python (`tests/python/check_openlineage.py`): each event is rebuilt from the
+/// client's models and must serialise back unchanged. Returns how many events it checked, or
+/// `None` when the client is not installed (outside CI). Panics with the client's complaint.
+pub fn check_openlineage(file: &Path) -> Option<usize> {
+    if !python_has(&["openlineage.client"]) {
+        return None;
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/check_openlineage.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(file)
+        .output()
+        .expect("run python3");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "OpenLineage events in {} do not validate:\n{stdout}{}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let n = stdout
+        .trim()
+        .strip_suffix(" RunEvents valid")
+        .and_then(|n| n.parse().ok())
+        .expect("the checker prints `N RunEvents valid`");
+    Some(n)
+}
+
 /// The admin URL of the test PostgreSQL server, or `None` (skip) — panics in CI.
 pub fn postgres_url() -> Option<String> {
     match std::env::var("LAMELLA_TEST_POSTGRES_URL") {

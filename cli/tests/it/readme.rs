@@ -62,6 +62,10 @@ fn use_it_block_runs_as_written() {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("lineage.json")).unwrap())
             .unwrap();
     assert_eq!(events[0]["job"]["name"], "Petal & sepal regressor");
+    let n = events.as_array().unwrap().len();
+    if let Some(checked) = lamella_tests::check_openlineage(&dir.path().join("lineage.json")) {
+        assert_eq!(checked, n);
+    }
     assert_eq!(events[0]["inputs"].as_array().unwrap().len(), 1, "{events}");
     assert_eq!(
         events[0]["outputs"].as_array().unwrap().len(),

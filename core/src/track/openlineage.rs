@@ -19,7 +19,7 @@ pub const PRODUCER: &str = "https://github.com/lamella-data/lamella";
 pub const RUN_EVENT_SCHEMA: &str =
     "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent";
 const SCHEMA_FACET: &str =
-    "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet";
+    "https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet";
 
 /// The OpenLineage run id of a run: UUIDv5 (URL namespace) of `lamella:run:<uid>`.
 pub fn run_id(run_uid: &str) -> uuid::Uuid {
@@ -155,7 +155,13 @@ impl Lineage {
                         .iter()
                         .filter(|(s, _)| *s == set)
                         .filter_map(|(_, f)| features.get(f))
-                        .map(|f| json!({ "name": f.name, "type": f.dtype.to_string() }))
+                        .map(|f| {
+                            let mut field = json!({ "name": f.name, "type": f.dtype.to_string() });
+                            if let Some(d) = f.description.as_deref().filter(|d| !d.is_empty()) {
+                                field["description"] = json!(d);
+                            }
+                            field
+                        })
                         .collect();
                     out.insert(a, fields);
                 }

@@ -403,3 +403,29 @@ pub fn artifacts_slots(conn: &mut Conn<'_>, artifacts: &[i64]) -> Result<Vec<(i6
     }
     Ok(out)
 }
+
+/// `(artifact id, ulabel id, feature id)` of the labels linked to any of `artifacts` through
+/// one of `features` (chunked `IN` lists: one statement per 5,000 artifacts).
+pub fn artifacts_feature_labels(
+    conn: &mut Conn<'_>,
+    artifacts: &[i64],
+    features: &[i64],
+) -> Result<Vec<(i64, i64, i64)>> {
+    use lamella_artifact_ulabels as l;
+    let mut out = Vec::new();
+    if features.is_empty() {
+        return Ok(out);
+    }
+    for chunk in artifacts.chunks(5000) {
+        let rows = with_conn!(conn.inner, |c| {
+            l::table
+                .filter(l::artifact_id.eq_any(chunk))
+                .filter(l::feature_id.eq_any(features))
+                .select((l::artifact_id, l::ulabel_id, l::feature_id))
+                .order(l::id)
+                .load::<(i64, i64, Option<i64>)>(c)
+        })?;
+        out.extend(rows.into_iter().filter_map(|(a, u, f)| Some((a, u, f?))));
+    }
+    Ok(out)
+}

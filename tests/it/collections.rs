@@ -463,3 +463,95 @@ db_test!(collections_go_to_the_trash_and_back, |t| {
     t.artifacts().delete(&a, true)?;
     Ok(())
 });
+
+db_test!(check_reports_units_and_labels_from_the_registries, |t| {
+    use lamella_core::arrow::datatypes::{Field, Schema};
+    use lamella_core::{Feature, ULabel};
+    t.features()
+        .create(Feature::new("length", "float".parse()?).unit("m"))?;
+    let cell_type = t
+        .features()
+        .create(Feature::new("cell_type", "cat".parse()?))?
+        .record;
+    // Two members declare their column's unit: one in the feature's, one in millimetres.
+    let with_unit = |unit: &str, v: f64| -> anyhow::Result<RecordBatch> {
+        let field = Field::new("length", DataType::Float64, false).with_metadata(
+            std::collections::HashMap::from([("unit".to_string(), unit.to_string())]),
+        );
+        let cells: DictionaryArray<Int32Type> = vec!["T cell"].into_iter().collect();
+        Ok(RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                field,
+                Field::new("cell_type", cells.data_type().clone(), false),
+            ])),
+            vec![Arc::new(Float64Array::from(vec![v])), Arc::new(cells)],
+        )?)
+    };
+    let a = t
+        .artifacts()
+        .from_table(&with_unit("m", 0.05)?)
+        .key("u1.parquet")
+        .save()?
+        .record;
+    let b = t
+        .artifacts()
+        .from_table(&with_unit("mm", 51.0)?)
+        .key("u2.parquet")
+        .save()?
+        .record;
+    let c3 = save(
+        &t,
+        "u3.parquet",
+        vec![(
+            "length",
+            Arc::new(Float64Array::from(vec![0.06])) as ArrayRef,
+        )],
+    )?;
+    // Labels through cell_type: T cell on both annotated members, B cell and NK cell on one.
+    let labels = t
+        .ulabels()
+        .save_all(["T cell", "B cell", "NK cell"].map(ULabel::new))?
+        .records;
+    t.artifacts()
+        .labels(&a)?
+        .add(&labels[..1], Some(&cell_type))?;
+    t.artifacts().labels(&b)?.add(&labels, Some(&cell_type))?;
+    let c = t
+        .collections()
+        .create(&[a.clone(), b.clone(), c3.clone()], "units")
+        .save()?
+        .record;
+    let plan = t.collections().check(&c, Join::Outer, false)?;
+    let length = plan.columns.iter().find(|p| p.name == "length").unwrap();
+    assert_eq!(length.unit.as_deref(), Some("m"));
+    assert_eq!(length.unit_disagreements.len(), 1, "{length:?}");
+    let d = &length.unit_disagreements[0];
+    assert_eq!(
+        (d.artifact.as_str(), d.unit.as_str()),
+        (b.uid.as_str(), "mm")
+    );
+    assert_eq!(d.expected, "m");
+    assert!((d.factor.unwrap() - 0.001).abs() < 1e-12);
+    let cells = plan.columns.iter().find(|p| p.name == "cell_type").unwrap();
+    assert!(cells.unit.is_none() && cells.unit_disagreements.is_empty());
+    let cat = cells.categories.as_ref().expect("categorical check");
+    assert_eq!((cat.labels, cat.common, cat.annotated), (3, 1, 2));
+    assert_eq!(cat.only_in.len(), 1);
+    assert_eq!(cat.only_in[0].artifact, b.uid);
+    assert_eq!(cat.only_in[0].labels, ["B cell", "NK cell"]);
+    assert_eq!(cat.dtype, "cat[ULabel]");
+    // Without a feature unit, the first declared unit is the yardstick.
+    let d2 = save(
+        &t,
+        "u4.parquet",
+        vec![("other", Arc::new(Float64Array::from(vec![1.0])) as ArrayRef)],
+    )?;
+    let c2 = t.collections().create(&[c3, d2], "no units").save()?.record;
+    let plan = t.collections().check(&c2, Join::Outer, false)?;
+    assert!(
+        plan.columns
+            .iter()
+            .all(|p| p.unit_disagreements.is_empty() && p.categories.is_none())
+    );
+    Ok(())
+});

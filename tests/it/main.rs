@@ -3,6 +3,7 @@
 mod annotate;
 mod artifacts;
 mod collections;
+mod concat_rules;
 mod features;
 mod hierarchy;
 mod instance;

@@ -114,7 +114,7 @@ pub fn run(cmd: CollectionCommand, out: &mut Out) -> Result<()> {
             let w = plan
                 .columns
                 .iter()
-                .map(|p| p.name.len())
+                .map(|p| p.name.chars().count())
                 .max()
                 .unwrap_or(6)
                 .max(6);
@@ -125,25 +125,72 @@ pub fn run(cmd: CollectionCommand, out: &mut Out) -> Result<()> {
                 .max()
                 .unwrap_or(4)
                 .max(4);
+            let u = plan
+                .columns
+                .iter()
+                .filter_map(|p| p.unit.as_ref().map(|u| u.chars().count()))
+                .max()
+                .unwrap_or(4)
+                .max(4);
             out.line(format!(
-                "{:<w$}  {:<t$}  {:>5}  {:>12}",
-                "column", "type", "lossy", "nulls filled"
+                "{:<w$}  {:<t$}  {:<u$}  {:>5}  {:>12}",
+                "column", "type", "unit", "lossy", "nulls filled"
             ))?;
             out.line(format!(
-                "{}  {}  {}  {}",
+                "{}  {}  {}  {}  {}",
                 "-".repeat(w),
                 "-".repeat(t),
+                "-".repeat(u),
                 "-----",
                 "------------"
             ))?;
             for p in &plan.columns {
                 out.line(format!(
-                    "{:<w$}  {:<t$}  {:>5}  {:>12}",
+                    "{:<w$}  {:<t$}  {:<u$}  {:>5}  {:>12}",
                     p.name,
                     p.data_type,
+                    p.unit.as_deref().unwrap_or("-"),
                     if p.lossy { "yes" } else { "no" },
                     p.nulls_filled
                 ))?;
+            }
+            for p in &plan.columns {
+                for d in &p.unit_disagreements {
+                    let convert = match d.factor {
+                        Some(f) => format!("multiply by {f} to convert"),
+                        None => "the units do not convert".to_string(),
+                    };
+                    out.line(format!(
+                        "⚠️ column '{}': artifact {} is in '{}', not '{}' ({convert})",
+                        p.name, d.artifact, d.unit, d.expected
+                    ))?;
+                }
+                if let Some(cat) = p.categories.as_ref().filter(|c| !c.only_in.is_empty()) {
+                    out.line(format!(
+                        "⚠️ column '{}' ({}): {} of {} labels are not on every annotated member",
+                        p.name,
+                        cat.dtype,
+                        cat.labels - cat.common,
+                        cat.labels
+                    ))?;
+                    for m in &cat.only_in {
+                        let more = m.count - m.labels.len();
+                        out.line(format!(
+                            "    only in artifact {}: {}{}",
+                            m.artifact,
+                            m.labels
+                                .iter()
+                                .map(|l| crate::output::quote(l))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            if more > 0 {
+                                format!(" and {more} more")
+                            } else {
+                                String::new()
+                            }
+                        ))?;
+                    }
+                }
             }
             if !plan.dropped.is_empty() {
                 out.line(format!(

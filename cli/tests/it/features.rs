@@ -323,6 +323,39 @@ cli_test!(collections_from_the_command_line, |env| {
         .ok()
         .stdout;
     assert!(text.contains("left out by the inner join: extra"), "{text}");
+    // Labels through a categorical feature that not every member has are named.
+    env.run(&["feature", "create", "species", "--dtype", "cat"])
+        .ok();
+    env.run(&["ulabel", "create", "setosa"]).ok();
+    env.run(&["ulabel", "create", "virginica"]).ok();
+    for (key, label) in [("s/s1.csv", "setosa"), ("s/s2.csv", "virginica")] {
+        env.run(&[
+            "annotate",
+            "--key",
+            key,
+            "--label",
+            label,
+            "--feature",
+            "species",
+        ])
+        .ok();
+    }
+    let text = env.run(&["collection", "check", "Studies"]).ok().stdout;
+    assert!(
+        text.contains(
+            "column 'species' (cat[ULabel]): 2 of 2 labels are not on every annotated member"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("only in artifact ") && text.contains(": 'virginica'"),
+        "{text}"
+    );
+    let plan = env
+        .run(&["collection", "check", "Studies", "--json"])
+        .ok()
+        .json();
+    assert_eq!(plan["columns"][1]["categories"]["common"], 0, "{plan}");
     env.run(&["collection", "load", "Studies", "--out", "all.csv"])
         .ok();
     let csv = std::fs::read_to_string(env.path("all.csv")).unwrap();

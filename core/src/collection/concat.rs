@@ -11,7 +11,8 @@
 //!   order (pandas falls back to object when the categories differ);
 //! - dictionary + string and utf8 + large utf8 give a string (large when either is);
 //! - timestamps in one zone with different units give the finer unit;
-//! - lists apply the rules to their items;
+//! - lists apply the rules to their items, structs to their children by name (a child one
+//!   member lacks is filled with nulls);
 //! - anything else (bool + number, number + string, different or missing zones, uint64 +
 //!   int64, date + timestamp) is an error naming the column, both types and the artifacts,
 //!   unless lossy promotions are allowed: then numbers become float64, zoned timestamps UTC,
@@ -54,9 +55,59 @@ pub struct PlannedColumn {
     pub nulls_filled: usize,
     /// Per member (uid): its type for this column, `None` when it lacks the column.
     pub members: Vec<(String, Option<String>)>,
+    /// The unit of the registered feature of this name, if it has one (`check()` only).
+    pub unit: Option<String>,
+    /// Members whose column declares (Arrow field metadata `unit`) a unit other than the
+    /// feature's — or, without a feature unit, other than the first declared one.
+    pub unit_disagreements: Vec<UnitDisagreement>,
+    /// For a categorical feature: the labels the members are annotated with through it, and
+    /// which are not shared by every annotated member (`check()` only).
+    pub categories: Option<CategoryCheck>,
     #[serde(skip)]
     pub(crate) arrow_type: DataType,
 }
+
+/// A member's column whose unit differs from the column's.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct UnitDisagreement {
+    /// The member (artifact uid).
+    pub artifact: String,
+    /// Its column's unit.
+    pub unit: String,
+    /// The unit expected: the feature's, or the first member's.
+    pub expected: String,
+    /// The factor that converts the member's values into `expected`, when the units convert.
+    pub factor: Option<f64>,
+}
+
+/// Labels of a categorical column across members, from their label links (no data read).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CategoryCheck {
+    /// The feature's registry dtype (`cat[ULabel]`, …).
+    pub dtype: String,
+    /// Distinct labels over all annotated members.
+    pub labels: usize,
+    /// Labels every annotated member has.
+    pub common: usize,
+    /// Members annotated through the feature.
+    pub annotated: usize,
+    /// Per annotated member with labels others lack: those labels (the first 20) and how many.
+    pub only_in: Vec<MemberLabels>,
+}
+
+/// Labels of one member that not every annotated member has.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MemberLabels {
+    /// The member (artifact uid).
+    pub artifact: String,
+    /// How many such labels it has.
+    pub count: usize,
+    /// The first 20 of them, in link order.
+    pub labels: Vec<String>,
+}
+
+/// Labels shown per member in a [`CategoryCheck`].
+const SHOWN_LABELS: usize = 20;
 
 /// The plan: the result's columns and rows, before any data is read.
 #[derive(Debug, Clone, Serialize)]
@@ -132,6 +183,26 @@ pub(crate) fn supertype(
         (D::List(x), D::List(y)) => {
             let (t, lossy) = supertype(x.data_type(), y.data_type(), allow_lossy)?;
             return Ok((D::List(Arc::new(Field::new_list_field(t, true))), lossy));
+        }
+        (D::Struct(x), D::Struct(y)) => {
+            // Children by name, in first-seen order; a child one side lacks is nullable.
+            let mut children: Vec<Field> = Vec::with_capacity(x.len().max(y.len()));
+            let mut lossy = false;
+            for f in x.iter() {
+                match y.iter().find(|g| g.name() == f.name()) {
+                    Some(g) => {
+                        let (t, l) = supertype(f.data_type(), g.data_type(), allow_lossy)
+                            .map_err(|why| format!("field '{}': {why}", f.name()))?;
+                        lossy |= l;
+                        children.push(Field::new(f.name(), t, true));
+                    }
+                    None => children.push(f.as_ref().clone().with_nullable(true)),
+                }
+            }
+            for g in y.iter().filter(|g| x.iter().all(|f| f.name() != g.name())) {
+                children.push(g.as_ref().clone().with_nullable(true));
+            }
+            return Ok((D::Struct(children.into()), lossy));
         }
         (D::LargeList(x) | D::List(x), D::LargeList(y) | D::List(y)) => {
             let (t, lossy) = supertype(x.data_type(), y.data_type(), allow_lossy)?;
@@ -293,6 +364,9 @@ impl Collections<'_> {
                     .zip(&types)
                     .map(|(a, t)| (a.uid.clone(), t.map(ToString::to_string)))
                     .collect(),
+                unit: None,
+                unit_disagreements: Vec::new(),
+                categories: None,
                 arrow_type: t,
             });
         }
@@ -304,11 +378,130 @@ impl Collections<'_> {
         })
     }
 
-    /// The concatenation plan, from the members' schemas only (no data pages read).
+    /// The concatenation plan, from the members' schemas only (no data pages read), with
+    /// what the registries say of each column: the feature's unit and the members whose
+    /// column declares another, and for categorical features the labels members are
+    /// annotated with that not all of them share. Three statements however many members.
     pub fn check(&self, c: &Collection, join: Join, allow_lossy: bool) -> Result<Plan> {
         let members = self.artifacts(c)?;
         let schemas = self.member_schemas(&members)?;
-        self.plan_of(&members, &schemas, join, allow_lossy)
+        let mut plan = self.plan_of(&members, &schemas, join, allow_lossy)?;
+        self.registry_checks(&members, &schemas, &mut plan)?;
+        Ok(plan)
+    }
+
+    fn registry_checks(
+        &self,
+        members: &[Artifact],
+        schemas: &[(SchemaRef, usize)],
+        plan: &mut Plan,
+    ) -> Result<()> {
+        use std::collections::{HashMap, HashSet};
+        let names: Vec<String> = plan.columns.iter().map(|p| p.name.clone()).collect();
+        let member_ids: Vec<i64> = members.iter().filter_map(|a| a.id).collect();
+        let (features, links, labels) = self.ln.db().with_conn(|conn| {
+            let features: Vec<lamella_schema::Feature> =
+                lamella_schema::load_where_in(conn, "name", &names)?;
+            let categorical: Vec<i64> = features
+                .iter()
+                .filter(|f| f.dtype.is_categorical())
+                .filter_map(|f| f.id)
+                .collect();
+            let links =
+                lamella_schema::links::artifacts_feature_labels(conn, &member_ids, &categorical)?;
+            let mut label_ids: Vec<i64> = links.iter().map(|(_, u, _)| *u).collect();
+            label_ids.sort_unstable();
+            label_ids.dedup();
+            let labels: Vec<lamella_schema::ULabel> =
+                lamella_schema::load_by_ids(conn, &label_ids)?;
+            Ok::<_, Error>((features, links, labels))
+        })?;
+        let label_name: HashMap<i64, &str> = labels
+            .iter()
+            .filter_map(|l| Some((l.id?, l.name.as_str())))
+            .collect();
+        // (feature, artifact) → its labels through the feature, in link order, once each.
+        let mut by_owner: HashMap<(i64, i64), Vec<i64>> = HashMap::new();
+        for (owner, label, feat) in &links {
+            let ids = by_owner.entry((*feat, *owner)).or_default();
+            if !ids.contains(label) {
+                ids.push(*label);
+            }
+        }
+        for column in &mut plan.columns {
+            let feature = features.iter().find(|f| f.name == column.name);
+            column.unit = feature
+                .and_then(|f| f.unit.clone())
+                .filter(|u| !u.is_empty());
+            // Units the members' columns declare.
+            let declared = members.iter().zip(schemas).filter_map(|(a, (s, _))| {
+                let unit = s
+                    .field_with_name(&column.name)
+                    .ok()?
+                    .metadata()
+                    .get("unit")?;
+                Some((a, unit.trim().to_string())).filter(|(_, u)| !u.is_empty())
+            });
+            let mut expected = column.unit.clone();
+            for (a, unit) in declared {
+                let Some(want) = expected.clone() else {
+                    expected = Some(unit);
+                    continue;
+                };
+                if !crate::validate::units::same_unit(&unit, &want) {
+                    column.unit_disagreements.push(UnitDisagreement {
+                        artifact: a.uid.clone(),
+                        factor: crate::validate::units::conversion_factor(&unit, &want),
+                        unit,
+                        expected: want,
+                    });
+                }
+            }
+            // Labels through a categorical feature.
+            let Some(f) = feature.filter(|f| f.dtype.is_categorical()) else {
+                continue;
+            };
+            let per_member: Vec<(&Artifact, &Vec<i64>)> = members
+                .iter()
+                .filter_map(|a| Some((a, by_owner.get(&(f.id?, a.id?))?)))
+                .collect();
+            if per_member.is_empty() {
+                continue;
+            }
+            let sets: Vec<HashSet<i64>> = per_member
+                .iter()
+                .map(|(_, ids)| ids.iter().copied().collect())
+                .collect();
+            let all: HashSet<i64> = sets.iter().flatten().copied().collect();
+            let common: HashSet<i64> = all
+                .iter()
+                .copied()
+                .filter(|l| sets.iter().all(|s| s.contains(l)))
+                .collect();
+            let only_in = per_member
+                .iter()
+                .filter_map(|(a, ids)| {
+                    let extra: Vec<&i64> = ids.iter().filter(|l| !common.contains(l)).collect();
+                    (!extra.is_empty()).then(|| MemberLabels {
+                        artifact: a.uid.clone(),
+                        count: extra.len(),
+                        labels: extra
+                            .iter()
+                            .take(SHOWN_LABELS)
+                            .map(|l| label_name.get(l).copied().unwrap_or("?").to_string())
+                            .collect(),
+                    })
+                })
+                .collect();
+            column.categories = Some(CategoryCheck {
+                dtype: f.dtype.to_string(),
+                labels: all.len(),
+                common: common.len(),
+                annotated: per_member.len(),
+                only_in,
+            });
+        }
+        Ok(())
     }
 
     /// The members' tables concatenated in member order by the plan (outer join by default):
@@ -488,6 +681,61 @@ fn target_schema(plan: &Plan) -> SchemaRef {
 }
 
 /// One member's batch in the plan's schema: its columns cast, missing ones null.
+/// `col` as `to`: structs child by child (children it lacks become nulls), lists of
+/// structs through their items, everything else by Arrow's cast.
+fn conform_array(
+    col: &ArrayRef,
+    to: &DataType,
+    opts: &CastOptions<'_>,
+) -> std::result::Result<ArrayRef, arrow::error::ArrowError> {
+    use arrow::array::{Array, AsArray, LargeListArray, ListArray, StructArray};
+    if col.data_type() == to {
+        return Ok(col.clone());
+    }
+    match (col.data_type(), to) {
+        (DataType::Struct(_), DataType::Struct(children)) => {
+            let s = col.as_struct();
+            let arrays = children
+                .iter()
+                .map(|f| match s.column_by_name(f.name()) {
+                    Some(c) => conform_array(c, f.data_type(), opts),
+                    None => Ok(new_null_array(f.data_type(), s.len())),
+                })
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            Ok(Arc::new(StructArray::try_new(
+                children.clone(),
+                arrays,
+                s.nulls().cloned(),
+            )?))
+        }
+        (DataType::List(_), DataType::List(item))
+            if matches!(item.data_type(), DataType::Struct(_)) =>
+        {
+            let l = col.as_list::<i32>();
+            let values = conform_array(l.values(), item.data_type(), opts)?;
+            Ok(Arc::new(ListArray::try_new(
+                item.clone(),
+                l.offsets().clone(),
+                values,
+                l.nulls().cloned(),
+            )?))
+        }
+        (DataType::LargeList(_), DataType::LargeList(item))
+            if matches!(item.data_type(), DataType::Struct(_)) =>
+        {
+            let l = col.as_list::<i64>();
+            let values = conform_array(l.values(), item.data_type(), opts)?;
+            Ok(Arc::new(LargeListArray::try_new(
+                item.clone(),
+                l.offsets().clone(),
+                values,
+                l.nulls().cloned(),
+            )?))
+        }
+        _ => cast_with_options(col, to, opts),
+    }
+}
+
 fn conform(
     table: &RecordBatch,
     target: &SchemaRef,
@@ -501,7 +749,7 @@ fn conform(
             match table.column_by_name(f.name()) {
                 None => Ok(new_null_array(f.data_type(), table.num_rows())),
                 Some(col) if col.data_type() == f.data_type() => Ok(col.clone()),
-                Some(col) => cast_with_options(col, f.data_type(), opts).map_err(|e| {
+                Some(col) => conform_array(col, f.data_type(), opts).map_err(|e| {
                     Error::Invalid(format!(
                         "column '{}' of artifact {} does not convert from {} to {}: {e}",
                         f.name(),

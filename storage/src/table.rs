@@ -442,6 +442,7 @@ pub struct ParquetBatches {
     inner: ParquetRecordBatchReader,
     schema: SchemaRef,
     n_rows: u64,
+    metadata: Arc<parquet::file::metadata::ParquetMetaData>,
 }
 
 impl ParquetBatches {
@@ -455,6 +456,7 @@ impl ParquetBatches {
         let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?;
         let n_rows = u64::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
         let schema = builder.schema().clone();
+        let metadata = builder.metadata().clone();
         let inner = builder
             .with_batch_size(batch_rows(schema.fields().len()))
             .build()
@@ -464,7 +466,59 @@ impl ParquetBatches {
             inner,
             schema,
             n_rows,
+            metadata,
         })
+    }
+
+    /// Per top-level integer or timestamp column, the smallest and largest value (as `i64`,
+    /// timestamps in their unit) from the row groups' statistics in the footer — no data
+    /// pages are read. A column is left out when some row group has no statistics for it or
+    /// a value does not fit an `i64`.
+    pub fn int_bounds(&self) -> std::collections::HashMap<String, (i64, i64)> {
+        use arrow::array::Array;
+        use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
+        let mut out = std::collections::HashMap::new();
+        let groups = self.metadata.row_groups();
+        if groups.is_empty() {
+            return out;
+        }
+        let strict = CastOptions {
+            safe: false,
+            ..Default::default()
+        };
+        for field in self.schema.fields() {
+            if !(field.data_type().is_integer()
+                || matches!(field.data_type(), DataType::Timestamp(_, _)))
+            {
+                continue;
+            }
+            let Ok(conv) = StatisticsConverter::try_new(
+                field.name(),
+                &self.schema,
+                self.metadata.file_metadata().schema_descr(),
+            ) else {
+                continue;
+            };
+            let bound = |a: std::result::Result<ArrayRef, _>, min: bool| -> Option<i64> {
+                let a = cast_with_options(&a.ok()?, &DataType::Int64, &strict).ok()?;
+                let a = a.as_any().downcast_ref::<arrow::array::Int64Array>()?;
+                if a.null_count() > 0 || a.is_empty() {
+                    return None;
+                }
+                if min {
+                    arrow::compute::min(a)
+                } else {
+                    arrow::compute::max(a)
+                }
+            };
+            if let (Some(lo), Some(hi)) = (
+                bound(conv.row_group_mins(groups.iter()), true),
+                bound(conv.row_group_maxes(groups.iter()), false),
+            ) {
+                out.insert(field.name().clone(), (lo, hi));
+            }
+        }
+        out
     }
 
     /// The table's Arrow schema.

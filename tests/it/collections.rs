@@ -555,3 +555,74 @@ db_test!(check_reports_units_and_labels_from_the_registries, |t| {
     );
     Ok(())
 });
+
+db_test!(
+    statistics_flag_big_integers_and_times_that_do_not_fit,
+    |t| {
+        use lamella_core::arrow::array::{TimestampNanosecondArray, TimestampSecondArray};
+        let big = save(
+            &t,
+            "big.parquet",
+            vec![(
+                "v",
+                Arc::new(Int64Array::from(vec![1, (1 << 53) + 1])) as ArrayRef,
+            )],
+        )?;
+        let small = save(
+            &t,
+            "small.parquet",
+            vec![(
+                "v",
+                Arc::new(Int64Array::from(vec![1, 1 << 53])) as ArrayRef,
+            )],
+        )?;
+        let float = save(
+            &t,
+            "float.parquet",
+            vec![("v", Arc::new(Float64Array::from(vec![0.5])) as ArrayRef)],
+        )?;
+        // Up to 2^53 an int64 is exact in float64: no flag.
+        let ok = t
+            .collections()
+            .create(&[small, float.clone()], "exact")
+            .save()?
+            .record;
+        assert!(!t.collections().check(&ok, Join::Outer, false)?.columns[0].lossy);
+        let c = t
+            .collections()
+            .create(&[big.clone(), float], "beyond")
+            .save()?
+            .record;
+        let e = t
+            .collections()
+            .check(&c, Join::Outer, false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("column 'v'") && e.contains(&big.uid) && e.contains("2^53"),
+            "{e}"
+        );
+        assert!(t.collections().load(&c, Join::Outer, false).is_err());
+        assert!(t.collections().check(&c, Join::Outer, true)?.columns[0].lossy);
+        // Seconds in the year 3000 do not fit nanoseconds.
+        let late = TimestampSecondArray::from(vec![32_503_680_000]).with_timezone("UTC");
+        let fine = TimestampNanosecondArray::from(vec![0]).with_timezone("UTC");
+        let a = save(&t, "late.parquet", vec![("at", Arc::new(late) as ArrayRef)])?;
+        let b = save(&t, "ns.parquet", vec![("at", Arc::new(fine) as ArrayRef)])?;
+        let c = t
+            .collections()
+            .create(&[a.clone(), b], "times")
+            .save()?
+            .record;
+        let e = t
+            .collections()
+            .check(&c, Join::Outer, true)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("column 'at'") && e.contains(&a.uid) && e.contains("do not fit"),
+            "{e}"
+        );
+        Ok(())
+    }
+);

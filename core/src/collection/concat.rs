@@ -10,7 +10,10 @@
 //! - dictionary + dictionary gives a dictionary of the union of the values, in first-seen
 //!   order (pandas falls back to object when the categories differ);
 //! - dictionary + string and utf8 + large utf8 give a string (large when either is);
-//! - timestamps in one zone with different units give the finer unit;
+//! - timestamps in one zone with different units give the finer unit, when the members'
+//!   Parquet statistics show their times fit it (else an error);
+//! - an int that becomes float64 is lossy (an error unless allowed) when the statistics show
+//!   values beyond 2^53;
 //! - lists apply the rules to their items, structs to their children by name (a child one
 //!   member lacks is filled with nulls);
 //! - anything else (bool + number, number + string, different or missing zones, uint64 +
@@ -168,6 +171,61 @@ fn finer(a: TimeUnit, b: TimeUnit) -> TimeUnit {
     if rank(a) >= rank(b) { a } else { b }
 }
 
+/// A member's schema, rows and integer bounds (from the Parquet footer's statistics).
+pub(crate) struct MemberSchema {
+    schema: SchemaRef,
+    rows: usize,
+    bounds: std::collections::HashMap<String, (i64, i64)>,
+}
+
+/// Largest integer a float64 holds exactly.
+const EXACT_FLOAT: i64 = 1 << 53;
+
+/// What the members' statistics say of the planned type `to` of column `name`: integers
+/// beyond 2^53 that become floats are lossy (an error unless allowed); timestamps that move to
+/// a finer unit must fit it. Returns whether the column is lossy.
+fn check_bounds(
+    name: &str,
+    to: &DataType,
+    types: &[Option<&DataType>],
+    schemas: &[MemberSchema],
+    members: &[Artifact],
+    allow_lossy: bool,
+) -> Result<bool> {
+    let mut lossy = false;
+    for ((t, m), a) in types.iter().zip(schemas).zip(members) {
+        let (Some(t), Some(&(lo, hi))) = (t, m.bounds.get(name)) else {
+            continue;
+        };
+        if t.is_integer() && to.is_floating() && (lo < -EXACT_FLOAT || hi > EXACT_FLOAT) {
+            if !allow_lossy {
+                return Err(Error::Invalid(format!(
+                    "column '{name}' becomes {to}, but artifact {} holds integers from {lo} to                      {hi}, beyond 2^53, which {to} cannot hold exactly: convert that member,                      or allow lossy promotions (--allow-lossy)",
+                    a.uid
+                )));
+            }
+            lossy = true;
+        }
+        if let (DataType::Timestamp(from, _), DataType::Timestamp(unit, _)) = (t, to) {
+            let per_second = |u: &TimeUnit| match u {
+                TimeUnit::Second => 1i64,
+                TimeUnit::Millisecond => 1_000,
+                TimeUnit::Microsecond => 1_000_000,
+                TimeUnit::Nanosecond => 1_000_000_000,
+            };
+            let factor = per_second(unit) / per_second(from);
+            if factor > 1 && (lo.checked_mul(factor).is_none() || hi.checked_mul(factor).is_none())
+            {
+                return Err(Error::Invalid(format!(
+                    "column '{name}' becomes {to}, but the times of artifact {} ({t}) do not fit                      that unit (64-bit {unit:?} spans about 1677 to 2262 for nanoseconds):                      convert a member to a common coarser unit before collecting them",
+                    a.uid
+                )));
+            }
+        }
+    }
+    Ok(lossy)
+}
+
 /// The supertype of two member types: `Ok((type, lossy))`, or why they do not combine.
 pub(crate) fn supertype(
     a: &DataType,
@@ -266,7 +324,7 @@ pub(crate) fn supertype(
 }
 
 impl Collections<'_> {
-    fn member_schemas(&self, members: &[Artifact]) -> Result<Vec<(SchemaRef, usize)>> {
+    fn member_schemas(&self, members: &[Artifact]) -> Result<Vec<MemberSchema>> {
         let suffix = members.first().map(|a| a.suffix.to_ascii_lowercase());
         if let Some(a) = members
             .iter()
@@ -291,9 +349,20 @@ impl Collections<'_> {
             .par_iter()
             .map(|a| {
                 let path = self.ln.artifacts().local_copy(a)?;
-                let schema = crate::table::read_table_schema(&path)?;
                 let rows = a.n_observations.unwrap_or(0).max(0) as usize;
-                Ok((schema, rows))
+                if a.suffix.eq_ignore_ascii_case(".parquet") {
+                    let pq = lamella_storage::ParquetBatches::open(&path)?;
+                    return Ok(MemberSchema {
+                        schema: pq.schema(),
+                        rows,
+                        bounds: pq.int_bounds(),
+                    });
+                }
+                Ok(MemberSchema {
+                    schema: crate::table::read_table_schema(&path)?,
+                    rows,
+                    bounds: Default::default(),
+                })
             })
             .collect()
     }
@@ -301,13 +370,13 @@ impl Collections<'_> {
     fn plan_of(
         &self,
         members: &[Artifact],
-        schemas: &[(SchemaRef, usize)],
+        schemas: &[MemberSchema],
         join: Join,
         allow_lossy: bool,
     ) -> Result<Plan> {
         let mut names: Vec<String> = Vec::new();
-        for (s, _) in schemas {
-            for f in s.fields() {
+        for m in schemas {
+            for f in m.schema.fields() {
                 if !names.contains(f.name()) {
                     names.push(f.name().clone());
                 }
@@ -318,7 +387,7 @@ impl Collections<'_> {
         for name in names {
             let types: Vec<Option<&DataType>> = schemas
                 .iter()
-                .map(|(s, _)| s.field_with_name(&name).ok().map(|f| f.data_type()))
+                .map(|m| m.schema.field_with_name(&name).ok().map(|f| f.data_type()))
                 .collect();
             if join == Join::Inner && types.iter().any(Option::is_none) {
                 dropped.push(name);
@@ -352,8 +421,9 @@ impl Collections<'_> {
                 .iter()
                 .zip(schemas)
                 .filter(|(t, _)| t.is_none())
-                .map(|(_, (_, rows))| rows)
+                .map(|(_, m)| m.rows)
                 .sum();
+            lossy |= check_bounds(&name, &t, &types, schemas, members, allow_lossy)?;
             columns.push(PlannedColumn {
                 name,
                 data_type: t.to_string(),
@@ -372,7 +442,7 @@ impl Collections<'_> {
         }
         Ok(Plan {
             join,
-            rows: schemas.iter().map(|(_, r)| r).sum(),
+            rows: schemas.iter().map(|m| m.rows).sum(),
             columns,
             dropped,
         })
@@ -393,7 +463,7 @@ impl Collections<'_> {
     fn registry_checks(
         &self,
         members: &[Artifact],
-        schemas: &[(SchemaRef, usize)],
+        schemas: &[MemberSchema],
         plan: &mut Plan,
     ) -> Result<()> {
         use std::collections::{HashMap, HashSet};
@@ -434,8 +504,9 @@ impl Collections<'_> {
                 .and_then(|f| f.unit.clone())
                 .filter(|u| !u.is_empty());
             // Units the members' columns declare.
-            let declared = members.iter().zip(schemas).filter_map(|(a, (s, _))| {
-                let unit = s
+            let declared = members.iter().zip(schemas).filter_map(|(a, m)| {
+                let unit = m
+                    .schema
                     .field_with_name(&column.name)
                     .ok()?
                     .metadata()

@@ -402,6 +402,13 @@ pub enum StorageCommand {
     },
     /// List the registered storage locations.
     List,
+    /// Show the default storage of new artifacts, or make URL (a folder or s3://bucket/prefix,
+    /// registered first when new) the default — LaminDB's `ln.settings.storage = "s3://…"`.
+    /// Saved artifacts stay where they are.
+    Default {
+        /// The folder or URL; without it, prints the current default.
+        url: Option<String>,
+    },
 }
 
 /// A `field=value` lookup, e.g. `name__startswith=study` or `parents__name=is_species`.

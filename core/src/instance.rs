@@ -43,6 +43,8 @@ struct Inner {
     cache: PathBuf,
     /// The run being tracked (`track` … `finish`).
     run: std::sync::Mutex<Option<crate::track::Tracked>>,
+    /// Where new artifacts go when it is not `storage` (`set_default_storage`).
+    write_to: std::sync::RwLock<Option<Storage>>,
 }
 
 /// How an instance is opened: whether the settings remember it, and where it caches.
@@ -447,6 +449,7 @@ impl Instance {
                 default_managed: true,
                 cache: options.cache_dir()?,
                 run: Default::default(),
+                write_to: Default::default(),
             }),
         })
     }
@@ -542,6 +545,24 @@ impl Instance {
             )
         })?;
         let ln = Instance::open(&entry.root, &entry.db)?;
+        if let Some(root) = settings.storages.get(&entry.uid) {
+            // The default storage chosen by an earlier `lamella storage default URL`.
+            let chosen = ln
+                .query::<Storage>()
+                .filter("root", root.as_str())
+                .one_or_none()?;
+            match chosen {
+                Some(s) if ln.manages(&s) => {
+                    *ln.inner
+                        .write_to
+                        .write()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(s);
+                }
+                _ => {
+                    tracing::warn!(root = %root, "the chosen default storage is gone; using the instance's own")
+                }
+            }
+        }
         if let Some(run) = settings.runs.get(&entry.uid) {
             // A run tracked by an earlier command stays current until `finish`.
             match ln.resume(run) {
@@ -632,6 +653,7 @@ impl Instance {
                 default_managed,
                 cache: options.cache_dir()?,
                 run: Default::default(),
+                write_to: Default::default(),
             }),
         })
     }
@@ -678,7 +700,7 @@ impl Instance {
         }
         let url = self.inner.db.url().clone();
         let uid = self.inner.uid.clone();
-        if let Ok(store) = self.default_store() {
+        if let Ok(store) = self.store_for(&self.inner.storage) {
             crate::marker::remove_if_ours(&store, &uid);
         }
         match &url {
@@ -718,9 +740,54 @@ impl Instance {
         &self.inner.cache
     }
 
-    /// The default storage record.
-    pub fn storage(&self) -> &Storage {
+    /// The default storage: where new artifacts go — the instance's own storage unless
+    /// [`set_default_storage`](Self::set_default_storage) chose another.
+    pub fn storage(&self) -> Storage {
+        match self.inner.write_to.read() {
+            Ok(w) => w.clone().unwrap_or_else(|| self.inner.storage.clone()),
+            Err(poisoned) => poisoned
+                .into_inner()
+                .clone()
+                .unwrap_or_else(|| self.inner.storage.clone()),
+        }
+    }
+
+    /// The instance's own storage (its root), which holds its marker.
+    pub fn home_storage(&self) -> &Storage {
         &self.inner.storage
+    }
+
+    /// Makes `root` (a local folder or `s3://bucket/prefix`, registered first when new) the
+    /// default storage of new artifacts — LaminDB's `ln.settings.storage = "s3://…"`.
+    /// Artifacts saved before stay where they are. The storage must be one this instance
+    /// manages. Like the current run, the choice lasts for this instance value; the CLI
+    /// remembers it in the settings (`remember_default_storage`).
+    pub fn set_default_storage(&self, root: &str) -> Result<Storage> {
+        let storage = self.add_storage(root)?;
+        self.require_managed(&storage)?;
+        let home = storage.id == self.inner.storage.id;
+        let mut w = self
+            .inner
+            .write_to
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *w = (!home).then(|| storage.clone());
+        Ok(storage)
+    }
+
+    /// Remembers the default storage in the settings, so later `connect_current` calls —
+    /// later CLI commands — save there too.
+    pub fn remember_default_storage(&self) -> Result<()> {
+        let mut settings = Settings::load()?;
+        let storage = self.storage();
+        if storage.id == self.inner.storage.id {
+            settings.storages.remove(self.uid());
+        } else {
+            settings
+                .storages
+                .insert(self.uid().to_string(), storage.root.clone());
+        }
+        settings.save()
     }
 
     /// The database backend.
@@ -822,11 +889,6 @@ impl Instance {
         let store = lamella_storage::Store::open(&storage.root)?;
         stores.insert(id, store.clone());
         Ok(store)
-    }
-
-    /// The default storage's object store.
-    pub(crate) fn default_store(&self) -> Result<lamella_storage::Store> {
-        self.store_for(&self.inner.storage)
     }
 
     pub(crate) fn db(&self) -> &Db {

@@ -29,6 +29,10 @@ pub struct Settings {
     /// instance uid → run uid.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub runs: std::collections::BTreeMap<String, String>,
+    /// The default storage each instance saves new artifacts to, when not its own
+    /// (`lamella storage default URL`): instance uid → storage root.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub storages: std::collections::BTreeMap<String, String>,
 }
 
 static HOME_OVERRIDE: std::sync::RwLock<Option<PathBuf>> = std::sync::RwLock::new(None);

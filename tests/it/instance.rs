@@ -153,3 +153,56 @@ fn an_embedded_instance_leaves_the_settings_alone() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+lamella_tests::artifact_test!(new_artifacts_go_to_the_chosen_default_storage, |t| {
+    let home = t.home_storage().clone();
+    assert_eq!(t.storage().uid, home.uid);
+    let before = t.file("before.txt", b"saved at home");
+    let before = t
+        .artifacts()
+        .from_path(&before)
+        .key("before.txt")
+        .save()?
+        .record;
+    // The other kind of storage than the instance's own: S3 for a local instance and back.
+    let other_root = match t.storage {
+        lamella_tests::StorageKind::Local => match lamella_tests::s3_root() {
+            Some(r) => r,
+            None => return Ok(()),
+        },
+        lamella_tests::StorageKind::S3 => t.dir.path().join("second").display().to_string(),
+    };
+    let chosen = t.set_default_storage(&other_root)?;
+    assert_ne!(chosen.uid, home.uid);
+    assert_eq!(t.storage().uid, chosen.uid);
+    let after = t.file("after.txt", b"saved in the second storage");
+    let after = t
+        .artifacts()
+        .from_path(&after)
+        .key("after.txt")
+        .save()?
+        .record;
+    assert_eq!(Some(after.storage_id), chosen.id);
+    assert_eq!(Some(before.storage_id), home.id, "saved artifacts stay");
+    let copy = t.artifacts().cache(&after)?;
+    assert_eq!(std::fs::read(copy)?, b"saved in the second storage");
+    assert_eq!(
+        std::fs::read(t.artifacts().cache(&before)?)?,
+        b"saved at home"
+    );
+    // Deleting it from the second storage works.
+    t.artifacts().delete(&after, true)?;
+    assert!(t.artifacts().get(&after.uid).is_err());
+    // Back home.
+    t.set_default_storage(&home.root)?;
+    assert_eq!(t.storage().uid, home.uid);
+    let last = t.file("last.txt", b"home again");
+    let last = t
+        .artifacts()
+        .from_path(&last)
+        .key("last.txt")
+        .save()?
+        .record;
+    assert_eq!(Some(last.storage_id), home.id);
+    Ok(())
+});

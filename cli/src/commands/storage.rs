@@ -33,6 +33,23 @@ pub fn run(cmd: StorageCommand, out: &mut Out) -> Result<()> {
             }
             out.line(repr(&storage)?)
         }
+        StorageCommand::Default { url } => {
+            let storage = match url {
+                Some(url) => {
+                    let s = ln.set_default_storage(&url)?;
+                    ln.remember_default_storage()?;
+                    s
+                }
+                None => ln.storage(),
+            };
+            if out.json {
+                return out.json(&storage);
+            }
+            out.line(format!(
+                "new artifacts go to {} ({})",
+                storage.root, storage.uid
+            ))
+        }
         StorageCommand::List => {
             let storages = ln.query::<Storage>().order_by("id").all()?;
             if out.json {

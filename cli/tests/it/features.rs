@@ -466,3 +466,37 @@ cli_test!(collection_trash_from_the_command_line, |env| {
         0
     );
 });
+
+cli_test!(storage_default_is_remembered_across_commands, |env| {
+    env.init("data");
+    let shown = env.run(&["storage", "default"]).ok().stdout;
+    assert!(
+        shown.contains("new artifacts go to") && shown.contains("data"),
+        "{shown}"
+    );
+    let chosen = env
+        .run(&["storage", "default", "second", "--json"])
+        .ok()
+        .json();
+    assert!(
+        chosen["root"].as_str().unwrap().ends_with("second"),
+        "{chosen}"
+    );
+    std::fs::write(env.path("f.txt"), "x").unwrap();
+    let a = env
+        .run(&["save", "f.txt", "--key", "f.txt", "--json"])
+        .ok()
+        .json();
+    assert_eq!(a["storage_id"], chosen["id"]);
+    assert!(env.path("second/.lamella").is_dir());
+    let now = env.run(&["storage", "default", "--json"]).ok().json();
+    assert_eq!(now["uid"], chosen["uid"]);
+    assert_eq!(
+        env.run(&["storage", "list", "--json"])
+            .ok()
+            .json()
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+});

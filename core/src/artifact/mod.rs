@@ -143,8 +143,8 @@ impl<'a> Artifacts<'a> {
 
     /// The storage record holding the artifact.
     pub fn storage_of(&self, a: &Artifact) -> Result<Storage> {
-        if Some(a.storage_id) == self.ln.storage().id {
-            return Ok(self.ln.storage().clone());
+        if Some(a.storage_id) == self.ln.home_storage().id {
+            return Ok(self.ln.home_storage().clone());
         }
         self.ln.query::<Storage>().filter("id", a.storage_id).one()
     }

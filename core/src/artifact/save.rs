@@ -51,7 +51,9 @@ pub(super) fn save_prepared(
 ) -> Result<Vec<Saved<Artifact>>> {
     let existing = dedup(ln, &items)?;
     let hooks: Vec<Option<Hook<'_>>> = items.iter_mut().map(|(d, _)| d.then.take()).collect();
-    let (mut out, mut plans) = plan(ln, items, &existing)?;
+    // One read of the default storage: the records and the uploads agree on it.
+    let target = ln.storage();
+    let (mut out, mut plans) = plan(ln, items, &existing, &target)?;
     // Artifacts found by the first dedup check are annotated in a transaction of their own.
     for (saved, hook) in out.iter().zip(&hooks) {
         if let (Some(saved), Some(hook)) = (saved, hook) {
@@ -62,9 +64,9 @@ pub(super) fn save_prepared(
         return Ok(out.into_iter().flatten().collect());
     }
     if plans.iter().any(|(_, p)| p.copy) {
-        ln.require_managed(ln.storage())?;
+        ln.require_managed(&target)?;
     }
-    let store = ln.default_store()?;
+    let store = ln.store_for(&target)?;
     stage(&store, &mut plans)?;
     let staged_keys = |plans: &[(usize, Plan)]| -> Vec<String> {
         plans
@@ -168,11 +170,11 @@ pub(super) fn plan(
     ln: &Instance,
     items: Vec<(ArtifactDraft<'_>, Prepared)>,
     existing: &[Artifact],
+    default_storage: &lamella_schema::Storage,
 ) -> Result<Planned> {
     let t = now();
     let user = ln.user_id();
     let tracked = ln.run_ids();
-    let default_storage = ln.storage().clone();
     let mut out: Vec<Option<Saved<Artifact>>> = Vec::new();
     let mut plans: Vec<(usize, Plan)> = Vec::new();
     for (i, (draft, prepared)) in items.into_iter().enumerate() {

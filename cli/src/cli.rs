@@ -209,8 +209,9 @@ pub enum Command {
     /// Finish the tracked run (sets its finished_at) and stop tracking.
     Finish,
     /// Show or write the lineage of an artifact or collection: the runs, inputs and
-    /// collections it came from (or, with --downstream, what was made from it).
-    #[command(group = clap::ArgGroup::new("target").required(true).args(["uid", "key", "collection"]))]
+    /// collections it came from (or, with --downstream, what was made from it); or the
+    /// transform hierarchy around a transform.
+    #[command(group = clap::ArgGroup::new("target").required(true).args(["uid", "key", "collection", "transform"]))]
     Lineage {
         /// The artifact's uid (or a unique uid prefix).
         uid: Option<String>,
@@ -220,6 +221,11 @@ pub enum Command {
         /// A collection (name or uid) instead.
         #[arg(long, short = 'c', value_name = "NAME")]
         collection: Option<String>,
+        /// The transform hierarchy around a transform (key, name or uid; its latest version)
+        /// instead: the transforms whose outputs it read, and with --downstream those that
+        /// read its outputs.
+        #[arg(long, short = 't', value_name = "NAME")]
+        transform: Option<String>,
         /// Write FILE: .svg, .dot, .mmd, or .json (OpenLineage RunEvents); repeatable.
         #[arg(long = "out", short = 'o', value_name = "FILE")]
         out: Vec<PathBuf>,

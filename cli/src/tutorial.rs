@@ -157,6 +157,10 @@ const STEPS: &[Step] = &[
         run: collection_lineage,
     },
     Step {
+        title: "The analysis read the model's output: transform.view_parents()",
+        run: transform_parents,
+    },
+    Step {
         title: "Finish the analysis",
         run: finish_analysis,
     },
@@ -612,6 +616,10 @@ fn lineage_files(t: &mut Tutorial<'_>, target: &[&str], stem: &str, json: bool) 
 fn study1_lineage(t: &mut Tutorial<'_>) -> Result<()> {
     let uid = study1(t)?.uid;
     lineage_files(t, &[&uid], "study1-lineage", false)
+}
+
+fn transform_parents(t: &mut Tutorial<'_>) -> Result<()> {
+    lineage_files(t, &["--transform", "tutorial2"], "transforms", false)
 }
 
 fn collection_lineage(t: &mut Tutorial<'_>) -> Result<()> {

@@ -90,6 +90,22 @@ db_test!(
             .all()?;
         assert_eq!(parents.len(), 1);
         assert_eq!(parents[0].uid, upload.transform.uid);
+        // The transform hierarchy: the upload feeds the model (highlighted).
+        let g = t.transform_graph(&model.transform, false, 5)?;
+        let edges: Vec<(String, String)> = g
+            .edges()
+            .map(|(p, c)| (p.label.clone(), c.label.clone()))
+            .collect();
+        assert_eq!(
+            edges,
+            [(upload.transform.name.clone(), model.transform.name.clone())]
+        );
+        let down = t.transform_graph(&upload.transform, true, 5)?;
+        assert_eq!(down.edge_count(), 1);
+        assert_eq!(
+            t.transform_graph(&upload.transform, false, 5)?.edge_count(),
+            0
+        );
         let d = t.artifacts().describe(&produced)?;
         assert_eq!(
             d.provenance.run.as_ref().map(|r| &r.uid),

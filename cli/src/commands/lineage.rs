@@ -1,4 +1,4 @@
-//! `lamella lineage UID|--key K|--collection NAME [--out FILE]…`
+//! `lamella lineage UID|--key K|--collection NAME|--transform NAME [--out FILE]…`
 
 use std::path::PathBuf;
 
@@ -14,6 +14,90 @@ pub struct Target {
     pub artifact: ArtifactRef,
     /// The collection's name or uid.
     pub collection: Option<String>,
+    /// A transform (key, name or uid), for its hierarchy.
+    pub transform: Option<String>,
+}
+
+/// The latest transform whose key, name or uid (a unique prefix of 6 or more characters) is
+/// `name`.
+fn find_transform(ln: &lamella_core::Instance, name: &str) -> Result<lamella_core::Transform> {
+    for field in ["key", "name"] {
+        let found = ln
+            .query::<lamella_core::Transform>()
+            .filter(field, name)
+            .order_by("-id")
+            .first()?;
+        if let Some(t) = found {
+            return Ok(t);
+        }
+    }
+    if name.len() >= 6 {
+        let mut found = ln
+            .query::<lamella_core::Transform>()
+            .filter("uid__startswith", name)
+            .limit(2)
+            .all()?;
+        if found.len() == 1 {
+            return Ok(found.remove(0));
+        }
+    }
+    anyhow::bail!(
+        "no transform has the key, name or uid '{name}': list them with `lamella view --registry Transform`"
+    )
+}
+
+/// `lineage --transform NAME`: the transform hierarchy, written or printed.
+fn transform_hierarchy(
+    name: &str,
+    files: &[PathBuf],
+    depth: u32,
+    downstream: bool,
+    out: &mut Out,
+) -> Result<()> {
+    for f in files {
+        if f.extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        {
+            anyhow::bail!(
+                "{}: OpenLineage events describe runs and their data; write a transform's                  hierarchy as .svg, .dot or .mmd, or ask for the lineage of an artifact",
+                f.display()
+            );
+        }
+        lamella_core::Format::from_path(f)?;
+    }
+    let ln = super::current()?;
+    let t = find_transform(&ln, name)?;
+    let graph = ln.transform_graph(&t, downstream, depth)?;
+    for f in files {
+        lamella_core::write_to(&graph, f)?;
+        if !out.json {
+            out.line(format!("wrote {}", f.display()))?;
+        }
+    }
+    let edges: Vec<(String, String)> = graph
+        .edges()
+        .map(|(from, to)| (from.label.clone(), to.label.clone()))
+        .collect();
+    if out.json {
+        return out.json(&serde_json::json!({
+            "transform": t,
+            "edges": edges.iter().map(|(p, c)| serde_json::json!({"parent": p, "child": c})).collect::<Vec<_>>(),
+            "written": files,
+        }));
+    }
+    if files.is_empty() {
+        if edges.is_empty() {
+            return out.line(format!(
+                "transform '{}' has no {} yet: they are recorded when a run reads another                  transform's output",
+                t.name,
+                if downstream { "parents or children" } else { "parents" }
+            ));
+        }
+        for (p, c) in edges {
+            out.line(format!("{p} → {c}"))?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes each `--out` file (by suffix), or prints the edges.
@@ -25,6 +109,9 @@ pub fn run(
     cluster: usize,
     out: &mut Out,
 ) -> Result<()> {
+    if let Some(name) = &target.transform {
+        return transform_hierarchy(name, files, depth, downstream, out);
+    }
     let ln = super::current()?;
     let (a, c);
     let of = match &target.collection {

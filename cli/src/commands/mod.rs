@@ -93,6 +93,7 @@ pub fn run(command: Command, out: &mut Out) -> Result<()> {
             uid,
             key,
             collection,
+            transform,
             out: files,
             depth,
             downstream,
@@ -101,6 +102,7 @@ pub fn run(command: Command, out: &mut Out) -> Result<()> {
             &lineage::Target {
                 artifact: ArtifactRef { uid, key },
                 collection,
+                transform,
             },
             &files,
             depth,

@@ -24,9 +24,25 @@ cli_test!(replays_the_tutorial, |env| {
         "is_species.dot",
         "is_species.mmd",
         "is_study.svg",
+        "transforms.svg",
+        "collection-lineage.svg",
     ] {
         assert!(env.path("tut/graphs").join(f).is_file(), "{f} missing");
     }
+    // The transform hierarchy: the analysis read the model's output.
+    let h = env
+        .run(&["lineage", "--transform", "tutorial2", "--json"])
+        .ok()
+        .json();
+    assert_eq!(h["edges"][0]["parent"], "Petal & sepal regressor", "{h}");
+    assert_error(
+        &env.run(&["lineage", "--transform", "tutorial2", "--out", "t.json"]),
+        "OpenLineage events describe runs",
+    );
+    assert_error(
+        &env.run(&["lineage", "--transform", "no such"]),
+        "no transform has the key, name or uid 'no such'",
+    );
     // Every `$ lamella …` step printed what that command prints on its own.
     let info = env.run(&["info"]).ok().stdout;
     assert!(out.contains(&format!("$ lamella info\n{info}")), "{out}");

@@ -168,36 +168,84 @@ impl<'a> Registry<'a, ULabel> {
         with_children: bool,
         distance: u32,
     ) -> Result<Graph> {
-        let id = require_id(label)?;
-        let distance = distance.max(1);
-        let mut edges = self.ln.db().with_conn(|c| {
-            lamella_schema::reachable_edges(c, Hierarchy::ULabel, id, true, distance)
-        })?;
-        if with_children {
-            edges.extend(self.ln.db().with_conn(|c| {
-                lamella_schema::reachable_edges(c, Hierarchy::ULabel, id, false, distance)
-            })?);
-        }
-        let mut ids: Vec<i64> = edges.iter().flat_map(|e| [e.child, e.parent]).collect();
-        ids.push(id);
-        ids.sort_unstable();
-        ids.dedup();
-        let labels: Vec<ULabel> = self
-            .ln
-            .db()
-            .with_conn(|c| lamella_schema::load_by_ids(c, &ids))?;
-        let mut graph = Graph::new();
-        let key = |i: i64| format!("ulabel:{i}");
-        for l in &labels {
-            let lid = l.id.unwrap_or_default();
-            let node = Node::new(key(lid), l.name.clone(), NodeKind::Label);
-            graph.add_node(if lid == id { node.highlighted() } else { node });
-        }
-        edges.sort();
-        edges.dedup();
-        for e in edges {
-            graph.add_edge(&key(e.parent), &key(e.child))?;
-        }
-        Ok(graph)
+        hierarchy_graph(
+            self.ln,
+            Hierarchy::ULabel,
+            require_id(label)?,
+            with_children,
+            distance,
+        )
     }
+}
+
+/// The graph around record `id` of hierarchy `h`: its ancestors (up to `distance` levels)
+/// and, with `with_children`, its descendants, from one recursive query per direction and one
+/// load of the records; the record itself is highlighted.
+pub(crate) fn hierarchy_graph(
+    ln: &Instance,
+    h: Hierarchy,
+    id: i64,
+    with_children: bool,
+    distance: u32,
+) -> Result<Graph> {
+    let distance = distance.max(1);
+    let mut edges = ln
+        .db()
+        .with_conn(|c| lamella_schema::reachable_edges(c, h, id, true, distance))?;
+    if with_children {
+        edges.extend(
+            ln.db()
+                .with_conn(|c| lamella_schema::reachable_edges(c, h, id, false, distance))?,
+        );
+    }
+    let mut ids: Vec<i64> = edges.iter().flat_map(|e| [e.child, e.parent]).collect();
+    ids.push(id);
+    ids.sort_unstable();
+    ids.dedup();
+    let (prefix, kind, nodes): (&str, NodeKind, Vec<(i64, String)>) = match h {
+        Hierarchy::ULabel => {
+            let labels: Vec<ULabel> = ln
+                .db()
+                .with_conn(|c| lamella_schema::load_by_ids(c, &ids))?;
+            (
+                "ulabel",
+                NodeKind::Label,
+                labels
+                    .into_iter()
+                    .map(|l| (l.id.unwrap_or_default(), l.name))
+                    .collect(),
+            )
+        }
+        Hierarchy::Transform => {
+            let transforms: Vec<lamella_schema::Transform> = ln
+                .db()
+                .with_conn(|c| lamella_schema::load_by_ids(c, &ids))?;
+            (
+                "transform",
+                NodeKind::Transform,
+                transforms
+                    .into_iter()
+                    .map(|t| {
+                        let name = match &t.version {
+                            Some(v) if !v.is_empty() => format!("{} (v{v})", t.name),
+                            _ => t.name,
+                        };
+                        (t.id.unwrap_or_default(), name)
+                    })
+                    .collect(),
+            )
+        }
+    };
+    let mut graph = Graph::new();
+    let key = |i: i64| format!("{prefix}:{i}");
+    for (nid, name) in nodes {
+        let node = Node::new(key(nid), name, kind);
+        graph.add_node(if nid == id { node.highlighted() } else { node });
+    }
+    edges.sort();
+    edges.dedup();
+    for e in edges {
+        graph.add_edge(&key(e.parent), &key(e.child))?;
+    }
+    Ok(graph)
 }

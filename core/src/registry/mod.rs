@@ -2,7 +2,7 @@
 //! operations return. Saving lives in `save`, lookups and search in `search`, hierarchies in
 //! `hierarchy`.
 
-mod hierarchy;
+pub(crate) mod hierarchy;
 mod name_index;
 mod save;
 mod search;

@@ -39,6 +39,25 @@ pub struct Lineage {
 }
 
 impl Instance {
+    /// The transform hierarchy around `transform`: the transforms whose outputs it read
+    /// (its parents, recorded when a run loads another transform's artifact or collection),
+    /// up to `distance` levels, and with `with_children` those that read its outputs; the
+    /// transform itself is highlighted. Render it with `lamella_lineage::render`.
+    pub fn transform_graph(
+        &self,
+        transform: &Transform,
+        with_children: bool,
+        distance: u32,
+    ) -> Result<Graph> {
+        crate::registry::hierarchy::hierarchy_graph(
+            self,
+            lamella_schema::Hierarchy::Transform,
+            require_id(transform)?,
+            with_children,
+            distance,
+        )
+    }
+
     /// The lineage of an artifact or collection: `depth` steps upstream (its runs, their
     /// inputs, their runs, …) or, with `downstream`, towards what was made from it.
     pub fn lineage(&self, of: LineageOf<'_>, depth: u32, downstream: bool) -> Result<Lineage> {

@@ -336,12 +336,18 @@ pub enum CollectionCommand {
         /// A description.
         #[arg(long, short = 'd')]
         description: Option<String>,
+        /// A version label (e.g. 1); by default the n-th version of a name is labelled n.
+        #[arg(long)]
+        version: Option<String>,
     },
     /// Load a collection: its tables concatenated in member order (prints head and tail, or
     /// writes --out).
     Load {
         /// The collection (name or uid).
         name: String,
+        /// The version of that name (default: the latest).
+        #[arg(long, value_name = "V")]
+        version: Option<String>,
         /// How columns combine.
         #[arg(long, value_enum, default_value_t = JoinArg::Outer)]
         join: JoinArg,
@@ -351,12 +357,28 @@ pub enum CollectionCommand {
         /// Write the result to FILE (.parquet or .csv).
         #[arg(long, short = 'o', value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Save the written FILE as an artifact with this key (in a tracked run: the run's
+        /// output, the collection its input).
+        #[arg(long, value_name = "KEY", requires = "out")]
+        save: Option<String>,
+    },
+    /// Print the local paths of the members' content (cloud members are downloaded to the
+    /// cache); in a tracked run the collection becomes an input.
+    Cache {
+        /// The collection (name or uid).
+        name: String,
+        /// The version of that name (default: the latest).
+        #[arg(long, value_name = "V")]
+        version: Option<String>,
     },
     /// Show the concatenation plan from the members' schemas: per column its type, whether
     /// it is lossy, the nulls the join fills.
     Check {
         /// The collection (name or uid).
         name: String,
+        /// The version of that name (default: the latest).
+        #[arg(long, value_name = "V")]
+        version: Option<String>,
         /// How columns combine.
         #[arg(long, value_enum, default_value_t = JoinArg::Outer)]
         join: JoinArg,
@@ -380,6 +402,9 @@ pub enum CollectionCommand {
     Describe {
         /// The collection (name or uid).
         name: String,
+        /// The version of that name (default: the latest).
+        #[arg(long, value_name = "V")]
+        version: Option<String>,
     },
     /// Move a collection to the trash, or delete it for good (--permanent, or when it is in
     /// the trash already); its member artifacts stay.

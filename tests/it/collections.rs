@@ -626,3 +626,114 @@ db_test!(
         Ok(())
     }
 );
+
+db_test!(
+    cached_collections_are_inputs_and_exports_are_outputs_of_a_run,
+    |t| {
+        // An upload run saves raw folders and versions of a collection of them.
+        let upload = t.track(Transform::new("Tutorial: Artifacts").kind("notebook"))?;
+        let mut raw = Vec::new();
+        for i in 0..3 {
+            let dir = t.scratch().join(format!("study{i}"));
+            std::fs::create_dir_all(&dir)?;
+            std::fs::write(dir.join("img.jpg"), format!("image of study {i}"))?;
+            raw.push(
+                t.artifacts()
+                    .from_path(&dir)
+                    .key(format!("raw/study{i}"))
+                    .save()?
+                    .record,
+            );
+        }
+        let v1 = t
+            .collections()
+            .create(&raw[..1], "Iris collection")
+            .version("1")
+            .save()?
+            .record;
+        assert_eq!(v1.version.as_deref(), Some("1"));
+        let v2 = t
+            .collections()
+            .create(&raw[..2], "Iris collection")
+            .save()?
+            .record;
+        assert_eq!(v2.version.as_deref(), Some("2"));
+        // A label a family already holds is refused, naming the version.
+        let e = t
+            .collections()
+            .create(&raw, "Iris collection")
+            .version("2")
+            .save()
+            .unwrap_err();
+        assert!(e.to_string().contains("already has a version 2"), "{e}");
+        t.finish()?;
+        assert_eq!(
+            t.collections().get_version("Iris collection", "1")?.uid,
+            v1.uid
+        );
+        assert!(t.collections().get_version("Iris collection", "9").is_err());
+
+        // The model caches version 1: the collection is its input, the upload its parent.
+        let model = t.track(Transform::new("Petal & sepal regressor").kind("pipeline"))?;
+        let paths = t.collections().cache(&v1)?;
+        assert_eq!(paths.len(), 1);
+        assert!(paths[0].join("img.jpg").is_file());
+        let used = t
+            .query::<lamella_core::Collection>()
+            .filter("input_of_runs__uid", model.run.uid.as_str())
+            .all()?;
+        assert_eq!(used.iter().map(|c| &c.uid).collect::<Vec<_>>(), [&v1.uid]);
+        let parents = t
+            .query::<Transform>()
+            .filter("children__uid", model.transform.uid.as_str())
+            .all()?;
+        assert_eq!(
+            parents.iter().map(|p| &p.uid).collect::<Vec<_>>(),
+            [&upload.transform.uid]
+        );
+        // Its table output, then an export of a table collection saved as the run's output.
+        let a = save(
+            &t,
+            "x1.parquet",
+            vec![("x", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef)],
+        )?;
+        let b = save(
+            &t,
+            "x2.parquet",
+            vec![("x", Arc::new(Int32Array::from(vec![3])) as ArrayRef)],
+        )?;
+        t.finish()?;
+        let joint = t.collections().create(&[a, b], "xs").save()?.record;
+        let analysis = t.track(Transform::new("Concatenate"))?;
+        let path = t.scratch().join("xs.parquet");
+        let (rows, saved) =
+            t.collections()
+                .export_artifact(&joint, &path, Join::Outer, false, "xs/all.parquet")?;
+        assert_eq!(rows, 3);
+        assert_eq!(saved.record.run_id, analysis.run.id);
+        assert_eq!(saved.record.key.as_deref(), Some("xs/all.parquet"));
+        let lamella_core::Loaded::Table(back) = t.artifacts().load(&saved.record)? else {
+            anyhow::bail!("the export loads as a table");
+        };
+        assert_eq!(back.num_rows(), 3);
+        let d = t.artifacts().describe(&saved.record)?;
+        assert_eq!(d.provenance.input_collections.len(), 1);
+        assert!(
+            d.to_string().contains("📎 inputs (1, Collection): 'xs'"),
+            "{d}"
+        );
+        // The lineage of the export reaches the members through the collection.
+        let l = t.lineage(lamella_core::LineageOf::Artifact(&saved.record), 10, false)?;
+        assert!(l.collections.iter().any(|c| c.uid == joint.uid));
+        let keys: Vec<_> = l
+            .artifacts
+            .iter()
+            .filter_map(|a| a.key.as_deref())
+            .collect();
+        assert!(
+            keys.contains(&"x1.parquet") && keys.contains(&"x2.parquet"),
+            "{keys:?}"
+        );
+        Ok(())
+    }
+);

@@ -15,6 +15,18 @@ fn join(j: JoinArg) -> Join {
     }
 }
 
+/// The collection named (or with uid) `name`: its latest version, or `version` of that name.
+fn pick(
+    reg: &lamella_core::Collections<'_>,
+    name: &str,
+    version: Option<&str>,
+) -> Result<Collection> {
+    Ok(match version {
+        Some(v) => reg.get_version(name, v)?,
+        None => reg.get(name)?,
+    })
+}
+
 /// Runs one `collection` subcommand.
 pub fn run(cmd: CollectionCommand, out: &mut Out) -> Result<()> {
     let ln = super::current()?;
@@ -25,6 +37,7 @@ pub fn run(cmd: CollectionCommand, out: &mut Out) -> Result<()> {
             artifacts,
             keys,
             description,
+            version,
         } => {
             if artifacts.is_empty() && keys.is_empty() {
                 bail!("give the members with --artifact UID and/or --key KEY (repeatable)");
@@ -47,6 +60,9 @@ pub fn run(cmd: CollectionCommand, out: &mut Out) -> Result<()> {
             let mut draft = reg.create(&members, name);
             if let Some(d) = description {
                 draft = draft.description(d);
+            }
+            if let Some(v) = version {
+                draft = draft.version(v);
             }
             let saved = draft.save()?;
             if out.json {
@@ -73,11 +89,25 @@ pub fn run(cmd: CollectionCommand, out: &mut Out) -> Result<()> {
         }
         CollectionCommand::Load {
             name,
+            version,
             join: j,
             allow_lossy,
             out: dest,
+            save,
         } => {
-            let c = reg.get(&name)?;
+            let c = pick(&reg, &name, version.as_deref())?;
+            if let (Some(path), Some(key)) = (&dest, &save) {
+                let (rows, saved) = reg.export_artifact(&c, path, join(j), allow_lossy, key)?;
+                if out.json {
+                    let mut v = json!(saved.record);
+                    v["existed"] = json!(saved.existed);
+                    v["rows"] = json!(rows);
+                    return out.json(&v);
+                }
+                out.line(format!("✅ wrote {rows} rows to {}", path.display()))?;
+                super::print_saved_artifact(&ln, &saved, out)?;
+                return Ok(());
+            }
             if let Some(path) = dest {
                 // Streamed member by member: memory bounded by a batch.
                 let (rows, size) = reg.export(&c, &path, join(j), allow_lossy)?;
@@ -101,12 +131,24 @@ pub fn run(cmd: CollectionCommand, out: &mut Out) -> Result<()> {
             }
             Ok(())
         }
+        CollectionCommand::Cache { name, version } => {
+            let c = pick(&reg, &name, version.as_deref())?;
+            let paths = reg.cache(&c)?;
+            if out.json {
+                return out.json(&json!({ "collection": c.uid, "paths": paths }));
+            }
+            for p in &paths {
+                out.line(p.display().to_string())?;
+            }
+            Ok(())
+        }
         CollectionCommand::Check {
             name,
+            version,
             join: j,
             allow_lossy,
         } => {
-            let c = reg.get(&name)?;
+            let c = pick(&reg, &name, version.as_deref())?;
             let plan = reg.check(&c, join(j), allow_lossy)?;
             if out.json {
                 return out.json(&plan);
@@ -227,7 +269,9 @@ pub fn run(cmd: CollectionCommand, out: &mut Out) -> Result<()> {
             }
             out.records(&records)
         }
-        CollectionCommand::Describe { name } => describe(&ln, &reg.get(&name)?, out),
+        CollectionCommand::Describe { name, version } => {
+            describe(&ln, &pick(&reg, &name, version.as_deref())?, out)
+        }
         CollectionCommand::Delete { name, permanent } => {
             let c = match reg.get(&name) {
                 Ok(c) => c,

@@ -27,7 +27,7 @@ use arrow::array::{ArrayRef, new_null_array};
 use arrow::compute::{CastOptions, cast_with_options};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
-use lamella_schema::{Artifact, Collection, require_id};
+use lamella_schema::{Artifact, Collection};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -617,20 +617,8 @@ impl Collections<'_> {
         if changed {
             out = RecordBatch::try_new(target.clone(), columns)?;
         }
-        self.note_input(c)?;
+        self.ln.note_collection_inputs(std::slice::from_ref(c))?;
         Ok(out)
-    }
-
-    /// In a tracked run, records the collection as an input.
-    fn note_input(&self, c: &Collection) -> Result<()> {
-        if let Some((run, _)) = self.ln.run_ids() {
-            let cid = require_id(c)?;
-            self.ln.db().transaction(|conn| {
-                lamella_schema::links::add_run_inputs(conn, run, &[], &[cid])?;
-                Ok::<_, Error>(())
-            })?;
-        }
-        Ok(())
     }
 
     /// The concatenation as a stream of record batches in member order, each cast to the
@@ -646,7 +634,7 @@ impl Collections<'_> {
         let schemas = self.member_schemas(&members)?;
         let plan = self.plan_of(&members, &schemas, join, allow_lossy)?;
         let target = target_schema(&plan);
-        self.note_input(c)?;
+        self.ln.note_collection_inputs(std::slice::from_ref(c))?;
         Ok((
             target.clone(),
             CollectionBatches {
@@ -691,6 +679,28 @@ impl Collections<'_> {
         }
         let size = written?;
         Ok((rows, size))
+    }
+
+    /// [`export`](Self::export), then saves the file as an artifact under `key` (its
+    /// description names the collection): in a tracked run the collection is the run's input
+    /// and the artifact its output, so the lineage shows where the concatenation came from.
+    pub fn export_artifact(
+        &self,
+        c: &Collection,
+        path: &std::path::Path,
+        join: Join,
+        allow_lossy: bool,
+        key: &str,
+    ) -> Result<(u64, crate::registry::Saved<Artifact>)> {
+        let (rows, _) = self.export(c, path, join, allow_lossy)?;
+        let saved = self
+            .ln
+            .artifacts()
+            .from_path(path)
+            .key(key)
+            .description(format!("Concatenation of collection '{}'", c.name))
+            .save()?;
+        Ok((rows, saved))
     }
 }
 

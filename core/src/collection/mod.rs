@@ -36,12 +36,20 @@ pub struct CollectionDraft<'a> {
     artifacts: Vec<Artifact>,
     name: String,
     description: Option<String>,
+    version: Option<String>,
 }
 
 impl CollectionDraft<'_> {
     /// Sets the description.
     pub fn description(mut self, description: impl Into<String>) -> Self {
         self.description = Some(description.into());
+        self
+    }
+
+    /// Sets the version label (LaminDB's `version="1"`); without it the first version has
+    /// none and the n-th of a family is labelled `n`. A family holds each label once.
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = Some(version.into());
         self
     }
 
@@ -57,6 +65,19 @@ impl CollectionDraft<'_> {
         }
         crate::registry::check_text("collection name", Some(&name))?;
         crate::registry::check_text("description", self.description.as_deref())?;
+        let wanted_version = match self.version.as_deref().map(str::trim) {
+            Some("") => {
+                return Err(Error::Invalid(format!(
+                    "collection '{name}': the version is empty; give a label such as 1 or leave \
+                     it out"
+                )));
+            }
+            Some(v) => {
+                crate::registry::check_text("version", Some(v))?;
+                Some(v.to_string())
+            }
+            None => None,
+        };
         if self.artifacts.is_empty() {
             return Err(Error::Invalid(format!(
                 "collection '{name}' needs at least one artifact"
@@ -100,6 +121,15 @@ impl CollectionDraft<'_> {
             }
             let family: Vec<Collection> =
                 lamella_schema::load_where_in(conn, "name", std::slice::from_ref(&name))?;
+            if let Some(v) = &wanted_version
+                && let Some(taken) = family.iter().find(|c| c.version.as_deref() == Some(v))
+            {
+                return Err(Error::Invalid(format!(
+                    "collection '{name}' already has a version {v} ({}): give another version \
+                     label",
+                    taken.uid
+                )));
+            }
             let t = now();
             let (uid, version) = match family.iter().max_by_key(|c| c.uid[16..].to_string()) {
                 Some(top) => {
@@ -115,9 +145,15 @@ impl CollectionDraft<'_> {
                         t,
                     )?;
                     let n = family.len() + 1;
-                    (next.as_str().to_string(), Some(n.to_string()))
+                    (
+                        next.as_str().to_string(),
+                        Some(wanted_version.clone().unwrap_or_else(|| n.to_string())),
+                    )
                 }
-                None => (VersionedUid::new_family(16).as_str().to_string(), None),
+                None => (
+                    VersionedUid::new_family(16).as_str().to_string(),
+                    wanted_version.clone(),
+                ),
             };
             let mut rows = vec![Collection {
                 id: None,
@@ -204,6 +240,7 @@ impl<'a> Collections<'a> {
             artifacts: artifacts.to_vec(),
             name: name.into(),
             description: None,
+            version: None,
         }
     }
 
@@ -233,6 +270,34 @@ impl<'a> Collections<'a> {
             registry: "Collection",
             what: format!("'{name_or_uid}' (list them with `lamella collection ls`)"),
         })
+    }
+
+    /// The version labelled `version` of the collection named `name` (trash aside).
+    pub fn get_version(&self, name: &str, version: &str) -> Result<Collection> {
+        let found = self
+            .query()
+            .filter("name", name)
+            .filter("version", version)
+            .first()?;
+        found.ok_or_else(|| Error::NotFound {
+            registry: "Collection",
+            what: format!(
+                "'{name}' version {version} (list the versions with `lamella collection ls`)"
+            ),
+        })
+    }
+
+    /// Local paths of the members' content, in order (copies in the cache folder for cloud
+    /// storage): `collection.cache()`. In a tracked run the collection becomes an input and
+    /// its producing transform a parent of the current one.
+    pub fn cache(&self, c: &Collection) -> Result<Vec<std::path::PathBuf>> {
+        let members = self.artifacts(c)?;
+        let paths = members
+            .iter()
+            .map(|a| self.ln.artifacts().local_copy(a))
+            .collect::<Result<Vec<_>>>()?;
+        self.ln.note_collection_inputs(std::slice::from_ref(c))?;
+        Ok(paths)
     }
 
     /// The member artifacts, in order.

@@ -39,6 +39,8 @@ pub struct Provenance {
     pub run: Option<Run>,
     /// The artifacts that run used as inputs.
     pub inputs: Vec<Artifact>,
+    /// The collections that run used as inputs.
+    pub input_collections: Vec<lamella_schema::Collection>,
 }
 
 /// One slot's feature set and its members.
@@ -81,12 +83,15 @@ impl<'a> Artifacts<'a> {
             Some(r) => ln.query::<Run>().filter("id", r).one_or_none()?,
             None => None,
         };
-        let inputs: Vec<Artifact> = match a.run_id {
+        let (inputs, input_collections) = match a.run_id {
             Some(r) => ln.db().with_conn(|c| {
-                let (ids, _) = lamella_schema::links::run_inputs(c, r)?;
-                lamella_schema::load_by_ids(c, &ids)
+                let (ids, cids) = lamella_schema::links::run_inputs(c, r)?;
+                Ok::<_, lamella_schema::Error>((
+                    lamella_schema::load_by_ids::<Artifact>(c, &ids)?,
+                    lamella_schema::load_by_ids::<lamella_schema::Collection>(c, &cids)?,
+                ))
             })?,
-            None => Vec::new(),
+            None => (Vec::new(), Vec::new()),
         };
         let (slots, members, links) = ln.db().with_conn(|c| {
             let owner = lamella_schema::links::Owner::Artifact(id);
@@ -172,6 +177,7 @@ impl<'a> Artifacts<'a> {
                 transform,
                 run,
                 inputs,
+                input_collections,
             },
             features: by_slot,
             labels,
@@ -278,6 +284,29 @@ impl fmt::Display for Description {
                 f,
                 "  📎 inputs ({}, Artifact): {}{}",
                 p.inputs.len(),
+                shown.join(", "),
+                if more > 0 {
+                    format!(", … {more} more")
+                } else {
+                    String::new()
+                }
+            )?;
+        }
+        if !p.input_collections.is_empty() {
+            let shown: Vec<String> = p
+                .input_collections
+                .iter()
+                .take(5)
+                .map(|c| match &c.version {
+                    Some(v) => format!("'{}' (version {v})", c.name),
+                    None => format!("'{}'", c.name),
+                })
+                .collect();
+            let more = p.input_collections.len().saturating_sub(5);
+            writeln!(
+                f,
+                "  📎 inputs ({}, Collection): {}{}",
+                p.input_collections.len(),
                 shown.join(", "),
                 if more > 0 {
                     format!(", … {more} more")

@@ -191,24 +191,57 @@ impl Instance {
     /// Records `artifacts` as inputs of the current run (those the run produced aside), and
     /// their producing transforms as parents of the current transform (cycles skipped).
     pub(crate) fn note_inputs(&self, artifacts: &[lamella_schema::Artifact]) -> Result<()> {
+        let Some((run, _)) = self.run_ids() else {
+            return Ok(());
+        };
+        let inputs: Vec<(i64, Option<i64>)> = artifacts
+            .iter()
+            .filter(|a| a.run_id != Some(run))
+            .filter_map(|a| Some((a.id?, a.transform_id)))
+            .collect();
+        self.note_run_inputs(&inputs, &[])
+    }
+
+    /// Records `collections` as inputs of the current run (also those it built: a collection
+    /// loaded in its own run is what the run reads), and their producing transforms as
+    /// parents of the current transform (cycles skipped).
+    pub(crate) fn note_collection_inputs(
+        &self,
+        collections: &[lamella_schema::Collection],
+    ) -> Result<()> {
+        let inputs: Vec<(i64, Option<i64>)> = collections
+            .iter()
+            .filter_map(|c| Some((c.id?, c.transform_id)))
+            .collect();
+        self.note_run_inputs(&[], &inputs)
+    }
+
+    /// One transaction: the input links of the current run, `(id, producing transform)` per
+    /// artifact and collection, and the producers as parents of the current transform.
+    fn note_run_inputs(
+        &self,
+        artifacts: &[(i64, Option<i64>)],
+        collections: &[(i64, Option<i64>)],
+    ) -> Result<()> {
         let Some((run, transform)) = self.run_ids() else {
             return Ok(());
         };
-        let inputs: Vec<&lamella_schema::Artifact> =
-            artifacts.iter().filter(|a| a.run_id != Some(run)).collect();
-        if inputs.is_empty() {
+        if artifacts.is_empty() && collections.is_empty() {
             return Ok(());
         }
-        let ids: Vec<i64> = inputs.iter().filter_map(|a| a.id).collect();
-        let mut producers: Vec<i64> = inputs
+        let ids = |inputs: &[(i64, Option<i64>)]| -> Vec<i64> {
+            inputs.iter().map(|(id, _)| *id).collect()
+        };
+        let mut producers: Vec<i64> = artifacts
             .iter()
-            .filter_map(|a| a.transform_id)
+            .chain(collections)
+            .filter_map(|(_, t)| *t)
             .filter(|t| *t != transform)
             .collect();
         producers.sort_unstable();
         producers.dedup();
         self.db().transaction(|conn| {
-            lamella_schema::links::add_run_inputs(conn, run, &ids, &[])?;
+            lamella_schema::links::add_run_inputs(conn, run, &ids(artifacts), &ids(collections))?;
             if !producers.is_empty() {
                 // A producer that descends from the current transform would close a cycle.
                 let below = lamella_schema::descendant_ids(conn, Hierarchy::Transform, transform)?;

@@ -324,6 +324,7 @@ pub enum JoinArg {
 pub enum CollectionCommand {
     /// Create a collection of artifacts (the same members give the existing collection; an
     /// existing name with other members gives its next version).
+    #[command(disable_version_flag = true)]
     Create {
         /// The collection's name.
         name: String,
@@ -342,6 +343,7 @@ pub enum CollectionCommand {
     },
     /// Load a collection: its tables concatenated in member order (prints head and tail, or
     /// writes --out).
+    #[command(disable_version_flag = true)]
     Load {
         /// The collection (name or uid).
         name: String,
@@ -364,6 +366,7 @@ pub enum CollectionCommand {
     },
     /// Print the local paths of the members' content (cloud members are downloaded to the
     /// cache); in a tracked run the collection becomes an input.
+    #[command(disable_version_flag = true)]
     Cache {
         /// The collection (name or uid).
         name: String,
@@ -373,6 +376,7 @@ pub enum CollectionCommand {
     },
     /// Show the concatenation plan from the members' schemas: per column its type, whether
     /// it is lossy, the nulls the join fills.
+    #[command(disable_version_flag = true)]
     Check {
         /// The collection (name or uid).
         name: String,
@@ -399,6 +403,7 @@ pub enum CollectionCommand {
         feature: Option<String>,
     },
     /// Show a collection, its members, feature sets and labels.
+    #[command(disable_version_flag = true)]
     Describe {
         /// The collection (name or uid).
         name: String,

@@ -4,10 +4,9 @@
 //!
 //! The tutorial is a list of [`Step`]s run in order. A step that shows `$ lamella …` runs that
 //! very command through the CLI's own dispatcher ([`Tutorial::cmd`]), so it prints exactly what
-//! the command prints; a step that shows `rust> …` makes that library call. Steps that need
-//! what Lamella does not have yet (runs, collections, lineage pictures) are not in the list; a
-//! comment marks where each belongs, so adding one is adding a function and a line to
-//! [`STEPS`]. The iris data is Fisher's (`cli/data/iris.csv`, 150 rows), converted as the
+//! the command prints; a step that shows `rust> …` makes that library call; adding a step is
+//! adding a function and a line to [`STEPS`]. The earlier tutorial's raw-image folders and
+//! "Iris collection" versions are stood in for by small generated files. The iris data is Fisher's (`cli/data/iris.csv`, 150 rows), converted as the
 //! tutorial does: lengths in metres, study 1 the first 75 rows, study 2 the others.
 
 use std::path::{Path, PathBuf};
@@ -37,6 +36,10 @@ struct Step {
 const STEPS: &[Step] = &[
     // Re-cap
     Step {
+        title: "The previous tutorial: raw images and the Iris collection",
+        run: earlier_tutorial,
+    },
+    Step {
         title: "Re-cap: create a label",
         run: create_study0,
     },
@@ -65,7 +68,7 @@ const STEPS: &[Step] = &[
         title: "Register features",
         run: register_features,
     },
-    // Run an ML model (later: the input collection, `view_parents()`)
+    // Run an ML model
     Step {
         title: "Run a mock ML model, tracked as a pipeline",
         run: track_model,
@@ -73,6 +76,10 @@ const STEPS: &[Step] = &[
     Step {
         title: "A mock ML model's output: a dataframe",
         run: study1_table,
+    },
+    Step {
+        title: "The pipeline that produced the dataframe: transform.view_parents()",
+        run: regressor_parents,
     },
     Step {
         title: "Register the features of the transformed data",
@@ -419,23 +426,63 @@ fn create_study0(t: &mut Tutorial<'_>) -> Result<()> {
 
 const RAW_IMAGES: &str = "iris_studies/study0_raw_images";
 const STUDY0: &str = "Study 0: initial plant gathering";
+const IRIS_COLLECTION: &str = "Iris collection";
+
+/// The earlier tutorial ("Tutorial: Artifacts"), stood in for by generated files: three
+/// folders of raw images and the "Iris collection" growing by one folder per version.
+fn earlier_tutorial(t: &mut Tutorial<'_>) -> Result<()> {
+    t.out.line(
+        "The previous tutorial registered folders of raw images and three versions of the \
+         \"Iris collection\" (here: a few generated stand-ins, registered in place).",
+    )?;
+    track_cmd(
+        t,
+        &[
+            "track",
+            "Tutorial: Artifacts",
+            "--type",
+            "notebook",
+            "--key",
+            "tutorial",
+            "--version",
+            "0",
+        ],
+    )?;
+    let descriptions = [
+        "Iris study 0",
+        "Now includes study1_raw_images",
+        "Now includes study2_raw_images",
+    ];
+    let mut keys: Vec<String> = Vec::new();
+    for (study, description) in descriptions.iter().enumerate() {
+        let key = format!("iris_studies/study{study}_raw_images");
+        let folder = t.dir.join(&key);
+        std::fs::create_dir_all(&folder)
+            .with_context(|| format!("cannot create {}", folder.display()))?;
+        for i in 0..5 {
+            let file = folder.join(format!("iris-{i:04}.jpg"));
+            std::fs::write(&file, format!("raw image {i} of study {study}\n"))
+                .with_context(|| format!("cannot write {}", file.display()))?;
+        }
+        let folder = folder.display().to_string();
+        t.cmd(&["save", &folder])?;
+        keys.push(key);
+        let mut args = vec!["collection", "create", IRIS_COLLECTION];
+        for k in &keys {
+            args.extend(["--key", k.as_str()]);
+        }
+        args.extend(["--description", description]);
+        if study == 0 {
+            args.extend(["--version", "1"]);
+        }
+        t.cmd(&args)?;
+    }
+    t.cmd(&["finish"])?;
+    t.ln.finish()?;
+    Ok(())
+}
 
 fn label_raw_images(t: &mut Tutorial<'_>) -> Result<()> {
-    t.out.line(
-        "The previous tutorial registered a folder of raw images (here: a few generated \
-         stand-ins, registered in place).",
-    )?;
-    let folder = t.dir.join(RAW_IMAGES);
-    std::fs::create_dir_all(&folder)
-        .with_context(|| format!("cannot create {}", folder.display()))?;
-    for i in 0..5 {
-        let file = folder.join(format!("iris-{i:04}.jpg"));
-        std::fs::write(&file, format!("raw image {i} of study 0\n"))
-            .with_context(|| format!("cannot write {}", file.display()))?;
-    }
-    let folder = folder.display().to_string();
-    t.cmd(&["save", &folder])?;
-    t.out.blank()?;
     t.cmd(&["annotate", "--key", RAW_IMAGES, "--label", STUDY0])?;
     t.cmd(&["describe", "--key", RAW_IMAGES])
 }
@@ -528,7 +575,13 @@ fn track_model(t: &mut Tutorial<'_>) -> Result<()> {
     track_cmd(
         t,
         &["track", "Petal & sepal regressor", "--type", "pipeline"],
-    )
+    )?;
+    t.out.blank()?;
+    t.out.line(
+        "Its input is version 1 of the \"Iris collection\": caching it downloads the images \
+         and records the collection as the run's input.",
+    )?;
+    t.cmd(&["collection", "cache", IRIS_COLLECTION, "--version", "1"])
 }
 
 fn track_analysis(t: &mut Tutorial<'_>) -> Result<()> {
@@ -616,6 +669,15 @@ fn lineage_files(t: &mut Tutorial<'_>, target: &[&str], stem: &str, json: bool) 
 fn study1_lineage(t: &mut Tutorial<'_>) -> Result<()> {
     let uid = study1(t)?.uid;
     lineage_files(t, &[&uid], "study1-lineage", false)
+}
+
+fn regressor_parents(t: &mut Tutorial<'_>) -> Result<()> {
+    lineage_files(
+        t,
+        &["--transform", "Petal & sepal regressor"],
+        "regressor",
+        false,
+    )
 }
 
 fn transform_parents(t: &mut Tutorial<'_>) -> Result<()> {

@@ -370,6 +370,41 @@ cli_test!(collections_from_the_command_line, |env| {
         "no Collection matches",
     );
     assert_error(&env.run(&["collection", "create", "x"]), "--artifact");
+    // In a run: the cached collection is an input, the saved export an output.
+    env.run(&["track", "Concatenate"]).ok();
+    let cached = env
+        .run(&["collection", "cache", "Studies", "--json"])
+        .ok()
+        .json();
+    assert_eq!(cached["paths"].as_array().unwrap().len(), 2, "{cached}");
+    let saved = env
+        .run(&[
+            "collection",
+            "load",
+            "Studies",
+            "--out",
+            "joint.parquet",
+            "--save",
+            "joint/all.parquet",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(saved["rows"], 3, "{saved}");
+    assert_eq!(saved["key"], "joint/all.parquet", "{saved}");
+    env.run(&["finish"]).ok();
+    let d = env
+        .run(&["describe", "--key", "joint/all.parquet"])
+        .ok()
+        .stdout;
+    assert!(d.contains("📎 inputs (1, Collection): 'Studies'"), "{d}");
+    let usage = env.run(&["collection", "load", "Studies", "--save", "k.parquet"]);
+    assert_eq!(usage.code, 2, "a usage error: {}", usage.stderr);
+    assert!(usage.stderr.contains("--out <FILE>"), "{}", usage.stderr);
+    assert_error(
+        &env.run(&["collection", "describe", "Studies", "--version", "7"]),
+        "version 7",
+    );
 });
 
 cli_test!(lineage_from_the_command_line, |env| {

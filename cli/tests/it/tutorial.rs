@@ -25,6 +25,7 @@ cli_test!(replays_the_tutorial, |env| {
         "is_species.mmd",
         "is_study.svg",
         "transforms.svg",
+        "regressor.svg",
         "collection-lineage.svg",
     ] {
         assert!(env.path("tut/graphs").join(f).is_file(), "{f} missing");
@@ -34,7 +35,24 @@ cli_test!(replays_the_tutorial, |env| {
         .run(&["lineage", "--transform", "tutorial2", "--json"])
         .ok()
         .json();
-    assert_eq!(h["edges"][0]["parent"], "Petal & sepal regressor", "{h}");
+    // The regressor read version 1 of the earlier tutorial's "Iris collection".
+    let edges: Vec<(&str, &str)> = h["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["parent"].as_str().unwrap(), e["child"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        edges,
+        [
+            ("Tutorial: Artifacts (v0)", "Petal & sepal regressor"),
+            (
+                "Petal & sepal regressor",
+                "Tutorial: Features & labels (v1)"
+            )
+        ],
+        "{h}"
+    );
     assert_error(
         &env.run(&["lineage", "--transform", "tutorial2", "--out", "t.json"]),
         "OpenLineage events describe runs",
@@ -62,7 +80,11 @@ cli_test!(replays_the_tutorial, |env| {
     assert_eq!(labels.as_array().unwrap().len(), 3);
     let artifacts = env.run(&["ls", "--json"]).ok().json();
     let artifacts = artifacts.as_array().unwrap();
-    assert_eq!(artifacts.len(), 3, "the raw images and two studies");
+    assert_eq!(
+        artifacts.len(),
+        5,
+        "three raw-image folders and two studies"
+    );
     let tables = artifacts
         .iter()
         .filter(|a| a["accessor"] == "DataFrame")
@@ -84,9 +106,31 @@ cli_test!(replays_the_tutorial, |env| {
     assert_eq!(found[0]["n_observations"], 75, "half of the 150 iris rows");
     // The joint collection holds both studies; its load is the 150 iris rows.
     let collections = env.run(&["collection", "ls", "--json"]).ok().json();
-    assert_eq!(collections.as_array().unwrap().len(), 1);
-    let name = collections[0]["name"].as_str().unwrap().to_string();
-    let loaded = env.run(&["collection", "load", &name]).ok().stdout;
+    let collections = collections.as_array().unwrap();
+    assert_eq!(
+        collections.len(),
+        4,
+        "3 versions of the Iris collection, the joint one"
+    );
+    let versions: Vec<&str> = collections
+        .iter()
+        .filter(|c| c["name"] == "Iris collection")
+        .filter_map(|c| c["version"].as_str())
+        .collect();
+    assert_eq!(versions, ["1", "2", "3"]);
+    let v1 = env
+        .run(&[
+            "collection",
+            "describe",
+            "Iris collection",
+            "--version",
+            "1",
+        ])
+        .ok()
+        .stdout;
+    assert!(v1.contains("iris_studies/study0_raw_images"), "{v1}");
+    let name = "Iris flower study 1 & 2 - transformed";
+    let loaded = env.run(&["collection", "load", name]).ok().stdout;
     assert!(loaded.contains("150 rows × 5 columns"), "{loaded}");
     assert!(
         out.contains("0.059        0.030         0.051        0.018  virginica"),

@@ -672,6 +672,43 @@ fn drifting_member(i: usize, rows: usize) -> lamella_core::RecordBatch {
     lamella_core::RecordBatch::try_from_iter(cols).expect("bench member")
 }
 
+/// polars on the same member files (`scan_parquet` → `concat(how="diagonal_relaxed")` →
+/// `sink_parquet`), timed inside Python from the first scan to the written file: `None`
+/// when `python3` cannot import polars. Returns the time and the process's peak RSS.
+fn polars_export(
+    paths: &[std::path::PathBuf],
+    out: &std::path::Path,
+) -> Result<Option<(Duration, u64)>> {
+    const SCRIPT: &str = "import sys, time, resource\n\
+        import polars as pl\n\
+        out, paths = sys.argv[1], sys.argv[2:]\n\
+        t = time.perf_counter()\n\
+        pl.concat([pl.scan_parquet(p) for p in paths], how='diagonal_relaxed').sink_parquet(out)\n\
+        d = time.perf_counter() - t\n\
+        print(d, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)\n";
+    let has = std::process::Command::new("python3")
+        .args(["-c", "import polars"])
+        .stderr(std::process::Stdio::null())
+        .status();
+    if !has.is_ok_and(|s| s.success()) {
+        return Ok(None);
+    }
+    let run = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(SCRIPT)
+        .arg(out)
+        .args(paths)
+        .output()?;
+    if !run.status.success() {
+        anyhow::bail!("{}", String::from_utf8_lossy(&run.stderr));
+    }
+    let text = String::from_utf8_lossy(&run.stdout);
+    let mut parts = text.split_whitespace();
+    let secs: f64 = parts.next().unwrap_or("").parse()?;
+    let peak: u64 = parts.next().unwrap_or("").parse()?;
+    Ok(Some((Duration::from_secs_f64(secs), peak)))
+}
+
 /// Collections: load() of 10 x 100k rows, export() and check() of a drifting collection,
 /// lineage of a long chain and of a run with many inputs, tracking overhead.
 fn collections(
@@ -766,6 +803,25 @@ fn collections(
         per: None,
         lamindb: if quick { "" } else { "polars 30.4 s" },
     });
+    // The same files through polars, when this machine's Python has it.
+    let paths: Vec<std::path::PathBuf> = drift
+        .iter()
+        .map(|a| Ok(ln.artifacts().cache(a)?))
+        .collect::<Result<_>>()?;
+    match polars_export(&paths, &out.path().join("polars.parquet")) {
+        Ok(Some((d, peak))) => rows.push(Row {
+            backend,
+            what: format!(
+                "  polars scan_parquet → concat(diagonal_relaxed) → sink_parquet, same files (peak RSS {} MB)",
+                peak / 1_000_000
+            ),
+            time: d,
+            per: None,
+            lamindb: "",
+        }),
+        Ok(None) => eprintln!("polars side by side skipped: python3 cannot import polars"),
+        Err(e) => eprintln!("polars side by side failed: {e:#}"),
+    }
     // Lineage: a 50-step chain, and a run with 10,000 inputs.
     let mut prev: Option<lamella_core::Artifact> = None;
     let dir = tempfile::tempdir()?;

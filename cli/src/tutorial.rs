@@ -6,8 +6,9 @@
 //! very command through the CLI's own dispatcher ([`Tutorial::cmd`]), so it prints exactly what
 //! the command prints; a step that shows `rust> …` makes that library call; adding a step is
 //! adding a function and a line to [`STEPS`]. The earlier tutorial's raw-image folders and
-//! "Iris collection" versions are stood in for by small generated files. The iris data is Fisher's (`cli/data/iris.csv`, 150 rows), converted as the
-//! tutorial does: lengths in metres, study 1 the first 75 rows, study 2 the others.
+//! "Iris collection" versions are stood in for by small generated files. The iris data is
+//! Fisher's (`cli/data/iris.csv`, 150 rows), converted as the tutorial does: lengths in
+//! metres, study 1 the first 75 rows, study 2 the others.
 
 use std::path::{Path, PathBuf};
 

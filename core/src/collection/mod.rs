@@ -291,9 +291,11 @@ impl<'a> Collections<'a> {
     /// storage): `collection.cache()`. In a tracked run the collection becomes an input and
     /// its producing transform a parent of the current one.
     pub fn cache(&self, c: &Collection) -> Result<Vec<std::path::PathBuf>> {
+        use rayon::prelude::*;
         let members = self.artifacts(c)?;
+        // Cloud members download in parallel, as load() reads them.
         let paths = members
-            .iter()
+            .par_iter()
             .map(|a| self.ln.artifacts().local_copy(a))
             .collect::<Result<Vec<_>>>()?;
         self.ln.note_collection_inputs(std::slice::from_ref(c))?;

@@ -204,6 +204,31 @@ fn quote_names<'n>(names: impl Iterator<Item = &'n str>) -> String {
         .join(", ")
 }
 
+/// `  📎 inputs (N, REGISTRY): 'a', 'b', … k more` (the first five named), nothing when empty.
+fn inputs_line<T>(
+    f: &mut fmt::Formatter<'_>,
+    registry: &str,
+    inputs: &[T],
+    name: impl Fn(&T) -> String,
+) -> fmt::Result {
+    if inputs.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<String> = inputs.iter().take(5).map(name).collect();
+    let more = inputs.len().saturating_sub(5);
+    writeln!(
+        f,
+        "  📎 inputs ({}, {registry}): {}{}",
+        inputs.len(),
+        shown.join(", "),
+        if more > 0 {
+            format!(", … {more} more")
+        } else {
+            String::new()
+        }
+    )
+}
+
 impl fmt::Display for Description {
     /// LaminDB's layout: the record, then Provenance, Features (per slot) and Labels.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -264,57 +289,21 @@ impl fmt::Display for Description {
                 utc(&r.started_at)
             )?;
         }
-        if !p.inputs.is_empty() {
-            let shown: Vec<String> = p
-                .inputs
-                .iter()
-                .take(5)
-                .map(|a| {
-                    format!(
-                        "'{}'",
-                        a.key
-                            .as_deref()
-                            .or(a.description.as_deref())
-                            .unwrap_or(&a.uid)
-                    )
-                })
-                .collect();
-            let more = p.inputs.len().saturating_sub(5);
-            writeln!(
-                f,
-                "  📎 inputs ({}, Artifact): {}{}",
-                p.inputs.len(),
-                shown.join(", "),
-                if more > 0 {
-                    format!(", … {more} more")
-                } else {
-                    String::new()
-                }
-            )?;
-        }
-        if !p.input_collections.is_empty() {
-            let shown: Vec<String> = p
-                .input_collections
-                .iter()
-                .take(5)
-                .map(|c| match &c.version {
-                    Some(v) => format!("'{}' (version {v})", c.name),
-                    None => format!("'{}'", c.name),
-                })
-                .collect();
-            let more = p.input_collections.len().saturating_sub(5);
-            writeln!(
-                f,
-                "  📎 inputs ({}, Collection): {}{}",
-                p.input_collections.len(),
-                shown.join(", "),
-                if more > 0 {
-                    format!(", … {more} more")
-                } else {
-                    String::new()
-                }
-            )?;
-        }
+        inputs_line(f, "Artifact", &p.inputs, |a| {
+            format!(
+                "'{}'",
+                a.key
+                    .as_deref()
+                    .or(a.description.as_deref())
+                    .unwrap_or(&a.uid)
+            )
+        })?;
+        inputs_line(f, "Collection", &p.input_collections, |c| {
+            match &c.version {
+                Some(v) => format!("'{}' (version {v})", c.name),
+                None => format!("'{}'", c.name),
+            }
+        })?;
         write!(f, "{}", FeaturesView(&self.features))?;
         if !self.labels.is_empty() {
             writeln!(f, "Labels:")?;

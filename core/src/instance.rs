@@ -83,13 +83,13 @@ impl Options {
         if !self.remember {
             return Ok(());
         }
-        let mut settings = Settings::load()?;
-        settings.remember(InstanceEntry {
-            uid: uid.to_string(),
-            root: root.to_string(),
-            db: url.as_setting(),
-        });
-        settings.save()
+        Settings::update(|settings| {
+            settings.remember(InstanceEntry {
+                uid: uid.to_string(),
+                root: root.to_string(),
+                db: url.as_setting(),
+            })
+        })
     }
 }
 
@@ -577,16 +577,15 @@ impl Instance {
     /// Remembers the current run in the settings (or forgets it when there is none), so that
     /// later `connect_current` calls — later CLI commands — continue it.
     pub fn remember_current_run(&self) -> Result<()> {
-        let mut settings = Settings::load()?;
-        match self.current_run() {
-            Some(t) => {
-                settings.runs.insert(self.uid().to_string(), t.run.uid);
+        let run = self.current_run().map(|t| t.run.uid);
+        Settings::update(|settings| match run {
+            Some(uid) => {
+                settings.runs.insert(self.uid().to_string(), uid);
             }
             None => {
                 settings.runs.remove(self.uid());
             }
-        }
-        settings.save()
+        })
     }
 
     fn open(root: &str, db: &str) -> Result<Instance> {
@@ -714,10 +713,7 @@ impl Instance {
                 }
             }
         }
-        let mut settings = Settings::load()?;
-        settings.forget(&uid);
-        settings.save()?;
-        Ok(())
+        Settings::update(|settings| settings.forget(&uid))
     }
 
     /// The instance uid.
@@ -778,16 +774,17 @@ impl Instance {
     /// Remembers the default storage in the settings, so later `connect_current` calls —
     /// later CLI commands — save there too.
     pub fn remember_default_storage(&self) -> Result<()> {
-        let mut settings = Settings::load()?;
         let storage = self.storage();
-        if storage.id == self.inner.storage.id {
-            settings.storages.remove(self.uid());
-        } else {
-            settings
-                .storages
-                .insert(self.uid().to_string(), storage.root.clone());
-        }
-        settings.save()
+        let home = storage.id == self.inner.storage.id;
+        Settings::update(|settings| {
+            if home {
+                settings.storages.remove(self.uid());
+            } else {
+                settings
+                    .storages
+                    .insert(self.uid().to_string(), storage.root.clone());
+            }
+        })
     }
 
     /// The database backend.

@@ -127,6 +127,30 @@ impl Settings {
         Ok(())
     }
 
+    /// Reads, changes and writes the settings under an exclusive lock (`.settings.lock` in the
+    /// settings folder), so that processes and threads changing them at once — a `track` and
+    /// an `init` in two shells — never lose each other's change.
+    pub fn update<R>(change: impl FnOnce(&mut Settings) -> R) -> Result<R> {
+        let home = home()?;
+        ensure_private_dir(&home)?;
+        let lock_path = home.join(".settings.lock");
+        let mut opts = std::fs::OpenOptions::new();
+        opts.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let lock = opts.open(&lock_path).map_err(io_err(&lock_path))?;
+        lock.lock().map_err(io_err(&lock_path))?;
+        let mut settings = Settings::load()?;
+        let out = change(&mut settings);
+        settings.save()?;
+        // Unlocked when `lock` closes.
+        drop(lock);
+        Ok(out)
+    }
+
     /// Records `entry` as known and current.
     pub fn remember(&mut self, entry: InstanceEntry) {
         self.instances

@@ -105,13 +105,14 @@ fn connecting_to_a_database_without_an_instance_changes_nothing() {
     let pg = lamella_tests::PgDatabase::create(&admin).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().canonicalize().unwrap();
-    let mut settings = lamella_core::Settings::load().unwrap();
-    settings.remember(lamella_core::InstanceEntry {
-        uid: "noinstance01".into(),
-        root: root.display().to_string(),
-        db: pg.url.clone(),
-    });
-    settings.save().unwrap();
+    lamella_core::Settings::update(|settings| {
+        settings.remember(lamella_core::InstanceEntry {
+            uid: "noinstance01".into(),
+            root: root.display().to_string(),
+            db: pg.url.clone(),
+        })
+    })
+    .unwrap();
     let e = Instance::connect(&root).unwrap_err();
     assert!(e.to_string().contains("holds no Lamella instance"), "{e}");
     #[derive(diesel::QueryableByName)]
@@ -206,3 +207,29 @@ lamella_tests::artifact_test!(new_artifacts_go_to_the_chosen_default_storage, |t
     assert_eq!(Some(last.storage_id), home.id);
     Ok(())
 });
+
+#[test]
+fn concurrent_settings_updates_lose_nothing() {
+    isolate_home();
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            s.spawn(move || {
+                for i in 0..10 {
+                    lamella_core::Settings::update(|settings| {
+                        settings
+                            .storages
+                            .insert(format!("concurrent-{t}-{i}"), "/tmp".into());
+                    })
+                    .unwrap();
+                }
+            });
+        }
+    });
+    let settings = lamella_core::Settings::load().unwrap();
+    let n = settings
+        .storages
+        .keys()
+        .filter(|k| k.starts_with("concurrent-"))
+        .count();
+    assert_eq!(n, 80, "every update survives the others");
+}

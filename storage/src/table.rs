@@ -121,7 +121,9 @@ pub(crate) fn check_batch_schema(
     batch: &RecordBatch,
 ) -> Result<()> {
     let got = batch.schema();
-    if got == *schema {
+    // Schema-level metadata (pandas' index description, say) is not data: the file gets the
+    // first batch's.
+    if got.fields() == schema.fields() {
         return Ok(());
     }
     let describe = |f: &Field| format!("`{}` ({})", f.name(), f.data_type());
@@ -144,7 +146,7 @@ pub(crate) fn check_batch_schema(
                 describe(&got.fields()[c]),
                 describe(&schema.fields()[c])
             ),
-            None => "has other schema metadata than the first batch".into(),
+            None => "has other column metadata than the first batch".into(),
         }
     };
     Err(Error::InvalidInput {
@@ -535,12 +537,15 @@ impl ParquetBatches {
 impl Iterator for ParquetBatches {
     type Item = Result<RecordBatch>;
 
+    /// Each batch carries [`schema`](Self::schema) — with the file's schema metadata (pandas
+    /// writes some) — so every batch of a file has the same schema as the reader announces.
     fn next(&mut self) -> Option<Self::Item> {
         self.inner.next().map(|r| {
-            r.map_err(|source| Error::Arrow {
-                path: self.path.clone(),
-                source,
-            })
+            r.and_then(|b| b.with_schema(self.schema.clone()))
+                .map_err(|source| Error::Arrow {
+                    path: self.path.clone(),
+                    source,
+                })
         })
     }
 }

@@ -245,3 +245,38 @@ artifact_test!(lineage_walks_runs_inputs_and_collections, |t| {
     }
     Ok(())
 });
+
+db_test!(a_failed_read_is_not_a_run_input, |t| {
+    use lamella_core::arrow::array::{Array, Int64Array, ListArray};
+    use lamella_core::arrow::datatypes::{DataType, Field, Int64Type, Schema};
+    use std::sync::Arc;
+    // A list column, which CSV cannot hold: exporting it to .csv fails after reading.
+    let list = ListArray::from_iter_primitive::<Int64Type, _, _>(vec![Some(vec![Some(1)])]);
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("n", DataType::Int64, false),
+        Field::new("l", list.data_type().clone(), true),
+    ]));
+    let batch = lamella_core::RecordBatch::try_new(
+        schema,
+        vec![Arc::new(Int64Array::from(vec![1])), Arc::new(list)],
+    )?;
+    let a = t
+        .artifacts()
+        .from_table(&batch)
+        .key("nested.parquet")
+        .save()?
+        .record;
+    let run = t.track(Transform::new("Reader"))?;
+    let inputs = || {
+        t.query::<Artifact>()
+            .filter("input_of_runs__uid", run.run.uid.as_str())
+            .count()
+    };
+    let failed = t.artifacts().export(&a, &t.scratch().join("out.csv"));
+    assert!(failed.is_err(), "{failed:?}");
+    assert!(!t.scratch().join("out.csv").exists());
+    assert_eq!(inputs()?, 0, "a failed export recorded an input");
+    t.artifacts().export(&a, &t.scratch().join("out.parquet"))?;
+    assert_eq!(inputs()?, 1);
+    Ok(())
+});

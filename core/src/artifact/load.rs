@@ -23,8 +23,15 @@ impl<'a> Artifacts<'a> {
     /// the cache folder for cloud storage (re-used while its hash matches). In a tracked run
     /// the artifact becomes an input of the run.
     pub fn cache(&self, a: &Artifact) -> Result<PathBuf> {
+        self.read_as_input(a, |path| Ok(path))
+    }
+
+    /// Runs `read` on the artifact's local copy; when it succeeds, a tracked run records the
+    /// artifact as its input (a failed read records nothing).
+    fn read_as_input<T>(&self, a: &Artifact, read: impl FnOnce(PathBuf) -> Result<T>) -> Result<T> {
+        let value = read(self.local_copy(a)?)?;
         self.ln.note_inputs(std::slice::from_ref(a))?;
-        self.local_copy(a)
+        Ok(value)
     }
 
     /// [`cache`](Self::cache) without recording an input (for Lamella's own reads).
@@ -76,19 +83,20 @@ impl<'a> Artifacts<'a> {
 
     /// The content: a table for Parquet and CSV, a local path otherwise.
     pub fn load(&self, a: &Artifact) -> Result<Loaded> {
-        let path = self.cache(a)?;
-        let batches = match a.suffix.to_ascii_lowercase().as_str() {
-            ".parquet" => lamella_storage::read_parquet(&path)?,
-            ".csv" => lamella_storage::read_csv(&path)?,
-            _ => return Ok(Loaded::Path(path)),
-        };
-        let schema = match batches.first() {
-            Some(b) => b.schema(),
-            None => std::sync::Arc::new(arrow::datatypes::Schema::empty()),
-        };
-        Ok(Loaded::Table(arrow::compute::concat_batches(
-            &schema, &batches,
-        )?))
+        self.read_as_input(a, |path| {
+            let batches = match a.suffix.to_ascii_lowercase().as_str() {
+                ".parquet" => lamella_storage::read_parquet(&path)?,
+                ".csv" => lamella_storage::read_csv(&path)?,
+                _ => return Ok(Loaded::Path(path)),
+            };
+            let schema = match batches.first() {
+                Some(b) => b.schema(),
+                None => std::sync::Arc::new(arrow::datatypes::Schema::empty()),
+            };
+            Ok(Loaded::Table(arrow::compute::concat_batches(
+                &schema, &batches,
+            )?))
+        })
     }
 
     /// What to show of an artifact: the first `n` rows of a table (Parquet, CSV — only those
@@ -111,7 +119,7 @@ impl<'a> Artifacts<'a> {
             )));
         }
         // (Looking at a head is reading: a tracked run records the input.)
-        Ok(lamella_storage::read_table_head(&self.cache(a)?, n)?)
+        self.read_as_input(a, |path| Ok(lamella_storage::read_table_head(&path, n)?))
     }
 
     /// Writes the artifact's content to the new local path `dest`: a table whose `dest`
@@ -135,10 +143,12 @@ impl<'a> Artifacts<'a> {
                      .csv"
                 )));
             }
-            lamella_storage::convert_table(&self.cache(a)?, dest)?;
-            return Ok(());
+            return self.read_as_input(a, |path| {
+                lamella_storage::convert_table(&path, dest)?;
+                Ok(())
+            });
         }
-        copy_atomically(&self.cache(a)?, dest)
+        self.read_as_input(a, |path| copy_atomically(&path, dest))
     }
 }
 

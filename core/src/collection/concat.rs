@@ -623,8 +623,21 @@ impl Collections<'_> {
 
     /// The concatenation as a stream of record batches in member order, each cast to the
     /// plan: one member file open at a time, so memory is bounded by a batch, not by the
-    /// collection. Returns the result's schema and the batches.
+    /// collection. Returns the result's schema and the batches. In a tracked run the
+    /// collection becomes an input once the stream has been read to its end without error.
     pub fn batches(
+        &self,
+        c: &Collection,
+        join: Join,
+        allow_lossy: bool,
+    ) -> Result<(SchemaRef, CollectionBatches<'_>)> {
+        let (schema, mut batches) = self.stream(c, join, allow_lossy)?;
+        batches.record_at_end = Some(c.clone());
+        Ok((schema, batches))
+    }
+
+    /// [`batches`](Self::batches) without recording an input.
+    fn stream(
         &self,
         c: &Collection,
         join: Join,
@@ -634,7 +647,6 @@ impl Collections<'_> {
         let schemas = self.member_schemas(&members)?;
         let plan = self.plan_of(&members, &schemas, join, allow_lossy)?;
         let target = target_schema(&plan);
-        self.ln.note_collection_inputs(std::slice::from_ref(c))?;
         Ok((
             target.clone(),
             CollectionBatches {
@@ -643,6 +655,8 @@ impl Collections<'_> {
                 current: None,
                 target,
                 opts: cast_options(allow_lossy),
+                record_at_end: None,
+                failed: false,
             },
         ))
     }
@@ -656,7 +670,7 @@ impl Collections<'_> {
         join: Join,
         allow_lossy: bool,
     ) -> Result<(u64, u64)> {
-        let (schema, batches) = self.batches(c, join, allow_lossy)?;
+        let (schema, batches) = self.stream(c, join, allow_lossy)?;
         let failure: std::cell::RefCell<Option<Error>> = std::cell::RefCell::new(None);
         let mut rows = 0u64;
         let stream = batches.map(|b| match b {
@@ -678,6 +692,7 @@ impl Collections<'_> {
             return Err(e);
         }
         let size = written?;
+        self.ln.note_collection_inputs(std::slice::from_ref(c))?;
         Ok((rows, size))
     }
 
@@ -714,12 +729,37 @@ pub struct CollectionBatches<'a> {
     current: Option<(Artifact, MemberReader)>,
     target: SchemaRef,
     opts: CastOptions<'static>,
+    /// The collection to record as the run's input when the stream ends without error.
+    record_at_end: Option<Collection>,
+    /// Whether an error was returned.
+    failed: bool,
 }
 
 impl Iterator for CollectionBatches<'_> {
     type Item = Result<RecordBatch>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        let item = self.next_batch();
+        match &item {
+            Some(Err(_)) => self.failed = true,
+            None if !self.failed => {
+                if let Some(c) = self.record_at_end.take()
+                    && let Err(e) = self
+                        .collections
+                        .ln
+                        .note_collection_inputs(std::slice::from_ref(&c))
+                {
+                    return Some(Err(e));
+                }
+            }
+            _ => {}
+        }
+        item
+    }
+}
+
+impl CollectionBatches<'_> {
+    fn next_batch(&mut self) -> Option<Result<RecordBatch>> {
         loop {
             if let Some((a, reader)) = &mut self.current {
                 match reader.next() {

@@ -456,3 +456,51 @@ fn csv_batches_report_schema_and_rows() {
     let b: Vec<RecordBatch> = r.collect::<Result<_, _>>().unwrap();
     assert_eq!(b[0].column(1).as_string::<i32>().value(1), "y");
 }
+
+/// pandas writes its index description as schema metadata, and zoned timestamps carry their
+/// zone: converting such a file reads batches whose schema must equal the reader's.
+#[test]
+fn converting_a_file_with_schema_metadata_and_a_time_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut meta = std::collections::HashMap::new();
+    meta.insert(
+        "pandas".to_string(),
+        r#"{"index_columns": [{"kind": "range"}]}"#.to_string(),
+    );
+    let schema = Arc::new(Schema::new_with_metadata(
+        vec![
+            Field::new("a", DataType::LargeUtf8, true),
+            Field::new(
+                "t",
+                DataType::Timestamp(TimeUnit::Microsecond, Some("Europe/Berlin".into())),
+                true,
+            ),
+        ],
+        meta,
+    ));
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(arrow::array::LargeStringArray::from(vec!["x", "y"])),
+            Arc::new(
+                TimestampMicrosecondArray::from(vec![1_735_686_000_000_000, 1_738_364_400_000_000])
+                    .with_timezone("Europe/Berlin"),
+            ),
+        ],
+    )
+    .unwrap();
+    let pq = dir.path().join("pandas.parquet");
+    write_parquet([&batch], &pq).unwrap();
+    let reader = ParquetBatches::open(&pq).unwrap();
+    let announced = reader.schema();
+    assert!(announced.metadata().contains_key("pandas"));
+    for b in reader {
+        assert_eq!(b.unwrap().schema(), announced);
+    }
+    let csv = dir.path().join("out.csv");
+    convert_table(&pq, &csv).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&csv).unwrap(),
+        "a,t\nx,2025-01-01T00:00:00+01:00\ny,2025-02-01T00:00:00+01:00\n"
+    );
+}

@@ -18,7 +18,9 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/po
 extern "SQL" {
     /// Unicode-aware lower case on SQLite (its built-in `LOWER` folds ASCII only), so that
     /// `__icontains` and `__iexact` behave as on PostgreSQL.
-    fn lamella_lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+    fn lamella_lower(
+        x: diesel::sql_types::Nullable<diesel::sql_types::Text>,
+    ) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
 }
 
 /// A connection to either backend.
@@ -282,8 +284,11 @@ impl Manager {
                     c.batch_execute("PRAGMA journal_mode = WAL;")
                         .map_err(|e| fail(sqlite_hint(&e)))?;
                 }
-                lamella_lower_utils::register_impl(&mut c, |x: String| x.to_lowercase())
-                    .map_err(Error::from)?;
+                // NULL in, NULL out (a nullable column such as a description), as LOWER does.
+                lamella_lower_utils::register_impl(&mut c, |x: Option<String>| {
+                    x.map(|x| x.to_lowercase())
+                })
+                .map_err(Error::from)?;
                 Ok(AnyConnection::Sqlite(c))
             }
             DbUrl::Postgres(url) => {

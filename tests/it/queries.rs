@@ -107,3 +107,112 @@ db_test!(case_insensitive_lookups_fold_unicode, |t| {
     );
     Ok(())
 });
+
+// Every lookup on every field of every registry runs — on records whose nullable fields are
+// null (no description, unit, reference, finished_at, …): it matches or not, never fails.
+// Text lookups on other fields are refused by name.
+db_test!(every_lookup_on_every_field_runs_over_nulls, |t| {
+    use lamella_core::{
+        Artifact, Collection, Feature, FeatureSet, Record, Run, Storage, Transform, Value,
+    };
+    use lamella_schema::registry::FieldType;
+    t.track(Transform::new("Nulls"))?;
+    let label = t.ulabels().create(ULabel::new("plain"))?.record;
+    let feature = t
+        .features()
+        .create(Feature::new("plain_feature", "cat".parse()?))?
+        .record;
+    t.feature_sets().from_features(&[feature])?;
+    let a = t
+        .artifacts()
+        .from_path(t.file("a.txt", b"a"))
+        .key("a.txt")
+        .save()?
+        .record;
+    let b = t
+        .artifacts()
+        .from_path(t.file("b.txt", b"b"))
+        .key("b.txt")
+        .save()?
+        .record;
+    t.artifacts().labels(&a)?.add(&[label], None)?;
+    t.collections().create(&[a, b], "pair").save()?;
+    let ops = [
+        "",
+        "__iexact",
+        "__in",
+        "__startswith",
+        "__endswith",
+        "__contains",
+        "__icontains",
+        "__gt",
+        "__gte",
+        "__lt",
+        "__lte",
+        "__isnull",
+    ];
+    fn check<T: Record + serde::Serialize>(
+        t: &lamella_tests::TestInstance,
+        ops: &[&str],
+    ) -> anyhow::Result<usize> {
+        let mut ran = 0;
+        assert!(
+            t.query::<T>().count()? > 0,
+            "{} has no records",
+            T::REGISTRY.name
+        );
+        for field in T::REGISTRY.fields {
+            for op in ops {
+                let text_op = matches!(
+                    *op,
+                    "__iexact" | "__startswith" | "__endswith" | "__contains" | "__icontains"
+                );
+                let value: Value = match (*op, field.ty) {
+                    ("__isnull", _) => true.into(),
+                    (_, FieldType::Text) => "x".into(),
+                    (_, FieldType::Bool) => true.into(),
+                    (_, FieldType::Timestamp) => "2020-01-01".into(),
+                    (_, FieldType::Double) => 1.5.into(),
+                    _ if text_op => "x".into(),
+                    _ => 1i64.into(),
+                };
+                let lookup = format!("{}{op}", field.name);
+                let got = t
+                    .query::<T>()
+                    .include_trash()
+                    .filter(&lookup, value)
+                    .count();
+                match got {
+                    Ok(_) => ran += 1,
+                    Err(e) if text_op && field.ty != FieldType::Text => {
+                        assert!(
+                            e.to_string().contains("needs a text field"),
+                            "{lookup}: {e}"
+                        )
+                    }
+                    Err(e) => panic!("{}.filter({lookup}) failed: {e}", T::REGISTRY.name),
+                }
+            }
+        }
+        Ok(ran)
+    }
+    let mut ran = 0;
+    ran += check::<User>(&t, &ops)?;
+    ran += check::<Storage>(&t, &ops)?;
+    ran += check::<Transform>(&t, &ops)?;
+    ran += check::<Run>(&t, &ops)?;
+    ran += check::<ULabel>(&t, &ops)?;
+    ran += check::<Feature>(&t, &ops)?;
+    ran += check::<FeatureSet>(&t, &ops)?;
+    ran += check::<Artifact>(&t, &ops)?;
+    ran += check::<Collection>(&t, &ops)?;
+    assert!(ran > 500, "{ran} lookups ran");
+    // The reported case: one artifact without a description.
+    assert_eq!(
+        t.artifacts()
+            .filter("description__icontains", "x")
+            .count()?,
+        0
+    );
+    Ok(())
+});

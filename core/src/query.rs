@@ -13,15 +13,15 @@ use crate::instance::Instance;
 /// A query on one registry, built step by step and run by `all`, `one`, `first`, `count` or
 /// `df`.
 #[derive(Debug, Clone)]
-pub struct Query<'a, T> {
-    ln: &'a Instance,
+pub struct Query<T> {
+    ln: Instance,
     spec: QuerySpec,
     what: Vec<String>,
     _t: PhantomData<T>,
 }
 
-impl<'a, T: Record + Serialize> Query<'a, T> {
-    pub(crate) fn new(ln: &'a Instance) -> Self {
+impl<T: Record + Serialize> Query<T> {
+    pub(crate) fn new(ln: Instance) -> Self {
         Query {
             ln,
             spec: QuerySpec::new(T::REGISTRY),
@@ -152,7 +152,7 @@ fn show_value(v: &Value) -> String {
 
 impl Instance {
     /// A query on any registry, e.g. `ln.query::<User>()`.
-    pub fn query<T: Record + Serialize>(&self) -> Query<'_, T> {
-        Query::new(self)
+    pub fn query<T: Record + Serialize>(&self) -> Query<T> {
+        Query::new(self.clone())
     }
 }

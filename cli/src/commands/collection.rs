@@ -16,11 +16,7 @@ fn join(j: JoinArg) -> Join {
 }
 
 /// The collection named (or with uid) `name`: its latest version, or `version` of that name.
-fn pick(
-    reg: &lamella_core::Collections<'_>,
-    name: &str,
-    version: Option<&str>,
-) -> Result<Collection> {
+fn pick(reg: &lamella_core::Collections, name: &str, version: Option<&str>) -> Result<Collection> {
     Ok(match version {
         Some(v) => reg.get_version(name, v)?,
         None => reg.get(name)?,

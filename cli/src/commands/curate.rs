@@ -8,7 +8,7 @@ use super::{ExitCode, Usage};
 use crate::cli::CurateArgs;
 use crate::output::Out;
 
-fn curator<'a>(ln: &'a Instance, args: &CurateArgs) -> Result<Curator<'a>> {
+fn curator(ln: &Instance, args: &CurateArgs) -> Result<Curator> {
     let table = lamella_core::read_table(&args.file)?;
     let mut c = ln
         .curator(table)

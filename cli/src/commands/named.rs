@@ -13,7 +13,7 @@ fn word<T: Named>() -> String {
 }
 
 /// The record named (or with uid) `name`; a miss says how to find the right one.
-pub fn find<T: Named>(reg: &Registry<'_, T>, name: &str) -> Result<T> {
+pub fn find<T: Named>(reg: &Registry<T>, name: &str) -> Result<T> {
     reg.resolve(name).map_err(|e| match e {
         Error::NotFound { .. } => anyhow!(
             "{e}: list them with `lamella {w} list` or search with `lamella {w} search TEXT`",
@@ -142,7 +142,7 @@ pub fn plural(n: usize) -> &'static str {
 }
 
 /// `… list [--filter F=V]… [--order F] [--limit N]`
-pub fn list<T: Named>(reg: &Registry<'_, T>, args: &ListArgs, out: &mut Out) -> Result<()> {
+pub fn list<T: Named>(reg: &Registry<T>, args: &ListArgs, out: &mut Out) -> Result<()> {
     let mut q = reg.query();
     for f in &args.filters {
         q = q.filter(&f.field, f.value.as_str());
@@ -183,12 +183,7 @@ fn kind_name(kind: lamella_core::names::MatchKind) -> String {
 }
 
 /// `… search TEXT`
-pub fn search<T: Named>(
-    reg: &Registry<'_, T>,
-    text: &str,
-    limit: usize,
-    out: &mut Out,
-) -> Result<()> {
+pub fn search<T: Named>(reg: &Registry<T>, text: &str, limit: usize, out: &mut Out) -> Result<()> {
     let hits: Vec<_> = reg.search(text)?.into_iter().take(limit).collect();
     if out.json {
         let rows: Vec<_> = hits
@@ -215,7 +210,7 @@ pub fn search<T: Named>(
 }
 
 /// `… delete NAME`
-pub fn delete<T: Named>(reg: &Registry<'_, T>, name: &str, out: &mut Out) -> Result<()> {
+pub fn delete<T: Named>(reg: &Registry<T>, name: &str, out: &mut Out) -> Result<()> {
     let record = find(reg, name)?;
     reg.delete(&record)?;
     if out.json {
@@ -229,7 +224,7 @@ pub fn delete<T: Named>(reg: &Registry<'_, T>, name: &str, out: &mut Out) -> Res
 }
 
 /// `… synonym add NAME SYNONYM`
-pub fn synonym(reg: &Registry<'_, impl Named>, cmd: SynonymCommand, out: &mut Out) -> Result<()> {
+pub fn synonym(reg: &Registry<impl Named>, cmd: SynonymCommand, out: &mut Out) -> Result<()> {
     let SynonymCommand::Add { name, synonym } = cmd;
     let mut record = find(reg, &name)?;
     reg.add_synonym(&mut record, &synonym)?;
@@ -244,14 +239,14 @@ pub fn synonym(reg: &Registry<'_, impl Named>, cmd: SynonymCommand, out: &mut Ou
     ))
 }
 
-fn registry_name<T: Named>(_reg: &Registry<'_, T>) -> &'static str {
+fn registry_name<T: Named>(_reg: &Registry<T>) -> &'static str {
     T::REGISTRY.name
 }
 
 /// `… inspect VALUE… | --from-file FILE`: which values are names; exit code 1 when some
 /// are not.
 pub fn inspect<T: Named>(
-    reg: &Registry<'_, T>,
+    reg: &Registry<T>,
     values: &[String],
     from_file: Option<&std::path::Path>,
     out: &mut Out,

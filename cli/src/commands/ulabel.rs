@@ -84,7 +84,7 @@ pub fn run(cmd: UlabelCommand, out: &mut Out) -> Result<()> {
 }
 
 /// The labels named `names`, each of which must exist.
-fn existing_parents(reg: &ULabels<'_>, names: &[String]) -> Result<Vec<ULabel>> {
+fn existing_parents(reg: &ULabels, names: &[String]) -> Result<Vec<ULabel>> {
     names
         .iter()
         .map(|p| {
@@ -173,7 +173,7 @@ fn create_from_file(
     Ok(())
 }
 
-fn add_parent(reg: &ULabels<'_>, child: &str, parent: &str, out: &mut Out) -> Result<()> {
+fn add_parent(reg: &ULabels, child: &str, parent: &str, out: &mut Out) -> Result<()> {
     let c = find(reg, child)?;
     let p = find(reg, parent)?;
     let n = reg.parents(&c)?.add(std::slice::from_ref(&p))?;

@@ -14,15 +14,15 @@ use crate::instance::Instance;
 use crate::registry::Saved;
 
 /// The feature-set registry of an instance: `ln.feature_sets()`.
-#[derive(Debug, Clone, Copy)]
-pub struct FeatureSets<'a> {
-    ln: &'a Instance,
+#[derive(Debug, Clone)]
+pub struct FeatureSets {
+    ln: Instance,
 }
 
 impl Instance {
     /// The feature-set registry.
-    pub fn feature_sets(&self) -> FeatureSets<'_> {
-        FeatureSets { ln: self }
+    pub fn feature_sets(&self) -> FeatureSets {
+        FeatureSets { ln: self.clone() }
     }
 }
 
@@ -85,7 +85,7 @@ pub(crate) fn save_set(
     })
 }
 
-impl FeatureSets<'_> {
+impl FeatureSets {
     /// The feature set of these saved features: the existing one when a set with the same
     /// members exists (order and repeats do not matter), else a new one.
     pub fn from_features(&self, features: &[Feature]) -> Result<Saved<FeatureSet>> {
@@ -125,7 +125,7 @@ fn check_slot(slot: &str) -> Result<()> {
     Ok(())
 }
 
-impl Artifacts<'_> {
+impl Artifacts {
     /// Links `set` to the artifact under `slot`, replacing the slot's previous set.
     pub fn add_feature_set(&self, a: &Artifact, slot: &str, set: &FeatureSet) -> Result<()> {
         check_slot(slot)?;

@@ -83,7 +83,7 @@ fn repeats(column: &dyn Array) -> bool {
     }
 }
 
-impl Features<'_> {
+impl Features {
     /// One unsaved feature per column of `table`, dtypes inferred (see [`infer_dtype`]); a
     /// column's Arrow field metadata `unit` becomes the feature's unit.
     pub fn infer(&self, table: &RecordBatch) -> Result<Vec<Feature>> {

@@ -17,9 +17,9 @@ use crate::error::{Error, Result};
 use crate::instance::Instance;
 
 /// The labels of one artifact or collection: `ln.artifacts().labels(&artifact)`.
-#[derive(Debug, Clone, Copy)]
-pub struct Labels<'a> {
-    ln: &'a Instance,
+#[derive(Debug, Clone)]
+pub struct Labels {
+    ln: Instance,
     owner: Owner,
     what: &'static str,
 }
@@ -37,11 +37,11 @@ pub struct LabelsAdded {
     pub notes: Vec<String>,
 }
 
-impl<'a> Artifacts<'a> {
+impl Artifacts {
     /// The labels of an artifact, to add to (`labels(&a).add(&labels, Some(&feature))`).
-    pub fn labels(&self, a: &Artifact) -> Result<Labels<'a>> {
+    pub fn labels(&self, a: &Artifact) -> Result<Labels> {
         Ok(Labels {
-            ln: self.ln,
+            ln: self.ln.clone(),
             owner: Owner::Artifact(require_id(a)?),
             what: "artifact",
         })
@@ -50,9 +50,9 @@ impl<'a> Artifacts<'a> {
 
 impl Instance {
     /// The labels of a collection, to add to.
-    pub fn collection_labels(&self, c: &Collection) -> Result<Labels<'_>> {
+    pub fn collection_labels(&self, c: &Collection) -> Result<Labels> {
         Ok(Labels {
-            ln: self,
+            ln: self.clone(),
             owner: Owner::Collection(require_id(c)?),
             what: "collection",
         })
@@ -108,7 +108,7 @@ pub(crate) fn lock_owner(conn: &mut Conn<'_>, owner: Owner) -> Result<()> {
     Ok(conn.lock(&[name])?)
 }
 
-impl Labels<'_> {
+impl Labels {
     /// Links `labels`, through `feature` when given, in one transaction and a handful of
     /// statements however many labels there are. With a feature:
     /// - the feature must be categorical; `cat` widens to `cat[ULabel]`;

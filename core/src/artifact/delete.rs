@@ -10,7 +10,7 @@ use super::{Artifacts, object_key};
 use crate::error::{Error, Result};
 use crate::instance::LAMELLA_DIR;
 
-impl<'a> Artifacts<'a> {
+impl Artifacts {
     /// Moves the artifact to the trash (first call) or deletes it for good (`permanent`, or
     /// an artifact already in the trash): the row first, then the stored object (only objects
     /// Lamella copied; files registered in place are left where they are). Deleting the latest

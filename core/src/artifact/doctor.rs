@@ -26,7 +26,7 @@ pub struct DoctorReport {
     pub cleaned: bool,
 }
 
-impl<'a> Artifacts<'a> {
+impl Artifacts {
     /// Checks storage against the database: leftover staging uploads, objects no artifact
     /// references, artifacts whose object is missing. With `clean`, removes the leftovers and
     /// orphans older than `min_age` (younger ones may belong to a save in progress); never a

@@ -29,21 +29,22 @@ pub(super) enum Source {
 
 /// Work done on a saved artifact inside the save's own transaction (annotation by the
 /// curator), so the artifact and its annotations land together or not at all.
-pub(crate) type Hook<'a> = Box<dyn Fn(&mut lamella_schema::Conn<'_>, &Artifact) -> Result<()> + 'a>;
+pub(crate) type Hook =
+    Box<dyn Fn(&mut lamella_schema::Conn<'_>, &Artifact) -> Result<()> + Send + Sync + 'static>;
 
 /// An artifact being prepared: `ln.artifacts().from_path(p).key("a/b.csv").save()`.
-pub struct ArtifactDraft<'a> {
-    pub(super) ln: &'a Instance,
+pub struct ArtifactDraft {
+    pub(super) ln: Instance,
     pub(super) source: Source,
     pub(super) key: Option<String>,
     pub(super) description: Option<String>,
     pub(super) version: Option<String>,
     pub(super) revises: Option<Artifact>,
     pub(super) policy: DuplicatePolicy,
-    pub(super) then: Option<Hook<'a>>,
+    pub(super) then: Option<Hook>,
 }
 
-impl<'a> ArtifactDraft<'a> {
+impl ArtifactDraft {
     /// Sets the key (a relative path that names the artifact; also what new versions share).
     pub fn key(mut self, key: impl Into<String>) -> Self {
         self.key = Some(key.into());
@@ -69,7 +70,7 @@ impl<'a> ArtifactDraft<'a> {
     }
 
     /// Runs `hook` on the saved (or existing) artifact inside the save's transaction.
-    pub(crate) fn then(mut self, hook: Hook<'a>) -> Self {
+    pub(crate) fn then(mut self, hook: Hook) -> Self {
         self.then = Some(hook);
         self
     }
@@ -111,17 +112,18 @@ impl<'a> ArtifactDraft<'a> {
                 }
             }
         }
-        let mut saved = save_prepared(self.ln, vec![(self, prepared)])?;
+        let ln = self.ln.clone();
+        let mut saved = save_prepared(&ln, vec![(self, prepared)])?;
         saved
             .pop()
             .ok_or_else(|| Error::Invalid("nothing was saved".into()))
     }
 }
 
-impl<'a> Artifacts<'a> {
-    pub(super) fn draft(&self, source: Source) -> ArtifactDraft<'a> {
+impl Artifacts {
+    pub(super) fn draft(&self, source: Source) -> ArtifactDraft {
         ArtifactDraft {
-            ln: self.ln,
+            ln: self.ln.clone(),
             source,
             key: None,
             description: None,
@@ -134,17 +136,17 @@ impl<'a> Artifacts<'a> {
 
     /// An artifact from a local file or folder (copied to the default storage, or registered
     /// in place when it already lies inside a registered local storage).
-    pub fn from_path(&self, path: impl AsRef<Path>) -> ArtifactDraft<'a> {
+    pub fn from_path(&self, path: impl AsRef<Path>) -> ArtifactDraft {
         self.draft(Source::Path(path.as_ref().to_path_buf()))
     }
 
     /// An artifact from an Arrow table, stored as Parquet (`accessor = "DataFrame"`).
-    pub fn from_table(&self, table: &RecordBatch) -> ArtifactDraft<'a> {
+    pub fn from_table(&self, table: &RecordBatch) -> ArtifactDraft {
         self.draft(Source::Table(vec![table.clone()]))
     }
 
     /// An artifact from several batches of one table.
-    pub fn from_batches(&self, batches: Vec<RecordBatch>) -> ArtifactDraft<'a> {
+    pub fn from_batches(&self, batches: Vec<RecordBatch>) -> ArtifactDraft {
         self.draft(Source::Table(batches))
     }
 
@@ -175,7 +177,7 @@ impl<'a> Artifacts<'a> {
     ) -> Result<Vec<Saved<Artifact>>> {
         use rayon::prelude::*;
         use std::sync::atomic::{AtomicUsize, Ordering};
-        let ctx = LocalContext::of(self.ln)?;
+        let ctx = LocalContext::of(&self.ln)?;
         let done = AtomicUsize::new(0);
         let total = paths.len();
         let prepared: Vec<Result<Prepared>> = paths
@@ -238,7 +240,7 @@ impl<'a> Artifacts<'a> {
             }
             items.push((draft, prep));
         }
-        save_prepared(self.ln, items)
+        save_prepared(&self.ln, items)
     }
 
     /// Saves each file given as its own artifact, in one transaction; a folder stands for the
@@ -293,7 +295,7 @@ impl<'a> Artifacts<'a> {
     /// is an error. A folder that contains Lamella's own storage or database is refused.
     pub fn folder_files(&self, dir: &Path) -> Result<FolderWalk> {
         let abs = dir.canonicalize().map_err(io_err(dir))?;
-        LocalContext::of(self.ln)?.check_folder(&abs)?;
+        LocalContext::of(&self.ln)?.check_folder(&abs)?;
         Ok(lamella_storage::walk_folder(&abs)?)
     }
 }

@@ -18,7 +18,7 @@ pub enum Preview {
 }
 use crate::error::{Error, Result, io_err};
 
-impl<'a> Artifacts<'a> {
+impl Artifacts {
     /// A local path to the artifact's content: the file itself for local storage, a copy in
     /// the cache folder for cloud storage (re-used while its hash matches). In a tracked run
     /// the artifact becomes an input of the run.

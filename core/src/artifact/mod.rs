@@ -76,30 +76,26 @@ pub enum Loaded {
 }
 
 /// The artifact registry of an instance: `ln.artifacts()`.
-#[derive(Debug, Clone, Copy)]
-pub struct Artifacts<'a> {
-    pub(crate) ln: &'a Instance,
+#[derive(Debug, Clone)]
+pub struct Artifacts {
+    pub(crate) ln: Instance,
 }
 
 impl Instance {
     /// The artifact registry.
-    pub fn artifacts(&self) -> Artifacts<'_> {
-        Artifacts { ln: self }
+    pub fn artifacts(&self) -> Artifacts {
+        Artifacts { ln: self.clone() }
     }
 }
 
-impl<'a> Artifacts<'a> {
+impl Artifacts {
     /// A query on artifacts (the trash is hidden unless `include_trash`).
-    pub fn query(&self) -> Query<'a, Artifact> {
+    pub fn query(&self) -> Query<Artifact> {
         self.ln.query()
     }
 
     /// A query with one lookup, e.g. `filter("key__startswith", "iris/")`.
-    pub fn filter(
-        &self,
-        lookup: &str,
-        value: impl Into<lamella_schema::Value>,
-    ) -> Query<'a, Artifact> {
+    pub fn filter(&self, lookup: &str, value: impl Into<lamella_schema::Value>) -> Query<Artifact> {
         self.query().filter(lookup, value)
     }
 

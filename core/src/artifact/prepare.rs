@@ -31,7 +31,7 @@ pub(super) struct Prepared {
     pub(super) _tmp: Option<tempfile::TempDir>,
 }
 
-impl ArtifactDraft<'_> {
+impl ArtifactDraft {
     pub(super) fn prepare(&self) -> Result<Prepared> {
         match &self.source {
             Source::Table(batches) => {
@@ -56,8 +56,8 @@ impl ArtifactDraft<'_> {
                 })
             }
             Source::Path(p) => match p.to_str().filter(|s| s.contains("://")) {
-                Some(url) => prepare_remote(self.ln, url),
-                None => prepare_path(&LocalContext::of(self.ln)?, p),
+                Some(url) => prepare_remote(&self.ln, url),
+                None => prepare_path(&LocalContext::of(&self.ln)?, p),
             },
         }
     }

@@ -47,10 +47,10 @@ pub(super) enum Outcome {
 /// or promoted, and nothing else.
 pub(super) fn save_prepared(
     ln: &Instance,
-    mut items: Vec<(ArtifactDraft<'_>, Prepared)>,
+    mut items: Vec<(ArtifactDraft, Prepared)>,
 ) -> Result<Vec<Saved<Artifact>>> {
     let existing = dedup(ln, &items)?;
-    let hooks: Vec<Option<Hook<'_>>> = items.iter_mut().map(|(d, _)| d.then.take()).collect();
+    let hooks: Vec<Option<Hook>> = items.iter_mut().map(|(d, _)| d.then.take()).collect();
     // One read of the default storage: the records and the uploads agree on it.
     let target = ln.storage();
     let (mut out, mut plans) = plan(ln, items, &existing, &target)?;
@@ -125,10 +125,7 @@ pub(super) fn save_prepared(
 
 /// Phase 1: one query for every hash that may already be registered (a fast path that saves
 /// uploading known content; [`commit`] checks again under the lock).
-pub(super) fn dedup(
-    ln: &Instance,
-    items: &[(ArtifactDraft<'_>, Prepared)],
-) -> Result<Vec<Artifact>> {
+pub(super) fn dedup(ln: &Instance, items: &[(ArtifactDraft, Prepared)]) -> Result<Vec<Artifact>> {
     let hashes: Vec<String> = items
         .iter()
         .filter(|(d, p)| p.size > 0 && d.policy != DuplicatePolicy::CreateNew)
@@ -168,7 +165,7 @@ pub(super) type Planned = (Vec<Option<Saved<Artifact>>>, Vec<(usize, Plan)>);
 /// Phase 2: a record (without uid) for every item that is not a known duplicate.
 pub(super) fn plan(
     ln: &Instance,
-    items: Vec<(ArtifactDraft<'_>, Prepared)>,
+    items: Vec<(ArtifactDraft, Prepared)>,
     existing: &[Artifact],
     default_storage: &lamella_schema::Storage,
 ) -> Result<Planned> {

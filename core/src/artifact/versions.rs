@@ -45,7 +45,7 @@ pub(super) fn relatest(conn: &mut lamella_schema::Conn<'_>, a: &Artifact) -> Res
     Ok(())
 }
 
-impl<'a> Artifacts<'a> {
+impl Artifacts {
     /// Every version of the artifact's family (trash included), oldest first.
     pub fn versions(&self, a: &Artifact) -> Result<Vec<Artifact>> {
         let uid = versioned(&a.uid)?;

@@ -323,7 +323,7 @@ pub(crate) fn supertype(
     Err("the types do not combine without losing information".into())
 }
 
-impl Collections<'_> {
+impl Collections {
     fn member_schemas(&self, members: &[Artifact]) -> Result<Vec<MemberSchema>> {
         let suffix = members.first().map(|a| a.suffix.to_ascii_lowercase());
         if let Some(a) = members
@@ -630,7 +630,7 @@ impl Collections<'_> {
         c: &Collection,
         join: Join,
         allow_lossy: bool,
-    ) -> Result<(SchemaRef, CollectionBatches<'_>)> {
+    ) -> Result<(SchemaRef, CollectionBatches)> {
         let (schema, mut batches) = self.stream(c, join, allow_lossy)?;
         batches.record_at_end = Some(c.clone());
         Ok((schema, batches))
@@ -642,7 +642,7 @@ impl Collections<'_> {
         c: &Collection,
         join: Join,
         allow_lossy: bool,
-    ) -> Result<(SchemaRef, CollectionBatches<'_>)> {
+    ) -> Result<(SchemaRef, CollectionBatches)> {
         let members = self.artifacts(c)?;
         let schemas = self.member_schemas(&members)?;
         let plan = self.plan_of(&members, &schemas, join, allow_lossy)?;
@@ -650,7 +650,7 @@ impl Collections<'_> {
         Ok((
             target.clone(),
             CollectionBatches {
-                collections: *self,
+                collections: self.clone(),
                 members: members.into_iter(),
                 current: None,
                 target,
@@ -723,8 +723,8 @@ impl Collections<'_> {
 type MemberReader = Box<dyn Iterator<Item = lamella_storage::Result<RecordBatch>> + Send>;
 
 /// The batches of a collection, member after member (see [`Collections::batches`]).
-pub struct CollectionBatches<'a> {
-    collections: Collections<'a>,
+pub struct CollectionBatches {
+    collections: Collections,
     members: std::vec::IntoIter<Artifact>,
     current: Option<(Artifact, MemberReader)>,
     target: SchemaRef,
@@ -735,7 +735,7 @@ pub struct CollectionBatches<'a> {
     failed: bool,
 }
 
-impl Iterator for CollectionBatches<'_> {
+impl Iterator for CollectionBatches {
     type Item = Result<RecordBatch>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -758,7 +758,7 @@ impl Iterator for CollectionBatches<'_> {
     }
 }
 
-impl CollectionBatches<'_> {
+impl CollectionBatches {
     fn next_batch(&mut self) -> Option<Result<RecordBatch>> {
         loop {
             if let Some((a, reader)) = &mut self.current {

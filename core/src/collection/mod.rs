@@ -18,28 +18,28 @@ use crate::instance::Instance;
 use crate::registry::Saved;
 
 /// The collection registry of an instance: `ln.collections()`.
-#[derive(Debug, Clone, Copy)]
-pub struct Collections<'a> {
-    pub(crate) ln: &'a Instance,
+#[derive(Debug, Clone)]
+pub struct Collections {
+    pub(crate) ln: Instance,
 }
 
 impl Instance {
     /// The collection registry.
-    pub fn collections(&self) -> Collections<'_> {
-        Collections { ln: self }
+    pub fn collections(&self) -> Collections {
+        Collections { ln: self.clone() }
     }
 }
 
 /// A collection being built: `ln.collections().create(&artifacts, name).save()`.
-pub struct CollectionDraft<'a> {
-    ln: &'a Instance,
+pub struct CollectionDraft {
+    ln: Instance,
     artifacts: Vec<Artifact>,
     name: String,
     description: Option<String>,
     version: Option<String>,
 }
 
-impl CollectionDraft<'_> {
+impl CollectionDraft {
     /// Sets the description.
     pub fn description(mut self, description: impl Into<String>) -> Self {
         self.description = Some(description.into());
@@ -232,11 +232,11 @@ fn union_of_slots(
     Ok(out)
 }
 
-impl<'a> Collections<'a> {
+impl Collections {
     /// A new collection of `artifacts` (saved, pairwise distinct contents) named `name`.
-    pub fn create(&self, artifacts: &[Artifact], name: impl Into<String>) -> CollectionDraft<'a> {
+    pub fn create(&self, artifacts: &[Artifact], name: impl Into<String>) -> CollectionDraft {
         CollectionDraft {
-            ln: self.ln,
+            ln: self.ln.clone(),
             artifacts: artifacts.to_vec(),
             name: name.into(),
             description: None,
@@ -245,7 +245,7 @@ impl<'a> Collections<'a> {
     }
 
     /// A query on collections (the trash hidden unless asked).
-    pub fn query(&self) -> crate::Query<'a, Collection> {
+    pub fn query(&self) -> crate::Query<Collection> {
         self.ln.query::<Collection>()
     }
 
@@ -378,7 +378,7 @@ fn relatest(conn: &mut lamella_schema::Conn<'_>, c: &Collection) -> Result<()> {
     Ok(())
 }
 
-impl Collections<'_> {
+impl Collections {
     /// The collection with this uid, trash included.
     fn by_uid(&self, uid: &str) -> Result<Collection> {
         self.query().include_trash().filter("uid", uid).one()

@@ -61,7 +61,7 @@ pub struct DescribedFeature {
     pub labels: Vec<ULabel>,
 }
 
-impl<'a> Artifacts<'a> {
+impl Artifacts {
     /// What is known about the artifact: its fields, provenance, feature sets per slot and
     /// labels per registry, in a fixed number of queries however heavily it is annotated.
     /// `to_string()` lays it out like LaminDB's `describe()`.
@@ -69,7 +69,7 @@ impl<'a> Artifacts<'a> {
         let id = lamella_schema::require_id(a)?;
         let storage = self.storage_of(a)?;
         let path = self.location(a)?;
-        let ln = self.ln;
+        let ln = &self.ln;
         let one = |i: Option<i64>| i.map(lamella_schema::Value::Int);
         let created_by = ln
             .query::<User>()

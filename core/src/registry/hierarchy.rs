@@ -14,8 +14,8 @@ use crate::query::Query;
 
 /// The parents or children of one record in a hierarchy (ULabel, Transform).
 #[derive(Debug, Clone)]
-pub struct Relatives<'a, T> {
-    ln: &'a Instance,
+pub struct Relatives<T> {
+    ln: Instance,
     hierarchy: Hierarchy,
     id: i64,
     name: String,
@@ -23,7 +23,7 @@ pub struct Relatives<'a, T> {
     _t: PhantomData<T>,
 }
 
-impl<T: Named> Relatives<'_, T> {
+impl<T: Named> Relatives<T> {
     fn edges_to(&self, others: &[i64]) -> Vec<Edge> {
         others
             .iter()
@@ -110,14 +110,16 @@ impl<T: Named> Relatives<'_, T> {
         } else {
             "parents__id"
         };
-        Query::<T>::new(self.ln).filter(relation, self.id).all()
+        Query::<T>::new(self.ln.clone())
+            .filter(relation, self.id)
+            .all()
     }
 }
 
-impl<'a> Registry<'a, ULabel> {
-    pub(super) fn relatives(&self, label: &ULabel, parents: bool) -> Result<Relatives<'a, ULabel>> {
+impl Registry<ULabel> {
+    pub(super) fn relatives(&self, label: &ULabel, parents: bool) -> Result<Relatives<ULabel>> {
         Ok(Relatives {
-            ln: self.ln,
+            ln: self.ln.clone(),
             hierarchy: Hierarchy::ULabel,
             id: require_id(label)?,
             name: label.name.clone(),
@@ -150,12 +152,12 @@ impl<'a> Registry<'a, ULabel> {
     }
 
     /// The parents of `label`: `ln.ulabels().parents(&label)?.add(&[is_species])`.
-    pub fn parents(&self, label: &ULabel) -> Result<Relatives<'a, ULabel>> {
+    pub fn parents(&self, label: &ULabel) -> Result<Relatives<ULabel>> {
         self.relatives(label, true)
     }
 
     /// The children of `label`: `ln.ulabels().children(&is_species)?.set(&species)`.
-    pub fn children(&self, label: &ULabel) -> Result<Relatives<'a, ULabel>> {
+    pub fn children(&self, label: &ULabel) -> Result<Relatives<ULabel>> {
         self.relatives(label, false)
     }
 
@@ -169,7 +171,7 @@ impl<'a> Registry<'a, ULabel> {
         distance: u32,
     ) -> Result<Graph> {
         hierarchy_graph(
-            self.ln,
+            &self.ln,
             Hierarchy::ULabel,
             require_id(label)?,
             with_children,

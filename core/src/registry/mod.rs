@@ -295,48 +295,48 @@ fn check_constraints(f: &Feature) -> Result<()> {
 }
 
 /// A named registry of an instance: `ln.ulabels()`, `ln.features()`.
-#[derive(Debug, Clone, Copy)]
-pub struct Registry<'a, T> {
-    pub(crate) ln: &'a Instance,
+#[derive(Debug, Clone)]
+pub struct Registry<T> {
+    pub(crate) ln: Instance,
     _t: PhantomData<T>,
 }
 
 /// The ULabel registry.
-pub type ULabels<'a> = Registry<'a, ULabel>;
+pub type ULabels = Registry<ULabel>;
 /// The Feature registry.
-pub type Features<'a> = Registry<'a, Feature>;
+pub type Features = Registry<Feature>;
 
 impl Instance {
     /// The ULabel registry.
-    pub fn ulabels(&self) -> ULabels<'_> {
+    pub fn ulabels(&self) -> ULabels {
         Registry {
-            ln: self,
+            ln: self.clone(),
             _t: PhantomData,
         }
     }
 
     /// The Feature registry.
-    pub fn features(&self) -> Features<'_> {
+    pub fn features(&self) -> Features {
         Registry {
-            ln: self,
+            ln: self.clone(),
             _t: PhantomData,
         }
     }
 }
 
-impl<'a, T: Named> Registry<'a, T> {
+impl<T: Named> Registry<T> {
     /// A query on this registry.
-    pub fn query(&self) -> Query<'a, T> {
-        Query::new(self.ln)
+    pub fn query(&self) -> Query<T> {
+        Query::new(self.ln.clone())
     }
 
     /// A query with one lookup, e.g. `filter("name__startswith", "study")`.
-    pub fn filter(&self, lookup: &str, value: impl Into<Value>) -> Query<'a, T> {
+    pub fn filter(&self, lookup: &str, value: impl Into<Value>) -> Query<T> {
         self.query().filter(lookup, value)
     }
 }
 
-impl Registry<'_, Feature> {
+impl Registry<Feature> {
     /// Parses and checks a dtype string (see [`Dtype`]).
     pub fn parse_dtype(&self, dtype: &str) -> Result<Dtype> {
         Ok(Dtype::parse(dtype)?)

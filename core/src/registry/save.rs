@@ -36,7 +36,7 @@ pub(super) fn single<T: Named>(out: SavedAll<T>) -> Result<Saved<T>> {
     })
 }
 
-impl<'a, T: Named> Registry<'a, T> {
+impl<T: Named> Registry<T> {
     /// Saves a new record. If one with the same name exists, that one is returned
     /// (`existed = true`) and nothing is written; similar names are reported in `similar`.
     pub fn create(&self, record: T) -> Result<Saved<T>> {

@@ -13,7 +13,7 @@ use crate::names::{self, MatchKind};
 /// The shortest uid prefix `resolve` accepts for a named record.
 const MIN_PREFIX: usize = 6;
 
-impl<'a, T: Named> Registry<'a, T> {
+impl<T: Named> Registry<T> {
     /// Names of existing records that look like near-duplicates of `name` — what `create`
     /// would warn about — without saving anything (LaminDB warns on construction).
     pub fn similar(&self, name: &str) -> Result<Vec<String>> {

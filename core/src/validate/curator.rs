@@ -24,8 +24,8 @@ pub const DEFAULT_EXAMPLES: usize = 20;
 
 /// Checks a table against the registries: `ln.curator(table).categorical("species",
 /// "iris_species_name").validate()`.
-pub struct Curator<'a> {
-    ln: &'a Instance,
+pub struct Curator {
+    ln: Instance,
     table: RecordBatch,
     categorical: Vec<(String, String)>,
     required: Vec<String>,
@@ -39,9 +39,9 @@ pub struct Curator<'a> {
 impl Instance {
     /// A curator for `table`. By default every column needs a registered feature of the same
     /// name; categorical features are checked against the labels.
-    pub fn curator(&self, table: RecordBatch) -> Curator<'_> {
+    pub fn curator(&self, table: RecordBatch) -> Curator {
         Curator {
-            ln: self,
+            ln: self.clone(),
             table,
             categorical: Vec::new(),
             required: Vec::new(),
@@ -170,7 +170,7 @@ pub(crate) fn could_be_name(v: &str) -> bool {
         && v.chars().count() <= crate::names::MAX_NAME_CHARS
 }
 
-impl<'a> Curator<'a> {
+impl Curator {
     /// Checks `column` against `feature` (a feature whose name differs from the column's).
     pub fn categorical(mut self, column: impl Into<String>, feature: impl Into<String>) -> Self {
         self.categorical.push((column.into(), feature.into()));

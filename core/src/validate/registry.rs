@@ -110,7 +110,7 @@ pub(crate) fn match_values<T: Named>(conn: &mut Conn<'_>, values: &[String]) -> 
     match_known::<T>(conn, values, &synonyms)
 }
 
-impl<T: Named> Registry<'_, T> {
+impl<T: Named> Registry<T> {
     /// One bool per value: whether it is the name of a record (nulls are not).
     pub fn validate<S: AsRef<str>>(&self, values: &[S]) -> Result<Vec<bool>> {
         Ok(self

@@ -23,7 +23,7 @@ impl Artifacts {
     /// the cache folder for cloud storage (re-used while its hash matches). In a tracked run
     /// the artifact becomes an input of the run.
     pub fn cache(&self, a: &Artifact) -> Result<PathBuf> {
-        self.read_as_input(a, |path| Ok(path))
+        self.read_as_input(a, Ok)
     }
 
     /// Runs `read` on the artifact's local copy; when it succeeds, a tracked run records the

@@ -5,6 +5,7 @@
 
 mod cli;
 mod commands;
+mod errors;
 mod output;
 mod redact;
 mod tutorial;
@@ -21,9 +22,30 @@ fn main() -> ExitCode {
     install_panic_hook();
     let args: Vec<String> = std::env::args().collect();
     redact::init(&args);
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.use_stderr() && args.iter().any(|a| a == "--json") => {
+            // A usage error of a script that asked for JSON: the same object as any error.
+            let message = e.kind().as_str().map_or_else(
+                || one_line(&e.to_string()),
+                |kind| one_line(&e.to_string().replace("error: ", "")) + &format!(" ({kind})"),
+            );
+            print_failure(
+                &errors::Failure {
+                    kind: "usage".into(),
+                    message,
+                    hint: Some("see `lamella --help`".into()),
+                    code: 2,
+                },
+                true,
+            );
+            return ExitCode::from(2);
+        }
+        Err(e) => e.exit(),
+    };
     init_logging(cli.verbose);
-    let mut out = Out::stdout(cli.json);
+    let json = cli.json;
+    let mut out = Out::stdout(json);
     let result = commands::run(cli.command, &mut out).and_then(|()| out.flush());
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -33,19 +55,39 @@ fn main() -> ExitCode {
             ExitCode::from(e.downcast_ref::<commands::ExitCode>().map_or(1, |c| c.0))
         }
         Err(e) => {
-            eprintln!("error: {}", redact::scrub(&message(&e)));
-            if e.downcast_ref::<commands::Usage>().is_some() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::FAILURE
-            }
+            let _ = out.flush();
+            let failure = errors::Failure::of(&e);
+            print_failure(&failure, json);
+            ExitCode::from(failure.code)
         }
+    }
+}
+
+/// Prints a failure on stderr: `error: …` (and `hint: …`) lines with control characters
+/// escaped, or under `--json` one object `{"error": {"kind", "message", "hint"}}`; secrets are
+/// scrubbed either way.
+fn print_failure(f: &errors::Failure, json: bool) {
+    let scrub = |s: &str| redact::scrub(&output::printable(s, false));
+    if json {
+        let value = serde_json::json!({
+            "error": {
+                "kind": f.kind,
+                "message": redact::scrub(&f.message),
+                "hint": f.hint.as_deref().map(redact::scrub),
+            }
+        });
+        eprintln!("{value}");
+        return;
+    }
+    eprintln!("error: {}", scrub(&f.message));
+    if let Some(hint) = &f.hint {
+        eprintln!("hint: {}", scrub(hint));
     }
 }
 
 /// The error and its causes on one line, leaving out causes the message already quotes
 /// (library errors often include their source's text).
-fn message(e: &anyhow::Error) -> String {
+pub(crate) fn message(e: &anyhow::Error) -> String {
     let mut text = String::new();
     for cause in e.chain() {
         let c = one_line(&cause.to_string());

@@ -340,6 +340,19 @@ fn environment_gist(cell: &str) -> String {
     )
 }
 
+/// An argument as a shell needs it, so a suggested command can be pasted: as it is when it
+/// holds only plain characters, else in single quotes (a quote inside as `'\''`).
+pub fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./=:@%+,".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
 /// A name in single quotes, as LaminDB prints them.
 pub fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))

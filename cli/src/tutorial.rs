@@ -23,7 +23,7 @@ use clap::Parser;
 
 use crate::cli::Cli;
 use crate::commands::{print_head, print_saved_all, print_saved_artifact};
-use crate::output::{Out, repr};
+use crate::output::{Out, repr, shell_word};
 
 /// One step of the tutorial: a heading and what it does.
 struct Step {
@@ -348,18 +348,6 @@ impl Tutorial<'_> {
             args.extend(["--out", f.as_str()]);
         }
         self.cmd(&args)
-    }
-}
-
-/// An argument as a shell would need it: quoted when it holds anything but plain characters.
-fn shell_word(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-./=:".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
     }
 }
 

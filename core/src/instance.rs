@@ -9,7 +9,7 @@ use lamella_schema::{
     registry, uid_len,
 };
 
-use crate::error::{Error, Result, io_err};
+use crate::error::{Error, NoInstanceReason, Result, io_err};
 use crate::settings::{InstanceEntry, Settings};
 
 /// The folder inside a local storage root where Lamella keeps its database and virtual keys.
@@ -70,12 +70,15 @@ impl Options {
             (Some(c), _) => Ok(c.clone()),
             (None, true) => Ok(crate::settings::home()?.join("cache")),
             // The user's cache folder (e.g. ~/.cache/lamella), never a shared one.
-            (None, false) => dirs::cache_dir().map(|d| d.join("lamella")).ok_or_else(|| {
-                Error::Invalid(
-                    "cannot find a cache folder for this user: give one with .cache_dir(DIR)"
-                        .into(),
-                )
-            }),
+            (None, false) => {
+                dirs::cache_dir()
+                    .map(|d| d.join("lamella"))
+                    .ok_or_else(|| Error::Incomplete {
+                        what: "an instance".into(),
+                        needs: "a cache folder, and this user has none: give one (cache_dir)"
+                            .into(),
+                    })
+            }
         }
     }
 
@@ -142,9 +145,10 @@ impl InstanceBuilder {
         let (root_str, db) = match (root.to_str().filter(|r| r.contains("://")), self.db) {
             (Some(url), Some(db)) => (url.trim_end_matches('/').to_string(), db),
             (Some(url), None) => {
-                return Err(Error::NoInstance(format!(
-                    "an instance on {url} keeps its database elsewhere: give it with .db(URL)"
-                )));
+                return Err(Error::NoInstance {
+                    location: url.to_string(),
+                    reason: NoInstanceReason::NeedsDatabase,
+                });
             }
             (None, db) => {
                 let abs = local_root(root)?;
@@ -154,11 +158,10 @@ impl InstanceBuilder {
                     None => {
                         let file = abs.join(LAMELLA_DIR).join(SQLITE_FILE);
                         if !file.is_file() {
-                            return Err(Error::NoInstance(format!(
-                                "no Lamella instance with its database inside {}: create one, \
-                                 or give its database with .db(URL)",
-                                root.display()
-                            )));
+                            return Err(Error::NoInstance {
+                                location: root.display().to_string(),
+                                reason: NoInstanceReason::NothingHere,
+                            });
                         }
                         DbUrl::Sqlite(file).as_setting()
                     }
@@ -220,10 +223,11 @@ fn local_root(root: &Path) -> Result<PathBuf> {
 
 fn root_string(root: &Path) -> Result<String> {
     root.to_str().map(str::to_string).ok_or_else(|| {
-        Error::Invalid(format!(
-            "the storage path {} is not valid UTF-8: choose another folder",
-            root.display()
-        ))
+        Error::invalid(
+            "the storage path",
+            root.display().to_string(),
+            "it is not valid UTF-8; choose another folder",
+        )
     })
 }
 
@@ -250,15 +254,18 @@ impl Instance {
             return Instance::init_remote(url, db_url, options);
         }
         if root.as_os_str().is_empty() {
-            return Err(Error::Invalid(
-                "the storage location is empty: give a folder such as ./mydata".into(),
+            return Err(Error::invalid(
+                "the storage location",
+                "",
+                "give a folder such as ./mydata",
             ));
         }
         if root.is_file() {
-            return Err(Error::Invalid(format!(
-                "{} is a file: give a folder as storage location",
-                root.display()
-            )));
+            return Err(Error::invalid(
+                "the storage location",
+                root.display().to_string(),
+                "it is a file; give a folder",
+            ));
         }
         let url = match db_url {
             Some(u) => DbUrl::parse(u)?,
@@ -267,13 +274,15 @@ impl Instance {
         if let DbUrl::Sqlite(path) = &url
             && path.exists()
         {
-            return Err(Error::InstanceExists(format!(
-                "an instance already exists at {} (database {}): connect with `lamella connect {}`, \
-                 or choose another folder",
-                root.display(),
-                path.display(),
-                root.display()
-            )));
+            return Err(Error::InstanceExists {
+                location: root.display().to_string(),
+                detail: format!(
+                    "an instance already exists here (database {}): connect to it, or choose \
+                     another folder",
+                    path.display()
+                ),
+                connect_to: Some(root.display().to_string()),
+            });
         }
         if root.exists() {
             let store = lamella_storage::Store::open(&root_string(&local_root(root)?)?)?;
@@ -321,10 +330,10 @@ impl Instance {
         let db = match db_url {
             Some(u) => DbUrl::parse(u)?,
             None if !options.remember => {
-                return Err(Error::Invalid(format!(
-                    "an instance on {root} needs a database: give one with .db(URL), or \
-                     .remember() to keep its SQLite file in the settings folder"
-                )));
+                return Err(Error::NoInstance {
+                    location: root,
+                    reason: NoInstanceReason::NeedsDatabase,
+                });
             }
             None => {
                 let safe: String = root
@@ -339,11 +348,15 @@ impl Instance {
         if let DbUrl::Sqlite(path) = &db
             && path.exists()
         {
-            return Err(Error::InstanceExists(format!(
-                "an instance with storage {root} already exists here (database {}): connect \
-                 with `lamella connect {root}`",
-                path.display()
-            )));
+            return Err(Error::InstanceExists {
+                location: root.clone(),
+                detail: format!(
+                    "an instance with this storage already exists here (database {}): connect \
+                     to it",
+                    path.display()
+                ),
+                connect_to: Some(root),
+            });
         }
         refuse_managed_root(&store, &root)?;
         let result = Instance::create(&root, kind, &db, &store, &options);
@@ -399,14 +412,15 @@ impl Instance {
         let handle = current_handle();
         let (uid, user, storage) = db.transaction(|conn| -> Result<_> {
             if let Some(row) = lamella_schema::instance_row(conn)? {
-                return Err(Error::InstanceExists(format!(
-                    "the database {} already holds instance {} with storage {}: connect with \
-                     `lamella connect {}`, or use another database",
-                    url.display(),
-                    row.uid,
-                    row.storage_root,
-                    row.storage_root
-                )));
+                return Err(Error::InstanceExists {
+                    location: url.display(),
+                    detail: format!(
+                        "the database already holds instance {} with storage {}: connect to \
+                         it, or use another database",
+                        row.uid, row.storage_root
+                    ),
+                    connect_to: Some(row.storage_root),
+                });
             }
             let t = now();
             let user = insert_user(conn, &handle)?;
@@ -461,11 +475,9 @@ impl Instance {
         let settings = Settings::load()?;
         if let Some(url) = root.to_str().filter(|r| r.contains("://")) {
             let url = url.trim_end_matches('/');
-            let entry = settings.by_root(url).ok_or_else(|| {
-                Error::NoInstance(format!(
-                    "no instance with storage {url} is known here: create one with `lamella \
-                     init --storage {url}`, or give its database with `--db`"
-                ))
+            let entry = settings.by_root(url).ok_or_else(|| Error::NoInstance {
+                location: url.to_string(),
+                reason: NoInstanceReason::UnknownStorage,
             })?;
             return Instance::open(&entry.root, &entry.db.clone());
         }
@@ -487,12 +499,9 @@ impl Instance {
         }
         // A folder managed by an instance whose database lives elsewhere (PostgreSQL): the
         // marker names the instance, the settings know its database.
-        let no_instance = || {
-            Error::NoInstance(format!(
-                "no Lamella instance at {}: create one with `lamella init --storage {}`",
-                root.display(),
-                root.display()
-            ))
+        let no_instance = || Error::NoInstance {
+            location: root.display().to_string(),
+            reason: NoInstanceReason::NothingHere,
         };
         if !abs.is_dir() {
             return Err(no_instance());
@@ -501,15 +510,14 @@ impl Instance {
         let Some(marker) = crate::marker::read(&store)? else {
             return Err(no_instance());
         };
-        let entry = settings.by_uid(&marker.instance_uid).ok_or_else(|| {
-            Error::NoInstance(format!(
-                "{} is managed by instance {}, whose database this machine does not know: \
-                 initialise nothing here; ask its owner for the database URL and connect \
-                 with that instance's settings",
-                root.display(),
-                marker.instance_uid
-            ))
-        })?;
+        let entry = settings
+            .by_uid(&marker.instance_uid)
+            .ok_or_else(|| Error::NoInstance {
+                location: root.display().to_string(),
+                reason: NoInstanceReason::ManagedElsewhere {
+                    instance: marker.instance_uid.clone(),
+                },
+            })?;
         if entry.root != root_str && !entry.root.contains("://") {
             // Moved, or copied? A copy leaves the old folder with the same marker.
             let old = Path::new(&entry.root);
@@ -520,15 +528,16 @@ impl Instance {
                     .flatten()
                     .is_some_and(|m| m.instance_uid == marker.instance_uid)
             {
-                return Err(Error::InstanceExists(format!(
-                    "{} and {} both carry the marker of instance {}: one is a copy of the \
-                     other; connect to the original with `lamella connect {}`, and remove the \
-                     copy's .lamella/storage.json before using it elsewhere",
-                    root.display(),
-                    entry.root,
-                    marker.instance_uid,
-                    entry.root
-                )));
+                return Err(Error::InstanceExists {
+                    location: root.display().to_string(),
+                    detail: format!(
+                        "this folder and {} both carry the marker of instance {}: one is a copy \
+                         of the other; connect to the original, and remove the copy's \
+                         .lamella/storage.json before using it elsewhere",
+                        entry.root, marker.instance_uid,
+                    ),
+                    connect_to: Some(entry.root.clone()),
+                });
             }
         }
         Instance::open_at(&root_str, &entry.db.clone(), true, &Options::remembered())
@@ -537,12 +546,9 @@ impl Instance {
     /// Connects to the current instance of the settings.
     pub fn connect_current() -> Result<Instance> {
         let settings = Settings::load()?;
-        let entry = settings.current_entry().ok_or_else(|| {
-            Error::NoInstance(
-                "no current instance: create one with `lamella init --storage DIR` or connect \
-                 with `lamella connect DIR`"
-                    .into(),
-            )
+        let entry = settings.current_entry().ok_or_else(|| Error::NoInstance {
+            location: "the settings".into(),
+            reason: NoInstanceReason::NoCurrent,
         })?;
         let ln = Instance::open(&entry.root, &entry.db)?;
         if let Some(root) = settings.storages.get(&entry.uid) {
@@ -599,22 +605,19 @@ impl Instance {
         if let DbUrl::Sqlite(p) = &url
             && !p.is_file()
         {
-            return Err(Error::NoInstance(format!(
-                "the instance at {root} has no database any more ({} is missing): create a new \
-                 one with `lamella init --storage {root}`",
-                p.display()
-            )));
+            return Err(Error::NoInstance {
+                location: root.to_string(),
+                reason: NoInstanceReason::DatabaseMissing {
+                    db: p.display().to_string(),
+                },
+            });
         }
         let db = Db::open_existing(&url)?;
         let handle = current_handle();
         let (row, user, storage) = db.transaction(|conn| -> Result<_> {
-            let row = lamella_schema::instance_row(conn)?.ok_or_else(|| {
-                Error::NoInstance(format!(
-                    "the database {} holds no Lamella instance: create one with `lamella init \
-                     --storage {root} --db {}`",
-                    url.display(),
-                    url.display()
-                ))
+            let row = lamella_schema::instance_row(conn)?.ok_or_else(|| Error::NoInstance {
+                location: root.to_string(),
+                reason: NoInstanceReason::EmptyDatabase { db: url.display() },
             })?;
             let mut users: Vec<User> = QuerySpec::new(&registry::USER)
                 .filter("handle", handle.as_str())
@@ -634,6 +637,7 @@ impl Instance {
                 .load(conn)?
                 .pop()
                 .ok_or_else(|| Error::NotFound {
+                    suggestions: Vec::new(),
                     registry: "Storage",
                     what: format!("root '{}'", row.storage_root),
                 })?;
@@ -691,11 +695,10 @@ impl Instance {
                 .count(c)
         })?;
         if n_artifacts > 0 && !force {
-            return Err(Error::Invalid(format!(
-                "the instance at {} still registers {n_artifacts} artifacts: delete them first, \
-                 or pass --force to drop the metadata anyway (stored files are kept)",
-                self.inner.root
-            )));
+            return Err(Error::NotEmpty {
+                root: self.inner.root.clone(),
+                artifacts: n_artifacts,
+            });
         }
         let url = self.inner.db.url().clone();
         let uid = self.inner.uid.clone();
@@ -864,12 +867,10 @@ impl Instance {
         if self.manages(storage) {
             return Ok(());
         }
-        Err(Error::Invalid(format!(
-            "storage {} is managed by another instance ({}): this instance only reads it; save \
-             to a storage of its own",
-            storage.root,
-            storage.instance_uid.as_deref().unwrap_or("unknown")
-        )))
+        Err(Error::NotManaged {
+            root: storage.root.clone(),
+            manager: storage.instance_uid.clone(),
+        })
     }
 
     /// The object store of a storage record (opened once, then reused).
@@ -879,7 +880,7 @@ impl Instance {
             .inner
             .stores
             .lock()
-            .map_err(|_| Error::Invalid("the store cache is poisoned".into()))?;
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(s) = stores.get(&id) {
             return Ok(s.clone());
         }
@@ -916,13 +917,17 @@ impl Instance {
 /// Refuses to create an instance on a root that carries another instance's marker.
 fn refuse_managed_root(store: &lamella_storage::Store, shown: &str) -> Result<()> {
     if let Some(m) = crate::marker::read(store)? {
-        return Err(Error::InstanceExists(format!(
-            "{shown} is already managed by Lamella instance {} (marker {}): connect to it with \
-             `lamella connect {shown}`, or choose another storage location; if that instance is \
-             gone for good, remove the marker first",
-            m.instance_uid,
-            store.url_for(crate::marker::MARKER_KEY)
-        )));
+        return Err(Error::InstanceExists {
+            location: shown.to_string(),
+            detail: format!(
+                "already managed by Lamella instance {} (marker {}): connect to it, or choose \
+                 another storage location; if that instance is gone for good, remove the marker \
+                 first",
+                m.instance_uid,
+                store.url_for(crate::marker::MARKER_KEY)
+            ),
+            connect_to: Some(shown.to_string()),
+        });
     }
     Ok(())
 }

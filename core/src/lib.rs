@@ -45,7 +45,7 @@ pub use artifact::{
 };
 pub use collection::{CollectionDraft, Collections, Join};
 pub use describe::{Description, FeaturesView};
-pub use error::{Error, Result};
+pub use error::{Error, NoInstanceReason, Result};
 pub use instance::{Instance, InstanceBuilder, InstanceInfo, LAMELLA_DIR, current_handle};
 pub use query::Query;
 pub use registry::{

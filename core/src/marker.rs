@@ -27,19 +27,20 @@ pub(crate) fn read(store: &lamella_storage::Store) -> Result<Option<Marker>> {
         Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-        Error::Invalid(format!(
-            "the storage marker {} is unreadable ({e}): it names the instance that manages this \
-             storage; restore it from a backup, or remove it if no instance uses this folder",
-            store.url_for(MARKER_KEY)
-        ))
-    })
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| Error::Corrupt {
+            what: format!("the storage marker {}", store.url_for(MARKER_KEY)),
+            message: e.to_string(),
+            advice: "it names the instance that manages this storage; restore it from a backup, \
+                     or remove it if no instance uses this folder",
+        })
 }
 
 /// Writes the marker (replacing an older one of the same instance).
 pub(crate) fn write(store: &lamella_storage::Store, marker: &Marker) -> Result<()> {
     let mut bytes = serde_json::to_vec_pretty(marker)
-        .map_err(|e| Error::Invalid(format!("cannot encode the storage marker: {e}")))?;
+        .map_err(|e| Error::Internal(format!("cannot encode the storage marker: {e}")))?;
     bytes.push(b'\n');
     if let Some(dir) = store.local_path(LAMELLA_DIR) {
         std::fs::create_dir_all(&dir).map_err(crate::error::io_err(&dir))?;

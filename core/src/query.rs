@@ -95,6 +95,7 @@ impl<T: Record + Serialize> Query<T> {
     /// Exactly one record: an error when none or several match.
     pub fn one(&self) -> Result<T> {
         self.one_or_none()?.ok_or_else(|| Error::NotFound {
+            suggestions: Vec::new(),
             registry: T::REGISTRY.name,
             what: self.describe(),
         })

@@ -54,9 +54,13 @@ pub fn home() -> Result<PathBuf> {
     if let Some(h) = std::env::var_os("LAMELLA_HOME").filter(|h| !h.is_empty()) {
         return Ok(PathBuf::from(h));
     }
-    dirs::home_dir().map(|h| h.join(".lamella")).ok_or_else(|| {
-        Error::Invalid("cannot find a home folder: set LAMELLA_HOME to a writable folder".into())
-    })
+    dirs::home_dir()
+        .map(|h| h.join(".lamella"))
+        .ok_or_else(|| Error::Incomplete {
+            what: "the settings".into(),
+            needs: "a home folder, and none was found: set LAMELLA_HOME to a writable folder"
+                .into(),
+        })
 }
 
 /// Creates `dir` (and its parents) if needed and makes it accessible to the user alone.

@@ -22,7 +22,7 @@ pub fn records_to_batch<T: Record + Serialize>(
 ) -> Result<RecordBatch> {
     let rows: Vec<serde_json::Value> = records
         .iter()
-        .map(|r| serde_json::to_value(r).map_err(|e| Error::Invalid(e.to_string())))
+        .map(|r| serde_json::to_value(r).map_err(|e| Error::Internal(e.to_string())))
         .collect::<Result<_>>()?;
     let mut fields = Vec::new();
     let mut columns: Vec<ArrayRef> = Vec::new();
@@ -88,10 +88,10 @@ pub fn records_to_batch<T: Record + Serialize>(
 fn table_kind(path: &std::path::Path) -> Result<bool> {
     let suffix = crate::artifact::suffix_of(&path.to_string_lossy()).to_ascii_lowercase();
     if suffix != ".parquet" && suffix != ".csv" {
-        return Err(Error::Invalid(format!(
-            "{} is not a table (suffix '{suffix}'): give a .parquet or .csv file",
-            path.display()
-        )));
+        return Err(Error::NotATable {
+            what: path.display().to_string(),
+            reason: format!("its suffix is '{suffix}'; give a .parquet or .csv file"),
+        });
     }
     if !path.exists() {
         return Err(Error::MissingPath {

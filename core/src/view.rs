@@ -41,10 +41,11 @@ impl Instance {
             .iter()
             .find(|o| !REGISTRIES.iter().any(|n| n.eq_ignore_ascii_case(o)))
         {
-            return Err(crate::Error::Invalid(format!(
-                "unknown registry '{bad}': use one of {}",
-                REGISTRIES.join(", ")
-            )));
+            return Err(crate::Error::UnknownChoice {
+                what: "a registry",
+                given: bad.to_string(),
+                choices: REGISTRIES.iter().map(|r| r.to_string()).collect(),
+            });
         }
         let mut out = Vec::new();
         macro_rules! one {

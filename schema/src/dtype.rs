@@ -173,6 +173,30 @@ impl Dtype {
         }
     }
 
+    /// Whether values inferred as `inferred` (from a table's column) validate under `self`,
+    /// the dtype a feature is registered with: the same dtype; text or plain categories under
+    /// any categorical dtype (the registered one is the stricter); categories as text; ints
+    /// as floats or numbers; floats as numbers; lists element by element.
+    ///
+    /// ```
+    /// use lamella_schema::Dtype;
+    /// let strict: Dtype = "cat[ULabel[is_species]]".parse().unwrap();
+    /// assert!(strict.accepts(&"str".parse().unwrap()));
+    /// assert!(Dtype::Float.accepts(&Dtype::Int));
+    /// assert!(!Dtype::Int.accepts(&Dtype::Float));
+    /// ```
+    pub fn accepts(&self, inferred: &Dtype) -> bool {
+        match (self, inferred) {
+            (a, b) if a == b => true,
+            (Dtype::Cat(_), Dtype::Str | Dtype::Cat(_)) => true,
+            (Dtype::Str, Dtype::Cat(_)) => true,
+            (Dtype::Float | Dtype::Num, Dtype::Int) => true,
+            (Dtype::Num, Dtype::Float) => true,
+            (Dtype::List(a), Dtype::List(b)) => a.accepts(b),
+            _ => false,
+        }
+    }
+
     /// `cat` widened to draw from `registry` too (`cat` → `cat[ULabel]`); a dtype that
     /// already names the registry (with or without a branch), or that is not categorical,
     /// is returned as it is.

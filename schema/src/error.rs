@@ -36,9 +36,7 @@ pub enum Error {
         message: String,
     },
     /// The database holds no Lamella tables where an instance was expected.
-    #[error(
-        "the database {url} holds no Lamella instance: create one with `lamella init --storage DIR --db {url}`"
-    )]
+    #[error("the database {url} holds no Lamella instance: create one in it first")]
     NotInitialized {
         /// The URL, with any password removed.
         url: String,

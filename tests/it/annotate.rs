@@ -121,20 +121,23 @@ db_test!(features_from_a_table_infer_dtypes_and_reuse_existing, |t| {
     );
     assert_eq!(inferred[0].unit.as_deref(), Some("cm"));
     assert_eq!(t.features().query().count()?, 0, "infer saves nothing");
-    // An existing feature is reused, and the difference is named.
+    // An existing feature is reused; a dtype that does not accept the column is named, a
+    // stricter one that does (a category branch for text) is not.
     t.features()
-        .create(Feature::new("species", "str".parse()?))?;
+        .create(Feature::new("species", "int".parse()?))?;
+    t.ulabels().create(lamella_core::ULabel::new("is_site"))?;
+    t.features()
+        .create(Feature::new("site", "cat[ULabel[is_site]]".parse()?))?;
     let saved = t.features().from_table(&table())?;
     assert_eq!(saved.records.len(), 9);
-    assert_eq!(saved.created, 8);
-    assert_eq!(saved.existing, ["species"]);
-    assert!(
-        saved
-            .notes
-            .iter()
-            .any(|n| n.contains("dtype 'str', not 'cat'")),
-        "{:?}",
-        saved.notes
+    assert_eq!(saved.created, 7);
+    assert_eq!(saved.existing, ["site", "species"]);
+    assert_eq!(
+        saved.notes,
+        [
+            "feature 'species' exists with dtype 'int', not 'cat': kept as it is; update the \
+          feature's dtype if 'cat' is right"
+        ],
     );
     assert_eq!(t.features().query().count()?, 9);
     Ok(())

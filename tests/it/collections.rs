@@ -665,7 +665,7 @@ db_test!(
             .version("2")
             .save()
             .unwrap_err();
-        assert!(e.to_string().contains("already has a version 2"), "{e}");
+        assert!(e.to_string().contains("version '2' is taken"), "{e}");
         t.finish()?;
         assert_eq!(
             t.collections().get_version("Iris collection", "1")?.uid,

@@ -75,3 +75,47 @@ fn only_schema_names_diesel_and_only_storage_names_opendal() {
         }
     }
 }
+
+/// Library messages never name a command-line command or flag: the CLI adds its hints by
+/// error kind, and an embedding program has no `lamella` command.
+#[test]
+fn library_messages_name_no_cli_command_or_flag() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut offenders = Vec::new();
+    for krate in ["core", "schema", "storage", "lineage"] {
+        let mut stack = vec![root.join(krate).join("src")];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("read src") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|e| e != "rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).expect("read source");
+                for (i, line) in text.lines().enumerate() {
+                    let code = line.trim_start();
+                    if code.starts_with("//") {
+                        continue;
+                    }
+                    let flag = code.char_indices().any(|(j, c)| {
+                        c == '-'
+                            && code[j..].starts_with("--")
+                            && code[j + 2..].starts_with(|c: char| c.is_ascii_lowercase())
+                            && (j == 0 || code[..j].ends_with([' ', '(', '`', '"']))
+                    });
+                    if code.contains("`lamella ") || code.contains("\"lamella ") || flag {
+                        offenders.push(format!("{}:{}: {}", path.display(), i + 1, code));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "library code names CLI commands or flags:\n{}",
+        offenders.join("\n")
+    );
+}

@@ -118,10 +118,7 @@ db_test!(update_renames_and_guards_uniqueness, |t| {
     assert!(t.ulabels().filter("name", "project1").first()?.is_none());
     l.name = "taken".into();
     let e = t.ulabels().update(&mut l).unwrap_err();
-    assert!(
-        e.to_string().contains("another ULabel has that name"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("is taken by another ULabel"), "{e}");
     assert_eq!(t.ulabels().get(&l.uid)?.name, "project1a");
     Ok(())
 });

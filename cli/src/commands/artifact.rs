@@ -3,11 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use lamella_core::{
-    Artifact, DuplicatePolicy, Error, Instance, Preview, Record, RecordBatch, Saved,
-    records_to_batch,
+    Artifact, DuplicatePolicy, Instance, Preview, Record, RecordBatch, Saved, records_to_batch,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -34,26 +33,14 @@ const LIST_COLUMNS: [&str; 9] = [
 
 /// The artifact with this uid (or uid prefix), trash included; a miss says how to find it.
 pub fn find(ln: &Instance, uid: &str) -> Result<Artifact> {
-    ln.artifacts().get(uid).map_err(|e| match e {
-        Error::NotFound { .. } => {
-            anyhow!("no artifact with uid '{uid}': list artifacts with `lamella ls --trash`")
-        }
-        e @ Error::NotAUid { .. } => anyhow!("{e}: to name an artifact by its key, use --key KEY"),
-        other => other.into(),
-    })
+    Ok(ln.artifacts().get(uid)?)
 }
 
 /// The artifact named by uid or key (its latest version).
 pub(crate) fn resolve(ln: &Instance, which: &ArtifactRef) -> Result<Artifact> {
     match (&which.uid, &which.key) {
         (Some(uid), _) => find(ln, uid),
-        (None, Some(key)) => ln.artifacts().get_by_key(key).map_err(|e| match e {
-            Error::NotFound { .. } => anyhow!(
-                "no artifact with key '{key}': list artifacts with `lamella ls --filter \
-                 key__startswith=…` (deleted ones with --trash)"
-            ),
-            other => other.into(),
-        }),
+        (None, Some(key)) => Ok(ln.artifacts().get_by_key(key)?),
         (None, None) => bail!("give an artifact uid, or --key KEY"),
     }
 }
@@ -154,13 +141,7 @@ pub fn save(args: SaveArgs, out: &mut Out) -> Result<()> {
     let pb = spinner(format!("hashing and saving {}", path.display()));
     let saved = draft.save();
     pb.finish_and_clear();
-    let saved = saved.map_err(|e| match e {
-        Error::Duplicate { path, uid, hash } => anyhow!(
-            "the content of {path} is already registered as artifact {uid} (hash {hash}): use \
-             it, or register it again with --duplicate new"
-        ),
-        other => other.into(),
-    })?;
+    let saved = saved?;
     print_saved(&ln, &saved, out)
 }
 
@@ -359,22 +340,8 @@ pub fn ls(args: &LsArgs<'_>, out: &mut Out) -> Result<()> {
 pub fn versions(which: &ArtifactRef, out: &mut Out) -> Result<()> {
     let ln = super::current()?;
     let family = match (&which.uid, &which.key) {
-        (Some(uid), _) => ln.artifacts().versions_of(uid).map_err(|e| match e {
-            Error::NotFound { .. } => {
-                anyhow!("no artifact with uid '{uid}': list artifacts with `lamella ls --trash`")
-            }
-            e @ Error::NotAUid { .. } => {
-                anyhow!("{e}: to name an artifact by its key, use --key KEY")
-            }
-            other => other.into(),
-        })?,
-        (None, Some(key)) => ln.artifacts().versions_by_key(key).map_err(|e| match e {
-            Error::NotFound { .. } => anyhow!(
-                "no artifact with key '{key}': list artifacts with `lamella ls --filter \
-                 key__startswith=…`"
-            ),
-            other => other.into(),
-        })?,
+        (Some(uid), _) => ln.artifacts().versions_of(uid)?,
+        (None, Some(key)) => ln.artifacts().versions_by_key(key)?,
         (None, None) => bail!("give an artifact uid, or --key KEY"),
     };
     if out.json {
@@ -598,13 +565,7 @@ pub fn restore(which: &ArtifactRef, out: &mut Out) -> Result<()> {
             .first()?
         {
             Some(a) => a,
-            None => ln.artifacts().newest_with_key(key).map_err(|e| match e {
-                Error::NotFound { .. } => anyhow!(
-                    "no artifact with key '{key}', in the trash or not: list the trash with \
-                 `lamella ls --trash`"
-                ),
-                other => other.into(),
-            })?,
+            None => ln.artifacts().newest_with_key(key)?,
         },
         (None, None) => bail!("give an artifact uid, or --key KEY"),
     };

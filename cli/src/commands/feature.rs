@@ -80,11 +80,11 @@ pub fn run(cmd: FeatureCommand, out: &mut Out) -> Result<()> {
             out.line(repr(&f)?)
         }
         FeatureCommand::FromFile { file, save } => {
-            let features = reg.infer_file(&file)?;
             if save {
-                let saved = reg.save_all(features)?;
+                let saved = reg.from_file(&file)?;
                 return named::print_saved_all(&saved, out);
             }
+            let features = reg.infer_file(&file)?;
             if out.json {
                 return out.json(&features);
             }

@@ -5,7 +5,7 @@ use lamella_core::{Error, Named, Registry, Saved, SavedAll};
 use serde::Serialize;
 
 use crate::cli::{ListArgs, SynonymCommand};
-use crate::output::{Out, quote, quote_all, repr};
+use crate::output::{Out, quote, quote_all, repr, shell_word};
 
 /// The command word for a registry (`ulabel`, `feature`), for hints.
 fn word<T: Named>() -> String {
@@ -15,9 +15,13 @@ fn word<T: Named>() -> String {
 /// The record named (or with uid) `name`; a miss says how to find the right one.
 pub fn find<T: Named>(reg: &Registry<T>, name: &str) -> Result<T> {
     reg.resolve(name).map_err(|e| match e {
-        Error::NotFound { .. } => anyhow!(
-            "{e}: list them with `lamella {w} list` or search with `lamella {w} search TEXT`",
-            w = word::<T>()
+        e @ Error::NotFound { .. } => crate::errors::hinted(
+            e,
+            format!(
+                "list them with `lamella {w} list`, or search with `lamella {w} search {}`",
+                shell_word(name),
+                w = word::<T>()
+            ),
         ),
         other => other.into(),
     })

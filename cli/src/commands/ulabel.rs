@@ -2,13 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use lamella_core::{Error, Graph, Instance, ULabel, ULabels};
 use serde_json::json;
 
 use super::named::{self, find, plural};
 use crate::cli::UlabelCommand;
-use crate::output::{Out, quote, quote_all, repr, spinner};
+use crate::output::{Out, quote, quote_all, repr, shell_word, spinner};
 
 /// Runs one `ulabel` subcommand.
 pub fn run(cmd: UlabelCommand, out: &mut Out) -> Result<()> {
@@ -89,26 +89,17 @@ fn existing_parents(reg: &ULabels, names: &[String]) -> Result<Vec<ULabel>> {
         .iter()
         .map(|p| {
             reg.resolve(p).map_err(|e| match e {
-                Error::NotFound { .. } => anyhow!(
-                    "parent {}: {e}; create it first with `lamella ulabel create {}`",
-                    quote(p),
-                    shell_word(p)
+                e @ Error::NotFound { .. } => crate::errors::hinted(
+                    e,
+                    format!(
+                        "create the parent first with `lamella ulabel create {}`",
+                        shell_word(p)
+                    ),
                 ),
                 other => other.into(),
             })
         })
         .collect()
-}
-
-/// A name as the user would type it in a shell.
-fn shell_word(s: &str) -> String {
-    if s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "_-./".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
 }
 
 fn create(

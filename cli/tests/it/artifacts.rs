@@ -368,7 +368,7 @@ cli_test!(trash_restore_and_permanent_delete, |env| {
     assert_eq!(gone["permanent"], true);
     assert!(ls(&env, &["--trash"]).is_empty(), "the row is gone");
     assert!(objects(&env, "data").is_empty(), "the object is gone");
-    assert_error(&env.run(&["describe", &u]), "no artifact with uid");
+    assert_error(&env.run(&["describe", &u]), "no Artifact matches uid '");
 
     // A second delete of a trashed artifact removes it for good.
     write(&env, "b.csv", "b\n1\n");
@@ -542,7 +542,7 @@ cli_test!(bad_input_changes_nothing, |env| {
     );
     assert_error(
         &env.run(&["save", "a.csv", "--revises", "Zz00000000000000000"]),
-        "no artifact with uid",
+        "no Artifact matches uid '",
     );
     assert!(ls(&env, &["--trash"]).is_empty());
     assert!(objects(&env, "data").is_empty(), "no object may be left");
@@ -555,13 +555,13 @@ cli_test!(bad_input_changes_nothing, |env| {
         &["restore", "Zz0000000000"],
     ] {
         let run = env.run(args);
-        assert_error(&run, "no artifact with uid 'Zz0000000000'");
+        assert_error(&run, "no Artifact matches uid 'Zz0000000000'");
         assert!(run.stderr.contains("lamella ls"), "{}", run.stderr);
     }
     assert_error(&env.run(&["load", "iris/a.csv"]), "use --key");
     assert_error(
         &env.run(&["describe", "--key", "nope.csv"]),
-        "no artifact with key 'nope.csv'",
+        "no Artifact matches key 'nope.csv'",
     );
     // Usage errors: clap's exit code 2.
     assert_eq!(env.run(&["load"]).code, 2);

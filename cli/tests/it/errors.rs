@@ -1,6 +1,6 @@
 //! Bad input gives one clear line on stderr and exit code 1 (usage errors: clap's 2).
 
-use crate::{Env, assert_error, cli_test};
+use crate::{Env, assert_error, assert_json_error, cli_test};
 
 #[test]
 fn missing_instance() {
@@ -79,6 +79,24 @@ cli_test!(bad_filter_field_suggests, |env| {
 cli_test!(json_errors_stay_on_stderr, |env| {
     env.init("data");
     let run = env.run(&["ulabel", "delete", "ghost", "--json"]);
-    assert_error(&run, "no ULabel matches 'ghost'");
-    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    let err = assert_json_error(&run, 1, "not_found", "no ULabel matches 'ghost'");
+    assert!(
+        err["hint"]
+            .as_str()
+            .is_some_and(|h| h.contains("lamella ulabel search ghost")),
+        "{err}"
+    );
+    // A usage error under --json is the same object, with clap's exit code.
+    let usage = env.run(&["ulabel", "list", "--filter", "name", "--json"]);
+    assert_json_error(&usage, 2, "usage", "field=value");
+    // Without --json the same error is an `error:` line and a `hint:` line.
+    let human = env.run(&["ulabel", "delete", "ghost"]);
+    assert_error(&human, "no ULabel matches 'ghost'");
+    assert!(
+        human
+            .stderr
+            .contains("hint: list them with `lamella ulabel list`"),
+        "{}",
+        human.stderr
+    );
 });

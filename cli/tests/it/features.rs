@@ -126,7 +126,7 @@ cli_test!(
                 && again.stderr.contains("exists with unit 'mm', not 'm'")
                 && again
                     .stderr
-                    .contains("lamella feature update length --dtype int"),
+                    .contains("update the feature's dtype if 'int' is right"),
             "{}",
             again.stderr
         );
@@ -535,3 +535,42 @@ cli_test!(storage_default_is_remembered_across_commands, |env| {
         Some(2)
     );
 });
+
+cli_test!(
+    features_from_a_table_never_advise_undoing_a_stricter_dtype,
+    |env| {
+        env.init("data");
+        env.run(&["ulabel", "create", "is_species"]).ok();
+        env.run(&[
+            "feature",
+            "create",
+            "species",
+            "--dtype",
+            "cat[ULabel[is_species]]",
+        ])
+        .ok();
+        env.run(&["feature", "create", "sepal_length", "--dtype", "int"])
+            .ok();
+        std::fs::write(
+            env.path("iris.csv"),
+            "sepal_length,species\n5.1,setosa\n4.9,setosa\n",
+        )
+        .unwrap();
+        let run = env
+            .run(&["feature", "from-file", "iris.csv", "--save"])
+            .ok();
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert!(!all.contains("feature 'species' exists"), "{all}");
+        assert!(!all.contains("--dtype str"), "{all}");
+        // An int feature does not accept a float column: that one is named.
+        assert!(
+            all.contains("feature 'sepal_length' exists with dtype 'int', not 'float'"),
+            "{all}"
+        );
+        let species = env
+            .run(&["feature", "list", "--filter", "name=species", "--json"])
+            .ok()
+            .json();
+        assert_eq!(species[0]["dtype"], "cat[ULabel[is_species]]");
+    }
+);

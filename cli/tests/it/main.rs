@@ -124,7 +124,31 @@ macro_rules! cli_test {
     };
 }
 
-/// Asserts that a failed call printed exactly one `error: …` line and exited with 1.
+/// Asserts that a failed `--json` call printed one JSON object `{"error": {kind, message,
+/// hint}}` on stderr and nothing on stdout, exited with `code`, and that its kind is `kind`
+/// and its message mentions `needle`. Returns the error object.
+pub fn assert_json_error(run: &Run, code: i32, kind: &str, needle: &str) -> serde_json::Value {
+    assert_eq!(
+        run.code, code,
+        "exit code\nstdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    assert!(run.stdout.is_empty(), "stdout: {}", run.stdout);
+    let v: serde_json::Value = serde_json::from_str(run.stderr.trim())
+        .unwrap_or_else(|e| panic!("stderr is not one JSON object ({e}):\n{}", run.stderr));
+    let err = &v["error"];
+    assert_eq!(err["kind"], kind, "{v}");
+    assert!(
+        err["message"].as_str().is_some_and(|m| m.contains(needle)),
+        "{v}"
+    );
+    assert!(err["hint"].is_null() || err["hint"].is_string(), "{v}");
+    assert_eq!(v.as_object().map(|o| o.len()), Some(1), "{v}");
+    err.clone()
+}
+
+/// Asserts that a failed call printed exactly one `error: …` line (and at most one `hint: …`
+/// line after it) and exited with 1.
 pub fn assert_error(run: &Run, needle: &str) {
     assert_eq!(
         run.code, 1,
@@ -132,7 +156,11 @@ pub fn assert_error(run: &Run, needle: &str) {
         run.stdout, run.stderr
     );
     let lines: Vec<&str> = run.stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "one error line expected:\n{}", run.stderr);
+    assert!(
+        lines.len() == 1 || (lines.len() == 2 && lines[1].starts_with("hint: ")),
+        "one error line (and a hint) expected:\n{}",
+        run.stderr
+    );
     assert!(lines[0].starts_with("error: "), "{}", run.stderr);
     assert!(
         run.stderr.contains(needle),

@@ -1,6 +1,6 @@
 //! `lamella tutorial DIR`
 
-use crate::{Env, assert_error, cli_test};
+use crate::{Env, assert_error, assert_json_error, cli_test};
 
 cli_test!(replays_the_tutorial, |env| {
     let db = env.db_args();
@@ -255,7 +255,12 @@ fn refuses_a_non_empty_folder() {
     assert!(!env.path("full/.lamella").exists());
     std::fs::write(env.path("file"), "x").unwrap();
     assert_error(&env.run(&["tutorial", "file"]), "is a file");
-    assert_error(&env.run(&["tutorial", "t2", "--json"]), "no JSON output");
+    assert_json_error(
+        &env.run(&["tutorial", "t2", "--json"]),
+        1,
+        "error",
+        "no JSON output",
+    );
 }
 
 #[test]

@@ -369,7 +369,7 @@ cli_test!(update_search_delete, |env| {
     assert_eq!(renamed["name"], "project1a");
     assert_error(
         &env.run(&["ulabel", "update", "project1a", "--name", "setosa"]),
-        "another ULabel has that name",
+        "is taken by another ULabel",
     );
 
     let hits = env.run(&["ulabel", "search", "proj", "--json"]).ok().json();

@@ -218,7 +218,7 @@ cli_test!(synonyms_inspect_and_constraints, |env| {
     env.run(&["ulabel", "create", "virginica"]).ok();
     assert_error(
         &env.run(&["ulabel", "synonym", "add", "virginica", "Iris setosa"]),
-        "already a synonym",
+        "is taken by ULabel",
     );
     env.run(&[
         "feature",

@@ -33,9 +33,10 @@ pub(crate) fn save_set(
     user: i64,
 ) -> Result<Saved<FeatureSet>> {
     if features.is_empty() {
-        return Err(Error::Invalid(
-            "a feature set needs at least one feature".into(),
-        ));
+        return Err(Error::Incomplete {
+            what: "a feature set".into(),
+            needs: "at least one feature".into(),
+        });
     }
     let ids = features
         .iter()
@@ -117,10 +118,11 @@ impl FeatureSets {
 /// Checks a slot name: a non-empty identifier such as `columns` or `external`.
 fn check_slot(slot: &str) -> Result<()> {
     if slot.is_empty() || !slot.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(Error::Invalid(format!(
-            "invalid slot '{}': use letters, digits and _ (e.g. 'columns')",
-            slot.escape_default()
-        )));
+        return Err(Error::invalid(
+            "the slot",
+            slot,
+            "use letters, digits and _ (e.g. 'columns')",
+        ));
     }
     Ok(())
 }
@@ -177,16 +179,18 @@ impl Artifacts {
                     None => format!("'{m}'"),
                 })
                 .collect();
-            return Err(Error::Invalid(format!(
-                "{} column{} of artifact {} {} no registered feature: {}; register them \
-                 (`lamella feature from-file FILE --save`, or ln.features().from_table) and \
-                 annotate again",
-                missing.len(),
-                if missing.len() == 1 { "" } else { "s" },
-                a.uid,
-                if missing.len() == 1 { "has" } else { "have" },
-                listed.join(", ")
-            )));
+            return Err(Error::Annotation {
+                feature: None,
+                message: format!(
+                    "{} column{} of artifact {} {} no registered feature: {}; register \
+                     features for them (from the table) and annotate again",
+                    missing.len(),
+                    if missing.len() == 1 { "" } else { "s" },
+                    a.uid,
+                    if missing.len() == 1 { "has" } else { "have" },
+                    listed.join(", ")
+                ),
+            });
         }
         let features: Vec<Feature> = names.iter().map(|n| by_name[n.as_str()].clone()).collect();
         let set = self.ln.feature_sets().from_features(&features)?;

@@ -49,10 +49,10 @@ fn infer(name: &str, ty: &DataType, column: Option<&dyn Array>) -> Result<Dtype>
             Dtype::List(Box::new(infer(name, inner.data_type(), None)?))
         }
         other => {
-            return Err(Error::Invalid(format!(
-                "column '{name}' has the Arrow type {other}, which no feature dtype describes: \
-                 convert it (e.g. to text or numbers) or leave the column out"
-            )));
+            return Err(Error::UnsupportedType {
+                column: name.to_string(),
+                data_type: other.to_string(),
+            });
         }
     })
 }
@@ -105,11 +105,39 @@ impl Features {
     /// LaminDB's `Feature.from_df`: one feature per column, saved in one bulk save; a column
     /// whose feature exists reuses it (`notes` say where its dtype or unit differs).
     pub fn from_table(&self, table: &RecordBatch) -> Result<SavedAll<Feature>> {
-        self.save_all(self.infer(table)?)
+        self.save_inferred(self.infer(table)?)
     }
 
     /// The features of a local table file (Parquet or CSV), inferred, unsaved.
     pub fn infer_file(&self, path: &Path) -> Result<Vec<Feature>> {
         self.infer(&crate::table::read_table(path)?)
+    }
+
+    /// [`from_table`](Self::from_table) for a local table file (Parquet or CSV).
+    pub fn from_file(&self, path: &Path) -> Result<SavedAll<Feature>> {
+        self.save_inferred(self.infer_file(path)?)
+    }
+
+    /// Saves inferred features; the notes name only existing features whose dtype does not
+    /// accept the column (a stricter registered dtype is kept without a remark) or whose unit
+    /// differs.
+    fn save_inferred(&self, inferred: Vec<Feature>) -> Result<SavedAll<Feature>> {
+        let mut saved = self.save_all(inferred.clone())?;
+        let mut noted = std::collections::HashSet::new();
+        saved.notes = inferred
+            .iter()
+            .zip(&saved.records)
+            .filter(|(_, stored)| {
+                saved.existing.contains(&stored.name) && noted.insert(stored.name.clone())
+            })
+            .flat_map(|(asked, stored)| {
+                crate::registry::feature_differences(
+                    asked,
+                    stored,
+                    crate::registry::Asked::Inferred,
+                )
+            })
+            .collect();
+        Ok(saved)
     }
 }

@@ -82,6 +82,7 @@ pub(crate) fn add_in(
     let fid = require_id(feature)?;
     let stored: Vec<Feature> = lamella_schema::load_by_ids(conn, &[fid])?;
     let mut feature = stored.into_iter().next().ok_or_else(|| Error::NotFound {
+        suggestions: Vec::new(),
         registry: "Feature",
         what: format!("'{}' (deleted?)", feature.name),
     })?;
@@ -162,11 +163,14 @@ impl Labels {
 /// Widens `cat` to `cat[ULabel]` (stored); refuses features that are not categorical.
 fn widen(conn: &mut Conn<'_>, feature: &mut Feature, notes: &mut Vec<String>) -> Result<()> {
     if !feature.dtype.is_categorical() {
-        return Err(Error::Invalid(format!(
-            "feature '{}' has dtype '{}': labels go with categorical features; link them \
-             without a feature or use a feature with dtype cat",
-            feature.name, feature.dtype
-        )));
+        return Err(Error::Annotation {
+            feature: Some(feature.name.clone()),
+            message: format!(
+                "feature '{}' has dtype '{}': labels go with categorical features; link them \
+                 without a feature or use a feature with dtype cat",
+                feature.name, feature.dtype
+            ),
+        });
     }
     let widened = feature.dtype.with_registry("ULabel");
     if widened != feature.dtype {
@@ -210,25 +214,28 @@ fn check_branch(conn: &mut Conn<'_>, feature: &Feature, ids: &[i64]) -> Result<(
     names.sort();
     let more = names.len().saturating_sub(10);
     names.truncate(10);
-    Err(Error::Invalid(format!(
-        "feature '{}' takes only labels under {}: {}{} {} not; add {} as a child of '{}' or \
+    Err(Error::Annotation {
+        feature: Some(feature.name.clone()),
+        message: format!(
+            "feature '{}' takes only labels under {}: {}{} {} not; add {} as a child of '{}' or \
          use another feature",
-        feature.name,
-        branches
-            .iter()
-            .map(|b| format!("'{b}'"))
-            .collect::<Vec<_>>()
-            .join(" or "),
-        names.join(", "),
-        if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
-        },
-        if outside.len() == 1 { "is" } else { "are" },
-        if outside.len() == 1 { "it" } else { "them" },
-        branches[0]
-    )))
+            feature.name,
+            branches
+                .iter()
+                .map(|b| format!("'{b}'"))
+                .collect::<Vec<_>>()
+                .join(" or "),
+            names.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            },
+            if outside.len() == 1 { "is" } else { "are" },
+            if outside.len() == 1 { "it" } else { "them" },
+            branches[0]
+        ),
+    })
 }
 
 /// The ids of the labels that descend (at any depth) from the labels named `branches`.
@@ -237,6 +244,7 @@ pub(crate) fn branch_members(conn: &mut Conn<'_>, branches: &[&str]) -> Result<H
     let roots: Vec<ULabel> = lamella_schema::load_where_in(conn, "name", &names)?;
     if let Some(missing) = names.iter().find(|n| !roots.iter().any(|r| &r.name == *n)) {
         return Err(Error::NotFound {
+            suggestions: Vec::new(),
             registry: "ULabel",
             what: format!(
                 "'{missing}', the label a feature's dtype cat[ULabel[{missing}]] draws from: \

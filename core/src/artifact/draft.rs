@@ -104,11 +104,12 @@ impl ArtifactDraft {
                         .map(|n| n.to_string_lossy().into_owned());
                 }
                 Source::Table(_) => {
-                    return Err(Error::Invalid(
-                        "a table artifact needs a key or a description (or revises=): e.g. \
-                         .key(\"iris/study0.parquet\") or .description(\"Iris study 0\")"
+                    return Err(Error::Incomplete {
+                        what: "a table artifact".into(),
+                        needs: "a key or a description (or the artifact it revises), e.g. the \
+                                key 'iris/study0.parquet' or the description 'Iris study 0'"
                             .into(),
-                    ));
+                    });
                 }
             }
         }
@@ -116,7 +117,7 @@ impl ArtifactDraft {
         let mut saved = save_prepared(&ln, vec![(self, prepared)])?;
         saved
             .pop()
-            .ok_or_else(|| Error::Invalid("nothing was saved".into()))
+            .ok_or_else(|| Error::Internal("a save returned no artifact".into()))
     }
 }
 
@@ -207,12 +208,12 @@ impl Artifacts {
                     Some(b) => given
                         .strip_prefix(b)
                         .or_else(|_| prep.local.strip_prefix(b))
-                        .map_err(|_| {
-                            Error::Invalid(format!(
+                        .map_err(|_| Error::Conflict {
+                            message: format!(
                                 "{} is not inside the base folder {}",
                                 p.display(),
                                 b.display()
-                            ))
+                            ),
                         })?
                         .to_string_lossy()
                         .replace('\\', "/"),
@@ -226,12 +227,14 @@ impl Artifacts {
                         let key = format!("{}/{rel}", prefix.trim_end_matches('/'));
                         check_key(&key)?;
                         if let Some(other) = keys.insert(key.clone(), p.clone()) {
-                            return Err(Error::Invalid(format!(
-                                "{} and {} would both get the key '{key}': give a base folder \
-                                 so keys keep their subfolders (nothing was saved)",
-                                other.display(),
-                                p.display()
-                            )));
+                            return Err(Error::Conflict {
+                                message: format!(
+                                    "{} and {} would both get the key '{key}': give a base \
+                                     folder so keys keep their subfolders (nothing was saved)",
+                                    other.display(),
+                                    p.display()
+                                ),
+                            });
                         }
                         draft.key(key)
                     }
@@ -254,10 +257,10 @@ impl Artifacts {
             if p.is_dir() {
                 let walk = self.folder_files(p)?;
                 if walk.files.is_empty() {
-                    return Err(Error::Invalid(format!(
-                        "{} holds no files: nothing was saved",
-                        p.display()
-                    )));
+                    return Err(Error::Incomplete {
+                        what: format!("the folder {}", p.display()),
+                        needs: "files to save, and holds none: nothing was saved".into(),
+                    });
                 }
                 notes.extend(skipped_link_notes(&walk));
                 files.extend(walk.files.into_iter().map(|f| f.path));

@@ -41,11 +41,10 @@ impl Artifacts {
         let key = object_key(a);
         if let Some(p) = store.local_path(&key) {
             if !p.exists() {
-                return Err(Error::Invalid(format!(
-                    "the object of artifact {} is missing at {}: run `lamella doctor`",
-                    a.uid,
-                    p.display()
-                )));
+                return Err(Error::MissingObject {
+                    uid: a.uid.clone(),
+                    location: p.display().to_string(),
+                });
             }
             return Ok(p);
         }
@@ -113,10 +112,10 @@ impl Artifacts {
     /// reading only what those rows need (a Parquet file's footer and first pages).
     pub fn head(&self, a: &Artifact, n: usize) -> Result<lamella_storage::TableHead> {
         if !is_table_suffix(&a.suffix) {
-            return Err(Error::Invalid(format!(
-                "artifact {} ('{}') is not a table: load it as a file",
-                a.uid, a.suffix
-            )));
+            return Err(Error::NotATable {
+                what: format!("artifact {} ('{}')", a.uid, a.suffix),
+                reason: "load it as a file".into(),
+            });
         }
         // (Looking at a head is reading: a tracked run records the input.)
         self.read_as_input(a, |path| Ok(lamella_storage::read_table_head(&path, n)?))
@@ -138,10 +137,11 @@ impl Artifacts {
         let out_suffix = suffix_of(&dest.to_string_lossy()).to_ascii_lowercase();
         if is_table_suffix(&a.suffix) && out_suffix != a.suffix.to_ascii_lowercase() {
             if !is_table_suffix(&out_suffix) {
-                return Err(Error::Invalid(format!(
-                    "cannot write a table as '{out_suffix}': give a path ending in .parquet or \
-                     .csv"
-                )));
+                return Err(Error::invalid(
+                    "the output suffix for a table",
+                    out_suffix,
+                    "give a path ending in .parquet or .csv",
+                ));
             }
             return self.read_as_input(a, |path| {
                 lamella_storage::convert_table(&path, dest)?;

@@ -107,20 +107,22 @@ impl Artifacts {
                 given: uid_or_prefix.to_string(),
             });
         }
-        match self
+        if let Some(a) = self
             .query()
             .include_trash()
             .filter("uid", uid_or_prefix)
             .one_or_none()?
         {
-            Some(a) => Ok(a),
-            None => self
-                .query()
-                .include_trash()
-                .filter("uid__startswith", uid_or_prefix)
-                .order_by("-uid")
-                .one(),
+            return Ok(a);
         }
+        self.query()
+            .include_trash()
+            .filter("uid__startswith", uid_or_prefix)
+            .order_by("-uid")
+            .one_or_none()?
+            .ok_or_else(|| {
+                Error::not_found("Artifact", format!("uid '{uid_or_prefix}'"), Vec::new())
+            })
     }
 
     /// The latest artifact with this key.
@@ -128,7 +130,8 @@ impl Artifacts {
         self.query()
             .filter("key", key)
             .filter("is_latest", true)
-            .one()
+            .one_or_none()?
+            .ok_or_else(|| Error::not_found("Artifact", format!("key '{key}'"), Vec::new()))
     }
 
     /// Where the artifact's object lives: its storage root joined with its object key (a

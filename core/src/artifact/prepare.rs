@@ -106,12 +106,14 @@ impl LocalContext {
     /// database and every stored object, and the copy would grow with each repeat.
     pub(super) fn check_folder(&self, abs: &Path) -> Result<()> {
         if let Some((inner, what)) = self.protected.iter().find(|(q, _)| q.starts_with(abs)) {
-            return Err(Error::Invalid(format!(
-                "cannot save the folder {}: it contains {what} ({}), so saving it would copy \
-                 Lamella's own database and objects; save the data folders inside it instead",
-                abs.display(),
-                inner.display()
-            )));
+            return Err(Error::Reserved {
+                location: abs.display().to_string(),
+                reason: format!(
+                    "contains {what} ({}), so saving it would copy Lamella's own database and \
+                     objects: save the data folders inside it instead",
+                    inner.display()
+                ),
+            });
         }
         Ok(())
     }
@@ -186,22 +188,25 @@ pub(super) fn prepare_remote(ln: &Instance, url: &str) -> Result<Prepared> {
         let rest = url.strip_prefix(s.root.as_str())?.strip_prefix('/')?;
         (!rest.is_empty()).then(|| (s.clone(), rest.to_string()))
     }) else {
-        return Err(Error::Invalid(format!(
-            "{url} is not inside a registered storage: register its bucket or prefix with \
-             `lamella storage add`, or download it and save the local copy"
-        )));
+        return Err(Error::NotInStorage {
+            location: url.to_string(),
+            reason: "is not inside a registered storage: register its bucket or prefix as a \
+                     storage, or download it and save the local copy"
+                .into(),
+        });
     };
     if key == LAMELLA_DIR || key.starts_with(".lamella/") {
-        return Err(Error::Invalid(format!(
-            "{url} is inside Lamella's own folder .lamella/: register your own objects"
-        )));
+        return Err(Error::Reserved {
+            location: url.to_string(),
+            reason: "is inside Lamella's own folder .lamella/: register your own objects".into(),
+        });
     }
     let store = ln.store_for(&storage)?;
-    let no_etag = || {
-        Error::Invalid(format!(
-            "{url} has no usable ETag (e.g. encrypted with SSE-KMS): download it and save the \
-             local copy"
-        ))
+    let no_etag = || Error::NotInStorage {
+        location: url.to_string(),
+        reason: "has no usable ETag (e.g. encrypted with SSE-KMS): download it and save \
+                     the local copy"
+            .into(),
     };
     let name = key.rsplit('/').next().unwrap_or(&key).to_string();
     match store.stat(&key) {
@@ -227,9 +232,10 @@ pub(super) fn prepare_remote(ln: &Instance, url: &str) -> Result<Prepared> {
         Err(e) if e.is_not_found() => {
             let objects = store.list(&key)?;
             if objects.is_empty() {
-                return Err(Error::Invalid(format!(
-                    "{url} does not exist: check the URL"
-                )));
+                return Err(Error::NotInStorage {
+                    location: url.to_string(),
+                    reason: "does not exist: check the URL".into(),
+                });
             }
             let mut etags = Vec::with_capacity(objects.len());
             for o in &objects {
@@ -275,16 +281,18 @@ pub(super) fn in_place_key(
         if let Ok(rel) = abs.strip_prefix(root) {
             let key = rel.to_string_lossy().replace('\\', "/");
             if key.is_empty() {
-                return Err(Error::Invalid(format!(
-                    "{} is the storage root itself: register files or folders inside it",
-                    abs.display()
-                )));
+                return Err(Error::Reserved {
+                    location: abs.display().to_string(),
+                    reason: "is the storage root itself: register files or folders inside it"
+                        .into(),
+                });
             }
             if key == LAMELLA_DIR || key.starts_with(".lamella/") {
-                return Err(Error::Invalid(format!(
-                    "{} is inside Lamella's own folder .lamella/: register your own files",
-                    abs.display()
-                )));
+                return Err(Error::Reserved {
+                    location: abs.display().to_string(),
+                    reason: "is inside Lamella's own folder .lamella/: register your own files"
+                        .into(),
+                });
             }
             return Ok(Some((s.clone(), key)));
         }

@@ -198,13 +198,15 @@ pub(super) fn plan(
         }
         let (storage, key, key_is_virtual, copy) = match (&prepared.in_place, &draft.key) {
             (Some((s, k)), Some(given)) if given != k => {
-                return Err(Error::Invalid(format!(
-                    "{} is already inside storage {} at key '{k}': it is registered in place, so \
-                     its key cannot be '{given}'; leave the key out or copy the file elsewhere \
-                     first",
-                    prepared.local.display(),
-                    s.root
-                )));
+                return Err(Error::Conflict {
+                    message: format!(
+                        "{} is already inside storage {} at key '{k}': it is registered in \
+                         place, so its key cannot be '{given}'; leave the key out or copy the \
+                         file elsewhere first",
+                        prepared.local.display(),
+                        s.root
+                    ),
+                });
             }
             (Some((s, k)), _) => (s.clone(), Some(k.clone()), false, false),
             (None, k) => (default_storage.clone(), k.clone(), true, true),
@@ -213,12 +215,15 @@ pub(super) fn plan(
             && !prepared.is_dir
             && suffix_of(k) != prepared.suffix
         {
-            return Err(Error::Invalid(format!(
-                "the key '{k}' has suffix '{}' but the file has '{}': give a key ending in '{}'",
-                suffix_of(k),
-                prepared.suffix,
-                prepared.suffix
-            )));
+            return Err(Error::Conflict {
+                message: format!(
+                    "the key '{k}' has suffix '{}' but the file has '{}': give a key ending in \
+                     '{}'",
+                    suffix_of(k),
+                    prepared.suffix,
+                    prepared.suffix
+                ),
+            });
         }
         out.push(None);
         plans.push((
@@ -407,6 +412,7 @@ fn inherit_from_revised(
     for uid in &revised_uids {
         if !revised.contains_key(uid) {
             return Err(Error::NotFound {
+                suggestions: Vec::new(),
                 registry: "Artifact",
                 what: format!("uid '{uid}' (given as revises)"),
             });
@@ -416,13 +422,16 @@ fn inherit_from_revised(
         if let Some(prev) = p.revises.as_ref().and_then(|u| revised.get(u)) {
             // All versions of a family share one key.
             if p.record.key.is_some() && p.record.key != prev.key {
-                return Err(Error::Invalid(format!(
-                    "a new version of {} keeps its key {}: leave the key out, or give that key",
-                    prev.uid,
-                    prev.key
-                        .as_deref()
-                        .map_or("(none)".to_string(), |k| format!("'{k}'"))
-                )));
+                return Err(Error::Conflict {
+                    message: format!(
+                        "a new version of {} keeps its key {}: leave the key out, or give that \
+                         key",
+                        prev.uid,
+                        prev.key
+                            .as_deref()
+                            .map_or("(none)".to_string(), |k| format!("'{k}'"))
+                    ),
+                });
             }
             if p.record.key.is_none() {
                 p.record.key = prev.key.clone();
@@ -521,8 +530,9 @@ pub(super) fn commit(
                         increment_base62(&max)
                     }
                 }
-                .ok_or_else(|| {
-                    Error::Invalid(format!("artifact {stem} has no version numbers left"))
+                .ok_or_else(|| Error::VersionsExhausted {
+                    registry: "Artifact",
+                    family: stem.clone(),
                 })?;
                 next_in_family.insert(stem.clone(), next.clone());
                 lamella_schema::set_latest(conn, &registry::ARTIFACT, stem, None, t)?;
@@ -553,7 +563,7 @@ pub(super) fn commit(
                     None => {
                         let first = first_of_hash[&p.prepared.hash];
                         Outcome::Existing(outcomes_record(&outcomes, first).ok_or_else(|| {
-                            Error::Invalid("a duplicate lost its original".into())
+                            Error::Internal("a duplicate lost its original".into())
                         })?)
                     }
                 }

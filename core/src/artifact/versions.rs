@@ -103,6 +103,7 @@ impl Artifacts {
             .order_by("-id")
             .first()?
             .ok_or_else(|| Error::NotFound {
+                suggestions: Vec::new(),
                 registry: "Artifact",
                 what: format!("key '{key}'"),
             })

@@ -199,10 +199,16 @@ fn check_bounds(
         };
         if t.is_integer() && to.is_floating() && (lo < -EXACT_FLOAT || hi > EXACT_FLOAT) {
             if !allow_lossy {
-                return Err(Error::Invalid(format!(
-                    "column '{name}' becomes {to}, but artifact {} holds integers from {lo} to                      {hi}, beyond 2^53, which {to} cannot hold exactly: convert that member,                      or allow lossy promotions (--allow-lossy)",
-                    a.uid
-                )));
+                return Err(Error::Concat {
+                    column: Some(name.to_string()),
+                    message: format!(
+                        "column '{name}' becomes {to}, but artifact {} holds integers from {lo} \
+                         to {hi}, beyond 2^53, which {to} cannot hold exactly: convert that \
+                         member, or allow lossy promotions",
+                        a.uid
+                    ),
+                    lossy_would_resolve: true,
+                });
             }
             lossy = true;
         }
@@ -216,10 +222,17 @@ fn check_bounds(
             let factor = per_second(unit) / per_second(from);
             if factor > 1 && (lo.checked_mul(factor).is_none() || hi.checked_mul(factor).is_none())
             {
-                return Err(Error::Invalid(format!(
-                    "column '{name}' becomes {to}, but the times of artifact {} ({t}) do not fit                      that unit (64-bit {unit:?} spans about 1677 to 2262 for nanoseconds):                      convert a member to a common coarser unit before collecting them",
-                    a.uid
-                )));
+                return Err(Error::Concat {
+                    column: Some(name.to_string()),
+                    message: format!(
+                        "column '{name}' becomes {to}, but the times of artifact {} ({t}) do \
+                         not fit that unit (64-bit {unit:?} spans about 1677 to 2262 for \
+                         nanoseconds): convert a member to a common coarser unit before \
+                         collecting them",
+                        a.uid
+                    ),
+                    lossy_would_resolve: false,
+                });
             }
         }
     }
@@ -330,20 +343,26 @@ impl Collections {
             .iter()
             .find(|a| Some(a.suffix.to_ascii_lowercase()) != suffix)
         {
-            return Err(Error::Invalid(format!(
-                "the members have different suffixes ('{}' and '{}', artifact {}): a collection \
-                 loads as one table only when every member has the same suffix",
-                suffix.unwrap_or_default(),
-                a.suffix,
-                a.uid
-            )));
+            return Err(Error::Concat {
+                column: None,
+                message: format!(
+                    "the members have different suffixes ('{}' and '{}', artifact {}): a \
+                     collection loads as one table only when every member has the same suffix",
+                    suffix.unwrap_or_default(),
+                    a.suffix,
+                    a.uid
+                ),
+                lossy_would_resolve: false,
+            });
         }
         if !matches!(suffix.as_deref(), Some(".parquet") | Some(".csv")) {
-            return Err(Error::Invalid(format!(
-                "the members are '{}' files, not tables: load them one by one \
-                 (`ln.collections().artifacts(&c)`)",
-                suffix.unwrap_or_default()
-            )));
+            return Err(Error::NotATable {
+                what: "the collection".into(),
+                reason: format!(
+                    "its members are '{}' files; load them one by one",
+                    suffix.unwrap_or_default()
+                ),
+            });
         }
         members
             .par_iter()
@@ -405,13 +424,17 @@ impl Collections {
                             (s, first)
                         }
                         Err(why) => {
-                            return Err(Error::Invalid(format!(
-                                "column '{name}' is {c} in artifact {} and {t} in artifact {}: \
-                                 {why}; convert one of them, or allow lossy promotions \
-                                 (--allow-lossy: numbers to float64, zoned times to UTC, the \
-                                 rest to strings)",
-                                members[first].uid, members[i].uid
-                            )));
+                            return Err(Error::Concat {
+                                column: Some(name.to_string()),
+                                message: format!(
+                                    "column '{name}' is {c} in artifact {} and {t} in artifact \
+                                     {}: {why}; convert one of them, or allow lossy promotions \
+                                     (numbers to float64, zoned times to UTC, the rest to \
+                                     strings)",
+                                    members[first].uid, members[i].uid
+                                ),
+                                lossy_would_resolve: !allow_lossy,
+                            });
                         }
                     },
                 });
@@ -870,14 +893,16 @@ fn conform(
             match table.column_by_name(f.name()) {
                 None => Ok(new_null_array(f.data_type(), table.num_rows())),
                 Some(col) if col.data_type() == f.data_type() => Ok(col.clone()),
-                Some(col) => conform_array(col, f.data_type(), opts).map_err(|e| {
-                    Error::Invalid(format!(
+                Some(col) => conform_array(col, f.data_type(), opts).map_err(|e| Error::Concat {
+                    column: Some(f.name().clone()),
+                    message: format!(
                         "column '{}' of artifact {} does not convert from {} to {}: {e}",
                         f.name(),
                         a.uid,
                         col.data_type(),
                         f.data_type()
-                    ))
+                    ),
+                    lossy_would_resolve: false,
                 }),
             }
         })

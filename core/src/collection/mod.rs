@@ -15,6 +15,7 @@ pub use concat::{CollectionBatches, Join, Plan, PlannedColumn};
 
 use crate::error::{Error, Result};
 use crate::instance::Instance;
+use crate::names;
 use crate::registry::Saved;
 
 /// The collection registry of an instance: `ln.collections()`.
@@ -61,16 +62,21 @@ impl CollectionDraft {
         let ln = self.ln;
         let name = self.name.trim().to_string();
         if name.is_empty() {
-            return Err(Error::Invalid("a collection needs a non-empty name".into()));
+            return Err(Error::invalid(
+                "a collection name",
+                "",
+                "give a non-empty name",
+            ));
         }
         crate::registry::check_text("collection name", Some(&name))?;
         crate::registry::check_text("description", self.description.as_deref())?;
         let wanted_version = match self.version.as_deref().map(str::trim) {
             Some("") => {
-                return Err(Error::Invalid(format!(
-                    "collection '{name}': the version is empty; give a label such as 1 or leave \
-                     it out"
-                )));
+                return Err(Error::invalid(
+                    format!("the version of collection '{name}'"),
+                    "",
+                    "give a label such as 1, or none",
+                ));
             }
             Some(v) => {
                 crate::registry::check_text("version", Some(v))?;
@@ -79,26 +85,29 @@ impl CollectionDraft {
             None => None,
         };
         if self.artifacts.is_empty() {
-            return Err(Error::Invalid(format!(
-                "collection '{name}' needs at least one artifact"
-            )));
+            return Err(Error::Incomplete {
+                what: format!("collection '{name}'"),
+                needs: "at least one artifact".into(),
+            });
         }
         let mut ids = Vec::with_capacity(self.artifacts.len());
         let mut hashes: HashMap<&str, &str> = HashMap::new();
         for a in &self.artifacts {
             ids.push(require_id(a)?);
             let Some(h) = a.hash.as_deref() else {
-                return Err(Error::Invalid(format!(
-                    "artifact {} has no hash: save it before collecting it",
-                    a.uid
-                )));
+                return Err(Error::Incomplete {
+                    what: format!("artifact {}", a.uid),
+                    needs: "a hash: save it before collecting it".into(),
+                });
             };
             if let Some(other) = hashes.insert(h, &a.uid) {
-                return Err(Error::Invalid(format!(
-                    "artifacts {other} and {} have the same content (hash {h}): a collection \
-                     holds distinct artifacts",
-                    a.uid
-                )));
+                return Err(Error::Conflict {
+                    message: format!(
+                        "artifacts {other} and {} have the same content (hash {h}): a \
+                         collection holds distinct artifacts",
+                        a.uid
+                    ),
+                });
             }
         }
         let hash = lamella_storage::hash_set(hashes.keys().copied());
@@ -124,18 +133,20 @@ impl CollectionDraft {
             if let Some(v) = &wanted_version
                 && let Some(taken) = family.iter().find(|c| c.version.as_deref() == Some(v))
             {
-                return Err(Error::Invalid(format!(
-                    "collection '{name}' already has a version {v} ({}): give another version \
-                     label",
-                    taken.uid
-                )));
+                return Err(Error::Taken {
+                    what: format!("collection '{name}' version"),
+                    name: v.clone(),
+                    by: format!("collection {}", taken.uid),
+                    reason: "give another version label".into(),
+                });
             }
             let t = now();
             let (uid, version) = match family.iter().max_by_key(|c| c.uid[16..].to_string()) {
                 Some(top) => {
                     let v = VersionedUid::parse(&top.uid, lamella_schema::uid_len::COLLECTION)?;
-                    let next = v.next().ok_or_else(|| {
-                        Error::Invalid(format!("collection '{name}' has no versions left"))
+                    let next = v.next().ok_or_else(|| Error::VersionsExhausted {
+                        registry: "Collection",
+                        family: name.clone(),
                     })?;
                     lamella_schema::set_latest(
                         conn,
@@ -266,10 +277,33 @@ impl Collections {
                 return Ok(found[0].clone());
             }
         }
-        Err(Error::NotFound {
-            registry: "Collection",
-            what: format!("'{name_or_uid}' (list them with `lamella collection ls`)"),
-        })
+        Err(self.not_found(name_or_uid, format!("'{}'", names::shown(name_or_uid, 80)))?)
+    }
+
+    /// The error for a collection name that matched nothing, with the close names that
+    /// exist (collection names are read once; a long list is ranked in memory).
+    fn not_found(&self, name: &str, what: String) -> Result<Error> {
+        let all: Vec<String> = self
+            .ln
+            .db()
+            .with_conn(|c| lamella_schema::names(c, &lamella_schema::registry::COLLECTION, "name"))?
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let text = names::SearchText::new(name);
+        let mut ranked: Vec<(names::MatchKind, usize, String)> = all
+            .into_iter()
+            .filter(|n| n != name)
+            .filter_map(|n| text.rank(&n, None).map(|(k, d)| (k, d, n)))
+            .collect();
+        ranked.sort();
+        Ok(Error::not_found(
+            "Collection",
+            what,
+            ranked.into_iter().take(5).map(|(_, _, n)| n).collect(),
+        ))
     }
 
     /// The version labelled `version` of the collection named `name` (trash aside).
@@ -279,11 +313,12 @@ impl Collections {
             .filter("name", name)
             .filter("version", version)
             .first()?;
-        found.ok_or_else(|| Error::NotFound {
-            registry: "Collection",
-            what: format!(
-                "'{name}' version {version} (list the versions with `lamella collection ls`)"
-            ),
+        found.ok_or_else(|| {
+            Error::not_found(
+                "Collection",
+                format!("'{name}' version {version}"),
+                Vec::new(),
+            )
         })
     }
 
@@ -426,10 +461,9 @@ impl Collections {
             .order_by("-id")
             .first()?
             .ok_or_else(|| Error::NotFound {
+                suggestions: Vec::new(),
                 registry: "Collection",
-                what: format!(
-                    "'{name}' in the trash (list it with `lamella collection ls --trash`)"
-                ),
+                what: format!("'{name}' in the trash"),
             })
     }
 }

@@ -123,11 +123,14 @@ pub(crate) fn check_text(what: &str, value: Option<&str>) -> Result<()> {
         .chars()
         .find(|c| c.is_control() && !matches!(c, '\n' | '\t'))
     {
-        return Err(Error::Invalid(format!(
-            "the {what} '{}' contains the control character {}: remove it",
-            v.chars().take(60).collect::<String>().escape_default(),
-            c.escape_unicode()
-        )));
+        return Err(Error::invalid(
+            format!("the {what}"),
+            v,
+            format!(
+                "it contains the control character {}; remove it",
+                c.escape_unicode()
+            ),
+        ));
     }
     Ok(())
 }
@@ -232,61 +235,110 @@ impl Named for Feature {
         self.updated_at = t;
     }
     fn differences(&self, stored: &Feature) -> Vec<String> {
-        let mut out = Vec::new();
-        let show = |v: &Option<String>| {
-            v.as_deref()
-                .map_or("none".to_string(), |s| format!("'{s}'"))
-        };
-        if self.dtype != stored.dtype {
-            out.push(format!(
-                "feature '{}' exists with dtype '{}', not '{}': kept as it is; change it with \
-                 `lamella feature update {} --dtype {}`",
-                stored.name, stored.dtype, self.dtype, stored.name, self.dtype
-            ));
-        }
-        if self.unit.is_some() && self.unit != stored.unit {
-            out.push(format!(
-                "feature '{}' exists with unit {}, not {}: kept as it is; change it with \
-                 `lamella feature update {} --unit {}`",
-                stored.name,
-                show(&stored.unit),
-                show(&self.unit),
-                stored.name,
-                self.unit.as_deref().unwrap_or_default()
-            ));
-        }
-        out
+        feature_differences(self, stored, Asked::Explicitly)
     }
+}
+
+/// How a feature's dtype was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Asked {
+    /// Given by the user: any other stored dtype is worth a remark.
+    Explicitly,
+    /// Inferred from a table's column: only a stored dtype that does not accept the
+    /// column's values is worth a remark (a stricter one, such as a category branch for a
+    /// text column, is what the user chose).
+    Inferred,
+}
+
+/// One remark per field where `asked` differs from the `stored` feature of the same name,
+/// which is kept as it is.
+pub(crate) fn feature_differences(asked: &Feature, stored: &Feature, how: Asked) -> Vec<String> {
+    let mut out = Vec::new();
+    let show = |v: &Option<String>| {
+        v.as_deref()
+            .map_or("none".to_string(), |s| format!("'{s}'"))
+    };
+    let differs = match how {
+        Asked::Explicitly => asked.dtype != stored.dtype,
+        Asked::Inferred => !stored.dtype.accepts(&asked.dtype),
+    };
+    if differs {
+        out.push(format!(
+            "feature '{}' exists with dtype '{}', not '{}': kept as it is; update the feature's \
+             dtype if '{}' is right",
+            stored.name, stored.dtype, asked.dtype, asked.dtype
+        ));
+    }
+    if asked.unit.is_some() && asked.unit != stored.unit {
+        out.push(format!(
+            "feature '{}' exists with unit {}, not {}: kept as it is; update the feature's unit \
+             if {} is right",
+            stored.name,
+            show(&stored.unit),
+            show(&asked.unit),
+            show(&asked.unit),
+        ));
+    }
+    out
 }
 
 /// Checks a feature's value constraints: a range only on numeric features, with min ≤ max
 /// and finite bounds; a pattern that compiles, only on text and categorical features.
 fn check_constraints(f: &Feature) -> Result<()> {
-    let bad = |m: String| Err(Error::Invalid(format!("feature '{}': {m}", f.name)));
+    let bad = |option: &str, value: String, reason: String| {
+        Err(Error::invalid(
+            format!("the {option} of feature '{}'", f.name),
+            value,
+            reason,
+        ))
+    };
+    let range = || {
+        format!(
+            "{}..{}",
+            f.min_value.map(|v| v.to_string()).unwrap_or_default(),
+            f.max_value.map(|v| v.to_string()).unwrap_or_default()
+        )
+    };
     if f.min_value.is_some() || f.max_value.is_some() {
         if !f.dtype.is_numeric() {
-            return bad(format!(
-                "--min/--max need a numeric dtype (int, float, num), not '{}'",
-                f.dtype
-            ));
+            return bad(
+                "value range",
+                range(),
+                format!(
+                    "a range needs a numeric dtype (int, float, num), not '{}'",
+                    f.dtype
+                ),
+            );
         }
         if f.min_value.is_some_and(|v| !v.is_finite())
             || f.max_value.is_some_and(|v| !v.is_finite())
         {
-            return bad("the range bounds must be finite numbers".into());
+            return bad(
+                "value range",
+                range(),
+                "the bounds must be finite numbers".into(),
+            );
         }
         if let (Some(lo), Some(hi)) = (f.min_value, f.max_value)
             && lo > hi
         {
-            return bad(format!("the minimum {lo} is above the maximum {hi}"));
+            return bad(
+                "value range",
+                range(),
+                format!("the minimum {lo} is above the maximum {hi}"),
+            );
         }
     }
     if let Some(p) = &f.pattern {
         if !(f.dtype == Dtype::Str || f.dtype.is_categorical()) {
-            return bad(format!(
-                "--pattern needs a text dtype (str or cat), not '{}'",
-                f.dtype
-            ));
+            return bad(
+                "pattern",
+                p.clone(),
+                format!(
+                    "a pattern needs a text dtype (str or cat), not '{}'",
+                    f.dtype
+                ),
+            );
         }
         check_text("pattern", Some(p))?;
         crate::validate::full_match(p)?;

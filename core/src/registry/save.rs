@@ -24,7 +24,7 @@ pub(super) fn load_names(
 /// The one record of a single-record save.
 pub(super) fn single<T: Named>(out: SavedAll<T>) -> Result<Saved<T>> {
     let record = out.records.into_iter().next().ok_or_else(|| {
-        Error::Invalid(format!("saving the {} returned nothing", T::REGISTRY.name))
+        Error::Internal(format!("saving the {} returned nothing", T::REGISTRY.name))
     })?;
     let existed = !out.existing.is_empty();
     let similar = out.similar.into_iter().flat_map(|(_, s)| s).collect();
@@ -168,11 +168,12 @@ impl<T: Named> Registry<T> {
             let name = [updated.name_str().to_string()];
             let clash: Vec<T> = lamella_schema::load_where_in(conn, "name", &name)?;
             if clash.iter().any(|r| r.id() != Some(id)) {
-                return Err(Error::Invalid(format!(
-                    "cannot rename to '{}': another {} has that name",
-                    updated.name_str(),
-                    T::REGISTRY.name
-                )));
+                return Err(Error::Taken {
+                    what: format!("{} name", T::REGISTRY.name),
+                    name: updated.name_str().to_string(),
+                    by: format!("another {}", T::REGISTRY.name),
+                    reason: "choose another name".into(),
+                });
             }
             let old: Vec<T> = lamella_schema::load_by_ids(conn, &[id])?;
             T::update(conn, &updated)?;
@@ -212,6 +213,7 @@ impl<T: Named> Registry<T> {
             }
             if !lamella_schema::delete_by_id(conn, T::REGISTRY, id)? {
                 return Err(Error::NotFound {
+                    suggestions: Vec::new(),
                     registry: T::REGISTRY.name,
                     what: format!("'{}' (already deleted?)", record.name_str()),
                 });

@@ -13,6 +13,9 @@ use crate::names::{self, MatchKind};
 /// The shortest uid prefix `resolve` accepts for a named record.
 const MIN_PREFIX: usize = 6;
 
+/// Registries up to this size are searched for suggestions when no close spelling exists.
+const SCAN_FOR_SUGGESTIONS: i64 = 50_000;
+
 impl<T: Named> Registry<T> {
     /// Names of existing records that look like near-duplicates of `name` — what `create`
     /// would warn about — without saving anything (LaminDB warns on construction).
@@ -95,20 +98,33 @@ impl<T: Named> Registry<T> {
                 return Ok(r);
             }
         }
-        let hint = self
-            .search(name_or_uid)?
-            .into_iter()
-            .take(3)
-            .map(|h| format!("'{}'", h.record.name_str()))
-            .collect::<Vec<_>>();
-        Err(Error::NotFound {
-            registry: T::REGISTRY.name,
-            what: if hint.is_empty() {
-                format!("'{name_or_uid}'")
-            } else {
-                format!("'{name_or_uid}' (did you mean {}?)", hint.join(", "))
-            },
-        })
+        Err(self.not_found(name_or_uid)?)
+    }
+
+    /// The error for a name that matched nothing, with the close names that exist.
+    pub(crate) fn not_found(&self, name: &str) -> Result<Error> {
+        Ok(Error::not_found(
+            T::REGISTRY.name,
+            format!("'{}'", names::shown(name, 80)),
+            self.close_names(name)?,
+        ))
+    }
+
+    /// Up to five existing names a user who wrote `name` may have meant: close spellings
+    /// from the name index (any registry size), else — in registries small enough to scan —
+    /// the best search hits (same name in another case, a synonym, a prefix).
+    pub fn close_names(&self, name: &str) -> Result<Vec<String>> {
+        let mut out = self.suggestions(&[name])?.pop().unwrap_or_default();
+        if out.is_empty() && self.query().count()? <= SCAN_FOR_SUGGESTIONS {
+            out = self
+                .search(name)?
+                .into_iter()
+                .map(|h| h.record.name_str().to_string())
+                .filter(|n| n != name)
+                .collect();
+        }
+        out.truncate(5);
+        Ok(out)
     }
 
     /// Records ranked by how well their name (or a synonym) matches `text`: exact, exact

@@ -46,15 +46,19 @@ impl Instance {
     /// the latest), starts a Run, and makes it current for this instance value.
     pub fn track(&self, transform: Transform) -> Result<Tracked> {
         if !TRANSFORM_KINDS.contains(&transform.kind.as_str()) {
-            return Err(Error::Invalid(format!(
-                "'{}' is not a transform type: use one of {}",
-                transform.kind,
-                TRANSFORM_KINDS.join(", ")
-            )));
+            return Err(Error::UnknownChoice {
+                what: "a transform type",
+                given: transform.kind.clone(),
+                choices: TRANSFORM_KINDS.iter().map(|k| k.to_string()).collect(),
+            });
         }
         crate::registry::check_text("transform name", Some(&transform.name))?;
         if transform.name.trim().is_empty() {
-            return Err(Error::Invalid("a transform needs a non-empty name".into()));
+            return Err(Error::invalid(
+                "a transform name",
+                "",
+                "give a non-empty name",
+            ));
         }
         let user = self.user_id();
         let tracked = self.db().transaction(|conn| {
@@ -89,10 +93,10 @@ impl Instance {
                                 .max()
                                 .unwrap_or_else(|| "0000".into());
                             let next = lamella_schema::increment_base62(&top).ok_or_else(|| {
-                                Error::Invalid(format!(
-                                    "transform '{}' has no versions left",
-                                    l.name
-                                ))
+                                Error::VersionsExhausted {
+                                    registry: "Transform",
+                                    family: l.name.clone(),
+                                }
                             })?;
                             for mut old in existing.iter().filter(|e| e.is_latest).cloned() {
                                 old.is_latest = false;
@@ -148,8 +152,9 @@ impl Instance {
             .filter("uid", run_uid)
             .one_or_none()?
             .ok_or_else(|| Error::NotFound {
+                suggestions: Vec::new(),
                 registry: "Run",
-                what: format!("'{run_uid}' (deleted? start a new one with `lamella track NAME`)"),
+                what: format!("'{run_uid}' (deleted?)"),
             })?;
         let transform = self
             .query::<Transform>()

@@ -240,19 +240,20 @@ impl Curator {
         let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
         for (c, _) in &self.categorical {
             if !columns.contains(c) {
-                return Err(Error::Invalid(format!(
-                    "--categorical names the column '{c}', which the table does not have \
-                     (columns: {})",
-                    columns.join(", ")
-                )));
+                return Err(Error::UnknownColumn {
+                    column: c.clone(),
+                    role: "named as categorical",
+                    columns,
+                });
             }
         }
         for c in self.units.keys() {
             if !columns.contains(c) {
-                return Err(Error::Invalid(format!(
-                    "--unit names the column '{c}', which the table does not have (columns: {})",
-                    columns.join(", ")
-                )));
+                return Err(Error::UnknownColumn {
+                    column: c.clone(),
+                    role: "given a unit",
+                    columns,
+                });
             }
         }
         Ok(())
@@ -331,11 +332,11 @@ impl Curator {
                     ),
                     Some(s) => format!("did you mean '{}'?", s.value),
                     None => format!(
-                        "register it (`lamella feature create {name} --dtype …`){}",
+                        "register a feature '{name}'{}",
                         if explicit {
                             ""
                         } else {
-                            " or pass --allow-extra"
+                            ", or allow extra columns"
                         }
                     ),
                 };
@@ -575,9 +576,9 @@ impl Curator {
                 Some(f.name.clone()),
                 "no unit",
                 format!(
-                    "declares the unit {declared} but feature '{}' has none: set it with \
-                     `lamella feature update {} --unit {declared}`",
-                    f.name, f.name
+                    "declares the unit {declared} but feature '{}' has none: set the feature's \
+                     unit to {declared}",
+                    f.name
                 ),
             ));
             return;
@@ -604,12 +605,12 @@ impl Curator {
             message: match factor {
                 Some(x) if numeric => format!(
                     "is in {declared} but feature '{}' is in {unit}: multiply by {x} (or \
-                     convert with --convert-units)",
+                     let the curator convert units)",
                     f.name
                 ),
                 Some(x) => format!(
-                    "is in {declared} but feature '{}' is in {unit}: multiply by {x} \
-                     (--convert-units converts float features only)",
+                    "is in {declared} but feature '{}' is in {unit}: multiply by {x} (units \
+                     are converted in float features only)",
                     f.name
                 ),
                 None => format!(
@@ -860,7 +861,7 @@ impl Curator {
                     expected: Some(f.dtype.to_string()),
                     message: format!(
                         "{} value{} ({count} row{}) {}: fix the spelling or register {} \
-                         (`--add-new {name}`)",
+                         as new labels",
                         unknown.len(),
                         if unknown.len() == 1 { "" } else { "s" },
                         if count == 1 { "" } else { "s" },
@@ -922,15 +923,11 @@ impl Curator {
     pub fn add_new_from(&self, column: &str) -> Result<SavedAll<ULabel>> {
         let schema = self.table.schema();
         let Some(index) = schema.fields().iter().position(|f| f.name() == column) else {
-            return Err(Error::Invalid(format!(
-                "the table has no column '{column}' (columns: {})",
-                schema
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
+            return Err(Error::UnknownColumn {
+                column: column.to_string(),
+                role: "named for new labels",
+                columns: schema.fields().iter().map(|f| f.name().clone()).collect(),
+            });
         };
         let d = values::distinct(self.table.column(index).as_ref(), false)?;
         let found = self
@@ -948,14 +945,17 @@ impl Curator {
             .filter("name", feature_name)
             .one_or_none()?;
         if !feature.as_ref().is_some_and(|f| f.dtype.is_categorical()) {
-            return Err(Error::Invalid(format!(
-                "column '{column}' has no categorical feature ('{feature_name}' {}): new labels \
-                 come only from categorical columns",
-                match &feature {
-                    Some(f) => format!("has dtype {}", f.dtype),
-                    None => "is not registered".to_string(),
-                }
-            )));
+            return Err(Error::Annotation {
+                feature: Some(feature_name.to_string()),
+                message: format!(
+                    "column '{column}' has no categorical feature ('{feature_name}' {}): new \
+                     labels come only from categorical columns",
+                    match &feature {
+                        Some(f) => format!("has dtype {}", f.dtype),
+                        None => "is not registered".to_string(),
+                    }
+                ),
+            });
         }
         // Values that cannot be names (untrimmed, control characters, too long) stay unknown
         // and stay in the report.

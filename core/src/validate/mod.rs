@@ -19,8 +19,10 @@ pub(crate) fn full_match(pattern: &str) -> Result<regex::Regex> {
         .size_limit(1 << 20)
         .build()
         .map_err(|e| {
-            Error::Invalid(format!(
-                "the pattern '{pattern}' is not a regular expression: {e}"
-            ))
+            Error::invalid(
+                "the pattern",
+                pattern,
+                format!("it is not a regular expression ({e})"),
+            )
         })
 }

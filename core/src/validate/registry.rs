@@ -232,10 +232,11 @@ impl<T: Named> Registry<T> {
         let synonym = synonym.trim();
         let id = require_id(record)?;
         if synonym.is_empty() || synonym.contains('|') || synonym.chars().any(char::is_control) {
-            return Err(Error::Invalid(format!(
-                "'{}' cannot be a synonym: give non-empty text without '|' or control characters",
-                synonym.escape_default()
-            )));
+            return Err(Error::invalid(
+                "a synonym",
+                synonym,
+                "give non-empty text without '|' or control characters",
+            ));
         }
         let values = [synonym.to_string()];
         let updated = self.ln.db().transaction(|conn| {
@@ -246,6 +247,7 @@ impl<T: Named> Registry<T> {
             let stored: Vec<T> = lamella_schema::load_by_ids(conn, &[id])?;
             let Some(mut stored) = stored.into_iter().next() else {
                 return Err(Error::NotFound {
+                    suggestions: Vec::new(),
                     registry: T::REGISTRY.name,
                     what: format!("'{}' (deleted?)", record.name_str()),
                 });
@@ -253,18 +255,22 @@ impl<T: Named> Registry<T> {
             if let Some(Some(other)) = m.ids.first()
                 && *other != id
             {
-                return Err(Error::Invalid(format!(
-                    "'{synonym}' is the name of another {}: a synonym must not name a record",
-                    T::REGISTRY.name
-                )));
+                return Err(Error::Taken {
+                    what: "synonym".into(),
+                    name: synonym.to_string(),
+                    by: format!("another {}'s name", T::REGISTRY.name),
+                    reason: "a synonym must not name a record".into(),
+                });
             }
             if let Some(Some(owner)) = m.synonym_of.first()
                 && owner != stored.name_str()
             {
-                return Err(Error::Invalid(format!(
-                    "'{synonym}' is already a synonym of {} '{owner}'",
-                    T::REGISTRY.name
-                )));
+                return Err(Error::Taken {
+                    what: "synonym".into(),
+                    name: synonym.to_string(),
+                    by: format!("{} '{owner}'", T::REGISTRY.name),
+                    reason: "a synonym stands for one record".into(),
+                });
             }
             let mut list: Vec<String> = split_synonyms(stored.synonyms_str())
                 .into_iter()

@@ -312,7 +312,7 @@ impl fmt::Display for Report {
         }
         write!(f, "{}", self.summary())?;
         if self.truncated {
-            write!(f, " (value lists cut; --json has the counts)")?;
+            write!(f, " (value lists cut; the full report has the counts)")?;
         }
         Ok(())
     }

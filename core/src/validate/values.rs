@@ -230,11 +230,11 @@ fn of_dictionary(column: &dyn Array, codes: bool) -> Result<Distinct> {
         let code = match k {
             Some(k) if !value_null => {
                 let Some(&entry) = values.codes.get(k as usize) else {
-                    return Err(Error::Invalid(format!(
-                        "a dictionary column has key {k} beyond its {} values: the table is \
-                         corrupt",
-                        values.codes.len()
-                    )));
+                    return Err(Error::Corrupt {
+                        what: "a dictionary column".into(),
+                        message: format!("key {k} beyond its {} values", values.codes.len()),
+                        advice: "the table is corrupt; write it again",
+                    });
                 };
                 let e = entry as usize;
                 if renumber[e] == NULL {

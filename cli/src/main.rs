@@ -19,8 +19,8 @@ use crate::cli::Cli;
 use crate::output::Out;
 
 fn main() -> ExitCode {
-    install_panic_hook();
     let args: Vec<String> = std::env::args().collect();
+    install_panic_hook(args.iter().any(|a| a == "--json"));
     redact::init(&args);
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -146,8 +146,8 @@ fn init_logging(verbose: u8) {
 }
 
 /// A panic is a bug: say so in one line instead of a backtrace dump.
-fn install_panic_hook() {
-    std::panic::set_hook(Box::new(|info| {
+fn install_panic_hook(json: bool) {
+    std::panic::set_hook(Box::new(move |info| {
         let msg = info
             .payload()
             .downcast_ref::<&str>()
@@ -158,9 +158,17 @@ fn install_panic_hook() {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        eprintln!(
-            "error: internal error ({}{place}): this is a bug in lamella, please report it",
-            one_line(&msg)
+        print_failure(
+            &errors::Failure {
+                kind: "internal".into(),
+                message: format!(
+                    "internal error ({}{place}): this is a bug in lamella, please report it",
+                    one_line(&msg)
+                ),
+                hint: None,
+                code: 101,
+            },
+            json,
         );
     }));
 }

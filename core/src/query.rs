@@ -89,7 +89,31 @@ impl<T: Record + Serialize> Query<T> {
 
     /// All matching records.
     pub fn all(&self) -> Result<Vec<T>> {
+        self.check_names()?;
         Ok(self.ln.db().with_conn(|c| self.spec.load(c))?)
+    }
+
+    /// Errors when the query names a label or feature that does not exist (`labelled`,
+    /// `ulabels__name`, `feature_sets__features__name`, …): "which datasets have label X?"
+    /// must not answer "none" for a typo. One statement per registry named; the error
+    /// suggests close names.
+    fn check_names(&self) -> Result<()> {
+        let refs = self.spec.named_references();
+        if refs.is_empty() {
+            return Ok(());
+        }
+        let (labels, features): (Vec<_>, Vec<_>) = refs
+            .into_iter()
+            .partition(|(reg, _)| reg.name == lamella_schema::registry::ULABEL.name);
+        let labels: Vec<String> = labels.into_iter().map(|(_, n)| n).collect();
+        let features: Vec<String> = features.into_iter().map(|(_, n)| n).collect();
+        if let Some(missing) = missing_names(&self.ln.ulabels(), &labels)? {
+            return Err(self.ln.ulabels().not_found(&missing)?);
+        }
+        if let Some(missing) = missing_names(&self.ln.features(), &features)? {
+            return Err(self.ln.features().not_found(&missing)?);
+        }
+        Ok(())
     }
 
     /// Exactly one record: an error when none or several match.
@@ -103,6 +127,7 @@ impl<T: Record + Serialize> Query<T> {
 
     /// One record or none: an error when several match.
     pub fn one_or_none(&self) -> Result<Option<T>> {
+        self.check_names()?;
         let mut rows: Vec<T> = self
             .ln
             .db()
@@ -119,6 +144,7 @@ impl<T: Record + Serialize> Query<T> {
 
     /// The first record in query order, if any.
     pub fn first(&self) -> Result<Option<T>> {
+        self.check_names()?;
         let mut rows: Vec<T> = self
             .ln
             .db()
@@ -128,6 +154,7 @@ impl<T: Record + Serialize> Query<T> {
 
     /// The number of matching records.
     pub fn count(&self) -> Result<i64> {
+        self.check_names()?;
         Ok(self.ln.db().with_conn(|c| self.spec.count(c))?)
     }
 
@@ -135,6 +162,24 @@ impl<T: Record + Serialize> Query<T> {
     pub fn df(&self) -> Result<RecordBatch> {
         crate::table::records_to_batch(T::REGISTRY, &self.all()?)
     }
+}
+
+/// The first of `names` that no record of the registry has, if any (one statement).
+fn missing_names<N: crate::registry::Named>(
+    reg: &crate::registry::Registry<N>,
+    names: &[String],
+) -> Result<Option<String>> {
+    if names.is_empty() {
+        return Ok(None);
+    }
+    let found: std::collections::HashSet<String> = reg
+        .query()
+        .filter("name__in", names.to_vec())
+        .all()?
+        .iter()
+        .map(|r| r.name_str().to_string())
+        .collect();
+    Ok(names.iter().find(|n| !found.contains(*n)).cloned())
 }
 
 fn show_value(v: &Value) -> String {

@@ -316,6 +316,59 @@ impl QuerySpec {
         self
     }
 
+    /// The names this query takes to exist: the label and feature of each
+    /// [`labelled`](Self::labelled), and the values of exact and `__in` lookups on the `name`
+    /// of a related ULabel or Feature (`ulabels__name`, `parents__name`,
+    /// `feature_sets__features__name`). A name that exists in neither registry makes the
+    /// query's answer empty for a reason the user did not mean, so callers check them.
+    /// Returns `(registry, name)` pairs in query order.
+    pub fn named_references(&self) -> Vec<(&'static Registry, String)> {
+        use crate::registry::{FEATURE, ULABEL};
+        let mut out = Vec::new();
+        for (label, feature) in &self.labelled {
+            out.push((&ULABEL, label.clone()));
+            if let Some(f) = feature {
+                out.push((&FEATURE, f.clone()));
+            }
+        }
+        for (lookup, value) in &self.filters {
+            let mut segs: Vec<&str> = lookup.split("__").collect();
+            let op = match segs.last().and_then(|s| Op::parse(s)) {
+                Some(op) if segs.len() > 1 => {
+                    segs.pop();
+                    op
+                }
+                _ => Op::Exact,
+            };
+            if !matches!(op, Op::Exact | Op::In) || segs.len() < 2 || segs.last() != Some(&"name") {
+                continue;
+            }
+            let target = segs[..segs.len() - 1]
+                .iter()
+                .try_fold(self.registry, |reg, seg| {
+                    reg.relation(seg).map(|r| r.target)
+                });
+            let Some(reg) = target else { continue };
+            if !(std::ptr::eq(reg, &ULABEL) || std::ptr::eq(reg, &FEATURE)) {
+                continue;
+            }
+            let names: Vec<String> = match (op, value) {
+                (Op::In, Value::List(items)) => items
+                    .iter()
+                    .filter_map(|v| match v {
+                        Value::Text(t) => Some(t.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+                (Op::In, Value::Text(t)) => t.split(',').map(str::to_string).collect(),
+                (_, Value::Text(t)) => vec![t.clone()],
+                _ => Vec::new(),
+            };
+            out.extend(names.into_iter().map(|n| (reg, n)));
+        }
+        out
+    }
+
     /// Checks every lookup and ordering without touching the database.
     pub fn validate(&self) -> Result<()> {
         self.compile_select(Backend::Sqlite, "*").map(|_| ())

@@ -216,3 +216,84 @@ db_test!(every_lookup_on_every_field_runs_over_nulls, |t| {
     );
     Ok(())
 });
+
+db_test!(unknown_names_in_a_query_are_errors_with_suggestions, |t| {
+    use lamella_core::{Artifact, Feature};
+    t.ulabels().create(ULabel::new("CD14 Monocytes"))?;
+    t.ulabels().create(ULabel::new("is_species"))?;
+    t.features()
+        .create(Feature::new("n_genes", "int".parse()?))?;
+    // Known names that nothing carries: an empty answer.
+    assert_eq!(
+        t.artifacts()
+            .query()
+            .labelled("CD14 Monocytes", None)
+            .count()?,
+        0
+    );
+    assert_eq!(
+        t.artifacts()
+            .filter("feature_sets__features__name", "n_genes")
+            .count()?,
+        0
+    );
+    // A typo is not "none": it is an error naming the closest names.
+    let e = t
+        .artifacts()
+        .query()
+        .labelled("CD14 Monocyte", None)
+        .all()
+        .unwrap_err();
+    match &e {
+        Error::NotFound {
+            registry,
+            suggestions,
+            ..
+        } => {
+            assert_eq!(*registry, "ULabel");
+            assert_eq!(suggestions, &["CD14 Monocytes"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        e.to_string().contains("did you mean 'CD14 Monocytes'"),
+        "{e}"
+    );
+    let e = t
+        .query::<Artifact>()
+        .filter("feature_sets__features__name", "n_gene")
+        .count()
+        .unwrap_err();
+    assert!(e.to_string().contains("no Feature matches 'n_gene'"), "{e}");
+    assert!(e.to_string().contains("did you mean 'n_genes'"), "{e}");
+    let e = t
+        .artifacts()
+        .query()
+        .labelled("CD14 Monocytes", Some("cell_typ"))
+        .first()
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("no Feature matches 'cell_typ'"),
+        "{e}"
+    );
+    let e = t
+        .ulabels()
+        .filter("parents__name", "is_specis")
+        .all()
+        .unwrap_err();
+    assert!(e.to_string().contains("did you mean 'is_species'"), "{e}");
+    let e = t
+        .ulabels()
+        .filter("parents__name__in", vec!["is_species", "nope"])
+        .count()
+        .unwrap_err();
+    assert!(e.to_string().contains("'nope'"), "{e}");
+    // Pattern lookups are searches, not names: no check.
+    assert_eq!(
+        t.ulabels()
+            .filter("parents__name__startswith", "zzz")
+            .count()?,
+        0
+    );
+    Ok(())
+});

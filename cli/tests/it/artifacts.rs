@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::{Env, assert_error, cli_test};
+use crate::{Env, assert_error, assert_json_error, cli_test};
 
 /// Writes a file in the working folder (creating its folder) and returns its path.
 fn write(env: &Env, rel: &str, content: &str) -> PathBuf {
@@ -847,3 +847,19 @@ fn wrong_s3_credentials_are_a_clear_error() {
     let listed = env.run_env(&["ls", "--json"], &right).ok().json();
     assert_eq!(listed.as_array().unwrap().len(), 1);
 }
+
+cli_test!(ls_by_an_unknown_label_or_feature_is_an_error, |env| {
+    env.init("data");
+    env.run(&["ulabel", "create", "CD14 Monocytes"]).ok();
+    env.run(&["feature", "create", "n_genes", "--dtype", "int"])
+        .ok();
+    let run = env.run(&["ls", "--label", "CD14 Monocyte"]);
+    assert_error(&run, "did you mean 'CD14 Monocytes'");
+    let run = env.run(&["ls", "--feature", "n_gene"]);
+    assert_error(&run, "no Feature matches 'n_gene': did you mean 'n_genes'");
+    let json = env.run(&["ls", "--label", "CD14 Monocyte", "--json"]);
+    assert_json_error(&json, 1, "not_found", "did you mean 'CD14 Monocytes'");
+    // Known names that nothing carries are a true "none".
+    let none = env.run(&["ls", "--label", "CD14 Monocytes", "--json"]).ok();
+    assert_eq!(none.json(), serde_json::json!([]));
+});

@@ -661,6 +661,9 @@ pub enum FeatureCommand {
         /// A description.
         #[arg(long, short = 'd')]
         description: Option<String>,
+        /// Create the branch labels a cat[ULabel[NAME]] dtype names when they do not exist.
+        #[arg(long)]
+        create_branch: bool,
         #[command(flatten)]
         constraints: Constraints,
     },
@@ -692,6 +695,9 @@ pub enum FeatureCommand {
         /// The new description ('' removes it).
         #[arg(long, short = 'd')]
         description: Option<String>,
+        /// Create the branch labels a cat[ULabel[NAME]] dtype names when they do not exist.
+        #[arg(long)]
+        create_branch: bool,
         #[command(flatten)]
         constraints: Constraints,
     },

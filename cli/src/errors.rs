@@ -152,6 +152,10 @@ pub fn hint_for(e: &Error) -> Option<String> {
         Error::Annotation { feature: None, .. } => {
             "register the columns' features with `lamella feature from-file FILE --save`".into()
         }
+        Error::MissingBranch { branch, .. } => format!(
+            "create it with `lamella ulabel create {}`, or pass --create-branch",
+            shell_word(branch)
+        ),
         Error::NotManaged { .. } => {
             "choose a storage of this instance with `lamella storage default URL`".into()
         }

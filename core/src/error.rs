@@ -123,6 +123,16 @@ pub enum Error {
         /// Why it is refused and what to give instead.
         reason: String,
     },
+    /// A categorical feature's dtype names a branch label that does not exist.
+    #[error(
+        "feature '{feature}' takes the labels under '{branch}', but there is no label '{branch}': create it first (its children are the allowed values)"
+    )]
+    MissingBranch {
+        /// The feature.
+        feature: String,
+        /// The missing branch label.
+        branch: String,
+    },
     /// A value is not one of a closed set of choices.
     #[error("'{given}' is not {what}: use one of {}", choices.join(", "))]
     UnknownChoice {
@@ -419,6 +429,7 @@ impl Error {
             Error::InvalidName { .. } => "invalid_name",
             Error::InvalidValue { .. } => "invalid_value",
             Error::UnknownChoice { .. } => "unknown_choice",
+            Error::MissingBranch { .. } => "missing_branch",
             Error::Taken { .. } => "taken",
             Error::Conflict { .. } => "conflict",
             Error::Incomplete { .. } => "incomplete",

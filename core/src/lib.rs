@@ -36,12 +36,13 @@ mod settings;
 mod table;
 mod track;
 pub mod validate;
+mod versions;
 mod view;
 
 pub use annotate::{FeatureSets, Labels, LabelsAdded};
 pub use artifact::{
-    ArtifactDraft, Artifacts, DoctorReport, DuplicatePolicy, Loaded, Preview, SaveMany, SavedEach,
-    UID_LEN, check_key, object_key, skipped_link_notes, suffix_of,
+    ArtifactDraft, Artifacts, Deleted, Deletion, DoctorReport, DuplicatePolicy, Loaded, Preview,
+    Restored, SaveMany, SavedEach, UID_LEN, check_key, object_key, skipped_link_notes, suffix_of,
 };
 pub use collection::{CollectionDraft, Collections, Join};
 pub use describe::{Description, FeaturesView};

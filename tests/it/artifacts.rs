@@ -5,7 +5,7 @@ use std::sync::Arc;
 use lamella_core::arrow::array::{Float64Array, Int64Array, StringArray};
 use lamella_core::arrow::datatypes::{DataType, Field, Schema};
 use lamella_core::{DuplicatePolicy, Error, Loaded, RecordBatch};
-use lamella_tests::artifact_test;
+use lamella_tests::{artifact_test, db_test};
 
 fn iris(n: usize) -> RecordBatch {
     let schema = Arc::new(Schema::new(vec![
@@ -102,7 +102,8 @@ artifact_test!(folder_hash_and_load, |t| {
     };
     assert_eq!(std::fs::read(dir.join("b"))?, b"b");
     // deleting for good removes the stored objects and any downloaded copy
-    t.artifacts().delete(&a, true)?;
+    t.artifacts()
+        .delete(&a, lamella_core::Deletion::Permanent)?;
     assert!(!dir.exists(), "{} should be gone", dir.display());
     Ok(())
 });
@@ -170,16 +171,18 @@ artifact_test!(versions_by_key_and_revises, |t| {
     assert_eq!(latest, [false, false, true]);
     assert_eq!(t.artifacts().get_by_key("iris/s.csv")?.uid, v3.uid);
     // trashing the latest promotes the previous one; restoring brings it back
-    t.artifacts().delete(&v3, false)?;
+    t.artifacts().delete(&v3, lamella_core::Deletion::Trash)?;
     assert_eq!(t.artifacts().get_by_key("iris/s.csv")?.uid, v2.uid);
     assert_eq!(t.artifacts().query().count()?, 2);
     assert_eq!(t.artifacts().query().include_trash().count()?, 3);
     assert_eq!(t.artifacts().filter("visibility", -1).count()?, 1);
-    t.artifacts().restore(&v3)?;
+    let restored = t.artifacts().restore(&v3)?;
+    assert!(restored.changed && restored.record.is_latest);
     assert_eq!(t.artifacts().get_by_key("iris/s.csv")?.uid, v3.uid);
     // permanent delete removes row then object
     let cached = t.artifacts().cache(&v3)?;
-    t.artifacts().delete(&v3, true)?;
+    t.artifacts()
+        .delete(&v3, lamella_core::Deletion::Permanent)?;
     assert!(t.artifacts().get(&v3.uid).is_err());
     assert_eq!(t.artifacts().get_by_key("iris/s.csv")?.uid, v2.uid);
     if t.storage == lamella_tests::StorageKind::Local {
@@ -332,7 +335,8 @@ artifact_test!(register_in_place, |t| {
         .unwrap_err();
     assert!(e.to_string().contains("registered in place"), "{e}");
     // deleting for good keeps the user's own file
-    t.artifacts().delete(&a, true)?;
+    t.artifacts()
+        .delete(&a, lamella_core::Deletion::Permanent)?;
     if t.storage == lamella_tests::StorageKind::Local {
         assert!(std::path::Path::new(&file_ref).exists());
     }
@@ -402,5 +406,45 @@ lamella_tests::db_test!(a_batch_of_thousands_of_files_fits_the_lock_table, |t| {
     let saved = t.artifacts().save_paths(&paths, Some("many"))?;
     assert_eq!(saved.len(), 10_000);
     assert!(saved.iter().all(|s| !s.existed));
+    Ok(())
+});
+
+db_test!(a_delete_says_what_it_did, |t| {
+    use lamella_core::{Deleted, Deletion};
+    let copied = t
+        .artifacts()
+        .from_path(t.file("copied.txt", b"copied"))
+        .key("copied.txt")
+        .save()?
+        .record;
+    assert!(t.artifacts().deletes_object(&copied)?);
+    assert_eq!(
+        t.artifacts().delete(&copied, Deletion::Trash)?,
+        Deleted::Trashed
+    );
+    let object = std::path::PathBuf::from(t.artifacts().location(&copied)?);
+    assert!(object.exists(), "the trash keeps the object");
+    // A second delete of a trashed artifact is for good, with its object.
+    assert_eq!(
+        t.artifacts().delete(&copied, Deletion::Trash)?,
+        Deleted::Removed {
+            object_removed: true
+        }
+    );
+    assert!(!object.exists());
+    // A file registered in place (inside the storage root) is not Lamella's to remove.
+    let in_place = t.root().join("raw/in_place.txt");
+    std::fs::create_dir_all(in_place.parent().unwrap())?;
+    std::fs::write(&in_place, b"in place")?;
+    let a = t.artifacts().from_path(&in_place).save()?.record;
+    assert!(!a.key_is_virtual);
+    assert!(!t.artifacts().deletes_object(&a)?);
+    assert_eq!(
+        t.artifacts().delete(&a, Deletion::Permanent)?,
+        Deleted::Removed {
+            object_removed: false
+        }
+    );
+    assert!(in_place.exists());
     Ok(())
 });

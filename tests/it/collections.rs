@@ -443,24 +443,44 @@ db_test!(collections_go_to_the_trash_and_back, |t| {
         .save()?
         .record;
     // Trashing the latest version promotes the previous one and hides it from queries.
-    t.collections().delete(&v2, false)?;
+    assert_eq!(
+        t.collections().delete(&v2, lamella_core::Deletion::Trash)?,
+        lamella_core::Deleted::Trashed
+    );
     assert_eq!(t.collections().get("trashy")?.uid, v1.uid);
     assert!(t.collections().get("trashy")?.is_latest);
     assert_eq!(t.collections().query().count()?, 1);
     let restored = t
         .collections()
         .restore(&t.collections().in_trash("trashy")?)?;
-    assert_eq!(restored.uid, v2.uid);
-    assert!(restored.is_latest);
+    assert!(restored.changed);
+    assert_eq!(restored.record.uid, v2.uid);
+    assert!(restored.record.is_latest);
+    assert!(
+        !t.collections().restore(&v2)?.changed,
+        "not in the trash: unchanged"
+    );
     assert_eq!(t.collections().get("trashy")?.uid, v2.uid);
     // Deleting for good removes the collection and its member list; the artifacts stay.
-    t.collections().delete(&v2, true)?;
+    assert_eq!(
+        t.collections()
+            .delete(&v2, lamella_core::Deletion::Permanent)?,
+        lamella_core::Deleted::Removed {
+            object_removed: false
+        }
+    );
     assert_eq!(t.collections().query().include_trash().count()?, 1);
     assert_eq!(t.artifacts().query().count()?, 2);
     // A member of a collection cannot be deleted for good while the collection exists.
-    assert!(t.artifacts().delete(&a, true).is_err());
-    t.collections().delete(&v1, true)?;
-    t.artifacts().delete(&a, true)?;
+    assert!(
+        t.artifacts()
+            .delete(&a, lamella_core::Deletion::Permanent)
+            .is_err()
+    );
+    t.collections()
+        .delete(&v1, lamella_core::Deletion::Permanent)?;
+    t.artifacts()
+        .delete(&a, lamella_core::Deletion::Permanent)?;
     Ok(())
 });
 
@@ -737,3 +757,29 @@ db_test!(
         Ok(())
     }
 );
+
+db_test!(version_labels_stay_unique_after_a_version_is_deleted, |t| {
+    let files: Vec<_> = (0..4)
+        .map(|i| {
+            t.artifacts()
+                .from_path(t.file(&format!("m{i}.txt"), format!("member {i}").as_bytes()))
+                .key(format!("m/{i}.txt"))
+                .save()
+                .map(|s| s.record)
+        })
+        .collect::<Result<_, _>>()?;
+    let v1 = t.collections().create(&files[..1], "labels").save()?.record;
+    let v2 = t.collections().create(&files[..2], "labels").save()?.record;
+    let v3 = t.collections().create(&files[..3], "labels").save()?.record;
+    assert_eq!(
+        [&v1.version, &v2.version, &v3.version].map(|v| v.as_deref()),
+        [None, Some("2"), Some("3")]
+    );
+    t.collections()
+        .delete(&v2, lamella_core::Deletion::Permanent)?;
+    let v4 = t.collections().create(&files, "labels").save()?.record;
+    assert_eq!(v4.version.as_deref(), Some("4"), "never a second '3'");
+    assert_eq!(&v4.uid[..16], &v1.uid[..16], "one family, one stem");
+    assert_eq!(t.collections().get_version("labels", "3")?.uid, v3.uid);
+    Ok(())
+});

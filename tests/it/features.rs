@@ -1,4 +1,4 @@
-use lamella_core::Feature;
+use lamella_core::{Error, Feature};
 use lamella_tests::db_test;
 
 db_test!(create_with_dtype_unit_synonyms, |t| {
@@ -73,5 +73,41 @@ db_test!(lookup_and_df, |t| {
     ] {
         assert!(cols.contains(&c.to_string()), "{cols:?}");
     }
+    Ok(())
+});
+
+db_test!(categorical_dtypes_are_checked_when_saved, |t| {
+    let e = t
+        .features()
+        .create(Feature::new("species", "cat[ULabel[is_species]]".parse()?))
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::MissingBranch { branch, .. } if branch == "is_species"),
+        "{e:?}"
+    );
+    let e = t
+        .features()
+        .create(Feature::new("cell_type", "cat[bionty.CellType]".parse()?))
+        .unwrap_err();
+    assert_eq!(e.kind(), "invalid_value", "{e}");
+    // A batch with one bad feature saves none.
+    let e = t.features().save_all([
+        Feature::new("fine", "int".parse()?),
+        Feature::new("bad", "cat[ULabel[nope]]".parse()?),
+    ]);
+    assert!(e.is_err());
+    assert_eq!(t.features().query().count()?, 0);
+    let branches = t
+        .features()
+        .create_branches(&"cat[ULabel[is_species]|ULabel[is_site]]".parse()?)?;
+    assert_eq!(branches.created, 2);
+    t.features()
+        .create(Feature::new("species", "cat[ULabel[is_species]]".parse()?))?;
+    let mut f = t.features().get_by_name("species")?;
+    f.dtype = "cat[ULabel[missing]]".parse()?;
+    assert!(matches!(
+        t.features().update(&mut f),
+        Err(Error::MissingBranch { .. })
+    ));
     Ok(())
 });

@@ -205,7 +205,8 @@ lamella_tests::artifact_test!(new_artifacts_go_to_the_chosen_default_storage, |t
         b"saved at home"
     );
     // Deleting it from the second storage works.
-    t.artifacts().delete(&after, true)?;
+    t.artifacts()
+        .delete(&after, lamella_core::Deletion::Permanent)?;
     assert!(t.artifacts().get(&after.uid).is_err());
     // Back home.
     t.set_default_storage(&home.root)?;

@@ -547,9 +547,15 @@ db_test!(curator_column_options, |t| {
         (s.kind, s.value.as_str()),
         (SuggestionKind::Synonym, "sepal_length")
     );
-    // A branch label that does not exist is reported, not an error.
-    t.features()
-        .create(Feature::new("organ", "cat[ULabel[is_organ]]".parse()?))?;
+    // A branch label that does not exist (a feature saved outside Lamella's checks, e.g.
+    // imported) is reported, not an error.
+    let mut organ = t
+        .features()
+        .create(Feature::new("organ", "cat[ULabel]".parse()?))?
+        .record;
+    organ.dtype = "cat[ULabel[is_organ]]".parse()?;
+    t.raw_db()?
+        .transaction(|c| <Feature as lamella_schema::Store>::update(c, &organ))?;
     let organ = table(vec![text("organ", &["liver"])]);
     let r = t.curator(organ).validate()?;
     let codes: Vec<Code> = r.issues.iter().map(|i| i.code).collect();

@@ -6,7 +6,8 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use lamella_core::{
-    Artifact, DuplicatePolicy, Instance, Preview, Record, RecordBatch, Saved, records_to_batch,
+    Artifact, Deleted, Deletion, DuplicatePolicy, Instance, Preview, Record, RecordBatch, Saved,
+    records_to_batch,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -511,12 +512,11 @@ pub fn delete(which: &ArtifactRef, permanent: bool, yes: bool, out: &mut Out) ->
     let a = resolve(&ln, which)?;
     // A second delete of a trashed artifact removes it for good — after asking, as LaminDB
     // does; a script says so with --permanent or --yes.
-    let for_good = permanent || a.visibility.is_trash();
-    if for_good && !permanent && !yes {
-        let what = if a.key_is_virtual {
+    if a.visibility.is_trash() && !permanent && !yes {
+        let what = if ln.artifacts().deletes_object(&a)? {
             "its row and its stored object"
         } else {
-            "its row (the file registered in place is kept)"
+            "its row (the object is not Lamella's to remove and is kept)"
         };
         match super::confirm(&format!(
             "Artifact {} is in the trash. Delete it for good ({what})?",
@@ -532,58 +532,53 @@ pub fn delete(which: &ArtifactRef, permanent: bool, yes: bool, out: &mut Out) ->
             ),
         }
     }
-    ln.artifacts().delete(&a, for_good)?;
-    if out.json {
-        return out.json(&json!({ "deleted": a, "permanent": for_good }));
-    }
-    if for_good {
-        let what = if a.key_is_virtual {
-            "and its stored object"
-        } else {
-            "(its file, registered in place, was kept)"
-        };
-        out.line(format!("✅ permanently deleted artifact {} {what}", a.uid))
+    let how = if permanent {
+        Deletion::Permanent
     } else {
-        out.line(format!(
+        Deletion::Trash
+    };
+    let done = ln.artifacts().delete(&a, how)?;
+    if out.json {
+        return out.json(&crate::output::deleted_json(&a, done)?);
+    }
+    match done {
+        Deleted::Removed {
+            object_removed: true,
+        } => out.line(format!(
+            "✅ permanently deleted artifact {} and its stored object",
+            a.uid
+        )),
+        Deleted::Removed { .. } => out.line(format!(
+            "✅ permanently deleted artifact {} (its object, not Lamella's to remove, was kept)",
+            a.uid
+        )),
+        _ => out.line(format!(
             "🗑️ moved artifact {} to the trash: restore it with `lamella restore {}`, delete it \
              for good with `lamella delete {} --permanent`",
             a.uid, a.uid, a.uid
-        ))
+        )),
     }
 }
 
-/// `lamella restore UID`
+/// `lamella restore UID|--key K`
 pub fn restore(which: &ArtifactRef, out: &mut Out) -> Result<()> {
     let ln = super::current()?;
-    let a = match (&which.uid, &which.key) {
-        (Some(uid), _) => find(&ln, uid)?,
-        (None, Some(key)) => match ln
-            .artifacts()
-            .filter("key", key.as_str())
-            .filter("visibility", lamella_core::Visibility::Trash)
-            .order_by("-id")
-            .first()?
-        {
-            Some(a) => a,
-            None => ln.artifacts().newest_with_key(key)?,
-        },
+    let restored = match (&which.uid, &which.key) {
+        (Some(uid), _) => ln.artifacts().restore(&find(&ln, uid)?)?,
+        (None, Some(key)) => ln.artifacts().restore_key(key)?,
         (None, None) => bail!("give an artifact uid, or --key KEY"),
     };
-    if !a.visibility.is_trash() {
-        if out.json {
-            return out.json(&json!({ "restored": a, "changed": false }));
-        }
+    if out.json {
+        return out.json(&crate::output::restored_json(&restored)?);
+    }
+    if !restored.changed {
         return out.line(format!(
             "artifact {} is not in the trash: nothing changed",
-            a.uid
+            restored.record.uid
         ));
     }
-    let restored = ln.artifacts().restore(&a)?;
-    if out.json {
-        return out.json(&json!({ "restored": restored, "changed": true }));
-    }
-    out.line(format!("✅ restored artifact {}", restored.uid))?;
-    out.line(repr(&restored)?)
+    out.line(format!("✅ restored artifact {}", restored.record.uid))?;
+    out.line(repr(&restored.record)?)
 }
 
 /// `lamella doctor [--clean]`

@@ -1,7 +1,7 @@
 //! `lamella collection create|load|check|ls|describe`
 
 use anyhow::{Result, bail};
-use lamella_core::{Collection, Join};
+use lamella_core::{Collection, Deleted, Deletion, Join};
 use serde_json::json;
 
 use super::artifact::print_head;
@@ -269,41 +269,36 @@ pub fn run(cmd: CollectionCommand, out: &mut Out) -> Result<()> {
             describe(&ln, &pick(&reg, &name, version.as_deref())?, out)
         }
         CollectionCommand::Delete { name, permanent } => {
-            let c = match reg.get(&name) {
-                Ok(c) => c,
-                Err(_) => reg.in_trash(&name)?,
-            };
-            let for_good = permanent || c.visibility.is_trash();
-            reg.delete(&c, permanent)?;
-            if out.json {
-                return out.json(&json!({ "deleted": c, "permanent": for_good }));
-            }
-            out.line(if for_good {
-                format!("✅ deleted collection '{}' ({}) for good", c.name, c.uid)
+            let c = reg.get_any(&name)?;
+            let how = if permanent {
+                Deletion::Permanent
             } else {
-                format!(
+                Deletion::Trash
+            };
+            let done = reg.delete(&c, how)?;
+            if out.json {
+                return out.json(&crate::output::deleted_json(&c, done)?);
+            }
+            out.line(match done {
+                Deleted::Trashed => format!(
                     "✅ moved collection '{}' ({}) to the trash (undo: `lamella collection restore {}`)",
                     c.name, c.uid, c.uid
-                )
+                ),
+                _ => format!("✅ deleted collection '{}' ({}) for good", c.name, c.uid),
             })
         }
         CollectionCommand::Restore { name } => {
-            let c = match reg.in_trash(&name) {
-                Ok(c) => c,
-                Err(e) => {
-                    let by_uid = reg
-                        .query()
-                        .include_trash()
-                        .filter("uid", name.as_str())
-                        .one_or_none()?;
-                    by_uid.ok_or(e)?
-                }
-            };
-            let restored = reg.restore(&c)?;
+            let restored = reg.restore_named(&name)?;
             if out.json {
-                return out.json(&restored);
+                return out.json(&crate::output::restored_json(&restored)?);
             }
-            out.line(format!("✅ restored {}", repr(&restored)?))
+            if !restored.changed {
+                return out.line(format!(
+                    "collection '{}' ({}) is not in the trash: nothing changed",
+                    restored.record.name, restored.record.uid
+                ));
+            }
+            out.line(format!("✅ restored {}", repr(&restored.record)?))
         }
     }
 }

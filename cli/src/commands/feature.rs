@@ -18,9 +18,14 @@ pub fn run(cmd: FeatureCommand, out: &mut Out) -> Result<()> {
             unit,
             synonyms,
             description,
+            create_branch,
             constraints,
         } => {
-            let mut f = Feature::new(name, reg.parse_dtype(&dtype)?);
+            let dtype = reg.parse_dtype(&dtype)?;
+            if create_branch {
+                named::print_created_branches(&reg.create_branches(&dtype)?, out)?;
+            }
+            let mut f = Feature::new(name, dtype);
             apply(&mut f, &constraints)?;
             if let Some(u) = unit {
                 f = f.unit(u);
@@ -41,6 +46,7 @@ pub fn run(cmd: FeatureCommand, out: &mut Out) -> Result<()> {
             unit,
             synonyms,
             description,
+            create_branch,
             constraints,
         } => {
             if [&new_name, &dtype, &unit, &synonyms, &description]
@@ -62,6 +68,9 @@ pub fn run(cmd: FeatureCommand, out: &mut Out) -> Result<()> {
             }
             if let Some(d) = dtype {
                 f.dtype = reg.parse_dtype(&d)?;
+                if create_branch {
+                    named::print_created_branches(&reg.create_branches(&f.dtype)?, out)?;
+                }
             }
             if let Some(u) = unit {
                 f.unit = (!u.is_empty()).then_some(u);

@@ -291,3 +291,21 @@ pub fn inspect<T: Named>(
         Err(super::ExitCode(1).into())
     }
 }
+
+/// Says which branch labels `--create-branch` created (none when all existed).
+pub fn print_created_branches(saved: &SavedAll<lamella_core::ULabel>, out: &mut Out) -> Result<()> {
+    let created: Vec<&str> = saved
+        .records
+        .iter()
+        .filter(|l| !saved.existing.contains(&l.name))
+        .map(|l| l.name.as_str())
+        .collect();
+    if !created.is_empty() && !out.json {
+        out.note(format!(
+            "created the branch label{} {}",
+            if created.len() == 1 { "" } else { "s" },
+            quote_all(&created)
+        ))?;
+    }
+    Ok(())
+}

@@ -351,8 +351,8 @@ cli_test!(trash_restore_and_permanent_delete, |env| {
     assert_eq!(objects(&env, "data").len(), 1, "the trash keeps the object");
 
     let restored = env.run(&["restore", &u, "--json"]).ok().json();
-    assert_eq!(restored["changed"], true);
-    assert_eq!(restored["restored"]["visibility"], 1);
+    assert_eq!(restored["outcome"], "restored");
+    assert_eq!(restored["record"]["visibility"], 1);
     assert_eq!(ls(&env, &[]).len(), 1);
     let again = env.run(&["restore", &u]).ok();
     assert!(
@@ -365,7 +365,8 @@ cli_test!(trash_restore_and_permanent_delete, |env| {
         .run(&["delete", &u, "--permanent", "--json"])
         .ok()
         .json();
-    assert_eq!(gone["permanent"], true);
+    assert_eq!(gone["outcome"], "removed");
+    assert_eq!(gone["object_removed"], true);
     assert!(ls(&env, &["--trash"]).is_empty(), "the row is gone");
     assert!(objects(&env, "data").is_empty(), "the object is gone");
     assert_error(&env.run(&["describe", &u]), "no Artifact matches uid '");

@@ -574,3 +574,75 @@ cli_test!(
         assert_eq!(species[0]["dtype"], "cat[ULabel[is_species]]");
     }
 );
+
+cli_test!(
+    categories_must_name_existing_registries_and_branches,
+    |env| {
+        env.init("data");
+        let run = env.run(&[
+            "feature",
+            "create",
+            "species",
+            "--dtype",
+            "cat[ULabel[no_such_label]]",
+        ]);
+        assert_error(&run, "there is no label 'no_such_label'");
+        assert!(
+        run.stderr.contains("hint: create it with `lamella ulabel create no_such_label`, or pass --create-branch"),
+        "{}",
+        run.stderr
+    );
+        let run = env.run(&[
+            "feature",
+            "create",
+            "cell_type",
+            "--dtype",
+            "cat[bionty.CellType]",
+        ]);
+        assert_error(&run, "Lamella has no registry 'bionty.CellType'");
+        let list = env.run(&["feature", "list", "--json"]).ok().json();
+        assert_eq!(list, serde_json::json!([]), "nothing was created");
+        // The branch can be created first, or on the way.
+        let made = env
+            .run(&[
+                "feature",
+                "create",
+                "species",
+                "--dtype",
+                "cat[ULabel[is_species]]",
+                "--create-branch",
+            ])
+            .ok();
+        assert!(
+            made.stderr
+                .contains("created the branch label 'is_species'"),
+            "{}",
+            made.stderr
+        );
+        env.run(&["ulabel", "list", "--filter", "name=is_species", "--json"])
+            .ok();
+        // Updates are checked the same way.
+        let run = env.run(&[
+            "feature",
+            "update",
+            "species",
+            "--dtype",
+            "cat[ULabel[gone]]",
+        ]);
+        assert_error(&run, "there is no label 'gone'");
+        env.run(&[
+            "feature",
+            "update",
+            "species",
+            "--dtype",
+            "cat[ULabel[gone]]",
+            "--create-branch",
+        ])
+        .ok();
+        let f = env
+            .run(&["feature", "list", "--filter", "name=species", "--json"])
+            .ok()
+            .json();
+        assert_eq!(f[0]["dtype"], "cat[ULabel[gone]]");
+    }
+);

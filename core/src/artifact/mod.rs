@@ -31,6 +31,7 @@ use crate::error::{Error, Result};
 use crate::instance::Instance;
 use crate::query::Query;
 
+pub use delete::{Deleted, Deletion, Restored};
 pub use doctor::DoctorReport;
 pub use draft::{ArtifactDraft, SavedEach};
 pub use key::{check_key, object_key, suffix_of};

@@ -1,15 +1,12 @@
 //! Saving prepared artifacts in four phases: dedup → plan → stage → commit.
 
-use lamella_schema::{
-    Artifact, QuerySpec, Store as _, VERSION_LEN, VersionedUid, base62_uid, increment_base62, now,
-    registry, require_id,
-};
+use lamella_schema::{Artifact, Store as _, VersionedUid, base62_uid, now, registry, require_id};
 use lamella_storage::Store;
 
 use super::delete::prune_empty_dirs;
 use super::draft::{ArtifactDraft, Hook};
 use super::prepare::{Prepared, skipped_link_notes};
-use super::versions::{UID_LEN, family_lock, key_lock, versioned};
+use super::versions::{family_lock, key_lock, versioned};
 use super::{DuplicatePolicy, STAGING, suffix_of};
 use crate::error::{Error, Result};
 use crate::failpoint::failpoint;
@@ -510,35 +507,26 @@ pub(super) fn commit(
         }
         p.record.uid = match &previous[j] {
             Some(stem) => {
-                let next = match next_in_family.get(stem) {
-                    Some(last) => increment_base62(last),
-                    None if p.revises.is_none() && max_version.contains_key(stem) => {
-                        increment_base62(&max_version[stem])
-                    }
-                    None => {
-                        let family: Vec<Artifact> = QuerySpec::new(&registry::ARTIFACT)
-                            .include_trash(true)
-                            .filter("uid__startswith", stem.as_str())
-                            .load(conn)?;
-                        let mut max = "0000".to_string();
-                        for a in &family {
-                            let v = versioned(&a.uid)?;
-                            if v.version() > max.as_str() {
-                                max = v.version().to_string();
-                            }
-                        }
-                        increment_base62(&max)
-                    }
-                }
-                .ok_or_else(|| Error::VersionsExhausted {
+                let exhausted = || Error::VersionsExhausted {
                     registry: "Artifact",
                     family: stem.clone(),
-                })?;
-                next_in_family.insert(stem.clone(), next.clone());
+                };
+                let next = match next_in_family.get(stem) {
+                    Some(last) => VersionedUid::of(stem, last).next().ok_or_else(exhausted)?,
+                    None if p.revises.is_none() && max_version.contains_key(stem) => {
+                        VersionedUid::of(stem, &max_version[stem])
+                            .next()
+                            .ok_or_else(exhausted)?
+                    }
+                    None => crate::versions::next_version(&crate::versions::family::<Artifact>(
+                        conn, stem,
+                    )?)?,
+                };
+                next_in_family.insert(stem.clone(), next.version().to_string());
                 lamella_schema::set_latest(conn, &registry::ARTIFACT, stem, None, t)?;
-                format!("{stem}{next}")
+                next.into()
             }
-            None => VersionedUid::new_family(UID_LEN - VERSION_LEN).into(),
+            None => crate::versions::new_family::<Artifact>().into(),
         };
         new_rows.push(p.record.clone());
         new_index.push(j);

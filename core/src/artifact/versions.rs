@@ -1,18 +1,19 @@
 //! Version families: versioned uids, the locks that serialise a family's writers, the latest
 //! version, and finding a family by uid, uid stem or key.
 
-use lamella_schema::{Artifact, QuerySpec, VersionedUid, now, registry};
+use lamella_schema::{Artifact, VersionedUid};
 
 use super::Artifacts;
 use crate::error::{Error, Result};
+use crate::versions::Versioned;
 
 /// Characters of an artifact's (and a collection's) uid: a 16-character stem its versions
 /// share, then a 4-character version number.
-pub const UID_LEN: usize = 20;
+pub const UID_LEN: usize = <Artifact as Versioned>::UID_LEN;
 
 /// The versioned uid of a stored artifact.
 pub(crate) fn versioned(uid: &str) -> Result<VersionedUid> {
-    Ok(VersionedUid::parse(uid, UID_LEN)?)
+    crate::versions::versioned::<Artifact>(uid)
 }
 
 pub(super) fn key_lock(storage_id: i64, key: &str) -> String {
@@ -20,29 +21,24 @@ pub(super) fn key_lock(storage_id: i64, key: &str) -> String {
 }
 
 pub(super) fn family_lock(stem: &str) -> String {
-    format!("artifact-family:{stem}")
+    crate::versions::family_lock::<Artifact>(stem)
 }
 
-/// Marks the newest non-trashed version of `a`'s family as the latest, the others not (under
-/// the key and family locks that saves take).
-pub(super) fn relatest(conn: &mut lamella_schema::Conn<'_>, a: &Artifact) -> Result<()> {
-    let uid = versioned(&a.uid)?;
-    let stem = uid.stem();
+/// Takes the locks a save of `a`'s family takes, in the same order (its key, then its
+/// family), so a delete or restore never waits on a save crosswise.
+pub(super) fn lock_family(conn: &mut lamella_schema::Conn<'_>, a: &Artifact) -> Result<()> {
     if let Some(k) = &a.key {
         conn.lock(&[key_lock(a.storage_id, k)])?;
     }
-    conn.lock(&[family_lock(stem)])?;
-    let family: Vec<Artifact> = QuerySpec::new(&registry::ARTIFACT)
-        .include_trash(true)
-        .filter("uid__startswith", stem)
-        .load(conn)?;
-    let latest = family
-        .iter()
-        .filter(|a| !a.visibility.is_trash())
-        .map(|a| a.uid.as_str())
-        .max();
-    lamella_schema::set_latest(conn, &registry::ARTIFACT, stem, latest, now())?;
+    conn.lock(&[family_lock(versioned(&a.uid)?.stem())])?;
     Ok(())
+}
+
+/// Marks the newest non-trashed version of `a`'s family as the latest, the others not
+/// (under the key and family locks that saves take).
+pub(super) fn relatest(conn: &mut lamella_schema::Conn<'_>, a: &Artifact) -> Result<()> {
+    lock_family(conn, a)?;
+    crate::versions::relatest::<Artifact>(conn, versioned(&a.uid)?.stem())
 }
 
 impl Artifacts {

@@ -7,9 +7,7 @@ mod concat;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use lamella_schema::links::{self, Owner};
-use lamella_schema::{
-    Artifact, Collection, Feature, Store as _, VersionedUid, Visibility, now, require_id,
-};
+use lamella_schema::{Artifact, Collection, Feature, Store as _, Visibility, now, require_id};
 
 pub use concat::{CollectionBatches, Join, Plan, PlannedColumn};
 
@@ -17,6 +15,8 @@ use crate::error::{Error, Result};
 use crate::instance::Instance;
 use crate::names;
 use crate::registry::Saved;
+use crate::versions;
+use crate::{Deleted, Deletion, Restored};
 
 /// The collection registry of an instance: `ln.collections()`.
 #[derive(Debug, Clone)]
@@ -141,28 +141,32 @@ impl CollectionDraft {
                 });
             }
             let t = now();
-            let (uid, version) = match family.iter().max_by_key(|c| c.uid[16..].to_string()) {
-                Some(top) => {
-                    let v = VersionedUid::parse(&top.uid, lamella_schema::uid_len::COLLECTION)?;
-                    let next = v.next().ok_or_else(|| Error::VersionsExhausted {
-                        registry: "Collection",
-                        family: name.clone(),
-                    })?;
+            let (uid, version) = match family.first() {
+                Some(first) => {
+                    // The family of the name: its stem's lock (round 2), then its versions.
+                    let stem = versions::versioned::<Collection>(&first.uid)?
+                        .stem()
+                        .to_string();
+                    conn.lock(&[versions::family_lock::<Collection>(&stem)])?;
+                    let members = versions::family::<Collection>(conn, &stem)?;
+                    let next = versions::next_version(&members)?;
                     lamella_schema::set_latest(
                         conn,
                         &lamella_schema::registry::COLLECTION,
-                        v.stem(),
+                        &stem,
                         None,
                         t,
                     )?;
-                    let n = family.len() + 1;
-                    (
-                        next.as_str().to_string(),
-                        Some(wanted_version.clone().unwrap_or_else(|| n.to_string())),
-                    )
+                    let label = wanted_version.clone().unwrap_or_else(|| {
+                        versions::next_label(
+                            members.iter().map(|c| c.version.as_deref()),
+                            members.len(),
+                        )
+                    });
+                    (next.as_str().to_string(), Some(label))
                 }
                 None => (
-                    VersionedUid::new_family(16).as_str().to_string(),
+                    versions::new_family::<Collection>().as_str().to_string(),
                     wanted_version.clone(),
                 ),
             };
@@ -380,37 +384,28 @@ impl Collections {
 
     /// Every version of the collection's family, oldest first.
     pub fn versions(&self, c: &Collection) -> Result<Vec<Collection>> {
-        let stem = &c.uid[..16.min(c.uid.len())];
+        let uid = versions::versioned::<Collection>(&c.uid)?;
         self.query()
             .include_trash()
-            .filter("uid__startswith", stem)
+            .filter("uid__startswith", uid.stem())
             .order_by("uid")
             .all()
     }
 }
 
+/// Takes the locks a save of `c`'s family takes, in the same order (its name, then its
+/// family), before anything is written.
+fn lock_family(conn: &mut lamella_schema::Conn<'_>, c: &Collection) -> Result<()> {
+    conn.lock(&[format!("collection:{}", c.name)])?;
+    let uid = versions::versioned::<Collection>(&c.uid)?;
+    conn.lock(&[versions::family_lock::<Collection>(uid.stem())])?;
+    Ok(())
+}
+
 /// Makes the newest version of `c`'s family that is not in the trash the latest one.
 fn relatest(conn: &mut lamella_schema::Conn<'_>, c: &Collection) -> Result<()> {
-    let stem = &c.uid[..16.min(c.uid.len())];
-    conn.lock(&[format!("collection:{}", c.name)])?;
-    let family: Vec<Collection> =
-        lamella_schema::QuerySpec::new(&lamella_schema::registry::COLLECTION)
-            .include_trash(true)
-            .filter("uid__startswith", stem)
-            .load(conn)?;
-    let latest = family
-        .iter()
-        .filter(|c| !c.visibility.is_trash())
-        .map(|c| c.uid.as_str())
-        .max();
-    lamella_schema::set_latest(
-        conn,
-        &lamella_schema::registry::COLLECTION,
-        stem,
-        latest,
-        now(),
-    )?;
-    Ok(())
+    lock_family(conn, c)?;
+    versions::relatest::<Collection>(conn, versions::versioned::<Collection>(&c.uid)?.stem())
 }
 
 impl Collections {
@@ -419,14 +414,17 @@ impl Collections {
         self.query().include_trash().filter("uid", uid).one()
     }
 
-    /// Moves the collection to the trash (first call) or deletes it for good (`permanent`, or
-    /// a collection already in the trash): its member list, labels and feature-set links go
-    /// with it; the member artifacts stay. Trashing the latest version promotes the previous.
-    pub fn delete(&self, c: &Collection, permanent: bool) -> Result<()> {
+    /// Moves the collection to the trash, or deletes it for good ([`Deletion::Permanent`],
+    /// or a collection already in the trash): its member list, labels and feature-set links
+    /// go with it; the member artifacts stay. Trashing the latest version promotes the
+    /// previous. Says what it did.
+    pub fn delete(&self, c: &Collection, how: Deletion) -> Result<Deleted> {
         let current = self.by_uid(&c.uid)?;
         let id = require_id(&current)?;
+        let trash = how == Deletion::Trash && !current.visibility.is_trash();
         self.ln.db().transaction(|conn| -> Result<()> {
-            if !permanent && !current.visibility.is_trash() {
+            lock_family(conn, &current)?;
+            if trash {
                 let mut r = current.clone();
                 r.visibility = Visibility::Trash;
                 r.is_latest = false;
@@ -436,13 +434,28 @@ impl Collections {
                 lamella_schema::delete_by_id(conn, &lamella_schema::registry::COLLECTION, id)?;
             }
             relatest(conn, &current)
+        })?;
+        Ok(if trash {
+            Deleted::Trashed
+        } else {
+            Deleted::Removed {
+                object_removed: false,
+            }
         })
     }
 
-    /// Takes a collection out of the trash.
-    pub fn restore(&self, c: &Collection) -> Result<Collection> {
+    /// Takes a collection out of the trash (one not in the trash is returned as it is,
+    /// `changed: false`).
+    pub fn restore(&self, c: &Collection) -> Result<Restored<Collection>> {
         let current = self.by_uid(&c.uid)?;
+        if !current.visibility.is_trash() {
+            return Ok(Restored {
+                record: current,
+                changed: false,
+            });
+        }
         self.ln.db().transaction(|conn| -> Result<()> {
+            lock_family(conn, &current)?;
             let mut r = current.clone();
             r.visibility = Visibility::Default;
             r.is_latest = false;
@@ -450,7 +463,44 @@ impl Collections {
             Collection::update(conn, &r)?;
             relatest(conn, &r)
         })?;
-        self.by_uid(&c.uid)
+        Ok(Restored {
+            record: self.by_uid(&c.uid)?,
+            changed: true,
+        })
+    }
+
+    /// The collection named (or with uid) `name_or_uid`, trash included: the latest version
+    /// of the name, else its newest trashed version, else the one with that uid.
+    pub fn get_any(&self, name_or_uid: &str) -> Result<Collection> {
+        match self.get(name_or_uid) {
+            Err(Error::NotFound { .. }) => match self.in_trash(name_or_uid) {
+                Ok(c) => Ok(c),
+                Err(e @ Error::NotFound { .. }) => self
+                    .query()
+                    .include_trash()
+                    .filter("uid", name_or_uid)
+                    .one_or_none()?
+                    .ok_or(e),
+                Err(e) => Err(e),
+            },
+            other => other,
+        }
+    }
+
+    /// Restores the newest trashed version named `name_or_uid` (or the collection with that
+    /// uid): `changed: false` when it is not in the trash.
+    pub fn restore_named(&self, name_or_uid: &str) -> Result<Restored<Collection>> {
+        let c = match self.in_trash(name_or_uid) {
+            Ok(c) => c,
+            Err(e @ Error::NotFound { .. }) => self
+                .query()
+                .include_trash()
+                .filter("uid", name_or_uid)
+                .one_or_none()?
+                .ok_or(e)?,
+            Err(e) => return Err(e),
+        };
+        self.restore(&c)
     }
 
     /// The newest version named `name` in the trash (to restore).

@@ -7,7 +7,7 @@ mod name_index;
 mod save;
 mod search;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::marker::PhantomData;
 use std::ops::Deref;
 
@@ -92,28 +92,48 @@ impl<T> NameLookup<T> {
     }
 }
 
-/// Records with a unique `name`: ULabel and Feature.
-pub trait Named: Store + Serialize {
+/// Records with a unique `name`: ULabel and Feature. Sealed: the rules that keep names,
+/// timestamps and references right are Lamella's own.
+pub trait Named: rules::Rules + Store + Serialize {
     /// The record's name.
     fn name_str(&self) -> &str;
     /// Its synonyms, `|`-separated.
     fn synonyms_str(&self) -> Option<&str>;
-    /// Replaces its synonyms (`|`-separated).
-    fn set_synonyms(&mut self, synonyms: Option<String>);
-    /// Checks the record's fields, canonicalising them (e.g. the dtype spelling).
-    fn validate(&mut self) -> Result<()>;
-    /// Sets creator and timestamps of a record about to be created.
-    fn stamp(&mut self, user_id: i64, t: chrono::NaiveDateTime);
-    /// Sets the run that creates it (a tracked run).
-    fn set_run(&mut self, run: Option<i64>);
-    /// Sets `updated_at`.
-    fn touch(&mut self, t: chrono::NaiveDateTime);
-    /// How `self`, about to be created, differs from the stored record of the same name
-    /// (which `create` returns instead): one remark per field that differs.
-    fn differences(&self, _stored: &Self) -> Vec<String> {
-        Vec::new()
+}
+
+pub(crate) mod rules {
+    //! The rules a named record follows when it is saved (sealed: not implementable or
+    //! callable outside Lamella).
+    use lamella_schema::Conn;
+
+    use crate::error::Result;
+
+    /// Checks and stamps of a named record.
+    pub trait Rules: Sized {
+        /// Replaces its synonyms (`|`-separated).
+        fn set_synonyms(&mut self, synonyms: Option<String>);
+        /// Checks the record's fields, canonicalising them (e.g. the dtype spelling).
+        fn validate(&mut self) -> Result<()>;
+        /// Sets creator and timestamps of a record about to be created.
+        fn stamp(&mut self, user_id: i64, t: chrono::NaiveDateTime);
+        /// Sets the run that creates it (a tracked run).
+        fn set_run(&mut self, run: Option<i64>);
+        /// Sets `updated_at`.
+        fn touch(&mut self, t: chrono::NaiveDateTime);
+        /// How `self`, about to be created, differs from the stored record of the same name
+        /// (which `create` returns instead): one remark per field that differs.
+        fn differences(&self, _stored: &Self) -> Vec<String> {
+            Vec::new()
+        }
+        /// Checks, inside the saving transaction, what the records refer to by name (a
+        /// feature's category branches).
+        fn check_references(_conn: &mut Conn<'_>, _records: &[Self]) -> Result<()> {
+            Ok(())
+        }
     }
 }
+
+use rules::Rules;
 
 /// Refuses control characters (other than newline and tab) in a free-text field, on every
 /// backend alike (PostgreSQL rejects NUL, SQLite would store it).
@@ -178,6 +198,9 @@ impl Named for ULabel {
     fn synonyms_str(&self) -> Option<&str> {
         self.synonyms.as_deref()
     }
+}
+
+impl Rules for ULabel {
     fn set_synonyms(&mut self, synonyms: Option<String>) {
         self.synonyms = synonyms;
     }
@@ -208,6 +231,9 @@ impl Named for Feature {
     fn synonyms_str(&self) -> Option<&str> {
         self.synonyms.as_deref()
     }
+}
+
+impl Rules for Feature {
     fn set_synonyms(&mut self, synonyms: Option<String>) {
         self.synonyms = synonyms;
     }
@@ -237,6 +263,53 @@ impl Named for Feature {
     fn differences(&self, stored: &Feature) -> Vec<String> {
         feature_differences(self, stored, Asked::Explicitly)
     }
+    fn check_references(conn: &mut lamella_schema::Conn<'_>, records: &[Self]) -> Result<()> {
+        check_categories(conn, records)
+    }
+}
+
+/// The registries a categorical dtype may draw labels from.
+pub const CATEGORY_REGISTRIES: [&str; 1] = ["ULabel"];
+
+/// Checks the categories of features about to be saved: each names a registry Lamella has,
+/// and each branch (`cat[ULabel[NAME]]`) is an existing label — one statement for all.
+fn check_categories(conn: &mut lamella_schema::Conn<'_>, features: &[Feature]) -> Result<()> {
+    let mut branches: Vec<(String, String)> = Vec::new();
+    for f in features {
+        for (registry, branch) in f.dtype.categories() {
+            if !CATEGORY_REGISTRIES.contains(&registry) {
+                return Err(Error::invalid(
+                    format!("the dtype of feature '{}'", f.name),
+                    f.dtype.to_string(),
+                    format!(
+                        "Lamella has no registry '{registry}' (its categories come from {}): \
+                         write cat[ULabel], or cat[ULabel[NAME]] to allow the labels under NAME",
+                        CATEGORY_REGISTRIES.join(", ")
+                    ),
+                ));
+            }
+            if let Some(b) = branch {
+                branches.push((f.name.clone(), b.to_string()));
+            }
+        }
+    }
+    if branches.is_empty() {
+        return Ok(());
+    }
+    let mut wanted: Vec<String> = branches.iter().map(|(_, b)| b.clone()).collect();
+    wanted.sort();
+    wanted.dedup();
+    let found: HashSet<String> = lamella_schema::load_where_in::<ULabel>(conn, "name", &wanted)?
+        .into_iter()
+        .map(|l| l.name)
+        .collect();
+    if let Some((feature, branch)) = branches.iter().find(|(_, b)| !found.contains(b)) {
+        return Err(Error::MissingBranch {
+            feature: feature.clone(),
+            branch: branch.clone(),
+        });
+    }
+    Ok(())
 }
 
 /// How a feature's dtype was asked for.
@@ -392,5 +465,18 @@ impl Registry<Feature> {
     /// Parses and checks a dtype string (see [`Dtype`]).
     pub fn parse_dtype(&self, dtype: &str) -> Result<Dtype> {
         Ok(Dtype::parse(dtype)?)
+    }
+
+    /// Creates the branch labels that `dtype` names (`cat[ULabel[NAME]]`) and that do not
+    /// exist yet, in one bulk save, so a feature with that dtype can be saved; labels that
+    /// exist are returned as they are.
+    pub fn create_branches(&self, dtype: &Dtype) -> Result<SavedAll<ULabel>> {
+        let branches: Vec<ULabel> = dtype
+            .categories()
+            .into_iter()
+            .filter(|(r, _)| *r == "ULabel")
+            .filter_map(|(_, b)| b.map(ULabel::new))
+            .collect();
+        self.ln.ulabels().save_all(branches)
     }
 }

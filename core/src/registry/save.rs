@@ -77,6 +77,7 @@ impl<T: Named> Registry<T> {
         self.ln.db().transaction(|conn| {
             // Concurrent creates of one name: the second waits, then finds the first's record.
             conn.lock(&[names_lock::<T>()])?;
+            T::check_references(conn, &input)?;
             name_index::ensure::<T>(conn)?;
             let existing: Vec<T> = lamella_schema::load_where_in(conn, "name", &names)?;
             let existing: HashMap<String, T> = existing
@@ -165,6 +166,7 @@ impl<T: Named> Registry<T> {
         updated.touch(now());
         self.ln.db().transaction(|conn| {
             conn.lock(&[names_lock::<T>()])?;
+            T::check_references(conn, std::slice::from_ref(&updated))?;
             let name = [updated.name_str().to_string()];
             let clash: Vec<T> = lamella_schema::load_where_in(conn, "name", &name)?;
             if clash.iter().any(|r| r.id() != Some(id)) {

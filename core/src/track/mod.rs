@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::instance::Instance;
+use crate::versions;
 
 /// The run being tracked, with its transform.
 #[derive(Debug, Clone, Serialize)]
@@ -83,27 +84,21 @@ impl Instance {
                 }
                 found => {
                     let uid = match found {
-                        // A new version of the family: same stem, next suffix.
+                        // A new version of the family: same stem, next version.
                         Some(l) => {
-                            let stem = &l.uid[..12.min(l.uid.len())];
-                            let top = existing
-                                .iter()
-                                .filter(|e| e.uid.starts_with(stem))
-                                .map(|e| e.uid[12.min(e.uid.len())..].to_string())
-                                .max()
-                                .unwrap_or_else(|| "0000".into());
-                            let next = lamella_schema::increment_base62(&top).ok_or_else(|| {
-                                Error::VersionsExhausted {
-                                    registry: "Transform",
-                                    family: l.name.clone(),
-                                }
-                            })?;
-                            for mut old in existing.iter().filter(|e| e.is_latest).cloned() {
-                                old.is_latest = false;
-                                old.updated_at = t;
-                                Transform::update(conn, &old)?;
-                            }
-                            format!("{stem}{next}")
+                            let stem = versions::versioned::<Transform>(&l.uid)?.stem().to_string();
+                            conn.lock(&[versions::family_lock::<Transform>(&stem)])?;
+                            let next = versions::next_version(&versions::family::<Transform>(
+                                conn, &stem,
+                            )?)?;
+                            lamella_schema::set_latest(
+                                conn,
+                                &lamella_schema::registry::TRANSFORM,
+                                &stem,
+                                None,
+                                t,
+                            )?;
+                            next.as_str().to_string()
                         }
                         None => transform.uid.clone(),
                     };

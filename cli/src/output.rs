@@ -385,6 +385,31 @@ pub fn interactive() -> bool {
     io::stderr().is_terminal()
 }
 
+/// The JSON of a delete: `{"record": …, "outcome": "trashed"|"removed", "object_removed": …}`
+/// (the record as it was before the delete).
+pub fn deleted_json<T: Serialize>(
+    record: &T,
+    done: lamella_core::Deleted,
+) -> Result<serde_json::Value> {
+    let (outcome, object_removed) = match done {
+        lamella_core::Deleted::Trashed => ("trashed", false),
+        lamella_core::Deleted::Removed { object_removed } => ("removed", object_removed),
+    };
+    Ok(serde_json::json!({
+        "record": serde_json::to_value(record)?,
+        "outcome": outcome,
+        "object_removed": object_removed,
+    }))
+}
+
+/// The JSON of a restore: `{"record": …, "outcome": "restored"|"unchanged"}`.
+pub fn restored_json<T: Serialize>(r: &lamella_core::Restored<T>) -> Result<serde_json::Value> {
+    Ok(serde_json::json!({
+        "record": serde_json::to_value(&r.record)?,
+        "outcome": if r.changed { "restored" } else { "unchanged" },
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -437,29 +462,4 @@ mod tests {
         let name_col = lines[0].find("name").unwrap();
         assert_eq!(&lines[3][name_col..name_col + 6], "a much");
     }
-}
-
-/// The JSON of a delete: `{"record": …, "outcome": "trashed"|"removed", "object_removed": …}`
-/// (the record as it was before the delete).
-pub fn deleted_json<T: Serialize>(
-    record: &T,
-    done: lamella_core::Deleted,
-) -> Result<serde_json::Value> {
-    let (outcome, object_removed) = match done {
-        lamella_core::Deleted::Trashed => ("trashed", false),
-        lamella_core::Deleted::Removed { object_removed } => ("removed", object_removed),
-    };
-    Ok(serde_json::json!({
-        "record": serde_json::to_value(record)?,
-        "outcome": outcome,
-        "object_removed": object_removed,
-    }))
-}
-
-/// The JSON of a restore: `{"record": …, "outcome": "restored"|"unchanged"}`.
-pub fn restored_json<T: Serialize>(r: &lamella_core::Restored<T>) -> Result<serde_json::Value> {
-    Ok(serde_json::json!({
-        "record": serde_json::to_value(&r.record)?,
-        "outcome": if r.changed { "restored" } else { "unchanged" },
-    }))
 }

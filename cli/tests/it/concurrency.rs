@@ -267,3 +267,53 @@ concurrency_test!(
         assert_eq!(sets["FeatureSet"]["total"], 1, "{sets}");
     }
 );
+
+/// Processes adding parents at once can never close a cycle between them: A→B and B→A (and
+/// a three-cycle) race, exactly one edge of each would-be cycle is refused, and every label's
+/// ancestry stays readable. (PostgreSQL is where this raced; SQLite serialises writers.)
+#[test]
+fn concurrent_parents_never_close_a_cycle() {
+    let mut envs = vec![Env::sqlite()];
+    envs.extend(Env::postgres());
+    for mut env in envs {
+        env.init("data");
+        let rounds = 12;
+        let mut names = Vec::new();
+        for r in 0..rounds {
+            names.extend([format!("a{r}"), format!("b{r}"), format!("c{r}")]);
+        }
+        std::fs::write(env.path("labels.txt"), names.join("\n") + "\n").unwrap();
+        env.run(&["ulabel", "create", "--from-file", "labels.txt"])
+            .ok();
+        for r in 0..rounds {
+            let (a, b, c) = (format!("a{r}"), format!("b{r}"), format!("c{r}"));
+            let calls = if r % 2 == 0 {
+                vec![
+                    args(&["ulabel", "add-parent", &a, &b]),
+                    args(&["ulabel", "add-parent", &b, &a]),
+                ]
+            } else {
+                vec![
+                    args(&["ulabel", "add-parent", &a, &b]),
+                    args(&["ulabel", "add-parent", &b, &c]),
+                    args(&["ulabel", "add-parent", &c, &a]),
+                ]
+            };
+            let runs = env.cli.run_parallel(&calls, &[]);
+            let refused: Vec<&lamella_tests::Run> = runs.iter().filter(|r| r.code != 0).collect();
+            assert_eq!(
+                refused.len(),
+                1,
+                "round {r}: exactly one edge of the cycle is refused: {runs:#?}"
+            );
+            assert!(
+                refused[0].stderr.contains("cannot have cycles"),
+                "{}",
+                refused[0].stderr
+            );
+            for label in [&a, &b, &c] {
+                env.run(&["ulabel", "parents", label, "--children"]).ok();
+            }
+        }
+    }
+}

@@ -23,6 +23,18 @@ pub struct Relatives<T> {
     _t: PhantomData<T>,
 }
 
+/// Serialises the writers of one hierarchy's edges (the cycle check and the insert must see
+/// the same edges). The ULabel hierarchy shares the label registry's names lock, which label
+/// saves take first, so the lock order stays names → hierarchy everywhere.
+pub(crate) fn lock_hierarchy(conn: &mut Conn<'_>, hierarchy: Hierarchy) -> Result<()> {
+    let name = match hierarchy {
+        Hierarchy::ULabel => super::names_lock_of::<ULabel>(),
+        Hierarchy::Transform => "hierarchy:transforms".to_string(),
+    };
+    conn.lock(&[name])?;
+    Ok(())
+}
+
 impl<T: Named> Relatives<T> {
     fn edges_to(&self, others: &[i64]) -> Vec<Edge> {
         others
@@ -52,6 +64,9 @@ impl<T: Named> Relatives<T> {
 
     pub(super) fn add_in(&self, conn: &mut Conn<'_>, others: &[T]) -> Result<usize> {
         let ids = Self::ids(others)?;
+        // The check and the insert see the same hierarchy: on PostgreSQL two writers adding
+        // A→B and B→A at once would otherwise both pass the check.
+        lock_hierarchy(conn, self.hierarchy)?;
         // Adding parents p to x closes a cycle iff p is x or one of x's descendants; adding
         // children c to x iff c is x or one of x's ancestors.
         let forbidden: HashSet<i64> = if self.parents {
@@ -89,6 +104,7 @@ impl<T: Named> Relatives<T> {
     /// Replaces the current links by `others`.
     pub fn set(&self, others: &[T]) -> Result<usize> {
         self.ln.db().transaction(|conn| {
+            lock_hierarchy(conn, self.hierarchy)?;
             lamella_schema::clear_edges(conn, self.hierarchy, self.id, self.parents)?;
             self.add_in(conn, others)
         })

@@ -243,7 +243,9 @@ impl Instance {
         self.db().transaction(|conn| {
             lamella_schema::links::add_run_inputs(conn, run, &ids(artifacts), &ids(collections))?;
             if !producers.is_empty() {
-                // A producer that descends from the current transform would close a cycle.
+                // A producer that descends from the current transform would close a cycle;
+                // under the hierarchy's lock, so concurrent runs cannot close one together.
+                crate::registry::hierarchy::lock_hierarchy(conn, Hierarchy::Transform)?;
                 let below = lamella_schema::descendant_ids(conn, Hierarchy::Transform, transform)?;
                 let edges: Vec<Edge> = producers
                     .iter()

@@ -488,8 +488,10 @@ pub struct ListArgs {
 /// What `validate` and `curate` check a table against.
 #[derive(Debug, Args)]
 pub struct CurateArgs {
-    /// The table file (.parquet or .csv).
+    /// The table file (.parquet, .csv or .tsv; .csv.gz and .tsv.gz too).
     pub file: PathBuf,
+    #[command(flatten)]
+    pub na: NaArgs,
     /// Check COLUMN against feature FEATURE (a feature named otherwise); repeatable.
     #[arg(long = "categorical", value_name = "COLUMN=FEATURE", value_parser = parse_pair)]
     pub categorical: Vec<(String, String)>,
@@ -512,6 +514,27 @@ pub struct CurateArgs {
     /// List at most N offending values per problem.
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub examples: usize,
+}
+
+/// How a text table's missing values are written.
+#[derive(Debug, Args, Clone, Default)]
+pub struct NaArgs {
+    /// The values that mean "missing" in a CSV/TSV file, comma-separated (default: pandas'
+    /// NA, NaN, null, N/A, None, … ; an empty field is always missing).
+    #[arg(long = "na", value_name = "VALUES")]
+    pub na: Option<String>,
+}
+
+impl NaArgs {
+    /// The reading options these flags give.
+    pub fn options(&self) -> lamella_core::CsvOptions {
+        match &self.na {
+            None => lamella_core::CsvOptions::default(),
+            Some(v) => lamella_core::CsvOptions::na_values(
+                v.split(',').map(str::trim).filter(|t| !t.is_empty()),
+            ),
+        }
+    }
 }
 
 /// Parses `A=B`.
@@ -670,8 +693,10 @@ pub enum FeatureCommand {
     /// The features of a table file's columns (Parquet or CSV), dtypes inferred; with --save,
     /// saved (existing features are reused).
     FromFile {
-        /// The table file.
+        /// The table file (.parquet, .csv or .tsv; .csv.gz and .tsv.gz too).
         file: PathBuf,
+        #[command(flatten)]
+        na: NaArgs,
         /// Save the features (otherwise only show them).
         #[arg(long)]
         save: bool,

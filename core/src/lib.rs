@@ -48,6 +48,7 @@ pub use collection::{CollectionDraft, Collections, Join};
 pub use describe::{Description, FeaturesView};
 pub use error::{Error, NoInstanceReason, Result};
 pub use instance::{Instance, InstanceBuilder, InstanceInfo, LAMELLA_DIR, current_handle};
+pub use lamella_storage::CsvOptions;
 pub use query::Query;
 pub use registry::{
     Features, Hit, NameLookup, Named, Registry, Relatives, Saved, SavedAll, ULabels,
@@ -55,7 +56,7 @@ pub use registry::{
 pub use settings::{
     InstanceEntry, Settings, home as settings_home, known_secrets, set_home as set_settings_home,
 };
-pub use table::{read_table, records_to_batch};
+pub use table::{read_table, read_table_with, records_to_batch};
 pub use track::{Lineage, LineageOf, Tracked};
 pub use validate::{Curator, Report};
 pub use view::{REGISTRIES, RegistryView};

@@ -84,13 +84,16 @@ pub fn records_to_batch<T: Record + Serialize>(
 }
 
 /// Checks that `path` is a local table file by its suffix and exists; returns whether it is
-/// Parquet (else CSV).
+/// Parquet (else delimited text: CSV, TSV, maybe gzipped).
 fn table_kind(path: &std::path::Path) -> Result<bool> {
     let suffix = crate::artifact::suffix_of(&path.to_string_lossy()).to_ascii_lowercase();
-    if suffix != ".parquet" && suffix != ".csv" {
+    if !lamella_storage::is_table_file(&path.to_string_lossy()) {
         return Err(Error::NotATable {
             what: path.display().to_string(),
-            reason: format!("its suffix is '{suffix}'; give a .parquet or .csv file"),
+            reason: format!(
+                "its suffix is '{suffix}'; give a .parquet, .csv or .tsv file (.csv.gz and \
+                 .tsv.gz too)"
+            ),
         });
     }
     if !path.exists() {
@@ -98,7 +101,7 @@ fn table_kind(path: &std::path::Path) -> Result<bool> {
             path: path.to_path_buf(),
         });
     }
-    Ok(suffix == ".parquet")
+    Ok(suffix.ends_with(".parquet"))
 }
 
 /// The schema of a local table file: a Parquet footer, or a CSV's inferred types (one
@@ -111,15 +114,24 @@ pub fn read_table_schema(path: &std::path::Path) -> Result<arrow::datatypes::Sch
     })
 }
 
-/// Reads a local table file (Parquet or CSV, by suffix) as one record batch (an empty batch
-/// with the file's columns when it has no rows).
+/// Reads a local table file (Parquet, CSV or TSV, by suffix; text maybe gzipped) as one
+/// record batch (an empty batch with the file's columns when it has no rows). Text tables
+/// read missing values as pandas does ([`CsvOptions`](lamella_storage::CsvOptions)).
 pub fn read_table(path: &std::path::Path) -> Result<RecordBatch> {
+    read_table_with(path, &lamella_storage::CsvOptions::default())
+}
+
+/// [`read_table`] with other missing-value tokens for text tables.
+pub fn read_table_with(
+    path: &std::path::Path,
+    options: &lamella_storage::CsvOptions,
+) -> Result<RecordBatch> {
     let (schema, batches) = if table_kind(path)? {
         let reader = lamella_storage::ParquetBatches::open(path)?;
         let schema = reader.schema();
         (schema, reader.collect::<lamella_storage::Result<Vec<_>>>()?)
     } else {
-        let reader = lamella_storage::CsvBatches::open(path)?;
+        let reader = lamella_storage::CsvBatches::open_with(path, options)?;
         let schema = reader.schema();
         (schema, reader.collect::<lamella_storage::Result<Vec<_>>>()?)
     };

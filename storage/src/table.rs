@@ -20,7 +20,7 @@ use parquet::file::metadata::ParquetMetaDataReader;
 use parquet::file::properties::WriterProperties;
 
 use crate::error::{Error, Result};
-use crate::table_csv::{CsvBatches, check_csv, write_csv_stream};
+use crate::table_csv::{CsvBatches, CsvOptions, check_csv, write_csv_stream};
 use crate::walk::regular_file_meta;
 
 /// Rows per Parquet row group (pyarrow's default is 1 Mi rows; smaller groups keep
@@ -45,27 +45,67 @@ pub(crate) fn batch_rows(n_columns: usize) -> usize {
 
 /// The table formats known by their file suffix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TableKind {
+pub(crate) enum TableKind {
     Parquet,
-    Csv,
+    /// Delimited text (CSV, TSV), maybe gzip-compressed.
+    Text(TextFormat),
+}
+
+/// How a delimited text table is written: its field delimiter and whether it is gzipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextFormat {
+    /// The field delimiter: `,` for `.csv`, a tab for `.tsv` and `.tab`.
+    pub delimiter: u8,
+    /// Whether the file is gzip-compressed (`.csv.gz`, `.tsv.gz`).
+    pub gzip: bool,
+}
+
+impl TextFormat {
+    /// The text format of a file name by its suffix (case-insensitive): `.csv`, `.tsv`,
+    /// `.tab`, each optionally followed by `.gz`; `None` for anything else.
+    ///
+    /// ```
+    /// use lamella_storage::TextFormat;
+    /// assert_eq!(TextFormat::of("x.TSV.gz"), Some(TextFormat { delimiter: b'\t', gzip: true }));
+    /// assert_eq!(TextFormat::of("x.parquet"), None);
+    /// ```
+    pub fn of(name: &str) -> Option<TextFormat> {
+        let lower = name.to_ascii_lowercase();
+        let (rest, gzip) = match lower.strip_suffix(".gz") {
+            Some(r) => (r, true),
+            None => (lower.as_str(), false),
+        };
+        let delimiter = if rest.ends_with(".csv") {
+            b','
+        } else if rest.ends_with(".tsv") || rest.ends_with(".tab") {
+            b'\t'
+        } else {
+            return None;
+        };
+        Some(TextFormat { delimiter, gzip })
+    }
+}
+
+/// Whether `name` is a table file Lamella reads, by its suffix: `.parquet`, `.csv`, `.tsv`,
+/// `.tab`, the text ones optionally gzipped (`.csv.gz`).
+pub fn is_table_file(name: &str) -> bool {
+    name.to_ascii_lowercase().ends_with(".parquet") || TextFormat::of(name).is_some()
 }
 
 /// The table kind of `path` by its suffix, case-insensitive.
-fn table_kind(path: &Path) -> Option<TableKind> {
-    let ext = path.extension()?.to_str()?;
-    if ext.eq_ignore_ascii_case("parquet") {
-        Some(TableKind::Parquet)
-    } else if ext.eq_ignore_ascii_case("csv") {
-        Some(TableKind::Csv)
-    } else {
-        None
+pub(crate) fn table_kind(path: &Path) -> Option<TableKind> {
+    let name = path.file_name()?.to_str()?;
+    if name.to_ascii_lowercase().ends_with(".parquet") {
+        return Some(TableKind::Parquet);
     }
+    TextFormat::of(name).map(TableKind::Text)
 }
 
 fn require_table_kind(path: &Path, doing: &str) -> Result<TableKind> {
     table_kind(path).ok_or_else(|| Error::InvalidInput {
         what: format!("{doing} `{}`", path.display()),
-        reason: "only .parquet and .csv files are tables; rename the file to its real suffix"
+        reason: "only .parquet, .csv and .tsv files (also .csv.gz and .tsv.gz) are tables; \
+                 rename the file to its real suffix"
             .into(),
     })
 }
@@ -201,7 +241,13 @@ where
     B: std::borrow::Borrow<RecordBatch>,
 {
     let (schema, batches) = first_schema(batches, path)?;
-    write_csv_stream(&schema, batches.map(|b| Ok(b.borrow().clone())), path)
+    let format = text_format(path);
+    write_csv_stream(
+        &schema,
+        batches.map(|b| Ok(b.borrow().clone())),
+        path,
+        format,
+    )
 }
 
 /// Writes batches of `schema`, produced one at a time by `batches`, to `path` — Parquet or
@@ -212,16 +258,12 @@ pub fn write_batches(
     batches: impl Iterator<Item = Result<RecordBatch>>,
     path: &Path,
 ) -> Result<u64> {
-    let ext = path
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    match ext.as_str() {
-        "parquet" => write_parquet_stream(schema, batches, path),
-        "csv" => write_csv_stream(schema, batches, path),
-        _ => Err(Error::InvalidInput {
+    match table_kind(path) {
+        Some(TableKind::Parquet) => write_parquet_stream(schema, batches, path),
+        Some(TableKind::Text(f)) => write_csv_stream(schema, batches, path, f),
+        None => Err(Error::InvalidInput {
             what: format!("writing `{}`", path.display()),
-            reason: "give a .parquet or .csv file".into(),
+            reason: "give a .parquet, .csv or .tsv file (.csv.gz and .tsv.gz compress)".into(),
         }),
     }
 }
@@ -431,7 +473,7 @@ fn check_parquet(path: &Path) -> Result<u64> {
 pub fn check_table(path: &Path) -> Result<Option<u64>> {
     match table_kind(path) {
         Some(TableKind::Parquet) => check_parquet(path).map(Some),
-        Some(TableKind::Csv) => check_csv(path).map(Some),
+        Some(TableKind::Text(f)) => check_csv(path, f).map(Some),
         None => Ok(None),
     }
 }
@@ -562,7 +604,15 @@ impl std::fmt::Debug for ParquetBatches {
 /// The number of data rows of a CSV file with a header row, counted in one streaming pass
 /// that also checks the file like [`check_table`].
 pub fn csv_rows(path: &Path) -> Result<u64> {
-    check_csv(path)
+    check_csv(path, text_format(path))
+}
+
+/// The text format of `path` (a comma-separated file when the suffix says nothing).
+pub(crate) fn text_format(path: &Path) -> TextFormat {
+    TextFormat::of(&path.to_string_lossy()).unwrap_or(TextFormat {
+        delimiter: b',',
+        gzip: false,
+    })
 }
 
 /// Reads a CSV file with a header row into record batches, inferring column types from the
@@ -590,14 +640,14 @@ pub fn convert_table(src: &Path, dest: &Path) -> Result<u64> {
                 let r = ParquetBatches::open(src)?;
                 (r.schema(), Box::new(r))
             }
-            TableKind::Csv => {
+            TableKind::Text(_) => {
                 let r = CsvBatches::open(src)?;
                 (r.schema(), Box::new(r))
             }
         };
     match dest_kind {
         TableKind::Parquet => write_parquet_stream(&schema, batches, dest),
-        TableKind::Csv => write_csv_stream(&schema, batches, dest),
+        TableKind::Text(f) => write_csv_stream(&schema, batches, dest, f),
     }
 }
 
@@ -621,8 +671,8 @@ pub struct TableHead {
 pub fn read_table_head(path: &Path, n: usize) -> Result<TableHead> {
     match require_table_kind(path, "reading the head of")? {
         TableKind::Parquet => parquet_head(path, n),
-        TableKind::Csv => {
-            let reader = CsvBatches::open_with_max_rows(path, n)?;
+        TableKind::Text(_) => {
+            let reader = CsvBatches::open_with_max_rows(path, n, &CsvOptions::default())?;
             let (schema, n_rows) = (reader.schema(), reader.n_rows());
             let batches = take_rows(reader, n)?;
             head(path, schema, batches, n_rows)

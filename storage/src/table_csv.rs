@@ -11,10 +11,16 @@
 //!   zone-aware column holding the instants (UTC-normalised): its zone is the values' common
 //!   offset, or `+00:00` when they differ; timestamps without one stay naive;
 //! - a column mixing values with and without an offset stays a string column, and so does a
-//!   nanosecond column with a value outside the nanosecond range (years 1677–2262).
+//!   nanosecond column with a value outside the nanosecond range (years 1677–2262);
+//! - missing values are what pandas' `read_csv` takes as missing by default (`NA`, `NaN`,
+//!   `null`, `N/A`, `None`, an empty field, … — [`PANDAS_NA`]), so R's and pandas' exports
+//!   keep their numeric columns numeric; [`CsvOptions`] replaces the list.
+//!
+//! The same reader reads tab-separated files (`.tsv`, `.tab`) and gzip-compressed ones
+//! (`.csv.gz`, `.tsv.gz`), streaming the decompression; the writer writes them too.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -25,7 +31,9 @@ use chrono::Utc;
 use csv::StringRecord;
 
 use crate::error::{Error, Result};
-use crate::table::{batch_rows, check_batch_schema, write_file_atomically};
+use crate::table::{
+    TextFormat, batch_rows, check_batch_schema, text_format, write_file_atomically,
+};
 use crate::walk::regular_file_meta;
 
 /// Read buffer of the checking / inference pass.
@@ -39,16 +47,74 @@ pub(crate) struct CsvScan {
     pub n_rows: u64,
 }
 
+/// The values pandas' `read_csv` takes as missing by default (`na_values`), besides the
+/// empty field.
+pub const PANDAS_NA: [&str; 18] = [
+    "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
+    "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+];
+
+/// How text tables are read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CsvOptions {
+    /// The values read as missing besides the empty field; `None` means [`PANDAS_NA`].
+    pub na_values: Option<Vec<String>>,
+}
+
+impl CsvOptions {
+    /// Reads exactly `values` (and the empty field) as missing.
+    pub fn na_values<S: Into<String>>(values: impl IntoIterator<Item = S>) -> CsvOptions {
+        CsvOptions {
+            na_values: Some(values.into_iter().map(Into::into).collect()),
+        }
+    }
+
+    fn tokens(&self) -> Vec<&str> {
+        match &self.na_values {
+            Some(v) => v.iter().map(String::as_str).collect(),
+            None => PANDAS_NA.to_vec(),
+        }
+    }
+
+    /// The set of missing-value tokens, for the inference pass.
+    fn token_set(&self) -> std::collections::HashSet<String> {
+        self.tokens().into_iter().map(str::to_string).collect()
+    }
+
+    /// The same tokens as an anchored regular expression, for arrow's reader.
+    fn null_regex(&self) -> std::result::Result<regex::Regex, regex::Error> {
+        let mut alternatives = vec![String::new()];
+        alternatives.extend(self.tokens().into_iter().map(regex::escape));
+        regex::Regex::new(&format!("^(?:{})$", alternatives.join("|")))
+    }
+}
+
+/// The bytes of a text table, decompressed as they are read when it is gzipped.
+pub(crate) fn open_text(path: &Path, format: TextFormat) -> Result<Box<dyn Read + Send>> {
+    let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
+    Ok(if format.gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
+            SCAN_BUF, file,
+        )))
+    } else {
+        Box::new(file)
+    })
+}
+
 /// One pass over `path`: checks that there is a header row, that every row has the header's
 /// number of fields and that the text is UTF-8; calls `each` with every data row.
-pub(crate) fn scan_csv(path: &Path, mut each: impl FnMut(&StringRecord)) -> Result<CsvScan> {
+pub(crate) fn scan_csv(
+    path: &Path,
+    format: TextFormat,
+    mut each: impl FnMut(&StringRecord),
+) -> Result<CsvScan> {
     regular_file_meta(path, "a folder is not a CSV file")?;
-    let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
+        .delimiter(format.delimiter)
         .buffer_capacity(SCAN_BUF)
-        .from_reader(file);
+        .from_reader(open_text(path, format)?);
     let mut record = StringRecord::new();
     if !read_record(&mut reader, &mut record, path)? {
         return Err(invalid(
@@ -95,13 +161,23 @@ fn invalid(path: &Path, reason: String) -> Error {
 }
 
 fn read_record(
-    reader: &mut csv::Reader<File>,
+    reader: &mut csv::Reader<Box<dyn Read + Send>>,
     record: &mut StringRecord,
     path: &Path,
 ) -> Result<bool> {
     reader.read_record(record).map_err(|e| {
         let line = e.position().map_or(0, |p| p.line());
         match e.into_kind() {
+            csv::ErrorKind::Io(e)
+                if e.kind() == std::io::ErrorKind::InvalidInput
+                    || e.kind() == std::io::ErrorKind::InvalidData
+                    || e.kind() == std::io::ErrorKind::UnexpectedEof =>
+            {
+                invalid(
+                    path,
+                    format!("is not readable as gzip-compressed text ({e}): check the file"),
+                )
+            }
             csv::ErrorKind::Io(e) => Error::io("read", path, e),
             csv::ErrorKind::Utf8 { .. } => invalid(
                 path,
@@ -119,19 +195,24 @@ fn read_record(
 }
 
 /// Checks a CSV file in one streaming pass and returns its number of data rows.
-pub(crate) fn check_csv(path: &Path) -> Result<u64> {
-    Ok(scan_csv(path, |_| {})?.n_rows)
+pub(crate) fn check_csv(path: &Path, format: TextFormat) -> Result<u64> {
+    Ok(scan_csv(path, format, |_| {})?.n_rows)
 }
 
 /// Infers the schema of a CSV file in one streaming pass; returns it with the row count.
-pub(crate) fn infer_csv_schema(path: &Path) -> Result<(Schema, u64)> {
+pub(crate) fn infer_csv_schema(
+    path: &Path,
+    format: TextFormat,
+    options: &CsvOptions,
+) -> Result<(Schema, u64)> {
+    let na = options.token_set();
     let mut columns: Vec<ColumnType> = Vec::new();
-    let scan = scan_csv(path, |record| {
+    let scan = scan_csv(path, format, |record| {
         if columns.is_empty() {
             columns = vec![ColumnType::default(); record.len()];
         }
         for (value, column) in record.iter().zip(columns.iter_mut()) {
-            if !value.is_empty() {
+            if !value.is_empty() && !na.contains(value) {
                 column.update(value);
             }
         }
@@ -419,27 +500,43 @@ fn normalise_zone(z: &str) -> String {
 /// 2 Mi cells (64 Ki rows for narrow tables, fewer rows for wide ones).
 pub struct CsvBatches {
     path: PathBuf,
-    inner: arrow::csv::Reader<File>,
+    inner: arrow::csv::Reader<Box<dyn Read + Send>>,
     schema: SchemaRef,
     n_rows: u64,
 }
 
 impl CsvBatches {
-    /// Checks and scans `path` (a CSV file with a header row), then opens it for reading.
+    /// Checks and scans `path` (a CSV or TSV file with a header row, maybe gzipped; the
+    /// format by its suffix), then opens it for reading.
     pub fn open(path: &Path) -> Result<Self> {
-        Self::open_with_max_rows(path, usize::MAX)
+        Self::open_with(path, &CsvOptions::default())
     }
 
-    /// Like [`CsvBatches::open`] with at most `max_rows` (at least 1) rows per batch.
-    pub(crate) fn open_with_max_rows(path: &Path, max_rows: usize) -> Result<Self> {
-        let (schema, n_rows) = infer_csv_schema(path)?;
+    /// [`CsvBatches::open`] with other missing-value tokens.
+    pub fn open_with(path: &Path, options: &CsvOptions) -> Result<Self> {
+        Self::open_with_max_rows(path, usize::MAX, options)
+    }
+
+    /// Like [`CsvBatches::open_with`] with at most `max_rows` (at least 1) rows per batch.
+    pub(crate) fn open_with_max_rows(
+        path: &Path,
+        max_rows: usize,
+        options: &CsvOptions,
+    ) -> Result<Self> {
+        let format = text_format(path);
+        let (schema, n_rows) = infer_csv_schema(path, format, options)?;
         let schema = Arc::new(schema);
         let rows = batch_rows(schema.fields().len()).min(max_rows.max(1));
-        let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
+        let null_regex = options.null_regex().map_err(|e| Error::InvalidInput {
+            what: "the missing-value tokens".into(),
+            reason: e.to_string(),
+        })?;
         let inner = arrow::csv::ReaderBuilder::new(schema.clone())
             .with_header(true)
+            .with_delimiter(format.delimiter)
+            .with_null_regex(null_regex)
             .with_batch_size(rows)
-            .build(file)
+            .build(open_text(path, format)?)
             .map_err(|source| Error::Arrow {
                 path: path.to_path_buf(),
                 source,
@@ -491,32 +588,54 @@ pub(crate) fn write_csv_stream(
     schema: &SchemaRef,
     batches: impl Iterator<Item = Result<RecordBatch>>,
     path: &Path,
+    format: TextFormat,
 ) -> Result<u64> {
+    write_file_atomically(path, |file| {
+        let buffered = BufWriter::with_capacity(1 << 20, file);
+        let io = |e| Error::io("write", path, e);
+        if format.gzip {
+            let gz = flate2::write::GzEncoder::new(buffered, flate2::Compression::default());
+            write_delimited(schema, batches, path, format, gz)?
+                .finish()
+                .and_then(|mut w| w.flush())
+                .map_err(io)
+        } else {
+            write_delimited(schema, batches, path, format, buffered)?
+                .flush()
+                .map_err(io)
+        }
+    })
+}
+
+/// Writes the header and every batch to `sink`; returns the sink to be finished.
+fn write_delimited<W: Write>(
+    schema: &SchemaRef,
+    batches: impl Iterator<Item = Result<RecordBatch>>,
+    path: &Path,
+    format: TextFormat,
+    sink: W,
+) -> Result<W> {
     let arrow_err = |source| Error::Arrow {
         path: path.to_path_buf(),
         source,
     };
-    write_file_atomically(path, |file| {
-        let mut writer = arrow::csv::WriterBuilder::new()
-            .with_header(true)
-            .build(BufWriter::with_capacity(1 << 20, file));
-        let mut wrote = false;
-        for (i, batch) in batches.enumerate() {
-            let batch = batch?;
-            check_batch_schema(path, i, schema, &batch)?;
-            writer.write(&batch).map_err(arrow_err)?;
-            wrote = true;
-        }
-        if !wrote {
-            writer
-                .write(&RecordBatch::new_empty(schema.clone()))
-                .map_err(arrow_err)?;
-        }
+    let mut writer = arrow::csv::WriterBuilder::new()
+        .with_header(true)
+        .with_delimiter(format.delimiter)
+        .build(sink);
+    let mut wrote = false;
+    for (i, batch) in batches.enumerate() {
+        let batch = batch?;
+        check_batch_schema(path, i, schema, &batch)?;
+        writer.write(&batch).map_err(arrow_err)?;
+        wrote = true;
+    }
+    if !wrote {
         writer
-            .into_inner()
-            .flush()
-            .map_err(|e| Error::io("write", path, e))
-    })
+            .write(&RecordBatch::new_empty(schema.clone()))
+            .map_err(arrow_err)?;
+    }
+    Ok(writer.into_inner())
 }
 
 #[cfg(test)]
@@ -535,8 +654,10 @@ mod tests {
         w.into_inner().unwrap()
     }
 
+    /// Our inference without pandas' missing-value tokens (arrow-csv has none).
     fn ours(path: &Path) -> Vec<DataType> {
-        let (schema, _) = infer_csv_schema(path).unwrap();
+        let no_tokens = CsvOptions::na_values(Vec::<String>::new());
+        let (schema, _) = infer_csv_schema(path, text_format(path), &no_tokens).unwrap();
         schema
             .fields()
             .iter()
@@ -638,7 +759,8 @@ mod tests {
             assert_eq!(o[i], a[i], "column {i}: {column:?}");
         }
         // and arrow reads every column with our types
-        let batches = CsvBatches::open(&p).unwrap();
+        let batches =
+            CsvBatches::open_with(&p, &CsvOptions::na_values(Vec::<String>::new())).unwrap();
         for b in batches {
             b.unwrap();
         }
@@ -733,7 +855,7 @@ mod tests {
         let p = dir.path().join("t.csv");
         // quoted fields hold commas and newlines; the bad row starts on line 4
         std::fs::write(&p, "a,b\n1,\"x,\ny\"\n3\n4,5\n").unwrap();
-        let err = check_csv(&p).unwrap_err();
+        let err = check_csv(&p, text_format(&p)).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(
@@ -743,22 +865,22 @@ mod tests {
             )
         );
         std::fs::write(&p, "a,b\n1,2,3\n").unwrap();
-        let err = check_csv(&p).unwrap_err();
+        let err = check_csv(&p, text_format(&p)).unwrap_err();
         assert!(err.to_string().contains("line 2 has 3 fields"), "{err}");
         std::fs::write(&p, "").unwrap();
-        let err = check_csv(&p).unwrap_err();
+        let err = check_csv(&p, text_format(&p)).unwrap_err();
         assert!(err.to_string().contains("has no header row"), "{err}");
         std::fs::write(&p, b"a,b\n1,2\n\xff,3\n").unwrap();
-        let err = check_csv(&p).unwrap_err();
+        let err = check_csv(&p, text_format(&p)).unwrap_err();
         assert!(
             err.to_string().contains("line 3 is not valid UTF-8"),
             "{err}"
         );
         // header only; blank lines are not rows (as in arrow's reader)
         std::fs::write(&p, "a,b\n").unwrap();
-        assert_eq!(check_csv(&p).unwrap(), 0);
+        assert_eq!(check_csv(&p, text_format(&p)).unwrap(), 0);
         std::fs::write(&p, "a,b\n1,2\n\n3,4\r\n").unwrap();
-        assert_eq!(check_csv(&p).unwrap(), 2);
+        assert_eq!(check_csv(&p, text_format(&p)).unwrap(), 2);
         let rows: usize = CsvBatches::open(&p)
             .unwrap()
             .map(|b| b.unwrap().num_rows())

@@ -9,7 +9,7 @@ use crate::cli::CurateArgs;
 use crate::output::Out;
 
 fn curator(ln: &Instance, args: &CurateArgs) -> Result<Curator> {
-    let table = lamella_core::read_table(&args.file)?;
+    let table = lamella_core::read_table_with(&args.file, &args.na.options())?;
     let mut c = ln
         .curator(table)
         .allow_extra(args.allow_extra)

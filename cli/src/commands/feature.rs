@@ -88,12 +88,12 @@ pub fn run(cmd: FeatureCommand, out: &mut Out) -> Result<()> {
             }
             out.line(repr(&f)?)
         }
-        FeatureCommand::FromFile { file, save } => {
+        FeatureCommand::FromFile { file, na, save } => {
             if save {
-                let saved = reg.from_file(&file)?;
+                let saved = reg.from_file(&file, &na.options())?;
                 return named::print_saved_all(&saved, out);
             }
-            let features = reg.infer_file(&file)?;
+            let features = reg.infer_file(&file, &na.options())?;
             if out.json {
                 return out.json(&features);
             }

@@ -446,7 +446,7 @@ cli_test!(load_tables_and_files, |env| {
     );
     assert_error(
         &env.run(&["load", &u, "--out", "out/x.json"]),
-        ".parquet or .csv",
+        "give a path ending in .parquet, .csv or .tsv",
     );
 
     // Other files load as their local path.

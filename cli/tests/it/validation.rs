@@ -288,3 +288,62 @@ cli_test!(
         assert_eq!(found.as_array().unwrap().len(), 0);
     }
 );
+
+cli_test!(tables_from_r_and_pandas_read_as_pandas_reads_them, |env| {
+    env.init("data");
+    env.run(&["feature", "create", "bill_length_mm", "--dtype", "float"])
+        .ok();
+    env.run(&["feature", "create", "year", "--dtype", "int"])
+        .ok();
+    env.run(&["feature", "create", "sex", "--dtype", "str"])
+        .ok();
+    // R's write.csv: NA for missing; a TSV; a gzipped CSV.
+    let csv = "bill_length_mm,year,sex\n39.1,2007,male\nNA,2007,NA\n40.3,2008,female\n";
+    std::fs::write(env.path("penguins.csv"), csv).unwrap();
+    std::fs::write(env.path("penguins.tsv"), csv.replace(',', "\t")).unwrap();
+    let gz = {
+        use std::io::Write as _;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(csv.as_bytes()).unwrap();
+        e.finish().unwrap()
+    };
+    std::fs::write(env.path("penguins.csv.gz"), gz).unwrap();
+    for file in ["penguins.csv", "penguins.tsv", "penguins.csv.gz"] {
+        let r = env.run(&["validate", file, "--json"]);
+        assert_eq!(r.code, 0, "{file}: {}{}", r.stdout, r.stderr);
+        assert_eq!(r.json()["valid"], true, "{file}");
+    }
+    let saved = env
+        .run(&["save", "penguins.tsv", "--key", "penguins/p.tsv", "--json"])
+        .ok()
+        .json();
+    assert_eq!(saved["n_observations"], 3);
+    let head = env
+        .run(&["load", "--key", "penguins/p.tsv", "--json"])
+        .ok()
+        .json();
+    assert_eq!(head["n_rows"], 3);
+    // A token that is not pandas' missing value makes the column text: the report shows it.
+    std::fs::write(
+        env.path("odd.csv"),
+        "bill_length_mm,year,sex\n39.1,2007,male\nn.a.,2007,male\n-,2008,female\n",
+    )
+    .unwrap();
+    let r = env.run(&["validate", "odd.csv", "--json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let report = r.json();
+    let issue = &report["issues"][0];
+    assert_eq!(issue["code"], "wrong_dtype");
+    let values: Vec<&str> = issue["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(values, ["n.a.", "-"]);
+    let text = env.run(&["validate", "odd.csv"]);
+    assert!(text.stdout.contains("'n.a.'"), "{}", text.stdout);
+    // --na names the tokens: then the file is valid.
+    let r = env.run(&["validate", "odd.csv", "--na", "n.a.,-", "--json"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+});

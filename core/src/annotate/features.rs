@@ -108,14 +108,15 @@ impl Features {
         self.save_inferred(self.infer(table)?)
     }
 
-    /// The features of a local table file (Parquet or CSV), inferred, unsaved.
-    pub fn infer_file(&self, path: &Path) -> Result<Vec<Feature>> {
-        self.infer(&crate::table::read_table(path)?)
+    /// The features of a local table file (Parquet, CSV or TSV), inferred, unsaved; text
+    /// tables read missing values by `options`.
+    pub fn infer_file(&self, path: &Path, options: &crate::CsvOptions) -> Result<Vec<Feature>> {
+        self.infer(&crate::table::read_table_with(path, options)?)
     }
 
-    /// [`from_table`](Self::from_table) for a local table file (Parquet or CSV).
-    pub fn from_file(&self, path: &Path) -> Result<SavedAll<Feature>> {
-        self.save_inferred(self.infer_file(path)?)
+    /// [`from_table`](Self::from_table) for a local table file (Parquet, CSV or TSV).
+    pub fn from_file(&self, path: &Path, options: &crate::CsvOptions) -> Result<SavedAll<Feature>> {
+        self.save_inferred(self.infer_file(path, options)?)
     }
 
     /// Saves inferred features; the notes name only existing features whose dtype does not

@@ -58,9 +58,10 @@ pub fn object_key(a: &Artifact) -> String {
     }
 }
 
-/// Whether a suffix names a table Lamella reads (`.parquet`, `.csv`, any case).
-pub(super) fn is_table_suffix(suffix: &str) -> bool {
-    matches!(suffix.to_ascii_lowercase().as_str(), ".parquet" | ".csv")
+/// Whether a suffix names a table Lamella reads (`.parquet`, `.csv`, `.tsv`, the text ones
+/// maybe gzipped; any case).
+pub(crate) fn is_table_suffix(suffix: &str) -> bool {
+    lamella_storage::is_table_file(suffix)
 }
 
 #[cfg(test)]

@@ -83,10 +83,12 @@ impl Artifacts {
     /// The content: a table for Parquet and CSV, a local path otherwise.
     pub fn load(&self, a: &Artifact) -> Result<Loaded> {
         self.read_as_input(a, |path| {
-            let batches = match a.suffix.to_ascii_lowercase().as_str() {
-                ".parquet" => lamella_storage::read_parquet(&path)?,
-                ".csv" => lamella_storage::read_csv(&path)?,
-                _ => return Ok(Loaded::Path(path)),
+            let batches = if a.suffix.eq_ignore_ascii_case(".parquet") {
+                lamella_storage::read_parquet(&path)?
+            } else if is_table_suffix(&a.suffix) {
+                lamella_storage::read_csv(&path)?
+            } else {
+                return Ok(Loaded::Path(path));
             };
             let schema = match batches.first() {
                 Some(b) => b.schema(),
@@ -140,7 +142,7 @@ impl Artifacts {
                 return Err(Error::invalid(
                     "the output suffix for a table",
                     out_suffix,
-                    "give a path ending in .parquet or .csv",
+                    "give a path ending in .parquet, .csv or .tsv (.csv.gz, .tsv.gz)",
                 ));
             }
             return self.read_as_input(a, |path| {

@@ -34,6 +34,7 @@ use crate::query::Query;
 pub use delete::{Deleted, Deletion, Restored};
 pub use doctor::DoctorReport;
 pub use draft::{ArtifactDraft, SavedEach};
+pub(crate) use key::is_table_suffix;
 pub use key::{check_key, object_key, suffix_of};
 pub use load::Preview;
 pub use prepare::skipped_link_notes;

@@ -355,7 +355,10 @@ impl Collections {
                 lossy_would_resolve: false,
             });
         }
-        if !matches!(suffix.as_deref(), Some(".parquet") | Some(".csv")) {
+        if !suffix
+            .as_deref()
+            .is_some_and(crate::artifact::is_table_suffix)
+        {
             return Err(Error::NotATable {
                 what: "the collection".into(),
                 reason: format!(

@@ -126,6 +126,49 @@ fn offending(d: &Distinct, i: usize, suggestion: Option<Suggestion>) -> Offendin
     }
 }
 
+/// For a column of Arrow type `ty` that does not fit `dtype`, the test of a single value
+/// (as text) that makes it not fit — text that is no number, a float with a fraction for an
+/// int feature — or `None` when the whole type is wrong (booleans for a number, say).
+fn misfit_rule(ty: &DataType, dtype: &Dtype) -> Option<fn(&str) -> bool> {
+    let text = matches!(
+        ty,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    ) || matches!(ty, DataType::Dictionary(_, v) if matches!(**v, DataType::Utf8 | DataType::LargeUtf8));
+    match dtype {
+        Dtype::Int if text || ty.is_floating() => Some(|v| {
+            v.trim().parse::<i64>().is_err()
+                && !v
+                    .trim()
+                    .parse::<f64>()
+                    .is_ok_and(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+        }),
+        Dtype::Float | Dtype::Num if text => Some(|v| v.trim().parse::<f64>().is_err()),
+        Dtype::Bool if text => Some(|v| {
+            !matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "true" | "false" | "t" | "f" | "yes" | "no" | "0" | "1"
+            )
+        }),
+        Dtype::Date if text => {
+            Some(|v| chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").is_err())
+        }
+        Dtype::Datetime if text => Some(|v| lamella_schema::parse_timestamp(v.trim()).is_none()),
+        _ => None,
+    }
+}
+
+/// What values of `dtype` are, in a message: "integers", "numbers", ….
+fn dtype_noun(dtype: &Dtype) -> &'static str {
+    match dtype {
+        Dtype::Int => "integers",
+        Dtype::Float | Dtype::Num => "numbers",
+        Dtype::Bool => "booleans",
+        Dtype::Date => "dates (YYYY-MM-DD)",
+        Dtype::Datetime => "timestamps",
+        _ => "of that dtype",
+    }
+}
+
 /// Whether a column of Arrow type `ty` can hold values of `dtype`.
 fn fits(ty: &DataType, dtype: &Dtype) -> bool {
     let text =
@@ -428,16 +471,43 @@ impl Curator {
             let f = matched[mi].feature.clone();
             let fits_dtype = fits(column.data_type(), &f.dtype);
             if !fits_dtype {
+                // The values that keep the column from the feature's dtype (text that is not
+                // a number, say), as many as the report shows.
+                let misfits = match misfit_rule(column.data_type(), &f.dtype) {
+                    Some(bad) => Some(values::failing(column.as_ref(), bad, self.examples)?),
+                    None => None,
+                };
+                let (values, count) = match &misfits {
+                    Some(d) if !d.values.is_empty() => {
+                        truncated |= d.uncounted > 0;
+                        let shown: Vec<Offending> =
+                            (0..d.values.len()).map(|i| offending(d, i, None)).collect();
+                        let n = d.counts.iter().sum::<usize>() + d.uncounted;
+                        (shown, n)
+                    }
+                    _ => (Vec::new(), self.table.num_rows()),
+                };
+                let what = if values.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; {} value{} {} not {}",
+                        count,
+                        if count == 1 { "" } else { "s" },
+                        if count == 1 { "is" } else { "are" },
+                        dtype_noun(&f.dtype)
+                    )
+                };
                 issues.push(Issue {
                     stage: Stage::Dtype,
                     code: Code::WrongDtype,
                     column: Some(name.clone()),
                     feature: Some(f.name.clone()),
-                    values: Vec::new(),
-                    count: self.table.num_rows(),
+                    values,
+                    count,
                     expected: Some(f.dtype.to_string()),
                     message: format!(
-                        "holds {} but feature '{}' has dtype '{}'",
+                        "holds {} but feature '{}' has dtype '{}'{what}",
                         column.data_type(),
                         f.name,
                         f.dtype

@@ -344,7 +344,11 @@ fn convert_table_streams_both_ways() {
     convert_table(&csv2, &csv2).unwrap();
     assert_eq!(csv_rows(&csv2).unwrap(), 150_000);
     let err = convert_table(&csv, &dir.path().join("out.json")).unwrap_err();
-    assert!(err.to_string().contains("only .parquet and .csv"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("only .parquet, .csv and .tsv files"),
+        "{err}"
+    );
     std::fs::write(&csv, "a,b\n1\n").unwrap();
     let bad_dest = dir.path().join("never.parquet");
     assert!(matches!(
@@ -382,8 +386,12 @@ fn csv_heads_have_the_full_read_types() {
     assert_eq!(all.batch.num_rows(), 100_000);
     let none = read_table_head(&p, 0).unwrap();
     assert_eq!((none.batch.num_rows(), none.batch.num_columns()), (0, 3));
-    let err = read_table_head(&dir.path().join("x.tsv"), 5).unwrap_err();
-    assert!(err.to_string().contains("only .parquet and .csv"), "{err}");
+    let err = read_table_head(&dir.path().join("x.json"), 5).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("only .parquet, .csv and .tsv files"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -503,4 +511,83 @@ fn converting_a_file_with_schema_metadata_and_a_time_zone() {
         std::fs::read_to_string(&csv).unwrap(),
         "a,t\nx,2025-01-01T00:00:00+01:00\ny,2025-02-01T00:00:00+01:00\n"
     );
+}
+
+/// What R and pandas write for missing values leaves numeric columns numeric, as pandas
+/// reads them; other tokens are chosen with `CsvOptions`.
+#[test]
+fn missing_value_tokens_keep_columns_typed() {
+    use lamella_storage::CsvOptions;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("r.csv");
+    std::fs::write(
+        &p,
+        "n,x,s,b\n1,1.5,a,true\nNA,NaN,NA,NA\nnull,,N/A,null\n4,None,d,false\n",
+    )
+    .unwrap();
+    let batches = read_csv(&p).unwrap();
+    let b = &batches[0];
+    let types: Vec<DataType> = b
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.data_type().clone())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            DataType::Int64,
+            DataType::Float64,
+            DataType::Utf8,
+            DataType::Boolean
+        ]
+    );
+    assert_eq!(b.column(0).null_count(), 2);
+    assert_eq!(b.column(1).null_count(), 3);
+    assert_eq!(b.column(2).null_count(), 2);
+    // Other tokens: "NA" is a value again, "-" is missing.
+    let p = dir.path().join("dash.csv");
+    std::fs::write(&p, "n,s\n1,NA\n-,x\n").unwrap();
+    let r = CsvBatches::open_with(&p, &CsvOptions::na_values(["-"])).unwrap();
+    assert_eq!(r.schema().field(0).data_type(), &DataType::Int64);
+    assert_eq!(r.schema().field(1).data_type(), &DataType::Utf8);
+    let b: Vec<RecordBatch> = r.map(Result::unwrap).collect();
+    assert_eq!(b[0].column(0).null_count(), 1);
+    assert_eq!(b[0].column(1).null_count(), 0);
+}
+
+/// Tab-separated and gzip-compressed tables read and write like CSV.
+#[test]
+fn tsv_and_gzip_tables() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let tsv = dir.path().join("t.tsv");
+    std::fs::write(&tsv, "a\tb\n1\tx,y\n2\tz\n").unwrap();
+    assert_eq!(check_table(&tsv).unwrap(), Some(2));
+    let b = read_table_head(&tsv, 10).unwrap();
+    assert_eq!(b.n_columns, 2);
+    assert_eq!(show(b.batch.column(1).as_ref(), 0), "x,y");
+    let gz = dir.path().join("t.CSV.gz");
+    let mut enc = flate2_encoder(std::fs::File::create(&gz).unwrap());
+    enc.write_all(b"a,b\n1,NA\n3,4\n").unwrap();
+    enc.finish().unwrap();
+    assert_eq!(check_table(&gz).unwrap(), Some(2));
+    let batches = read_csv(&gz).unwrap();
+    assert_eq!(batches[0].column(1).data_type(), &DataType::Int64);
+    assert_eq!(batches[0].column(1).null_count(), 1);
+    // converted to a gzipped TSV and back
+    let out = dir.path().join("out.tsv.gz");
+    convert_table(&gz, &out).unwrap();
+    let back = read_csv(&out).unwrap();
+    assert_eq!(back[0].num_rows(), 2);
+    assert_eq!(back[0].schema(), batches[0].schema());
+    // a file that claims gzip but is not is a clear error
+    let fake = dir.path().join("fake.csv.gz");
+    std::fs::write(&fake, "a,b\n1,2\n").unwrap();
+    let err = check_table(&fake).unwrap_err();
+    assert!(err.to_string().contains("gzip"), "{err}");
+}
+
+fn flate2_encoder(f: std::fs::File) -> flate2::write::GzEncoder<std::fs::File> {
+    flate2::write::GzEncoder::new(f, flate2::Compression::default())
 }

@@ -9,11 +9,11 @@
 //! let dir = tempfile::tempdir()?;
 //! # lamella_core::set_settings_home(dir.path().join("home"));
 //! let ln = Instance::init(dir.path().join("mydata"), None)?;          // SQLite + local folder
-//! let study0 = ln.ulabels().create(ULabel::new("study0").description("My initial study"))?;
+//! let study0 = ln.ulabels().create(ULabel::new("study0").description("My initial study")).save()?;
 //! let species = ln.ulabels().save_all(["setosa", "versicolor", "virginica"].map(ULabel::new))?;
-//! let is_species = ln.ulabels().create(ULabel::new("is_species"))?;
+//! let is_species = ln.ulabels().create(ULabel::new("is_species")).save()?;
 //! ln.ulabels().children(&is_species)?.set(&species.records)?;
-//! let f = ln.features().create(Feature::new("iris_species_name", "cat".parse()?))?;
+//! let f = ln.features().create(Feature::new("iris_species_name", "cat".parse()?)).save()?;
 //! assert_eq!(ln.ulabels().filter("parents__name", "is_species").count()?, 3);
 //! assert_eq!(f.dtype, "cat");
 //! assert!(!study0.existed);
@@ -51,7 +51,8 @@ pub use instance::{Instance, InstanceBuilder, InstanceInfo, LAMELLA_DIR, current
 pub use lamella_storage::CsvOptions;
 pub use query::Query;
 pub use registry::{
-    Features, Hit, NameLookup, Named, Registry, Relatives, Saved, SavedAll, ULabels,
+    Features, Hit, LabelDraft, NameLookup, Named, NamedDraft, Registry, Relatives, Saved, SavedAll,
+    ULabels,
 };
 pub use settings::{
     InstanceEntry, Settings, home as settings_home, known_secrets, set_home as set_settings_home,

@@ -124,10 +124,14 @@ db_test!(features_from_a_table_infer_dtypes_and_reuse_existing, |t| {
     // An existing feature is reused; a dtype that does not accept the column is named, a
     // stricter one that does (a category branch for text) is not.
     t.features()
-        .create(Feature::new("species", "int".parse()?))?;
-    t.ulabels().create(lamella_core::ULabel::new("is_site"))?;
+        .create(Feature::new("species", "int".parse()?))
+        .save()?;
+    t.ulabels()
+        .create(lamella_core::ULabel::new("is_site"))
+        .save()?;
     t.features()
-        .create(Feature::new("site", "cat[ULabel[is_site]]".parse()?))?;
+        .create(Feature::new("site", "cat[ULabel[is_site]]".parse()?))
+        .save()?;
     let saved = t.features().from_table(&table())?;
     assert_eq!(saved.records.len(), 9);
     assert_eq!(saved.created, 7);

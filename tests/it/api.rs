@@ -28,7 +28,9 @@ fn handles_own_the_instance_and_cross_threads() {
 #[test]
 fn a_query_is_built_on_one_thread_and_run_on_another() -> anyhow::Result<()> {
     let t = lamella_tests::TestInstance::new(lamella_tests::Db::Sqlite).expect("instance");
-    t.ulabels().create(lamella_core::ULabel::new("sent"))?;
+    t.ulabels()
+        .create(lamella_core::ULabel::new("sent"))
+        .save()?;
     let q = t.ulabels().filter("name", "sent");
     let n = std::thread::spawn(move || q.count())
         .join()

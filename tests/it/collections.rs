@@ -488,10 +488,12 @@ db_test!(check_reports_units_and_labels_from_the_registries, |t| {
     use lamella_core::arrow::datatypes::{Field, Schema};
     use lamella_core::{Feature, ULabel};
     t.features()
-        .create(Feature::new("length", "float".parse()?).unit("m"))?;
+        .create(Feature::new("length", "float".parse()?).unit("m"))
+        .save()?;
     let cell_type = t
         .features()
-        .create(Feature::new("cell_type", "cat".parse()?))?
+        .create(Feature::new("cell_type", "cat".parse()?))
+        .save()?
         .record;
     // Two members declare their column's unit: one in the feature's, one in millimetres.
     let with_unit = |unit: &str, v: f64| -> anyhow::Result<RecordBatch> {

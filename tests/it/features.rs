@@ -2,11 +2,14 @@ use lamella_core::{Error, Feature};
 use lamella_tests::db_test;
 
 db_test!(create_with_dtype_unit_synonyms, |t| {
-    let f = t.features().create(
-        Feature::new("sepal_length", "number".parse()?)
-            .unit("m")
-            .synonyms(["sepal length", "SL"]),
-    )?;
+    let f = t
+        .features()
+        .create(
+            Feature::new("sepal_length", "number".parse()?)
+                .unit("m")
+                .synonyms(["sepal length", "SL"]),
+        )
+        .save()?;
     assert_eq!(f.dtype, "num", "dtype stored in canonical spelling");
     assert_eq!(f.unit.as_deref(), Some("m"));
     assert_eq!(f.synonyms.as_deref(), Some("sepal length|SL"));
@@ -16,7 +19,8 @@ db_test!(create_with_dtype_unit_synonyms, |t| {
     assert_eq!(hits[0].kind, lamella_core::names::MatchKind::Synonym);
     let again = t
         .features()
-        .create(Feature::new("sepal_length", "float".parse()?))?;
+        .create(Feature::new("sepal_length", "float".parse()?))
+        .save()?;
     assert!(again.existed);
     assert_eq!(again.dtype, "num");
     Ok(())
@@ -36,7 +40,8 @@ db_test!(bad_dtypes_are_clear_errors, |t| {
     assert_eq!(t.features().query().count()?, 0);
     let mut f = t
         .features()
-        .create(Feature::new("species", "cat".parse()?))?
+        .create(Feature::new("species", "cat".parse()?))
+        .save()?
         .record;
     assert!("cat[ULabel|".parse::<lamella_core::Dtype>().is_err());
     assert_eq!(t.features().get(&f.uid)?.dtype, "cat");
@@ -80,6 +85,7 @@ db_test!(categorical_dtypes_are_checked_when_saved, |t| {
     let e = t
         .features()
         .create(Feature::new("species", "cat[ULabel[is_species]]".parse()?))
+        .save()
         .unwrap_err();
     assert!(
         matches!(&e, Error::MissingBranch { branch, .. } if branch == "is_species"),
@@ -88,6 +94,7 @@ db_test!(categorical_dtypes_are_checked_when_saved, |t| {
     let e = t
         .features()
         .create(Feature::new("cell_type", "cat[bionty.CellType]".parse()?))
+        .save()
         .unwrap_err();
     assert_eq!(e.kind(), "invalid_value", "{e}");
     // A batch with one bad feature saves none.
@@ -102,7 +109,8 @@ db_test!(categorical_dtypes_are_checked_when_saved, |t| {
         .create_branches(&"cat[ULabel[is_species]|ULabel[is_site]]".parse()?)?;
     assert_eq!(branches.created, 2);
     t.features()
-        .create(Feature::new("species", "cat[ULabel[is_species]]".parse()?))?;
+        .create(Feature::new("species", "cat[ULabel[is_species]]".parse()?))
+        .save()?;
     let mut f = t.features().get_by_name("species")?;
     f.dtype = "cat[ULabel[missing]]".parse()?;
     assert!(matches!(

@@ -9,7 +9,7 @@ db_test!(children_set_and_query_by_relation, |t| {
     let species = t
         .ulabels()
         .save_all(["setosa", "versicolor", "virginica"].map(ULabel::new))?;
-    let is_species = t.ulabels().create(ULabel::new("is_species"))?;
+    let is_species = t.ulabels().create(ULabel::new("is_species")).save()?;
     assert_eq!(t.ulabels().children(&is_species)?.set(&species.records)?, 3);
     assert_eq!(
         names(&t.ulabels().filter("parents__name", "is_species").all()?),
@@ -89,7 +89,7 @@ db_test!(attach_ten_thousand_children, |t| {
     let kids = t
         .ulabels()
         .save_all((0..10_000).map(|i| ULabel::new(format!("kid{i}"))))?;
-    let parent = t.ulabels().create(ULabel::new("parent"))?;
+    let parent = t.ulabels().create(ULabel::new("parent")).save()?;
     assert_eq!(t.ulabels().children(&parent)?.add(&kids.records)?, 10_000);
     assert_eq!(
         t.ulabels().filter("parents__name", "parent").count()?,
@@ -104,8 +104,8 @@ db_test!(view_parents_builds_the_hierarchy, |t| {
     let species = t
         .ulabels()
         .save_all(["setosa", "versicolor", "virginica"].map(ULabel::new))?;
-    let is_species = t.ulabels().create(ULabel::new("is_species"))?;
-    let top = t.ulabels().create(ULabel::new("taxonomy"))?;
+    let is_species = t.ulabels().create(ULabel::new("is_species")).save()?;
+    let top = t.ulabels().create(ULabel::new("taxonomy")).save()?;
     t.ulabels().children(&is_species)?.set(&species.records)?;
     t.ulabels()
         .parents(&is_species)?
@@ -144,9 +144,11 @@ db_test!(view_parents_builds_the_hierarchy, |t| {
 
 db_test!(labels_and_their_parent_links_are_saved_together, |t| {
     let reg = t.ulabels();
-    let root = reg.create(ULabel::new("root"))?.record;
+    let root = reg.create(ULabel::new("root")).save()?.record;
     let child = reg
-        .create_with_parents(ULabel::new("child"), std::slice::from_ref(&root))?
+        .create(ULabel::new("child"))
+        .parents(std::slice::from_ref(&root))
+        .save()?
         .record;
     assert_eq!(reg.parents(&child)?.all()?[0].name, "root");
     // Making `root` a child of its own child closes a cycle: the whole save is refused, and

@@ -18,7 +18,9 @@ db_test!(init_registers_storage_and_user, |t| {
 });
 
 db_test!(connect_reopens_the_same_instance, |t| {
-    t.ulabels().create(lamella_core::ULabel::new("kept"))?;
+    t.ulabels()
+        .create(lamella_core::ULabel::new("kept"))
+        .save()?;
     let again = Instance::connect(t.root())?;
     assert_eq!(again.uid(), t.uid());
     assert_eq!(again.ulabels().get_by_name("kept")?.name, "kept");
@@ -147,7 +149,7 @@ fn an_embedded_instance_leaves_the_settings_alone() -> anyhow::Result<()> {
     isolate_home();
     let dir = tempfile::tempdir()?;
     let ln = Instance::builder(dir.path().join("data")).create()?;
-    ln.ulabels().create(lamella_core::ULabel::new("x"))?;
+    ln.ulabels().create(lamella_core::ULabel::new("x")).save()?;
     let again = Instance::builder(dir.path().join("data")).open()?;
     assert_eq!(again.uid(), ln.uid());
     let after = lamella_core::Settings::load()?;

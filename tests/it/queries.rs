@@ -117,10 +117,11 @@ db_test!(every_lookup_on_every_field_runs_over_nulls, |t| {
     };
     use lamella_schema::registry::FieldType;
     t.track(Transform::new("Nulls"))?;
-    let label = t.ulabels().create(ULabel::new("plain"))?.record;
+    let label = t.ulabels().create(ULabel::new("plain")).save()?.record;
     let feature = t
         .features()
-        .create(Feature::new("plain_feature", "cat".parse()?))?
+        .create(Feature::new("plain_feature", "cat".parse()?))
+        .save()?
         .record;
     t.feature_sets().from_features(&[feature])?;
     let a = t
@@ -219,10 +220,11 @@ db_test!(every_lookup_on_every_field_runs_over_nulls, |t| {
 
 db_test!(unknown_names_in_a_query_are_errors_with_suggestions, |t| {
     use lamella_core::{Artifact, Feature};
-    t.ulabels().create(ULabel::new("CD14 Monocytes"))?;
-    t.ulabels().create(ULabel::new("is_species"))?;
+    t.ulabels().create(ULabel::new("CD14 Monocytes")).save()?;
+    t.ulabels().create(ULabel::new("is_species")).save()?;
     t.features()
-        .create(Feature::new("n_genes", "int".parse()?))?;
+        .create(Feature::new("n_genes", "int".parse()?))
+        .save()?;
     // Known names that nothing carries: an empty answer.
     assert_eq!(
         t.artifacts()

@@ -130,15 +130,18 @@ db_test!(migrations_tables_and_registries_agree, |t| {
 db_test!(a_label_annotates_an_artifact_once_per_feature, |t| {
     let label = t
         .ulabels()
-        .create(lamella_core::ULabel::new("setosa"))?
+        .create(lamella_core::ULabel::new("setosa"))
+        .save()?
         .record;
     let f1 = t
         .features()
-        .create(lamella_core::Feature::new("species", "cat".parse()?))?
+        .create(lamella_core::Feature::new("species", "cat".parse()?))
+        .save()?
         .record;
     let f2 = t
         .features()
-        .create(lamella_core::Feature::new("organism", "cat".parse()?))?
+        .create(lamella_core::Feature::new("organism", "cat".parse()?))
+        .save()?
         .record;
     let p = t.file("a.txt", b"a");
     let a = t.artifacts().from_path(&p).save()?.record;

@@ -65,7 +65,11 @@ db_test!(
         // Loading makes the artifact an input of the run; its producer becomes a parent.
         t.artifacts().load(&raw)?;
         t.artifacts().load(&raw)?;
-        let label = t.ulabels().create(ULabel::new("made in a run"))?.record;
+        let label = t
+            .ulabels()
+            .create(ULabel::new("made in a run"))
+            .save()?
+            .record;
         assert_eq!(label.run_id, model.run.id);
         let out = t.file("out.txt", b"model output");
         let produced = t

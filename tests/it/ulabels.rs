@@ -2,13 +2,14 @@ use lamella_core::{Error, ULabel};
 use lamella_tests::db_test;
 
 db_test!(create_returns_existing_for_same_name, |t| {
-    let a = t.ulabels().create(ULabel::new("project1"))?;
+    let a = t.ulabels().create(ULabel::new("project1")).save()?;
     assert!(!a.existed);
     assert!(a.id.is_some());
     assert_eq!(a.created_by_id, t.user().id.unwrap());
     let b = t
         .ulabels()
-        .create(ULabel::new("project1").description("other"))?;
+        .create(ULabel::new("project1").description("other"))
+        .save()?;
     assert!(b.existed);
     assert_eq!(a.uid, b.uid);
     assert_eq!(
@@ -20,7 +21,7 @@ db_test!(create_returns_existing_for_same_name, |t| {
 });
 
 db_test!(similar_names_warn_but_create, |t| {
-    t.ulabels().create(ULabel::new("project1"))?;
+    t.ulabels().create(ULabel::new("project1")).save()?;
     assert_eq!(
         t.ulabels().similar("project 1")?,
         vec!["project1".to_string()]
@@ -30,19 +31,19 @@ db_test!(similar_names_warn_but_create, |t| {
         "an exact name is not 'similar'"
     );
     assert_eq!(t.ulabels().query().count()?, 1, "similar() saves nothing");
-    let s = t.ulabels().create(ULabel::new("project 1"))?;
+    let s = t.ulabels().create(ULabel::new("project 1")).save()?;
     assert!(!s.existed);
     assert_eq!(s.similar, vec!["project1".to_string()]);
-    let s = t.ulabels().create(ULabel::new("Project-1"))?;
+    let s = t.ulabels().create(ULabel::new("Project-1")).save()?;
     assert_eq!(s.similar.len(), 2, "{:?}", s.similar);
     // Numbered series are not near-duplicates.
-    let s = t.ulabels().create(ULabel::new("project2"))?;
+    let s = t.ulabels().create(ULabel::new("project2")).save()?;
     assert!(s.similar.is_empty(), "{:?}", s.similar);
     Ok(())
 });
 
 db_test!(bulk_save_dedupes_and_reports, |t| {
-    t.ulabels().create(ULabel::new("setosa"))?;
+    t.ulabels().create(ULabel::new("setosa")).save()?;
     let out = t.ulabels().save_all(
         [
             "setosa",
@@ -80,7 +81,7 @@ db_test!(bulk_save_of_ten_thousand, |t| {
 
 db_test!(invalid_names_are_refused, |t| {
     for bad in ["", "   ", " padded"] {
-        let e = t.ulabels().create(ULabel::new(bad)).unwrap_err();
+        let e = t.ulabels().create(ULabel::new(bad)).save().unwrap_err();
         assert!(matches!(e, Error::InvalidName { .. }), "{e}");
     }
     // A failing bulk save writes nothing.
@@ -94,7 +95,7 @@ db_test!(invalid_names_are_refused, |t| {
 });
 
 db_test!(get_by_uid_and_prefix, |t| {
-    let a = t.ulabels().create(ULabel::new("alpha"))?;
+    let a = t.ulabels().create(ULabel::new("alpha")).save()?;
     assert_eq!(t.ulabels().get(&a.uid)?.name, "alpha");
     assert_eq!(t.ulabels().get(&a.uid[..5])?.name, "alpha");
     assert_eq!(t.ulabels().resolve("alpha")?.uid, a.uid);
@@ -108,8 +109,8 @@ db_test!(get_by_uid_and_prefix, |t| {
 });
 
 db_test!(update_renames_and_guards_uniqueness, |t| {
-    let mut l = t.ulabels().create(ULabel::new("project1"))?.record;
-    t.ulabels().create(ULabel::new("taken"))?;
+    let mut l = t.ulabels().create(ULabel::new("project1")).save()?.record;
+    t.ulabels().create(ULabel::new("taken")).save()?;
     let before = l.updated_at;
     l.name = "project1a".into();
     t.ulabels().update(&mut l)?;
@@ -124,14 +125,14 @@ db_test!(update_renames_and_guards_uniqueness, |t| {
 });
 
 db_test!(delete_and_refuse_linked, |t| {
-    let l = t.ulabels().create(ULabel::new("gone"))?;
+    let l = t.ulabels().create(ULabel::new("gone")).save()?;
     t.ulabels().delete(&l)?;
     assert!(t.ulabels().filter("name", "gone").one_or_none()?.is_none());
     let e = t.ulabels().delete(&l).unwrap_err();
     assert!(matches!(e, Error::NotFound { .. }), "{e}");
 
     // A label linked to an artifact cannot be deleted.
-    let linked = t.ulabels().create(ULabel::new("linked"))?;
+    let linked = t.ulabels().create(ULabel::new("linked")).save()?;
     lamella_tests::link_label_to_new_artifact(&t, &linked)?;
     let e = t.ulabels().delete(&linked).unwrap_err();
     assert!(matches!(e, Error::Linked { .. }), "{e}");
@@ -157,7 +158,7 @@ db_test!(search_ranks_and_lookup_keys, |t| {
 db_test!(name_checks_follow_renames_and_deletes, |t| {
     // The near-duplicate check keeps a cache of names in the process: it must see records
     // created, renamed and deleted since it was filled, also by another connection.
-    let mut a = t.ulabels().create(ULabel::new("alpha-one"))?.record;
+    let mut a = t.ulabels().create(ULabel::new("alpha-one")).save()?.record;
     assert_eq!(
         t.ulabels().similar("alpha one")?,
         vec!["alpha-one".to_string()]
@@ -173,7 +174,7 @@ db_test!(name_checks_follow_renames_and_deletes, |t| {
     assert!(t.ulabels().similar("beta two")?.is_empty(), "deleted");
     // another process (here: another Instance on the same database) adds a name
     let other = lamella_core::Instance::connect(t.root())?;
-    other.ulabels().create(ULabel::new("gamma-three"))?;
+    other.ulabels().create(ULabel::new("gamma-three")).save()?;
     assert_eq!(
         t.ulabels().similar("gamma three")?,
         vec!["gamma-three".to_string()]
@@ -183,7 +184,7 @@ db_test!(name_checks_follow_renames_and_deletes, |t| {
 
 db_test!(control_characters_are_refused_on_every_backend, |t| {
     for bad in ["nul\u{0}byte", "esc\u{1b}[31m", "line\nbreak"] {
-        let e = t.ulabels().create(ULabel::new(bad)).unwrap_err();
+        let e = t.ulabels().create(ULabel::new(bad)).save().unwrap_err();
         assert!(matches!(e, Error::InvalidName { .. }), "{bad:?}: {e}");
         assert!(e.to_string().contains("control character"), "{e}");
         assert!(!e.to_string().contains('\u{0}') && !e.to_string().contains('\u{1b}'));
@@ -191,11 +192,13 @@ db_test!(control_characters_are_refused_on_every_backend, |t| {
     let e = t
         .ulabels()
         .create(ULabel::new("fine").description("a\u{0}b"))
+        .save()
         .unwrap_err();
     assert!(e.to_string().contains("control character"), "{e}");
     // a multi-line description is fine
     t.ulabels()
-        .create(ULabel::new("fine").description("line 1\nline 2"))?;
+        .create(ULabel::new("fine").description("line 1\nline 2"))
+        .save()?;
     assert_eq!(t.ulabels().query().count()?, 1);
     Ok(())
 });
@@ -219,7 +222,7 @@ db_test!(
         let db = t.raw_db()?;
         db.transaction(|c| lamella_schema::name_index_clear(c, 1))?;
         assert_eq!(reg.similar("versicolr")?, ["versicolor"]);
-        let created = reg.create(ULabel::new("versicolour"))?;
+        let created = reg.create(ULabel::new("versicolour")).save()?;
         assert_eq!(created.similar, ["versicolor"]);
         // A large batch (read in one pass, not probed) finds the same names as a single create.
         let mut batch: Vec<ULabel> = (0..2_500)

@@ -36,18 +36,20 @@ fn a_file(t: &lamella_tests::TestInstance, name: &str) -> anyhow::Result<Artifac
 }
 
 db_test!(labels_add_through_features_like_lamindb, |t| {
-    let study0 = t.ulabels().create(ULabel::new("study0"))?.record;
+    let study0 = t.ulabels().create(ULabel::new("study0")).save()?.record;
     let species = t
         .ulabels()
         .save_all(["setosa", "versicolor", "virginica"].map(ULabel::new))?
         .records;
     let study_name = t
         .features()
-        .create(Feature::new("study_name", "cat".parse()?))?
+        .create(Feature::new("study_name", "cat".parse()?))
+        .save()?
         .record;
     let iris = t
         .features()
-        .create(Feature::new("iris_species_name", "cat".parse()?))?
+        .create(Feature::new("iris_species_name", "cat".parse()?))
+        .save()?
         .record;
     let a = a_file(&t, "raw.txt")?;
     // Without a feature: plain links.
@@ -123,7 +125,8 @@ db_test!(labels_add_through_features_like_lamindb, |t| {
     // Labels go with categorical features only.
     let length = t
         .features()
-        .create(Feature::new("sepal_length", "float".parse()?))?
+        .create(Feature::new("sepal_length", "float".parse()?))
+        .save()?
         .record;
     let e = t
         .artifacts()
@@ -168,7 +171,8 @@ db_test!(adding_a_thousand_labels_is_one_batch, |t| {
         .records;
     let f = t
         .features()
-        .create(Feature::new("cell", "cat".parse()?))?
+        .create(Feature::new("cell", "cat".parse()?))
+        .save()?
         .record;
     let a = a_file(&t, "cells.txt")?;
     let added = t.artifacts().labels(&a)?.add(&labels, Some(&f))?;
@@ -178,23 +182,25 @@ db_test!(adding_a_thousand_labels_is_one_batch, |t| {
 });
 
 db_test!(branch_restricted_features_take_only_descendants, |t| {
-    let is_species = t.ulabels().create(ULabel::new("is_species"))?.record;
+    let is_species = t.ulabels().create(ULabel::new("is_species")).save()?.record;
     let setosa = t
         .ulabels()
-        .create_with_parents(ULabel::new("setosa"), std::slice::from_ref(&is_species))?
+        .create(ULabel::new("setosa"))
+        .parents(std::slice::from_ref(&is_species))
+        .save()?
         .record;
     // Any depth: a grandchild is under the branch too.
     let sub = t
         .ulabels()
-        .create_with_parents(
-            ULabel::new("setosa var. alba"),
-            std::slice::from_ref(&setosa),
-        )?
+        .create(ULabel::new("setosa var. alba"))
+        .parents(std::slice::from_ref(&setosa))
+        .save()?
         .record;
-    let study = t.ulabels().create(ULabel::new("study0"))?.record;
+    let study = t.ulabels().create(ULabel::new("study0")).save()?.record;
     let f = t
         .features()
-        .create(Feature::new("species", "cat[ULabel[is_species]]".parse()?))?
+        .create(Feature::new("species", "cat[ULabel[is_species]]".parse()?))
+        .save()?
         .record;
     let a = a_file(&t, "x.txt")?;
     t.artifacts().labels(&a)?.add(&[setosa, sub], Some(&f))?;
@@ -209,14 +215,16 @@ db_test!(branch_restricted_features_take_only_descendants, |t| {
 });
 
 db_test!(artifacts_are_found_by_label_and_feature, |t| {
-    let tcell = t.ulabels().create(ULabel::new("T cell"))?.record;
+    let tcell = t.ulabels().create(ULabel::new("T cell")).save()?.record;
     let cell_type = t
         .features()
-        .create(Feature::new("cell_type", "cat".parse()?))?
+        .create(Feature::new("cell_type", "cat".parse()?))
+        .save()?
         .record;
     let control = t
         .features()
-        .create(Feature::new("control_type", "cat".parse()?))?
+        .create(Feature::new("control_type", "cat".parse()?))
+        .save()?
         .record;
     let a = a_file(&t, "a.txt")?;
     let b = a_file(&t, "b.txt")?;
@@ -258,8 +266,8 @@ db_test!(artifacts_are_found_by_label_and_feature, |t| {
 });
 
 db_test!(validate_inspect_standardize_and_synonyms, |t| {
-    let mut setosa = t.ulabels().create(ULabel::new("setosa"))?.record;
-    t.ulabels().create(ULabel::new("versicolor"))?;
+    let mut setosa = t.ulabels().create(ULabel::new("setosa")).save()?.record;
+    t.ulabels().create(ULabel::new("versicolor")).save()?;
     t.ulabels().add_synonym(&mut setosa, "Iris setosa")?;
     assert_eq!(setosa.synonyms.as_deref(), Some("Iris setosa"));
     let values = [
@@ -304,7 +312,8 @@ db_test!(validate_inspect_standardize_and_synonyms, |t| {
     // Features too.
     let mut f = t
         .features()
-        .create(Feature::new("sepal_length", "float".parse()?))?
+        .create(Feature::new("sepal_length", "float".parse()?))
+        .save()?
         .record;
     t.features().add_synonym(&mut f, "sepal length")?;
     assert_eq!(
@@ -323,7 +332,7 @@ db_test!(validate_inspect_standardize_and_synonyms, |t| {
 
 /// A registry for the curator: features with units, a constraint, a branch.
 fn iris_registry(t: &lamella_tests::TestInstance) -> anyhow::Result<()> {
-    let is_species = t.ulabels().create(ULabel::new("is_species"))?.record;
+    let is_species = t.ulabels().create(ULabel::new("is_species")).save()?.record;
     t.ulabels().save_all_with_parents(
         ["setosa", "versicolor", "virginica"].map(ULabel::new),
         std::slice::from_ref(&is_species),
@@ -551,7 +560,8 @@ db_test!(curator_column_options, |t| {
     // imported) is reported, not an error.
     let mut organ = t
         .features()
-        .create(Feature::new("organ", "cat[ULabel]".parse()?))?
+        .create(Feature::new("organ", "cat[ULabel]".parse()?))
+        .save()?
         .record;
     organ.dtype = "cat[ULabel[is_organ]]".parse()?;
     t.raw_db()?
@@ -562,7 +572,8 @@ db_test!(curator_column_options, |t| {
     assert_eq!(codes, [Code::MissingBranch, Code::UnknownLabel], "{r}");
     // Non-nullable features report their nulls.
     t.features()
-        .create(Feature::new("donor", "str".parse()?).nullable(false))?;
+        .create(Feature::new("donor", "str".parse()?).nullable(false))
+        .save()?;
     let nulls = table(vec![(
         Field::new("donor", DataType::Utf8, true),
         Arc::new(StringArray::from(vec![Some("d1"), None, None])) as ArrayRef,
@@ -577,21 +588,25 @@ db_test!(feature_constraints_are_checked_when_saved, |t| {
     let e = t
         .features()
         .create(Feature::new("x", "str".parse()?).range(Some(1.0), None))
+        .save()
         .unwrap_err();
     assert!(e.to_string().contains("numeric"), "{e}");
     let e = t
         .features()
         .create(Feature::new("y", "float".parse()?).range(Some(2.0), Some(1.0)))
+        .save()
         .unwrap_err();
     assert!(e.to_string().contains("above the maximum"), "{e}");
     let e = t
         .features()
         .create(Feature::new("z", "str".parse()?).pattern("(unclosed"))
+        .save()
         .unwrap_err();
     assert!(e.to_string().contains("not a regular expression"), "{e}");
     let f = t
         .features()
-        .create(Feature::new("w", "float".parse()?).range(Some(0.0), Some(1.5)))?
+        .create(Feature::new("w", "float".parse()?).range(Some(0.0), Some(1.5)))
+        .save()?
         .record;
     let back = t.features().get_by_name("w")?;
     assert_eq!((back.min_value, back.max_value), (Some(0.0), Some(1.5)));
@@ -624,10 +639,11 @@ db_test!(collections_take_labels_through_features_too, |t| {
     t.raw_db()?
         .transaction(|c| lamella_schema::Collection::insert_all(c, &mut rows))?;
     let c = &rows[0];
-    let k562 = t.ulabels().create(ULabel::new("K562"))?.record;
+    let k562 = t.ulabels().create(ULabel::new("K562")).save()?.record;
     let line = t
         .features()
-        .create(Feature::new("cell_line", "cat".parse()?))?
+        .create(Feature::new("cell_line", "cat".parse()?))
+        .save()?
         .record;
     let added = t
         .collection_labels(c)?
@@ -653,7 +669,7 @@ db_test!(collections_take_labels_through_features_too, |t| {
 db_test!(hostile_tables_are_reported_not_mishandled, |t| {
     use lamella_core::arrow::array::{Array as _, DictionaryArray, Int64Array as I64};
     use lamella_core::arrow::datatypes::Int32Type;
-    t.ulabels().create(ULabel::new("a"))?;
+    t.ulabels().create(ULabel::new("a")).save()?;
     t.features().save_all([
         Feature::new("x", "float".parse()?)
             .range(Some(0.0), Some(1.0))
@@ -727,7 +743,7 @@ db_test!(hostile_tables_are_reported_not_mishandled, |t| {
 });
 
 db_test!(short_words_are_not_taken_for_uid_prefixes, |t| {
-    let l = t.ulabels().create(ULabel::new("setosa"))?.record;
+    let l = t.ulabels().create(ULabel::new("setosa")).save()?.record;
     let prefix = &l.uid[..1];
     assert!(
         t.ulabels().resolve(prefix).is_err(),

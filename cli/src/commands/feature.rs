@@ -36,7 +36,7 @@ pub fn run(cmd: FeatureCommand, out: &mut Out) -> Result<()> {
             if let Some(d) = description {
                 f = f.description(d);
             }
-            let saved = reg.create(f)?;
+            let saved = reg.create(f).save()?;
             named::print_saved(&saved, out)
         }
         FeatureCommand::Update {

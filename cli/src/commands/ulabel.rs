@@ -116,7 +116,7 @@ fn create(
         label = label.description(d);
     }
     // The label and its parent links are saved in one transaction.
-    let saved = reg.create_with_parents(label, &parents)?;
+    let saved = reg.create(label).parents(&parents).save()?;
     named::print_saved(&saved, out)?;
     if !parents.is_empty() && !out.json {
         out.line(format!(

@@ -94,3 +94,57 @@ fn rust_example_is_the_readme_s() {
         "core/examples/readme.rs must end with the README's Rust block:\n{code}"
     );
 }
+
+/// The README's Rust example, with the README's `[dependencies]` line, builds and runs as a
+/// new crate outside this workspace (as a reader would paste it).
+#[test]
+fn rust_example_builds_as_a_new_crate() {
+    let text = readme();
+    let code = block(&text, "From Rust, embed", "rust");
+    let deps = block(&text, "From Rust, embed", "toml");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // The README names the path as seen from a sibling folder of the repository; here the
+    // crate lives elsewhere, so only the path is replaced — everything else is the README's.
+    let dependency = deps.replace(
+        "\"../lamella/core\"",
+        &format!("{:?}", root.join("core").display().to_string()),
+    );
+    assert_ne!(
+        dependency, deps,
+        "the README's dependency names ../lamella/core"
+    );
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"readme-example\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n{dependency}\n[workspace]\n"
+        ),
+    )
+    .unwrap();
+    // The workspace's lock file pins the same versions (and lets the build run offline).
+    std::fs::copy(root.join("Cargo.lock"), dir.path().join("Cargo.lock")).unwrap();
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("src/main.rs"), &code).unwrap();
+    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["run", "--quiet", "--offline"])
+        .current_dir(dir.path())
+        .env("CARGO_TARGET_DIR", root.join("target").join("readme-crate"))
+        .env("CARGO_PROFILE_DEV_DEBUG", "0")
+        .env_remove("RUSTFLAGS")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the README's Rust example does not build or run as a new crate:\n{}{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("study0")
+            && stdout.contains(": 3 species; feature iris_species_name (cat)"),
+        "{stdout}"
+    );
+}

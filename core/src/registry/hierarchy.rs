@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 use lamella_lineage::{Graph, Node, NodeKind};
 use lamella_schema::{Conn, Edge, Hierarchy, ULabel, require_id};
 
-use super::{Named, Registry, Saved, SavedAll};
+use super::{Named, Registry, SavedAll};
 use crate::error::{Error, Result};
 use crate::instance::Instance;
 use crate::query::Query;
@@ -158,13 +158,6 @@ impl Registry<ULabel> {
             }
             Ok(())
         })
-    }
-
-    /// Creates one label with parents, in one transaction (see
-    /// [`Registry::save_all_with_parents`]).
-    pub fn create_with_parents(&self, record: ULabel, parents: &[ULabel]) -> Result<Saved<ULabel>> {
-        let out = self.save_all_with_parents(std::iter::once(record), parents)?;
-        super::save::single(out)
     }
 
     /// The parents of `label`: `ln.ulabels().parents(&label)?.add(&[is_species])`.

@@ -21,6 +21,7 @@ use crate::query::Query;
 
 pub use hierarchy::Relatives;
 pub(crate) use save::names_lock as names_lock_of;
+pub use save::{LabelDraft, NamedDraft};
 
 /// A record returned by `create`: either newly saved or an existing one with the same name.
 #[derive(Debug, Clone)]

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use lamella_schema::{Conn, now, require_id};
+use lamella_schema::{Conn, ULabel, now, require_id};
 
 use super::{Named, Registry, Saved, SavedAll, name_index};
 use crate::error::{Error, Result};
@@ -36,11 +36,60 @@ pub(super) fn single<T: Named>(out: SavedAll<T>) -> Result<Saved<T>> {
     })
 }
 
-impl<T: Named> Registry<T> {
-    /// Saves a new record. If one with the same name exists, that one is returned
+/// A ULabel or Feature about to be saved: `ln.ulabels().create(ULabel::new("x")).save()`
+/// — drafts with one verb at the end, like artifacts and collections.
+#[derive(Debug, Clone)]
+#[must_use = "a draft is saved by .save()"]
+pub struct NamedDraft<T> {
+    registry: Registry<T>,
+    record: T,
+}
+
+impl<T: Named> NamedDraft<T> {
+    /// Saves the record. If one with the same name exists, that one is returned
     /// (`existed = true`) and nothing is written; similar names are reported in `similar`.
-    pub fn create(&self, record: T) -> Result<Saved<T>> {
-        single(self.save_all(std::iter::once(record))?)
+    pub fn save(self) -> Result<Saved<T>> {
+        single(self.registry.save_all(std::iter::once(self.record))?)
+    }
+}
+
+impl NamedDraft<ULabel> {
+    /// The label with parents: made a child of each of `parents` when it is saved, in the
+    /// same transaction (a link that would close a cycle saves nothing).
+    pub fn parents(self, parents: &[ULabel]) -> LabelDraft {
+        LabelDraft {
+            draft: self,
+            parents: parents.to_vec(),
+        }
+    }
+}
+
+/// A label about to be saved with its parents (see [`NamedDraft::parents`]).
+#[derive(Debug, Clone)]
+#[must_use = "a draft is saved by .save()"]
+pub struct LabelDraft {
+    draft: NamedDraft<ULabel>,
+    parents: Vec<ULabel>,
+}
+
+impl LabelDraft {
+    /// Saves the label and its parent links in one transaction.
+    pub fn save(self) -> Result<Saved<ULabel>> {
+        let out = self
+            .draft
+            .registry
+            .save_all_with_parents(std::iter::once(self.draft.record), &self.parents)?;
+        single(out)
+    }
+}
+
+impl<T: Named> Registry<T> {
+    /// A draft of `record`, saved by [`NamedDraft::save`].
+    pub fn create(&self, record: T) -> NamedDraft<T> {
+        NamedDraft {
+            registry: self.clone(),
+            record,
+        }
     }
 
     /// Saves many records in one transaction: one query finds existing names, one pass finds

@@ -44,7 +44,7 @@ fn one_create(ln: &Instance, tag: &str) -> Result<Duration> {
             "probe {tag} {}",
             ["alpha", "beta", "gamma", "delta", "omega"][i]
         );
-        let (_, t) = time(|| Ok(ln.ulabels().create(ULabel::new(name))?))?;
+        let (_, t) = time(|| Ok(ln.ulabels().create(ULabel::new(name)).save()?))?;
         times.push(t);
     }
     times.sort();
@@ -129,7 +129,7 @@ fn labels(
         lamindb: "~45 s",
     });
     // 2. attach 10,000 children to one parent
-    let parent = ln.ulabels().create(ULabel::new("parent"))?;
+    let parent = ln.ulabels().create(ULabel::new("parent")).save()?;
     let (_, t) = time(|| Ok(ln.ulabels().children(&parent)?.add(&out.records)?))?;
     rows.push(Row {
         backend,

@@ -45,8 +45,9 @@ pub use hash::{
 };
 pub use store::{ObjectMeta, S3Options, Store, StoreKind};
 pub use table::{
-    ParquetBatches, TableHead, TextFormat, check_table, convert_table, csv_rows, is_table_file,
-    n_rows, read_csv, read_parquet, read_table_head, write_batches, write_csv, write_parquet,
+    ParquetBatches, TableHead, TextFormat, check_table, column_int_bounds, convert_table, csv_rows,
+    is_table_file, n_rows, read_csv, read_parquet, read_table_head, write_batches, write_csv,
+    write_parquet,
 };
 pub use table_csv::{CsvBatches, CsvOptions, PANDAS_NA};
 pub use walk::{FolderWalk, WalkedFile, walk_folder};

@@ -402,6 +402,79 @@ fn cast_batch(
     RecordBatch::try_new(target.clone(), columns)
 }
 
+/// The smallest and largest value of the integer or timestamp column `column` of a table
+/// file (timestamps in their unit), read from the values themselves — for files whose footer
+/// has no statistics, and for text tables. Only that column is decoded from Parquet; memory
+/// is bounded by a batch. `None` when the column has no values or is of another type.
+pub fn column_int_bounds(path: &Path, column: &str) -> Result<Option<(i64, i64)>> {
+    let batches: Box<dyn Iterator<Item = Result<RecordBatch>>> =
+        match require_table_kind(path, "reading")? {
+            TableKind::Parquet => {
+                let pq = |source| Error::Parquet {
+                    path: path.to_path_buf(),
+                    source,
+                };
+                let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
+                let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?;
+                let Some(index) = builder
+                    .schema()
+                    .fields()
+                    .iter()
+                    .position(|f| f.name() == column)
+                else {
+                    return Ok(None);
+                };
+                let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), [index]);
+                let reader = builder
+                    .with_projection(mask)
+                    .with_batch_size(READ_BATCH_ROWS)
+                    .build()
+                    .map_err(pq)?;
+                let path = path.to_path_buf();
+                Box::new(reader.map(move |r| {
+                    r.map_err(|source| Error::Arrow {
+                        path: path.clone(),
+                        source,
+                    })
+                }))
+            }
+            TableKind::Text(_) => Box::new(CsvBatches::open(path)?),
+        };
+    let strict = CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    let mut bounds: Option<(i64, i64)> = None;
+    for batch in batches {
+        let batch = batch?;
+        let Some(col) = batch.column_by_name(column) else {
+            return Ok(None);
+        };
+        if !(col.data_type().is_integer() || matches!(col.data_type(), DataType::Timestamp(_, _))) {
+            return Ok(None);
+        }
+        let as_i64 = match cast_with_options(col, &DataType::Int64, &strict) {
+            Ok(a) => a,
+            // a uint64 beyond i64: the widest bound there is
+            Err(_) => return Ok(Some((i64::MIN, i64::MAX))),
+        };
+        let a = as_i64
+            .as_any()
+            .downcast_ref::<arrow::array::Int64Array>()
+            .ok_or_else(|| Error::InvalidInput {
+                what: format!("column `{column}` of `{}`", path.display()),
+                reason: "not an integer column".into(),
+            })?;
+        if let (Some(lo), Some(hi)) = (arrow::compute::min(a), arrow::compute::max(a)) {
+            bounds = Some(match bounds {
+                None => (lo, hi),
+                Some((l, h)) => (l.min(lo), h.max(hi)),
+            });
+        }
+    }
+    Ok(bounds)
+}
+
 /// Reads a whole Parquet file into record batches.
 pub fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>> {
     ParquetBatches::open(path)?.collect()

@@ -785,3 +785,117 @@ db_test!(version_labels_stay_unique_after_a_version_is_deleted, |t| {
     assert_eq!(t.collections().get_version("labels", "3")?.uid, v3.uid);
     Ok(())
 });
+
+db_test!(check_and_load_agree_on_what_is_lossy_or_impossible, |t| {
+    use lamella_core::arrow::array::{ListArray, StructArray};
+    use lamella_core::arrow::datatypes::{Field, Int64Type};
+    let agree = |c: &lamella_core::Collection, lossy: bool| {
+        let check = t.collections().check(c, Join::Outer, lossy);
+        let load = t.collections().load(c, Join::Outer, lossy);
+        assert_eq!(
+            check.is_ok(),
+            load.is_ok(),
+            "check and load disagree: {:?} vs {:?}",
+            check.as_ref().map(|p| p.columns.len()),
+            load.as_ref().map(|b| b.num_rows())
+        );
+        check
+    };
+    // Integers beyond 2^53 in a CSV member (no statistics): the plan reads the values.
+    let big = t.file("big.csv", b"n\n9007199254740993\n1\n");
+    let big = t.artifacts().from_path(&big).key("big.csv").save()?.record;
+    let half = t.file("half.csv", b"n\n1.5\n");
+    let half = t
+        .artifacts()
+        .from_path(&half)
+        .key("half.csv")
+        .save()?
+        .record;
+    let c = t
+        .collections()
+        .create(&[big, half], "beyond 2^53")
+        .save()?
+        .record;
+    let e = agree(&c, false).unwrap_err();
+    assert!(e.to_string().contains("beyond 2^53"), "{e}");
+    let plan = agree(&c, true)?;
+    assert!(plan.columns[0].lossy, "allowed, and said to be lossy");
+    // A Parquet member written without statistics: the same.
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("nostats.parquet");
+    {
+        let batch = RecordBatch::try_from_iter([(
+            "n",
+            Arc::new(Int64Array::from(vec![i64::MAX - 1])) as ArrayRef,
+        )])?;
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_statistics_enabled(parquet::file::properties::EnabledStatistics::None)
+            .build();
+        let mut w = parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(&path)?,
+            batch.schema(),
+            Some(props),
+        )?;
+        w.write(&batch)?;
+        w.close()?;
+    }
+    let nostats = t
+        .artifacts()
+        .from_path(&path)
+        .key("nostats.parquet")
+        .save()?
+        .record;
+    let floats = save(
+        &t,
+        "floats.parquet",
+        vec![("n", Arc::new(Float64Array::from(vec![0.5])) as ArrayRef)],
+    )?;
+    let c = t
+        .collections()
+        .create(&[nostats, floats], "no statistics")
+        .save()?
+        .record;
+    let e = agree(&c, false).unwrap_err();
+    assert!(e.to_string().contains("beyond 2^53"), "{e}");
+    assert!(agree(&c, true)?.columns[0].lossy);
+    // A struct and a list have no common form, even lossy: check refuses as load would.
+    let list = ListArray::from_iter_primitive::<Int64Type, _, _>(vec![Some(vec![Some(1)])]);
+    let strukt = StructArray::from(vec![(
+        Arc::new(Field::new("a", DataType::Int64, true)),
+        Arc::new(Int64Array::from(vec![1])) as ArrayRef,
+    )]);
+    let a = save(&t, "list.parquet", vec![("v", Arc::new(list) as ArrayRef)])?;
+    let b = save(
+        &t,
+        "struct.parquet",
+        vec![("v", Arc::new(strukt) as ArrayRef)],
+    )?;
+    let c = t.collections().create(&[a, b], "nested").save()?.record;
+    assert!(agree(&c, false).is_err());
+    let e = agree(&c, true).unwrap_err();
+    assert!(e.to_string().contains("does not convert"), "{e}");
+    // A year-3000 time in seconds next to nanoseconds: the finer unit cannot hold it.
+    let secs = t.file("secs.csv", b"at\n3000-01-01T00:00:00+00:00\n");
+    let secs = t
+        .artifacts()
+        .from_path(&secs)
+        .key("secs.csv")
+        .save()?
+        .record;
+    let nanos = t.file("nanos.csv", b"at\n2020-01-01T00:00:00.123456789+01:00\n");
+    let nanos = t
+        .artifacts()
+        .from_path(&nanos)
+        .key("nanos.csv")
+        .save()?
+        .record;
+    let c = t
+        .collections()
+        .create(&[secs, nanos], "far future")
+        .save()?
+        .record;
+    assert!(agree(&c, false).is_err(), "the zones differ");
+    let e = agree(&c, true).unwrap_err();
+    assert!(e.to_string().contains("do not fit"), "{e}");
+    Ok(())
+});

@@ -181,9 +181,22 @@ pub(crate) struct MemberSchema {
 /// Largest integer a float64 holds exactly.
 const EXACT_FLOAT: i64 = 1 << 53;
 
-/// What the members' statistics say of the planned type `to` of column `name`: integers
-/// beyond 2^53 that become floats are lossy (an error unless allowed); timestamps that move to
-/// a finer unit must fit it. Returns whether the column is lossy.
+/// Whether a member column of type `from` must have its value range checked to become `to`:
+/// integers that become floats (exact only up to 2^53), timestamps that move to a finer unit
+/// (which may not fit 64 bits).
+fn needs_bounds(from: &DataType, to: &DataType) -> bool {
+    match (from, to) {
+        (f, t) if f.is_integer() && t.is_floating() => true,
+        (DataType::Timestamp(a, _), DataType::Timestamp(b, _)) => finer(*a, *b) != *a,
+        _ => false,
+    }
+}
+
+/// What the members' values say of the planned type `to` of column `name`: integers beyond
+/// 2^53 that become floats are lossy (an error unless allowed); timestamps that move to a
+/// finer unit must fit it. The range comes from the Parquet statistics, or — for a member
+/// without them (a CSV file, a Parquet file written without statistics) — from `read`, which
+/// reads the column's values. Returns whether the column is lossy.
 fn check_bounds(
     name: &str,
     to: &DataType,
@@ -191,11 +204,20 @@ fn check_bounds(
     schemas: &[MemberSchema],
     members: &[Artifact],
     allow_lossy: bool,
+    read: &dyn Fn(&Artifact, &str) -> Result<Option<(i64, i64)>>,
 ) -> Result<bool> {
     let mut lossy = false;
     for ((t, m), a) in types.iter().zip(schemas).zip(members) {
-        let (Some(t), Some(&(lo, hi))) = (t, m.bounds.get(name)) else {
+        let Some(t) = t else { continue };
+        if !needs_bounds(t, to) {
             continue;
+        }
+        let (lo, hi) = match m.bounds.get(name) {
+            Some(&b) => b,
+            None => match read(a, name)? {
+                Some(b) => b,
+                None => continue,
+            },
         };
         if t.is_integer() && to.is_floating() && (lo < -EXACT_FLOAT || hi > EXACT_FLOAT) {
             if !allow_lossy {
@@ -237,6 +259,27 @@ fn check_bounds(
         }
     }
     Ok(lossy)
+}
+
+/// Whether a member column of type `from` converts to the planned type `to` (structs and
+/// lists child by child, as the loader conforms them).
+fn convertible(from: &DataType, to: &DataType) -> bool {
+    use DataType as D;
+    match (from, to) {
+        (a, b) if a == b => true,
+        (D::Null, _) => true,
+        (D::Struct(a), D::Struct(b)) => a.iter().all(|f| {
+            b.iter()
+                .find(|g| g.name() == f.name())
+                .is_some_and(|g| convertible(f.data_type(), g.data_type()))
+        }),
+        (D::List(a) | D::LargeList(a), D::List(b) | D::LargeList(b)) => {
+            convertible(a.data_type(), b.data_type())
+        }
+        (D::Struct(_) | D::List(_) | D::LargeList(_) | D::FixedSizeList(_, _), _) => false,
+        (_, D::Struct(_) | D::List(_) | D::LargeList(_)) => false,
+        (a, b) => arrow::compute::can_cast_types(a, b),
+    }
 }
 
 /// The supertype of two member types: `Ok((type, lossy))`, or why they do not combine.
@@ -449,7 +492,28 @@ impl Collections {
                 .filter(|(t, _)| t.is_none())
                 .map(|(_, m)| m.rows)
                 .sum();
-            lossy |= check_bounds(&name, &t, &types, schemas, members, allow_lossy)?;
+            let read = |a: &Artifact, column: &str| -> Result<Option<(i64, i64)>> {
+                let path = self.ln.artifacts().local_copy(a)?;
+                Ok(lamella_storage::column_int_bounds(&path, column)?)
+            };
+            lossy |= check_bounds(&name, &t, &types, schemas, members, allow_lossy, &read)?;
+            // A lossy promotion is still a conversion Arrow must be able to make: a struct or
+            // a list has no text form, so `check` and `load` refuse it alike.
+            if let Some((i, from)) = types
+                .iter()
+                .enumerate()
+                .find_map(|(i, f)| f.filter(|f| !convertible(f, &t)).map(|f| (i, f)))
+            {
+                return Err(Error::Concat {
+                    column: Some(name.to_string()),
+                    message: format!(
+                        "column '{name}' is {from} in artifact {}, which does not convert to \
+                         {t}, even with lossy promotions: convert that member first",
+                        members[i].uid
+                    ),
+                    lossy_would_resolve: false,
+                });
+            }
             columns.push(PlannedColumn {
                 name,
                 data_type: t.to_string(),

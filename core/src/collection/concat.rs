@@ -181,6 +181,9 @@ pub(crate) struct MemberSchema {
 /// Largest integer a float64 holds exactly.
 const EXACT_FLOAT: i64 = 1 << 53;
 
+/// Reads a member column's value range (smallest, largest) from its values.
+type ReadBounds<'a> = dyn Fn(&Artifact, &str) -> Result<Option<(i64, i64)>> + 'a;
+
 /// Whether a member column of type `from` must have its value range checked to become `to`:
 /// integers that become floats (exact only up to 2^53), timestamps that move to a finer unit
 /// (which may not fit 64 bits).
@@ -204,7 +207,7 @@ fn check_bounds(
     schemas: &[MemberSchema],
     members: &[Artifact],
     allow_lossy: bool,
-    read: &dyn Fn(&Artifact, &str) -> Result<Option<(i64, i64)>>,
+    read: &ReadBounds<'_>,
 ) -> Result<bool> {
     let mut lossy = false;
     for ((t, m), a) in types.iter().zip(schemas).zip(members) {

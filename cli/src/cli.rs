@@ -58,10 +58,13 @@ pub enum Command {
     Load {
         #[command(flatten)]
         which: ArtifactRef,
-        /// Write the artifact to PATH: a table as .parquet or .csv (by PATH's suffix), any other
-        /// file or folder as a copy.
+        /// Write the artifact to PATH: a table as .parquet, .csv or .tsv (by PATH's suffix; .gz
+        /// compresses text), any other file or folder as a copy.
         #[arg(long, short = 'o', value_name = "PATH")]
         out: Option<PathBuf>,
+        /// Replace an existing file at PATH (never inside a storage location).
+        #[arg(long, requires = "out")]
+        force: bool,
     },
     /// Show an artifact's fields, provenance, feature sets and labels.
     Describe {
@@ -356,9 +359,12 @@ pub enum CollectionCommand {
         /// Allow lossy promotions (numbers to float64, zoned times to UTC, the rest to strings).
         #[arg(long)]
         allow_lossy: bool,
-        /// Write the result to FILE (.parquet or .csv).
+        /// Write the result to FILE (.parquet, .csv or .tsv; .gz compresses text).
         #[arg(long, short = 'o', value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Replace an existing FILE (never inside a storage location).
+        #[arg(long, requires = "out")]
+        force: bool,
         /// Save the written FILE as an artifact with this key (in a tracked run: the run's
         /// output, the collection its input).
         #[arg(long, value_name = "KEY", requires = "out")]

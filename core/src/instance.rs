@@ -216,6 +216,28 @@ pub fn current_handle() -> String {
         .unwrap_or_else(|| "anonymous".to_string())
 }
 
+/// `path` made absolute with its deepest existing ancestor canonicalised (symbolic links and
+/// `..` resolved), for comparing it with storage roots before it exists.
+fn resolved(path: &Path) -> Result<PathBuf> {
+    let abs = std::path::absolute(path).map_err(io_err(path))?;
+    let mut existing = abs.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(c) = existing.canonicalize() {
+            let mut out = c;
+            out.extend(rest.iter().rev());
+            return Ok(out);
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = parent;
+            }
+            _ => return Ok(abs),
+        }
+    }
+}
+
 fn local_root(root: &Path) -> Result<PathBuf> {
     let abs = std::path::absolute(root).map_err(io_err(root))?;
     Ok(abs.canonicalize().unwrap_or(abs))
@@ -871,6 +893,42 @@ impl Instance {
             root: storage.root.clone(),
             manager: storage.instance_uid.clone(),
         })
+    }
+
+    /// Checks that a local file may be written at `path` by an export: never inside a
+    /// registered local storage location (whose files are artifacts' objects, or may become
+    /// some), and over an existing file only when `existing` allows it.
+    pub(crate) fn check_output(
+        &self,
+        path: &Path,
+        existing: crate::collection::Existing,
+    ) -> Result<()> {
+        let abs = resolved(path)?;
+        for s in self.query::<Storage>().all()? {
+            if s.root.contains("://") {
+                continue;
+            }
+            let root = Path::new(&s.root);
+            let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+            if abs.starts_with(&root) {
+                return Err(Error::Reserved {
+                    location: path.display().to_string(),
+                    reason: format!(
+                        "is inside the storage location {}, whose files are artifacts' objects: \
+                         write the output elsewhere",
+                        s.root
+                    ),
+                });
+            }
+        }
+        match std::fs::symlink_metadata(path) {
+            Ok(m) if m.is_dir() || existing == crate::collection::Existing::Refuse => {
+                Err(Error::PathExists {
+                    path: path.to_path_buf(),
+                })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The object store of a storage record (opened once, then reused).

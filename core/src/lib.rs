@@ -44,7 +44,7 @@ pub use artifact::{
     ArtifactDraft, Artifacts, Deleted, Deletion, DoctorReport, DuplicatePolicy, Loaded, Preview,
     Restored, SaveMany, SavedEach, UID_LEN, check_key, object_key, skipped_link_notes, suffix_of,
 };
-pub use collection::{CollectionDraft, Collections, Join};
+pub use collection::{CollectionDraft, Collections, Concat, Existing, Join, Promotion};
 pub use describe::{Description, FeaturesView};
 pub use error::{Error, NoInstanceReason, Result};
 pub use instance::{Instance, InstanceBuilder, InstanceInfo, LAMELLA_DIR, current_handle};

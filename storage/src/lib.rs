@@ -35,6 +35,7 @@ mod hash;
 mod store;
 mod table;
 mod table_csv;
+mod tmp;
 mod walk;
 
 pub use error::{Error, Result};
@@ -50,4 +51,5 @@ pub use table::{
     write_parquet,
 };
 pub use table_csv::{CsvBatches, CsvOptions, PANDAS_NA};
+pub use tmp::{TMP_PREFIX, dir_in as temp_dir_in, sweep as sweep_temp_leftovers};
 pub use walk::{FolderWalk, WalkedFile, walk_folder};

@@ -20,8 +20,6 @@ const TRANSFER_CHUNK: usize = 16 * 1024 * 1024;
 const TRANSFER_CONCURRENCY: usize = 4;
 /// Buffer size for streaming a local file into an upload.
 const UPLOAD_READ_BUF: usize = 8 * 1024 * 1024;
-/// Prefix of the temporary files written next to their final place.
-const TMP_PREFIX: &str = ".lamella-tmp-";
 
 /// Which backend a [`Store`] uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -993,19 +991,7 @@ fn write_atomically(dest: &Path, fill: impl FnOnce(&mut File) -> io::Result<()>)
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    std::fs::create_dir_all(&parent).map_err(|e| Error::io("create folder", &parent, e))?;
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(TMP_PREFIX);
-    // Stored objects are ordinary files (0644 before the umask), not private temp files, so
-    // a storage folder can be shared by a group.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    let mut tmp = builder
-        .tempfile_in(&parent)
-        .map_err(|e| Error::io("create a temporary file in", &parent, e))?;
+    let mut tmp = crate::tmp::file_in(&parent)?;
     fill(tmp.as_file_mut()).map_err(|e| Error::io("write", dest, e))?;
     tmp.persist(dest)
         .map_err(|e| Error::io("rename a temporary file to", dest, e.error))?;

@@ -118,18 +118,7 @@ pub(crate) fn write_file_atomically(
     fill: impl FnOnce(File) -> Result<()>,
 ) -> Result<u64> {
     let parent = parent_dir(path);
-    std::fs::create_dir_all(&parent).map_err(|e| Error::io("create folder", &parent, e))?;
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".lamella-tmp-");
-    // tables are ordinary files (0644 before the umask), not private temporary files
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    let tmp = builder
-        .tempfile_in(&parent)
-        .map_err(|e| Error::io("create a temporary file in", &parent, e))?;
+    let tmp = crate::tmp::file_in(&parent)?;
     let file = tmp
         .as_file()
         .try_clone()

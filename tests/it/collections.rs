@@ -8,7 +8,7 @@ use lamella_core::arrow::array::{
 };
 use lamella_core::arrow::datatypes::{DataType, Int32Type};
 use lamella_core::{Artifact, Join, RecordBatch, Transform};
-use lamella_tests::db_test;
+use lamella_tests::{artifact_test, db_test};
 
 fn save(
     t: &lamella_tests::TestInstance,
@@ -108,7 +108,7 @@ db_test!(loads_concatenate_drifting_schemas_by_the_rules, |t| {
         ],
     )?;
     let c = t.collections().create(&[a, b], "drift").save()?.record;
-    let plan = t.collections().check(&c, Join::Outer, false)?;
+    let plan = t.collections().concat(&c).join(Join::Outer).check()?;
     let cols: Vec<(&str, &str, usize)> = plan
         .columns
         .iter()
@@ -124,7 +124,7 @@ db_test!(loads_concatenate_drifting_schemas_by_the_rules, |t| {
             ("only_b", "Utf8", 2),
         ]
     );
-    let out = t.collections().load(&c, Join::Outer, false)?;
+    let out = t.collections().concat(&c).join(Join::Outer).load()?;
     assert_eq!(out.num_rows(), 3);
     let n = out.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
     assert_eq!(n.values(), &[1, 2, 3]);
@@ -153,10 +153,14 @@ db_test!(loads_concatenate_drifting_schemas_by_the_rules, |t| {
         ["setosa", "virginica", "versicolor"]
     );
     // Inner: only the shared columns.
-    let inner = t.collections().load(&c, Join::Inner, false)?;
+    let inner = t.collections().concat(&c).join(Join::Inner).load()?;
     assert_eq!(inner.num_columns(), 3);
     assert_eq!(
-        t.collections().check(&c, Join::Inner, false)?.dropped,
+        t.collections()
+            .concat(&c)
+            .join(Join::Inner)
+            .check()?
+            .dropped,
         ["only_a", "only_b"]
     );
     Ok(())
@@ -180,16 +184,31 @@ db_test!(lossy_promotions_are_errors_unless_allowed, |t| {
         .record;
     let e = t
         .collections()
-        .load(&c, Join::Outer, false)
+        .concat(&c)
+        .join(Join::Outer)
+        .load()
         .unwrap_err()
         .to_string();
     assert!(
         e.contains("column 'v'") && e.contains(&a.uid) && e.contains(&b.uid),
         "{e}"
     );
-    let out = t.collections().load(&c, Join::Outer, true)?;
+    let out = t
+        .collections()
+        .concat(&c)
+        .join(Join::Outer)
+        .promotion(lamella_core::Promotion::Lossy)
+        .load()?;
     assert_eq!(out.column(0).data_type(), &DataType::Utf8);
-    assert!(t.collections().check(&c, Join::Outer, true)?.columns[0].lossy);
+    assert!(
+        t.collections()
+            .concat(&c)
+            .join(Join::Outer)
+            .promotion(lamella_core::Promotion::Lossy)
+            .check()?
+            .columns[0]
+            .lossy
+    );
     // Zones differ: an error; allowed, UTC.
     let z1 = TimestampMicrosecondArray::from(vec![0]).with_timezone("+01:00");
     let z2 = TimestampMicrosecondArray::from(vec![0]).with_timezone("UTC");
@@ -198,7 +217,9 @@ db_test!(lossy_promotions_are_errors_unless_allowed, |t| {
     let c = t.collections().create(&[a, b], "zones").save()?.record;
     let e = t
         .collections()
-        .load(&c, Join::Outer, false)
+        .concat(&c)
+        .join(Join::Outer)
+        .load()
         .unwrap_err()
         .to_string();
     assert!(e.contains("time zones differ"), "{e}");
@@ -251,7 +272,7 @@ db_test!(
             .filter("input_of_runs__uid", run.run.uid.as_str())
             .count()?;
         assert_eq!(inputs, 2);
-        t.collections().load(&c, Join::Outer, false)?;
+        t.collections().concat(&c).join(Join::Outer).load()?;
         let used = t
             .query::<lamella_core::Collection>()
             .filter("input_of_runs__uid", run.run.uid.as_str())
@@ -279,10 +300,14 @@ db_test!(export_streams_the_same_table_that_load_builds, |t| {
         ],
     )?;
     let c = t.collections().create(&[a, b], "export").save()?.record;
-    let loaded = t.collections().load(&c, Join::Outer, false)?;
+    let loaded = t.collections().concat(&c).join(Join::Outer).load()?;
     for name in ["all.parquet", "all.csv"] {
         let path = t.scratch().join(name);
-        let (rows, size) = t.collections().export(&c, &path, Join::Outer, false)?;
+        let (rows, size) = t
+            .collections()
+            .concat(&c)
+            .join(Join::Outer)
+            .export(&path, lamella_core::Existing::Refuse)?;
         assert_eq!(rows, 3);
         assert!(size > 0);
         let back = lamella_core::read_table(&path)?;
@@ -312,7 +337,9 @@ db_test!(export_streams_the_same_table_that_load_builds, |t| {
     let out = t.scratch().join("mixed.parquet");
     assert!(
         t.collections()
-            .export(&mixed, &out, Join::Outer, false)
+            .concat(&mixed)
+            .join(Join::Outer)
+            .export(&out, lamella_core::Existing::Refuse)
             .is_err()
     );
     assert!(!out.exists());
@@ -398,7 +425,7 @@ db_test!(loads_equal_pandas_concat_on_the_same_files, |t| {
             String::from_utf8_lossy(&out.stderr)
         );
         let pandas: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-        let ours = t.collections().load(&c, join, false)?;
+        let ours = t.collections().concat(&c).join(join).load()?;
         let names: Vec<String> = ours
             .schema()
             .fields()
@@ -543,7 +570,7 @@ db_test!(check_reports_units_and_labels_from_the_registries, |t| {
         .create(&[a.clone(), b.clone(), c3.clone()], "units")
         .save()?
         .record;
-    let plan = t.collections().check(&c, Join::Outer, false)?;
+    let plan = t.collections().concat(&c).join(Join::Outer).check()?;
     let length = plan.columns.iter().find(|p| p.name == "length").unwrap();
     assert_eq!(length.unit.as_deref(), Some("m"));
     assert_eq!(length.unit_disagreements.len(), 1, "{length:?}");
@@ -569,7 +596,7 @@ db_test!(check_reports_units_and_labels_from_the_registries, |t| {
         vec![("other", Arc::new(Float64Array::from(vec![1.0])) as ArrayRef)],
     )?;
     let c2 = t.collections().create(&[c3, d2], "no units").save()?.record;
-    let plan = t.collections().check(&c2, Join::Outer, false)?;
+    let plan = t.collections().concat(&c2).join(Join::Outer).check()?;
     assert!(
         plan.columns
             .iter()
@@ -609,7 +636,14 @@ db_test!(
             .create(&[small, float.clone()], "exact")
             .save()?
             .record;
-        assert!(!t.collections().check(&ok, Join::Outer, false)?.columns[0].lossy);
+        assert!(
+            !t.collections()
+                .concat(&ok)
+                .join(Join::Outer)
+                .check()?
+                .columns[0]
+                .lossy
+        );
         let c = t
             .collections()
             .create(&[big.clone(), float], "beyond")
@@ -617,15 +651,25 @@ db_test!(
             .record;
         let e = t
             .collections()
-            .check(&c, Join::Outer, false)
+            .concat(&c)
+            .join(Join::Outer)
+            .check()
             .unwrap_err()
             .to_string();
         assert!(
             e.contains("column 'v'") && e.contains(&big.uid) && e.contains("2^53"),
             "{e}"
         );
-        assert!(t.collections().load(&c, Join::Outer, false).is_err());
-        assert!(t.collections().check(&c, Join::Outer, true)?.columns[0].lossy);
+        assert!(t.collections().concat(&c).join(Join::Outer).load().is_err());
+        assert!(
+            t.collections()
+                .concat(&c)
+                .join(Join::Outer)
+                .promotion(lamella_core::Promotion::Lossy)
+                .check()?
+                .columns[0]
+                .lossy
+        );
         // Seconds in the year 3000 do not fit nanoseconds.
         let late = TimestampSecondArray::from(vec![32_503_680_000]).with_timezone("UTC");
         let fine = TimestampNanosecondArray::from(vec![0]).with_timezone("UTC");
@@ -638,7 +682,10 @@ db_test!(
             .record;
         let e = t
             .collections()
-            .check(&c, Join::Outer, true)
+            .concat(&c)
+            .join(Join::Outer)
+            .promotion(lamella_core::Promotion::Lossy)
+            .check()
             .unwrap_err()
             .to_string();
         assert!(
@@ -728,9 +775,11 @@ db_test!(
         let joint = t.collections().create(&[a, b], "xs").save()?.record;
         let analysis = t.track(Transform::new("Concatenate"))?;
         let path = t.scratch().join("xs.parquet");
-        let (rows, saved) =
-            t.collections()
-                .export_artifact(&joint, &path, Join::Outer, false, "xs/all.parquet")?;
+        let (rows, saved) = t
+            .collections()
+            .concat(&joint)
+            .join(Join::Outer)
+            .export_artifact(&path, lamella_core::Existing::Refuse, "xs/all.parquet")?;
         assert_eq!(rows, 3);
         assert_eq!(saved.record.run_id, analysis.run.id);
         assert_eq!(saved.record.key.as_deref(), Some("xs/all.parquet"));
@@ -790,8 +839,26 @@ db_test!(check_and_load_agree_on_what_is_lossy_or_impossible, |t| {
     use lamella_core::arrow::array::{ListArray, StructArray};
     use lamella_core::arrow::datatypes::{Field, Int64Type};
     let agree = |c: &lamella_core::Collection, lossy: bool| {
-        let check = t.collections().check(c, Join::Outer, lossy);
-        let load = t.collections().load(c, Join::Outer, lossy);
+        let check = t
+            .collections()
+            .concat(c)
+            .join(Join::Outer)
+            .promotion(if lossy {
+                lamella_core::Promotion::Lossy
+            } else {
+                lamella_core::Promotion::Exact
+            })
+            .check();
+        let load = t
+            .collections()
+            .concat(c)
+            .join(Join::Outer)
+            .promotion(if lossy {
+                lamella_core::Promotion::Lossy
+            } else {
+                lamella_core::Promotion::Exact
+            })
+            .load();
         assert_eq!(
             check.is_ok(),
             load.is_ok(),
@@ -899,3 +966,57 @@ db_test!(check_and_load_agree_on_what_is_lossy_or_impossible, |t| {
     assert!(e.to_string().contains("do not fit"), "{e}");
     Ok(())
 });
+
+artifact_test!(
+    exports_never_overwrite_by_accident_nor_write_into_storage,
+    |t| {
+        use lamella_core::Existing;
+        let a = save(
+            &t,
+            "e1.parquet",
+            vec![("x", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef)],
+        )?;
+        let b = save(
+            &t,
+            "e2.parquet",
+            vec![("x", Arc::new(Int64Array::from(vec![3])) as ArrayRef)],
+        )?;
+        let c = t
+            .collections()
+            .create(&[a.clone(), b], "exports")
+            .save()?
+            .record;
+        let concat = t.collections().concat(&c);
+        // An existing user file is kept unless replacing is asked for.
+        let mine = t.file("mine.parquet", b"my own bytes");
+        let e = concat.export(&mine, Existing::Refuse).unwrap_err();
+        assert!(matches!(e, lamella_core::Error::PathExists { .. }), "{e}");
+        assert_eq!(std::fs::read(&mine)?, b"my own bytes");
+        assert_eq!(concat.export(&mine, Existing::Replace)?.0, 3);
+        // Nothing is ever written inside a local storage location: not over an artifact's
+        // object, not next to it, replace or not.
+        if t.storage == lamella_tests::StorageKind::Local {
+            let object = std::path::PathBuf::from(t.artifacts().location(&a)?);
+            let before = std::fs::read(&object)?;
+            for existing in [Existing::Refuse, Existing::Replace] {
+                let e = concat.export(&object, existing).unwrap_err();
+                assert_eq!(e.kind(), "reserved", "{e}");
+                let e = concat
+                    .export(&t.root().join("new/all.parquet"), existing)
+                    .unwrap_err();
+                assert_eq!(e.kind(), "reserved", "{e}");
+                let e = t.artifacts().export(&a, &object, existing).unwrap_err();
+                assert_eq!(e.kind(), "reserved", "{e}");
+            }
+            assert_eq!(std::fs::read(&object)?, before, "the object is untouched");
+            assert!(!t.root().join("new").exists());
+            assert!(
+                t.artifacts()
+                    .doctor(false, std::time::Duration::ZERO)?
+                    .missing
+                    .is_empty()
+            );
+        }
+        Ok(())
+    }
+);

@@ -232,10 +232,29 @@ db_test!(every_type_pair_follows_the_documented_rules, |t| {
         writeln!(doc, "lamella: {}", case.why)?;
         for allow_lossy in [false, true] {
             let tag = if allow_lossy { "allowed" } else { "default" };
-            match t.collections().check(&c, Join::Outer, allow_lossy) {
+            match t
+                .collections()
+                .concat(&c)
+                .join(Join::Outer)
+                .promotion(if allow_lossy {
+                    lamella_core::Promotion::Lossy
+                } else {
+                    lamella_core::Promotion::Exact
+                })
+                .check()
+            {
                 Ok(plan) => {
                     let v = plan.columns.iter().find(|p| p.name == "v").unwrap();
-                    let loaded = t.collections().load(&c, Join::Outer, allow_lossy)?;
+                    let loaded = t
+                        .collections()
+                        .concat(&c)
+                        .join(Join::Outer)
+                        .promotion(if allow_lossy {
+                            lamella_core::Promotion::Lossy
+                        } else {
+                            lamella_core::Promotion::Exact
+                        })
+                        .load()?;
                     let col = loaded.column_by_name("v").unwrap();
                     assert_eq!(&v.data_type, &col.data_type().to_string(), "{}", case.pair);
                     assert_eq!(loaded.num_rows(), rows, "{}", case.pair);
@@ -254,7 +273,18 @@ db_test!(every_type_pair_follows_the_documented_rules, |t| {
                         e.contains("column 'v'") && e.contains(&a.uid) && e.contains(&b.uid),
                         "{e}"
                     );
-                    assert!(t.collections().load(&c, Join::Outer, allow_lossy).is_err());
+                    assert!(
+                        t.collections()
+                            .concat(&c)
+                            .join(Join::Outer)
+                            .promotion(if allow_lossy {
+                                lamella_core::Promotion::Lossy
+                            } else {
+                                lamella_core::Promotion::Exact
+                            })
+                            .load()
+                            .is_err()
+                    );
                     let why = e.split(": ").nth(1).unwrap_or(&e);
                     writeln!(doc, "{tag}: error ({why})")?;
                 }
@@ -262,7 +292,7 @@ db_test!(every_type_pair_follows_the_documented_rules, |t| {
             // Without lossy promotions a case is either the same or an error.
             if !allow_lossy && !case.why.starts_with("an error") {
                 assert!(
-                    t.collections().check(&c, Join::Outer, false).is_ok(),
+                    t.collections().concat(&c).join(Join::Outer).check().is_ok(),
                     "{}",
                     case.pair
                 );

@@ -276,11 +276,19 @@ db_test!(a_failed_read_is_not_a_run_input, |t| {
             .filter("input_of_runs__uid", run.run.uid.as_str())
             .count()
     };
-    let failed = t.artifacts().export(&a, &t.scratch().join("out.csv"));
+    let failed = t.artifacts().export(
+        &a,
+        &t.scratch().join("out.csv"),
+        lamella_core::Existing::Refuse,
+    );
     assert!(failed.is_err(), "{failed:?}");
     assert!(!t.scratch().join("out.csv").exists());
     assert_eq!(inputs()?, 0, "a failed export recorded an input");
-    t.artifacts().export(&a, &t.scratch().join("out.parquet"))?;
+    t.artifacts().export(
+        &a,
+        &t.scratch().join("out.parquet"),
+        lamella_core::Existing::Refuse,
+    )?;
     assert_eq!(inputs()?, 1);
     Ok(())
 });

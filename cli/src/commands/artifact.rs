@@ -352,12 +352,17 @@ pub fn versions(which: &ArtifactRef, out: &mut Out) -> Result<()> {
 }
 
 /// `lamella load UID|--key K [--out PATH]`
-pub fn load(which: &ArtifactRef, dest: Option<&Path>, out: &mut Out) -> Result<()> {
+pub fn load(
+    which: &ArtifactRef,
+    dest: Option<&Path>,
+    existing: lamella_core::Existing,
+    out: &mut Out,
+) -> Result<()> {
     let ln = super::current()?;
     let a = resolve(&ln, which)?;
     let reg = ln.artifacts();
     if let Some(dest) = dest {
-        reg.export(&a, dest)?;
+        reg.export(&a, dest, existing)?;
         if out.json {
             return out.json(&json!({ "uid": a.uid, "out": dest }));
         }

@@ -89,11 +89,16 @@ pub fn run(cmd: CollectionCommand, out: &mut Out) -> Result<()> {
             join: j,
             allow_lossy,
             out: dest,
+            force,
             save,
         } => {
             let c = pick(&reg, &name, version.as_deref())?;
+            let concat = reg
+                .concat(&c)
+                .join(join(j))
+                .promotion(super::promotion(allow_lossy));
             if let (Some(path), Some(key)) = (&dest, &save) {
-                let (rows, saved) = reg.export_artifact(&c, path, join(j), allow_lossy, key)?;
+                let (rows, saved) = concat.export_artifact(path, super::existing(force), key)?;
                 if out.json {
                     let mut v = json!(saved.record);
                     v["existed"] = json!(saved.existed);
@@ -106,7 +111,7 @@ pub fn run(cmd: CollectionCommand, out: &mut Out) -> Result<()> {
             }
             if let Some(path) = dest {
                 // Streamed member by member: memory bounded by a batch.
-                let (rows, size) = reg.export(&c, &path, join(j), allow_lossy)?;
+                let (rows, size) = concat.export(&path, super::existing(force))?;
                 if out.json {
                     return out.json(&json!({ "path": path, "rows": rows, "size": size }));
                 }
@@ -118,7 +123,7 @@ pub fn run(cmd: CollectionCommand, out: &mut Out) -> Result<()> {
             if out.json {
                 bail!("--json prints records, not tables: write the table with --out FILE");
             }
-            let table = reg.load(&c, join(j), allow_lossy)?;
+            let table = concat.load()?;
             print_head(&table, 5, out)?;
             if table.num_rows() > 5 {
                 out.line("tail:")?;
@@ -145,7 +150,11 @@ pub fn run(cmd: CollectionCommand, out: &mut Out) -> Result<()> {
             allow_lossy,
         } => {
             let c = pick(&reg, &name, version.as_deref())?;
-            let plan = reg.check(&c, join(j), allow_lossy)?;
+            let plan = reg
+                .concat(&c)
+                .join(join(j))
+                .promotion(super::promotion(allow_lossy))
+                .check()?;
             if out.json {
                 return out.json(&plan);
             }

@@ -27,7 +27,11 @@ pub fn run(command: Command, out: &mut Out) -> Result<()> {
         Command::Info => instance::info(out),
         Command::Connect { dir } => instance::connect(&dir, out),
         Command::Save(args) => artifact::save(args, out),
-        Command::Load { which, out: dest } => artifact::load(&which, dest.as_deref(), out),
+        Command::Load {
+            which,
+            out: dest,
+            force,
+        } => artifact::load(&which, dest.as_deref(), existing(force), out),
         Command::Describe { which } => artifact::describe(&which, out),
         Command::Annotate {
             which,
@@ -111,6 +115,24 @@ pub fn run(command: Command, out: &mut Out) -> Result<()> {
             out,
         ),
         Command::Tutorial { dir, db } => crate::tutorial::run(&dir, db.as_deref(), out),
+    }
+}
+
+/// What writing over an existing output file does (`--force` replaces it).
+pub fn existing(force: bool) -> lamella_core::Existing {
+    if force {
+        lamella_core::Existing::Replace
+    } else {
+        lamella_core::Existing::Refuse
+    }
+}
+
+/// Which type promotions `--allow-lossy` allows.
+pub fn promotion(allow_lossy: bool) -> lamella_core::Promotion {
+    if allow_lossy {
+        lamella_core::Promotion::Lossy
+    } else {
+        lamella_core::Promotion::Exact
     }
 }
 

@@ -864,3 +864,78 @@ cli_test!(ls_by_an_unknown_label_or_feature_is_an_error, |env| {
     let none = env.run(&["ls", "--label", "CD14 Monocytes", "--json"]).ok();
     assert_eq!(none.json(), serde_json::json!([]));
 });
+
+cli_test!(
+    killed_exports_leave_nothing_behind_and_outputs_are_not_overwritten,
+    |env| {
+        env.init("data");
+        std::fs::write(env.path("a.csv"), "x\n1\n2\n").unwrap();
+        std::fs::write(env.path("b.csv"), "x\n3\n").unwrap();
+        env.run(&["save", "a.csv", "--key", "a.csv"]).ok();
+        env.run(&["save", "b.csv", "--key", "b.csv"]).ok();
+        env.run(&[
+            "collection",
+            "create",
+            "pair",
+            "--key",
+            "a.csv",
+            "--key",
+            "b.csv",
+        ])
+        .ok();
+        // A writer killed mid-export leaves its temporary file; it names a process that is gone.
+        let gone = std::process::Command::new("true").spawn().unwrap();
+        let pid = gone.id();
+        let mut gone = gone;
+        gone.wait().unwrap();
+        let out = env.path("out");
+        std::fs::create_dir_all(&out).unwrap();
+        let leftover = out.join(format!(".lamella-tmp-{pid}-AbCdEf"));
+        std::fs::write(&leftover, vec![0u8; 4096]).unwrap();
+        env.run(&["collection", "load", "pair", "--out", "out/all.parquet"])
+            .ok();
+        assert!(
+            !leftover.exists(),
+            "the next write removes a dead writer's leftovers"
+        );
+        let names: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["all.parquet"]);
+        // An existing output is refused unless --force; never inside the storage.
+        std::fs::write(env.path("mine.csv"), "precious").unwrap();
+        let run = env.run(&["collection", "load", "pair", "--out", "mine.csv"]);
+        assert_error(&run, "already exists");
+        assert_eq!(
+            std::fs::read_to_string(env.path("mine.csv")).unwrap(),
+            "precious"
+        );
+        env.run(&["collection", "load", "pair", "--out", "mine.csv", "--force"])
+            .ok();
+        assert_eq!(
+            std::fs::read_to_string(env.path("mine.csv")).unwrap(),
+            "x\n1\n2\n3\n"
+        );
+        let run = env.run(&[
+            "collection",
+            "load",
+            "pair",
+            "--out",
+            "data/a.csv",
+            "--force",
+        ]);
+        assert_error(&run, "inside the storage location");
+        let run = env.run(&["load", "--key", "a.csv", "--out", "data/.lamella/x.csv"]);
+        assert_error(&run, "inside the storage location");
+        let run = env.run(&["load", "--key", "a.csv", "--out", "mine.csv"]);
+        assert_error(&run, "already exists");
+        env.run(&["load", "--key", "a.csv", "--out", "mine.csv", "--force"])
+            .ok();
+        assert_eq!(
+            std::fs::read_to_string(env.path("mine.csv")).unwrap(),
+            "x\n1\n2\n"
+        );
+        env.run(&["doctor"]).ok();
+    }
+);

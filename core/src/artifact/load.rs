@@ -123,16 +123,14 @@ impl Artifacts {
         self.read_as_input(a, |path| Ok(lamella_storage::read_table_head(&path, n)?))
     }
 
-    /// Writes the artifact's content to the new local path `dest`: a table whose `dest`
-    /// names the other table format (`.parquet` ↔ `.csv`) is converted, streaming batch by
-    /// batch (another suffix is refused); anything else is copied (a folder with its files). `dest` appears complete or
-    /// not at all; an existing `dest` is refused.
-    pub fn export(&self, a: &Artifact, dest: &Path) -> Result<()> {
-        if std::fs::symlink_metadata(dest).is_ok() {
-            return Err(Error::PathExists {
-                path: dest.to_path_buf(),
-            });
-        }
+    /// Writes the artifact's content to the local path `dest`: a table whose `dest` names
+    /// another table format (`.parquet`, `.csv`, `.tsv`, gzipped text) is converted,
+    /// streaming batch by batch (another suffix is refused); anything else is copied (a
+    /// folder with its files). `dest` appears complete or not at all; an existing file is
+    /// replaced only when `existing` says so, and nothing is written inside a storage
+    /// location.
+    pub fn export(&self, a: &Artifact, dest: &Path, existing: crate::Existing) -> Result<()> {
+        self.ln.check_output(dest, existing)?;
         if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io_err(dir))?;
         }
@@ -162,10 +160,7 @@ pub(super) fn copy_atomically(src: &Path, dest: &Path) -> Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let tmp = tempfile::Builder::new()
-        .prefix(".lamella-tmp-")
-        .tempdir_in(&parent)
-        .map_err(io_err(&parent))?;
+    let tmp = lamella_storage::temp_dir_in(&parent)?;
     let staged = tmp.path().join("content");
     copy_tree(src, &staged)?;
     std::fs::rename(&staged, dest).map_err(io_err(dest))?;

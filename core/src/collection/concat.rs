@@ -45,6 +45,118 @@ pub enum Join {
     Inner,
 }
 
+/// How columns whose member types differ are combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Promotion {
+    /// Only promotions that keep every value (ints widen, int + float → float64 while the
+    /// ints fit exactly); anything else is an error naming the column.
+    #[default]
+    Exact,
+    /// Also the stated fallbacks that may lose information: numbers to float64, zoned times
+    /// to UTC, the rest to strings.
+    Lossy,
+}
+
+/// What writing to a path that exists does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Existing {
+    /// Refuse: the file stays as it is.
+    #[default]
+    Refuse,
+    /// Replace it (atomically: the old file stays until the new one is complete). Never
+    /// allowed inside a storage location.
+    Replace,
+}
+
+/// A concatenation of a collection's member tables, configured then run:
+/// `ln.collections().concat(&c).join(Join::Inner).promotion(Promotion::Lossy).load()`.
+#[derive(Debug, Clone)]
+#[must_use = "a concatenation runs with check(), load(), batches() or export()"]
+pub struct Concat {
+    collections: Collections,
+    collection: Collection,
+    join: Join,
+    promotion: Promotion,
+}
+
+impl Collections {
+    /// The concatenation of `c`'s members (outer join, exact promotions unless changed).
+    pub fn concat(&self, c: &Collection) -> Concat {
+        Concat {
+            collections: self.clone(),
+            collection: c.clone(),
+            join: Join::default(),
+            promotion: Promotion::default(),
+        }
+    }
+}
+
+impl Concat {
+    /// Which columns: all (outer, the default) or those every member has (inner).
+    pub fn join(mut self, join: Join) -> Self {
+        self.join = join;
+        self
+    }
+
+    /// Which type promotions are allowed (exact by default).
+    pub fn promotion(mut self, promotion: Promotion) -> Self {
+        self.promotion = promotion;
+        self
+    }
+
+    fn lossy(&self) -> bool {
+        self.promotion == Promotion::Lossy
+    }
+
+    /// The plan, from the members' schemas (and statistics) only: per column the result
+    /// type, lossy or not, the nulls the join fills, units and categories from the
+    /// registries.
+    pub fn check(&self) -> Result<Plan> {
+        self.collections
+            .check(&self.collection, self.join, self.lossy())
+    }
+
+    /// The members' tables concatenated in member order by the plan, read in parallel. In a
+    /// tracked run the collection becomes an input.
+    pub fn load(&self) -> Result<RecordBatch> {
+        self.collections
+            .load(&self.collection, self.join, self.lossy())
+    }
+
+    /// The concatenation as a stream of record batches, one member file open at a time.
+    pub fn batches(&self) -> Result<(SchemaRef, CollectionBatches)> {
+        self.collections
+            .batches(&self.collection, self.join, self.lossy())
+    }
+
+    /// Streams the concatenation into one Parquet, CSV or TSV file at `path` (by suffix):
+    /// it appears complete or not at all; an existing file is replaced only when `existing`
+    /// says so, and never inside a storage location. Returns `(rows, bytes)`.
+    pub fn export(&self, path: &std::path::Path, existing: Existing) -> Result<(u64, u64)> {
+        self.collections
+            .export(&self.collection, path, self.join, self.lossy(), existing)
+    }
+
+    /// [`export`](Self::export), then saves the file as an artifact under `key`: in a
+    /// tracked run the collection is the run's input and the artifact its output.
+    pub fn export_artifact(
+        &self,
+        path: &std::path::Path,
+        existing: Existing,
+        key: &str,
+    ) -> Result<(u64, crate::registry::Saved<Artifact>)> {
+        self.collections.export_artifact(
+            &self.collection,
+            path,
+            self.join,
+            self.lossy(),
+            existing,
+            key,
+        )
+    }
+}
+
 /// One column of the concatenation.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlannedColumn {
@@ -545,7 +657,7 @@ impl Collections {
     /// what the registries say of each column: the feature's unit and the members whose
     /// column declares another, and for categorical features the labels members are
     /// annotated with that not all of them share. Three statements however many members.
-    pub fn check(&self, c: &Collection, join: Join, allow_lossy: bool) -> Result<Plan> {
+    pub(crate) fn check(&self, c: &Collection, join: Join, allow_lossy: bool) -> Result<Plan> {
         let members = self.artifacts(c)?;
         let schemas = self.member_schemas(&members)?;
         let mut plan = self.plan_of(&members, &schemas, join, allow_lossy)?;
@@ -671,7 +783,12 @@ impl Collections {
     /// The members' tables concatenated in member order by the plan (outer join by default):
     /// members are read in parallel and cast to the planned types. In a tracked run the
     /// collection becomes an input.
-    pub fn load(&self, c: &Collection, join: Join, allow_lossy: bool) -> Result<RecordBatch> {
+    pub(crate) fn load(
+        &self,
+        c: &Collection,
+        join: Join,
+        allow_lossy: bool,
+    ) -> Result<RecordBatch> {
         let members = self.artifacts(c)?;
         let schemas = self.member_schemas(&members)?;
         let plan = self.plan_of(&members, &schemas, join, allow_lossy)?;
@@ -718,7 +835,7 @@ impl Collections {
     /// plan: one member file open at a time, so memory is bounded by a batch, not by the
     /// collection. Returns the result's schema and the batches. In a tracked run the
     /// collection becomes an input once the stream has been read to its end without error.
-    pub fn batches(
+    pub(crate) fn batches(
         &self,
         c: &Collection,
         join: Join,
@@ -756,13 +873,15 @@ impl Collections {
 
     /// Streams the concatenation into one Parquet or CSV file at `path` (by suffix), memory
     /// bounded by a batch; the file appears complete or not at all. Returns `(rows, bytes)`.
-    pub fn export(
+    pub(crate) fn export(
         &self,
         c: &Collection,
         path: &std::path::Path,
         join: Join,
         allow_lossy: bool,
+        existing: Existing,
     ) -> Result<(u64, u64)> {
+        self.ln.check_output(path, existing)?;
         let (schema, batches) = self.stream(c, join, allow_lossy)?;
         let failure: std::cell::RefCell<Option<Error>> = std::cell::RefCell::new(None);
         let mut rows = 0u64;
@@ -792,15 +911,16 @@ impl Collections {
     /// [`export`](Self::export), then saves the file as an artifact under `key` (its
     /// description names the collection): in a tracked run the collection is the run's input
     /// and the artifact its output, so the lineage shows where the concatenation came from.
-    pub fn export_artifact(
+    pub(crate) fn export_artifact(
         &self,
         c: &Collection,
         path: &std::path::Path,
         join: Join,
         allow_lossy: bool,
+        existing: Existing,
         key: &str,
     ) -> Result<(u64, crate::registry::Saved<Artifact>)> {
-        let (rows, _) = self.export(c, path, join, allow_lossy)?;
+        let (rows, _) = self.export(c, path, join, allow_lossy, existing)?;
         let saved = self
             .ln
             .artifacts()

@@ -9,7 +9,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use lamella_schema::links::{self, Owner};
 use lamella_schema::{Artifact, Collection, Feature, Store as _, Visibility, now, require_id};
 
-pub use concat::{CollectionBatches, Join, Plan, PlannedColumn};
+pub use concat::{
+    CategoryCheck, CollectionBatches, Concat, Existing, Join, MemberLabels, Plan, PlannedColumn,
+    Promotion, UnitDisagreement,
+};
 
 use crate::error::{Error, Result};
 use crate::instance::Instance;

@@ -749,7 +749,9 @@ fn collections(
         })
         .collect::<Result<_>>()?;
     let c = ln.collections().create(&ten, "ten x 100k").save()?.record;
-    let d = median(5, || Ok(ln.collections().load(&c, Join::Outer, false)?))?;
+    let d = median(5, || {
+        Ok(ln.collections().concat(&c).join(Join::Outer).load()?)
+    })?;
     rows.push(Row {
         backend,
         what: "collection load() of 10 x 100,000 rows".into(),
@@ -774,7 +776,9 @@ fn collections(
         })
         .collect::<Result<_>>()?;
     let dc = ln.collections().create(&drift, "drifting").save()?.record;
-    let d = median(3, || Ok(ln.collections().check(&dc, Join::Outer, false)?))?;
+    let d = median(3, || {
+        Ok(ln.collections().concat(&dc).join(Join::Outer).check()?)
+    })?;
     rows.push(Row {
         backend,
         what: format!("collection check() of {members} x 1M drifting members"),
@@ -786,9 +790,10 @@ fn collections(
     reset_peak_rss();
     let before = peak_rss();
     let (res, d) = time(|| {
-        Ok(ln
-            .collections()
-            .export(&dc, &out.path().join("all.parquet"), Join::Outer, false)?)
+        Ok(ln.collections().concat(&dc).join(Join::Outer).export(
+            &out.path().join("all.parquet"),
+            lamella_core::Existing::Refuse,
+        )?)
     })?;
     let peak = peak_rss();
     rows.push(Row {

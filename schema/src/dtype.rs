@@ -150,18 +150,23 @@ impl Dtype {
         matches!(self, Dtype::Cat(_))
     }
 
+    /// Whether this is a list of categories (`list[cat[ULabel]]`): each element a label.
+    pub fn is_categorical_list(&self) -> bool {
+        matches!(self, Dtype::List(inner) if inner.is_categorical())
+    }
+
     /// Whether this dtype is numeric (`int`, `float`, `num`).
     pub fn is_numeric(&self) -> bool {
         matches!(self, Dtype::Int | Dtype::Float | Dtype::Num)
     }
 
-    /// This dtype widened to draw values from `registry` (`cat` → `cat[ULabel]`,
-    /// `cat[A]` → `cat[A|ULabel]`); other dtypes are returned unchanged.
     /// The registries a categorical dtype draws from, each with the label its values must
     /// descend from (`cat[ULabel[is_species]]` → `[("ULabel", Some("is_species"))]`); empty
-    /// for plain `cat` and for other dtypes.
+    /// for plain `cat` and for other dtypes. A list of categories (`list[cat[ULabel]]`) has
+    /// its elements' categories.
     pub fn categories(&self) -> Vec<(&str, Option<&str>)> {
         match self {
+            Dtype::List(inner) => inner.categories(),
             Dtype::Cat(regs) => regs
                 .iter()
                 .map(|r| match r.split_once('[') {
@@ -202,6 +207,9 @@ impl Dtype {
     /// is returned as it is.
     pub fn with_registry(&self, registry: &str) -> Dtype {
         match self {
+            Dtype::List(inner) if inner.is_categorical() => {
+                Dtype::List(Box::new(inner.with_registry(registry)))
+            }
             Dtype::Cat(regs) if !self.categories().iter().any(|(r, _)| *r == registry) => {
                 let mut regs = regs.clone();
                 regs.push(registry.to_string());

@@ -752,3 +752,67 @@ db_test!(short_words_are_not_taken_for_uid_prefixes, |t| {
     assert_eq!(t.ulabels().resolve(&l.uid[..6])?.uid, l.uid);
     Ok(())
 });
+
+db_test!(list_of_labels_columns_are_checked_element_by_element, |t| {
+    use lamella_core::arrow::array::{ListBuilder, StringBuilder};
+    let is_marker = t.ulabels().create(ULabel::new("is_marker")).save()?.record;
+    let markers = t
+        .ulabels()
+        .save_all_with_parents(["CD14", "CD4", "CD8"].map(ULabel::new), &[is_marker])?;
+    t.ulabels().create(ULabel::new("elsewhere")).save()?;
+    t.features()
+        .create(Feature::new(
+            "markers",
+            "list[cat[ULabel[is_marker]]]".parse()?,
+        ))
+        .save()?;
+    let mut b = ListBuilder::new(StringBuilder::new());
+    for row in [
+        vec!["CD14", "CD4"],
+        vec!["CD8", "CD41", "CD41"],
+        vec!["elsewhere"],
+        vec![],
+    ] {
+        for v in row {
+            b.values().append_value(v);
+        }
+        b.append(true);
+    }
+    let batch = RecordBatch::try_from_iter([("markers", Arc::new(b.finish()) as ArrayRef)])?;
+    let r = t.curator(batch.clone()).validate()?;
+    let codes: Vec<Code> = r.issues.iter().map(|i| i.code).collect();
+    assert_eq!(codes, [Code::UnknownLabel, Code::LabelOutsideBranch], "{r}");
+    let unknown = &r.issues[0];
+    assert_eq!(unknown.values[0].value, "CD41");
+    assert_eq!(unknown.values[0].count, 1, "one list row holds it (twice)");
+    assert_eq!(unknown.values[0].rows, [1]);
+    assert_eq!(r.issues[1].values[0].value, "elsewhere");
+    // Nothing is saved while invalid; a valid list column is curated with its labels.
+    assert!(
+        t.curator(batch)
+            .save_artifact(Some("m/bad.parquet"), None)
+            .is_err()
+    );
+    assert_eq!(t.artifacts().query().count()?, 0);
+    let mut b = ListBuilder::new(StringBuilder::new());
+    for row in [vec!["CD14", "CD4"], vec!["CD8"]] {
+        for v in row {
+            b.values().append_value(v);
+        }
+        b.append(true);
+    }
+    let good = RecordBatch::try_from_iter([("markers", Arc::new(b.finish()) as ArrayRef)])?;
+    let a = t
+        .curator(good)
+        .save_artifact(Some("m/good.parquet"), None)?
+        .record;
+    let linked = t
+        .artifacts()
+        .query()
+        .labelled("CD8", Some("markers"))
+        .all()?;
+    assert_eq!(linked.len(), 1);
+    assert_eq!(linked[0].uid, a.uid);
+    assert_eq!(markers.records.len(), 3);
+    Ok(())
+});

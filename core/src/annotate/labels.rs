@@ -160,9 +160,10 @@ impl Labels {
     }
 }
 
-/// Widens `cat` to `cat[ULabel]` (stored); refuses features that are not categorical.
+/// Widens `cat` to `cat[ULabel]` (`list[cat]` to `list[cat[ULabel]]`, stored); refuses
+/// features that are not categorical.
 fn widen(conn: &mut Conn<'_>, feature: &mut Feature, notes: &mut Vec<String>) -> Result<()> {
-    if !feature.dtype.is_categorical() {
+    if !(feature.dtype.is_categorical() || feature.dtype.is_categorical_list()) {
         return Err(Error::Annotation {
             feature: Some(feature.name.clone()),
             message: format!(

@@ -551,8 +551,14 @@ impl Curator {
                 let factor = matched[mi].factor;
                 truncated |= self.check_range(&name, &f, factor, &column, &mut issues)?;
             }
-            if f.dtype.is_categorical() {
-                let d = values::distinct(column.as_ref(), false)?;
+            if f.dtype.is_categorical() || f.dtype.is_categorical_list() {
+                // A list column is checked element by element; a row is reported once per
+                // element it holds.
+                let d = if f.dtype.is_categorical_list() {
+                    values::distinct_elements(column.as_ref())?
+                } else {
+                    values::distinct(column.as_ref(), false)?
+                };
                 if let Some(p) = &f.pattern {
                     truncated |= self.check_pattern(&name, &f, p, &d, &mut issues)?;
                 }

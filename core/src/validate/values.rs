@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use arrow::array::{Array, AsArray, StringArray};
+use arrow::array::{Array, ArrayRef, AsArray, StringArray};
 use arrow::datatypes::DataType;
 use foldhash::fast::RandomState;
 
@@ -131,6 +131,55 @@ fn parallel(column: &dyn Array, codes: bool, threads: usize) -> Distinct {
         }
     }
     out
+}
+
+/// The distinct elements of a list column (`list[str]`, lists of dictionaries, …; elements
+/// cast to text), each counted once per list that holds it, with the first rows (lists)
+/// holding it.
+pub(crate) fn distinct_elements(column: &dyn Array) -> Result<Distinct> {
+    use arrow::array::AsArray;
+    let (offsets, values): (Vec<usize>, ArrayRef) = match column.data_type() {
+        DataType::List(_) => {
+            let l = column.as_list::<i32>();
+            (
+                l.value_offsets().iter().map(|&o| o as usize).collect(),
+                l.values().clone(),
+            )
+        }
+        DataType::LargeList(_) => {
+            let l = column.as_list::<i64>();
+            (
+                l.value_offsets().iter().map(|&o| o as usize).collect(),
+                l.values().clone(),
+            )
+        }
+        _ => return distinct(column, false),
+    };
+    let elements = distinct(values.as_ref(), true)?;
+    let mut d = Distinct::default();
+    let mut renumber: Vec<u32> = vec![NULL; elements.values.len()];
+    let mut seen_in_row: Vec<usize> = vec![usize::MAX; elements.values.len()];
+    for row in 0..column.len() {
+        if column.is_null(row) {
+            continue;
+        }
+        for &code in &elements.codes[offsets[row]..offsets[row + 1]] {
+            if code == NULL {
+                continue;
+            }
+            let e = code as usize;
+            if seen_in_row[e] == row {
+                continue;
+            }
+            seen_in_row[e] = row;
+            if renumber[e] == NULL {
+                renumber[e] = d.add(&elements.values[e], row);
+            } else {
+                d.see(renumber[e], row);
+            }
+        }
+    }
+    Ok(d)
 }
 
 /// The values of a text column (others cast to text) for which `bad` holds, row by row, with

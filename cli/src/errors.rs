@@ -152,6 +152,9 @@ pub fn hint_for(e: &Error) -> Option<String> {
         Error::Annotation { feature: None, .. } => {
             "register the columns' features with `lamella feature from-file FILE --save`".into()
         }
+        Error::Lineage(lamella_core::LineageError::TooLarge { .. }) => {
+            "pass --depth N or --cluster N, or write a .dot or .mmd file".into()
+        }
         Error::MissingBranch { branch, .. } => format!(
             "create it with `lamella ulabel create {}`, or pass --create-branch",
             shell_word(branch)

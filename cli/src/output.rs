@@ -21,7 +21,7 @@ pub struct Out {
     /// Messages (warnings, notes) go to stdout with the rest instead of stderr — for the
     /// tutorial, whose transcript is its output.
     inline_messages: bool,
-    w: Box<dyn Write>,
+    pub(crate) w: Box<dyn Write>,
 }
 
 impl Out {
@@ -186,14 +186,48 @@ pub fn table_lines(batch: &RecordBatch) -> Result<Vec<String>> {
 
 /// [`table_lines`], optionally keeping columns without values.
 fn render_table(batch: &RecordBatch, hide_empty: bool) -> Result<Vec<String>> {
+    Ok(render_columns(batch, &Layout::hiding_empty(hide_empty))?.0)
+}
+
+/// Which columns a table shows and how wide they are at least: a listing printed page by
+/// page keeps the first page's columns and widths.
+#[derive(Debug, Clone, Default)]
+pub struct Layout {
+    hide_empty: bool,
+    columns: Option<Vec<String>>,
+    widths: Vec<usize>,
+}
+
+impl Layout {
+    fn hiding_empty(hide_empty: bool) -> Layout {
+        Layout {
+            hide_empty,
+            ..Layout::default()
+        }
+    }
+}
+
+/// The lines of a table laid out by `layout`, and the layout that continues it.
+fn render_columns(batch: &RecordBatch, layout: &Layout) -> Result<(Vec<String>, Layout)> {
     let batch = &displayable(batch)?;
     let opts = options();
     let schema = batch.schema();
     let mut columns: Vec<(String, bool, Vec<String>)> = Vec::new();
+    let mut names = Vec::new();
     for (i, array) in batch.columns().iter().enumerate() {
-        if hide_empty && batch.num_rows() > 0 && array.null_count() == batch.num_rows() {
+        let field = schema.field(i);
+        let shown = match &layout.columns {
+            Some(keep) => keep.contains(field.name()),
+            None => {
+                !(layout.hide_empty
+                    && batch.num_rows() > 0
+                    && array.null_count() == batch.num_rows())
+            }
+        };
+        if !shown {
             continue;
         }
+        names.push(field.name().clone());
         let field = schema.field(i);
         let fmt = ArrayFormatter::try_new(array.as_ref(), &opts)?;
         // A run's environment is a JSON object; a table shows its gist (`--json` has all).
@@ -219,11 +253,12 @@ fn render_table(batch: &RecordBatch, hide_empty: bool) -> Result<Vec<String>> {
     }
     let widths: Vec<usize> = columns
         .iter()
-        .map(|(name, _, cells)| {
+        .enumerate()
+        .map(|(i, (name, _, cells))| {
             cells
                 .iter()
                 .map(|c| width(c))
-                .chain([width(name)])
+                .chain([width(name), layout.widths.get(i).copied().unwrap_or(0)])
                 .max()
                 .unwrap_or(0)
         })
@@ -255,7 +290,77 @@ fn render_table(batch: &RecordBatch, hide_empty: bool) -> Result<Vec<String>> {
                 .collect(),
         ));
     }
-    Ok(lines)
+    let next = Layout {
+        hide_empty: layout.hide_empty,
+        columns: Some(names),
+        widths,
+    };
+    Ok((lines, next))
+}
+
+/// Records written as they come, page by page: a JSON array, or one aligned table whose
+/// columns and widths the first page sets (memory bounded by a page, not the listing).
+pub struct RecordStream {
+    json: bool,
+    written: usize,
+    layout: Option<Layout>,
+}
+
+impl RecordStream {
+    /// A stream in the output's form.
+    pub fn new(out: &Out) -> RecordStream {
+        RecordStream {
+            json: out.json,
+            written: 0,
+            layout: None,
+        }
+    }
+
+    /// Writes one page of records.
+    pub fn page<T: Record + Serialize>(&mut self, out: &mut Out, records: &[T]) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        if self.json {
+            for r in records {
+                let text = serde_json::to_string_pretty(r)?;
+                let indented = text.replace('\n', "\n  ");
+                let sep = if self.written == 0 { "[\n  " } else { ",\n  " };
+                write!(out.w, "{sep}{indented}")?;
+                self.written += 1;
+            }
+            return Ok(());
+        }
+        let batch = records_to_batch(T::REGISTRY, records)?;
+        let layout = self
+            .layout
+            .take()
+            .unwrap_or_else(|| Layout::hiding_empty(true));
+        let first = self.written == 0;
+        let (lines, next) = render_columns(&batch, &layout)?;
+        for l in lines.into_iter().skip(if first { 0 } else { 2 }) {
+            out.line(l)?;
+        }
+        self.layout = Some(next);
+        self.written += records.len();
+        Ok(())
+    }
+
+    /// Ends the listing (`[]` or `]` for JSON, `none` for an empty human listing).
+    pub fn finish(self, out: &mut Out, none: &str) -> Result<()> {
+        if self.json {
+            if self.written == 0 {
+                writeln!(out.w, "[]")?;
+            } else {
+                writeln!(out.w, "\n]")?;
+            }
+            return Ok(());
+        }
+        if self.written == 0 {
+            out.line(none)?;
+        }
+        Ok(())
+    }
 }
 
 /// Pads plain decimal numbers with zeros to the same number of decimals (at most 6), as pandas

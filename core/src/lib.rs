@@ -49,7 +49,7 @@ pub use describe::{Description, FeaturesView};
 pub use error::{Error, NoInstanceReason, Result};
 pub use instance::{Instance, InstanceBuilder, InstanceInfo, LAMELLA_DIR, current_handle};
 pub use lamella_storage::CsvOptions;
-pub use query::Query;
+pub use query::{Pages, Query};
 pub use registry::{
     Features, Hit, LabelDraft, NameLookup, Named, NamedDraft, Registry, Relatives, Saved, SavedAll,
     ULabels,
@@ -67,11 +67,15 @@ pub use arrow::{
     record_batch::RecordBatch,
     util::display::{ArrayFormatter, FormatOptions},
 };
-pub use lamella_lineage::{Format, Graph, render, tree_lines, write_to};
+pub use lamella_lineage::{
+    Error as LineageError, Format, Graph, MAX_SVG_NODES, render, tree_lines, write_to,
+};
 pub use lamella_schema::{
     Artifact, Backend, Collection, Dtype, DtypeError, Feature, FeatureSet, HashType, Record, Run,
     Storage, StorageKind, Transform, ULabel, User, Value, VersionedUid, Visibility, split_synonyms,
 };
+pub use lamella_schema::{Error as SchemaError, UidError};
+pub use lamella_storage::Error as StorageError;
 pub use lamella_storage::TableHead;
 pub use lamella_storage::{FolderWalk, WalkedFile, write_csv, write_parquet};
 

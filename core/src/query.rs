@@ -17,6 +17,12 @@ pub struct Query<T> {
     ln: Instance,
     spec: QuerySpec,
     what: Vec<String>,
+    /// Whether an order was asked for (pages then go by offset, else by id).
+    ordered: bool,
+    /// The limit asked for, if any.
+    limit: Option<i64>,
+    /// The offset asked for, if any.
+    offset: Option<i64>,
     _t: PhantomData<T>,
 }
 
@@ -26,6 +32,9 @@ impl<T: Record + Serialize> Query<T> {
             ln,
             spec: QuerySpec::new(T::REGISTRY),
             what: Vec::new(),
+            ordered: false,
+            limit: None,
+            offset: None,
             _t: PhantomData,
         }
     }
@@ -57,20 +66,37 @@ impl<T: Record + Serialize> Query<T> {
 
     /// Orders by a field; `-field` for descending.
     pub fn order_by(mut self, field: &str) -> Self {
+        self.ordered |= field.trim_start_matches('-') != "id" || field.starts_with('-');
         self.spec = self.spec.order_by(field);
         self
     }
 
     /// At most `n` records.
     pub fn limit(mut self, n: i64) -> Self {
+        self.limit = Some(n.max(0));
         self.spec = self.spec.limit(n);
         self
     }
 
     /// Skips `n` records.
     pub fn offset(mut self, n: i64) -> Self {
+        self.offset = Some(n.max(0));
         self.spec = self.spec.offset(n);
         self
+    }
+
+    /// The matching records in pages of at most `size`, each read when it is needed, so a
+    /// million records are listed in the memory of one page. Pages follow the id (or the
+    /// order asked for, by offset); the limit and offset asked for hold for all pages.
+    pub fn pages(&self, size: usize) -> Pages<T> {
+        Pages {
+            query: self.clone(),
+            size: size.max(1) as i64,
+            after_id: None,
+            offset: self.offset.unwrap_or(0),
+            remaining: self.limit,
+            done: false,
+        }
     }
 
     /// Includes trashed and hidden records.
@@ -180,6 +206,58 @@ fn missing_names<N: crate::registry::Named>(
         .map(|r| r.name_str().to_string())
         .collect();
     Ok(names.iter().find(|n| !found.contains(*n)).cloned())
+}
+
+/// The pages of a query (see [`Query::pages`]).
+#[derive(Debug)]
+pub struct Pages<T> {
+    query: Query<T>,
+    size: i64,
+    after_id: Option<i64>,
+    offset: i64,
+    remaining: Option<i64>,
+    done: bool,
+}
+
+impl<T: Record + Serialize> Iterator for Pages<T> {
+    type Item = Result<Vec<T>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done || self.remaining == Some(0) {
+            return None;
+        }
+        let take = self.remaining.map_or(self.size, |r| r.min(self.size));
+        let mut q = self.query.clone();
+        q.spec = if self.query.ordered {
+            q.spec.offset(self.offset).limit(take)
+        } else {
+            let spec = match self.after_id {
+                Some(id) => q.spec.filter("id__gt", id).offset(0),
+                None => q.spec.offset(self.offset),
+            };
+            spec.limit(take)
+        };
+        let page = match q.all() {
+            Ok(p) => p,
+            Err(e) => {
+                self.done = true;
+                return Some(Err(e));
+            }
+        };
+        let n = page.len() as i64;
+        if n < take {
+            self.done = true;
+        }
+        if n == 0 {
+            return None;
+        }
+        self.offset += n;
+        self.after_id = page.last().and_then(Record::id);
+        if let Some(r) = &mut self.remaining {
+            *r -= n;
+        }
+        Some(Ok(page))
+    }
 }
 
 fn show_value(v: &Value) -> String {

@@ -40,6 +40,16 @@ pub enum Error {
         /// What the layout engine reported.
         message: String,
     },
+    /// The graph has too many nodes for an SVG layout in reasonable time.
+    #[error(
+        "the graph has {nodes} nodes, more than the {max} an SVG layout takes in reasonable time: limit its depth, draw many siblings as one node, or write DOT or Mermaid"
+    )]
+    TooLarge {
+        /// The graph's nodes.
+        nodes: usize,
+        /// The limit.
+        max: usize,
+    },
     /// Writing the rendered graph failed.
     #[error("could not write graph to '{}'", path.display())]
     Io {

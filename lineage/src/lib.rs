@@ -44,5 +44,5 @@ pub use error::{Error, Result};
 pub use format::{Format, render, write_to};
 pub use graph::{Graph, Node, NodeId, NodeKind};
 pub use mermaid::to_mermaid;
-pub use svg::to_svg;
+pub use svg::{MAX_SVG_NODES, to_svg};
 pub use tree::tree_lines;

@@ -299,3 +299,34 @@ db_test!(unknown_names_in_a_query_are_errors_with_suggestions, |t| {
     );
     Ok(())
 });
+
+db_test!(pages_read_every_record_once_in_order, |t| {
+    let names: Vec<String> = (0..25).map(|i| format!("label{i:02}")).collect();
+    t.ulabels()
+        .save_all(names.iter().map(|n| ULabel::new(n.as_str())))?;
+    let collect = |q: lamella_core::Query<ULabel>, size| -> anyhow::Result<Vec<String>> {
+        let mut out = Vec::new();
+        for page in q.pages(size) {
+            let page = page?;
+            assert!(page.len() <= size);
+            out.extend(page.into_iter().map(|l| l.name));
+        }
+        Ok(out)
+    };
+    assert_eq!(collect(t.ulabels().query(), 7)?, names);
+    assert_eq!(collect(t.ulabels().query().order_by("-name"), 4)?, {
+        let mut r = names.clone();
+        r.reverse();
+        r
+    });
+    assert_eq!(
+        collect(t.ulabels().query().offset(3).limit(10), 4)?,
+        names[3..13].to_vec()
+    );
+    assert_eq!(
+        collect(t.ulabels().filter("name__startswith", "label1"), 3)?,
+        names[10..20].to_vec()
+    );
+    assert!(collect(t.ulabels().filter("name", "none"), 3)?.is_empty());
+    Ok(())
+});

@@ -816,3 +816,34 @@ db_test!(list_of_labels_columns_are_checked_element_by_element, |t| {
     assert_eq!(markers.records.len(), 3);
     Ok(())
 });
+
+db_test!(
+    huge_values_are_reported_cut_and_cost_no_more_than_their_size,
+    |t| {
+        let is_species = t.ulabels().create(ULabel::new("is_species")).save()?.record;
+        t.ulabels()
+            .create(ULabel::new("setosa"))
+            .parents(&[is_species])
+            .save()?;
+        t.features()
+            .create(Feature::new("species", "cat[ULabel[is_species]]".parse()?))
+            .save()?;
+        let huge = "x".repeat(5_000_000);
+        let r = t
+            .curator(table(vec![text("species", &["setosa", &huge])]))
+            .validate()?;
+        assert_eq!(r.issues.len(), 1, "{r:?}");
+        let v = &r.issues[0].values[0];
+        assert!(v.value.chars().count() <= 1_001, "{}", v.value.len());
+        assert!(v.value.ends_with('…'));
+        assert!(v.suggestion.is_none());
+        let text = r.to_string();
+        assert!(
+            text.len() < 2_000,
+            "the text report stays small: {} bytes",
+            text.len()
+        );
+        assert!(text.contains("(5000000 characters)"), "{text}");
+        Ok(())
+    }
+);

@@ -158,12 +158,16 @@ pub fn list<T: Named>(reg: &Registry<T>, args: &ListArgs, out: &mut Out) -> Resu
         }
         q = q.limit(n);
     }
-    let records = q.all()?;
-    if out.json {
-        return out.json(&records);
+    // Page by page: a million labels list in the memory of one page.
+    let mut stream = crate::output::RecordStream::new(out);
+    for page in q.pages(LIST_PAGE) {
+        stream.page(out, &page?)?;
     }
-    out.records(&records)
+    stream.finish(out, &format!("no {} records", T::REGISTRY.name))
 }
+
+/// Records per page of a listing.
+const LIST_PAGE: usize = 10_000;
 
 #[derive(Serialize)]
 struct HitJson<'a, T: Serialize> {

@@ -35,6 +35,29 @@ impl<T: Named> Registry<T> {
     /// For each of `names`, the existing names that look like near-duplicates (unsorted),
     /// from the name index in one probe (or one pass over all names for large batches).
     pub(crate) fn similar_many(&self, names: &[&str]) -> Result<Vec<Vec<String>>> {
+        // A text longer than any name can be is near no name: it is left out of the probes
+        // (whose work grows with the text's length).
+        if names
+            .iter()
+            .any(|n| n.chars().count() > names::MAX_NAME_CHARS)
+        {
+            let short: Vec<&str> = names
+                .iter()
+                .copied()
+                .filter(|n| n.chars().count() <= names::MAX_NAME_CHARS)
+                .collect();
+            let mut found = self.similar_many(&short)?.into_iter();
+            return Ok(names
+                .iter()
+                .map(|n| {
+                    if n.chars().count() > names::MAX_NAME_CHARS {
+                        Vec::new()
+                    } else {
+                        found.next().unwrap_or_default()
+                    }
+                })
+                .collect());
+        }
         // A built index is only read: validation never waits for (or blocks) writers.
         let read = self.ln.db().with_conn(|conn| {
             if !name_index::is_current::<T>(conn)? {

@@ -118,8 +118,10 @@ struct Checked {
 }
 
 fn offending(d: &Distinct, i: usize, suggestion: Option<Suggestion>) -> Offending {
+    let (value, length) = cut(&d.values[i]);
     Offending {
-        value: d.values[i].clone(),
+        value,
+        length,
         count: d.counts[i],
         rows: d.rows[i].clone(),
         suggestion,
@@ -166,6 +168,15 @@ fn dtype_noun(dtype: &Dtype) -> &'static str {
         Dtype::Date => "dates (YYYY-MM-DD)",
         Dtype::Datetime => "timestamps",
         _ => "of that dtype",
+    }
+}
+
+/// A value as a report carries it: whole up to the longest name there can be, else its
+/// beginning and `…` (a 10 MB cell does not make a 10 MB report).
+fn cut(value: &str) -> (String, Option<usize>) {
+    match value.char_indices().nth(crate::names::MAX_NAME_CHARS) {
+        None => (value.to_string(), None),
+        Some((end, _)) => (format!("{}…", &value[..end]), Some(value.chars().count())),
     }
 }
 
@@ -524,6 +535,7 @@ impl Curator {
                     feature: Some(f.name.clone()),
                     values: vec![Offending {
                         value: "null".into(),
+                        length: None,
                         count: missing,
                         rows,
                         suggestion: None,
@@ -765,6 +777,7 @@ impl Curator {
                 .take(self.examples)
                 .map(|(v, count, rows)| Offending {
                     value: v.to_string(),
+                    length: None,
                     count,
                     rows,
                     suggestion: None,

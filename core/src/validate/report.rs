@@ -118,8 +118,12 @@ pub struct Suggestion {
 /// An offending value: how often it occurs and where first.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Offending {
-    /// The value (as text).
+    /// The value (as text); only its first characters and `…` when it is longer than a name
+    /// can be (see `length`).
     pub value: String,
+    /// The whole value's length in characters, when `value` holds only its beginning.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub length: Option<usize>,
     /// Rows holding it.
     pub count: usize,
     /// The first rows holding it (0-based).
@@ -203,18 +207,25 @@ impl Report {
         mut issues: Vec<Issue>,
         order: &[String],
     ) -> Report {
+        // Column positions looked up once (a table may have 100k columns).
+        let position: std::collections::HashMap<&str, usize> = order
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.as_str(), i))
+            .rev()
+            .collect();
         let pos = |c: &Option<String>| {
-            c.as_ref()
-                .and_then(|c| order.iter().position(|o| o == c))
+            c.as_deref()
+                .and_then(|c| position.get(c).copied())
                 .unwrap_or(usize::MAX)
         };
-        issues.sort_by(|a, b| {
-            (pos(&a.column), a.column.is_none(), &a.feature, a.stage).cmp(&(
-                pos(&b.column),
-                b.column.is_none(),
-                &b.feature,
-                b.stage,
-            ))
+        issues.sort_by_cached_key(|i| {
+            (
+                pos(&i.column),
+                i.column.is_none(),
+                i.feature.clone(),
+                i.stage,
+            )
         });
         let mut stages = BTreeMap::new();
         for i in &issues {
@@ -262,6 +273,10 @@ impl Report {
     }
 }
 
+/// Characters of a value shown in the text report (the JSON form has up to
+/// [`crate::names::MAX_NAME_CHARS`]).
+const SHOWN_CHARS: usize = 80;
+
 impl fmt::Display for Report {
     /// Issues grouped by column, then the summary line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -301,7 +316,16 @@ impl fmt::Display for Report {
                 writeln!(
                     f,
                     "      '{}': {} row{} (row {rows}{more}){hint}",
-                    v.value,
+                    match v.length {
+                        Some(n) => format!(
+                            "{}… ({n} characters)",
+                            crate::names::shown(
+                                &v.value.chars().take(SHOWN_CHARS).collect::<String>(),
+                                SHOWN_CHARS
+                            )
+                        ),
+                        None => crate::names::shown(&v.value, SHOWN_CHARS),
+                    },
                     v.count,
                     if v.count == 1 { "" } else { "s" }
                 )?;

@@ -148,3 +148,31 @@ fn svg_handles_a_wider_dag() {
     }
     assert_well_formed(&to_svg(&g).unwrap());
 }
+
+/// A graph too large to lay out in reasonable time is refused at once, naming the ways out;
+/// DOT and Mermaid still render it.
+#[test]
+fn svg_refuses_graphs_beyond_the_layout_limit() {
+    use lamella_lineage::{Error, Format, Graph, MAX_SVG_NODES, Node, NodeKind, render};
+    let mut g = Graph::new();
+    for i in 0..=MAX_SVG_NODES {
+        g.add_node(Node::new(
+            format!("a{i}"),
+            format!("step {i}"),
+            NodeKind::Artifact,
+        ));
+        if i > 0 {
+            g.add_edge(&format!("a{}", i - 1), &format!("a{i}"))
+                .unwrap();
+        }
+    }
+    let t = std::time::Instant::now();
+    let e = render(&g, Format::Svg).unwrap_err();
+    assert!(t.elapsed() < std::time::Duration::from_secs(1));
+    assert!(
+        matches!(e, Error::TooLarge { nodes, .. } if nodes == MAX_SVG_NODES + 1),
+        "{e}"
+    );
+    assert!(e.to_string().contains("write DOT or Mermaid"), "{e}");
+    assert!(render(&g, Format::Dot).is_ok() && render(&g, Format::Mermaid).is_ok());
+}

@@ -6,7 +6,7 @@ use lamella_core::{Curator, Error, Instance, Report};
 
 use super::{ExitCode, Usage};
 use crate::cli::CurateArgs;
-use crate::output::Out;
+use crate::output::{Out, shell_word};
 
 fn curator(ln: &Instance, args: &CurateArgs) -> Result<Curator> {
     let table = lamella_core::read_table_with(&args.file, &args.na.options())?;
@@ -42,7 +42,26 @@ fn print_report(report: &Report, suffix: &str, out: &mut Out) -> Result<()> {
     if report.valid {
         out.line(format!("✅ {last}"))
     } else {
-        out.line(format!("{last}{suffix}"))
+        out.line(format!("{last}{suffix}"))?;
+        // The command-line way to register unknown labels, per column that has them.
+        let mut columns: Vec<&str> = report
+            .issues
+            .iter()
+            .filter(|i| i.code == Code::UnknownLabel)
+            .filter_map(|i| i.column.as_deref())
+            .collect();
+        columns.dedup();
+        if !columns.is_empty() {
+            out.note(format!(
+                "to register the unknown values as labels, curate with {}",
+                columns
+                    .iter()
+                    .map(|c| format!("--add-new {}", shell_word(c)))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ))?;
+        }
+        Ok(())
     }
 }
 
@@ -80,32 +99,11 @@ pub fn curate(
         ))
         .into());
     }
-    if !add_new.is_empty() {
-        // New labels are registered only when they are all that stands in the way: any
-        // other problem is reported first and nothing is written.
-        let report = c.validate()?;
-        let blocking = report.issues.iter().any(|i| {
-            !(i.code == Code::UnknownLabel
-                && i.column.as_ref().is_some_and(|c| add_new.contains(c)))
-        });
-        if blocking {
-            print_report(&report, "; nothing saved (no labels added)", out)?;
-            return Err(ExitCode(1).into());
-        }
-    }
+    let mut c = c;
     for column in add_new {
-        let saved = c.add_new_from(column)?;
-        for n in &saved.notes {
-            out.warn(n)?;
-        }
-        if !out.json && saved.created > 0 {
-            out.note(format!(
-                "registered {} new label{} from column '{column}'",
-                saved.created,
-                if saved.created == 1 { "" } else { "s" }
-            ))?;
-        }
+        c = c.add_new(column);
     }
+    c.check_options().map_err(|e| Usage(e.into()))?;
     match c.save_artifact(Some(key), description) {
         Ok(saved) => {
             let d = ln.artifacts().describe(&saved.record)?;

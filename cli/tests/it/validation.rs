@@ -280,7 +280,12 @@ cli_test!(
             "species",
         ]);
         assert_eq!(r.code, 1);
-        assert!(r.stdout.contains("no labels added"), "{}", r.stdout);
+        assert!(r.stdout.contains("nothing saved"), "{}", r.stdout);
+        assert!(
+            r.stdout.contains("1 new label from column 'species'"),
+            "{}",
+            r.stdout
+        );
         let found = env
             .run(&["ulabel", "list", "--filter", "name=newone", "--json"])
             .ok()
@@ -346,4 +351,86 @@ cli_test!(tables_from_r_and_pandas_read_as_pandas_reads_them, |env| {
     // --na names the tokens: then the file is valid.
     let r = env.run(&["validate", "odd.csv", "--na", "n.a.,-", "--json"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+});
+
+cli_test!(a_failed_curation_registers_no_labels_and_says_why, |env| {
+    env.init("data");
+    env.run(&["ulabel", "create", "is_species"]).ok();
+    env.run(&[
+        "feature",
+        "create",
+        "species",
+        "--dtype",
+        "cat[ULabel[is_species]]",
+    ])
+    .ok();
+    // Two new values, one with a trailing space: it cannot become a label.
+    std::fs::write(
+        env.path("t.csv"),
+        "species\nnewone\n\"virginica \"\nnewone\n",
+    )
+    .unwrap();
+    let r = env.run(&[
+        "curate",
+        "t.csv",
+        "--key",
+        "t.parquet",
+        "--add-new",
+        "species",
+    ]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("not_a_name"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("leading or trailing spaces"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !r.stdout.contains("--add-new") && !r.stderr.contains("--add-new"),
+        "no advice to pass what was passed:\n{}{}",
+        r.stdout,
+        r.stderr
+    );
+    let labels = env.run(&["ulabel", "list", "--json"]).ok().json();
+    assert_eq!(
+        labels.as_array().unwrap().len(),
+        1,
+        "nothing registered: {labels}"
+    );
+    assert!(
+        env.run(&["ls", "--json"])
+            .ok()
+            .json()
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    // Without --add-new the report says how to register them.
+    let r = env.run(&["validate", "t.csv"]);
+    assert!(r.stderr.contains("--add-new species"), "{}", r.stderr);
+    // Fixed: the new label and the artifact land together, with the label under the branch.
+    std::fs::write(env.path("t.csv"), "species\nnewone\nvirginica\n").unwrap();
+    let r = env
+        .run(&[
+            "curate",
+            "t.csv",
+            "--key",
+            "t.parquet",
+            "--add-new",
+            "species",
+            "--json",
+        ])
+        .ok();
+    assert!(r.stdout.contains("newone"), "{}", r.stdout);
+    let under = env
+        .run(&[
+            "ulabel",
+            "list",
+            "--filter",
+            "parents__name=is_species",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(under.as_array().unwrap().len(), 2);
 });

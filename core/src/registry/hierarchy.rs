@@ -160,6 +160,21 @@ impl Registry<ULabel> {
         })
     }
 
+    /// [`save_all_with_parents`](Self::save_all_with_parents) inside a transaction the caller
+    /// holds.
+    pub(crate) fn save_all_with_parents_in(
+        &self,
+        conn: &mut Conn<'_>,
+        records: impl IntoIterator<Item = ULabel>,
+        parents: &[ULabel],
+    ) -> Result<SavedAll<ULabel>> {
+        let saved = self.save_all_in(conn, records)?;
+        for p in parents {
+            self.relatives(p, false)?.add_in(conn, &saved.records)?;
+        }
+        Ok(saved)
+    }
+
     /// The parents of `label`: `ln.ulabels().parents(&label)?.add(&[is_species])`.
     pub fn parents(&self, label: &ULabel) -> Result<Relatives<ULabel>> {
         self.relatives(label, true)

@@ -106,6 +106,26 @@ impl<T: Named> Registry<T> {
         records: impl IntoIterator<Item = T>,
         then: impl FnOnce(&mut Conn<'_>, &SavedAll<T>) -> Result<()>,
     ) -> Result<SavedAll<T>> {
+        let input = self.prepared(records)?;
+        self.ln.db().transaction(|conn| {
+            let saved = self.save_in(conn, input)?;
+            then(conn, &saved)?;
+            Ok::<_, Error>(saved)
+        })
+    }
+
+    /// `save_all` inside a transaction the caller holds (its commit saves the records).
+    pub(crate) fn save_all_in(
+        &self,
+        conn: &mut Conn<'_>,
+        records: impl IntoIterator<Item = T>,
+    ) -> Result<SavedAll<T>> {
+        let input = self.prepared(records)?;
+        self.save_in(conn, input)
+    }
+
+    /// The records checked (names, fields) and stamped (creator, times, run) for saving.
+    fn prepared(&self, records: impl IntoIterator<Item = T>) -> Result<Vec<T>> {
         let t = now();
         let user = self.ln.user_id();
         let run = self.ln.run_ids().map(|(r, _)| r);
@@ -115,6 +135,12 @@ impl<T: Named> Registry<T> {
             r.stamp(user, t);
             r.set_run(run);
         }
+        Ok(input)
+    }
+
+    /// Saves prepared records in `conn`'s transaction: existing names, similar names,
+    /// batched inserts, the name index.
+    fn save_in(&self, conn: &mut Conn<'_>, input: Vec<T>) -> Result<SavedAll<T>> {
         let names: Vec<String> = {
             let mut seen = HashSet::new();
             input
@@ -123,88 +149,85 @@ impl<T: Named> Registry<T> {
                 .filter(|n| seen.insert(n.clone()))
                 .collect()
         };
-        self.ln.db().transaction(|conn| {
-            // Concurrent creates of one name: the second waits, then finds the first's record.
-            conn.lock(&[names_lock::<T>()])?;
-            T::check_references(conn, &input)?;
-            name_index::ensure::<T>(conn)?;
-            let existing: Vec<T> = lamella_schema::load_where_in(conn, "name", &names)?;
-            let existing: HashMap<String, T> = existing
-                .into_iter()
-                .map(|r| (r.name_str().to_string(), r))
-                .collect();
-            // New records, first occurrence of each name.
-            let mut seen = HashSet::new();
-            let mut new: Vec<T> = input
-                .iter()
-                .filter(|r| !existing.contains_key(r.name_str()))
-                .filter(|r| seen.insert(r.name_str().to_string()))
-                .cloned()
-                .collect();
-            let similar = if new.is_empty() {
-                Vec::new()
+        // Concurrent creates of one name: the second waits, then finds the first's record.
+        conn.lock(&[names_lock::<T>()])?;
+        T::check_references(conn, &input)?;
+        name_index::ensure::<T>(conn)?;
+        let existing: Vec<T> = lamella_schema::load_where_in(conn, "name", &names)?;
+        let existing: HashMap<String, T> = existing
+            .into_iter()
+            .map(|r| (r.name_str().to_string(), r))
+            .collect();
+        // New records, first occurrence of each name.
+        let mut seen = HashSet::new();
+        let mut new: Vec<T> = input
+            .iter()
+            .filter(|r| !existing.contains_key(r.name_str()))
+            .filter(|r| seen.insert(r.name_str().to_string()))
+            .cloned()
+            .collect();
+        let similar = if new.is_empty() {
+            Vec::new()
+        } else {
+            let new_names: Vec<&str> = new.iter().map(|r| r.name_str()).collect();
+            // A few names probe the persisted index; a large batch reads every name once.
+            let mut similar = if name_index::probe_pays(&new_names) {
+                name_index::similar_existing::<T>(conn, &new_names)?
             } else {
-                let new_names: Vec<&str> = new.iter().map(|r| r.name_str()).collect();
-                // A few names probe the persisted index; a large batch reads every name once.
-                let mut similar = if name_index::probe_pays(&new_names) {
-                    name_index::similar_existing::<T>(conn, &new_names)?
-                } else {
-                    name_index::similar_streaming::<T>(conn, &new_names)?
-                };
-                let index = SimilarityIndex::new(&new_names);
-                for (j, name) in new_names.iter().enumerate() {
-                    for i in index.matches(name) {
-                        if i != j {
-                            similar[i].push(name.to_string());
-                        }
+                name_index::similar_streaming::<T>(conn, &new_names)?
+            };
+            let index = SimilarityIndex::new(&new_names);
+            for (j, name) in new_names.iter().enumerate() {
+                for i in index.matches(name) {
+                    if i != j {
+                        similar[i].push(name.to_string());
                     }
                 }
-                for s in &mut similar {
-                    s.sort();
-                    s.dedup();
-                }
-                new_names
-                    .iter()
-                    .zip(similar)
-                    .filter(|(_, s)| !s.is_empty())
-                    .map(|(n, s)| (n.to_string(), s))
-                    .collect()
-            };
-            T::insert_all(conn, &mut new)?;
-            name_index::add(conn, &new)?;
-            let created = new.len();
-            let mut by_name: HashMap<String, T> = existing.clone();
-            for r in new {
-                by_name.insert(r.name_str().to_string(), r);
             }
-            let records = input
+            for s in &mut similar {
+                s.sort();
+                s.dedup();
+            }
+            new_names
                 .iter()
-                .map(|r| by_name[r.name_str()].clone())
-                .collect();
-            let mut notes = Vec::new();
-            let mut noted = HashSet::new();
-            for r in &input {
-                if let Some(stored) = existing.get(r.name_str())
-                    && noted.insert(r.name_str().to_string())
-                {
-                    notes.extend(r.differences(stored));
-                }
+                .zip(similar)
+                .filter(|(_, s)| !s.is_empty())
+                .map(|(n, s)| (n.to_string(), s))
+                .collect()
+        };
+        T::insert_all(conn, &mut new)?;
+        name_index::add(conn, &new)?;
+        let created = new.len();
+        let mut by_name: HashMap<String, T> = existing.clone();
+        for r in new {
+            by_name.insert(r.name_str().to_string(), r);
+        }
+        let records = input
+            .iter()
+            .map(|r| by_name[r.name_str()].clone())
+            .collect();
+        let mut notes = Vec::new();
+        let mut noted = HashSet::new();
+        for r in &input {
+            if let Some(stored) = existing.get(r.name_str())
+                && noted.insert(r.name_str().to_string())
+            {
+                notes.extend(r.differences(stored));
             }
-            let mut existing_names: Vec<String> = existing.into_keys().collect();
-            existing_names.sort();
-            for (name, s) in &similar {
-                tracing::warn!("{} '{name}' is similar to existing {s:?}", T::REGISTRY.name);
-            }
-            let saved = SavedAll {
-                records,
-                created,
-                existing: existing_names,
-                similar,
-                notes,
-            };
-            then(conn, &saved)?;
-            Ok::<_, Error>(saved)
-        })
+        }
+        let mut existing_names: Vec<String> = existing.into_keys().collect();
+        existing_names.sort();
+        for (name, s) in &similar {
+            tracing::warn!("{} '{name}' is similar to existing {s:?}", T::REGISTRY.name);
+        }
+        let saved = SavedAll {
+            records,
+            created,
+            existing: existing_names,
+            similar,
+            notes,
+        };
+        Ok(saved)
     }
 
     /// Writes the changed fields of a saved record (and sets `updated_at`).

@@ -34,6 +34,8 @@ pub struct Curator {
     units: HashMap<String, String>,
     convert_units: bool,
     examples: usize,
+    /// Columns whose unknown values become new labels when the table is saved.
+    add_new: Vec<String>,
 }
 
 impl Instance {
@@ -50,6 +52,7 @@ impl Instance {
             units: HashMap::new(),
             convert_units: false,
             examples: DEFAULT_EXAMPLES,
+            add_new: Vec::new(),
         }
     }
 }
@@ -70,6 +73,7 @@ struct Matched {
 struct LabelCtx {
     synonyms: Option<HashMap<String, String>>,
     branch_cache: HashMap<String, HashSet<i64>>,
+    new_labels: Vec<NewLabels>,
 }
 
 /// Missing values of a column — nulls (also those inside a dictionary's values) and NaN in
@@ -115,6 +119,32 @@ struct Checked {
     matched: Vec<Matched>,
     /// Per categorical column: its feature and the ids of the labels its values name.
     labels: Vec<(Feature, Vec<i64>)>,
+    /// Per column named by `add_new`: the labels to register (under the feature's branch)
+    /// when the table is saved.
+    new_labels: Vec<NewLabels>,
+}
+
+/// Labels to register from one column (see [`Curator::add_new`]).
+#[derive(Debug, Clone)]
+struct NewLabels {
+    feature: Feature,
+    branch: Option<String>,
+    names: Vec<String>,
+}
+
+/// Why `v` cannot be a label's name, if it cannot.
+fn why_not_a_name(v: &str) -> Option<&'static str> {
+    if v.is_empty() {
+        Some("is empty")
+    } else if v.trim() != v {
+        Some("has leading or trailing spaces")
+    } else if v.chars().any(char::is_control) {
+        Some("holds control characters")
+    } else if v.chars().count() > crate::names::MAX_NAME_CHARS {
+        Some("is longer than a name can be")
+    } else {
+        None
+    }
 }
 
 fn offending(d: &Distinct, i: usize, suggestion: Option<Suggestion>) -> Offending {
@@ -225,6 +255,15 @@ pub(crate) fn could_be_name(v: &str) -> bool {
 }
 
 impl Curator {
+    /// Registers the values of `column` that are no label yet as new labels (under the
+    /// feature's branch for `cat[ULabel[NAME]]`) — when the table is saved, in the save's one
+    /// transaction, and only if nothing else stands in the way: a table that stays invalid
+    /// registers nothing. Values that cannot be names (spaces around them, say) are reported.
+    pub fn add_new(mut self, column: impl Into<String>) -> Self {
+        self.add_new.push(column.into());
+        self
+    }
+
     /// Checks `column` against `feature` (a feature whose name differs from the column's).
     pub fn categorical(mut self, column: impl Into<String>, feature: impl Into<String>) -> Self {
         self.categorical.push((column.into(), feature.into()));
@@ -306,6 +345,15 @@ impl Curator {
                 return Err(Error::UnknownColumn {
                     column: c.clone(),
                     role: "given a unit",
+                    columns,
+                });
+            }
+        }
+        for c in &self.add_new {
+            if !columns.contains(c) {
+                return Err(Error::UnknownColumn {
+                    column: c.clone(),
+                    role: "named for new labels",
                     columns,
                 });
             }
@@ -600,10 +648,24 @@ impl Curator {
                 ));
             }
         }
+        for n in &ctx.new_labels {
+            report.notes.push(format!(
+                "{} new label{} from column '{}' {} registered when the table is saved",
+                n.names.len(),
+                if n.names.len() == 1 { "" } else { "s" },
+                columns
+                    .iter()
+                    .zip(&matched)
+                    .find(|(_, m)| m.feature.id == n.feature.id)
+                    .map_or(n.feature.name.as_str(), |(c, _)| c.as_str()),
+                if n.names.len() == 1 { "is" } else { "are" },
+            ));
+        }
         Ok(Checked {
             report,
             matched,
             labels,
+            new_labels: ctx.new_labels,
         })
     }
 
@@ -819,6 +881,7 @@ impl Curator {
         let LabelCtx {
             synonyms: cached,
             branch_cache,
+            new_labels,
         } = ctx;
         let label_synonyms: &HashMap<String, String> = match cached {
             Some(s) => s,
@@ -892,9 +955,71 @@ impl Curator {
                 }
                 branch_cache.get(&key).cloned()
             };
-            let unknown: Vec<usize> = (0..d.values.len())
+            let mut unknown: Vec<usize> = (0..d.values.len())
                 .filter(|&i| found.ids[i].is_none())
                 .collect();
+            // Asked to register this column's new labels: those that can be names (and are
+            // no synonym) are registered when the table is saved; those that cannot be names
+            // are reported with the reason.
+            if self.add_new.contains(name) {
+                let (creatable, rest): (Vec<usize>, Vec<usize>) = unknown.iter().partition(|&&i| {
+                    found.synonym_of[i].is_none() && why_not_a_name(&d.values[i]).is_none()
+                });
+                let (not_names, synonyms): (Vec<usize>, Vec<usize>) = rest
+                    .into_iter()
+                    .partition(|&i| why_not_a_name(&d.values[i]).is_some());
+                if !creatable.is_empty() {
+                    new_labels.push(NewLabels {
+                        feature: f.clone(),
+                        branch: branches.first().map(|b| b.to_string()),
+                        names: creatable.iter().map(|&i| d.values[i].clone()).collect(),
+                    });
+                }
+                if !not_names.is_empty() {
+                    let count: usize = not_names.iter().map(|&i| d.counts[i]).sum();
+                    truncated |= not_names.len() > self.examples;
+                    let reasons: Vec<&str> = not_names
+                        .iter()
+                        .filter_map(|&i| why_not_a_name(&d.values[i]))
+                        .collect::<std::collections::BTreeSet<_>>()
+                        .into_iter()
+                        .collect();
+                    issues.push(Issue {
+                        stage: Stage::Labels,
+                        code: Code::NotAName,
+                        column: Some(name.clone()),
+                        feature: Some(f.name.clone()),
+                        values: not_names
+                            .iter()
+                            .take(self.examples)
+                            .map(|&i| {
+                                let trimmed = d.values[i].trim();
+                                let s =
+                                    (trimmed != d.values[i] && !trimmed.is_empty()).then(|| {
+                                        Suggestion {
+                                            kind: SuggestionKind::Label,
+                                            value: trimmed.to_string(),
+                                            factor: None,
+                                        }
+                                    });
+                                offending(&d, i, s)
+                            })
+                            .collect(),
+                        count,
+                        expected: Some("values that can be label names".into()),
+                        message: format!(
+                            "{} value{} ({count} row{}) cannot be label names (a value {}): \
+                             fix the values; nothing is registered while they are there",
+                            not_names.len(),
+                            if not_names.len() == 1 { "" } else { "s" },
+                            if count == 1 { "" } else { "s" },
+                            reasons.join("; a value ")
+                        ),
+                        suggestion: None,
+                    });
+                }
+                unknown = synonyms;
+            }
             let outside: Vec<usize> = (0..d.values.len())
                 .filter(|&i| {
                     matches!((&allowed, found.ids[i]), (Some(a), Some(id)) if !a.contains(&id))
@@ -1085,6 +1210,8 @@ impl Curator {
         let table = self.converted(&checked.matched)?;
         let features: Vec<Feature> = checked.matched.iter().map(|m| m.feature.clone()).collect();
         let label_links = checked.labels;
+        let new_labels = checked.new_labels;
+        let ulabels = self.ln.ulabels();
         let user = self.ln.user_id();
         let mut draft = self.ln.artifacts().from_table(&table);
         if let Some(k) = key {
@@ -1105,6 +1232,25 @@ impl Curator {
             }
             for (feature, ids) in &label_links {
                 crate::annotate::add_in(conn, owner, ids, Some(feature), user)?;
+            }
+            // New labels asked for, registered in this transaction: a save that fails leaves
+            // none behind.
+            for n in &new_labels {
+                let records = n.names.iter().map(|v| ULabel::new(v.as_str()));
+                let saved = match &n.branch {
+                    Some(b) => {
+                        let parents: Vec<ULabel> =
+                            lamella_schema::load_where_in(conn, "name", std::slice::from_ref(b))?;
+                        ulabels.save_all_with_parents_in(conn, records, &parents)?
+                    }
+                    None => ulabels.save_all_in(conn, records)?,
+                };
+                let ids: Vec<i64> = saved
+                    .records
+                    .iter()
+                    .map(|l| require_id(l).map_err(Error::from))
+                    .collect::<Result<_>>()?;
+                crate::annotate::add_in(conn, owner, &ids, Some(&n.feature), user)?;
             }
             Ok(())
         }));

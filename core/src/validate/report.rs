@@ -53,6 +53,9 @@ pub enum Code {
     UnexpectedNulls,
     /// Categorical values that are no label's name.
     UnknownLabel,
+    /// Categorical values that cannot be a label's name (leading or trailing spaces, control
+    /// characters, too long), so they cannot be registered as new labels either.
+    NotAName,
     /// Labels that exist but are outside the feature's branch (`cat[ULabel[NAME]]`).
     LabelOutsideBranch,
     /// The feature's dtype draws from a registry Lamella does not hold.
@@ -77,6 +80,7 @@ impl Code {
             Code::WrongDtype => "wrong_dtype",
             Code::UnexpectedNulls => "unexpected_nulls",
             Code::UnknownLabel => "unknown_label",
+            Code::NotAName => "not_a_name",
             Code::LabelOutsideBranch => "label_outside_branch",
             Code::UnknownRegistry => "unknown_registry",
             Code::MissingBranch => "missing_branch",

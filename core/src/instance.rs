@@ -602,18 +602,46 @@ impl Instance {
         Ok(ln)
     }
 
-    /// Remembers the current run in the settings (or forgets it when there is none), so that
-    /// later `connect_current` calls — later CLI commands — continue it.
-    pub fn remember_current_run(&self) -> Result<()> {
-        let run = self.current_run().map(|t| t.run.uid);
-        Settings::update(|settings| match run {
-            Some(uid) => {
-                settings.runs.insert(self.uid().to_string(), uid);
-            }
-            None => {
+    /// Remembers the current run in the settings, so that later `connect_current` calls —
+    /// later CLI commands — continue it. One run is remembered per instance: a run it
+    /// replaces (another process's `track`, or one never finished) is finished now and
+    /// returned, so taking over is atomic and always said.
+    pub fn remember_current_run(&self) -> Result<Option<lamella_schema::Run>> {
+        let Some(run) = self.current_run().map(|t| t.run.uid) else {
+            return Ok(None);
+        };
+        let previous =
+            Settings::update(|settings| settings.runs.insert(self.uid().to_string(), run.clone()))?;
+        match previous.filter(|p| *p != run) {
+            Some(uid) => self.finish_replaced(&uid),
+            None => Ok(None),
+        }
+    }
+
+    /// Forgets `run` as the remembered run, unless another one took its place meanwhile.
+    pub fn forget_run(&self, run: &str) -> Result<()> {
+        Settings::update(|settings| {
+            if settings.runs.get(self.uid()).is_some_and(|r| r == run) {
                 settings.runs.remove(self.uid());
             }
         })
+    }
+
+    /// Finishes the run `uid` that another run replaced (if it still runs); returns it.
+    fn finish_replaced(&self, uid: &str) -> Result<Option<lamella_schema::Run>> {
+        let Some(mut run) = self
+            .query::<lamella_schema::Run>()
+            .filter("uid", uid)
+            .one_or_none()?
+        else {
+            return Ok(None);
+        };
+        if run.finished_at.is_none() {
+            run.finished_at = Some(now());
+            self.db()
+                .transaction(|conn| lamella_schema::Run::update(conn, &run).map_err(Error::from))?;
+        }
+        Ok(Some(run))
     }
 
     fn open(root: &str, db: &str) -> Result<Instance> {

@@ -148,8 +148,12 @@ impl Settings {
         let lock = opts.open(&lock_path).map_err(io_err(&lock_path))?;
         lock.lock().map_err(io_err(&lock_path))?;
         let mut settings = Settings::load()?;
+        let before = settings.clone();
         let out = change(&mut settings);
-        settings.save()?;
+        // Nothing changed, nothing written (every command connects; most change nothing).
+        if settings != before {
+            settings.save()?;
+        }
         // Unlocked when `lock` closes.
         drop(lock);
         Ok(out)

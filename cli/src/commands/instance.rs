@@ -123,12 +123,6 @@ pub fn track(
     out: &mut Out,
 ) -> Result<()> {
     let ln = super::current()?;
-    if let Some(t) = ln.current_run() {
-        out.warn(format!(
-            "run {} of '{}' was still being tracked: it is left unfinished",
-            t.run.uid, t.transform.name
-        ))?;
-    }
     let mut t = lamella_core::Transform::new(name).kind(kind);
     if let Some(v) = version {
         t = t.version(v);
@@ -137,7 +131,12 @@ pub fn track(
         t = t.key(k);
     }
     let tracked = ln.track(t)?;
-    ln.remember_current_run()?;
+    if let Some(replaced) = ln.remember_current_run()? {
+        out.warn(format!(
+            "run {} was still being tracked: it is finished now, and this run takes its place",
+            replaced.uid
+        ))?;
+    }
     if out.json {
         return out.json(&tracked);
     }
@@ -158,7 +157,9 @@ pub fn track(
 pub fn finish(out: &mut Out) -> Result<()> {
     let ln = super::current()?;
     let run = ln.finish()?;
-    ln.remember_current_run()?;
+    if let Some(r) = &run {
+        ln.forget_run(&r.uid)?;
+    }
     match run {
         None => out.line("no run is being tracked (start one with `lamella track NAME`)"),
         Some(r) => {

@@ -317,3 +317,44 @@ fn concurrent_parents_never_close_a_cycle() {
         }
     }
 }
+
+/// Eight shells tracking at once: one run stays current, each of the others is finished by
+/// the one that took its place, and every replacement is said exactly once.
+#[test]
+fn concurrent_tracks_leave_one_current_run() {
+    let mut envs = vec![Env::sqlite()];
+    envs.extend(Env::postgres());
+    for mut env in envs {
+        env.init("data");
+        let calls: Vec<Vec<String>> = (0..WRITERS)
+            .map(|i| args(&["track", &format!("Notebook {i}")]))
+            .collect();
+        let runs = env.cli.run_parallel(&calls, &[]);
+        assert_all_ok(&runs);
+        let said = runs
+            .iter()
+            .filter(|r| r.stderr.contains("it is finished now"))
+            .count();
+        assert_eq!(said, WRITERS - 1, "{runs:#?}");
+        let view = env.run(&["view", "--json"]).ok().json();
+        let records = view["Run"]["records"].as_array().unwrap().clone();
+        let open = records
+            .iter()
+            .filter(|r| r["finished_at"].is_null())
+            .count();
+        assert_eq!(
+            open, 1,
+            "one run is current, the others finished: {records:#?}"
+        );
+        // The current one is what later commands continue, and `finish` ends it.
+        env.run(&["finish"]).ok();
+        let view = env.run(&["view", "--json"]).ok().json();
+        let open = view["Run"]["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["finished_at"].is_null())
+            .count();
+        assert_eq!(open, 0);
+    }
+}

@@ -597,23 +597,135 @@ pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-/// `text` as a message shows it: invisible characters escaped (`\u{200b}`, `\n`), and text
-/// longer than `max` characters cut, with its length named — so two values that print alike
-/// are told apart, and one huge value does not flood a report.
+/// Letters of other scripts that look like Latin letters (Cyrillic and Greek look-alikes),
+/// as a word mixing them with Latin letters may be a forgery of a Latin name.
+fn is_latin_lookalike(c: char) -> bool {
+    matches!(
+        c,
+        // Cyrillic
+        'а' | 'в' | 'е' | 'к' | 'м' | 'н' | 'о' | 'р' | 'с' | 'т' | 'у' | 'х' | 'ѕ' | 'і' | 'ј'
+        | 'ԁ' | 'ԛ' | 'ԝ' | 'ү' | 'һ' | 'ӏ'
+        | 'А' | 'В' | 'Е' | 'К' | 'М' | 'Н' | 'О' | 'Р' | 'С' | 'Т' | 'У' | 'Х' | 'Ѕ' | 'І'
+        | 'Ј' | 'Ԛ' | 'Ԝ' | 'Ү' | 'Һ' | 'Ӏ'
+        // Greek
+        | 'Α' | 'Β' | 'Ε' | 'Ζ' | 'Η' | 'Ι' | 'Κ' | 'Μ' | 'Ν' | 'Ο' | 'Ρ' | 'Τ' | 'Υ' | 'Χ'
+        | 'ο' | 'ι' | 'ν'
+    )
+}
+
+/// The look-alike letters of words that also hold Latin letters: `раypal` (a Cyrillic `р`
+/// and `а`) gives those two; `α-synuclein` gives none (α looks like no Latin letter).
+pub fn lookalikes(text: &str) -> Vec<char> {
+    let mut out = Vec::new();
+    for word in text.split(|c: char| !c.is_alphanumeric()) {
+        if word.chars().any(|c| c.is_ascii_alphabetic()) {
+            out.extend(word.chars().filter(|&c| is_latin_lookalike(c)));
+        }
+    }
+    out
+}
+
+/// What makes `name` unfit as a record's name although it may look fine: a bidirectional
+/// control (the text reads differently from what it holds), an invisible character, a form
+/// other than Unicode NFC (the same letters written differently), letters that only look
+/// Latin inside a Latin word. `None` when there is nothing of that kind.
+pub fn unicode_problem(name: &str) -> Option<String> {
+    if let Some(c) = name.chars().find(|&c| is_bidi_control(c)) {
+        return Some(format!(
+            "holds the bidirectional control character U+{:04X}, which makes text read \
+             differently from what it holds",
+            c as u32
+        ));
+    }
+    if let Some(c) = name.chars().find(|&c| is_invisible(c) && c != ' ') {
+        return Some(format!("holds the invisible character U+{:04X}", c as u32));
+    }
+    if !unicode_normalization::is_nfc(name) {
+        use unicode_normalization::UnicodeNormalization;
+        let nfc: String = name.nfc().collect();
+        return Some(format!(
+            "is not in Unicode NFC form (its accents are separate characters); write it as \
+             '{nfc}'"
+        ));
+    }
+    let look = lookalikes(name);
+    if !look.is_empty() {
+        return Some(format!(
+            "mixes Latin letters with letters of another script that look like them ({})",
+            look.iter()
+                .map(|c| format!("U+{:04X}", *c as u32))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    None
+}
+
+/// `text` as a message shows it: invisible characters escaped (`\u{200b}`, `\n`), accents
+/// written as separate characters escaped when the text is not in NFC form, letters that
+/// only look Latin in a Latin word escaped, and text longer than `max` characters cut, with
+/// its length named — so two values that print alike are told apart, and one huge value
+/// does not flood a report.
 pub fn shown(text: &str, max: usize) -> String {
+    let decomposed = !unicode_normalization::is_nfc(text);
+    let look = lookalikes(text);
     let mut out = String::new();
     for (n, c) in text.chars().enumerate() {
         if n == max {
             out.push_str(&format!("… ({} characters)", text.chars().count()));
             return out;
         }
+        let combining = decomposed && unicode_normalization::char::is_combining_mark(c);
         match c {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if is_invisible(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c if is_invisible(c) || combining || look.contains(&c) => {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32))
+            }
             c => out.push(c),
         }
     }
     out
+}
+
+#[cfg(test)]
+mod look_alike_tests {
+    use super::*;
+
+    #[test]
+    fn text_that_looks_alike_is_shown_apart() {
+        let nfc = "caf\u{e9}";
+        let nfd = "cafe\u{301}";
+        assert_eq!(shown(nfc, 80), "café");
+        assert_eq!(shown(nfd, 80), "cafe\\u{301}");
+        assert_eq!(shown("s\u{435}tosa", 80), "s\\u{435}tosa");
+        assert_eq!(shown("set\u{200b}osa", 80), "set\\u{200b}osa");
+        assert_eq!(shown("\u{202e}asotes", 80), "\\u{202e}asotes");
+        assert_eq!(shown("two\nlines", 80), "two\\nlines");
+        // Greek letters in Latin words that look like no Latin letter stay as they are.
+        assert_eq!(shown("α-synuclein", 80), "α-synuclein");
+        assert_eq!(shown("IFN-γ", 80), "IFN-γ");
+        // A Cyrillic word alone is Cyrillic, not a forgery.
+        assert_eq!(shown("Моноцит", 80), "Моноцит");
+    }
+
+    #[test]
+    fn names_that_lie_are_refused_with_the_reason() {
+        assert!(unicode_problem("setosa").is_none());
+        assert!(unicode_problem("α-synuclein").is_none());
+        assert!(unicode_problem("Моноцит").is_none());
+        assert!(
+            unicode_problem("\u{202e}asotes")
+                .unwrap()
+                .contains("bidirectional")
+        );
+        assert!(
+            unicode_problem("set\u{200b}osa")
+                .unwrap()
+                .contains("U+200B")
+        );
+        assert!(unicode_problem("cafe\u{301}").unwrap().contains("NFC"));
+        assert!(unicode_problem("s\u{435}tosa").unwrap().contains("U+0435"));
+    }
 }

@@ -434,3 +434,72 @@ cli_test!(a_failed_curation_registers_no_labels_and_says_why, |env| {
         .json();
     assert_eq!(under.as_array().unwrap().len(), 2);
 });
+
+cli_test!(
+    text_that_looks_right_but_differs_is_shown_and_never_registered,
+    |env| {
+        env.init("data");
+        env.run(&["ulabel", "create", "is_species"]).ok();
+        env.run(&["ulabel", "create", "café", "--parent", "is_species"])
+            .ok();
+        env.run(&["ulabel", "create", "setosa", "--parent", "is_species"])
+            .ok();
+        env.run(&[
+            "feature",
+            "create",
+            "species",
+            "--dtype",
+            "cat[ULabel[is_species]]",
+        ])
+        .ok();
+        // NFD café, a Cyrillic е, a zero-width space, a bidi override, a newline.
+        let values = [
+            "cafe\u{301}",
+            "s\u{435}tosa",
+            "set\u{200b}osa",
+            "\u{202e}asotes",
+            "two\nlines",
+        ];
+        let mut csv = String::from("species\n");
+        for v in values {
+            csv.push_str(&format!("\"{v}\"\n"));
+        }
+        std::fs::write(env.path("t.csv"), csv).unwrap();
+        let r = env.run(&["validate", "t.csv"]);
+        assert_eq!(r.code, 1);
+        for shown in [
+            "cafe\\u{301}",
+            "s\\u{435}tosa",
+            "set\\u{200b}osa",
+            "\\u{202e}asotes",
+            "two\\nlines",
+        ] {
+            assert!(r.stdout.contains(shown), "{shown} not in:\n{}", r.stdout);
+        }
+        assert!(
+            !r.stdout.contains('\u{202e}') && !r.stdout.contains('\u{200b}'),
+            "{}",
+            r.stdout
+        );
+        // --add-new registers none of them, and says why.
+        let r = env.run(&[
+            "curate",
+            "t.csv",
+            "--key",
+            "t.parquet",
+            "--add-new",
+            "species",
+        ]);
+        assert_eq!(r.code, 1, "{}", r.stdout);
+        assert!(r.stdout.contains("not_a_name"), "{}", r.stdout);
+        assert!(r.stdout.contains("NFC"), "{}", r.stdout);
+        let labels = env.run(&["ulabel", "list", "--json"]).ok().json();
+        assert_eq!(labels.as_array().unwrap().len(), 3, "{labels}");
+        // Such names are refused when created directly, too.
+        for bad in ["s\u{435}tosa", "x\u{202e}y", "set\u{200b}osa"] {
+            let r = env.run(&["ulabel", "create", bad]);
+            assert_eq!(r.code, 1, "{bad:?}: {}", r.stderr);
+            assert!(!r.stderr.contains('\u{202e}'), "{}", r.stderr);
+        }
+    }
+);

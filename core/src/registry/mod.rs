@@ -186,7 +186,14 @@ fn check_name(registry: &'static str, name: &str) -> Result<()> {
     }
     if name.trim() != name {
         return bad(format!(
-            "the {registry} name '{name}' has leading or trailing spaces: remove them"
+            "the {registry} name '{}' has leading or trailing spaces: remove them",
+            names::shown(name, 60)
+        ));
+    }
+    if let Some(problem) = names::unicode_problem(name) {
+        return bad(format!(
+            "the {registry} name '{}' {problem}",
+            names::shown(name, 60)
         ));
     }
     Ok(())

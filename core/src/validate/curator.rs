@@ -133,17 +133,17 @@ struct NewLabels {
 }
 
 /// Why `v` cannot be a label's name, if it cannot.
-fn why_not_a_name(v: &str) -> Option<&'static str> {
+fn why_not_a_name(v: &str) -> Option<String> {
     if v.is_empty() {
-        Some("is empty")
+        Some("is empty".into())
     } else if v.trim() != v {
-        Some("has leading or trailing spaces")
+        Some("has leading or trailing spaces".into())
     } else if v.chars().any(char::is_control) {
-        Some("holds control characters")
+        Some("holds control characters".into())
     } else if v.chars().count() > crate::names::MAX_NAME_CHARS {
-        Some("is longer than a name can be")
+        Some("is longer than a name can be".into())
     } else {
-        None
+        crate::names::unicode_problem(v)
     }
 }
 
@@ -978,7 +978,7 @@ impl Curator {
                 if !not_names.is_empty() {
                     let count: usize = not_names.iter().map(|&i| d.counts[i]).sum();
                     truncated |= not_names.len() > self.examples;
-                    let reasons: Vec<&str> = not_names
+                    let reasons: Vec<String> = not_names
                         .iter()
                         .filter_map(|&i| why_not_a_name(&d.values[i]))
                         .collect::<std::collections::BTreeSet<_>>()

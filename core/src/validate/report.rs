@@ -292,15 +292,16 @@ impl fmt::Display for Report {
                 (None, None) => "table".to_string(),
             };
             if current.as_deref() != Some(&heading) {
-                writeln!(f, "{heading}:")?;
+                writeln!(f, "{}:", crate::names::shown(&heading, usize::MAX))?;
                 current = Some(heading);
             }
+            // Names inside messages show their invisible and look-alike characters too.
             writeln!(
                 f,
                 "  ✗ [{}/{}] {}",
                 issue.stage.as_str(),
                 issue.code.as_str(),
-                issue.message
+                crate::names::shown(&issue.message, usize::MAX)
             )?;
             for v in &issue.values {
                 let rows = v
@@ -312,9 +313,15 @@ impl fmt::Display for Report {
                 let more = if v.count > v.rows.len() { ", …" } else { "" };
                 let hint = match &v.suggestion {
                     Some(s) if s.kind == SuggestionKind::Synonym => {
-                        format!(" → synonym of '{}'", s.value)
+                        format!(
+                            " → synonym of '{}'",
+                            crate::names::shown(&s.value, SHOWN_CHARS)
+                        )
                     }
-                    Some(s) => format!(" → did you mean '{}'?", s.value),
+                    Some(s) => format!(
+                        " → did you mean '{}'?",
+                        crate::names::shown(&s.value, SHOWN_CHARS)
+                    ),
                     None => String::new(),
                 };
                 writeln!(

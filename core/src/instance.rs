@@ -903,6 +903,39 @@ impl Instance {
         Ok(s.remove(0))
     }
 
+    /// Registers a cloud location only to read from it (registering objects in place): no
+    /// marker is written, so this instance never writes, promotes or cleans there. An already
+    /// registered root is returned as it is.
+    pub fn add_read_only_storage(&self, root: &str) -> Result<Storage> {
+        let root = root.trim_end_matches('/').to_string();
+        if let Some(s) = self
+            .query::<Storage>()
+            .filter("root", root.as_str())
+            .one_or_none()?
+        {
+            return Ok(s);
+        }
+        let store = lamella_storage::Store::open(&root)?;
+        store.check()?;
+        let manager = crate::marker::read(&store)?.map(|m| m.instance_uid);
+        let t = now();
+        let mut s = vec![Storage {
+            id: None,
+            uid: base62_uid(uid_len::STORAGE),
+            root,
+            kind: crate::convert::storage_kind(store.kind()),
+            region: None,
+            description: None,
+            created_at: t,
+            updated_at: t,
+            created_by_id: self.user_id(),
+            run_id: None,
+            instance_uid: manager,
+        }];
+        self.db().transaction(|c| Storage::insert_all(c, &mut s))?;
+        Ok(s.remove(0))
+    }
+
     /// Whether this instance manages `storage`, i.e. may write, promote and clean there. A
     /// root that another instance manages is only read.
     pub fn manages(&self, storage: &Storage) -> bool {

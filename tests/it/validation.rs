@@ -847,3 +847,49 @@ db_test!(
         Ok(())
     }
 );
+
+db_test!(edges_of_names_numbers_and_columns, |t| {
+    // A name that is another label's synonym would shadow it.
+    t.ulabels()
+        .create(ULabel::new("setosa").synonyms(["Iris setosa"]))
+        .save()?;
+    let e = t
+        .ulabels()
+        .create(ULabel::new("Iris setosa"))
+        .save()
+        .unwrap_err();
+    assert!(matches!(e, Error::Taken { .. }), "{e}");
+    assert!(e.to_string().contains("as a synonym"), "{e}");
+    // Synonyms follow the rules of names: length, spaces, hidden characters.
+    let long = "y".repeat(1_001);
+    for bad in [long.as_str(), "x\u{200b}y"] {
+        let e = t
+            .ulabels()
+            .create(ULabel::new("versicolor").synonyms([bad]))
+            .save()
+            .unwrap_err();
+        assert_eq!(e.kind(), "invalid_value", "{e}");
+        let mut l = t.ulabels().get_by_name("setosa")?;
+        assert!(t.ulabels().add_synonym(&mut l, bad).is_err());
+    }
+    // Integers beyond 2^53 are listed exactly, not through a float.
+    t.features()
+        .create(Feature::new("n", "int".parse()?).range(None, Some(5.0)))
+        .save()?;
+    let big = RecordBatch::try_from_iter([(
+        "n",
+        Arc::new(Int64Array::from(vec![i64::MAX, 1])) as ArrayRef,
+    )])?;
+    let r = t.curator(big).validate()?;
+    assert_eq!(r.issues[0].values[0].value, "9223372036854775807");
+    // Two columns with one name are named.
+    let dir = tempfile::tempdir()?;
+    let csv = dir.path().join("dup.csv");
+    std::fs::write(&csv, "n,n\n1,2\n")?;
+    let r = t.curator(lamella_core::read_table(&csv)?).validate()?;
+    assert!(
+        r.issues.iter().any(|i| i.code == Code::DuplicateColumn),
+        "{r}"
+    );
+    Ok(())
+});

@@ -193,6 +193,12 @@ pub fn s3_root() -> Option<String> {
     }
 }
 
+/// The object store at `url` (an `s3://` test prefix), for putting objects there the way
+/// another program would.
+pub fn store(url: &str) -> lamella_storage::Store {
+    lamella_storage::Store::open(url).expect("open the test store")
+}
+
 /// A fresh instance in a temporary folder, on SQLite or PostgreSQL.
 pub struct TestInstance {
     /// The instance.

@@ -80,7 +80,9 @@ fn policy(d: Duplicate) -> DuplicatePolicy {
 /// Checks that every path exists before anything is hashed or written.
 fn check_paths(paths: &[PathBuf]) -> Result<()> {
     for p in paths {
-        if std::fs::symlink_metadata(p).is_err() {
+        // Cloud objects (s3://…) are looked up by the library, where they are.
+        let remote = p.to_str().is_some_and(|s| s.contains("://"));
+        if !remote && std::fs::symlink_metadata(p).is_err() {
             bail!(
                 "{} does not exist: check the path (nothing was saved)",
                 p.display()

@@ -59,7 +59,8 @@ fn transform_hierarchy(
             .is_some_and(|e| e.eq_ignore_ascii_case("json"))
         {
             anyhow::bail!(
-                "{}: OpenLineage events describe runs and their data; write a transform's                  hierarchy as .svg, .dot or .mmd, or ask for the lineage of an artifact",
+                "{}: OpenLineage events describe runs and their data; write a transform's \
+                 hierarchy as .svg, .dot or .mmd, or ask for the lineage of an artifact",
                 f.display()
             );
         }
@@ -88,9 +89,14 @@ fn transform_hierarchy(
     if files.is_empty() {
         if edges.is_empty() {
             return out.line(format!(
-                "transform '{}' has no {} yet: they are recorded when a run reads another                  transform's output",
+                "transform '{}' has no {} yet: they are recorded when a run reads another \
+                 transform's output",
                 t.name,
-                if downstream { "parents or children" } else { "parents" }
+                if downstream {
+                    "parents or children"
+                } else {
+                    "parents"
+                }
             ));
         }
         for (p, c) in edges {

@@ -103,7 +103,10 @@ pub fn batch_json(batch: &RecordBatch) -> Result<Vec<Value>> {
                 let s = f.value(r).try_to_string()?;
                 let dt = field.data_type();
                 if dt.is_integer() {
-                    s.parse::<i64>().map_or(Value::String(s), Value::from)
+                    match s.parse::<i64>() {
+                        Ok(i) => Value::from(i),
+                        Err(_) => s.parse::<u64>().map_or(Value::String(s), Value::from),
+                    }
                 } else if dt.is_floating() {
                     s.parse::<f64>().map_or(Value::String(s), Value::from)
                 } else if !dt.is_string() && !dt.is_temporal() && (s == "true" || s == "false") {

@@ -939,3 +939,56 @@ cli_test!(
         env.run(&["doctor"]).ok();
     }
 );
+
+cli_test!(
+    objects_already_in_a_bucket_are_registered_where_they_are,
+    |env| {
+        let Some(prefix) = lamella_tests::s3_root() else {
+            return;
+        };
+        let endpoint = std::env::var("LAMELLA_TEST_S3_ENDPOINT").unwrap();
+        let vars = [("AWS_ENDPOINT_URL", endpoint.as_str())];
+        // Someone else's object, uploaded outside Lamella.
+        let store = lamella_tests::store(&prefix);
+        store.put_bytes("shared/data.csv", b"a,b\n1,2\n").unwrap();
+        env.init("data");
+        let url = format!("{prefix}/shared/data.csv");
+        let saved = env
+            .run_env(
+                &["save", &url, "--description", "shared data", "--json"],
+                &vars,
+            )
+            .ok()
+            .json();
+        assert_eq!(saved["key_is_virtual"], false, "{saved}");
+        assert_eq!(saved["n_observations"], serde_json::Value::Null);
+        let bucket = prefix.split('/').take(3).collect::<Vec<_>>().join("/");
+        let storages = env.run(&["storage", "list", "--json"]).ok().json();
+        let registered = storages
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["root"] == bucket.as_str())
+            .unwrap_or_else(|| panic!("{bucket} registered: {storages}"));
+        assert!(
+            registered["instance_uid"].is_null(),
+            "read only: {registered}"
+        );
+        let head = env
+            .run_env(&["load", saved["uid"].as_str().unwrap(), "--json"], &vars)
+            .ok()
+            .json();
+        assert_eq!(head["n_rows"], 1, "{head}");
+        // Deleting the record never touches someone else's object.
+        env.run_env(
+            &["delete", saved["uid"].as_str().unwrap(), "--permanent"],
+            &vars,
+        )
+        .ok();
+        assert_eq!(store.read_bytes("shared/data.csv").unwrap(), b"a,b\n1,2\n");
+        // A missing object is a clear error, not a local "does not exist".
+        let run = env.run_env(&["save", &format!("{prefix}/shared/nope.csv")], &vars);
+        assert_error(&run, "does not exist");
+        assert!(run.stderr.contains("s3://"), "{}", run.stderr);
+    }
+);

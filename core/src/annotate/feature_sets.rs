@@ -158,6 +158,17 @@ impl Artifacts {
             .iter()
             .map(|f| f.name().clone())
             .collect();
+        let mut seen = std::collections::HashSet::new();
+        if let Some(twice) = names.iter().find(|n| !seen.insert(n.as_str())) {
+            return Err(Error::Conflict {
+                message: format!(
+                    "artifact {} has more than one column named '{}': a feature describes one \
+                     column; rename the others and save the table again",
+                    a.uid,
+                    crate::names::shown(twice, 80)
+                ),
+            });
+        }
         let found: Vec<Feature> = self
             .ln
             .db()

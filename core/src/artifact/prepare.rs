@@ -183,11 +183,21 @@ pub(super) fn prepare_path(ctx: &LocalContext, p: &Path) -> Result<Prepared> {
 /// comes from the ETags, nothing is downloaded (LaminDB's behaviour).
 pub(super) fn prepare_remote(ln: &Instance, url: &str) -> Result<Prepared> {
     let url = url.trim_end_matches('/');
-    let storages: Vec<Storage> = ln.query::<Storage>().all()?;
-    let Some((storage, key)) = storages.into_iter().find_map(|s| {
-        let rest = url.strip_prefix(s.root.as_str())?.strip_prefix('/')?;
-        (!rest.is_empty()).then(|| (s.clone(), rest.to_string()))
-    }) else {
+    let inside = |storages: Vec<Storage>| {
+        storages.into_iter().find_map(|s| {
+            let rest = url.strip_prefix(s.root.as_str())?.strip_prefix('/')?;
+            (!rest.is_empty()).then(|| (s.clone(), rest.to_string()))
+        })
+    };
+    let mut found = inside(ln.query::<Storage>().all()?);
+    // An object in a bucket no storage covers yet: the bucket is registered to be read
+    // (nothing is written there), as LaminDB registers `Artifact("s3://…")`.
+    if found.is_none()
+        && let Some(bucket) = lamella_storage::bucket_root(url)
+    {
+        found = inside(vec![ln.add_read_only_storage(&bucket)?]);
+    }
+    let Some((storage, key)) = found else {
         return Err(Error::NotInStorage {
             location: url.to_string(),
             reason: "is not inside a registered storage: register its bucket or prefix as a \

@@ -156,6 +156,22 @@ pub(crate) fn check_text(what: &str, value: Option<&str>) -> Result<()> {
     Ok(())
 }
 
+/// Each synonym follows the rules of a name (length, spaces, hidden characters).
+pub(crate) fn check_synonyms(registry: &'static str, synonyms: Option<&str>) -> Result<()> {
+    check_text("synonyms", synonyms)?;
+    for s in lamella_schema::split_synonyms(synonyms) {
+        check_name(registry, s).map_err(|e| match e {
+            Error::InvalidName { message, .. } => Error::invalid(
+                format!("a {registry} synonym"),
+                s,
+                message.replacen(&format!("the {registry} name"), "the synonym", 1),
+            ),
+            other => other,
+        })?;
+    }
+    Ok(())
+}
+
 fn check_name(registry: &'static str, name: &str) -> Result<()> {
     let bad = |message: String| {
         Err(Error::InvalidName {
@@ -218,7 +234,7 @@ impl Rules for ULabel {
     fn validate(&mut self) -> Result<()> {
         check_name("ULabel", &self.name)?;
         check_text("description", self.description.as_deref())?;
-        check_text("synonyms", self.synonyms.as_deref())?;
+        check_synonyms("ULabel", self.synonyms.as_deref())?;
         check_text("reference", self.reference.as_deref())?;
         check_text("reference type", self.reference_type.as_deref())
     }
@@ -252,7 +268,7 @@ impl Rules for Feature {
         check_name("Feature", &self.name)?;
         check_text("description", self.description.as_deref())?;
         check_text("unit", self.unit.as_deref())?;
-        check_text("synonyms", self.synonyms.as_deref())?;
+        check_synonyms("Feature", self.synonyms.as_deref())?;
         if let Some(u) = &self.unit
             && u.trim().is_empty()
         {

@@ -166,6 +166,22 @@ impl<T: Named> Registry<T> {
             .filter(|r| seen.insert(r.name_str().to_string()))
             .cloned()
             .collect();
+        // A new name that is another record's synonym would shadow it: the same word would
+        // name two records.
+        if !new.is_empty() {
+            let synonyms = crate::validate::synonyms_of::<T>(conn)?;
+            if let Some((name, owner)) = new
+                .iter()
+                .find_map(|r| synonyms.get(r.name_str()).map(|o| (r.name_str(), o)))
+            {
+                return Err(Error::Taken {
+                    what: format!("{} name", T::REGISTRY.name),
+                    name: name.to_string(),
+                    by: format!("{} '{owner}' as a synonym", T::REGISTRY.name),
+                    reason: "use that record, or remove the synonym from it first".into(),
+                });
+            }
+        }
         let similar = if new.is_empty() {
             Vec::new()
         } else {

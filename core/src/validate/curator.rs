@@ -387,6 +387,25 @@ impl Curator {
         let mut truncated = false;
         let mut matched = Vec::new();
         let mut unmatched_columns = Vec::new();
+        // A name given to two columns: which one a feature describes is anyone's guess.
+        let mut times: HashMap<&str, usize> = HashMap::new();
+        for c in &columns {
+            *times.entry(c.as_str()).or_default() += 1;
+        }
+        let mut reported = HashSet::new();
+        for c in &columns {
+            let n = times[c.as_str()];
+            if n > 1 && reported.insert(c.as_str()) {
+                issues.push(Issue::plain(
+                    Stage::Columns,
+                    Code::DuplicateColumn,
+                    Some(c.clone()),
+                    None,
+                    "one column per name",
+                    format!("{n} columns are named '{c}': rename all but one"),
+                ));
+            }
+        }
         for (i, c) in columns.iter().enumerate() {
             let name = feature_of(c);
             match by_name.get(name.as_str()) {
@@ -793,8 +812,14 @@ impl Curator {
             f.max_value.unwrap_or(f64::INFINITY),
         );
         let x = factor.unwrap_or(1.0);
-        let mut found: Vec<(f64, usize, Vec<usize>)> = Vec::new();
-        let mut index: HashMap<u64, usize> = HashMap::new();
+        // Values are listed as the table writes them (an int64 beyond 2^53 exactly, not
+        // through a float).
+        let exact = arrow::util::display::ArrayFormatter::try_new(
+            array.as_ref(),
+            &arrow::util::display::FormatOptions::default(),
+        )?;
+        let mut found: Vec<(String, usize, Vec<usize>)> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
         let mut count = 0;
         let mut cut = false;
         let nulls = floats.nulls();
@@ -805,13 +830,14 @@ impl Curator {
                 continue;
             }
             count += 1;
-            if found.len() >= self.examples && !index.contains_key(&raw.to_bits()) {
+            let text = exact.value(row).to_string();
+            if found.len() >= self.examples && !index.contains_key(&text) {
                 cut = true;
                 continue;
             }
             // (The table's own value is listed; the range applies in the feature's unit.)
-            let slot = *index.entry(raw.to_bits()).or_insert_with(|| {
-                found.push((*raw, 0, Vec::new()));
+            let slot = *index.entry(text.clone()).or_insert_with(|| {
+                found.push((text, 0, Vec::new()));
                 found.len() - 1
             });
             let e = &mut found[slot];
@@ -838,7 +864,7 @@ impl Curator {
                 .into_iter()
                 .take(self.examples)
                 .map(|(v, count, rows)| Offending {
-                    value: v.to_string(),
+                    value: v,
                     length: None,
                     count,
                     rows,

@@ -8,6 +8,7 @@ pub mod units;
 mod values;
 
 pub use curator::{Curator, DEFAULT_EXAMPLES};
+pub(crate) use registry::synonyms as synonyms_of;
 pub use registry::{Inspection, Standardized, Unmatched};
 pub use report::{Code, Issue, Offending, Report, Stage, Suggestion, SuggestionKind};
 

@@ -231,6 +231,7 @@ impl<T: Named> Registry<T> {
     pub fn add_synonym(&self, record: &mut T, synonym: &str) -> Result<()> {
         let synonym = synonym.trim();
         let id = require_id(record)?;
+        crate::registry::check_synonyms(T::REGISTRY.name, Some(synonym))?;
         if synonym.is_empty() || synonym.contains('|') || synonym.chars().any(char::is_control) {
             return Err(Error::invalid(
                 "a synonym",

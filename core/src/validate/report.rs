@@ -47,6 +47,8 @@ pub enum Code {
     UnexpectedColumn,
     /// Columns are not in the required order.
     ColumnOrder,
+    /// Two or more columns have the same name.
+    DuplicateColumn,
     /// The column's type does not fit the feature's dtype.
     WrongDtype,
     /// Nulls in a column whose feature is not nullable.
@@ -77,6 +79,7 @@ impl Code {
             Code::MissingColumn => "missing_column",
             Code::UnexpectedColumn => "unexpected_column",
             Code::ColumnOrder => "column_order",
+            Code::DuplicateColumn => "duplicate_column",
             Code::WrongDtype => "wrong_dtype",
             Code::UnexpectedNulls => "unexpected_nulls",
             Code::UnknownLabel => "unknown_label",

@@ -186,6 +186,10 @@ pub enum Command {
         /// belong to a save still running in another process.
         #[arg(long, value_name = "SECONDS", default_value_t = 600)]
         min_age: u64,
+        /// Also check every object's content: hash its bytes again (S3 ETags where they prove
+        /// the content) and name each artifact whose bytes changed.
+        #[arg(long)]
+        verify: bool,
     },
     /// Manage labels (ULabel): create, list, hierarchies, search, delete.
     #[command(subcommand)]

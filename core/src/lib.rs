@@ -41,8 +41,9 @@ mod view;
 
 pub use annotate::{FeatureSets, Labels, LabelsAdded};
 pub use artifact::{
-    ArtifactDraft, Artifacts, Deleted, Deletion, DoctorReport, DuplicatePolicy, Loaded, Preview,
-    Restored, SaveMany, SavedEach, UID_LEN, check_key, object_key, skipped_link_notes, suffix_of,
+    ArtifactDraft, Artifacts, ChangedObject, Deleted, Deletion, DoctorMode, DoctorOptions,
+    DoctorReport, DuplicatePolicy, Loaded, Preview, Restored, SaveMany, SavedEach, UID_LEN, Verify,
+    check_key, object_key, skipped_link_notes, suffix_of,
 };
 pub use collection::{CollectionDraft, Collections, Concat, Existing, Join, Promotion};
 pub use describe::{Description, FeaturesView};

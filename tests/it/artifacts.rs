@@ -188,7 +188,9 @@ artifact_test!(versions_by_key_and_revises, |t| {
     if t.storage == lamella_tests::StorageKind::Local {
         assert!(!cached.exists(), "the object is gone");
     }
-    let report = t.artifacts().doctor(false, std::time::Duration::ZERO)?;
+    let report = t
+        .artifacts()
+        .doctor(&lamella_core::DoctorOptions::default())?;
     assert!(
         report.orphans.is_empty() && report.missing.is_empty(),
         "{report:?}"
@@ -342,7 +344,7 @@ artifact_test!(register_in_place, |t| {
     }
     assert!(
         t.artifacts()
-            .doctor(false, std::time::Duration::ZERO)?
+            .doctor(&lamella_core::DoctorOptions::default())?
             .missing
             .is_empty()
     );
@@ -446,5 +448,71 @@ db_test!(a_delete_says_what_it_did, |t| {
         }
     );
     assert!(in_place.exists());
+    Ok(())
+});
+
+artifact_test!(doctor_verify_names_objects_whose_bytes_changed, |t| {
+    use lamella_core::{DoctorOptions, Verify};
+    let a = t
+        .artifacts()
+        .from_path(t.file("a.txt", b"original bytes"))
+        .key("a.txt")
+        .save()?
+        .record;
+    let b = t
+        .artifacts()
+        .from_path(t.file("b.txt", b"untouched"))
+        .key("b.txt")
+        .save()?
+        .record;
+    let folder = t.scratch().join("folder");
+    std::fs::create_dir_all(&folder)?;
+    std::fs::write(folder.join("x.txt"), b"x")?;
+    std::fs::write(folder.join("y.txt"), b"y")?;
+    let f = t
+        .artifacts()
+        .from_path(&folder)
+        .key("folder")
+        .save()?
+        .record;
+    let verify = DoctorOptions {
+        verify: Verify::Content,
+        ..DoctorOptions::default()
+    };
+    let clean = t.artifacts().doctor(&verify)?;
+    assert!(clean.changed.is_empty(), "{:?}", clean.changed);
+    assert_eq!(clean.verified.0, 3);
+    assert!(!clean.needs_attention());
+    // Someone rewrites a's bytes behind Lamella's back (same size, so presence alone and
+    // the size agree).
+    let location = t.artifacts().location(&a)?;
+    match t.storage {
+        lamella_tests::StorageKind::Local => std::fs::write(&location, b"ORIGINAL BYTES")?,
+        lamella_tests::StorageKind::S3 => {
+            let root = t.storage().root;
+            let key = location.strip_prefix(&format!("{root}/")).unwrap();
+            lamella_tests::store(&root).put_bytes(key, b"ORIGINAL BYTES")?;
+        }
+    }
+    let presence = t.artifacts().doctor(&DoctorOptions::default())?;
+    assert!(presence.missing.is_empty() && presence.changed.is_empty());
+    let seen = std::sync::atomic::AtomicU64::new(0);
+    let progress = |done: u64, _total: u64| {
+        seen.fetch_max(done, std::sync::atomic::Ordering::Relaxed);
+    };
+    let report = t.artifacts().doctor(&DoctorOptions {
+        verify: Verify::Content,
+        progress: Some(&progress),
+        ..DoctorOptions::default()
+    })?;
+    assert_eq!(report.changed.len(), 1, "{:?}", report.changed);
+    let c = &report.changed[0];
+    assert_eq!(c.uid, a.uid);
+    assert_eq!(c.key.as_deref(), Some("a.txt"));
+    assert_eq!(Some(c.recorded.as_str()), a.hash.as_deref());
+    assert_ne!(c.found, c.recorded);
+    assert!(report.needs_attention());
+    assert!(seen.load(std::sync::atomic::Ordering::Relaxed) > 0);
+    let _ = (b, f);
     Ok(())
 });

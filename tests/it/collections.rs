@@ -1012,7 +1012,7 @@ artifact_test!(
             assert!(!t.root().join("new").exists());
             assert!(
                 t.artifacts()
-                    .doctor(false, std::time::Duration::ZERO)?
+                    .doctor(&lamella_core::DoctorOptions::default())?
                     .missing
                     .is_empty()
             );

@@ -51,6 +51,20 @@ fn location(ln: &Instance, a: &Artifact) -> Result<String> {
     Ok(ln.artifacts().location(a)?)
 }
 
+/// A progress bar of bytes on stderr (hidden when stderr is not a terminal).
+fn bytes_bar(message: String) -> ProgressBar {
+    if !interactive() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(0).with_message(message);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{msg} {bar:30} {bytes}/{total_bytes} [{elapsed}, {bytes_per_sec}, eta {eta}]",
+    ) {
+        pb.set_style(style);
+    }
+    pb
+}
+
 /// A progress bar on stderr (hidden when stderr is not a terminal).
 fn progress_bar(len: u64, message: String) -> ProgressBar {
     if !interactive() {
@@ -589,16 +603,37 @@ pub fn restore(which: &ArtifactRef, out: &mut Out) -> Result<()> {
 }
 
 /// `lamella doctor [--clean]`
-pub fn doctor(clean: bool, min_age: u64, out: &mut Out) -> Result<()> {
+pub fn doctor(clean: bool, min_age: u64, verify: bool, out: &mut Out) -> Result<()> {
     let ln = super::current()?;
-    let pb = spinner("checking storage against the database".into());
-    let report = ln.artifacts().doctor(clean, Duration::from_secs(min_age));
+    let pb = if verify {
+        bytes_bar("verifying content".into())
+    } else {
+        spinner("checking storage against the database".into())
+    };
+    let progress = |done: u64, total: u64| {
+        pb.set_length(total);
+        pb.set_position(done);
+    };
+    let options = lamella_core::DoctorOptions {
+        mode: if clean {
+            lamella_core::DoctorMode::Clean
+        } else {
+            lamella_core::DoctorMode::Check
+        },
+        min_age: Duration::from_secs(min_age),
+        verify: if verify {
+            lamella_core::Verify::Content
+        } else {
+            lamella_core::Verify::Presence
+        },
+        progress: Some(&progress),
+    };
+    let report = ln.artifacts().doctor(&options);
     pb.finish_and_clear();
     let report = report?;
     let leftovers = report.staging.len() + report.orphans.len();
     // Like fsck: non-zero while anything needs attention after this run.
-    let needs_attention =
-        !report.missing.is_empty() || !report.unreachable.is_empty() || (leftovers > 0 && !clean);
+    let needs_attention = report.needs_attention();
     let status = || -> Result<()> {
         if needs_attention {
             Err(super::ExitCode(1).into())
@@ -624,8 +659,38 @@ pub fn doctor(clean: bool, min_age: u64, out: &mut Out) -> Result<()> {
             out.line(format!("   {s}"))?;
         }
     }
+    if verify {
+        out.line(format!(
+            "{} {} object{} ({} bytes) verified by content",
+            if report.changed.is_empty() {
+                "✅"
+            } else {
+                "❗"
+            },
+            report.verified.0,
+            plural(report.verified.0),
+            report.verified.1
+        ))?;
+    }
+    if !report.changed.is_empty() {
+        out.line(format!(
+            "❗ {} artifact{} whose stored bytes changed since they were saved:",
+            report.changed.len(),
+            plural(report.changed.len())
+        ))?;
+        for c in &report.changed {
+            out.line(format!(
+                "   {} (key {}) at {}: recorded hash {}, found {}",
+                c.uid,
+                c.key.as_deref().unwrap_or("none"),
+                c.location,
+                c.recorded,
+                c.found
+            ))?;
+        }
+    }
     if leftovers == 0 && report.missing.is_empty() {
-        if report.unreachable.is_empty() && report.recent.is_empty() {
+        if report.unreachable.is_empty() && report.recent.is_empty() && report.changed.is_empty() {
             return out.line("✅ storage and database agree: nothing to clean");
         }
         return status();

@@ -82,7 +82,11 @@ pub fn run(command: Command, out: &mut Out) -> Result<()> {
         Command::Restore { uid, key } => artifact::restore(&ArtifactRef { uid, key }, out),
         Command::Storage(cmd) => storage::run(cmd, out),
         Command::Collection(cmd) => collection::run(cmd, out),
-        Command::Doctor { clean, min_age } => artifact::doctor(clean, min_age, out),
+        Command::Doctor {
+            clean,
+            min_age,
+            verify,
+        } => artifact::doctor(clean, min_age, verify, out),
         Command::Ulabel(cmd) => ulabel::run(cmd, out),
         Command::Feature(cmd) => feature::run(cmd, out),
         Command::View { registries, n } => view::run(&registries, n, out),

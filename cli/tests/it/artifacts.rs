@@ -992,3 +992,33 @@ cli_test!(
         assert!(run.stderr.contains("s3://"), "{}", run.stderr);
     }
 );
+
+cli_test!(doctor_verify_finds_rewritten_bytes, |env| {
+    env.init("data");
+    std::fs::write(env.path("a.csv"), "x\n1\n").unwrap();
+    let saved = env
+        .run(&["save", "a.csv", "--key", "a.csv", "--json"])
+        .ok()
+        .json();
+    let object = saved["path"].as_str().unwrap().to_string();
+    std::fs::write(&object, "x\n2\n").unwrap();
+    env.run(&["doctor"]).ok();
+    let r = env.run(&["doctor", "--verify"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(saved["uid"].as_str().unwrap()),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("key a.csv"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(saved["hash"].as_str().unwrap()),
+        "{}",
+        r.stdout
+    );
+    let json = env.run(&["doctor", "--verify", "--json"]);
+    assert_eq!(json.code, 1);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(report["changed"][0]["uid"], saved["uid"]);
+    assert_eq!(report["changed"][0]["recorded"], saved["hash"]);
+});

@@ -1,6 +1,7 @@
 //! Checking storage against the database, and cleaning what failed saves left behind.
 
-use lamella_schema::{Artifact, Storage, require_id};
+use lamella_schema::{Artifact, HashType, Storage, require_id};
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::delete::prune_empty_dirs;
@@ -22,8 +23,72 @@ pub struct DoctorReport {
     pub recent: Vec<String>,
     /// Storages that could not be checked, with the reason.
     pub unreachable: Vec<String>,
+    /// With [`Verify::Content`]: artifacts whose bytes no longer have their recorded hash.
+    pub changed: Vec<ChangedObject>,
+    /// With [`Verify::Content`]: how many objects were verified, and their bytes.
+    pub verified: (usize, u64),
     /// Whether leftovers were removed.
     pub cleaned: bool,
+}
+
+/// An artifact whose stored bytes changed behind Lamella's back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangedObject {
+    /// The artifact.
+    pub uid: String,
+    /// Its key.
+    pub key: Option<String>,
+    /// Where its object is.
+    pub location: String,
+    /// The hash recorded when it was saved.
+    pub recorded: String,
+    /// The hash of the bytes found now.
+    pub found: String,
+}
+
+impl DoctorReport {
+    /// Whether anything needs attention after this run: missing or changed objects,
+    /// unreachable storages, or leftovers that were not cleaned.
+    pub fn needs_attention(&self) -> bool {
+        !self.missing.is_empty()
+            || !self.changed.is_empty()
+            || !self.unreachable.is_empty()
+            || !(self.cleaned || self.staging.is_empty() && self.orphans.is_empty())
+    }
+}
+
+/// What `doctor` does besides reporting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DoctorMode {
+    /// Only report.
+    #[default]
+    Check,
+    /// Also remove leftover uploads and orphaned objects (never a database row).
+    Clean,
+}
+
+/// How deeply `doctor` checks each artifact's object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Verify {
+    /// That the object is there.
+    #[default]
+    Presence,
+    /// That its bytes still have the recorded hash: every object is hashed again
+    /// (streaming, on all cores), except S3 objects whose ETag proves the content.
+    Content,
+}
+
+/// The options of [`Artifacts::doctor`].
+#[derive(Default)]
+pub struct DoctorOptions<'p> {
+    /// Report only, or clean too.
+    pub mode: DoctorMode,
+    /// Leftovers younger than this may belong to a save in progress: never removed.
+    pub min_age: std::time::Duration,
+    /// Presence only, or content too.
+    pub verify: Verify,
+    /// Called with (bytes verified, bytes to verify) as content verification progresses.
+    pub progress: Option<&'p (dyn Fn(u64, u64) + Sync)>,
 }
 
 impl Artifacts {
@@ -31,8 +96,11 @@ impl Artifacts {
     /// references, artifacts whose object is missing. With `clean`, removes the leftovers and
     /// orphans older than `min_age` (younger ones may belong to a save in progress); never a
     /// database row.
-    pub fn doctor(&self, clean: bool, min_age: std::time::Duration) -> Result<DoctorReport> {
+    pub fn doctor(&self, options: &DoctorOptions<'_>) -> Result<DoctorReport> {
+        let clean = options.mode == DoctorMode::Clean;
+        let min_age = options.min_age;
         let mut report = DoctorReport::default();
+        let mut to_verify: Vec<(Artifact, Storage)> = Vec::new();
         let storages: Vec<Storage> = self.ln.query::<Storage>().all()?;
         for storage in storages {
             // A root another instance manages holds that instance's objects: only this
@@ -110,10 +178,108 @@ impl Artifacts {
                 };
                 if !ok {
                     report.missing.push(a.uid.clone());
+                } else if options.verify == Verify::Content {
+                    to_verify.push((a.clone(), storage.clone()));
                 }
             }
         }
+        if options.verify == Verify::Content {
+            self.verify_content(&to_verify, options.progress, &mut report)?;
+        }
         report.cleaned = clean;
         Ok(report)
+    }
+
+    /// Hashes the artifacts' objects again, in parallel, and records those whose bytes
+    /// changed.
+    fn verify_content(
+        &self,
+        artifacts: &[(Artifact, Storage)],
+        progress: Option<&(dyn Fn(u64, u64) + Sync)>,
+        report: &mut DoctorReport,
+    ) -> Result<()> {
+        let total: u64 = artifacts
+            .iter()
+            .map(|(a, _)| a.size.unwrap_or(0).max(0) as u64)
+            .sum();
+        let done = std::sync::atomic::AtomicU64::new(0);
+        let found: Vec<Option<ChangedObject>> = artifacts
+            .par_iter()
+            .map(|(a, storage)| -> Result<Option<ChangedObject>> {
+                let hash = self.hash_now(a, storage)?;
+                let size = a.size.unwrap_or(0).max(0) as u64;
+                let now = done.fetch_add(size, std::sync::atomic::Ordering::Relaxed) + size;
+                if let Some(p) = progress {
+                    p(now, total);
+                }
+                Ok(
+                    (Some(hash.as_str()) != a.hash.as_deref()).then(|| ChangedObject {
+                        uid: a.uid.clone(),
+                        key: a.key.clone(),
+                        location: super::location_in(&storage.root, a),
+                        recorded: a.hash.clone().unwrap_or_default(),
+                        found: hash,
+                    }),
+                )
+            })
+            .collect::<Result<_>>()?;
+        report.changed = found.into_iter().flatten().collect();
+        report.verified = (artifacts.len(), total);
+        Ok(())
+    }
+
+    /// The hash of an artifact's object as it is now, by its recorded hash type: an S3
+    /// object's ETag when it is the content's MD5 (a single-part upload of a file hashed
+    /// `md5`), else the bytes, streamed (downloaded to a temporary folder for cloud objects;
+    /// never the cached copy, which could hide a change).
+    fn hash_now(&self, a: &Artifact, storage: &Storage) -> Result<String> {
+        let store = self.ln.store_for(storage)?;
+        let key = super::object_key(a);
+        let folder = a.suffix.is_empty() && a.n_objects.is_some();
+        if let Some(local) = store.local_path(&key) {
+            return Ok(if folder {
+                lamella_storage::hash_folder(&local)?.hash
+            } else {
+                lamella_storage::hash_file(&local)?.hash
+            });
+        }
+        if !folder
+            && a.hash_type == Some(HashType::Md5)
+            && let Ok(meta) = store.stat(&key)
+            && let Some(h) = meta
+                .etag
+                .as_deref()
+                .and_then(|e| lamella_storage::hash_from_etag(e, meta.size))
+            && h.hash_type == lamella_storage::HashType::Md5
+        {
+            return Ok(h.hash);
+        }
+        // An in-place S3 artifact recorded from its ETags: compare ETags again.
+        if !folder
+            && matches!(a.hash_type, Some(HashType::Md5N))
+            && let Ok(meta) = store.stat(&key)
+            && let Some(h) = meta
+                .etag
+                .as_deref()
+                .and_then(|e| lamella_storage::hash_from_etag(e, meta.size))
+        {
+            return Ok(h.hash);
+        }
+        let tmp = tempfile::tempdir().map_err(crate::error::io_err(std::env::temp_dir()))?;
+        if folder {
+            let dest = tmp.path().join("folder");
+            for obj in store.list(&key)? {
+                let rel = obj.key.strip_prefix(&key).unwrap_or(&obj.key);
+                let file = dest.join(rel.trim_start_matches('/'));
+                if let Some(parent) = file.parent() {
+                    std::fs::create_dir_all(parent).map_err(crate::error::io_err(parent))?;
+                }
+                store.get_to_file(&obj.key, &file)?;
+            }
+            return Ok(lamella_storage::hash_folder(&dest)?.hash);
+        }
+        let file = tmp.path().join("object");
+        store.get_to_file(&key, &file)?;
+        Ok(lamella_storage::hash_file(&file)?.hash)
     }
 }

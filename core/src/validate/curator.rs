@@ -818,6 +818,7 @@ impl Curator {
             array.as_ref(),
             &arrow::util::display::FormatOptions::default(),
         )?;
+        let integers = array.data_type().is_integer();
         let mut found: Vec<(String, usize, Vec<usize>)> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut count = 0;
@@ -830,7 +831,11 @@ impl Curator {
                 continue;
             }
             count += 1;
-            let text = exact.value(row).to_string();
+            let text = if integers {
+                exact.value(row).to_string()
+            } else {
+                raw.to_string()
+            };
             if found.len() >= self.examples && !index.contains_key(&text) {
                 cut = true;
                 continue;

@@ -176,6 +176,7 @@ pub fn hint_for(e: &Error) -> Option<String> {
                     .into()
             }
             "Run" => "start a new run with `lamella track NAME`".into(),
+            "Transform" => "list transforms with `lamella view --registry Transform`".into(),
             _ => return None,
         },
         _ => return None,

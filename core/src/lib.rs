@@ -46,7 +46,7 @@ pub use artifact::{
     check_key, object_key, skipped_link_notes, suffix_of,
 };
 pub use collection::{CollectionDraft, Collections, Concat, Existing, Join, Promotion};
-pub use describe::{Description, FeaturesView};
+pub use describe::{CollectionDescription, Description, FeaturesView};
 pub use error::{Error, NoInstanceReason, Result};
 pub use instance::{Instance, InstanceBuilder, InstanceInfo, LAMELLA_DIR, current_handle};
 pub use lamella_storage::CsvOptions;
@@ -59,7 +59,7 @@ pub use settings::{
     InstanceEntry, Settings, home as settings_home, known_secrets, set_home as set_settings_home,
 };
 pub use table::{read_table, read_table_with, records_to_batch};
-pub use track::{Lineage, LineageOf, Tracked};
+pub use track::{Direction, Lineage, LineageOf, Tracked, Transforms, ViewParents};
 pub use validate::{Curator, Report};
 pub use view::{REGISTRIES, RegistryView};
 

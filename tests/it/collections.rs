@@ -794,7 +794,11 @@ db_test!(
             "{d}"
         );
         // The lineage of the export reaches the members through the collection.
-        let l = t.lineage(lamella_core::LineageOf::Artifact(&saved.record), 10, false)?;
+        let l = t.lineage(
+            lamella_core::LineageOf::Artifact(&saved.record),
+            10,
+            lamella_core::Direction::Upstream,
+        )?;
         assert!(l.collections.iter().any(|c| c.uid == joint.uid));
         let keys: Vec<_> = l
             .artifacts
@@ -1020,3 +1024,47 @@ artifact_test!(
         Ok(())
     }
 );
+
+db_test!(collections_describe_and_label_like_artifacts, |t| {
+    use lamella_core::{Feature, ULabel};
+    let a = save(
+        &t,
+        "d1.parquet",
+        vec![("x", Arc::new(Int64Array::from(vec![1])) as ArrayRef)],
+    )?;
+    let b = save(
+        &t,
+        "d2.parquet",
+        vec![("x", Arc::new(Int64Array::from(vec![2])) as ArrayRef)],
+    )?;
+    t.features()
+        .create(Feature::new("x", "int".parse()?))
+        .save()?;
+    t.artifacts().annotate_columns(&a)?;
+    let c = t.collections().create(&[a, b], "described").save()?.record;
+    let split = t
+        .features()
+        .create(Feature::new("split", "cat".parse()?))
+        .save()?
+        .record;
+    let train = t.ulabels().create(ULabel::new("train")).save()?.record;
+    t.collections().labels(&c)?.add(&[train], Some(&split))?;
+    let d = t.collections().describe(&c)?;
+    assert_eq!(d.artifacts.len(), 2);
+    assert_eq!(d.labels["ulabels"][0].name, "train");
+    assert!(d.features.contains_key("columns") && d.features.contains_key("external"));
+    let text = d.to_string();
+    assert!(text.starts_with("Collection(uid="), "{text}");
+    assert!(
+        text.contains("Artifacts (2):") && text.contains("'d1.parquet'"),
+        "{text}"
+    );
+    assert!(
+        text.contains("🔗 split (1, cat[ULabel]): 'train'"),
+        "{text}"
+    );
+    let json = serde_json::to_value(&d)?;
+    assert_eq!(json["record"]["uid"], c.uid.as_str());
+    assert!(json["provenance"]["storage"].is_null());
+    Ok(())
+});

@@ -110,7 +110,9 @@ db_test!(view_parents_builds_the_hierarchy, |t| {
     t.ulabels()
         .parents(&is_species)?
         .add(std::slice::from_ref(&top.record))?;
-    let g = t.ulabels().view_parents(&is_species, true, 5)?;
+    let g = t
+        .ulabels()
+        .view_parents(&is_species, lamella_core::ViewParents::WithChildren, 5)?;
     let mut nodes: Vec<&str> = g.nodes().map(|n| n.label.as_str()).collect();
     nodes.sort();
     assert_eq!(
@@ -137,7 +139,9 @@ db_test!(view_parents_builds_the_hierarchy, |t| {
         "{mmd}"
     );
     // without children: only the ancestors
-    let g = t.ulabels().view_parents(&is_species, false, 5)?;
+    let g = t
+        .ulabels()
+        .view_parents(&is_species, lamella_core::ViewParents::Parents, 5)?;
     assert_eq!(g.len(), 2);
     Ok(())
 });

@@ -95,7 +95,9 @@ db_test!(
         assert_eq!(parents.len(), 1);
         assert_eq!(parents[0].uid, upload.transform.uid);
         // The transform hierarchy: the upload feeds the model (highlighted).
-        let g = t.transform_graph(&model.transform, false, 5)?;
+        let g =
+            t.transforms()
+                .view_parents(&model.transform, lamella_core::ViewParents::Parents, 5)?;
         let edges: Vec<(String, String)> = g
             .edges()
             .map(|(p, c)| (p.label.clone(), c.label.clone()))
@@ -104,10 +106,16 @@ db_test!(
             edges,
             [(upload.transform.name.clone(), model.transform.name.clone())]
         );
-        let down = t.transform_graph(&upload.transform, true, 5)?;
+        let down = t.transforms().view_parents(
+            &upload.transform,
+            lamella_core::ViewParents::WithChildren,
+            5,
+        )?;
         assert_eq!(down.edge_count(), 1);
         assert_eq!(
-            t.transform_graph(&upload.transform, false, 5)?.edge_count(),
+            t.transforms()
+                .view_parents(&upload.transform, lamella_core::ViewParents::Parents, 5)?
+                .edge_count(),
             0
         );
         let d = t.artifacts().describe(&produced)?;
@@ -179,12 +187,20 @@ artifact_test!(lineage_walks_runs_inputs_and_collections, |t| {
         .record;
     t.finish()?;
     // Upstream of the collection: its run, its members, their runs, the model's 12 inputs.
-    let l = t.lineage(LineageOf::Collection(&c), 10, false)?;
+    let l = t.lineage(
+        LineageOf::Collection(&c),
+        10,
+        lamella_core::Direction::Upstream,
+    )?;
     assert_eq!(l.runs.len(), 3);
     assert_eq!(l.artifacts.len(), 14);
     assert_eq!(l.collections.len(), 1);
     // Depth 1: the collection's direct parents only.
-    let near = t.lineage(LineageOf::Collection(&c), 1, false)?;
+    let near = t.lineage(
+        LineageOf::Collection(&c),
+        1,
+        lamella_core::Direction::Upstream,
+    )?;
     assert_eq!(near.artifacts.len(), 2);
     assert_eq!(near.runs.len(), 1);
     // The 12 inputs of the model run are drawn as one node.
@@ -196,7 +212,11 @@ artifact_test!(lineage_walks_runs_inputs_and_collections, |t| {
     );
     assert!(l.graph(20).len() > g.len());
     // Downstream of one raw file: the model run, its output, the collection.
-    let down = t.lineage(LineageOf::Artifact(&raws[0]), 10, true)?;
+    let down = t.lineage(
+        LineageOf::Artifact(&raws[0]),
+        10,
+        lamella_core::Direction::Downstream,
+    )?;
     assert!(down.collections.iter().any(|x| x.uid == c.uid));
     assert!(down.runs.iter().any(|r| r.uid == model.run.uid));
     // OpenLineage: one RunEvent per run, run ids as UUIDv5 of the run uid.
@@ -290,5 +310,35 @@ db_test!(a_failed_read_is_not_a_run_input, |t| {
         lamella_core::Existing::Refuse,
     )?;
     assert_eq!(inputs()?, 1);
+    Ok(())
+});
+
+db_test!(the_transform_registry_finds_by_key_name_and_uid, |t| {
+    let v1 = t.track(Transform::new("Regressor").version("1"))?.transform;
+    t.finish()?;
+    let v2 = t.track(Transform::new("Regressor").version("2"))?.transform;
+    t.finish()?;
+    let keyed = t
+        .track(Transform::new("Pipeline").key("pipelines/main.py"))?
+        .transform;
+    t.finish()?;
+    let ts = t.transforms();
+    assert_eq!(ts.resolve("Regressor")?.uid, v2.uid, "the latest version");
+    assert_eq!(ts.resolve("pipelines/main.py")?.uid, keyed.uid);
+    assert_eq!(ts.resolve(&v1.uid)?.uid, v1.uid);
+    assert!(matches!(
+        ts.resolve(&v1.uid[..10]),
+        Err(lamella_core::Error::Ambiguous { .. })
+    ));
+    assert_eq!(ts.get(&v1.uid)?.uid, v1.uid);
+    let versions: Vec<String> = ts.versions(&v1)?.into_iter().map(|t| t.uid).collect();
+    assert_eq!(versions, [v1.uid.clone(), v2.uid.clone()]);
+    let e = ts.resolve("Regresor").unwrap_err();
+    assert!(e.to_string().contains("did you mean 'Regressor'"), "{e}");
+    assert!(matches!(
+        ts.get("not a uid!"),
+        Err(lamella_core::Error::NotAUid { .. })
+    ));
+    assert_eq!(ts.filter("name", "Regressor").count()?, 2);
     Ok(())
 });

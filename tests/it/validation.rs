@@ -646,11 +646,12 @@ db_test!(collections_take_labels_through_features_too, |t| {
         .save()?
         .record;
     let added = t
-        .collection_labels(c)?
+        .collections()
+        .labels(c)?
         .add(std::slice::from_ref(&k562), Some(&line))?;
     assert_eq!(added.linked, 1);
     assert_eq!(added.external.unwrap().n, 1);
-    assert_eq!(t.collection_labels(c)?.all(None)?.len(), 1);
+    assert_eq!(t.collections().labels(c)?.all(None)?.len(), 1);
     // Which collections are labelled K562 (through cell_line)?
     let found = t
         .query::<Collection>()

@@ -313,41 +313,12 @@ pub fn run(cmd: CollectionCommand, out: &mut Out) -> Result<()> {
 }
 
 fn describe(ln: &lamella_core::Instance, c: &Collection, out: &mut Out) -> Result<()> {
-    let members = ln.collections().artifacts(c)?;
-    let sets = ln.collections().feature_sets(c)?;
-    let labels = ln.collection_labels(c)?.all(None)?;
+    let d = ln.collections().describe(c)?;
     if out.json {
-        return out.json(&json!({
-            "collection": c,
-            "artifacts": members,
-            "feature_sets": sets,
-            "labels": labels,
-        }));
+        return out.json(&d);
     }
-    out.line(repr(c)?)?;
-    out.blank()?;
-    out.line(format!("Artifacts ({}):", members.len()))?;
-    out.records(&members)?;
-    if !sets.is_empty() {
-        out.line("Features:")?;
-        for (slot, s) in &sets {
-            let members = ln.feature_sets().members(s)?;
-            out.line(format!(
-                "  {slot}: FeatureSet(uid='{}', n={}, registry='{}')",
-                s.uid, s.n, s.registry
-            ))?;
-            for f in members {
-                out.line(format!("    {} ({})", f.name, f.dtype))?;
-            }
-        }
-    }
-    if !labels.is_empty() {
-        let names: Vec<String> = labels.iter().map(|l| format!("'{}'", l.name)).collect();
-        out.line(format!(
-            "Labels:\n  📎 ulabels ({}, ULabel): {}",
-            labels.len(),
-            names.join(", ")
-        ))?;
+    for line in d.to_string().lines() {
+        out.line(line)?;
     }
     Ok(())
 }

@@ -18,34 +18,6 @@ pub struct Target {
     pub transform: Option<String>,
 }
 
-/// The latest transform whose key, name or uid (a unique prefix of 6 or more characters) is
-/// `name`.
-fn find_transform(ln: &lamella_core::Instance, name: &str) -> Result<lamella_core::Transform> {
-    for field in ["key", "name"] {
-        let found = ln
-            .query::<lamella_core::Transform>()
-            .filter(field, name)
-            .order_by("-id")
-            .first()?;
-        if let Some(t) = found {
-            return Ok(t);
-        }
-    }
-    if name.len() >= 6 {
-        let mut found = ln
-            .query::<lamella_core::Transform>()
-            .filter("uid__startswith", name)
-            .limit(2)
-            .all()?;
-        if found.len() == 1 {
-            return Ok(found.remove(0));
-        }
-    }
-    anyhow::bail!(
-        "no transform has the key, name or uid '{name}': list them with `lamella view --registry Transform`"
-    )
-}
-
 /// `lineage --transform NAME`: the transform hierarchy, written or printed.
 fn transform_hierarchy(
     name: &str,
@@ -67,8 +39,13 @@ fn transform_hierarchy(
         lamella_core::Format::from_path(f)?;
     }
     let ln = super::current()?;
-    let t = find_transform(&ln, name)?;
-    let graph = ln.transform_graph(&t, downstream, depth)?;
+    let t = ln.transforms().resolve(name)?;
+    let view = if downstream {
+        lamella_core::ViewParents::WithChildren
+    } else {
+        lamella_core::ViewParents::Parents
+    };
+    let graph = ln.transforms().view_parents(&t, view, depth)?;
     for f in files {
         lamella_core::write_to(&graph, f)?;
         if !out.json {
@@ -130,7 +107,12 @@ pub fn run(
             LineageOf::Artifact(&a)
         }
     };
-    let lineage = ln.lineage(of, depth, downstream)?;
+    let direction = if downstream {
+        lamella_core::Direction::Downstream
+    } else {
+        lamella_core::Direction::Upstream
+    };
+    let lineage = ln.lineage(of, depth, direction)?;
     let graph = lineage.graph(cluster);
     for f in files {
         let ext = f

@@ -212,7 +212,12 @@ fn parents(
     for f in files {
         lamella_core::Format::from_path(f)?;
     }
-    let graph = reg.view_parents(&label, with_children, distance)?;
+    let view = if with_children {
+        lamella_core::ViewParents::WithChildren
+    } else {
+        lamella_core::ViewParents::Parents
+    };
+    let graph = reg.view_parents(&label, view, distance)?;
     write_graph(&graph, files)?;
     let direct_parents = reg.parents(&label)?.all()?;
     let direct_children = if with_children {

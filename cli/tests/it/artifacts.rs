@@ -503,7 +503,7 @@ cli_test!(describe_shows_provenance, |env| {
         );
     }
     let json = env.run(&["describe", &u, "--json"]).ok().json();
-    assert_eq!(json["artifact"]["uid"], u.as_str());
+    assert_eq!(json["record"]["uid"], u.as_str());
     assert_eq!(json["provenance"]["storage"]["root"], root);
     assert_eq!(json["provenance"]["created_by"]["handle"], "testuser");
     // One shape for every artifact: nothing linked yet is empty, not missing.

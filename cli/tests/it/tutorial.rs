@@ -59,7 +59,7 @@ cli_test!(replays_the_tutorial, |env| {
     );
     assert_error(
         &env.run(&["lineage", "--transform", "no such"]),
-        "no transform has the key, name or uid 'no such'",
+        "no Transform matches 'no such'",
     );
     // Every `$ lamella …` step printed what that command prints on its own.
     let info = env.run(&["info"]).ok().stdout;

@@ -48,11 +48,11 @@ impl Artifacts {
     }
 }
 
-impl Instance {
-    /// The labels of a collection, to add to.
-    pub fn collection_labels(&self, c: &Collection) -> Result<Labels> {
+impl crate::Collections {
+    /// The labels of a collection, to add to (`labels(&c).add(&labels, Some(&feature))`).
+    pub fn labels(&self, c: &Collection) -> Result<Labels> {
         Ok(Labels {
-            ln: self.clone(),
+            ln: self.ln.clone(),
             owner: Owner::Collection(require_id(c)?),
             what: "collection",
         })

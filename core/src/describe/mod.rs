@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use lamella_schema::{Artifact, Feature, FeatureSet, Run, Storage, Transform, ULabel, User};
+use lamella_schema::{
+    Artifact, Collection, Feature, FeatureSet, Run, Storage, Transform, ULabel, User,
+};
 use serde::Serialize;
 
 use crate::artifact::Artifacts;
@@ -15,6 +17,7 @@ use crate::error::Result;
 #[derive(Debug, Clone, Serialize)]
 pub struct Description {
     /// The record.
+    #[serde(rename = "record")]
     pub artifact: Artifact,
     /// Where its object lives (a local path or a URL).
     pub path: String,
@@ -26,11 +29,27 @@ pub struct Description {
     pub labels: BTreeMap<String, Vec<ULabel>>,
 }
 
-/// Where an artifact came from.
+/// What `describe()` knows about a collection.
+#[derive(Debug, Clone, Serialize)]
+pub struct CollectionDescription {
+    /// The record.
+    #[serde(rename = "record")]
+    pub collection: Collection,
+    /// Its members, in order.
+    pub artifacts: Vec<Artifact>,
+    /// Where it came from (`storage` is none: a collection's objects are its members').
+    pub provenance: Provenance,
+    /// Its feature sets by slot (the union of its members' sets per slot).
+    pub features: BTreeMap<String, SlotFeatures>,
+    /// Its labels by registry.
+    pub labels: BTreeMap<String, Vec<ULabel>>,
+}
+
+/// Where a record came from.
 #[derive(Debug, Clone, Serialize)]
 pub struct Provenance {
-    /// The storage location holding it.
-    pub storage: Storage,
+    /// The storage location holding it (artifacts only).
+    pub storage: Option<Storage>,
     /// Who saved it.
     pub created_by: Option<User>,
     /// The transform that produced it, if it was saved in a tracked run.
@@ -69,120 +88,161 @@ impl Artifacts {
         let id = lamella_schema::require_id(a)?;
         let storage = self.storage_of(a)?;
         let path = self.location(a)?;
-        let ln = &self.ln;
-        let one = |i: Option<i64>| i.map(lamella_schema::Value::Int);
-        let created_by = ln
-            .query::<User>()
-            .filter("id", a.created_by_id)
-            .one_or_none()?;
-        let transform = match one(a.transform_id) {
-            Some(t) => ln.query::<Transform>().filter("id", t).one_or_none()?,
-            None => None,
-        };
-        let run = match one(a.run_id) {
-            Some(r) => ln.query::<Run>().filter("id", r).one_or_none()?,
-            None => None,
-        };
-        let (inputs, input_collections) = match a.run_id {
-            Some(r) => ln.db().with_conn(|c| {
-                let (ids, cids) = lamella_schema::links::run_inputs(c, r)?;
-                Ok::<_, lamella_schema::Error>((
-                    lamella_schema::load_by_ids::<Artifact>(c, &ids)?,
-                    lamella_schema::load_by_ids::<lamella_schema::Collection>(c, &cids)?,
-                ))
-            })?,
-            None => (Vec::new(), Vec::new()),
-        };
-        let (slots, members, links) = ln.db().with_conn(|c| {
-            let owner = lamella_schema::links::Owner::Artifact(id);
-            let slots = lamella_schema::links::slots(c, owner)?;
-            let set_ids: Vec<i64> = slots.iter().map(|(_, s)| *s).collect();
-            let members = lamella_schema::feature_set_members(c, &set_ids)?;
-            let links = lamella_schema::links::label_links(c, owner)?;
-            Ok::<_, lamella_schema::Error>((slots, members, links))
-        })?;
-        let set_ids: Vec<i64> = slots.iter().map(|(_, s)| *s).collect();
-        let mut feature_ids: Vec<i64> = members.iter().map(|(_, f)| *f).collect();
-        feature_ids.extend(links.iter().filter_map(|(_, f)| *f));
-        feature_ids.sort_unstable();
-        feature_ids.dedup();
-        let mut label_ids: Vec<i64> = links.iter().map(|(l, _)| *l).collect();
-        label_ids.sort_unstable();
-        label_ids.dedup();
-        let (sets, features, labels) = ln.db().with_conn(|c| {
-            let sets: Vec<FeatureSet> = lamella_schema::load_by_ids(c, &set_ids)?;
-            let features: Vec<Feature> = lamella_schema::load_by_ids(c, &feature_ids)?;
-            let labels: Vec<ULabel> = lamella_schema::load_by_ids(c, &label_ids)?;
-            Ok::<_, lamella_schema::Error>((sets, features, labels))
-        })?;
-        let sets: HashMap<i64, FeatureSet> =
-            sets.into_iter().filter_map(|s| Some((s.id?, s))).collect();
-        let features: HashMap<i64, Feature> = features
-            .into_iter()
-            .filter_map(|f| Some((f.id?, f)))
-            .collect();
-        let labels_by_id: HashMap<i64, ULabel> = labels
-            .into_iter()
-            .filter_map(|l| Some((l.id?, l)))
-            .collect();
-        let mut through: HashMap<i64, Vec<ULabel>> = HashMap::new();
-        let mut all_labels = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for (l, f) in &links {
-            let Some(label) = labels_by_id.get(l) else {
-                continue;
-            };
-            if let Some(f) = f {
-                through.entry(*f).or_default().push(label.clone());
-            }
-            if seen.insert(*l) {
-                all_labels.push(label.clone());
-            }
-        }
-        let mut by_slot = BTreeMap::new();
-        for (slot, set_id) in slots {
-            let Some(set) = sets.get(&set_id) else {
-                continue;
-            };
-            let features = members
-                .iter()
-                .filter(|(s, _)| *s == set_id)
-                .filter_map(|(_, f)| features.get(f))
-                .map(|f| DescribedFeature {
-                    feature: f.clone(),
-                    labels: f
-                        .id
-                        .and_then(|i| through.get(&i).cloned())
-                        .unwrap_or_default(),
-                })
-                .collect();
-            by_slot.insert(
-                slot,
-                SlotFeatures {
-                    feature_set: set.clone(),
-                    features,
-                },
-            );
-        }
-        let mut labels = BTreeMap::new();
-        if !all_labels.is_empty() {
-            labels.insert("ulabels".to_string(), all_labels);
-        }
+        let mut provenance = provenance(&self.ln, a.created_by_id, a.transform_id, a.run_id)?;
+        provenance.storage = Some(storage);
+        let (features, labels) = annotations(&self.ln, lamella_schema::links::Owner::Artifact(id))?;
         Ok(Description {
             artifact: a.clone(),
             path,
-            provenance: Provenance {
-                storage,
-                created_by,
-                transform,
-                run,
-                inputs,
-                input_collections,
-            },
-            features: by_slot,
+            provenance,
+            features,
             labels,
         })
     }
+}
+
+impl crate::Collections {
+    /// What is known about the collection: its fields, members, provenance, feature sets per
+    /// slot and labels, in a fixed number of queries. `to_string()` lays it out like an
+    /// artifact's description.
+    pub fn describe(&self, c: &Collection) -> Result<CollectionDescription> {
+        let id = lamella_schema::require_id(c)?;
+        let artifacts = self.artifacts(c)?;
+        let provenance = provenance(&self.ln, c.created_by_id, c.transform_id, c.run_id)?;
+        let (features, labels) =
+            annotations(&self.ln, lamella_schema::links::Owner::Collection(id))?;
+        Ok(CollectionDescription {
+            collection: c.clone(),
+            artifacts,
+            provenance,
+            features,
+            labels,
+        })
+    }
+}
+
+/// Who made a record and from what: creator, transform, run and the run's inputs (four
+/// statements).
+fn provenance(
+    ln: &crate::Instance,
+    created_by: i64,
+    transform: Option<i64>,
+    run: Option<i64>,
+) -> Result<Provenance> {
+    let created_by = ln.query::<User>().filter("id", created_by).one_or_none()?;
+    let transform = match transform {
+        Some(t) => ln.query::<Transform>().filter("id", t).one_or_none()?,
+        None => None,
+    };
+    let run_record = match run {
+        Some(r) => ln.query::<Run>().filter("id", r).one_or_none()?,
+        None => None,
+    };
+    let (inputs, input_collections) = match run {
+        Some(r) => ln.db().with_conn(|c| {
+            let (ids, cids) = lamella_schema::links::run_inputs(c, r)?;
+            Ok::<_, lamella_schema::Error>((
+                lamella_schema::load_by_ids::<Artifact>(c, &ids)?,
+                lamella_schema::load_by_ids::<Collection>(c, &cids)?,
+            ))
+        })?,
+        None => (Vec::new(), Vec::new()),
+    };
+    Ok(Provenance {
+        storage: None,
+        created_by,
+        transform,
+        run: run_record,
+        inputs,
+        input_collections,
+    })
+}
+
+/// A record's feature sets per slot (their members, each with the labels linked through it)
+/// and its labels per registry, in five statements.
+#[allow(clippy::type_complexity)]
+fn annotations(
+    ln: &crate::Instance,
+    owner: lamella_schema::links::Owner,
+) -> Result<(
+    BTreeMap<String, SlotFeatures>,
+    BTreeMap<String, Vec<ULabel>>,
+)> {
+    let (slots, members, links) = ln.db().with_conn(|c| {
+        let slots = lamella_schema::links::slots(c, owner)?;
+        let set_ids: Vec<i64> = slots.iter().map(|(_, s)| *s).collect();
+        let members = lamella_schema::feature_set_members(c, &set_ids)?;
+        let links = lamella_schema::links::label_links(c, owner)?;
+        Ok::<_, lamella_schema::Error>((slots, members, links))
+    })?;
+    let set_ids: Vec<i64> = slots.iter().map(|(_, s)| *s).collect();
+    let mut feature_ids: Vec<i64> = members.iter().map(|(_, f)| *f).collect();
+    feature_ids.extend(links.iter().filter_map(|(_, f)| *f));
+    feature_ids.sort_unstable();
+    feature_ids.dedup();
+    let mut label_ids: Vec<i64> = links.iter().map(|(l, _)| *l).collect();
+    label_ids.sort_unstable();
+    label_ids.dedup();
+    let (sets, features, labels) = ln.db().with_conn(|c| {
+        let sets: Vec<FeatureSet> = lamella_schema::load_by_ids(c, &set_ids)?;
+        let features: Vec<Feature> = lamella_schema::load_by_ids(c, &feature_ids)?;
+        let labels: Vec<ULabel> = lamella_schema::load_by_ids(c, &label_ids)?;
+        Ok::<_, lamella_schema::Error>((sets, features, labels))
+    })?;
+    let sets: HashMap<i64, FeatureSet> =
+        sets.into_iter().filter_map(|s| Some((s.id?, s))).collect();
+    let features: HashMap<i64, Feature> = features
+        .into_iter()
+        .filter_map(|f| Some((f.id?, f)))
+        .collect();
+    let labels_by_id: HashMap<i64, ULabel> = labels
+        .into_iter()
+        .filter_map(|l| Some((l.id?, l)))
+        .collect();
+    let mut through: HashMap<i64, Vec<ULabel>> = HashMap::new();
+    let mut all_labels = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (l, f) in &links {
+        let Some(label) = labels_by_id.get(l) else {
+            continue;
+        };
+        if let Some(f) = f {
+            through.entry(*f).or_default().push(label.clone());
+        }
+        if seen.insert(*l) {
+            all_labels.push(label.clone());
+        }
+    }
+    let mut by_slot = BTreeMap::new();
+    for (slot, set_id) in slots {
+        let Some(set) = sets.get(&set_id) else {
+            continue;
+        };
+        let features = members
+            .iter()
+            .filter(|(s, _)| *s == set_id)
+            .filter_map(|(_, f)| features.get(f))
+            .map(|f| DescribedFeature {
+                feature: f.clone(),
+                labels: f
+                    .id
+                    .and_then(|i| through.get(&i).cloned())
+                    .unwrap_or_default(),
+            })
+            .collect();
+        by_slot.insert(
+            slot,
+            SlotFeatures {
+                feature_set: set.clone(),
+                features,
+            },
+        );
+    }
+    let mut labels = BTreeMap::new();
+    if !all_labels.is_empty() {
+        labels.insert("ulabels".to_string(), all_labels);
+    }
+    Ok((by_slot, labels))
 }
 
 fn py_bool(b: bool) -> &'static str {
@@ -260,13 +320,26 @@ impl fmt::Display for Description {
         }
         writeln!(f, "Artifact({})", fields.join(", "))?;
         writeln!(f)?;
+        write!(f, "{}", ProvenanceView(&self.provenance))?;
+        write!(f, "{}", FeaturesView(&self.features))?;
+        write!(f, "{}", LabelsView(&self.labels))
+    }
+}
+
+/// The `Provenance:` section of a description.
+struct ProvenanceView<'a>(&'a Provenance);
+
+impl fmt::Display for ProvenanceView<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = self.0;
         writeln!(f, "Provenance:")?;
-        let p = &self.provenance;
-        writeln!(
-            f,
-            "  📎 storage: Storage(uid='{}', root='{}', type='{}')",
-            p.storage.uid, p.storage.root, p.storage.kind
-        )?;
+        if let Some(s) = &p.storage {
+            writeln!(
+                f,
+                "  📎 storage: Storage(uid='{}', root='{}', type='{}')",
+                s.uid, s.root, s.kind
+            )?;
+        }
         if let Some(u) = &p.created_by {
             writeln!(
                 f,
@@ -303,20 +376,70 @@ impl fmt::Display for Description {
                 Some(v) => format!("'{}' (version {v})", c.name),
                 None => format!("'{}'", c.name),
             }
-        })?;
-        write!(f, "{}", FeaturesView(&self.features))?;
-        if !self.labels.is_empty() {
-            writeln!(f, "Labels:")?;
-            for (registry, labels) in &self.labels {
-                writeln!(
-                    f,
-                    "  📎 {registry} ({}, ULabel): {}",
-                    labels.len(),
-                    quote_names(labels.iter().map(|l| l.name.as_str()))
-                )?;
-            }
+        })
+    }
+}
+
+/// The `Labels:` section of a description.
+struct LabelsView<'a>(&'a BTreeMap<String, Vec<ULabel>>);
+
+impl fmt::Display for LabelsView<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        writeln!(f, "Labels:")?;
+        for (registry, labels) in self.0 {
+            writeln!(
+                f,
+                "  📎 {registry} ({}, ULabel): {}",
+                labels.len(),
+                quote_names(labels.iter().map(|l| l.name.as_str()))
+            )?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for CollectionDescription {
+    /// The record, its members (the first ten by key), Provenance, Features and Labels.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.collection;
+        let mut fields = vec![format!("uid='{}'", c.uid), format!("name='{}'", c.name)];
+        let opt = [
+            ("description", quoted(&c.description)),
+            ("version", quoted(&c.version)),
+            ("hash", quoted(&c.hash)),
+            ("is_latest", Some(py_bool(c.is_latest).to_string())),
+            ("visibility", Some(c.visibility.to_string())),
+            ("created_at", Some(utc(&c.created_at))),
+        ];
+        for (k, v) in opt {
+            if let Some(v) = v {
+                fields.push(format!("{k}={v}"));
+            }
+        }
+        writeln!(f, "Collection({})", fields.join(", "))?;
+        writeln!(f)?;
+        writeln!(f, "Artifacts ({}):", self.artifacts.len())?;
+        for a in self.artifacts.iter().take(10) {
+            writeln!(
+                f,
+                "  {} {}",
+                a.uid,
+                a.key
+                    .as_deref()
+                    .or(a.description.as_deref())
+                    .map(|k| format!("'{k}'"))
+                    .unwrap_or_default()
+            )?;
+        }
+        if self.artifacts.len() > 10 {
+            writeln!(f, "  … {} more", self.artifacts.len() - 10)?;
+        }
+        write!(f, "{}", ProvenanceView(&self.provenance))?;
+        write!(f, "{}", FeaturesView(&self.features))?;
+        write!(f, "{}", LabelsView(&self.labels))
     }
 }
 

@@ -191,14 +191,14 @@ impl Registry<ULabel> {
     pub fn view_parents(
         &self,
         label: &ULabel,
-        with_children: bool,
+        view: crate::ViewParents,
         distance: u32,
     ) -> Result<Graph> {
         hierarchy_graph(
             &self.ln,
             Hierarchy::ULabel,
             require_id(label)?,
-            with_children,
+            view == crate::ViewParents::WithChildren,
             distance,
         )
     }

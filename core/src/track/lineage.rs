@@ -12,6 +12,26 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::instance::Instance;
 
+/// Which way a lineage walks from its record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Direction {
+    /// Towards what it was made from: its run, that run's inputs, their runs, …
+    #[default]
+    Upstream,
+    /// Towards what was made from it.
+    Downstream,
+}
+
+/// Which relatives a hierarchy view shows (LaminDB's `view_parents(with_children=…)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ViewParents {
+    /// The ancestors.
+    #[default]
+    Parents,
+    /// The ancestors and the descendants.
+    WithChildren,
+}
+
 /// Whose lineage.
 #[derive(Debug, Clone, Copy)]
 pub enum LineageOf<'r> {
@@ -38,29 +58,32 @@ pub struct Lineage {
     pub edges: Vec<LineageEdge>,
 }
 
-impl Instance {
-    /// The transform hierarchy around `transform`: the transforms whose outputs it read
-    /// (its parents, recorded when a run loads another transform's artifact or collection),
-    /// up to `distance` levels, and with `with_children` those that read its outputs; the
-    /// transform itself is highlighted. Render it with `lamella_lineage::render`.
-    pub fn transform_graph(
-        &self,
-        transform: &Transform,
-        with_children: bool,
-        distance: u32,
-    ) -> Result<Graph> {
-        crate::registry::hierarchy::hierarchy_graph(
-            self,
-            lamella_schema::Hierarchy::Transform,
-            require_id(transform)?,
-            with_children,
-            distance,
-        )
+impl crate::Artifacts {
+    /// The artifact's lineage, `depth` steps in `direction` (LaminDB's `view_lineage()`);
+    /// draw it with [`Lineage::graph`].
+    pub fn view_lineage(&self, a: &Artifact, depth: u32, direction: Direction) -> Result<Lineage> {
+        self.ln.lineage(LineageOf::Artifact(a), depth, direction)
     }
+}
 
+impl crate::Collections {
+    /// The collection's lineage, `depth` steps in `direction`; draw it with
+    /// [`Lineage::graph`].
+    pub fn view_lineage(
+        &self,
+        c: &Collection,
+        depth: u32,
+        direction: Direction,
+    ) -> Result<Lineage> {
+        self.ln.lineage(LineageOf::Collection(c), depth, direction)
+    }
+}
+
+impl Instance {
     /// The lineage of an artifact or collection: `depth` steps upstream (its runs, their
-    /// inputs, their runs, …) or, with `downstream`, towards what was made from it.
-    pub fn lineage(&self, of: LineageOf<'_>, depth: u32, downstream: bool) -> Result<Lineage> {
+    /// inputs, their runs, …) or downstream, towards what was made from it.
+    pub fn lineage(&self, of: LineageOf<'_>, depth: u32, direction: Direction) -> Result<Lineage> {
+        let downstream = direction == Direction::Downstream;
         let target = match of {
             LineageOf::Artifact(a) => ("a".to_string(), require_id(a)?),
             LineageOf::Collection(c) => ("c".to_string(), require_id(c)?),

@@ -5,8 +5,10 @@
 
 mod lineage;
 mod openlineage;
+mod transforms;
 
-pub use lineage::{Lineage, LineageOf};
+pub use lineage::{Direction, Lineage, LineageOf, ViewParents};
+pub use transforms::Transforms;
 
 use lamella_schema::{
     Edge, Hierarchy, Run, Store as _, TRANSFORM_KINDS, Transform, base62_uid, now, require_id,

@@ -848,7 +848,11 @@ fn collections(
     }
     let last = prev.expect("chain");
     let d = median(5, || {
-        Ok(ln.lineage(LineageOf::Artifact(&last), 200, false)?)
+        Ok(ln.lineage(
+            LineageOf::Artifact(&last),
+            200,
+            lamella_core::Direction::Upstream,
+        )?)
     })?;
     rows.push(Row {
         backend,
@@ -878,7 +882,13 @@ fn collections(
         .save()?
         .record;
     ln.finish()?;
-    let (l, d) = time(|| Ok(ln.lineage(LineageOf::Artifact(&fan), 5, false)?))?;
+    let (l, d) = time(|| {
+        Ok(ln.lineage(
+            LineageOf::Artifact(&fan),
+            5,
+            lamella_core::Direction::Upstream,
+        )?)
+    })?;
     let (g, dg) = time(|| Ok(l.graph(5)))?;
     rows.push(Row {
         backend,

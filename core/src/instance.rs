@@ -45,6 +45,18 @@ struct Inner {
     run: std::sync::Mutex<Option<crate::track::Tracked>>,
     /// Where new artifacts go when it is not `storage` (`set_default_storage`).
     write_to: std::sync::RwLock<Option<Storage>>,
+    /// Whether the settings remember this instance (`init`, `connect`, `.remember()`).
+    remembered: bool,
+}
+
+/// What [`Instance::delete`] does while artifacts are registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InstanceDeletion {
+    /// Refuse: their records would be lost.
+    #[default]
+    RefuseWithArtifacts,
+    /// Drop the metadata anyway (stored files are never touched).
+    DropMetadata,
 }
 
 /// How an instance is opened: whether the settings remember it, and where it caches.
@@ -486,6 +498,7 @@ impl Instance {
                 cache: options.cache_dir()?,
                 run: Default::default(),
                 write_to: Default::default(),
+                remembered: options.remember,
             }),
         })
     }
@@ -707,6 +720,7 @@ impl Instance {
                 cache: options.cache_dir()?,
                 run: Default::default(),
                 write_to: Default::default(),
+                remembered: options.remember,
             }),
         })
     }
@@ -736,9 +750,11 @@ impl Instance {
     }
 
     /// Deletes the instance's metadata: the SQLite file (or every Lamella table on PostgreSQL)
-    /// and its settings entry. Refused while artifacts are registered unless `force`, since
-    /// their records would be lost; stored objects are never touched.
-    pub fn delete(self, force: bool) -> Result<()> {
+    /// and, for an instance the settings remember, its settings entry. Refused while artifacts
+    /// are registered unless [`InstanceDeletion::DropMetadata`], since their records would be
+    /// lost; stored objects are never touched.
+    pub fn delete(self, how: InstanceDeletion) -> Result<()> {
+        let force = how == InstanceDeletion::DropMetadata;
         let n_artifacts = self.db().with_conn(|c| {
             QuerySpec::new(&registry::ARTIFACT)
                 .include_trash(true)
@@ -752,6 +768,7 @@ impl Instance {
         }
         let url = self.inner.db.url().clone();
         let uid = self.inner.uid.clone();
+        let remembered = self.inner.remembered;
         if let Ok(store) = self.store_for(&self.inner.storage) {
             crate::marker::remove_if_ours(&store, &uid);
         }
@@ -765,6 +782,9 @@ impl Instance {
                     let _ = std::fs::remove_dir(dir);
                 }
             }
+        }
+        if !remembered {
+            return Ok(());
         }
         Settings::update(|settings| settings.forget(&uid))
     }
@@ -1100,5 +1120,26 @@ fn remove_sqlite_files(path: &Path) {
         let mut p = path.as_os_str().to_owned();
         p.push(suffix);
         let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An embedding program's instance never touches the settings folder, from creation to
+    /// deletion (the only unit test of this crate that sets the settings home).
+    #[test]
+    fn a_builder_instance_writes_no_settings_even_when_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        crate::settings::set_home(&home);
+        let ln = Instance::builder(dir.path().join("data"))
+            .cache_dir(dir.path().join("cache"))
+            .create()
+            .unwrap();
+        ln.delete(InstanceDeletion::RefuseWithArtifacts).unwrap();
+        assert!(!home.exists(), "the settings folder was created");
+        assert!(!dir.path().join("data/.lamella/lamella.db").exists());
     }
 }

@@ -19,37 +19,61 @@
 //! assert!(!study0.existed);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! ## Synchronous, and shareable across threads
+//!
+//! Every call blocks until it is done (database statements, hashing, uploads; an internal
+//! runtime drives the object stores). An [`Instance`] and every handle made from it
+//! (registries, drafts, [`Query`], [`Curator`], [`Concat`]) own a cheap clone of the instance:
+//! they are `Send + Sync + 'static`, so they can be stored and moved to other threads. From
+//! async code, run calls on a blocking thread:
+//!
+//! ```ignore
+//! let labels = ln.ulabels();
+//! let n = tokio::task::spawn_blocking(move || labels.query().count()).await??;
+//! ```
+//!
+//! Errors are one [`Error`] enum whose kinds carry fields ([`Error::kind`] names them);
+//! messages say what to do in the library's terms and name no command-line flag.
 
-pub mod annotate;
+mod annotate;
 mod artifact;
-pub mod collection;
+mod collection;
 mod convert;
-pub mod describe;
+mod describe;
 mod error;
 mod failpoint;
 mod instance;
 mod marker;
-pub mod names;
+mod names;
 mod query;
 mod registry;
 mod settings;
 mod table;
 mod track;
-pub mod validate;
+mod validate;
 mod versions;
 mod view;
 
-pub use annotate::{FeatureSets, Labels, LabelsAdded};
+pub use annotate::{FeatureSets, Labels, LabelsAdded, infer_dtype};
 pub use artifact::{
     ArtifactDraft, Artifacts, ChangedObject, Deleted, Deletion, DoctorMode, DoctorOptions,
     DoctorReport, DuplicatePolicy, Loaded, Preview, Restored, SaveMany, SavedEach, UID_LEN, Verify,
     check_key, object_key, skipped_link_notes, suffix_of,
 };
-pub use collection::{CollectionDraft, Collections, Concat, Existing, Join, Promotion};
-pub use describe::{CollectionDescription, Description, FeaturesView};
+pub use collection::{
+    CategoryCheck, CollectionBatches, CollectionDraft, Collections, Concat, Existing, Join,
+    MemberLabels, Plan, PlannedColumn, Promotion, UnitDisagreement,
+};
+pub use describe::{
+    CollectionDescription, DescribedFeature, Description, FeaturesView, Provenance, SlotFeatures,
+};
 pub use error::{Error, NoInstanceReason, Result};
-pub use instance::{Instance, InstanceBuilder, InstanceInfo, LAMELLA_DIR, current_handle};
+pub use instance::{
+    Instance, InstanceBuilder, InstanceDeletion, InstanceInfo, LAMELLA_DIR, current_handle,
+};
 pub use lamella_storage::CsvOptions;
+pub use names::{MAX_NAME_CHARS, MatchKind, shown as shown_text, unicode_problem};
 pub use query::{Pages, Query};
 pub use registry::{
     Features, Hit, LabelDraft, NameLookup, Named, NamedDraft, Registry, Relatives, Saved, SavedAll,
@@ -60,7 +84,10 @@ pub use settings::{
 };
 pub use table::{read_table, read_table_with, records_to_batch};
 pub use track::{Direction, Lineage, LineageOf, Tracked, Transforms, ViewParents};
-pub use validate::{Curator, Report};
+pub use validate::{
+    Code, Curator, DEFAULT_EXAMPLES, Inspection, Issue, Offending, Report, Stage, Standardized,
+    Suggestion, SuggestionKind, Unmatched, conversion_factor, same_unit,
+};
 pub use view::{REGISTRIES, RegistryView};
 
 pub use arrow::{

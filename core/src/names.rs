@@ -320,6 +320,7 @@ impl SearchText {
 /// Ranks `name` (with optional `|`-separated synonyms) against a search `text`; `None` when it
 /// does not match. The second value orders hits of the same kind (smaller is better). For
 /// many names, prepare the text once with [`SearchText`].
+#[cfg(test)]
 pub fn rank(text: &str, name: &str, synonyms: Option<&str>) -> Option<(MatchKind, usize)> {
     SearchText::new(text).rank(name, synonyms)
 }

@@ -115,7 +115,7 @@ impl Settings {
     /// Writes the settings atomically (temporary file, then rename). The file is readable by
     /// the user alone (0600) and so is the settings folder (0700): a database URL may hold a
     /// password (or leave it to `PGPASSWORD` / `~/.pgpass`, which Lamella never stores).
-    pub fn save(&self) -> Result<()> {
+    fn save(&self) -> Result<()> {
         let home = home()?;
         ensure_private_dir(&home)?;
         let path = Settings::path(&home);

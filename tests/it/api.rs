@@ -22,7 +22,7 @@ fn handles_own_the_instance_and_cross_threads() {
     owned_and_sendable::<Query<lamella_core::Artifact>>();
     // A stream moves to the thread that reads it.
     fn sendable<T: Send + 'static>() {}
-    sendable::<lamella_core::collection::CollectionBatches>();
+    sendable::<lamella_core::CollectionBatches>();
 }
 
 #[test]

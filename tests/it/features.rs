@@ -16,7 +16,7 @@ db_test!(create_with_dtype_unit_synonyms, |t| {
     assert_eq!(f.uid.len(), 12);
     let hits = t.features().search("sl")?;
     assert_eq!(hits[0].record.name, "sepal_length");
-    assert_eq!(hits[0].kind, lamella_core::names::MatchKind::Synonym);
+    assert_eq!(hits[0].kind, lamella_core::MatchKind::Synonym);
     let again = t
         .features()
         .create(Feature::new("sepal_length", "float".parse()?))

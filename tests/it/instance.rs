@@ -50,7 +50,7 @@ db_test!(delete_removes_metadata, |t| {
     let root = t.root();
     let uid = t.uid().to_string();
     let TestInstance { ln, .. } = t;
-    ln.delete(false)?;
+    ln.delete(lamella_core::InstanceDeletion::RefuseWithArtifacts)?;
     assert!(!root.join(".lamella").join("lamella.db").exists());
     let settings = lamella_core::Settings::load()?;
     assert!(settings.instances.iter().all(|e| e.uid != uid));

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use lamella_core::arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
 use lamella_core::arrow::datatypes::{DataType, Field, Schema};
-use lamella_core::validate::{Code, Stage, SuggestionKind};
 use lamella_core::{Artifact, Error, Feature, RecordBatch, ULabel};
+use lamella_core::{Code, Stage, SuggestionKind};
 use lamella_tests::db_test;
 
 fn table(cols: Vec<(Field, ArrayRef)>) -> RecordBatch {
@@ -283,7 +283,7 @@ db_test!(validate_inspect_standardize_and_synonyms, |t| {
     );
     let i = t.ulabels().inspect(&values)?;
     assert_eq!(i.validated, ["setosa"]);
-    let by: HashMap<&str, &lamella_core::validate::Unmatched> = i
+    let by: HashMap<&str, &lamella_core::Unmatched> = i
         .not_validated
         .iter()
         .map(|u| (u.value.as_str(), u))
@@ -466,7 +466,7 @@ db_test!(a_valid_table_is_saved_with_its_annotations, |t| {
     let c = t
         .curator(good)
         .categorical("species", "iris_species_name")
-        .convert_units(true);
+        .convert_units();
     let r = c.validate()?;
     // study9 is new: one problem, fixed by registering it.
     assert_eq!(r.issues.len(), 1, "{r}");
@@ -536,15 +536,15 @@ db_test!(curator_column_options, |t| {
     let r = t.curator(batch.clone()).validate()?;
     assert_eq!(r.issues[0].code, Code::UnexpectedColumn);
     assert_eq!(r.issues.len(), 1, "{r}");
-    let r = t.curator(batch.clone()).allow_extra(true).validate()?;
+    let r = t.curator(batch.clone()).allow_extra().validate()?;
     assert!(r.valid, "{r}");
     // Required features in order.
     let r = t
         .curator(batch.clone())
-        .allow_extra(true)
+        .allow_extra()
         .require("sepal_length")
         .require("study_name")
-        .ordered(true)
+        .ordered()
         .validate()?;
     assert_eq!(r.issues.len(), 1, "{r}");
     assert_eq!(r.issues[0].code, Code::ColumnOrder);
@@ -695,7 +695,7 @@ db_test!(hostile_tables_are_reported_not_mishandled, |t| {
             .with_metadata(HashMap::from([("unit".to_string(), "mm".to_string())])),
         Arc::new(I64::from(vec![1000, 2000])) as ArrayRef,
     )]);
-    let r = t.curator(ints).convert_units(true).validate()?;
+    let r = t.curator(ints).convert_units().validate()?;
     assert_eq!(r.issues.len(), 1, "{r}");
     assert_eq!(r.issues[0].code, Code::UnitMismatch);
     // Nulls inside a dictionary's values are nulls.

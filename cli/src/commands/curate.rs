@@ -1,7 +1,7 @@
 //! `lamella validate FILE …` and `lamella curate FILE --key K …`
 
 use anyhow::Result;
-use lamella_core::validate::Code;
+use lamella_core::Code;
 use lamella_core::{Curator, Error, Instance, Report};
 
 use super::{ExitCode, Usage};
@@ -10,12 +10,16 @@ use crate::output::{Out, shell_word};
 
 fn curator(ln: &Instance, args: &CurateArgs) -> Result<Curator> {
     let table = lamella_core::read_table_with(&args.file, &args.na.options())?;
-    let mut c = ln
-        .curator(table)
-        .allow_extra(args.allow_extra)
-        .ordered(args.ordered)
-        .convert_units(args.convert_units)
-        .examples(args.examples);
+    let mut c = ln.curator(table).examples(args.examples);
+    if args.allow_extra {
+        c = c.allow_extra();
+    }
+    if args.ordered {
+        c = c.ordered();
+    }
+    if args.convert_units {
+        c = c.convert_units();
+    }
     for (column, feature) in &args.categorical {
         c = c.categorical(column, feature);
     }

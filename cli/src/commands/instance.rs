@@ -91,7 +91,11 @@ pub fn delete(force: bool, yes: bool, out: &mut Out) -> Result<()> {
             ),
         }
     }
-    ln.delete(force)?;
+    ln.delete(if force {
+        lamella_core::InstanceDeletion::DropMetadata
+    } else {
+        lamella_core::InstanceDeletion::RefuseWithArtifacts
+    })?;
     if out.json {
         return out.json(&json!({ "deleted": uid, "root": root, "db": db }));
     }

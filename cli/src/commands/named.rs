@@ -177,8 +177,8 @@ struct HitJson<'a, T: Serialize> {
     kind: String,
 }
 
-fn kind_name(kind: lamella_core::names::MatchKind) -> String {
-    use lamella_core::names::MatchKind as K;
+fn kind_name(kind: lamella_core::MatchKind) -> String {
+    use lamella_core::MatchKind as K;
     match kind {
         K::Exact => "exact",
         K::ExactIgnoringCase => "exact ignoring case",

@@ -724,10 +724,10 @@ impl Collections {
                     expected = Some(unit);
                     continue;
                 };
-                if !crate::validate::units::same_unit(&unit, &want) {
+                if !crate::validate::same_unit(&unit, &want) {
                     column.unit_disagreements.push(UnitDisagreement {
                         artifact: a.uid.clone(),
-                        factor: crate::validate::units::conversion_factor(&unit, &want),
+                        factor: crate::validate::conversion_factor(&unit, &want),
                         unit,
                         expected: want,
                     });

@@ -277,14 +277,14 @@ impl Curator {
     }
 
     /// Allows columns without a registered feature (they are left out of the annotations).
-    pub fn allow_extra(mut self, yes: bool) -> Self {
-        self.allow_extra = yes;
+    pub fn allow_extra(mut self) -> Self {
+        self.allow_extra = true;
         self
     }
 
     /// Requires the required features' columns in the order they were given.
-    pub fn ordered(mut self, yes: bool) -> Self {
-        self.ordered = yes;
+    pub fn ordered(mut self) -> Self {
+        self.ordered = true;
         self
     }
 
@@ -296,8 +296,8 @@ impl Curator {
 
     /// Converts columns whose declared unit converts into their feature's unit (mm → m)
     /// instead of reporting them; the saved table holds the converted values.
-    pub fn convert_units(mut self, yes: bool) -> Self {
-        self.convert_units = yes;
+    pub fn convert_units(mut self) -> Self {
+        self.convert_units = true;
         self
     }
 

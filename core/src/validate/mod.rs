@@ -4,13 +4,14 @@
 mod curator;
 mod registry;
 mod report;
-pub mod units;
+mod units;
 mod values;
 
 pub use curator::{Curator, DEFAULT_EXAMPLES};
 pub(crate) use registry::synonyms as synonyms_of;
 pub use registry::{Inspection, Standardized, Unmatched};
 pub use report::{Code, Issue, Offending, Report, Stage, Suggestion, SuggestionKind};
+pub use units::{conversion_factor, same_unit};
 
 use crate::error::{Error, Result};
 

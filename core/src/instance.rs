@@ -154,7 +154,7 @@ impl InstanceBuilder {
     /// inside the storage folder.
     pub fn open(self) -> Result<Instance> {
         let root = self.root.as_path();
-        let (root_str, db) = match (root.to_str().filter(|r| r.contains("://")), self.db) {
+        let (root_str, db) = match (root.to_str().filter(|r| is_remote(r)), self.db) {
             (Some(url), Some(db)) => (url.trim_end_matches('/').to_string(), db),
             (Some(url), None) => {
                 return Err(Error::NoInstance {
@@ -250,6 +250,11 @@ fn resolved(path: &Path) -> Result<PathBuf> {
     }
 }
 
+/// Whether a storage root or location names an object store (`s3://…`), not a local folder.
+pub(crate) fn is_remote(location: &str) -> bool {
+    lamella_storage::Location::parse(location).is_remote()
+}
+
 fn local_root(root: &Path) -> Result<PathBuf> {
     let abs = std::path::absolute(root).map_err(io_err(root))?;
     Ok(abs.canonicalize().unwrap_or(abs))
@@ -284,7 +289,7 @@ impl Instance {
     }
 
     fn init_with(root: &Path, db_url: Option<&str>, options: Options) -> Result<Instance> {
-        if let Some(url) = root.to_str().filter(|r| r.contains("://")) {
+        if let Some(url) = root.to_str().filter(|r| is_remote(r)) {
             return Instance::init_remote(url, db_url, options);
         }
         if root.as_os_str().is_empty() {
@@ -508,7 +513,7 @@ impl Instance {
     pub fn connect(root: impl AsRef<Path>) -> Result<Instance> {
         let root = root.as_ref();
         let settings = Settings::load()?;
-        if let Some(url) = root.to_str().filter(|r| r.contains("://")) {
+        if let Some(url) = root.to_str().filter(|r| is_remote(r)) {
             let url = url.trim_end_matches('/');
             let entry = settings.by_root(url).ok_or_else(|| Error::NoInstance {
                 location: url.to_string(),
@@ -553,7 +558,7 @@ impl Instance {
                     instance: marker.instance_uid.clone(),
                 },
             })?;
-        if entry.root != root_str && !entry.root.contains("://") {
+        if entry.root != root_str && !is_remote(&entry.root) {
             // Moved, or copied? A copy leaves the old folder with the same marker.
             let old = Path::new(&entry.root);
             if old.is_dir()
@@ -690,7 +695,7 @@ impl Instance {
                 None => insert_user(conn, &handle)?,
             };
             let mut row = row;
-            if root_is_here && row.storage_root != root && !row.storage_root.contains("://") {
+            if root_is_here && row.storage_root != root && !is_remote(&row.storage_root) {
                 tracing::info!(from = %row.storage_root, to = %root, "instance folder moved");
                 lamella_schema::move_instance_root(conn, &row.storage_root, root)?;
                 row.storage_root = root.to_string();
@@ -868,7 +873,7 @@ impl Instance {
     /// Registers another storage location (a local folder or `s3://bucket/prefix`), after
     /// checking that it is reachable; an already registered root is returned as is.
     pub fn add_storage(&self, root: &str) -> Result<Storage> {
-        let root = if root.contains("://") {
+        let root = if is_remote(root) {
             root.trim_end_matches('/').to_string()
         } else {
             let p = Path::new(root);
@@ -986,7 +991,7 @@ impl Instance {
     ) -> Result<()> {
         let abs = resolved(path)?;
         for s in self.query::<Storage>().all()? {
-            if s.root.contains("://") {
+            if is_remote(&s.root) {
                 continue;
             }
             let root = Path::new(&s.root);

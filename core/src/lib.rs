@@ -72,7 +72,7 @@ pub use error::{Error, NoInstanceReason, Result};
 pub use instance::{
     Instance, InstanceBuilder, InstanceDeletion, InstanceInfo, LAMELLA_DIR, current_handle,
 };
-pub use lamella_storage::CsvOptions;
+pub use lamella_storage::{CsvOptions, Location};
 pub use names::{MAX_NAME_CHARS, MatchKind, shown as shown_text, unicode_problem};
 pub use query::{Pages, Query};
 pub use registry::{

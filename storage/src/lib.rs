@@ -32,6 +32,7 @@
 
 mod error;
 mod hash;
+mod location;
 mod store;
 mod table;
 mod table_csv;
@@ -44,7 +45,8 @@ pub use hash::{
     hash_file_with_chunk_size, hash_files_parallel, hash_folder, hash_from_etag, hash_from_hashes,
     hash_set, hash_walk,
 };
-pub use store::{ObjectMeta, S3Options, Store, StoreKind, bucket_root};
+pub use location::{Location, bucket_root};
+pub use store::{ObjectMeta, S3Options, Store, StoreKind};
 pub use table::{
     ParquetBatches, TableHead, TextFormat, check_table, column_int_bounds, convert_table, csv_rows,
     is_table_file, n_rows, read_csv, read_parquet, read_table_head, write_batches, write_csv,

@@ -21,19 +21,6 @@ const TRANSFER_CONCURRENCY: usize = 4;
 /// Buffer size for streaming a local file into an upload.
 const UPLOAD_READ_BUF: usize = 8 * 1024 * 1024;
 
-/// The bucket of an object-store URL (`s3://bucket/a/b.csv` → `s3://bucket`); `None` for
-/// local paths and malformed URLs.
-///
-/// ```
-/// assert_eq!(lamella_storage::bucket_root("s3://b/x/y.csv").as_deref(), Some("s3://b"));
-/// assert_eq!(lamella_storage::bucket_root("/data/x.csv"), None);
-/// ```
-pub fn bucket_root(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("s3://")?;
-    let bucket = rest.split('/').next().filter(|b| !b.is_empty())?;
-    Some(format!("s3://{bucket}"))
-}
-
 /// Which backend a [`Store`] uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StoreKind {

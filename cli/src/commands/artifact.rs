@@ -95,7 +95,9 @@ fn policy(d: Duplicate) -> DuplicatePolicy {
 fn check_paths(paths: &[PathBuf]) -> Result<()> {
     for p in paths {
         // Cloud objects (s3://…) are looked up by the library, where they are.
-        let remote = p.to_str().is_some_and(|s| s.contains("://"));
+        let remote = p
+            .to_str()
+            .is_some_and(|s| lamella_core::Location::parse(s).is_remote());
         if !remote && std::fs::symlink_metadata(p).is_err() {
             bail!(
                 "{} does not exist: check the path (nothing was saved)",

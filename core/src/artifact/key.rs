@@ -28,10 +28,19 @@ pub fn check_key(key: &str) -> Result<()> {
     {
         return bad("it must not contain '..', '.' or empty parts");
     }
-    if key == LAMELLA_DIR || key.starts_with(".lamella/") {
+    if is_reserved(key) {
         return bad("'.lamella/' is reserved for Lamella's own files");
     }
     Ok(())
+}
+
+/// Whether `key` lies in Lamella's own folder of a storage (`.lamella/`: the database of an
+/// embedded instance, virtual keys, staging, the marker).
+pub(crate) fn is_reserved(key: &str) -> bool {
+    key == LAMELLA_DIR
+        || key
+            .strip_prefix(LAMELLA_DIR)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// The suffix of a file name (`.csv`, `.parquet`, `.tar.gz`, `` for none).

@@ -10,7 +10,7 @@ use lamella_storage::{FolderWalk, hash_file};
 use super::draft::{ArtifactDraft, Source};
 use super::suffix_of;
 use crate::error::{Error, Result, io_err};
-use crate::instance::{Instance, LAMELLA_DIR};
+use crate::instance::Instance;
 
 /// A file or folder ready to be registered: hashed, with its metadata.
 pub(super) struct Prepared {
@@ -55,7 +55,7 @@ impl ArtifactDraft {
                     _tmp: Some(tmp),
                 })
             }
-            Source::Path(p) => match p.to_str().filter(|s| s.contains("://")) {
+            Source::Path(p) => match p.to_str().filter(|s| crate::instance::is_remote(s)) {
                 Some(url) => prepare_remote(&self.ln, url),
                 None => prepare_path(&LocalContext::of(&self.ln)?, p),
             },
@@ -205,7 +205,7 @@ pub(super) fn prepare_remote(ln: &Instance, url: &str) -> Result<Prepared> {
                 .into(),
         });
     };
-    if key == LAMELLA_DIR || key.starts_with(".lamella/") {
+    if super::key::is_reserved(&key) {
         return Err(Error::Reserved {
             location: url.to_string(),
             reason: "is inside Lamella's own folder .lamella/: register your own objects".into(),
@@ -297,7 +297,7 @@ pub(super) fn in_place_key(
                         .into(),
                 });
             }
-            if key == LAMELLA_DIR || key.starts_with(".lamella/") {
+            if super::key::is_reserved(&key) {
                 return Err(Error::Reserved {
                     location: abs.display().to_string(),
                     reason: "is inside Lamella's own folder .lamella/: register your own files"

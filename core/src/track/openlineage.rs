@@ -36,11 +36,7 @@ fn rfc3339(t: &chrono::NaiveDateTime) -> String {
 
 /// `(namespace, name)` of an artifact's object, the OpenLineage way.
 fn dataset_name(location: &str) -> (String, String) {
-    if let Some(rest) = location.strip_prefix("s3://") {
-        let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
-        return (format!("s3://{bucket}"), key.to_string());
-    }
-    ("file".to_string(), location.to_string())
+    lamella_storage::Location::parse(location).openlineage_name()
 }
 
 impl Lineage {

@@ -490,6 +490,51 @@ pub fn interactive() -> bool {
     io::stderr().is_terminal()
 }
 
+/// The JSON of one record and what happened to it: `{"record": …, "outcome": "created"}`,
+/// with more fields added by the caller. Every single-record result has this shape, so a
+/// record is the same object whatever command returned it.
+pub fn outcome_json<T: Serialize>(record: &T, outcome: &str) -> Result<serde_json::Value> {
+    Ok(serde_json::json!({
+        "record": serde_json::to_value(record)?,
+        "outcome": outcome,
+    }))
+}
+
+/// `created` or `existing`.
+pub fn created_or_existing(existed: bool) -> &'static str {
+    if existed { "existing" } else { "created" }
+}
+
+/// The JSON of a bulk result: `{"records": […], "counts": {"given", "created",
+/// "existing"}, "existing": […], "similar": [{"name", "similar"}], "notes": […]}`, the one
+/// envelope of every result with counts.
+pub fn bulk_json<T: Serialize>(
+    records: &[T],
+    created: usize,
+    existing: &[String],
+    similar: &[(String, Vec<String>)],
+    notes: &[String],
+) -> Result<serde_json::Value> {
+    Ok(serde_json::json!({
+        "records": serde_json::to_value(records)?,
+        "counts": {
+            "given": records.len(),
+            "created": created,
+            "existing": existing.len(),
+        },
+        "existing": existing,
+        "similar": similar
+            .iter()
+            .map(|(name, similar)| serde_json::json!({"name": name, "similar": similar}))
+            .collect::<Vec<_>>(),
+        "notes": notes,
+    }))
+}
+
+/// At most this many similar-name or other notes are printed one per line; the rest are
+/// counted (`--json` lists all).
+pub const SHOWN_NOTES: usize = 20;
+
 /// The JSON of a delete: `{"record": …, "outcome": "trashed"|"removed", "object_removed": …}`
 /// (the record as it was before the delete).
 pub fn deleted_json<T: Serialize>(

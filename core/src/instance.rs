@@ -837,7 +837,7 @@ impl Instance {
     /// manages. Like the current run, the choice lasts for this instance value; the CLI
     /// remembers it in the settings (`remember_default_storage`).
     pub fn set_default_storage(&self, root: &str) -> Result<Storage> {
-        let storage = self.add_storage(root)?;
+        let storage = self.add_storage(root)?.record;
         self.require_managed(&storage)?;
         let home = storage.id == self.inner.storage.id;
         let mut w = self
@@ -872,7 +872,7 @@ impl Instance {
 
     /// Registers another storage location (a local folder or `s3://bucket/prefix`), after
     /// checking that it is reachable; an already registered root is returned as is.
-    pub fn add_storage(&self, root: &str) -> Result<Storage> {
+    pub fn add_storage(&self, root: &str) -> Result<crate::Saved<Storage>> {
         let root = if is_remote(root) {
             root.trim_end_matches('/').to_string()
         } else {
@@ -885,7 +885,12 @@ impl Instance {
             .filter("root", root.as_str())
             .one_or_none()?
         {
-            return Ok(s);
+            return Ok(crate::Saved {
+                record: s,
+                existed: true,
+                similar: Vec::new(),
+                notes: Vec::new(),
+            });
         }
         let store = lamella_storage::Store::open(&root)?;
         store.check()?;
@@ -925,7 +930,12 @@ impl Instance {
             instance_uid: manager,
         }];
         self.db().transaction(|c| Storage::insert_all(c, &mut s))?;
-        Ok(s.remove(0))
+        Ok(crate::Saved {
+            record: s.remove(0),
+            existed: false,
+            similar: Vec::new(),
+            notes: Vec::new(),
+        })
     }
 
     /// Registers a cloud location only to read from it (registering objects in place): no

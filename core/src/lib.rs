@@ -28,9 +28,16 @@
 //! they are `Send + Sync + 'static`, so they can be stored and moved to other threads. From
 //! async code, run calls on a blocking thread:
 //!
-//! ```ignore
+//! ```
+//! # use lamella_core::Instance;
+//! # let dir = tempfile::tempdir()?;
+//! # lamella_core::set_settings_home(dir.path().join("home"));
+//! # let ln = Instance::init(dir.path().join("mydata"), None)?;
 //! let labels = ln.ulabels();
-//! let n = tokio::task::spawn_blocking(move || labels.query().count()).await??;
+//! // in async code: tokio::task::spawn_blocking(move || labels.query().count()).await??
+//! let n = std::thread::spawn(move || labels.query().count()).join().expect("thread")?;
+//! assert_eq!(n, 0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! Errors are one [`Error`] enum whose kinds carry fields ([`Error::kind`] names them);

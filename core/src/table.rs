@@ -53,7 +53,12 @@ pub fn records_to_batch<T: Record + Serialize>(
             FieldType::Text => {
                 let mut b = StringBuilder::new();
                 for r in &rows {
-                    b.append_option(get(r).as_str());
+                    match get(r) {
+                        serde_json::Value::Null => b.append_null(),
+                        serde_json::Value::String(t) => b.append_value(t),
+                        // (a JSON object such as a run's environment, as its text)
+                        other => b.append_value(other.to_string()),
+                    }
                 }
                 (DataType::Utf8, Arc::new(b.finish()))
             }

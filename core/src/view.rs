@@ -31,6 +31,8 @@ pub struct RegistryView {
     pub total: i64,
     /// The most recent records, newest first.
     pub table: RecordBatch,
+    /// The same records as JSON (each as every other output writes the record).
+    pub records: Vec<serde_json::Value>,
 }
 
 impl Instance {
@@ -85,10 +87,15 @@ impl Instance {
             .order_by("-id")
             .limit(n)
             .all()?;
+        let json = records
+            .iter()
+            .map(|r| serde_json::to_value(r).map_err(|e| crate::Error::Internal(e.to_string())))
+            .collect::<Result<Vec<_>>>()?;
         out.push(RegistryView {
             registry: name,
             total,
             table: crate::table::records_to_batch(T::REGISTRY, &records)?,
+            records: json,
         });
         Ok(())
     }

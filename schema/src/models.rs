@@ -57,6 +57,48 @@ macro_rules! record {
     };
 }
 
+/// Timestamps as RFC 3339 in UTC with a `Z` and microseconds
+/// (`2025-01-02T03:04:05.123456Z`), the one form every JSON output uses.
+pub mod utc {
+    use chrono::{NaiveDateTime, SecondsFormat};
+    use serde::Serializer;
+
+    /// Writes `t` (UTC) as RFC 3339 with `Z`.
+    pub fn serialize<S: Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.and_utc().to_rfc3339_opts(SecondsFormat::Micros, true))
+    }
+
+    /// The same for optional timestamps (`null` when absent).
+    pub mod option {
+        use chrono::NaiveDateTime;
+        use serde::Serializer;
+
+        /// Writes `Some(t)` as RFC 3339 with `Z`, `None` as null.
+        pub fn serialize<S: Serializer>(
+            t: &Option<NaiveDateTime>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => super::serialize(t, s),
+                None => s.serialize_none(),
+            }
+        }
+    }
+}
+
+/// Writes JSON text as the JSON value it holds (text that is not JSON as a string).
+fn json_text<S: serde::Serializer>(text: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    use serde::Serialize;
+    match text
+        .as_deref()
+        .map(serde_json::from_str::<serde_json::Value>)
+    {
+        None => s.serialize_none(),
+        Some(Ok(v)) => v.serialize(s),
+        Some(Err(_)) => text.serialize(s),
+    }
+}
+
 /// A person or bot that creates records.
 #[derive(Debug, Clone, PartialEq, Serialize, QueryableByName, Insertable, AsChangeset)]
 #[diesel(table_name = lamella_users, treat_none_as_null = true, treat_none_as_default_value = false)]
@@ -71,8 +113,10 @@ pub struct User {
     /// Full name.
     pub name: Option<String>,
     /// Creation time (UTC).
+    #[serde(serialize_with = "utc::serialize")]
     pub created_at: NaiveDateTime,
     /// Last update (UTC).
+    #[serde(serialize_with = "utc::serialize")]
     pub updated_at: NaiveDateTime,
 }
 record!(User, registry::USER, name = handle);
@@ -97,8 +141,10 @@ pub struct Storage {
     /// Free text.
     pub description: Option<String>,
     /// Creation time (UTC).
+    #[serde(serialize_with = "utc::serialize")]
     pub created_at: NaiveDateTime,
     /// Last update (UTC).
+    #[serde(serialize_with = "utc::serialize")]
     pub updated_at: NaiveDateTime,
     /// Creator.
     pub created_by_id: i64,
@@ -137,8 +183,10 @@ pub struct Transform {
     /// What `reference` is.
     pub reference_type: Option<String>,
     /// Creation time (UTC).
+    #[serde(serialize_with = "utc::serialize")]
     pub created_at: NaiveDateTime,
     /// Last update (UTC).
+    #[serde(serialize_with = "utc::serialize")]
     pub updated_at: NaiveDateTime,
     /// Creator.
     pub created_by_id: i64,
@@ -157,8 +205,10 @@ pub struct Run {
     /// The transform that ran.
     pub transform_id: i64,
     /// Start (UTC).
+    #[serde(serialize_with = "utc::serialize")]
     pub started_at: NaiveDateTime,
     /// End (UTC), when finished.
+    #[serde(serialize_with = "utc::option::serialize")]
     pub finished_at: Option<NaiveDateTime>,
     /// Whether the code ran top to bottom.
     pub is_consecutive: Option<bool>,
@@ -167,10 +217,13 @@ pub struct Run {
     /// What `reference` is.
     pub reference_type: Option<String>,
     /// Creation time (UTC).
+    #[serde(serialize_with = "utc::serialize")]
     pub created_at: NaiveDateTime,
     /// Creator.
     pub created_by_id: i64,
-    /// What it ran in (Lamella's version, the OS, the command line), as JSON text.
+    /// What it ran in (Lamella's version, the OS, the command line), as JSON text (a JSON
+    /// object in serialized records).
+    #[serde(serialize_with = "json_text")]
     pub environment: Option<String>,
 }
 record!(Run, registry::RUN);
@@ -193,8 +246,10 @@ pub struct ULabel {
     /// What `reference` is.
     pub reference_type: Option<String>,
     /// Creation time (UTC).
+    #[serde(serialize_with = "utc::serialize")]
     pub created_at: NaiveDateTime,
     /// Last update (UTC).
+    #[serde(serialize_with = "utc::serialize")]
     pub updated_at: NaiveDateTime,
     /// Creator.
     pub created_by_id: i64,
@@ -225,8 +280,10 @@ pub struct Feature {
     /// Other names, `|`-separated.
     pub synonyms: Option<String>,
     /// Creation time (UTC).
+    #[serde(serialize_with = "utc::serialize")]
     pub created_at: NaiveDateTime,
     /// Last update (UTC).
+    #[serde(serialize_with = "utc::serialize")]
     pub updated_at: NaiveDateTime,
     /// Creator.
     pub created_by_id: i64,
@@ -263,8 +320,10 @@ pub struct FeatureSet {
     /// Hash of the member uids (dedup key).
     pub hash: String,
     /// Creation time (UTC).
+    #[serde(serialize_with = "utc::serialize")]
     pub created_at: NaiveDateTime,
     /// Last update (UTC).
+    #[serde(serialize_with = "utc::serialize")]
     pub updated_at: NaiveDateTime,
     /// Creator.
     pub created_by_id: i64,
@@ -315,8 +374,10 @@ pub struct Artifact {
     /// Run that produced it.
     pub run_id: Option<i64>,
     /// Creation time (UTC).
+    #[serde(serialize_with = "utc::serialize")]
     pub created_at: NaiveDateTime,
     /// Last update (UTC).
+    #[serde(serialize_with = "utc::serialize")]
     pub updated_at: NaiveDateTime,
     /// Creator.
     pub created_by_id: i64,
@@ -353,8 +414,10 @@ pub struct Collection {
     /// Run that produced it.
     pub run_id: Option<i64>,
     /// Creation time (UTC).
+    #[serde(serialize_with = "utc::serialize")]
     pub created_at: NaiveDateTime,
     /// Last update (UTC).
+    #[serde(serialize_with = "utc::serialize")]
     pub updated_at: NaiveDateTime,
     /// Creator.
     pub created_by_id: i64,
@@ -375,6 +438,7 @@ pub struct InstanceRow {
     /// The Lamella version that created the instance.
     pub lamella_version: String,
     /// Creation time (UTC).
+    #[serde(serialize_with = "utc::serialize")]
     pub created_at: NaiveDateTime,
 }
 

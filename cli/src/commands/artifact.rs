@@ -9,12 +9,13 @@ use lamella_core::{
     Artifact, Deleted, Deletion, DuplicatePolicy, Instance, Preview, Record, RecordBatch, Saved,
     records_to_batch,
 };
-use serde::Serialize;
 use serde_json::json;
 
 use super::named::plural;
 use crate::cli::{ArtifactRef, Duplicate, Lookup, SaveArgs};
-use crate::output::{Out, interactive, repr, spinner};
+use crate::output::{
+    Out, bulk_json, created_or_existing, interactive, outcome_json, repr, spinner,
+};
 
 /// Rows of a table that `load` prints.
 const HEAD_ROWS: usize = 10;
@@ -108,17 +109,6 @@ fn check_paths(paths: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
-/// A saved (or found) artifact with what `save` found out, for `--json`.
-#[derive(Serialize)]
-struct SavedJson<'a> {
-    #[serde(flatten)]
-    record: &'a Artifact,
-    existed: bool,
-    path: String,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    notes: &'a [String],
-}
-
 /// `lamella save PATH… […]`
 pub fn save(args: SaveArgs, out: &mut Out) -> Result<()> {
     check_paths(&args.paths)?;
@@ -172,12 +162,10 @@ pub fn print_saved(ln: &Instance, saved: &Saved<Artifact>, out: &mut Out) -> Res
     let a = &saved.record;
     let path = location(ln, a)?;
     if out.json {
-        return out.json(&SavedJson {
-            record: a,
-            existed: saved.existed,
-            path,
-            notes: &saved.notes,
-        });
+        let mut v = outcome_json(a, created_or_existing(saved.existed))?;
+        v["path"] = json!(path);
+        v["notes"] = json!(saved.notes);
+        return out.json(&v);
     }
     if saved.existed {
         if saved.notes.is_empty() {
@@ -195,13 +183,6 @@ pub fn print_saved(ln: &Instance, saved: &Saved<Artifact>, out: &mut Out) -> Res
         ))?;
     }
     out.line(repr(a)?)
-}
-
-#[derive(Serialize)]
-struct SavedManyJson<'a> {
-    created: usize,
-    existing: Vec<&'a str>,
-    records: Vec<SavedJson<'a>>,
 }
 
 /// `save --each DIR` or `save PATH PATH…`: one artifact per file, one transaction.
@@ -233,7 +214,7 @@ fn save_many(args: &SaveArgs, out: &mut Out) -> Result<()> {
     };
     pb.finish_and_clear();
     let (saved, notes) = result?;
-    for note in notes {
+    for note in &notes {
         out.note(note)?;
     }
     let existing: Vec<&Saved<Artifact>> = saved.iter().filter(|s| s.existed).collect();
@@ -258,22 +239,14 @@ fn save_many(args: &SaveArgs, out: &mut Out) -> Result<()> {
         ))?;
     }
     if out.json {
-        let records = saved
+        let records: Vec<&Artifact> = saved.iter().map(|s| &s.record).collect();
+        let existing: Vec<String> = existing.iter().map(|s| s.record.uid.clone()).collect();
+        let notes: Vec<String> = notes
             .iter()
-            .map(|s| {
-                Ok(SavedJson {
-                    record: &s.record,
-                    existed: s.existed,
-                    path: location(&ln, &s.record)?,
-                    notes: &s.notes,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        return out.json(&SavedManyJson {
-            created,
-            existing: existing.iter().map(|s| s.record.uid.as_str()).collect(),
-            records,
-        });
+            .cloned()
+            .chain(saved.iter().flat_map(|s| s.notes.clone()))
+            .collect();
+        return out.json(&bulk_json(&records, created, &existing, &[], &notes)?);
     }
     out.line(format!(
         "✅ saved {created} new artifact{} ({} given, {} existed) in {}",
@@ -382,7 +355,9 @@ pub fn load(
     if let Some(dest) = dest {
         reg.export(&a, dest, existing)?;
         if out.json {
-            return out.json(&json!({ "uid": a.uid, "out": dest }));
+            let mut v = outcome_json(&a, "written")?;
+            v["path"] = json!(dest);
+            return out.json(&v);
         }
         return out.line(format!("✅ wrote artifact {} to {}", a.uid, dest.display()));
     }
@@ -398,7 +373,7 @@ pub fn load(
                     .map(|f| f.name().clone())
                     .collect();
                 return out.json(&json!({
-                    "uid": a.uid,
+                    "record": a,
                     "n_rows": head.n_rows,
                     "n_columns": head.n_columns,
                     "columns": columns,
@@ -409,7 +384,7 @@ pub fn load(
         }
         Preview::Path(p) => {
             if out.json {
-                return out.json(&json!({ "uid": a.uid, "path": p }));
+                return out.json(&json!({ "record": a, "path": p }));
             }
             out.line(p.display().to_string())
         }
@@ -471,12 +446,14 @@ pub fn annotate(
     let feature = feature
         .map(|f| super::named::find(&ln.features(), f))
         .transpose()?;
-    let mut json = serde_json::json!({ "artifact": a.uid });
+    let mut json = outcome_json(&a, "annotated")?;
+    let mut notes: Vec<String> = Vec::new();
     if columns {
         let set = ln.artifacts().annotate_columns(&a)?;
         for note in &set.notes {
             out.warn(note)?;
         }
+        notes.extend(set.notes.iter().cloned());
         let members = ln.feature_sets().members(&set.record)?;
         json["slot"] = "columns".into();
         json["feature_set"] = serde_json::to_value(&set.record)?;
@@ -501,6 +478,7 @@ pub fn annotate(
         json["linked"] = added.linked.into();
         json["feature"] = serde_json::to_value(&added.feature)?;
         json["external"] = serde_json::to_value(&added.external)?;
+        notes.extend(added.notes.iter().cloned());
         if !out.json {
             for n in &added.notes {
                 out.line(format!("✅ {n}"))?;
@@ -524,6 +502,7 @@ pub fn annotate(
         }
     }
     if out.json {
+        json["notes"] = serde_json::to_value(&notes)?;
         return out.json(&json);
     }
     Ok(())

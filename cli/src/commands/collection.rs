@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::artifact::print_head;
 use crate::cli::{CollectionCommand, JoinArg};
-use crate::output::{Out, repr};
+use crate::output::{Out, created_or_existing, outcome_json, repr};
 
 fn join(j: JoinArg) -> Join {
     match j {
@@ -62,8 +62,8 @@ pub fn run(cmd: CollectionCommand, out: &mut Out) -> Result<()> {
             }
             let saved = draft.save()?;
             if out.json {
-                let mut v = json!(saved.record);
-                v["existed"] = json!(saved.existed);
+                let mut v = outcome_json(&saved.record, created_or_existing(saved.existed))?;
+                v["notes"] = json!(saved.notes);
                 return out.json(&v);
             }
             for n in &saved.notes {
@@ -100,9 +100,10 @@ pub fn run(cmd: CollectionCommand, out: &mut Out) -> Result<()> {
             if let (Some(path), Some(key)) = (&dest, &save) {
                 let (rows, saved) = concat.export_artifact(path, super::existing(force), key)?;
                 if out.json {
-                    let mut v = json!(saved.record);
-                    v["existed"] = json!(saved.existed);
+                    let mut v = outcome_json(&saved.record, created_or_existing(saved.existed))?;
+                    v["path"] = json!(path);
                     v["rows"] = json!(rows);
+                    v["collection"] = json!(c);
                     return out.json(&v);
                 }
                 out.line(format!("✅ wrote {rows} rows to {}", path.display()))?;
@@ -113,7 +114,11 @@ pub fn run(cmd: CollectionCommand, out: &mut Out) -> Result<()> {
                 // Streamed member by member: memory bounded by a batch.
                 let (rows, size) = concat.export(&path, super::existing(force))?;
                 if out.json {
-                    return out.json(&json!({ "path": path, "rows": rows, "size": size }));
+                    let mut v = outcome_json(&c, "written")?;
+                    v["path"] = json!(path);
+                    v["rows"] = json!(rows);
+                    v["size"] = json!(size);
+                    return out.json(&v);
                 }
                 return out.line(format!(
                     "✅ wrote {rows} rows to {} ({size} bytes)",
@@ -136,7 +141,7 @@ pub fn run(cmd: CollectionCommand, out: &mut Out) -> Result<()> {
             let c = pick(&reg, &name, version.as_deref())?;
             let paths = reg.cache(&c)?;
             if out.json {
-                return out.json(&json!({ "collection": c.uid, "paths": paths }));
+                return out.json(&json!({ "record": c, "paths": paths }));
             }
             for p in &paths {
                 out.line(p.display().to_string())?;

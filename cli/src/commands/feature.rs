@@ -84,7 +84,7 @@ pub fn run(cmd: FeatureCommand, out: &mut Out) -> Result<()> {
             apply(&mut f, &constraints)?;
             reg.update(&mut f)?;
             if out.json {
-                return out.json(&f);
+                return out.json(&crate::output::outcome_json(&f, "updated")?);
             }
             out.line(repr(&f)?)
         }

@@ -97,7 +97,10 @@ pub fn delete(force: bool, yes: bool, out: &mut Out) -> Result<()> {
         lamella_core::InstanceDeletion::RefuseWithArtifacts
     })?;
     if out.json {
-        return out.json(&json!({ "deleted": uid, "root": root, "db": db }));
+        return out.json(&json!({
+            "instance": { "uid": uid, "root": root, "db": db },
+            "outcome": "deleted",
+        }));
     }
     out.line(format!(
         "✅ deleted instance {uid} at {root}; stored files were kept"
@@ -135,14 +138,19 @@ pub fn track(
         t = t.key(k);
     }
     let tracked = ln.track(t)?;
-    if let Some(replaced) = ln.remember_current_run()? {
+    let replaced = ln.remember_current_run()?;
+    if let Some(r) = &replaced {
         out.warn(format!(
             "run {} was still being tracked: it is finished now, and this run takes its place",
-            replaced.uid
+            r.uid
         ))?;
     }
     if out.json {
-        return out.json(&tracked);
+        let mut v = crate::output::outcome_json(&tracked.run, "started")?;
+        v["transform"] = json!(tracked.transform);
+        v["new_transform"] = json!(tracked.new_transform);
+        v["replaced"] = json!(replaced);
+        return out.json(&v);
     }
     let verb = if tracked.new_transform {
         "saved"
@@ -164,13 +172,14 @@ pub fn finish(out: &mut Out) -> Result<()> {
     if let Some(r) = &run {
         ln.forget_run(&r.uid)?;
     }
+    if out.json {
+        return out.json(&json!({
+            "record": run,
+            "outcome": if run.is_some() { "finished" } else { "none" },
+        }));
+    }
     match run {
         None => out.line("no run is being tracked (start one with `lamella track NAME`)"),
-        Some(r) => {
-            if out.json {
-                return out.json(&r);
-            }
-            out.line(format!("✅ finished {}", crate::output::repr(&r)?))
-        }
+        Some(r) => out.line(format!("✅ finished {}", crate::output::repr(&r)?)),
     }
 }

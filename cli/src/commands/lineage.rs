@@ -58,9 +58,9 @@ fn transform_hierarchy(
         .collect();
     if out.json {
         return out.json(&serde_json::json!({
-            "transform": t,
+            "record": t,
             "edges": edges.iter().map(|(p, c)| serde_json::json!({"parent": p, "child": c})).collect::<Vec<_>>(),
-            "written": files,
+            "files": files,
         }));
     }
     if files.is_empty() {
@@ -133,7 +133,7 @@ pub fn run(
     }
     if out.json {
         if !files.is_empty() {
-            return out.json(&serde_json::json!({ "written": files }));
+            return out.json(&serde_json::json!({ "files": files }));
         }
         return out.json(&lineage.openlineage(&ln)?);
     }

@@ -5,7 +5,10 @@ use lamella_core::{Error, Named, Registry, Saved, SavedAll};
 use serde::Serialize;
 
 use crate::cli::{ListArgs, SynonymCommand};
-use crate::output::{Out, quote, quote_all, repr, shell_word};
+use crate::output::{
+    Out, SHOWN_NOTES, bulk_json, created_or_existing, outcome_json, quote, quote_all, repr,
+    shell_word,
+};
 
 /// The command word for a registry (`ulabel`, `feature`), for hints.
 fn word<T: Named>() -> String {
@@ -27,19 +30,8 @@ pub fn find<T: Named>(reg: &Registry<T>, name: &str) -> Result<T> {
     })
 }
 
-/// A created (or loaded) record with what `create` found out, for `--json`.
-#[derive(Serialize)]
-struct CreatedJson<'a, T: Serialize> {
-    #[serde(flatten)]
-    record: &'a T,
-    existed: bool,
-    similar: &'a [String],
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    notes: &'a [String],
-}
-
 /// Prints the messages of a `create` (loaded existing record, similar names, notes) and the
-/// record.
+/// record; `--json`: `{"record", "outcome": "created"|"existing", "similar", "notes"}`.
 pub fn print_saved<T: Named>(saved: &Saved<T>, out: &mut Out) -> Result<()> {
     let name = saved.record.name_str();
     if saved.existed {
@@ -60,63 +52,59 @@ pub fn print_saved<T: Named>(saved: &Saved<T>, out: &mut Out) -> Result<()> {
         out.warn(note)?;
     }
     if out.json {
-        return out.json(&CreatedJson {
-            record: &saved.record,
-            existed: saved.existed,
-            similar: &saved.similar,
-            notes: &saved.notes,
-        });
+        let mut v = outcome_json(&saved.record, created_or_existing(saved.existed))?;
+        v["similar"] = serde_json::json!(saved.similar);
+        v["notes"] = serde_json::json!(saved.notes);
+        return out.json(&v);
     }
     out.line(repr(&saved.record)?)
 }
 
-#[derive(Serialize)]
-struct SimilarJson<'a> {
-    name: &'a str,
-    similar: &'a [String],
-}
-
-#[derive(Serialize)]
-struct SavedAllJson<'a, T: Serialize> {
-    created: usize,
-    existing: &'a [String],
-    similar: Vec<SimilarJson<'a>>,
-    records: &'a [T],
-}
-
-/// Prints the outcome of a bulk save: a summary with messages, then (human) the records when
-/// there are few, or (`--json`) all of them.
+/// Prints the outcome of a bulk save: a summary with messages (at most [`SHOWN_NOTES`] of
+/// each kind, then a count), then (human) the records when there are few, or (`--json`) all
+/// of them in the bulk envelope.
 pub fn print_saved_all<T: Named>(saved: &SavedAll<T>, out: &mut Out) -> Result<()> {
     let reg = T::REGISTRY.name;
     if !saved.existing.is_empty() {
+        let shown: Vec<&String> = saved.existing.iter().take(SHOWN_NOTES).collect();
         out.warn(format!(
-            "loaded {} {reg} record{} with same name: {}",
+            "loaded {} {reg} record{} with same name: {}{}",
             saved.existing.len(),
             plural(saved.existing.len()),
-            quote_all(&saved.existing)
+            quote_all(&shown),
+            more(saved.existing.len(), SHOWN_NOTES)
         ))?;
     }
-    for (name, similar) in &saved.similar {
+    for (name, similar) in saved.similar.iter().take(SHOWN_NOTES) {
         out.warn(format!(
             "{} is similar to existing: {}",
             quote(name),
             quote_all(similar)
         ))?;
     }
-    for note in &saved.notes {
+    if saved.similar.len() > SHOWN_NOTES {
+        out.warn(format!(
+            "… and {} more names similar to existing ones (--json lists all)",
+            saved.similar.len() - SHOWN_NOTES
+        ))?;
+    }
+    for note in saved.notes.iter().take(SHOWN_NOTES) {
         out.warn(note)?;
     }
+    if saved.notes.len() > SHOWN_NOTES {
+        out.warn(format!(
+            "… and {} more notes (--json lists all)",
+            saved.notes.len() - SHOWN_NOTES
+        ))?;
+    }
     if out.json {
-        return out.json(&SavedAllJson {
-            created: saved.created,
-            existing: &saved.existing,
-            similar: saved
-                .similar
-                .iter()
-                .map(|(name, similar)| SimilarJson { name, similar })
-                .collect(),
-            records: &saved.records,
-        });
+        return out.json(&bulk_json(
+            &saved.records,
+            saved.created,
+            &saved.existing,
+            &saved.similar,
+            &saved.notes,
+        )?);
     }
     out.line(format!(
         "✅ saved {} new {reg} record{} ({} given, {} existed)",
@@ -129,6 +117,15 @@ pub fn print_saved_all<T: Named>(saved: &SavedAll<T>, out: &mut Out) -> Result<(
         out.records(&dedup_by_uid(&saved.records))?;
     }
     Ok(())
+}
+
+/// `, … N more` when `n` exceeds `shown`.
+fn more(n: usize, shown: usize) -> String {
+    if n > shown {
+        format!(", … {} more", n - shown)
+    } else {
+        String::new()
+    }
 }
 
 fn dedup_by_uid<T: Named>(records: &[T]) -> Vec<T> {
@@ -169,9 +166,9 @@ pub fn list<T: Named>(reg: &Registry<T>, args: &ListArgs, out: &mut Out) -> Resu
 /// Records per page of a listing.
 const LIST_PAGE: usize = 10_000;
 
+/// A search hit: `{"record": …, "match": "prefix"}`.
 #[derive(Serialize)]
 struct HitJson<'a, T: Serialize> {
-    #[serde(flatten)]
     record: &'a T,
     #[serde(rename = "match")]
     kind: String,
@@ -222,7 +219,12 @@ pub fn delete<T: Named>(reg: &Registry<T>, name: &str, out: &mut Out) -> Result<
     let record = find(reg, name)?;
     reg.delete(&record)?;
     if out.json {
-        return out.json(&serde_json::json!({ "deleted": &record }));
+        return out.json(&crate::output::deleted_json(
+            &record,
+            lamella_core::Deleted::Removed {
+                object_removed: false,
+            },
+        )?);
     }
     out.line(format!(
         "✅ deleted {} {}",
@@ -237,7 +239,7 @@ pub fn synonym(reg: &Registry<impl Named>, cmd: SynonymCommand, out: &mut Out) -
     let mut record = find(reg, &name)?;
     reg.add_synonym(&mut record, &synonym)?;
     if out.json {
-        return out.json(&record);
+        return out.json(&outcome_json(&record, "updated")?);
     }
     out.line(format!(
         "✅ {} {} has the synonyms {}",

@@ -2,23 +2,19 @@
 
 use anyhow::Result;
 use lamella_core::Storage;
-use serde_json::json;
 
 use crate::cli::StorageCommand;
-use crate::output::{Out, repr};
+use crate::output::{Out, created_or_existing, outcome_json, repr};
 
 /// Runs one `storage` subcommand.
 pub fn run(cmd: StorageCommand, out: &mut Out) -> Result<()> {
     let ln = super::current()?;
     match cmd {
         StorageCommand::Add { url } => {
-            let before = ln.query::<Storage>().count()?;
-            let storage = ln.add_storage(&url)?;
-            let existed = ln.query::<Storage>().count()? == before;
+            let saved = ln.add_storage(&url)?;
+            let (storage, existed) = (saved.record, saved.existed);
             if out.json {
-                let mut v = json!(storage);
-                v["existed"] = json!(existed);
-                return out.json(&v);
+                return out.json(&outcome_json(&storage, created_or_existing(existed))?);
             }
             if existed {
                 out.warn(format!(
@@ -43,7 +39,7 @@ pub fn run(cmd: StorageCommand, out: &mut Out) -> Result<()> {
                 None => ln.storage(),
             };
             if out.json {
-                return out.json(&storage);
+                return out.json(&outcome_json(&storage, "default")?);
             }
             out.line(format!(
                 "new artifacts go to {} ({})",

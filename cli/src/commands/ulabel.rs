@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::named::{self, find, plural};
 use crate::cli::UlabelCommand;
-use crate::output::{Out, quote, quote_all, repr, shell_word, spinner};
+use crate::output::{Out, outcome_json, quote, quote_all, repr, shell_word, spinner};
 
 /// Runs one `ulabel` subcommand.
 pub fn run(cmd: UlabelCommand, out: &mut Out) -> Result<()> {
@@ -41,7 +41,9 @@ pub fn run(cmd: UlabelCommand, out: &mut Out) -> Result<()> {
             let (c, p) = (find(&reg, &child)?, find(&reg, &parent)?);
             let n = reg.parents(&c)?.remove(std::slice::from_ref(&p))?;
             if out.json {
-                return out.json(&json!({ "child": c, "parent": p, "removed": n > 0 }));
+                let mut v = outcome_json(&c, if n > 0 { "removed" } else { "unchanged" })?;
+                v["parent"] = json!(p);
+                return out.json(&v);
             }
             if n == 0 {
                 out.line(format!(
@@ -74,7 +76,7 @@ pub fn run(cmd: UlabelCommand, out: &mut Out) -> Result<()> {
             }
             reg.update(&mut label)?;
             if out.json {
-                return out.json(&label);
+                return out.json(&outcome_json(&label, "updated")?);
             }
             out.line(repr(&label)?)
         }
@@ -169,7 +171,9 @@ fn add_parent(reg: &ULabels, child: &str, parent: &str, out: &mut Out) -> Result
     let p = find(reg, parent)?;
     let n = reg.parents(&c)?.add(std::slice::from_ref(&p))?;
     if out.json {
-        return out.json(&json!({ "child": c, "parent": p, "added": n > 0 }));
+        let mut v = outcome_json(&c, if n > 0 { "added" } else { "unchanged" })?;
+        v["parent"] = json!(p);
+        return out.json(&v);
     }
     if n == 0 {
         out.line(format!(
@@ -227,7 +231,7 @@ fn parents(
     };
     if out.json {
         let mut v = json!({
-            "label": label,
+            "record": label,
             "parents": direct_parents,
             "files": files,
         });

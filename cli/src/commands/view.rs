@@ -52,7 +52,7 @@ pub fn print_views(ln: &Instance, n: i64, only: &[&str], out: &mut Out) -> Resul
         for v in &views {
             let mut entry = Map::new();
             entry.insert("total".into(), Value::from(v.total));
-            entry.insert("records".into(), Value::Array(batch_json(&v.table)?));
+            entry.insert("records".into(), Value::Array(v.records.clone()));
             obj.insert(v.registry.to_string(), Value::Object(entry));
         }
         return out.json(&obj);
@@ -84,7 +84,7 @@ fn heading(v: &RegistryView) -> String {
 pub fn batch_json(batch: &RecordBatch) -> Result<Vec<Value>> {
     let batch = &crate::output::displayable(batch)?;
     let opts = FormatOptions::new()
-        .with_timestamp_tz_format(Some("%Y-%m-%dT%H:%M:%S%.f"))
+        .with_timestamp_tz_format(Some("%Y-%m-%dT%H:%M:%S%.f%:z"))
         .with_timestamp_format(Some("%Y-%m-%dT%H:%M:%S%.f"));
     let schema = batch.schema();
     let formatters = batch

@@ -28,8 +28,9 @@ fn ls(env: &Env, args: &[&str]) -> Vec<Value> {
         .clone()
 }
 
+/// The uid of a record, or of the record of a result (`{"record": …, "outcome": …}`).
 fn uid(v: &Value) -> String {
-    v["uid"]
+    v.get("record").unwrap_or(v)["uid"]
         .as_str()
         .unwrap_or_else(|| panic!("no uid in {v}"))
         .to_string()
@@ -107,8 +108,8 @@ cli_test!(save_file_and_deduplicate, |env| {
     );
     assert!(again.stdout.contains(&first), "{}", again.stdout);
     let json = env.run(&["save", "copy.csv", "--json"]).ok().json();
-    assert_eq!(json["existed"], true);
-    assert_eq!(json["uid"], first.as_str());
+    assert_eq!(json["outcome"], "existing");
+    assert_eq!(json["record"]["uid"], first.as_str());
 
     // --duplicate error refuses, --duplicate new registers it again.
     let refused = env.run(&["save", "copy.csv", "--duplicate", "error"]);
@@ -131,9 +132,9 @@ cli_test!(save_file_and_deduplicate, |env| {
         ])
         .ok()
         .json();
-    assert_eq!(new["existed"], false);
-    assert_ne!(new["uid"], first.as_str());
-    assert_eq!(new["description"], "a copy");
+    assert_eq!(new["outcome"], "created");
+    assert_ne!(new["record"]["uid"], first.as_str());
+    assert_eq!(new["record"]["description"], "a copy");
     assert_eq!(ls(&env, &[]).len(), 2);
 
     // Filters and the human table.
@@ -177,11 +178,11 @@ cli_test!(empty_files_never_deduplicate, |env| {
     write(&env, "b.txt", "");
     let a = env.run(&["save", "a.txt", "--json"]).ok().json();
     let b = env.run(&["save", "b.txt", "--json"]).ok().json();
-    assert_eq!(a["existed"], false);
-    assert_eq!(b["existed"], false);
-    assert_ne!(a["uid"], b["uid"]);
+    assert_eq!(a["outcome"], "created");
+    assert_eq!(b["outcome"], "created");
+    assert_ne!(a["record"]["uid"], b["record"]["uid"]);
     assert_eq!(
-        a["description"], "a.txt",
+        a["record"]["description"], "a.txt",
         "the file name is the default description"
     );
 });
@@ -195,10 +196,10 @@ cli_test!(save_folder, |env| {
         .run(&["save", "images", "--key", "iris/images", "--json"])
         .ok()
         .json();
-    assert_eq!(saved["hash_type"], "md5-d");
-    assert_eq!(saved["n_objects"], 3);
-    assert_eq!(saved["size"], 6);
-    assert_eq!(saved["suffix"], "");
+    assert_eq!(saved["record"]["hash_type"], "md5-d");
+    assert_eq!(saved["record"]["n_objects"], 3);
+    assert_eq!(saved["record"]["size"], 6);
+    assert_eq!(saved["record"]["suffix"], "");
     let u = uid(&saved);
     assert_eq!(
         objects(&env, "data"),
@@ -225,7 +226,7 @@ cli_test!(save_each_file_of_a_folder, |env| {
         write(&env, &format!("batch/f{i}.txt"), &format!("file {i}"));
     }
     let saved = env.run(&["save", "--each", "batch", "--json"]).ok().json();
-    assert_eq!(saved["created"], 5);
+    assert_eq!(saved["counts"]["created"], 5);
     assert_eq!(saved["records"].as_array().unwrap().len(), 5);
     let listed = ls(&env, &[]);
     let keys: Vec<&str> = listed.iter().map(|a| a["key"].as_str().unwrap()).collect();
@@ -243,7 +244,7 @@ cli_test!(save_each_file_of_a_folder, |env| {
     // Again: every file exists already.
     let again = env.run(&["save", "--each", "batch", "--json"]).ok();
     let json = again.json();
-    assert_eq!(json["created"], 0);
+    assert_eq!(json["counts"]["created"], 0);
     assert_eq!(json["existing"].as_array().unwrap().len(), 5);
     assert!(
         again.stderr.contains("returning 5 existing"),
@@ -287,7 +288,10 @@ cli_test!(versions_by_revises_and_by_key, |env| {
     let u2 = uid(&v2);
     assert_eq!(&u2[..16], &u1[..16], "versions share the uid stem");
     assert!(u1.ends_with("0000") && u2.ends_with("0001"), "{u1} {u2}");
-    assert_eq!(v2["key"], "study.csv", "a new version keeps the key");
+    assert_eq!(
+        v2["record"]["key"], "study.csv",
+        "a new version keeps the key"
+    );
     // Saving to the same key makes the next version.
     let v3 = env
         .run(&["save", "v3.csv", "--key", "study.csv", "--json"])
@@ -427,8 +431,8 @@ cli_test!(load_tables_and_files, |env| {
         ])
         .ok()
         .json();
-    assert_eq!(pq["accessor"], "DataFrame");
-    assert_eq!(pq["n_observations"], 3);
+    assert_eq!(pq["record"]["accessor"], "DataFrame");
+    assert_eq!(pq["record"]["n_observations"], 3);
     let table = env.run(&["load", "--key", "iris.parquet"]).ok().stdout;
     assert!(table.contains("versicolor"), "{table}");
     assert!(table.ends_with("3 rows × 2 columns\n"), "{table}");
@@ -629,11 +633,11 @@ cli_test!(storage_add_and_list, |env| {
     let listed = env.run(&["storage", "list", "--json"]).ok().json();
     assert_eq!(listed.as_array().unwrap().len(), 1);
     let added = env.run(&["storage", "add", "more", "--json"]).ok().json();
-    assert_eq!(added["type"], "local");
-    assert_eq!(added["existed"], false);
+    assert_eq!(added["record"]["type"], "local");
+    assert_eq!(added["outcome"], "created");
     let again = env.run(&["storage", "add", "more", "--json"]).ok().json();
-    assert_eq!(again["existed"], true);
-    assert_eq!(again["uid"], added["uid"]);
+    assert_eq!(again["outcome"], "existing");
+    assert_eq!(again["record"]["uid"], added["record"]["uid"]);
     let table = env.run(&["storage", "list"]).ok().stdout;
     assert_eq!(table.lines().count(), 4, "{table}");
     // An unreachable server: a clear error, nothing registered.
@@ -695,10 +699,10 @@ cli_test!(s3_round_trip, |env| {
         format!("{root}/.lamella/{u}.csv").as_str(),
         "{saved}"
     );
-    assert_eq!(saved["hash_type"], "md5");
+    assert_eq!(saved["record"]["hash_type"], "md5");
     let again = s3(&["save", "iris.csv", "--json"]).ok().json();
-    assert_eq!(again["existed"], true);
-    assert_eq!(again["uid"], u.as_str());
+    assert_eq!(again["outcome"], "existing");
+    assert_eq!(again["record"]["uid"], u.as_str());
 
     let head = s3(&["load", &u]).ok().stdout;
     assert!(
@@ -736,8 +740,8 @@ cli_test!(s3_round_trip, |env| {
     let folder = s3(&["save", "images", "--key", "images", "--json"])
         .ok()
         .json();
-    assert_eq!(folder["hash_type"], "md5-d");
-    assert_eq!(folder["n_objects"], 2);
+    assert_eq!(folder["record"]["hash_type"], "md5-d");
+    assert_eq!(folder["record"]["n_objects"], 2);
     let local = s3(&["load", &uid(&folder)]).ok().stdout;
     assert!(
         PathBuf::from(local.trim()).join("sub/b.txt").is_file(),
@@ -770,7 +774,7 @@ cli_test!(save_each_keeps_subfolders_and_policy, |env| {
     write(&env, "nested/a/f.txt", "one");
     write(&env, "nested/b/f.txt", "two");
     let saved = env.run(&["save", "--each", "nested", "--json"]).ok().json();
-    assert_eq!(saved["created"], 2);
+    assert_eq!(saved["counts"]["created"], 2);
     let mut keys: Vec<String> = ls(&env, &[])
         .iter()
         .map(|a| a["key"].as_str().unwrap().to_string())
@@ -795,7 +799,7 @@ cli_test!(save_each_keeps_subfolders_and_policy, |env| {
         ])
         .ok()
         .json();
-    assert_eq!(again["created"], 2);
+    assert_eq!(again["counts"]["created"], 2);
     assert_eq!(ls(&env, &[]).len(), 4);
 });
 
@@ -840,7 +844,7 @@ fn wrong_s3_credentials_are_a_clear_error() {
         .run_env(&["save", "a.txt", "--key", "a.txt", "--json"], &right)
         .ok()
         .json();
-    assert_eq!(saved["hash"], "DMF1ucDxtqgxw5niaXcmYQ");
+    assert_eq!(saved["record"]["hash"], "DMF1ucDxtqgxw5niaXcmYQ");
     // Later calls with wrong keys fail clearly and change nothing.
     write(&env, "b.txt", "b");
     let run = env.run_env(&["save", "b.txt", "--key", "b.txt"], &wrong);
@@ -960,8 +964,8 @@ cli_test!(
             )
             .ok()
             .json();
-        assert_eq!(saved["key_is_virtual"], false, "{saved}");
-        assert_eq!(saved["n_observations"], serde_json::Value::Null);
+        assert_eq!(saved["record"]["key_is_virtual"], false, "{saved}");
+        assert_eq!(saved["record"]["n_observations"], serde_json::Value::Null);
         let bucket = prefix.split('/').take(3).collect::<Vec<_>>().join("/");
         let storages = env.run(&["storage", "list", "--json"]).ok().json();
         let registered = storages
@@ -975,13 +979,20 @@ cli_test!(
             "read only: {registered}"
         );
         let head = env
-            .run_env(&["load", saved["uid"].as_str().unwrap(), "--json"], &vars)
+            .run_env(
+                &["load", saved["record"]["uid"].as_str().unwrap(), "--json"],
+                &vars,
+            )
             .ok()
             .json();
         assert_eq!(head["n_rows"], 1, "{head}");
         // Deleting the record never touches someone else's object.
         env.run_env(
-            &["delete", saved["uid"].as_str().unwrap(), "--permanent"],
+            &[
+                "delete",
+                saved["record"]["uid"].as_str().unwrap(),
+                "--permanent",
+            ],
             &vars,
         )
         .ok();
@@ -1006,19 +1017,19 @@ cli_test!(doctor_verify_finds_rewritten_bytes, |env| {
     let r = env.run(&["doctor", "--verify"]);
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(
-        r.stdout.contains(saved["uid"].as_str().unwrap()),
+        r.stdout.contains(saved["record"]["uid"].as_str().unwrap()),
         "{}",
         r.stdout
     );
     assert!(r.stdout.contains("key a.csv"), "{}", r.stdout);
     assert!(
-        r.stdout.contains(saved["hash"].as_str().unwrap()),
+        r.stdout.contains(saved["record"]["hash"].as_str().unwrap()),
         "{}",
         r.stdout
     );
     let json = env.run(&["doctor", "--verify", "--json"]);
     assert_eq!(json.code, 1);
     let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
-    assert_eq!(report["changed"][0]["uid"], saved["uid"]);
-    assert_eq!(report["changed"][0]["recorded"], saved["hash"]);
+    assert_eq!(report["changed"][0]["uid"], saved["record"]["uid"]);
+    assert_eq!(report["changed"][0]["recorded"], saved["record"]["hash"]);
 });

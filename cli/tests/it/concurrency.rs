@@ -80,7 +80,10 @@ fn assert_all_ok(runs: &[lamella_tests::Run]) {
 }
 
 fn uid_of(j: &serde_json::Value) -> String {
-    j["uid"].as_str().expect("uid").to_string()
+    j.get("record").unwrap_or(j)["uid"]
+        .as_str()
+        .expect("uid")
+        .to_string()
 }
 
 concurrency_test!(one_key_becomes_consecutive_versions, |env, root, vars| {

@@ -21,11 +21,11 @@ cli_test!(create_list_search_delete, |env| {
         ])
         .ok()
         .json();
-    assert_eq!(created["dtype"], "float");
-    assert_eq!(created["unit"], "m");
-    assert_eq!(created["synonyms"], "sepal length|SL");
-    assert_eq!(created["existed"], false);
-    assert_eq!(created["uid"].as_str().unwrap().len(), 12);
+    assert_eq!(created["record"]["dtype"], "float");
+    assert_eq!(created["record"]["unit"], "m");
+    assert_eq!(created["record"]["synonyms"], "sepal length|SL");
+    assert_eq!(created["outcome"], "created");
+    assert_eq!(created["record"]["uid"].as_str().unwrap().len(), 12);
     env.run(&["feature", "create", "iris_species_name", "--dtype", "cat"])
         .ok();
 
@@ -79,7 +79,7 @@ cli_test!(create_list_search_delete, |env| {
     );
 
     let hits = env.run(&["feature", "search", "sl", "--json"]).ok().json();
-    assert_eq!(hits[0]["name"], "sepal_length");
+    assert_eq!(hits[0]["record"]["name"], "sepal_length");
     assert_eq!(hits[0]["match"], "synonym");
 
     env.run(&["feature", "delete", "sepal_length"]).ok();
@@ -136,13 +136,13 @@ cli_test!(
             ])
             .ok()
             .json();
-        assert_eq!(updated["dtype"], "num");
-        assert_eq!(updated["unit"], "m");
+        assert_eq!(updated["record"]["dtype"], "num");
+        assert_eq!(updated["record"]["unit"], "m");
         let cleared = env
             .run(&["feature", "update", "length", "--unit", "", "--json"])
             .ok()
             .json();
-        assert!(cleared["unit"].is_null(), "{cleared}");
+        assert!(cleared["record"]["unit"].is_null(), "{cleared}");
         assert_error(
             &env.run(&["feature", "update", "length", "--dtype", "flaot"]),
             "did you mean 'float'",
@@ -235,14 +235,14 @@ cli_test!(track_lasts_across_commands_until_finish, |env| {
         ])
         .ok()
         .json();
-    let run = tracked["run"]["uid"].as_str().unwrap().to_string();
+    let run = tracked["record"]["uid"].as_str().unwrap().to_string();
     env.run(&["load", "--key", "raw/in.csv"]).ok();
     std::fs::write(env.path("out.csv"), "a,b\n2,y\n").unwrap();
     let saved = env
         .run(&["save", "out.csv", "--key", "out/out.csv", "--json"])
         .ok()
         .json();
-    assert_eq!(saved["run_id"], tracked["run"]["id"]);
+    assert_eq!(saved["record"]["run_id"], tracked["record"]["id"]);
     let d = env
         .run(&["describe", "--key", "out/out.csv", "--json"])
         .ok()
@@ -255,15 +255,15 @@ cli_test!(track_lasts_across_commands_until_finish, |env| {
         "{text}"
     );
     let done = env.run(&["finish", "--json"]).ok().json();
-    assert_eq!(done["uid"], run.as_str());
-    assert!(done["finished_at"].is_string());
+    assert_eq!(done["record"]["uid"], run.as_str());
+    assert!(done["record"]["finished_at"].is_string());
     // After finish, saves belong to no run.
     std::fs::write(env.path("late.csv"), "a\n3\n").unwrap();
     let late = env
         .run(&["save", "late.csv", "--key", "late.csv", "--json"])
         .ok()
         .json();
-    assert!(late["run_id"].is_null());
+    assert!(late["record"]["run_id"].is_null());
     assert!(
         env.run(&["finish"])
             .ok()
@@ -295,7 +295,7 @@ cli_test!(collections_from_the_command_line, |env| {
         ])
         .ok()
         .json();
-    assert_eq!(c["existed"], false);
+    assert_eq!(c["outcome"], "created");
     let again = env
         .run(&[
             "collection",
@@ -309,8 +309,8 @@ cli_test!(collections_from_the_command_line, |env| {
         ])
         .ok()
         .json();
-    assert_eq!(again["existed"], true);
-    assert_eq!(again["uid"], c["uid"]);
+    assert_eq!(again["outcome"], "existing");
+    assert_eq!(again["record"]["uid"], c["record"]["uid"]);
     let plan = env
         .run(&["collection", "check", "Studies", "--json"])
         .ok()
@@ -391,7 +391,7 @@ cli_test!(collections_from_the_command_line, |env| {
         .ok()
         .json();
     assert_eq!(saved["rows"], 3, "{saved}");
-    assert_eq!(saved["key"], "joint/all.parquet", "{saved}");
+    assert_eq!(saved["record"]["key"], "joint/all.parquet", "{saved}");
     env.run(&["finish"]).ok();
     let d = env
         .run(&["describe", "--key", "joint/all.parquet"])
@@ -514,7 +514,10 @@ cli_test!(storage_default_is_remembered_across_commands, |env| {
         .ok()
         .json();
     assert!(
-        chosen["root"].as_str().unwrap().ends_with("second"),
+        chosen["record"]["root"]
+            .as_str()
+            .unwrap()
+            .ends_with("second"),
         "{chosen}"
     );
     std::fs::write(env.path("f.txt"), "x").unwrap();
@@ -522,10 +525,10 @@ cli_test!(storage_default_is_remembered_across_commands, |env| {
         .run(&["save", "f.txt", "--key", "f.txt", "--json"])
         .ok()
         .json();
-    assert_eq!(a["storage_id"], chosen["id"]);
+    assert_eq!(a["record"]["storage_id"], chosen["record"]["id"]);
     assert!(env.path("second/.lamella").is_dir());
     let now = env.run(&["storage", "default", "--json"]).ok().json();
-    assert_eq!(now["uid"], chosen["uid"]);
+    assert_eq!(now["record"]["uid"], chosen["record"]["uid"]);
     assert_eq!(
         env.run(&["storage", "list", "--json"])
             .ok()

@@ -56,7 +56,7 @@ cli_test!(searches_answer_fast_whatever_the_query, |env| {
         .run(&["ulabel", "search", "lable 7 of many", "--json"])
         .ok()
         .json();
-    assert_eq!(hits[0]["name"], "label 7 of many", "{hits}");
+    assert_eq!(hits[0]["record"]["name"], "label 7 of many", "{hits}");
 });
 
 #[cfg(unix)]
@@ -76,7 +76,7 @@ cli_test!(folders_follow_file_links_and_never_loop, |env| {
         .run(&["save", "images", "--key", "images", "--json"])
         .ok()
         .json();
-    assert_eq!(folder["n_objects"], 3, "{folder}");
+    assert_eq!(folder["record"]["n_objects"], 3, "{folder}");
     let notes = folder["notes"].to_string();
     assert!(
         notes.contains("links to folders are not followed"),
@@ -148,7 +148,7 @@ cli_test!(tables_are_checked_when_saved, |env| {
         .run(&["save", "batch/good.csv", "--key", "good.csv", "--json"])
         .ok()
         .json();
-    assert_eq!(ok["n_observations"], 1, "{ok}");
+    assert_eq!(ok["record"]["n_observations"], 1, "{ok}");
 });
 
 cli_test!(zoned_timestamps_load_and_convert, |env| {
@@ -162,7 +162,7 @@ cli_test!(zoned_timestamps_load_and_convert, |env| {
         .run(&["save", "times.csv", "--key", "times.csv", "--json"])
         .ok()
         .json();
-    let uid = saved["uid"].as_str().unwrap().to_string();
+    let uid = saved["record"]["uid"].as_str().unwrap().to_string();
     let pq = env.path("times.parquet");
     env.run(&["load", &uid, "--out", pq.to_str().unwrap()]).ok();
     // the Parquet file holds timestamps (instants), not bare integers
@@ -171,7 +171,11 @@ cli_test!(zoned_timestamps_load_and_convert, |env| {
         .ok()
         .json();
     let head = env
-        .run(&["load", pq_saved["uid"].as_str().unwrap(), "--json"])
+        .run(&[
+            "load",
+            pq_saved["record"]["uid"].as_str().unwrap(),
+            "--json",
+        ])
         .ok()
         .json();
     let first = head["head"][0]["at"].to_string();
@@ -182,7 +186,7 @@ cli_test!(zoned_timestamps_load_and_convert, |env| {
     let csv = env.path("back.csv");
     env.run(&[
         "load",
-        pq_saved["uid"].as_str().unwrap(),
+        pq_saved["record"]["uid"].as_str().unwrap(),
         "--out",
         csv.to_str().unwrap(),
     ])

@@ -52,7 +52,8 @@ cli_test!(init_info_connect_delete_round_trip, |env| {
     assert_error(&refused, "without confirmation");
     env.run(&["info"]).ok();
     let deleted = env.run(&["delete", "--yes", "--json"]).ok().json();
-    assert_eq!(deleted["deleted"], uid.as_str());
+    assert_eq!(deleted["instance"]["uid"], uid.as_str());
+    assert_eq!(deleted["outcome"], "deleted");
     assert_error(&env.run(&["info"]), "no current instance");
     assert_error(&env.run(&["connect", "data"]), "no Lamella instance");
     if !env.db_is_postgres() {

@@ -4,7 +4,10 @@
 use crate::{assert_error, cli_test};
 
 fn uid(j: &serde_json::Value) -> String {
-    j["uid"].as_str().expect("uid").to_string()
+    j.get("record").unwrap_or(j)["uid"]
+        .as_str()
+        .expect("uid")
+        .to_string()
 }
 
 cli_test!(another_instances_root_is_read_only, |env| {

@@ -9,7 +9,12 @@ fn names(v: &Value) -> Vec<String> {
     v.as_array()
         .unwrap_or_else(|| panic!("not an array: {v}"))
         .iter()
-        .map(|r| r["name"].as_str().unwrap().to_string())
+        .map(|r| {
+            r.get("record").unwrap_or(r)["name"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect()
 }
 
@@ -34,11 +39,14 @@ cli_test!(create_and_list, |env| {
         ])
         .ok()
         .json();
-    assert_eq!(created["name"], "Study 0: initial plant gathering");
-    assert_eq!(created["description"], "My initial study");
-    assert_eq!(created["existed"], false);
+    assert_eq!(
+        created["record"]["name"],
+        "Study 0: initial plant gathering"
+    );
+    assert_eq!(created["record"]["description"], "My initial study");
+    assert_eq!(created["outcome"], "created");
     assert_eq!(created["similar"], serde_json::json!([]));
-    assert_eq!(created["uid"].as_str().unwrap().len(), 8);
+    assert_eq!(created["record"]["uid"].as_str().unwrap().len(), 8);
 
     let human = env.run(&["ulabel", "create", "setosa"]).ok();
     assert!(
@@ -74,7 +82,7 @@ cli_test!(create_and_list, |env| {
             "updated_at"
         ]
     );
-    assert_eq!(first["uid"], created["uid"]);
+    assert_eq!(first["uid"], created["record"]["uid"]);
     assert_eq!(
         names(&listed),
         ["Study 0: initial plant gathering", "setosa", "versicolor"]
@@ -123,10 +131,14 @@ cli_test!(duplicate_returns_existing, |env| {
         again.stderr
     );
     let again = again.json();
-    assert_eq!(again["uid"], first["uid"]);
-    assert_eq!(again["existed"], true);
+    assert_eq!(again["record"]["uid"], first["record"]["uid"]);
+    assert_eq!(again["outcome"], "existing");
     let human = env.run(&["ulabel", "create", "project1"]).ok();
-    assert!(human.stdout.contains(first["uid"].as_str().unwrap()));
+    assert!(
+        human
+            .stdout
+            .contains(first["record"]["uid"].as_str().unwrap())
+    );
     assert_eq!(list(&env, &[]), ["project1"]);
 });
 
@@ -144,7 +156,7 @@ cli_test!(similar_name_warning, |env| {
         .run(&["ulabel", "create", "Project-1", "--json"])
         .ok()
         .json();
-    assert_eq!(json["existed"], false);
+    assert_eq!(json["outcome"], "created");
     let mut similar: Vec<&str> = json["similar"]
         .as_array()
         .unwrap()
@@ -182,7 +194,7 @@ cli_test!(bulk_create_from_file, |env| {
         run.stderr
     );
     let json = run.json();
-    assert_eq!(json["created"], 2);
+    assert_eq!(json["counts"]["created"], 2);
     assert_eq!(json["existing"], serde_json::json!(["setosa"]));
     assert_eq!(
         names(&json["records"]),
@@ -241,7 +253,7 @@ cli_test!(parents_and_cycles, |env| {
         .run(&["ulabel", "create", "b", "--parent", "a", "--json"])
         .ok()
         .json();
-    assert_eq!(b["name"], "b");
+    assert_eq!(b["record"]["name"], "b");
     env.run(&["ulabel", "create", "c", "--parent", "b"]).ok();
     assert_eq!(list(&env, &["parents__name=a"]), ["b"]);
     assert_eq!(list(&env, &["children__name=c"]), ["b"]);
@@ -366,7 +378,7 @@ cli_test!(update_search_delete, |env| {
         ])
         .ok()
         .json();
-    assert_eq!(renamed["name"], "project1a");
+    assert_eq!(renamed["record"]["name"], "project1a");
     assert_error(
         &env.run(&["ulabel", "update", "project1a", "--name", "setosa"]),
         "is taken by another ULabel",

@@ -322,7 +322,7 @@ cli_test!(tables_from_r_and_pandas_read_as_pandas_reads_them, |env| {
         .run(&["save", "penguins.tsv", "--key", "penguins/p.tsv", "--json"])
         .ok()
         .json();
-    assert_eq!(saved["n_observations"], 3);
+    assert_eq!(saved["record"]["n_observations"], 3);
     let head = env
         .run(&["load", "--key", "penguins/p.tsv", "--json"])
         .ok()

@@ -212,7 +212,10 @@ fn stress(bin: &PathBuf, backend: &str, db: Option<&str>, opts: &Opts) -> Result
                 continue;
             }
             if op != Op::Labels {
-                let uid = run.json()["uid"].as_str().unwrap_or_default().to_string();
+                let uid = run.json()["record"]["uid"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
                 if op == Op::SharedContent {
                     tally.shared.entry(round).or_default().insert(uid.clone());
                 }

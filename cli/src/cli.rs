@@ -567,6 +567,13 @@ pub enum SynonymCommand {
         /// The other name.
         synonym: String,
     },
+    /// Remove SYNONYM from the record NAME.
+    Remove {
+        /// The record (name or uid).
+        name: String,
+        /// The synonym to remove.
+        synonym: String,
+    },
 }
 
 /// `lamella ulabel …`

@@ -535,21 +535,25 @@ pub fn bulk_json<T: Serialize>(
 /// counted (`--json` lists all).
 pub const SHOWN_NOTES: usize = 20;
 
-/// The JSON of a delete: `{"record": …, "outcome": "trashed"|"removed", "object_removed": …}`
-/// (the record as it was before the delete).
+/// The JSON of a delete: `{"record": …, "outcome": "trashed"|"removed"}`, and for an
+/// artifact (the only record with a stored object) `"object_removed"`.
 pub fn deleted_json<T: Serialize>(
     record: &T,
     done: lamella_core::Deleted,
+    has_object: bool,
 ) -> Result<serde_json::Value> {
     let (outcome, object_removed) = match done {
         lamella_core::Deleted::Trashed => ("trashed", false),
         lamella_core::Deleted::Removed { object_removed } => ("removed", object_removed),
     };
-    Ok(serde_json::json!({
+    let mut v = serde_json::json!({
         "record": serde_json::to_value(record)?,
         "outcome": outcome,
-        "object_removed": object_removed,
-    }))
+    });
+    if has_object {
+        v["object_removed"] = serde_json::json!(object_removed);
+    }
+    Ok(v)
 }
 
 /// The JSON of a restore: `{"record": …, "outcome": "restored"|"unchanged"}`.

@@ -65,12 +65,12 @@ mod view;
 pub use annotate::{FeatureSets, Labels, LabelsAdded, infer_dtype};
 pub use artifact::{
     ArtifactDraft, Artifacts, ChangedObject, Deleted, Deletion, DoctorMode, DoctorOptions,
-    DoctorReport, DuplicatePolicy, Loaded, Preview, Restored, SaveMany, SavedEach, UID_LEN, Verify,
-    check_key, object_key, skipped_link_notes, suffix_of,
+    DoctorReport, DuplicatePolicy, Loaded, Preview, Restored, SaveMany, SavedEach, UID_LEN,
+    Verified, Verify, check_key, object_key, skipped_link_notes, suffix_of,
 };
 pub use collection::{
     CategoryCheck, CollectionBatches, CollectionDraft, Collections, Concat, Existing, Join,
-    MemberLabels, Plan, PlannedColumn, Promotion, UnitDisagreement,
+    MemberColumn, MemberLabels, Plan, PlannedColumn, Promotion, UnitDisagreement,
 };
 pub use describe::{
     CollectionDescription, DescribedFeature, Description, FeaturesView, Provenance, SlotFeatures,

@@ -398,7 +398,7 @@ pub fn print_head(batch: &RecordBatch, n: usize, out: &mut Out) -> Result<()> {
 }
 
 /// Prints the first rows of a table of `n_rows` rows, and its shape.
-fn print_table_head(head: &RecordBatch, n_rows: u64, out: &mut Out) -> Result<()> {
+pub fn print_table_head(head: &RecordBatch, n_rows: u64, out: &mut Out) -> Result<()> {
     out.data_table(head)?;
     if n_rows > head.num_rows() as u64 {
         out.line("…")?;
@@ -541,7 +541,7 @@ pub fn delete(which: &ArtifactRef, permanent: bool, yes: bool, out: &mut Out) ->
     };
     let done = ln.artifacts().delete(&a, how)?;
     if out.json {
-        return out.json(&crate::output::deleted_json(&a, done)?);
+        return out.json(&crate::output::deleted_json(&a, done, true)?);
     }
     match done {
         Deleted::Removed {
@@ -640,7 +640,7 @@ pub fn doctor(clean: bool, min_age: u64, verify: bool, out: &mut Out) -> Result<
             out.line(format!("   {s}"))?;
         }
     }
-    if verify {
+    if let Some(v) = report.verified {
         out.line(format!(
             "{} {} object{} ({} bytes) verified by content",
             if report.changed.is_empty() {
@@ -648,9 +648,9 @@ pub fn doctor(clean: bool, min_age: u64, verify: bool, out: &mut Out) -> Result<
             } else {
                 "❗"
             },
-            report.verified.0,
-            plural(report.verified.0),
-            report.verified.1
+            v.objects,
+            plural(v.objects),
+            v.bytes
         ))?;
     }
     if !report.changed.is_empty() {

@@ -4,9 +4,9 @@ use anyhow::{Result, bail};
 use lamella_core::{Collection, Deleted, Deletion, Join};
 use serde_json::json;
 
-use super::artifact::print_head;
 use crate::cli::{CollectionCommand, JoinArg};
 use crate::output::{Out, created_or_existing, outcome_json, repr};
+use lamella_core::RecordBatch;
 
 fn join(j: JoinArg) -> Join {
     match j {
@@ -125,15 +125,29 @@ pub fn run(cmd: CollectionCommand, out: &mut Out) -> Result<()> {
                     path.display()
                 ));
             }
+            // Streamed: only the first and last rows are kept, whatever the size.
+            let (schema, batches) = concat.batches()?;
+            let (head, tail, n_rows) = head_and_tail(schema, batches, SHOWN_ROWS)?;
             if out.json {
-                bail!("--json prints records, not tables: write the table with --out FILE");
+                let columns: Vec<&String> = head
+                    .schema_ref()
+                    .fields()
+                    .iter()
+                    .map(|f| f.name())
+                    .collect();
+                return out.json(&json!({
+                    "record": c,
+                    "n_rows": n_rows,
+                    "n_columns": columns.len(),
+                    "columns": columns,
+                    "head": super::view::batch_json(&head)?,
+                    "tail": super::view::batch_json(&tail)?,
+                }));
             }
-            let table = concat.load()?;
-            print_head(&table, 5, out)?;
-            if table.num_rows() > 5 {
+            super::artifact::print_table_head(&head, n_rows, out)?;
+            if n_rows > SHOWN_ROWS as u64 {
                 out.line("tail:")?;
-                let n = table.num_rows();
-                out.data_table(&table.slice(n - 5, 5))?;
+                out.data_table(&tail)?;
             }
             Ok(())
         }
@@ -291,7 +305,7 @@ pub fn run(cmd: CollectionCommand, out: &mut Out) -> Result<()> {
             };
             let done = reg.delete(&c, how)?;
             if out.json {
-                return out.json(&crate::output::deleted_json(&c, done)?);
+                return out.json(&crate::output::deleted_json(&c, done, false)?);
             }
             out.line(match done {
                 Deleted::Trashed => format!(
@@ -326,4 +340,40 @@ fn describe(ln: &lamella_core::Instance, c: &Collection, out: &mut Out) -> Resul
         out.line(line)?;
     }
     Ok(())
+}
+
+/// Rows shown at the start and at the end of a loaded collection.
+const SHOWN_ROWS: usize = 5;
+
+/// The first and last `n` rows of a stream of batches, and how many rows it had; memory is
+/// bounded by a few batches.
+fn head_and_tail(
+    schema: lamella_core::arrow::datatypes::SchemaRef,
+    batches: impl Iterator<Item = lamella_core::Result<RecordBatch>>,
+    n: usize,
+) -> Result<(RecordBatch, RecordBatch, u64)> {
+    use lamella_core::arrow::compute::concat_batches;
+    let mut head: Vec<RecordBatch> = Vec::new();
+    let mut head_rows = 0;
+    let mut tail: std::collections::VecDeque<RecordBatch> = std::collections::VecDeque::new();
+    let mut tail_rows = 0;
+    let mut total = 0u64;
+    for b in batches {
+        let b = b?;
+        total += b.num_rows() as u64;
+        if head_rows < n {
+            let take = (n - head_rows).min(b.num_rows());
+            head.push(b.slice(0, take));
+            head_rows += take;
+        }
+        tail_rows += b.num_rows();
+        tail.push_back(b);
+        while tail.len() > 1 && tail_rows - tail.front().map_or(0, RecordBatch::num_rows) >= n {
+            tail_rows -= tail.pop_front().map_or(0, |f| f.num_rows());
+        }
+    }
+    let head = concat_batches(&schema, &head)?;
+    let tail = concat_batches(&schema, tail.iter())?;
+    let start = tail.num_rows().saturating_sub(n);
+    Ok((head, tail.slice(start, tail.num_rows() - start), total))
 }

@@ -112,7 +112,11 @@ pub fn curate(
         Ok(saved) => {
             let d = ln.artifacts().describe(&saved.record)?;
             if out.json {
-                return out.json(&d);
+                // The description of what was saved, as a result: outcome and notes added.
+                let mut v = serde_json::to_value(&d)?;
+                v["outcome"] = serde_json::json!(crate::output::created_or_existing(saved.existed));
+                v["notes"] = serde_json::json!(saved.notes);
+                return out.json(&v);
             }
             for n in &saved.notes {
                 out.warn(n)?;

@@ -95,7 +95,12 @@ pub fn run(cmd: FeatureCommand, out: &mut Out) -> Result<()> {
             }
             let features = reg.infer_file(&file, &na.options())?;
             if out.json {
-                return out.json(&features);
+                // Not records yet (no id, no timestamps): what saving would register.
+                let drafts: Vec<_> = features
+                    .iter()
+                    .map(|f| serde_json::json!({"name": f.name, "dtype": f.dtype, "unit": f.unit}))
+                    .collect();
+                return out.json(&serde_json::json!({ "features": drafts }));
             }
             out.note(format!(
                 "{} columns; nothing saved (save the features with --save)",

@@ -224,6 +224,7 @@ pub fn delete<T: Named>(reg: &Registry<T>, name: &str, out: &mut Out) -> Result<
             lamella_core::Deleted::Removed {
                 object_removed: false,
             },
+            false,
         )?);
     }
     out.line(format!(
@@ -235,18 +236,39 @@ pub fn delete<T: Named>(reg: &Registry<T>, name: &str, out: &mut Out) -> Result<
 
 /// `… synonym add NAME SYNONYM`
 pub fn synonym(reg: &Registry<impl Named>, cmd: SynonymCommand, out: &mut Out) -> Result<()> {
-    let SynonymCommand::Add { name, synonym } = cmd;
-    let mut record = find(reg, &name)?;
-    reg.add_synonym(&mut record, &synonym)?;
+    let changed = match &cmd {
+        SynonymCommand::Add { name, synonym } => {
+            let mut record = find(reg, name)?;
+            reg.add_synonym(&mut record, synonym)?;
+            (record, true)
+        }
+        SynonymCommand::Remove { name, synonym } => {
+            let mut record = find(reg, name)?;
+            let removed = reg.remove_synonym(&mut record, synonym)?;
+            (record, removed)
+        }
+    };
+    let (record, changed) = changed;
     if out.json {
-        return out.json(&outcome_json(&record, "updated")?);
+        return out.json(&outcome_json(
+            &record,
+            if changed { "updated" } else { "unchanged" },
+        )?);
     }
-    out.line(format!(
-        "✅ {} {} has the synonyms {}",
-        registry_name(reg),
-        quote(record.name_str()),
-        quote_all(&lamella_core::split_synonyms(record.synonyms_str()))
-    ))
+    let synonyms = lamella_core::split_synonyms(record.synonyms_str());
+    let name = quote(record.name_str());
+    let kind = registry_name(reg);
+    match (&cmd, changed) {
+        (SynonymCommand::Remove { synonym, .. }, false) => out.line(format!(
+            "{kind} {name} has no synonym {}; nothing changed",
+            quote(synonym)
+        )),
+        _ if synonyms.is_empty() => out.line(format!("✅ {kind} {name} has no synonyms")),
+        _ => out.line(format!(
+            "✅ {kind} {name} has the synonyms {}",
+            quote_all(&synonyms)
+        )),
+    }
 }
 
 fn registry_name<T: Named>(_reg: &Registry<T>) -> &'static str {

@@ -9,6 +9,7 @@ mod features;
 mod help;
 mod hostile;
 mod instance;
+mod json_shapes;
 mod ownership;
 mod readme;
 mod secrets;

@@ -117,6 +117,11 @@ cli_test!(curate_saves_a_valid_table_with_its_annotations, |env| {
     assert!(r.stdout.contains("'study1'"), "{}", r.stdout);
     let mut with_new = args.to_vec();
     with_new.extend(["--add-new", "study"]);
+    // The curated table is Parquet whatever the input: a key with another suffix is refused
+    // before anything is registered.
+    let mut csv_key = with_new.clone();
+    csv_key[3] = "iris/good.csv";
+    assert_error(&env.run(&csv_key), "saved as Parquet");
     let r = env.run(&with_new).ok();
     assert!(r.stdout.contains("Features:"), "{}", r.stdout);
     assert!(
@@ -220,6 +225,26 @@ cli_test!(synonyms_inspect_and_constraints, |env| {
         &env.run(&["ulabel", "synonym", "add", "virginica", "Iris setosa"]),
         "is taken by ULabel",
     );
+    // Removed, the synonym no longer maps to setosa and is free for another label.
+    let removed = env
+        .run(&[
+            "ulabel",
+            "synonym",
+            "remove",
+            "setosa",
+            "Iris setosa",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(removed["outcome"], "updated");
+    assert_eq!(removed["record"]["synonyms"], serde_json::Value::Null);
+    let again = env
+        .run(&["ulabel", "synonym", "remove", "setosa", "Iris setosa"])
+        .ok();
+    assert!(again.stdout.contains("nothing changed"), "{}", again.stdout);
+    env.run(&["ulabel", "synonym", "add", "virginica", "Iris setosa"])
+        .ok();
     env.run(&[
         "feature",
         "create",

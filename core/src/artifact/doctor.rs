@@ -25,10 +25,20 @@ pub struct DoctorReport {
     pub unreachable: Vec<String>,
     /// With [`Verify::Content`]: artifacts whose bytes no longer have their recorded hash.
     pub changed: Vec<ChangedObject>,
-    /// With [`Verify::Content`]: how many objects were verified, and their bytes.
-    pub verified: (usize, u64),
+    /// With [`Verify::Content`]: how many objects were verified, and their bytes; `None`
+    /// when only presence was checked.
+    pub verified: Option<Verified>,
     /// Whether leftovers were removed.
     pub cleaned: bool,
+}
+
+/// How much content a [`Verify::Content`] run re-hashed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Verified {
+    /// Objects re-hashed.
+    pub objects: usize,
+    /// Their bytes.
+    pub bytes: u64,
 }
 
 /// An artifact whose stored bytes changed behind Lamella's back.
@@ -224,7 +234,10 @@ impl Artifacts {
             })
             .collect::<Result<_>>()?;
         report.changed = found.into_iter().flatten().collect();
-        report.verified = (artifacts.len(), total);
+        report.verified = Some(Verified {
+            objects: artifacts.len(),
+            bytes: total,
+        });
         Ok(())
     }
 

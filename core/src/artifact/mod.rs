@@ -32,7 +32,7 @@ use crate::instance::Instance;
 use crate::query::Query;
 
 pub use delete::{Deleted, Deletion, Restored};
-pub use doctor::{ChangedObject, DoctorMode, DoctorOptions, DoctorReport, Verify};
+pub use doctor::{ChangedObject, DoctorMode, DoctorOptions, DoctorReport, Verified, Verify};
 pub use draft::{ArtifactDraft, SavedEach};
 pub(crate) use key::is_table_suffix;
 pub use key::{check_key, object_key, suffix_of};

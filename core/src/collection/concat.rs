@@ -168,8 +168,8 @@ pub struct PlannedColumn {
     pub lossy: bool,
     /// Rows the outer join fills with nulls (members without the column).
     pub nulls_filled: usize,
-    /// Per member (uid): its type for this column, `None` when it lacks the column.
-    pub members: Vec<(String, Option<String>)>,
+    /// Per member, in member order: its type for this column.
+    pub members: Vec<MemberColumn>,
     /// The unit of the registered feature of this name, if it has one (`check()` only).
     pub unit: Option<String>,
     /// Members whose column declares (Arrow field metadata `unit`) a unit other than the
@@ -180,6 +180,15 @@ pub struct PlannedColumn {
     pub categories: Option<CategoryCheck>,
     #[serde(skip)]
     pub(crate) arrow_type: DataType,
+}
+
+/// A member's type for a planned column.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MemberColumn {
+    /// The member (artifact uid).
+    pub artifact: String,
+    /// Its column's type (as Arrow prints it), `None` when it lacks the column.
+    pub data_type: Option<String>,
 }
 
 /// A member's column whose unit differs from the column's.
@@ -637,7 +646,10 @@ impl Collections {
                 members: members
                     .iter()
                     .zip(&types)
-                    .map(|(a, t)| (a.uid.clone(), t.map(ToString::to_string)))
+                    .map(|(a, t)| MemberColumn {
+                        artifact: a.uid.clone(),
+                        data_type: t.map(ToString::to_string),
+                    })
                     .collect(),
                 unit: None,
                 unit_disagreements: Vec::new(),

@@ -10,8 +10,8 @@ use lamella_schema::links::{self, Owner};
 use lamella_schema::{Artifact, Collection, Feature, Store as _, Visibility, now, require_id};
 
 pub use concat::{
-    CategoryCheck, CollectionBatches, Concat, Existing, Join, MemberLabels, Plan, PlannedColumn,
-    Promotion, UnitDisagreement,
+    CategoryCheck, CollectionBatches, Concat, Existing, Join, MemberColumn, MemberLabels, Plan,
+    PlannedColumn, Promotion, UnitDisagreement,
 };
 
 use crate::error::{Error, Result};

@@ -1238,6 +1238,17 @@ impl Curator {
         if !checked.report.valid {
             return Err(Error::Curation(Box::new(checked.report)));
         }
+        if let Some(k) = key
+            && crate::artifact::suffix_of(k) != ".parquet"
+        {
+            return Err(Error::Conflict {
+                message: format!(
+                    "the key '{k}' does not end in '.parquet': a curated table is saved as \
+                     Parquet (its validated, standardized columns), so give a key ending in \
+                     '.parquet'"
+                ),
+            });
+        }
         let table = self.converted(&checked.matched)?;
         let features: Vec<Feature> = checked.matched.iter().map(|m| m.feature.clone()).collect();
         let label_links = checked.labels;

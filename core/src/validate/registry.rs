@@ -288,4 +288,35 @@ impl<T: Named> Registry<T> {
         *record = updated;
         Ok(())
     }
+
+    /// Removes `synonym` from a saved record; `Ok(false)` when the record did not have it.
+    pub fn remove_synonym(&self, record: &mut T, synonym: &str) -> Result<bool> {
+        let synonym = synonym.trim();
+        let id = require_id(record)?;
+        let (updated, removed) = self.ln.db().transaction(|conn| {
+            conn.lock(&[crate::registry::names_lock_of::<T>()])?;
+            let stored: Vec<T> = lamella_schema::load_by_ids(conn, &[id])?;
+            let Some(mut stored) = stored.into_iter().next() else {
+                return Err(Error::NotFound {
+                    suggestions: Vec::new(),
+                    registry: T::REGISTRY.name,
+                    what: format!("'{}' (deleted?)", record.name_str()),
+                });
+            };
+            let list: Vec<String> = split_synonyms(stored.synonyms_str())
+                .into_iter()
+                .map(str::to_string)
+                .collect();
+            let kept: Vec<String> = list.iter().filter(|s| *s != synonym).cloned().collect();
+            let removed = kept.len() != list.len();
+            if removed {
+                stored.set_synonyms(lamella_schema::join_synonyms(kept));
+                stored.touch(lamella_schema::now());
+                T::update(conn, &stored)?;
+            }
+            Ok((stored, removed))
+        })?;
+        *record = updated;
+        Ok(removed)
+    }
 }

@@ -171,10 +171,10 @@ pub enum Command {
         #[arg(long, short = 'k', conflicts_with = "uid")]
         key: Option<String>,
     },
-    /// Manage storage locations: add, list.
+    /// Manage storage locations: add, list, default.
     #[command(subcommand)]
     Storage(StorageCommand),
-    /// Manage collections: create, load (concatenated), check, ls, describe.
+    /// Manage collections: create, load (concatenated), check, cache, ls, describe, delete, restore.
     #[command(subcommand)]
     Collection(CollectionCommand),
     /// Check storage against the database: leftover uploads, orphaned objects, missing objects.
@@ -191,10 +191,10 @@ pub enum Command {
         #[arg(long)]
         verify: bool,
     },
-    /// Manage labels (ULabel): create, list, hierarchies, search, delete.
+    /// Manage labels (ULabel): create, list, hierarchies, update, synonyms, search, inspect, delete.
     #[command(subcommand)]
     Ulabel(UlabelCommand),
-    /// Manage features: create, list, search, delete.
+    /// Manage features: create, from-file, update, synonyms, list, search, delete.
     #[command(subcommand)]
     Feature(FeatureCommand),
     /// Start tracking a run of transform NAME: artifacts saved by later commands get this run
@@ -263,6 +263,19 @@ pub enum Command {
         /// The tutorial's database (default: SQLite inside DIR).
         #[arg(long, value_name = "URL")]
         db: Option<String>,
+    },
+    /// Print the completion script for SHELL, e.g. `lamella completions bash >
+    /// ~/.local/share/bash-completion/completions/lamella`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or write one page per command into --out DIR: `lamella
+    /// man | man -l -`.
+    Man {
+        /// Write lamella.1 and one page per subcommand (lamella-ulabel-create.1, …) into DIR.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
 }
 

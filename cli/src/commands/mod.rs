@@ -6,6 +6,7 @@ mod curate;
 mod feature;
 mod instance;
 mod lineage;
+mod manual;
 mod named;
 mod storage;
 mod ulabel;
@@ -119,6 +120,8 @@ pub fn run(command: Command, out: &mut Out) -> Result<()> {
             out,
         ),
         Command::Tutorial { dir, db } => crate::tutorial::run(&dir, db.as_deref(), out),
+        Command::Completions { shell } => manual::completions(shell, out),
+        Command::Man { out: dir } => manual::man(dir.as_deref(), out),
     }
 }
 

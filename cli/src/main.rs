@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod errors;
 mod output;
+mod progress;
 mod redact;
 mod tutorial;
 
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
     };
     init_logging(cli.verbose);
     let json = cli.json;
+    progress::enable(json);
     let mut out = Out::stdout(json);
     let result = commands::run(cli.command, &mut out).and_then(|()| out.flush());
     match result {

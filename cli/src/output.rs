@@ -475,7 +475,7 @@ pub fn quote_all<S: AsRef<str>>(names: &[S]) -> String {
 /// Whether progress bars may be drawn (stderr is a terminal).
 /// A spinner on stderr for work of unknown length (hidden when stderr is not a terminal).
 pub fn spinner(message: String) -> indicatif::ProgressBar {
-    if !interactive() {
+    if !crate::progress::enabled() {
         return indicatif::ProgressBar::hidden();
     }
     let pb = indicatif::ProgressBar::new_spinner().with_message(message);

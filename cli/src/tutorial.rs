@@ -692,11 +692,11 @@ fn study1_table(t: &mut Tutorial<'_>) -> Result<()> {
 }
 
 fn features_from_table(t: &mut Tutorial<'_>) -> Result<()> {
-    t.rust(
-        "ln.features().from_table(&df)   // Feature.from_df: one feature per column, one bulk save",
-    )?;
-    let saved = t.ln.features().from_table(&iris_study(1)?)?;
-    print_saved_all(&saved, t.out)
+    // Feature.from_df: one feature per column, one bulk save — from the table as a file.
+    let path = t.dir.join("iris_studies").join("study1.parquet");
+    lamella_core::write_parquet([iris_study(1)?], &path)?;
+    let path = path.to_string_lossy().into_owned();
+    t.cmd(&["feature", "from-file", &path, "--save"])
 }
 
 fn feature_units(t: &mut Tutorial<'_>) -> Result<()> {

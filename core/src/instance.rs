@@ -47,6 +47,8 @@ struct Inner {
     write_to: std::sync::RwLock<Option<Storage>>,
     /// Whether the settings remember this instance (`init`, `connect`, `.remember()`).
     remembered: bool,
+    /// Where long operations report their progress ([`Instance::on_progress`]).
+    progress: std::sync::RwLock<Option<crate::progress::ProgressFn>>,
 }
 
 /// What [`Instance::delete`] does while artifacts are registered.
@@ -504,6 +506,7 @@ impl Instance {
                 run: Default::default(),
                 write_to: Default::default(),
                 remembered: options.remember,
+                progress: Default::default(),
             }),
         })
     }
@@ -726,6 +729,7 @@ impl Instance {
                 run: Default::default(),
                 write_to: Default::default(),
                 remembered: options.remember,
+                progress: Default::default(),
             }),
         })
     }
@@ -812,6 +816,25 @@ impl Instance {
     /// Where downloaded cloud objects are cached.
     pub fn cache_dir(&self) -> &Path {
         &self.inner.cache
+    }
+
+    /// Reports the progress of this instance's long operations (hashing, uploads, downloads,
+    /// exports, verification) to `f`, from any thread; replaces an earlier callback.
+    pub fn on_progress(&self, f: impl Fn(&crate::Progress) + Send + Sync + 'static) {
+        let mut slot = self
+            .inner
+            .progress
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *slot = Some(Arc::new(f));
+    }
+
+    pub(crate) fn progress_fn(&self) -> Option<crate::progress::ProgressFn> {
+        self.inner
+            .progress
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The default storage: where new artifacts go — the instance's own storage unless

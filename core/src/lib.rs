@@ -53,6 +53,7 @@ mod failpoint;
 mod instance;
 mod marker;
 mod names;
+mod progress;
 mod query;
 mod registry;
 mod settings;
@@ -81,6 +82,7 @@ pub use instance::{
 };
 pub use lamella_storage::{CsvOptions, Location};
 pub use names::{MAX_NAME_CHARS, MatchKind, shown as shown_text, unicode_problem};
+pub use progress::{Progress, ProgressFn, ProgressTask, ProgressUnit};
 pub use query::{Pages, Query};
 pub use registry::{
     Features, Hit, LabelDraft, NameLookup, Named, NamedDraft, Registry, Relatives, Saved, SavedAll,

@@ -344,6 +344,11 @@ pub fn hash_folder(path: &Path) -> Result<FolderHash> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn hash_walk(walk: &FolderWalk) -> Result<FolderHash> {
+    hash_walk_with(walk, &|_| {})
+}
+
+/// [`hash_walk`], calling `on_file` with each file's size once it is hashed.
+pub fn hash_walk_with(walk: &FolderWalk, on_file: &(dyn Fn(u64) + Sync)) -> Result<FolderHash> {
     if walk.files.is_empty() {
         return Err(Error::InvalidInput {
             what: "hashing a folder walk".into(),
@@ -353,7 +358,11 @@ pub fn hash_walk(walk: &FolderWalk) -> Result<FolderHash> {
     let hashes = walk
         .files
         .par_iter()
-        .map(|f| hash_file(&f.path))
+        .map(|f| {
+            let h = hash_file(&f.path)?;
+            on_file(h.size);
+            Ok(h)
+        })
         .collect::<Result<Vec<_>>>()?;
     Ok(FolderHash {
         hash: hash_from_hashes(hashes.iter().map(|h| h.hash.as_str())),

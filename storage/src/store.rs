@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
@@ -470,12 +470,26 @@ impl Store {
     /// Uploads the local file at `local` to `key`, streaming it (multipart for large files
     /// on S3). An existing object is replaced; readers never see a partial object.
     pub fn put_file(&self, key: &str, local: &Path) -> Result<()> {
+        self.put_file_with(key, local, &|_| {})
+    }
+
+    /// [`Store::put_file`], calling `on_bytes` with the number of bytes of each piece sent.
+    pub fn put_file_with(
+        &self,
+        key: &str,
+        local: &Path,
+        on_bytes: &(dyn Fn(u64) + Sync),
+    ) -> Result<()> {
         let path = self.path(key)?;
         // A FIFO would block the open and a device would upload forever: regular files only.
         regular_file_meta(local, "upload its files one by one (see walk_folder)")?;
         let mut src = File::open(local).map_err(|e| Error::io("open", local, e))?;
         if let Some(dest) = self.local_path(key) {
-            return write_atomically(&dest, |f| io::copy(&mut src, f).map(|_| ()));
+            let mut counted = Counted {
+                inner: &mut src,
+                on_bytes,
+            };
+            return write_atomically(&dest, |f| io::copy(&mut counted, f).map(|_| ()));
         }
         let opts = WriteOptions {
             chunk: Some(TRANSFER_CHUNK),
@@ -502,6 +516,7 @@ impl Store {
                         .write(buf)
                         .await
                         .map_err(|e| self.map_err("write", key, e))?;
+                    on_bytes(n as u64);
                 }
                 writer
                     .close()
@@ -534,11 +549,26 @@ impl Store {
     /// Downloads `key` to the local file `local`, streaming. Parent folders are created; the
     /// file appears complete or not at all.
     pub fn get_to_file(&self, key: &str, local: &Path) -> Result<()> {
+        self.get_to_file_with(key, local, &|_| {})
+    }
+
+    /// [`Store::get_to_file`], calling `on_bytes` with the number of bytes of each piece
+    /// received.
+    pub fn get_to_file_with(
+        &self,
+        key: &str,
+        local: &Path,
+        on_bytes: &(dyn Fn(u64) + Sync),
+    ) -> Result<()> {
         let path = self.path(key)?;
         if let Some(src_path) = self.local_path(key) {
             self.stat(key)?;
             let mut src = File::open(&src_path).map_err(|e| Error::io("open", &src_path, e))?;
-            return write_atomically(local, |f| io::copy(&mut src, f).map(|_| ()));
+            let mut counted = Counted {
+                inner: &mut src,
+                on_bytes,
+            };
+            return write_atomically(local, |f| io::copy(&mut counted, f).map(|_| ()));
         }
         // Stat first so a missing object is a clean NotFound before any file is created.
         self.stat(key)?;
@@ -571,6 +601,7 @@ impl Store {
                 let n = chunk.len();
                 f.write_all(chunk)?;
                 src.consume(n);
+                on_bytes(n as u64);
             }
         });
         match read_err {
@@ -984,6 +1015,20 @@ fn s3_code(message: &str) -> Option<String> {
     let rest = &message[message.find("code: \"")? + 7..];
     let code = &rest[..rest.find('"')?];
     (!code.is_empty()).then(|| code.to_string())
+}
+
+/// A reader that reports how many bytes went through it.
+struct Counted<'a, R> {
+    inner: &'a mut R,
+    on_bytes: &'a (dyn Fn(u64) + Sync),
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        (self.on_bytes)(n as u64);
+        Ok(n)
+    }
 }
 
 fn write_atomically(dest: &Path, fill: impl FnOnce(&mut File) -> io::Result<()>) -> Result<()> {

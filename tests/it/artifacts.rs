@@ -496,13 +496,15 @@ artifact_test!(doctor_verify_names_objects_whose_bytes_changed, |t| {
     }
     let presence = t.artifacts().doctor(&DoctorOptions::default())?;
     assert!(presence.missing.is_empty() && presence.changed.is_empty());
-    let seen = std::sync::atomic::AtomicU64::new(0);
-    let progress = |done: u64, _total: u64| {
-        seen.fetch_max(done, std::sync::atomic::Ordering::Relaxed);
-    };
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let s = seen.clone();
+    t.on_progress(move |p| {
+        if p.task == lamella_core::ProgressTask::Verifying {
+            s.fetch_max(p.done, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
     let report = t.artifacts().doctor(&DoctorOptions {
         verify: Verify::Content,
-        progress: Some(&progress),
         ..DoctorOptions::default()
     })?;
     assert_eq!(report.changed.len(), 1, "{:?}", report.changed);
@@ -514,5 +516,53 @@ artifact_test!(doctor_verify_names_objects_whose_bytes_changed, |t| {
     assert!(report.needs_attention());
     assert!(seen.load(std::sync::atomic::Ordering::Relaxed) > 0);
     let _ = (b, f);
+    Ok(())
+});
+
+artifact_test!(long_operations_report_progress, |t| {
+    use lamella_core::{Progress, ProgressTask as T, ProgressUnit as U};
+    let seen: Arc<std::sync::Mutex<Vec<Progress>>> = Arc::default();
+    let s = seen.clone();
+    t.on_progress(move |p| s.lock().unwrap().push(p.clone()));
+    // The end of each operation: what it counted, how far it got, of what total.
+    let ends = |task: T| -> Vec<(U, u64, u64)> {
+        let seen = seen.lock().unwrap();
+        seen.iter()
+            .filter(|p| p.task == task && p.finished)
+            .map(|p| (p.unit, p.done, p.total))
+            .collect()
+    };
+    let big = vec![7u8; 3 << 20];
+    t.file("big.bin", &big);
+    let a = t
+        .artifacts()
+        .from_path(t.scratch().join("big.bin"))
+        .save()?;
+    assert_eq!(ends(T::Uploading), [(U::Bytes, 3 << 20, 3 << 20)]);
+    // Steps in between, never past the total, from one operation.
+    {
+        let seen = seen.lock().unwrap();
+        let up: Vec<&Progress> = seen.iter().filter(|p| p.task == T::Uploading).collect();
+        assert!(up.len() >= 3, "{up:?}");
+        assert!(
+            up.windows(2)
+                .all(|w| w[0].done <= w[1].done && w[0].id == w[1].id)
+        );
+    }
+    t.file("dir/x", b"xx");
+    t.file("dir/y", b"yyy");
+    t.artifacts().from_path(t.scratch().join("dir")).save()?;
+    assert_eq!(ends(T::Hashing), [(U::Bytes, 5, 5)]);
+    let many = [t.file("m1", b"1"), t.file("m2", b"2")];
+    t.artifacts().save_paths(&many, None)?;
+    assert_eq!(ends(T::Hashing)[1], (U::Files, 2, 2));
+    // A cloud object is downloaded into the cache with progress; a local one is not copied.
+    t.artifacts().cache(&a)?;
+    match t.storage {
+        lamella_tests::StorageKind::S3 => {
+            assert_eq!(ends(T::Downloading), [(U::Bytes, 3 << 20, 3 << 20)]);
+        }
+        lamella_tests::StorageKind::Local => assert!(ends(T::Downloading).is_empty()),
+    }
     Ok(())
 });

@@ -1068,3 +1068,44 @@ db_test!(collections_describe_and_label_like_artifacts, |t| {
     assert!(json["provenance"]["storage"].is_null());
     Ok(())
 });
+
+db_test!(an_export_reports_its_rows, |t| {
+    use lamella_core::{ProgressTask, ProgressUnit};
+    let seen: Arc<std::sync::Mutex<Vec<lamella_core::Progress>>> = Arc::default();
+    let s = seen.clone();
+    t.on_progress(move |p| s.lock().unwrap().push(p.clone()));
+    let part = |n: i64| -> lamella_core::Result<Artifact> {
+        let batch = RecordBatch::try_from_iter([(
+            "n",
+            Arc::new(Int64Array::from_iter_values(0..n)) as ArrayRef,
+        )])?;
+        Ok(t.artifacts()
+            .from_table(&batch)
+            .key(format!("part{n}.parquet"))
+            .save()?
+            .record)
+    };
+    let c = t
+        .collections()
+        .create(&[part(3)?, part(4)?], "parts")
+        .save()?
+        .record;
+    let out = t.scratch().join("all.parquet");
+    let (rows, _) = t
+        .collections()
+        .concat(&c)
+        .export(&out, lamella_core::Existing::Refuse)?;
+    assert_eq!(rows, 7);
+    let seen = seen.lock().unwrap();
+    let export: Vec<_> = seen
+        .iter()
+        .filter(|p| p.task == ProgressTask::Exporting)
+        .collect();
+    let last = export.last().expect("export progress");
+    assert!(last.finished);
+    assert_eq!(
+        (last.unit, last.done, last.total),
+        (ProgressUnit::Rows, 7, 7)
+    );
+    Ok(())
+});

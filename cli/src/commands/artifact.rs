@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use indicatif::{ProgressBar, ProgressStyle};
 use lamella_core::{
     Artifact, Deleted, Deletion, DuplicatePolicy, Instance, Preview, Record, RecordBatch, Saved,
     records_to_batch,
@@ -13,9 +12,7 @@ use serde_json::json;
 
 use super::named::plural;
 use crate::cli::{ArtifactRef, Duplicate, Lookup, SaveArgs};
-use crate::output::{
-    Out, bulk_json, created_or_existing, interactive, outcome_json, repr, spinner,
-};
+use crate::output::{Out, bulk_json, created_or_existing, outcome_json, repr, spinner};
 
 /// Rows of a table that `load` prints.
 const HEAD_ROWS: usize = 10;
@@ -50,38 +47,6 @@ pub(crate) fn resolve(ln: &Instance, which: &ArtifactRef) -> Result<Artifact> {
 /// Where the artifact's object lives: its storage root joined with its object key.
 fn location(ln: &Instance, a: &Artifact) -> Result<String> {
     Ok(ln.artifacts().location(a)?)
-}
-
-/// A progress bar of bytes on stderr (hidden when stderr is not a terminal).
-fn bytes_bar(message: String) -> ProgressBar {
-    if !interactive() {
-        return ProgressBar::hidden();
-    }
-    let pb = ProgressBar::new(0).with_message(message);
-    if let Ok(style) = ProgressStyle::with_template(
-        "{msg} {bar:30} {bytes}/{total_bytes} [{elapsed}, {bytes_per_sec}, eta {eta}]",
-    ) {
-        pb.set_style(style);
-    }
-    pb
-}
-
-/// A progress bar on stderr (hidden when stderr is not a terminal).
-fn progress_bar(len: u64, message: String) -> ProgressBar {
-    if !interactive() {
-        return ProgressBar::hidden();
-    }
-    let pb = ProgressBar::new(len).with_message(message);
-    if let Ok(style) =
-        ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} [{elapsed}, eta {eta}]")
-    {
-        pb.set_style(style);
-    }
-    pb
-}
-
-fn plural_files(n: usize) -> String {
-    format!("{n} file{}", plural(n))
 }
 
 fn policy(d: Duplicate) -> DuplicatePolicy {
@@ -147,10 +112,8 @@ pub fn save(args: SaveArgs, out: &mut Out) -> Result<()> {
     if let Some(r) = &revises {
         draft = draft.revises(r);
     }
-    let pb = spinner(format!("hashing and saving {}", path.display()));
-    let saved = draft.save();
-    pb.finish_and_clear();
-    let saved = saved?;
+    // Hashing and uploading report to the progress bars (crate::progress).
+    let saved = draft.save()?;
     print_saved(&ln, &saved, out)
 }
 
@@ -188,19 +151,10 @@ pub fn print_saved(ln: &Instance, saved: &Saved<Artifact>, out: &mut Out) -> Res
 /// `save --each DIR` or `save PATH PATH…`: one artifact per file, one transaction.
 fn save_many(args: &SaveArgs, out: &mut Out) -> Result<()> {
     let ln = super::current()?;
-    let pb = progress_bar(0, format!("hashing {}", plural_files(args.paths.len())));
-    let tick = |done: usize, total: usize| {
-        if pb.length() != Some(total as u64) {
-            pb.set_length(total as u64);
-            pb.set_message(format!("hashing {}", plural_files(total)));
-        }
-        pb.set_position(done as u64);
-    };
     let opts = lamella_core::SaveMany {
         key_prefix: args.key_prefix.clone(),
         base_dir: None,
         policy: policy(args.duplicate),
-        progress: Some(&tick),
     };
     let result = if args.each {
         // Folders stand for their files; a single folder's files are keyed under its name.
@@ -212,7 +166,6 @@ fn save_many(args: &SaveArgs, out: &mut Out) -> Result<()> {
             .save_paths_with(&args.paths, &opts)
             .map(|saved| (saved, Vec::new()))
     };
-    pb.finish_and_clear();
     let (saved, notes) = result?;
     for note in &notes {
         out.note(note)?;
@@ -586,14 +539,11 @@ pub fn restore(which: &ArtifactRef, out: &mut Out) -> Result<()> {
 /// `lamella doctor [--clean]`
 pub fn doctor(clean: bool, min_age: u64, verify: bool, out: &mut Out) -> Result<()> {
     let ln = super::current()?;
+    // Content verification reports to the progress bars; the presence check is a spinner.
     let pb = if verify {
-        bytes_bar("verifying content".into())
+        indicatif::ProgressBar::hidden()
     } else {
         spinner("checking storage against the database".into())
-    };
-    let progress = |done: u64, total: u64| {
-        pb.set_length(total);
-        pb.set_position(done);
     };
     let options = lamella_core::DoctorOptions {
         mode: if clean {
@@ -607,7 +557,6 @@ pub fn doctor(clean: bool, min_age: u64, verify: bool, out: &mut Out) -> Result<
         } else {
             lamella_core::Verify::Presence
         },
-        progress: Some(&progress),
     };
     let report = ln.artifacts().doctor(&options);
     pb.finish_and_clear();

@@ -145,7 +145,9 @@ pub fn promotion(allow_lossy: bool) -> lamella_core::Promotion {
 
 /// The current instance, with a hint on how to get one.
 fn current() -> Result<lamella_core::Instance> {
-    Ok(lamella_core::Instance::connect_current()?)
+    let ln = lamella_core::Instance::connect_current()?;
+    crate::progress::attach(&ln);
+    Ok(ln)
 }
 
 /// Asks `question [y/N]` on the terminal; `None` when there is no terminal to ask (the

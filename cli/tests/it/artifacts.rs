@@ -1033,3 +1033,41 @@ cli_test!(doctor_verify_finds_rewritten_bytes, |env| {
     assert_eq!(report["changed"][0]["uid"], saved["record"]["uid"]);
     assert_eq!(report["changed"][0]["recorded"], saved["record"]["hash"]);
 });
+
+/// In a terminal, a save draws an upload bar on stderr; under `--json`, or without a
+/// terminal, nothing but the result is printed.
+#[test]
+fn progress_bars_only_in_a_terminal_and_never_under_json() {
+    let mut env = Env::sqlite();
+    env.init("data");
+    std::fs::write(env.path("big.bin"), vec![1u8; 8 << 20]).unwrap();
+    std::fs::write(env.path("big2.bin"), vec![2u8; 8 << 20]).unwrap();
+    let plain = env
+        .run_env(&["save", "big.bin"], &[("LAMELLA_PROGRESS_DELAY_MS", "0")])
+        .ok();
+    assert!(!plain.stderr.contains("uploading"), "{}", plain.stderr);
+    // `script` gives the command a terminal (util-linux, on every Debian machine).
+    let in_terminal = |args: &str| -> Option<String> {
+        let line = format!("{} {args}", env!("CARGO_BIN_EXE_lamella"));
+        let out = std::process::Command::new("script")
+            .env("LAMELLA_HOME", env.path(".home"))
+            .env("LAMELLA_USER", "testuser")
+            .env("LAMELLA_PROGRESS_DELAY_MS", "0")
+            .env_remove("RUST_LOG")
+            .current_dir(env.path(""))
+            .args(["-qec", &line, "/dev/null"])
+            .output()
+            .ok()?;
+        Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let Some(drawn) = in_terminal("save big2.bin") else {
+        assert!(!lamella_tests::in_ci(), "CI machines have `script`");
+        return;
+    };
+    assert!(drawn.contains("uploading"), "{drawn}");
+    assert!(drawn.contains("MiB"), "{drawn}");
+    std::fs::write(env.path("big3.bin"), vec![3u8; 8 << 20]).unwrap();
+    let json = in_terminal("save big3.bin --json").unwrap_or_default();
+    assert!(!json.contains("uploading"), "{json}");
+    assert!(json.contains("\"outcome\""), "{json}");
+}

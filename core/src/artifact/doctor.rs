@@ -89,16 +89,16 @@ pub enum Verify {
 }
 
 /// The options of [`Artifacts::doctor`].
-#[derive(Default)]
-pub struct DoctorOptions<'p> {
+#[derive(Debug, Clone, Default)]
+pub struct DoctorOptions {
     /// Report only, or clean too.
     pub mode: DoctorMode,
     /// Leftovers younger than this may belong to a save in progress: never removed.
     pub min_age: std::time::Duration,
-    /// Presence only, or content too.
+    /// Presence only, or content too (progress goes to [`Instance::on_progress`]).
+    ///
+    /// [`Instance::on_progress`]: crate::Instance::on_progress
     pub verify: Verify,
-    /// Called with (bytes verified, bytes to verify) as content verification progresses.
-    pub progress: Option<&'p (dyn Fn(u64, u64) + Sync)>,
 }
 
 impl Artifacts {
@@ -106,7 +106,7 @@ impl Artifacts {
     /// references, artifacts whose object is missing. With `clean`, removes the leftovers and
     /// orphans older than `min_age` (younger ones may belong to a save in progress); never a
     /// database row.
-    pub fn doctor(&self, options: &DoctorOptions<'_>) -> Result<DoctorReport> {
+    pub fn doctor(&self, options: &DoctorOptions) -> Result<DoctorReport> {
         let clean = options.mode == DoctorMode::Clean;
         let min_age = options.min_age;
         let mut report = DoctorReport::default();
@@ -194,7 +194,7 @@ impl Artifacts {
             }
         }
         if options.verify == Verify::Content {
-            self.verify_content(&to_verify, options.progress, &mut report)?;
+            self.verify_content(&to_verify, &mut report)?;
         }
         report.cleaned = clean;
         Ok(report)
@@ -205,23 +205,23 @@ impl Artifacts {
     fn verify_content(
         &self,
         artifacts: &[(Artifact, Storage)],
-        progress: Option<&(dyn Fn(u64, u64) + Sync)>,
         report: &mut DoctorReport,
     ) -> Result<()> {
         let total: u64 = artifacts
             .iter()
             .map(|(a, _)| a.size.unwrap_or(0).max(0) as u64)
             .sum();
-        let done = std::sync::atomic::AtomicU64::new(0);
+        let meter = crate::progress::Meter::new(
+            &self.ln,
+            crate::ProgressTask::Verifying,
+            crate::ProgressUnit::Bytes,
+            total,
+        );
         let found: Vec<Option<ChangedObject>> = artifacts
             .par_iter()
             .map(|(a, storage)| -> Result<Option<ChangedObject>> {
                 let hash = self.hash_now(a, storage)?;
-                let size = a.size.unwrap_or(0).max(0) as u64;
-                let now = done.fetch_add(size, std::sync::atomic::Ordering::Relaxed) + size;
-                if let Some(p) = progress {
-                    p(now, total);
-                }
+                meter.add(a.size.unwrap_or(0).max(0) as u64);
                 Ok(
                     (Some(hash.as_str()) != a.hash.as_deref()).then(|| ChangedObject {
                         uid: a.uid.clone(),

@@ -169,28 +169,30 @@ impl Artifacts {
     }
 
     /// Registers many files as separate artifacts with options: keys relative to a base
-    /// folder, a duplicate policy, a progress callback. Files are hashed and uploaded in
+    /// folder, a duplicate policy (progress goes to [`Instance::on_progress`]). Files are hashed and uploaded in
     /// parallel; all rows are written in one transaction.
     pub fn save_paths_with(
         &self,
         paths: &[PathBuf],
-        opts: &SaveMany<'_>,
+        opts: &SaveMany,
     ) -> Result<Vec<Saved<Artifact>>> {
         use rayon::prelude::*;
-        use std::sync::atomic::{AtomicUsize, Ordering};
         let ctx = LocalContext::of(&self.ln)?;
-        let done = AtomicUsize::new(0);
-        let total = paths.len();
+        let meter = crate::progress::Meter::new(
+            &self.ln,
+            crate::ProgressTask::Hashing,
+            crate::ProgressUnit::Files,
+            paths.len() as u64,
+        );
         let prepared: Vec<Result<Prepared>> = paths
             .par_iter()
             .map(|p| {
                 let r = prepare_path(&ctx, p);
-                if let Some(f) = opts.progress {
-                    f(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-                }
+                meter.add(1);
                 r
             })
             .collect();
+        drop(meter);
         let base = match &opts.base_dir {
             Some(b) => Some(b.canonicalize().map_err(io_err(b))?),
             None => None,
@@ -250,7 +252,7 @@ impl Artifacts {
     /// files in it (see [`Artifacts::folder_files`]). A single folder keeps its subfolders in
     /// the keys, and without a key prefix its files are keyed under the folder's name
     /// (`<folder>/<path inside it>`, LaminDB's `from_dir`). A folder without files is an error.
-    pub fn save_each(&self, paths: &[PathBuf], opts: &SaveMany<'_>) -> Result<SavedEach> {
+    pub fn save_each(&self, paths: &[PathBuf], opts: &SaveMany) -> Result<SavedEach> {
         let mut files = Vec::new();
         let mut notes = Vec::new();
         for p in paths {
@@ -283,7 +285,6 @@ impl Artifacts {
             key_prefix,
             base_dir,
             policy: opts.policy,
-            progress: opts.progress,
         };
         Ok(SavedEach {
             saved: self.save_paths_with(&files, &opts)?,

@@ -49,6 +49,12 @@ impl Artifacts {
             return Ok(p);
         }
         let cache = self.ln.cache_dir().join(&storage.uid).join(&key);
+        let meter = crate::progress::Meter::new(
+            &self.ln,
+            crate::ProgressTask::Downloading,
+            crate::ProgressUnit::Bytes,
+            a.size.unwrap_or(0).max(0) as u64,
+        );
         if a.suffix.is_empty() && a.n_objects.is_some() {
             // a folder: download every object under the prefix
             for obj in store.list(&key)? {
@@ -62,7 +68,7 @@ impl Artifacts {
                     if let Some(parent) = dest.parent() {
                         std::fs::create_dir_all(parent).map_err(io_err(parent))?;
                     }
-                    store.get_to_file(&obj.key, &dest)?;
+                    store.get_to_file_with(&obj.key, &dest, &|n| meter.add(n))?;
                 }
             }
             return Ok(cache);
@@ -76,7 +82,7 @@ impl Artifacts {
         if let Some(parent) = cache.parent() {
             std::fs::create_dir_all(parent).map_err(io_err(parent))?;
         }
-        store.get_to_file(&key, &cache)?;
+        store.get_to_file_with(&key, &cache, &|n| meter.add(n))?;
         Ok(cache)
     }
 

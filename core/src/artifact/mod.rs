@@ -43,8 +43,8 @@ pub use versions::UID_LEN;
 const STAGING: &str = ".lamella/.staging";
 
 /// Options of [`Artifacts::save_paths_with`].
-#[derive(Default)]
-pub struct SaveMany<'p> {
+#[derive(Debug, Clone, Default)]
+pub struct SaveMany {
     /// Keys become `key_prefix/<relative path>`; without a prefix the relative path is the
     /// description.
     pub key_prefix: Option<String>,
@@ -52,8 +52,6 @@ pub struct SaveMany<'p> {
     pub base_dir: Option<PathBuf>,
     /// What to do with content that is already registered.
     pub policy: DuplicatePolicy,
-    /// Called with (files hashed, files in all) as hashing progresses.
-    pub progress: Option<&'p (dyn Fn(usize, usize) + Sync)>,
 }
 
 /// What to do when the same content is already registered.

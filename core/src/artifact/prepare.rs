@@ -70,6 +70,8 @@ pub(super) struct LocalContext {
     /// Folders a saved folder must not contain, with what they are: every local storage root,
     /// the folder of a SQLite database kept elsewhere, the settings folder (its cache).
     pub(super) protected: Vec<(PathBuf, String)>,
+    /// The instance, whose progress callback hashing reports to.
+    pub(super) ln: Instance,
 }
 
 impl LocalContext {
@@ -97,6 +99,7 @@ impl LocalContext {
             }
         }
         Ok(LocalContext {
+            ln: ln.clone(),
             storages,
             protected,
         })
@@ -141,7 +144,14 @@ pub(super) fn prepare_path(ctx: &LocalContext, p: &Path) -> Result<Prepared> {
     if meta.is_dir() {
         ctx.check_folder(&abs)?;
         let walk = lamella_storage::walk_folder(&abs)?;
-        let h = lamella_storage::hash_walk(&walk)?;
+        let meter = crate::progress::Meter::new(
+            &ctx.ln,
+            crate::ProgressTask::Hashing,
+            crate::ProgressUnit::Bytes,
+            walk.total_size(),
+        );
+        let h = lamella_storage::hash_walk_with(&walk, &|n| meter.add(n))?;
+        drop(meter);
         Ok(Prepared {
             local: abs,
             is_dir: true,

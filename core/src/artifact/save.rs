@@ -11,6 +11,7 @@ use super::{DuplicatePolicy, STAGING, suffix_of};
 use crate::error::{Error, Result};
 use crate::failpoint::failpoint;
 use crate::instance::{Instance, LAMELLA_DIR};
+use crate::progress::{Meter, ProgressTask, ProgressUnit};
 use crate::registry::Saved;
 
 /// One artifact to insert, with where its object comes from.
@@ -64,7 +65,14 @@ pub(super) fn save_prepared(
         ln.require_managed(&target)?;
     }
     let store = ln.store_for(&target)?;
-    stage(&store, &mut plans)?;
+    let bytes: u64 = plans
+        .iter()
+        .filter(|(_, p)| p.copy)
+        .map(|(_, p)| p.prepared.size)
+        .sum();
+    let meter = Meter::new(ln, ProgressTask::Uploading, ProgressUnit::Bytes, bytes);
+    stage(&store, &mut plans, &|n| meter.add(n))?;
+    drop(meter);
     let staged_keys = |plans: &[(usize, Plan)]| -> Vec<String> {
         plans
             .iter()
@@ -264,7 +272,11 @@ pub(super) fn plan(
 /// Phase 3: uploads every copy under `.lamella/.staging/<token>…` in parallel. The staging
 /// name does not depend on the uid (allocated later, under the lock), so racing saves never
 /// share a key. On failure, everything this phase uploaded is removed.
-pub(super) fn stage(store: &Store, plans: &mut [(usize, Plan)]) -> Result<()> {
+pub(super) fn stage(
+    store: &Store,
+    plans: &mut [(usize, Plan)],
+    on_bytes: &(dyn Fn(u64) + Sync),
+) -> Result<()> {
     use rayon::prelude::*;
     let results: Vec<Result<Vec<(String, String)>>> = plans
         .par_iter()
@@ -272,7 +284,7 @@ pub(super) fn stage(store: &Store, plans: &mut [(usize, Plan)]) -> Result<()> {
             if !plan.copy {
                 return Ok(Vec::new());
             }
-            upload_staging(store, plan)
+            upload_staging(store, plan, on_bytes)
         })
         .collect();
     let mut first_err = None;
@@ -296,19 +308,23 @@ pub(super) fn stage(store: &Store, plans: &mut [(usize, Plan)]) -> Result<()> {
 }
 
 /// Uploads one plan's file or folder under staging; returns (staging key, relative path).
-pub(super) fn upload_staging(store: &Store, plan: &Plan) -> Result<Vec<(String, String)>> {
+pub(super) fn upload_staging(
+    store: &Store,
+    plan: &Plan,
+    on_bytes: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<(String, String)>> {
     let token = base62_uid(20);
     let mut staged = Vec::new();
     let result = (|| -> Result<()> {
         if let Some(walk) = &plan.prepared.walk {
             for f in &walk.files {
                 let key = format!("{STAGING}/{token}/{}", f.rel);
-                store.put_file(&key, &f.path)?;
+                store.put_file_with(&key, &f.path, on_bytes)?;
                 staged.push((key, f.rel.clone()));
             }
         } else {
             let key = format!("{STAGING}/{token}{}", plan.prepared.suffix);
-            store.put_file(&key, &plan.prepared.local)?;
+            store.put_file_with(&key, &plan.prepared.local, on_bytes)?;
             staged.push((key, String::new()));
         }
         Ok(())

@@ -895,11 +895,25 @@ impl Collections {
     ) -> Result<(u64, u64)> {
         self.ln.check_output(path, existing)?;
         let (schema, batches) = self.stream(c, join, allow_lossy)?;
+        // Rows in all, when every member's row count is recorded (else the bar counts up).
+        let total = self
+            .artifacts(c)?
+            .iter()
+            .map(|a| a.n_observations.map(|n| n.max(0) as u64))
+            .sum::<Option<u64>>()
+            .unwrap_or(0);
+        let meter = crate::progress::Meter::new(
+            &self.ln,
+            crate::ProgressTask::Exporting,
+            crate::ProgressUnit::Rows,
+            total,
+        );
         let failure: std::cell::RefCell<Option<Error>> = std::cell::RefCell::new(None);
         let mut rows = 0u64;
         let stream = batches.map(|b| match b {
             Ok(b) => {
                 rows += b.num_rows() as u64;
+                meter.add(b.num_rows() as u64);
                 Ok(b)
             }
             Err(e) => {

@@ -1131,3 +1131,103 @@ fn conform(
         &options,
     )?)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The promotion rules as pure functions of two types; `tests/it/concat_rules.rs` runs
+    //! the same pairs through whole collections, next to pandas, polars and DuckDB.
+    use super::*;
+    use DataType as D;
+
+    fn exact(a: &D, b: &D) -> std::result::Result<(D, bool), String> {
+        supertype(a, b, false)
+    }
+
+    #[test]
+    fn widening_keeps_every_value() {
+        assert_eq!(exact(&D::Int8, &D::Int32), Ok((D::Int32, false)));
+        assert_eq!(exact(&D::UInt8, &D::UInt16), Ok((D::UInt16, false)));
+        assert_eq!(exact(&D::UInt32, &D::Int8), Ok((D::Int64, false)));
+        assert_eq!(exact(&D::Int64, &D::Float32), Ok((D::Float64, false)));
+        assert_eq!(exact(&D::Null, &D::Utf8), Ok((D::Utf8, false)));
+        assert_eq!(exact(&D::Utf8, &D::LargeUtf8), Ok((D::LargeUtf8, false)));
+        let dict = D::Dictionary(Box::new(D::Int8), Box::new(D::Utf8));
+        assert_eq!(
+            exact(&dict, &D::Dictionary(Box::new(D::Int16), Box::new(D::Utf8))),
+            Ok((D::Dictionary(Box::new(D::Int32), Box::new(D::Utf8)), false))
+        );
+        assert_eq!(exact(&dict, &D::Utf8), Ok((D::Utf8, false)));
+    }
+
+    #[test]
+    fn what_loses_information_needs_lossy_promotion() {
+        for (a, b, lossy_result) in [
+            (D::UInt64, D::Int64, D::Float64),
+            (D::Boolean, D::Int64, D::Float64),
+            (D::Utf8, D::Int64, D::Utf8),
+            (D::Date32, D::Timestamp(TimeUnit::Second, None), D::Utf8),
+        ] {
+            assert!(exact(&a, &b).is_err(), "{a} + {b}");
+            assert_eq!(
+                supertype(&a, &b, true),
+                Ok((lossy_result, true)),
+                "{a} + {b}"
+            );
+        }
+    }
+
+    #[test]
+    fn timestamps_take_the_finer_unit_and_zones_must_agree() {
+        let s = D::Timestamp(TimeUnit::Second, Some("UTC".into()));
+        let ms = D::Timestamp(TimeUnit::Millisecond, Some("UTC".into()));
+        assert_eq!(exact(&s, &ms), Ok((ms.clone(), false)));
+        let naive = D::Timestamp(TimeUnit::Second, None);
+        assert_eq!(
+            exact(&s, &naive),
+            Err("one is zoned and the other naive".to_string())
+        );
+        let paris = D::Timestamp(TimeUnit::Second, Some("Europe/Paris".into()));
+        assert_eq!(exact(&s, &paris), Err("the time zones differ".to_string()));
+        assert_eq!(supertype(&paris, &ms, true), Ok((ms, true)));
+    }
+
+    #[test]
+    fn lists_and_structs_combine_their_children() {
+        let list = |t: D| D::List(Arc::new(Field::new_list_field(t, true)));
+        assert_eq!(
+            exact(&list(D::Int32), &list(D::Int64)),
+            Ok((list(D::Int64), false))
+        );
+        let a = D::Struct(vec![Field::new("x", D::Int32, false)].into());
+        let b = D::Struct(
+            vec![
+                Field::new("x", D::Float64, false),
+                Field::new("y", D::Utf8, false),
+            ]
+            .into(),
+        );
+        let expected = D::Struct(
+            vec![
+                Field::new("x", D::Float64, true),
+                Field::new("y", D::Utf8, true),
+            ]
+            .into(),
+        );
+        assert_eq!(exact(&a, &b), Ok((expected, false)));
+        let bad = D::Struct(vec![Field::new("x", D::Boolean, false)].into());
+        let err = exact(&a, &bad).unwrap_err();
+        assert!(err.starts_with("field 'x':"), "{err}");
+    }
+
+    #[test]
+    fn a_lossy_target_must_still_be_reachable_by_a_cast() {
+        let list = D::List(Arc::new(Field::new_list_field(D::Int64, true)));
+        assert!(!convertible(&list, &D::Utf8));
+        assert!(!convertible(
+            &D::Struct(Vec::<Field>::new().into()),
+            &D::Utf8
+        ));
+        assert!(convertible(&D::Int64, &D::Utf8));
+        assert!(convertible(&D::Boolean, &D::Float64));
+    }
+}

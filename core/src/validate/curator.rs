@@ -13,6 +13,10 @@ use lamella_schema::{Artifact, Dtype, Feature, ULabel, require_id};
 
 use super::registry::{match_known, synonyms};
 use super::report::{Code, Issue, Offending, Report, Stage, Suggestion, SuggestionKind};
+use super::stages::{
+    Matched, Snapshot, column_order, duplicate_columns, fits, match_columns, missing_required,
+    offending, unexpected_columns, unexpected_nulls, wrong_dtype,
+};
 use super::units::{conversion_factor, same_unit};
 use super::values::{self, Distinct};
 use crate::error::{Error, Result};
@@ -57,60 +61,12 @@ impl Instance {
     }
 }
 
-/// A column matched to its feature.
-#[derive(Debug, Clone)]
-struct Matched {
-    column: usize,
-    feature: Feature,
-    /// The factor converting the column's declared unit into the feature's, when they differ.
-    factor: Option<f64>,
-    /// Whether saving converts the column by `factor`.
-    convert: bool,
-}
-
 /// What the label checks share across columns: the synonyms (read once) and the branches.
 #[derive(Default)]
 struct LabelCtx {
     synonyms: Option<HashMap<String, String>>,
     branch_cache: HashMap<String, HashSet<i64>>,
     new_labels: Vec<NewLabels>,
-}
-
-/// Missing values of a column — nulls (also those inside a dictionary's values) and NaN in
-/// float columns — with the first rows holding them.
-fn missing_values(column: &dyn Array) -> (usize, Vec<usize>) {
-    let nulls = column.logical_nulls();
-    let is_nan = |row: usize| match column.data_type() {
-        DataType::Float64 => column.as_primitive::<Float64Type>().value(row).is_nan(),
-        DataType::Float32 => column
-            .as_primitive::<arrow::datatypes::Float32Type>()
-            .value(row)
-            .is_nan(),
-        _ => false,
-    };
-    let floats = matches!(column.data_type(), DataType::Float64 | DataType::Float32);
-    if !floats {
-        let n = nulls.as_ref().map_or(0, |n| n.null_count());
-        let rows = match &nulls {
-            Some(b) if n > 0 => (0..column.len())
-                .filter(|&r| b.is_null(r))
-                .take(values::ROWS_KEPT)
-                .collect(),
-            _ => Vec::new(),
-        };
-        return (n, rows);
-    }
-    let mut count = 0;
-    let mut rows = Vec::new();
-    for r in 0..column.len() {
-        if nulls.as_ref().is_some_and(|b| b.is_null(r)) || is_nan(r) {
-            count += 1;
-            if rows.len() < values::ROWS_KEPT {
-                rows.push(r);
-            }
-        }
-    }
-    (count, rows)
 }
 
 /// What a check found, kept for saving.
@@ -145,104 +101,6 @@ fn why_not_a_name(v: &str) -> Option<String> {
     } else {
         crate::names::unicode_problem(v)
     }
-}
-
-fn offending(d: &Distinct, i: usize, suggestion: Option<Suggestion>) -> Offending {
-    let (value, length) = cut(&d.values[i]);
-    Offending {
-        value,
-        length,
-        count: d.counts[i],
-        rows: d.rows[i].clone(),
-        suggestion,
-    }
-}
-
-/// For a column of Arrow type `ty` that does not fit `dtype`, the test of a single value
-/// (as text) that makes it not fit — text that is no number, a float with a fraction for an
-/// int feature — or `None` when the whole type is wrong (booleans for a number, say).
-fn misfit_rule(ty: &DataType, dtype: &Dtype) -> Option<fn(&str) -> bool> {
-    let text = matches!(
-        ty,
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-    ) || matches!(ty, DataType::Dictionary(_, v) if matches!(**v, DataType::Utf8 | DataType::LargeUtf8));
-    match dtype {
-        Dtype::Int if text || ty.is_floating() => Some(|v| {
-            v.trim().parse::<i64>().is_err()
-                && !v
-                    .trim()
-                    .parse::<f64>()
-                    .is_ok_and(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
-        }),
-        Dtype::Float | Dtype::Num if text => Some(|v| v.trim().parse::<f64>().is_err()),
-        Dtype::Bool if text => Some(|v| {
-            !matches!(
-                v.trim().to_ascii_lowercase().as_str(),
-                "true" | "false" | "t" | "f" | "yes" | "no" | "0" | "1"
-            )
-        }),
-        Dtype::Date if text => {
-            Some(|v| chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").is_err())
-        }
-        Dtype::Datetime if text => Some(|v| lamella_schema::parse_timestamp(v.trim()).is_none()),
-        _ => None,
-    }
-}
-
-/// What values of `dtype` are, in a message: "integers", "numbers", ….
-fn dtype_noun(dtype: &Dtype) -> &'static str {
-    match dtype {
-        Dtype::Int => "integers",
-        Dtype::Float | Dtype::Num => "numbers",
-        Dtype::Bool => "booleans",
-        Dtype::Date => "dates (YYYY-MM-DD)",
-        Dtype::Datetime => "timestamps",
-        _ => "of that dtype",
-    }
-}
-
-/// A value as a report carries it: whole up to the longest name there can be, else its
-/// beginning and `…` (a 10 MB cell does not make a 10 MB report).
-fn cut(value: &str) -> (String, Option<usize>) {
-    match value.char_indices().nth(crate::names::MAX_NAME_CHARS) {
-        None => (value.to_string(), None),
-        Some((end, _)) => (format!("{}…", &value[..end]), Some(value.chars().count())),
-    }
-}
-
-/// Whether a column of Arrow type `ty` can hold values of `dtype`.
-fn fits(ty: &DataType, dtype: &Dtype) -> bool {
-    let text =
-        |t: &DataType| matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
-    let dictionary_text = |t: &DataType| matches!(t, DataType::Dictionary(_, v) if text(v));
-    if *ty == DataType::Null {
-        // All values missing: any dtype (the nulls stage reports them when it must).
-        return true;
-    }
-    match dtype {
-        Dtype::Int => ty.is_integer(),
-        Dtype::Float | Dtype::Num => ty.is_numeric(),
-        Dtype::Bool => *ty == DataType::Boolean,
-        Dtype::Str => text(ty) || dictionary_text(ty),
-        Dtype::Date => matches!(ty, DataType::Date32 | DataType::Date64),
-        Dtype::Datetime => matches!(ty, DataType::Timestamp(_, _)),
-        Dtype::Cat(_) => text(ty) || matches!(ty, DataType::Dictionary(_, _)) || ty.is_integer(),
-        Dtype::List(inner) => match ty {
-            DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
-                fits(f.data_type(), inner)
-            }
-            _ => false,
-        },
-    }
-}
-
-/// The candidate that looks like a misspelling of `name` (the near-duplicate rule: case,
-/// spaces and punctuation aside, or one edit apart), closest first.
-fn closest<'c>(name: &str, candidates: impl Iterator<Item = &'c str>) -> Option<&'c str> {
-    let key = crate::names::normalize(name);
-    candidates
-        .filter(|c| crate::names::similar_keys(&key, &crate::names::normalize(c)))
-        .min_by_key(|c| strsim::levenshtein(name, c))
 }
 
 /// Whether a value could be a record's name at all (printable, trimmed, not too long);
@@ -381,44 +239,13 @@ impl Curator {
             let found: Vec<Feature> = lamella_schema::load_where_in(c, "name", &wanted)?;
             Ok::<_, Error>((found, syn))
         })?;
-        let by_name: HashMap<&str, &Feature> =
-            features.iter().map(|f| (f.name.as_str(), f)).collect();
-        let mut issues = Vec::new();
+        let snapshot = Snapshot {
+            features: features.into_iter().map(|f| (f.name.clone(), f)).collect(),
+            feature_synonyms,
+        };
+        let mut issues = duplicate_columns(&columns);
         let mut truncated = false;
-        let mut matched = Vec::new();
-        let mut unmatched_columns = Vec::new();
-        // A name given to two columns: which one a feature describes is anyone's guess.
-        let mut times: HashMap<&str, usize> = HashMap::new();
-        for c in &columns {
-            *times.entry(c.as_str()).or_default() += 1;
-        }
-        let mut reported = HashSet::new();
-        for c in &columns {
-            let n = times[c.as_str()];
-            if n > 1 && reported.insert(c.as_str()) {
-                issues.push(Issue::plain(
-                    Stage::Columns,
-                    Code::DuplicateColumn,
-                    Some(c.clone()),
-                    None,
-                    "one column per name",
-                    format!("{n} columns are named '{c}': rename all but one"),
-                ));
-            }
-        }
-        for (i, c) in columns.iter().enumerate() {
-            let name = feature_of(c);
-            match by_name.get(name.as_str()) {
-                Some(f) => matched.push(Matched {
-                    column: i,
-                    feature: (*f).clone(),
-                    factor: None,
-                    convert: false,
-                }),
-                None => unmatched_columns.push((i, c.clone(), name)),
-            }
-        }
-        // Columns: without a feature; required features without a column; order.
+        let (mut matched, unmatched_columns) = match_columns(&columns, &feature_of, &snapshot);
         let spare: Vec<&str> = unmatched_columns
             .iter()
             .map(|(_, c, _)| c.as_str())
@@ -429,50 +256,9 @@ impl Curator {
                 .filter(|(_, c, n)| !self.allow_extra || c != n)
                 .collect();
             let names: Vec<&str> = reported.iter().map(|(_, _, n)| n.as_str()).collect();
+            // Close spellings come from the name index: the one registry read of this stage.
             let spelled = self.ln.features().suggestions(&names)?;
-            for ((_, column, name), spelled) in reported.into_iter().zip(spelled) {
-                let name = &name.as_str();
-                let column = Some(column.clone());
-                let explicit = column.as_deref() != Some(*name);
-                let suggestion = match feature_synonyms.get(*name) {
-                    Some(f) => Some(Suggestion {
-                        kind: SuggestionKind::Synonym,
-                        value: f.clone(),
-                        factor: None,
-                    }),
-                    None => spelled.first().cloned().map(|f| Suggestion {
-                        kind: SuggestionKind::Feature,
-                        value: f,
-                        factor: None,
-                    }),
-                };
-                let hint = match &suggestion {
-                    Some(s) if s.kind == SuggestionKind::Synonym => format!(
-                        "'{name}' is a synonym of feature '{}': rename the column",
-                        s.value
-                    ),
-                    Some(s) => format!("did you mean '{}'?", s.value),
-                    None => format!(
-                        "register a feature '{name}'{}",
-                        if explicit {
-                            ""
-                        } else {
-                            ", or allow extra columns"
-                        }
-                    ),
-                };
-                issues.push(Issue {
-                    stage: Stage::Columns,
-                    code: Code::UnexpectedColumn,
-                    column,
-                    feature: None,
-                    values: Vec::new(),
-                    count: 0,
-                    expected: Some("a registered feature".into()),
-                    message: format!("no feature is named '{name}'; {hint}"),
-                    suggestion,
-                });
-            }
+            issues.extend(unexpected_columns(&reported, spelled, &snapshot));
         }
         let present: HashSet<&str> = matched.iter().map(|m| m.feature.name.as_str()).collect();
         let mut required: Vec<&String> = Vec::new();
@@ -481,63 +267,9 @@ impl Curator {
                 required.push(r);
             }
         }
-        for r in required.iter().copied() {
-            if present.contains(r.as_str()) {
-                continue;
-            }
-            let near = closest(r, spare.iter().copied());
-            let registered = by_name.contains_key(r.as_str());
-            issues.push(Issue {
-                stage: Stage::Columns,
-                code: Code::MissingColumn,
-                column: None,
-                feature: Some(r.clone()),
-                values: Vec::new(),
-                count: 0,
-                expected: Some(format!("a column '{r}'")),
-                message: match (near, registered) {
-                    (Some(c), _) => format!(
-                        "required feature '{r}' has no column; the column '{c}' looks like a \
-                         misspelling of it"
-                    ),
-                    (None, true) => format!("required feature '{r}' has no column"),
-                    (None, false) => format!(
-                        "required feature '{r}' has no column, and no feature has this name: \
-                         register it first"
-                    ),
-                },
-                suggestion: near.map(|c| Suggestion {
-                    kind: SuggestionKind::RenameColumn,
-                    value: c.to_string(),
-                    factor: None,
-                }),
-            });
-        }
+        issues.extend(missing_required(&required, &present, &spare, &snapshot));
         if self.ordered {
-            let order: Vec<&str> = required
-                .iter()
-                .filter(|r| present.contains(r.as_str()))
-                .map(|r| r.as_str())
-                .collect();
-            let seen: Vec<&str> = matched
-                .iter()
-                .map(|m| m.feature.name.as_str())
-                .filter(|n| order.contains(n))
-                .collect();
-            if seen != order {
-                issues.push(Issue::plain(
-                    Stage::Columns,
-                    Code::ColumnOrder,
-                    None,
-                    None,
-                    order.join(", "),
-                    format!(
-                        "columns are in the order {}, not {}",
-                        seen.join(", "),
-                        order.join(", ")
-                    ),
-                ));
-            }
+            issues.extend(column_order(&required, &present, &matched));
         }
         // Per matched column: dtype, nulls, units, constraints, labels — every stage runs;
         // a wrong dtype skips only the checks that need the values' type.
@@ -548,75 +280,13 @@ impl Curator {
             let name = columns[matched[mi].column].clone();
             let f = matched[mi].feature.clone();
             let fits_dtype = fits(column.data_type(), &f.dtype);
-            if !fits_dtype {
-                // The values that keep the column from the feature's dtype (text that is not
-                // a number, say), as many as the report shows.
-                let misfits = match misfit_rule(column.data_type(), &f.dtype) {
-                    Some(bad) => Some(values::failing(column.as_ref(), bad, self.examples)?),
-                    None => None,
-                };
-                let (values, count) = match &misfits {
-                    Some(d) if !d.values.is_empty() => {
-                        truncated |= d.uncounted > 0;
-                        let shown: Vec<Offending> =
-                            (0..d.values.len()).map(|i| offending(d, i, None)).collect();
-                        let n = d.counts.iter().sum::<usize>() + d.uncounted;
-                        (shown, n)
-                    }
-                    _ => (Vec::new(), self.table.num_rows()),
-                };
-                let what = if values.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        "; {} value{} {} not {}",
-                        count,
-                        if count == 1 { "" } else { "s" },
-                        if count == 1 { "is" } else { "are" },
-                        dtype_noun(&f.dtype)
-                    )
-                };
-                issues.push(Issue {
-                    stage: Stage::Dtype,
-                    code: Code::WrongDtype,
-                    column: Some(name.clone()),
-                    feature: Some(f.name.clone()),
-                    values,
-                    count,
-                    expected: Some(f.dtype.to_string()),
-                    message: format!(
-                        "holds {} but feature '{}' has dtype '{}'{what}",
-                        column.data_type(),
-                        f.name,
-                        f.dtype
-                    ),
-                    suggestion: None,
-                });
+            if let Some((issue, cut_short)) =
+                wrong_dtype(&name, &f, column.as_ref(), self.examples)?
+            {
+                truncated |= cut_short;
+                issues.push(issue);
             }
-            let (missing, rows) = missing_values(column.as_ref());
-            if !f.nullable && missing > 0 {
-                issues.push(Issue {
-                    stage: Stage::Nulls,
-                    code: Code::UnexpectedNulls,
-                    column: Some(name.clone()),
-                    feature: Some(f.name.clone()),
-                    values: vec![Offending {
-                        value: "null".into(),
-                        length: None,
-                        count: missing,
-                        rows,
-                        suggestion: None,
-                    }],
-                    count: missing,
-                    expected: Some("no missing values".into()),
-                    message: format!(
-                        "{missing} missing value{} (null or NaN) but feature '{}' is not nullable",
-                        if missing == 1 { "" } else { "s" },
-                        f.name
-                    ),
-                    suggestion: None,
-                });
-            }
+            issues.extend(unexpected_nulls(&name, &f, column.as_ref()));
             if let Some(declared) = self.declared_unit(matched[mi].column) {
                 let numeric = fits_dtype
                     && matches!(f.dtype, Dtype::Float | Dtype::Num)

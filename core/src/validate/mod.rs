@@ -4,6 +4,7 @@
 mod curator;
 mod registry;
 mod report;
+mod stages;
 mod units;
 mod values;
 

@@ -685,7 +685,9 @@ impl Instance {
         }
         let db = Db::open_existing(&url)?;
         let handle = current_handle();
-        let (row, user, storage) = db.transaction(|conn| -> Result<_> {
+        // Read first, without the write lock a read-only command does not need; only a new
+        // user or a moved folder writes, in a transaction that reads again.
+        let load = |conn: &mut lamella_schema::Conn<'_>, write: bool| -> Result<Option<_>> {
             let row = lamella_schema::instance_row(conn)?.ok_or_else(|| Error::NoInstance {
                 location: root.to_string(),
                 reason: NoInstanceReason::EmptyDatabase { db: url.display() },
@@ -693,12 +695,16 @@ impl Instance {
             let mut users: Vec<User> = QuerySpec::new(&registry::USER)
                 .filter("handle", handle.as_str())
                 .load(conn)?;
-            let user = match users.pop() {
-                Some(u) => u,
-                None => insert_user(conn, &handle)?,
+            let user = match (users.pop(), write) {
+                (Some(u), _) => u,
+                (None, true) => insert_user(conn, &handle)?,
+                (None, false) => return Ok(None),
             };
             let mut row = row;
             if root_is_here && row.storage_root != root && !is_remote(&row.storage_root) {
+                if !write {
+                    return Ok(None);
+                }
                 tracing::info!(from = %row.storage_root, to = %root, "instance folder moved");
                 lamella_schema::move_instance_root(conn, &row.storage_root, root)?;
                 row.storage_root = root.to_string();
@@ -712,8 +718,15 @@ impl Instance {
                     registry: "Storage",
                     what: format!("root '{}'", row.storage_root),
                 })?;
-            Ok((row, user, storage))
-        })?;
+            Ok(Some((row, user, storage)))
+        };
+        let found = match db.with_conn(|conn| load(conn, false))? {
+            Some(found) => found,
+            None => db
+                .transaction(|conn| load(conn, true))?
+                .ok_or_else(|| Error::Internal("opening the instance wrote nothing".into()))?,
+        };
+        let (row, user, storage) = found;
         let default_managed = claim_default_storage(&row.uid, &storage)?;
         options.remember(&row.uid, &row.storage_root, &url)?;
         Ok(Instance {

@@ -405,10 +405,51 @@ impl diesel::r2d2::ManageConnection for Manager {
     }
 }
 
-/// A pool of connections to one Lamella database, migrated to the embedded schema.
+/// Connections to one Lamella database, migrated to the embedded schema: the connection
+/// opened first serves every call while it is free, so a one-shot command opens exactly one;
+/// a pool for more connections is built only when calls overlap (parallel work).
 pub struct Db {
-    pool: diesel::r2d2::Pool<Manager>,
+    first: std::sync::Mutex<Option<AnyConnection>>,
+    pool: std::sync::OnceLock<diesel::r2d2::Pool<Manager>>,
     url: DbUrl,
+}
+
+/// A connection checked out of a [`Db`]: its first connection (put back when dropped) or a
+/// pooled one.
+enum Checkout<'a> {
+    First(&'a Db, Option<AnyConnection>),
+    Pooled(diesel::r2d2::PooledConnection<Manager>),
+}
+
+impl std::ops::Deref for Checkout<'_> {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            Checkout::First(_, c) => c.as_ref().expect("present until dropped"),
+            Checkout::Pooled(c) => c,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Checkout<'_> {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            Checkout::First(_, c) => c.as_mut().expect("present until dropped"),
+            Checkout::Pooled(c) => c,
+        }
+    }
+}
+
+impl Drop for Checkout<'_> {
+    fn drop(&mut self) {
+        if let Checkout::First(db, c) = self
+            && let Some(c) = c.take()
+        {
+            *db.first
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(c);
+        }
+    }
 }
 
 impl std::fmt::Debug for Db {
@@ -502,21 +543,39 @@ impl Db {
             return Err(Error::NotInitialized { url: url.display() });
         }
         migrate(&mut first, url)?;
-        drop(first);
-        let max = match url.backend() {
-            Backend::Sqlite => 4,
-            Backend::Postgres => 8,
-        };
-        let pool = diesel::r2d2::Pool::builder()
-            .max_size(max)
-            .min_idle(Some(0))
-            .connection_timeout(Duration::from_secs(30))
-            .test_on_check_out(false)
-            .build_unchecked(manager);
         Ok(Db {
-            pool,
+            first: std::sync::Mutex::new(Some(first)),
+            pool: std::sync::OnceLock::new(),
             url: url.clone(),
         })
+    }
+
+    /// The first connection when it is free, else one from the pool (built on first need).
+    fn checkout(&self) -> Result<Checkout<'_>> {
+        let free = self
+            .first
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(c) = free {
+            return Ok(Checkout::First(self, Some(c)));
+        }
+        let pool = self.pool.get_or_init(|| {
+            let max = match self.url.backend() {
+                Backend::Sqlite => 4,
+                Backend::Postgres => 8,
+            };
+            diesel::r2d2::Pool::builder()
+                .max_size(max)
+                .min_idle(Some(0))
+                .connection_timeout(Duration::from_secs(30))
+                .test_on_check_out(false)
+                .build_unchecked(Manager {
+                    url: self.url.clone(),
+                })
+        });
+        let pooled = pool.get().map_err(|e| Error::Pool(e.to_string()))?;
+        Ok(Checkout::Pooled(pooled))
     }
 
     /// The database's URL.
@@ -534,7 +593,7 @@ impl Db {
         &self,
         f: impl FnOnce(&mut Conn<'_>) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        let mut pooled = self.pool.get().map_err(|e| Error::Pool(e.to_string()))?;
+        let mut pooled = self.checkout()?;
         let mut conn = Conn::new(&mut pooled);
         f(&mut conn)
     }
@@ -550,7 +609,7 @@ impl Db {
         let mut f = Some(f);
         let mut attempt = 0u32;
         loop {
-            let mut pooled = self.pool.get().map_err(|e| Error::Pool(e.to_string()))?;
+            let mut pooled = self.checkout()?;
             let inner: &mut AnyConnection = &mut pooled;
             let mut body = |c: Conn<'_>| {
                 let mut c = c;
@@ -628,12 +687,53 @@ fn has_lamella_tables(conn: &mut AnyConnection) -> Result<bool> {
     Ok(rows.first().is_some_and(|r| r.n > 0))
 }
 
+/// The versions of the embedded migrations the database has applied, read with one `SELECT`
+/// (no DDL); `None` when the bookkeeping table does not exist yet.
+fn applied_versions(conn: &mut AnyConnection) -> Option<std::collections::HashSet<String>> {
+    #[derive(diesel::QueryableByName)]
+    struct Applied {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        version: String,
+    }
+    let q = diesel::sql_query("SELECT version FROM __diesel_schema_migrations");
+    let rows: Vec<Applied> = match conn {
+        AnyConnection::Sqlite(c) => q.load(c).ok()?,
+        AnyConnection::Postgresql(c) => q.load(c).ok()?,
+    };
+    Some(rows.into_iter().map(|r| r.version).collect())
+}
+
+/// Whether every embedded migration of `conn`'s backend is applied: the common case of every
+/// open, answered by one read.
+fn up_to_date(conn: &mut AnyConnection) -> bool {
+    use diesel::migration::MigrationSource;
+    let Some(applied) = applied_versions(conn) else {
+        return false;
+    };
+    let versions: Vec<String> = match conn {
+        AnyConnection::Sqlite(_) => {
+            MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+                .map(|ms| ms.iter().map(|m| m.name().version().to_string()).collect())
+                .unwrap_or_default()
+        }
+        AnyConnection::Postgresql(_) => {
+            MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES_MIGRATIONS)
+                .map(|ms| ms.iter().map(|m| m.name().version().to_string()).collect())
+                .unwrap_or_default()
+        }
+    };
+    !versions.is_empty() && versions.iter().all(|v| applied.contains(v))
+}
+
 fn migrate(conn: &mut AnyConnection, url: &DbUrl) -> Result<()> {
     let err = |message: String| Error::Migration {
         backend: url.backend().name(),
         url: url.display(),
         message,
     };
+    if up_to_date(conn) {
+        return Ok(());
+    }
     match conn {
         AnyConnection::Sqlite(c) => {
             // Most opens find nothing to do and take no lock; otherwise the write lock
@@ -777,5 +877,53 @@ mod tests {
         assert_eq!(sqlite_journal_mode(inner).unwrap(), "wal");
         let db = Db::open(&url).unwrap();
         assert_eq!(db.backend(), Backend::Sqlite);
+    }
+
+    #[test]
+    fn migrations_are_checked_with_one_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DbUrl::Sqlite(dir.path().join("x.db"));
+        let mut fresh = Manager { url: url.clone() }.establish().unwrap();
+        assert!(applied_versions(&mut fresh).is_none());
+        assert!(!up_to_date(&mut fresh));
+        drop(fresh);
+        Db::open(&url).unwrap();
+        let mut c = Manager { url: url.clone() }.establish().unwrap();
+        assert!(up_to_date(&mut c));
+        // A migration the database lacks is seen as pending.
+        c.batch_execute(
+            "DELETE FROM __diesel_schema_migrations WHERE version = \
+             (SELECT MAX(version) FROM __diesel_schema_migrations)",
+        )
+        .unwrap();
+        assert!(!up_to_date(&mut c));
+    }
+
+    #[test]
+    fn one_connection_until_calls_overlap() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&DbUrl::Sqlite(dir.path().join("x.db"))).unwrap();
+        for _ in 0..3 {
+            db.with_conn(|c| crate::instance_row(c).map(|_| ()))
+                .unwrap();
+        }
+        assert!(
+            db.pool.get().is_none(),
+            "sequential calls share the first connection"
+        );
+        // Overlapping calls: the inner one gets a pooled connection.
+        db.with_conn(|_| db.with_conn(|c| crate::instance_row(c).map(|_| ())))
+            .unwrap();
+        assert!(db.pool.get().is_some());
+        let results: Vec<Result<()>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| db.with_conn(|c| crate::instance_row(c).map(|_| ()))))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("thread"))
+                .collect()
+        });
+        assert!(results.iter().all(Result::is_ok));
     }
 }

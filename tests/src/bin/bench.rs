@@ -99,6 +99,35 @@ fn cli_create(
         per: None,
         lamindb: "",
     });
+    // A read-only command, whole process: the fixed cost of every command (connect, check
+    // the schema, read the settings) plus one query by label.
+    let mut times = Vec::new();
+    for _ in 0..11 {
+        let (out, t) = time(|| {
+            Ok(std::process::Command::new(&bin)
+                .env("LAMELLA_HOME", home)
+                .args(["ls", "--label", "cli label one", "--json"])
+                .output()?)
+        })?;
+        anyhow::ensure!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        times.push(t);
+    }
+    times.sort();
+    rows.push(Row {
+        backend,
+        what: "`lamella ls --label L` (whole process, read-only)".into(),
+        time: times[5],
+        per: None,
+        lamindb: if backend == "PostgreSQL" {
+            "3.3 ms (query)"
+        } else {
+            ""
+        },
+    });
     Ok(())
 }
 

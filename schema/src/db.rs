@@ -275,7 +275,8 @@ impl Manager {
                     .map_err(|e| fail(sqlite_hint(&e)))?;
                 c.batch_execute(
                     "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
-                     PRAGMA case_sensitive_like = ON;",
+                     PRAGMA case_sensitive_like = ON; PRAGMA cache_size = -32768; \
+                     PRAGMA temp_store = MEMORY;",
                 )
                 .map_err(|e| fail(sqlite_hint(&e)))?;
                 // WAL is a property of the file: switch only when it is not set yet, since the
@@ -539,10 +540,13 @@ impl Db {
         // Connect once directly: a bad URL fails now with the driver's message, instead of the
         // pool retrying until its timeout.
         let mut first = manager.establish()?;
-        if existing && !has_lamella_tables(&mut first)? {
-            return Err(Error::NotInitialized { url: url.display() });
+        // The common case, answered by one read: every migration applied (so the tables exist).
+        if !up_to_date(&mut first) {
+            if existing && !has_lamella_tables(&mut first)? {
+                return Err(Error::NotInitialized { url: url.display() });
+            }
+            migrate(&mut first, url)?;
         }
-        migrate(&mut first, url)?;
         Ok(Db {
             first: std::sync::Mutex::new(Some(first)),
             pool: std::sync::OnceLock::new(),

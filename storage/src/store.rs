@@ -136,7 +136,9 @@ pub struct Store {
 
 struct Inner {
     kind: StoreKind,
-    op: blocking::Operator,
+    /// The blocking operator, made on first use: it needs the I/O runtime's threads, which a
+    /// local store's usual work (plain `std::fs`) never does.
+    op: OnceLock<blocking::Operator>,
     /// The same operator, async, for what the blocking API lacks (aborting uploads).
     aop: opendal::Operator,
     root_url: String,
@@ -281,7 +283,7 @@ impl Store {
             .map_err(|e| backend_config_error(url, e))?;
         Self::finish(Inner {
             kind: StoreKind::Local,
-            op: blocking_op(op.clone())?,
+            op: OnceLock::new(),
             aop: op,
             root_url: root_str.to_string(),
             prefix: String::new(),
@@ -328,7 +330,7 @@ impl Store {
         };
         Self::finish(Inner {
             kind: StoreKind::Memory,
-            op: blocking_op(op.clone())?,
+            op: OnceLock::new(),
             aop: op,
             root_url,
             prefix: if prefix.is_empty() {
@@ -405,7 +407,7 @@ impl Store {
             );
         Self::finish(Inner {
             kind: StoreKind::S3,
-            op: blocking_op(op.clone())?,
+            op: OnceLock::new(),
             aop: op,
             endpoint: opts
                 .endpoint
@@ -458,7 +460,7 @@ impl Store {
     /// Contacts the backend once (lists the root) to report a wrong endpoint, missing bucket
     /// or bad credentials early.
     pub fn check(&self) -> Result<()> {
-        match self.inner.op.check() {
+        match self.op()?.check() {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == ErrorKind::NotFound && self.inner.kind == StoreKind::Local => {
                 Ok(())
@@ -539,8 +541,7 @@ impl Store {
         if let Some(dest) = self.local_path(key) {
             return write_atomically(&dest, |f| f.write_all(data));
         }
-        self.inner
-            .op
+        self.op()?
             .write(&path, data.to_vec())
             .map(|_| ())
             .map_err(|e| self.map_err("write", key, e))
@@ -578,8 +579,7 @@ impl Store {
             ..Default::default()
         };
         let reader = self
-            .inner
-            .op
+            .op()?
             .reader_options(&path, opts)
             .map_err(|e| self.map_err("read", key, e))?;
         let mut src = reader
@@ -624,8 +624,7 @@ impl Store {
                 Err(e) => Err(Error::io("read", p, e)),
             };
         }
-        self.inner
-            .op
+        self.op()?
             .read(&path)
             .map(|b| b.to_vec())
             .map_err(|e| self.map_err("read", key, e))
@@ -635,8 +634,7 @@ impl Store {
     pub fn stat(&self, key: &str) -> Result<ObjectMeta> {
         let path = self.path(key)?;
         let meta = self
-            .inner
-            .op
+            .op()?
             .stat(&path)
             .map_err(|e| self.map_err("stat", key, e))?;
         if meta.is_dir() {
@@ -662,8 +660,7 @@ impl Store {
         {
             return Err(self.not_a_file(key));
         }
-        self.inner
-            .op
+        self.op()?
             .delete(&path)
             .map_err(|e| self.map_err("delete", key, e))
     }
@@ -694,20 +691,17 @@ impl Store {
         if from == to {
             return Ok(());
         }
-        let cap = self.inner.op.info().capability();
+        let cap = self.op()?.info().capability();
         if cap.copy {
-            self.inner
-                .op
+            self.op()?
                 .copy(&from_path, &to_path)
                 .map_err(|e| self.map_err("copy", from, e))?;
         } else {
             let data = self
-                .inner
-                .op
+                .op()?
                 .read(&from_path)
                 .map_err(|e| self.map_err("read", from, e))?;
-            self.inner
-                .op
+            self.op()?
                 .write(&to_path, data)
                 .map_err(|e| self.map_err("write", to, e))?;
         }
@@ -774,7 +768,7 @@ impl Store {
             recursive: true,
             ..Default::default()
         };
-        let entries = match self.inner.op.list_options(&path, opts) {
+        let entries = match self.op()?.list_options(&path, opts) {
             Ok(entries) => entries,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(self.map_err("list", prefix, e)),
@@ -904,6 +898,17 @@ impl Store {
             }
             _ => self.backend(operation, key, &message),
         }
+    }
+}
+
+impl Store {
+    /// The blocking operator (made, and the I/O runtime started, on first use).
+    fn op(&self) -> Result<&blocking::Operator> {
+        if let Some(op) = self.inner.op.get() {
+            return Ok(op);
+        }
+        let made = blocking_op(self.inner.aop.clone())?;
+        Ok(self.inner.op.get_or_init(|| made))
     }
 }
 

@@ -164,15 +164,21 @@ fn add_rows<'n>(
     records: impl Iterator<Item = (i64, &'n str)>,
 ) -> Result<()> {
     let mut rows: Vec<(i64, i64)> = Vec::new();
+    // Inserted in key order: the index is a B-tree on (registry, fp, record_id), and rows in
+    // order fill its pages one after the other instead of splitting pages all over it.
+    let flush = |conn: &mut Conn<'_>, rows: &mut Vec<(i64, i64)>| -> Result<()> {
+        rows.sort_unstable();
+        lamella_schema::name_keys_insert(conn, registry, rows)?;
+        rows.clear();
+        Ok(())
+    };
     for (id, name) in records {
         rows.extend(stored(name).into_iter().map(|fp| (fp, id)));
         if rows.len() >= 200_000 {
-            lamella_schema::name_keys_insert(conn, registry, &rows)?;
-            rows.clear();
+            flush(conn, &mut rows)?;
         }
     }
-    lamella_schema::name_keys_insert(conn, registry, &rows)?;
-    Ok(())
+    flush(conn, &mut rows)
 }
 
 /// Files saved records under their names.
@@ -196,13 +202,13 @@ pub(super) fn remove<T: Named>(conn: &mut Conn<'_>, id: i64, name: &str) -> Resu
 pub(super) fn similar_existing<T: Named>(
     conn: &mut Conn<'_>,
     new_names: &[&str],
+    index: &SimilarityIndex,
 ) -> Result<Vec<Vec<String>>> {
     let mut fps: Vec<i64> = new_names.iter().flat_map(|n| probes(n)).collect();
     fps.sort_unstable();
     fps.dedup();
     let ids = lamella_schema::name_keys_probe(conn, code::<T>(), &fps)?;
     let candidates: Vec<T> = lamella_schema::load_by_ids(conn, &ids)?;
-    let index = SimilarityIndex::new(new_names);
     let mut similar: Vec<Vec<String>> = vec![Vec::new(); new_names.len()];
     for c in &candidates {
         for i in index.matches(c.name_str()) {
@@ -217,11 +223,15 @@ pub(super) fn similar_existing<T: Named>(
 pub(super) fn similar_streaming<T: Named>(
     conn: &mut Conn<'_>,
     new_names: &[&str],
+    index: &SimilarityIndex,
 ) -> Result<Vec<Vec<String>>> {
-    let index = SimilarityIndex::new(new_names);
+    use rayon::prelude::*;
+    let names = lamella_schema::names(conn, T::REGISTRY, "name")?;
+    // Matched on every core; the index is read-only.
+    let hits: Vec<Vec<usize>> = names.par_iter().map(|(_, n)| index.matches(n)).collect();
     let mut similar: Vec<Vec<String>> = vec![Vec::new(); new_names.len()];
-    for (_, name) in lamella_schema::names(conn, T::REGISTRY, "name")? {
-        for i in index.matches(&name) {
+    for ((_, name), hits) in names.iter().zip(hits) {
+        for i in hits {
             similar[i].push(name.clone());
         }
     }

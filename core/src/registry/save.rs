@@ -185,18 +185,21 @@ impl<T: Named> Registry<T> {
         let similar = if new.is_empty() {
             Vec::new()
         } else {
+            use rayon::prelude::*;
             let new_names: Vec<&str> = new.iter().map(|r| r.name_str()).collect();
+            let index = SimilarityIndex::new(&new_names);
             // A few names probe the persisted index; a large batch reads every name once.
             let mut similar = if name_index::probe_pays(&new_names) {
-                name_index::similar_existing::<T>(conn, &new_names)?
+                name_index::similar_existing::<T>(conn, &new_names, &index)?
             } else {
-                name_index::similar_streaming::<T>(conn, &new_names)?
+                name_index::similar_streaming::<T>(conn, &new_names, &index)?
             };
-            let index = SimilarityIndex::new(&new_names);
-            for (j, name) in new_names.iter().enumerate() {
-                for i in index.matches(name) {
+            // Within the batch, matched on every core.
+            let hits: Vec<Vec<usize>> = new_names.par_iter().map(|n| index.matches(n)).collect();
+            for (j, hits) in hits.into_iter().enumerate() {
+                for i in hits {
                     if i != j {
-                        similar[i].push(name.to_string());
+                        similar[i].push(new_names[j].to_string());
                     }
                 }
             }

@@ -58,15 +58,17 @@ impl<T: Named> Registry<T> {
                 })
                 .collect());
         }
+        let index = crate::names::SimilarityIndex::new(names);
+        let index = &index;
         // A built index is only read: validation never waits for (or blocks) writers.
         let read = self.ln.db().with_conn(|conn| {
             if !name_index::is_current::<T>(conn)? {
                 return Ok(None);
             }
             if name_index::probe_pays(names) {
-                name_index::similar_existing::<T>(conn, names).map(Some)
+                name_index::similar_existing::<T>(conn, names, index).map(Some)
             } else {
-                name_index::similar_streaming::<T>(conn, names).map(Some)
+                name_index::similar_streaming::<T>(conn, names, index).map(Some)
             }
         })?;
         if let Some(found) = read {
@@ -77,9 +79,9 @@ impl<T: Named> Registry<T> {
             conn.lock(&[names_lock::<T>()])?;
             name_index::ensure::<T>(conn)?;
             if name_index::probe_pays(names) {
-                name_index::similar_existing::<T>(conn, names)
+                name_index::similar_existing::<T>(conn, names, index)
             } else {
-                name_index::similar_streaming::<T>(conn, names)
+                name_index::similar_streaming::<T>(conn, names, index)
             }
         })
     }

@@ -27,6 +27,13 @@ use crate::walk::regular_file_meta;
 /// writer memory bounded for wide tables and still compress well).
 const ROW_GROUP_ROWS: usize = 256 * 1024;
 
+/// The zstd level Parquet files are written with. Measured on 20 tables of 1M rows × 5
+/// columns (ids, floats, categories): level 1 encodes in 0.85× the time of level 3 and its
+/// files are no larger (38.0 MB against 39.9 MB; plain-encoded numbers compress as well at
+/// level 1); negative ("fast") levels were slower overall, their larger pages costing more
+/// to write than they save in compression.
+const ZSTD_LEVEL: i32 = 1;
+
 /// Tables with more columns than this are written with Snappy instead of zstd.
 const WIDE_TABLE_COLUMNS: usize = 2000;
 
@@ -184,7 +191,8 @@ pub(crate) fn check_batch_schema(
     })
 }
 
-/// Writes record batches to a Parquet file (zstd level 3; Snappy without dictionaries for
+/// Writes record batches to a Parquet file (zstd level 1, dictionaries for strings only,
+/// encoded on all cores; Snappy without dictionaries for
 /// tables of over 2000 columns, whose per-column state would cost ~175 KB a column) and
 /// returns the file's size.
 ///
@@ -293,27 +301,244 @@ fn write_parquet_stream(
     let compression = if wide {
         Compression::SNAPPY
     } else {
-        Compression::ZSTD(ZstdLevel::try_new(3).map_err(pq)?)
+        Compression::ZSTD(ZstdLevel::try_new(ZSTD_LEVEL).map_err(pq)?)
     };
-    let props = WriterProperties::builder()
+    let mut props = WriterProperties::builder()
         .set_compression(compression)
         .set_dictionary_enabled(!wide)
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .build();
-    write_file_atomically(path, |file| {
-        let mut writer = ArrowWriter::try_new(file, target.clone(), Some(props)).map_err(pq)?;
-        for (i, batch) in batches.enumerate() {
-            let batch = batch?;
-            check_batch_schema(path, i, schema, &batch)?;
-            let batch = cast_batch(&batch, &target).map_err(|source| Error::Arrow {
-                path: path.to_path_buf(),
-                source,
-            })?;
-            writer.write(&batch).map_err(pq)?;
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
+    // Dictionaries pay for strings (few distinct values, long to repeat); for numbers, dates
+    // and booleans they cost a hash per value and most often fall back to plain encoding
+    // anyway — plain pages compress better with zstd (a 1M-row id column: half the size)
+    // and encode several times faster. polars and DuckDB choose the same.
+    if !wide {
+        for field in target.fields() {
+            if !dictionary_pays(field.data_type()) {
+                props = props.set_column_dictionary_enabled(
+                    parquet::schema::types::ColumnPath::from(field.name().as_str()),
+                    false,
+                );
+            }
         }
-        writer.close().map_err(pq)?;
-        Ok(())
+    }
+    let props = props.build();
+    write_file_atomically(path, |file| {
+        let writer = ArrowWriter::try_new(file, target.clone(), Some(props)).map_err(pq)?;
+        let (file_writer, factory) = writer.into_serialized_writer().map_err(pq)?;
+        let cast = batches.enumerate().map(|(i, batch)| {
+            batch.and_then(|batch| {
+                check_batch_schema(path, i, schema, &batch)?;
+                cast_batch(&batch, &target).map_err(|source| Error::Arrow {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            })
+        });
+        encode_parallel(cast, file_writer, &factory, &target, pq)
     })
+}
+
+/// Whether a top-level column of `t` is written with a dictionary: strings, binaries and
+/// categoricals, and nested columns (whose leaves keep the writer's default).
+fn dictionary_pays(t: &DataType) -> bool {
+    !(t.is_primitive() || matches!(t, DataType::Boolean | DataType::Null))
+}
+
+/// Tables with more columns than this encode one row group at a time (in parallel by column).
+const PARALLEL_GROUPS_MAX_COLUMNS: usize = 64;
+
+/// Batches waiting for each row-group encoder.
+const PIPELINE_BATCHES: usize = 2;
+
+/// What the reading thread sends a row-group encoder.
+enum Piece {
+    /// Rows of row group `.0`, in order.
+    Rows(usize, RecordBatch),
+    /// Row group `.0` is complete.
+    End(usize),
+}
+
+type Chunks = Vec<parquet::arrow::arrow_writer::ArrowColumnChunk>;
+
+/// Encodes `batches` into Parquet row groups of [`ROW_GROUP_ROWS`] rows on all cores and
+/// writes them, in order, through `file`.
+///
+/// The calling thread reads the batches and deals whole row groups out to one encoder thread
+/// per core (group `g` to encoder `g % n`); each encodes its group's batches with their
+/// columns in parallel on the rayon pool, so neither a slow column nor a slow group leaves a
+/// core idle while reading goes on. A writer thread appends finished groups in order. Memory:
+/// the encoded pages of the groups in flight (one per encoder) and a few batches in each
+/// encoder's queue — not the table.
+fn encode_parallel<W: std::io::Write + Send>(
+    batches: impl Iterator<Item = Result<RecordBatch>>,
+    mut file: parquet::file::writer::SerializedFileWriter<W>,
+    factory: &parquet::arrow::arrow_writer::ArrowRowGroupWriterFactory,
+    schema: &SchemaRef,
+    pq: impl Fn(parquet::errors::ParquetError) -> Error,
+) -> Result<()> {
+    use std::sync::mpsc::{channel, sync_channel};
+    let descr = file.schema_descr();
+    let mut leaves_per_field = vec![0usize; schema.fields().len()];
+    for leaf in 0..descr.num_columns() {
+        leaves_per_field[descr.get_column_root_idx(leaf)] += 1;
+    }
+    // Every group in flight holds a writer per column (with its compression context), so
+    // wide tables, whose columns alone keep the cores busy, encode one group at a time.
+    let n_encoders = if schema.fields().len() > PARALLEL_GROUPS_MAX_COLUMNS {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8))
+    };
+    std::thread::scope(|scope| {
+        let (done_tx, done_rx) = channel::<parquet::errors::Result<(usize, Chunks)>>();
+        let mut queues = Vec::with_capacity(n_encoders);
+        for _ in 0..n_encoders {
+            let (tx, rx) = sync_channel::<Piece>(PIPELINE_BATCHES);
+            queues.push(tx);
+            let done = done_tx.clone();
+            let leaves = &leaves_per_field;
+            scope.spawn(move || {
+                let mut group: Option<(usize, ColumnWriters)> = None;
+                for piece in rx {
+                    let step = match piece {
+                        Piece::Rows(g, batch) => {
+                            let writers = match &mut group {
+                                Some((_, w)) => Ok(w),
+                                None => group_writers(factory, g, leaves)
+                                    .map(|w| &mut group.insert((g, w)).1),
+                            };
+                            writers
+                                .and_then(|w| encode_batch(w, schema, &batch))
+                                .map(|()| None)
+                        }
+                        Piece::End(g) => match group.take() {
+                            Some((_, w)) => close_group(w).map(|chunks| Some((g, chunks))),
+                            None => Ok(None),
+                        },
+                    };
+                    match step {
+                        Ok(None) => {}
+                        Ok(Some(finished)) => {
+                            if done.send(Ok(finished)).is_err() {
+                                return;
+                            }
+                        }
+                        Err(e) => {
+                            let _ = done.send(Err(e));
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        // The writer: appends groups in order as they finish (a later one may finish first).
+        let writer = scope.spawn(move || -> parquet::errors::Result<()> {
+            let mut waiting = std::collections::BTreeMap::new();
+            let mut next = 0;
+            for finished in done_rx {
+                let (g, chunks) = finished?;
+                waiting.insert(g, chunks);
+                while let Some(chunks) = waiting.remove(&next) {
+                    let mut row_group = file.next_row_group()?;
+                    for chunk in chunks {
+                        chunk.append_to_row_group(&mut row_group)?;
+                    }
+                    row_group.close()?;
+                    next += 1;
+                }
+            }
+            if !waiting.is_empty() {
+                return Err(parquet::errors::ParquetError::General(
+                    "a row group encoder stopped early".into(),
+                ));
+            }
+            file.close()?;
+            Ok(())
+        });
+        // Reading: split batches at row-group boundaries and deal the groups out.
+        let produced = (|| -> Result<()> {
+            let (mut group, mut rows) = (0usize, 0usize);
+            let send = |piece: Piece, g: usize| queues[g % n_encoders].send(piece).is_ok();
+            for batch in batches {
+                let batch = batch?;
+                let mut offset = 0;
+                while offset < batch.num_rows() {
+                    let take = (ROW_GROUP_ROWS - rows).min(batch.num_rows() - offset);
+                    // A closed queue means its encoder failed: the writer reports why.
+                    if !send(Piece::Rows(group, batch.slice(offset, take)), group) {
+                        return Ok(());
+                    }
+                    offset += take;
+                    rows += take;
+                    if rows == ROW_GROUP_ROWS {
+                        if !send(Piece::End(group), group) {
+                            return Ok(());
+                        }
+                        group += 1;
+                        rows = 0;
+                    }
+                }
+            }
+            // A table of zero rows has no row group, as `ArrowWriter` writes it.
+            if rows > 0 {
+                send(Piece::End(group), group);
+            }
+            Ok(())
+        })();
+        drop(queues);
+        let written = writer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        produced?;
+        written.map_err(pq)
+    })
+}
+
+type ColumnWriters = Vec<Vec<parquet::arrow::arrow_writer::ArrowColumnWriter>>;
+
+/// Column writers for row group `index`, grouped by top-level column.
+fn group_writers(
+    factory: &parquet::arrow::arrow_writer::ArrowRowGroupWriterFactory,
+    index: usize,
+    leaves_per_field: &[usize],
+) -> parquet::errors::Result<ColumnWriters> {
+    let mut flat = factory.create_column_writers(index)?.into_iter();
+    Ok(leaves_per_field
+        .iter()
+        .map(|&n| flat.by_ref().take(n).collect())
+        .collect())
+}
+
+/// Encodes one batch's columns, in parallel, into a row group's writers.
+fn encode_batch(
+    writers: &mut ColumnWriters,
+    schema: &SchemaRef,
+    batch: &RecordBatch,
+) -> parquet::errors::Result<()> {
+    use rayon::prelude::*;
+    writers
+        .par_iter_mut()
+        .zip(schema.fields().par_iter())
+        .zip(batch.columns().par_iter())
+        .try_for_each(|((writers, field), column)| {
+            let leaves = parquet::arrow::arrow_writer::compute_leaves(field, column)?;
+            for (writer, leaf) in writers.iter_mut().zip(&leaves) {
+                writer.write(leaf)?;
+            }
+            Ok(())
+        })
+}
+
+/// Closes a row group's writers (in parallel: closing compresses the last pages and the
+/// dictionaries) into its column chunks, in column order.
+fn close_group(writers: ColumnWriters) -> parquet::errors::Result<Chunks> {
+    use rayon::prelude::*;
+    writers
+        .into_par_iter()
+        .flatten()
+        .map(|w| w.close())
+        .collect()
 }
 
 /// `schema` with every column type replaced by its [`parquet_type`].
@@ -850,6 +1075,101 @@ mod tests {
             ],
         )
         .unwrap()
+    }
+
+    /// The parallel encoder splits batches at row-group boundaries, keeps column order
+    /// (a nested column has several leaves), and writes what `ArrowWriter` writes: the same
+    /// rows, the Arrow schema in the footer, no row group for an empty table.
+    #[test]
+    fn parallel_encoder_row_groups_and_nested_columns() {
+        use arrow::array::{ListArray, TimestampSecondArray};
+        use arrow::datatypes::Int64Type;
+        let dir = tempfile::tempdir().unwrap();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new_list("tags", Field::new_list_field(DataType::Int64, true), true),
+            Field::new(
+                "at",
+                DataType::Timestamp(TimeUnit::Second, Some("+02:00".into())),
+                true,
+            ),
+            Field::new("name", DataType::Utf8, true),
+        ]));
+        let make = |offset: i64, n: usize| {
+            let ids: Vec<i64> = (offset..offset + n as i64).collect();
+            let tags = ListArray::from_iter_primitive::<Int64Type, _, _>(
+                ids.iter()
+                    .map(|i| (i % 5 != 0).then(|| vec![Some(*i), None, Some(i * 2)])),
+            );
+            let at = TimestampSecondArray::from(ids.clone()).with_timezone("+02:00");
+            let names: Vec<Option<String>> = ids
+                .iter()
+                .map(|i| (i % 7 != 0).then(|| format!("n{i}")))
+                .collect();
+            RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(Int64Array::from(ids)),
+                    Arc::new(tags),
+                    Arc::new(at),
+                    Arc::new(StringArray::from(names)),
+                ],
+            )
+            .unwrap()
+        };
+        // 600,010 rows in uneven batches: three row groups, one batch split across two
+        let sizes = [100_000, 200_000, 10, 300_000];
+        let mut offset = 0;
+        let batches: Vec<RecordBatch> = sizes
+            .iter()
+            .map(|&n| {
+                let b = make(offset, n);
+                offset += n as i64;
+                b
+            })
+            .collect();
+        let p = dir.path().join("t.parquet");
+        write_parquet(&batches, &p).unwrap();
+        let file = File::open(&p).unwrap();
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+        let groups: Vec<i64> = builder
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.num_rows())
+            .collect();
+        assert_eq!(groups, vec![262_144, 262_144, 75_722]);
+        // seconds are written as microseconds in the same zone; everything else as given
+        let at = builder
+            .schema()
+            .field_with_name("at")
+            .unwrap()
+            .data_type()
+            .clone();
+        assert_eq!(
+            at,
+            DataType::Timestamp(TimeUnit::Microsecond, Some("+02:00".into()))
+        );
+        let back = concat_batches(builder.schema(), &read_parquet(&p).unwrap()).unwrap();
+        let given = concat_batches(&schema, &batches).unwrap();
+        assert_eq!(back.num_rows(), 600_010);
+        for name in ["id", "tags", "name"] {
+            assert_eq!(
+                back.column_by_name(name).unwrap().as_ref(),
+                given.column_by_name(name).unwrap().as_ref(),
+                "column {name}"
+            );
+        }
+        let micros = cast_with_options(given.column(2), &at, &CastOptions::default()).unwrap();
+        assert_eq!(back.column(2).as_ref(), micros.as_ref());
+        // an empty table: the schema, no row group
+        let e = dir.path().join("empty.parquet");
+        write_parquet([&make(0, 0)], &e).unwrap();
+        let file = File::open(&e).unwrap();
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+        assert_eq!(builder.metadata().num_row_groups(), 0);
+        assert_eq!(builder.schema().fields().len(), 4);
+        assert_eq!(n_rows(&e).unwrap(), 0);
     }
 
     #[test]

@@ -208,6 +208,150 @@ pub fn hash_file_with_chunk_size(path: &Path, chunk_size: u64) -> Result<FileHas
     }
 }
 
+/// Hashes the local file `src` as [`hash_file`] does and copies it to `dest`, a file that
+/// must not exist yet, in one read of `src`: one thread reads and writes the copy while the
+/// other hashes. `on_bytes` is called with the size of each piece hashed. On failure `dest`
+/// is removed. A file whose size changes while it is read is an error (the copy and the hash
+/// would not describe one content).
+pub fn hash_and_copy_file(
+    src: &Path,
+    dest: &Path,
+    on_bytes: &(dyn Fn(u64) + Sync),
+) -> Result<FileHash> {
+    hash_and_copy_with_chunk_size(src, dest, HASH_CHUNK_SIZE, on_bytes)
+}
+
+fn hash_and_copy_with_chunk_size(
+    src: &Path,
+    dest: &Path,
+    chunk_size: u64,
+    on_bytes: &(dyn Fn(u64) + Sync),
+) -> Result<FileHash> {
+    regular_file_meta(src, "use hash_folder")?;
+    let mut file = File::open(src).map_err(|e| Error::io("open", src, e))?;
+    let meta = file.metadata().map_err(|e| Error::io("stat", src, e))?;
+    if !meta.is_file() {
+        return Err(Error::NotARegularFile {
+            path: src.to_path_buf(),
+            kind: "special file",
+        });
+    }
+    let size = meta.len();
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(dest)
+        .map_err(|e| Error::io("create", dest, e))?;
+    let mut digest = RangeDigest::new(size, chunk_size);
+    let copied = {
+        use std::io::Write as _;
+        let mut sink = |b: &[u8]| {
+            digest.update(b);
+            on_bytes(b.len() as u64);
+        };
+        // a file that grows is caught below: at most one byte more is read
+        let mut limited = (&mut file).take(size + 1);
+        if size >= OVERLAP_MIN {
+            stream_overlapped_tee(&mut limited, |b: &[u8]| out.write_all(b), sink)
+        } else {
+            let mut written = Ok(());
+            let n = stream_into(&mut limited, &mut vec![0u8; buf_len(size + 1)], |b| {
+                if written.is_ok() {
+                    written = out.write_all(b);
+                    sink(b);
+                }
+            });
+            n.and_then(|n| written.map(|()| n))
+        }
+    };
+    let result = match copied {
+        Err(e) => Err(Error::io("copy", src, e)),
+        Ok(n) if n != size => Err(Error::io(
+            "read",
+            src,
+            io::Error::other(format!(
+                "the file changed while it was read ({size} bytes, then {n}); save it again \
+                 when it is complete"
+            )),
+        )),
+        Ok(_) => Ok(digest.finish()),
+    };
+    if result.is_err() {
+        drop(out);
+        let _ = std::fs::remove_file(dest);
+    }
+    result
+}
+
+/// [`hash_file`]'s digest fed with a whole file in order: `md5` of everything for files up to
+/// the chunk size, else `sha1` of the first and of the last chunk.
+enum RangeDigest {
+    Md5(Md5, u64),
+    Sha1Fl {
+        first: Sha1,
+        last: Sha1,
+        size: u64,
+        chunk: u64,
+        pos: u64,
+    },
+}
+
+impl RangeDigest {
+    fn new(size: u64, chunk: u64) -> Self {
+        if size <= chunk {
+            RangeDigest::Md5(Md5::new(), size)
+        } else {
+            RangeDigest::Sha1Fl {
+                first: Sha1::new(),
+                last: Sha1::new(),
+                size,
+                chunk,
+                pos: 0,
+            }
+        }
+    }
+
+    fn update(&mut self, b: &[u8]) {
+        match self {
+            RangeDigest::Md5(h, _) => h.update(b),
+            RangeDigest::Sha1Fl {
+                first,
+                last,
+                size,
+                chunk,
+                pos,
+            } => {
+                let start = *pos;
+                let end = start + b.len() as u64;
+                let slice = |from: u64, to: u64| -> &[u8] {
+                    let (from, to) = (from.clamp(start, end), to.clamp(start, end));
+                    &b[(from - start) as usize..(to - start) as usize]
+                };
+                first.update(slice(0, *chunk));
+                last.update(slice(*size - *chunk, *size));
+                *pos = end;
+            }
+        }
+    }
+
+    fn finish(self) -> FileHash {
+        match self {
+            RangeDigest::Md5(h, size) => FileHash {
+                hash: b64(&h.finalize(), HASH_LEN),
+                hash_type: HashType::Md5,
+                size,
+            },
+            RangeDigest::Sha1Fl {
+                first, last, size, ..
+            } => FileHash {
+                hash: b64(&sha1_of_pair(&first.finalize(), &last.finalize()), HASH_LEN),
+                hash_type: HashType::Sha1Fl,
+                size,
+            },
+        }
+    }
+}
+
 /// sha1 of exactly `len` bytes of the file at `path` from `offset` on.
 fn sha1_range(path: &Path, offset: u64, len: u64) -> Result<Vec<u8>> {
     let mut file = File::open(path).map_err(|e| Error::io("open", path, e))?;
@@ -253,7 +397,17 @@ fn stream_into(r: &mut impl Read, buf: &mut [u8], mut sink: impl FnMut(&[u8])) -
 
 /// Like [`stream_into`], but a second thread reads the next buffer while `sink` digests the
 /// current one, so disk or page-cache reads overlap with hashing.
-fn stream_overlapped(r: &mut (impl Read + Send), mut sink: impl FnMut(&[u8])) -> io::Result<u64> {
+fn stream_overlapped(r: &mut (impl Read + Send), sink: impl FnMut(&[u8])) -> io::Result<u64> {
+    stream_overlapped_tee(r, |_| Ok(()), sink)
+}
+
+/// [`stream_overlapped`], where the reading thread also hands each buffer to `tee` (a copy's
+/// writer) before `sink` digests it: a file is read once, copied and hashed in parallel.
+fn stream_overlapped_tee(
+    r: &mut (impl Read + Send),
+    mut tee: impl FnMut(&[u8]) -> io::Result<()> + Send,
+    mut sink: impl FnMut(&[u8]),
+) -> io::Result<u64> {
     use std::sync::mpsc::sync_channel;
     const N_BUFS: usize = 3;
     let (full_tx, full_rx) = sync_channel::<io::Result<(Vec<u8>, usize)>>(N_BUFS);
@@ -265,7 +419,7 @@ fn stream_overlapped(r: &mut (impl Read + Send), mut sink: impl FnMut(&[u8])) ->
     std::thread::scope(move |scope| {
         scope.spawn(move || {
             while let Ok(mut buf) = empty_rx.recv() {
-                let res = read_full(r, &mut buf);
+                let res = read_full(r, &mut buf).and_then(|n| tee(&buf[..n]).map(|()| n));
                 let done = !matches!(res, Ok(n) if n > 0);
                 if full_tx.send(res.map(|n| (buf, n))).is_err() || done {
                     return;
@@ -515,6 +669,50 @@ mod tests {
                 "chunk {chunk}"
             );
         }
+    }
+
+    /// One pass copies the file and gives `hash_file`'s hash, for md5 and sha1-fl, small
+    /// files and files read on two threads; a destination that exists is refused untouched.
+    #[test]
+    fn hash_and_copy_matches_hash_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let small: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let big: Vec<u8> = (0..(OVERLAP_MIN as u32 + 123_457))
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+            .collect();
+        let total = std::sync::atomic::AtomicU64::new(0);
+        for (name, data) in [("small", &small), ("big", &big), ("empty", &Vec::new())] {
+            let p = write(dir.path(), name, data);
+            let n = data.len() as u64;
+            let chunks = [
+                1,
+                4096,
+                n.saturating_sub(1).max(1),
+                n.max(1),
+                5_000_000,
+                u64::MAX,
+            ];
+            for (i, chunk) in chunks.into_iter().enumerate() {
+                let dest = dir.path().join(format!("{name}-{i}.copy"));
+                total.store(0, std::sync::atomic::Ordering::Relaxed);
+                let h = hash_and_copy_with_chunk_size(&p, &dest, chunk, &|b| {
+                    total.fetch_add(b, std::sync::atomic::Ordering::Relaxed);
+                })
+                .unwrap();
+                assert_eq!(
+                    h,
+                    hash_file_with_chunk_size(&p, chunk).unwrap(),
+                    "{name} {chunk}"
+                );
+                assert_eq!(&std::fs::read(&dest).unwrap(), data, "{name} {chunk}");
+                assert_eq!(total.load(std::sync::atomic::Ordering::Relaxed), n);
+            }
+        }
+        let p = write(dir.path(), "src", b"new");
+        let taken = write(dir.path(), "taken", b"old");
+        let err = hash_and_copy_file(&p, &taken, &|_| {}).unwrap_err();
+        assert!(err.to_string().contains("taken"), "{err}");
+        assert_eq!(std::fs::read(&taken).unwrap(), b"old");
     }
 
     #[test]

@@ -41,7 +41,7 @@ mod walk;
 
 pub use error::{Error, Result};
 pub use hash::{
-    FileHash, FolderHash, HASH_CHUNK_SIZE, HashType, hash_bytes, hash_file,
+    FileHash, FolderHash, HASH_CHUNK_SIZE, HashType, hash_and_copy_file, hash_bytes, hash_file,
     hash_file_with_chunk_size, hash_files_parallel, hash_folder, hash_from_etag, hash_from_hashes,
     hash_set, hash_walk, hash_walk_with,
 };

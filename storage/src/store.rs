@@ -148,6 +148,8 @@ struct Inner {
     endpoint: String,
     bucket: String,
     secrets: Vec<String>,
+    /// Whether the server refused a conditional write (`If-None-Match: *`) once.
+    conditional_refused: std::sync::atomic::AtomicBool,
 }
 
 impl fmt::Debug for Store {
@@ -291,6 +293,7 @@ impl Store {
             endpoint: String::new(),
             bucket: String::new(),
             secrets: Vec::new(),
+            conditional_refused: Default::default(),
         })
     }
 
@@ -342,6 +345,7 @@ impl Store {
             endpoint: String::new(),
             bucket: String::new(),
             secrets: Vec::new(),
+            conditional_refused: Default::default(),
         })
     }
 
@@ -418,6 +422,7 @@ impl Store {
             local_root: None,
             bucket: bucket.to_string(),
             secrets,
+            conditional_refused: Default::default(),
         })
     }
 
@@ -482,6 +487,57 @@ impl Store {
         local: &Path,
         on_bytes: &(dyn Fn(u64) + Sync),
     ) -> Result<()> {
+        self.put_file_inner(key, local, on_bytes, false)
+    }
+
+    /// Uploads `local` to `key` only if no object is there yet ([`Error::AlreadyExists`]
+    /// otherwise; never replaces one). On S3 this is one conditional request
+    /// (`If-None-Match: *`, or the conditional completion of a multipart upload), so an
+    /// object can be written at its final key directly; a server that refuses conditional
+    /// writes gets a check before a plain write (noted once per store). Local stores write a
+    /// temporary file and link it to its name.
+    pub fn put_file_new_with(
+        &self,
+        key: &str,
+        local: &Path,
+        on_bytes: &(dyn Fn(u64) + Sync),
+    ) -> Result<()> {
+        if self.local_path(key).is_some() {
+            return self.put_file_inner(key, local, on_bytes, true);
+        }
+        let refused = &self.inner.conditional_refused;
+        let conditional = self.inner.aop.info().capability().write_with_if_not_exists;
+        if conditional && !refused.load(std::sync::atomic::Ordering::Relaxed) {
+            match self.put_file_inner(key, local, on_bytes, true) {
+                Err(Error::Backend { message, .. })
+                    if message.contains("NotImplemented")
+                        || message.contains("not implemented") =>
+                {
+                    refused.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                other => return other,
+            }
+        }
+        if self.exists(key)? {
+            return Err(self.already(key));
+        }
+        self.put_file_inner(key, local, on_bytes, false)
+    }
+
+    fn already(&self, key: &str) -> Error {
+        Error::AlreadyExists {
+            url: self.root_url().to_string(),
+            key: key.to_string(),
+        }
+    }
+
+    fn put_file_inner(
+        &self,
+        key: &str,
+        local: &Path,
+        on_bytes: &(dyn Fn(u64) + Sync),
+        if_new: bool,
+    ) -> Result<()> {
         let path = self.path(key)?;
         // A FIFO would block the open and a device would upload forever: regular files only.
         regular_file_meta(local, "upload its files one by one (see walk_folder)")?;
@@ -491,11 +547,18 @@ impl Store {
                 inner: &mut src,
                 on_bytes,
             };
-            return write_atomically(&dest, |f| io::copy(&mut counted, f).map(|_| ()));
+            let placed =
+                write_into_place(&dest, !if_new, |f| io::copy(&mut counted, f).map(|_| ()))?;
+            return if placed {
+                Ok(())
+            } else {
+                Err(self.already(key))
+            };
         }
         let opts = WriteOptions {
             chunk: Some(TRANSFER_CHUNK),
             concurrent: TRANSFER_CONCURRENCY,
+            if_not_exists: if_new,
             ..Default::default()
         };
         // The async writer, because only it can abort a failed multipart upload.
@@ -864,6 +927,8 @@ impl Store {
         match e.kind() {
             ErrorKind::NotFound => self.not_found(key),
             ErrorKind::IsADirectory => self.not_a_file(key),
+            // a conditional write (`If-None-Match: *`) found an object at the key
+            ErrorKind::ConditionNotMatch => self.already(key),
             ErrorKind::PermissionDenied => Error::AccessDenied {
                 // S3 says why in an error code (SignatureDoesNotMatch, InvalidAccessKeyId, …);
                 // the rest of opendal's context is noise for a person.
@@ -1037,15 +1102,33 @@ impl<R: Read> Read for Counted<'_, R> {
 }
 
 fn write_atomically(dest: &Path, fill: impl FnOnce(&mut File) -> io::Result<()>) -> Result<()> {
+    write_into_place(dest, true, fill).map(|_| ())
+}
+
+/// Writes a temporary file next to `dest` and moves it to `dest`: replacing what is there
+/// when `replace`, else only if nothing is (a link, atomic among racing writers). Returns
+/// whether the file was placed (`false`: `dest` existed and was kept).
+fn write_into_place(
+    dest: &Path,
+    replace: bool,
+    fill: impl FnOnce(&mut File) -> io::Result<()>,
+) -> Result<bool> {
     let parent = match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     let mut tmp = crate::tmp::file_in(&parent)?;
     fill(tmp.as_file_mut()).map_err(|e| Error::io("write", dest, e))?;
-    tmp.persist(dest)
-        .map_err(|e| Error::io("rename a temporary file to", dest, e.error))?;
-    Ok(())
+    let placed = if replace {
+        tmp.persist(dest)
+    } else {
+        tmp.persist_noclobber(dest)
+    };
+    match placed {
+        Ok(_) => Ok(true),
+        Err(e) if !replace && e.error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(Error::io("rename a temporary file to", dest, e.error)),
+    }
 }
 
 #[cfg(test)]

@@ -28,15 +28,91 @@ pub(super) struct Prepared {
     pub(super) in_place: Option<(Storage, String)>,
     /// A folder's files, walked once: the very files that were hashed are uploaded.
     pub(super) walk: Option<lamella_storage::FolderWalk>,
+    /// The copy for the instance's local storage, written under staging while the file was
+    /// hashed (one read of the file); removed unless the save takes it.
+    pub(super) staged: Option<StagedCopy>,
     pub(super) _tmp: Option<tempfile::TempDir>,
+}
+
+/// A file's copy written under `.lamella/.staging/` of a local storage during [`prepare`]
+/// (hash and copy in one pass). Dropping it removes the copy: a duplicate or a failed save
+/// leaves nothing behind; [`StagedCopy::take`] hands the key to the save, which then owns it.
+///
+/// [`prepare`]: ArtifactDraft::prepare
+pub(super) struct StagedCopy {
+    storage_id: Option<i64>,
+    key: String,
+    path: PathBuf,
+    armed: bool,
+}
+
+impl StagedCopy {
+    /// A fresh staging place for a file of `suffix` in the instance's storage, when that
+    /// storage is a local folder this instance writes to; `None` otherwise (uploads stay a
+    /// step of their own).
+    pub(super) fn place(ln: &Instance, suffix: &str) -> Result<Option<StagedCopy>> {
+        let target = ln.storage();
+        if !ln.manages(&target) {
+            return Ok(None);
+        }
+        let key = format!(
+            "{}/{}{suffix}",
+            super::STAGING,
+            lamella_schema::base62_uid(20)
+        );
+        let Some(path) = ln.store_for(&target)?.local_path(&key) else {
+            return Ok(None);
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        }
+        Ok(Some(StagedCopy {
+            storage_id: target.id,
+            key,
+            path,
+            armed: true,
+        }))
+    }
+
+    /// Where the copy is written.
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The key of the copy, now the save's to promote or remove, for a save into the storage
+    /// `storage_id`; `None` (and the copy removed) when the save writes elsewhere.
+    pub(super) fn take(mut self, storage_id: Option<i64>) -> Option<String> {
+        if self.storage_id != storage_id {
+            return None;
+        }
+        self.armed = false;
+        Some(std::mem::take(&mut self.key))
+    }
+}
+
+impl Drop for StagedCopy {
+    fn drop(&mut self) {
+        if self.armed {
+            // best effort: a leftover under staging is swept by `doctor`
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 impl ArtifactDraft {
     pub(super) fn prepare(&self) -> Result<Prepared> {
         match &self.source {
             Source::Table(batches) => {
-                let tmp = tempfile::tempdir().map_err(io_err(std::env::temp_dir()))?;
-                let path = tmp.path().join("table.parquet");
+                // Written straight to its staging place in a local storage (no copy later),
+                // else to a temporary folder from where it is uploaded.
+                let staged = StagedCopy::place(&self.ln, ".parquet")?;
+                let (path, tmp) = match &staged {
+                    Some(s) => (s.path().to_path_buf(), None),
+                    None => {
+                        let tmp = tempfile::tempdir().map_err(io_err(std::env::temp_dir()))?;
+                        (tmp.path().join("table.parquet"), Some(tmp))
+                    }
+                };
                 let size = lamella_storage::write_parquet(batches.iter(), &path)?;
                 let h = hash_file(&path)?;
                 let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
@@ -52,12 +128,19 @@ impl ArtifactDraft {
                     accessor: Some("DataFrame".into()),
                     in_place: None,
                     walk: None,
-                    _tmp: Some(tmp),
+                    staged,
+                    _tmp: tmp,
                 })
             }
             Source::Path(p) => match p.to_str().filter(|s| crate::instance::is_remote(s)) {
                 Some(url) => prepare_remote(&self.ln, url),
-                None => prepare_path(&LocalContext::of(&self.ln)?, p),
+                None => prepare_path(
+                    &LocalContext {
+                        copy_progress: true,
+                        ..LocalContext::of(&self.ln)?
+                    },
+                    p,
+                ),
             },
         }
     }
@@ -72,6 +155,9 @@ pub(super) struct LocalContext {
     pub(super) protected: Vec<(PathBuf, String)>,
     /// The instance, whose progress callback hashing reports to.
     pub(super) ln: Instance,
+    /// Whether copying a single file into storage while hashing it reports its bytes as
+    /// uploading (a save of one file; a save of many reports files hashed instead).
+    pub(super) copy_progress: bool,
 }
 
 impl LocalContext {
@@ -100,6 +186,7 @@ impl LocalContext {
         }
         Ok(LocalContext {
             ln: ln.clone(),
+            copy_progress: false,
             storages,
             protected,
         })
@@ -164,14 +251,38 @@ pub(super) fn prepare_path(ctx: &LocalContext, p: &Path) -> Result<Prepared> {
             accessor: None,
             in_place,
             walk: Some(walk),
+            staged: None,
             _tmp: None,
         })
     } else {
-        let h = hash_file(&abs)?;
         let suffix = suffix_of(&name);
         // A file that claims to be a table must be one: checked now (the Parquet footer; the
         // CSV header and row widths, in one streaming pass), not at the first load.
         let n_observations = lamella_storage::check_table(&abs)?.map(|n| n as i64);
+        // A file to be copied into a local storage is copied as it is hashed: read once.
+        let staged = match &in_place {
+            Some(_) => None,
+            None => StagedCopy::place(&ctx.ln, &suffix)?,
+        };
+        let h = match &staged {
+            Some(s) => {
+                let meter = ctx.copy_progress.then(|| {
+                    crate::progress::Meter::new(
+                        &ctx.ln,
+                        crate::ProgressTask::Uploading,
+                        crate::ProgressUnit::Bytes,
+                        meta.len(),
+                    )
+                });
+                let on_bytes = |n| {
+                    if let Some(m) = &meter {
+                        m.add(n);
+                    }
+                };
+                lamella_storage::hash_and_copy_file(&abs, s.path(), &on_bytes)?
+            }
+            None => hash_file(&abs)?,
+        };
         Ok(Prepared {
             local: abs,
             is_dir: false,
@@ -184,6 +295,7 @@ pub(super) fn prepare_path(ctx: &LocalContext, p: &Path) -> Result<Prepared> {
             n_observations,
             in_place,
             walk: None,
+            staged,
             _tmp: None,
         })
     }
@@ -246,6 +358,7 @@ pub(super) fn prepare_remote(ln: &Instance, url: &str) -> Result<Prepared> {
                 n_observations: None,
                 in_place: Some((storage, key)),
                 walk: None,
+                staged: None,
                 _tmp: None,
             })
         }
@@ -279,6 +392,7 @@ pub(super) fn prepare_remote(ln: &Instance, url: &str) -> Result<Prepared> {
                 accessor: None,
                 in_place: Some((storage, key)),
                 walk: None,
+                staged: None,
                 _tmp: None,
             })
         }

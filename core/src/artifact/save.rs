@@ -27,6 +27,10 @@ pub(super) struct Plan {
     /// Uploaded objects: (staging key, path relative to the object's final place; "" for a
     /// file).
     pub(super) staged: Vec<(String, String)>,
+    /// The uid chosen before the upload when the object went straight to its final key (an
+    /// object store, a new version family): committed as a new family, the object needs no
+    /// promotion; committed as a version after all, it is moved like a staged one.
+    pub(super) early_uid: Option<String>,
 }
 
 /// What committing one plan came to.
@@ -65,13 +69,28 @@ pub(super) fn save_prepared(
         ln.require_managed(&target)?;
     }
     let store = ln.store_for(&target)?;
+    // Files copied while they were hashed are staged already.
+    for (_, p) in plans.iter_mut() {
+        if p.copy
+            && let Some(copy) = p.prepared.staged.take()
+            && let Some(key) = copy.take(Some(p.record.storage_id))
+        {
+            p.staged.push((key, String::new()));
+        }
+    }
     let bytes: u64 = plans
         .iter()
-        .filter(|(_, p)| p.copy)
+        .filter(|(_, p)| p.copy && p.staged.is_empty())
         .map(|(_, p)| p.prepared.size)
         .sum();
-    let meter = Meter::new(ln, ProgressTask::Uploading, ProgressUnit::Bytes, bytes);
-    stage(&store, &mut plans, &|n| meter.add(n))?;
+    // (Nothing left to upload — files copied while hashed — reports nothing.)
+    let meter =
+        (bytes > 0).then(|| Meter::new(ln, ProgressTask::Uploading, ProgressUnit::Bytes, bytes));
+    stage(&store, &mut plans, &|n| {
+        if let Some(m) = &meter {
+            m.add(n);
+        }
+    })?;
     drop(meter);
     let staged_keys = |plans: &[(usize, Plan)]| -> Vec<String> {
         plans
@@ -97,7 +116,14 @@ pub(super) fn save_prepared(
     // Whatever was staged and not promoted (duplicates found under the lock, or a failure)
     // goes; on failure so do the objects this save promoted — no other save owns them,
     // since promotion never replaces an object.
-    remove_all(&store, &staged_keys(&plans));
+    let leftover: Vec<String> = {
+        let promoted: std::collections::HashSet<&String> = promoted.iter().collect();
+        staged_keys(&plans)
+            .into_iter()
+            .filter(|k| !promoted.contains(k))
+            .collect()
+    };
+    remove_all(&store, &leftover);
     let outcomes = match result {
         Ok(o) => o,
         Err(e) => {
@@ -263,6 +289,7 @@ pub(super) fn plan(
                 dedup,
                 policy: draft.policy,
                 staged: Vec::new(),
+                early_uid: None,
             },
         ));
     }
@@ -278,19 +305,24 @@ pub(super) fn stage(
     on_bytes: &(dyn Fn(u64) + Sync),
 ) -> Result<()> {
     use rayon::prelude::*;
-    let results: Vec<Result<Vec<(String, String)>>> = plans
-        .par_iter()
-        .map(|(_, plan)| {
-            if !plan.copy {
-                return Ok(Vec::new());
-            }
-            upload_staging(store, plan, on_bytes)
-        })
-        .collect();
+    let results: Vec<Result<Uploaded>> = on_object_pool(store, || {
+        plans
+            .par_iter()
+            .map(|(_, plan)| {
+                if !plan.copy || !plan.staged.is_empty() {
+                    return Ok((Vec::new(), None));
+                }
+                upload_staging(store, plan, on_bytes)
+            })
+            .collect()
+    });
     let mut first_err = None;
     for ((_, plan), r) in plans.iter_mut().zip(results) {
         match r {
-            Ok(staged) => plan.staged = staged,
+            Ok((staged, early_uid)) => {
+                plan.staged.extend(staged);
+                plan.early_uid = early_uid;
+            }
             Err(e) => {
                 first_err.get_or_insert(e);
             }
@@ -307,30 +339,49 @@ pub(super) fn stage(
     Ok(())
 }
 
-/// Uploads one plan's file or folder under staging; returns (staging key, relative path).
+/// A plan's uploaded objects, (key, path relative to the object's place), and the uid chosen
+/// for them when they went to their final keys.
+type Uploaded = (Vec<(String, String)>, Option<String>);
+
+/// Uploads one plan's file or folder; returns (key, relative path) of each object and, for an
+/// object store and an artifact that does not revise another, the uid chosen for it.
+///
+/// Object stores get the object at its final key `.lamella/<uid>…` under a uid drawn now, in
+/// one conditional request that never replaces an object (no staging copy, no server-side copy
+/// later: most saves start a new version family and keep that uid). Local stores upload under
+/// `.lamella/.staging/<token>…` and promote with a link, which costs nothing.
 pub(super) fn upload_staging(
     store: &Store,
     plan: &Plan,
     on_bytes: &(dyn Fn(u64) + Sync),
-) -> Result<Vec<(String, String)>> {
-    let token = base62_uid(20);
+) -> Result<Uploaded> {
+    let early_uid = (store.kind() != lamella_storage::StoreKind::Local && plan.revises.is_none())
+        .then(|| String::from(crate::versions::new_family::<Artifact>()));
+    let base = match &early_uid {
+        Some(uid) => format!("{LAMELLA_DIR}/{uid}"),
+        None => format!("{STAGING}/{}", base62_uid(20)),
+    };
+    let put = |key: &str, local: &std::path::Path| match early_uid {
+        Some(_) => store.put_file_new_with(key, local, on_bytes),
+        None => store.put_file_with(key, local, on_bytes),
+    };
     let mut staged = Vec::new();
     let result = (|| -> Result<()> {
         if let Some(walk) = &plan.prepared.walk {
             for f in &walk.files {
-                let key = format!("{STAGING}/{token}/{}", f.rel);
-                store.put_file_with(&key, &f.path, on_bytes)?;
+                let key = format!("{base}/{}", f.rel);
+                put(&key, &f.path)?;
                 staged.push((key, f.rel.clone()));
             }
         } else {
-            let key = format!("{STAGING}/{token}{}", plan.prepared.suffix);
-            store.put_file_with(&key, &plan.prepared.local, on_bytes)?;
+            let key = format!("{base}{}", plan.prepared.suffix);
+            put(&key, &plan.prepared.local)?;
             staged.push((key, String::new()));
         }
         Ok(())
     })();
     match result {
-        Ok(()) => Ok(staged),
+        Ok(()) => Ok((staged, early_uid)),
         Err(e) => {
             let keys: Vec<String> = staged.into_iter().map(|(k, _)| k).collect();
             remove_all(store, &keys);
@@ -542,16 +593,40 @@ pub(super) fn commit(
                 lamella_schema::set_latest(conn, &registry::ARTIFACT, stem, None, t)?;
                 next.into()
             }
-            None => crate::versions::new_family::<Artifact>().into(),
+            None => match p.early_uid.take() {
+                Some(uid) => uid,
+                None => crate::versions::new_family::<Artifact>().into(),
+            },
         };
         new_rows.push(p.record.clone());
         new_index.push(j);
     }
     Artifact::insert_all(conn, &mut new_rows)?;
     failpoint("before-promote")?;
-    for (row, &j) in new_rows.iter().zip(&new_index) {
-        let p = &plans[j].1;
-        promote(store, p, &row.uid, promoted)?;
+    {
+        use rayon::prelude::*;
+        let plans = &*plans;
+        let moved: Vec<(Vec<String>, Result<()>)> = on_object_pool(store, || {
+            new_rows
+                .par_iter()
+                .zip(new_index.par_iter())
+                .map(|(row, &j)| {
+                    let mut keys = Vec::new();
+                    let r = promote(store, &plans[j].1, &row.uid, &mut keys);
+                    (keys, r)
+                })
+                .collect()
+        });
+        let mut first_err = None;
+        for (keys, r) in moved {
+            promoted.extend(keys);
+            if let Err(e) = r {
+                first_err.get_or_insert(e);
+            }
+        }
+        if let Some(e) = first_err {
+            return Err(e);
+        }
     }
     failpoint("after-promote")?;
     // Outcomes in plan order; later duplicates within the batch return the first's record.
@@ -605,6 +680,11 @@ pub(super) fn promote(
     uid: &str,
     promoted: &mut Vec<String>,
 ) -> Result<()> {
+    // Uploaded to its final place under this very uid: nothing to move.
+    if p.staged.iter().all(|(k, rel)| *k == final_key(p, uid, rel)) {
+        promoted.extend(p.staged.iter().map(|(k, _)| k.clone()));
+        return Ok(());
+    }
     if p.prepared.is_dir {
         let prefix = format!("{LAMELLA_DIR}/{uid}");
         let stale = store.list(&prefix)?;
@@ -616,11 +696,7 @@ pub(super) fn promote(
         }
     }
     for (staging, rel) in &p.staged {
-        let fin = if p.prepared.is_dir {
-            format!("{LAMELLA_DIR}/{uid}/{rel}")
-        } else {
-            format!("{LAMELLA_DIR}/{uid}{}", p.prepared.suffix)
-        };
+        let fin = final_key(p, uid, rel);
         match store.rename_new(staging, &fin) {
             Ok(()) => {}
             Err(lamella_storage::Error::AlreadyExists { .. }) if !p.prepared.is_dir => {
@@ -634,3 +710,36 @@ pub(super) fn promote(
     }
     Ok(())
 }
+
+/// Where a plan's object (a folder's file at `rel`) lives once saved under `uid`.
+fn final_key(p: &Plan, uid: &str, rel: &str) -> String {
+    if p.prepared.is_dir {
+        format!("{LAMELLA_DIR}/{uid}/{rel}")
+    } else {
+        format!("{LAMELLA_DIR}/{uid}{}", p.prepared.suffix)
+    }
+}
+
+/// Runs `work` (parallel object requests) on the object pool when `store` is remote: object
+/// stores answer in milliseconds of latency, not CPU, so more requests than cores are in
+/// flight; local stores use the cores' pool.
+pub(super) fn on_object_pool<T: Send>(store: &Store, work: impl FnOnce() -> T + Send) -> T {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    if store.kind() == lamella_storage::StoreKind::Local {
+        return work();
+    }
+    let pool = POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(OBJECT_REQUESTS)
+            .thread_name(|i| format!("lamella-objects-{i}"))
+            .build()
+            .ok()
+    });
+    match pool {
+        Some(pool) => pool.install(work),
+        None => work(),
+    }
+}
+
+/// Object requests in flight at once on a remote store.
+const OBJECT_REQUESTS: usize = 16;

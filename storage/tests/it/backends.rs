@@ -234,6 +234,25 @@ fn exercise(store: &Store) {
         }
     }
 
+    // writes that never replace: one conditional request on S3, a link on local folders
+    for (key, first, second) in [("new/s.bin", &small, &big), ("new/b.bin", &big, &small)] {
+        let sent = std::sync::atomic::AtomicU64::new(0);
+        store
+            .put_file_new_with(key, first, &|n| {
+                sent.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            })
+            .unwrap();
+        let size = std::fs::metadata(first).unwrap().len();
+        assert_eq!(sent.into_inner(), size);
+        let err = store.put_file_new_with(key, second, &|_| {}).unwrap_err();
+        assert!(
+            matches!(&err, Error::AlreadyExists { key: k, .. } if k == key),
+            "{err}"
+        );
+        assert_eq!(store.stat(key).unwrap().size, size, "{key} was replaced");
+    }
+    assert_eq!(keys(store, "new"), ["new/b.bin", "new/s.bin"]);
+
     // clean up
     for m in store.list("").unwrap() {
         store.delete(&m.key).unwrap();

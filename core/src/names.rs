@@ -117,25 +117,61 @@ fn char_mask(chars: &[char]) -> u64 {
     })
 }
 
-/// A hasher for keys that are already well-mixed fingerprints.
-#[derive(Default, Clone, Copy)]
-struct Identity(u64);
-
-impl std::hash::Hasher for Identity {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 << 8) | u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
+/// The fingerprints of the indexed keys' variants, each with its key's number, in one sorted
+/// array of `fp32 << 32 | key` (8 bytes an entry: a million names file ~25 million variants,
+/// which a map of buckets would hold in over a gigabyte), with a directory on the top bits so
+/// a lookup is a short binary search. 32 bits of fingerprint suffice: every hit is verified.
+#[derive(Debug, Default)]
+struct FpTable {
+    entries: Vec<u64>,
+    /// `dir[b]`: the first entry whose fingerprint's top [`DIR_BITS`] bits are `>= b`.
+    dir: Vec<u32>,
 }
 
-type FpMap = std::collections::HashMap<u64, Vec<u32>, std::hash::BuildHasherDefault<Identity>>;
+const DIR_BITS: u32 = 16;
+
+impl FpTable {
+    fn entry(fp: u64, key: u32) -> u64 {
+        ((fp >> 32) << 32) | u64::from(key)
+    }
+
+    fn build(mut entries: Vec<u64>) -> FpTable {
+        use rayon::slice::ParallelSliceMut as _;
+        if entries.len() > 100_000 {
+            entries.par_sort_unstable();
+        } else {
+            entries.sort_unstable();
+        }
+        entries.dedup();
+        entries.shrink_to_fit();
+        let mut dir = Vec::with_capacity((1 << DIR_BITS) + 1);
+        let mut i = 0usize;
+        for b in 0..=(1u64 << DIR_BITS) {
+            while i < entries.len() && (entries[i] >> (64 - DIR_BITS)) < b {
+                i += 1;
+            }
+            dir.push(i as u32);
+        }
+        FpTable { entries, dir }
+    }
+
+    /// Calls `f` with the number of every key filed under `fp`.
+    fn get(&self, fp: u64, mut f: impl FnMut(u32)) {
+        if self.entries.is_empty() {
+            return;
+        }
+        let top = (fp >> 32) as u32;
+        let b = (fp >> (64 - DIR_BITS)) as usize;
+        let bucket = &self.entries[self.dir[b] as usize..self.dir[b + 1] as usize];
+        let start = bucket.partition_point(|e| ((e >> 32) as u32) < top);
+        for e in &bucket[start..] {
+            if (e >> 32) as u32 != top {
+                break;
+            }
+            f(*e as u32);
+        }
+    }
+}
 
 /// Finds, for new names, the similar names among candidates in time linear in the number of
 /// candidates. Each indexed key is filed under fingerprints of its one-edit variants (deleted
@@ -149,38 +185,45 @@ pub struct SimilarityIndex {
     /// a cheap first test when only a few names are indexed (a single create).
     masks: Vec<u64>,
     /// Fingerprints of full keys and letter deletions.
-    exact: FpMap,
+    exact: FpTable,
     /// Fingerprints of wildcard variants at letters.
-    wild_letters: FpMap,
+    wild_letters: FpTable,
     /// Fingerprints of wildcard variants at digits.
-    wild_digits: FpMap,
+    wild_digits: FpTable,
 }
 
 impl SimilarityIndex {
     /// Indexes the names to be checked.
     pub fn new<S: AsRef<str>>(names: &[S]) -> SimilarityIndex {
-        let mut idx = SimilarityIndex::default();
+        let mut keys = Vec::with_capacity(names.len());
+        let mut masks = Vec::with_capacity(names.len());
+        let (mut exact, mut wild_letters, mut wild_digits) = (Vec::new(), Vec::new(), Vec::new());
+        let mut chars: Vec<char> = Vec::new();
         for (i, n) in names.iter().enumerate() {
             let key = normalize(n.as_ref());
-            let chars: Vec<char> = key.chars().collect();
-            idx.masks.push(char_mask(&chars));
+            chars.clear();
+            chars.extend(key.chars());
+            masks.push(char_mask(&chars));
             if !chars.is_empty() {
                 let i = i as u32;
                 variants(&chars, false, |kind, fp| {
-                    let map = match kind {
-                        WILD_LETTER => &mut idx.wild_letters,
-                        WILD_DIGIT => &mut idx.wild_digits,
-                        _ => &mut idx.exact,
+                    let table = match kind {
+                        WILD_LETTER => &mut wild_letters,
+                        WILD_DIGIT => &mut wild_digits,
+                        _ => &mut exact,
                     };
-                    let bucket = map.entry(fp).or_default();
-                    if bucket.last() != Some(&i) {
-                        bucket.push(i);
-                    }
+                    table.push(FpTable::entry(fp, i));
                 });
             }
-            idx.keys.push(key);
+            keys.push(key);
         }
-        idx
+        SimilarityIndex {
+            keys,
+            masks,
+            exact: FpTable::build(exact),
+            wild_letters: FpTable::build(wild_letters),
+            wild_digits: FpTable::build(wild_digits),
+        }
     }
 
     /// The indexes of the indexed names similar to `candidate`.
@@ -212,11 +255,7 @@ impl SimilarityIndex {
                 return hits;
             }
         }
-        let mut probe = |map: &FpMap, fp: u64| {
-            if let Some(ids) = map.get(&fp) {
-                hits.extend(ids.iter().map(|&i| i as usize));
-            }
-        };
+        let mut probe = |table: &FpTable, fp: u64| table.get(fp, |i| hits.push(i as usize));
         variants(chars, true, |kind, fp| match kind {
             // equal keys and indexed keys with one letter more (their deletions are in `exact`);
             // the candidate with one letter more, or two adjacent letters swapped

@@ -145,8 +145,9 @@ impl<T: Named> Registry<T> {
             let mut seen = HashSet::new();
             input
                 .iter()
-                .map(|r| r.name_str().to_string())
-                .filter(|n| seen.insert(n.clone()))
+                .map(|r| r.name_str())
+                .filter(|n| seen.insert(*n))
+                .map(str::to_string)
                 .collect()
         };
         // Concurrent creates of one name: the second waits, then finds the first's record.
@@ -154,18 +155,39 @@ impl<T: Named> Registry<T> {
         T::check_references(conn, &input)?;
         name_index::ensure::<T>(conn)?;
         let existing: Vec<T> = lamella_schema::load_where_in(conn, "name", &names)?;
+        drop(names);
         let existing: HashMap<String, T> = existing
             .into_iter()
             .map(|r| (r.name_str().to_string(), r))
             .collect();
-        // New records, first occurrence of each name.
-        let mut seen = HashSet::new();
-        let mut new: Vec<T> = input
-            .iter()
-            .filter(|r| !existing.contains_key(r.name_str()))
-            .filter(|r| seen.insert(r.name_str().to_string()))
-            .cloned()
-            .collect();
+        // Where each input record ends up, without copying records (a bulk save may hold a
+        // million): new (first occurrence of a name), an existing record, or the same as an
+        // earlier input.
+        enum Slot {
+            New(usize),
+            Existing,
+            SameAs(usize),
+        }
+        let mut notes = Vec::new();
+        let mut noted = HashSet::new();
+        let mut first: HashMap<String, usize> = HashMap::new();
+        let mut order: Vec<(Slot, Option<String>)> = Vec::with_capacity(input.len());
+        let mut new: Vec<T> = Vec::new();
+        for r in input {
+            if let Some(stored) = existing.get(r.name_str()) {
+                if noted.insert(r.name_str().to_string()) {
+                    notes.extend(r.differences(stored));
+                }
+                order.push((Slot::Existing, Some(r.name_str().to_string())));
+            } else if let Some(&j) = first.get(r.name_str()) {
+                order.push((Slot::SameAs(j), None));
+            } else {
+                first.insert(r.name_str().to_string(), order.len());
+                order.push((Slot::New(new.len()), None));
+                new.push(r);
+            }
+        }
+        drop(first);
         // A new name that is another record's synonym would shadow it: the same word would
         // name two records.
         if !new.is_empty() {
@@ -217,22 +239,30 @@ impl<T: Named> Registry<T> {
         T::insert_all(conn, &mut new)?;
         name_index::add(conn, &new)?;
         let created = new.len();
-        let mut by_name: HashMap<String, T> = existing.clone();
-        for r in new {
-            by_name.insert(r.name_str().to_string(), r);
-        }
-        let records = input
-            .iter()
-            .map(|r| by_name[r.name_str()].clone())
-            .collect();
-        let mut notes = Vec::new();
-        let mut noted = HashSet::new();
-        for r in &input {
-            if let Some(stored) = existing.get(r.name_str())
-                && noted.insert(r.name_str().to_string())
-            {
-                notes.extend(r.differences(stored));
-            }
+        // The usual bulk save (all new, no repeats) returns the inserted records as they are.
+        let all_new_in_order = order.len() == new.len()
+            && order
+                .iter()
+                .enumerate()
+                .all(|(k, (slot, _))| matches!(slot, Slot::New(i) if *i == k));
+        let mut records: Vec<T> =
+            Vec::with_capacity(if all_new_in_order { 0 } else { order.len() });
+        let mut new: Vec<Option<T>> = if all_new_in_order {
+            records = new;
+            order.clear();
+            Vec::new()
+        } else {
+            new.into_iter().map(Some).collect()
+        };
+        for (slot, name) in order {
+            let record = match slot {
+                Slot::New(i) => new[i].take(),
+                Slot::Existing => name.and_then(|n| existing.get(&n).cloned()),
+                Slot::SameAs(j) => records.get(j).cloned(),
+            };
+            records.push(record.ok_or_else(|| {
+                Error::Internal(format!("saving a {} lost a record", T::REGISTRY.name))
+            })?);
         }
         let mut existing_names: Vec<String> = existing.into_keys().collect();
         existing_names.sort();

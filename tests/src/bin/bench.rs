@@ -1,8 +1,8 @@
 //! `lamella-bench`: Lamella's benchmarks, run by `cargo xtask bench` (release build). Prints
 //! one aligned table of figures per backend next to LaminDB 2.12's on the same machine.
 //!
-//! Options: `--quick` (smaller sizes), `--only sqlite|postgres`, `--group labels|artifacts|
-//! features|validation|collections|hashing` (repeatable). PostgreSQL figures need
+//! Options: `--quick` (smaller sizes), `--only sqlite|postgres|s3`, `--group labels|artifacts|
+//! features|validation|collections|hashing|s3` (repeatable; `s3` needs the test S3 server). PostgreSQL figures need
 //! `LAMELLA_TEST_POSTGRES_URL` (xtask sets it).
 
 use std::time::{Duration, Instant};
@@ -360,6 +360,142 @@ fn artifacts(ln: &Instance, backend: &'static str, rows: &mut Vec<Row>) -> Resul
         time: d,
         per: None,
         lamindb: "30-41 s",
+    });
+    Ok(())
+}
+
+/// A 1M x 5 Parquet file of random numbers written by Lamella (≈ 40 MB), for registering.
+fn parquet_file(dir: &std::path::Path, name: &str) -> Result<std::path::PathBuf> {
+    use lamella_core::arrow::array::{ArrayRef, Float64Array, Int64Array};
+    use rand::Rng as _;
+    let mut rng = rand::rng();
+    let n = 1_000_000;
+    let mut cols: Vec<(String, ArrayRef)> = Vec::new();
+    for c in 0..5 {
+        let col: ArrayRef = if c % 2 == 0 {
+            std::sync::Arc::new(Float64Array::from_iter_values((0..n).map(|_| rng.random())))
+        } else {
+            std::sync::Arc::new(Int64Array::from_iter_values(
+                (0..n).map(|_| rng.random_range(0..1i64 << 40)),
+            ))
+        };
+        cols.push((format!("c{c}"), col));
+    }
+    let batch = lamella_core::RecordBatch::try_from_iter(cols)?;
+    let path = dir.join(name);
+    lamella_core::write_parquet([&batch], &path)?;
+    Ok(path)
+}
+
+/// `md5sum` of `path` as a whole process, the best of three.
+fn md5sum_time(path: &std::path::Path) -> Result<Duration> {
+    let mut best = Duration::MAX;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let ok = std::process::Command::new("md5sum")
+            .arg(path)
+            .output()?
+            .status
+            .success();
+        anyhow::ensure!(ok, "md5sum failed");
+        best = best.min(t.elapsed());
+    }
+    Ok(best)
+}
+
+/// Registering a Parquet file of 1M x 5 (≈ 40 MB) next to `md5sum` of the same file: one
+/// read of the file hashes and copies it, so the save should cost little more than the hash.
+fn register_file(ln: &Instance, backend: &'static str, rows: &mut Vec<Row>) -> Result<()> {
+    let dir = tempfile::tempdir_in(std::env::current_dir()?)?;
+    let path = parquet_file(dir.path(), "register.parquet")?;
+    let floor = md5sum_time(&path)?;
+    let mut best = Duration::MAX;
+    for i in 0..3 {
+        let (_, d) = time(|| {
+            Ok(ln
+                .artifacts()
+                .from_path(&path)
+                .on_duplicate(lamella_core::DuplicatePolicy::CreateNew)
+                .description(format!("register {i}"))
+                .save()?)
+        })?;
+        best = best.min(d);
+    }
+    rows.push(Row {
+        backend,
+        what: format!(
+            "register a 1M x 5 Parquet file ({} MB; md5sum alone {}, ratio {:.2})",
+            std::fs::metadata(&path)?.len() / 1_000_000,
+            fmt_duration(floor),
+            best.as_secs_f64() / floor.as_secs_f64()
+        ),
+        time: best,
+        per: None,
+        lamindb: "96 ms",
+    });
+    Ok(())
+}
+
+/// Saving into S3-compatible storage (the local test server): 1,000 files of 1 KB in one
+/// batch, one 200 MB file, a 1M x 5 Parquet file. Skipped without `LAMELLA_TEST_S3_ENDPOINT`.
+fn s3(rows: &mut Vec<Row>) -> Result<()> {
+    let Some(root) = lamella_tests::s3_root() else {
+        return Ok(());
+    };
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite://{}", dir.path().join("s3.db").display());
+    let ln = Instance::init(&root, Some(&url))?;
+    let files = tempfile::tempdir_in(std::env::current_dir()?)?;
+    let paths: Vec<std::path::PathBuf> = (0..1000)
+        .map(|i| {
+            let p = files.path().join(format!("f{i:04}.txt"));
+            let mut body = format!("s3 file {i} ").into_bytes();
+            body.resize(1024, b'x');
+            std::fs::write(&p, body).map(|_| p)
+        })
+        .collect::<std::io::Result<_>>()?;
+    let (_, d) = time(|| Ok(ln.artifacts().save_paths(&paths, Some("batch"))?))?;
+    rows.push(Row {
+        backend: "S3",
+        what: "register 1,000 x 1 KB files as one batch".into(),
+        time: d,
+        per: None,
+        lamindb: "28.6 s",
+    });
+    let big = files.path().join("big.bin");
+    {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&big)?);
+        let mut block = vec![0u8; 1 << 20];
+        for i in 0..200u32 {
+            for (j, b) in block.iter_mut().enumerate() {
+                *b = (j as u32).wrapping_mul(2_654_435_761).wrapping_add(i) as u8;
+            }
+            f.write_all(&block)?;
+        }
+    }
+    let (_, d) = time(|| {
+        Ok(ln
+            .artifacts()
+            .from_path(&big)
+            .description("200 MB")
+            .save()?)
+    })?;
+    rows.push(Row {
+        backend: "S3",
+        what: "register one 200 MB file".into(),
+        time: d,
+        per: None,
+        lamindb: "2.71 s",
+    });
+    let pq = parquet_file(files.path(), "s3.parquet")?;
+    let (_, d) = time(|| Ok(ln.artifacts().from_path(&pq).description("1M x 5").save()?))?;
+    rows.push(Row {
+        backend: "S3",
+        what: "register a 1M x 5 Parquet file".into(),
+        time: d,
+        per: None,
+        lamindb: "405 ms",
     });
     Ok(())
 }
@@ -835,7 +971,7 @@ fn collections(
         ),
         time: d,
         per: None,
-        lamindb: if quick { "" } else { "polars 30.4 s" },
+        lamindb: "",
     });
     // The same files through polars, when this machine's Python has it.
     let paths: Vec<std::path::PathBuf> = drift
@@ -975,7 +1111,7 @@ fn main() -> Result<()> {
         .and_then(|i| args.get(i + 1).cloned());
     let big: u64 = if quick { 100_000 } else { 1_000_000 };
     // `--group NAME` (repeatable) runs only those groups: labels, artifacts, features,
-    // validation, collections, hashing.
+    // validation, collections, hashing, s3.
     let groups: Vec<String> = args
         .windows(2)
         .filter(|w| w[0] == "--group")
@@ -994,6 +1130,7 @@ fn main() -> Result<()> {
         }
         if wanted("artifacts") {
             artifacts(&ln, "SQLite", &mut rows)?;
+            register_file(&ln, "SQLite", &mut rows)?;
         }
         if wanted("features") {
             features(&ln, "SQLite", &mut rows)?;
@@ -1011,6 +1148,9 @@ fn main() -> Result<()> {
         if wanted("hashing") {
             hashing(&mut rows)?;
         }
+    }
+    if wanted("s3") && only.as_deref().is_none_or(|o| o == "s3") {
+        s3(&mut rows)?;
     }
     if only.as_deref().is_none_or(|o| o == "postgres") {
         match std::env::var("LAMELLA_TEST_POSTGRES_URL") {

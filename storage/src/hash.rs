@@ -179,7 +179,7 @@ pub fn hash_file_with_chunk_size(path: &Path, chunk_size: u64) -> Result<FileHas
     }
     let size = meta.len();
     if size <= chunk_size {
-        let mut h = Md5::new();
+        let mut h = FileMd5::new();
         // LaminDB reads at most `chunk_size` bytes here.
         let mut limited = (&mut file).take(chunk_size);
         let res = if size >= OVERLAP_MIN {
@@ -188,8 +188,12 @@ pub fn hash_file_with_chunk_size(path: &Path, chunk_size: u64) -> Result<FileHas
             stream_into(&mut limited, &mut vec![0u8; buf_len(size)], |b| h.update(b))
         };
         res.map_err(|e| Error::io("read", path, e))?;
+        let digest = match h.finish() {
+            Some(d) => d,
+            None => md5_portable(path, chunk_size)?,
+        };
         Ok(FileHash {
-            hash: b64(&h.finalize(), HASH_LEN),
+            hash: b64(&digest, HASH_LEN),
             hash_type: HashType::Md5,
             size,
         })
@@ -274,7 +278,7 @@ fn hash_and_copy_with_chunk_size(
                  when it is complete"
             )),
         )),
-        Ok(_) => Ok(digest.finish()),
+        Ok(_) => digest.finish(dest),
     };
     if result.is_err() {
         drop(out);
@@ -286,7 +290,7 @@ fn hash_and_copy_with_chunk_size(
 /// [`hash_file`]'s digest fed with a whole file in order: `md5` of everything for files up to
 /// the chunk size, else `sha1` of the first and of the last chunk.
 enum RangeDigest {
-    Md5(Md5, u64),
+    Md5(FileMd5, u64),
     Sha1Fl {
         first: Sha1,
         last: Sha1,
@@ -299,7 +303,7 @@ enum RangeDigest {
 impl RangeDigest {
     fn new(size: u64, chunk: u64) -> Self {
         if size <= chunk {
-            RangeDigest::Md5(Md5::new(), size)
+            RangeDigest::Md5(FileMd5::new(), size)
         } else {
             RangeDigest::Sha1Fl {
                 first: Sha1::new(),
@@ -334,10 +338,17 @@ impl RangeDigest {
         }
     }
 
-    fn finish(self) -> FileHash {
-        match self {
+    /// The hash; `copy` (a file with the same bytes) is hashed again if OpenSSL failed.
+    fn finish(self, copy: &Path) -> Result<FileHash> {
+        Ok(match self {
             RangeDigest::Md5(h, size) => FileHash {
-                hash: b64(&h.finalize(), HASH_LEN),
+                hash: b64(
+                    &match h.finish() {
+                        Some(d) => d,
+                        None => md5_portable(copy, size)?,
+                    },
+                    HASH_LEN,
+                ),
                 hash_type: HashType::Md5,
                 size,
             },
@@ -348,8 +359,59 @@ impl RangeDigest {
                 hash_type: HashType::Sha1Fl,
                 size,
             },
+        })
+    }
+}
+
+/// The md5 of a file's bytes: through OpenSSL (its x86-64 assembly hashes about 25 % faster
+/// than the portable code: 760 against 610 MB/s here), or the portable RustCrypto code where
+/// OpenSSL refuses md5 (a FIPS configuration). The digests are the same.
+enum FileMd5 {
+    Ssl(openssl::hash::Hasher),
+    Portable(Md5),
+    /// OpenSSL failed mid-stream (never seen): the file is hashed again, portably.
+    Failed,
+}
+
+impl FileMd5 {
+    fn new() -> FileMd5 {
+        match openssl::hash::Hasher::new(openssl::hash::MessageDigest::md5()) {
+            Ok(h) => FileMd5::Ssl(h),
+            Err(_) => FileMd5::Portable(Md5::new()),
         }
     }
+
+    fn update(&mut self, b: &[u8]) {
+        match self {
+            FileMd5::Ssl(h) => {
+                if h.update(b).is_err() {
+                    *self = FileMd5::Failed;
+                }
+            }
+            FileMd5::Portable(h) => h.update(b),
+            FileMd5::Failed => {}
+        }
+    }
+
+    /// The 16-byte digest; `None` if OpenSSL failed on the way.
+    fn finish(self) -> Option<Vec<u8>> {
+        match self {
+            FileMd5::Ssl(mut h) => h.finish().ok().map(|d| d.to_vec()),
+            FileMd5::Portable(h) => Some(h.finalize().to_vec()),
+            FileMd5::Failed => None,
+        }
+    }
+}
+
+/// The md5 of the first `limit` bytes of the file at `path`, by the portable code.
+fn md5_portable(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
+    let mut h = Md5::new();
+    stream_into(&mut file.take(limit), &mut vec![0u8; READ_BUF], |b| {
+        h.update(b)
+    })
+    .map_err(|e| Error::io("read", path, e))?;
+    Ok(h.finalize().to_vec())
 }
 
 /// sha1 of exactly `len` bytes of the file at `path` from `offset` on.

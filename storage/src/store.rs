@@ -718,10 +718,16 @@ impl Store {
     /// Deletes the object at `key`. Deleting a missing object is not an error.
     pub fn delete(&self, key: &str) -> Result<()> {
         let path = self.path(key)?;
-        if let Some(p) = self.local_path(key)
-            && p.is_dir()
-        {
-            return Err(self.not_a_file(key));
+        if let Some(p) = self.local_path(key) {
+            if p.is_dir() {
+                return Err(self.not_a_file(key));
+            }
+            // A plain unlink: no round trip through the async runtime.
+            return match std::fs::remove_file(&p) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(Error::io("remove", &p, e)),
+            };
         }
         self.op()?
             .delete(&path)

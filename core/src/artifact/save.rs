@@ -115,7 +115,8 @@ pub(super) fn save_prepared(
     });
     // Whatever was staged and not promoted (duplicates found under the lock, or a failure)
     // goes; on failure so do the objects this save promoted — no other save owns them,
-    // since promotion never replaces an object.
+    // since promotion never replaces an object. (`promoted` lists the moved staging keys
+    // too, so nothing is deleted twice.)
     let leftover: Vec<String> = {
         let promoted: std::collections::HashSet<&String> = promoted.iter().collect();
         staged_keys(&plans)
@@ -606,17 +607,25 @@ pub(super) fn commit(
     {
         use rayon::prelude::*;
         let plans = &*plans;
-        let moved: Vec<(Vec<String>, Result<()>)> = on_object_pool(store, || {
-            new_rows
-                .par_iter()
-                .zip(new_index.par_iter())
-                .map(|(row, &j)| {
-                    let mut keys = Vec::new();
-                    let r = promote(store, &plans[j].1, &row.uid, &mut keys);
-                    (keys, r)
+        let promote_one = |(row, &j): (&Artifact, &usize)| {
+            let mut keys = Vec::new();
+            let r = promote(store, &plans[j].1, &row.uid, &mut keys);
+            (keys, r)
+        };
+        // Object stores: many moves in flight. Local folders: one after the other — links
+        // into one folder take its lock, and parallel movers only wait for each other.
+        let moved: Vec<(Vec<String>, Result<()>)> =
+            if store.kind() == lamella_storage::StoreKind::Local {
+                new_rows.iter().zip(&new_index).map(promote_one).collect()
+            } else {
+                on_object_pool(store, || {
+                    new_rows
+                        .par_iter()
+                        .zip(new_index.par_iter())
+                        .map(promote_one)
+                        .collect()
                 })
-                .collect()
-        });
+            };
         let mut first_err = None;
         for (keys, r) in moved {
             promoted.extend(keys);
@@ -706,6 +715,9 @@ pub(super) fn promote(
             }
             Err(e) => return Err(e.into()),
         }
+        // The staging key is gone with the move: listed so the cleanup does not delete it
+        // again (a request per object on S3); deleting it after a failure finds nothing.
+        promoted.push(staging.clone());
         promoted.push(fin);
     }
     Ok(())

@@ -1,7 +1,8 @@
 //! `lamella-bench`: Lamella's benchmarks, run by `cargo xtask bench` (release build). Prints
 //! one aligned table of figures per backend next to LaminDB 2.12's on the same machine.
 //!
-//! Options: `--quick` (smaller sizes), `--only sqlite|postgres|s3`, `--group labels|artifacts|
+//! Options: `--quick` (smaller sizes), `--peers` (polars and DuckDB side by side, with the
+//! ratios and their targets), `--only sqlite|postgres|s3`, `--group labels|artifacts|
 //! features|validation|collections|hashing|s3` (repeatable; `s3` needs the test S3 server). PostgreSQL figures need
 //! `LAMELLA_TEST_POSTGRES_URL` (xtask sets it).
 
@@ -850,7 +851,8 @@ fn polars_export(
         t = time.perf_counter()\n\
         pl.concat([pl.scan_parquet(p) for p in paths], how='diagonal_relaxed').sink_parquet(out)\n\
         d = time.perf_counter() - t\n\
-        print(d, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)\n";
+        hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n\
+        print(d, int(hwm) * 1024)\n";
     let has = std::process::Command::new("python3")
         .args(["-c", "import polars"])
         .stderr(std::process::Stdio::null())
@@ -874,12 +876,59 @@ fn polars_export(
     Ok(Some((Duration::from_secs_f64(secs), peak)))
 }
 
+/// DuckDB on the same member files (`read_parquet(…, union_by_name=true)` → `COPY … TO`),
+/// timed inside Python; `None` when `python3` cannot import duckdb. Time and peak RSS.
+fn duckdb_export(
+    paths: &[std::path::PathBuf],
+    out: &std::path::Path,
+) -> Result<Option<(Duration, u64)>> {
+    const SCRIPT: &str = "import sys, time\n\
+        import duckdb\n\
+        out, paths = sys.argv[1], sys.argv[2:]\n\
+        duckdb.sql('SET enable_progress_bar = false')\n\
+        t = time.perf_counter()\n\
+        duckdb.sql(f\"COPY (SELECT * FROM read_parquet({paths!r}, union_by_name=true)) TO '{out}' (FORMAT parquet)\")\n\
+        d = time.perf_counter() - t\n\
+        hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n\
+        print(d, int(hwm) * 1024)\n";
+    if !lamella_tests::python_has(&["duckdb"]) {
+        return Ok(None);
+    }
+    let run = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(SCRIPT)
+        .arg(out)
+        .args(paths)
+        .output()?;
+    if !run.status.success() {
+        anyhow::bail!("{}", String::from_utf8_lossy(&run.stderr));
+    }
+    let text = String::from_utf8_lossy(&run.stdout);
+    let last = text.lines().last().unwrap_or("");
+    let mut parts = last.split_whitespace();
+    let secs: f64 = parts
+        .next()
+        .unwrap_or("")
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{e}: DuckDB printed {text:?}"))?;
+    let peak: u64 = parts.next().unwrap_or("").parse()?;
+    Ok(Some((Duration::from_secs_f64(secs), peak)))
+}
+
+/// `ours` against a peer's time: "1.23x polars (target >= 1.25x)", leaked for the table.
+fn ratio(ours: Duration, peer: Duration, name: &str, target: f64) -> &'static str {
+    let r = peer.as_secs_f64() / ours.as_secs_f64().max(1e-9);
+    let verdict = if r >= target { "met" } else { "not met" };
+    Box::leak(format!("{r:.2}x {name} (target {target}x: {verdict})").into_boxed_str())
+}
+
 /// Collections: load() of 10 x 100k rows, export() and check() of a drifting collection,
 /// lineage of a long chain and of a run with many inputs, tracking overhead.
 fn collections(
     ln: &Instance,
     backend: &'static str,
     quick: bool,
+    peers: bool,
     rows: &mut Vec<Row>,
 ) -> Result<()> {
     use lamella_core::{Join, LineageOf, Transform};
@@ -978,19 +1027,36 @@ fn collections(
         .iter()
         .map(|a| Ok(ln.artifacts().cache(a)?))
         .collect::<Result<_>>()?;
-    match polars_export(&paths, &out.path().join("polars.parquet")) {
-        Ok(Some((d, peak))) => rows.push(Row {
-            backend,
-            what: format!(
-                "  polars scan_parquet → concat(diagonal_relaxed) → sink_parquet, same files (peak RSS {} MB)",
-                peak / 1_000_000
-            ),
-            time: d,
-            per: None,
-            lamindb: "",
-        }),
-        Ok(None) => eprintln!("polars side by side skipped: python3 cannot import polars"),
-        Err(e) => eprintln!("polars side by side failed: {e:#}"),
+    if peers {
+        let ours = d;
+        match polars_export(&paths, &out.path().join("polars.parquet")) {
+            Ok(Some((d, peak))) => rows.push(Row {
+                backend,
+                what: format!(
+                    "  peer: polars scan_parquet → concat(diagonal_relaxed) → sink_parquet, same files (peak RSS {} MB)",
+                    peak / 1_000_000
+                ),
+                time: d,
+                per: None,
+                lamindb: ratio(ours, d, "polars", 1.25),
+            }),
+            Ok(None) => eprintln!("peer polars not found: python3 cannot import polars"),
+            Err(e) => eprintln!("peer polars failed: {e:#}"),
+        }
+        match duckdb_export(&paths, &out.path().join("duckdb.parquet")) {
+            Ok(Some((d, peak))) => rows.push(Row {
+                backend,
+                what: format!(
+                    "  peer: DuckDB read_parquet(union_by_name) → COPY TO parquet, same files (peak RSS {} MB)",
+                    peak / 1_000_000
+                ),
+                time: d,
+                per: None,
+                lamindb: ratio(ours, d, "DuckDB", 1.0),
+            }),
+            Ok(None) => eprintln!("peer DuckDB not found: python3 cannot import duckdb"),
+            Err(e) => eprintln!("peer DuckDB failed: {e:#}"),
+        }
     }
     // Lineage: a 50-step chain, and a run with 10,000 inputs.
     let mut prev: Option<lamella_core::Artifact> = None;
@@ -1105,6 +1171,20 @@ fn group(n: u64) -> String {
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
+    // `--peers`: the same workloads through polars and DuckDB where python3 has them, each
+    // ratio next to its target (LaminDB's figures, measured on this kind of machine, are in
+    // the last column).
+    let peers = args.iter().any(|a| a == "--peers");
+    if peers {
+        let found: Vec<&str> = ["polars", "duckdb", "lamindb"]
+            .into_iter()
+            .filter(|m| lamella_tests::python_has(&[m]))
+            .collect();
+        eprintln!(
+            "peers found: {} (LaminDB figures are the issue's, measured on this kind of machine)",
+            if found.is_empty() { "none".to_string() } else { found.join(", ") }
+        );
+    }
     let only = args
         .iter()
         .position(|a| a == "--only")
@@ -1143,7 +1223,7 @@ fn main() -> Result<()> {
         if wanted("collections") {
             let dir = tempfile::tempdir()?;
             let fresh = Instance::init(dir.path().join("collections"), None)?;
-            collections(&fresh, "SQLite", quick, &mut rows)?;
+            collections(&fresh, "SQLite", quick, peers, &mut rows)?;
         }
         if wanted("hashing") {
             hashing(&mut rows)?;
@@ -1177,7 +1257,7 @@ fn main() -> Result<()> {
                     let pg3 = PgDatabase::create(&url)?;
                     let dir = tempfile::tempdir()?;
                     let fresh = Instance::init(dir.path().join("collections"), Some(&pg3.url))?;
-                    collections(&fresh, "PostgreSQL", quick, &mut rows)?;
+                    collections(&fresh, "PostgreSQL", quick, peers, &mut rows)?;
                 }
             }
             Err(_) => eprintln!(

@@ -647,7 +647,9 @@ pub fn name_keys_insert(conn: &mut Conn<'_>, registry: i16, rows: &[(i64, i64)])
     // Few statements for many rows: on SQLite the rows are written into the statement as
     // integer literals (20,000 per statement; measured faster than bound parameters, of which
     // a statement may hold only 32,766, and than a JSON array), on PostgreSQL they travel as
-    // two bound arrays.
+    // two bound arrays. The rows are new (the caller files new records, under the names
+    // lock): PostgreSQL inserts them plainly — `ON CONFLICT` costs a speculative insertion
+    // per row, 45 % of the time of 120,000 rows.
     use diesel::sql_types::{Array, BigInt};
     use std::fmt::Write as _;
     let per_statement = match &conn.inner {
@@ -672,8 +674,7 @@ pub fn name_keys_insert(conn: &mut Conn<'_>, registry: i16, rows: &[(i64, i64)])
                 let (fps, ids): (Vec<i64>, Vec<i64>) = chunk.iter().copied().unzip();
                 diesel::sql_query(format!(
                     "INSERT INTO lamella_name_keys (registry, fp, record_id) \
-                     SELECT {registry}, f, r FROM unnest($1::bigint[], $2::bigint[]) AS t(f, r) \
-                     ON CONFLICT DO NOTHING"
+                     SELECT {registry}, f, r FROM unnest($1::bigint[], $2::bigint[]) AS t(f, r)"
                 ))
                 .bind::<Array<BigInt>, _>(fps)
                 .bind::<Array<BigInt>, _>(ids)

@@ -168,6 +168,8 @@ fn add_rows<'n>(
     // order fill its pages one after the other instead of splitting pages all over it.
     let flush = |conn: &mut Conn<'_>, rows: &mut Vec<(i64, i64)>| -> Result<()> {
         rows.sort_unstable();
+        // A record's fingerprints are distinct and records are new: no row is inserted twice.
+        rows.dedup();
         lamella_schema::name_keys_insert(conn, registry, rows)?;
         rows.clear();
         Ok(())

@@ -1182,7 +1182,11 @@ fn main() -> Result<()> {
             .collect();
         eprintln!(
             "peers found: {} (LaminDB figures are the issue's, measured on this kind of machine)",
-            if found.is_empty() { "none".to_string() } else { found.join(", ") }
+            if found.is_empty() {
+                "none".to_string()
+            } else {
+                found.join(", ")
+            }
         );
     }
     let only = args

@@ -165,19 +165,7 @@ pub fn hash_file_with_chunk_size(path: &Path, chunk_size: u64) -> Result<FileHas
             reason: "chunk size must be at least 1 byte".into(),
         });
     }
-    // Check before opening: opening a FIFO blocks until a writer appears, and a device such
-    // as /dev/zero never ends.
-    regular_file_meta(path, "use hash_folder")?;
-    let mut file = File::open(path).map_err(|e| Error::io("open", path, e))?;
-    let meta = file.metadata().map_err(|e| Error::io("stat", path, e))?;
-    if !meta.is_file() {
-        // replaced between the check and the open
-        return Err(Error::NotARegularFile {
-            path: path.to_path_buf(),
-            kind: "special file",
-        });
-    }
-    let size = meta.len();
+    let (mut file, size) = open_regular(path)?;
     if size <= chunk_size {
         let mut h = FileMd5::new();
         // LaminDB reads at most `chunk_size` bytes here.
@@ -188,12 +176,8 @@ pub fn hash_file_with_chunk_size(path: &Path, chunk_size: u64) -> Result<FileHas
             stream_into(&mut limited, &mut vec![0u8; buf_len(size)], |b| h.update(b))
         };
         res.map_err(|e| Error::io("read", path, e))?;
-        let digest = match h.finish() {
-            Some(d) => d,
-            None => md5_portable(path, chunk_size)?,
-        };
         Ok(FileHash {
-            hash: b64(&digest, HASH_LEN),
+            hash: b64(&h.finish(path)?, HASH_LEN),
             hash_type: HashType::Md5,
             size,
         })
@@ -210,6 +194,22 @@ pub fn hash_file_with_chunk_size(path: &Path, chunk_size: u64) -> Result<FileHas
             size,
         })
     }
+}
+
+/// Opens the regular file at `path` for reading and gives its size. Checked before opening:
+/// opening a FIFO blocks until a writer appears, and a device such as /dev/zero never ends;
+/// and again after, in case it was replaced in between.
+fn open_regular(path: &Path) -> Result<(File, u64)> {
+    regular_file_meta(path, "use hash_folder")?;
+    let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io("stat", path, e))?;
+    if !meta.is_file() {
+        return Err(Error::NotARegularFile {
+            path: path.to_path_buf(),
+            kind: "special file",
+        });
+    }
+    Ok((file, meta.len()))
 }
 
 /// Hashes the local file `src` as [`hash_file`] does and copies it to `dest`, a file that
@@ -231,16 +231,7 @@ fn hash_and_copy_with_chunk_size(
     chunk_size: u64,
     on_bytes: &(dyn Fn(u64) + Sync),
 ) -> Result<FileHash> {
-    regular_file_meta(src, "use hash_folder")?;
-    let mut file = File::open(src).map_err(|e| Error::io("open", src, e))?;
-    let meta = file.metadata().map_err(|e| Error::io("stat", src, e))?;
-    if !meta.is_file() {
-        return Err(Error::NotARegularFile {
-            path: src.to_path_buf(),
-            kind: "special file",
-        });
-    }
-    let size = meta.len();
+    let (mut file, size) = open_regular(src)?;
     let mut out = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -278,7 +269,7 @@ fn hash_and_copy_with_chunk_size(
                  when it is complete"
             )),
         )),
-        Ok(_) => digest.finish(dest),
+        Ok(_) => digest.finish(src),
     };
     if result.is_err() {
         drop(out);
@@ -338,17 +329,11 @@ impl RangeDigest {
         }
     }
 
-    /// The hash; `copy` (a file with the same bytes) is hashed again if OpenSSL failed.
-    fn finish(self, copy: &Path) -> Result<FileHash> {
+    /// The hash of the file at `path`.
+    fn finish(self, path: &Path) -> Result<FileHash> {
         Ok(match self {
             RangeDigest::Md5(h, size) => FileHash {
-                hash: b64(
-                    &match h.finish() {
-                        Some(d) => d,
-                        None => md5_portable(copy, size)?,
-                    },
-                    HASH_LEN,
-                ),
+                hash: b64(&h.finish(path)?, HASH_LEN),
                 hash_type: HashType::Md5,
                 size,
             },
@@ -367,51 +352,41 @@ impl RangeDigest {
 /// than the portable code: 760 against 610 MB/s here), or the portable RustCrypto code where
 /// OpenSSL refuses md5 (a FIPS configuration). The digests are the same.
 enum FileMd5 {
-    Ssl(openssl::hash::Hasher),
+    Ssl(openssl::hash::Hasher, Option<openssl::error::ErrorStack>),
     Portable(Md5),
-    /// OpenSSL failed mid-stream (never seen): the file is hashed again, portably.
-    Failed,
 }
 
 impl FileMd5 {
     fn new() -> FileMd5 {
         match openssl::hash::Hasher::new(openssl::hash::MessageDigest::md5()) {
-            Ok(h) => FileMd5::Ssl(h),
+            Ok(h) => FileMd5::Ssl(h, None),
             Err(_) => FileMd5::Portable(Md5::new()),
         }
     }
 
     fn update(&mut self, b: &[u8]) {
         match self {
-            FileMd5::Ssl(h) => {
-                if h.update(b).is_err() {
-                    *self = FileMd5::Failed;
+            FileMd5::Ssl(h, failed @ None) => {
+                if let Err(e) = h.update(b) {
+                    *failed = Some(e);
                 }
             }
+            FileMd5::Ssl(_, Some(_)) => {}
             FileMd5::Portable(h) => h.update(b),
-            FileMd5::Failed => {}
         }
     }
 
-    /// The 16-byte digest; `None` if OpenSSL failed on the way.
-    fn finish(self) -> Option<Vec<u8>> {
+    /// The 16-byte digest of the file at `path` (named in the error should OpenSSL fail).
+    fn finish(self, path: &Path) -> Result<Vec<u8>> {
+        let failed = |e: openssl::error::ErrorStack| {
+            Error::io("hash", path, io::Error::other(format!("OpenSSL md5: {e}")))
+        };
         match self {
-            FileMd5::Ssl(mut h) => h.finish().ok().map(|d| d.to_vec()),
-            FileMd5::Portable(h) => Some(h.finalize().to_vec()),
-            FileMd5::Failed => None,
+            FileMd5::Ssl(_, Some(e)) => Err(failed(e)),
+            FileMd5::Ssl(mut h, None) => h.finish().map(|d| d.to_vec()).map_err(failed),
+            FileMd5::Portable(h) => Ok(h.finalize().to_vec()),
         }
     }
-}
-
-/// The md5 of the first `limit` bytes of the file at `path`, by the portable code.
-fn md5_portable(path: &Path, limit: u64) -> Result<Vec<u8>> {
-    let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
-    let mut h = Md5::new();
-    stream_into(&mut file.take(limit), &mut vec![0u8; READ_BUF], |b| {
-        h.update(b)
-    })
-    .map_err(|e| Error::io("read", path, e))?;
-    Ok(h.finalize().to_vec())
 }
 
 /// sha1 of exactly `len` bytes of the file at `path` from `offset` on.

@@ -239,21 +239,8 @@ impl<T: Named> Registry<T> {
         T::insert_all(conn, &mut new)?;
         name_index::add(conn, &new)?;
         let created = new.len();
-        // The usual bulk save (all new, no repeats) returns the inserted records as they are.
-        let all_new_in_order = order.len() == new.len()
-            && order
-                .iter()
-                .enumerate()
-                .all(|(k, (slot, _))| matches!(slot, Slot::New(i) if *i == k));
-        let mut records: Vec<T> =
-            Vec::with_capacity(if all_new_in_order { 0 } else { order.len() });
-        let mut new: Vec<Option<T>> = if all_new_in_order {
-            records = new;
-            order.clear();
-            Vec::new()
-        } else {
-            new.into_iter().map(Some).collect()
-        };
+        let mut new: Vec<Option<T>> = new.into_iter().map(Some).collect();
+        let mut records: Vec<T> = Vec::with_capacity(order.len());
         for (slot, name) in order {
             let record = match slot {
                 Slot::New(i) => new[i].take(),

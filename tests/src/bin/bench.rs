@@ -845,35 +845,13 @@ fn polars_export(
     paths: &[std::path::PathBuf],
     out: &std::path::Path,
 ) -> Result<Option<(Duration, u64)>> {
-    const SCRIPT: &str = "import sys, time, resource\n\
-        import polars as pl\n\
-        out, paths = sys.argv[1], sys.argv[2:]\n\
-        t = time.perf_counter()\n\
-        pl.concat([pl.scan_parquet(p) for p in paths], how='diagonal_relaxed').sink_parquet(out)\n\
-        d = time.perf_counter() - t\n\
-        hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n\
-        print(d, int(hwm) * 1024)\n";
-    let has = std::process::Command::new("python3")
-        .args(["-c", "import polars"])
-        .stderr(std::process::Stdio::null())
-        .status();
-    if !has.is_ok_and(|s| s.success()) {
-        return Ok(None);
-    }
-    let run = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(SCRIPT)
-        .arg(out)
-        .args(paths)
-        .output()?;
-    if !run.status.success() {
-        anyhow::bail!("{}", String::from_utf8_lossy(&run.stderr));
-    }
-    let text = String::from_utf8_lossy(&run.stdout);
-    let mut parts = text.split_whitespace();
-    let secs: f64 = parts.next().unwrap_or("").parse()?;
-    let peak: u64 = parts.next().unwrap_or("").parse()?;
-    Ok(Some((Duration::from_secs_f64(secs), peak)))
+    peer_export(
+        "polars",
+        "import polars as pl\n\
+         pl.concat([pl.scan_parquet(p) for p in paths], how='diagonal_relaxed').sink_parquet(out)\n",
+        paths,
+        out,
+    )
 }
 
 /// DuckDB on the same member files (`read_parquet(…, union_by_name=true)` → `COPY … TO`),
@@ -882,21 +860,40 @@ fn duckdb_export(
     paths: &[std::path::PathBuf],
     out: &std::path::Path,
 ) -> Result<Option<(Duration, u64)>> {
-    const SCRIPT: &str = "import sys, time\n\
-        import duckdb\n\
-        out, paths = sys.argv[1], sys.argv[2:]\n\
-        duckdb.sql('SET enable_progress_bar = false')\n\
-        t = time.perf_counter()\n\
-        duckdb.sql(f\"COPY (SELECT * FROM read_parquet({paths!r}, union_by_name=true)) TO '{out}' (FORMAT parquet)\")\n\
-        d = time.perf_counter() - t\n\
-        hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n\
-        print(d, int(hwm) * 1024)\n";
-    if !lamella_tests::python_has(&["duckdb"]) {
+    peer_export(
+        "duckdb",
+        "import duckdb\n\
+         duckdb.sql('SET enable_progress_bar = false')\n\
+         duckdb.sql(f\"COPY (SELECT * FROM read_parquet({paths!r}, union_by_name=true)) TO '{out}' (FORMAT parquet)\")\n",
+        paths,
+        out,
+    )
+}
+
+/// Runs `work` (Python with `out` and `paths` bound) in `python3` when it can import
+/// `module`, timing it inside the process; returns the time and the process's peak RSS
+/// (VmHWM: `ru_maxrss` would carry this forking bench's own peak).
+fn peer_export(
+    module: &str,
+    work: &str,
+    paths: &[std::path::PathBuf],
+    out: &std::path::Path,
+) -> Result<Option<(Duration, u64)>> {
+    if !lamella_tests::python_has(&[module]) {
         return Ok(None);
     }
+    let script = format!(
+        "import sys, time\n\
+         out, paths = sys.argv[1], sys.argv[2:]\n\
+         t = time.perf_counter()\n\
+         {work}\
+         d = time.perf_counter() - t\n\
+         hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n\
+         print(d, int(hwm) * 1024)\n"
+    );
     let run = std::process::Command::new("python3")
         .arg("-c")
-        .arg(SCRIPT)
+        .arg(script)
         .arg(out)
         .args(paths)
         .output()?;
@@ -904,13 +901,12 @@ fn duckdb_export(
         anyhow::bail!("{}", String::from_utf8_lossy(&run.stderr));
     }
     let text = String::from_utf8_lossy(&run.stdout);
-    let last = text.lines().last().unwrap_or("");
-    let mut parts = last.split_whitespace();
+    let mut parts = text.lines().last().unwrap_or("").split_whitespace();
     let secs: f64 = parts
         .next()
         .unwrap_or("")
         .parse()
-        .map_err(|e| anyhow::anyhow!("{e}: DuckDB printed {text:?}"))?;
+        .map_err(|e| anyhow::anyhow!("{e}: {module} printed {text:?}"))?;
     let peak: u64 = parts.next().unwrap_or("").parse()?;
     Ok(Some((Duration::from_secs_f64(secs), peak)))
 }

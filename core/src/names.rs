@@ -45,38 +45,73 @@ fn finish(h: u64, tag: u64, len: usize) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Calls `f(kind, fingerprint)` for every one-edit variant of `key` that involves a letter
-/// (and, for substitutions, digit wildcards too). Polynomial prefix hashes make each variant's
-/// fingerprint O(1); equal fingerprints are verified by the caller.
-fn variants(key: &[char], with_swaps: bool, mut f: impl FnMut(u64, u64)) {
+/// Runs `f(pow, pre)` on polynomial prefix hashes of `key` — `pow[i] = BASE^i`, `pre[i]` the
+/// hash of `key[..i]` — held in per-thread buffers, so hashing a million names allocates once.
+fn with_prefix_hashes<R>(key: &[char], f: impl FnOnce(&[u64], &[u64]) -> R) -> R {
     thread_local! {
         static SCRATCH: std::cell::RefCell<(Vec<u64>, Vec<u64>)> =
             const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
     }
     SCRATCH.with(|scratch| {
         let (pow, pre) = &mut *scratch.borrow_mut();
-        variants_with(key, with_swaps, pow, pre, &mut f);
+        pow.clear();
+        pre.clear();
+        pow.push(1u64);
+        pre.push(0u64);
+        for (i, &ch) in key.iter().enumerate() {
+            pow.push(pow[i].wrapping_mul(BASE));
+            pre.push(pre[i].wrapping_mul(BASE).wrapping_add(u64::from(ch) + 1));
+        }
+        f(pow, pre)
+    })
+}
+
+/// Calls `f(deleted, fingerprint)` for `key` itself (`deleted = None`) and, when it has at
+/// least 4 characters, for each of its one-character deletions (`Some(the deleted character)`):
+/// the *witnesses* two similar keys share (see [`similar_pairs`]). A fingerprint depends on the
+/// witness's characters only, so a deletion of one key and another key itself meet. O(1) each.
+pub(crate) fn witnesses(key: &[char], mut f: impl FnMut(Option<char>, u64)) {
+    let n = key.len();
+    if n == 0 {
+        return;
+    }
+    with_prefix_hashes(key, |pow, pre| {
+        let full = pre[n];
+        f(None, finish(full, FULL, n));
+        if n < 4 {
+            return;
+        }
+        for (p, &ch) in key.iter().enumerate() {
+            let suffix = full.wrapping_sub(pre[p + 1].wrapping_mul(pow[n - p - 1]));
+            let h = pre[p].wrapping_mul(pow[n - 1 - p]).wrapping_add(suffix);
+            f(Some(ch), finish(h, FULL, n - 1));
+        }
+    });
+}
+
+/// `fp` remixed with a tag, for fingerprints of several kinds of one witness.
+pub(crate) fn tagged(fp: u64, tag: u8) -> u64 {
+    finish(fp, u64::from(tag), 0)
+}
+
+/// Calls `f(kind, fingerprint)` for every one-edit variant of `key` that involves a letter
+/// (and, for substitutions, digit wildcards too). Polynomial prefix hashes make each variant's
+/// fingerprint O(1); equal fingerprints are verified by the caller.
+fn variants(key: &[char], with_swaps: bool, mut f: impl FnMut(u64, u64)) {
+    with_prefix_hashes(key, |pow, pre| {
+        variants_with(key, with_swaps, pow, pre, &mut f)
     });
 }
 
 fn variants_with(
     key: &[char],
     with_swaps: bool,
-    pow: &mut Vec<u64>,
-    pre: &mut Vec<u64>,
+    pow: &[u64],
+    pre: &[u64],
     f: &mut impl FnMut(u64, u64),
 ) {
     let n = key.len();
     let c = |i: usize| u64::from(key[i]) + 1;
-    // pow[i] = BASE^i; pre[i] = hash of key[..i] (buffers reused across calls)
-    pow.clear();
-    pre.clear();
-    pow.push(1u64);
-    pre.push(0u64);
-    for i in 0..n {
-        pow.push(pow[i].wrapping_mul(BASE));
-        pre.push(pre[i].wrapping_mul(BASE).wrapping_add(c(i)));
-    }
     let full = pre[n];
     f(FULL, finish(full, FULL, n));
     if n < 4 {
@@ -276,6 +311,142 @@ impl SimilarityIndex {
         hits.retain(|&i| similar_keys(&self.keys[i], &key));
         hits
     }
+}
+
+/// The similar pairs [`similar_pairs`] finds: `within` pairs two new names (`i < j`), `across`
+/// a new name with an old one (`(new, old)`). Indexes into the slices given.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SimilarPairs {
+    /// New with new.
+    pub within: Vec<(usize, usize)>,
+    /// New with old.
+    pub across: Vec<(usize, usize)>,
+}
+
+/// Most names [`similar_pairs`] takes (new and old together): an entry packs the name's number
+/// into 29 bits.
+pub const MAX_PAIRED_NAMES: usize = 1 << 29;
+
+/// Every similar pair among `new` names and between a `new` and an `old` name, by one sort:
+/// each name contributes its witnesses ([`witnesses`]: its key and its one-character
+/// deletions) as 8-byte entries — 32 bits of fingerprint, the witness's class (the key itself,
+/// a letter deleted, a digit deleted), the side, the number — and names sharing a witness in
+/// a combination that can be one edit involving a letter are verified with [`similar_keys`]:
+///
+/// | classes | edit |
+/// |---|---|
+/// | key, key | equal keys |
+/// | key, letter deleted | one has a letter more |
+/// | letter deleted, letter deleted | a letter substituted, or two letters transposed |
+/// | letter deleted, digit deleted | a letter in one where the other has a digit |
+///
+/// Digit-only edits are never paired, so a numbered series (`sample_000001`, …) costs no
+/// comparisons. Linear in the names (plus the sort), 8 bytes a witness: about 100 MB for a
+/// million names of 12 characters, where a probe per name into a hash index would be random
+/// memory access for every variant.
+pub fn similar_pairs(new: &[&str], old: &[&str]) -> SimilarPairs {
+    use rayon::prelude::*;
+    const FULL_KEY: u64 = 0;
+    const LETTER: u64 = 1;
+    const DIGIT: u64 = 2;
+    const OLD: u64 = 1 << 29;
+    const MEMBER: u64 = (1 << 30) - 1;
+    debug_assert!(new.len() + old.len() <= MAX_PAIRED_NAMES);
+    let mut entries: Vec<u64> = Vec::new();
+    for (side, names) in [(0, new), (OLD, old)] {
+        // Generated on every core, a window at a time, so at most a window's parts are held
+        // twice.
+        for (w, window) in names.chunks(1 << 16).enumerate() {
+            let parts: Vec<Vec<u64>> = window
+                .par_chunks(4096)
+                .enumerate()
+                .map(|(c, chunk)| {
+                    let mut out = Vec::with_capacity(chunk.len() * 16);
+                    let mut chars: Vec<char> = Vec::new();
+                    for (k, name) in chunk.iter().enumerate() {
+                        let number = ((w << 16) + c * 4096 + k) as u64;
+                        chars.clear();
+                        chars.extend(
+                            name.chars()
+                                .filter(|c| c.is_alphanumeric())
+                                .flat_map(char::to_lowercase),
+                        );
+                        witnesses(&chars, |deleted, fp| {
+                            let class = match deleted {
+                                None => FULL_KEY,
+                                Some(c) if c.is_numeric() => DIGIT,
+                                Some(_) => LETTER,
+                            };
+                            out.push((fp >> 32) << 32 | class << 30 | side | number);
+                        });
+                    }
+                    out
+                })
+                .collect();
+            entries.reserve(parts.iter().map(Vec::len).sum());
+            for p in parts {
+                entries.extend(p);
+            }
+        }
+    }
+    entries.par_sort_unstable();
+    // Candidate pairs of members (side and number), the smaller first.
+    let mut candidates: Vec<u64> = Vec::new();
+    let mut pair = |a: u64, b: u64| {
+        let (a, b) = (a & MEMBER, b & MEMBER);
+        let (lo, hi) = (a.min(b), a.max(b));
+        // At least one new name (new members sort first), and not a name with itself.
+        if lo != hi && lo & OLD == 0 {
+            candidates.push(lo << 32 | hi);
+        }
+    };
+    for group in entries.chunk_by(|a, b| a >> 32 == b >> 32) {
+        if group.len() < 2 {
+            continue;
+        }
+        // Sorted by class within the group: keys, letter deletions, digit deletions.
+        let split = |class: u64| group.partition_point(|e| (e >> 30) & 3 < class);
+        let (keys, letters, digits) = (
+            &group[..split(LETTER)],
+            &group[split(LETTER)..split(DIGIT)],
+            &group[split(DIGIT)..],
+        );
+        for (i, &a) in keys.iter().enumerate() {
+            keys[i + 1..].iter().for_each(|&b| pair(a, b));
+            letters.iter().for_each(|&b| pair(a, b));
+        }
+        for (i, &a) in letters.iter().enumerate() {
+            letters[i + 1..].iter().for_each(|&b| pair(a, b));
+            digits.iter().for_each(|&b| pair(a, b));
+        }
+    }
+    drop(entries);
+    candidates.par_sort_unstable();
+    candidates.dedup();
+    let name = |member: u64| -> &str {
+        let number = (member & (OLD - 1)) as usize;
+        if member & OLD == 0 {
+            new[number]
+        } else {
+            old[number]
+        }
+    };
+    let verified: Vec<u64> = candidates
+        .into_par_iter()
+        .filter(|&c| similar_keys(&normalize(name(c >> 32)), &normalize(name(c & MEMBER))))
+        .collect();
+    let mut pairs = SimilarPairs::default();
+    for c in verified {
+        let (a, b) = (c >> 32, c & MEMBER);
+        let i = (a & (OLD - 1)) as usize;
+        let j = (b & (OLD - 1)) as usize;
+        if b & OLD == 0 {
+            pairs.within.push((i, j));
+        } else {
+            pairs.across.push((i, j));
+        }
+    }
+    pairs
 }
 
 /// How well a record matches a search text; lower is better.
@@ -563,6 +734,98 @@ mod similarity_props {
                 assert_eq!(!idx.matches(cand).is_empty(), expected, "{w} ~ {cand}");
             }
         }
+    }
+
+    /// The one-sort pairing finds exactly the pairs a brute-force comparison finds, within the
+    /// new names and across to the old ones.
+    #[test]
+    fn pairs_agree_with_brute_force() {
+        let mut words: Vec<String> = [
+            "set0sa",
+            "s3tosa",
+            "bulk0000123",
+            "bulk0000124",
+            "bulk000123",
+            "label_1a",
+            "label_1b",
+            "abcd1",
+            "abdc1",
+            "setosa",
+            "setsoa",
+            "setos",
+            "setosaa",
+            "xsetosa",
+            "versicolor",
+            "versicolr",
+            "project1",
+            "project 1",
+            "Project-1",
+            "project12",
+            "abcd",
+            "abce",
+            "abc",
+            "ab",
+            "study0",
+            "study1",
+            "CD4",
+            "CD8",
+            "cd4",
+            "sample٣",
+            "samplex",
+            "sepal_length",
+            "sepal_lenght",
+            "sepallength",
+            "a1b2",
+            "a1bb",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let alphabet: Vec<char> = "ab1é2xZ_".chars().collect();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..200 {
+            let len = 3 + (next() % 6) as usize;
+            let base: Vec<char> = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            let p = (next() % base.len() as u64) as usize;
+            let mut sub = base.clone();
+            sub[p] = alphabet[(next() % alphabet.len() as u64) as usize];
+            let mut del = base.clone();
+            del.remove(p);
+            words.extend([base, sub, del].map(|v| v.into_iter().collect::<String>()));
+        }
+        let all: Vec<&str> = words.iter().map(String::as_str).collect();
+        let (new, old) = all.split_at(all.len() / 2);
+        let similar = |a: &str, b: &str| similar_keys(&normalize(a), &normalize(b));
+        let mut within = Vec::new();
+        let mut across = Vec::new();
+        for (i, a) in new.iter().enumerate() {
+            for (j, b) in new.iter().enumerate().skip(i + 1) {
+                if similar(a, b) {
+                    within.push((i, j));
+                }
+            }
+            for (j, b) in old.iter().enumerate() {
+                if similar(a, b) {
+                    across.push((i, j));
+                }
+            }
+        }
+        assert!(within.len() + across.len() > 100);
+        let mut got = similar_pairs(new, old);
+        got.within.sort_unstable();
+        got.across.sort_unstable();
+        assert_eq!(got, SimilarPairs { within, across });
+        let series: Vec<String> = (0..5000).map(|i| format!("label_{i:07}")).collect();
+        let series: Vec<&str> = series.iter().map(String::as_str).collect();
+        assert_eq!(similar_pairs(&series, &[]), SimilarPairs::default());
     }
 
     /// The anchored index finds exactly what a brute-force comparison finds.

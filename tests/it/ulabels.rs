@@ -229,15 +229,30 @@ db_test!(
             .map(|i| ULabel::new(format!("bulk_{i:05}")))
             .collect();
         batch.push(ULabel::new("versicolr"));
+        // ... and, in the same pass, names already there and pairs within the batch.
+        for n in ["versicolor", "sepal_length", "sepal_lenght", "bulk_00007"] {
+            batch.push(ULabel::new(n));
+        }
         let bulk = reg.save_all(batch)?;
-        let (_, found) = bulk
-            .similar
-            .iter()
-            .find(|(n, _)| n == "versicolr")
-            .expect("versicolr is similar to existing names");
-        assert_eq!(found, &["versicolor"]);
-        assert!(
-            bulk.similar.iter().all(|(n, _)| n == "versicolr"),
+        assert_eq!(bulk.created, 2_503);
+        assert_eq!(bulk.existing, ["versicolor"]);
+        assert_eq!(bulk.records.len(), 2_505);
+        assert_eq!(bulk.records[2_504].uid, bulk.records[7].uid);
+        let versicolor = reg.get_by_name("versicolor")?;
+        assert_eq!(bulk.records[2_501].uid, versicolor.uid);
+        let found = |name: &str| -> Vec<String> {
+            bulk.similar
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, s)| s.clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(found("versicolr"), ["versicolor"]);
+        assert_eq!(found("sepal_length"), ["sepal_lenght"]);
+        assert_eq!(found("sepal_lenght"), ["sepal_length"]);
+        assert_eq!(
+            bulk.similar.len(),
+            3,
             "numbered names are a series, not typos: {:?}",
             bulk.similar
         );

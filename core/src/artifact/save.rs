@@ -430,7 +430,7 @@ fn lock_and_recheck(
         .map(|(_, p)| p.prepared.hash.clone())
         .collect();
     let known: std::collections::HashMap<String, Artifact> =
-        lamella_schema::load_where_in::<Artifact>(conn, "hash", &hashes)?
+        lamella_schema::load_where_in::<Artifact, _>(conn, "hash", &hashes)?
             .into_iter()
             .filter_map(|a| Some((a.hash.clone()?, a)))
             .collect();
@@ -470,7 +470,7 @@ fn inherit_from_revised(
         .filter_map(|(_, p)| p.revises.clone())
         .collect();
     let revised: std::collections::HashMap<String, Artifact> =
-        lamella_schema::load_where_in::<Artifact>(conn, "uid", &revised_uids)?
+        lamella_schema::load_where_in::<Artifact, _>(conn, "uid", &revised_uids)?
             .into_iter()
             .map(|a| (a.uid.clone(), a))
             .collect();
@@ -533,7 +533,7 @@ pub(super) fn commit(
     // The highest version number of each family seen among them: versions share their key,
     // so new versions of keyed families need no query of their own.
     let mut max_version: std::collections::HashMap<String, String> = Default::default();
-    for a in lamella_schema::load_where_in::<Artifact>(conn, "key", &keys)? {
+    for a in lamella_schema::load_where_in::<Artifact, _>(conn, "key", &keys)? {
         let v = versioned(&a.uid)?;
         let top = max_version.entry(v.stem().to_string()).or_default();
         if v.version() > top.as_str() {

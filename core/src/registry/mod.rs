@@ -323,7 +323,7 @@ fn check_categories(conn: &mut lamella_schema::Conn<'_>, features: &[Feature]) -
     let mut wanted: Vec<String> = branches.iter().map(|(_, b)| b.clone()).collect();
     wanted.sort();
     wanted.dedup();
-    let found: HashSet<String> = lamella_schema::load_where_in::<ULabel>(conn, "name", &wanted)?
+    let found: HashSet<String> = lamella_schema::load_where_in::<ULabel, _>(conn, "name", &wanted)?
         .into_iter()
         .map(|l| l.name)
         .collect();

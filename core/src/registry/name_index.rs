@@ -30,10 +30,12 @@ use lamella_schema::Conn;
 
 use super::Named;
 use crate::error::Result;
-use crate::names::{SimilarityIndex, normalize};
+use crate::names::{
+    MAX_PAIRED_NAMES, SimilarityIndex, normalize, similar_pairs, tagged, witnesses,
+};
 
 /// Bumped whenever the fingerprints change, which rebuilds every index on its next use.
-const VERSION: i32 = 1;
+const VERSION: i32 = 2;
 
 /// Batches with more probes than this stream every existing name through an in-memory index
 /// instead (one pass over the registry beats tens of thousands of probes): about 2,000 names
@@ -64,43 +66,44 @@ fn code<T: Named>() -> i16 {
     }
 }
 
-/// FNV-1a over the kind and the characters (stable across versions and platforms).
-fn fingerprint(kind: u8, chars: impl Iterator<Item = char>) -> i64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |b: u8| {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    };
-    eat(kind);
-    let mut buf = [0u8; 4];
-    for c in chars {
-        for b in c.encode_utf8(&mut buf).bytes() {
-            eat(b);
-        }
-    }
-    h as i64
+/// The key of a name as characters (lower case, letters and digits).
+fn key_chars(name: &str) -> Vec<char> {
+    normalize(name).chars().collect()
 }
 
-fn without(key: &[char], p: usize) -> impl Iterator<Item = char> + '_ {
-    key.iter()
-        .enumerate()
-        .filter(move |(i, _)| *i != p)
-        .map(|(_, c)| *c)
+fn kinded(kind: u8, fp: u64) -> i64 {
+    tagged(fp, kind) as i64
+}
+
+/// Calls `f` with each fingerprint a stored name is filed under (a fingerprint may come twice,
+/// as from the deletion of either of two equal neighbours). Allocates nothing.
+fn each_stored(name: &str, mut f: impl FnMut(i64)) {
+    thread_local! {
+        static CHARS: std::cell::RefCell<Vec<char>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    CHARS.with(|chars| {
+        let chars = &mut *chars.borrow_mut();
+        chars.clear();
+        chars.extend(
+            name.chars()
+                .filter(|c| c.is_alphanumeric())
+                .flat_map(char::to_lowercase),
+        );
+        witnesses(chars, |deleted, fp| {
+            let kind = match deleted {
+                None => F,
+                Some(c) if c.is_numeric() => D,
+                Some(_) => L,
+            };
+            f(kinded(kind, fp));
+        });
+    });
 }
 
 /// The fingerprints a stored name is filed under.
 pub(crate) fn stored(name: &str) -> Vec<i64> {
-    let key: Vec<char> = normalize(name).chars().collect();
-    if key.is_empty() {
-        return Vec::new();
-    }
-    let mut fps = vec![fingerprint(F, key.iter().copied())];
-    if key.len() >= 4 {
-        for p in 0..key.len() {
-            let kind = if key[p].is_numeric() { D } else { L };
-            fps.push(fingerprint(kind, without(&key, p)));
-        }
-    }
+    let mut fps = Vec::new();
+    each_stored(name, |fp| fps.push(fp));
     fps.sort_unstable();
     fps.dedup();
     fps
@@ -108,23 +111,18 @@ pub(crate) fn stored(name: &str) -> Vec<i64> {
 
 /// The fingerprints a new name probes (see the module's table).
 pub(crate) fn probes(name: &str) -> Vec<i64> {
-    let key: Vec<char> = normalize(name).chars().collect();
-    if key.is_empty() {
-        return Vec::new();
-    }
-    let mut fps = vec![fingerprint(F, key.iter().copied())];
-    if key.len() >= 4 {
-        fps.push(fingerprint(L, key.iter().copied()));
-        for p in 0..key.len() {
-            if key[p].is_numeric() {
-                fps.push(fingerprint(L, without(&key, p)));
-            } else {
-                fps.push(fingerprint(F, without(&key, p)));
-                fps.push(fingerprint(L, without(&key, p)));
-                fps.push(fingerprint(D, without(&key, p)));
+    let key = key_chars(name);
+    let mut fps = Vec::new();
+    witnesses(&key, |deleted, fp| match deleted {
+        None => {
+            fps.push(kinded(F, fp));
+            if key.len() >= 4 {
+                fps.push(kinded(L, fp));
             }
         }
-    }
+        Some(c) if c.is_numeric() => fps.push(kinded(L, fp)),
+        Some(_) => fps.extend([F, L, D].map(|k| kinded(k, fp))),
+    });
     fps.sort_unstable();
     fps.dedup();
     fps
@@ -149,48 +147,82 @@ pub(super) fn ensure<T: Named>(conn: &mut Conn<'_>) -> Result<()> {
     );
     lamella_schema::name_index_clear(conn, registry)?;
     let names = lamella_schema::names(conn, T::REGISTRY, "name")?;
-    add_rows(
-        conn,
-        registry,
-        names.iter().map(|(id, n)| (*id, n.as_str())),
-    )?;
+    let records: Vec<(i64, &str)> = names.iter().map(|(id, n)| (*id, n.as_str())).collect();
+    add_rows(conn, registry, &records)?;
     lamella_schema::name_index_set_version(conn, registry, VERSION)?;
     Ok(())
 }
 
-fn add_rows<'n>(
-    conn: &mut Conn<'_>,
-    registry: i16,
-    records: impl Iterator<Item = (i64, &'n str)>,
-) -> Result<()> {
-    let mut rows: Vec<(i64, i64)> = Vec::new();
-    // Inserted in key order: the index is a B-tree on (registry, fp, record_id), and rows in
-    // order fill its pages one after the other instead of splitting pages all over it.
-    let flush = |conn: &mut Conn<'_>, rows: &mut Vec<(i64, i64)>| -> Result<()> {
-        rows.sort_unstable();
-        // A record's fingerprints are distinct and records are new: no row is inserted twice.
+/// Rows of the index written per round of [`add_rows`] (16 bytes each while held; two rounds
+/// are in flight).
+const ROUND_ROWS: usize = 3_000_000;
+
+/// Files `records` (id, name) in the index. Rows go in key order — the index is a B-tree on
+/// (registry, fp, record_id), and rows in order fill its pages one after the other instead
+/// of splitting pages all over it — in rounds, each over one range of fingerprints, so a round
+/// touches only its part of the tree and at most two rounds of about [`ROUND_ROWS`] rows are
+/// held (a million names file about 15 million rows). A round recomputes the fingerprints
+/// (O(1) each, no allocation) rather than keeping all of them, on other threads while the
+/// database writes the round before.
+fn add_rows(conn: &mut Conn<'_>, registry: i16, records: &[(i64, &str)]) -> Result<()> {
+    use rayon::prelude::*;
+    let estimate: usize = records.iter().map(|(_, n)| n.len() + 1).sum();
+    let rounds = estimate.div_ceil(ROUND_ROWS).max(1) as u128;
+    // The round of a fingerprint: its range in the index's (signed) order.
+    let round_of = |fp: i64| ((u128::from((fp as u64) ^ (1 << 63)) * rounds) >> 64) as u64;
+    let round_rows = |round: u64| -> Vec<(i64, i64)> {
+        let mut rows: Vec<(i64, i64)> = records
+            .par_chunks(4096)
+            .fold(Vec::new, |mut rows, chunk| {
+                for &(id, name) in chunk {
+                    each_stored(name, |fp| {
+                        if rounds == 1 || round_of(fp) == round {
+                            rows.push((fp, id));
+                        }
+                    });
+                }
+                rows
+            })
+            .reduce(Vec::new, |mut a, mut b| {
+                if a.len() < b.len() {
+                    std::mem::swap(&mut a, &mut b);
+                }
+                a.extend(b);
+                a
+            });
+        rows.par_sort_unstable();
+        // Equal neighbours deleted give one fingerprint twice.
         rows.dedup();
-        lamella_schema::name_keys_insert(conn, registry, rows)?;
-        rows.clear();
-        Ok(())
+        rows
     };
-    for (id, name) in records {
-        rows.extend(stored(name).into_iter().map(|fp| (fp, id)));
-        if rows.len() >= 200_000 {
-            flush(conn, &mut rows)?;
-        }
+    if rounds == 1 {
+        lamella_schema::name_keys_insert(conn, registry, &round_rows(0))?;
+        return Ok(());
     }
-    flush(conn, &mut rows)
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(i64, i64)>>(1);
+        scope.spawn(move || {
+            for round in 0..rounds as u64 {
+                if tx.send(round_rows(round)).is_err() {
+                    // The writer stopped on an error, which it returns.
+                    return;
+                }
+            }
+        });
+        for rows in rx {
+            lamella_schema::name_keys_insert(conn, registry, &rows)?;
+        }
+        Ok(())
+    })
 }
 
 /// Files saved records under their names.
 pub(super) fn add<T: Named>(conn: &mut Conn<'_>, records: &[T]) -> Result<()> {
-    let registry = code::<T>();
-    add_rows(
-        conn,
-        registry,
-        records.iter().filter_map(|r| Some((r.id()?, r.name_str()))),
-    )
+    let records: Vec<(i64, &str)> = records
+        .iter()
+        .filter_map(|r| Some((r.id()?, r.name_str())))
+        .collect();
+    add_rows(conn, code::<T>(), &records)
 }
 
 /// Removes a record filed under `name`.
@@ -220,22 +252,45 @@ pub(super) fn similar_existing<T: Named>(
     Ok(similar)
 }
 
-/// For each new name, the existing names similar to it, by streaming every name through an
-/// in-memory index (for large batches).
-pub(super) fn similar_streaming<T: Named>(
+/// For each name, the similar existing names, from one read of every existing name and one
+/// sort ([`similar_among`]; for large batches).
+pub(super) fn similar_all<T: Named>(
     conn: &mut Conn<'_>,
-    new_names: &[&str],
-    index: &SimilarityIndex,
+    names: &[&str],
 ) -> Result<Vec<Vec<String>>> {
-    use rayon::prelude::*;
-    let names = lamella_schema::names(conn, T::REGISTRY, "name")?;
-    // Matched on every core; the index is read-only.
-    let hits: Vec<Vec<usize>> = names.par_iter().map(|(_, n)| index.matches(n)).collect();
-    let mut similar: Vec<Vec<String>> = vec![Vec::new(); new_names.len()];
-    for ((_, name), hits) in names.iter().zip(hits) {
-        for i in hits {
-            similar[i].push(name.clone());
+    let stored = lamella_schema::names(conn, T::REGISTRY, "name")?;
+    let old: Vec<&str> = stored.iter().map(|(_, n)| n.as_str()).collect();
+    similar_among::<T>(names, &old, false)
+}
+
+/// For each name, the similar `old` names — and with `within`, the similar names in the batch
+/// — by one sort ([`similar_pairs`]).
+pub(super) fn similar_among<T: Named>(
+    names: &[&str],
+    old: &[&str],
+    within: bool,
+) -> Result<Vec<Vec<String>>> {
+    if names.len() + old.len() > MAX_PAIRED_NAMES {
+        return Err(crate::error::Error::InvalidValue {
+            what: format!("a batch of {} names", T::REGISTRY.name),
+            value: names.len().to_string(),
+            reason: format!(
+                "the name check takes {MAX_PAIRED_NAMES} names, {} are registered: save the \
+                 batch in parts",
+                old.len()
+            ),
+        });
+    }
+    let pairs = similar_pairs(names, old);
+    let mut similar: Vec<Vec<String>> = vec![Vec::new(); names.len()];
+    if within {
+        for (i, j) in pairs.within {
+            similar[i].push(names[j].to_string());
+            similar[j].push(names[i].to_string());
         }
+    }
+    for (i, j) in pairs.across {
+        similar[i].push(old[j].to_string());
     }
     Ok(similar)
 }

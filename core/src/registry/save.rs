@@ -1,7 +1,7 @@
 //! Creating, bulk-saving, updating and deleting named records, with the duplicate and
 //! similar-name checks, in one transaction each.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use lamella_schema::{Conn, ULabel, now, require_id};
 
@@ -141,53 +141,71 @@ impl<T: Named> Registry<T> {
     /// Saves prepared records in `conn`'s transaction: existing names, similar names,
     /// batched inserts, the name index.
     fn save_in(&self, conn: &mut Conn<'_>, input: Vec<T>) -> Result<SavedAll<T>> {
-        let names: Vec<String> = {
-            let mut seen = HashSet::new();
-            input
-                .iter()
-                .map(|r| r.name_str())
-                .filter(|n| seen.insert(*n))
-                .map(str::to_string)
-                .collect()
-        };
         // Concurrent creates of one name: the second waits, then finds the first's record.
         conn.lock(&[names_lock::<T>()])?;
         T::check_references(conn, &input)?;
         name_index::ensure::<T>(conn)?;
-        let existing: Vec<T> = lamella_schema::load_where_in(conn, "name", &names)?;
-        drop(names);
+        // The first input of each name, by input position (names borrowed, not copied: a bulk
+        // save may hold a million).
+        let mut first_of: Vec<usize> = Vec::with_capacity(input.len());
+        let mut distinct: Vec<&str> = Vec::new();
+        {
+            let mut first: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
+            first.reserve(input.len());
+            for (i, r) in input.iter().enumerate() {
+                let j = *first.entry(r.name_str()).or_insert(i);
+                if j == i {
+                    distinct.push(r.name_str());
+                }
+                first_of.push(j);
+            }
+        }
+        // A large batch reads every stored name once — for the existing names here and for
+        // the similar-name check below; a few names are looked up.
+        let large = !name_index::probe_pays(&distinct);
+        let stored: Vec<(i64, String)> = if large {
+            lamella_schema::names(conn, T::REGISTRY, "name")?
+        } else {
+            Vec::new()
+        };
+        let existing: Vec<T> = if large {
+            let wanted: foldhash::HashSet<&str> = distinct.iter().copied().collect();
+            let ids: Vec<i64> = stored
+                .iter()
+                .filter(|(_, n)| wanted.contains(n.as_str()))
+                .map(|(id, _)| *id)
+                .collect();
+            lamella_schema::load_by_ids(conn, &ids)?
+        } else {
+            lamella_schema::load_where_in(conn, "name", &distinct)?
+        };
+        drop(distinct);
         let existing: HashMap<String, T> = existing
             .into_iter()
             .map(|r| (r.name_str().to_string(), r))
             .collect();
-        // Where each input record ends up, without copying records (a bulk save may hold a
-        // million): new (first occurrence of a name), an existing record, or the same as an
-        // earlier input.
+        // Where each input record ends up: new (the first input of a name not stored), an
+        // existing record, or the same as an earlier input.
         enum Slot {
             New(usize),
-            Existing,
+            Existing(String),
             SameAs(usize),
         }
         let mut notes = Vec::new();
-        let mut noted = HashSet::new();
-        let mut first: HashMap<String, usize> = HashMap::new();
-        let mut order: Vec<(Slot, Option<String>)> = Vec::with_capacity(input.len());
+        let mut order: Vec<Slot> = Vec::with_capacity(input.len());
         let mut new: Vec<T> = Vec::new();
-        for r in input {
-            if let Some(stored) = existing.get(r.name_str()) {
-                if noted.insert(r.name_str().to_string()) {
-                    notes.extend(r.differences(stored));
-                }
-                order.push((Slot::Existing, Some(r.name_str().to_string())));
-            } else if let Some(&j) = first.get(r.name_str()) {
-                order.push((Slot::SameAs(j), None));
+        for (i, r) in input.into_iter().enumerate() {
+            if first_of[i] != i {
+                order.push(Slot::SameAs(first_of[i]));
+            } else if let Some(stored) = existing.get(r.name_str()) {
+                notes.extend(r.differences(stored));
+                order.push(Slot::Existing(r.name_str().to_string()));
             } else {
-                first.insert(r.name_str().to_string(), order.len());
-                order.push((Slot::New(new.len()), None));
+                order.push(Slot::New(new.len()));
                 new.push(r);
             }
         }
-        drop(first);
+        drop(first_of);
         // A new name that is another record's synonym would shadow it: the same word would
         // name two records.
         if !new.is_empty() {
@@ -207,24 +225,27 @@ impl<T: Named> Registry<T> {
         let similar = if new.is_empty() {
             Vec::new()
         } else {
-            use rayon::prelude::*;
             let new_names: Vec<&str> = new.iter().map(|r| r.name_str()).collect();
-            let index = SimilarityIndex::new(&new_names);
             // A few names probe the persisted index; a large batch reads every name once.
-            let mut similar = if name_index::probe_pays(&new_names) {
-                name_index::similar_existing::<T>(conn, &new_names, &index)?
-            } else {
-                name_index::similar_streaming::<T>(conn, &new_names, &index)?
-            };
-            // Within the batch, matched on every core.
-            let hits: Vec<Vec<usize>> = new_names.par_iter().map(|n| index.matches(n)).collect();
-            for (j, hits) in hits.into_iter().enumerate() {
-                for i in hits {
-                    if i != j {
-                        similar[i].push(new_names[j].to_string());
+            let mut similar = if !large {
+                use rayon::prelude::*;
+                let index = SimilarityIndex::new(&new_names);
+                let mut similar = name_index::similar_existing::<T>(conn, &new_names, &index)?;
+                // Within the batch, matched on every core.
+                let hits: Vec<Vec<usize>> =
+                    new_names.par_iter().map(|n| index.matches(n)).collect();
+                for (j, hits) in hits.into_iter().enumerate() {
+                    for i in hits {
+                        if i != j {
+                            similar[i].push(new_names[j].to_string());
+                        }
                     }
                 }
-            }
+                similar
+            } else {
+                let old: Vec<&str> = stored.iter().map(|(_, n)| n.as_str()).collect();
+                name_index::similar_among::<T>(&new_names, &old, true)?
+            };
             for s in &mut similar {
                 s.sort();
                 s.dedup();
@@ -236,15 +257,16 @@ impl<T: Named> Registry<T> {
                 .map(|(n, s)| (n.to_string(), s))
                 .collect()
         };
+        drop(stored);
         T::insert_all(conn, &mut new)?;
         name_index::add(conn, &new)?;
         let created = new.len();
         let mut new: Vec<Option<T>> = new.into_iter().map(Some).collect();
         let mut records: Vec<T> = Vec::with_capacity(order.len());
-        for (slot, name) in order {
+        for slot in order {
             let record = match slot {
                 Slot::New(i) => new[i].take(),
-                Slot::Existing => name.and_then(|n| existing.get(&n).cloned()),
+                Slot::Existing(name) => existing.get(&name).cloned(),
                 Slot::SameAs(j) => records.get(j).cloned(),
             };
             records.push(record.ok_or_else(|| {

@@ -58,17 +58,17 @@ impl<T: Named> Registry<T> {
                 })
                 .collect());
         }
-        let index = crate::names::SimilarityIndex::new(names);
-        let index = &index;
+        let index =
+            name_index::probe_pays(names).then(|| crate::names::SimilarityIndex::new(names));
+        let index = index.as_ref();
         // A built index is only read: validation never waits for (or blocks) writers.
         let read = self.ln.db().with_conn(|conn| {
             if !name_index::is_current::<T>(conn)? {
                 return Ok(None);
             }
-            if name_index::probe_pays(names) {
-                name_index::similar_existing::<T>(conn, names, index).map(Some)
-            } else {
-                name_index::similar_streaming::<T>(conn, names, index).map(Some)
+            match index {
+                Some(index) => name_index::similar_existing::<T>(conn, names, index).map(Some),
+                None => name_index::similar_all::<T>(conn, names).map(Some),
             }
         })?;
         if let Some(found) = read {
@@ -78,10 +78,9 @@ impl<T: Named> Registry<T> {
             // (The index is built here if this instance predates it.)
             conn.lock(&[names_lock::<T>()])?;
             name_index::ensure::<T>(conn)?;
-            if name_index::probe_pays(names) {
-                name_index::similar_existing::<T>(conn, names, index)
-            } else {
-                name_index::similar_streaming::<T>(conn, names, index)
+            match index {
+                Some(index) => name_index::similar_existing::<T>(conn, names, index),
+                None => name_index::similar_all::<T>(conn, names),
             }
         })
     }

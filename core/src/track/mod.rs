@@ -69,7 +69,7 @@ impl Instance {
             conn.lock(&[format!("transform:{family}")])?;
             let existing: Vec<Transform> = match &transform.key {
                 Some(k) => lamella_schema::load_where_in(conn, "key", std::slice::from_ref(k))?,
-                None => lamella_schema::load_where_in::<Transform>(
+                None => lamella_schema::load_where_in::<Transform, _>(
                     conn,
                     "name",
                     std::slice::from_ref(&transform.name),

@@ -1,0 +1,2 @@
+DROP INDEX lamella_features_with_synonyms;
+DROP INDEX lamella_ulabels_with_synonyms;

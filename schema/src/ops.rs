@@ -699,7 +699,8 @@ pub fn name_keys_insert(conn: &mut Conn<'_>, registry: i16, rows: &[(i64, i64)])
                 (dsl::registry, dsl::fp, dsl::record_id),
                 |out: &mut dyn std::io::Write| -> diesel::QueryResult<()> {
                     let mut buf = std::io::BufWriter::with_capacity(1 << 16, out);
-                    let io = |e: std::io::Error| diesel::result::Error::SerializationError(e.into());
+                    let io =
+                        |e: std::io::Error| diesel::result::Error::SerializationError(e.into());
                     for (fp, id) in rows {
                         writeln!(buf, "{registry}\t{fp}\t{id}").map_err(io)?;
                     }

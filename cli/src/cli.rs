@@ -71,23 +71,10 @@ pub enum Command {
         #[command(flatten)]
         which: ArtifactRef,
     },
-    /// Annotate an artifact: --columns links its table's columns as the `columns` feature set
-    /// (each column needs a registered feature; the error names those without); --label links
-    /// labels, through --feature when given.
-    Annotate {
-        #[command(flatten)]
-        which: ArtifactRef,
-        /// Link the table's columns (their registered features) as the `columns` feature set.
-        #[arg(long)]
-        columns: bool,
-        /// Link this label (name or uid); repeatable.
-        #[arg(long = "label", short = 'l', value_name = "NAME")]
-        labels: Vec<String>,
-        /// Link the labels through this categorical feature (cat widens to cat[ULabel]; the
-        /// feature joins the artifact's `external` feature set).
-        #[arg(long, value_name = "F", requires = "labels")]
-        feature: Option<String>,
-    },
+    /// Annotate an artifact (or with --collection a collection): --columns links its table's
+    /// columns as the `columns` feature set; --label links labels, through --feature when
+    /// given; --value records feature values (typed by the feature's dtype).
+    Annotate(AnnotateArgs),
     /// Check a table file (Parquet or CSV) against the registries: one report with every
     /// problem; exit code 1 when it is not valid.
     Validate(CurateArgs),
@@ -468,6 +455,53 @@ pub enum StorageCommand {
         /// The folder or URL; without it, prints the current default.
         url: Option<String>,
     },
+}
+
+/// `lamella annotate …`
+#[derive(Debug, clap::Args)]
+pub struct AnnotateArgs {
+    #[command(flatten)]
+    pub which: ArtifactRef,
+    /// Annotate this collection (name or uid) instead of an artifact.
+    #[arg(long, short = 'c', value_name = "NAME", conflicts_with_all = ["uid", "key", "columns"])]
+    pub collection: Option<String>,
+    /// Link the table's columns (their registered features) as the `columns` feature set.
+    #[arg(long)]
+    pub columns: bool,
+    /// Link this label (name or uid); repeatable.
+    #[arg(long = "label", short = 'l', value_name = "NAME")]
+    pub labels: Vec<String>,
+    /// Link the labels (or unlink --remove-label) through this categorical feature (cat widens
+    /// to cat[ULabel]; the feature joins the record's `external` feature set).
+    #[arg(long, value_name = "F")]
+    pub feature: Option<String>,
+    /// Record the value of a feature, typed by its dtype: temperature=37.5,
+    /// measured_on=2025-01-31, split=train (categorical: a label name), tags=[a,b] (a list);
+    /// repeatable (a repeated categorical feature adds labels).
+    #[arg(long = "value", value_name = "FEATURE=VALUE", value_parser = parse_value_pair)]
+    pub values: Vec<(String, String)>,
+    /// Record the values of a JSON file: an object of feature → value (or list of values).
+    #[arg(long = "from-json", value_name = "FILE")]
+    pub from_json: Option<PathBuf>,
+    /// Replace the values of the features given (--value, --from-json) instead of adding.
+    #[arg(long)]
+    pub replace: bool,
+    /// Unlink a feature's values: FEATURE (all) or FEATURE=VALUE; repeatable.
+    #[arg(long = "remove-value", value_name = "FEATURE[=VALUE]")]
+    pub remove_values: Vec<String>,
+    /// Unlink this label (through --feature when given); repeatable.
+    #[arg(long = "remove-label", value_name = "NAME")]
+    pub remove_labels: Vec<String>,
+}
+
+/// `FEATURE=VALUE` (the value may be empty text).
+fn parse_value_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((a, b)) if !a.trim().is_empty() => Ok((a.trim().to_string(), b.trim().to_string())),
+        _ => Err(format!(
+            "expected FEATURE=VALUE (e.g. temperature=37.5 or split=train), got '{s}'"
+        )),
+    }
 }
 
 /// A `field=value` lookup, e.g. `name__startswith=study` or `parents__name=is_species`.

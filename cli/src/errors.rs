@@ -73,7 +73,13 @@ impl Failure {
                 kind: core.kind().into(),
                 message,
                 hint: hint_for(core),
-                code: 1,
+                // A value its feature cannot take, or a feature that does not exist, is a
+                // usage error of the command line.
+                code: if matches!(core, Error::FeatureValue { .. }) {
+                    2
+                } else {
+                    1
+                },
             };
         }
         Failure {

@@ -743,8 +743,8 @@ fn a_columns(table: &RecordBatch) -> Vec<String> {
 
 fn show_features(t: &mut Tutorial<'_>) -> Result<()> {
     let a = study1(t)?;
-    t.rust("ln.artifacts().features(&artifact)?")?;
-    let features = t.ln.artifacts().features(&a)?;
+    t.rust("ln.artifacts().features(&artifact)?.slots()?")?;
+    let features = t.ln.artifacts().features(&a)?.slots()?;
     for line in lamella_core::FeaturesView(&features).to_string().lines() {
         t.out.line(line)?;
     }
@@ -753,7 +753,7 @@ fn show_features(t: &mut Tutorial<'_>) -> Result<()> {
 
 fn columns_members(t: &mut Tutorial<'_>) -> Result<()> {
     let a = study1(t)?;
-    let features = t.ln.artifacts().features(&a)?;
+    let features = t.ln.artifacts().features(&a)?.slots()?;
     let Some(columns) = features.get("columns") else {
         bail!("the columns slot is not linked");
     };

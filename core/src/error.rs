@@ -256,6 +256,15 @@ pub enum Error {
         /// What is wrong, and what to do.
         message: String,
     },
+    /// A feature value (to annotate with, or to filter by) that its feature cannot take, or a
+    /// feature that does not exist.
+    #[error("{message}")]
+    FeatureValue {
+        /// The feature concerned.
+        feature: String,
+        /// What is wrong, naming the value and the dtype, and what to do.
+        message: String,
+    },
     /// A version family has no version numbers left.
     #[error("{registry} {family} has no version numbers left")]
     VersionsExhausted {
@@ -441,6 +450,7 @@ impl Error {
             Error::NotATable { .. } => "not_a_table",
             Error::UnsupportedType { .. } => "unsupported_type",
             Error::Concat { .. } => "concat",
+            Error::FeatureValue { .. } => "invalid_feature_value",
             Error::Annotation { .. } => "annotation",
             Error::VersionsExhausted { .. } => "versions_exhausted",
             Error::NoInstance { .. } => "no_instance",

@@ -63,7 +63,9 @@ mod validate;
 mod versions;
 mod view;
 
-pub use annotate::{FeatureSets, Labels, LabelsAdded, infer_dtype};
+pub use annotate::{
+    FeatureSets, FeatureValue, FeaturesOf, Labels, LabelsAdded, ValueMap, ValuesAdded, infer_dtype,
+};
 pub use artifact::{
     ArtifactDraft, Artifacts, ChangedObject, Deleted, Deletion, DoctorMode, DoctorOptions,
     DoctorReport, DuplicatePolicy, Loaded, Preview, Restored, SaveMany, SavedEach, UID_LEN,
@@ -83,7 +85,7 @@ pub use instance::{
 pub use lamella_storage::{CsvOptions, Location};
 pub use names::{MAX_NAME_CHARS, MatchKind, shown as shown_text, unicode_problem};
 pub use progress::{Progress, ProgressFn, ProgressTask, ProgressUnit};
-pub use query::{Pages, Query};
+pub use query::{Pages, Query, show_value};
 pub use registry::{
     Features, Hit, LabelDraft, NameLookup, Named, NamedDraft, Registry, Relatives, Saved, SavedAll,
     ULabels,

@@ -115,31 +115,51 @@ impl<T: Record + Serialize> Query<T> {
 
     /// All matching records.
     pub fn all(&self) -> Result<Vec<T>> {
-        self.check_names()?;
-        Ok(self.ln.db().with_conn(|c| self.spec.load(c))?)
+        let spec = self.prepared()?;
+        Ok(self.ln.db().with_conn(|c| spec.load(c))?)
     }
 
-    /// Errors when the query names a label or feature that does not exist (`labelled`,
-    /// `ulabels__name`, `feature_sets__features__name`, …): "which datasets have label X?"
-    /// must not answer "none" for a typo. One statement per registry named; the error
-    /// suggests close names.
-    fn check_names(&self) -> Result<()> {
-        let refs = self.spec.named_references();
-        if refs.is_empty() {
-            return Ok(());
+    /// The query ready to run: lookups that name a feature (`temperature__gt`, `split`)
+    /// resolved to it (one statement), each checked against the feature's dtype, and the
+    /// labels and features it names checked to exist. An unknown feature is an error with
+    /// close names — never an empty answer.
+    pub(crate) fn prepared(&self) -> Result<QuerySpec> {
+        let heads = self.spec.feature_lookups();
+        let mut spec = self.spec.clone();
+        if !heads.is_empty() {
+            let found: Vec<lamella_schema::Feature> = self
+                .ln
+                .db()
+                .with_conn(|c| lamella_schema::load_where_in(c, "name", &heads))?;
+            for h in &heads {
+                if found.iter().any(|f| &f.name == h) {
+                    continue;
+                }
+                if self.spec.close_field(h).is_some() {
+                    self.spec.validate()?;
+                }
+                return Err(crate::annotate::unknown_feature(&self.ln, h));
+            }
+            spec = spec.with_features(
+                found
+                    .into_iter()
+                    .filter_map(|f| {
+                        Some(lamella_schema::LookupFeature {
+                            id: f.id?,
+                            name: f.name,
+                            dtype: f.dtype,
+                        })
+                    })
+                    .collect(),
+            );
+            spec.check_feature_lookups()
+                .map_err(|(feature, e)| Error::FeatureValue {
+                    feature,
+                    message: e.to_string(),
+                })?;
         }
-        let (labels, features): (Vec<_>, Vec<_>) = refs
-            .into_iter()
-            .partition(|(reg, _)| reg.name == lamella_schema::registry::ULABEL.name);
-        let labels: Vec<String> = labels.into_iter().map(|(_, n)| n).collect();
-        let features: Vec<String> = features.into_iter().map(|(_, n)| n).collect();
-        if let Some(missing) = missing_names(&self.ln.ulabels(), &labels)? {
-            return Err(self.ln.ulabels().not_found(&missing)?);
-        }
-        if let Some(missing) = missing_names(&self.ln.features(), &features)? {
-            return Err(self.ln.features().not_found(&missing)?);
-        }
-        Ok(())
+        check_names(&self.ln, &spec)?;
+        Ok(spec)
     }
 
     /// Exactly one record: an error when none or several match.
@@ -153,11 +173,8 @@ impl<T: Record + Serialize> Query<T> {
 
     /// One record or none: an error when several match.
     pub fn one_or_none(&self) -> Result<Option<T>> {
-        self.check_names()?;
-        let mut rows: Vec<T> = self
-            .ln
-            .db()
-            .with_conn(|c| self.spec.clone().limit(2).load(c))?;
+        let spec = self.prepared()?;
+        let mut rows: Vec<T> = self.ln.db().with_conn(|c| spec.limit(2).load(c))?;
         if rows.len() > 1 {
             return Err(Error::Ambiguous {
                 registry: T::REGISTRY.name,
@@ -170,24 +187,44 @@ impl<T: Record + Serialize> Query<T> {
 
     /// The first record in query order, if any.
     pub fn first(&self) -> Result<Option<T>> {
-        self.check_names()?;
-        let mut rows: Vec<T> = self
-            .ln
-            .db()
-            .with_conn(|c| self.spec.clone().limit(1).load(c))?;
+        let spec = self.prepared()?;
+        let mut rows: Vec<T> = self.ln.db().with_conn(|c| spec.limit(1).load(c))?;
         Ok(rows.pop())
     }
 
     /// The number of matching records.
     pub fn count(&self) -> Result<i64> {
-        self.check_names()?;
-        Ok(self.ln.db().with_conn(|c| self.spec.count(c))?)
+        let spec = self.prepared()?;
+        Ok(self.ln.db().with_conn(|c| spec.count(c))?)
     }
 
     /// The matching records as an Arrow table, one column per field.
     pub fn df(&self) -> Result<RecordBatch> {
         crate::table::records_to_batch(T::REGISTRY, &self.all()?)
     }
+}
+
+/// Errors when the query names a label or feature that does not exist (`labelled`,
+/// `ulabels__name`, `feature_sets__features__name`, a categorical feature's value, …):
+/// "which datasets have label X?" must not answer "none" for a typo. One statement per
+/// registry named; the error suggests close names.
+fn check_names(ln: &Instance, spec: &QuerySpec) -> Result<()> {
+    let refs = spec.named_references();
+    if refs.is_empty() {
+        return Ok(());
+    }
+    let (labels, features): (Vec<_>, Vec<_>) = refs
+        .into_iter()
+        .partition(|(reg, _)| reg.name == lamella_schema::registry::ULABEL.name);
+    let labels: Vec<String> = labels.into_iter().map(|(_, n)| n).collect();
+    let features: Vec<String> = features.into_iter().map(|(_, n)| n).collect();
+    if let Some(missing) = missing_names(&ln.ulabels(), &labels)? {
+        return Err(ln.ulabels().not_found(&missing)?);
+    }
+    if let Some(missing) = missing_names(&ln.features(), &features)? {
+        return Err(ln.features().not_found(&missing)?);
+    }
+    Ok(())
 }
 
 /// The first of `names` that no record of the registry has, if any (one statement).
@@ -260,7 +297,8 @@ impl<T: Record + Serialize> Iterator for Pages<T> {
     }
 }
 
-fn show_value(v: &Value) -> String {
+/// How a lookup or feature value reads in messages: text quoted, lists bracketed.
+pub fn show_value(v: &Value) -> String {
     match v {
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),

@@ -27,17 +27,32 @@ pub fn link_ulabels(
     links: &[(i64, Option<i64>)],
     user_id: i64,
 ) -> Result<usize> {
+    let id = match owner {
+        Owner::Artifact(id) | Owner::Collection(id) => id,
+    };
+    let rows: Vec<(i64, i64, Option<i64>)> = links.iter().map(|(l, f)| (id, *l, *f)).collect();
+    link_ulabels_many(conn, owner, &rows, user_id)
+}
+
+/// Links labels to many owners of `kind`'s sort: `(owner id, ulabel id, feature id)`;
+/// existing links are kept. Returns how many links are new. One statement per thousand.
+pub fn link_ulabels_many(
+    conn: &mut Conn<'_>,
+    kind: Owner,
+    links: &[(i64, i64, Option<i64>)],
+    user_id: i64,
+) -> Result<usize> {
     let t = crate::models::now();
     let mut n = 0;
     for chunk in links.chunks(INSERT_CHUNK) {
-        n += match owner {
-            Owner::Artifact(id) => {
+        n += match kind {
+            Owner::Artifact(_) => {
                 use lamella_artifact_ulabels as l;
                 let rows: Vec<_> = chunk
                     .iter()
-                    .map(|(ulabel, feature)| {
+                    .map(|(owner, ulabel, feature)| {
                         (
-                            l::artifact_id.eq(id),
+                            l::artifact_id.eq(*owner),
                             l::ulabel_id.eq(*ulabel),
                             l::feature_id.eq(*feature),
                             l::created_at.eq(t),
@@ -52,13 +67,13 @@ pub fn link_ulabels(
                         .execute(c)
                 })?
             }
-            Owner::Collection(id) => {
+            Owner::Collection(_) => {
                 use lamella_collection_ulabels as l;
                 let rows: Vec<_> = chunk
                     .iter()
-                    .map(|(ulabel, feature)| {
+                    .map(|(owner, ulabel, feature)| {
                         (
-                            l::collection_id.eq(id),
+                            l::collection_id.eq(*owner),
                             l::ulabel_id.eq(*ulabel),
                             l::feature_id.eq(*feature),
                         )
@@ -74,6 +89,147 @@ pub fn link_ulabels(
         };
     }
     Ok(n)
+}
+
+/// The labels linked to many owners of `kind`'s sort: `(owner id, ulabel id, feature id)`, by
+/// owner then link order. One statement per thousand owners.
+pub fn label_links_many(
+    conn: &mut Conn<'_>,
+    kind: Owner,
+    owners: &[i64],
+) -> Result<Vec<(i64, i64, Option<i64>)>> {
+    let mut out = Vec::new();
+    for chunk in owners.chunks(INSERT_CHUNK) {
+        out.extend(match kind {
+            Owner::Artifact(_) => {
+                use lamella_artifact_ulabels as l;
+                with_conn!(conn.inner, |c| {
+                    l::table
+                        .filter(l::artifact_id.eq_any(chunk))
+                        .select((l::artifact_id, l::ulabel_id, l::feature_id))
+                        .order((l::artifact_id, l::id))
+                        .load::<(i64, i64, Option<i64>)>(c)
+                })?
+            }
+            Owner::Collection(_) => {
+                use lamella_collection_ulabels as l;
+                with_conn!(conn.inner, |c| {
+                    l::table
+                        .filter(l::collection_id.eq_any(chunk))
+                        .select((l::collection_id, l::ulabel_id, l::feature_id))
+                        .order((l::collection_id, l::id))
+                        .load::<(i64, i64, Option<i64>)>(c)
+                })?
+            }
+        });
+    }
+    Ok(out)
+}
+
+/// The feature sets linked to many owners of `kind`'s sort: `(owner id, slot, set id)`. One
+/// statement per thousand owners.
+pub fn slots_many(
+    conn: &mut Conn<'_>,
+    kind: Owner,
+    owners: &[i64],
+) -> Result<Vec<(i64, String, i64)>> {
+    let mut out = Vec::new();
+    for chunk in owners.chunks(INSERT_CHUNK) {
+        out.extend(match kind {
+            Owner::Artifact(_) => {
+                use lamella_artifact_feature_sets as l;
+                with_conn!(conn.inner, |c| {
+                    l::table
+                        .filter(l::artifact_id.eq_any(chunk))
+                        .select((l::artifact_id, l::slot, l::feature_set_id))
+                        .load::<(i64, String, i64)>(c)
+                })?
+            }
+            Owner::Collection(_) => {
+                use lamella_collection_feature_sets as l;
+                with_conn!(conn.inner, |c| {
+                    l::table
+                        .filter(l::collection_id.eq_any(chunk))
+                        .select((l::collection_id, l::slot, l::feature_set_id))
+                        .load::<(i64, String, i64)>(c)
+                })?
+            }
+        });
+    }
+    Ok(out)
+}
+
+/// Links feature sets under `slot` to many owners of `kind`'s sort (`(owner id, set id)`),
+/// replacing each owner's previous set in that slot (or removing it, for `None`). Two
+/// statements per thousand owners.
+pub fn set_slot_many(
+    conn: &mut Conn<'_>,
+    kind: Owner,
+    slot: &str,
+    rows: &[(i64, Option<i64>)],
+) -> Result<()> {
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let owners: Vec<i64> = chunk.iter().map(|(o, _)| *o).collect();
+        match kind {
+            Owner::Artifact(_) => {
+                use lamella_artifact_feature_sets as l;
+                let new: Vec<_> = chunk
+                    .iter()
+                    .filter_map(|(o, s)| {
+                        s.map(|s| {
+                            (
+                                l::artifact_id.eq(*o),
+                                l::feature_set_id.eq(s),
+                                l::slot.eq(slot),
+                            )
+                        })
+                    })
+                    .collect();
+                with_conn!(conn.inner, |c| {
+                    diesel::delete(
+                        l::table
+                            .filter(l::artifact_id.eq_any(&owners))
+                            .filter(l::slot.eq(slot)),
+                    )
+                    .execute(c)?;
+                    if new.is_empty() {
+                        Ok(0)
+                    } else {
+                        diesel::insert_into(l::table).values(&new).execute(c)
+                    }
+                })?;
+            }
+            Owner::Collection(_) => {
+                use lamella_collection_feature_sets as l;
+                let new: Vec<_> = chunk
+                    .iter()
+                    .filter_map(|(o, s)| {
+                        s.map(|s| {
+                            (
+                                l::collection_id.eq(*o),
+                                l::feature_set_id.eq(s),
+                                l::slot.eq(slot),
+                            )
+                        })
+                    })
+                    .collect();
+                with_conn!(conn.inner, |c| {
+                    diesel::delete(
+                        l::table
+                            .filter(l::collection_id.eq_any(&owners))
+                            .filter(l::slot.eq(slot)),
+                    )
+                    .execute(c)?;
+                    if new.is_empty() {
+                        Ok(0)
+                    } else {
+                        diesel::insert_into(l::table).values(&new).execute(c)
+                    }
+                })?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The labels linked to `owner`: `(ulabel id, feature id)`, in link order.

@@ -257,6 +257,19 @@ pub struct QuerySpec {
     offset: Option<i64>,
     include_trash: bool,
     labelled: Vec<(String, Option<String>)>,
+    features: Vec<LookupFeature>,
+}
+
+/// A feature that a lookup names in place of a field (`temperature__gt`), as the query
+/// compiler needs it: its id and dtype.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LookupFeature {
+    /// The feature's name.
+    pub name: String,
+    /// Its id.
+    pub id: i64,
+    /// Its dtype.
+    pub dtype: crate::Dtype,
 }
 
 impl QuerySpec {
@@ -270,6 +283,7 @@ impl QuerySpec {
             offset: None,
             include_trash: false,
             labelled: Vec::new(),
+            features: Vec::new(),
         }
     }
 
@@ -290,6 +304,43 @@ impl QuerySpec {
     pub fn labelled(mut self, label: impl Into<String>, feature: Option<String>) -> Self {
         self.labelled.push((label.into(), feature));
         self
+    }
+
+    /// The names that lookups start with that are neither a field nor a relation of the
+    /// registry: on Artifact and Collection, feature names (`temperature__gt`, `split`), to be
+    /// resolved with [`with_features`](Self::with_features) before the query runs.
+    pub fn feature_lookups(&self) -> Vec<String> {
+        if self.registry.feature_links().is_none() {
+            return Vec::new();
+        }
+        let mut out: Vec<String> = Vec::new();
+        for (lookup, _) in &self.filters {
+            let head = lookup.split("__").next().unwrap_or_default();
+            if self.registry.field(head).is_none()
+                && self.registry.relation(head).is_none()
+                && !head.is_empty()
+                && !out.iter().any(|h| h == head)
+            {
+                out.push(head.to_string());
+            }
+        }
+        out
+    }
+
+    /// The features the lookups name (see [`feature_lookups`](Self::feature_lookups)).
+    pub fn with_features(mut self, features: Vec<LookupFeature>) -> Self {
+        self.features = features;
+        self
+    }
+
+    /// The field or relation of the registry closest to `name` (a likely typo), if any.
+    pub fn close_field(&self, name: &str) -> Option<&'static str> {
+        self.registry
+            .names()
+            .map(|n| (strsim::levenshtein(n, name), n))
+            .filter(|(d, n)| *d <= 2 && *d < n.len())
+            .min()
+            .map(|(_, n)| n)
     }
 
     /// Orders by a field; a leading `-` sorts descending (`"-created_at"`).
@@ -340,14 +391,26 @@ impl QuerySpec {
                 }
                 _ => Op::Exact,
             };
-            if !matches!(op, Op::Exact | Op::In) || segs.len() < 2 || segs.last() != Some(&"name") {
+            let categorical_feature = segs.len() == 1
+                && self.registry.field(segs[0]).is_none()
+                && self.registry.relation(segs[0]).is_none()
+                && self.features.iter().any(|f| {
+                    f.name == segs[0] && (f.dtype.is_categorical() || f.dtype.is_categorical_list())
+                });
+            if !matches!(op, Op::Exact | Op::In)
+                || !(categorical_feature || (segs.len() >= 2 && segs.last() == Some(&"name")))
+            {
                 continue;
             }
-            let target = segs[..segs.len() - 1]
-                .iter()
-                .try_fold(self.registry, |reg, seg| {
-                    reg.relation(seg).map(|r| r.target)
-                });
+            let target = if categorical_feature {
+                Some(&ULABEL)
+            } else {
+                segs[..segs.len() - 1]
+                    .iter()
+                    .try_fold(self.registry, |reg, seg| {
+                        reg.relation(seg).map(|r| r.target)
+                    })
+            };
             let Some(reg) = target else { continue };
             if !(std::ptr::eq(reg, &ULABEL) || std::ptr::eq(reg, &FEATURE)) {
                 continue;
@@ -367,6 +430,23 @@ impl QuerySpec {
             out.extend(names.into_iter().map(|n| (reg, n)));
         }
         out
+    }
+
+    /// Compiles each lookup on a feature alone; the first that fails gives the feature's name
+    /// and the error (a value its dtype cannot take, an operator it does not support).
+    pub fn check_feature_lookups(&self) -> std::result::Result<(), (String, Error)> {
+        for (lookup, value) in &self.filters {
+            let head = lookup.split("__").next().unwrap_or_default();
+            if self.registry.field(head).is_some() || self.registry.relation(head).is_some() {
+                continue;
+            }
+            if let Some(f) = self.features.iter().find(|f| f.name == head) {
+                let mut sql = Sql::new(Backend::Sqlite);
+                feature_condition(self.registry, f, lookup, value, &mut sql)
+                    .map_err(|e| (f.name.clone(), e))?;
+            }
+        }
+        Ok(())
     }
 
     /// Checks every lookup and ordering without touching the database.
@@ -391,7 +471,16 @@ impl QuerySpec {
         for (lookup, value) in &self.filters {
             and(sql);
             sql.push("(");
-            condition(self.registry, "t0", lookup, value, sql)?;
+            let head = lookup.split("__").next().unwrap_or_default();
+            match self.features.iter().find(|f| f.name == head) {
+                Some(feature)
+                    if self.registry.field(head).is_none()
+                        && self.registry.relation(head).is_none() =>
+                {
+                    feature_condition(self.registry, feature, lookup, value, sql)?;
+                }
+                _ => condition(self.registry, "t0", lookup, value, sql)?,
+            }
             sql.push(")");
         }
         for (label, feature) in &self.labelled {
@@ -535,6 +624,155 @@ fn unknown_name(reg: &Registry, name: &str, what: &str) -> String {
         reg.name,
         names.join(", ")
     )
+}
+
+/// Compiles a lookup on a feature (`temperature__gt`, `split`) of an artifact or collection
+/// (`t0`): categorical features compare the names of the labels linked through the feature,
+/// others the typed values linked (numbers as numbers, dates and datetimes as timestamps,
+/// text as text).
+fn feature_condition(
+    reg: &'static Registry,
+    feature: &LookupFeature,
+    lookup: &str,
+    value: &Value,
+    sql: &mut Sql,
+) -> Result<()> {
+    use crate::Dtype;
+    let Some(links) = reg.feature_links() else {
+        return Err(Error::Lookup(format!(
+            "{} records carry no feature values",
+            reg.name
+        )));
+    };
+    let mut segs: Vec<&str> = lookup.split("__").collect();
+    let op = match segs.last().and_then(|s| Op::parse(s)) {
+        Some(op) if segs.len() > 1 => {
+            segs.pop();
+            op
+        }
+        _ => Op::Exact,
+    };
+    if segs.len() > 1 {
+        return Err(Error::Lookup(format!(
+            "in lookup '{lookup}': '{}' is a feature, not a relation; unknown operator '{}' \
+             (operators: {})",
+            segs[0],
+            segs[1..].join("__"),
+            Op::ALL.map(|(n, _)| n).join(", ")
+        )));
+    }
+    let owner = links.owner_col;
+    let (op, value) = match (op, value) {
+        (Op::Exact, Value::Null) => (Op::IsNull, &Value::Bool(true)),
+        other => other,
+    };
+    let base = match &feature.dtype {
+        Dtype::List(inner) => inner.as_ref(),
+        d => d,
+    };
+    let (l, t) = (sql.alias(), sql.alias());
+    if let Dtype::Cat(_) = base {
+        if op == Op::IsNull {
+            let not = if as_bool(value, lookup)? { "NOT " } else { "" };
+            sql.push(&format!(
+                "{not}EXISTS (SELECT 1 FROM {} {l} WHERE {l}.{owner} = t0.id AND {l}.feature_id = ",
+                links.labels
+            ));
+            sql.bind_i64(feature.id);
+            sql.push(")");
+            return Ok(());
+        }
+        sql.push(&format!(
+            "t0.id IN (SELECT {l}.{owner} FROM {} {l} JOIN lamella_ulabels {t} ON {t}.id = \
+             {l}.ulabel_id WHERE {l}.feature_id = ",
+            links.labels
+        ));
+        sql.bind_i64(feature.id);
+        sql.push(" AND ");
+        field_condition(
+            &format!("{t}.\"name\""),
+            FieldType::Text,
+            &feature.name,
+            op,
+            value,
+            sql,
+        )?;
+        sql.push(")");
+        return Ok(());
+    }
+    if op == Op::IsNull {
+        let not = if as_bool(value, lookup)? { "NOT " } else { "" };
+        sql.push(&format!(
+            "{not}EXISTS (SELECT 1 FROM {} {l} JOIN lamella_feature_values {t} ON {t}.id = \
+             {l}.feature_value_id WHERE {l}.{owner} = t0.id AND {t}.feature_id = ",
+            links.values
+        ));
+        sql.bind_i64(feature.id);
+        sql.push(")");
+        return Ok(());
+    }
+    let (column, ty) = match base {
+        Dtype::Int | Dtype::Float | Dtype::Num | Dtype::Bool => ("num", FieldType::Double),
+        Dtype::Date | Dtype::Datetime => ("ts", FieldType::Timestamp),
+        _ => ("value", FieldType::Text),
+    };
+    if ty != FieldType::Text
+        && !matches!(op, Op::Exact | Op::In | Op::Gt | Op::Gte | Op::Lt | Op::Lte)
+    {
+        return Err(Error::Lookup(format!(
+            "in lookup '{lookup}': feature '{}' has dtype '{}'; compare it with =, __gt, __gte, \
+             __lt, __lte, __in or __isnull",
+            feature.name, feature.dtype
+        )));
+    }
+    // The value in the feature's type, checked as a stored value would be.
+    let typed = |v: &Value| -> Result<Value> {
+        if ty == FieldType::Text {
+            return Ok(match v {
+                Value::Text(_) => v.clone(),
+                other => Value::Text(match other {
+                    Value::Int(i) => i.to_string(),
+                    Value::Float(f) => f.to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    _ => String::new(),
+                }),
+            });
+        }
+        let stored = crate::values::typed(&feature.name, base, v)?;
+        match stored.into_iter().next().flatten() {
+            Some(s) if ty == FieldType::Double => Ok(Value::Float(s.num.unwrap_or_default())),
+            Some(s) => Ok(Value::Text(
+                s.ts.map(|t| t.format("%Y-%m-%dT%H:%M:%S%.f").to_string())
+                    .unwrap_or_default(),
+            )),
+            None => Err(Error::Value(format!(
+                "in lookup '{lookup}': a missing value (null, NaN) matches nothing; use \
+                 {}__isnull=true",
+                feature.name
+            ))),
+        }
+    };
+    let value = match (op, value) {
+        (Op::In, Value::List(items)) => {
+            Value::List(items.iter().map(&typed).collect::<Result<Vec<_>>>()?)
+        }
+        (Op::In, Value::Text(s)) => Value::List(
+            s.split(',')
+                .map(|p| typed(&Value::Text(p.trim().to_string())))
+                .collect::<Result<Vec<_>>>()?,
+        ),
+        (_, v) => typed(v)?,
+    };
+    sql.push(&format!(
+        "t0.id IN (SELECT {l}.{owner} FROM {} {l} JOIN lamella_feature_values {t} ON {t}.id = \
+         {l}.feature_value_id WHERE {t}.feature_id = ",
+        links.values
+    ));
+    sql.bind_i64(feature.id);
+    sql.push(" AND ");
+    field_condition(&format!("{t}.{column}"), ty, &feature.name, op, &value, sql)?;
+    sql.push(")");
+    Ok(())
 }
 
 /// Compiles one lookup (`a__b__op`) against `reg` aliased as `alias`.

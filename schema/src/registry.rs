@@ -65,6 +65,17 @@ pub struct Relation {
     pub kind: RelationKind,
 }
 
+/// Where a registry's records link labels (through features) and feature values.
+#[derive(Debug, Clone, Copy)]
+pub struct FeatureLinks {
+    /// The column of both link tables holding the record's id.
+    pub owner_col: &'static str,
+    /// The label link table (`ulabel_id`, `feature_id`).
+    pub labels: &'static str,
+    /// The value link table (`feature_value_id`).
+    pub values: &'static str,
+}
+
 /// A registry: a table users query by field names and relation paths.
 #[derive(Debug)]
 pub struct Registry {
@@ -90,6 +101,24 @@ impl Registry {
     /// The relation called `name`.
     pub fn relation(&self, name: &str) -> Option<&'static Relation> {
         self.relations.iter().find(|r| r.name == name)
+    }
+
+    /// The link tables of a registry whose records carry feature values and labels
+    /// (Artifact, Collection).
+    pub fn feature_links(&self) -> Option<FeatureLinks> {
+        match self.table {
+            "lamella_artifacts" => Some(FeatureLinks {
+                owner_col: "artifact_id",
+                labels: "lamella_artifact_ulabels",
+                values: "lamella_artifact_feature_values",
+            }),
+            "lamella_collections" => Some(FeatureLinks {
+                owner_col: "collection_id",
+                labels: "lamella_collection_ulabels",
+                values: "lamella_collection_feature_values",
+            }),
+            _ => None,
+        }
     }
 
     /// Every name a lookup may start with, fields first.
@@ -429,7 +458,7 @@ pub static ALL: [&Registry; 9] = [
 ];
 
 /// Every table, in creation order (drop in reverse).
-pub static ALL_TABLES: [&str; 22] = [
+pub static ALL_TABLES: [&str; 25] = [
     "lamella_users",
     "lamella_instance",
     "lamella_transforms",
@@ -452,4 +481,7 @@ pub static ALL_TABLES: [&str; 22] = [
     "lamella_run_input_collections",
     "lamella_name_keys",
     "lamella_name_index",
+    "lamella_feature_values",
+    "lamella_artifact_feature_values",
+    "lamella_collection_feature_values",
 ];

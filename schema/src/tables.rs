@@ -269,6 +269,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    lamella_feature_values (id) {
+        id -> BigInt,
+        feature_id -> BigInt,
+        value -> Text,
+        num -> Nullable<Double>,
+        ts -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        created_by_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    lamella_artifact_feature_values (artifact_id, feature_value_id) {
+        artifact_id -> BigInt,
+        feature_value_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    lamella_collection_feature_values (collection_id, feature_value_id) {
+        collection_id -> BigInt,
+        feature_value_id -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     lamella_users,
     lamella_instance,
@@ -291,5 +317,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     lamella_run_input_artifacts,
     lamella_run_input_collections,
     lamella_name_keys,
-    lamella_name_index
+    lamella_name_index,
+    lamella_feature_values,
+    lamella_artifact_feature_values,
+    lamella_collection_feature_values
 );

@@ -203,7 +203,7 @@ lamella_tests::artifact_test!(a_table_artifact_is_annotated_with_its_columns, |t
     t.features().from_table(&table().project(&[0, 1, 3])?)?;
     let set = t.artifacts().annotate_columns(&a)?;
     assert_eq!(set.n, 3);
-    let features = t.artifacts().features(&a)?;
+    let features = t.artifacts().features(&a)?.slots()?;
     let columns = &features["columns"];
     let names: Vec<(&str, String)> = columns
         .features

@@ -14,3 +14,4 @@ mod schema_agreement;
 mod track;
 mod ulabels;
 mod validation;
+mod values;

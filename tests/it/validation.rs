@@ -157,7 +157,7 @@ db_test!(a_feature_in_the_columns_set_stays_out_of_external, |t| {
         .records;
     let added = t.artifacts().labels(&a)?.add(&labels, Some(&species))?;
     assert!(added.external.is_none());
-    let f = t.artifacts().features(&a)?;
+    let f = t.artifacts().features(&a)?.slots()?;
     assert_eq!(f.keys().collect::<Vec<_>>(), ["columns"]);
     assert_eq!(f["columns"].feature_set.uid, set.uid);
     assert_eq!(f["columns"].features[0].labels.len(), 2);

@@ -1,5 +1,6 @@
 //! One function per command; each connects, calls `lamella-core` and prints through [`Out`].
 
+mod annotate;
 mod artifact;
 mod collection;
 mod curate;
@@ -34,12 +35,7 @@ pub fn run(command: Command, out: &mut Out) -> Result<()> {
             force,
         } => artifact::load(&which, dest.as_deref(), existing(force), out),
         Command::Describe { which } => artifact::describe(&which, out),
-        Command::Annotate {
-            which,
-            columns,
-            labels,
-            feature,
-        } => artifact::annotate(&which, columns, &labels, feature.as_deref(), out),
+        Command::Annotate(args) => annotate::annotate(&args, out),
         Command::Validate(args) => curate::validate(&args, out),
         Command::Curate {
             check,

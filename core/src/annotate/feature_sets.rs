@@ -1,14 +1,11 @@
 //! Feature sets: sets of features, deduplicated by their members (same members → same
 //! record, LaminDB's hash), linked to artifacts under a slot (`columns`, `external`, …).
 
-use std::collections::BTreeMap;
-
 use lamella_schema::{
     Artifact, Dtype, Feature, FeatureSet, Store as _, base62_uid, now, require_id,
 };
 
 use crate::artifact::Artifacts;
-use crate::describe::SlotFeatures;
 use crate::error::{Error, Result};
 use crate::instance::Instance;
 use crate::registry::Saved;
@@ -140,11 +137,6 @@ impl Artifacts {
             }
             Ok(())
         })
-    }
-
-    /// The artifact's feature sets by slot, each with its members (`features()["columns"]`).
-    pub fn features(&self, a: &Artifact) -> Result<BTreeMap<String, SlotFeatures>> {
-        Ok(self.describe(a)?.features)
     }
 
     /// Annotates a table artifact with its columns: the registered feature of each column,

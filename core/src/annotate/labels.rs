@@ -132,6 +132,52 @@ impl Labels {
             .transaction(|conn| add_in(conn, owner, &ids, feature, user))
     }
 
+    /// Unlinks `labels` from the record — only their links through `feature` when given,
+    /// else every link of theirs. A feature left without labels or values leaves the record's
+    /// `external` feature set. Returns how many links were removed; a label that is not linked
+    /// is an error naming it.
+    pub fn remove(&self, labels: &[ULabel], feature: Option<&Feature>) -> Result<usize> {
+        let mut ids = labels
+            .iter()
+            .map(|l| require_id(l).map_err(Error::from))
+            .collect::<Result<Vec<i64>>>()?;
+        ids.sort_unstable();
+        ids.dedup();
+        let fid = feature.map(require_id).transpose()?;
+        let owner = self.owner;
+        let user = self.ln.user_id();
+        let linked = self.all(feature)?;
+        if let Some(missing) = labels.iter().find(|l| !linked.iter().any(|k| k.id == l.id)) {
+            return Err(Error::Annotation {
+                feature: feature.map(|f| f.name.clone()),
+                message: format!(
+                    "label '{}' is not linked to this {}{}: nothing removed",
+                    missing.name,
+                    self.what,
+                    feature
+                        .map(|f| format!(" through feature '{}'", f.name))
+                        .unwrap_or_default()
+                ),
+            });
+        }
+        self.ln.db().transaction(|conn| {
+            lock_owner(conn, owner)?;
+            let before = links::label_links(conn, owner)?;
+            let n = lamella_schema::values::unlink_labels(conn, owner, fid, Some(&ids))?;
+            let mut touched: Vec<i64> = before
+                .iter()
+                .filter(|(l, f)| ids.contains(l) && (fid.is_none() || *f == fid))
+                .filter_map(|(_, f)| *f)
+                .collect();
+            touched.sort_unstable();
+            touched.dedup();
+            for f in touched {
+                super::values::leave_external(conn, owner, f, user)?;
+            }
+            Ok(n)
+        })
+    }
+
     /// The labels linked to the record, each once, in link order; through `feature` only
     /// when given.
     pub fn all(&self, feature: Option<&Feature>) -> Result<Vec<ULabel>> {
@@ -162,7 +208,11 @@ impl Labels {
 
 /// Widens `cat` to `cat[ULabel]` (`list[cat]` to `list[cat[ULabel]]`, stored); refuses
 /// features that are not categorical.
-fn widen(conn: &mut Conn<'_>, feature: &mut Feature, notes: &mut Vec<String>) -> Result<()> {
+pub(crate) fn widen(
+    conn: &mut Conn<'_>,
+    feature: &mut Feature,
+    notes: &mut Vec<String>,
+) -> Result<()> {
     if !(feature.dtype.is_categorical() || feature.dtype.is_categorical_list()) {
         return Err(Error::Annotation {
             feature: Some(feature.name.clone()),
@@ -188,7 +238,7 @@ fn widen(conn: &mut Conn<'_>, feature: &mut Feature, notes: &mut Vec<String>) ->
 
 /// Under `cat[ULabel[NAME]]`, every label must descend from `NAME` (checked inside the
 /// transaction, on the ids, so a hierarchy changed meanwhile is seen).
-fn check_branch(conn: &mut Conn<'_>, feature: &Feature, ids: &[i64]) -> Result<()> {
+pub(crate) fn check_branch(conn: &mut Conn<'_>, feature: &Feature, ids: &[i64]) -> Result<()> {
     let branches: Vec<&str> = feature
         .dtype
         .categories()

@@ -4,9 +4,12 @@
 mod feature_sets;
 mod features;
 mod labels;
+mod values;
 
 pub use feature_sets::FeatureSets;
 pub(crate) use feature_sets::save_set;
 pub use features::infer_dtype;
 pub use labels::{Labels, LabelsAdded};
 pub(crate) use labels::{add_in, branch_members, lock_owner};
+pub use values::{FeatureValue, FeaturesOf, ValueMap, ValuesAdded};
+pub(crate) use values::{collect_values, decode, unknown_feature};

@@ -78,6 +78,9 @@ pub struct DescribedFeature {
     pub feature: Feature,
     /// Labels linked to the artifact through this feature.
     pub labels: Vec<ULabel>,
+    /// The feature's values on the record (non-categorical features), when it has any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<crate::FeatureValue>,
 }
 
 impl Artifacts {
@@ -161,23 +164,27 @@ fn provenance(
 /// A record's feature sets per slot (their members, each with the labels linked through it)
 /// and its labels per registry, in five statements.
 #[allow(clippy::type_complexity)]
-fn annotations(
+pub(crate) fn annotations(
     ln: &crate::Instance,
     owner: lamella_schema::links::Owner,
 ) -> Result<(
     BTreeMap<String, SlotFeatures>,
     BTreeMap<String, Vec<ULabel>>,
 )> {
-    let (slots, members, links) = ln.db().with_conn(|c| {
+    let (slots, members, links, values) = ln.db().with_conn(|c| {
         let slots = lamella_schema::links::slots(c, owner)?;
         let set_ids: Vec<i64> = slots.iter().map(|(_, s)| *s).collect();
         let members = lamella_schema::feature_set_members(c, &set_ids)?;
         let links = lamella_schema::links::label_links(c, owner)?;
-        Ok::<_, lamella_schema::Error>((slots, members, links))
+        let (lamella_schema::links::Owner::Artifact(id)
+        | lamella_schema::links::Owner::Collection(id)) = owner;
+        let values = lamella_schema::values::owner_values(c, owner, &[id])?;
+        Ok::<_, lamella_schema::Error>((slots, members, links, values))
     })?;
     let set_ids: Vec<i64> = slots.iter().map(|(_, s)| *s).collect();
     let mut feature_ids: Vec<i64> = members.iter().map(|(_, f)| *f).collect();
     feature_ids.extend(links.iter().filter_map(|(_, f)| *f));
+    feature_ids.extend(values.iter().map(|v| v.1));
     feature_ids.sort_unstable();
     feature_ids.dedup();
     let mut label_ids: Vec<i64> = links.iter().map(|(l, _)| *l).collect();
@@ -199,6 +206,15 @@ fn annotations(
         .into_iter()
         .filter_map(|l| Some((l.id?, l)))
         .collect();
+    let mut values_of: HashMap<i64, Vec<crate::FeatureValue>> = HashMap::new();
+    for (_, fid, text, num, ts) in &values {
+        if let Some(f) = features.get(fid) {
+            values_of
+                .entry(*fid)
+                .or_default()
+                .push(crate::annotate::decode(&f.dtype, text, *num, *ts));
+        }
+    }
     let mut through: HashMap<i64, Vec<ULabel>> = HashMap::new();
     let mut all_labels = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -228,6 +244,10 @@ fn annotations(
                     .id
                     .and_then(|i| through.get(&i).cloned())
                     .unwrap_or_default(),
+                value: f
+                    .id
+                    .and_then(|i| values_of.get(&i).cloned())
+                    .map(|vs| crate::annotate::collect_values(&f.dtype, vs)),
             })
             .collect();
         by_slot.insert(
@@ -462,7 +482,9 @@ impl fmt::Display for FeaturesView<'_> {
                 s.feature_set.uid, s.feature_set.n, s.feature_set.registry
             )?;
             for d in &s.features {
-                if d.labels.is_empty() {
+                if let Some(v) = &d.value {
+                    writeln!(f, "    {} ({}): {v}", d.feature.name, d.feature.dtype)?;
+                } else if d.labels.is_empty() {
                     writeln!(f, "    {} ({})", d.feature.name, d.feature.dtype)?;
                 } else {
                     writeln!(

@@ -1,0 +1,277 @@
+//! `lamella annotate`: columns, labels and feature values of an artifact or a collection.
+
+use anyhow::{Context, Result, bail};
+use lamella_core::{FeaturesOf, Instance, Labels, Value};
+use serde::Serialize;
+
+use super::artifact::resolve;
+use super::named::plural;
+use crate::cli::AnnotateArgs;
+use crate::output::{Out, outcome_json, repr};
+
+/// The record annotated: its handles and how messages name it.
+struct Target {
+    features: FeaturesOf,
+    labels: Labels,
+    json: serde_json::Value,
+    name: String,
+}
+
+fn target(ln: &Instance, args: &AnnotateArgs) -> Result<(Target, Option<lamella_core::Artifact>)> {
+    if let Some(c) = &args.collection {
+        let c = ln.collections().get(c)?;
+        return Ok((
+            Target {
+                features: ln.collections().features(&c)?,
+                labels: ln.collections().labels(&c)?,
+                json: outcome_json(&c, "annotated")?,
+                name: format!("collection '{}'", c.name),
+            },
+            None,
+        ));
+    }
+    let a = resolve(ln, &args.which)?;
+    Ok((
+        Target {
+            features: ln.artifacts().features(&a)?,
+            labels: ln.artifacts().labels(&a)?,
+            json: outcome_json(&a, "annotated")?,
+            name: format!("artifact {}", a.uid),
+        },
+        Some(a),
+    ))
+}
+
+/// A JSON value as a feature value: numbers, booleans, text, lists, null.
+fn json_value(v: &serde_json::Value) -> Result<Value> {
+    Ok(match v {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        serde_json::Value::String(s) => Value::Text(s.clone()),
+        serde_json::Value::Array(items) => {
+            Value::List(items.iter().map(json_value).collect::<Result<_>>()?)
+        }
+        serde_json::Value::Object(_) => {
+            bail!("a feature value cannot be a JSON object: give a value or a list of values")
+        }
+    })
+}
+
+/// The values of `--value` and `--from-json`, in order.
+fn values(args: &AnnotateArgs) -> Result<Vec<(String, Value)>> {
+    let mut out: Vec<(String, Value)> = args
+        .values
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::Text(v.clone())))
+        .collect();
+    if let Some(path) = &args.from_json {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
+            .with_context(|| {
+                format!(
+                    "{} is not a JSON object of feature → value (e.g. {{\"temperature\": 37.5}})",
+                    path.display()
+                )
+            })?;
+        for (k, v) in &map {
+            out.push((
+                k.clone(),
+                json_value(v).with_context(|| format!("feature '{k}' in {}", path.display()))?,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Serialize)]
+struct Removed {
+    feature: Option<String>,
+    value: Option<String>,
+    label: Option<String>,
+    removed: usize,
+}
+
+/// `lamella annotate UID|--key K|--collection NAME [--columns] [--label NAME…] [--value F=V…]
+/// [--remove-value F[=V]…] [--remove-label NAME…]`
+pub fn annotate(args: &AnnotateArgs, out: &mut Out) -> Result<()> {
+    let values = values(args)?;
+    if !args.columns
+        && args.labels.is_empty()
+        && values.is_empty()
+        && args.remove_values.is_empty()
+        && args.remove_labels.is_empty()
+    {
+        bail!(
+            "nothing to annotate: give --columns, --label NAME [--feature F], --value F=V, \
+             --from-json FILE, --remove-value F[=V] or --remove-label NAME"
+        );
+    }
+    if args.feature.is_some() && args.labels.is_empty() && args.remove_labels.is_empty() {
+        bail!("--feature goes with --label or --remove-label; record values with --value F=V");
+    }
+    let ln = super::current()?;
+    let (t, artifact) = target(&ln, args)?;
+    let mut json = t.json.clone();
+    // Everything named is resolved before anything is written.
+    let records = args
+        .labels
+        .iter()
+        .map(|l| super::named::find(&ln.ulabels(), l))
+        .collect::<Result<Vec<_>>>()?;
+    let to_remove = args
+        .remove_labels
+        .iter()
+        .map(|l| super::named::find(&ln.ulabels(), l))
+        .collect::<Result<Vec<_>>>()?;
+    let feature = args
+        .feature
+        .as_deref()
+        .map(|f| super::named::find(&ln.features(), f))
+        .transpose()?;
+    let mut notes: Vec<String> = Vec::new();
+    if args.columns {
+        let Some(a) = &artifact else {
+            bail!("--columns annotates an artifact's table, not a collection");
+        };
+        let set = ln.artifacts().annotate_columns(a)?;
+        for note in &set.notes {
+            out.warn(note)?;
+        }
+        notes.extend(set.notes.iter().cloned());
+        let members = ln.feature_sets().members(&set.record)?;
+        json["slot"] = "columns".into();
+        json["feature_set"] = serde_json::to_value(&set.record)?;
+        json["existed"] = set.existed.into();
+        json["features"] = serde_json::to_value(&members)?;
+        if !out.json {
+            out.line(format!(
+                "✅ linked {} feature{} to artifact {} as its columns: {}",
+                members.len(),
+                plural(members.len()),
+                a.uid,
+                repr(&set.record)?
+            ))?;
+            for f in &members {
+                out.line(format!("   {} ({})", f.name, f.dtype))?;
+            }
+        }
+    }
+    if !records.is_empty() {
+        let added = t.labels.add(&records, feature.as_ref())?;
+        json["labels"] = serde_json::to_value(&records)?;
+        json["linked"] = added.linked.into();
+        json["feature"] = serde_json::to_value(&added.feature)?;
+        json["external"] = serde_json::to_value(&added.external)?;
+        notes.extend(added.notes.iter().cloned());
+        if !out.json {
+            for n in &added.notes {
+                out.line(format!("✅ {n}"))?;
+            }
+            let through = added
+                .feature
+                .as_ref()
+                .map(|f| format!(" through feature '{}'", f.name))
+                .unwrap_or_default();
+            out.line(format!(
+                "✅ linked {} label{} to {}{through}{}",
+                records.len(),
+                plural(records.len()),
+                t.name,
+                if added.linked < records.len() {
+                    format!(" ({} new)", added.linked)
+                } else {
+                    String::new()
+                }
+            ))?;
+        }
+    }
+    if !values.is_empty() {
+        let added = if args.replace {
+            t.features.set_values(values.clone())?
+        } else {
+            t.features.add_values(values.clone())?
+        };
+        notes.extend(added.notes.iter().cloned());
+        json["added"] = serde_json::to_value(&added)?;
+        if !out.json {
+            for n in &added.notes {
+                out.line(format!("✅ {n}"))?;
+            }
+            let shown: Vec<String> = values
+                .iter()
+                .map(|(k, v)| format!("{k}={}", lamella_core::show_value(v)))
+                .collect();
+            out.line(format!(
+                "✅ recorded {} value{} on {}: {}{}",
+                values.len(),
+                plural(values.len()),
+                t.name,
+                shown.join(", "),
+                match (added.values + added.labels, added.removed) {
+                    (0, _) => " (all linked already)".to_string(),
+                    (_, 0) => String::new(),
+                    (_, r) => format!(" (replacing {r})"),
+                }
+            ))?;
+        }
+    }
+    let mut removed = Vec::new();
+    for spec in &args.remove_values {
+        let (f, v) = match spec.split_once('=') {
+            Some((f, v)) => (f.trim(), Some(v.trim())),
+            None => (spec.trim(), None),
+        };
+        let n = t
+            .features
+            .remove_values(f, v.map(|v| Value::Text(v.to_string())))?;
+        if !out.json {
+            out.line(format!(
+                "✅ removed {n} value{} of feature '{f}'{} from {}",
+                plural(n),
+                v.map(|v| format!(" ({v})")).unwrap_or_default(),
+                t.name
+            ))?;
+        }
+        removed.push(Removed {
+            feature: Some(f.to_string()),
+            value: v.map(str::to_string),
+            label: None,
+            removed: n,
+        });
+    }
+    if !to_remove.is_empty() {
+        let n = t.labels.remove(&to_remove, feature.as_ref())?;
+        if !out.json {
+            out.line(format!(
+                "✅ unlinked {} label{} from {}{}",
+                to_remove.len(),
+                plural(to_remove.len()),
+                t.name,
+                feature
+                    .as_ref()
+                    .map(|f| format!(" (through feature '{}')", f.name))
+                    .unwrap_or_default()
+            ))?;
+        }
+        removed.extend(to_remove.iter().map(|l| Removed {
+            feature: feature.as_ref().map(|f| f.name.clone()),
+            value: None,
+            label: Some(l.name.clone()),
+            removed: n,
+        }));
+    }
+    if out.json {
+        if !removed.is_empty() {
+            json["removed"] = serde_json::to_value(&removed)?;
+        }
+        json["values"] = serde_json::to_value(t.features.get_values()?)?;
+        json["notes"] = serde_json::to_value(&notes)?;
+        return out.json(&json);
+    }
+    Ok(())
+}

@@ -1,0 +1,3 @@
+DROP TABLE lamella_collection_feature_values;
+DROP TABLE lamella_artifact_feature_values;
+DROP TABLE lamella_feature_values;

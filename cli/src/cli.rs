@@ -97,7 +97,8 @@ pub enum Command {
     /// List artifacts as a table (the trash is hidden unless --trash).
     Ls {
         /// Keep artifacts matching a LaminDB lookup FIELD=VALUE (e.g. key__startswith=iris/,
-        /// suffix=.csv, size__gt=1000, hash=…, created_by__handle=me, visibility=-1);
+        /// suffix=.csv, size__gt=1000, hash=…, created_by__handle=me, visibility=-1) or a
+        /// feature value (temperature__gt=20, measured_on__gte=2025-01-01, split=test);
         /// repeatable, all must match.
         #[arg(long = "filter", short = 'f', value_name = "FIELD=VALUE", value_parser = parse_lookup)]
         filters: Vec<Lookup>,
@@ -116,6 +117,10 @@ pub enum Command {
         /// Keep artifacts that measured feature F (with --label: labelled through F).
         #[arg(long, value_name = "F")]
         feature: Option<String>,
+        /// Show the artifacts' feature values and labels, one column per feature: the
+        /// features F given, or every feature they have.
+        #[arg(long, num_args = 0.., value_name = "F")]
+        features: Option<Vec<String>>,
     },
     /// List every version of an artifact, oldest first (trash included).
     Versions {
@@ -411,6 +416,13 @@ pub enum CollectionCommand {
         /// Keep collections that measured feature F (with --label: labelled through F).
         #[arg(long, value_name = "F")]
         feature: Option<String>,
+        /// Keep collections matching a lookup FIELD=VALUE, feature values included (e.g.
+        /// split=train, donors__gte=3, name__startswith=study); repeatable, all must match.
+        #[arg(long = "filter", short = 'f', value_name = "FIELD=VALUE", value_parser = parse_lookup)]
+        filters: Vec<Lookup>,
+        /// Show the collections' feature values and labels, one column per feature.
+        #[arg(long, num_args = 0.., value_name = "F")]
+        features: Option<Vec<String>>,
     },
     /// Show a collection, its members, feature sets and labels.
     #[command(disable_version_flag = true)]
@@ -459,11 +471,22 @@ pub enum StorageCommand {
 
 /// `lamella annotate …`
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).multiple(false)))]
 pub struct AnnotateArgs {
-    #[command(flatten)]
-    pub which: ArtifactRef,
+    /// The artifact's uid (or a unique uid prefix).
+    #[arg(group = "target")]
+    pub uid: Option<String>,
+    /// The artifact's key instead (its latest version).
+    #[arg(long, short = 'k', group = "target")]
+    pub key: Option<String>,
     /// Annotate this collection (name or uid) instead of an artifact.
-    #[arg(long, short = 'c', value_name = "NAME", conflicts_with_all = ["uid", "key", "columns"])]
+    #[arg(
+        long,
+        short = 'c',
+        value_name = "NAME",
+        group = "target",
+        conflicts_with = "columns"
+    )]
     pub collection: Option<String>,
     /// Link the table's columns (their registered features) as the `columns` feature set.
     #[arg(long)]

@@ -318,3 +318,119 @@ impl Instance {
         Query::new(self.clone())
     }
 }
+
+/// Records with their features: one map of feature → value per record (see
+/// [`Query::with_features`]).
+#[derive(Debug, Clone)]
+pub struct WithFeatures<T> {
+    /// The records, in query order.
+    pub records: Vec<T>,
+    /// The features shown, in the order asked (or by name).
+    pub features: Vec<lamella_schema::Feature>,
+    /// Per record, its values by feature name: typed values, and for categorical features
+    /// the names of the labels linked through them (a list when several).
+    pub values: Vec<std::collections::BTreeMap<String, crate::FeatureValue>>,
+}
+
+impl<T: Record + Serialize> Query<T> {
+    /// The matching artifacts or collections with their features — `features` only when
+    /// given, else every feature any of them has a value or label for — read in four
+    /// statements however many records and features (LaminDB's `df(features=True)`).
+    pub fn with_features(&self, features: &[&str]) -> Result<WithFeatures<T>> {
+        use std::collections::{BTreeMap, HashMap};
+        let spec = self.prepared()?;
+        if T::REGISTRY.feature_links().is_none() {
+            return Err(Error::invalid(
+                "the registry",
+                T::REGISTRY.name,
+                "only artifacts and collections carry feature values",
+            ));
+        }
+        let asked: Vec<String> = features.iter().map(|f| f.to_string()).collect();
+        let (records, chosen, labels, values) = self.ln.db().with_conn(|c| {
+            let chosen: Vec<lamella_schema::Feature> = if asked.is_empty() {
+                Vec::new()
+            } else {
+                lamella_schema::load_where_in(c, "name", &asked)?
+            };
+            let ids: Vec<i64> = chosen.iter().filter_map(|f| f.id).collect();
+            let records: Vec<T> = spec.load(c)?;
+            let (labels, values) =
+                spec.feature_annotations(c, (!asked.is_empty()).then_some(ids.as_slice()))?;
+            Ok::<_, lamella_schema::Error>((records, chosen, labels, values))
+        })?;
+        if let Some(missing) = asked.iter().find(|n| !chosen.iter().any(|f| &f.name == *n)) {
+            return Err(crate::annotate::unknown_feature(&self.ln, missing));
+        }
+        let features: Vec<lamella_schema::Feature> = if asked.is_empty() {
+            let mut ids: Vec<i64> = labels.iter().map(|r| r.1).collect();
+            ids.extend(values.iter().map(|r| r.1));
+            ids.sort_unstable();
+            ids.dedup();
+            let mut all: Vec<lamella_schema::Feature> = self
+                .ln
+                .db()
+                .with_conn(|c| lamella_schema::load_by_ids(c, &ids))?;
+            all.sort_by(|a, b| a.name.cmp(&b.name));
+            all
+        } else {
+            asked
+                .iter()
+                .filter_map(|n| chosen.iter().find(|f| &f.name == n).cloned())
+                .collect()
+        };
+        let by_id: HashMap<i64, &lamella_schema::Feature> =
+            features.iter().filter_map(|f| Some((f.id?, f))).collect();
+        let mut per: HashMap<i64, BTreeMap<i64, Vec<crate::FeatureValue>>> = HashMap::new();
+        for (owner, fid, text, num, ts) in &values {
+            if let Some(f) = by_id.get(fid) {
+                per.entry(*owner)
+                    .or_default()
+                    .entry(*fid)
+                    .or_default()
+                    .push(crate::annotate::decode(&f.dtype, text, *num, *ts));
+            }
+        }
+        for (owner, fid, name) in labels {
+            if by_id.contains_key(&fid) {
+                per.entry(owner)
+                    .or_default()
+                    .entry(fid)
+                    .or_default()
+                    .push(crate::FeatureValue::Str(name));
+            }
+        }
+        let values = records
+            .iter()
+            .map(|r| {
+                r.id()
+                    .and_then(|id| per.remove(&id))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|(fid, vs)| {
+                        let f = by_id.get(&fid)?;
+                        Some((
+                            f.name.clone(),
+                            crate::annotate::collect_values(&f.dtype, vs),
+                        ))
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(WithFeatures {
+            records,
+            features,
+            values,
+        })
+    }
+
+    /// [`with_features`](Self::with_features) as one Arrow table: the record's fields, then
+    /// one column per feature — typed (Int64, Float64, Boolean, Utf8, Date32, Timestamp UTC)
+    /// where each record has at most one value, else the values as text joined with `|`
+    /// (labels of categorical features too).
+    pub fn df_with_features(&self, features: &[&str]) -> Result<RecordBatch> {
+        let w = self.with_features(features)?;
+        let base = crate::table::records_to_batch(T::REGISTRY, &w.records)?;
+        crate::table::append_feature_columns(base, &w.features, &w.values)
+    }
+}

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, StringBuilder,
+    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder,
     TimestampMicrosecondBuilder,
 };
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
@@ -14,6 +14,121 @@ use lamella_schema::{Record, parse_timestamp};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+
+/// Appends one column per feature to `base` (one row per record, `values[i]` the i-th
+/// record's values by feature name): typed when every record has at most one value of the
+/// feature's type, else text with the values joined by `|`.
+pub fn append_feature_columns(
+    base: RecordBatch,
+    features: &[lamella_schema::Feature],
+    values: &[std::collections::BTreeMap<String, crate::FeatureValue>],
+) -> Result<RecordBatch> {
+    use crate::FeatureValue as V;
+    let mut fields: Vec<Field> = base
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    let mut columns: Vec<ArrayRef> = base.columns().to_vec();
+    for f in features {
+        let cells: Vec<Option<&V>> = values.iter().map(|m| m.get(&f.name)).collect();
+        let kinds: std::collections::HashSet<std::mem::Discriminant<V>> = cells
+            .iter()
+            .flatten()
+            .map(|v| std::mem::discriminant(*v))
+            .collect();
+        let all = |probe: V| kinds.len() == 1 && kinds.contains(&std::mem::discriminant(&probe));
+        let name = if base.schema().field_with_name(&f.name).is_ok() {
+            format!("feature:{}", f.name)
+        } else {
+            f.name.clone()
+        };
+        let (dtype, array): (DataType, ArrayRef) = if all(V::Int(0)) {
+            let mut b = Int64Builder::with_capacity(cells.len());
+            for c in &cells {
+                b.append_option(match c {
+                    Some(V::Int(i)) => Some(*i),
+                    _ => None,
+                });
+            }
+            (DataType::Int64, Arc::new(b.finish()))
+        } else if all(V::Float(0.0)) || (kinds.len() == 2 && all_numbers(&kinds)) {
+            let mut b = Float64Builder::with_capacity(cells.len());
+            for c in &cells {
+                b.append_option(match c {
+                    Some(V::Float(x)) => Some(*x),
+                    Some(V::Int(i)) => Some(*i as f64),
+                    _ => None,
+                });
+            }
+            (DataType::Float64, Arc::new(b.finish()))
+        } else if all(V::Bool(false)) {
+            let mut b = BooleanBuilder::with_capacity(cells.len());
+            for c in &cells {
+                b.append_option(match c {
+                    Some(V::Bool(x)) => Some(*x),
+                    _ => None,
+                });
+            }
+            (DataType::Boolean, Arc::new(b.finish()))
+        } else if all(V::Date(chrono::NaiveDate::MIN)) {
+            let mut b = Date32Builder::with_capacity(cells.len());
+            let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+            for c in &cells {
+                b.append_option(match c {
+                    Some(V::Date(d)) => i32::try_from((*d - epoch).num_days()).ok(),
+                    _ => None,
+                });
+            }
+            (DataType::Date32, Arc::new(b.finish()))
+        } else if all(V::Datetime(chrono::DateTime::<chrono::Utc>::MIN_UTC)) {
+            let mut b =
+                TimestampMicrosecondBuilder::with_capacity(cells.len()).with_timezone("UTC");
+            for c in &cells {
+                b.append_option(match c {
+                    Some(V::Datetime(t)) => Some(t.timestamp_micros()),
+                    _ => None,
+                });
+            }
+            (
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                Arc::new(b.finish()),
+            )
+        } else {
+            let mut b = StringBuilder::new();
+            for c in &cells {
+                match c {
+                    None => b.append_null(),
+                    Some(V::List(items)) => b.append_value(
+                        items
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join("|"),
+                    ),
+                    Some(v) => b.append_value(v.to_string()),
+                }
+            }
+            (DataType::Utf8, Arc::new(b.finish()))
+        };
+        fields.push(Field::new(name, dtype, true));
+        columns.push(array);
+    }
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
+}
+
+fn all_numbers(
+    kinds: &std::collections::HashSet<std::mem::Discriminant<crate::FeatureValue>>,
+) -> bool {
+    use crate::FeatureValue as V;
+    kinds.iter().all(|k| {
+        *k == std::mem::discriminant(&V::Int(0)) || *k == std::mem::discriminant(&V::Float(0.0))
+    })
+}
 
 /// Builds a table with one column per field of `registry` and one row per record.
 pub fn records_to_batch<T: Record + Serialize>(

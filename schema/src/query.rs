@@ -549,6 +549,98 @@ impl QuerySpec {
         Ok(())
     }
 
+    /// The annotations of the matching records, in two statements however many records and
+    /// features: the labels linked through a feature (`(record id, feature id, label name)`)
+    /// and the feature values (`(record id, feature id, text, num, ts)`), of the features
+    /// `feature_ids` only when given, by record then link order.
+    #[allow(clippy::type_complexity)]
+    pub fn feature_annotations(
+        &self,
+        conn: &mut Conn<'_>,
+        feature_ids: Option<&[i64]>,
+    ) -> Result<(Vec<(i64, i64, String)>, Vec<crate::values::ValueRow>)> {
+        #[derive(diesel::QueryableByName)]
+        struct LabelRow {
+            #[diesel(sql_type = BigInt)]
+            owner_id: i64,
+            #[diesel(sql_type = BigInt)]
+            feature_id: i64,
+            #[diesel(sql_type = Text)]
+            name: String,
+        }
+        #[derive(diesel::QueryableByName)]
+        struct ValRow {
+            #[diesel(sql_type = BigInt)]
+            owner_id: i64,
+            #[diesel(sql_type = BigInt)]
+            feature_id: i64,
+            #[diesel(sql_type = Text)]
+            value: String,
+            #[diesel(sql_type = diesel::sql_types::Nullable<Double>)]
+            num: Option<f64>,
+            #[diesel(sql_type = diesel::sql_types::Nullable<Timestamp>)]
+            ts: Option<NaiveDateTime>,
+        }
+        let Some(links) = self.registry.feature_links() else {
+            return Err(Error::Lookup(format!(
+                "{} records carry no features values",
+                self.registry.name
+            )));
+        };
+        let only = match feature_ids {
+            Some([]) => return Ok((Vec::new(), Vec::new())),
+            Some(ids) => format!(
+                " AND fx.feature_id IN ({})",
+                ids.iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            None => String::new(),
+        };
+        let owner = links.owner_col;
+        // The matching records, compiled into the outer statement (placeholders continue).
+        let records = |sql: &mut Sql| -> Result<()> {
+            sql.push(&format!("SELECT t0.id FROM {} t0", self.registry.table));
+            self.compile_where(sql)?;
+            if self.limit.is_some() || self.offset.is_some() {
+                self.compile_order(sql)?;
+            }
+            Ok(())
+        };
+        let mut labels = Sql::new(conn.backend());
+        labels.push(&format!(
+            "SELECT fx.{owner} AS owner_id, fx.feature_id AS feature_id, u.name AS name FROM {} fx \
+             JOIN lamella_ulabels u ON u.id = fx.ulabel_id WHERE fx.feature_id IS NOT NULL{only} \
+             AND fx.{owner} IN (",
+            links.labels
+        ));
+        records(&mut labels)?;
+        labels.push(&format!(") ORDER BY fx.{owner}, fx.id"));
+        let label_rows: Vec<LabelRow> = labels.load_rows(conn)?;
+        let mut values = Sql::new(conn.backend());
+        values.push(&format!(
+            "SELECT fx.{owner} AS owner_id, v.feature_id AS feature_id, v.value AS value, v.num \
+             AS num, v.ts AS ts FROM {} fx JOIN lamella_feature_values v ON v.id = \
+             fx.feature_value_id WHERE 1 = 1{} AND fx.{owner} IN (",
+            links.values,
+            only.replace("fx.feature_id", "v.feature_id")
+        ));
+        records(&mut values)?;
+        values.push(&format!(") ORDER BY fx.{owner}, v.feature_id, v.id"));
+        let value_rows: Vec<ValRow> = values.load_rows(conn)?;
+        Ok((
+            label_rows
+                .into_iter()
+                .map(|r| (r.owner_id, r.feature_id, r.name))
+                .collect(),
+            value_rows
+                .into_iter()
+                .map(|r| (r.owner_id, r.feature_id, r.value, r.num, r.ts))
+                .collect(),
+        ))
+    }
+
     /// Loads the matching records.
     pub fn load<T: Record>(&self, conn: &mut Conn<'_>) -> Result<Vec<T>> {
         self.check_registry::<T>()?;

@@ -30,7 +30,13 @@ fn target(ln: &Instance, args: &AnnotateArgs) -> Result<(Target, Option<lamella_
             None,
         ));
     }
-    let a = resolve(ln, &args.which)?;
+    let a = resolve(
+        ln,
+        &crate::cli::ArtifactRef {
+            uid: args.uid.clone(),
+            key: args.key.clone(),
+        },
+    )?;
     Ok((
         Target {
             features: ln.artifacts().features(&a)?,
@@ -204,7 +210,10 @@ pub fn annotate(args: &AnnotateArgs, out: &mut Out) -> Result<()> {
             }
             let shown: Vec<String> = values
                 .iter()
-                .map(|(k, v)| format!("{k}={}", lamella_core::show_value(v)))
+                .map(|(k, v)| match v {
+                    Value::Text(t) => format!("{k}={t}"),
+                    v => format!("{k}={}", lamella_core::show_value(v)),
+                })
                 .collect();
             out.line(format!(
                 "✅ recorded {} value{} on {}: {}{}",
@@ -274,4 +283,41 @@ pub fn annotate(args: &AnnotateArgs, out: &mut Out) -> Result<()> {
         return out.json(&json);
     }
     Ok(())
+}
+
+/// `ls --features [F]…`: the records with one column per feature (`base` fields first);
+/// under `--json` each record's JSON with a `features` object of feature → value.
+pub fn print_with_features<T: lamella_core::Record + Serialize>(
+    q: &lamella_core::Query<T>,
+    features: &[String],
+    base: &[&str],
+    out: &mut Out,
+) -> Result<()> {
+    let names: Vec<&str> = features.iter().map(String::as_str).collect();
+    let w = q.with_features(&names)?;
+    if out.json {
+        let rows = w
+            .records
+            .iter()
+            .zip(&w.values)
+            .map(|(r, v)| {
+                let mut j = serde_json::to_value(r)?;
+                j["features"] = serde_json::to_value(v)?;
+                Ok(j)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        return out.json(&rows);
+    }
+    if w.records.is_empty() {
+        return out.line(format!("no {}s", T::REGISTRY.name.to_lowercase()));
+    }
+    let batch = lamella_core::records_to_batch(T::REGISTRY, &w.records)?;
+    let schema = batch.schema();
+    let indices = base
+        .iter()
+        .map(|c| schema.index_of(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let batch =
+        lamella_core::append_feature_columns(batch.project(&indices)?, &w.features, &w.values)?;
+    out.table(&batch)
 }

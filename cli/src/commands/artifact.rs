@@ -241,6 +241,8 @@ pub struct LsArgs<'a> {
     pub label: Option<&'a str>,
     /// Measured this feature.
     pub feature: Option<&'a str>,
+    /// Show these features' values (all when empty).
+    pub features: Option<&'a [String]>,
 }
 
 /// `lamella ls [--filter F=V]... [--label NAME [--feature F]] [--feature F]`
@@ -266,6 +268,9 @@ pub fn ls(args: &LsArgs<'_>, out: &mut Out) -> Result<()> {
             bail!("--limit must be zero or more, got {n}");
         }
         q = q.limit(n);
+    }
+    if let Some(features) = args.features {
+        return super::annotate::print_with_features(&q, features, &["uid", "key"], out);
     }
     let records = q.all()?;
     if out.json {

@@ -274,15 +274,28 @@ pub fn run(cmd: CollectionCommand, out: &mut Out) -> Result<()> {
             label,
             feature,
             trash,
+            filters,
+            features,
         } => {
             let mut q = reg.query().order_by("id");
             if trash {
                 q = q.include_trash();
             }
+            for f in &filters {
+                q = q.filter(&f.field, f.value.as_str());
+            }
             match (label.as_deref(), feature.as_deref()) {
                 (Some(l), f) => q = q.labelled(l, f),
                 (None, Some(f)) => q = q.filter("feature_sets__features__name", f),
                 (None, None) => {}
+            }
+            if let Some(features) = &features {
+                return super::annotate::print_with_features(
+                    &q,
+                    features,
+                    &["uid", "name", "version"],
+                    out,
+                );
             }
             let records = q.all()?;
             if out.json {

@@ -50,6 +50,7 @@ pub fn run(command: Command, out: &mut Out) -> Result<()> {
             trash,
             label,
             feature,
+            features,
         } => artifact::ls(
             &artifact::LsArgs {
                 filters: &filters,
@@ -58,6 +59,7 @@ pub fn run(command: Command, out: &mut Out) -> Result<()> {
                 trash,
                 label: label.as_deref(),
                 feature: feature.as_deref(),
+                features: features.as_deref(),
             },
             out,
         ),

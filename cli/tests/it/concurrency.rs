@@ -361,3 +361,56 @@ fn concurrent_tracks_leave_one_current_run() {
         assert_eq!(open, 0);
     }
 }
+
+concurrency_test!(values_added_at_once_are_all_kept_once, |env, root, vars| {
+    std::fs::write(env.path("a.txt"), "a").unwrap();
+    env.run_env(&["save", "a.txt", "--key", "a.txt"], &vars)
+        .ok();
+    env.run_env(&["feature", "create", "donors", "--dtype", "int"], &vars)
+        .ok();
+    env.run_env(&["feature", "create", "split", "--dtype", "cat"], &vars)
+        .ok();
+    env.run_env(&["ulabel", "create", "train"], &vars).ok();
+    // Every writer adds the same three values, one of its own, and the same label.
+    let calls: Vec<Vec<String>> = (0..WRITERS)
+        .map(|w| {
+            let mut a = args(&["annotate", "--key", "a.txt", "--value", "split=train"]);
+            for v in [1, 2, 3, 100 + w] {
+                a.push("--value".into());
+                a.push(format!("donors={v}"));
+            }
+            a.push("--json".into());
+            a
+        })
+        .collect();
+    let runs = env.cli.run_parallel(&calls, &vars);
+    assert_all_ok(&runs);
+    let ls = env
+        .run_env(&["ls", "--features", "--json"], &vars)
+        .ok()
+        .json();
+    let values = &ls[0]["features"];
+    let mut donors: Vec<i64> = values["donors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{values}"))
+        .iter()
+        .filter_map(serde_json::Value::as_i64)
+        .collect();
+    donors.sort_unstable();
+    let mut expected: Vec<i64> = vec![1, 2, 3];
+    expected.extend((0..WRITERS as i64).map(|w| 100 + w));
+    assert_eq!(donors, expected, "no value lost, none twice: {values}");
+    assert_eq!(values["split"], "train", "{values}");
+    // One external feature set for the artifact.
+    let d = env
+        .run_env(&["describe", "--key", "a.txt", "--json"], &vars)
+        .ok()
+        .json();
+    assert_eq!(
+        d["features"]["external"]["features"]
+            .as_array()
+            .map(Vec::len),
+        Some(2),
+        "{d}"
+    );
+});

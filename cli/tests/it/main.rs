@@ -16,6 +16,7 @@ mod secrets;
 mod tutorial;
 mod ulabels;
 mod validation;
+mod values;
 mod view;
 
 use std::path::PathBuf;

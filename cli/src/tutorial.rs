@@ -161,6 +161,10 @@ const STEPS: &[Step] = &[
         run: collection_artifacts,
     },
     Step {
+        title: "Which collections have a train & test split? Record the split as a feature value",
+        run: split_values,
+    },
+    Step {
         title: "Or look at their data lineage: collection.view_lineage()",
         run: collection_lineage,
     },
@@ -619,6 +623,37 @@ fn load_collection(t: &mut Tutorial<'_>) -> Result<()> {
 
 fn collection_artifacts(t: &mut Tutorial<'_>) -> Result<()> {
     t.cmd(&["collection", "describe", JOINT])
+}
+
+fn split_values(t: &mut Tutorial<'_>) -> Result<()> {
+    let one = study1(t)?;
+    let two =
+        t.ln.artifacts()
+            .filter("description", STUDY2_DESCRIPTION)
+            .one()?;
+    t.cmd(&["feature", "create", "split", "--dtype", "cat"])?;
+    t.cmd(&["ulabel", "create", "train"])?;
+    t.cmd(&["ulabel", "create", "test"])?;
+    t.cmd(&["annotate", &one.uid, "--value", "split=train"])?;
+    t.cmd(&["annotate", &two.uid, "--value", "split=test"])?;
+    t.cmd(&[
+        "annotate",
+        "--collection",
+        JOINT,
+        "--value",
+        "split=train",
+        "--value",
+        "split=test",
+    ])?;
+    t.cmd(&[
+        "collection",
+        "ls",
+        "--filter",
+        "split=train",
+        "--filter",
+        "split=test",
+    ])?;
+    t.cmd(&["ls", "--features", "split"])
 }
 
 /// `lamella lineage … --out graphs/STEM.{svg,mmd}` (plus OpenLineage JSON when asked).

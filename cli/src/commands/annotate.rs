@@ -286,7 +286,7 @@ pub fn annotate(args: &AnnotateArgs, out: &mut Out) -> Result<()> {
 }
 
 /// `ls --features [F]…`: the records with one column per feature (`base` fields first);
-/// under `--json` each record's JSON with a `features` object of feature → value.
+/// under `--json` one object per record: `{"record": …, "features": {feature: value}}`.
 pub fn print_with_features<T: lamella_core::Record + Serialize>(
     q: &lamella_core::Query<T>,
     features: &[String],
@@ -300,11 +300,7 @@ pub fn print_with_features<T: lamella_core::Record + Serialize>(
             .records
             .iter()
             .zip(&w.values)
-            .map(|(r, v)| {
-                let mut j = serde_json::to_value(r)?;
-                j["features"] = serde_json::to_value(v)?;
-                Ok(j)
-            })
+            .map(|(r, v)| Ok(serde_json::json!({ "record": r, "features": v })))
             .collect::<Result<Vec<_>>>()?;
         return out.json(&rows);
     }

@@ -270,7 +270,12 @@ pub fn ls(args: &LsArgs<'_>, out: &mut Out) -> Result<()> {
         q = q.limit(n);
     }
     if let Some(features) = args.features {
-        return super::annotate::print_with_features(&q, features, &["uid", "key"], out);
+        return super::annotate::print_with_features(
+            &q,
+            features,
+            &["uid", "key", "description"],
+            out,
+        );
     }
     let records = q.all()?;
     if out.json {

@@ -249,6 +249,15 @@ cli_test!(every_command_prints_its_documented_shape, |env| {
         "annotate",
         &[&iris, "--label", "setosa", "--feature", "species"],
     );
+    c.run("feature create", &["temperature", "--dtype", "float"]);
+    c.run("annotate", &[&iris, "--value", "temperature=21.5"]);
+    c.run("annotate", &[&iris, "--remove-value", "temperature"]);
+    c.run("annotate", &[&iris, "--value", "species=setosa"]);
+    c.run("ls", &["--features"]);
+    c.run(
+        "ls",
+        &["--filter", "species=setosa", "--features", "species"],
+    );
     c.run("describe", &[&iris]);
     c.run("validate", &["iris.csv"]);
     c.run_code("curate", &["bad.csv", "--key", "bad.csv"], 1);
@@ -259,7 +268,15 @@ cli_test!(every_command_prints_its_documented_shape, |env| {
         "collection create",
         &["ab", "--artifact", &members[0], "--artifact", &members[1]],
     );
+    c.run(
+        "annotate",
+        &["--collection", "ab", "--value", "temperature=3"],
+    );
     c.run("collection ls", &[]);
+    c.run(
+        "collection ls",
+        &["--filter", "temperature__lt=4", "--features"],
+    );
     c.run("collection describe", &["ab"]);
     c.run("collection check", &["ab"]);
     c.run("collection load", &["ab"]);

@@ -753,7 +753,8 @@ fn join_external_many(
         if per_owner.len() == 1 {
             let names: Vec<&str> = features.iter().map(|f| f.name.as_str()).collect();
             out.notes.push(format!(
-                "features {} in {}feature set FeatureSet(uid='{}', n={}) under slot 'external'",
+                "feature{} {} in {}feature set FeatureSet(uid='{}', n={}) under slot 'external'",
+                if names.len() == 1 { "" } else { "s" },
                 names
                     .iter()
                     .map(|n| format!("'{n}'"))

@@ -85,7 +85,7 @@ pub use instance::{
 pub use lamella_storage::{CsvOptions, Location};
 pub use names::{MAX_NAME_CHARS, MatchKind, shown as shown_text, unicode_problem};
 pub use progress::{Progress, ProgressFn, ProgressTask, ProgressUnit};
-pub use query::{Pages, Query, WithFeatures, show_value};
+pub use query::{Pages, Query, RecordWithFeatures, WithFeatures, show_value};
 pub use registry::{
     Features, Hit, LabelDraft, NameLookup, Named, NamedDraft, Registry, Relatives, Saved, SavedAll,
     ULabels,
@@ -93,7 +93,9 @@ pub use registry::{
 pub use settings::{
     InstanceEntry, Settings, home as settings_home, known_secrets, set_home as set_settings_home,
 };
-pub use table::{append_feature_columns, read_table, read_table_with, records_to_batch};
+pub use table::{
+    append_feature_columns, read_table, read_table_with, records_to_batch, records_to_batch_of,
+};
 pub use track::{Direction, Lineage, LineageOf, Tracked, Transforms, ViewParents};
 pub use validate::{
     Code, Curator, DEFAULT_EXAMPLES, Inspection, Issue, Offending, Report, Stage, Standardized,

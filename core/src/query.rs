@@ -319,17 +319,78 @@ impl Instance {
     }
 }
 
-/// Records with their features: one map of feature → value per record (see
-/// [`Query::with_features`]).
+/// Records with their features (see [`Query::with_features`]): the records, the features,
+/// and per feature one cell per record.
 #[derive(Debug, Clone)]
 pub struct WithFeatures<T> {
     /// The records, in query order.
     pub records: Vec<T>,
     /// The features shown, in the order asked (or by name).
     pub features: Vec<lamella_schema::Feature>,
-    /// Per record, its values by feature name: typed values, and for categorical features
-    /// the names of the labels linked through them (a list when several).
-    pub values: Vec<std::collections::BTreeMap<String, crate::FeatureValue>>,
+    /// Per feature (in the order of `features`), per record: its typed value, the names of
+    /// the labels linked through a categorical feature, a list when several; `None` when the
+    /// record has none.
+    pub columns: Vec<Vec<Option<crate::FeatureValue>>>,
+}
+
+impl<T> WithFeatures<T> {
+    /// The values of record `i` by feature name (only the features it has).
+    pub fn values(&self, i: usize) -> std::collections::BTreeMap<&str, &crate::FeatureValue> {
+        self.features
+            .iter()
+            .zip(&self.columns)
+            .filter_map(|(f, col)| Some((f.name.as_str(), col.get(i)?.as_ref()?)))
+            .collect()
+    }
+
+    /// The value of `feature` on record `i`.
+    pub fn get(&self, i: usize, feature: &str) -> Option<&crate::FeatureValue> {
+        let k = self.features.iter().position(|f| f.name == feature)?;
+        self.columns[k].get(i)?.as_ref()
+    }
+
+    /// Each record with its values, `{"record": …, "features": {…}}` when serialized (the
+    /// shape of `ls --features --json`), written as it goes.
+    pub fn rows(&self) -> impl Iterator<Item = RecordWithFeatures<'_, T>> {
+        (0..self.records.len()).map(move |i| RecordWithFeatures { of: self, i })
+    }
+}
+
+/// One row of [`WithFeatures::rows`].
+pub struct RecordWithFeatures<'a, T> {
+    of: &'a WithFeatures<T>,
+    i: usize,
+}
+
+impl<T: Serialize> Serialize for RecordWithFeatures<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("RecordWithFeatures", 2)?;
+        st.serialize_field("record", &self.of.records[self.i])?;
+        st.serialize_field("features", &self.of.values(self.i))?;
+        st.end()
+    }
+}
+
+impl<T: Serialize> Serialize for WithFeatures<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_seq(self.rows())
+    }
+}
+
+/// Puts `v` into a cell: the value, or a list when the dtype is a list or the record has
+/// several values of a feature.
+fn push_cell(cell: &mut Option<crate::FeatureValue>, v: crate::FeatureValue, list: bool) {
+    use crate::FeatureValue as V;
+    match cell.take() {
+        None if list => *cell = Some(V::List(vec![v])),
+        None => *cell = Some(v),
+        Some(V::List(mut items)) => {
+            items.push(v);
+            *cell = Some(V::List(items));
+        }
+        Some(one) => *cell = Some(V::List(vec![one, v])),
+    }
 }
 
 impl<T: Record + Serialize> Query<T> {
@@ -337,7 +398,7 @@ impl<T: Record + Serialize> Query<T> {
     /// given, else every feature any of them has a value or label for — read in four
     /// statements however many records and features (LaminDB's `df(features=True)`).
     pub fn with_features(&self, features: &[&str]) -> Result<WithFeatures<T>> {
-        use std::collections::{BTreeMap, HashMap};
+        use std::collections::HashMap;
         let spec = self.prepared()?;
         if T::REGISTRY.feature_links().is_none() {
             return Err(Error::invalid(
@@ -347,7 +408,7 @@ impl<T: Record + Serialize> Query<T> {
             ));
         }
         let asked: Vec<String> = features.iter().map(|f| f.to_string()).collect();
-        let (records, chosen, labels, values) = self.ln.db().with_conn(|c| {
+        let (records, chosen, ann) = self.ln.db().with_conn(|c| {
             let chosen: Vec<lamella_schema::Feature> = if asked.is_empty() {
                 Vec::new()
             } else {
@@ -355,16 +416,19 @@ impl<T: Record + Serialize> Query<T> {
             };
             let ids: Vec<i64> = chosen.iter().filter_map(|f| f.id).collect();
             let records: Vec<T> = spec.load(c)?;
-            let (labels, values) =
-                spec.feature_annotations(c, (!asked.is_empty()).then_some(ids.as_slice()))?;
-            Ok::<_, lamella_schema::Error>((records, chosen, labels, values))
+            let ann = spec.feature_annotations(
+                c,
+                (!asked.is_empty()).then_some(ids.as_slice()),
+                records.len(),
+            )?;
+            Ok::<_, lamella_schema::Error>((records, chosen, ann))
         })?;
         if let Some(missing) = asked.iter().find(|n| !chosen.iter().any(|f| &f.name == *n)) {
             return Err(crate::annotate::unknown_feature(&self.ln, missing));
         }
         let features: Vec<lamella_schema::Feature> = if asked.is_empty() {
-            let mut ids: Vec<i64> = labels.iter().map(|r| r.1).collect();
-            ids.extend(values.iter().map(|r| r.1));
+            let mut ids: Vec<i64> = ann.label_links.iter().map(|r| r.1).collect();
+            ids.extend(ann.values.values().map(|r| r.0));
             ids.sort_unstable();
             ids.dedup();
             let mut all: Vec<lamella_schema::Feature> = self
@@ -379,48 +443,52 @@ impl<T: Record + Serialize> Query<T> {
                 .filter_map(|n| chosen.iter().find(|f| &f.name == n).cloned())
                 .collect()
         };
-        let by_id: HashMap<i64, &lamella_schema::Feature> =
-            features.iter().filter_map(|f| Some((f.id?, f))).collect();
-        let mut per: HashMap<i64, BTreeMap<i64, Vec<crate::FeatureValue>>> = HashMap::new();
-        for (owner, fid, text, num, ts) in &values {
-            if let Some(f) = by_id.get(fid) {
-                per.entry(*owner)
-                    .or_default()
-                    .entry(*fid)
-                    .or_default()
-                    .push(crate::annotate::decode(&f.dtype, text, *num, *ts));
-            }
-        }
-        for (owner, fid, name) in labels {
-            if by_id.contains_key(&fid) {
-                per.entry(owner)
-                    .or_default()
-                    .entry(fid)
-                    .or_default()
-                    .push(crate::FeatureValue::Str(name));
-            }
-        }
-        let values = records
+        let column_of: HashMap<i64, usize> = features
             .iter()
-            .map(|r| {
-                r.id()
-                    .and_then(|id| per.remove(&id))
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(|(fid, vs)| {
-                        let f = by_id.get(&fid)?;
-                        Some((
-                            f.name.clone(),
-                            crate::annotate::collect_values(&f.dtype, vs),
-                        ))
-                    })
-                    .collect()
+            .enumerate()
+            .filter_map(|(k, f)| Some((f.id?, k)))
+            .collect();
+        let row_of: HashMap<i64, usize> = records
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| Some((r.id()?, i)))
+            .collect();
+        let mut columns: Vec<Vec<Option<crate::FeatureValue>>> =
+            features.iter().map(|_| vec![None; records.len()]).collect();
+        // Each distinct value decoded once, then cloned into its cells.
+        let decoded: HashMap<i64, (usize, crate::FeatureValue)> = ann
+            .values
+            .iter()
+            .filter_map(|(id, (fid, text, num, ts))| {
+                let k = *column_of.get(fid)?;
+                let v = crate::annotate::decode(&features[k].dtype, text, *num, *ts);
+                Some((*id, (k, v)))
             })
             .collect();
+        for (owner, value_id) in &ann.value_links {
+            if let (Some((k, v)), Some(&i)) = (decoded.get(value_id), row_of.get(owner)) {
+                let list = matches!(features[*k].dtype, lamella_schema::Dtype::List(_));
+                push_cell(&mut columns[*k][i], v.clone(), list);
+            }
+        }
+        for (owner, fid, label) in &ann.label_links {
+            if let (Some(&k), Some(&i), Some(name)) = (
+                column_of.get(fid),
+                row_of.get(owner),
+                ann.label_names.get(label),
+            ) {
+                let list = matches!(features[k].dtype, lamella_schema::Dtype::List(_));
+                push_cell(
+                    &mut columns[k][i],
+                    crate::FeatureValue::Str(name.clone()),
+                    list,
+                );
+            }
+        }
         Ok(WithFeatures {
             records,
             features,
-            values,
+            columns,
         })
     }
 
@@ -431,6 +499,6 @@ impl<T: Record + Serialize> Query<T> {
     pub fn df_with_features(&self, features: &[&str]) -> Result<RecordBatch> {
         let w = self.with_features(features)?;
         let base = crate::table::records_to_batch(T::REGISTRY, &w.records)?;
-        crate::table::append_feature_columns(base, &w.features, &w.values)
+        crate::table::append_feature_columns(base, &w.features, &w.columns)
     }
 }

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 pub fn append_feature_columns(
     base: RecordBatch,
     features: &[lamella_schema::Feature],
-    values: &[std::collections::BTreeMap<String, crate::FeatureValue>],
+    columns_of_values: &[Vec<Option<crate::FeatureValue>>],
 ) -> Result<RecordBatch> {
     use crate::FeatureValue as V;
     let mut fields: Vec<Field> = base
@@ -31,8 +31,8 @@ pub fn append_feature_columns(
         .map(|f| f.as_ref().clone())
         .collect();
     let mut columns: Vec<ArrayRef> = base.columns().to_vec();
-    for f in features {
-        let cells: Vec<Option<&V>> = values.iter().map(|m| m.get(&f.name)).collect();
+    for (f, column) in features.iter().zip(columns_of_values) {
+        let cells: Vec<Option<&V>> = column.iter().map(Option::as_ref).collect();
         let kinds: std::collections::HashSet<std::mem::Discriminant<V>> = cells
             .iter()
             .flatten()
@@ -135,64 +135,78 @@ pub fn records_to_batch<T: Record + Serialize>(
     registry: &Registry,
     records: &[T],
 ) -> Result<RecordBatch> {
-    let rows: Vec<serde_json::Value> = records
+    records_to_batch_of(registry, records, None)
+}
+
+/// [`records_to_batch`] with only the fields named in `only` (in the registry's order).
+pub fn records_to_batch_of<T: Record + Serialize>(
+    registry: &Registry,
+    records: &[T],
+    only: Option<&[&str]>,
+) -> Result<RecordBatch> {
+    enum Column {
+        Int(Int64Builder),
+        Float(Float64Builder),
+        Bool(BooleanBuilder),
+        Text(StringBuilder),
+        Time(TimestampMicrosecondBuilder),
+    }
+    let n = records.len();
+    let chosen: Vec<&lamella_schema::registry::Field> = registry
+        .fields
         .iter()
-        .map(|r| serde_json::to_value(r).map_err(|e| Error::Internal(e.to_string())))
-        .collect::<Result<_>>()?;
+        .filter(|f| only.is_none_or(|names| names.contains(&f.name)))
+        .collect();
+    let mut builders: Vec<Column> = chosen
+        .iter()
+        .map(|f| match f.ty {
+            FieldType::BigInt | FieldType::Int | FieldType::SmallInt => {
+                Column::Int(Int64Builder::with_capacity(n))
+            }
+            FieldType::Double => Column::Float(Float64Builder::with_capacity(n)),
+            FieldType::Bool => Column::Bool(BooleanBuilder::with_capacity(n)),
+            FieldType::Text => Column::Text(StringBuilder::new()),
+            FieldType::Timestamp => {
+                Column::Time(TimestampMicrosecondBuilder::with_capacity(n).with_timezone("+00:00"))
+            }
+        })
+        .collect();
+    // One record at a time through serde (memory stays flat however many records).
+    const NULL: serde_json::Value = serde_json::Value::Null;
+    for r in records {
+        let row = serde_json::to_value(r).map_err(|e| Error::Internal(e.to_string()))?;
+        for (f, b) in chosen.iter().zip(builders.iter_mut()) {
+            let v = row.get(f.name).unwrap_or(&NULL);
+            match b {
+                Column::Int(b) => b.append_option(v.as_i64()),
+                Column::Float(b) => b.append_option(v.as_f64()),
+                Column::Bool(b) => b.append_option(v.as_bool()),
+                Column::Text(b) => match v {
+                    serde_json::Value::Null => b.append_null(),
+                    serde_json::Value::String(t) => b.append_value(t),
+                    // (a JSON object such as a run's environment, as its text)
+                    other => b.append_value(other.to_string()),
+                },
+                Column::Time(b) => b.append_option(
+                    v.as_str()
+                        .and_then(parse_timestamp)
+                        .map(|t| t.and_utc().timestamp_micros()),
+                ),
+            }
+        }
+    }
     let mut fields = Vec::new();
     let mut columns: Vec<ArrayRef> = Vec::new();
-    for f in registry.fields {
-        let get = |row: &serde_json::Value| row.get(f.name).cloned().unwrap_or_default();
-        let (dtype, array): (DataType, ArrayRef) = match f.ty {
-            FieldType::BigInt | FieldType::Int | FieldType::SmallInt => {
-                let mut b = Int64Builder::with_capacity(rows.len());
-                for r in &rows {
-                    b.append_option(get(r).as_i64());
-                }
-                (DataType::Int64, Arc::new(b.finish()))
-            }
-            FieldType::Double => {
-                let mut b = Float64Builder::with_capacity(rows.len());
-                for r in &rows {
-                    b.append_option(get(r).as_f64());
-                }
-                (DataType::Float64, Arc::new(b.finish()))
-            }
-            FieldType::Bool => {
-                let mut b = BooleanBuilder::with_capacity(rows.len());
-                for r in &rows {
-                    b.append_option(get(r).as_bool());
-                }
-                (DataType::Boolean, Arc::new(b.finish()))
-            }
-            FieldType::Text => {
-                let mut b = StringBuilder::new();
-                for r in &rows {
-                    match get(r) {
-                        serde_json::Value::Null => b.append_null(),
-                        serde_json::Value::String(t) => b.append_value(t),
-                        // (a JSON object such as a run's environment, as its text)
-                        other => b.append_value(other.to_string()),
-                    }
-                }
-                (DataType::Utf8, Arc::new(b.finish()))
-            }
-            FieldType::Timestamp => {
-                let mut b =
-                    TimestampMicrosecondBuilder::with_capacity(rows.len()).with_timezone("+00:00");
-                for r in &rows {
-                    b.append_option(
-                        get(r)
-                            .as_str()
-                            .and_then(parse_timestamp)
-                            .map(|t| t.and_utc().timestamp_micros()),
-                    );
-                }
-                (
-                    DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
-                    Arc::new(b.finish()),
-                )
-            }
+    for (f, b) in chosen.iter().zip(builders) {
+        let (dtype, array): (DataType, ArrayRef) = match b {
+            Column::Int(mut b) => (DataType::Int64, Arc::new(b.finish())),
+            Column::Float(mut b) => (DataType::Float64, Arc::new(b.finish())),
+            Column::Bool(mut b) => (DataType::Boolean, Arc::new(b.finish())),
+            Column::Text(mut b) => (DataType::Utf8, Arc::new(b.finish())),
+            Column::Time(mut b) => (
+                DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
+                Arc::new(b.finish()),
+            ),
         };
         fields.push(Field::new(f.name, dtype, true));
         columns.push(array);

@@ -57,6 +57,6 @@ pub use ops::{
     name_index_version, name_keys_delete, name_keys_insert, name_keys_probe, names,
     reachable_edges, require_id, set_latest, table_columns,
 };
-pub use query::{LookupFeature, Op, QuerySpec, Value, parse_timestamp};
+pub use query::{Annotations, LookupFeature, Op, QuerySpec, Value, parse_timestamp};
 pub use types::{HashType, StorageKind, UidError, VERSION_LEN, VersionedUid, Visibility};
 pub use uid::{BASE62, base62_uid, increment_base62, is_base62, len as uid_len};

@@ -442,7 +442,7 @@ impl QuerySpec {
             }
             if let Some(f) = self.features.iter().find(|f| f.name == head) {
                 let mut sql = Sql::new(Backend::Sqlite);
-                feature_condition(self.registry, f, lookup, value, &mut sql)
+                feature_condition(self.registry, f, lookup, value, false, &mut sql)
                     .map_err(|e| (f.name.clone(), e))?;
             }
         }
@@ -468,51 +468,97 @@ impl QuerySpec {
             and(sql);
             sql.push("t0.visibility = 1");
         }
+        // Conditions on the record's own fields first, in the order given; then those
+        // through link tables (feature values, labels), the likely most selective first
+        // (an exact value, then a label, then a range): it drives as an `IN` list, the
+        // others are probed per candidate (`EXISTS`) — no list is built for a condition
+        // that matches half the registry.
+        let mut linked: Vec<(u8, Linked<'_>)> = Vec::new();
         for (lookup, value) in &self.filters {
-            and(sql);
-            sql.push("(");
             let head = lookup.split("__").next().unwrap_or_default();
             match self.features.iter().find(|f| f.name == head) {
                 Some(feature)
                     if self.registry.field(head).is_none()
                         && self.registry.relation(head).is_none() =>
                 {
-                    feature_condition(self.registry, feature, lookup, value, sql)?;
+                    let rank = match (
+                        lookup_op(lookup),
+                        feature.dtype.is_categorical() || feature.dtype.is_categorical_list(),
+                    ) {
+                        (Op::IsNull, _) => 3,
+                        (_, _) if matches!(value, Value::Null) => 3,
+                        (Op::Exact | Op::In, false) => 0,
+                        (Op::Exact | Op::In, true) => 1,
+                        _ => 2,
+                    };
+                    linked.push((rank, Linked::Feature(feature, lookup, value)));
                 }
-                _ => condition(self.registry, "t0", lookup, value, sql)?,
+                _ => {
+                    and(sql);
+                    sql.push("(");
+                    condition(self.registry, "t0", lookup, value, sql)?;
+                    sql.push(")");
+                }
             }
-            sql.push(")");
         }
         for (label, feature) in &self.labelled {
-            let Some(RelationKind::ManyToMany {
-                link,
-                self_col,
-                other_col,
-            }) = self.registry.relation("ulabels").map(|r| &r.kind)
-            else {
-                return Err(Error::Lookup(format!(
-                    "{} records carry no labels: filter artifacts or collections by label",
-                    self.registry.name
-                )));
-            };
+            linked.push((1, Linked::Label(label, feature.as_deref())));
+        }
+        linked.sort_by_key(|(rank, _)| *rank);
+        for (i, (_, cond)) in linked.into_iter().enumerate() {
+            let probe = i > 0;
             and(sql);
-            let (l, u) = (sql.alias(), sql.alias());
-            sql.push(&format!(
-                "t0.id IN (SELECT {l}.{self_col} FROM {link} {l} JOIN lamella_ulabels {u} ON \
-                 {u}.id = {l}.{other_col} WHERE {u}.name = "
-            ));
-            sql.bind_text(label.clone());
-            if let Some(feature) = feature {
-                let f = sql.alias();
-                sql.push(&format!(
-                    " AND {l}.feature_id IN (SELECT {f}.id FROM lamella_features {f} WHERE \
-                     {f}.name = "
-                ));
-                sql.bind_text(feature.clone());
-                sql.push(")");
+            sql.push("(");
+            match cond {
+                Linked::Feature(feature, lookup, value) => {
+                    feature_condition(self.registry, feature, lookup, value, probe, sql)?;
+                }
+                Linked::Label(label, feature) => {
+                    self.label_condition(label, feature, probe, sql)?
+                }
             }
             sql.push(")");
         }
+        Ok(())
+    }
+
+    /// "Labelled `label` (through `feature`)": `t0.id IN (…)`, or probed per record.
+    fn label_condition(
+        &self,
+        label: &str,
+        feature: Option<&str>,
+        probe: bool,
+        sql: &mut Sql,
+    ) -> Result<()> {
+        let Some(RelationKind::ManyToMany {
+            link,
+            self_col,
+            other_col,
+        }) = self.registry.relation("ulabels").map(|r| &r.kind)
+        else {
+            return Err(Error::Lookup(format!(
+                "{} records carry no labels: filter artifacts or collections by label",
+                self.registry.name
+            )));
+        };
+        let (l, u) = (sql.alias(), sql.alias());
+        let from = format!(
+            "{link} {l} {} lamella_ulabels {u} ON {u}.id = {l}.{other_col}",
+            probe_join(sql, probe)
+        );
+        open_semi(sql, probe, &format!("{l}.{self_col}"), &from);
+        sql.push(&format!("{u}.name = "));
+        sql.bind_text(label.to_string());
+        if let Some(feature) = feature {
+            let f = sql.alias();
+            sql.push(&format!(
+                " AND {l}.feature_id IN (SELECT {f}.id FROM lamella_features {f} WHERE \
+                 {f}.name = "
+            ));
+            sql.bind_text(feature.to_string());
+            sql.push(")");
+        }
+        sql.push(")");
         Ok(())
     }
 
@@ -549,29 +595,47 @@ impl QuerySpec {
         Ok(())
     }
 
-    /// The annotations of the matching records, in two statements however many records and
-    /// features: the labels linked through a feature (`(record id, feature id, label name)`)
-    /// and the feature values (`(record id, feature id, text, num, ts)`), of the features
-    /// `feature_ids` only when given, by record then link order.
-    #[allow(clippy::type_complexity)]
+    /// The annotations of the matching records (`n_records` of them), in a fixed number of
+    /// statements however many records and features: the label links through a feature
+    /// and the value links, then each distinct label name and value once — of the features
+    /// `feature_ids` only when given. When the records are most of the registry the link
+    /// tables are read whole (a scan beats a probe per record): links of other records may
+    /// come back, and the caller drops them.
     pub fn feature_annotations(
         &self,
         conn: &mut Conn<'_>,
         feature_ids: Option<&[i64]>,
-    ) -> Result<(Vec<(i64, i64, String)>, Vec<crate::values::ValueRow>)> {
+        n_records: usize,
+    ) -> Result<Annotations> {
         #[derive(diesel::QueryableByName)]
-        struct LabelRow {
+        struct LabelLink {
+            #[diesel(sql_type = BigInt)]
+            id: i64,
             #[diesel(sql_type = BigInt)]
             owner_id: i64,
             #[diesel(sql_type = BigInt)]
             feature_id: i64,
+            #[diesel(sql_type = BigInt)]
+            ulabel_id: i64,
+        }
+        #[derive(diesel::QueryableByName)]
+        struct Name {
+            #[diesel(sql_type = BigInt)]
+            id: i64,
             #[diesel(sql_type = Text)]
             name: String,
         }
         #[derive(diesel::QueryableByName)]
-        struct ValRow {
+        struct ValueLink {
             #[diesel(sql_type = BigInt)]
             owner_id: i64,
+            #[diesel(sql_type = BigInt)]
+            value_id: i64,
+        }
+        #[derive(diesel::QueryableByName)]
+        struct Val {
+            #[diesel(sql_type = BigInt)]
+            id: i64,
             #[diesel(sql_type = BigInt)]
             feature_id: i64,
             #[diesel(sql_type = Text)]
@@ -581,64 +645,128 @@ impl QuerySpec {
             #[diesel(sql_type = diesel::sql_types::Nullable<Timestamp>)]
             ts: Option<NaiveDateTime>,
         }
+        #[derive(diesel::QueryableByName)]
+        struct MaxId {
+            #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+            max_id: Option<i64>,
+        }
         let Some(links) = self.registry.feature_links() else {
             return Err(Error::Lookup(format!(
                 "{} records carry no features values",
                 self.registry.name
             )));
         };
-        let only = match feature_ids {
-            Some([]) => return Ok((Vec::new(), Vec::new())),
-            Some(ids) => format!(
-                " AND fx.feature_id IN ({})",
-                ids.iter()
-                    .map(i64::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+        if n_records == 0 || feature_ids.is_some_and(<[i64]>::is_empty) {
+            return Ok(Annotations::default());
+        }
+        let in_list = |ids: &mut dyn Iterator<Item = i64>| {
+            ids.map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+        };
+        let only = |col: &str| match feature_ids {
+            Some(ids) => format!(" AND {col} IN ({})", in_list(&mut ids.iter().copied())),
             None => String::new(),
         };
+        // Most of the registry: read the links whole.
+        let mut sql = Sql::new(conn.backend());
+        sql.push(&format!(
+            "SELECT MAX(id) AS max_id FROM {}",
+            self.registry.table
+        ));
+        let max_id = sql
+            .load_rows::<MaxId>(conn)?
+            .first()
+            .and_then(|r| r.max_id)
+            .unwrap_or(0);
+        let whole = n_records.saturating_mul(2) as i64 >= max_id;
         let owner = links.owner_col;
-        // The matching records, compiled into the outer statement (placeholders continue).
-        let records = |sql: &mut Sql| -> Result<()> {
-            sql.push(&format!("SELECT t0.id FROM {} t0", self.registry.table));
+        let of_records = |sql: &mut Sql| -> Result<()> {
+            if whole {
+                return Ok(());
+            }
+            sql.push(&format!(
+                " AND fx.{owner} IN (SELECT t0.id FROM {} t0",
+                self.registry.table
+            ));
             self.compile_where(sql)?;
             if self.limit.is_some() || self.offset.is_some() {
                 self.compile_order(sql)?;
             }
+            sql.push(")");
             Ok(())
         };
-        let mut labels = Sql::new(conn.backend());
-        labels.push(&format!(
-            "SELECT fx.{owner} AS owner_id, fx.feature_id AS feature_id, u.name AS name FROM {} fx \
-             JOIN lamella_ulabels u ON u.id = fx.ulabel_id WHERE fx.feature_id IS NOT NULL{only} \
-             AND fx.{owner} IN (",
-            links.labels
+        let mut sql = Sql::new(conn.backend());
+        sql.push(&format!(
+            "SELECT fx.id AS id, fx.{owner} AS owner_id, fx.feature_id AS feature_id, \
+             fx.ulabel_id AS ulabel_id FROM {} fx WHERE fx.feature_id IS NOT NULL{}",
+            links.labels,
+            only("fx.feature_id")
         ));
-        records(&mut labels)?;
-        labels.push(&format!(") ORDER BY fx.{owner}, fx.id"));
-        let label_rows: Vec<LabelRow> = labels.load_rows(conn)?;
-        let mut values = Sql::new(conn.backend());
-        values.push(&format!(
-            "SELECT fx.{owner} AS owner_id, v.feature_id AS feature_id, v.value AS value, v.num \
-             AS num, v.ts AS ts FROM {} fx JOIN lamella_feature_values v ON v.id = \
-             fx.feature_value_id WHERE 1 = 1{} AND fx.{owner} IN (",
-            links.values,
-            only.replace("fx.feature_id", "v.feature_id")
+        of_records(&mut sql)?;
+        let mut label_links: Vec<LabelLink> = sql.load_rows(conn)?;
+        label_links.sort_unstable_by_key(|l| l.id);
+        let mut sql = Sql::new(conn.backend());
+        sql.push(&format!(
+            "SELECT fx.{owner} AS owner_id, fx.feature_value_id AS value_id FROM {} fx",
+            links.values
         ));
-        records(&mut values)?;
-        values.push(&format!(") ORDER BY fx.{owner}, v.feature_id, v.id"));
-        let value_rows: Vec<ValRow> = values.load_rows(conn)?;
-        Ok((
-            label_rows
+        if feature_ids.is_some() {
+            // (SQLite's CROSS JOIN keeps the links outer: its planner would otherwise probe
+            // every record for every value of the features.)
+            let join = match sql.backend {
+                Backend::Sqlite => "CROSS JOIN",
+                Backend::Postgres => "JOIN",
+            };
+            sql.push(&format!(
+                " {join} lamella_feature_values v ON v.id = fx.feature_value_id WHERE 1 = 1{}",
+                only("v.feature_id")
+            ));
+        } else {
+            sql.push(" WHERE 1 = 1");
+        }
+        of_records(&mut sql)?;
+        let mut value_links: Vec<ValueLink> = sql.load_rows(conn)?;
+        value_links.sort_unstable_by_key(|l| (l.value_id, l.owner_id));
+        // Each label and value once, by id.
+        let mut label_ids: Vec<i64> = label_links.iter().map(|l| l.ulabel_id).collect();
+        label_ids.sort_unstable();
+        label_ids.dedup();
+        let mut value_ids: Vec<i64> = value_links.iter().map(|l| l.value_id).collect();
+        value_ids.dedup();
+        let names: Vec<Name> = if label_ids.is_empty() {
+            Vec::new()
+        } else {
+            let mut sql = Sql::new(conn.backend());
+            sql.push(&format!(
+                "SELECT id, name FROM lamella_ulabels WHERE id IN ({})",
+                in_list(&mut label_ids.into_iter())
+            ));
+            sql.load_rows(conn)?
+        };
+        let values: Vec<Val> = if value_ids.is_empty() {
+            Vec::new()
+        } else {
+            let mut sql = Sql::new(conn.backend());
+            sql.push(&format!(
+                "SELECT id, feature_id, value, num, ts FROM lamella_feature_values WHERE id IN ({})",
+                in_list(&mut value_ids.into_iter())
+            ));
+            sql.load_rows(conn)?
+        };
+        Ok(Annotations {
+            label_links: label_links
                 .into_iter()
-                .map(|r| (r.owner_id, r.feature_id, r.name))
+                .map(|l| (l.owner_id, l.feature_id, l.ulabel_id))
                 .collect(),
-            value_rows
+            label_names: names.into_iter().map(|n| (n.id, n.name)).collect(),
+            value_links: value_links
                 .into_iter()
-                .map(|r| (r.owner_id, r.feature_id, r.value, r.num, r.ts))
+                .map(|l| (l.owner_id, l.value_id))
                 .collect(),
-        ))
+            values: values
+                .into_iter()
+                .map(|v| (v.id, (v.feature_id, v.value, v.num, v.ts)))
+                .collect(),
+        })
     }
 
     /// Loads the matching records.
@@ -727,6 +855,7 @@ fn feature_condition(
     feature: &LookupFeature,
     lookup: &str,
     value: &Value,
+    probe: bool,
     sql: &mut Sql,
 ) -> Result<()> {
     use crate::Dtype;
@@ -774,11 +903,13 @@ fn feature_condition(
             sql.push(")");
             return Ok(());
         }
-        sql.push(&format!(
-            "t0.id IN (SELECT {l}.{owner} FROM {} {l} JOIN lamella_ulabels {t} ON {t}.id = \
-             {l}.ulabel_id WHERE {l}.feature_id = ",
-            links.labels
-        ));
+        let from = format!(
+            "{} {l} {} lamella_ulabels {t} ON {t}.id = {l}.ulabel_id",
+            links.labels,
+            probe_join(sql, probe)
+        );
+        open_semi(sql, probe, &format!("{l}.{owner}"), &from);
+        sql.push(&format!("{l}.feature_id = "));
         sql.bind_i64(feature.id);
         sql.push(" AND ");
         field_condition(
@@ -855,16 +986,56 @@ fn feature_condition(
         ),
         (_, v) => typed(v)?,
     };
-    sql.push(&format!(
-        "t0.id IN (SELECT {l}.{owner} FROM {} {l} JOIN lamella_feature_values {t} ON {t}.id = \
-         {l}.feature_value_id WHERE {t}.feature_id = ",
-        links.values
-    ));
+    let from = format!(
+        "{} {l} {} lamella_feature_values {t} ON {t}.id = {l}.feature_value_id",
+        links.values,
+        probe_join(sql, probe)
+    );
+    open_semi(sql, probe, &format!("{l}.{owner}"), &from);
+    sql.push(&format!("{t}.feature_id = "));
     sql.bind_i64(feature.id);
     sql.push(" AND ");
     field_condition(&format!("{t}.{column}"), ty, &feature.name, op, &value, sql)?;
     sql.push(")");
     Ok(())
+}
+
+/// A condition through a link table (see `compile_where`).
+enum Linked<'a> {
+    Feature(&'a LookupFeature, &'a str, &'a Value),
+    Label(&'a str, Option<&'a str>),
+}
+
+/// The operator a lookup ends with (`=` when none).
+fn lookup_op(lookup: &str) -> Op {
+    let segs: Vec<&str> = lookup.split("__").collect();
+    match segs.last().and_then(|s| Op::parse(s)) {
+        Some(op) if segs.len() > 1 => op,
+        _ => Op::Exact,
+    }
+}
+
+/// The join inside a probe: SQLite's `CROSS JOIN` keeps the link table outer (its planner
+/// would otherwise start from the value or label and scan its links).
+fn probe_join(sql: &Sql, probe: bool) -> &'static str {
+    match (probe, sql.backend) {
+        (true, Backend::Sqlite) => "CROSS JOIN",
+        _ => "JOIN",
+    }
+}
+
+/// Opens a semi-join on the records `t0` through the link rows of `from` whose owner column
+/// is `owner`: `t0.id IN (SELECT owner FROM … WHERE ` or, as a probe per record,
+/// `EXISTS (SELECT 1 FROM … WHERE owner = t0.id AND `; the caller adds its conditions and
+/// the closing parenthesis.
+fn open_semi(sql: &mut Sql, probe: bool, owner: &str, from: &str) {
+    if probe {
+        sql.push(&format!(
+            "EXISTS (SELECT 1 FROM {from} WHERE {owner} = t0.id AND "
+        ));
+    } else {
+        sql.push(&format!("t0.id IN (SELECT {owner} FROM {from} WHERE "));
+    }
 }
 
 /// Compiles one lookup (`a__b__op`) against `reg` aliased as `alias`.
@@ -1256,4 +1427,17 @@ mod tests {
     fn like_patterns_escape_wildcards() {
         assert_eq!(like_pattern("a_b%", false, true), "a\\_b\\%%");
     }
+}
+
+/// The feature annotations of many records (see [`QuerySpec::feature_annotations`]).
+#[derive(Debug, Default)]
+pub struct Annotations {
+    /// `(record id, feature id, label id)` in link order.
+    pub label_links: Vec<(i64, i64, i64)>,
+    /// The names of the labels linked, by id.
+    pub label_names: std::collections::HashMap<i64, String>,
+    /// `(record id, value id)` in value order.
+    pub value_links: Vec<(i64, i64)>,
+    /// The values linked, by id: `(feature id, text, num, ts)`.
+    pub values: std::collections::HashMap<i64, (i64, String, Option<f64>, Option<NaiveDateTime>)>,
 }

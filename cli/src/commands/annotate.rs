@@ -296,24 +296,12 @@ pub fn print_with_features<T: lamella_core::Record + Serialize>(
     let names: Vec<&str> = features.iter().map(String::as_str).collect();
     let w = q.with_features(&names)?;
     if out.json {
-        let rows = w
-            .records
-            .iter()
-            .zip(&w.values)
-            .map(|(r, v)| Ok(serde_json::json!({ "record": r, "features": v })))
-            .collect::<Result<Vec<_>>>()?;
-        return out.json(&rows);
+        return out.json(&w);
     }
     if w.records.is_empty() {
         return out.line(format!("no {}s", T::REGISTRY.name.to_lowercase()));
     }
-    let batch = lamella_core::records_to_batch(T::REGISTRY, &w.records)?;
-    let schema = batch.schema();
-    let indices = base
-        .iter()
-        .map(|c| schema.index_of(c))
-        .collect::<Result<Vec<_>, _>>()?;
-    let batch =
-        lamella_core::append_feature_columns(batch.project(&indices)?, &w.features, &w.values)?;
+    let batch = lamella_core::records_to_batch_of(T::REGISTRY, &w.records, Some(base))?;
+    let batch = lamella_core::append_feature_columns(batch, &w.features, &w.columns)?;
     out.table(&batch)
 }

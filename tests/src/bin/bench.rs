@@ -3,7 +3,7 @@
 //!
 //! Options: `--quick` (smaller sizes), `--peers` (polars and DuckDB side by side, with the
 //! ratios and their targets), `--only sqlite|postgres|s3`, `--group labels|artifacts|
-//! features|validation|collections|hashing|s3` (repeatable; `s3` needs the test S3 server). PostgreSQL figures need
+//! features|validation|collections|values|hashing|s3` (repeatable; `s3` needs the test S3 server). PostgreSQL figures need
 //! `LAMELLA_TEST_POSTGRES_URL` (xtask sets it).
 
 use std::time::{Duration, Instant};
@@ -1191,7 +1191,7 @@ fn main() -> Result<()> {
         .and_then(|i| args.get(i + 1).cloned());
     let big: u64 = if quick { 100_000 } else { 1_000_000 };
     // `--group NAME` (repeatable) runs only those groups: labels, artifacts, features,
-    // validation, collections, hashing, s3.
+    // validation, collections, values, hashing, s3.
     let groups: Vec<String> = args
         .windows(2)
         .filter(|w| w[0] == "--group")
@@ -1224,6 +1224,21 @@ fn main() -> Result<()> {
             let dir = tempfile::tempdir()?;
             let fresh = Instance::init(dir.path().join("collections"), None)?;
             collections(&fresh, "SQLite", quick, peers, &mut rows)?;
+        }
+        if wanted("values") {
+            let dir = tempfile::tempdir()?;
+            let fresh = Instance::init(dir.path().join("values"), None)?;
+            values(&fresh, "SQLite", quick, home.path(), &mut rows)?;
+            if std::env::var_os("LAMELLA_BENCH_KEEP").is_some() {
+                // For profiling: the instance stays, current in this settings home.
+                eprintln!(
+                    "kept: LAMELLA_HOME={} (instance {})",
+                    home.path().display(),
+                    dir.keep().display()
+                );
+                std::mem::forget(home);
+                return Ok(());
+            }
         }
         if wanted("hashing") {
             hashing(&mut rows)?;
@@ -1259,6 +1274,12 @@ fn main() -> Result<()> {
                     let fresh = Instance::init(dir.path().join("collections"), Some(&pg3.url))?;
                     collections(&fresh, "PostgreSQL", quick, peers, &mut rows)?;
                 }
+                if wanted("values") {
+                    let pg4 = PgDatabase::create(&url)?;
+                    let dir = tempfile::tempdir()?;
+                    let fresh = Instance::init(dir.path().join("values"), Some(&pg4.url))?;
+                    values(&fresh, "PostgreSQL", quick, home.path(), &mut rows)?;
+                }
             }
             Err(_) => eprintln!(
                 "PostgreSQL skipped: LAMELLA_TEST_POSTGRES_URL is not set (use cargo xtask bench)"
@@ -1288,5 +1309,238 @@ fn main() -> Result<()> {
             r.backend, r.what, t, r.lamindb
         );
     }
+    Ok(())
+}
+
+/// Runs the `lamella` CLI on the current instance (`LAMELLA_HOME`), median of `runs`; with
+/// the process's peak resident memory (the largest `VmHWM` seen while it ran, sampled every
+/// millisecond). `None` when `LAMELLA_BIN` is not set.
+fn cli_run(home: &std::path::Path, args: &[&str], runs: usize) -> Result<Option<(Duration, u64)>> {
+    let Some(bin) = std::env::var_os("LAMELLA_BIN") else {
+        return Ok(None);
+    };
+    let mut times = Vec::new();
+    let mut peak = 0u64;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let mut child = std::process::Command::new(&bin)
+            .env("LAMELLA_HOME", home)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+        let status_file = format!("/proc/{}/status", child.id());
+        let status = loop {
+            if let Ok(s) = std::fs::read_to_string(&status_file)
+                && let Some(kb) = s
+                    .lines()
+                    .find(|l| l.starts_with("VmHWM:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|v| v.parse::<u64>().ok())
+            {
+                peak = peak.max(kb * 1024);
+            }
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        let elapsed = t.elapsed();
+        if !status.success() {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                use std::io::Read;
+                e.read_to_string(&mut err)?;
+            }
+            anyhow::bail!("lamella {}: {err}", args.join(" "));
+        }
+        times.push(elapsed);
+    }
+    times.sort();
+    Ok(Some((times[runs / 2], peak)))
+}
+
+/// Feature values (issue 17): `n` artifacts with 5 values each (2 categorical, 3 typed),
+/// written in one bulk call, then queried by value and read as a table of features.
+fn values(
+    ln: &Instance,
+    backend: &'static str,
+    quick: bool,
+    home: &std::path::Path,
+    rows: &mut Vec<Row>,
+) -> Result<()> {
+    use lamella_core::{Artifact, Feature, Value, ValueMap};
+    let n: usize = if quick { 10_000 } else { 100_000 };
+    let splits = ["train", "test", "validation"];
+    let tissues = [
+        "liver", "lung", "heart", "brain", "kidney", "skin", "blood", "bone",
+    ];
+    ln.ulabels()
+        .save_all(splits.iter().chain(&tissues).map(|s| ULabel::new(*s)))?;
+    for (name, dtype) in [
+        ("split", "cat"),
+        ("tissue", "cat"),
+        ("temperature", "float"),
+        ("donors", "int"),
+        ("measured_on", "date"),
+    ] {
+        ln.features()
+            .create(Feature::new(name, dtype.parse()?))
+            .save()?;
+    }
+    let dir = tempfile::tempdir()?;
+    let paths: Vec<std::path::PathBuf> = (0..n)
+        .map(|i| {
+            let p = dir.path().join(format!("v{i:06}.txt"));
+            std::fs::write(&p, format!("values {i}")).map(|_| p)
+        })
+        .collect::<std::io::Result<_>>()?;
+    let (arts, d) = time(|| {
+        let mut arts: Vec<Artifact> = Vec::with_capacity(n);
+        for chunk in paths.chunks(10_000) {
+            arts.extend(
+                ln.artifacts()
+                    .save_paths(chunk, None)?
+                    .into_iter()
+                    .map(|s| s.record),
+            );
+        }
+        Ok(arts)
+    })?;
+    rows.push(Row {
+        backend,
+        what: format!(
+            "(set-up) register {} small files as artifacts",
+            group(n as u64)
+        ),
+        time: d,
+        per: None,
+        lamindb: "",
+    });
+    let maps: Vec<ValueMap> = (0..n)
+        .map(|i| {
+            vec![
+                ("split".to_string(), Value::from(splits[i % 3])),
+                ("tissue".to_string(), Value::from(tissues[i % 8])),
+                (
+                    "temperature".to_string(),
+                    Value::from((i % 500) as f64 / 10.0),
+                ),
+                ("donors".to_string(), Value::from((i % 997) as i64)),
+                (
+                    "measured_on".to_string(),
+                    Value::from(format!("2025-{:02}-{:02}", 1 + i % 12, 1 + i % 28).as_str()),
+                ),
+            ]
+        })
+        .collect();
+    let items: Vec<(&Artifact, ValueMap)> = arts.iter().zip(maps).collect();
+    let (added, d) = time(|| Ok(ln.artifacts().add_values_many(&items)?))?;
+    anyhow::ensure!(added.values == 3 * n, "{} values added", added.values);
+    rows.push(Row {
+        backend,
+        what: format!(
+            "add_values of {} maps x 5 values, one call",
+            group(n as u64)
+        ),
+        time: d,
+        per: None,
+        lamindb: "",
+    });
+    let q = 200;
+    let d = median(q, || {
+        let found = ln.artifacts().filter("donors", 123).all()?;
+        anyhow::ensure!(!found.is_empty());
+        Ok(found)
+    })?;
+    rows.push(Row {
+        backend,
+        what: format!("query by one value (donors=123) among {}", group(n as u64)),
+        time: d,
+        per: None,
+        lamindb: "",
+    });
+    let d = median(q, || {
+        let found = ln
+            .artifacts()
+            .filter("temperature__gte", 30)
+            .filter("measured_on__gte", "2025-06-01")
+            .labelled("liver", None)
+            .all()?;
+        anyhow::ensure!(!found.is_empty());
+        Ok(found)
+    })?;
+    rows.push(Row {
+        backend,
+        what: "query by two values and a label".into(),
+        time: d,
+        per: None,
+        lamindb: "",
+    });
+    reset_peak_rss();
+    let before = peak_rss().unwrap_or(0);
+    let (t, d) = time(|| Ok(ln.artifacts().query().df_with_features(&[])?))?;
+    anyhow::ensure!(t.num_rows() == n, "{} rows", t.num_rows());
+    let grew = peak_rss().unwrap_or(0).saturating_sub(before);
+    rows.push(Row {
+        backend,
+        what: format!(
+            "df_with_features of {} x 5 (in process, +{} MB)",
+            group(n as u64),
+            grew >> 20
+        ),
+        time: d,
+        per: None,
+        lamindb: "",
+    });
+    if let Some((d, peak)) = cli_run(home, &["ls", "--features", "--json"], 3)? {
+        rows.push(Row {
+            backend,
+            what: format!(
+                "`lamella ls --features --json` of {} x 5 (whole process, peak {} MB)",
+                group(n as u64),
+                peak >> 20
+            ),
+            time: d,
+            per: None,
+            lamindb: "",
+        });
+    }
+    if let Some((d, peak)) = cli_run(home, &["ls", "--features"], 3)? {
+        rows.push(Row {
+            backend,
+            what: format!(
+                "`lamella ls --features` (table) of {} x 5 (whole process, peak {} MB)",
+                group(n as u64),
+                peak >> 20
+            ),
+            time: d,
+            per: None,
+            lamindb: "",
+        });
+    }
+    // describe of an artifact with 50 values
+    let many: Vec<Feature> = (0..50)
+        .map(|i| Feature::new(format!("reading_{i:02}"), "float".parse().expect("dtype")))
+        .collect();
+    for f in many {
+        ln.features().create(f).save()?;
+    }
+    let fifty: ValueMap = (0..50)
+        .map(|i| (format!("reading_{i:02}"), Value::from(i as f64 * 1.5)))
+        .collect();
+    ln.artifacts().features(&arts[0])?.add_values(fifty)?;
+    let d = median(51, || {
+        let desc = ln.artifacts().describe(&arts[0])?;
+        anyhow::ensure!(!desc.features.is_empty());
+        Ok(desc)
+    })?;
+    rows.push(Row {
+        backend,
+        what: "describe() of an artifact with 55 values".into(),
+        time: d,
+        per: None,
+        lamindb: "",
+    });
     Ok(())
 }

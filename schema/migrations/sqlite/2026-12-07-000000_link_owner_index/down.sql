@@ -1,0 +1,2 @@
+DROP INDEX ix_collection_ulabels_collection;
+DROP INDEX ix_artifact_ulabels_artifact;

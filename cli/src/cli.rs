@@ -122,6 +122,12 @@ pub enum Command {
         #[arg(long, num_args = 0.., value_name = "F")]
         features: Option<Vec<String>>,
     },
+    /// Change what was saved: an artifact's key (every version of it, no object moves) or
+    /// description; with --collection a collection's name or description.
+    ///
+    /// `lamella update UID --key NEW`, `lamella update --key OLD --key NEW`,
+    /// `lamella update UID -d "new description"`, `lamella update --collection NAME --name NEW`.
+    Update(UpdateArgs),
     /// List every version of an artifact, oldest first (trash included).
     Versions {
         #[command(flatten)]
@@ -515,6 +521,26 @@ pub struct AnnotateArgs {
     /// Unlink this label (through --feature when given); repeatable.
     #[arg(long = "remove-label", value_name = "NAME")]
     pub remove_labels: Vec<String>,
+}
+
+/// `lamella update …`
+#[derive(Debug, clap::Args)]
+pub struct UpdateArgs {
+    /// The artifact's uid (or a unique uid prefix).
+    #[arg(conflicts_with = "collection")]
+    pub uid: Option<String>,
+    /// With UID: the new key. Without UID: the artifact's key, then (given again) the new key.
+    #[arg(long, short = 'k', value_name = "KEY", conflicts_with = "collection")]
+    pub key: Vec<String>,
+    /// Update this collection (name or uid) instead of an artifact.
+    #[arg(long, short = 'c', value_name = "NAME")]
+    pub collection: Option<String>,
+    /// The collection's new name (every version takes it).
+    #[arg(long, value_name = "NEW", requires = "collection")]
+    pub name: Option<String>,
+    /// The new description of this version ("" clears it).
+    #[arg(long, short = 'd', value_name = "TEXT")]
+    pub description: Option<String>,
 }
 
 /// `FEATURE=VALUE` (the value may be empty text).

@@ -68,8 +68,8 @@ pub use annotate::{
 };
 pub use artifact::{
     ArtifactDraft, Artifacts, ChangedObject, Deleted, Deletion, DoctorMode, DoctorOptions,
-    DoctorReport, DuplicatePolicy, Loaded, Preview, Restored, SaveMany, SavedEach, UID_LEN,
-    Verified, Verify, check_key, object_key, skipped_link_notes, suffix_of,
+    DoctorReport, DuplicatePolicy, Edit, Loaded, Preview, Restored, SaveMany, SavedEach, UID_LEN,
+    Updated, Verified, Verify, check_key, object_key, skipped_link_notes, suffix_of,
 };
 pub use collection::{
     CategoryCheck, CollectionBatches, CollectionDraft, Collections, Concat, Existing, Join,

@@ -817,3 +817,35 @@ pub fn insert_feature_set_members(
     }
     Ok(())
 }
+
+/// Sets the key of every artifact of the version family `stem` (their uids start with it)
+/// in one statement; returns how many versions changed.
+pub fn set_family_key(
+    conn: &mut Conn<'_>,
+    stem: &str,
+    key: &str,
+    at: chrono::NaiveDateTime,
+) -> Result<usize> {
+    use lamella_artifacts as a;
+    Ok(with_conn!(conn.inner, |c| {
+        diesel::update(a::table.filter(a::uid.like(format!("{stem}%"))))
+            .set((a::key.eq(key), a::updated_at.eq(at)))
+            .execute(c)
+    })?)
+}
+
+/// Sets the name of every collection of the version family `stem` in one statement;
+/// returns how many versions changed.
+pub fn set_family_name(
+    conn: &mut Conn<'_>,
+    stem: &str,
+    name: &str,
+    at: chrono::NaiveDateTime,
+) -> Result<usize> {
+    use lamella_collections as c_;
+    Ok(with_conn!(conn.inner, |c| {
+        diesel::update(c_::table.filter(c_::uid.like(format!("{stem}%"))))
+            .set((c_::name.eq(name), c_::updated_at.eq(at)))
+            .execute(c)
+    })?)
+}

@@ -13,5 +13,6 @@ mod queries;
 mod schema_agreement;
 mod track;
 mod ulabels;
+mod update;
 mod validation;
 mod values;

@@ -291,6 +291,74 @@ pub fn ls(args: &LsArgs<'_>, out: &mut Out) -> Result<()> {
     print_list(&records, out)
 }
 
+/// `lamella update UID|--key K [--key NEW] [--description D]`, or `--collection NAME
+/// [--name NEW] [--description D]`
+pub fn update(args: &crate::cli::UpdateArgs, out: &mut Out) -> Result<()> {
+    let ln = super::current()?;
+    let description = args
+        .description
+        .as_ref()
+        .map(|d| (!d.is_empty()).then(|| d.clone()));
+    if let Some(name) = &args.collection {
+        let edit = lamella_core::Edit {
+            key: args.name.clone(),
+            description,
+        };
+        if edit.key.is_none() && edit.description.is_none() {
+            bail!("nothing to change: give --name NEW or --description TEXT");
+        }
+        let c = ln.collections().get(name)?;
+        let done = ln.collections().update(&c, &edit)?;
+        return print_updated(&format!("collection '{}'", done.record.name), &done, out);
+    }
+    let (a, new_key) = match (&args.uid, args.key.as_slice()) {
+        (Some(uid), []) => (ln.artifacts().get(uid)?, None),
+        (Some(uid), [new]) => (ln.artifacts().get(uid)?, Some(new.clone())),
+        (None, [old]) => (ln.artifacts().get_by_key(old)?, None),
+        (None, [old, new]) => (ln.artifacts().get_by_key(old)?, Some(new.clone())),
+        (Some(_), _) => bail!("give the new key once: lamella update UID --key NEW"),
+        (None, []) => bail!("give an artifact uid, --key KEY, or --collection NAME"),
+        (None, _) => bail!("give --key twice at most: the artifact's key, then the new key"),
+    };
+    let edit = lamella_core::Edit {
+        key: new_key,
+        description,
+    };
+    if edit.key.is_none() && edit.description.is_none() {
+        bail!("nothing to change: give --key NEW or --description TEXT");
+    }
+    let done = ln.artifacts().update(&a, &edit)?;
+    print_updated(&format!("artifact {}", done.record.uid), &done, out)
+}
+
+fn print_updated<T: serde::Serialize>(
+    what: &str,
+    done: &lamella_core::Updated<T>,
+    out: &mut Out,
+) -> Result<()> {
+    if out.json {
+        return out.json(&json!({
+            "record": done.record,
+            "outcome": if done.changes.is_empty() { "unchanged" } else { "updated" },
+            "versions_renamed": done.versions_renamed,
+            "changes": done.changes,
+        }));
+    }
+    if done.changes.is_empty() {
+        return out.line(format!(
+            "{what}: nothing changed (it already has those values)"
+        ));
+    }
+    let versions = match done.versions_renamed {
+        n if n > 1 => format!(" ({n} versions)"),
+        _ => String::new(),
+    };
+    out.line(format!(
+        "✅ updated {what}: {}{versions}",
+        done.changes.join(", ")
+    ))
+}
+
 /// `lamella versions UID|STEM|--key K`
 pub fn versions(which: &ArtifactRef, out: &mut Out) -> Result<()> {
     let ln = super::current()?;

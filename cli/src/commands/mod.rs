@@ -63,6 +63,7 @@ pub fn run(command: Command, out: &mut Out) -> Result<()> {
             },
             out,
         ),
+        Command::Update(args) => artifact::update(&args, out),
         Command::Versions { which } => artifact::versions(&which, out),
         Command::Delete {
             uid: None,

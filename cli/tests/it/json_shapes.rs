@@ -241,6 +241,11 @@ cli_test!(every_command_prints_its_documented_shape, |env| {
     let notes = uid(&c.run("save", &["notes.txt", "--key", "notes.txt"]));
     c.run("ls", &[]);
     c.run("versions", &[&iris]);
+    c.run("update", &[&iris, "--description", "the iris table"]);
+    c.run(
+        "update",
+        &["--key", "notes.txt", "--key", "notes/notes.txt"],
+    );
     c.run("load", &[&iris]);
     c.run("load", &[&iris, "--out", "out.csv"]);
     c.run("load", &[&notes]);

@@ -242,3 +242,61 @@ cli_test!(bad_values_exit_2_naming_feature_and_value, |env| {
     let rows = env.run(&["ls", "--features", "--json"]).ok().json();
     assert_eq!(rows[0]["features"], serde_json::json!({}), "{rows}");
 });
+
+cli_test!(keys_and_descriptions_are_edited_with_update, |env| {
+    setup(&mut env);
+    std::fs::write(env.path("a.csv"), "x\nsecond\n").unwrap();
+    env.run(&["save", "a.csv", "--key", "a.csv"]).ok();
+    let run = env
+        .run(&["update", "--key", "a.csv", "--key", "raw/a.csv"])
+        .ok();
+    assert!(
+        run.stdout
+            .contains("key 'a.csv' → 'raw/a.csv' (2 versions)"),
+        "{}",
+        run.stdout
+    );
+    let family = env.run(&["versions", "--key", "raw/a.csv", "--json"]).ok();
+    let b = env
+        .run(&["ls", "--filter", "key=b.csv", "--json"])
+        .ok()
+        .json()[0]["uid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(family.json().as_array().unwrap().len(), 2);
+    let uid = family.json()[1]["uid"].as_str().unwrap().to_string();
+    let run = env
+        .run(&["update", &uid, "-d", "second run", "--json"])
+        .ok();
+    assert_eq!(run.json()["outcome"], "updated");
+    assert_eq!(run.json()["record"]["description"], "second run");
+    // Refused: another artifact's key, another suffix; nothing to change.
+    let run = env.run(&["update", &uid, "--key", "b.csv"]).fails();
+    assert!(run.stderr.contains("taken"), "{}", run.stderr);
+    let run = env.run(&["update", &uid, "--key", "raw/a.parquet"]).fails();
+    assert!(run.stderr.contains("suffix '.parquet'"), "{}", run.stderr);
+    let run = env.run(&["update", &uid]).fails();
+    assert!(run.stderr.contains("nothing to change"), "{}", run.stderr);
+    // The same content saved under another key: one line naming the key it has.
+    std::fs::write(env.path("copy.csv"), "x\nb.csv\n").unwrap();
+    let run = env.run(&["save", "copy.csv", "--key", "copy.csv"]).ok();
+    assert!(
+        run.stderr.contains("under key 'b.csv'") && run.stderr.contains("lamella update"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    // Collections: renamed with every version.
+    env.run(&["collection", "create", "study", "--artifact", &b])
+        .ok();
+    let run = env
+        .run(&["update", "--collection", "study", "--name", "study 2025"])
+        .ok();
+    assert!(
+        run.stdout.contains("name 'study' → 'study 2025'"),
+        "{}",
+        run.stdout
+    );
+    env.run(&["collection", "describe", "study 2025"]).ok();
+});

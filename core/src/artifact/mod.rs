@@ -20,6 +20,7 @@ mod key;
 mod load;
 mod prepare;
 mod save;
+mod update;
 mod versions;
 
 use std::path::PathBuf;
@@ -38,6 +39,7 @@ pub(crate) use key::is_table_suffix;
 pub use key::{check_key, object_key, suffix_of};
 pub use load::Preview;
 pub use prepare::skipped_link_notes;
+pub use update::{Edit, Updated};
 pub use versions::UID_LEN;
 
 const STAGING: &str = ".lamella/.staging";

@@ -149,7 +149,7 @@ pub(super) fn save_prepared(
                         .unwrap_or_default(),
                 }
             }
-            Outcome::Existing(a) => existing_saved(&a, plan.policy)?,
+            Outcome::Existing(a) => existing_saved(&a, plan.policy, plan.record.key.as_deref())?,
         });
     }
     Ok(out.into_iter().flatten().collect())
@@ -171,8 +171,13 @@ pub(super) fn dedup(ln: &Instance, items: &[(ArtifactDraft, Prepared)]) -> Resul
         .map_err(Error::from)
 }
 
-/// The answer for content that is already registered, by policy.
-pub(super) fn existing_saved(a: &Artifact, policy: DuplicatePolicy) -> Result<Saved<Artifact>> {
+/// The answer for content that is already registered, by policy; `asked` is the key the
+/// save asked for (a different key is named, with the command that changes it).
+pub(super) fn existing_saved(
+    a: &Artifact,
+    policy: DuplicatePolicy,
+    asked: Option<&str>,
+) -> Result<Saved<Artifact>> {
     if policy == DuplicatePolicy::Error {
         return Err(Error::Duplicate {
             path: a.key.clone().or(a.description.clone()).unwrap_or_default(),
@@ -184,11 +189,24 @@ pub(super) fn existing_saved(a: &Artifact, policy: DuplicatePolicy) -> Result<Sa
         record: a.clone(),
         existed: true,
         similar: Vec::new(),
-        notes: vec![format!(
-            "returning existing artifact with same hash: {} ({})",
-            a.uid,
-            a.key.as_deref().or(a.description.as_deref()).unwrap_or("")
-        )],
+        notes: vec![match asked.filter(|k| a.key.as_deref() != Some(*k)) {
+            Some(k) => format!(
+                "this content is already artifact {} {}: returned it, not saved under '{k}' (to \
+                 change its key: lamella update {} --key '{k}')",
+                a.uid,
+                a.key
+                    .as_deref()
+                    .map_or("without a key".to_string(), |old| format!(
+                        "under key '{old}'"
+                    )),
+                a.uid
+            ),
+            None => format!(
+                "returning existing artifact with same hash: {} ({})",
+                a.uid,
+                a.key.as_deref().or(a.description.as_deref()).unwrap_or("")
+            ),
+        }],
     })
 }
 
@@ -225,7 +243,7 @@ pub(super) fn plan(
                     hash: prepared.hash.clone(),
                 });
             }
-            out.push(Some(existing_saved(a, draft.policy)?));
+            out.push(Some(existing_saved(a, draft.policy, draft.key.as_deref())?));
             continue;
         }
         let (storage, key, key_is_virtual, copy) = match (&prepared.in_place, &draft.key) {

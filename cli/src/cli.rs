@@ -77,7 +77,13 @@ pub enum Command {
     Annotate(AnnotateArgs),
     /// Check a table file (Parquet or CSV) against the registries: one report with every
     /// problem; exit code 1 when it is not valid.
-    Validate(CurateArgs),
+    Validate {
+        #[command(flatten)]
+        check: CurateArgs,
+        /// With --standardize: write the standardized table to PATH (.parquet, .csv or .tsv).
+        #[arg(long, short = 'o', value_name = "PATH", requires = "standardize")]
+        out: Option<PathBuf>,
+    },
     /// Validate a table file, then save it as an artifact with its `columns` feature set and
     /// its labels linked through their features; nothing is saved while it is not valid.
     Curate {
@@ -620,6 +626,11 @@ pub struct CurateArgs {
     /// List at most N offending values per problem.
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub examples: usize,
+    /// Apply synonyms first: columns named by a feature's synonym are renamed to the
+    /// feature, categorical values that are a label's synonym become its name; each change
+    /// is reported (--json: the fix map).
+    #[arg(long)]
+    pub standardize: bool,
 }
 
 /// How a text table's missing values are written.
@@ -750,6 +761,16 @@ pub enum UlabelCommand {
     /// Which VALUES are label names; for the others, the synonym they match and close
     /// spellings (exit code 1 when some are not names).
     Inspect {
+        /// The values (or --from-file).
+        #[arg(required_unless_present = "from_file")]
+        values: Vec<String>,
+        /// Read one value per line of FILE.
+        #[arg(long, value_name = "FILE")]
+        from_file: Option<PathBuf>,
+    },
+    /// Map VALUES that are label synonyms to the labels' names (others stay as they are);
+    /// --json gives the standardized values and the mapping.
+    Standardize {
         /// The values (or --from-file).
         #[arg(required_unless_present = "from_file")]
         values: Vec<String>,

@@ -98,8 +98,8 @@ pub use table::{
 };
 pub use track::{Direction, Lineage, LineageOf, Tracked, Transforms, ViewParents};
 pub use validate::{
-    Code, Curator, DEFAULT_EXAMPLES, Inspection, Issue, Offending, Report, Stage, Standardized,
-    Suggestion, SuggestionKind, Unmatched, conversion_factor, same_unit,
+    Code, Curator, DEFAULT_EXAMPLES, Fixes, Inspection, Issue, Offending, Report, Stage,
+    Standardized, Suggestion, SuggestionKind, Unmatched, conversion_factor, same_unit,
 };
 pub use view::{REGISTRIES, RegistryView};
 
@@ -118,7 +118,7 @@ pub use lamella_schema::{
 pub use lamella_schema::{Error as SchemaError, UidError};
 pub use lamella_storage::Error as StorageError;
 pub use lamella_storage::TableHead;
-pub use lamella_storage::{FolderWalk, WalkedFile, write_csv, write_parquet};
+pub use lamella_storage::{FolderWalk, WalkedFile, is_table_file, write_csv, write_parquet};
 
 /// The README's Rust example runs as a doctest (and is `examples/readme.rs`).
 #[doc = include_str!("../../README.md")]

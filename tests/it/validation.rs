@@ -894,3 +894,66 @@ db_test!(edges_of_names_numbers_and_columns, |t| {
     );
     Ok(())
 });
+
+db_test!(standardize_applies_synonyms_to_columns_and_values, |t| {
+    t.ulabels()
+        .save_all(["setosa", "versicolor"].map(ULabel::new))?;
+    let mut setosa = t.ulabels().get_by_name("setosa")?;
+    t.ulabels().add_synonym(&mut setosa, "Iris setosa")?;
+    t.features()
+        .create(Feature::new("species", "cat".parse()?))
+        .save()?;
+    let mut f = t
+        .features()
+        .create(Feature::new("sepal_length", "float".parse()?))
+        .save()?
+        .record;
+    t.features().add_synonym(&mut f, "sepal length")?;
+    let table = RecordBatch::try_from_iter(vec![
+        (
+            "sepal length",
+            Arc::new(Float64Array::from(vec![5.1, 4.9, 6.0])) as ArrayRef,
+        ),
+        (
+            "species",
+            Arc::new(StringArray::from(vec![
+                Some("Iris setosa"),
+                None,
+                Some("setsoa"),
+            ])) as ArrayRef,
+        ),
+    ])?;
+    let before = t.curator(table.clone()).validate()?;
+    assert!(!before.valid);
+    let (fixed, fixes) = t.curator(table).standardize()?;
+    assert_eq!(
+        fixes.columns,
+        [("sepal length".to_string(), "sepal_length".to_string())].into()
+    );
+    assert_eq!(
+        fixes.values["species"],
+        [("Iris setosa".to_string(), "setosa".to_string())].into()
+    );
+    assert_eq!(fixes.rows["species"], 1);
+    let names: Vec<String> = fixed
+        .table()
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(names, ["sepal_length", "species"]);
+    // A close spelling is left to the report: a guess is not a synonym.
+    let report = fixed.validate()?;
+    assert!(!report.valid);
+    assert_eq!(report.issues.len(), 1);
+    assert_eq!(report.issues[0].values[0].value, "setsoa");
+    // Nothing to apply: nothing changes.
+    let clean = RecordBatch::try_from_iter(vec![(
+        "species",
+        Arc::new(StringArray::from(vec!["setosa"])) as ArrayRef,
+    )])?;
+    let (_, none) = t.curator(clean).standardize()?;
+    assert!(none.is_empty());
+    Ok(())
+});

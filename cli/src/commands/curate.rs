@@ -2,7 +2,9 @@
 
 use anyhow::Result;
 use lamella_core::Code;
-use lamella_core::{Curator, Error, Instance, Report};
+use std::path::Path;
+
+use lamella_core::{Curator, Error, Fixes, Instance, Report};
 
 use super::{ExitCode, Usage};
 use crate::cli::CurateArgs;
@@ -69,11 +71,74 @@ fn print_report(report: &Report, suffix: &str, out: &mut Out) -> Result<()> {
     }
 }
 
-/// `lamella validate FILE …`: the report; exit code 1 when the table is not valid.
-pub fn validate(args: &CurateArgs, out: &mut Out) -> Result<()> {
+/// With `--standardize`: the curator of the standardized table and what changed (printed
+/// unless `--json`, where the report or result carries the fix map).
+fn standardized(c: Curator, args: &CurateArgs, out: &mut Out) -> Result<(Curator, Option<Fixes>)> {
+    if !args.standardize {
+        return Ok((c, None));
+    }
+    let (c, fixes) = c.standardize()?;
+    if !out.json {
+        if fixes.is_empty() {
+            out.line("🔧 standardize: no synonyms to apply")?;
+        } else {
+            out.line("🔧 standardized:")?;
+            for l in fixes.lines() {
+                out.line(format!("  {l}"))?;
+            }
+        }
+    }
+    Ok((c, Some(fixes)))
+}
+
+/// Writes a table to `path` by its suffix (Parquet, or CSV/TSV, maybe gzipped); refuses to
+/// replace a file.
+fn write_fixed(table: &lamella_core::RecordBatch, path: &Path) -> Result<()> {
+    let name = path.to_string_lossy();
+    if path.exists() {
+        anyhow::bail!(
+            "{} exists: give --out a new path (the standardized table is never written over a \
+             file)",
+            path.display()
+        );
+    }
+    if lamella_core::suffix_of(&name).eq_ignore_ascii_case(".parquet") {
+        lamella_core::write_parquet([table], path)?;
+    } else if lamella_core::is_table_file(&name) {
+        lamella_core::write_csv([table], path)?;
+    } else {
+        return Err(Usage(anyhow::anyhow!(
+            "--out {}: give a path ending in .parquet, .csv or .tsv (.csv.gz, .tsv.gz)",
+            path.display()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// `lamella validate FILE [--standardize [--out FIXED]] …`: the report; exit code 1 when the
+/// table is not valid.
+pub fn validate(args: &CurateArgs, fixed: Option<&Path>, out: &mut Out) -> Result<()> {
     let ln = super::current()?;
-    let report = curator(&ln, args).map_err(Usage)?.validate()?;
-    print_report(&report, "", out)?;
+    let c = curator(&ln, args).map_err(Usage)?;
+    let (c, fixes) = standardized(c, args, out)?;
+    if let Some(path) = fixed {
+        write_fixed(c.table(), path)?;
+        if !out.json {
+            out.line(format!(
+                "✅ wrote the standardized table to {}",
+                path.display()
+            ))?;
+        }
+    }
+    let report = c.validate()?;
+    if out.json && fixes.is_some() {
+        let mut v = serde_json::to_value(&report)?;
+        v["fixes"] = serde_json::to_value(&fixes)?;
+        out.json(&v)?;
+    } else {
+        print_report(&report, "", out)?;
+    }
     if report.valid {
         Ok(())
     } else {
@@ -92,6 +157,7 @@ pub fn curate(
 ) -> Result<()> {
     let ln = super::current()?;
     let c = curator(&ln, args).map_err(Usage)?;
+    let (c, fixes) = standardized(c, args, out)?;
     let schema = c.table().schema();
     if let Some(missing) = add_new
         .iter()
@@ -116,6 +182,9 @@ pub fn curate(
                 let mut v = serde_json::to_value(&d)?;
                 v["outcome"] = serde_json::json!(crate::output::created_or_existing(saved.existed));
                 v["notes"] = serde_json::json!(saved.notes);
+                if let Some(f) = &fixes {
+                    v["fixes"] = serde_json::to_value(f)?;
+                }
                 return out.json(&v);
             }
             for n in &saved.notes {
@@ -142,6 +211,14 @@ pub fn curate(
             Ok(())
         }
         Err(Error::Curation(report)) => {
+            if out.json
+                && let Some(f) = &fixes
+            {
+                let mut v = serde_json::to_value(&report)?;
+                v["fixes"] = serde_json::to_value(f)?;
+                out.json(&v)?;
+                return Err(ExitCode(1).into());
+            }
             print_report(&report, "; nothing saved", out)?;
             Err(ExitCode(1).into())
         }

@@ -36,7 +36,7 @@ pub fn run(command: Command, out: &mut Out) -> Result<()> {
         } => artifact::load(&which, dest.as_deref(), existing(force), out),
         Command::Describe { which } => artifact::describe(&which, out),
         Command::Annotate(args) => annotate::annotate(&args, out),
-        Command::Validate(args) => curate::validate(&args, out),
+        Command::Validate { check, out: fixed } => curate::validate(&check, fixed.as_deref(), out),
         Command::Curate {
             check,
             key,

@@ -283,17 +283,7 @@ pub fn inspect<T: Named>(
     from_file: Option<&std::path::Path>,
     out: &mut Out,
 ) -> Result<()> {
-    let mut values = values.to_vec();
-    if let Some(f) = from_file {
-        let text =
-            std::fs::read_to_string(f).map_err(|e| anyhow!("cannot read {}: {e}", f.display()))?;
-        values.extend(
-            text.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(str::to_string),
-        );
-    }
+    let values = values_and_file(values, from_file)?;
     let i = reg.inspect(&values)?;
     if out.json {
         out.json(&i)?;
@@ -306,7 +296,11 @@ pub fn inspect<T: Named>(
         ))?;
         for u in &i.not_validated {
             let hint = match (&u.synonym_of, u.suggestions.first()) {
-                (Some(s), _) => format!(" → synonym of {} (standardize)", quote(s)),
+                (Some(s), _) => format!(
+                    " → synonym of {} (`{} standardize` maps it)",
+                    quote(s),
+                    T::REGISTRY.name.to_lowercase()
+                ),
                 (None, Some(s)) => format!(" → did you mean {}?", quote(s)),
                 (None, None) => String::new(),
             };
@@ -318,6 +312,49 @@ pub fn inspect<T: Named>(
     } else {
         Err(super::ExitCode(1).into())
     }
+}
+
+/// VALUES, then one value per non-empty line of FILE.
+fn values_and_file(values: &[String], from_file: Option<&std::path::Path>) -> Result<Vec<String>> {
+    let mut values = values.to_vec();
+    if let Some(f) = from_file {
+        let text =
+            std::fs::read_to_string(f).map_err(|e| anyhow!("cannot read {}: {e}", f.display()))?;
+        values.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string),
+        );
+    }
+    Ok(values)
+}
+
+/// `… standardize VALUE… | --from-file FILE`: synonyms mapped to names.
+pub fn standardize<T: Named>(
+    reg: &Registry<T>,
+    values: &[String],
+    from_file: Option<&std::path::Path>,
+    out: &mut Out,
+) -> Result<()> {
+    let values = values_and_file(values, from_file)?;
+    let s = reg.standardize(&values)?;
+    if out.json {
+        return out.json(&s);
+    }
+    if s.mapping.is_empty() {
+        return out.line("no synonyms among the values: nothing to map");
+    }
+    for (from, to) in &s.mapping {
+        out.line(format!("{} → {}", quote(from), quote(to)))?;
+    }
+    out.line(format!(
+        "✅ {} synonym{} mapped to {} name{}",
+        s.mapping.len(),
+        plural(s.mapping.len()),
+        T::REGISTRY.name,
+        plural(s.mapping.len())
+    ))
 }
 
 /// Says which branch labels `--create-branch` created (none when all existed).

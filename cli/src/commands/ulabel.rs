@@ -30,6 +30,9 @@ pub fn run(cmd: UlabelCommand, out: &mut Out) -> Result<()> {
         UlabelCommand::Inspect { values, from_file } => {
             named::inspect(&reg, &values, from_file.as_deref(), out)
         }
+        UlabelCommand::Standardize { values, from_file } => {
+            named::standardize(&reg, &values, from_file.as_deref(), out)
+        }
         UlabelCommand::Parents {
             name,
             children,

@@ -210,6 +210,7 @@ cli_test!(every_command_prints_its_documented_shape, |env| {
     c.run("ulabel synonym add", &["setosa", "Iris setosa"]);
     c.run("ulabel synonym remove", &["setosa", "Iris setosa"]);
     c.run_code("ulabel inspect", &["setosa", "setosaa"], 1);
+    c.run("ulabel standardize", &["setosa", "setosaa"]);
     c.run("ulabel create", &["obsolete"]);
     c.run("ulabel delete", &["obsolete"]);
 
@@ -265,8 +266,12 @@ cli_test!(every_command_prints_its_documented_shape, |env| {
     );
     c.run("describe", &[&iris]);
     c.run("validate", &["iris.csv"]);
+    c.run("validate", &["iris.csv", "--standardize"]);
     c.run_code("curate", &["bad.csv", "--key", "bad.csv"], 1);
-    c.run("curate", &["iris.csv", "--key", "curated/iris.parquet"]);
+    c.run(
+        "curate",
+        &["iris.csv", "--key", "curated/iris.parquet", "--standardize"],
+    );
 
     // Collections.
     c.run(

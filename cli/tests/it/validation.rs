@@ -528,3 +528,119 @@ cli_test!(
         }
     }
 );
+
+cli_test!(synonyms_are_applied_with_standardize, |env| {
+    env.init("data");
+    env.run(&["ulabel", "create", "is_species"]).ok();
+    for name in ["setosa", "versicolor"] {
+        env.run(&["ulabel", "create", name, "--parent", "is_species"])
+            .ok();
+    }
+    env.run(&["ulabel", "synonym", "add", "setosa", "Iris setosa"])
+        .ok();
+    env.run(&["ulabel", "synonym", "add", "setosa", "SETOSA"])
+        .ok();
+    env.run(&[
+        "feature",
+        "create",
+        "sepal_length",
+        "--dtype",
+        "float",
+        "--synonyms",
+        "sepal length",
+    ])
+    .ok();
+    env.run(&[
+        "feature",
+        "create",
+        "species",
+        "--dtype",
+        "cat[ULabel[is_species]]",
+    ])
+    .ok();
+    // The mapping of loose values.
+    let m = env
+        .run(&[
+            "ulabel",
+            "standardize",
+            "SETOSA",
+            "versicolor",
+            "x",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(
+        m["values"],
+        serde_json::json!(["setosa", "versicolor", "x"])
+    );
+    assert_eq!(m["mapping"], serde_json::json!({"SETOSA": "setosa"}));
+    std::fs::write(
+        env.path("field.csv"),
+        "sepal length,species\n5.1,Iris setosa\n4.9,SETOSA\n7.0,versicolor\n6.1,Iris setosa\n",
+    )
+    .unwrap();
+    // Without --standardize: invalid; with it: valid, and the fixed table is written.
+    assert_eq!(env.run(&["validate", "field.csv"]).code, 1);
+    let r = env
+        .run(&[
+            "validate",
+            "field.csv",
+            "--standardize",
+            "--out",
+            "fixed.csv",
+        ])
+        .ok();
+    assert!(
+        r.stdout.contains("column 'sepal length' → 'sepal_length'")
+            && r.stdout.contains("species: 'Iris setosa' → 'setosa'")
+            && r.stdout.contains("species: 3 rows changed"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.path("fixed.csv")).unwrap(),
+        "sepal_length,species\n5.1,setosa\n4.9,setosa\n7.0,versicolor\n6.1,setosa\n"
+    );
+    env.run(&["validate", "fixed.csv"]).ok();
+    // An existing --out is never written over.
+    assert_error(
+        &env.run(&[
+            "validate",
+            "field.csv",
+            "--standardize",
+            "--out",
+            "fixed.csv",
+        ]),
+        "exists",
+    );
+    // The fix map for programs.
+    let j = env
+        .run(&["validate", "field.csv", "--standardize", "--json"])
+        .ok()
+        .json();
+    assert_eq!(j["valid"], true);
+    assert_eq!(j["fixes"]["columns"]["sepal length"], "sepal_length");
+    assert_eq!(j["fixes"]["values"]["species"]["SETOSA"], "setosa");
+    assert_eq!(j["fixes"]["rows"]["species"], 3);
+    // Curate saves the standardized table.
+    env.run(&[
+        "curate",
+        "field.csv",
+        "--standardize",
+        "--key",
+        "field.parquet",
+    ])
+    .ok();
+    let found = env
+        .run(&["ls", "--label", "setosa", "--feature", "species", "--json"])
+        .ok()
+        .json();
+    assert_eq!(found[0]["key"], "field.parquet");
+    let head = env.run(&["load", "--key", "field.parquet"]).ok();
+    assert!(
+        head.stdout.contains("sepal_length") && !head.stdout.contains("SETOSA"),
+        "{}",
+        head.stdout
+    );
+});

@@ -29,17 +29,17 @@ pub const DEFAULT_EXAMPLES: usize = 20;
 /// Checks a table against the registries: `ln.curator(table).categorical("species",
 /// "iris_species_name").validate()`.
 pub struct Curator {
-    ln: Instance,
-    table: RecordBatch,
-    categorical: Vec<(String, String)>,
-    required: Vec<String>,
-    allow_extra: bool,
-    ordered: bool,
-    units: HashMap<String, String>,
-    convert_units: bool,
-    examples: usize,
+    pub(super) ln: Instance,
+    pub(super) table: RecordBatch,
+    pub(super) categorical: Vec<(String, String)>,
+    pub(super) required: Vec<String>,
+    pub(super) allow_extra: bool,
+    pub(super) ordered: bool,
+    pub(super) units: HashMap<String, String>,
+    pub(super) convert_units: bool,
+    pub(super) examples: usize,
     /// Columns whose unknown values become new labels when the table is saved.
-    add_new: Vec<String>,
+    pub(super) add_new: Vec<String>,
 }
 
 impl Instance {

@@ -5,6 +5,7 @@ mod curator;
 mod registry;
 mod report;
 mod stages;
+mod standardize;
 mod units;
 mod values;
 
@@ -12,6 +13,7 @@ pub use curator::{Curator, DEFAULT_EXAMPLES};
 pub(crate) use registry::synonyms as synonyms_of;
 pub use registry::{Inspection, Standardized, Unmatched};
 pub use report::{Code, Issue, Offending, Report, Stage, Suggestion, SuggestionKind};
+pub use standardize::Fixes;
 pub use units::{conversion_factor, same_unit};
 
 use crate::error::{Error, Result};

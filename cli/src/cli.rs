@@ -201,6 +201,10 @@ pub enum Command {
     /// Manage features: create, from-file, update, synonyms, list, search, delete.
     #[command(subcommand)]
     Feature(FeatureCommand),
+    /// Manage saved schemas (features with validation rules, versioned): create, ls,
+    /// describe, delete; use one with `validate --schema` and `curate --schema`.
+    #[command(subcommand)]
+    Schema(SchemaCommand),
     /// Start tracking a run of transform NAME: artifacts saved by later commands get this run
     /// and transform, artifacts they load become its inputs, until `lamella finish`.
     #[command(disable_version_flag = true)]
@@ -529,6 +533,50 @@ pub struct AnnotateArgs {
     pub remove_labels: Vec<String>,
 }
 
+/// `lamella schema …`
+#[derive(Debug, Subcommand)]
+pub enum SchemaCommand {
+    /// Save a schema: the features a table may have, with rules. The same name with other
+    /// rules saves its next version; the same rules return the saved one.
+    Create {
+        /// The schema's name.
+        name: String,
+        /// A feature the schema lists (in order); repeatable.
+        #[arg(long = "feature", short = 'f', value_name = "F")]
+        features: Vec<String>,
+        /// A feature a table must have a column for (listed too); repeatable.
+        #[arg(long = "require", value_name = "F")]
+        require: Vec<String>,
+        /// The required features' columns must come in the schema's order.
+        #[arg(long)]
+        ordered: bool,
+        /// Allow columns of features the schema does not list (or of none).
+        #[arg(long)]
+        allow_extra: bool,
+        /// Check COLUMN against feature FEATURE (a column named otherwise); repeatable.
+        #[arg(long = "categorical", value_name = "COLUMN=FEATURE", value_parser = parse_pair)]
+        categorical: Vec<(String, String)>,
+        /// A description.
+        #[arg(long, short = 'd')]
+        description: Option<String>,
+    },
+    /// List the saved schemas (their newest versions).
+    Ls,
+    /// Show a schema's features and rules (the newest version, or --versions for all).
+    Describe {
+        /// The schema's name, or a version's uid.
+        name: String,
+        /// Every version, oldest first.
+        #[arg(long)]
+        versions: bool,
+    },
+    /// Delete every version of a schema (refused while an artifact keeps one it passed).
+    Delete {
+        /// The schema's name.
+        name: String,
+    },
+}
+
 /// `lamella update …`
 #[derive(Debug, clap::Args)]
 pub struct UpdateArgs {
@@ -626,6 +674,10 @@ pub struct CurateArgs {
     /// List at most N offending values per problem.
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub examples: usize,
+    /// Check against this saved schema (name, or a version's uid): its features, required
+    /// columns, order, extra columns and column mappings; a curated artifact is linked to it.
+    #[arg(long, value_name = "NAME")]
+    pub schema: Option<String>,
     /// Apply synonyms first: columns named by a feature's synonym are renamed to the
     /// feature, categorical values that are a label's synonym become its name; each change
     /// is reported (--json: the fix map).

@@ -56,6 +56,7 @@ mod names;
 mod progress;
 mod query;
 mod registry;
+mod schemas;
 mod settings;
 mod table;
 mod track;
@@ -90,6 +91,7 @@ pub use registry::{
     Features, Hit, LabelDraft, NameLookup, Named, NamedDraft, Registry, Relatives, Saved, SavedAll,
     ULabels,
 };
+pub use schemas::{Schema, SchemaDraft, SchemaFeature, SchemaRef, Schemas};
 pub use settings::{
     InstanceEntry, Settings, home as settings_home, known_secrets, set_home as set_settings_home,
 };

@@ -37,6 +37,7 @@ mod models;
 mod ops;
 mod query;
 pub mod registry;
+pub mod schemas;
 mod tables;
 mod types;
 mod uid;

@@ -458,7 +458,7 @@ pub static ALL: [&Registry; 9] = [
 ];
 
 /// Every table, in creation order (drop in reverse).
-pub static ALL_TABLES: [&str; 25] = [
+pub static ALL_TABLES: [&str; 28] = [
     "lamella_users",
     "lamella_instance",
     "lamella_transforms",
@@ -484,4 +484,7 @@ pub static ALL_TABLES: [&str; 25] = [
     "lamella_feature_values",
     "lamella_artifact_feature_values",
     "lamella_collection_feature_values",
+    "lamella_schemas",
+    "lamella_schema_features",
+    "lamella_artifact_schemas",
 ];

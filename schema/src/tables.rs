@@ -295,6 +295,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    lamella_schemas (id) {
+        id -> BigInt,
+        uid -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        hash -> Text,
+        ordered -> Bool,
+        allow_extra -> Bool,
+        is_latest -> Bool,
+        created_at -> Timestamp,
+        created_by_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    lamella_schema_features (schema_id, feature_id) {
+        schema_id -> BigInt,
+        feature_id -> BigInt,
+        position -> Integer,
+        required -> Bool,
+        column_name -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    lamella_artifact_schemas (artifact_id) {
+        artifact_id -> BigInt,
+        schema_id -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     lamella_users,
     lamella_instance,
@@ -320,5 +352,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     lamella_name_index,
     lamella_feature_values,
     lamella_artifact_feature_values,
-    lamella_collection_feature_values
+    lamella_collection_feature_values,
+    lamella_schemas,
+    lamella_schema_features,
+    lamella_artifact_schemas
 );

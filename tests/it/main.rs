@@ -11,6 +11,7 @@ mod instance;
 mod layering;
 mod queries;
 mod schema_agreement;
+mod schemas;
 mod track;
 mod ulabels;
 mod update;

@@ -13,6 +13,9 @@ use crate::output::{Out, shell_word};
 fn curator(ln: &Instance, args: &CurateArgs) -> Result<Curator> {
     let table = lamella_core::read_table_with(&args.file, &args.na.options())?;
     let mut c = ln.curator(table).examples(args.examples);
+    if let Some(name) = &args.schema {
+        c = c.schema(&ln.schemas().get(name)?);
+    }
     if args.allow_extra {
         c = c.allow_extra();
     }

@@ -9,6 +9,7 @@ mod instance;
 mod lineage;
 mod manual;
 mod named;
+mod schema;
 mod storage;
 mod ulabel;
 mod view;
@@ -89,6 +90,7 @@ pub fn run(command: Command, out: &mut Out) -> Result<()> {
         } => artifact::doctor(clean, min_age, verify, out),
         Command::Ulabel(cmd) => ulabel::run(cmd, out),
         Command::Feature(cmd) => feature::run(cmd, out),
+        Command::Schema(cmd) => schema::run(cmd, out),
         Command::View { registries, n } => view::run(&registries, n, out),
         Command::Track {
             name,

@@ -272,6 +272,38 @@ cli_test!(every_command_prints_its_documented_shape, |env| {
         "curate",
         &["iris.csv", "--key", "curated/iris.parquet", "--standardize"],
     );
+    // Saved schemas.
+    c.run(
+        "schema create",
+        &[
+            "iris",
+            "--feature",
+            "sepal_length_cm",
+            "--require",
+            "species",
+        ],
+    );
+    c.run("schema ls", &[]);
+    c.run("schema describe", &["iris"]);
+    c.run("schema describe", &["iris", "--versions"]);
+    c.run(
+        "validate",
+        &["iris.csv", "--schema", "iris", "--allow-extra"],
+    );
+    c.run(
+        "curate",
+        &[
+            "iris.csv",
+            "--key",
+            "curated/schema.parquet",
+            "--schema",
+            "iris",
+            "--allow-extra",
+        ],
+    );
+    c.run("describe", &["--key", "curated/iris.parquet"]);
+    c.run("schema create", &["unused", "--feature", "sepal_length_cm"]);
+    c.run("schema delete", &["unused"]);
 
     // Collections.
     c.run(

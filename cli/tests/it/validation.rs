@@ -644,3 +644,79 @@ cli_test!(synonyms_are_applied_with_standardize, |env| {
         head.stdout
     );
 });
+
+cli_test!(saved_schemas_validate_and_curate, |env| {
+    env.init("data");
+    env.run(&["ulabel", "create", "setosa"]).ok();
+    env.run(&["feature", "create", "sepal_length", "--dtype", "float"])
+        .ok();
+    env.run(&["feature", "create", "species", "--dtype", "cat"])
+        .ok();
+    env.run(&["feature", "create", "petal_width", "--dtype", "float"])
+        .ok();
+    let r = env
+        .run(&[
+            "schema",
+            "create",
+            "iris",
+            "--feature",
+            "sepal_length",
+            "--require",
+            "species",
+            "--categorical",
+            "name=species",
+        ])
+        .ok();
+    assert!(
+        r.stdout.contains("saved schema 'iris' version 1"),
+        "{}",
+        r.stdout
+    );
+    std::fs::write(
+        env.path("t.csv"),
+        "sepal_length,name,petal_width\n5.1,setosa,0.2\n",
+    )
+    .unwrap();
+    // petal_width is a feature, but not the schema's: invalid with the schema only.
+    env.run(&["validate", "t.csv", "--categorical", "name=species"])
+        .ok();
+    let r = env.run(&["validate", "t.csv", "--schema", "iris"]).fails();
+    assert!(
+        r.stdout.contains("which schema 'iris' does not list"),
+        "{}",
+        r.stdout
+    );
+    let r = env.run(&["validate", "t.csv", "--schema", "irsi"]).fails();
+    assert!(r.stderr.contains("did you mean 'iris'"), "{}", r.stderr);
+    // Version 2 allows extra columns; curate links the artifact to it.
+    env.run(&[
+        "schema",
+        "create",
+        "iris",
+        "--feature",
+        "sepal_length",
+        "--require",
+        "species",
+        "--categorical",
+        "name=species",
+        "--allow-extra",
+    ])
+    .ok();
+    env.run(&["curate", "t.csv", "--schema", "iris", "--key", "t.parquet"])
+        .ok();
+    let d = env
+        .run(&["describe", "--key", "t.parquet", "--json"])
+        .ok()
+        .json();
+    assert_eq!(d["schema"]["name"], "iris");
+    assert_eq!(d["schema"]["version"], 2);
+    let versions = env
+        .run(&["schema", "describe", "iris", "--versions", "--json"])
+        .ok()
+        .json();
+    assert_eq!(versions.as_array().unwrap().len(), 2);
+    assert_error(
+        &env.run(&["schema", "delete", "iris"]),
+        "kept by 1 artifact",
+    );
+});

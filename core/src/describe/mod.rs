@@ -27,6 +27,9 @@ pub struct Description {
     pub features: BTreeMap<String, SlotFeatures>,
     /// Its labels by registry (`ulabels`); empty when none is linked.
     pub labels: BTreeMap<String, Vec<ULabel>>,
+    /// The saved schema version it passed when it was curated, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema: Option<crate::SchemaRef>,
 }
 
 /// What `describe()` knows about a collection.
@@ -94,12 +97,18 @@ impl Artifacts {
         let mut provenance = provenance(&self.ln, a.created_by_id, a.transform_id, a.run_id)?;
         provenance.storage = Some(storage);
         let (features, labels) = annotations(&self.ln, lamella_schema::links::Owner::Artifact(id))?;
+        let schema = self
+            .ln
+            .db()
+            .with_conn(|c| lamella_schema::schemas::artifact_schema(c, id))?
+            .map(|r| crate::SchemaRef::of(&r));
         Ok(Description {
             artifact: a.clone(),
             path,
             provenance,
             features,
             labels,
+            schema,
         })
     }
 }
@@ -341,6 +350,13 @@ impl fmt::Display for Description {
         writeln!(f, "Artifact({})", fields.join(", "))?;
         writeln!(f)?;
         write!(f, "{}", ProvenanceView(&self.provenance))?;
+        if let Some(s) = &self.schema {
+            writeln!(
+                f,
+                "Schema: '{}' (version {}, uid {}), which it passed",
+                s.name, s.version, s.uid
+            )?;
+        }
         write!(f, "{}", FeaturesView(&self.features))?;
         write!(f, "{}", LabelsView(&self.labels))
     }

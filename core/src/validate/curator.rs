@@ -40,6 +40,8 @@ pub struct Curator {
     pub(super) examples: usize,
     /// Columns whose unknown values become new labels when the table is saved.
     pub(super) add_new: Vec<String>,
+    /// The saved schema checked against (its id, name and features), if any.
+    pub(super) schema: Option<(i64, String, Vec<String>)>,
 }
 
 impl Instance {
@@ -57,6 +59,7 @@ impl Instance {
             convert_units: false,
             examples: DEFAULT_EXAMPLES,
             add_new: Vec::new(),
+            schema: None,
         }
     }
 }
@@ -170,6 +173,31 @@ impl Curator {
         &self.table
     }
 
+    /// Checks against a saved schema: its features are the columns allowed (unless it allows
+    /// extra ones), its required features must have columns (in order when it is ordered),
+    /// its column mappings apply; a curated artifact is linked to the schema version.
+    pub fn schema(mut self, schema: &crate::Schema) -> Self {
+        for f in &schema.features {
+            if f.required && !self.required.contains(&f.name) {
+                self.required.push(f.name.clone());
+            }
+            // (A mapped column the table lacks: its feature is missing, reported as such.)
+            if let Some(c) = &f.column
+                && self.table.schema().field_with_name(c).is_ok()
+            {
+                self.categorical.push((c.clone(), f.name.clone()));
+            }
+        }
+        self.ordered |= schema.ordered;
+        self.allow_extra |= schema.allow_extra;
+        self.schema = Some((
+            schema.id,
+            schema.name.clone(),
+            schema.features.iter().map(|f| f.name.clone()).collect(),
+        ));
+        self
+    }
+
     /// Checks the table: one report with every problem.
     pub fn validate(&self) -> Result<Report> {
         Ok(self.check()?.report)
@@ -259,6 +287,28 @@ impl Curator {
             // Close spellings come from the name index: the one registry read of this stage.
             let spelled = self.ln.features().suggestions(&names)?;
             issues.extend(unexpected_columns(&reported, spelled, &snapshot));
+        }
+        if let Some((_, schema, listed)) = &self.schema
+            && !self.allow_extra
+        {
+            for m in &matched {
+                if !listed.contains(&m.feature.name) {
+                    let column = columns[m.column].clone();
+                    issues.push(Issue::plain(
+                        Stage::Columns,
+                        Code::UnexpectedColumn,
+                        Some(column.clone()),
+                        Some(m.feature.name.clone()),
+                        format!("a feature of schema '{schema}'"),
+                        format!(
+                            "column '{column}' is feature '{}', which schema '{schema}' does not \
+                             list: drop the column, or save a schema version that lists it (or \
+                             allows extra columns)",
+                            m.feature.name
+                        ),
+                    ));
+                }
+            }
         }
         let present: HashSet<&str> = matched.iter().map(|m| m.feature.name.as_str()).collect();
         let mut required: Vec<&String> = Vec::new();
@@ -932,9 +982,13 @@ impl Curator {
         if let Some(d) = description {
             draft = draft.description(d);
         }
+        let schema_id = self.schema.as_ref().map(|(id, _, _)| *id);
         let draft = draft.then(Box::new(move |conn, a| {
             let owner = Owner::Artifact(require_id(a)?);
             crate::annotate::lock_owner(conn, owner)?;
+            if let Some(sid) = schema_id {
+                lamella_schema::schemas::link_artifact_schema(conn, require_id(a)?, sid)?;
+            }
             if !features.is_empty() {
                 let set = crate::annotate::save_set(conn, &features, user)?;
                 let sid = require_id(&set.record)?;

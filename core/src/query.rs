@@ -198,7 +198,14 @@ impl<T: Record + Serialize> Query<T> {
         Ok(self.ln.db().with_conn(|c| spec.count(c))?)
     }
 
-    /// The matching records as an Arrow table, one column per field.
+    /// The database's plan for this query, one line per step (SQLite's `EXPLAIN QUERY PLAN`,
+    /// PostgreSQL's `EXPLAIN`): how its lookups meet the indexes.
+    pub fn explain(&self) -> Result<Vec<String>> {
+        let spec = self.prepared()?;
+        Ok(self.ln.db().with_conn(|c| spec.explain(c))?)
+    }
+
+    /// The matching records as an Arrow table (one column per field).
     pub fn df(&self) -> Result<RecordBatch> {
         crate::table::records_to_batch(T::REGISTRY, &self.all()?)
     }

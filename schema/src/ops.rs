@@ -849,3 +849,16 @@ pub fn set_family_name(
             .execute(c)
     })?)
 }
+
+/// Refreshes PostgreSQL's statistics of `tables` after a bulk write (`ANALYZE`, sampled:
+/// fast at any size), so the next plans see the new rows instead of an empty table; nothing
+/// on SQLite, whose plans here do not use statistics.
+pub fn analyze(conn: &mut Conn<'_>, tables: &[&str]) -> Result<()> {
+    if conn.backend() != crate::Backend::Postgres || tables.is_empty() {
+        return Ok(());
+    }
+    // (The names are our own tables, never user input.)
+    let sql = format!("ANALYZE {}", tables.join(", "));
+    with_conn!(conn.inner, |c| diesel::sql_query(sql.as_str()).execute(c))?;
+    Ok(())
+}

@@ -777,6 +777,54 @@ impl QuerySpec {
         sql.load(conn)
     }
 
+    /// The database's plan for loading the matching records, one line per step (SQLite's
+    /// `EXPLAIN QUERY PLAN`, PostgreSQL's `EXPLAIN`): how the lookups meet the indexes.
+    pub fn explain(&self, conn: &mut Conn<'_>) -> Result<Vec<String>> {
+        #[derive(diesel::QueryableByName)]
+        struct SqlitePlan {
+            #[diesel(sql_type = BigInt)]
+            id: i64,
+            #[diesel(sql_type = BigInt)]
+            parent: i64,
+            #[diesel(sql_type = Text)]
+            detail: String,
+        }
+        #[derive(diesel::QueryableByName)]
+        struct PgPlan {
+            #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+            line: String,
+        }
+        let backend = conn.backend();
+        let mut sql = self.compile_select(backend, &select_list(self.registry))?;
+        self.compile_order(&mut sql)?;
+        let mut explained = Sql::new(backend);
+        explained.push(match backend {
+            Backend::Sqlite => "EXPLAIN QUERY PLAN ",
+            Backend::Postgres => "EXPLAIN ",
+        });
+        explained.push(&sql.text);
+        explained.binds = sql.binds;
+        Ok(match backend {
+            Backend::Sqlite => {
+                let rows: Vec<SqlitePlan> = explained.load_rows(conn)?;
+                // Indent each step under its parent.
+                let mut depth: std::collections::HashMap<i64, usize> = Default::default();
+                rows.into_iter()
+                    .map(|r| {
+                        let d = depth.get(&r.parent).map_or(0, |d| d + 1);
+                        depth.insert(r.id, d);
+                        format!("{}{}", "  ".repeat(d), r.detail)
+                    })
+                    .collect()
+            }
+            Backend::Postgres => explained
+                .load_rows::<PgPlan>(conn)?
+                .into_iter()
+                .map(|r| r.line)
+                .collect(),
+        })
+    }
+
     /// Counts the matching records.
     pub fn count(&self, conn: &mut Conn<'_>) -> Result<i64> {
         let sql = self.compile_select(conn.backend(), "COUNT(*) AS count")?;

@@ -102,7 +102,7 @@ db_test!(bad_new_keys_are_refused_and_nothing_changes, |t| {
     let vs = versions(&t, "a.csv")?;
     let other = t
         .artifacts()
-        .from_path(&t.file("o.csv", b"x\n1\n"))
+        .from_path(t.file("o.csv", b"x\n1\n"))
         .key("b.csv")
         .save()?
         .record;
@@ -151,7 +151,7 @@ db_test!(a_collection_is_renamed_with_its_versions, |t| {
     let vs = versions(&t, "c.csv")?;
     let extra = t
         .artifacts()
-        .from_path(&t.file("e.csv", b"e\n1\n"))
+        .from_path(t.file("e.csv", b"e\n1\n"))
         .key("e.csv")
         .save()?
         .record;
@@ -160,7 +160,10 @@ db_test!(a_collection_is_renamed_with_its_versions, |t| {
         .collections()
         .create(&[vs[0].clone(), extra.clone()], "study")
         .save()?;
-    let other = t.collections().create(&[extra.clone()], "other").save()?;
+    let other = t
+        .collections()
+        .create(std::slice::from_ref(&extra), "other")
+        .save()?;
     let e = t
         .collections()
         .update(

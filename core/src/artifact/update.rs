@@ -76,7 +76,7 @@ impl Artifacts {
                 .filter(|k| current.key.as_ref() != Some(*k))
             {
                 let family: Vec<Artifact> =
-                    lamella_schema::load_where_in(conn, "key", &[k.clone()])?;
+                    lamella_schema::load_where_in(conn, "key", std::slice::from_ref(k))?;
                 if let Some(other) = family.iter().find(|o| {
                     o.storage_id == current.storage_id
                         && versioned(&o.uid).map(|v| v.stem() != stem).unwrap_or(true)
@@ -171,7 +171,7 @@ impl Collections {
             let mut renamed = 0;
             if let Some(name) = edit.key.as_ref().filter(|n| **n != current.name) {
                 let holders: Vec<Collection> =
-                    lamella_schema::load_where_in(conn, "name", &[name.clone()])?;
+                    lamella_schema::load_where_in(conn, "name", std::slice::from_ref(name))?;
                 if let Some(other) = holders.iter().find(|o| {
                     crate::versions::versioned::<Collection>(&o.uid)
                         .map(|v| v.stem() != stem)

@@ -96,13 +96,16 @@ cli_test!(save_file_and_deduplicate, |env| {
         "the object lives at .lamella/<uid><suffix>"
     );
 
-    // The same content again: the existing artifact comes back, nothing new is stored.
+    // The same content again: the existing artifact comes back, nothing new is stored; the
+    // key it has is named, with the command that changes it.
     write(&env, "copy.csv", CSV);
     let again = env.run(&["save", "copy.csv", "--key", "other.csv"]).ok();
     assert!(
-        again
-            .stderr
-            .contains("❗ returning existing artifact with same hash"),
+        again.stderr.contains(&format!(
+            "❗ this content is already artifact {first} under key 'iris/study0.csv': returned \
+             it, not saved under 'other.csv' (to change its key: lamella update {first} --key \
+             'other.csv')"
+        )),
         "{}",
         again.stderr
     );

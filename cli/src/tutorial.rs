@@ -841,7 +841,7 @@ fn save_study1(t: &mut Tutorial<'_>) -> Result<()> {
             .from_table(&iris_study(1)?)
             .description(STUDY1_DESCRIPTION)
             .save()?;
-    print_saved_artifact(&t.ln, &saved, t.out)?;
+    print_saved_artifact(&t.ln, &saved, None, t.out)?;
     t.study1 = Some(saved.record.uid);
     Ok(())
 }
@@ -863,7 +863,7 @@ fn save_study2(t: &mut Tutorial<'_>) -> Result<()> {
             .from_table(&iris_study(2)?)
             .description(STUDY2_DESCRIPTION)
             .save()?;
-    print_saved_artifact(&t.ln, &saved, t.out)
+    print_saved_artifact(&t.ln, &saved, None, t.out)
 }
 
 fn query_study2(t: &mut Tutorial<'_>) -> Result<()> {

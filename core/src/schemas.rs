@@ -169,7 +169,7 @@ impl SchemaDraft {
             return Err(Error::invalid(
                 "the schema",
                 &name,
-                "it lists no feature: give at least one --feature",
+                "it lists no feature: give it at least one feature",
             ));
         }
         let mut columns: HashMap<&str, &str> = HashMap::new();

@@ -114,15 +114,38 @@ pub fn save(args: SaveArgs, out: &mut Out) -> Result<()> {
     }
     // Hashing and uploading report to the progress bars (crate::progress).
     let saved = draft.save()?;
-    print_saved(&ln, &saved, out)
+    print_saved(&ln, &saved, args.key.as_deref(), out)
 }
 
-/// Prints one save's messages and record.
-pub fn print_saved(ln: &Instance, saved: &Saved<Artifact>, out: &mut Out) -> Result<()> {
-    for note in &saved.notes {
-        out.warn(note)?;
-    }
+/// Prints one save's messages and record; `asked` is the key the save asked for.
+pub fn print_saved(
+    ln: &Instance,
+    saved: &Saved<Artifact>,
+    asked: Option<&str>,
+    out: &mut Out,
+) -> Result<()> {
     let a = &saved.record;
+    match asked.filter(|k| saved.existed && a.key.as_deref() != Some(*k)) {
+        // Content saved before under another key (or none): one line with the command that
+        // changes it, in place of the library's note.
+        Some(k) if !out.json => out.warn(format!(
+            "this content is already artifact {} {}: returned it, not saved under '{k}' (to \
+             change its key: lamella update {} --key {})",
+            a.uid,
+            a.key
+                .as_deref()
+                .map_or("without a key".to_string(), |old| format!(
+                    "under key '{old}'"
+                )),
+            a.uid,
+            crate::output::shell_word(k)
+        ))?,
+        _ => {
+            for note in &saved.notes {
+                out.warn(note)?;
+            }
+        }
+    }
     let path = location(ln, a)?;
     if out.json {
         let mut v = outcome_json(a, created_or_existing(saved.existed))?;

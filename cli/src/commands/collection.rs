@@ -107,7 +107,7 @@ pub fn run(cmd: CollectionCommand, out: &mut Out) -> Result<()> {
                     return out.json(&v);
                 }
                 out.line(format!("✅ wrote {rows} rows to {}", path.display()))?;
-                super::print_saved_artifact(&ln, &saved, out)?;
+                super::print_saved_artifact(&ln, &saved, Some(key.as_str()), out)?;
                 return Ok(());
             }
             if let Some(path) = dest {

@@ -104,7 +104,7 @@ cli_test!(save_file_and_deduplicate, |env| {
         again.stderr.contains(&format!(
             "❗ this content is already artifact {first} under key 'iris/study0.csv': returned \
              it, not saved under 'other.csv' (to change its key: lamella update {first} --key \
-             'other.csv')"
+             other.csv)"
         )),
         "{}",
         again.stderr

@@ -191,15 +191,14 @@ pub(super) fn existing_saved(
         similar: Vec::new(),
         notes: vec![match asked.filter(|k| a.key.as_deref() != Some(*k)) {
             Some(k) => format!(
-                "this content is already artifact {} {}: returned it, not saved under '{k}' (to \
-                 change its key: lamella update {} --key '{k}')",
+                "this content is already artifact {} {}: returned it, not saved under '{k}' \
+                 (change its key with an update)",
                 a.uid,
                 a.key
                     .as_deref()
                     .map_or("without a key".to_string(), |old| format!(
                         "under key '{old}'"
                     )),
-                a.uid
             ),
             None => format!(
                 "returning existing artifact with same hash: {} ({})",

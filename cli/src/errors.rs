@@ -171,6 +171,7 @@ pub fn hint_for(e: &Error) -> Option<String> {
         Error::NotFound { registry, .. } => match *registry {
             "Artifact" => "list artifacts with `lamella ls` (deleted ones with --trash)".into(),
             "Collection" => "list collections with `lamella collection ls`".into(),
+            "Schema" => "list schemas with `lamella schema ls`".into(),
             "ULabel" => {
                 "list labels with `lamella ulabel list`, or search with `lamella ulabel search \
                  TEXT`"

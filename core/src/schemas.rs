@@ -322,14 +322,8 @@ impl Schemas {
     }
 
     fn by_ids(&self, ids: &[i64]) -> Result<Vec<Schema>> {
-        let (rows, members, features) = self.ln.db().with_conn(|c| {
-            let rows = rows::schemas_by_ids(c, ids)?;
-            let members = rows::schema_members(c, ids)?;
-            let fids: Vec<i64> = members.iter().map(|m| m.feature_id).collect();
-            let features: Vec<Feature> = lamella_schema::load_by_ids(c, &fids)?;
-            Ok::<_, Error>((rows, members, features))
-        })?;
-        Ok(assemble(rows, &members, &features))
+        let rows = self.ln.db().with_conn(|c| rows::schemas_by_ids(c, ids))?;
+        self.complete(rows)
     }
 
     fn complete(&self, rows: Vec<SchemaRow>) -> Result<Vec<Schema>> {
@@ -387,15 +381,14 @@ impl Schemas {
         self.complete(all.into_iter().filter(|r| r.is_latest).collect())
     }
 
-    /// Every version of the schema named `name`, oldest first.
+    /// Every version of the schema named `name` (or of the version with that uid), oldest
+    /// first.
     pub fn versions(&self, name: &str) -> Result<Vec<Schema>> {
         let all = self.ln.db().with_conn(|c| rows::schemas(c, Some(name)))?;
         if all.is_empty() {
-            return Err(self.get(name).err().unwrap_or(Error::NotFound {
-                suggestions: Vec::new(),
-                registry: "Schema",
-                what: format!("name '{name}'"),
-            }));
+            // Not a name: a version's uid, else the error of `get` (with close names).
+            let s = self.get(name)?;
+            return self.versions(&s.name);
         }
         self.complete(all)
     }

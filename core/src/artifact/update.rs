@@ -31,6 +31,16 @@ pub struct Updated<T> {
     pub changes: Vec<String>,
 }
 
+/// Applies the edit's description to `current`; what changed, in words, when it did.
+fn edit_description(edit: &Edit, current: &mut Option<String>) -> Option<String> {
+    let d = edit.description.as_ref().filter(|d| *d != current)?;
+    *current = d.clone();
+    Some(match d {
+        Some(d) => format!("description → '{d}'"),
+        None => "description cleared".into(),
+    })
+}
+
 impl Artifacts {
     /// Changes an artifact's key — for every version of its family, in one statement; no
     /// object moves (objects live under their uid) — and/or this version's description.
@@ -113,16 +123,8 @@ impl Artifacts {
                 current.key = Some(k.clone());
                 current.updated_at = at;
             }
-            if let Some(d) = edit
-                .description
-                .as_ref()
-                .filter(|d| **d != current.description)
-            {
-                changes.push(match d {
-                    Some(d) => format!("description → '{d}'"),
-                    None => "description cleared".into(),
-                });
-                current.description = d.clone();
+            if let Some(change) = edit_description(edit, &mut current.description) {
+                changes.push(change);
                 current.updated_at = now();
                 Artifact::update(conn, &current)?;
             }
@@ -190,16 +192,8 @@ impl Collections {
                 current.name = name.clone();
                 current.updated_at = at;
             }
-            if let Some(d) = edit
-                .description
-                .as_ref()
-                .filter(|d| **d != current.description)
-            {
-                changes.push(match d {
-                    Some(d) => format!("description → '{d}'"),
-                    None => "description cleared".into(),
-                });
-                current.description = d.clone();
+            if let Some(change) = edit_description(edit, &mut current.description) {
+                changes.push(change);
                 current.updated_at = now();
                 Collection::update(conn, &current)?;
             }

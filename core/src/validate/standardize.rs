@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, AsArray, StringArray};
+use arrow::array::{ArrayRef, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use lamella_schema::Feature;
@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::curator::Curator;
 use super::registry::synonyms;
+use super::values;
 use crate::error::Result;
 
 /// What [`Curator::standardize`] changed: a fix map a program can apply to the same table.
@@ -113,16 +114,16 @@ impl Curator {
                     && text_like(schema.field(i).data_type())
             })
             .collect();
-        let mut texts: Vec<(usize, StringArray)> = Vec::new();
+        // Each column's distinct values once (with per-row codes), then one lookup for all.
+        let mut per_column: Vec<(usize, values::Distinct)> = Vec::new();
         let mut distinct: Vec<String> = Vec::new();
         for &i in &categorical {
-            let strings = arrow::compute::cast(self.table.column(i), &DataType::Utf8)?;
-            let strings = strings.as_string::<i32>().clone();
-            distinct.extend(strings.iter().flatten().map(str::to_string));
-            distinct.sort_unstable();
-            distinct.dedup();
-            texts.push((i, strings));
+            let d = values::distinct(self.table.column(i).as_ref(), true)?;
+            distinct.extend(d.values.iter().cloned());
+            per_column.push((i, d));
         }
+        distinct.sort_unstable();
+        distinct.dedup();
         let to_name = if distinct.is_empty() {
             BTreeMap::new()
         } else {
@@ -131,33 +132,43 @@ impl Curator {
         let mut new_columns: Vec<ArrayRef> = self.table.columns().to_vec();
         let mut new_fields: Vec<Field> =
             schema.fields().iter().map(|f| f.as_ref().clone()).collect();
-        for (i, strings) in texts {
-            let mut changed = 0usize;
-            let mut used: BTreeMap<String, String> = BTreeMap::new();
-            let fixed: StringArray = strings
+        for (i, d) in per_column {
+            let mapped: Vec<Option<&String>> = d.values.iter().map(|v| to_name.get(v)).collect();
+            let used: BTreeMap<String, String> = d
+                .values
                 .iter()
-                .map(|v| {
-                    v.map(|v| match to_name.get(v) {
-                        Some(name) => {
-                            changed += 1;
-                            used.entry(v.to_string()).or_insert_with(|| name.clone());
-                            name.as_str()
-                        }
-                        None => v,
+                .zip(&mapped)
+                .filter_map(|(v, m)| Some((v.clone(), (*m)?.clone())))
+                .collect();
+            if used.is_empty() {
+                continue;
+            }
+            let changed: usize = d
+                .counts
+                .iter()
+                .zip(&mapped)
+                .filter(|(_, m)| m.is_some())
+                .map(|(n, _)| n)
+                .sum();
+            let fixed: StringArray = d
+                .codes
+                .iter()
+                .map(|&c| {
+                    (c != values::NULL).then(|| {
+                        let c = c as usize;
+                        mapped[c].map_or(d.values[c].as_str(), String::as_str)
                     })
                 })
                 .collect();
-            if changed > 0 {
-                fixes.values.insert(renamed[i].clone(), used);
-                fixes.rows.insert(renamed[i].clone(), changed);
-                new_fields[i] = Field::new(
-                    new_fields[i].name(),
-                    DataType::Utf8,
-                    new_fields[i].is_nullable(),
-                )
-                .with_metadata(new_fields[i].metadata().clone());
-                new_columns[i] = Arc::new(fixed);
-            }
+            fixes.values.insert(renamed[i].clone(), used);
+            fixes.rows.insert(renamed[i].clone(), changed);
+            new_fields[i] = Field::new(
+                new_fields[i].name(),
+                DataType::Utf8,
+                new_fields[i].is_nullable(),
+            )
+            .with_metadata(new_fields[i].metadata().clone());
+            new_columns[i] = Arc::new(fixed);
         }
         if fixes.is_empty() {
             return Ok((self, fixes));

@@ -202,6 +202,23 @@ pub enum Error {
         reason: String,
     },
 
+    /// An AnnData (`.h5ad`) file is unreadable or not AnnData; `element` names the part
+    /// (`obs/cell_type`), empty for the whole file.
+    #[error(
+        "`{}`{}{} {reason}",
+        path.display(),
+        if element.is_empty() { "" } else { ": element " },
+        if element.is_empty() { String::new() } else { format!("`{element}`") }
+    )]
+    InvalidAnnData {
+        /// The local path.
+        path: PathBuf,
+        /// The element (`obs`, `obs/cell_type`, `X/indptr`), empty for the file.
+        element: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+
     /// An argument was unusable (empty folder, no record batches, zero chunk size, …).
     #[error("{what}: {reason}")]
     InvalidInput {

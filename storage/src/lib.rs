@@ -30,6 +30,7 @@
 //! Cargo features `fs`, `memory` and `s3` (all on by default) select the backends; a URL
 //! whose backend is disabled is an [`Error::UnsupportedScheme`].
 
+mod anndata;
 mod error;
 mod hash;
 mod location;
@@ -39,6 +40,9 @@ mod table_csv;
 mod tmp;
 mod walk;
 
+pub use anndata::{
+    AnnData, AnnDataSummary, Axis, MatrixEncoding, MatrixInfo, is_anndata_file,
+};
 pub use error::{Error, Result};
 pub use hash::{
     FileHash, FolderHash, HASH_CHUNK_SIZE, HashType, hash_and_copy_file, hash_bytes, hash_file,

@@ -46,6 +46,32 @@ pub fn python_has(modules: &[&str]) -> bool {
     ok
 }
 
+/// AnnData test files written by the `anndata` Python package (`tests/python/make_h5ad.py`),
+/// generated once per test process, with `expected.json` holding what anndata reads from
+/// them. `None` when python3 lacks anndata (outside CI).
+pub fn anndata_fixtures() -> Option<&'static Path> {
+    static DIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        if !python_has(&["anndata", "h5py", "scipy"]) {
+            return None;
+        }
+        let dir = std::env::temp_dir().join(format!("lamella-h5ad-{}", std::process::id()));
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/make_h5ad.py");
+        let out = Command::new("python3")
+            .arg(script)
+            .arg(&dir)
+            .output()
+            .expect("run python3");
+        assert!(
+            out.status.success(),
+            "make_h5ad.py failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Some(dir)
+    })
+    .as_deref()
+}
+
 /// Checks the OpenLineage RunEvents in `file` (a JSON list) with the official client,
 /// openlineage-python (`tests/python/check_openlineage.py`): each event is rebuilt from the
 /// client's models and must serialise back unchanged. Returns how many events it checked, or

@@ -1,0 +1,869 @@
+//! AnnData (`.h5ad`) files read through the HDF5 C library (`hdf5-metno`).
+//!
+//! The on-disk layout anndata writes (0.7 to 0.12): a root group with `obs` and `var`
+//! dataframes (a group per frame: one element per column, the index named by the `_index`
+//! attribute, the order by `column-order`), `X` (a dense 2-D dataset, or a `csr_matrix` /
+//! `csc_matrix` group of `data`, `indices`, `indptr` with a `shape` attribute), and the
+//! groups `layers`, `obsm`, `varm`, `obsp`, `varp`, `uns`. Columns are 1-D datasets
+//! (numbers, booleans, strings) or groups: `categorical` (`categories` + `codes`, -1 for a
+//! missing value), `nullable-integer`, `nullable-boolean`, `nullable-string-array` (`values`
+//! + `mask`). anndata 0.7 wrote categoricals as a codes dataset with a `categories`
+//! attribute pointing into `<frame>/__categories/`; files before 0.7 hold `obs` and `var` as
+//! compound datasets (fields `index` and one per column, categories in
+//! `uns/<column>_categories`).
+//!
+//! Reading touches only what is asked for: a summary reads attributes and shapes, a frame
+//! reads its columns; `X` is never read whole. Errors name the file and the element (`obs/cell_type`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, BooleanBuilder, DictionaryArray, Float32Array, Float64Array,
+    Int8Array, Int16Array, Int32Array, Int64Array, RecordBatch,
+    RecordBatchOptions, StringArray, UInt8Array, UInt16Array, UInt32Array, UInt64Array,
+};
+use arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef};
+use hdf5::types::{FloatSize, IntSize, TypeDescriptor, VarLenAscii, VarLenUnicode};
+
+use crate::error::{Error, Result};
+
+/// Whether `name` is an AnnData file by its suffix (`.h5ad`, case-insensitive).
+pub fn is_anndata_file(name: &str) -> bool {
+    name.to_ascii_lowercase().ends_with(".h5ad")
+}
+
+/// The two annotated axes of an AnnData: cells (`obs`) and genes (`var`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Axis {
+    /// Observations (cells): rows of `X`.
+    Obs,
+    /// Variables (genes): columns of `X`.
+    Var,
+}
+
+impl Axis {
+    /// `obs` or `var`, the element's name in the file (and LaminDB's slot name).
+    pub fn name(self) -> &'static str {
+        match self {
+            Axis::Obs => "obs",
+            Axis::Var => "var",
+        }
+    }
+}
+
+/// How a matrix (`X`, a layer) is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatrixEncoding {
+    /// A 2-D dataset.
+    Dense,
+    /// Compressed sparse rows.
+    Csr,
+    /// Compressed sparse columns.
+    Csc,
+}
+
+impl MatrixEncoding {
+    /// `dense`, `csr_matrix` or `csc_matrix` (anndata's encoding names).
+    pub fn name(self) -> &'static str {
+        match self {
+            MatrixEncoding::Dense => "dense",
+            MatrixEncoding::Csr => "csr_matrix",
+            MatrixEncoding::Csc => "csc_matrix",
+        }
+    }
+}
+
+/// A matrix's layout, read from its attributes and shapes only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatrixInfo {
+    /// Dense, CSR or CSC.
+    pub encoding: MatrixEncoding,
+    /// The value type as numpy names it (`float32`, `int64`, …).
+    pub dtype: String,
+    /// Rows × columns.
+    pub shape: (u64, u64),
+    /// Stored values of a sparse matrix.
+    pub nnz: Option<u64>,
+}
+
+/// What an AnnData holds, read without reading any matrix or column values.
+#[derive(Debug, Clone)]
+pub struct AnnDataSummary {
+    /// Number of observations (cells).
+    pub n_obs: u64,
+    /// Number of variables (genes).
+    pub n_vars: u64,
+    /// `X`'s layout; `None` when the file has no `X`.
+    pub x: Option<MatrixInfo>,
+    /// `obs`'s columns (the index excluded) with their Arrow types.
+    pub obs: SchemaRef,
+    /// The name of `obs`'s index when it has one (anndata's `_index` means unnamed).
+    pub obs_index: Option<String>,
+    /// `var`'s columns (the index excluded).
+    pub var: SchemaRef,
+    /// The name of `var`'s index when it has one.
+    pub var_index: Option<String>,
+    /// Keys of `layers`.
+    pub layers: Vec<String>,
+    /// Keys of `obsm`.
+    pub obsm: Vec<String>,
+    /// Keys of `varm`.
+    pub varm: Vec<String>,
+    /// Keys of `obsp`.
+    pub obsp: Vec<String>,
+    /// Keys of `varp`.
+    pub varp: Vec<String>,
+    /// Keys of `uns`.
+    pub uns: Vec<String>,
+    /// Whether `obs`/`var` are in the layout written before anndata 0.7 (compound datasets).
+    pub legacy: bool,
+}
+
+/// An open AnnData file.
+pub struct AnnData {
+    path: PathBuf,
+    file: hdf5::File,
+}
+
+impl std::fmt::Debug for AnnData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnnData").field("path", &self.path).finish()
+    }
+}
+
+/// One line of an HDF5 error (the library's message without its stack).
+fn one_line(e: &hdf5::Error) -> String {
+    let text = e.to_string();
+    text.lines().next().unwrap_or("unknown HDF5 error").trim().to_string()
+}
+
+/// How a frame's column is stored.
+#[derive(Debug, Clone)]
+enum ColumnKind {
+    /// A 1-D dataset of numbers, booleans or strings.
+    Plain(TypeDescriptor),
+    /// Codes with categories (`categories` group member, anndata 0.7's `__categories`, or a
+    /// legacy `uns/<column>_categories`).
+    Categorical {
+        codes: String,
+        categories: String,
+        values: TypeDescriptor,
+    },
+    /// `values` + `mask` (true = missing).
+    Nullable(TypeDescriptor),
+}
+
+impl AnnData {
+    /// Opens `path` read-only and checks that it is an AnnData file (an HDF5 file with `obs`
+    /// and `var`).
+    pub fn open(path: &Path) -> Result<AnnData> {
+        if !path.exists() {
+            return Err(Error::io(
+                "open",
+                path,
+                std::io::Error::from(std::io::ErrorKind::NotFound),
+            ));
+        }
+        let file = hdf5::File::open(path).map_err(|e| Error::InvalidAnnData {
+            path: path.to_path_buf(),
+            element: String::new(),
+            reason: format!(
+                "is not a readable HDF5 file ({}); it may be truncated or corrupt: write it \
+                 again",
+                one_line(&e)
+            ),
+        })?;
+        let me = AnnData {
+            path: path.to_path_buf(),
+            file,
+        };
+        for axis in [Axis::Obs, Axis::Var] {
+            if !me.file.link_exists(axis.name()) {
+                return Err(me.bad(
+                    "",
+                    format!(
+                        "is an HDF5 file but not AnnData: it has no `{}` element (AnnData \
+                         files hold `obs`, `var` and `X`)",
+                        axis.name()
+                    ),
+                ));
+            }
+        }
+        Ok(me)
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn bad(&self, element: &str, reason: impl Into<String>) -> Error {
+        Error::InvalidAnnData {
+            path: self.path.clone(),
+            element: element.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    fn h5(&self, element: &str) -> impl Fn(hdf5::Error) -> Error + '_ {
+        let element = element.to_string();
+        move |e| self.bad(&element, format!("cannot be read: {}", one_line(&e)))
+    }
+
+    /// Whether `axis`'s frame is a legacy compound dataset.
+    fn is_legacy(&self, axis: Axis) -> Result<bool> {
+        let loc = self
+            .file
+            .loc_type_by_name(axis.name())
+            .map_err(self.h5(axis.name()))?;
+        Ok(matches!(loc, hdf5::LocationType::Dataset))
+    }
+
+    /// What the file holds, from attributes and shapes only.
+    pub fn summary(&self) -> Result<AnnDataSummary> {
+        let n_obs = self.len(Axis::Obs)?;
+        let n_vars = self.len(Axis::Var)?;
+        let x = if self.file.link_exists("X") {
+            Some(self.matrix_info("X")?)
+        } else {
+            None
+        };
+        Ok(AnnDataSummary {
+            n_obs,
+            n_vars,
+            x,
+            obs: self.frame_schema(Axis::Obs)?,
+            obs_index: self.index_name(Axis::Obs)?,
+            var: self.frame_schema(Axis::Var)?,
+            var_index: self.index_name(Axis::Var)?,
+            layers: self.keys("layers")?,
+            obsm: self.keys("obsm")?,
+            varm: self.keys("varm")?,
+            obsp: self.keys("obsp")?,
+            varp: self.keys("varp")?,
+            uns: self.keys("uns")?,
+            legacy: self.is_legacy(Axis::Obs)?,
+        })
+    }
+
+    /// Members of a top-level group, sorted; empty when it is absent.
+    fn keys(&self, group: &str) -> Result<Vec<String>> {
+        if !self.file.link_exists(group) {
+            return Ok(Vec::new());
+        }
+        let g = self.file.group(group).map_err(self.h5(group))?;
+        let mut names = g.member_names().map_err(self.h5(group))?;
+        names.sort();
+        Ok(names)
+    }
+
+    /// The number of entries of `axis` (its index's length).
+    pub fn len(&self, axis: Axis) -> Result<u64> {
+        if self.is_legacy(axis)? {
+            let ds = self.file.dataset(axis.name()).map_err(self.h5(axis.name()))?;
+            return Ok(ds.shape().first().copied().unwrap_or(0) as u64);
+        }
+        let (path, _) = self.index_path(axis)?;
+        let ds = self.file.dataset(&path).map_err(self.h5(&path))?;
+        Ok(ds.shape().first().copied().unwrap_or(0) as u64)
+    }
+
+    /// The index dataset's path and the index's name (`None` for anndata's unnamed
+    /// `_index`).
+    fn index_path(&self, axis: Axis) -> Result<(String, Option<String>)> {
+        let name = axis.name();
+        let g = self.file.group(name).map_err(self.h5(name))?;
+        let index = if g.attr_names().map_err(self.h5(name))?.iter().any(|a| a == "_index") {
+            let attr = g.attr("_index").map_err(self.h5(name))?;
+            read_attr_string(&attr).map_err(|r| self.bad(name, format!("attribute _index {r}")))?
+        } else if g.link_exists("_index") {
+            "_index".to_string()
+        } else if g.link_exists("index") {
+            "index".to_string()
+        } else {
+            return Err(self.bad(
+                name,
+                "has no index (no `_index` attribute or dataset): it was not written by anndata",
+            ));
+        };
+        let path = format!("{name}/{index}");
+        if !self.file.link_exists(&path) {
+            return Err(self.bad(&path, "is missing: the frame's `_index` attribute names it"));
+        }
+        let display = (index != "_index").then_some(index);
+        Ok((path, display))
+    }
+
+    /// The name of `axis`'s index, `None` when unnamed.
+    pub fn index_name(&self, axis: Axis) -> Result<Option<String>> {
+        if self.is_legacy(axis)? {
+            return Ok(None);
+        }
+        Ok(self.index_path(axis)?.1)
+    }
+
+    /// The index of `axis` (cell barcodes, gene identifiers) as text.
+    pub fn names(&self, axis: Axis) -> Result<StringArray> {
+        if self.is_legacy(axis)? {
+            return self.legacy_index(axis);
+        }
+        let (path, _) = self.index_path(axis)?;
+        let ds = self.file.dataset(&path).map_err(self.h5(&path))?;
+        let array = self.read_plain(&path, &ds)?;
+        match array.data_type() {
+            DataType::Utf8 => Ok(array
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .cloned()
+                .unwrap_or_else(|| StringArray::from(Vec::<String>::new()))),
+            _ => {
+                // A numeric index (rare): its text, as pandas shows it.
+                let text = arrow::compute::cast(&array, &DataType::Utf8)
+                    .map_err(|e| self.bad(&path, e.to_string()))?;
+                Ok(text
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .cloned()
+                    .unwrap_or_else(|| StringArray::from(Vec::<String>::new())))
+            }
+        }
+    }
+
+    /// The column names of `axis`'s frame in their order (the index excluded).
+    fn column_names(&self, axis: Axis) -> Result<Vec<String>> {
+        let name = axis.name();
+        if self.is_legacy(axis)? {
+            let ds = self.file.dataset(name).map_err(self.h5(name))?;
+            let TypeDescriptor::Compound(c) = ds
+                .dtype()
+                .and_then(|t| t.to_descriptor())
+                .map_err(self.h5(name))?
+            else {
+                return Err(self.bad(name, "is a dataset but not a table (compound) of columns"));
+            };
+            return Ok(c
+                .fields
+                .iter()
+                .map(|f| f.name.clone())
+                .filter(|n| n != "index")
+                .collect());
+        }
+        let g = self.file.group(name).map_err(self.h5(name))?;
+        let attrs = g.attr_names().map_err(self.h5(name))?;
+        if attrs.iter().any(|a| a == "column-order") {
+            let attr = g.attr("column-order").map_err(self.h5(name))?;
+            return read_attr_strings(&attr)
+                .map_err(|r| self.bad(name, format!("attribute column-order {r}")));
+        }
+        // No order recorded: every member but the index and anndata's internals.
+        let (index, _) = self.index_path(axis)?;
+        let index = index.rsplit('/').next().unwrap_or_default().to_string();
+        let mut names = g.member_names().map_err(self.h5(name))?;
+        names.retain(|n| *n != index && !n.starts_with("__"));
+        Ok(names)
+    }
+
+    /// How column `column` of `axis` is stored.
+    fn column_kind(&self, axis: Axis, column: &str) -> Result<ColumnKind> {
+        let frame = axis.name();
+        let path = format!("{frame}/{column}");
+        if self.is_legacy(axis)? {
+            let ds = self.file.dataset(frame).map_err(self.h5(frame))?;
+            let TypeDescriptor::Compound(c) = ds
+                .dtype()
+                .and_then(|t| t.to_descriptor())
+                .map_err(self.h5(frame))?
+            else {
+                return Err(self.bad(frame, "is not a compound dataset"));
+            };
+            let field = c
+                .fields
+                .iter()
+                .find(|f| f.name == column)
+                .ok_or_else(|| self.bad(&path, "is not a field of the compound frame"))?;
+            let cats = format!("uns/{column}_categories");
+            if self.file.link_exists(&cats) {
+                let values = self.dataset_type(&cats)?;
+                return Ok(ColumnKind::Categorical {
+                    codes: path,
+                    categories: cats,
+                    values,
+                });
+            }
+            return Ok(ColumnKind::Plain(field.ty.clone()));
+        }
+        if !self.file.link_exists(&path) {
+            return Err(self.bad(&path, "is listed in column-order but missing"));
+        }
+        let loc = self
+            .file
+            .loc_type_by_name(&path)
+            .map_err(self.h5(&path))?;
+        if matches!(loc, hdf5::LocationType::Dataset) {
+            let ty = self.dataset_type(&path)?;
+            // anndata 0.7: codes with a `categories` reference into `__categories`.
+            let legacy_cats = format!("{frame}/__categories/{column}");
+            let ds = self.file.dataset(&path).map_err(self.h5(&path))?;
+            let has_attr = ds
+                .attr_names()
+                .map_err(self.h5(&path))?
+                .iter()
+                .any(|a| a == "categories");
+            if has_attr && self.file.link_exists(&legacy_cats) {
+                let values = self.dataset_type(&legacy_cats)?;
+                return Ok(ColumnKind::Categorical {
+                    codes: path,
+                    categories: legacy_cats,
+                    values,
+                });
+            }
+            return Ok(ColumnKind::Plain(ty));
+        }
+        let g = self.file.group(&path).map_err(self.h5(&path))?;
+        let encoding = encoding_type(&g).unwrap_or_default();
+        match encoding.as_str() {
+            "categorical" => Ok(ColumnKind::Categorical {
+                codes: format!("{path}/codes"),
+                categories: format!("{path}/categories"),
+                values: self.dataset_type(&format!("{path}/categories"))?,
+            }),
+            "nullable-integer" | "nullable-boolean" | "nullable-string-array" => Ok(
+                ColumnKind::Nullable(self.dataset_type(&format!("{path}/values"))?),
+            ),
+            other => Err(self.bad(
+                &path,
+                format!(
+                    "has encoding '{}', which is not a column type Lamella reads (numbers, \
+                     booleans, strings, categoricals, nullable integers/booleans/strings)",
+                    if other.is_empty() { "none" } else { other }
+                ),
+            )),
+        }
+    }
+
+    fn dataset_type(&self, path: &str) -> Result<TypeDescriptor> {
+        let ds = self.file.dataset(path).map_err(self.h5(path))?;
+        ds.dtype()
+            .and_then(|t| t.to_descriptor())
+            .map_err(self.h5(path))
+    }
+
+    /// The Arrow schema of `axis`'s frame (index excluded), from types only.
+    pub fn frame_schema(&self, axis: Axis) -> Result<SchemaRef> {
+        let mut fields = Vec::new();
+        for column in self.column_names(axis)? {
+            let path = format!("{}/{column}", axis.name());
+            let ty = match self.column_kind(axis, &column)? {
+                ColumnKind::Plain(t) | ColumnKind::Nullable(t) => arrow_type(&t)
+                    .ok_or_else(|| self.bad(&path, unsupported_type(&t)))?,
+                ColumnKind::Categorical { values, .. } => DataType::Dictionary(
+                    Box::new(DataType::Int32),
+                    Box::new(
+                        arrow_type(&values).ok_or_else(|| self.bad(&path, unsupported_type(&values)))?,
+                    ),
+                ),
+            };
+            fields.push(Field::new(column, ty, true));
+        }
+        Ok(Arc::new(Schema::new(fields)))
+    }
+
+    /// `axis`'s frame as one record batch: one row per entry, one column per frame column
+    /// (the index excluded; see [`AnnData::frame_with_index`]).
+    pub fn frame(&self, axis: Axis) -> Result<RecordBatch> {
+        let n = usize::try_from(self.len(axis)?).unwrap_or(usize::MAX);
+        let mut fields = Vec::new();
+        let mut columns = Vec::new();
+        for column in self.column_names(axis)? {
+            let array = self.read_column(axis, &column)?;
+            let path = format!("{}/{column}", axis.name());
+            if array.len() != n {
+                return Err(self.bad(
+                    &path,
+                    format!("has {} values, the index has {n}", array.len()),
+                ));
+            }
+            fields.push(Field::new(column, array.data_type().clone(), true));
+            columns.push(array);
+        }
+        RecordBatch::try_new_with_options(
+            Arc::new(Schema::new(fields)),
+            columns,
+            &RecordBatchOptions::new().with_row_count(Some(n)),
+        )
+        .map_err(|e| self.bad(axis.name(), e.to_string()))
+    }
+
+    /// [`AnnData::frame`] with the index first, as a text column named by the index's name,
+    /// else `obs_names` / `var_names` (made unique against the other columns).
+    pub fn frame_with_index(&self, axis: Axis) -> Result<RecordBatch> {
+        let frame = self.frame(axis)?;
+        let names = self.names(axis)?;
+        let base = self
+            .index_name(axis)?
+            .unwrap_or_else(|| format!("{}_names", axis.name()));
+        let mut label = base.clone();
+        let mut k = 1;
+        while frame.schema().field_with_name(&label).is_ok() {
+            label = format!("{base}_{k}");
+            k += 1;
+        }
+        let mut fields = vec![Field::new(label, DataType::Utf8, false)];
+        fields.extend(frame.schema().fields().iter().map(|f| f.as_ref().clone()));
+        let mut columns: Vec<ArrayRef> = vec![Arc::new(names)];
+        columns.extend(frame.columns().iter().cloned());
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+            .map_err(|e| self.bad(axis.name(), e.to_string()))
+    }
+
+    fn read_column(&self, axis: Axis, column: &str) -> Result<ArrayRef> {
+        let path = format!("{}/{column}", axis.name());
+        match self.column_kind(axis, column)? {
+            ColumnKind::Plain(_) => {
+                if self.is_legacy(axis)? {
+                    return Err(self.legacy_column(axis, column));
+                }
+                let ds = self.file.dataset(&path).map_err(self.h5(&path))?;
+                self.read_plain(&path, &ds)
+            }
+            ColumnKind::Nullable(_) => {
+                let values_path = format!("{path}/values");
+                let ds = self.file.dataset(&values_path).map_err(self.h5(&values_path))?;
+                let values = self.read_plain(&values_path, &ds)?;
+                let mask_path = format!("{path}/mask");
+                let mask: Vec<bool> = self
+                    .file
+                    .dataset(&mask_path)
+                    .and_then(|d| d.read_raw::<bool>())
+                    .map_err(self.h5(&mask_path))?;
+                if mask.len() != values.len() {
+                    return Err(self.bad(
+                        &path,
+                        format!("has {} values but {} mask entries", values.len(), mask.len()),
+                    ));
+                }
+                let validity = arrow::buffer::NullBuffer::from(
+                    mask.iter().map(|m| !m).collect::<Vec<bool>>(),
+                );
+                let data = values
+                    .to_data()
+                    .into_builder()
+                    .nulls(Some(validity))
+                    .build()
+                    .map_err(|e| self.bad(&path, e.to_string()))?;
+                Ok(arrow::array::make_array(data))
+            }
+            ColumnKind::Categorical {
+                codes, categories, ..
+            } => {
+                if self.is_legacy(axis)? {
+                    return Err(self.legacy_column(axis, column));
+                }
+                let cats_ds = self.file.dataset(&categories).map_err(self.h5(&categories))?;
+                let values = self.read_plain(&categories, &cats_ds)?;
+                let codes_ds = self.file.dataset(&codes).map_err(self.h5(&codes))?;
+                let raw: Vec<i32> = codes_ds.read_raw::<i32>().map_err(self.h5(&codes))?;
+                let n_categories = values.len() as i64;
+                let mut keys = Vec::with_capacity(raw.len());
+                for (row, &c) in raw.iter().enumerate() {
+                    if c == -1 {
+                        keys.push(None);
+                    } else if c < -1 || i64::from(c) >= n_categories {
+                        return Err(self.bad(
+                            &codes,
+                            format!(
+                                "row {row} has code {c}, outside the {n_categories} categories \
+                                 (codes run from -1 for missing to {}): the file is corrupt",
+                                n_categories - 1
+                            ),
+                        ));
+                    } else {
+                        keys.push(Some(c));
+                    }
+                }
+                let dict = DictionaryArray::<Int32Type>::try_new(Int32Array::from(keys), values)
+                    .map_err(|e| self.bad(&path, e.to_string()))?;
+                Ok(Arc::new(dict))
+            }
+        }
+    }
+
+    fn legacy_column(&self, axis: Axis, column: &str) -> Error {
+        self.bad(
+            &format!("{}/{column}", axis.name()),
+            format!(
+                "is a field of a pre-0.7 AnnData frame (a compound dataset), whose columns \
+                 Lamella does not read; write the file again with anndata ≥ 0.7 \
+                 (`anndata.read_h5ad(\"{0}\").write_h5ad(\"{0}\")`)",
+                self.path.display()
+            ),
+        )
+    }
+
+    /// The `index` field of a legacy compound frame.
+    fn legacy_index(&self, axis: Axis) -> Result<StringArray> {
+        #[derive(hdf5::H5Type, Clone)]
+        #[repr(C)]
+        struct Index {
+            index: VarLenUnicode,
+        }
+        let name = axis.name();
+        let ds = self.file.dataset(name).map_err(self.h5(name))?;
+        let rows: Vec<Index> = ds.read_raw::<Index>().map_err(|e| {
+            self.bad(
+                &format!("{name}/index"),
+                format!("cannot be read as text: {}", one_line(&e)),
+            )
+        })?;
+        Ok(rows.iter().map(|r| Some(r.index.as_str())).collect())
+    }
+
+    /// A 1-D dataset as an Arrow array of its type.
+    fn read_plain(&self, path: &str, ds: &hdf5::Dataset) -> Result<ArrayRef> {
+        if ds.ndim() > 1 {
+            return Err(self.bad(
+                path,
+                format!("is {}-dimensional; a column must be 1-dimensional", ds.ndim()),
+            ));
+        }
+        let ty = ds
+            .dtype()
+            .and_then(|t| t.to_descriptor())
+            .map_err(self.h5(path))?;
+        let e = self.h5(path);
+        Ok(match &ty {
+            TypeDescriptor::Integer(IntSize::U1) => prim::<i8, Int8Array>(ds).map_err(e)?,
+            TypeDescriptor::Integer(IntSize::U2) => prim::<i16, Int16Array>(ds).map_err(e)?,
+            TypeDescriptor::Integer(IntSize::U4) => prim::<i32, Int32Array>(ds).map_err(e)?,
+            TypeDescriptor::Integer(IntSize::U8) => prim::<i64, Int64Array>(ds).map_err(e)?,
+            TypeDescriptor::Unsigned(IntSize::U1) => prim::<u8, UInt8Array>(ds).map_err(e)?,
+            TypeDescriptor::Unsigned(IntSize::U2) => prim::<u16, UInt16Array>(ds).map_err(e)?,
+            TypeDescriptor::Unsigned(IntSize::U4) => prim::<u32, UInt32Array>(ds).map_err(e)?,
+            TypeDescriptor::Unsigned(IntSize::U8) => prim::<u64, UInt64Array>(ds).map_err(e)?,
+            TypeDescriptor::Float(FloatSize::U4) => prim::<f32, Float32Array>(ds).map_err(e)?,
+            TypeDescriptor::Float(FloatSize::U8) => prim::<f64, Float64Array>(ds).map_err(e)?,
+            TypeDescriptor::Boolean => {
+                let v: Vec<bool> = ds.read_raw::<bool>().map_err(e)?;
+                let mut b = BooleanBuilder::with_capacity(v.len());
+                b.append_slice(&v);
+                Arc::new(b.finish()) as ArrayRef
+            }
+            TypeDescriptor::VarLenUnicode => {
+                let v: Vec<VarLenUnicode> = ds.read_raw::<VarLenUnicode>().map_err(e)?;
+                Arc::new(v.iter().map(|s| Some(s.as_str())).collect::<StringArray>())
+            }
+            TypeDescriptor::VarLenAscii => {
+                let v: Vec<VarLenAscii> = ds.read_raw::<VarLenAscii>().map_err(e)?;
+                Arc::new(v.iter().map(|s| Some(s.as_str())).collect::<StringArray>())
+            }
+            TypeDescriptor::FixedAscii(_) | TypeDescriptor::FixedUnicode(_) => {
+                fixed_strings(ds, &ty).map_err(e)?
+            }
+            other => return Err(self.bad(path, unsupported_type(other))),
+        })
+    }
+
+    /// `X`'s (or a layer's) layout from its attributes and shapes.
+    pub fn matrix_info(&self, element: &str) -> Result<MatrixInfo> {
+        let loc = self
+            .file
+            .loc_type_by_name(element)
+            .map_err(self.h5(element))?;
+        if matches!(loc, hdf5::LocationType::Dataset) {
+            let ds = self.file.dataset(element).map_err(self.h5(element))?;
+            let shape = ds.shape();
+            if shape.len() != 2 {
+                return Err(self.bad(
+                    element,
+                    format!("is a {}-dimensional dataset; a matrix has 2", shape.len()),
+                ));
+            }
+            let ty = ds
+                .dtype()
+                .and_then(|t| t.to_descriptor())
+                .map_err(self.h5(element))?;
+            return Ok(MatrixInfo {
+                encoding: MatrixEncoding::Dense,
+                dtype: numpy_name(&ty),
+                shape: (shape[0] as u64, shape[1] as u64),
+                nnz: None,
+            });
+        }
+        let g = self.file.group(element).map_err(self.h5(element))?;
+        let encoding = encoding_type(&g)
+            .or_else(|| {
+                // Before anndata 0.7: h5sparse's attributes.
+                g.attr("h5sparse_format")
+                    .ok()
+                    .and_then(|a| read_attr_string(&a).ok())
+                    .map(|f| format!("{f}_matrix"))
+            })
+            .unwrap_or_default();
+        let encoding = match encoding.as_str() {
+            "csr_matrix" => MatrixEncoding::Csr,
+            "csc_matrix" => MatrixEncoding::Csc,
+            other => {
+                return Err(self.bad(
+                    element,
+                    format!(
+                        "is a group with encoding '{other}'; a matrix is a dense dataset, a \
+                         csr_matrix or a csc_matrix"
+                    ),
+                ));
+            }
+        };
+        let shape_attr = ["shape", "h5sparse_shape"]
+            .into_iter()
+            .find_map(|a| g.attr(a).ok())
+            .ok_or_else(|| self.bad(element, "is a sparse matrix without a shape attribute"))?;
+        let shape: Vec<i64> = shape_attr.read_raw::<i64>().map_err(self.h5(element))?;
+        if shape.len() != 2 || shape.iter().any(|&s| s < 0) {
+            return Err(self.bad(element, format!("has shape {shape:?}; a matrix has 2 sizes")));
+        }
+        let data = format!("{element}/data");
+        let ds = self.file.dataset(&data).map_err(self.h5(&data))?;
+        let ty = ds
+            .dtype()
+            .and_then(|t| t.to_descriptor())
+            .map_err(self.h5(&data))?;
+        Ok(MatrixInfo {
+            encoding,
+            dtype: numpy_name(&ty),
+            shape: (shape[0] as u64, shape[1] as u64),
+            nnz: Some(ds.shape().first().copied().unwrap_or(0) as u64),
+        })
+    }
+}
+
+/// The `encoding-type` attribute of a group, if any.
+fn encoding_type(g: &hdf5::Group) -> Option<String> {
+    let attr = g.attr("encoding-type").ok()?;
+    read_attr_string(&attr).ok()
+}
+
+/// A scalar text attribute (variable- or fixed-length, ASCII or UTF-8).
+fn read_attr_string(attr: &hdf5::Attribute) -> std::result::Result<String, String> {
+    let ty = attr
+        .dtype()
+        .and_then(|t| t.to_descriptor())
+        .map_err(|e| one_line(&e))?;
+    let text = match ty {
+        TypeDescriptor::VarLenUnicode => attr
+            .read_scalar::<VarLenUnicode>()
+            .map(|s| s.as_str().to_string()),
+        TypeDescriptor::VarLenAscii => attr
+            .read_scalar::<VarLenAscii>()
+            .map(|s| s.as_str().to_string()),
+        TypeDescriptor::FixedAscii(_) | TypeDescriptor::FixedUnicode(_) => attr
+            .read_scalar::<hdf5::types::FixedUnicode<1024>>()
+            .map(|s| s.as_str().to_string()),
+        other => return Err(format!("is of type {other}, not text")),
+    };
+    text.map_err(|e| one_line(&e))
+}
+
+/// A 1-D text attribute (`column-order`); an empty numeric array (h5py's way of writing an
+/// empty list) is no names.
+fn read_attr_strings(attr: &hdf5::Attribute) -> std::result::Result<Vec<String>, String> {
+    let ty = attr
+        .dtype()
+        .and_then(|t| t.to_descriptor())
+        .map_err(|e| one_line(&e))?;
+    if attr.size() == 0 {
+        return Ok(Vec::new());
+    }
+    if attr.is_scalar() {
+        return read_attr_string(attr).map(|s| vec![s]);
+    }
+    match ty {
+        TypeDescriptor::VarLenUnicode => attr
+            .read_raw::<VarLenUnicode>()
+            .map(|v| v.iter().map(|s| s.as_str().to_string()).collect()),
+        TypeDescriptor::VarLenAscii => attr
+            .read_raw::<VarLenAscii>()
+            .map(|v| v.iter().map(|s| s.as_str().to_string()).collect()),
+        TypeDescriptor::FixedAscii(_) | TypeDescriptor::FixedUnicode(_) => attr
+            .read_raw::<hdf5::types::FixedUnicode<1024>>()
+            .map(|v| v.iter().map(|s| s.as_str().to_string()).collect()),
+        other => return Err(format!("is of type {other}, not a list of names")),
+    }
+    .map_err(|e| one_line(&e))
+}
+
+/// Reads a 1-D numeric dataset into an Arrow array of the same width.
+fn prim<T, A>(ds: &hdf5::Dataset) -> hdf5::Result<ArrayRef>
+where
+    T: hdf5::H5Type + arrow::datatypes::ArrowNativeType,
+    A: From<Vec<T>> + Array + 'static,
+{
+    let v: Vec<T> = ds.read_raw::<T>()?;
+    Ok(Arc::new(A::from(v)))
+}
+
+/// Fixed-length strings, read in blocks through a 1 KiB buffer type (longer strings are an
+/// error rather than silently cut).
+fn fixed_strings(ds: &hdf5::Dataset, ty: &TypeDescriptor) -> hdf5::Result<ArrayRef> {
+    let width = match ty {
+        TypeDescriptor::FixedAscii(n) | TypeDescriptor::FixedUnicode(n) => *n,
+        _ => 0,
+    };
+    if width > 1024 {
+        return Err(hdf5::Error::from(format!(
+            "fixed-length strings of {width} bytes (at most 1024 are read)"
+        )));
+    }
+    let n = ds.shape().first().copied().unwrap_or(0);
+    let mut out = arrow::array::StringBuilder::with_capacity(n, n * width.min(64));
+    let block = 16 * 1024;
+    let mut start = 0;
+    while start < n {
+        let end = (start + block).min(n);
+        let part = ds.read_slice_1d::<hdf5::types::FixedUnicode<1024>, _>(start..end)?;
+        for s in &part {
+            out.append_value(s.as_str());
+        }
+        start = end;
+    }
+    Ok(Arc::new(out.finish()))
+}
+
+/// The Arrow type of an HDF5 element type, `None` for types a column cannot have.
+fn arrow_type(ty: &TypeDescriptor) -> Option<DataType> {
+    Some(match ty {
+        TypeDescriptor::Integer(IntSize::U1) => DataType::Int8,
+        TypeDescriptor::Integer(IntSize::U2) => DataType::Int16,
+        TypeDescriptor::Integer(IntSize::U4) => DataType::Int32,
+        TypeDescriptor::Integer(IntSize::U8) => DataType::Int64,
+        TypeDescriptor::Unsigned(IntSize::U1) => DataType::UInt8,
+        TypeDescriptor::Unsigned(IntSize::U2) => DataType::UInt16,
+        TypeDescriptor::Unsigned(IntSize::U4) => DataType::UInt32,
+        TypeDescriptor::Unsigned(IntSize::U8) => DataType::UInt64,
+        TypeDescriptor::Float(FloatSize::U4) => DataType::Float32,
+        TypeDescriptor::Float(FloatSize::U8) => DataType::Float64,
+        TypeDescriptor::Boolean => DataType::Boolean,
+        TypeDescriptor::VarLenUnicode
+        | TypeDescriptor::VarLenAscii
+        | TypeDescriptor::FixedAscii(_)
+        | TypeDescriptor::FixedUnicode(_) => DataType::Utf8,
+        _ => return None,
+    })
+}
+
+fn unsupported_type(ty: &TypeDescriptor) -> String {
+    format!(
+        "has element type {ty}; a column holds numbers, booleans or text (or categories of \
+         them)"
+    )
+}
+
+/// numpy's name of an element type (`float32`, `int64`, `bool`, `str`).
+fn numpy_name(ty: &TypeDescriptor) -> String {
+    match ty {
+        TypeDescriptor::Integer(s) => format!("int{}", *s as usize * 8),
+        TypeDescriptor::Unsigned(s) => format!("uint{}", *s as usize * 8),
+        TypeDescriptor::Float(s) => format!("float{}", *s as usize * 8),
+        TypeDescriptor::Boolean => "bool".into(),
+        other => other.to_string(),
+    }
+}

@@ -54,10 +54,17 @@ pub enum Command {
     },
     /// Register a file, folder or several files as artifacts (hashed, deduplicated, versioned).
     Save(SaveArgs),
-    /// Load an artifact: print a table's first rows or a file's local path, or write it to --out.
+    /// Load an artifact: print a table's first rows, an AnnData's summary and `obs` head, or a
+    /// file's local path, or write it to --out.
     Load {
         #[command(flatten)]
         which: ArtifactRef,
+        /// An AnnData's `obs` (cells) frame, index first: printed, or written to --out as a table.
+        #[arg(long, conflicts_with = "var")]
+        obs: bool,
+        /// An AnnData's `var` (genes) frame, index first: printed, or written to --out as a table.
+        #[arg(long)]
+        var: bool,
         /// Write the artifact to PATH: a table as .parquet, .csv or .tsv (by PATH's suffix; .gz
         /// compresses text), any other file or folder as a copy.
         #[arg(long, short = 'o', value_name = "PATH")]

@@ -421,6 +421,7 @@ impl Error {
             Error::Lineage(_) => "lineage",
             Error::Storage(e) => match e {
                 lamella_storage::Error::InvalidTable { .. } => "invalid_table",
+                lamella_storage::Error::InvalidAnnData { .. } => "invalid_anndata",
                 lamella_storage::Error::NotFound { .. } => "missing_object",
                 lamella_storage::Error::AccessDenied { .. } => "access_denied",
                 _ => "storage",

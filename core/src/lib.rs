@@ -43,6 +43,7 @@
 //! Errors are one [`Error`] enum whose kinds carry fields ([`Error::kind`] names them);
 //! messages say what to do in the library's terms and name no command-line flag.
 
+mod anndata;
 mod annotate;
 mod artifact;
 mod collection;
@@ -64,6 +65,7 @@ mod validate;
 mod versions;
 mod view;
 
+pub use anndata::{AnnDataInfo, AxisColumn, MatrixSummary};
 pub use annotate::{
     FeatureSets, FeatureValue, FeaturesOf, Labels, LabelsAdded, ValueMap, ValuesAdded, infer_dtype,
 };
@@ -83,7 +85,7 @@ pub use error::{Error, NoInstanceReason, Result};
 pub use instance::{
     Instance, InstanceBuilder, InstanceDeletion, InstanceInfo, LAMELLA_DIR, current_handle,
 };
-pub use lamella_storage::{CsvOptions, Location};
+pub use lamella_storage::{AnnData, Axis, CsvOptions, Location};
 pub use names::{MAX_NAME_CHARS, MatchKind, shown as shown_text, unicode_problem};
 pub use progress::{Progress, ProgressFn, ProgressTask, ProgressUnit};
 pub use query::{Pages, Query, RecordWithFeatures, WithFeatures, show_value};

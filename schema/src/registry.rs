@@ -458,7 +458,7 @@ pub static ALL: [&Registry; 9] = [
 ];
 
 /// Every table, in creation order (drop in reverse).
-pub static ALL_TABLES: [&str; 28] = [
+pub static ALL_TABLES: [&str; 29] = [
     "lamella_users",
     "lamella_instance",
     "lamella_transforms",
@@ -487,4 +487,5 @@ pub static ALL_TABLES: [&str; 28] = [
     "lamella_schemas",
     "lamella_schema_features",
     "lamella_artifact_schemas",
+    "lamella_artifact_anndata",
 ];

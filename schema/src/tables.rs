@@ -327,6 +327,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    lamella_artifact_anndata (artifact_id) {
+        artifact_id -> BigInt,
+        n_obs -> BigInt,
+        n_vars -> BigInt,
+        summary -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     lamella_users,
     lamella_instance,
@@ -355,5 +364,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     lamella_collection_feature_values,
     lamella_schemas,
     lamella_schema_features,
-    lamella_artifact_schemas
+    lamella_artifact_schemas,
+    lamella_artifact_anndata
 );

@@ -592,12 +592,9 @@ impl AnnData {
     fn legacy_column(&self, axis: Axis, column: &str) -> Error {
         self.bad(
             &format!("{}/{column}", axis.name()),
-            format!(
-                "is a field of a pre-0.7 AnnData frame (a compound dataset), whose columns \
-                 Lamella does not read; write the file again with anndata ≥ 0.7 \
-                 (`anndata.read_h5ad(\"{0}\").write_h5ad(\"{0}\")`)",
-                self.path.display()
-            ),
+            "is a field of a pre-0.7 AnnData frame (a compound dataset), whose columns Lamella \
+             does not read; read the file with anndata and write it again \
+             (`anndata.read_h5ad(OLD).write_h5ad(NEW)`), then use the new file",
         )
     }
 

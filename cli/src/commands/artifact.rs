@@ -399,6 +399,7 @@ pub fn versions(which: &ArtifactRef, out: &mut Out) -> Result<()> {
 /// `lamella load UID|--key K [--out PATH]`
 pub fn load(
     which: &ArtifactRef,
+    axis: Option<lamella_core::Axis>,
     dest: Option<&Path>,
     existing: lamella_core::Existing,
     out: &mut Out,
@@ -406,6 +407,28 @@ pub fn load(
     let ln = super::current()?;
     let a = resolve(&ln, which)?;
     let reg = ln.artifacts();
+    if let Some(axis) = axis {
+        if let Some(dest) = dest {
+            reg.export_axis(&a, axis, dest, existing)?;
+            if out.json {
+                let mut v = outcome_json(&a, "written")?;
+                v["path"] = json!(dest);
+                return out.json(&v);
+            }
+            return out.line(format!(
+                "✅ wrote `{}` of artifact {} to {}",
+                axis.name(),
+                a.uid,
+                dest.display()
+            ));
+        }
+        let frame = reg.axis(&a, axis)?;
+        let head = frame.slice(0, HEAD_ROWS.min(frame.num_rows()));
+        if out.json {
+            return out.json(&head_json(&a, &head, frame.num_rows() as u64)?);
+        }
+        return print_table_head(&head, frame.num_rows() as u64, out);
+    }
     if let Some(dest) = dest {
         reg.export(&a, dest, existing)?;
         if out.json {
@@ -419,22 +442,22 @@ pub fn load(
     match reg.preview(&a, HEAD_ROWS)? {
         Preview::Table(head) => {
             if out.json {
-                let columns: Vec<String> = head
-                    .batch
-                    .schema()
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().clone())
-                    .collect();
-                return out.json(&json!({
-                    "record": a,
-                    "n_rows": head.n_rows,
-                    "n_columns": head.n_columns,
-                    "columns": columns,
-                    "head": super::view::batch_json(&head.batch)?,
-                }));
+                return out.json(&head_json(&a, &head.batch, head.n_rows)?);
             }
             print_table_head(&head.batch, head.n_rows, out)
+        }
+        Preview::AnnData { path, info, obs } => {
+            if out.json {
+                let mut v = head_json(&a, &obs.batch, obs.n_rows)?;
+                v["anndata"] = serde_json::to_value(&info)?;
+                v["path"] = json!(path);
+                return out.json(&v);
+            }
+            for l in info.to_string().lines() {
+                out.line(l)?;
+            }
+            out.line("obs:")?;
+            print_table_head(&obs.batch, obs.n_rows, out)
         }
         Preview::Path(p) => {
             if out.json {
@@ -443,6 +466,23 @@ pub fn load(
             out.line(p.display().to_string())
         }
     }
+}
+
+/// A table head as `load --json` shows it: the record, the shape, the columns, the rows.
+fn head_json(a: &Artifact, head: &RecordBatch, n_rows: u64) -> Result<serde_json::Value> {
+    let columns: Vec<String> = head
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    Ok(json!({
+        "record": a,
+        "n_rows": n_rows,
+        "n_columns": head.num_columns(),
+        "columns": columns,
+        "head": super::view::batch_json(head)?,
+    }))
 }
 
 /// Prints a table's first `n` rows (every column) and its shape.

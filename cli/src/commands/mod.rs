@@ -32,9 +32,18 @@ pub fn run(command: Command, out: &mut Out) -> Result<()> {
         Command::Save(args) => artifact::save(args, out),
         Command::Load {
             which,
+            obs,
+            var,
             out: dest,
             force,
-        } => artifact::load(&which, dest.as_deref(), existing(force), out),
+        } => {
+            let axis = match (obs, var) {
+                (true, _) => Some(lamella_core::Axis::Obs),
+                (_, true) => Some(lamella_core::Axis::Var),
+                _ => None,
+            };
+            artifact::load(&which, axis, dest.as_deref(), existing(force), out)
+        }
         Command::Describe { which } => artifact::describe(&which, out),
         Command::Annotate(args) => annotate::annotate(&args, out),
         Command::Validate { check, out: fixed } => curate::validate(&check, fixed.as_deref(), out),

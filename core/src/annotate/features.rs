@@ -20,6 +20,11 @@ pub fn infer_dtype(field: &Field, column: &dyn Array) -> Result<Dtype> {
     infer(field.name(), field.data_type(), Some(column))
 }
 
+/// The dtype of a column from its Arrow type alone (text is `str`: repetition needs values).
+pub(crate) fn infer_from_type(name: &str, ty: &DataType) -> Result<Dtype> {
+    infer(name, ty, None)
+}
+
 fn infer(name: &str, ty: &DataType, column: Option<&dyn Array>) -> Result<Dtype> {
     Ok(match ty {
         DataType::Dictionary(_, _) => Dtype::Cat(Vec::new()),

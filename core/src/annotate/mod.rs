@@ -9,6 +9,7 @@ mod values;
 pub use feature_sets::FeatureSets;
 pub(crate) use feature_sets::save_set;
 pub use features::infer_dtype;
+pub(crate) use features::infer_from_type;
 pub use labels::{Labels, LabelsAdded};
 pub(crate) use labels::{add_in, branch_members, lock_owner};
 pub use values::{FeatureValue, FeaturesOf, ValueMap, ValuesAdded};

@@ -15,6 +15,15 @@ pub enum Preview {
     Table(lamella_storage::TableHead),
     /// The local path of a file or folder.
     Path(PathBuf),
+    /// An AnnData file: what it holds and the first rows of `obs` (the index first).
+    AnnData {
+        /// The local path.
+        path: PathBuf,
+        /// Shape, `X`, columns, keys.
+        info: Box<crate::AnnDataInfo>,
+        /// The first rows of `obs`.
+        obs: lamella_storage::TableHead,
+    },
 }
 use crate::error::{Error, Result, io_err};
 
@@ -111,6 +120,22 @@ impl Artifacts {
     pub fn preview(&self, a: &Artifact, n: usize) -> Result<Preview> {
         if is_table_suffix(&a.suffix) {
             Ok(Preview::Table(self.head(a, n)?))
+        } else if crate::anndata::is_anndata(&a.suffix) {
+            self.read_as_input(a, |path| {
+                let info = crate::AnnDataInfo::read(&path)?;
+                let frame = lamella_storage::AnnData::open(&path)?
+                    .frame_with_index(lamella_storage::Axis::Obs)?;
+                let obs = lamella_storage::TableHead {
+                    n_rows: frame.num_rows() as u64,
+                    n_columns: frame.num_columns(),
+                    batch: frame.slice(0, n.min(frame.num_rows())),
+                };
+                Ok(Preview::AnnData {
+                    path,
+                    info: Box::new(info),
+                    obs,
+                })
+            })
         } else {
             Ok(Preview::Path(self.cache(a)?))
         }
@@ -127,6 +152,51 @@ impl Artifacts {
         }
         // (Looking at a head is reading: a tracked run records the input.)
         self.read_as_input(a, |path| Ok(lamella_storage::read_table_head(&path, n)?))
+    }
+
+    /// The `obs` or `var` frame of an AnnData artifact, its index first (see
+    /// [`AnnData::frame_with_index`](lamella_storage::AnnData::frame_with_index)); only that
+    /// frame is read, never `X`.
+    pub fn axis(&self, a: &Artifact, axis: crate::Axis) -> Result<arrow::record_batch::RecordBatch> {
+        if !crate::anndata::is_anndata(&a.suffix) {
+            return Err(Error::NotATable {
+                what: format!("artifact {} ('{}')", a.uid, a.suffix),
+                reason: format!(
+                    "only AnnData (.h5ad) artifacts have `{}`; load it as a {}",
+                    axis.name(),
+                    if is_table_suffix(&a.suffix) { "table" } else { "file" }
+                ),
+            });
+        }
+        self.read_as_input(a, |path| {
+            Ok(lamella_storage::AnnData::open(&path)?.frame_with_index(axis)?)
+        })
+    }
+
+    /// Writes an AnnData artifact's `obs` or `var` frame (index first) to the table file
+    /// `dest` (`.parquet`, `.csv`, `.tsv`, gzipped text), complete or not at all.
+    pub fn export_axis(
+        &self,
+        a: &Artifact,
+        axis: crate::Axis,
+        dest: &Path,
+        existing: crate::Existing,
+    ) -> Result<()> {
+        self.ln.check_output(dest, existing)?;
+        let out_suffix = suffix_of(&dest.to_string_lossy()).to_ascii_lowercase();
+        if !is_table_suffix(&out_suffix) {
+            return Err(Error::invalid(
+                format!("the output suffix for `{}`", axis.name()),
+                out_suffix,
+                "give a path ending in .parquet, .csv or .tsv (.csv.gz, .tsv.gz)",
+            ));
+        }
+        let frame = self.axis(a, axis)?;
+        if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        }
+        lamella_storage::write_batches(&frame.schema(), std::iter::once(Ok(frame.clone())), dest)?;
+        Ok(())
     }
 
     /// Writes the artifact's content to the local path `dest`: a table whose `dest` names

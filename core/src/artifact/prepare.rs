@@ -23,6 +23,8 @@ pub(super) struct Prepared {
     pub(super) n_objects: Option<i64>,
     pub(super) n_observations: Option<i64>,
     pub(super) accessor: Option<String>,
+    /// What an AnnData file holds (read before hashing: a broken `.h5ad` is refused).
+    pub(super) anndata: Option<crate::AnnDataInfo>,
     /// The key under the storage root when the path already lies inside a registered local
     /// storage (registered in place, nothing copied).
     pub(super) in_place: Option<(Storage, String)>,
@@ -126,6 +128,7 @@ impl ArtifactDraft {
                     n_objects: None,
                     n_observations: Some(rows as i64),
                     accessor: Some("DataFrame".into()),
+                    anndata: None,
                     in_place: None,
                     walk: None,
                     staged,
@@ -249,6 +252,7 @@ pub(super) fn prepare_path(ctx: &LocalContext, p: &Path) -> Result<Prepared> {
             n_objects: Some(h.n_objects as i64),
             n_observations: None,
             accessor: None,
+            anndata: None,
             in_place,
             walk: Some(walk),
             staged: None,
@@ -258,7 +262,15 @@ pub(super) fn prepare_path(ctx: &LocalContext, p: &Path) -> Result<Prepared> {
         let suffix = suffix_of(&name);
         // A file that claims to be a table must be one: checked now (the Parquet footer; the
         // CSV header and row widths, in one streaming pass), not at the first load.
-        let n_observations = lamella_storage::check_table(&abs)?.map(|n| n as i64);
+        let mut n_observations = lamella_storage::check_table(&abs)?.map(|n| n as i64);
+        // An AnnData file must be one too: its summary is read now (attributes and shapes).
+        let anndata = if crate::anndata::is_anndata(&name) {
+            let info = crate::AnnDataInfo::read(&abs)?;
+            n_observations = i64::try_from(info.n_obs).ok();
+            Some(info)
+        } else {
+            None
+        };
         // A file to be copied into a local storage is copied as it is hashed: read once.
         let staged = match &in_place {
             Some(_) => None,
@@ -286,7 +298,8 @@ pub(super) fn prepare_path(ctx: &LocalContext, p: &Path) -> Result<Prepared> {
         Ok(Prepared {
             local: abs,
             is_dir: false,
-            accessor: (suffix == ".parquet").then(|| "DataFrame".to_string()),
+            accessor: accessor_of(&suffix),
+            anndata,
             suffix,
             size: h.size,
             hash: h.hash,
@@ -298,6 +311,16 @@ pub(super) fn prepare_path(ctx: &LocalContext, p: &Path) -> Result<Prepared> {
             staged,
             _tmp: None,
         })
+    }
+}
+
+/// How a file is loaded, by its suffix: `DataFrame` for Parquet, `AnnData` for `.h5ad`
+/// (LaminDB's accessors).
+fn accessor_of(suffix: &str) -> Option<String> {
+    match suffix.to_ascii_lowercase().as_str() {
+        ".parquet" => Some("DataFrame".into()),
+        ".h5ad" => Some("AnnData".into()),
+        _ => None,
     }
 }
 
@@ -349,7 +372,8 @@ pub(super) fn prepare_remote(ln: &Instance, url: &str) -> Result<Prepared> {
             Ok(Prepared {
                 local: PathBuf::from(url),
                 is_dir: false,
-                accessor: (suffix == ".parquet").then(|| "DataFrame".to_string()),
+                accessor: accessor_of(&suffix),
+                anndata: None,
                 suffix,
                 size: meta.size,
                 hash: h.hash,
@@ -390,6 +414,7 @@ pub(super) fn prepare_remote(ln: &Instance, url: &str) -> Result<Prepared> {
                 n_objects: Some(objects.len() as i64),
                 n_observations: None,
                 accessor: None,
+                anndata: None,
                 in_place: Some((storage, key)),
                 walk: None,
                 staged: None,

@@ -620,6 +620,14 @@ pub(super) fn commit(
         new_index.push(j);
     }
     Artifact::insert_all(conn, &mut new_rows)?;
+    // What AnnData files hold, kept with their rows (one statement).
+    let mut shapes = Vec::new();
+    for (row, &j) in new_rows.iter().zip(&new_index) {
+        if let Some(info) = &plans[j].1.prepared.anndata {
+            shapes.push(info.to_row(lamella_schema::require_id(row)?)?);
+        }
+    }
+    lamella_schema::anndata::insert(conn, &shapes)?;
     failpoint("before-promote")?;
     {
         use rayon::prelude::*;

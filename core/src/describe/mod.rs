@@ -30,6 +30,9 @@ pub struct Description {
     /// The saved schema version it passed when it was curated, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schema: Option<crate::SchemaRef>,
+    /// What an AnnData artifact holds (shape, `X`, `obs`/`var` columns, keys), when it is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anndata: Option<crate::AnnDataInfo>,
 }
 
 /// What `describe()` knows about a collection.
@@ -102,6 +105,7 @@ impl Artifacts {
             .db()
             .with_conn(|c| lamella_schema::schemas::artifact_schema(c, id))?
             .map(|r| crate::SchemaRef::of(&r));
+        let anndata = crate::AnnDataInfo::of_artifact(&self.ln, id)?;
         Ok(Description {
             artifact: a.clone(),
             path,
@@ -109,6 +113,7 @@ impl Artifacts {
             features,
             labels,
             schema,
+            anndata,
         })
     }
 }
@@ -349,6 +354,9 @@ impl fmt::Display for Description {
         }
         writeln!(f, "Artifact({})", fields.join(", "))?;
         writeln!(f)?;
+        if let Some(d) = &self.anndata {
+            write!(f, "{d}")?;
+        }
         write!(f, "{}", ProvenanceView(&self.provenance))?;
         if let Some(s) = &self.schema {
             writeln!(

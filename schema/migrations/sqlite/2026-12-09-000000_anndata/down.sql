@@ -1,0 +1,1 @@
+DROP TABLE lamella_artifact_anndata;

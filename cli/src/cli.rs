@@ -883,11 +883,15 @@ pub enum FeatureCommand {
         #[command(flatten)]
         constraints: Constraints,
     },
-    /// The features of a table file's columns (Parquet or CSV), dtypes inferred; with --save,
-    /// saved (existing features are reused).
+    /// The features of a table file's columns (Parquet or CSV) or an AnnData's `obs` columns,
+    /// dtypes inferred; with --var, an AnnData's genes (its `var` index); with --save, saved
+    /// (existing features are reused).
     FromFile {
-        /// The table file (.parquet, .csv or .tsv; .csv.gz and .tsv.gz too).
+        /// The table file (.parquet, .csv or .tsv; .csv.gz and .tsv.gz too) or AnnData (.h5ad).
         file: PathBuf,
+        /// An AnnData's `var` index: one feature per gene, numeric as its X.
+        #[arg(long)]
+        var: bool,
         #[command(flatten)]
         na: NaArgs,
         /// Save the features (otherwise only show them).

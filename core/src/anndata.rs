@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use arrow::array::Array;
 use lamella_storage::AnnData;
 use serde::{Deserialize, Serialize};
 
@@ -174,6 +175,33 @@ impl std::fmt::Display for AnnDataInfo {
             }
         }
         writeln!(f)
+    }
+}
+
+impl crate::registry::Features {
+    /// One feature per entry of an AnnData's `var` index (gene identifiers), inferred,
+    /// unsaved: the dtype is `X`'s kind of number (`float`, or `int` for integer counts);
+    /// a repeated identifier gives one feature.
+    pub fn infer_var(&self, path: &Path) -> Result<Vec<lamella_schema::Feature>> {
+        let data = AnnData::open(path)?;
+        let dtype = match data.summary()?.x.map(|x| x.dtype) {
+            Some(d) if d.starts_with("int") || d.starts_with("uint") => lamella_schema::Dtype::Int,
+            _ => lamella_schema::Dtype::Float,
+        };
+        let names = data.names(lamella_storage::Axis::Var)?;
+        let mut seen = std::collections::HashSet::with_capacity(names.len());
+        Ok(names
+            .iter()
+            .flatten()
+            .filter(|n| seen.insert(*n))
+            .map(|n| lamella_schema::Feature::new(n.to_string(), dtype.clone()))
+            .collect())
+    }
+
+    /// [`infer_var`](Self::infer_var), saved in one bulk call (existing features are
+    /// returned as they are, with notes where their dtype differs).
+    pub fn from_var(&self, path: &Path) -> Result<crate::registry::SavedAll<lamella_schema::Feature>> {
+        self.save_inferred(self.infer_var(path)?)
     }
 }
 

@@ -217,40 +217,58 @@ pub fn records_to_batch_of<T: Record + Serialize>(
     )?)
 }
 
-/// Checks that `path` is a local table file by its suffix and exists; returns whether it is
-/// Parquet (else delimited text: CSV, TSV, maybe gzipped).
-fn table_kind(path: &std::path::Path) -> Result<bool> {
-    let suffix = crate::artifact::suffix_of(&path.to_string_lossy()).to_ascii_lowercase();
-    if !lamella_storage::is_table_file(&path.to_string_lossy()) {
+/// The kinds of local file a table is read from.
+enum FileKind {
+    Parquet,
+    /// Delimited text: CSV, TSV, maybe gzipped.
+    Text,
+    /// AnnData: its `obs` frame is the table.
+    AnnData,
+}
+
+/// Checks that `path` is a local table file (or AnnData) by its suffix and exists.
+fn table_kind(path: &std::path::Path) -> Result<FileKind> {
+    let name = path.to_string_lossy();
+    let suffix = crate::artifact::suffix_of(&name).to_ascii_lowercase();
+    let kind = if lamella_storage::is_anndata_file(&name) {
+        FileKind::AnnData
+    } else if !lamella_storage::is_table_file(&name) {
         return Err(Error::NotATable {
             what: path.display().to_string(),
             reason: format!(
                 "its suffix is '{suffix}'; give a .parquet, .csv or .tsv file (.csv.gz and \
-                 .tsv.gz too)"
+                 .tsv.gz too) or an AnnData .h5ad file"
             ),
         });
-    }
+    } else if suffix.ends_with(".parquet") {
+        FileKind::Parquet
+    } else {
+        FileKind::Text
+    };
     if !path.exists() {
         return Err(Error::MissingPath {
             path: path.to_path_buf(),
         });
     }
-    Ok(suffix.ends_with(".parquet"))
+    Ok(kind)
 }
 
 /// The schema of a local table file: a Parquet footer, or a CSV's inferred types (one
-/// streaming pass); no table is held in memory.
+/// streaming pass), or an AnnData's `obs` columns (from their types); no table is held in
+/// memory.
 pub fn read_table_schema(path: &std::path::Path) -> Result<arrow::datatypes::SchemaRef> {
-    Ok(if table_kind(path)? {
-        lamella_storage::ParquetBatches::open(path)?.schema()
-    } else {
-        lamella_storage::CsvBatches::open(path)?.schema()
+    Ok(match table_kind(path)? {
+        FileKind::Parquet => lamella_storage::ParquetBatches::open(path)?.schema(),
+        FileKind::Text => lamella_storage::CsvBatches::open(path)?.schema(),
+        FileKind::AnnData => lamella_storage::AnnData::open(path)?
+            .frame_schema(lamella_storage::Axis::Obs)?,
     })
 }
 
 /// Reads a local table file (Parquet, CSV or TSV, by suffix; text maybe gzipped) as one
 /// record batch (an empty batch with the file's columns when it has no rows). Text tables
-/// read missing values as pandas does ([`CsvOptions`](lamella_storage::CsvOptions)).
+/// read missing values as pandas does ([`CsvOptions`](lamella_storage::CsvOptions)). An
+/// AnnData file (`.h5ad`) reads as its `obs` frame (the index aside).
 pub fn read_table(path: &std::path::Path) -> Result<RecordBatch> {
     read_table_with(path, &lamella_storage::CsvOptions::default())
 }
@@ -260,14 +278,20 @@ pub fn read_table_with(
     path: &std::path::Path,
     options: &lamella_storage::CsvOptions,
 ) -> Result<RecordBatch> {
-    let (schema, batches) = if table_kind(path)? {
-        let reader = lamella_storage::ParquetBatches::open(path)?;
-        let schema = reader.schema();
-        (schema, reader.collect::<lamella_storage::Result<Vec<_>>>()?)
-    } else {
-        let reader = lamella_storage::CsvBatches::open_with(path, options)?;
-        let schema = reader.schema();
-        (schema, reader.collect::<lamella_storage::Result<Vec<_>>>()?)
+    let (schema, batches) = match table_kind(path)? {
+        FileKind::Parquet => {
+            let reader = lamella_storage::ParquetBatches::open(path)?;
+            let schema = reader.schema();
+            (schema, reader.collect::<lamella_storage::Result<Vec<_>>>()?)
+        }
+        FileKind::Text => {
+            let reader = lamella_storage::CsvBatches::open_with(path, options)?;
+            let schema = reader.schema();
+            (schema, reader.collect::<lamella_storage::Result<Vec<_>>>()?)
+        }
+        FileKind::AnnData => {
+            return Ok(lamella_storage::AnnData::open(path)?.frame(lamella_storage::Axis::Obs)?);
+        }
     };
     match batches.first() {
         None => Ok(RecordBatch::new_empty(schema)),

@@ -144,28 +144,46 @@ pub fn annotate(args: &AnnotateArgs, out: &mut Out) -> Result<()> {
         let Some(a) = &artifact else {
             bail!("--columns annotates an artifact's table, not a collection");
         };
-        let set = ln.artifacts().annotate_columns(a)?;
-        for note in &set.notes {
-            out.warn(note)?;
-        }
-        notes.extend(set.notes.iter().cloned());
-        let members = ln.feature_sets().members(&set.record)?;
-        json["slot"] = "columns".into();
-        json["feature_set"] = serde_json::to_value(&set.record)?;
-        json["existed"] = set.existed.into();
-        json["features"] = serde_json::to_value(&members)?;
-        if !out.json {
-            out.line(format!(
-                "✅ linked {} feature{} to artifact {} as its columns: {}",
-                members.len(),
-                plural(members.len()),
-                a.uid,
-                repr(&set.record)?
-            ))?;
-            for f in &members {
-                out.line(format!("   {} ({})", f.name, f.dtype))?;
+        let slots = ln.artifacts().annotate_slots(a)?;
+        let mut listed = Vec::new();
+        for (i, (slot, set)) in slots.iter().enumerate() {
+            for note in &set.notes {
+                out.warn(note)?;
+            }
+            notes.extend(set.notes.iter().cloned());
+            // Members are listed for the first slot (a table's columns, an AnnData's obs);
+            // a gene panel is counted, not listed.
+            let members = if i == 0 {
+                ln.feature_sets().members(&set.record)?
+            } else {
+                Vec::new()
+            };
+            if i == 0 {
+                json["slot"] = slot.as_str().into();
+                json["feature_set"] = serde_json::to_value(&set.record)?;
+                json["existed"] = set.existed.into();
+                json["features"] = serde_json::to_value(&members)?;
+            }
+            listed.push(serde_json::json!({
+                "slot": slot,
+                "feature_set": set.record,
+                "existed": set.existed,
+                "n_features": set.record.n,
+            }));
+            if !out.json {
+                let n = set.record.n.max(0) as usize;
+                out.line(format!(
+                    "✅ linked {n} feature{} to artifact {} as its {slot}: {}",
+                    plural(n),
+                    a.uid,
+                    repr(&set.record)?
+                ))?;
+                for f in &members {
+                    out.line(format!("   {} ({})", f.name, f.dtype))?;
+                }
             }
         }
+        json["slots"] = listed.into();
     }
     if !records.is_empty() {
         let added = t.labels.add(&records, feature.as_ref())?;

@@ -88,12 +88,32 @@ pub fn run(cmd: FeatureCommand, out: &mut Out) -> Result<()> {
             }
             out.line(repr(&f)?)
         }
-        FeatureCommand::FromFile { file, na, save } => {
+        FeatureCommand::FromFile {
+            file,
+            var,
+            na,
+            save,
+        } => {
+            if var && !lamella_core::is_anndata_file(&file.to_string_lossy()) {
+                return Err(super::Usage(anyhow::anyhow!(
+                    "--var reads an AnnData file's genes; {} is not an .h5ad file",
+                    file.display()
+                ))
+                .into());
+            }
             if save {
-                let saved = reg.from_file(&file, &na.options())?;
+                let saved = if var {
+                    reg.from_var(&file)?
+                } else {
+                    reg.from_file(&file, &na.options())?
+                };
                 return named::print_saved_all(&saved, out);
             }
-            let features = reg.infer_file(&file, &na.options())?;
+            let features = if var {
+                reg.infer_var(&file)?
+            } else {
+                reg.infer_file(&file, &na.options())?
+            };
             if out.json {
                 // Not records yet (no id, no timestamps): what saving would register.
                 let drafts: Vec<_> = features
@@ -103,8 +123,9 @@ pub fn run(cmd: FeatureCommand, out: &mut Out) -> Result<()> {
                 return out.json(&serde_json::json!({ "features": drafts }));
             }
             out.note(format!(
-                "{} columns; nothing saved (save the features with --save)",
-                features.len()
+                "{} {}; nothing saved (save the features with --save)",
+                features.len(),
+                if var { "genes" } else { "columns" }
             ))?;
             for f in &features {
                 let unit = f

@@ -143,19 +143,85 @@ impl Artifacts {
     /// as one feature set under the slot `columns` (the existing set when one has the same
     /// members). A column without a registered feature is an error naming every such column
     /// (register them first, e.g. with `ln.features().from_table(&table)`); nothing is linked.
+    /// For an AnnData artifact use [`annotate_slots`](Self::annotate_slots).
     pub fn annotate_columns(&self, a: &Artifact) -> Result<Saved<FeatureSet>> {
+        if crate::anndata::is_anndata(&a.suffix) {
+            return Err(Error::Annotation {
+                feature: None,
+                message: format!(
+                    "artifact {} is AnnData: its feature sets are the slots `obs` and `var` \
+                     (annotate its slots)",
+                    a.uid
+                ),
+            });
+        }
         let path = self.local_copy(a)?;
         let names: Vec<String> = crate::table::read_table_schema(&path)?
             .fields()
             .iter()
             .map(|f| f.name().clone())
             .collect();
+        let features = self.registered_features(a, &names, "column")?;
+        let set = self.ln.feature_sets().from_features(&features)?;
+        self.add_feature_set(a, "columns", &set.record)?;
+        Ok(set)
+    }
+
+    /// Annotates an artifact with the feature sets of its slots: a table's `columns`; an
+    /// AnnData's `obs` (its columns' features) and `var` (the features named by its index —
+    /// gene identifiers, one feature set for a panel however many files share it). Every
+    /// name must be a registered feature (an error lists the others; nothing is linked); the
+    /// sets are linked in one transaction.
+    pub fn annotate_slots(&self, a: &Artifact) -> Result<Vec<(String, Saved<FeatureSet>)>> {
+        if !crate::anndata::is_anndata(&a.suffix) {
+            return Ok(vec![("columns".to_string(), self.annotate_columns(a)?)]);
+        }
+        let path = self.local_copy(a)?;
+        let data = lamella_storage::AnnData::open(&path)?;
+        let obs: Vec<String> = data
+            .frame_schema(lamella_storage::Axis::Obs)?
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let var: Vec<String> = data
+            .names(lamella_storage::Axis::Var)?
+            .iter()
+            .map(|n| n.unwrap_or_default().to_string())
+            .collect();
+        drop(data);
+        let obs = self.registered_features(a, &obs, "obs column")?;
+        let var = self.registered_features(a, &var, "var entry (gene)")?;
+        let user = self.ln.user_id();
+        let aid = require_id(a)?;
+        self.ln.db().transaction(|conn| {
+            let owner = lamella_schema::links::Owner::Artifact(aid);
+            super::lock_owner(conn, owner)?;
+            let mut linked = Vec::new();
+            for (slot, features) in [("obs", &obs), ("var", &var)] {
+                if features.is_empty() {
+                    continue;
+                }
+                let set = save_set(conn, features, user)?;
+                let sid = require_id(&set.record)?;
+                if let Some(previous) = lamella_schema::links::set_slot(conn, owner, slot, sid)? {
+                    lamella_schema::links::delete_feature_set_if_unused(conn, previous)?;
+                }
+                linked.push((slot.to_string(), set));
+            }
+            Ok(linked)
+        })
+    }
+
+    /// The registered features named `names` (in order): an error when a name repeats or
+    /// names no feature (the first 20 listed with close spellings, the count of all).
+    fn registered_features(&self, a: &Artifact, names: &[String], what: &str) -> Result<Vec<Feature>> {
         let mut seen = std::collections::HashSet::new();
         if let Some(twice) = names.iter().find(|n| !seen.insert(n.as_str())) {
             return Err(Error::Conflict {
                 message: format!(
-                    "artifact {} has more than one column named '{}': a feature describes one \
-                     column; rename the others and save the table again",
+                    "artifact {} has more than one {what} named '{}': a feature describes one; \
+                     rename the others and save the file again",
                     a.uid,
                     crate::names::shown(twice, 80)
                 ),
@@ -164,7 +230,7 @@ impl Artifacts {
         let found: Vec<Feature> = self
             .ln
             .db()
-            .with_conn(|c| lamella_schema::load_where_in(c, "name", &names))?;
+            .with_conn(|c| lamella_schema::load_where_in(c, "name", names))?;
         let by_name: std::collections::HashMap<&str, &Feature> =
             found.iter().map(|f| (f.name.as_str(), f)).collect();
         let missing: Vec<&str> = names
@@ -173,8 +239,10 @@ impl Artifacts {
             .filter(|n| !by_name.contains_key(n))
             .collect();
         if !missing.is_empty() {
-            let hints = self.ln.features().suggestions(&missing)?;
-            let listed: Vec<String> = missing
+            const LISTED: usize = 20;
+            let shown = &missing[..missing.len().min(LISTED)];
+            let hints = self.ln.features().suggestions(shown)?;
+            let mut listed: Vec<String> = shown
                 .iter()
                 .zip(hints)
                 .map(|(m, h)| match h.first() {
@@ -182,11 +250,14 @@ impl Artifacts {
                     None => format!("'{m}'"),
                 })
                 .collect();
+            if missing.len() > LISTED {
+                listed.push(format!("… and {} more", missing.len() - LISTED));
+            }
             return Err(Error::Annotation {
                 feature: None,
                 message: format!(
-                    "{} column{} of artifact {} {} no registered feature: {}; register \
-                     features for them (from the table) and annotate again",
+                    "{} {what}{} of artifact {} {} no registered feature: {}; register \
+                     features for them (from the file) and annotate again",
                     missing.len(),
                     if missing.len() == 1 { "" } else { "s" },
                     a.uid,
@@ -195,9 +266,6 @@ impl Artifacts {
                 ),
             });
         }
-        let features: Vec<Feature> = names.iter().map(|n| by_name[n.as_str()].clone()).collect();
-        let set = self.ln.feature_sets().from_features(&features)?;
-        self.add_feature_set(a, "columns", &set.record)?;
-        Ok(set)
+        Ok(names.iter().map(|n| by_name[n.as_str()].clone()).collect())
     }
 }

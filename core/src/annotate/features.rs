@@ -127,7 +127,7 @@ impl Features {
     /// Saves inferred features; the notes name only existing features whose dtype does not
     /// accept the column (a stricter registered dtype is kept without a remark) or whose unit
     /// differs.
-    fn save_inferred(&self, inferred: Vec<Feature>) -> Result<SavedAll<Feature>> {
+    pub(crate) fn save_inferred(&self, inferred: Vec<Feature>) -> Result<SavedAll<Feature>> {
         let mut saved = self.save_all(inferred.clone())?;
         let mut noted = std::collections::HashSet::new();
         saved.notes = inferred

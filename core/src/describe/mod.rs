@@ -491,6 +491,9 @@ impl fmt::Display for CollectionDescription {
 /// slot first, then the others by name; categorical features with their labels).
 pub struct FeaturesView<'a>(pub &'a BTreeMap<String, SlotFeatures>);
 
+/// Features of a slot listed in full up to this many; a larger slot shows its first half.
+const LISTED_FEATURES: usize = 40;
+
 impl fmt::Display for FeaturesView<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0.is_empty() {
@@ -505,7 +508,13 @@ impl fmt::Display for FeaturesView<'_> {
                 "  {slot}: FeatureSet(uid='{}', n={}, registry='{}')",
                 s.feature_set.uid, s.feature_set.n, s.feature_set.registry
             )?;
-            for d in &s.features {
+            // A gene panel (thousands of features) is shown by its first members.
+            let shown = if s.features.len() > LISTED_FEATURES {
+                LISTED_FEATURES / 2
+            } else {
+                s.features.len()
+            };
+            for d in &s.features[..shown] {
                 if let Some(v) = &d.value {
                     writeln!(f, "    {} ({}): {v}", d.feature.name, d.feature.dtype)?;
                 } else if d.labels.is_empty() {
@@ -520,6 +529,13 @@ impl fmt::Display for FeaturesView<'_> {
                         quote_names(d.labels.iter().map(|l| l.name.as_str()))
                     )?;
                 }
+            }
+            if shown < s.features.len() {
+                writeln!(
+                    f,
+                    "    … and {} more",
+                    s.features.len() - shown
+                )?;
             }
         }
         Ok(())

@@ -655,7 +655,9 @@ pub struct ListArgs {
 /// What `validate` and `curate` check a table against.
 #[derive(Debug, Args)]
 pub struct CurateArgs {
-    /// The table file (.parquet, .csv or .tsv; .csv.gz and .tsv.gz too).
+    /// The table file (.parquet, .csv or .tsv; .csv.gz and .tsv.gz too), or an AnnData file
+    /// (.h5ad): its obs columns are checked as a table, its var index (genes) against the
+    /// registered features.
     pub file: PathBuf,
     #[command(flatten)]
     pub na: NaArgs,
@@ -685,6 +687,10 @@ pub struct CurateArgs {
     /// columns, order, extra columns and column mappings; a curated artifact is linked to it.
     #[arg(long, value_name = "NAME")]
     pub schema: Option<String>,
+    /// For an AnnData file: check its genes against this saved schema (name or uid) — the
+    /// genes it lists are allowed, its required ones must be there.
+    #[arg(long, value_name = "NAME")]
+    pub var_schema: Option<String>,
     /// Apply synonyms first: columns named by a feature's synonym are renamed to the
     /// feature, categorical values that are a label's synonym become its name; each change
     /// is reported (--json: the fix map).

@@ -200,7 +200,10 @@ impl crate::registry::Features {
 
     /// [`infer_var`](Self::infer_var), saved in one bulk call (existing features are
     /// returned as they are, with notes where their dtype differs).
-    pub fn from_var(&self, path: &Path) -> Result<crate::registry::SavedAll<lamella_schema::Feature>> {
+    pub fn from_var(
+        &self,
+        path: &Path,
+    ) -> Result<crate::registry::SavedAll<lamella_schema::Feature>> {
         self.save_inferred(self.infer_var(path)?)
     }
 }

@@ -102,8 +102,8 @@ pub use table::{
 };
 pub use track::{Direction, Lineage, LineageOf, Tracked, Transforms, ViewParents};
 pub use validate::{
-    Code, Curator, DEFAULT_EXAMPLES, Fixes, Inspection, Issue, Offending, Report, Stage,
-    Standardized, Suggestion, SuggestionKind, Unmatched, conversion_factor, same_unit,
+    AnnDataCurator, Code, Curator, DEFAULT_EXAMPLES, Fixes, Inspection, Issue, Offending, Report,
+    Stage, Standardized, Suggestion, SuggestionKind, Unmatched, conversion_factor, same_unit,
 };
 pub use view::{REGISTRIES, RegistryView};
 

@@ -260,8 +260,9 @@ pub fn read_table_schema(path: &std::path::Path) -> Result<arrow::datatypes::Sch
     Ok(match table_kind(path)? {
         FileKind::Parquet => lamella_storage::ParquetBatches::open(path)?.schema(),
         FileKind::Text => lamella_storage::CsvBatches::open(path)?.schema(),
-        FileKind::AnnData => lamella_storage::AnnData::open(path)?
-            .frame_schema(lamella_storage::Axis::Obs)?,
+        FileKind::AnnData => {
+            lamella_storage::AnnData::open(path)?.frame_schema(lamella_storage::Axis::Obs)?
+        }
     })
 }
 

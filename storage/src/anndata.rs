@@ -19,9 +19,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, BooleanBuilder, DictionaryArray, Float32Array, Float64Array,
-    Int8Array, Int16Array, Int32Array, Int64Array, RecordBatch,
-    RecordBatchOptions, StringArray, UInt8Array, UInt16Array, UInt32Array, UInt64Array,
+    Array, ArrayRef, BooleanBuilder, DictionaryArray, Float32Array, Float64Array, Int8Array,
+    Int16Array, Int32Array, Int64Array, RecordBatch, RecordBatchOptions, StringArray, UInt8Array,
+    UInt16Array, UInt32Array, UInt64Array,
 };
 use arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef};
 use hdf5::types::{FloatSize, IntSize, TypeDescriptor, VarLenAscii, VarLenUnicode};
@@ -135,7 +135,11 @@ impl std::fmt::Debug for AnnData {
 /// One line of an HDF5 error (the library's message without its stack).
 fn one_line(e: &hdf5::Error) -> String {
     let text = e.to_string();
-    text.lines().next().unwrap_or("unknown HDF5 error").trim().to_string()
+    text.lines()
+        .next()
+        .unwrap_or("unknown HDF5 error")
+        .trim()
+        .to_string()
 }
 
 /// How a frame's column is stored.
@@ -261,7 +265,10 @@ impl AnnData {
     /// The number of entries of `axis` (its index's length).
     pub fn len(&self, axis: Axis) -> Result<u64> {
         if self.is_legacy(axis)? {
-            let ds = self.file.dataset(axis.name()).map_err(self.h5(axis.name()))?;
+            let ds = self
+                .file
+                .dataset(axis.name())
+                .map_err(self.h5(axis.name()))?;
             return Ok(ds.shape().first().copied().unwrap_or(0) as u64);
         }
         let (path, _) = self.index_path(axis)?;
@@ -274,7 +281,12 @@ impl AnnData {
     fn index_path(&self, axis: Axis) -> Result<(String, Option<String>)> {
         let name = axis.name();
         let g = self.file.group(name).map_err(self.h5(name))?;
-        let index = if g.attr_names().map_err(self.h5(name))?.iter().any(|a| a == "_index") {
+        let index = if g
+            .attr_names()
+            .map_err(self.h5(name))?
+            .iter()
+            .any(|a| a == "_index")
+        {
             let attr = g.attr("_index").map_err(self.h5(name))?;
             read_attr_string(&attr).map_err(|r| self.bad(name, format!("attribute _index {r}")))?
         } else if g.link_exists("_index") {
@@ -396,10 +408,7 @@ impl AnnData {
         if !self.file.link_exists(&path) {
             return Err(self.bad(&path, "is listed in column-order but missing"));
         }
-        let loc = self
-            .file
-            .loc_type_by_name(&path)
-            .map_err(self.h5(&path))?;
+        let loc = self.file.loc_type_by_name(&path).map_err(self.h5(&path))?;
         if matches!(loc, hdf5::LocationType::Dataset) {
             let ty = self.dataset_type(&path)?;
             // anndata 0.7: codes with a `categories` reference into `__categories`.
@@ -455,12 +464,14 @@ impl AnnData {
         for column in self.column_names(axis)? {
             let path = format!("{}/{column}", axis.name());
             let ty = match self.column_kind(axis, &column)? {
-                ColumnKind::Plain(t) | ColumnKind::Nullable(t) => arrow_type(&t)
-                    .ok_or_else(|| self.bad(&path, unsupported_type(&t)))?,
+                ColumnKind::Plain(t) | ColumnKind::Nullable(t) => {
+                    arrow_type(&t).ok_or_else(|| self.bad(&path, unsupported_type(&t)))?
+                }
                 ColumnKind::Categorical { values, .. } => DataType::Dictionary(
                     Box::new(DataType::Int32),
                     Box::new(
-                        arrow_type(&values).ok_or_else(|| self.bad(&path, unsupported_type(&values)))?,
+                        arrow_type(&values)
+                            .ok_or_else(|| self.bad(&path, unsupported_type(&values)))?,
                     ),
                 ),
             };
@@ -529,7 +540,10 @@ impl AnnData {
             }
             ColumnKind::Nullable(_) => {
                 let values_path = format!("{path}/values");
-                let ds = self.file.dataset(&values_path).map_err(self.h5(&values_path))?;
+                let ds = self
+                    .file
+                    .dataset(&values_path)
+                    .map_err(self.h5(&values_path))?;
                 let values = self.read_plain(&values_path, &ds)?;
                 let mask_path = format!("{path}/mask");
                 let mask: Vec<bool> = self
@@ -540,12 +554,15 @@ impl AnnData {
                 if mask.len() != values.len() {
                     return Err(self.bad(
                         &path,
-                        format!("has {} values but {} mask entries", values.len(), mask.len()),
+                        format!(
+                            "has {} values but {} mask entries",
+                            values.len(),
+                            mask.len()
+                        ),
                     ));
                 }
-                let validity = arrow::buffer::NullBuffer::from(
-                    mask.iter().map(|m| !m).collect::<Vec<bool>>(),
-                );
+                let validity =
+                    arrow::buffer::NullBuffer::from(mask.iter().map(|m| !m).collect::<Vec<bool>>());
                 let data = values
                     .to_data()
                     .into_builder()
@@ -560,7 +577,10 @@ impl AnnData {
                 if self.is_legacy(axis)? {
                     return Err(self.legacy_column(axis, column));
                 }
-                let cats_ds = self.file.dataset(&categories).map_err(self.h5(&categories))?;
+                let cats_ds = self
+                    .file
+                    .dataset(&categories)
+                    .map_err(self.h5(&categories))?;
                 let values = self.read_plain(&categories, &cats_ds)?;
                 let codes_ds = self.file.dataset(&codes).map_err(self.h5(&codes))?;
                 let raw: Vec<i32> = codes_ds.read_raw::<i32>().map_err(self.h5(&codes))?;
@@ -621,7 +641,10 @@ impl AnnData {
         if ds.ndim() > 1 {
             return Err(self.bad(
                 path,
-                format!("is {}-dimensional; a column must be 1-dimensional", ds.ndim()),
+                format!(
+                    "is {}-dimensional; a column must be 1-dimensional",
+                    ds.ndim()
+                ),
             ));
         }
         let ty = ds
@@ -716,7 +739,10 @@ impl AnnData {
             .ok_or_else(|| self.bad(element, "is a sparse matrix without a shape attribute"))?;
         let shape: Vec<i64> = shape_attr.read_raw::<i64>().map_err(self.h5(element))?;
         if shape.len() != 2 || shape.iter().any(|&s| s < 0) {
-            return Err(self.bad(element, format!("has shape {shape:?}; a matrix has 2 sizes")));
+            return Err(self.bad(
+                element,
+                format!("has shape {shape:?}; a matrix has 2 sizes"),
+            ));
         }
         let data = format!("{element}/data");
         let ds = self.file.dataset(&data).map_err(self.h5(&data))?;

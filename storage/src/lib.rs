@@ -40,9 +40,7 @@ mod table_csv;
 mod tmp;
 mod walk;
 
-pub use anndata::{
-    AnnData, AnnDataSummary, Axis, MatrixEncoding, MatrixInfo, is_anndata_file,
-};
+pub use anndata::{AnnData, AnnDataSummary, Axis, MatrixEncoding, MatrixInfo, is_anndata_file};
 pub use error::{Error, Result};
 pub use hash::{
     FileHash, FolderHash, HASH_CHUNK_SIZE, HashType, hash_and_copy_file, hash_bytes, hash_file,

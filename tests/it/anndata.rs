@@ -60,20 +60,33 @@ fn reads_what_anndata_reads() {
         }
         let obs = a.frame(Axis::Obs).unwrap();
         let want_obs = want["obs"].as_object().unwrap();
-        let mut sorted: Vec<String> = obs.schema().fields().iter().map(|f| f.name().clone()).collect();
+        let mut sorted: Vec<String> = obs
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
         sorted.sort();
         let want_cols: Vec<String> = want_obs.keys().cloned().collect();
         assert_eq!(sorted, want_cols, "{name}: obs columns");
         for (col, values) in want_obs {
             let array = obs.column_by_name(col).unwrap();
-            assert_eq!(&Value::Array(column(array.as_ref())), values, "{name}: obs/{col}");
+            assert_eq!(
+                &Value::Array(column(array.as_ref())),
+                values,
+                "{name}: obs/{col}"
+            );
         }
         // The schema read from types agrees with the frame read from values.
         assert_eq!(s.obs.fields(), obs.schema().fields(), "{name}");
         let var = a.frame(Axis::Var).unwrap();
         for (col, values) in want["var"].as_object().unwrap() {
             let array = var.column_by_name(col).unwrap();
-            assert_eq!(&Value::Array(column(array.as_ref())), values, "{name}: var/{col}");
+            assert_eq!(
+                &Value::Array(column(array.as_ref())),
+                values,
+                "{name}: var/{col}"
+            );
         }
         let keys = |k: &str| want[k].as_array().unwrap().clone();
         assert_eq!(json!(s.layers), Value::Array(keys("layers")), "{name}");
@@ -87,14 +100,23 @@ fn summary_names_the_layout() {
     let Some(dir) = lamella_tests::anndata_fixtures() else {
         return;
     };
-    let s = AnnData::open(&dir.join("csr.h5ad")).unwrap().summary().unwrap();
+    let s = AnnData::open(&dir.join("csr.h5ad"))
+        .unwrap()
+        .summary()
+        .unwrap();
     let x = s.x.unwrap();
     assert_eq!(x.encoding, MatrixEncoding::Csr);
     assert_eq!(x.dtype, "float32");
     assert!(x.nnz.is_some());
-    let s = AnnData::open(&dir.join("csc.h5ad")).unwrap().summary().unwrap();
+    let s = AnnData::open(&dir.join("csc.h5ad"))
+        .unwrap()
+        .summary()
+        .unwrap();
     assert_eq!(s.x.unwrap().encoding, MatrixEncoding::Csc);
-    let s = AnnData::open(&dir.join("dense.h5ad")).unwrap().summary().unwrap();
+    let s = AnnData::open(&dir.join("dense.h5ad"))
+        .unwrap()
+        .summary()
+        .unwrap();
     assert_eq!(s.x.unwrap().encoding, MatrixEncoding::Dense);
     assert!(matches!(
         s.obs.field_with_name("cell_type").unwrap().data_type(),

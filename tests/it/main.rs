@@ -1,7 +1,7 @@
 //! End-to-end tests of lamella-core; each `db_test!` body runs on SQLite and PostgreSQL.
 
-mod annotate;
 mod anndata;
+mod annotate;
 mod api;
 mod artifacts;
 mod collections;

@@ -11,6 +11,7 @@ Writes into OUT_DIR:
 - compound.h5ad  the pre-0.7 layout: obs and var as compound datasets, categories in `uns`
 - not_anndata.h5 an HDF5 file that is not AnnData
 - truncated.h5ad the first half of csr.h5ad
+- typos.h5ad     a lower-case gene, a gene twice, a misspelt cell type
 - expected.json  per file: n_obs, n_vars, obs (column -> values as anndata reads them,
                  missing as null), obs_names, var_names, X (dense rows) for the small files
 """
@@ -153,6 +154,17 @@ def main(out):
         u.create_dataset(
             "cell_type_categories", data=np.array(["B cell", "T cell", "monocyte"], dtype=s)
         )
+
+    # Problems a curator reports: a lower-case gene, a gene twice, a misspelt cell type.
+    t = ad.AnnData(
+        X=sp.csr_matrix(x),
+        obs=pd.DataFrame(
+            {"cell_type": pd.Categorical(["T cell", "B cell", "T-cell", "B cell", "T cell", "NK"])},
+            index=[f"t{i}" for i in range(n_obs)],
+        ),
+        var=pd.DataFrame(index=["cd14", "CD4", "CD4", "GAPDH"]),
+    )
+    t.write_h5ad(out / "typos.h5ad")
 
     with h5py.File(out / "not_anndata.h5", "w") as f:
         f.create_dataset("data", data=np.arange(10))

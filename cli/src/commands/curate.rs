@@ -4,15 +4,50 @@ use anyhow::Result;
 use lamella_core::Code;
 use std::path::Path;
 
-use lamella_core::{Curator, Error, Fixes, Instance, Report};
+use lamella_core::{AnnDataCurator, Curator, Error, Fixes, Instance, Report};
 
 use super::{ExitCode, Usage};
 use crate::cli::CurateArgs;
 use crate::output::{Out, shell_word};
 
-fn curator(ln: &Instance, args: &CurateArgs) -> Result<Curator> {
-    let table = lamella_core::read_table_with(&args.file, &args.na.options())?;
-    let mut c = ln.curator(table).examples(args.examples);
+/// What checks the file: the table curator, or the AnnData curator (obs as a table, var's
+/// genes against the features).
+enum Checker {
+    Table(Curator),
+    AnnData(Box<AnnDataCurator>),
+}
+
+impl Checker {
+    fn validate(&self) -> lamella_core::Result<Report> {
+        match self {
+            Checker::Table(c) => c.validate(),
+            Checker::AnnData(c) => c.validate(),
+        }
+    }
+
+    /// The table whose columns the options name (an AnnData's obs).
+    fn table(&self) -> &lamella_core::RecordBatch {
+        match self {
+            Checker::Table(c) => c.table(),
+            Checker::AnnData(c) => c.obs_curator().table(),
+        }
+    }
+
+    fn save_artifact(
+        &self,
+        key: Option<&str>,
+        description: Option<&str>,
+    ) -> lamella_core::Result<lamella_core::Saved<lamella_core::Artifact>> {
+        match self {
+            Checker::Table(c) => c.save_artifact(key, description),
+            Checker::AnnData(c) => c.save_artifact(key, description),
+        }
+    }
+}
+
+/// The table curator with the command's options (for an AnnData file: of its obs).
+fn configure(ln: &Instance, c: Curator, args: &CurateArgs) -> Result<Curator> {
+    let mut c = c.examples(args.examples);
     if let Some(name) = &args.schema {
         c = c.schema(&ln.schemas().get(name)?);
     }
@@ -36,6 +71,35 @@ fn curator(ln: &Instance, args: &CurateArgs) -> Result<Curator> {
     }
     c.check_options()?;
     Ok(c)
+}
+
+fn curator(ln: &Instance, args: &CurateArgs) -> Result<Curator> {
+    let table = lamella_core::read_table_with(&args.file, &args.na.options())?;
+    configure(ln, ln.curator(table), args)
+}
+
+fn checker(ln: &Instance, args: &CurateArgs) -> Result<Checker> {
+    if !lamella_core::is_anndata_file(&args.file.to_string_lossy()) {
+        if args.var_schema.is_some() {
+            anyhow::bail!("--var-schema checks an AnnData file's genes; give an .h5ad file");
+        }
+        return Ok(Checker::Table(curator(ln, args)?));
+    }
+    if args.standardize {
+        anyhow::bail!(
+            "--standardize does not write AnnData files yet: validate {} without it, and fix \
+             the synonyms the report names",
+            args.file.display()
+        );
+    }
+    let mut c = ln
+        .anndata_curator(&args.file)?
+        .examples(args.examples)
+        .try_obs(|obs| configure(ln, obs, args))?;
+    if let Some(name) = &args.var_schema {
+        c = c.var_schema(&ln.schemas().get(name)?);
+    }
+    Ok(Checker::AnnData(Box::new(c)))
 }
 
 fn print_report(report: &Report, suffix: &str, out: &mut Out) -> Result<()> {
@@ -123,8 +187,13 @@ fn write_fixed(table: &lamella_core::RecordBatch, path: &Path) -> Result<()> {
 /// table is not valid.
 pub fn validate(args: &CurateArgs, fixed: Option<&Path>, out: &mut Out) -> Result<()> {
     let ln = super::current()?;
-    let c = curator(&ln, args).map_err(Usage)?;
-    let (c, fixes) = standardized(c, args, out)?;
+    let (c, fixes) = match checker(&ln, args).map_err(Usage)? {
+        Checker::Table(c) => {
+            let (c, fixes) = standardized(c, args, out)?;
+            (Checker::Table(c), fixes)
+        }
+        other => (other, None),
+    };
     if let Some(path) = fixed {
         write_fixed(c.table(), path)?;
         if !out.json {
@@ -159,8 +228,13 @@ pub fn curate(
     out: &mut Out,
 ) -> Result<()> {
     let ln = super::current()?;
-    let c = curator(&ln, args).map_err(Usage)?;
-    let (c, fixes) = standardized(c, args, out)?;
+    let (c, fixes) = match checker(&ln, args).map_err(Usage)? {
+        Checker::Table(c) => {
+            let (c, fixes) = standardized(c, args, out)?;
+            (Checker::Table(c), fixes)
+        }
+        other => (other, None),
+    };
     let schema = c.table().schema();
     if let Some(missing) = add_new
         .iter()
@@ -172,11 +246,21 @@ pub fn curate(
         ))
         .into());
     }
-    let mut c = c;
-    for column in add_new {
-        c = c.add_new(column);
-    }
-    c.check_options().map_err(|e| Usage(e.into()))?;
+    let c = match c {
+        Checker::Table(mut t) => {
+            for column in add_new {
+                t = t.add_new(column);
+            }
+            t.check_options().map_err(|e| Usage(e.into()))?;
+            Checker::Table(t)
+        }
+        Checker::AnnData(a) => Checker::AnnData(Box::new(a.obs(|mut t| {
+            for column in add_new {
+                t = t.add_new(column);
+            }
+            t
+        }))),
+    };
     match c.save_artifact(Some(key), description) {
         Ok(saved) => {
             let d = ln.artifacts().describe(&saved.record)?;

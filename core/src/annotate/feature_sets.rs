@@ -215,7 +215,12 @@ impl Artifacts {
 
     /// The registered features named `names` (in order): an error when a name repeats or
     /// names no feature (the first 20 listed with close spellings, the count of all).
-    fn registered_features(&self, a: &Artifact, names: &[String], what: &str) -> Result<Vec<Feature>> {
+    fn registered_features(
+        &self,
+        a: &Artifact,
+        names: &[String],
+        what: &str,
+    ) -> Result<Vec<Feature>> {
         let mut seen = std::collections::HashSet::new();
         if let Some(twice) = names.iter().find(|n| !seen.insert(n.as_str())) {
             return Err(Error::Conflict {

@@ -157,14 +157,22 @@ impl Artifacts {
     /// The `obs` or `var` frame of an AnnData artifact, its index first (see
     /// [`AnnData::frame_with_index`](lamella_storage::AnnData::frame_with_index)); only that
     /// frame is read, never `X`.
-    pub fn axis(&self, a: &Artifact, axis: crate::Axis) -> Result<arrow::record_batch::RecordBatch> {
+    pub fn axis(
+        &self,
+        a: &Artifact,
+        axis: crate::Axis,
+    ) -> Result<arrow::record_batch::RecordBatch> {
         if !crate::anndata::is_anndata(&a.suffix) {
             return Err(Error::NotATable {
                 what: format!("artifact {} ('{}')", a.uid, a.suffix),
                 reason: format!(
                     "only AnnData (.h5ad) artifacts have `{}`; load it as a {}",
                     axis.name(),
-                    if is_table_suffix(&a.suffix) { "table" } else { "file" }
+                    if is_table_suffix(&a.suffix) {
+                        "table"
+                    } else {
+                        "file"
+                    }
                 ),
             });
         }

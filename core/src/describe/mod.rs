@@ -531,11 +531,7 @@ impl fmt::Display for FeaturesView<'_> {
                 }
             }
             if shown < s.features.len() {
-                writeln!(
-                    f,
-                    "    … and {} more",
-                    s.features.len() - shown
-                )?;
+                writeln!(f, "    … and {} more", s.features.len() - shown)?;
             }
         }
         Ok(())

@@ -42,6 +42,9 @@ pub struct Curator {
     pub(super) add_new: Vec<String>,
     /// The saved schema checked against (its id, name and features), if any.
     pub(super) schema: Option<(i64, String, Vec<String>)>,
+    /// Unexpected columns given close spellings (the first ones; an AnnData's gene panel may
+    /// have thousands).
+    pub(super) max_spelled: usize,
 }
 
 impl Instance {
@@ -60,6 +63,7 @@ impl Instance {
             examples: DEFAULT_EXAMPLES,
             add_new: Vec::new(),
             schema: None,
+            max_spelled: usize::MAX,
         }
     }
 }
@@ -73,14 +77,71 @@ struct LabelCtx {
 }
 
 /// What a check found, kept for saving.
-struct Checked {
-    report: Report,
-    matched: Vec<Matched>,
+pub(super) struct Checked {
+    /// The report.
+    pub(super) report: Report,
+    pub(super) matched: Vec<Matched>,
     /// Per categorical column: its feature and the ids of the labels its values name.
     labels: Vec<(Feature, Vec<i64>)>,
     /// Per column named by `add_new`: the labels to register (under the feature's branch)
     /// when the table is saved.
     new_labels: Vec<NewLabels>,
+}
+
+/// What a valid check links to the saved artifact: the matched features (one feature set),
+/// the labels through their features, new labels asked for, the schema version passed.
+#[derive(Clone)]
+pub(super) struct Annotations {
+    pub(super) features: Vec<Feature>,
+    labels: Vec<(Feature, Vec<i64>)>,
+    new_labels: Vec<NewLabels>,
+    schema_id: Option<i64>,
+}
+
+impl Annotations {
+    /// Links them to `owner` inside the save's transaction: the feature set under `slot`,
+    /// the labels, the new labels (registered here: a failed save leaves none), the schema.
+    pub(super) fn link(
+        &self,
+        ln: &Instance,
+        conn: &mut lamella_schema::Conn<'_>,
+        owner: Owner,
+        slot: &str,
+    ) -> Result<()> {
+        let user = ln.user_id();
+        let ulabels = ln.ulabels();
+        if let (Some(sid), Owner::Artifact(aid)) = (self.schema_id, owner) {
+            lamella_schema::schemas::link_artifact_schema(conn, aid, sid)?;
+        }
+        if !self.features.is_empty() {
+            let set = crate::annotate::save_set(conn, &self.features, user)?;
+            let sid = require_id(&set.record)?;
+            if let Some(previous) = links::set_slot(conn, owner, slot, sid)? {
+                links::delete_feature_set_if_unused(conn, previous)?;
+            }
+        }
+        for (feature, ids) in &self.labels {
+            crate::annotate::add_in(conn, owner, ids, Some(feature), user)?;
+        }
+        for n in &self.new_labels {
+            let records = n.names.iter().map(|v| ULabel::new(v.as_str()));
+            let saved = match &n.branch {
+                Some(b) => {
+                    let parents: Vec<ULabel> =
+                        lamella_schema::load_where_in(conn, "name", std::slice::from_ref(b))?;
+                    ulabels.save_all_with_parents_in(conn, records, &parents)?
+                }
+                None => ulabels.save_all_in(conn, records)?,
+            };
+            let ids: Vec<i64> = saved
+                .records
+                .iter()
+                .map(|l| require_id(l).map_err(Error::from))
+                .collect::<Result<_>>()?;
+            crate::annotate::add_in(conn, owner, &ids, Some(&n.feature), user)?;
+        }
+        Ok(())
+    }
 }
 
 /// Labels to register from one column (see [`Curator::add_new`]).
@@ -247,7 +308,8 @@ impl Curator {
         Ok(())
     }
 
-    fn check(&self) -> Result<Checked> {
+    /// Checks the table, keeping what a save links (see [`Curator::annotations`]).
+    pub(super) fn check(&self) -> Result<Checked> {
         let schema = self.table.schema();
         let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
         self.check_options()?;
@@ -285,7 +347,11 @@ impl Curator {
                 .collect();
             let names: Vec<&str> = reported.iter().map(|(_, _, n)| n.as_str()).collect();
             // Close spellings come from the name index: the one registry read of this stage.
-            let spelled = self.ln.features().suggestions(&names)?;
+            let mut spelled = self
+                .ln
+                .features()
+                .suggestions(&names[..names.len().min(self.max_spelled)])?;
+            spelled.resize(names.len(), Vec::new());
             issues.extend(unexpected_columns(&reported, spelled, &snapshot));
         }
         if let Some((_, schema, listed)) = &self.schema
@@ -427,6 +493,7 @@ impl Curator {
         let count = bad.iter().map(|&i| d.counts[i]).sum::<usize>() + d.uncounted;
         let distinct_bad = bad.len() + usize::from(d.uncounted > 0);
         issues.push(Issue {
+            axis: None,
             stage: Stage::Constraints,
             code: Code::PatternMismatch,
             column: Some(column.to_string()),
@@ -484,6 +551,7 @@ impl Curator {
             return;
         }
         issues.push(Issue {
+            axis: None,
             stage: Stage::Units,
             code: Code::UnitMismatch,
             column: Some(column.to_string()),
@@ -581,6 +649,7 @@ impl Curator {
             (None, None) => String::new(),
         };
         issues.push(Issue {
+            axis: None,
             stage: Stage::Constraints,
             code: Code::OutOfRange,
             column: Some(column.to_string()),
@@ -736,6 +805,7 @@ impl Curator {
                         .into_iter()
                         .collect();
                     issues.push(Issue {
+                        axis: None,
                         stage: Stage::Labels,
                         code: Code::NotAName,
                         column: Some(name.clone()),
@@ -817,6 +887,7 @@ impl Curator {
                     })
                     .collect();
                 issues.push(Issue {
+                    axis: None,
                     stage: Stage::Labels,
                     code: Code::UnknownLabel,
                     column: Some(name.clone()),
@@ -844,6 +915,7 @@ impl Curator {
                 let count: usize = outside.iter().map(|&i| d.counts[i]).sum();
                 truncated |= outside.len() > self.examples;
                 issues.push(Issue {
+                    axis: None,
                     stage: Stage::Labels,
                     code: Code::LabelOutsideBranch,
                     column: Some(name.clone()),
@@ -970,11 +1042,7 @@ impl Curator {
             });
         }
         let table = self.converted(&checked.matched)?;
-        let features: Vec<Feature> = checked.matched.iter().map(|m| m.feature.clone()).collect();
-        let label_links = checked.labels;
-        let new_labels = checked.new_labels;
-        let ulabels = self.ln.ulabels();
-        let user = self.ln.user_id();
+        let annotations = self.annotations(checked);
         let mut draft = self.ln.artifacts().from_table(&table);
         if let Some(k) = key {
             draft = draft.key(k);
@@ -982,45 +1050,23 @@ impl Curator {
         if let Some(d) = description {
             draft = draft.description(d);
         }
-        let schema_id = self.schema.as_ref().map(|(id, _, _)| *id);
+        let ln = self.ln.clone();
         let draft = draft.then(Box::new(move |conn, a| {
             let owner = Owner::Artifact(require_id(a)?);
             crate::annotate::lock_owner(conn, owner)?;
-            if let Some(sid) = schema_id {
-                lamella_schema::schemas::link_artifact_schema(conn, require_id(a)?, sid)?;
-            }
-            if !features.is_empty() {
-                let set = crate::annotate::save_set(conn, &features, user)?;
-                let sid = require_id(&set.record)?;
-                if let Some(previous) = links::set_slot(conn, owner, "columns", sid)? {
-                    links::delete_feature_set_if_unused(conn, previous)?;
-                }
-            }
-            for (feature, ids) in &label_links {
-                crate::annotate::add_in(conn, owner, ids, Some(feature), user)?;
-            }
-            // New labels asked for, registered in this transaction: a save that fails leaves
-            // none behind.
-            for n in &new_labels {
-                let records = n.names.iter().map(|v| ULabel::new(v.as_str()));
-                let saved = match &n.branch {
-                    Some(b) => {
-                        let parents: Vec<ULabel> =
-                            lamella_schema::load_where_in(conn, "name", std::slice::from_ref(b))?;
-                        ulabels.save_all_with_parents_in(conn, records, &parents)?
-                    }
-                    None => ulabels.save_all_in(conn, records)?,
-                };
-                let ids: Vec<i64> = saved
-                    .records
-                    .iter()
-                    .map(|l| require_id(l).map_err(Error::from))
-                    .collect::<Result<_>>()?;
-                crate::annotate::add_in(conn, owner, &ids, Some(&n.feature), user)?;
-            }
-            Ok(())
+            annotations.link(&ln, conn, owner, "columns")
         }));
         draft.save()
+    }
+
+    /// What a check links when the checked data is saved.
+    pub(super) fn annotations(&self, checked: Checked) -> Annotations {
+        Annotations {
+            features: checked.matched.iter().map(|m| m.feature.clone()).collect(),
+            labels: checked.labels,
+            new_labels: checked.new_labels,
+            schema_id: self.schema.as_ref().map(|(id, _, _)| *id),
+        }
     }
 
     /// The table with unit conversions applied (when asked for), each converted column as

@@ -1,6 +1,7 @@
 //! Validation (SPEC §5, §5.1): `validate`, `inspect`, `standardize` and synonyms on the named
 //! registries, and the curator, whose one report lists every problem of a table.
 
+mod anndata;
 mod curator;
 mod registry;
 mod report;
@@ -9,6 +10,7 @@ mod standardize;
 mod units;
 mod values;
 
+pub use anndata::AnnDataCurator;
 pub use curator::{Curator, DEFAULT_EXAMPLES};
 pub(crate) use registry::synonyms as synonyms_of;
 pub use registry::{Inspection, Standardized, Unmatched};

@@ -143,6 +143,9 @@ pub struct Offending {
 /// One problem: one (stage, column, code).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Issue {
+    /// For AnnData: the axis (`obs` for its columns, `var` for its genes); none for tables.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub axis: Option<String>,
     /// The stage.
     pub stage: Stage,
     /// The stable code.
@@ -175,6 +178,7 @@ impl Issue {
         message: String,
     ) -> Issue {
         Issue {
+            axis: None,
             stage,
             code,
             column,
@@ -289,10 +293,16 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut current: Option<String> = None;
         for issue in &self.issues {
-            let heading = match (&issue.column, &issue.feature) {
-                (Some(c), _) => format!("column '{c}'"),
-                (None, Some(feat)) => format!("feature '{feat}'"),
-                (None, None) => "table".to_string(),
+            let heading = match (issue.axis.as_deref(), &issue.column, &issue.feature) {
+                (Some("var"), Some(c), _) => format!("var '{c}'"),
+                (Some("var"), None, Some(feat)) => format!("var: feature '{feat}'"),
+                (Some("var"), None, None) => "var".to_string(),
+                (Some(axis), Some(c), _) => format!("{axis} column '{c}'"),
+                (Some(axis), None, Some(feat)) => format!("{axis}: feature '{feat}'"),
+                (Some(axis), None, None) => axis.to_string(),
+                (None, Some(c), _) => format!("column '{c}'"),
+                (None, None, Some(feat)) => format!("feature '{feat}'"),
+                (None, None, None) => "table".to_string(),
             };
             if current.as_deref() != Some(&heading) {
                 writeln!(f, "{}:", crate::names::shown(&heading, usize::MAX))?;
@@ -327,6 +337,15 @@ impl fmt::Display for Report {
                     ),
                     None => String::new(),
                 };
+                if issue.axis.as_deref() == Some("var") {
+                    // Genes: where they are in the var index.
+                    writeln!(
+                        f,
+                        "      '{}' (position {rows}{more}){hint}",
+                        crate::names::shown(&v.value, SHOWN_CHARS)
+                    )?;
+                    continue;
+                }
                 writeln!(
                     f,
                     "      '{}': {} row{} (row {rows}{more}){hint}",

@@ -123,6 +123,7 @@ pub(super) fn unexpected_columns(
             ),
         };
         issues.push(Issue {
+            axis: None,
             stage: Stage::Columns,
             code: Code::UnexpectedColumn,
             column,
@@ -153,6 +154,7 @@ pub(super) fn missing_required(
         let near = closest(r, spare.iter().copied());
         let registered = snapshot.features.contains_key(r.as_str());
         issues.push(Issue {
+            axis: None,
             stage: Stage::Columns,
             code: Code::MissingColumn,
             column: None,
@@ -252,6 +254,7 @@ pub(super) fn wrong_dtype(
         )
     };
     let issue = Issue {
+        axis: None,
         stage: Stage::Dtype,
         code: Code::WrongDtype,
         column: Some(name.to_string()),
@@ -277,6 +280,7 @@ pub(super) fn unexpected_nulls(name: &str, f: &Feature, column: &dyn Array) -> O
     }
     let (missing, rows) = missing_values(column);
     (missing > 0).then(|| Issue {
+        axis: None,
         stage: Stage::Nulls,
         code: Code::UnexpectedNulls,
         column: Some(name.to_string()),

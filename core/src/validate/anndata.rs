@@ -1,0 +1,269 @@
+//! The AnnData curator: `obs` checked as a table (dtypes, labels with branches, units,
+//! constraints, synonyms), the `var` index checked as `X`'s columns (every gene a registered
+//! feature, no gene twice, a saved schema's genes), all in one report naming the axis; the
+//! file is saved as it is, with its `obs` and `var` feature sets and its labels, only when
+//! everything is valid.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{DataType, Field, Schema};
+use lamella_schema::links::Owner;
+use lamella_schema::{Artifact, require_id};
+use lamella_storage::{AnnData, Axis};
+
+use super::curator::Curator;
+use super::report::{Code, Issue, Offending, Report};
+use crate::error::{Error, Result};
+use crate::instance::Instance;
+use crate::registry::Saved;
+
+/// Checks an AnnData file against the registries: `ln.anndata_curator(path)?.obs(|c|
+/// c.categorical("cell_type", "cell_type")).validate()`.
+pub struct AnnDataCurator {
+    path: PathBuf,
+    obs: Curator,
+    var: Curator,
+    n_obs: usize,
+}
+
+impl Instance {
+    /// A curator for the AnnData file at `path`: reads its `obs` frame and `var` index (never
+    /// `X`). By default every `obs` column needs a registered feature of its name, as the
+    /// table curator asks, and every gene of `var` a registered feature.
+    pub fn anndata_curator(&self, path: &Path) -> Result<AnnDataCurator> {
+        let data = AnnData::open(path)?;
+        let obs = data.frame(Axis::Obs)?;
+        let n_obs = obs.num_rows();
+        let names = data.names(Axis::Var)?;
+        // The genes are X's columns: a table without rows whose columns are the genes, typed
+        // as X's values.
+        let value_type = match data.summary()?.x.map(|x| x.dtype) {
+            Some(d) if d.starts_with("int") => DataType::Int64,
+            Some(d) if d.starts_with("uint") => DataType::UInt64,
+            Some(d) if d == "bool" => DataType::Boolean,
+            _ => DataType::Float64,
+        };
+        let fields: Vec<Field> = names
+            .iter()
+            .map(|n| Field::new(n.unwrap_or_default(), value_type.clone(), true))
+            .collect();
+        let var_table = RecordBatch::new_empty(Arc::new(Schema::new(fields)));
+        let mut var = self.curator(var_table);
+        var.max_spelled = super::DEFAULT_EXAMPLES;
+        Ok(AnnDataCurator {
+            path: path.to_path_buf(),
+            obs: self.curator(obs),
+            var,
+            n_obs,
+        })
+    }
+}
+
+impl AnnDataCurator {
+    /// Sets up the `obs` checks (categorical mappings, required features, units, a saved
+    /// schema, new labels, …) on the table curator of `obs`.
+    pub fn obs(mut self, configure: impl FnOnce(Curator) -> Curator) -> Self {
+        self.obs = configure(self.obs);
+        self
+    }
+
+    /// [`obs`](Self::obs) with a set-up that can fail.
+    pub fn try_obs<E>(
+        mut self,
+        configure: impl FnOnce(Curator) -> std::result::Result<Curator, E>,
+    ) -> std::result::Result<Self, E> {
+        self.obs = configure(self.obs)?;
+        Ok(self)
+    }
+
+    /// Checks the genes against a saved schema: its features are the genes allowed, its
+    /// required ones must be there.
+    pub fn var_schema(mut self, schema: &crate::Schema) -> Self {
+        self.var = self.var.schema(schema);
+        self
+    }
+
+    /// Offending values listed per issue (counts cover all), for both axes.
+    pub fn examples(mut self, n: usize) -> Self {
+        self.obs = self.obs.examples(n);
+        self.var = self.var.examples(n);
+        self.var.max_spelled = n;
+        self
+    }
+
+    /// The curator of `obs`.
+    pub fn obs_curator(&self) -> &Curator {
+        &self.obs
+    }
+
+    /// The file checked.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Checks both axes: one report with every problem, each issue naming its axis.
+    pub fn validate(&self) -> Result<Report> {
+        Ok(self.check()?.0)
+    }
+
+    fn check(&self) -> Result<(Report, super::curator::Checked, super::curator::Checked)> {
+        let obs = self.obs.check()?;
+        let var = self.var.check()?;
+        let examples = self.var.examples;
+        let mut issues: Vec<Issue> = obs
+            .report
+            .issues
+            .iter()
+            .cloned()
+            .map(|mut i| {
+                i.axis = Some("obs".into());
+                i
+            })
+            .collect();
+        let n_obs_columns = self.obs.table().num_columns();
+        let n_vars = self.var.table().num_columns();
+        let genes: Vec<String> = self
+            .var
+            .table()
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        issues.extend(group_var_issues(&var.report.issues, &genes, examples));
+        let order: Vec<String> = self
+            .obs
+            .table()
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let mut report = Report::new(self.n_obs, n_obs_columns + n_vars, issues, &order);
+        // obs issues first (in column order), then the genes'.
+        report
+            .issues
+            .sort_by_key(|i| i.axis.as_deref() == Some("var"));
+        report.truncated = obs.report.truncated || var.report.truncated;
+        report.notes = obs.report.notes.clone();
+        Ok((report, obs, var))
+    }
+
+    /// Saves the file as it is (an AnnData artifact) with its feature sets — slot `obs` (the
+    /// matched columns' features), slot `var` (the genes') — and the labels of its
+    /// categorical `obs` columns, in the save's one transaction. Refused, with the report,
+    /// while either axis is not valid; refused when `obs` units were to be converted (the
+    /// file is stored unchanged).
+    pub fn save_artifact(
+        &self,
+        key: Option<&str>,
+        description: Option<&str>,
+    ) -> Result<Saved<Artifact>> {
+        let (report, obs, var) = self.check()?;
+        if !report.valid {
+            return Err(Error::Curation(Box::new(report)));
+        }
+        if obs.matched.iter().any(|m| m.convert) {
+            return Err(Error::Conflict {
+                message: "converting units rewrites values, but an AnnData file is saved as \
+                          it is: convert the obs columns in the file, or leave them in their unit"
+                    .into(),
+            });
+        }
+        if let Some(k) = key
+            && !crate::anndata::is_anndata(k)
+        {
+            return Err(Error::Conflict {
+                message: format!(
+                    "the key '{k}' does not end in '.h5ad': a curated AnnData file is saved as \
+                     it is, so give a key ending in '.h5ad'"
+                ),
+            });
+        }
+        let obs_links = self.obs.annotations(obs);
+        let var_links = self.var.annotations(var);
+        let mut draft = self.obs.ln.artifacts().from_path(&self.path);
+        if let Some(k) = key {
+            draft = draft.key(k);
+        }
+        if let Some(d) = description {
+            draft = draft.description(d);
+        }
+        let ln = self.obs.ln.clone();
+        let draft = draft.then(Box::new(move |conn, a| {
+            let owner = Owner::Artifact(require_id(a)?);
+            crate::annotate::lock_owner(conn, owner)?;
+            obs_links.link(&ln, conn, owner, "obs")?;
+            var_links.link(&ln, conn, owner, "var")
+        }));
+        draft.save()
+    }
+}
+
+/// The genes' issues, each marked `var`; the per-gene issues of one kind (unregistered
+/// genes, genes twice) become one issue listing the first `examples` genes with their
+/// positions and close spellings, and counting all.
+fn group_var_issues(issues: &[Issue], genes: &[String], examples: usize) -> Vec<Issue> {
+    let mut position: std::collections::HashMap<&str, Vec<usize>> = Default::default();
+    for (i, g) in genes.iter().enumerate() {
+        position.entry(g.as_str()).or_default().push(i);
+    }
+    let mut out: Vec<Issue> = Vec::new();
+    for code in [Code::UnexpectedColumn, Code::DuplicateColumn] {
+        let of_code: Vec<&Issue> = issues.iter().filter(|i| i.code == code).collect();
+        if of_code.is_empty() {
+            continue;
+        }
+        let n = of_code.len();
+        let values: Vec<Offending> = of_code
+            .iter()
+            .take(examples)
+            .map(|i| {
+                let value = i.column.clone().unwrap_or_default();
+                let at = position.get(value.as_str()).cloned().unwrap_or_default();
+                Offending {
+                    count: at.len().max(1),
+                    rows: at.into_iter().take(examples).collect(),
+                    value,
+                    length: None,
+                    suggestion: i.suggestion.clone(),
+                }
+            })
+            .collect();
+        let genes = if n == 1 { "gene" } else { "genes" };
+        let message = match code {
+            Code::UnexpectedColumn => format!(
+                "{n} {genes} of the var index {} no registered feature: fix the spellings \
+                 shown, or register the genes as features (from the file's var index)",
+                if n == 1 { "is" } else { "are" }
+            ),
+            _ => format!(
+                "{n} {genes} {} more than once in the var index: a gene is one column of \
+                 X; make the identifiers unique",
+                if n == 1 { "appears" } else { "appear" }
+            ),
+        };
+        out.push(Issue {
+            axis: Some("var".into()),
+            stage: of_code[0].stage,
+            code,
+            column: None,
+            feature: None,
+            values,
+            count: n,
+            expected: of_code[0].expected.clone(),
+            suggestion: None,
+            message,
+        });
+    }
+    for i in issues {
+        if i.code != Code::UnexpectedColumn && i.code != Code::DuplicateColumn {
+            let mut i = i.clone();
+            i.axis = Some("var".into());
+            out.push(i);
+        }
+    }
+    out
+}

@@ -151,3 +151,202 @@ fn bad_files_are_clear_errors() {
     let text = AnnData::open(&fake).unwrap_err().to_string();
     assert!(text.contains("not a readable HDF5 file"), "{text}");
 }
+
+// ---------------------------------------------------------------------------------------
+// AnnData artifacts through lamella-core, on every database × storage.
+
+use lamella_core::{Existing, Feature, ULabel};
+use lamella_tests::{TestInstance, artifact_test, db_test};
+
+/// The fixture `name` copied into the instance's scratch folder.
+fn fixture(t: &TestInstance, name: &str) -> Option<std::path::PathBuf> {
+    let dir = lamella_tests::anndata_fixtures()?;
+    let to = t.scratch().join(name);
+    std::fs::copy(dir.join(name), &to).expect("copy fixture");
+    Some(to)
+}
+
+/// Cell types under `is_cell_type` and the feature `cell_type` drawing from them.
+fn cell_types(t: &TestInstance) -> anyhow::Result<()> {
+    t.ulabels().save_all([ULabel::new("is_cell_type")])?;
+    let branch = t.ulabels().get_by_name("is_cell_type")?;
+    let types = t
+        .ulabels()
+        .save_all(["T cell", "B cell", "monocyte", "NK cell"].map(ULabel::new))?
+        .records;
+    t.ulabels().children(&branch)?.add(&types)?;
+    t.features()
+        .create(Feature::new(
+            "cell_type",
+            "cat[ULabel[is_cell_type]]".parse()?,
+        ))
+        .save()?;
+    Ok(())
+}
+
+artifact_test!(anndata_artifacts_are_described_annotated_and_found, |t| {
+    let Some(csr) = fixture(&t, "csr.h5ad") else {
+        return Ok(());
+    };
+    let a = t.artifacts().from_path(&csr).key("sc/pbmc.h5ad").save()?;
+    assert_eq!(a.accessor.as_deref(), Some("AnnData"));
+    assert_eq!(a.n_observations, Some(6));
+    let d = t.artifacts().describe(&a)?;
+    let info = d.anndata.clone().expect("an AnnData summary");
+    assert_eq!((info.n_obs, info.n_vars), (6, 4));
+    assert_eq!(
+        info.x.as_ref().map(|x| x.encoding.as_str()),
+        Some("csr_matrix")
+    );
+    let obs: Vec<(&str, &str)> = info
+        .obs
+        .iter()
+        .map(|c| (c.name.as_str(), c.dtype.as_str()))
+        .collect();
+    assert_eq!(obs, [("cell_type", "cat"), ("donor", "cat")]);
+    assert_eq!(
+        (info.layers.clone(), info.obsm.clone()),
+        (vec!["counts".to_string()], vec!["X_pca".to_string()])
+    );
+    let text = d.to_string();
+    assert!(text.contains("AnnData: 6 obs × 4 vars"), "{text}");
+    // obs and var frames, read from the stored object (downloaded from S3 when there).
+    let frame = t.artifacts().axis(&a, lamella_core::Axis::Obs)?;
+    assert_eq!(frame.num_rows(), 6);
+    assert_eq!(frame.schema().field(0).name(), "obs_names");
+    let out = t.scratch().join("var.parquet");
+    t.artifacts()
+        .export_axis(&a, lamella_core::Axis::Var, &out, Existing::Refuse)?;
+    let back = lamella_core::read_table(&out)?;
+    assert_eq!((back.num_rows(), back.num_columns()), (4, 2));
+    // Genes as features (one bulk save), obs columns as features, both slots linked.
+    let genes = t.features().from_var(&csr)?;
+    assert_eq!(genes.created, 4);
+    assert!(genes.records.iter().all(|f| f.dtype.to_string() == "float"));
+    t.features().from_file(&csr, &Default::default())?;
+    let slots = t.artifacts().annotate_slots(&a)?;
+    let names: Vec<&str> = slots.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(names, ["obs", "var"]);
+    // The same panel in another file is the same feature set.
+    let dense = fixture(&t, "dense.h5ad").expect("fixture");
+    t.features().from_file(&dense, &Default::default())?;
+    let b = t
+        .artifacts()
+        .from_path(&dense)
+        .key("sc/other.h5ad")
+        .save()?;
+    let slots_b = t.artifacts().annotate_slots(&b)?;
+    assert_eq!(slots_b[1].1.record.uid, slots[1].1.record.uid);
+    assert!(slots_b[1].1.existed);
+    // "Which datasets measured CD14?"
+    let found = t
+        .artifacts()
+        .filter("feature_sets__features__name", "CD14")
+        .all()?;
+    let mut uids: Vec<String> = found.into_iter().map(|x| x.uid).collect();
+    uids.sort();
+    let mut want = vec![a.uid.clone(), b.uid.clone()];
+    want.sort();
+    assert_eq!(uids, want);
+    // A table cannot be read by axis.
+    let csv = t.file("t.csv", b"a\n1\n");
+    let c = t.artifacts().from_path(&csv).save()?;
+    let e = t.artifacts().axis(&c, lamella_core::Axis::Obs).unwrap_err();
+    assert!(e.to_string().contains("only AnnData"), "{e}");
+    Ok(())
+});
+
+db_test!(
+    anndata_curator_reports_both_axes_and_saves_when_valid,
+    |t| {
+        let Some(typos) = fixture(&t, "typos.h5ad") else {
+            return Ok(());
+        };
+        cell_types(&t)?;
+        let panel = fixture(&t, "panel_b.h5ad").expect("fixture");
+        let dense = fixture(&t, "dense.h5ad").expect("fixture");
+        t.features().from_var(&dense)?;
+        let report = t.anndata_curator(&typos)?.validate()?;
+        assert!(!report.valid);
+        let by_axis = |axis: &str| -> Vec<String> {
+            report
+                .issues
+                .iter()
+                .filter(|i| i.axis.as_deref() == Some(axis))
+                .map(|i| i.code.as_str().to_string())
+                .collect()
+        };
+        assert_eq!(by_axis("obs"), ["unknown_label"]);
+        assert_eq!(by_axis("var"), ["unexpected_column", "duplicate_column"]);
+        let genes = report
+            .issues
+            .iter()
+            .find(|i| i.code.as_str() == "unexpected_column")
+            .unwrap();
+        assert_eq!(genes.values[0].value, "cd14");
+        assert_eq!(
+            genes.values[0]
+                .suggestion
+                .as_ref()
+                .map(|s| s.value.as_str()),
+            Some("CD14")
+        );
+        let labels = &report.issues[0];
+        assert_eq!(labels.values[0].value, "T-cell");
+        let text = report.to_string();
+        assert!(
+            text.contains("var:") && text.contains("obs column 'cell_type'"),
+            "{text}"
+        );
+        // Nothing is saved while invalid.
+        let e = t
+            .anndata_curator(&typos)?
+            .save_artifact(Some("sc/typos.h5ad"), None)
+            .unwrap_err();
+        assert!(matches!(e, lamella_core::Error::Curation(_)), "{e}");
+        assert_eq!(t.artifacts().query().count()?, 0);
+        // A file whose genes and cell types are known saves with both slots and its labels.
+        t.features().from_var(&panel)?;
+        let saved = t
+            .anndata_curator(&panel)?
+            .save_artifact(Some("sc/b.h5ad"), Some("panel B"))?;
+        let d = t.artifacts().describe(&saved.record)?;
+        assert_eq!(d.features["obs"].features.len(), 1);
+        assert_eq!(d.features["var"].features.len(), 3);
+        let mut types: Vec<&str> = d.labels["ulabels"]
+            .iter()
+            .map(|l| l.name.as_str())
+            .collect();
+        types.sort();
+        assert_eq!(types, ["NK cell", "T cell"]);
+        let nk = t.artifacts().filter("ulabels__name", "NK cell").all()?;
+        assert_eq!(nk.len(), 1);
+        // The key must say what is stored.
+        let e = t
+            .anndata_curator(&panel)?
+            .save_artifact(Some("sc/b.parquet"), None)
+            .unwrap_err();
+        assert!(e.to_string().contains(".h5ad"), "{e}");
+        Ok(())
+    }
+);
+
+db_test!(broken_anndata_files_are_refused_and_nothing_is_saved, |t| {
+    let Some(truncated) = fixture(&t, "truncated.h5ad") else {
+        return Ok(());
+    };
+    let e = t.artifacts().from_path(&truncated).save().unwrap_err();
+    assert_eq!(e.kind(), "invalid_anndata", "{e}");
+    assert!(e.to_string().contains("truncated.h5ad"), "{e}");
+    let not_anndata = t.file("cells.h5ad", b"sepal_length\n1\n");
+    let e = t.artifacts().from_path(&not_anndata).save().unwrap_err();
+    assert_eq!(e.kind(), "invalid_anndata", "{e}");
+    assert_eq!(t.artifacts().query().count()?, 0);
+    // The pre-0.7 layout: saved with its shape; its columns are a clear error.
+    let old = fixture(&t, "compound.h5ad").expect("fixture");
+    let a = t.artifacts().from_path(&old).save()?;
+    assert_eq!(a.n_observations, Some(6));
+    let e = t.artifacts().axis(&a, lamella_core::Axis::Obs).unwrap_err();
+    assert!(e.to_string().contains("pre-0.7"), "{e}");
+    Ok(())
+});

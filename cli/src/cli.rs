@@ -377,7 +377,8 @@ pub enum CollectionCommand {
         version: Option<String>,
     },
     /// Load a collection: its tables concatenated in member order (prints head and tail, or
-    /// writes --out).
+    /// writes --out); AnnData members concatenate along cells (their obs as the table, or
+    /// the whole AnnData into an .h5ad --out).
     #[command(disable_version_flag = true)]
     Load {
         /// The collection (name or uid).
@@ -385,13 +386,18 @@ pub enum CollectionCommand {
         /// The version of that name (default: the latest).
         #[arg(long, value_name = "V")]
         version: Option<String>,
-        /// How columns combine.
+        /// How columns (and an AnnData's genes) combine: outer keeps all (missing genes are
+        /// zeros), inner the shared ones.
         #[arg(long, value_enum, default_value_t = JoinArg::Outer)]
         join: JoinArg,
         /// Allow lossy promotions (numbers to float64, zoned times to UTC, the rest to strings).
         #[arg(long)]
         allow_lossy: bool,
-        /// Write the result to FILE (.parquet, .csv or .tsv; .gz compresses text).
+        /// Only the AnnData members' obs (cell metadata), as a table.
+        #[arg(long)]
+        obs: bool,
+        /// Write the result to FILE (.parquet, .csv or .tsv; .gz compresses text; .h5ad for
+        /// AnnData members: X streamed in blocks of cells).
         #[arg(long, short = 'o', value_name = "FILE")]
         out: Option<PathBuf>,
         /// Replace an existing FILE (never inside a storage location).

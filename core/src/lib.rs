@@ -76,7 +76,8 @@ pub use artifact::{
 };
 pub use collection::{
     CategoryCheck, CollectionBatches, CollectionDraft, Collections, Concat, Existing, Join,
-    MemberColumn, MemberLabels, Plan, PlannedColumn, Promotion, UnitDisagreement,
+    MemberColumn, MemberLabels, MemberPanel, Plan, PlannedColumn, Promotion, UnitDisagreement,
+    VarPanels,
 };
 pub use describe::{
     CollectionDescription, DescribedFeature, Description, FeaturesView, Provenance, SlotFeatures,

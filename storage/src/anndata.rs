@@ -202,6 +202,16 @@ impl AnnData {
         &self.path
     }
 
+    /// The open HDF5 file (for the writer's reads of `X`).
+    pub(crate) fn file(&self) -> &hdf5::File {
+        &self.file
+    }
+
+    /// An [`Error::InvalidAnnData`] naming `element` of this file.
+    pub(crate) fn bad_element(&self, element: &str, reason: impl Into<String>) -> Error {
+        self.bad(element, reason)
+    }
+
     fn bad(&self, element: &str, reason: impl Into<String>) -> Error {
         Error::InvalidAnnData {
             path: self.path.clone(),
@@ -509,11 +519,20 @@ impl AnnData {
     /// [`AnnData::frame`] with the index first, as a text column named by the index's name,
     /// else `obs_names` / `var_names` (made unique against the other columns).
     pub fn frame_with_index(&self, axis: Axis) -> Result<RecordBatch> {
+        let label = self.index_name(axis)?;
+        self.frame_labelled(axis, label)
+    }
+
+    /// [`AnnData::frame_with_index`] with the index always called `obs_names` /
+    /// `var_names` (files whose indexes are named differently line up by it).
+    pub fn frame_with_names(&self, axis: Axis) -> Result<RecordBatch> {
+        self.frame_labelled(axis, None)
+    }
+
+    fn frame_labelled(&self, axis: Axis, label: Option<String>) -> Result<RecordBatch> {
         let frame = self.frame(axis)?;
         let names = self.names(axis)?;
-        let base = self
-            .index_name(axis)?
-            .unwrap_or_else(|| format!("{}_names", axis.name()));
+        let base = label.unwrap_or_else(|| format!("{}_names", axis.name()));
         let mut label = base.clone();
         let mut k = 1;
         while frame.schema().field_with_name(&label).is_ok() {

@@ -31,6 +31,7 @@
 //! whose backend is disabled is an [`Error::UnsupportedScheme`].
 
 mod anndata;
+mod anndata_write;
 mod error;
 mod hash;
 mod location;
@@ -41,6 +42,7 @@ mod tmp;
 mod walk;
 
 pub use anndata::{AnnData, AnnDataSummary, Axis, MatrixEncoding, MatrixInfo, is_anndata_file};
+pub use anndata_write::{VarJoin, joined_var_names, write_concatenated_anndata};
 pub use error::{Error, Result};
 pub use hash::{
     FileHash, FolderHash, HASH_CHUNK_SIZE, HashType, hash_and_copy_file, hash_bytes, hash_file,

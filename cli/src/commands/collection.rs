@@ -88,11 +88,35 @@ pub fn run(cmd: CollectionCommand, out: &mut Out) -> Result<()> {
             version,
             join: j,
             allow_lossy,
+            obs,
             out: dest,
             force,
             save,
         } => {
             let c = pick(&reg, &name, version.as_deref())?;
+            if obs {
+                if dest
+                    .as_deref()
+                    .is_some_and(|d| lamella_core::is_anndata_file(&d.to_string_lossy()))
+                {
+                    return Err(super::Usage(anyhow::anyhow!(
+                        "--obs writes the cells' metadata as a table: give --out a .parquet, \
+                         .csv or .tsv file (or leave out --obs to write AnnData)"
+                    ))
+                    .into());
+                }
+                if let Some(a) = reg
+                    .artifacts(&c)?
+                    .iter()
+                    .find(|a| !lamella_core::is_anndata_file(&a.suffix))
+                {
+                    anyhow::bail!(
+                        "--obs concatenates AnnData members' obs, but member {} is a '{}' file",
+                        a.uid,
+                        a.suffix
+                    );
+                }
+            }
             let concat = reg
                 .concat(&c)
                 .join(join(j))
@@ -263,6 +287,34 @@ pub fn run(cmd: CollectionCommand, out: &mut Out) -> Result<()> {
                     "left out by the inner join: {}",
                     plan.dropped.join(", ")
                 ))?;
+            }
+            if let Some(v) = &plan.var {
+                if v.identical {
+                    out.line(format!(
+                        "genes: every member has the same {} genes in the same order",
+                        v.n_vars
+                    ))?;
+                } else {
+                    out.line(format!(
+                        "genes: {} in the result ({} shared by all members)",
+                        v.n_vars, v.shared
+                    ))?;
+                    for m in v.members.iter().filter(|m| m.n_missing > 0) {
+                        let more = m.n_missing - m.missing.len();
+                        out.line(format!(
+                            "    artifact {} ({} genes) lacks {}: {}{}",
+                            m.uid,
+                            m.n_vars,
+                            m.n_missing,
+                            m.missing.join(", "),
+                            if more > 0 {
+                                format!(" and {more} more")
+                            } else {
+                                String::new()
+                            }
+                        ))?;
+                    }
+                }
             }
             out.line(format!(
                 "{} rows × {} columns",

@@ -244,6 +244,35 @@ pub struct Plan {
     pub columns: Vec<PlannedColumn>,
     /// Columns an inner join leaves out.
     pub dropped: Vec<String>,
+    /// For AnnData members: how their genes (`var` panels) line up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub var: Option<VarPanels>,
+}
+
+/// How the genes of AnnData members line up (see [`Plan::var`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct VarPanels {
+    /// Whether every member has the same genes in the same order.
+    pub identical: bool,
+    /// Genes of the concatenation under the plan's join.
+    pub n_vars: usize,
+    /// Genes all members share.
+    pub shared: usize,
+    /// Per member, in order: its genes and the genes of others it lacks.
+    pub members: Vec<MemberPanel>,
+}
+
+/// One member's genes against the others' (see [`VarPanels`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberPanel {
+    /// The member's uid.
+    pub uid: String,
+    /// Its number of genes.
+    pub n_vars: usize,
+    /// How many genes of the other members it lacks (zeros in an outer join).
+    pub n_missing: usize,
+    /// The first of them.
+    pub missing: Vec<String>,
 }
 
 fn int_width(t: &DataType) -> Option<(bool, u8)> {
@@ -524,7 +553,7 @@ impl Collections {
         }
         if !suffix
             .as_deref()
-            .is_some_and(crate::artifact::is_table_suffix)
+            .is_some_and(|s| crate::artifact::is_table_suffix(s) || crate::anndata::is_anndata(s))
         {
             return Err(Error::NotATable {
                 what: "the collection".into(),
@@ -539,6 +568,14 @@ impl Collections {
             .map(|a| {
                 let path = self.ln.artifacts().local_copy(a)?;
                 let rows = a.n_observations.unwrap_or(0).max(0) as usize;
+                if crate::anndata::is_anndata(&a.suffix) {
+                    // An AnnData member's table is its obs, the cell index first.
+                    return Ok(MemberSchema {
+                        schema: member_batch(a, &path)?.schema(),
+                        rows,
+                        bounds: Default::default(),
+                    });
+                }
                 if a.suffix.eq_ignore_ascii_case(".parquet") {
                     let pq = lamella_storage::ParquetBatches::open(&path)?;
                     return Ok(MemberSchema {
@@ -658,6 +695,7 @@ impl Collections {
             });
         }
         Ok(Plan {
+            var: None,
             join,
             rows: schemas.iter().map(|m| m.rows).sum(),
             columns,
@@ -674,6 +712,14 @@ impl Collections {
         let schemas = self.member_schemas(&members)?;
         let mut plan = self.plan_of(&members, &schemas, join, allow_lossy)?;
         self.registry_checks(&members, &schemas, &mut plan)?;
+        if members.iter().all(|a| crate::anndata::is_anndata(&a.suffix)) {
+            let paths: Vec<std::path::PathBuf> = members
+                .par_iter()
+                .map(|a| self.ln.artifacts().local_copy(a))
+                .collect::<Result<_>>()?;
+            let panels = var_panels(&paths)?;
+            plan.var = Some(compare_panels(&members, &panels, join));
+        }
         Ok(plan)
     }
 
@@ -811,13 +857,8 @@ impl Collections {
             .par_iter()
             .map(|a| {
                 let path = self.ln.artifacts().local_copy(a)?;
-                let batches: Vec<RecordBatch> = if a.suffix.eq_ignore_ascii_case(".parquet") {
-                    lamella_storage::ParquetBatches::open(&path)?
-                        .collect::<lamella_storage::Result<_>>()?
-                } else {
-                    lamella_storage::CsvBatches::open(&path)?
-                        .collect::<lamella_storage::Result<_>>()?
-                };
+                let batches: Vec<RecordBatch> = open_member(a, &path)?
+                    .collect::<lamella_storage::Result<_>>()?;
                 batches
                     .iter()
                     .map(|b| conform(b, &target, &opts, a))
@@ -894,6 +935,9 @@ impl Collections {
         existing: Existing,
     ) -> Result<(u64, u64)> {
         self.ln.check_output(path, existing)?;
+        if crate::anndata::is_anndata(&path.to_string_lossy()) {
+            return self.export_anndata(c, path, join, allow_lossy);
+        }
         let (schema, batches) = self.stream(c, join, allow_lossy)?;
         // Rows in all, when every member's row count is recorded (else the bar counts up).
         let total = self
@@ -932,6 +976,56 @@ impl Collections {
         let size = written?;
         self.ln.note_collection_inputs(std::slice::from_ref(c))?;
         Ok((rows, size))
+    }
+
+    /// The concatenation of AnnData members along cells, written as one AnnData file: obs
+    /// by the plan (SPEC §7.1), genes by the join (inner: the shared genes; outer: all,
+    /// missing ones zeros), `X` streamed block by block as CSR. Returns `(cells, bytes)`.
+    fn export_anndata(
+        &self,
+        c: &Collection,
+        path: &std::path::Path,
+        join: Join,
+        allow_lossy: bool,
+    ) -> Result<(u64, u64)> {
+        let members = self.artifacts(c)?;
+        if let Some(a) = members
+            .iter()
+            .find(|a| !crate::anndata::is_anndata(&a.suffix))
+        {
+            return Err(Error::NotATable {
+                what: format!("{} (an AnnData file)", path.display()),
+                reason: format!(
+                    "member {} is a '{}' file: only a collection of AnnData (.h5ad) members \
+                     concatenates into AnnData; write a table instead",
+                    a.uid, a.suffix
+                ),
+            });
+        }
+        let obs = self.load(c, join, allow_lossy)?;
+        let paths: Vec<std::path::PathBuf> = members
+            .par_iter()
+            .map(|a| self.ln.artifacts().local_copy(a))
+            .collect::<Result<_>>()?;
+        let panels = var_panels(&paths)?;
+        let var_names = lamella_storage::joined_var_names(
+            &panels,
+            match join {
+                Join::Inner => lamella_storage::VarJoin::Inner,
+                Join::Outer => lamella_storage::VarJoin::Outer,
+            },
+        );
+        let meter = crate::progress::Meter::new(
+            &self.ln,
+            crate::ProgressTask::Exporting,
+            crate::ProgressUnit::Rows,
+            obs.num_rows() as u64,
+        );
+        let refs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
+        let size = lamella_storage::write_concatenated_anndata(path, &refs, &obs, &var_names, &|n| {
+            meter.add(n)
+        })?;
+        Ok((obs.num_rows() as u64, size))
     }
 
     /// [`export`](Self::export), then saves the file as an artifact under `key` (its
@@ -1010,11 +1104,7 @@ impl CollectionBatches {
             let a = self.members.next()?;
             let opened = (|| -> Result<MemberReader> {
                 let path = self.collections.ln.artifacts().local_copy(&a)?;
-                Ok(if a.suffix.eq_ignore_ascii_case(".parquet") {
-                    Box::new(lamella_storage::ParquetBatches::open(&path)?)
-                } else {
-                    Box::new(lamella_storage::CsvBatches::open(&path)?)
-                })
+                open_member(&a, &path)
             })();
             match opened {
                 Ok(r) => self.current = Some((a, r)),
@@ -1022,6 +1112,67 @@ impl CollectionBatches {
             }
         }
     }
+}
+
+/// A member's table as batches: a Parquet or CSV file read batch by batch, an AnnData's
+/// obs (its cell index first) as one batch.
+fn open_member(a: &Artifact, path: &std::path::Path) -> Result<MemberReader> {
+    Ok(if crate::anndata::is_anndata(&a.suffix) {
+        Box::new(std::iter::once(Ok(member_batch(a, path)?)))
+    } else if a.suffix.eq_ignore_ascii_case(".parquet") {
+        Box::new(lamella_storage::ParquetBatches::open(path)?)
+    } else {
+        Box::new(lamella_storage::CsvBatches::open(path)?)
+    })
+}
+
+/// Genes listed per member in a [`MemberPanel`].
+const SHOWN_GENES: usize = 20;
+
+/// How the members' genes line up: identical, or which genes each lacks.
+fn compare_panels(members: &[Artifact], panels: &[Vec<String>], join: Join) -> VarPanels {
+    use std::collections::HashSet;
+    let union: Vec<String> =
+        lamella_storage::joined_var_names(panels, lamella_storage::VarJoin::Outer);
+    let inner = lamella_storage::joined_var_names(panels, lamella_storage::VarJoin::Inner);
+    let identical = panels.windows(2).all(|w| w[0] == w[1]);
+    let mut out = Vec::with_capacity(members.len());
+    for (a, p) in members.iter().zip(panels) {
+        let have: HashSet<&str> = p.iter().map(String::as_str).collect();
+        let missing: Vec<&String> = union.iter().filter(|g| !have.contains(g.as_str())).collect();
+        out.push(MemberPanel {
+            uid: a.uid.clone(),
+            n_vars: p.len(),
+            n_missing: missing.len(),
+            missing: missing.into_iter().take(SHOWN_GENES).cloned().collect(),
+        });
+    }
+    VarPanels {
+        identical,
+        n_vars: match join {
+            Join::Inner => inner.len(),
+            Join::Outer => union.len(),
+        },
+        shared: inner.len(),
+        members: out,
+    }
+}
+
+/// The `var` indexes (genes) of AnnData files, in order.
+fn var_panels(paths: &[std::path::PathBuf]) -> Result<Vec<Vec<String>>> {
+    paths
+        .par_iter()
+        .map(|p| {
+            let names = lamella_storage::AnnData::open(p)?.names(lamella_storage::Axis::Var)?;
+            Ok(names.iter().map(|n| n.unwrap_or_default().to_string()).collect())
+        })
+        .collect()
+}
+
+/// An AnnData member's obs with its cell index first, as the column `obs_names` (whatever
+/// the member calls its index: members concatenate by it).
+fn member_batch(_a: &Artifact, path: &std::path::Path) -> Result<RecordBatch> {
+    Ok(lamella_storage::AnnData::open(path)?.frame_with_names(lamella_storage::Axis::Obs)?)
 }
 
 fn cast_options(allow_lossy: bool) -> CastOptions<'static> {

@@ -10,8 +10,9 @@ use lamella_schema::links::{self, Owner};
 use lamella_schema::{Artifact, Collection, Feature, Store as _, Visibility, now, require_id};
 
 pub use concat::{
-    CategoryCheck, CollectionBatches, Concat, Existing, Join, MemberColumn, MemberLabels, Plan,
-    PlannedColumn, Promotion, UnitDisagreement,
+    CategoryCheck, CollectionBatches, Concat, Existing, Join, MemberColumn, MemberLabels,
+    MemberPanel, Plan,
+    PlannedColumn, Promotion, UnitDisagreement, VarPanels,
 };
 
 use crate::error::{Error, Result};

@@ -1,0 +1,528 @@
+//! Writing AnnData: the concatenation of AnnData files along cells (`obs`), as
+//! `anndata.concat(..., join=...)` makes it, streamed: `X` is read and written in blocks of
+//! rows, so memory follows a block (and one member's `indptr`), not the number of cells.
+//!
+//! The result is written in anndata's on-disk layout (0.2.0 dataframes, a `csr_matrix` `X`)
+//! to a temporary file beside the destination and renamed into place: it appears complete
+//! or not at all.
+
+use std::path::Path;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::DataType;
+use hdf5::types::VarLenUnicode;
+
+use crate::anndata::{AnnData, Axis, MatrixEncoding};
+use crate::error::{Error, Result};
+
+/// How the members' genes combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VarJoin {
+    /// The genes every member has, in the first member's order (missing genes dropped).
+    Inner,
+    /// Every member's genes (as pandas' `Index.union`: sorted unless all panels are equal);
+    /// a member's missing genes are zeros.
+    Outer,
+}
+
+/// The genes of the concatenation of members with these `var` indexes (anndata's rule).
+pub fn joined_var_names(panels: &[Vec<String>], join: VarJoin) -> Vec<String> {
+    let Some(first) = panels.first() else {
+        return Vec::new();
+    };
+    if panels.iter().all(|p| p == first) {
+        return first.clone();
+    }
+    match join {
+        VarJoin::Inner => {
+            let sets: Vec<std::collections::HashSet<&str>> = panels[1..]
+                .iter()
+                .map(|p| p.iter().map(String::as_str).collect())
+                .collect();
+            let mut seen = std::collections::HashSet::new();
+            first
+                .iter()
+                .filter(|g| sets.iter().all(|s| s.contains(g.as_str())) && seen.insert(g.as_str()))
+                .cloned()
+                .collect()
+        }
+        VarJoin::Outer => {
+            let mut all: Vec<String> = panels.iter().flatten().cloned().collect();
+            all.sort();
+            all.dedup();
+            all
+        }
+    }
+}
+
+/// Rows of `X` read and written at a time.
+const BLOCK_ROWS: usize = 4096;
+/// Stored values buffered before they are appended to the output datasets.
+const FLUSH_VALUES: usize = 1 << 20;
+
+/// Writes the concatenation of the AnnData files `members` (in order) to `dest`: `obs` is
+/// the given table (its first column the cell index, the others the concatenated `obs`
+/// columns), `var` the genes `var_names` (index only, as `anndata.concat` leaves it), `X`
+/// a CSR matrix of the members' rows with their genes mapped onto `var_names` (genes not
+/// there dropped, missing genes zeros). `on_rows` is told of every block of rows written.
+/// Returns the file's size.
+pub fn write_concatenated_anndata(
+    dest: &Path,
+    members: &[&Path],
+    obs: &RecordBatch,
+    var_names: &[String],
+    on_rows: &dyn Fn(u64),
+) -> Result<u64> {
+    let opened: Vec<AnnData> = members
+        .iter()
+        .map(|p| AnnData::open(p))
+        .collect::<Result<_>>()?;
+    let mut n_obs = 0usize;
+    let mut float32 = true;
+    // Stored values at most (sparse members' counts, dense members' sizes): chunks of the
+    // output are no larger than the data.
+    let mut most_values = 0u64;
+    for a in &opened {
+        n_obs += a.len(Axis::Obs)? as usize;
+        let x = a.matrix_info("X")?;
+        float32 &= x.dtype == "float32";
+        most_values += x.nnz.unwrap_or(x.shape.0 * x.shape.1);
+    }
+    if obs.num_rows() != n_obs {
+        return Err(Error::InvalidInput {
+            what: "the concatenated obs".into(),
+            reason: format!("it has {} rows, the members {n_obs} cells", obs.num_rows()),
+        });
+    }
+    // HDF5 writes by path: write a temporary sibling, then rename it over `dest`.
+    let parent = crate::table::parent_dir(dest);
+    let tmp = crate::tmp::file_in(&parent)?;
+    let tmp_path = tmp.path().to_path_buf();
+    let bad = |element: &str, e: hdf5::Error| Error::InvalidAnnData {
+        path: dest.to_path_buf(),
+        element: element.to_string(),
+        reason: format!("cannot be written: {}", e.to_string().lines().next().unwrap_or("")),
+    };
+    {
+        let f = hdf5::File::create(&tmp_path).map_err(|e| bad("", e))?;
+        let root: &hdf5::Group = &f;
+        encoding(root, "anndata", "0.1.0").map_err(|e| bad("", e))?;
+        write_frame(root, "obs", obs).map_err(|e| bad("obs", e))?;
+        let var = RecordBatch::try_from_iter([(
+            "var_names",
+            std::sync::Arc::new(arrow::array::StringArray::from(var_names.to_vec()))
+                as arrow::array::ArrayRef,
+        )])
+        .map_err(|e| Error::InvalidInput {
+            what: "the genes".into(),
+            reason: e.to_string(),
+        })?;
+        write_frame(root, "var", &var).map_err(|e| bad("var", e))?;
+        for g in ["layers", "obsm", "obsp", "varm", "varp", "uns"] {
+            let group = root.create_group(g).map_err(|e| bad(g, e))?;
+            encoding(&group, "dict", "0.1.0").map_err(|e| bad(g, e))?;
+        }
+        let mut x = CsrWriter::create(root, float32, (n_obs, var_names.len()), most_values)
+            .map_err(|e| bad("X", e))?;
+        let position: std::collections::HashMap<&str, u32> = var_names
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.as_str(), i as u32))
+            .collect();
+        for a in &opened {
+            let genes = a.names(Axis::Var)?;
+            let map: Vec<Option<u32>> = genes
+                .iter()
+                .map(|g| g.and_then(|g| position.get(g).copied()))
+                .collect();
+            copy_rows(a, &map, &mut x, on_rows)?;
+        }
+        x.finish().map_err(|e| bad("X", e))?;
+        f.flush().map_err(|e| bad("", e))?;
+    }
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io("flush", &tmp_path, e))?;
+    tmp.persist(dest)
+        .map_err(|e| Error::io("rename a temporary file to", dest, e.error))?;
+    Ok(std::fs::metadata(dest)
+        .map_err(|e| Error::io("stat", dest, e))?
+        .len())
+}
+
+/// Appends member `a`'s rows of `X` to `out`, genes mapped by `map` (member position →
+/// output column; `None` drops the gene).
+fn copy_rows(a: &AnnData, map: &[Option<u32>], out: &mut CsrWriter, on_rows: &dyn Fn(u64)) -> Result<()> {
+    let info = a.matrix_info("X")?;
+    let (rows, cols) = (info.shape.0 as usize, info.shape.1 as usize);
+    if cols != map.len() {
+        return Err(a.bad_element(
+            "X",
+            format!("has {cols} columns, the var index {} genes", map.len()),
+        ));
+    }
+    let file = a.file();
+    let h5 = |element: &str| {
+        let element = element.to_string();
+        move |e: hdf5::Error| a.bad_element(&element, format!("cannot be read: {e}"))
+    };
+    let mut row: Vec<(u32, f64)> = Vec::new();
+    match info.encoding {
+        MatrixEncoding::Dense => {
+            let ds = file.dataset("X").map_err(h5("X"))?;
+            let mut r0 = 0;
+            while r0 < rows {
+                let r1 = (r0 + BLOCK_ROWS).min(rows);
+                let block = ds
+                    .read_slice_2d::<f64, _>((r0..r1, 0..cols))
+                    .map_err(h5("X"))?;
+                for r in block.rows() {
+                    row.clear();
+                    for (j, v) in r.iter().enumerate() {
+                        if *v != 0.0
+                            && let Some(c) = map[j]
+                        {
+                            row.push((c, *v));
+                        }
+                    }
+                    out.push_row(&mut row)?;
+                }
+                on_rows((r1 - r0) as u64);
+                r0 = r1;
+            }
+        }
+        MatrixEncoding::Csr => {
+            let indptr: Vec<i64> = file
+                .dataset("X/indptr")
+                .and_then(|d| d.read_raw::<i64>())
+                .map_err(h5("X/indptr"))?;
+            check_indptr(a, &indptr, rows)?;
+            let data = file.dataset("X/data").map_err(h5("X/data"))?;
+            let indices = file.dataset("X/indices").map_err(h5("X/indices"))?;
+            let mut r0 = 0;
+            while r0 < rows {
+                let r1 = (r0 + BLOCK_ROWS).min(rows);
+                let (s, e) = (indptr[r0] as usize, indptr[r1] as usize);
+                let values: Vec<f64> = data
+                    .read_slice_1d::<f64, _>(s..e)
+                    .map_err(h5("X/data"))?
+                    .to_vec();
+                let columns: Vec<i64> = indices
+                    .read_slice_1d::<i64, _>(s..e)
+                    .map_err(h5("X/indices"))?
+                    .to_vec();
+                for r in r0..r1 {
+                    row.clear();
+                    let (a0, a1) = (indptr[r] as usize - s, indptr[r + 1] as usize - s);
+                    for k in a0..a1 {
+                        let j = columns[k];
+                        let Some(m) = usize::try_from(j).ok().and_then(|j| map.get(j)) else {
+                            return Err(a.bad_element(
+                                "X/indices",
+                                format!("holds column {j}, outside the {cols} genes"),
+                            ));
+                        };
+                        if let Some(c) = m {
+                            row.push((*c, values[k]));
+                        }
+                    }
+                    out.push_row(&mut row)?;
+                }
+                on_rows((r1 - r0) as u64);
+                r0 = r1;
+            }
+        }
+        MatrixEncoding::Csc => {
+            // Rows of a CSC matrix are spread over every column: the member's matrix is
+            // turned into rows once (memory follows this member's stored values).
+            let indptr: Vec<i64> = file
+                .dataset("X/indptr")
+                .and_then(|d| d.read_raw::<i64>())
+                .map_err(h5("X/indptr"))?;
+            check_indptr(a, &indptr, cols)?;
+            let values: Vec<f64> = file
+                .dataset("X/data")
+                .and_then(|d| d.read_raw::<f64>())
+                .map_err(h5("X/data"))?;
+            let row_of: Vec<i64> = file
+                .dataset("X/indices")
+                .and_then(|d| d.read_raw::<i64>())
+                .map_err(h5("X/indices"))?;
+            let mut by_row: Vec<Vec<(u32, f64)>> = vec![Vec::new(); rows];
+            for j in 0..cols {
+                let Some(c) = map[j] else { continue };
+                for k in indptr[j] as usize..indptr[j + 1] as usize {
+                    let r = row_of.get(k).copied().unwrap_or(-1);
+                    let Some(slot) = usize::try_from(r).ok().and_then(|r| by_row.get_mut(r)) else {
+                        return Err(a.bad_element(
+                            "X/indices",
+                            format!("holds row {r}, outside the {rows} cells"),
+                        ));
+                    };
+                    slot.push((c, values[k]));
+                }
+            }
+            for (i, mut r) in by_row.into_iter().enumerate() {
+                out.push_row(&mut r)?;
+                if (i + 1) % BLOCK_ROWS == 0 {
+                    on_rows(BLOCK_ROWS as u64);
+                }
+            }
+            on_rows((rows % BLOCK_ROWS) as u64);
+        }
+    }
+    Ok(())
+}
+
+fn check_indptr(a: &AnnData, indptr: &[i64], n: usize) -> Result<()> {
+    if indptr.len() != n + 1
+        || indptr.first() != Some(&0)
+        || indptr.windows(2).any(|w| w[1] < w[0])
+    {
+        return Err(a.bad_element(
+            "X/indptr",
+            format!(
+                "is not a valid index pointer for {n} rows (length {}, it must start at 0 and \
+                 never decrease): the file is corrupt",
+                indptr.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The output `X`: resizable `data`, `indices`, `indptr` datasets appended to in batches.
+struct CsrWriter {
+    data: hdf5::Dataset,
+    indices: hdf5::Dataset,
+    indptr: hdf5::Dataset,
+    float32: bool,
+    values: Vec<f64>,
+    columns: Vec<i32>,
+    pointers: Vec<i64>,
+    /// Stored values written so far (flushed).
+    written: usize,
+    /// Row pointers written so far.
+    rows_written: usize,
+    /// Stored values so far (flushed or buffered).
+    nnz: i64,
+}
+
+impl CsrWriter {
+    fn create(
+        root: &hdf5::Group,
+        float32: bool,
+        shape: (usize, usize),
+        most_values: u64,
+    ) -> hdf5::Result<Self> {
+        let chunk = (most_values as usize).clamp(1, 1 << 16);
+        let row_chunk = (shape.0 + 1).clamp(1, 1 << 14);
+        let g = root.create_group("X")?;
+        encoding(&g, "csr_matrix", "0.1.0")?;
+        g.new_attr::<i64>()
+            .shape(2)
+            .create("shape")?
+            .write_raw(&[shape.0 as i64, shape.1 as i64])?;
+        let data = if float32 {
+            g.new_dataset::<f32>().chunk(chunk).shape(0..).create("data")?
+        } else {
+            g.new_dataset::<f64>().chunk(chunk).shape(0..).create("data")?
+        };
+        let indices = g.new_dataset::<i32>().chunk(chunk).shape(0..).create("indices")?;
+        let indptr = g.new_dataset::<i64>().chunk(row_chunk).shape(0..).create("indptr")?;
+        Ok(CsrWriter {
+            data,
+            indices,
+            indptr,
+            float32,
+            values: Vec::new(),
+            columns: Vec::new(),
+            pointers: vec![0],
+            written: 0,
+            rows_written: 0,
+            nnz: 0,
+        })
+    }
+
+    /// Appends one row (its entries sorted by column here).
+    fn push_row(&mut self, row: &mut [(u32, f64)]) -> Result<()> {
+        row.sort_unstable_by_key(|(c, _)| *c);
+        for (c, v) in row.iter() {
+            self.columns.push(*c as i32);
+            self.values.push(*v);
+        }
+        self.nnz += row.len() as i64;
+        self.pointers.push(self.nnz);
+        if self.values.len() >= FLUSH_VALUES || self.pointers.len() >= FLUSH_VALUES {
+            self.flush().map_err(|e| Error::InvalidInput {
+                what: "writing X".into(),
+                reason: e.to_string(),
+            })?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> hdf5::Result<()> {
+        let n = self.values.len();
+        if n > 0 {
+            let end = self.written + n;
+            self.data.resize(end)?;
+            if self.float32 {
+                let v: Vec<f32> = self.values.iter().map(|x| *x as f32).collect();
+                self.data.write_slice(&v, self.written..end)?;
+            } else {
+                self.data.write_slice(&self.values, self.written..end)?;
+            }
+            self.indices.resize(end)?;
+            self.indices.write_slice(&self.columns, self.written..end)?;
+            self.written = end;
+            self.values.clear();
+            self.columns.clear();
+        }
+        let p = self.pointers.len();
+        if p > 0 {
+            let end = self.rows_written + p;
+            self.indptr.resize(end)?;
+            self.indptr.write_slice(&self.pointers, self.rows_written..end)?;
+            self.rows_written = end;
+            self.pointers.clear();
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> hdf5::Result<()> {
+        self.flush()
+    }
+}
+
+/// Sets anndata's `encoding-type` and `encoding-version` attributes.
+fn encoding(loc: &hdf5::Location, kind: &str, version: &str) -> hdf5::Result<()> {
+    text_attr(loc, "encoding-type", kind)?;
+    text_attr(loc, "encoding-version", version)
+}
+
+fn text_attr(loc: &hdf5::Location, name: &str, value: &str) -> hdf5::Result<()> {
+    let v: VarLenUnicode = value
+        .parse()
+        .map_err(|e| hdf5::Error::from(format!("{e}")))?;
+    loc.new_attr::<VarLenUnicode>()
+        .shape(())
+        .create(name)?
+        .write_scalar(&v)
+}
+
+fn unicode(values: impl Iterator<Item = String>) -> hdf5::Result<Vec<VarLenUnicode>> {
+    values
+        .map(|s| {
+            s.replace('\0', "")
+                .parse::<VarLenUnicode>()
+                .map_err(|e| hdf5::Error::from(format!("{e}")))
+        })
+        .collect()
+}
+
+/// Writes a dataframe group: the first column of `frame` is its index, the others its
+/// columns, each in anndata's encoding for its type.
+fn write_frame(root: &hdf5::Group, name: &str, frame: &RecordBatch) -> hdf5::Result<()> {
+    let g = root.create_group(name)?;
+    encoding(&g, "dataframe", "0.2.0")?;
+    text_attr(&g, "_index", "_index")?;
+    let schema = frame.schema();
+    let columns: Vec<String> = schema.fields()[1..].iter().map(|f| f.name().clone()).collect();
+    let order = unicode(columns.iter().cloned())?;
+    g.new_attr::<VarLenUnicode>()
+        .shape(order.len())
+        .create("column-order")?
+        .write_raw(&order)?;
+    write_strings(&g, "_index", frame.column(0).as_ref())?;
+    for (i, c) in columns.iter().enumerate() {
+        write_column(&g, c, frame.column(i + 1).as_ref())?;
+    }
+    Ok(())
+}
+
+fn write_strings(g: &hdf5::Group, name: &str, a: &dyn Array) -> hdf5::Result<()> {
+    let text = arrow::compute::cast(a, &DataType::Utf8).map_err(|e| hdf5::Error::from(e.to_string()))?;
+    let s = text.as_string::<i32>();
+    let v = unicode((0..s.len()).map(|i| if s.is_null(i) { String::new() } else { s.value(i).to_string() }))?;
+    let ds = g.new_dataset::<VarLenUnicode>().shape(v.len()).create(name)?;
+    ds.write_raw(&v)?;
+    encoding(&ds, "string-array", "0.2.0")
+}
+
+fn write_array<T: hdf5::H5Type>(g: &hdf5::Group, name: &str, v: &[T]) -> hdf5::Result<hdf5::Dataset> {
+    let ds = g.new_dataset::<T>().shape(v.len()).create(name)?;
+    ds.write_raw(v)?;
+    encoding(&ds, "array", "0.2.0")?;
+    Ok(ds)
+}
+
+fn write_column(g: &hdf5::Group, name: &str, a: &dyn Array) -> hdf5::Result<()> {
+    let err = |e: arrow::error::ArrowError| hdf5::Error::from(e.to_string());
+    let mask: Vec<bool> = (0..a.len()).map(|i| a.is_null(i)).collect();
+    let has_nulls = a.null_count() > 0;
+    match a.data_type() {
+        DataType::Dictionary(_, _) => {
+            let d = a.as_any_dictionary();
+            let sub = g.create_group(name)?;
+            encoding(&sub, "categorical", "0.2.0")?;
+            sub.new_attr::<bool>().shape(()).create("ordered")?.write_scalar(&false)?;
+            write_strings(&sub, "categories", d.values().as_ref())?;
+            let keys = d.normalized_keys();
+            let codes: Vec<i32> = (0..a.len())
+                .map(|i| if a.is_null(i) { -1 } else { keys[i] as i32 })
+                .collect();
+            write_array(&sub, "codes", &codes)?;
+        }
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View if !has_nulls => {
+            write_strings(g, name, a)?;
+        }
+        DataType::Boolean if !has_nulls => {
+            let b = a.as_boolean();
+            let v: Vec<bool> = (0..b.len()).map(|i| b.value(i)).collect();
+            write_array(g, name, &v)?;
+        }
+        DataType::Float32 | DataType::Float64 => {
+            let f = arrow::compute::cast(a, &DataType::Float64).map_err(err)?;
+            let f = f.as_primitive::<arrow::datatypes::Float64Type>();
+            let v: Vec<f64> = (0..f.len())
+                .map(|i| if f.is_null(i) { f64::NAN } else { f.value(i) })
+                .collect();
+            if matches!(a.data_type(), DataType::Float32) {
+                let v: Vec<f32> = v.iter().map(|x| *x as f32).collect();
+                write_array(g, name, &v)?;
+            } else {
+                write_array(g, name, &v)?;
+            }
+        }
+        t if t.is_integer() && !has_nulls => {
+            let i = arrow::compute::cast(a, &DataType::Int64).map_err(err)?;
+            let i = i.as_primitive::<arrow::datatypes::Int64Type>();
+            write_array(g, name, i.values())?;
+        }
+        t if t.is_integer() || matches!(t, DataType::Boolean) => {
+            let sub = g.create_group(name)?;
+            if t.is_integer() {
+                encoding(&sub, "nullable-integer", "0.1.0")?;
+                let i = arrow::compute::cast(a, &DataType::Int64).map_err(err)?;
+                let i = i.as_primitive::<arrow::datatypes::Int64Type>();
+                write_array(&sub, "values", i.values())?;
+            } else {
+                encoding(&sub, "nullable-boolean", "0.1.0")?;
+                let b = a.as_boolean();
+                let v: Vec<bool> = (0..b.len()).map(|i| !b.is_null(i) && b.value(i)).collect();
+                write_array(&sub, "values", &v)?;
+            }
+            write_array(&sub, "mask", &mask)?;
+        }
+        _ => {
+            // Text with missing values, and types AnnData has no encoding for (dates, times,
+            // lists): text, missing values masked.
+            let sub = g.create_group(name)?;
+            encoding(&sub, "nullable-string-array", "0.1.0")?;
+            write_strings(&sub, "values", a)?;
+            write_array(&sub, "mask", &mask)?;
+        }
+    }
+    Ok(())
+}

@@ -350,3 +350,80 @@ db_test!(broken_anndata_files_are_refused_and_nothing_is_saved, |t| {
     assert!(e.to_string().contains("pre-0.7"), "{e}");
     Ok(())
 });
+
+/// Checks `result` against `anndata.concat(members, join=join)` with the anndata package.
+fn check_against_anndata(join: &str, result: &std::path::Path, members: &[std::path::PathBuf]) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/check_concat.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(join)
+        .arg(result)
+        .args(members)
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "{join}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+artifact_test!(anndata_collections_concatenate_like_anndata, |t| {
+    let Some(csr) = fixture(&t, "csr.h5ad") else {
+        return Ok(());
+    };
+    let panel = fixture(&t, "panel_b.h5ad").expect("fixture");
+    let dense = fixture(&t, "dense.h5ad").expect("fixture");
+    let csc = fixture(&t, "csc.h5ad").expect("fixture");
+    let members: Vec<lamella_core::Artifact> = [&csr, &panel, &dense, &csc]
+        .iter()
+        .map(|p| Ok(t.artifacts().from_path(p).save()?.record))
+        .collect::<anyhow::Result<_>>()?;
+    let c = t.collections().create(&members, "cells").save()?.record;
+    // The plan compares the panels.
+    let plan = t.collections().concat(&c).check()?;
+    let var = plan.var.expect("a gene comparison");
+    assert!(!var.identical);
+    assert_eq!((var.n_vars, var.shared), (5, 2));
+    assert_eq!(var.members[1].missing, ["CD4", "MS4A1"]);
+    assert_eq!(plan.columns[0].name, "obs_names");
+    let paths = [csr, panel, dense, csc];
+    for (join, j) in [
+        ("outer", lamella_core::Join::Outer),
+        ("inner", lamella_core::Join::Inner),
+    ] {
+        let out = t.scratch().join(format!("all_{join}.h5ad"));
+        let (cells, size) = t
+            .collections()
+            .concat(&c)
+            .join(j)
+            .export(&out, Existing::Refuse)?;
+        assert_eq!(cells, 6 + 3 + 6 + 6);
+        assert!(size > 0);
+        // Lamella reads it back; anndata agrees with its own concatenation.
+        let back = lamella_storage::AnnData::open(&out)?.summary()?;
+        assert_eq!(back.n_obs, 21);
+        assert_eq!(back.n_vars, if join == "outer" { 5 } else { 2 });
+        check_against_anndata(join, &out, &paths);
+    }
+    // The obs alone, as a table.
+    let obs = t.scratch().join("obs.parquet");
+    let (rows, _) = t.collections().concat(&c).export(&obs, Existing::Refuse)?;
+    assert_eq!(rows, 21);
+    // A collection with a table member cannot become AnnData.
+    let csv = t.file("t.csv", b"a\n1\n");
+    let table = t.artifacts().from_path(&csv).save()?.record;
+    let mixed = t
+        .collections()
+        .create(&[members[0].clone(), table], "mixed")
+        .save()?
+        .record;
+    let e = t
+        .collections()
+        .concat(&mixed)
+        .export(&t.scratch().join("m.h5ad"), Existing::Refuse)
+        .unwrap_err();
+    assert!(e.to_string().contains("AnnData"), "{e}");
+    Ok(())
+});

@@ -165,6 +165,14 @@ const STEPS: &[Step] = &[
         run: split_values,
     },
     Step {
+        title: "Single-cell data: register AnnData files, their genes and cell types",
+        run: single_cell,
+    },
+    Step {
+        title: "Which datasets measured CD14? Which characterized cell line K562?",
+        run: single_cell_questions,
+    },
+    Step {
         title: "Or look at their data lineage: collection.view_lineage()",
         run: collection_lineage,
     },
@@ -706,6 +714,170 @@ fn regressor_parents(t: &mut Tutorial<'_>) -> Result<()> {
 
 fn transform_parents(t: &mut Tutorial<'_>) -> Result<()> {
     lineage_files(t, &["--transform", "tutorial2"], "transforms", false)
+}
+
+/// Two small single-cell datasets (AnnData): blood cells with their cell types, and
+/// cultured cell lines; gene panels that overlap; counts made up but stable.
+fn single_cell_files(dir: &Path) -> Result<(PathBuf, PathBuf)> {
+    let write = |name: &str,
+                 column: &str,
+                 labels: &[&str],
+                 genes: &[&str],
+                 marker: &dyn Fn(&str, usize) -> f64|
+     -> Result<PathBuf> {
+        let cells: Vec<String> = (0..labels.len())
+            .map(|i| format!("{}_{i}", name.trim_end_matches(".h5ad")))
+            .collect();
+        let obs = RecordBatch::try_from_iter([
+            (
+                "obs_names",
+                Arc::new(StringArray::from(cells.clone())) as ArrayRef,
+            ),
+            (
+                column,
+                Arc::new(
+                    labels
+                        .iter()
+                        .copied()
+                        .collect::<lamella_core::arrow::array::DictionaryArray<
+                            lamella_core::arrow::datatypes::Int32Type,
+                        >>(),
+                ) as ArrayRef,
+            ),
+        ])?;
+        let rows: Vec<Vec<(u32, f64)>> = labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                genes
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(g, gene)| {
+                        let v = marker(l, i) * if *gene == "GAPDH" { 2.0 } else { 1.0 }
+                            + if marker_of(l) == *gene { 7.0 } else { 0.0 };
+                        (v > 0.0).then_some((g as u32, v))
+                    })
+                    .collect()
+            })
+            .collect();
+        let genes: Vec<String> = genes.iter().map(|g| g.to_string()).collect();
+        let path = dir.join(name);
+        lamella_core::write_anndata(&path, &obs, &genes, &rows)?;
+        Ok(path)
+    };
+    let pbmc = write(
+        "pbmc.h5ad",
+        "cell_type",
+        &[
+            "T cell", "T cell", "B cell", "monocyte", "T cell", "B cell", "monocyte", "T cell",
+        ],
+        &["CD3E", "CD14", "MS4A1", "LYZ", "GAPDH"],
+        &|_, i| (i % 3) as f64,
+    )?;
+    let lines = write(
+        "cell_lines.h5ad",
+        "cell_line",
+        &["K562", "K562", "HEK293", "K562", "HEK293", "HEK293"],
+        &["HBG1", "TFRC", "GAPDH", "LIN28B"],
+        &|_, i| (i % 2) as f64 + 1.0,
+    )?;
+    Ok((pbmc, lines))
+}
+
+/// The gene a made-up cell type or line expresses most.
+fn marker_of(label: &str) -> &'static str {
+    match label {
+        "T cell" => "CD3E",
+        "B cell" => "MS4A1",
+        "monocyte" => "CD14",
+        "K562" => "HBG1",
+        _ => "LIN28B",
+    }
+}
+
+fn single_cell(t: &mut Tutorial<'_>) -> Result<()> {
+    t.out.line(
+        "Single-cell data lives in AnnData files (.h5ad): a matrix X of cells × genes, cell \
+         metadata (obs) and gene metadata (var).",
+    )?;
+    // Written inside the storage folder, where they are registered in place.
+    let folder = t.dir.join("scrna");
+    std::fs::create_dir_all(&folder)?;
+    let (pbmc, lines) = single_cell_files(&folder)?;
+    t.rust("lamella_core::write_anndata(…)   // two small files: scrna/pbmc.h5ad, scrna/cell_lines.h5ad")?;
+    let types = t.dir.join("cell_types.txt");
+    std::fs::write(&types, "T cell\nB cell\nmonocyte\n")?;
+    let cell_lines = t.dir.join("cell_lines.txt");
+    std::fs::write(&cell_lines, "K562\nHEK293\n")?;
+    let (types, cell_lines) = (
+        types.display().to_string(),
+        cell_lines.display().to_string(),
+    );
+    let (pbmc, lines) = (pbmc.display().to_string(), lines.display().to_string());
+    t.cmd(&["ulabel", "create", "is_cell_type"])?;
+    t.cmd(&[
+        "ulabel",
+        "create",
+        "--from-file",
+        &types,
+        "--parent",
+        "is_cell_type",
+    ])?;
+    t.cmd(&[
+        "feature",
+        "create",
+        "cell_type",
+        "--dtype",
+        "cat[ULabel[is_cell_type]]",
+    ])?;
+    t.cmd(&["ulabel", "create", "is_cell_line"])?;
+    t.cmd(&[
+        "ulabel",
+        "create",
+        "--from-file",
+        &cell_lines,
+        "--parent",
+        "is_cell_line",
+    ])?;
+    t.cmd(&[
+        "feature",
+        "create",
+        "cell_line",
+        "--dtype",
+        "cat[ULabel[is_cell_line]]",
+    ])?;
+    t.out
+        .line("The genes (the var index) become features, one bulk call per panel:")?;
+    t.cmd(&["feature", "from-file", &pbmc, "--var", "--save"])?;
+    t.cmd(&["feature", "from-file", &lines, "--var", "--save"])?;
+    t.out
+        .line("Validate the cell types (obs) and the genes (var) in one report, then save:")?;
+    t.cmd(&["validate", &pbmc])?;
+    t.cmd(&["curate", &pbmc, "--key", "scrna/pbmc.h5ad"])?;
+    t.cmd(&["curate", &lines, "--key", "scrna/cell_lines.h5ad"])
+}
+
+fn single_cell_questions(t: &mut Tutorial<'_>) -> Result<()> {
+    t.cmd(&["ls", "--feature", "CD14"])?;
+    t.cmd(&["ls", "--label", "K562", "--feature", "cell_line"])?;
+    t.out
+        .line("A collection of both concatenates along cells; its genes are compared first:")?;
+    t.cmd(&[
+        "collection",
+        "create",
+        "single-cell",
+        "--key",
+        "scrna/pbmc.h5ad",
+        "--key",
+        "scrna/cell_lines.h5ad",
+    ])?;
+    t.cmd(&["collection", "check", "single-cell"])?;
+    t.out.line(
+        "(`collection load single-cell --out all.h5ad` writes the concatenated AnnData, X \
+         streamed; here its cells' metadata:)",
+    )?;
+    t.cmd(&["collection", "load", "single-cell", "--obs"])?;
+    t.cmd(&["collection", "ls", "--feature", "CD14"])
 }
 
 fn collection_lineage(t: &mut Tutorial<'_>) -> Result<()> {

@@ -94,6 +94,73 @@ pub fn write_concatenated_anndata(
             reason: format!("it has {} rows, the members {n_obs} cells", obs.num_rows()),
         });
     }
+    let position: std::collections::HashMap<&str, u32> = var_names
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.as_str(), i as u32))
+        .collect();
+    write_anndata_with(dest, obs, var_names, float32, most_values, |x| {
+        for a in &opened {
+            let genes = a.names(Axis::Var)?;
+            let map: Vec<Option<u32>> = genes
+                .iter()
+                .map(|g| g.and_then(|g| position.get(g).copied()))
+                .collect();
+            copy_rows(a, &map, x, on_rows)?;
+        }
+        Ok(())
+    })
+}
+
+/// Writes an AnnData file: `obs` (its first column the cell index), `var` the genes
+/// `var_names` (index only), `X` the CSR matrix of `rows` (per cell, its (gene position,
+/// value) entries) as float32 values. Written to a temporary sibling and renamed: `dest`
+/// appears complete or not at all. Returns the file's size.
+pub fn write_anndata(
+    dest: &Path,
+    obs: &RecordBatch,
+    var_names: &[String],
+    rows: &[Vec<(u32, f64)>],
+) -> Result<u64> {
+    if rows.len() != obs.num_rows() {
+        return Err(Error::InvalidInput {
+            what: "an AnnData's X".into(),
+            reason: format!("it has {} rows, obs {}", rows.len(), obs.num_rows()),
+        });
+    }
+    if let Some((r, (c, _))) = rows.iter().enumerate().find_map(|(r, row)| {
+        row.iter()
+            .find(|(c, _)| *c as usize >= var_names.len())
+            .map(|e| (r, *e))
+    }) {
+        return Err(Error::InvalidInput {
+            what: "an AnnData's X".into(),
+            reason: format!(
+                "row {r} has gene position {c}, beyond the {} genes",
+                var_names.len()
+            ),
+        });
+    }
+    let most = rows.iter().map(|r| r.len() as u64).sum();
+    write_anndata_with(dest, obs, var_names, true, most, |x| {
+        for r in rows {
+            let mut r = r.clone();
+            x.push_row(&mut r)?;
+        }
+        Ok(())
+    })
+}
+
+/// The writer both writes share: the frames, the empty groups, then `X` filled by `fill`.
+fn write_anndata_with(
+    dest: &Path,
+    obs: &RecordBatch,
+    var_names: &[String],
+    float32: bool,
+    most_values: u64,
+    fill: impl FnOnce(&mut CsrWriter) -> Result<()>,
+) -> Result<u64> {
+    let n_obs = obs.num_rows();
     // HDF5 writes by path: write a temporary sibling, then rename it over `dest`.
     let parent = crate::table::parent_dir(dest);
     let tmp = crate::tmp::file_in(&parent)?;
@@ -101,7 +168,10 @@ pub fn write_concatenated_anndata(
     let bad = |element: &str, e: hdf5::Error| Error::InvalidAnnData {
         path: dest.to_path_buf(),
         element: element.to_string(),
-        reason: format!("cannot be written: {}", e.to_string().lines().next().unwrap_or("")),
+        reason: format!(
+            "cannot be written: {}",
+            e.to_string().lines().next().unwrap_or("")
+        ),
     };
     {
         let f = hdf5::File::create(&tmp_path).map_err(|e| bad("", e))?;
@@ -124,19 +194,7 @@ pub fn write_concatenated_anndata(
         }
         let mut x = CsrWriter::create(root, float32, (n_obs, var_names.len()), most_values)
             .map_err(|e| bad("X", e))?;
-        let position: std::collections::HashMap<&str, u32> = var_names
-            .iter()
-            .enumerate()
-            .map(|(i, g)| (g.as_str(), i as u32))
-            .collect();
-        for a in &opened {
-            let genes = a.names(Axis::Var)?;
-            let map: Vec<Option<u32>> = genes
-                .iter()
-                .map(|g| g.and_then(|g| position.get(g).copied()))
-                .collect();
-            copy_rows(a, &map, &mut x, on_rows)?;
-        }
+        fill(&mut x)?;
         x.finish().map_err(|e| bad("X", e))?;
         f.flush().map_err(|e| bad("", e))?;
     }
@@ -152,7 +210,12 @@ pub fn write_concatenated_anndata(
 
 /// Appends member `a`'s rows of `X` to `out`, genes mapped by `map` (member position →
 /// output column; `None` drops the gene).
-fn copy_rows(a: &AnnData, map: &[Option<u32>], out: &mut CsrWriter, on_rows: &dyn Fn(u64)) -> Result<()> {
+fn copy_rows(
+    a: &AnnData,
+    map: &[Option<u32>],
+    out: &mut CsrWriter,
+    on_rows: &dyn Fn(u64),
+) -> Result<()> {
     let info = a.matrix_info("X")?;
     let (rows, cols) = (info.shape.0 as usize, info.shape.1 as usize);
     if cols != map.len() {
@@ -275,9 +338,7 @@ fn copy_rows(a: &AnnData, map: &[Option<u32>], out: &mut CsrWriter, on_rows: &dy
 }
 
 fn check_indptr(a: &AnnData, indptr: &[i64], n: usize) -> Result<()> {
-    if indptr.len() != n + 1
-        || indptr.first() != Some(&0)
-        || indptr.windows(2).any(|w| w[1] < w[0])
+    if indptr.len() != n + 1 || indptr.first() != Some(&0) || indptr.windows(2).any(|w| w[1] < w[0])
     {
         return Err(a.bad_element(
             "X/indptr",
@@ -324,12 +385,26 @@ impl CsrWriter {
             .create("shape")?
             .write_raw(&[shape.0 as i64, shape.1 as i64])?;
         let data = if float32 {
-            g.new_dataset::<f32>().chunk(chunk).shape(0..).create("data")?
+            g.new_dataset::<f32>()
+                .chunk(chunk)
+                .shape(0..)
+                .create("data")?
         } else {
-            g.new_dataset::<f64>().chunk(chunk).shape(0..).create("data")?
+            g.new_dataset::<f64>()
+                .chunk(chunk)
+                .shape(0..)
+                .create("data")?
         };
-        let indices = g.new_dataset::<i32>().chunk(chunk).shape(0..).create("indices")?;
-        let indptr = g.new_dataset::<i64>().chunk(row_chunk).shape(0..).create("indptr")?;
+        let indices = g
+            .new_dataset::<i32>()
+            .chunk(chunk)
+            .shape(0..)
+            .create("indices")?;
+        let indptr = g
+            .new_dataset::<i64>()
+            .chunk(row_chunk)
+            .shape(0..)
+            .create("indptr")?;
         Ok(CsrWriter {
             data,
             indices,
@@ -383,7 +458,8 @@ impl CsrWriter {
         if p > 0 {
             let end = self.rows_written + p;
             self.indptr.resize(end)?;
-            self.indptr.write_slice(&self.pointers, self.rows_written..end)?;
+            self.indptr
+                .write_slice(&self.pointers, self.rows_written..end)?;
             self.rows_written = end;
             self.pointers.clear();
         }
@@ -428,7 +504,10 @@ fn write_frame(root: &hdf5::Group, name: &str, frame: &RecordBatch) -> hdf5::Res
     encoding(&g, "dataframe", "0.2.0")?;
     text_attr(&g, "_index", "_index")?;
     let schema = frame.schema();
-    let columns: Vec<String> = schema.fields()[1..].iter().map(|f| f.name().clone()).collect();
+    let columns: Vec<String> = schema.fields()[1..]
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
     let order = unicode(columns.iter().cloned())?;
     g.new_attr::<VarLenUnicode>()
         .shape(order.len())
@@ -442,15 +521,29 @@ fn write_frame(root: &hdf5::Group, name: &str, frame: &RecordBatch) -> hdf5::Res
 }
 
 fn write_strings(g: &hdf5::Group, name: &str, a: &dyn Array) -> hdf5::Result<()> {
-    let text = arrow::compute::cast(a, &DataType::Utf8).map_err(|e| hdf5::Error::from(e.to_string()))?;
+    let text =
+        arrow::compute::cast(a, &DataType::Utf8).map_err(|e| hdf5::Error::from(e.to_string()))?;
     let s = text.as_string::<i32>();
-    let v = unicode((0..s.len()).map(|i| if s.is_null(i) { String::new() } else { s.value(i).to_string() }))?;
-    let ds = g.new_dataset::<VarLenUnicode>().shape(v.len()).create(name)?;
+    let v = unicode((0..s.len()).map(|i| {
+        if s.is_null(i) {
+            String::new()
+        } else {
+            s.value(i).to_string()
+        }
+    }))?;
+    let ds = g
+        .new_dataset::<VarLenUnicode>()
+        .shape(v.len())
+        .create(name)?;
     ds.write_raw(&v)?;
     encoding(&ds, "string-array", "0.2.0")
 }
 
-fn write_array<T: hdf5::H5Type>(g: &hdf5::Group, name: &str, v: &[T]) -> hdf5::Result<hdf5::Dataset> {
+fn write_array<T: hdf5::H5Type>(
+    g: &hdf5::Group,
+    name: &str,
+    v: &[T],
+) -> hdf5::Result<hdf5::Dataset> {
     let ds = g.new_dataset::<T>().shape(v.len()).create(name)?;
     ds.write_raw(v)?;
     encoding(&ds, "array", "0.2.0")?;
@@ -466,7 +559,10 @@ fn write_column(g: &hdf5::Group, name: &str, a: &dyn Array) -> hdf5::Result<()> 
             let d = a.as_any_dictionary();
             let sub = g.create_group(name)?;
             encoding(&sub, "categorical", "0.2.0")?;
-            sub.new_attr::<bool>().shape(()).create("ordered")?.write_scalar(&false)?;
+            sub.new_attr::<bool>()
+                .shape(())
+                .create("ordered")?
+                .write_scalar(&false)?;
             write_strings(&sub, "categories", d.values().as_ref())?;
             let keys = d.normalized_keys();
             let codes: Vec<i32> = (0..a.len())

@@ -287,9 +287,14 @@ pub fn curate(
                 ))?;
             } else {
                 out.line(format!(
-                    "✅ saved {} as {} with its columns and labels",
+                    "✅ saved {} as {} with its {} and labels",
                     args.file.display(),
-                    saved.record.uid
+                    saved.record.uid,
+                    if matches!(c, Checker::AnnData(_)) {
+                        "obs and var feature sets"
+                    } else {
+                        "columns"
+                    }
                 ))?;
             }
             for line in d.to_string().lines() {

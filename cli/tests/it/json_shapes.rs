@@ -329,6 +329,45 @@ cli_test!(every_command_prints_its_documented_shape, |env| {
     );
     c.run("collection cache", &["ab"]);
 
+    // AnnData (files written by the anndata package; CI has it).
+    if let Some(dir) = lamella_tests::anndata_fixtures() {
+        for f in ["csr.h5ad", "panel_b.h5ad"] {
+            std::fs::copy(dir.join(f), env.path(f)).unwrap();
+        }
+        c.run("feature from-file", &["csr.h5ad"]);
+        c.run("feature from-file", &["csr.h5ad", "--save"]);
+        c.run("feature from-file", &["csr.h5ad", "--var", "--save"]);
+        let sc = uid(&c.run("save", &["csr.h5ad", "--key", "sc/csr.h5ad"]));
+        c.run("load", &[&sc]);
+        c.run("load", &[&sc, "--obs"]);
+        c.run("load", &[&sc, "--var", "--out", "var.parquet"]);
+        c.run("annotate", &[&sc, "--columns"]);
+        c.run("describe", &[&sc]);
+        c.run_code("validate", &["panel_b.h5ad", "--allow-extra"], 1);
+        c.run("feature from-file", &["panel_b.h5ad", "--var", "--save"]);
+        let b = c.run(
+            "curate",
+            &[
+                "panel_b.h5ad",
+                "--key",
+                "sc/b.h5ad",
+                "--add-new",
+                "cell_type",
+            ],
+        );
+        let b = uid(&b);
+        c.run(
+            "collection create",
+            &["cells", "--artifact", &sc, "--artifact", &b],
+        );
+        c.run("collection check", &["cells"]);
+        c.run("collection load", &["cells", "--out", "cells.h5ad"]);
+        c.run(
+            "collection load",
+            &["cells", "--obs", "--out", "obs.parquet"],
+        );
+    }
+
     // Lineage and the end of the run.
     c.run("lineage", &[&iris]);
     c.run("lineage", &["--collection", "ab", "--out", "ab.svg"]);

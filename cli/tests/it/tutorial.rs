@@ -82,14 +82,26 @@ cli_test!(replays_the_tutorial, |env| {
     let artifacts = artifacts.as_array().unwrap();
     assert_eq!(
         artifacts.len(),
-        5,
-        "three raw-image folders and two studies"
+        7,
+        "three raw-image folders, two studies, two single-cell files"
     );
-    let tables = artifacts
-        .iter()
-        .filter(|a| a["accessor"] == "DataFrame")
-        .count();
-    assert_eq!(tables, 2);
+    let count = |accessor: &str| {
+        artifacts
+            .iter()
+            .filter(|a| a["accessor"] == accessor)
+            .count()
+    };
+    assert_eq!((count("DataFrame"), count("AnnData")), (2, 2));
+    // The single-cell questions: which datasets measured CD14, which characterized K562.
+    let cd14 = env.run(&["ls", "--feature", "CD14", "--json"]).ok().json();
+    assert_eq!(cd14[0]["key"], "scrna/pbmc.h5ad", "{cd14}");
+    assert_eq!(cd14.as_array().unwrap().len(), 1);
+    let k562 = env
+        .run(&["ls", "--label", "K562", "--feature", "cell_line", "--json"])
+        .ok()
+        .json();
+    assert_eq!(k562[0]["key"], "scrna/cell_lines.h5ad", "{k562}");
+    assert_eq!(k562[0]["n_observations"], 6);
     // Study 1 is annotated: found by feature and by label through a feature.
     let found = env
         .run(&[
@@ -109,8 +121,8 @@ cli_test!(replays_the_tutorial, |env| {
     let collections = collections.as_array().unwrap();
     assert_eq!(
         collections.len(),
-        4,
-        "3 versions of the Iris collection, the joint one"
+        5,
+        "3 versions of the Iris collection, the joint one, the single-cell one"
     );
     let versions: Vec<&str> = collections
         .iter()

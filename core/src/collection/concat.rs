@@ -712,7 +712,10 @@ impl Collections {
         let schemas = self.member_schemas(&members)?;
         let mut plan = self.plan_of(&members, &schemas, join, allow_lossy)?;
         self.registry_checks(&members, &schemas, &mut plan)?;
-        if members.iter().all(|a| crate::anndata::is_anndata(&a.suffix)) {
+        if members
+            .iter()
+            .all(|a| crate::anndata::is_anndata(&a.suffix))
+        {
             let paths: Vec<std::path::PathBuf> = members
                 .par_iter()
                 .map(|a| self.ln.artifacts().local_copy(a))
@@ -857,8 +860,8 @@ impl Collections {
             .par_iter()
             .map(|a| {
                 let path = self.ln.artifacts().local_copy(a)?;
-                let batches: Vec<RecordBatch> = open_member(a, &path)?
-                    .collect::<lamella_storage::Result<_>>()?;
+                let batches: Vec<RecordBatch> =
+                    open_member(a, &path)?.collect::<lamella_storage::Result<_>>()?;
                 batches
                     .iter()
                     .map(|b| conform(b, &target, &opts, a))
@@ -1022,9 +1025,10 @@ impl Collections {
             obs.num_rows() as u64,
         );
         let refs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
-        let size = lamella_storage::write_concatenated_anndata(path, &refs, &obs, &var_names, &|n| {
-            meter.add(n)
-        })?;
+        let size =
+            lamella_storage::write_concatenated_anndata(path, &refs, &obs, &var_names, &|n| {
+                meter.add(n)
+            })?;
         Ok((obs.num_rows() as u64, size))
     }
 
@@ -1139,7 +1143,10 @@ fn compare_panels(members: &[Artifact], panels: &[Vec<String>], join: Join) -> V
     let mut out = Vec::with_capacity(members.len());
     for (a, p) in members.iter().zip(panels) {
         let have: HashSet<&str> = p.iter().map(String::as_str).collect();
-        let missing: Vec<&String> = union.iter().filter(|g| !have.contains(g.as_str())).collect();
+        let missing: Vec<&String> = union
+            .iter()
+            .filter(|g| !have.contains(g.as_str()))
+            .collect();
         out.push(MemberPanel {
             uid: a.uid.clone(),
             n_vars: p.len(),
@@ -1164,7 +1171,10 @@ fn var_panels(paths: &[std::path::PathBuf]) -> Result<Vec<Vec<String>>> {
         .par_iter()
         .map(|p| {
             let names = lamella_storage::AnnData::open(p)?.names(lamella_storage::Axis::Var)?;
-            Ok(names.iter().map(|n| n.unwrap_or_default().to_string()).collect())
+            Ok(names
+                .iter()
+                .map(|n| n.unwrap_or_default().to_string())
+                .collect())
         })
         .collect()
 }

@@ -11,8 +11,7 @@ use lamella_schema::{Artifact, Collection, Feature, Store as _, Visibility, now,
 
 pub use concat::{
     CategoryCheck, CollectionBatches, Concat, Existing, Join, MemberColumn, MemberLabels,
-    MemberPanel, Plan,
-    PlannedColumn, Promotion, UnitDisagreement, VarPanels,
+    MemberPanel, Plan, PlannedColumn, Promotion, UnitDisagreement, VarPanels,
 };
 
 use crate::error::{Error, Result};

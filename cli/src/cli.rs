@@ -87,7 +87,8 @@ pub enum Command {
     Validate {
         #[command(flatten)]
         check: CurateArgs,
-        /// With --standardize: write the standardized table to PATH (.parquet, .csv or .tsv).
+        /// With --standardize: write the standardized table to PATH (.parquet, .csv or .tsv;
+        /// an AnnData file to an .h5ad PATH, X and the rest copied unchanged).
         #[arg(long, short = 'o', value_name = "PATH", requires = "standardize")]
         out: Option<PathBuf>,
     },

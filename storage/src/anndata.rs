@@ -7,7 +7,7 @@
 //! groups `layers`, `obsm`, `varm`, `obsp`, `varp`, `uns`. Columns are 1-D datasets
 //! (numbers, booleans, strings) or groups: `categorical` (`categories` + `codes`, -1 for a
 //! missing value), `nullable-integer`, `nullable-boolean`, `nullable-string-array` (`values`
-//! + `mask`). anndata 0.7 wrote categoricals as a codes dataset with a `categories`
+//! and `mask`). anndata 0.7 wrote categoricals as a codes dataset with a `categories`
 //! attribute pointing into `<frame>/__categories/`; files before 0.7 hold `obs` and `var` as
 //! compound datasets (fields `index` and one per column, categories in
 //! `uns/<column>_categories`).

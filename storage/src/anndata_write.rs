@@ -151,6 +151,86 @@ pub fn write_anndata(
     })
 }
 
+/// Writes `src` again to `dest` with other obs columns and genes: `obs` (its columns, the
+/// cell index kept from `src`) and `genes` (the var index, one per gene of `src`, var's
+/// columns kept) replace the frames; every other element (`X`, `layers`, `obsm`, `uns`, …)
+/// is copied as it is by HDF5. `dest` appears complete or not at all. Returns its size.
+pub fn rewrite_anndata(
+    src: &Path,
+    dest: &Path,
+    obs: &RecordBatch,
+    genes: &[String],
+) -> Result<u64> {
+    let a = AnnData::open(src)?;
+    let n_obs = a.len(Axis::Obs)? as usize;
+    let n_vars = a.len(Axis::Var)? as usize;
+    if obs.num_rows() != n_obs || genes.len() != n_vars {
+        return Err(Error::InvalidInput {
+            what: format!("rewriting `{}`", src.display()),
+            reason: format!(
+                "{} obs rows and {} genes given, the file has {n_obs} cells and {n_vars} genes",
+                obs.num_rows(),
+                genes.len()
+            ),
+        });
+    }
+    let with_index = |index: arrow::array::ArrayRef, frame: &RecordBatch| {
+        let mut columns = vec![("_index".to_string(), index)];
+        for (f, c) in frame.schema().fields().iter().zip(frame.columns()) {
+            columns.push((f.name().clone(), c.clone()));
+        }
+        RecordBatch::try_from_iter(columns).map_err(|e| Error::InvalidInput {
+            what: format!("rewriting `{}`", src.display()),
+            reason: e.to_string(),
+        })
+    };
+    let obs = with_index(std::sync::Arc::new(a.names(Axis::Obs)?), obs)?;
+    let var = with_index(
+        std::sync::Arc::new(arrow::array::StringArray::from(genes.to_vec())),
+        &a.frame(Axis::Var)?,
+    )?;
+    let parent = crate::table::parent_dir(dest);
+    let tmp = crate::tmp::file_in(&parent)?;
+    let tmp_path = tmp.path().to_path_buf();
+    let bad = |element: &str, e: hdf5::Error| Error::InvalidAnnData {
+        path: dest.to_path_buf(),
+        element: element.to_string(),
+        reason: format!(
+            "cannot be written: {}",
+            e.to_string().lines().next().unwrap_or("")
+        ),
+    };
+    {
+        let f = hdf5::File::create(&tmp_path).map_err(|e| bad("", e))?;
+        let root: &hdf5::Group = &f;
+        encoding(root, "anndata", "0.1.0").map_err(|e| bad("", e))?;
+        let source: &hdf5::Group = a.file();
+        for name in source.member_names().map_err(|e| bad("", e))? {
+            if name == "obs" || name == "var" {
+                continue;
+            }
+            let copied = match source.loc_type_by_name(&name) {
+                Ok(hdf5::LocationType::Dataset) => {
+                    source.dataset(&name).and_then(|d| d.copy_to(root, &name))
+                }
+                _ => source.group(&name).and_then(|g| g.copy_to(root, &name)),
+            };
+            copied.map_err(|e| bad(&name, e))?;
+        }
+        write_frame(root, "obs", &obs).map_err(|e| bad("obs", e))?;
+        write_frame(root, "var", &var).map_err(|e| bad("var", e))?;
+        f.flush().map_err(|e| bad("", e))?;
+    }
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io("flush", &tmp_path, e))?;
+    tmp.persist(dest)
+        .map_err(|e| Error::io("rename a temporary file to", dest, e.error))?;
+    Ok(std::fs::metadata(dest)
+        .map_err(|e| Error::io("stat", dest, e))?
+        .len())
+}
+
 /// The writer both writes share: the frames, the empty groups, then `X` filled by `fill`.
 fn write_anndata_with(
     dest: &Path,
@@ -276,9 +356,8 @@ fn copy_rows(
                     .to_vec();
                 for r in r0..r1 {
                     row.clear();
-                    let (a0, a1) = (indptr[r] as usize - s, indptr[r + 1] as usize - s);
-                    for k in a0..a1 {
-                        let j = columns[k];
+                    let span = indptr[r] as usize - s..indptr[r + 1] as usize - s;
+                    for (&j, &v) in columns[span.clone()].iter().zip(&values[span]) {
                         let Some(m) = usize::try_from(j).ok().and_then(|j| map.get(j)) else {
                             return Err(a.bad_element(
                                 "X/indices",
@@ -286,7 +365,7 @@ fn copy_rows(
                             ));
                         };
                         if let Some(c) = m {
-                            row.push((*c, values[k]));
+                            row.push((*c, v));
                         }
                     }
                     out.push_row(&mut row)?;
@@ -312,17 +391,23 @@ fn copy_rows(
                 .and_then(|d| d.read_raw::<i64>())
                 .map_err(h5("X/indices"))?;
             let mut by_row: Vec<Vec<(u32, f64)>> = vec![Vec::new(); rows];
-            for j in 0..cols {
-                let Some(c) = map[j] else { continue };
-                for k in indptr[j] as usize..indptr[j + 1] as usize {
-                    let r = row_of.get(k).copied().unwrap_or(-1);
+            if row_of.len() != values.len() || indptr[cols] as usize > values.len() {
+                return Err(a.bad_element(
+                    "X",
+                    "has fewer stored values than its index pointer says: the file is corrupt",
+                ));
+            }
+            for (j, m) in map.iter().enumerate() {
+                let Some(c) = *m else { continue };
+                let span = indptr[j] as usize..indptr[j + 1] as usize;
+                for (&r, &v) in row_of[span.clone()].iter().zip(&values[span]) {
                     let Some(slot) = usize::try_from(r).ok().and_then(|r| by_row.get_mut(r)) else {
                         return Err(a.bad_element(
                             "X/indices",
                             format!("holds row {r}, outside the {rows} cells"),
                         ));
                     };
-                    slot.push((c, values[k]));
+                    slot.push((c, v));
                 }
             }
             for (i, mut r) in by_row.into_iter().enumerate() {

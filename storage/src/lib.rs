@@ -42,7 +42,9 @@ mod tmp;
 mod walk;
 
 pub use anndata::{AnnData, AnnDataSummary, Axis, MatrixEncoding, MatrixInfo, is_anndata_file};
-pub use anndata_write::{VarJoin, joined_var_names, write_anndata, write_concatenated_anndata};
+pub use anndata_write::{
+    VarJoin, joined_var_names, rewrite_anndata, write_anndata, write_concatenated_anndata,
+};
 pub use error::{Error, Result};
 pub use hash::{
     FileHash, FolderHash, HASH_CHUNK_SIZE, HashType, hash_and_copy_file, hash_bytes, hash_file,

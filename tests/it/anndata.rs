@@ -222,7 +222,12 @@ artifact_test!(anndata_artifacts_are_described_annotated_and_found, |t| {
     // Genes as features (one bulk save), obs columns as features, both slots linked.
     let genes = t.features().from_var(&csr)?;
     assert_eq!(genes.created, 4);
-    assert!(genes.records.iter().all(|f| f.dtype.to_string() == "float"));
+    assert!(
+        genes
+            .records
+            .iter()
+            .all(|f| f.dtype == lamella_core::Dtype::Float)
+    );
     t.features().from_file(&csr, &Default::default())?;
     let slots = t.artifacts().annotate_slots(&a)?;
     let names: Vec<&str> = slots.iter().map(|(s, _)| s.as_str()).collect();
@@ -298,6 +303,40 @@ db_test!(
             text.contains("var:") && text.contains("obs column 'cell_type'"),
             "{text}"
         );
+        // Standardize: synonyms of genes and cell types are applied, on both axes.
+        let mut cd14 = t.features().get_by_name("CD14")?;
+        t.features().add_synonym(&mut cd14, "cd14")?;
+        let mut tcell = t.ulabels().get_by_name("T cell")?;
+        t.ulabels().add_synonym(&mut tcell, "T-cell")?;
+        let (fixed, fixes) = t.anndata_curator(&typos)?.standardize()?;
+        assert_eq!(fixes.genes.get("cd14").map(String::as_str), Some("CD14"));
+        assert_eq!(
+            fixes.values["cell_type"].get("T-cell").map(String::as_str),
+            Some("T cell")
+        );
+        let left: Vec<&str> = fixed
+            .validate()?
+            .issues
+            .iter()
+            .map(|i| i.code.as_str())
+            .collect();
+        assert_eq!(
+            left,
+            ["unknown_label", "duplicate_column"],
+            "NK and CD4 twice remain"
+        );
+        let out = t.scratch().join("fixed.h5ad");
+        fixed.write(&out)?;
+        let back = lamella_storage::AnnData::open(&out)?;
+        assert_eq!(back.names(Axis::Var)?.value(0), "CD14");
+        let obs = back.frame(Axis::Obs)?;
+        assert_eq!(
+            cell(obs.column_by_name("cell_type").unwrap().as_ref(), 2),
+            json!("T cell")
+        );
+        let (before, after) = (AnnData::open(&typos)?.summary()?, back.summary()?);
+        assert_eq!(before.x, after.x, "X is copied unchanged");
+        assert_eq!(back.names(Axis::Obs)?.value(5), "t5");
         // Nothing is saved while invalid.
         let e = t
             .anndata_curator(&typos)?

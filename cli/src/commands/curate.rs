@@ -13,7 +13,7 @@ use crate::output::{Out, shell_word};
 /// What checks the file: the table curator, or the AnnData curator (obs as a table, var's
 /// genes against the features).
 enum Checker {
-    Table(Curator),
+    Table(Box<Curator>),
     AnnData(Box<AnnDataCurator>),
 }
 
@@ -83,14 +83,7 @@ fn checker(ln: &Instance, args: &CurateArgs) -> Result<Checker> {
         if args.var_schema.is_some() {
             anyhow::bail!("--var-schema checks an AnnData file's genes; give an .h5ad file");
         }
-        return Ok(Checker::Table(curator(ln, args)?));
-    }
-    if args.standardize {
-        anyhow::bail!(
-            "--standardize does not write AnnData files yet: validate {} without it, and fix \
-             the synonyms the report names",
-            args.file.display()
-        );
+        return Ok(Checker::Table(Box::new(curator(ln, args)?)));
     }
     let mut c = ln
         .anndata_curator(&args.file)?
@@ -138,13 +131,22 @@ fn print_report(report: &Report, suffix: &str, out: &mut Out) -> Result<()> {
     }
 }
 
-/// With `--standardize`: the curator of the standardized table and what changed (printed
+/// With `--standardize`: the checker of the standardized data and what changed (printed
 /// unless `--json`, where the report or result carries the fix map).
-fn standardized(c: Curator, args: &CurateArgs, out: &mut Out) -> Result<(Curator, Option<Fixes>)> {
+fn standardized(c: Checker, args: &CurateArgs, out: &mut Out) -> Result<(Checker, Option<Fixes>)> {
     if !args.standardize {
         return Ok((c, None));
     }
-    let (c, fixes) = c.standardize()?;
+    let (c, fixes) = match c {
+        Checker::Table(c) => {
+            let (c, f) = c.standardize()?;
+            (Checker::Table(Box::new(c)), f)
+        }
+        Checker::AnnData(c) => {
+            let (c, f) = c.standardize()?;
+            (Checker::AnnData(Box::new(c)), f)
+        }
+    };
     if !out.json {
         if fixes.is_empty() {
             out.line("🔧 standardize: no synonyms to apply")?;
@@ -158,17 +160,32 @@ fn standardized(c: Curator, args: &CurateArgs, out: &mut Out) -> Result<(Curator
     Ok((c, Some(fixes)))
 }
 
-/// Writes a table to `path` by its suffix (Parquet, or CSV/TSV, maybe gzipped); refuses to
-/// replace a file.
-fn write_fixed(table: &lamella_core::RecordBatch, path: &Path) -> Result<()> {
+/// Writes the standardized data to `path`: an AnnData file as AnnData (`.h5ad`), a table by
+/// the suffix (Parquet, or CSV/TSV, maybe gzipped); refuses to replace a file.
+fn write_fixed(c: &Checker, path: &Path) -> Result<()> {
     let name = path.to_string_lossy();
     if path.exists() {
         anyhow::bail!(
-            "{} exists: give --out a new path (the standardized table is never written over a \
+            "{} exists: give --out a new path (the standardized data is never written over a \
              file)",
             path.display()
         );
     }
+    let table = match c {
+        Checker::AnnData(a) => {
+            if !lamella_core::is_anndata_file(&name) {
+                return Err(Usage(anyhow::anyhow!(
+                    "--out {}: a standardized AnnData file is written as AnnData; give a path \
+                     ending in .h5ad",
+                    path.display()
+                ))
+                .into());
+            }
+            a.write(path)?;
+            return Ok(());
+        }
+        Checker::Table(t) => t.table(),
+    };
     if lamella_core::suffix_of(&name).eq_ignore_ascii_case(".parquet") {
         lamella_core::write_parquet([table], path)?;
     } else if lamella_core::is_table_file(&name) {
@@ -187,18 +204,12 @@ fn write_fixed(table: &lamella_core::RecordBatch, path: &Path) -> Result<()> {
 /// table is not valid.
 pub fn validate(args: &CurateArgs, fixed: Option<&Path>, out: &mut Out) -> Result<()> {
     let ln = super::current()?;
-    let (c, fixes) = match checker(&ln, args).map_err(Usage)? {
-        Checker::Table(c) => {
-            let (c, fixes) = standardized(c, args, out)?;
-            (Checker::Table(c), fixes)
-        }
-        other => (other, None),
-    };
+    let (c, fixes) = standardized(checker(&ln, args).map_err(Usage)?, args, out)?;
     if let Some(path) = fixed {
-        write_fixed(c.table(), path)?;
+        write_fixed(&c, path)?;
         if !out.json {
             out.line(format!(
-                "✅ wrote the standardized table to {}",
+                "✅ wrote the standardized data to {}",
                 path.display()
             ))?;
         }
@@ -228,13 +239,7 @@ pub fn curate(
     out: &mut Out,
 ) -> Result<()> {
     let ln = super::current()?;
-    let (c, fixes) = match checker(&ln, args).map_err(Usage)? {
-        Checker::Table(c) => {
-            let (c, fixes) = standardized(c, args, out)?;
-            (Checker::Table(c), fixes)
-        }
-        other => (other, None),
-    };
+    let (c, fixes) = standardized(checker(&ln, args).map_err(Usage)?, args, out)?;
     let schema = c.table().schema();
     if let Some(missing) = add_new
         .iter()
@@ -247,12 +252,13 @@ pub fn curate(
         .into());
     }
     let c = match c {
-        Checker::Table(mut t) => {
+        Checker::Table(t) => {
+            let mut t = *t;
             for column in add_new {
                 t = t.add_new(column);
             }
             t.check_options().map_err(|e| Usage(e.into()))?;
-            Checker::Table(t)
+            Checker::Table(Box::new(t))
         }
         Checker::AnnData(a) => Checker::AnnData(Box::new(a.obs(|mut t| {
             for column in add_new {

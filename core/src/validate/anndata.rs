@@ -26,6 +26,8 @@ pub struct AnnDataCurator {
     obs: Curator,
     var: Curator,
     n_obs: usize,
+    /// Whether `standardize` changed obs or the genes (a save writes the fixed file).
+    changed: bool,
 }
 
 impl Instance {
@@ -57,6 +59,7 @@ impl Instance {
             obs: self.curator(obs),
             var,
             n_obs,
+            changed: false,
         })
     }
 }
@@ -151,6 +154,46 @@ impl AnnDataCurator {
         Ok((report, obs, var))
     }
 
+    /// Applies synonyms on both axes: obs columns and categorical values as the table
+    /// curator does, genes named by a gene feature's synonym renamed to the feature. Returns
+    /// the curator of the fixed data and what changed (`genes` holds the var renames); a save
+    /// then writes the fixed file.
+    pub fn standardize(self) -> Result<(AnnDataCurator, super::Fixes)> {
+        let (obs, mut fixes) = self.obs.standardize()?;
+        let (var, var_fixes) = self.var.standardize()?;
+        fixes.genes = var_fixes.columns;
+        Ok((
+            AnnDataCurator {
+                changed: self.changed || !fixes.is_empty(),
+                path: self.path,
+                obs,
+                var,
+                n_obs: self.n_obs,
+            },
+            fixes,
+        ))
+    }
+
+    /// Writes the file with the curator's obs and genes (after
+    /// [`standardize`](Self::standardize)) to `dest`: every other element (`X`, layers,
+    /// obsm, uns, …) copied unchanged. `dest` appears complete or not at all.
+    pub fn write(&self, dest: &Path) -> Result<u64> {
+        let genes: Vec<String> = self
+            .var
+            .table()
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        Ok(lamella_storage::rewrite_anndata(
+            &self.path,
+            dest,
+            self.obs.table(),
+            &genes,
+        )?)
+    }
+
     /// Saves the file as it is (an AnnData artifact) with its feature sets — slot `obs` (the
     /// matched columns' features), slot `var` (the genes') — and the labels of its
     /// categorical `obs` columns, in the save's one transaction. Refused, with the report,
@@ -184,7 +227,27 @@ impl AnnDataCurator {
         }
         let obs_links = self.obs.annotations(obs);
         let var_links = self.var.annotations(var);
-        let mut draft = self.obs.ln.artifacts().from_path(&self.path);
+        // A standardized file is written beside nothing of the user's: a temporary folder,
+        // under the file's own name.
+        let fixed = if self.changed {
+            let dir = tempfile::tempdir().map_err(|e| Error::Io {
+                path: std::env::temp_dir(),
+                source: e,
+            })?;
+            let name = self.path.file_name().map_or_else(
+                || std::ffi::OsString::from("standardized.h5ad"),
+                |n| n.to_os_string(),
+            );
+            let dest = dir.path().join(name);
+            self.write(&dest)?;
+            Some((dir, dest))
+        } else {
+            None
+        };
+        let source = fixed
+            .as_ref()
+            .map_or(self.path.as_path(), |(_, p)| p.as_path());
+        let mut draft = self.obs.ln.artifacts().from_path(source);
         if let Some(k) = key {
             draft = draft.key(k);
         }

@@ -24,12 +24,15 @@ pub struct Fixes {
     pub values: BTreeMap<String, BTreeMap<String, String>>,
     /// Per column: how many rows changed.
     pub rows: BTreeMap<String, usize>,
+    /// For AnnData: gene renames in the var index (a gene feature's synonym → its name).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub genes: BTreeMap<String, String>,
 }
 
 impl Fixes {
     /// Whether nothing changed.
     pub fn is_empty(&self) -> bool {
-        self.columns.is_empty() && self.values.is_empty()
+        self.columns.is_empty() && self.values.is_empty() && self.genes.is_empty()
     }
 
     /// Each change in words: `column 'sepal length' → 'sepal_length'`, `species: 'Setosa' →
@@ -40,6 +43,11 @@ impl Fixes {
             .iter()
             .map(|(from, to)| format!("column '{from}' → '{to}'"))
             .collect();
+        out.extend(
+            self.genes
+                .iter()
+                .map(|(from, to)| format!("gene '{from}' → '{to}'")),
+        );
         for (column, map) in &self.values {
             for (from, to) in map {
                 out.push(format!("{column}: '{from}' → '{to}'"));

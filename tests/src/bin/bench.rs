@@ -3,8 +3,12 @@
 //!
 //! Options: `--quick` (smaller sizes), `--peers` (polars and DuckDB side by side, with the
 //! ratios and their targets), `--explain` (the plans of the queries by value), `--only sqlite|postgres|s3`, `--group labels|artifacts|
-//! features|validation|collections|values|hashing|s3` (repeatable; `s3` needs the test S3 server). PostgreSQL figures need
+//! features|validation|collections|values|hashing|anndata|s3` (repeatable; `s3` needs the test S3
+//! server; `anndata` generates its files once with Python's anndata). PostgreSQL figures need
 //! `LAMELLA_TEST_POSTGRES_URL` (xtask sets it).
+
+#[path = "bench/anndata.rs"]
+mod anndata;
 
 use std::time::{Duration, Instant};
 
@@ -1191,7 +1195,7 @@ fn main() -> Result<()> {
         .and_then(|i| args.get(i + 1).cloned());
     let big: u64 = if quick { 100_000 } else { 1_000_000 };
     // `--group NAME` (repeatable) runs only those groups: labels, artifacts, features,
-    // validation, collections, values, hashing, s3.
+    // validation, collections, values, hashing, anndata, s3.
     let groups: Vec<String> = args
         .windows(2)
         .filter(|w| w[0] == "--group")
@@ -1242,6 +1246,11 @@ fn main() -> Result<()> {
         }
         if wanted("hashing") {
             hashing(&mut rows)?;
+        }
+        if wanted("anndata") {
+            let dir = tempfile::tempdir()?;
+            let fresh = Instance::init(dir.path().join("anndata"), None)?;
+            anndata::anndata(&fresh, "SQLite", quick, peers, &mut rows)?;
         }
     }
     if wanted("s3") && only.as_deref().is_none_or(|o| o == "s3") {

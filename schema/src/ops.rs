@@ -115,6 +115,59 @@ pub fn load_where_in<T: Record, S: AsRef<str>>(
     Ok(out)
 }
 
+/// What a feature set needs of a feature: its id, uid, name and dtype (as stored).
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct FeatureKey {
+    /// Database id.
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    /// Its uid.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub uid: String,
+    /// Its name.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub name: String,
+    /// Its dtype, as text.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub dtype: String,
+}
+
+/// The keys of the features named `names`, in one statement however many (a gene panel has
+/// tens of thousands): SQLite reads the names from one JSON array parameter, PostgreSQL from
+/// one text array; only the four columns a feature set needs are read.
+pub fn feature_keys(conn: &mut Conn<'_>, names: &[String]) -> Result<Vec<FeatureKey>> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(match &mut conn.inner {
+        crate::db::ConnRef::Sqlite(c) => {
+            let json = serde_json::to_string(names)
+                .map_err(|e| Error::Lookup(format!("feature names as JSON: {e}")))?;
+            diesel::sql_query(
+                "SELECT id, uid, name, dtype FROM lamella_features \
+                 WHERE name IN (SELECT value FROM json_each(?))",
+            )
+            .bind::<diesel::sql_types::Text, _>(json)
+            .load::<FeatureKey>(&mut **c)?
+        }
+        crate::db::ConnRef::Postgresql(c) => {
+            use lamella_features as f;
+            f::table
+                .filter(f::name.eq_any(names))
+                .select((f::id, f::uid, f::name, f::dtype))
+                .load::<(i64, String, String, String)>(&mut **c)?
+                .into_iter()
+                .map(|(id, uid, name, dtype)| FeatureKey {
+                    id,
+                    uid,
+                    name,
+                    dtype,
+                })
+                .collect()
+        }
+    })
+}
+
 /// Loads the records with the given ids.
 pub fn load_by_ids<T: Record>(conn: &mut Conn<'_>, ids: &[i64]) -> Result<Vec<T>> {
     let mut out = Vec::new();

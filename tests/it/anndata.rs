@@ -466,3 +466,24 @@ artifact_test!(anndata_collections_concatenate_like_anndata, |t| {
     assert!(e.to_string().contains("AnnData"), "{e}");
     Ok(())
 });
+
+#[test]
+fn hostile_files_give_clear_errors_or_correct_results() {
+    let Some(dir) = lamella_tests::anndata_fixtures() else {
+        return;
+    };
+    // A code beyond the categories: an error naming the element and the row.
+    let a = AnnData::open(&dir.join("bad_codes.h5ad")).unwrap();
+    let e = a.frame(Axis::Obs).unwrap_err().to_string();
+    assert!(
+        e.contains("obs/cell_type/codes") && e.contains("row 1") && e.contains("code 7"),
+        "{e}"
+    );
+    // The summary reads types only: it does not trip over the values.
+    assert_eq!(a.summary().unwrap().n_obs, 6);
+    // 5,000 obs columns: read in full.
+    let wide = AnnData::open(&dir.join("wide_obs.h5ad")).unwrap();
+    let frame = wide.frame(Axis::Obs).unwrap();
+    assert_eq!((frame.num_rows(), frame.num_columns()), (3, 5000));
+    assert_eq!(wide.summary().unwrap().obs.fields().len(), 5000);
+}

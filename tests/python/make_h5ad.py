@@ -12,6 +12,8 @@ Writes into OUT_DIR:
 - not_anndata.h5 an HDF5 file that is not AnnData
 - truncated.h5ad the first half of csr.h5ad
 - typos.h5ad     a lower-case gene, a gene twice, a misspelt cell type
+- bad_codes.h5ad dense.h5ad with a categorical code outside its categories
+- wide_obs.h5ad  an obs of 5,000 columns
 - expected.json  per file: n_obs, n_vars, obs (column -> values as anndata reads them,
                  missing as null), obs_names, var_names, X (dense rows) for the small files
 """
@@ -165,6 +167,26 @@ def main(out):
         var=pd.DataFrame(index=["cd14", "CD4", "CD4", "GAPDH"]),
     )
     t.write_h5ad(out / "typos.h5ad")
+
+    # Hostile: categorical codes outside the categories; an obs of 5,000 columns.
+    a.write_h5ad(out / "bad_codes.h5ad")
+    with h5py.File(out / "bad_codes.h5ad", "r+") as f:
+        codes = f["obs/cell_type/codes"]
+        codes[1] = 7
+    with h5py.File(out / "wide_obs.h5ad", "w") as f:
+        f.attrs["encoding-type"] = "anndata"
+        f.attrs["encoding-version"] = "0.1.0"
+        f.create_dataset("X", data=np.zeros((3, 2), dtype=np.float32))
+        for name, n_cols, n in [("obs", 5000, 3), ("var", 0, 2)]:
+            g = f.create_group(name)
+            g.attrs["_index"] = "_index"
+            g.attrs["encoding-type"] = "dataframe"
+            g.attrs["encoding-version"] = "0.2.0"
+            cols = [f"c{i}" for i in range(n_cols)]
+            g.attrs["column-order"] = np.array(cols, dtype=h5py.string_dtype()) if cols else np.array([], dtype=np.float64)
+            g.create_dataset("_index", data=np.array([f"{name}{i}" for i in range(n)], dtype=h5py.string_dtype()))
+            for c in cols:
+                g.create_dataset(c, data=np.arange(n, dtype=np.int8))
 
     with h5py.File(out / "not_anndata.h5", "w") as f:
         f.create_dataset("data", data=np.arange(10))

@@ -200,3 +200,40 @@ cli_test!(zoned_timestamps_load_and_convert, |env| {
     );
     assert_eq!(std::fs::read_to_string(&csv).unwrap(), text);
 });
+
+cli_test!(broken_anndata_files_are_one_line_errors, |env| {
+    env.init("data");
+    let Some(dir) = lamella_tests::anndata_fixtures() else {
+        return;
+    };
+    for f in ["truncated.h5ad", "bad_codes.h5ad", "not_anndata.h5"] {
+        std::fs::copy(dir.join(f), env.path(f)).unwrap();
+    }
+    std::fs::rename(env.path("not_anndata.h5"), env.path("plain.h5ad")).unwrap();
+    let run = env.run(&["save", "truncated.h5ad"]);
+    assert_error(&run, "truncated or corrupt");
+    assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+    let run = env.run(&["feature", "from-file", "plain.h5ad"]);
+    assert_error(&run, "not AnnData");
+    // A code outside the categories: saved (the summary reads types), its obs refused.
+    env.run(&["save", "bad_codes.h5ad", "--key", "bad.h5ad"])
+        .ok();
+    let run = env.run(&["load", "--key", "bad.h5ad", "--obs"]);
+    assert_error(&run, "obs/cell_type/codes");
+    let run = env.run(&["validate", "bad_codes.h5ad"]);
+    assert_error(&run, "outside the 4 categories");
+    // AnnData in Zarr is not read yet, and says so.
+    std::fs::create_dir_all(env.path("cells.zarr")).unwrap();
+    let run = env.run(&["validate", "cells.zarr"]);
+    assert_error(&run, "Zarr");
+    assert_eq!(
+        env.run(&["ls", "--json"])
+            .ok()
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "only the readable file was saved"
+    );
+});

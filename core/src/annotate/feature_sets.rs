@@ -39,7 +39,35 @@ pub(crate) fn save_set(
         .iter()
         .map(|f| require_id(f).map_err(Error::from))
         .collect::<Result<Vec<i64>>>()?;
-    let hash = lamella_storage::hash_set(features.iter().map(|f| f.uid.as_str()));
+    let keys: Vec<(i64, &str)> = ids
+        .iter()
+        .zip(features)
+        .map(|(id, f)| (*id, f.uid.as_str()))
+        .collect();
+    let first: &Dtype = &features[0].dtype;
+    let dtype = features
+        .iter()
+        .all(|f| &f.dtype == first)
+        .then(|| first.clone());
+    save_set_of_keys(conn, &keys, dtype, user)
+}
+
+/// [`save_set`] from what it needs of each feature — id and uid — and the set's dtype (the
+/// members' common dtype, if they share one).
+pub(crate) fn save_set_of_keys(
+    conn: &mut lamella_schema::Conn<'_>,
+    keys: &[(i64, &str)],
+    dtype: Option<Dtype>,
+    user: i64,
+) -> Result<Saved<FeatureSet>> {
+    if keys.is_empty() {
+        return Err(Error::Incomplete {
+            what: "a feature set".into(),
+            needs: "at least one feature".into(),
+        });
+    }
+    let ids: Vec<i64> = keys.iter().map(|(id, _)| *id).collect();
+    let hash = lamella_storage::hash_set(keys.iter().map(|(_, uid)| *uid));
     conn.lock(&[format!("feature-set:{hash}")])?;
     let found: Vec<FeatureSet> =
         lamella_schema::load_where_in(conn, "hash", std::slice::from_ref(&hash))?;
@@ -54,17 +82,13 @@ pub(crate) fn save_set(
     let mut distinct: Vec<i64> = ids.clone();
     distinct.sort_unstable();
     distinct.dedup();
-    let first: &Dtype = &features[0].dtype;
     let t = now();
     let mut rows = vec![FeatureSet {
         id: None,
         uid: base62_uid(lamella_schema::uid_len::FEATURE_SET),
         name: None,
         n: distinct.len() as i32,
-        dtype: features
-            .iter()
-            .all(|f| &f.dtype == first)
-            .then(|| first.clone()),
+        dtype,
         registry: "Feature".into(),
         hash,
         created_at: t,
@@ -161,8 +185,12 @@ impl Artifacts {
             .iter()
             .map(|f| f.name().clone())
             .collect();
-        let features = self.registered_features(a, &names, "column")?;
-        let set = self.ln.feature_sets().from_features(&features)?;
+        let keys = self.registered_features(a, &names, "column")?;
+        let user = self.ln.user_id();
+        let set = self
+            .ln
+            .db()
+            .transaction(|conn| save_set_of_keys(conn, &set_keys(&keys), set_dtype(&keys), user))?;
         self.add_feature_set(a, "columns", &set.record)?;
         Ok(set)
     }
@@ -202,7 +230,7 @@ impl Artifacts {
                 if features.is_empty() {
                     continue;
                 }
-                let set = save_set(conn, features, user)?;
+                let set = save_set_of_keys(conn, &set_keys(features), set_dtype(features), user)?;
                 let sid = require_id(&set.record)?;
                 if let Some(previous) = lamella_schema::links::set_slot(conn, owner, slot, sid)? {
                     lamella_schema::links::delete_feature_set_if_unused(conn, previous)?;
@@ -213,15 +241,17 @@ impl Artifacts {
         })
     }
 
-    /// The registered features named `names` (in order): an error when a name repeats or
-    /// names no feature (the first 20 listed with close spellings, the count of all).
+    /// The registered features named `names` (in order; one statement however many): an
+    /// error when a name repeats or names no feature (the first 20 listed with close
+    /// spellings, the count of all).
     fn registered_features(
         &self,
         a: &Artifact,
         names: &[String],
         what: &str,
-    ) -> Result<Vec<Feature>> {
-        let mut seen = std::collections::HashSet::new();
+    ) -> Result<Vec<lamella_schema::FeatureKey>> {
+        let mut seen: foldhash::HashSet<&str> = foldhash::HashSet::default();
+        seen.reserve(names.len());
         if let Some(twice) = names.iter().find(|n| !seen.insert(n.as_str())) {
             return Err(Error::Conflict {
                 message: format!(
@@ -232,18 +262,24 @@ impl Artifacts {
                 ),
             });
         }
-        let found: Vec<Feature> = self
+        let mut found = self
             .ln
             .db()
-            .with_conn(|c| lamella_schema::load_where_in(c, "name", names))?;
-        let by_name: std::collections::HashMap<&str, &Feature> =
-            found.iter().map(|f| (f.name.as_str(), f)).collect();
-        let missing: Vec<&str> = names
+            .with_conn(|c| lamella_schema::feature_keys(c, names))?;
+        // In the names' order (rows come in the database's order).
+        let position: foldhash::HashMap<&str, usize> = names
             .iter()
-            .map(String::as_str)
-            .filter(|n| !by_name.contains_key(n))
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), i))
             .collect();
-        if !missing.is_empty() {
+        found.sort_unstable_by_key(|k| position.get(k.name.as_str()).copied());
+        if found.len() < names.len() {
+            let known: foldhash::HashSet<&str> = found.iter().map(|k| k.name.as_str()).collect();
+            let missing: Vec<&str> = names
+                .iter()
+                .map(String::as_str)
+                .filter(|n| !known.contains(n))
+                .collect();
             const LISTED: usize = 20;
             let shown = &missing[..missing.len().min(LISTED)];
             let hints = self.ln.features().suggestions(shown)?;
@@ -271,6 +307,21 @@ impl Artifacts {
                 ),
             });
         }
-        Ok(names.iter().map(|n| by_name[n.as_str()].clone()).collect())
+        Ok(found)
+    }
+}
+
+/// The (id, uid) pairs a feature set is saved from.
+fn set_keys(keys: &[lamella_schema::FeatureKey]) -> Vec<(i64, &str)> {
+    keys.iter().map(|k| (k.id, k.uid.as_str())).collect()
+}
+
+/// The members' common dtype, if they share one.
+fn set_dtype(keys: &[lamella_schema::FeatureKey]) -> Option<Dtype> {
+    let first = &keys.first()?.dtype;
+    if keys.iter().all(|k| &k.dtype == first) {
+        first.parse().ok()
+    } else {
+        None
     }
 }

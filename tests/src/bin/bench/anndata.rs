@@ -108,11 +108,26 @@ pub(super) fn anndata(
     let size = std::fs::metadata(&paths[0])?.len();
     // Save + describe, next to md5sum of the same file.
     let floor = md5sum_time(&paths[0])?;
-    let (a, d) = time(|| {
-        let a = ln.artifacts().from_path(&paths[0]).save()?.record;
-        ln.artifacts().describe(&a)?;
-        Ok(a)
-    })?;
+    // Best of 3 (new artifacts of the same file each time), as `register` is measured.
+    let mut d = Duration::MAX;
+    let mut describe = Duration::MAX;
+    let mut a = None;
+    for i in 0..3 {
+        let (saved, t) = time(|| {
+            Ok(ln
+                .artifacts()
+                .from_path(&paths[0])
+                .on_duplicate(lamella_core::DuplicatePolicy::CreateNew)
+                .description(format!("sc {i}"))
+                .save()?
+                .record)
+        })?;
+        let (_, td) = time(|| Ok(ln.artifacts().describe(&saved)?))?;
+        d = d.min(t + td);
+        describe = describe.min(td);
+        a.get_or_insert(saved);
+    }
+    let a = a.expect("saved");
     let info = ln
         .artifacts()
         .describe(&a)?
@@ -121,10 +136,11 @@ pub(super) fn anndata(
     rows.push(Row {
         backend,
         what: format!(
-            "save + describe a {} x {} sparse .h5ad ({} MB; md5sum alone {}, ratio {:.2}, target <= 1.2)",
+            "save + describe a {} x {} sparse .h5ad ({} MB; describe {}; md5sum alone {}, ratio {:.2}, target <= 1.2)",
             info.n_obs,
             info.n_vars,
             size / 1_000_000,
+            fmt_duration(describe),
             fmt_duration(floor),
             d.as_secs_f64() / floor.as_secs_f64()
         ),

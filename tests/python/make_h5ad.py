@@ -13,7 +13,7 @@ Writes into OUT_DIR:
 - truncated.h5ad the first half of csr.h5ad
 - typos.h5ad     a lower-case gene, a gene twice, a misspelt cell type
 - bad_codes.h5ad dense.h5ad with a categorical code outside its categories
-- wide_obs.h5ad  an obs of 5,000 columns
+- wide_obs.h5ad  an obs of 1,000 columns
 - expected.json  per file: n_obs, n_vars, obs (column -> values as anndata reads them,
                  missing as null), obs_names, var_names, X (dense rows) for the small files
 """
@@ -168,7 +168,7 @@ def main(out):
     )
     t.write_h5ad(out / "typos.h5ad")
 
-    # Hostile: categorical codes outside the categories; an obs of 5,000 columns.
+    # Hostile: categorical codes outside the categories; an obs of 1,000 columns.
     a.write_h5ad(out / "bad_codes.h5ad")
     with h5py.File(out / "bad_codes.h5ad", "r+") as f:
         codes = f["obs/cell_type/codes"]
@@ -177,7 +177,7 @@ def main(out):
         f.attrs["encoding-type"] = "anndata"
         f.attrs["encoding-version"] = "0.1.0"
         f.create_dataset("X", data=np.zeros((3, 2), dtype=np.float32))
-        for name, n_cols, n in [("obs", 5000, 3), ("var", 0, 2)]:
+        for name, n_cols, n in [("obs", 1000, 3), ("var", 0, 2)]:
             g = f.create_group(name)
             g.attrs["_index"] = "_index"
             g.attrs["encoding-type"] = "dataframe"

@@ -10,6 +10,16 @@ use super::{ExitCode, Usage};
 use crate::cli::CurateArgs;
 use crate::output::{Out, shell_word};
 
+/// The errors of setting up a check are usage errors (exit 2: a column the options name is
+/// missing, an unknown schema, a file that is not a table) — except a file whose content is
+/// broken (a corrupt AnnData or table), which is a failure (exit 1) like any other.
+fn usage_unless_data(e: anyhow::Error) -> anyhow::Error {
+    let broken = e
+        .downcast_ref::<Error>()
+        .is_some_and(|e| matches!(e.kind(), "invalid_anndata" | "invalid_table"));
+    if broken { e } else { Usage(e).into() }
+}
+
 /// What checks the file: the table curator, or the AnnData curator (obs as a table, var's
 /// genes against the features).
 enum Checker {
@@ -204,7 +214,7 @@ fn write_fixed(c: &Checker, path: &Path) -> Result<()> {
 /// table is not valid.
 pub fn validate(args: &CurateArgs, fixed: Option<&Path>, out: &mut Out) -> Result<()> {
     let ln = super::current()?;
-    let (c, fixes) = standardized(checker(&ln, args).map_err(Usage)?, args, out)?;
+    let (c, fixes) = standardized(checker(&ln, args).map_err(usage_unless_data)?, args, out)?;
     if let Some(path) = fixed {
         write_fixed(&c, path)?;
         if !out.json {
@@ -239,7 +249,7 @@ pub fn curate(
     out: &mut Out,
 ) -> Result<()> {
     let ln = super::current()?;
-    let (c, fixes) = standardized(checker(&ln, args).map_err(Usage)?, args, out)?;
+    let (c, fixes) = standardized(checker(&ln, args).map_err(usage_unless_data)?, args, out)?;
     let schema = c.table().schema();
     if let Some(missing) = add_new
         .iter()

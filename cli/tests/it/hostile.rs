@@ -221,11 +221,16 @@ cli_test!(broken_anndata_files_are_one_line_errors, |env| {
     let run = env.run(&["load", "--key", "bad.h5ad", "--obs"]);
     assert_error(&run, "obs/cell_type/codes");
     let run = env.run(&["validate", "bad_codes.h5ad"]);
-    assert_error(&run, "outside the 4 categories");
+    assert_error(&run, "outside the 3 categories");
     // AnnData in Zarr is not read yet, and says so.
     std::fs::create_dir_all(env.path("cells.zarr")).unwrap();
     let run = env.run(&["validate", "cells.zarr"]);
-    assert_error(&run, "Zarr");
+    assert_eq!(run.code, 2, "not a file validate reads: a usage error");
+    assert!(
+        run.stderr.contains("Zarr") && run.stderr.contains(".h5ad"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(
         env.run(&["ls", "--json"])
             .ok()

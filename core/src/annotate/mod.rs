@@ -7,7 +7,7 @@ mod labels;
 mod values;
 
 pub use feature_sets::FeatureSets;
-pub(crate) use feature_sets::save_set;
+pub(crate) use feature_sets::{save_set, save_set_of_keys};
 pub use features::infer_dtype;
 pub(crate) use features::infer_from_type;
 pub use labels::{Labels, LabelsAdded};

@@ -5,16 +5,14 @@
 //! everything is valid.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use arrow::array::RecordBatch;
-use arrow::datatypes::{DataType, Field, Schema};
-use lamella_schema::links::Owner;
+use lamella_schema::links::{self, Owner};
 use lamella_schema::{Artifact, require_id};
 use lamella_storage::{AnnData, Axis};
 
 use super::curator::Curator;
-use super::report::{Code, Issue, Offending, Report};
+use super::genes::GeneCheck;
+use super::report::{Issue, Report};
 use crate::error::{Error, Result};
 use crate::instance::Instance;
 use crate::registry::Saved;
@@ -24,7 +22,7 @@ use crate::registry::Saved;
 pub struct AnnDataCurator {
     path: PathBuf,
     obs: Curator,
-    var: Curator,
+    var: GeneCheck,
     n_obs: usize,
     /// Whether `standardize` changed obs or the genes (a save writes the fixed file).
     changed: bool,
@@ -38,22 +36,12 @@ impl Instance {
         let data = AnnData::open(path)?;
         let obs = data.frame(Axis::Obs)?;
         let n_obs = obs.num_rows();
-        let names = data.names(Axis::Var)?;
-        // The genes are X's columns: a table without rows whose columns are the genes, typed
-        // as X's values.
-        let value_type = match data.summary()?.x.map(|x| x.dtype) {
-            Some(d) if d.starts_with("int") => DataType::Int64,
-            Some(d) if d.starts_with("uint") => DataType::UInt64,
-            Some(d) if d == "bool" => DataType::Boolean,
-            _ => DataType::Float64,
-        };
-        let fields: Vec<Field> = names
+        let genes: Vec<String> = data
+            .names(Axis::Var)?
             .iter()
-            .map(|n| Field::new(n.unwrap_or_default(), value_type.clone(), true))
+            .map(|n| n.unwrap_or_default().to_string())
             .collect();
-        let var_table = RecordBatch::new_empty(Arc::new(Schema::new(fields)));
-        let mut var = self.curator(var_table);
-        var.max_spelled = super::DEFAULT_EXAMPLES;
+        let var = GeneCheck::new(self, genes);
         Ok(AnnDataCurator {
             path: path.to_path_buf(),
             obs: self.curator(obs),
@@ -84,15 +72,14 @@ impl AnnDataCurator {
     /// Checks the genes against a saved schema: its features are the genes allowed, its
     /// required ones must be there.
     pub fn var_schema(mut self, schema: &crate::Schema) -> Self {
-        self.var = self.var.schema(schema);
+        self.var.schema(schema);
         self
     }
 
     /// Offending values listed per issue (counts cover all), for both axes.
     pub fn examples(mut self, n: usize) -> Self {
         self.obs = self.obs.examples(n);
-        self.var = self.var.examples(n);
-        self.var.max_spelled = n;
+        self.var.examples = n;
         self
     }
 
@@ -111,10 +98,9 @@ impl AnnDataCurator {
         Ok(self.check()?.0)
     }
 
-    fn check(&self) -> Result<(Report, super::curator::Checked, super::curator::Checked)> {
+    fn check(&self) -> Result<(Report, super::curator::Checked, super::genes::GenesChecked)> {
         let obs = self.obs.check()?;
         let var = self.var.check()?;
-        let examples = self.var.examples;
         let mut issues: Vec<Issue> = obs
             .report
             .issues
@@ -125,17 +111,7 @@ impl AnnDataCurator {
                 i
             })
             .collect();
-        let n_obs_columns = self.obs.table().num_columns();
-        let n_vars = self.var.table().num_columns();
-        let genes: Vec<String> = self
-            .var
-            .table()
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect();
-        issues.extend(group_var_issues(&var.report.issues, &genes, examples));
+        issues.extend(var.issues.iter().cloned());
         let order: Vec<String> = self
             .obs
             .table()
@@ -144,12 +120,14 @@ impl AnnDataCurator {
             .iter()
             .map(|f| f.name().clone())
             .collect();
-        let mut report = Report::new(self.n_obs, n_obs_columns + n_vars, issues, &order);
+        let columns = self.obs.table().num_columns() + self.var.genes.len();
+        let mut report = Report::new(self.n_obs, columns, issues, &order);
         // obs issues first (in column order), then the genes'.
         report
             .issues
             .sort_by_key(|i| i.axis.as_deref() == Some("var"));
-        report.truncated = obs.report.truncated || var.report.truncated;
+        report.truncated =
+            obs.report.truncated || var.issues.iter().any(|i| i.count > i.values.len());
         report.notes = obs.report.notes.clone();
         Ok((report, obs, var))
     }
@@ -160,8 +138,8 @@ impl AnnDataCurator {
     /// then writes the fixed file.
     pub fn standardize(self) -> Result<(AnnDataCurator, super::Fixes)> {
         let (obs, mut fixes) = self.obs.standardize()?;
-        let (var, var_fixes) = self.var.standardize()?;
-        fixes.genes = var_fixes.columns;
+        let (var, renames) = self.var.standardize()?;
+        fixes.genes = renames;
         Ok((
             AnnDataCurator {
                 changed: self.changed || !fixes.is_empty(),
@@ -178,19 +156,11 @@ impl AnnDataCurator {
     /// [`standardize`](Self::standardize)) to `dest`: every other element (`X`, layers,
     /// obsm, uns, …) copied unchanged. `dest` appears complete or not at all.
     pub fn write(&self, dest: &Path) -> Result<u64> {
-        let genes: Vec<String> = self
-            .var
-            .table()
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect();
         Ok(lamella_storage::rewrite_anndata(
             &self.path,
             dest,
             self.obs.table(),
-            &genes,
+            &self.var.genes,
         )?)
     }
 
@@ -226,7 +196,7 @@ impl AnnDataCurator {
             });
         }
         let obs_links = self.obs.annotations(obs);
-        let var_links = self.var.annotations(var);
+        let gene_keys = var.keys;
         // A standardized file is written beside nothing of the user's: a temporary folder,
         // under the file's own name.
         let fixed = if self.changed {
@@ -259,74 +229,24 @@ impl AnnDataCurator {
             let owner = Owner::Artifact(require_id(a)?);
             crate::annotate::lock_owner(conn, owner)?;
             obs_links.link(&ln, conn, owner, "obs")?;
-            var_links.link(&ln, conn, owner, "var")
+            if !gene_keys.is_empty() {
+                let keys: Vec<(i64, &str)> =
+                    gene_keys.iter().map(|k| (k.id, k.uid.as_str())).collect();
+                let first = &gene_keys[0].dtype;
+                let dtype = gene_keys
+                    .iter()
+                    .all(|k| &k.dtype == first)
+                    .then(|| first.parse().ok())
+                    .flatten();
+                let set = crate::annotate::save_set_of_keys(conn, &keys, dtype, ln.user_id())?;
+                if let Some(previous) =
+                    links::set_slot(conn, owner, "var", require_id(&set.record)?)?
+                {
+                    links::delete_feature_set_if_unused(conn, previous)?;
+                }
+            }
+            Ok(())
         }));
         draft.save()
     }
-}
-
-/// The genes' issues, each marked `var`; the per-gene issues of one kind (unregistered
-/// genes, genes twice) become one issue listing the first `examples` genes with their
-/// positions and close spellings, and counting all.
-fn group_var_issues(issues: &[Issue], genes: &[String], examples: usize) -> Vec<Issue> {
-    let mut position: std::collections::HashMap<&str, Vec<usize>> = Default::default();
-    for (i, g) in genes.iter().enumerate() {
-        position.entry(g.as_str()).or_default().push(i);
-    }
-    let mut out: Vec<Issue> = Vec::new();
-    for code in [Code::UnexpectedColumn, Code::DuplicateColumn] {
-        let of_code: Vec<&Issue> = issues.iter().filter(|i| i.code == code).collect();
-        if of_code.is_empty() {
-            continue;
-        }
-        let n = of_code.len();
-        let values: Vec<Offending> = of_code
-            .iter()
-            .take(examples)
-            .map(|i| {
-                let value = i.column.clone().unwrap_or_default();
-                let at = position.get(value.as_str()).cloned().unwrap_or_default();
-                Offending {
-                    count: at.len().max(1),
-                    rows: at.into_iter().take(examples).collect(),
-                    value,
-                    length: None,
-                    suggestion: i.suggestion.clone(),
-                }
-            })
-            .collect();
-        let genes = if n == 1 { "gene" } else { "genes" };
-        let message = match code {
-            Code::UnexpectedColumn => format!(
-                "{n} {genes} of the var index {} no registered feature: fix the spellings \
-                 shown, or register the genes as features (from the file's var index)",
-                if n == 1 { "is" } else { "are" }
-            ),
-            _ => format!(
-                "{n} {genes} {} more than once in the var index: a gene is one column of \
-                 X; make the identifiers unique",
-                if n == 1 { "appears" } else { "appear" }
-            ),
-        };
-        out.push(Issue {
-            axis: Some("var".into()),
-            stage: of_code[0].stage,
-            code,
-            column: None,
-            feature: None,
-            values,
-            count: n,
-            expected: of_code[0].expected.clone(),
-            suggestion: None,
-            message,
-        });
-    }
-    for i in issues {
-        if i.code != Code::UnexpectedColumn && i.code != Code::DuplicateColumn {
-            let mut i = i.clone();
-            i.axis = Some("var".into());
-            out.push(i);
-        }
-    }
-    out
 }

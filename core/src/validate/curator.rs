@@ -42,9 +42,6 @@ pub struct Curator {
     pub(super) add_new: Vec<String>,
     /// The saved schema checked against (its id, name and features), if any.
     pub(super) schema: Option<(i64, String, Vec<String>)>,
-    /// Unexpected columns given close spellings (the first ones; an AnnData's gene panel may
-    /// have thousands).
-    pub(super) max_spelled: usize,
 }
 
 impl Instance {
@@ -63,7 +60,6 @@ impl Instance {
             examples: DEFAULT_EXAMPLES,
             add_new: Vec::new(),
             schema: None,
-            max_spelled: usize::MAX,
         }
     }
 }
@@ -347,11 +343,7 @@ impl Curator {
                 .collect();
             let names: Vec<&str> = reported.iter().map(|(_, _, n)| n.as_str()).collect();
             // Close spellings come from the name index: the one registry read of this stage.
-            let mut spelled = self
-                .ln
-                .features()
-                .suggestions(&names[..names.len().min(self.max_spelled)])?;
-            spelled.resize(names.len(), Vec::new());
+            let spelled = self.ln.features().suggestions(&names)?;
             issues.extend(unexpected_columns(&reported, spelled, &snapshot));
         }
         if let Some((_, schema, listed)) = &self.schema

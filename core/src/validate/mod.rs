@@ -3,6 +3,7 @@
 
 mod anndata;
 mod curator;
+mod genes;
 mod registry;
 mod report;
 mod stages;

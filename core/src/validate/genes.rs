@@ -308,7 +308,7 @@ impl GeneCheck {
         let synonyms = self
             .ln
             .db()
-            .with_conn(|c| super::registry::synonyms::<lamella_schema::Feature>(c))?;
+            .with_conn(super::registry::synonyms::<lamella_schema::Feature>)?;
         let mut renames = BTreeMap::new();
         let candidates: Vec<String> = {
             let mut v: Vec<String> = self

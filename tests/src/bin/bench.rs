@@ -1283,6 +1283,12 @@ fn main() -> Result<()> {
                     let fresh = Instance::init(dir.path().join("collections"), Some(&pg3.url))?;
                     collections(&fresh, "PostgreSQL", quick, peers, &mut rows)?;
                 }
+                if wanted("anndata") {
+                    let pg5 = PgDatabase::create(&url)?;
+                    let dir = tempfile::tempdir()?;
+                    let fresh = Instance::init(dir.path().join("anndata"), Some(&pg5.url))?;
+                    anndata::anndata(&fresh, "PostgreSQL", quick, false, &mut rows)?;
+                }
                 if wanted("values") {
                     let pg4 = PgDatabase::create(&url)?;
                     let dir = tempfile::tempdir()?;

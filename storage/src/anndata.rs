@@ -261,6 +261,11 @@ impl AnnData {
         })
     }
 
+    /// Members of a top-level group (`layers`, `obsm`, …), sorted; empty when it is absent.
+    pub fn group_keys(&self, group: &str) -> Result<Vec<String>> {
+        self.keys(group)
+    }
+
     /// Members of a top-level group, sorted; empty when it is absent.
     fn keys(&self, group: &str) -> Result<Vec<String>> {
         if !self.file.link_exists(group) {

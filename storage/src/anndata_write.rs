@@ -71,6 +71,7 @@ pub fn write_concatenated_anndata(
     members: &[&Path],
     obs: &RecordBatch,
     var_names: &[String],
+    join: VarJoin,
     on_rows: &dyn Fn(u64),
 ) -> Result<u64> {
     let opened: Vec<AnnData> = members
@@ -99,14 +100,76 @@ pub fn write_concatenated_anndata(
         .enumerate()
         .map(|(i, g)| (g.as_str(), i as u32))
         .collect();
-    write_anndata_with(dest, obs, var_names, float32, most_values, |x| {
-        for a in &opened {
-            let genes = a.names(Axis::Var)?;
-            let map: Vec<Option<u32>> = genes
+    let maps: Vec<Vec<Option<u32>>> = opened
+        .iter()
+        .map(|a| {
+            Ok(a.names(Axis::Var)?
                 .iter()
                 .map(|g| g.and_then(|g| position.get(g).copied()))
-                .collect();
-            copy_rows(a, &map, x, on_rows)?;
+                .collect())
+        })
+        .collect::<Result<_>>()?;
+    // Layers and obsm entries: those every member has (inner), or any member has (outer: a
+    // member without one adds empty rows — zeros — to a layer, NaN rows to an obsm array), as
+    // anndata.concat keeps them.
+    let shared = |group: &str| -> Result<Vec<String>> {
+        let mut keys: Option<Vec<String>> = None;
+        for a in &opened {
+            let mine = a.group_keys(group)?;
+            keys = Some(match keys {
+                None => mine,
+                Some(k) if join == VarJoin::Inner => {
+                    k.into_iter().filter(|x| mine.contains(x)).collect()
+                }
+                Some(mut k) => {
+                    k.extend(
+                        mine.into_iter()
+                            .filter(|x| !k.contains(x))
+                            .collect::<Vec<_>>(),
+                    );
+                    k.sort();
+                    k
+                }
+            });
+        }
+        Ok(keys.unwrap_or_default())
+    };
+    let layers = shared("layers")?;
+    let obsm = shared("obsm")?;
+    write_anndata_with(dest, obs, var_names, float32, most_values, |root, x| {
+        for (a, map) in opened.iter().zip(&maps) {
+            copy_rows(a, "X", map, x, on_rows)?;
+        }
+        for key in &layers {
+            let element = format!("layers/{key}");
+            let infos: Vec<crate::anndata::MatrixInfo> = opened
+                .iter()
+                .filter(|a| a.file().link_exists(&element))
+                .map(|a| a.matrix_info(&element))
+                .collect::<Result<_>>()?;
+            let f32s = infos.iter().all(|i| i.dtype == "float32");
+            let most = infos
+                .iter()
+                .map(|i| i.nnz.unwrap_or(i.shape.0 * i.shape.1))
+                .sum();
+            let layers_group = root
+                .group("layers")
+                .map_err(|e| bad_write(dest, "layers", e))?;
+            let mut w = CsrWriter::create(&layers_group, key, f32s, (n_obs, var_names.len()), most)
+                .map_err(|e| bad_write(dest, &element, e))?;
+            for (a, map) in opened.iter().zip(&maps) {
+                if a.file().link_exists(&element) {
+                    copy_rows(a, &element, map, &mut w, &|_| {})?;
+                } else {
+                    for _ in 0..a.len(Axis::Obs)? {
+                        w.push_row(&mut [])?;
+                    }
+                }
+            }
+            w.finish().map_err(|e| bad_write(dest, &element, e))?;
+        }
+        for key in &obsm {
+            copy_obsm(dest, root, &opened, key)?;
         }
         Ok(())
     })
@@ -142,7 +205,7 @@ pub fn write_anndata(
         });
     }
     let most = rows.iter().map(|r| r.len() as u64).sum();
-    write_anndata_with(dest, obs, var_names, true, most, |x| {
+    write_anndata_with(dest, obs, var_names, true, most, |_, x| {
         for r in rows {
             let mut r = r.clone();
             x.push_row(&mut r)?;
@@ -238,7 +301,7 @@ fn write_anndata_with(
     var_names: &[String],
     float32: bool,
     most_values: u64,
-    fill: impl FnOnce(&mut CsrWriter) -> Result<()>,
+    fill: impl FnOnce(&hdf5::Group, &mut CsrWriter) -> Result<()>,
 ) -> Result<u64> {
     let n_obs = obs.num_rows();
     // HDF5 writes by path: write a temporary sibling, then rename it over `dest`.
@@ -272,9 +335,9 @@ fn write_anndata_with(
             let group = root.create_group(g).map_err(|e| bad(g, e))?;
             encoding(&group, "dict", "0.1.0").map_err(|e| bad(g, e))?;
         }
-        let mut x = CsrWriter::create(root, float32, (n_obs, var_names.len()), most_values)
+        let mut x = CsrWriter::create(root, "X", float32, (n_obs, var_names.len()), most_values)
             .map_err(|e| bad("X", e))?;
-        fill(&mut x)?;
+        fill(root, &mut x)?;
         x.finish().map_err(|e| bad("X", e))?;
         f.flush().map_err(|e| bad("", e))?;
     }
@@ -292,15 +355,17 @@ fn write_anndata_with(
 /// output column; `None` drops the gene).
 fn copy_rows(
     a: &AnnData,
+    element: &str,
     map: &[Option<u32>],
     out: &mut CsrWriter,
     on_rows: &dyn Fn(u64),
 ) -> Result<()> {
-    let info = a.matrix_info("X")?;
+    let info = a.matrix_info(element)?;
     let (rows, cols) = (info.shape.0 as usize, info.shape.1 as usize);
+    let part = |p: &str| format!("{element}/{p}");
     if cols != map.len() {
         return Err(a.bad_element(
-            "X",
+            element,
             format!("has {cols} columns, the var index {} genes", map.len()),
         ));
     }
@@ -312,13 +377,13 @@ fn copy_rows(
     let mut row: Vec<(u32, f64)> = Vec::new();
     match info.encoding {
         MatrixEncoding::Dense => {
-            let ds = file.dataset("X").map_err(h5("X"))?;
+            let ds = file.dataset(element).map_err(h5(element))?;
             let mut r0 = 0;
             while r0 < rows {
                 let r1 = (r0 + BLOCK_ROWS).min(rows);
                 let block = ds
                     .read_slice_2d::<f64, _>((r0..r1, 0..cols))
-                    .map_err(h5("X"))?;
+                    .map_err(h5(element))?;
                 for r in block.rows() {
                     row.clear();
                     for (j, v) in r.iter().enumerate() {
@@ -336,23 +401,25 @@ fn copy_rows(
         }
         MatrixEncoding::Csr => {
             let indptr: Vec<i64> = file
-                .dataset("X/indptr")
+                .dataset(&part("indptr"))
                 .and_then(|d| d.read_raw::<i64>())
-                .map_err(h5("X/indptr"))?;
-            check_indptr(a, &indptr, rows)?;
-            let data = file.dataset("X/data").map_err(h5("X/data"))?;
-            let indices = file.dataset("X/indices").map_err(h5("X/indices"))?;
+                .map_err(h5(&part("indptr")))?;
+            check_indptr(a, &part("indptr"), &indptr, rows)?;
+            let data = file.dataset(&part("data")).map_err(h5(&part("data")))?;
+            let indices = file
+                .dataset(&part("indices"))
+                .map_err(h5(&part("indices")))?;
             let mut r0 = 0;
             while r0 < rows {
                 let r1 = (r0 + BLOCK_ROWS).min(rows);
                 let (s, e) = (indptr[r0] as usize, indptr[r1] as usize);
                 let values: Vec<f64> = data
                     .read_slice_1d::<f64, _>(s..e)
-                    .map_err(h5("X/data"))?
+                    .map_err(h5(&part("data")))?
                     .to_vec();
                 let columns: Vec<i64> = indices
                     .read_slice_1d::<i64, _>(s..e)
-                    .map_err(h5("X/indices"))?
+                    .map_err(h5(&part("indices")))?
                     .to_vec();
                 for r in r0..r1 {
                     row.clear();
@@ -360,7 +427,7 @@ fn copy_rows(
                     for (&j, &v) in columns[span.clone()].iter().zip(&values[span]) {
                         let Some(m) = usize::try_from(j).ok().and_then(|j| map.get(j)) else {
                             return Err(a.bad_element(
-                                "X/indices",
+                                &part("indices"),
                                 format!("holds column {j}, outside the {cols} genes"),
                             ));
                         };
@@ -378,22 +445,22 @@ fn copy_rows(
             // Rows of a CSC matrix are spread over every column: the member's matrix is
             // turned into rows once (memory follows this member's stored values).
             let indptr: Vec<i64> = file
-                .dataset("X/indptr")
+                .dataset(&part("indptr"))
                 .and_then(|d| d.read_raw::<i64>())
-                .map_err(h5("X/indptr"))?;
-            check_indptr(a, &indptr, cols)?;
+                .map_err(h5(&part("indptr")))?;
+            check_indptr(a, &part("indptr"), &indptr, cols)?;
             let values: Vec<f64> = file
-                .dataset("X/data")
+                .dataset(&part("data"))
                 .and_then(|d| d.read_raw::<f64>())
-                .map_err(h5("X/data"))?;
+                .map_err(h5(&part("data")))?;
             let row_of: Vec<i64> = file
-                .dataset("X/indices")
+                .dataset(&part("indices"))
                 .and_then(|d| d.read_raw::<i64>())
-                .map_err(h5("X/indices"))?;
+                .map_err(h5(&part("indices")))?;
             let mut by_row: Vec<Vec<(u32, f64)>> = vec![Vec::new(); rows];
             if row_of.len() != values.len() || indptr[cols] as usize > values.len() {
                 return Err(a.bad_element(
-                    "X",
+                    element,
                     "has fewer stored values than its index pointer says: the file is corrupt",
                 ));
             }
@@ -403,7 +470,7 @@ fn copy_rows(
                 for (&r, &v) in row_of[span.clone()].iter().zip(&values[span]) {
                     let Some(slot) = usize::try_from(r).ok().and_then(|r| by_row.get_mut(r)) else {
                         return Err(a.bad_element(
-                            "X/indices",
+                            &part("indices"),
                             format!("holds row {r}, outside the {rows} cells"),
                         ));
                     };
@@ -422,11 +489,77 @@ fn copy_rows(
     Ok(())
 }
 
-fn check_indptr(a: &AnnData, indptr: &[i64], n: usize) -> Result<()> {
+fn bad_write(dest: &Path, element: &str, e: hdf5::Error) -> Error {
+    Error::InvalidAnnData {
+        path: dest.to_path_buf(),
+        element: element.to_string(),
+        reason: format!(
+            "cannot be written: {}",
+            e.to_string().lines().next().unwrap_or("")
+        ),
+    }
+}
+
+/// Concatenates the members' dense `obsm/<key>` arrays along cells (all with the same
+/// number of columns; otherwise the entry is left out, as anndata cannot align them).
+fn copy_obsm(dest: &Path, root: &hdf5::Group, members: &[AnnData], key: &str) -> Result<()> {
+    let element = format!("obsm/{key}");
+    // Per member: its column count and its values, row after row.
+    let mut parts: Vec<Option<(usize, Vec<f64>)>> = Vec::new();
+    for a in members {
+        let file = a.file();
+        if !file.link_exists(&element) {
+            parts.push(None);
+            continue;
+        }
+        let Ok(ds) = file.dataset(&element) else {
+            return Ok(());
+        };
+        let shape = ds.shape();
+        if shape.len() != 2 {
+            return Ok(());
+        }
+        let values: Vec<f64> = ds
+            .read_raw::<f64>()
+            .map_err(|e| a.bad_element(&element, format!("cannot be read: {e}")))?;
+        parts.push(Some((shape[1], values)));
+    }
+    let columns = parts.iter().flatten().map(|p| p.0).next().unwrap_or(0);
+    if parts.iter().flatten().any(|p| p.0 != columns) {
+        return Ok(());
+    }
+    // A member without the entry: NaN rows.
+    let parts: Vec<(usize, Vec<f64>)> = parts
+        .into_iter()
+        .zip(members)
+        .map(|(p, a)| {
+            Ok(match p {
+                Some(p) => p,
+                None => (
+                    columns,
+                    vec![f64::NAN; a.len(Axis::Obs)? as usize * columns],
+                ),
+            })
+        })
+        .collect::<Result<_>>()?;
+    let rows: usize = parts.iter().map(|p| p.1.len() / columns.max(1)).sum();
+    let all: Vec<f64> = parts.into_iter().flat_map(|p| p.1).collect();
+    let group = root.group("obsm").map_err(|e| bad_write(dest, "obsm", e))?;
+    let ds = group
+        .new_dataset::<f64>()
+        .shape((rows, columns))
+        .create(key)
+        .map_err(|e| bad_write(dest, &element, e))?;
+    ds.write_raw(&all)
+        .map_err(|e| bad_write(dest, &element, e))?;
+    encoding(&ds, "array", "0.2.0").map_err(|e| bad_write(dest, &element, e))
+}
+
+fn check_indptr(a: &AnnData, element: &str, indptr: &[i64], n: usize) -> Result<()> {
     if indptr.len() != n + 1 || indptr.first() != Some(&0) || indptr.windows(2).any(|w| w[1] < w[0])
     {
         return Err(a.bad_element(
-            "X/indptr",
+            element,
             format!(
                 "is not a valid index pointer for {n} rows (length {}, it must start at 0 and \
                  never decrease): the file is corrupt",
@@ -457,13 +590,14 @@ struct CsrWriter {
 impl CsrWriter {
     fn create(
         root: &hdf5::Group,
+        name: &str,
         float32: bool,
         shape: (usize, usize),
         most_values: u64,
     ) -> hdf5::Result<Self> {
         let chunk = (most_values as usize).clamp(1, 1 << 16);
         let row_chunk = (shape.0 + 1).clamp(1, 1 << 14);
-        let g = root.create_group("X")?;
+        let g = root.create_group(name)?;
         encoding(&g, "csr_matrix", "0.1.0")?;
         g.new_attr::<i64>()
             .shape(2)

@@ -4,7 +4,8 @@ usage: python3 check_concat.py JOIN RESULT.h5ad MEMBER.h5ad...
 
 Exits 1 with the difference when the result does not equal
 `anndata.concat([members...], join=JOIN)` read back by anndata: the same shape, cell and
-gene names in order, X values, and obs values (categories compared by value).
+gene names in order, X values, obs values (categories compared by value), and the layers and
+obsm entries with their values.
 """
 
 import sys
@@ -42,6 +43,13 @@ def main(join, result, members):
             b = want.obs[c].astype(object).where(want.obs[c].notna(), None).tolist()
             if a != b:
                 problems.append(f"obs column {c}: {a[:5]} != {b[:5]}")
+    for name, g, w in [("layers", got.layers, want.layers), ("obsm", got.obsm, want.obsm)]:
+        if sorted(g.keys()) != sorted(w.keys()):
+            problems.append(f"{name} keys {sorted(g.keys())} != {sorted(w.keys())}")
+            continue
+        for k in w.keys():
+            if not np.allclose(dense(g[k]), dense(w[k]), equal_nan=True):
+                problems.append(f"{name}[{k}] differs")
     if problems:
         print("; ".join(problems))
         sys.exit(1)

@@ -7,6 +7,7 @@ Writes into OUT_DIR:
 - csr.h5ad       X CSR float32, a layer, obsm, uns; var with a gene-symbol index and a column
 - csc.h5ad       X CSC float64
 - panel_b.h5ad   CSR, a var panel overlapping csr.h5ad's (for joins)
+- panel_c.h5ad   CSR, csr.h5ad's genes but one, layers counts + spliced, obsm X_pca
 - old_cat.h5ad   the anndata 0.7 layout of categoricals (codes + `__categories` group)
 - compound.h5ad  the pre-0.7 layout: obs and var as compound datasets, categories in `uns`
 - not_anndata.h5 an HDF5 file that is not AnnData
@@ -113,6 +114,21 @@ def main(out):
     )
     d.write_h5ad(out / "panel_b.h5ad")
 
+    # Another sample with csr.h5ad's genes but one fewer, a shared layer and obsm entry, and a
+    # layer of its own (concatenations keep what every member has).
+    e = ad.AnnData(
+        X=sp.csr_matrix(x[:4, [0, 1, 3]] + 1),
+        obs=pd.DataFrame(
+            {"cell_type": pd.Categorical(["B cell", "B cell", "NK cell", "T cell"])},
+            index=[f"c{i}" for i in range(4)],
+        ),
+        var=pd.DataFrame(index=[genes[0], genes[1], genes[3]]),
+    )
+    e.layers["counts"] = sp.csr_matrix(x[:4, [0, 1, 3]] * 3)
+    e.layers["spliced"] = sp.csr_matrix(x[:4, [0, 1, 3]])
+    e.obsm["X_pca"] = rng.normal(size=(4, 2))
+    e.write_h5ad(out / "panel_c.h5ad")
+
     # anndata 0.7's categoricals: int codes with a `categories` attribute (an object
     # reference) to obs/__categories/<column>.
     with h5py.File(out / "old_cat.h5ad", "w") as f:
@@ -196,7 +212,13 @@ def main(out):
 
     expected = {}
     for name in [
-        "dense.h5ad", "csr.h5ad", "csc.h5ad", "panel_b.h5ad", "old_cat.h5ad", "compound.h5ad"
+        "dense.h5ad",
+        "csr.h5ad",
+        "csc.h5ad",
+        "panel_b.h5ad",
+        "panel_c.h5ad",
+        "old_cat.h5ad",
+        "compound.h5ad",
     ]:
         expected[name] = expect(out / name)
     (out / "expected.json").write_text(json.dumps(expected, indent=1))

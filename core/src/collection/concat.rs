@@ -1011,13 +1011,11 @@ impl Collections {
             .map(|a| self.ln.artifacts().local_copy(a))
             .collect::<Result<_>>()?;
         let panels = var_panels(&paths)?;
-        let var_names = lamella_storage::joined_var_names(
-            &panels,
-            match join {
-                Join::Inner => lamella_storage::VarJoin::Inner,
-                Join::Outer => lamella_storage::VarJoin::Outer,
-            },
-        );
+        let var_join = match join {
+            Join::Inner => lamella_storage::VarJoin::Inner,
+            Join::Outer => lamella_storage::VarJoin::Outer,
+        };
+        let var_names = lamella_storage::joined_var_names(&panels, var_join);
         let meter = crate::progress::Meter::new(
             &self.ln,
             crate::ProgressTask::Exporting,
@@ -1025,10 +1023,14 @@ impl Collections {
             obs.num_rows() as u64,
         );
         let refs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
-        let size =
-            lamella_storage::write_concatenated_anndata(path, &refs, &obs, &var_names, &|n| {
-                meter.add(n)
-            })?;
+        let size = lamella_storage::write_concatenated_anndata(
+            path,
+            &refs,
+            &obs,
+            &var_names,
+            var_join,
+            &|n| meter.add(n),
+        )?;
         Ok((obs.num_rows() as u64, size))
     }
 

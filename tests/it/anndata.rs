@@ -488,39 +488,42 @@ fn hostile_files_give_clear_errors_or_correct_results() {
     assert_eq!(wide.summary().unwrap().obs.fields().len(), 1000);
 }
 
-artifact_test!(anndata_concatenation_keeps_layers_and_obsm_as_anndata_does, |t| {
-    let Some(csr) = fixture(&t, "csr.h5ad") else {
-        return Ok(());
-    };
-    let other = fixture(&t, "panel_c.h5ad").expect("fixture");
-    let members: Vec<lamella_core::Artifact> = [&csr, &other]
-        .iter()
-        .map(|p| Ok(t.artifacts().from_path(p).save()?.record))
-        .collect::<anyhow::Result<_>>()?;
-    let c = t
-        .collections()
-        .create(&members, "with layers")
-        .save()?
-        .record;
-    for (join, j) in [
-        ("inner", lamella_core::Join::Inner),
-        ("outer", lamella_core::Join::Outer),
-    ] {
-        let out = t.scratch().join(format!("layers_{join}.h5ad"));
-        t.collections()
-            .concat(&c)
-            .join(j)
-            .export(&out, Existing::Refuse)?;
-        let s = lamella_storage::AnnData::open(&out)?.summary()?;
-        // inner: the layer both have; outer: every layer (zeros where a member lacks it).
-        let want: &[&str] = if join == "inner" {
-            &["counts"]
-        } else {
-            &["counts", "spliced"]
+artifact_test!(
+    anndata_concatenation_keeps_layers_and_obsm_as_anndata_does,
+    |t| {
+        let Some(csr) = fixture(&t, "csr.h5ad") else {
+            return Ok(());
         };
-        assert_eq!(s.layers, want);
-        assert_eq!(s.obsm, ["X_pca"]);
-        check_against_anndata(join, &out, &[csr.clone(), other.clone()]);
+        let other = fixture(&t, "panel_c.h5ad").expect("fixture");
+        let members: Vec<lamella_core::Artifact> = [&csr, &other]
+            .iter()
+            .map(|p| Ok(t.artifacts().from_path(p).save()?.record))
+            .collect::<anyhow::Result<_>>()?;
+        let c = t
+            .collections()
+            .create(&members, "with layers")
+            .save()?
+            .record;
+        for (join, j) in [
+            ("inner", lamella_core::Join::Inner),
+            ("outer", lamella_core::Join::Outer),
+        ] {
+            let out = t.scratch().join(format!("layers_{join}.h5ad"));
+            t.collections()
+                .concat(&c)
+                .join(j)
+                .export(&out, Existing::Refuse)?;
+            let s = lamella_storage::AnnData::open(&out)?.summary()?;
+            // inner: the layer both have; outer: every layer (zeros where a member lacks it).
+            let want: &[&str] = if join == "inner" {
+                &["counts"]
+            } else {
+                &["counts", "spliced"]
+            };
+            assert_eq!(s.layers, want);
+            assert_eq!(s.obsm, ["X_pca"]);
+            check_against_anndata(join, &out, &[csr.clone(), other.clone()]);
+        }
+        Ok(())
     }
-    Ok(())
-});
+);

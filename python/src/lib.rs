@@ -7,7 +7,7 @@
 //! Every call into the core releases the GIL, so Python threads wait on the database, not
 //! on each other.
 
-use arrow_pyarrow::ToPyArrow;
+use arrow_pyarrow::{FromPyArrow, ToPyArrow};
 use lamella_core::{Dtype, Feature, Instance, Query, ULabel};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
@@ -236,6 +236,96 @@ impl PyInstance {
             Answer::Count(n) => n.into_pyobject(py)?.into_any().unbind(),
             Answer::Table(b) => b.to_pyarrow(py)?.unbind(),
         })
+    }
+
+    /// Saves an artifact from a file or folder `path`, or from a pyarrow `RecordBatch`
+    /// (written as Parquet); returns `(record as JSON, existed)`.
+    #[pyo3(signature = (path=None, batch=None, key=None, description=None))]
+    fn save_artifact(
+        &self,
+        py: Python<'_>,
+        path: Option<String>,
+        batch: Option<Bound<'_, PyAny>>,
+        key: Option<String>,
+        description: Option<String>,
+    ) -> PyResult<(String, bool)> {
+        let artifacts = self.ln.artifacts();
+        let mut draft = match (path, batch) {
+            (Some(p), None) => artifacts.from_path(p),
+            (None, Some(b)) => {
+                artifacts.from_table(&lamella_core::RecordBatch::from_pyarrow_bound(&b)?)
+            }
+            _ => {
+                return Err(ValidationError::new_err(
+                    "an artifact comes from a path or from a table, one of them",
+                ));
+            }
+        };
+        if let Some(k) = key {
+            draft = draft.key(k);
+        }
+        if let Some(d) = description {
+            draft = draft.description(d);
+        }
+        let saved = py.detach(|| draft.save()).map_err(to_py)?;
+        Ok((json(&saved.record)?, saved.existed))
+    }
+
+    /// An artifact's content: a table (pyarrow) for Parquet and CSV, else its local path.
+    fn load_artifact(&self, py: Python<'_>, uid: &str) -> PyResult<Py<PyAny>> {
+        let reg = self.ln.artifacts();
+        let loaded = py
+            .detach(|| {
+                let a = reg.filter("uid", uid).one()?;
+                reg.load(&a)
+            })
+            .map_err(to_py)?;
+        Ok(match loaded {
+            lamella_core::Loaded::Table(b) => b.to_pyarrow(py)?.unbind(),
+            lamella_core::Loaded::Path(p) => p
+                .display()
+                .to_string()
+                .into_pyobject(py)?
+                .into_any()
+                .unbind(),
+        })
+    }
+
+    /// A local path to an artifact's content (downloaded to the cache from cloud storage).
+    fn cache(&self, py: Python<'_>, uid: &str) -> PyResult<String> {
+        let reg = self.ln.artifacts();
+        py.detach(|| {
+            let a = reg.filter("uid", uid).one()?;
+            reg.cache(&a)
+        })
+        .map(|p| p.display().to_string())
+        .map_err(to_py)
+    }
+
+    /// LaminDB's `describe()` text of an artifact or collection.
+    fn describe(&self, py: Python<'_>, registry: &str, uid: &str) -> PyResult<String> {
+        match registry {
+            "Artifact" => {
+                let reg = self.ln.artifacts();
+                py.detach(|| {
+                    let a = reg.filter("uid", uid).one()?;
+                    Ok(reg.describe(&a)?.to_string())
+                })
+            }
+            "Collection" => {
+                let reg = self.ln.collections();
+                py.detach(|| {
+                    let c = reg.query().filter("uid", uid).one()?;
+                    Ok(reg.describe(&c)?.to_string())
+                })
+            }
+            other => {
+                return Err(ValidationError::new_err(format!(
+                    "{other} records have no describe(); artifacts and collections do"
+                )));
+            }
+        }
+        .map_err(to_py)
     }
 
     /// Deletes the record of `registry` with this uid.

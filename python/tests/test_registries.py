@@ -101,3 +101,43 @@ def test_threads_save_into_one_instance():
 def test_artifacts_and_collections_are_queried():
     assert ln.Artifact.filter().count() == 0
     assert ln.Collection.filter().all() == []
+
+
+def test_artifacts_from_files_and_dataframes(tmp_path):
+    import pandas as pd
+
+    csv = tmp_path / "iris.csv"
+    csv.write_text("sepal_length,species\n5.1,setosa\n4.9,setosa\n")
+    a = ln.Artifact(csv, key="iris/study0.csv", description="study 0").save()
+    assert (a.suffix, a.key, a.hash_type) == (".csv", "iris/study0.csv", "md5")
+    assert len(a.hash) == 22
+    df = a.load()
+    assert list(df["species"]) == ["setosa", "setosa"]
+    assert ln.Artifact.filter(key__startswith="iris/").one() == a
+    frame = pd.DataFrame({"x": [1, 2, 3], "y": ["a", "b", "c"]})
+    b = ln.Artifact.from_df(frame, description="a frame").save()
+    assert (b.suffix, b.accessor, b.n_observations) == (".parquet", "DataFrame", 3)
+    assert b.load().equals(frame)
+    # The same content again is the saved artifact.
+    again = ln.Artifact.from_df(frame, description="again").save()
+    assert again == b
+    text = tmp_path / "notes.txt"
+    text.write_text("not a table")
+    c = ln.Artifact(text).save()
+    assert open(c.load()).read() == "not a table"
+    assert open(c.cache()).read() == "not a table"
+    assert ln.Artifact.filter().count() == 3
+    with pytest.raises(TypeError, match="path"):
+        ln.Artifact(42)
+    with pytest.raises(TypeError, match="must be text"):
+        ln.Artifact(csv, key=7)
+
+
+def test_describe_prints_the_artifact(capsys):
+    import pandas as pd
+
+    a = ln.Artifact.from_df(pd.DataFrame({"x": [1.5]}), description="one row").save()
+    a.describe()
+    out = capsys.readouterr().out
+    assert out.startswith(f"Artifact(uid='{a.uid}'")
+    assert "Provenance:" in out

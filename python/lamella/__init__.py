@@ -9,7 +9,8 @@
 This first slice covers instances (`init`, `connect`), the `ULabel` and `Feature` registries
 (construct, `save`, bulk `ln.save`, `filter(**lookups)` with `all`/`one`/`one_or_none`/
 `first`/`count`/`df`, `delete`), artifacts from files and DataFrames (`save`, `load`,
-`cache`, `describe`) and queries on `Artifact` and `Collection`. Errors are the
+`cache`, `describe`), collections (`save`, `artifacts`, `load`, `describe`) and queries on
+`Artifact` and `Collection`. Errors are the
 exceptions `DoesNotExist`, `MultipleResultsFound`, `ValidationError` (all `LamellaError`).
 """
 
@@ -303,17 +304,74 @@ def _check_text(what: str, **fields: Any) -> None:
 
 
 class Collection(Record):
-    """Collections, queried: `ln.Collection.filter(name="Iris").one()`."""
+    """An ordered collection of artifacts: `ln.Collection([a1, a2], name="Iris",
+    version="1").save()`, `collection.load()` (the members' tables concatenated by SPEC §7.1's
+    rules), `collection.artifacts`."""
 
     _registry = "Collection"
     _fields = ()
-    _shown = ("uid", "name", "description", "version", "hash")
+    _shown = ("uid", "name", "description", "version", "hash", "visibility", "created_at")
 
-    def describe(self) -> None:
+    def __init__(
+        self,
+        artifacts: Any,
+        name: str,
+        version: str | None = None,
+        description: str | None = None,
+    ):
+        if isinstance(artifacts, Artifact):
+            artifacts = [artifacts]
+        members = list(artifacts)
+        if not all(isinstance(a, Artifact) for a in members):
+            raise TypeError("Collection() takes a list of saved Artifact records")
+        if any(a.__dict__.get("uid") is None for a in members):
+            raise LamellaError("save the artifacts before collecting them")
+        _check_text("Collection", name=name, version=version, description=description)
+        self.__dict__["_row"] = {}
+        self.__dict__["_members"] = [a.uid for a in members]
+        self.__dict__["name"] = name
+        self.__dict__["version"] = version
+        self.__dict__["description"] = description
+
+    def save(self) -> Collection:
+        members = self.__dict__.get("_members")
+        if members is None:
+            raise LamellaError("this collection is saved already")
+        row, _existed = _instance().save_collection(
+            members,
+            self.__dict__["name"],
+            self.__dict__.get("version"),
+            self.__dict__.get("description"),
+        )
+        row = json.loads(row)
+        self.__dict__["_row"] = row
+        self.__dict__.update(row)
+        self.__dict__["_members"] = None
+        return self
+
+    def _saved_uid(self) -> str:
         uid = self.__dict__.get("uid")
         if uid is None:
             raise LamellaError("this collection is not saved")
-        print(_instance().describe("Collection", uid))
+        return uid
+
+    @property
+    def artifacts(self) -> list[Artifact]:
+        """The members, in order."""
+        rows = json.loads(_instance().collection_members(self._saved_uid()))
+        return [Artifact._from_row(r) for r in rows]
+
+    def load(self):
+        """The members' tables concatenated in member order, as a pandas DataFrame."""
+        return _instance().load_collection(self._saved_uid()).to_pandas()
+
+    def describe(self) -> None:
+        print(_instance().describe("Collection", self._saved_uid()))
+
+    def delete(self) -> None:
+        raise LamellaError(
+            "deleting collections from Python is not there yet: use `lamella collection delete`"
+        )
 
 
 def save(records: list[Record]) -> list[Record]:

@@ -302,6 +302,72 @@ impl PyInstance {
         .map_err(to_py)
     }
 
+    /// Saves a collection of the artifacts `uids` (in order) named `name`; returns `(record
+    /// as JSON, existed)`.
+    #[pyo3(signature = (uids, name, version=None, description=None))]
+    fn save_collection(
+        &self,
+        py: Python<'_>,
+        uids: Vec<String>,
+        name: String,
+        version: Option<String>,
+        description: Option<String>,
+    ) -> PyResult<(String, bool)> {
+        let saved = py
+            .detach(|| {
+                let members = self
+                    .ln
+                    .artifacts()
+                    .query()
+                    .filter("uid__in", uids.clone())
+                    .all()?;
+                let by_uid: std::collections::HashMap<&str, &lamella_core::Artifact> =
+                    members.iter().map(|a| (a.uid.as_str(), a)).collect();
+                let mut ordered = Vec::with_capacity(uids.len());
+                for u in &uids {
+                    match by_uid.get(u.as_str()) {
+                        Some(a) => ordered.push((*a).clone()),
+                        // (not among the visible artifacts: the lookup says why)
+                        None => ordered.push(self.ln.artifacts().filter("uid", u.as_str()).one()?),
+                    }
+                }
+                let mut draft = self.ln.collections().create(&ordered, name);
+                if let Some(v) = version {
+                    draft = draft.version(v);
+                }
+                if let Some(d) = description {
+                    draft = draft.description(d);
+                }
+                draft.save()
+            })
+            .map_err(to_py)?;
+        Ok((json(&saved.record)?, saved.existed))
+    }
+
+    /// A collection's members (JSON records, in order) and its concatenated table (pyarrow).
+    fn collection_members(&self, py: Python<'_>, uid: &str) -> PyResult<String> {
+        let reg = self.ln.collections();
+        let members = py
+            .detach(|| {
+                let c = reg.query().filter("uid", uid).one()?;
+                reg.artifacts(&c)
+            })
+            .map_err(to_py)?;
+        json(&members)
+    }
+
+    /// The members' tables concatenated (SPEC §7.1 rules, outer join) as a pyarrow batch.
+    fn load_collection(&self, py: Python<'_>, uid: &str) -> PyResult<Py<PyAny>> {
+        let reg = self.ln.collections();
+        let table = py
+            .detach(|| {
+                let c = reg.query().filter("uid", uid).one()?;
+                reg.concat(&c).load()
+            })
+            .map_err(to_py)?;
+        Ok(table.to_pyarrow(py)?.unbind())
+    }
+
     /// LaminDB's `describe()` text of an artifact or collection.
     fn describe(&self, py: Python<'_>, registry: &str, uid: &str) -> PyResult<String> {
         match registry {

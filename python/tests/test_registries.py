@@ -141,3 +141,21 @@ def test_describe_prints_the_artifact(capsys):
     out = capsys.readouterr().out
     assert out.startswith(f"Artifact(uid='{a.uid}'")
     assert "Provenance:" in out
+
+
+def test_collections_concatenate_their_tables():
+    import pandas as pd
+
+    one = ln.Artifact.from_df(pd.DataFrame({"x": [1, 2], "s": ["a", "b"]}), description="one").save()
+    two = ln.Artifact.from_df(pd.DataFrame({"x": [3.5], "t": [True]}), description="two").save()
+    c = ln.Collection([one, two], name="both", version="1").save()
+    assert (c.name, c.version) == ("both", "1")
+    assert [a.uid for a in c.artifacts] == [one.uid, two.uid]
+    df = c.load()
+    assert list(df["x"]) == [1.0, 2.0, 3.5]
+    assert list(df.columns) == ["x", "s", "t"]
+    assert ln.Collection.filter(name="both").one() == c
+    with pytest.raises(TypeError, match="saved Artifact"):
+        ln.Collection(["not an artifact"], name="bad")
+    with pytest.raises(ln.LamellaError, match="save the artifacts"):
+        ln.Collection([ln.Artifact.from_df(pd.DataFrame({"x": [1]}))], name="unsaved")

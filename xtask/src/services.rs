@@ -201,6 +201,9 @@ fn auth_up(bin: &Path) -> Result<()> {
     .stdin(Stdio::null())
     .stdout(log.try_clone()?)
     .stderr(log)
+    // Not the checkout's folder: the server outlives this command, and a deleted working
+    // folder would break it (s3s-fs then fails every request).
+    .current_dir("/")
     .process_group(0);
     let shown = describe(&cmd);
     let mut child = cmd
@@ -536,6 +539,8 @@ fn moto_start() -> Result<()> {
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
+        // Not the checkout's folder, which may be deleted while the server runs on.
+        .current_dir("/")
         // Its own process group: survives xtask exiting and Ctrl-C in the calling terminal,
         // and `down` can stop it together with any children.
         .process_group(0);

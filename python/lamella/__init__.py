@@ -289,12 +289,60 @@ class Artifact(Record):
         """A local path to the content (cloud objects are downloaded to the cache)."""
         return _instance().cache(self._saved_uid())
 
+    @property
+    def labels(self) -> LabelManager:
+        """Its labels: `.add(labels, feature=...)`, `.all()`."""
+        return LabelManager(self)
+
     def describe(self) -> None:
         """Prints the record, its provenance, feature sets and labels (LaminDB's layout)."""
         print(_instance().describe("Artifact", self._saved_uid()))
 
     def delete(self) -> None:
         raise LamellaError("deleting artifacts from Python is not there yet: use `lamella delete`")
+
+
+class LabelManager:
+    """The labels of a saved artifact or collection: `artifact.labels.add(labels,
+    feature=feature)` (LaminDB's), `artifact.labels.all()`."""
+
+    def __init__(self, owner: Record):
+        self._owner = owner
+
+    def _uid(self) -> str:
+        uid = self._owner.__dict__.get("uid")
+        if uid is None:
+            raise LamellaError(f"save the {type(self._owner).__name__.lower()} first")
+        return uid
+
+    def add(self, labels: Any, feature: Feature | None = None) -> None:
+        """Links `labels` (a ULabel or a list of them), through `feature` when given;
+        prints LaminDB's messages (a new feature set, a linked feature)."""
+        if isinstance(labels, ULabel):
+            labels = [labels]
+        labels = list(labels)
+        if not all(isinstance(x, ULabel) for x in labels):
+            raise TypeError("labels.add() takes ULabel records")
+        if feature is not None and not isinstance(feature, Feature):
+            raise TypeError("feature= takes a Feature record")
+        uids = []
+        for x in labels:
+            if x.__dict__.get("uid") is None:
+                raise LamellaError(f"save the label {x.__dict__.get('name')!r} first")
+            uids.append(x.uid)
+        fuid = None if feature is None else feature.__dict__.get("uid")
+        if feature is not None and fuid is None:
+            raise LamellaError("save the feature first")
+        for note in _instance().add_labels(self._owner._registry, self._uid(), uids, fuid):
+            print(f"✅ {note}")
+
+    def all(self, feature: Feature | None = None) -> list[ULabel]:
+        fuid = None if feature is None else feature.uid
+        rows = json.loads(_instance().labels(self._owner._registry, self._uid(), fuid))
+        return [ULabel._from_row(r) for r in rows]
+
+    def __repr__(self) -> str:
+        return f"<labels of {self._owner!r}>"
 
 
 def _check_text(what: str, **fields: Any) -> None:
@@ -360,6 +408,11 @@ class Collection(Record):
         """The members, in order."""
         rows = json.loads(_instance().collection_members(self._saved_uid()))
         return [Artifact._from_row(r) for r in rows]
+
+    @property
+    def labels(self) -> LabelManager:
+        """Its labels: `.add(labels, feature=...)`, `.all()`."""
+        return LabelManager(self)
 
     def load(self):
         """The members' tables concatenated in member order, as a pandas DataFrame."""

@@ -368,6 +368,62 @@ impl PyInstance {
         Ok(table.to_pyarrow(py)?.unbind())
     }
 
+    /// Links the labels `label_uids` to an artifact or collection, through the feature
+    /// `feature_uid` when given; returns the notes (LaminDB's messages, e.g. a new feature
+    /// set).
+    #[pyo3(signature = (registry, uid, label_uids, feature_uid=None))]
+    fn add_labels(
+        &self,
+        py: Python<'_>,
+        registry: &str,
+        uid: &str,
+        label_uids: Vec<String>,
+        feature_uid: Option<String>,
+    ) -> PyResult<Vec<String>> {
+        let labels_of = self.labels_handle(registry)?;
+        py.detach(|| {
+            let labels = self
+                .ln
+                .ulabels()
+                .query()
+                .filter("uid__in", label_uids.clone())
+                .all()?;
+            if labels.len() != label_uids.len() {
+                // (a uid that is no label: its lookup says so)
+                for u in &label_uids {
+                    self.ln.ulabels().filter("uid", u.as_str()).one()?;
+                }
+            }
+            let feature = feature_uid
+                .map(|f| self.ln.features().filter("uid", f).one())
+                .transpose()?;
+            let added = labels_of(&self.ln, uid)?.add(&labels, feature.as_ref())?;
+            Ok(added.notes)
+        })
+        .map_err(to_py)
+    }
+
+    /// The labels of an artifact or collection (through `feature_uid` when given), as JSON.
+    #[pyo3(signature = (registry, uid, feature_uid=None))]
+    fn labels(
+        &self,
+        py: Python<'_>,
+        registry: &str,
+        uid: &str,
+        feature_uid: Option<String>,
+    ) -> PyResult<String> {
+        let labels_of = self.labels_handle(registry)?;
+        let found = py
+            .detach(|| {
+                let feature = feature_uid
+                    .map(|f| self.ln.features().filter("uid", f).one())
+                    .transpose()?;
+                labels_of(&self.ln, uid)?.all(feature.as_ref())
+            })
+            .map_err(to_py)?;
+        json(&found)
+    }
+
     /// LaminDB's `describe()` text of an artifact or collection.
     fn describe(&self, py: Python<'_>, registry: &str, uid: &str) -> PyResult<String> {
         match registry {
@@ -412,6 +468,27 @@ impl PyInstance {
             }
         })
         .map_err(to_py)
+    }
+}
+
+/// How to reach the labels of a record of `registry` by uid.
+type LabelsOf = fn(&Instance, &str) -> lamella_core::Result<lamella_core::Labels>;
+
+impl PyInstance {
+    fn labels_handle(&self, registry: &str) -> PyResult<LabelsOf> {
+        match registry {
+            "Artifact" => Ok(|ln, uid| {
+                let a = ln.artifacts().filter("uid", uid).one()?;
+                ln.artifacts().labels(&a)
+            }),
+            "Collection" => Ok(|ln, uid| {
+                let c = ln.collections().query().filter("uid", uid).one()?;
+                ln.collections().labels(&c)
+            }),
+            other => Err(ValidationError::new_err(format!(
+                "{other} records have no labels; artifacts and collections do"
+            ))),
+        }
     }
 }
 

@@ -159,3 +159,25 @@ def test_collections_concatenate_their_tables():
         ln.Collection(["not an artifact"], name="bad")
     with pytest.raises(ln.LamellaError, match="save the artifacts"):
         ln.Collection([ln.Artifact.from_df(pd.DataFrame({"x": [1]}))], name="unsaved")
+
+
+def test_labels_are_added_through_features(capsys):
+    import pandas as pd
+
+    a = ln.Artifact.from_df(pd.DataFrame({"species": ["setosa"]}), description="iris").save()
+    setosa, versicolor = ln.save([ln.ULabel(name="setosa"), ln.ULabel(name="versicolor")])
+    species = ln.Feature(name="species", dtype="cat[ULabel]").save()
+    a.labels.add([setosa, versicolor], feature=species)
+    assert "✅" in capsys.readouterr().out
+    assert sorted(x.name for x in a.labels.all()) == ["setosa", "versicolor"]
+    assert [x.name for x in a.labels.all(feature=species)] == ["setosa", "versicolor"]
+    study = ln.ULabel(name="study0").save()
+    a.labels.add(study)
+    assert len(a.labels.all()) == 3
+    assert ln.Artifact.filter(ulabels__name="study0").one() == a
+    a.describe()
+    assert "species" in capsys.readouterr().out
+    with pytest.raises(TypeError, match="ULabel"):
+        a.labels.add(["setosa"])
+    with pytest.raises(ln.LamellaError, match="save the label"):
+        a.labels.add(ln.ULabel(name="unsaved"))

@@ -64,7 +64,11 @@ pub struct AxisColumn {
 impl AnnDataInfo {
     /// Reads the summary of the AnnData file at `path` (attributes and shapes only).
     pub fn read(path: &Path) -> Result<AnnDataInfo> {
-        let a = AnnData::open(path)?;
+        Self::of(&AnnData::open(path)?)
+    }
+
+    /// The summary of an open AnnData file.
+    pub fn of(a: &AnnData) -> Result<AnnDataInfo> {
         let s = a.summary()?;
         let columns = |schema: &arrow::datatypes::Schema| -> Vec<AxisColumn> {
             schema
@@ -184,7 +188,13 @@ impl crate::registry::Features {
     /// a repeated identifier gives one feature.
     pub fn infer_var(&self, path: &Path) -> Result<Vec<lamella_schema::Feature>> {
         let data = AnnData::open(path)?;
-        let dtype = match data.summary()?.x.map(|x| x.dtype) {
+        // (X's layout only: the frames' column types are not needed here)
+        let x_dtype = if data.has("X") {
+            Some(data.matrix_info("X")?.dtype)
+        } else {
+            None
+        };
+        let dtype = match x_dtype {
             Some(d) if d.starts_with("int") || d.starts_with("uint") => lamella_schema::Dtype::Int,
             _ => lamella_schema::Dtype::Float,
         };

@@ -197,6 +197,11 @@ impl AnnData {
         Ok(me)
     }
 
+    /// Whether the file has the top-level element `name` (`X`, `layers`, …).
+    pub fn has(&self, name: &str) -> bool {
+        self.file.link_exists(name)
+    }
+
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
@@ -238,7 +243,7 @@ impl AnnData {
     pub fn summary(&self) -> Result<AnnDataSummary> {
         let n_obs = self.len(Axis::Obs)?;
         let n_vars = self.len(Axis::Var)?;
-        let x = if self.file.link_exists("X") {
+        let x = if self.has("X") {
             Some(self.matrix_info("X")?)
         } else {
             None
@@ -536,20 +541,19 @@ impl AnnData {
 
     fn frame_labelled(&self, axis: Axis, label: Option<String>) -> Result<RecordBatch> {
         let frame = self.frame(axis)?;
-        let names = self.names(axis)?;
-        let base = label.unwrap_or_else(|| format!("{}_names", axis.name()));
-        let mut label = base.clone();
-        let mut k = 1;
-        while frame.schema().field_with_name(&label).is_ok() {
-            label = format!("{base}_{k}");
-            k += 1;
-        }
-        let mut fields = vec![Field::new(label, DataType::Utf8, false)];
-        fields.extend(frame.schema().fields().iter().map(|f| f.as_ref().clone()));
-        let mut columns: Vec<ArrayRef> = vec![Arc::new(names)];
+        let schema = with_index_field(&frame.schema(), axis, label);
+        let mut columns: Vec<ArrayRef> = vec![Arc::new(self.names(axis)?)];
         columns.extend(frame.columns().iter().cloned());
-        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
-            .map_err(|e| self.bad(axis.name(), e.to_string()))
+        RecordBatch::try_new(schema, columns).map_err(|e| self.bad(axis.name(), e.to_string()))
+    }
+
+    /// The schema of [`AnnData::frame_with_names`], from the types only (no values read).
+    pub fn frame_with_names_schema(&self, axis: Axis) -> Result<SchemaRef> {
+        Ok(with_index_field(
+            self.frame_schema(axis)?.as_ref(),
+            axis,
+            None,
+        ))
     }
 
     fn read_column(&self, axis: Axis, column: &str) -> Result<ArrayRef> {
@@ -781,6 +785,21 @@ impl AnnData {
             nnz: Some(ds.shape().first().copied().unwrap_or(0) as u64),
         })
     }
+}
+
+/// `frame`'s schema with the index first, as a text column named `label` (else
+/// `obs_names` / `var_names`), made unique against the frame's columns.
+fn with_index_field(frame: &Schema, axis: Axis, label: Option<String>) -> SchemaRef {
+    let base = label.unwrap_or_else(|| format!("{}_names", axis.name()));
+    let mut label = base.clone();
+    let mut k = 1;
+    while frame.field_with_name(&label).is_ok() {
+        label = format!("{base}_{k}");
+        k += 1;
+    }
+    let mut fields = vec![Field::new(label, DataType::Utf8, false)];
+    fields.extend(frame.fields().iter().map(|f| f.as_ref().clone()));
+    Arc::new(Schema::new(fields))
 }
 
 /// The `encoding-type` attribute of a group, if any.

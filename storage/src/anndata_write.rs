@@ -252,21 +252,8 @@ pub fn rewrite_anndata(
         std::sync::Arc::new(arrow::array::StringArray::from(genes.to_vec())),
         &a.frame(Axis::Var)?,
     )?;
-    let parent = crate::table::parent_dir(dest);
-    let tmp = crate::tmp::file_in(&parent)?;
-    let tmp_path = tmp.path().to_path_buf();
-    let bad = |element: &str, e: hdf5::Error| Error::InvalidAnnData {
-        path: dest.to_path_buf(),
-        element: element.to_string(),
-        reason: format!(
-            "cannot be written: {}",
-            e.to_string().lines().next().unwrap_or("")
-        ),
-    };
-    {
-        let f = hdf5::File::create(&tmp_path).map_err(|e| bad("", e))?;
-        let root: &hdf5::Group = &f;
-        encoding(root, "anndata", "0.1.0").map_err(|e| bad("", e))?;
+    write_h5_atomically(dest, |root| {
+        let bad = |element: &str, e: hdf5::Error| bad_write(dest, element, e);
         let source: &hdf5::Group = a.file();
         for name in source.member_names().map_err(|e| bad("", e))? {
             if name == "obs" || name == "var" {
@@ -281,8 +268,21 @@ pub fn rewrite_anndata(
             copied.map_err(|e| bad(&name, e))?;
         }
         write_frame(root, "obs", &obs).map_err(|e| bad("obs", e))?;
-        write_frame(root, "var", &var).map_err(|e| bad("var", e))?;
-        f.flush().map_err(|e| bad("", e))?;
+        write_frame(root, "var", &var).map_err(|e| bad("var", e))
+    })
+}
+
+/// Writes an AnnData file at `dest` through a temporary sibling (HDF5 writes by path): the
+/// root's anndata attributes, then `fill`; flushed and renamed into place, so `dest`
+/// appears complete or not at all. Returns its size.
+fn write_h5_atomically(dest: &Path, fill: impl FnOnce(&hdf5::Group) -> Result<()>) -> Result<u64> {
+    let tmp = crate::tmp::file_in(&crate::table::parent_dir(dest))?;
+    let tmp_path = tmp.path().to_path_buf();
+    {
+        let f = hdf5::File::create(&tmp_path).map_err(|e| bad_write(dest, "", e))?;
+        encoding(&f, "anndata", "0.1.0").map_err(|e| bad_write(dest, "", e))?;
+        fill(&f)?;
+        f.flush().map_err(|e| bad_write(dest, "", e))?;
     }
     tmp.as_file()
         .sync_all()
@@ -304,32 +304,18 @@ fn write_anndata_with(
     fill: impl FnOnce(&hdf5::Group, &mut CsrWriter) -> Result<()>,
 ) -> Result<u64> {
     let n_obs = obs.num_rows();
-    // HDF5 writes by path: write a temporary sibling, then rename it over `dest`.
-    let parent = crate::table::parent_dir(dest);
-    let tmp = crate::tmp::file_in(&parent)?;
-    let tmp_path = tmp.path().to_path_buf();
-    let bad = |element: &str, e: hdf5::Error| Error::InvalidAnnData {
-        path: dest.to_path_buf(),
-        element: element.to_string(),
-        reason: format!(
-            "cannot be written: {}",
-            e.to_string().lines().next().unwrap_or("")
-        ),
-    };
-    {
-        let f = hdf5::File::create(&tmp_path).map_err(|e| bad("", e))?;
-        let root: &hdf5::Group = &f;
-        encoding(root, "anndata", "0.1.0").map_err(|e| bad("", e))?;
+    let var = RecordBatch::try_from_iter([(
+        "var_names",
+        std::sync::Arc::new(arrow::array::StringArray::from(var_names.to_vec()))
+            as arrow::array::ArrayRef,
+    )])
+    .map_err(|e| Error::InvalidInput {
+        what: "the genes".into(),
+        reason: e.to_string(),
+    })?;
+    write_h5_atomically(dest, |root| {
+        let bad = |element: &str, e: hdf5::Error| bad_write(dest, element, e);
         write_frame(root, "obs", obs).map_err(|e| bad("obs", e))?;
-        let var = RecordBatch::try_from_iter([(
-            "var_names",
-            std::sync::Arc::new(arrow::array::StringArray::from(var_names.to_vec()))
-                as arrow::array::ArrayRef,
-        )])
-        .map_err(|e| Error::InvalidInput {
-            what: "the genes".into(),
-            reason: e.to_string(),
-        })?;
         write_frame(root, "var", &var).map_err(|e| bad("var", e))?;
         for g in ["layers", "obsm", "obsp", "varm", "varp", "uns"] {
             let group = root.create_group(g).map_err(|e| bad(g, e))?;
@@ -338,17 +324,8 @@ fn write_anndata_with(
         let mut x = CsrWriter::create(root, "X", float32, (n_obs, var_names.len()), most_values)
             .map_err(|e| bad("X", e))?;
         fill(root, &mut x)?;
-        x.finish().map_err(|e| bad("X", e))?;
-        f.flush().map_err(|e| bad("", e))?;
-    }
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| Error::io("flush", &tmp_path, e))?;
-    tmp.persist(dest)
-        .map_err(|e| Error::io("rename a temporary file to", dest, e.error))?;
-    Ok(std::fs::metadata(dest)
-        .map_err(|e| Error::io("stat", dest, e))?
-        .len())
+        x.finish().map_err(|e| bad("X", e))
+    })
 }
 
 /// Appends member `a`'s rows of `X` to `out`, genes mapped by `map` (member position →

@@ -122,9 +122,9 @@ impl Artifacts {
             Ok(Preview::Table(self.head(a, n)?))
         } else if crate::anndata::is_anndata(&a.suffix) {
             self.read_as_input(a, |path| {
-                let info = crate::AnnDataInfo::read(&path)?;
-                let frame = lamella_storage::AnnData::open(&path)?
-                    .frame_with_index(lamella_storage::Axis::Obs)?;
+                let data = lamella_storage::AnnData::open(&path)?;
+                let info = crate::AnnDataInfo::of(&data)?;
+                let frame = data.frame_with_index(lamella_storage::Axis::Obs)?;
                 let obs = lamella_storage::TableHead {
                     n_rows: frame.num_rows() as u64,
                     n_columns: frame.num_columns(),

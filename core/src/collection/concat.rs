@@ -571,7 +571,8 @@ impl Collections {
                 if crate::anndata::is_anndata(&a.suffix) {
                     // An AnnData member's table is its obs, the cell index first.
                     return Ok(MemberSchema {
-                        schema: member_batch(a, &path)?.schema(),
+                        schema: lamella_storage::AnnData::open(&path)?
+                            .frame_with_names_schema(lamella_storage::Axis::Obs)?,
                         rows,
                         bounds: Default::default(),
                     });
@@ -1124,7 +1125,7 @@ impl CollectionBatches {
 /// obs (its cell index first) as one batch.
 fn open_member(a: &Artifact, path: &std::path::Path) -> Result<MemberReader> {
     Ok(if crate::anndata::is_anndata(&a.suffix) {
-        Box::new(std::iter::once(Ok(member_batch(a, path)?)))
+        Box::new(std::iter::once(Ok(member_batch(path)?)))
     } else if a.suffix.eq_ignore_ascii_case(".parquet") {
         Box::new(lamella_storage::ParquetBatches::open(path)?)
     } else {
@@ -1183,7 +1184,7 @@ fn var_panels(paths: &[std::path::PathBuf]) -> Result<Vec<Vec<String>>> {
 
 /// An AnnData member's obs with its cell index first, as the column `obs_names` (whatever
 /// the member calls its index: members concatenate by it).
-fn member_batch(_a: &Artifact, path: &std::path::Path) -> Result<RecordBatch> {
+fn member_batch(path: &std::path::Path) -> Result<RecordBatch> {
     Ok(lamella_storage::AnnData::open(path)?.frame_with_names(lamella_storage::Axis::Obs)?)
 }
 

@@ -127,12 +127,12 @@ pub(super) fn anndata(
         describe = describe.min(td);
         a.get_or_insert(saved);
     }
-    let a = a.expect("saved");
+    let a = a.ok_or_else(|| anyhow::anyhow!("nothing was saved"))?;
     let info = ln
         .artifacts()
         .describe(&a)?
         .anndata
-        .expect("an AnnData summary");
+        .ok_or_else(|| anyhow::anyhow!("the saved .h5ad has no AnnData summary"))?;
     rows.push(Row {
         backend,
         what: format!(

@@ -407,11 +407,15 @@ db_test!(loads_equal_pandas_concat_on_the_same_files, |t| {
         .map(|m| Ok(t.artifacts().cache(m)?.display().to_string()))
         .collect::<anyhow::Result<_>>()?;
     let c = t.collections().create(&[a, b], "pandas").save()?.record;
-    let script = "import sys, json, pandas as pd\n\
-        dfs = [pd.read_parquet(p) for p in sys.argv[2:]]\n\
+    // pyarrow's thread pools can abort the interpreter at shutdown
+    // (apache/arrow#34314, "terminate called without an active exception"):
+    // read single-threaded and leave with os._exit once the answer is out.
+    let script = "import os, sys, json, pandas as pd\n\
+        dfs = [pd.read_parquet(p, use_threads=False) for p in sys.argv[2:]]\n\
         df = pd.concat(dfs, join=sys.argv[1], ignore_index=True)\n\
         conv = lambda v: None if pd.isna(v) else (float(v) if isinstance(v, (int, float)) or hasattr(v, 'dtype') else str(v))\n\
-        print(json.dumps({'columns': list(df.columns), 'values': {c: [conv(v) for v in df[c].tolist()] for c in df.columns}}))\n";
+        print(json.dumps({'columns': list(df.columns), 'values': {c: [conv(v) for v in df[c].tolist()] for c in df.columns}}))\n\
+        sys.stdout.flush(); os._exit(0)\n";
     for (join, name) in [(Join::Outer, "outer"), (Join::Inner, "inner")] {
         let out = std::process::Command::new("python3")
             .arg("-c")

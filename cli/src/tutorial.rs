@@ -7,16 +7,14 @@
 //! the command prints; a step that shows `rust> …` makes that library call; adding a step is
 //! adding a function and a line to [`STEPS`]. The earlier tutorial's raw-image folders and
 //! "Iris collection" versions are stood in for by small generated files. The iris data is
-//! Fisher's (`cli/data/iris.csv`, 150 rows), converted as the tutorial does: lengths in
-//! metres, study 1 the first 75 rows, study 2 the others.
+//! Fisher's, shipped by the core (`lamella_core::datasets`).
 
 use std::path::{Path, PathBuf};
 
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use lamella_core::arrow::array::{ArrayRef, Float64Array, StringArray};
-use lamella_core::arrow::datatypes::{DataType, Field, Schema};
+use lamella_core::arrow::array::{ArrayRef, StringArray};
 use lamella_core::{Instance, RecordBatch, ULabel};
 
 use clap::Parser;
@@ -228,77 +226,8 @@ const STEPS: &[Step] = &[
     },
 ];
 
-/// Fisher's iris data as the project ships it: lengths in centimetres and the species.
-const IRIS_CSV: &str = include_str!("../data/iris.csv");
-
-/// One iris row: sepal length and width, petal length and width (m), the species.
-type IrisRow = (f64, f64, f64, f64, String);
-
-/// The rows of `iris.csv`, lengths converted to metres (`df_iris_in_meter`).
-fn iris_rows() -> Result<Vec<IrisRow>> {
-    IRIS_CSV
-        .lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|line| {
-            let cells: Vec<&str> = line.split(',').collect();
-            let [a, b, c, d, name] = cells[..] else {
-                bail!("the shipped iris.csv has a malformed row: {line}");
-            };
-            let m = |v: &str| -> Result<f64> {
-                let cm: f64 = v
-                    .trim()
-                    .parse()
-                    .with_context(|| format!("iris.csv: '{v}'"))?;
-                // Centimetres to metres, rounded to the data's precision (0.1 cm = 0.001 m).
-                Ok((cm * 10.0).round() / 1000.0)
-            };
-            Ok((m(a)?, m(b)?, m(c)?, m(d)?, name.trim().to_string()))
-        })
-        .collect()
-}
-
-/// Study 1 (`df_iris_in_meter_study1`, the first half) or study 2 (the second half).
-fn iris_study(study: usize) -> Result<RecordBatch> {
-    let rows = iris_rows()?;
-    let half = rows.len() / 2;
-    let part = if study == 1 {
-        &rows[..half]
-    } else {
-        &rows[half..]
-    };
-    iris_table(part)
-}
-
 const STUDY1_DESCRIPTION: &str = "Iris study 1 - after measuring sepal & petal metrics";
 const STUDY2_DESCRIPTION: &str = "Iris study 2 - transformed";
-
-/// An iris table: four float measurements and the organism name.
-fn iris_table(rows: &[IrisRow]) -> Result<RecordBatch> {
-    let floats = |f: fn(&IrisRow) -> f64| -> ArrayRef {
-        Arc::new(Float64Array::from(rows.iter().map(f).collect::<Vec<_>>()))
-    };
-    let schema = Schema::new(
-        ["sepal_length", "sepal_width", "petal_length", "petal_width"]
-            .map(|n| Field::new(n, DataType::Float64, false))
-            .into_iter()
-            .chain([Field::new("iris_organism_name", DataType::Utf8, false)])
-            .collect::<Vec<_>>(),
-    );
-    let names: ArrayRef = Arc::new(StringArray::from(
-        rows.iter().map(|r| r.4.as_str()).collect::<Vec<_>>(),
-    ));
-    Ok(RecordBatch::try_new(
-        Arc::new(schema),
-        vec![
-            floats(|r| r.0),
-            floats(|r| r.1),
-            floats(|r| r.2),
-            floats(|r| r.3),
-            names,
-        ],
-    )?)
-}
 
 /// The state the steps share.
 struct Tutorial<'a> {
@@ -895,13 +824,13 @@ fn study1_table(t: &mut Tutorial<'_>) -> Result<()> {
         "A mock ML model has transformed the images into 4 high-level features, in meters.",
     )?;
     t.rust("let df = iris_in_meter_study1();   // an arrow RecordBatch")?;
-    print_head(&iris_study(1)?, 5, t.out)
+    print_head(&lamella_core::datasets::iris_in_meter_study1()?, 5, t.out)
 }
 
 fn features_from_table(t: &mut Tutorial<'_>) -> Result<()> {
     // Feature.from_df: one feature per column, one bulk save — from the table as a file.
     let path = t.dir.join("iris_studies").join("study1.parquet");
-    lamella_core::write_parquet([iris_study(1)?], &path)?;
+    lamella_core::write_parquet([lamella_core::datasets::iris_in_meter_study1()?], &path)?;
     let path = path.to_string_lossy().into_owned();
     t.cmd(&["feature", "from-file", &path, "--save"])
 }
@@ -926,7 +855,7 @@ fn study1(t: &Tutorial<'_>) -> Result<lamella_core::Artifact> {
 fn columns_feature_set(t: &mut Tutorial<'_>) -> Result<()> {
     let a = study1(t)?;
     t.rust("let set = ln.feature_sets().from_features(&new_features)?;")?;
-    let names: Vec<String> = a_columns(&iris_study(1)?);
+    let names: Vec<String> = a_columns(&lamella_core::datasets::iris_in_meter_study1()?);
     let features = names
         .iter()
         .map(|n| t.ln.features().get_by_name(n))
@@ -1010,7 +939,7 @@ fn save_study1(t: &mut Tutorial<'_>) -> Result<()> {
     ))?;
     let saved =
         t.ln.artifacts()
-            .from_table(&iris_study(1)?)
+            .from_table(&lamella_core::datasets::iris_in_meter_study1()?)
             .description(STUDY1_DESCRIPTION)
             .save()?;
     print_saved_artifact(&t.ln, &saved, None, t.out)?;
@@ -1032,7 +961,7 @@ fn save_study2(t: &mut Tutorial<'_>) -> Result<()> {
     ))?;
     let saved =
         t.ln.artifacts()
-            .from_table(&iris_study(2)?)
+            .from_table(&lamella_core::datasets::iris_in_meter_study2()?)
             .description(STUDY2_DESCRIPTION)
             .save()?;
     print_saved_artifact(&t.ln, &saved, None, t.out)

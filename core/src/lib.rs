@@ -48,6 +48,7 @@ mod annotate;
 mod artifact;
 mod collection;
 mod convert;
+pub mod datasets;
 mod describe;
 mod error;
 mod failpoint;

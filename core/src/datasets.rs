@@ -94,7 +94,10 @@ mod tests {
 
     #[test]
     fn the_studies_split_the_150_rows_in_metres() {
-        let (one, two) = (iris_in_meter_study1().unwrap(), iris_in_meter_study2().unwrap());
+        let (one, two) = (
+            iris_in_meter_study1().unwrap(),
+            iris_in_meter_study2().unwrap(),
+        );
         assert_eq!((one.num_rows(), two.num_rows()), (75, 75));
         assert_eq!(iris_in_meter().unwrap().num_rows(), 150);
         let first = one

@@ -178,7 +178,11 @@ fn uid(v: &Value) -> String {
 
 cli_test!(every_command_prints_its_documented_shape, |env| {
     let db = env.db_args();
-    std::fs::write(env.path("iris.csv"), include_str!("../../data/iris.csv")).unwrap();
+    std::fs::write(
+        env.path("iris.csv"),
+        include_str!("../../../core/data/iris.csv"),
+    )
+    .unwrap();
     std::fs::write(env.path("labels.txt"), "versicolor\nvirginica\n").unwrap();
     std::fs::write(env.path("a.csv"), "a,b\n1,x\n2,y\n").unwrap();
     std::fs::write(env.path("b.csv"), "a,c\n3,1.5\n").unwrap();

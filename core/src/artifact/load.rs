@@ -95,6 +95,50 @@ impl Artifacts {
         Ok(cache)
     }
 
+    /// The objects an artifact is made of, as `(path inside the artifact, size)`: for a folder
+    /// each object under it (`"img/a.jpg"`), sorted; for a file the file itself (`""`). Read
+    /// from the storage (a listing on S3), nothing downloaded.
+    pub fn objects(&self, a: &Artifact) -> Result<Vec<(String, u64)>> {
+        let storage = self.storage_of(a)?;
+        let store = self.ln.store_for(&storage)?;
+        let key = object_key(a);
+        if !(a.suffix.is_empty() && a.n_objects.is_some()) {
+            return Ok(vec![(String::new(), a.size.unwrap_or(0).max(0) as u64)]);
+        }
+        Ok(store
+            .list(&key)?
+            .into_iter()
+            .map(|o| {
+                let rel = o.key.strip_prefix(&key).unwrap_or(&o.key);
+                (rel.trim_start_matches('/').to_string(), o.size)
+            })
+            .collect())
+    }
+
+    /// Downloads one object of the artifact (`rel` as [`objects`](Self::objects) names it,
+    /// `""` for a file artifact) to the local file `dest` (its folder is created). In a
+    /// tracked run the artifact becomes an input of the run, as with [`cache`](Self::cache).
+    pub fn download_object(&self, a: &Artifact, rel: &str, dest: &Path) -> Result<()> {
+        let storage = self.storage_of(a)?;
+        let store = self.ln.store_for(&storage)?;
+        let key = match rel.trim_matches('/') {
+            "" => object_key(a),
+            r if r.split('/').any(|p| p == ".." || p == ".") => {
+                return Err(Error::invalid(
+                    "a path inside an artifact",
+                    rel,
+                    "give a path as listed by the artifact's objects",
+                ));
+            }
+            r => format!("{}/{r}", object_key(a)),
+        };
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+        }
+        store.get_to_file(&key, dest)?;
+        self.ln.note_inputs(std::slice::from_ref(a))
+    }
+
     /// The content: a table for Parquet and CSV, a local path otherwise.
     pub fn load(&self, a: &Artifact) -> Result<Loaded> {
         self.read_as_input(a, |path| {

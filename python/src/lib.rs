@@ -7,6 +7,11 @@
 //! Every call into the core releases the GIL, so Python threads wait on the database, not
 //! on each other.
 
+mod annotation;
+mod hierarchy;
+mod objects;
+mod tracking;
+
 use arrow_pyarrow::{FromPyArrow, ToPyArrow};
 use lamella_core::{Dtype, Feature, Instance, Query, ULabel};
 use pyo3::create_exception;
@@ -49,6 +54,95 @@ fn to_py(e: lamella_core::Error) -> PyErr {
 
 fn json<T: serde::Serialize>(v: &T) -> PyResult<String> {
     serde_json::to_string(v).map_err(|e| LamellaError::new_err(e.to_string()))
+}
+
+/// The text field `name` of a record's fields (a dict), `None` when absent or None.
+fn text_field(r: &Bound<'_, PyAny>, registry: &str, name: &str) -> PyResult<Option<String>> {
+    match r.get_item(name) {
+        Ok(v) if !v.is_none() => Ok(Some(v.extract::<String>().map_err(|_| {
+            ValidationError::new_err(format!(
+                "{registry}.{name} must be text, not {}",
+                v.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ))
+        })?)),
+        _ => Ok(None),
+    }
+}
+
+/// A label from its fields.
+fn label_from(r: &Bound<'_, PyAny>) -> PyResult<ULabel> {
+    let name = text_field(r, "ULabel", "name")?
+        .ok_or_else(|| ValidationError::new_err("a ULabel needs a name"))?;
+    let mut l = ULabel::new(name);
+    l.description = text_field(r, "ULabel", "description")?;
+    l.reference = text_field(r, "ULabel", "reference")?;
+    Ok(l)
+}
+
+/// A feature from its fields.
+fn feature_from(r: &Bound<'_, PyAny>) -> PyResult<Feature> {
+    let name = text_field(r, "Feature", "name")?
+        .ok_or_else(|| ValidationError::new_err("a Feature needs a name"))?;
+    let dtype: Dtype = text_field(r, "Feature", "dtype")?
+        .ok_or_else(|| {
+            ValidationError::new_err(format!(
+                "the Feature '{name}' needs a dtype (e.g. dtype=\"cat\" or \"float\")"
+            ))
+        })?
+        .parse()
+        .map_err(|e: lamella_core::DtypeError| ValidationError::new_err(e.to_string()))?;
+    let mut f = Feature::new(name, dtype);
+    f.unit = text_field(r, "Feature", "unit")?;
+    f.description = text_field(r, "Feature", "description")?;
+    Ok(f)
+}
+
+/// LaminDB's messages after a bulk save, as `(level, text)`.
+fn save_messages<T>(registry: &str, saved: &lamella_core::SavedAll<T>) -> Vec<(String, String)> {
+    let quoted = |names: &[String]| -> String {
+        let mut shown: Vec<String> = names.iter().take(10).map(|n| format!("'{n}'")).collect();
+        if names.len() > 10 {
+            shown.push(format!("… {} more", names.len() - 10));
+        }
+        shown.join(", ")
+    };
+    let mut out = Vec::new();
+    match saved.existing.len() {
+        0 => {}
+        1 => out.push((
+            "warning".into(),
+            format!(
+                "loaded {registry} record with same name: {}",
+                quoted(&saved.existing)
+            ),
+        )),
+        n => out.push((
+            "warning".into(),
+            format!(
+                "loaded {n} {registry} records with same names: {}",
+                quoted(&saved.existing)
+            ),
+        )),
+    }
+    for (name, similar) in &saved.similar {
+        out.push((
+            "warning".into(),
+            format!(
+                "record with similar name exists for '{name}': {} — did you mean to load it?",
+                quoted(similar)
+            ),
+        ));
+    }
+    out.extend(
+        saved
+            .notes
+            .iter()
+            .map(|n| ("warning".to_string(), n.clone())),
+    );
+    out
 }
 
 /// A Python value as a lookup value: None, bool, int, float, str, or a list of those.
@@ -130,60 +224,84 @@ impl PyInstance {
     }
 
     /// Saves records of `registry` (`ULabel`, `Feature`) given as dicts of fields, in one
-    /// bulk call: existing names are returned as stored. Returns the records as JSON.
+    /// bulk call: existing names are returned as stored. Returns the records as JSON and
+    /// LaminDB's messages as `(level, text)` (`warning`: a name loaded or near a known one).
     fn save(
         &self,
         py: Python<'_>,
         registry: &str,
         records: Vec<Bound<'_, PyAny>>,
-    ) -> PyResult<String> {
-        let field = |r: &Bound<'_, PyAny>, name: &str| -> PyResult<Option<String>> {
-            match r.get_item(name) {
-                Ok(v) if !v.is_none() => Ok(Some(v.extract::<String>().map_err(|_| {
-                    ValidationError::new_err(format!("{registry}.{name} must be text"))
-                })?)),
-                _ => Ok(None),
-            }
-        };
+    ) -> PyResult<(String, Vec<(String, String)>)> {
         match registry {
             "ULabel" => {
-                let mut labels = Vec::with_capacity(records.len());
-                for r in &records {
-                    let name = field(r, "name")?
-                        .ok_or_else(|| ValidationError::new_err("a ULabel needs a name"))?;
-                    let mut l = ULabel::new(name);
-                    l.description = field(r, "description")?;
-                    l.reference = field(r, "reference")?;
-                    labels.push(l);
-                }
+                let labels = records
+                    .iter()
+                    .map(label_from)
+                    .collect::<PyResult<Vec<_>>>()?;
                 let saved = py
                     .detach(|| self.ln.ulabels().save_all(labels))
                     .map_err(to_py)?;
-                json(&saved.records)
+                Ok((json(&saved.records)?, save_messages(registry, &saved)))
             }
             "Feature" => {
-                let mut features = Vec::with_capacity(records.len());
-                for r in &records {
-                    let name = field(r, "name")?
-                        .ok_or_else(|| ValidationError::new_err("a Feature needs a name"))?;
-                    let dtype: Dtype = field(r, "dtype")?
-                        .ok_or_else(|| ValidationError::new_err("a Feature needs a dtype"))?
-                        .parse()
-                        .map_err(|e: lamella_core::DtypeError| {
-                            ValidationError::new_err(e.to_string())
-                        })?;
-                    let mut f = Feature::new(name, dtype);
-                    f.unit = field(r, "unit")?;
-                    f.description = field(r, "description")?;
-                    features.push(f);
-                }
+                let features = records
+                    .iter()
+                    .map(feature_from)
+                    .collect::<PyResult<Vec<_>>>()?;
                 let saved = py
                     .detach(|| self.ln.features().save_all(features))
                     .map_err(to_py)?;
-                json(&saved.records)
+                Ok((json(&saved.records)?, save_messages(registry, &saved)))
             }
             other => Err(ValidationError::new_err(format!(
-                "saving {other} records from Python is not there yet (ULabel, Feature)"
+                "{other} records are not saved with save(): ULabel and Feature are"
+            ))),
+        }
+    }
+
+    /// Writes the changed fields of the saved record `uid` of `registry` (`ULabel`: name,
+    /// description, reference; `Feature`: name, dtype, unit, description). Returns its JSON.
+    fn update(
+        &self,
+        py: Python<'_>,
+        registry: &str,
+        uid: &str,
+        fields: Bound<'_, PyAny>,
+    ) -> PyResult<String> {
+        match registry {
+            "ULabel" => {
+                let edit = label_from(&fields)?;
+                let reg = self.ln.ulabels();
+                let l = py
+                    .detach(|| {
+                        let mut l = reg.filter("uid", uid).one()?;
+                        l.name = edit.name;
+                        l.description = edit.description;
+                        l.reference = edit.reference;
+                        reg.update(&mut l)?;
+                        Ok(l)
+                    })
+                    .map_err(to_py)?;
+                json(&l)
+            }
+            "Feature" => {
+                let edit = feature_from(&fields)?;
+                let reg = self.ln.features();
+                let f = py
+                    .detach(|| {
+                        let mut f = reg.filter("uid", uid).one()?;
+                        f.name = edit.name;
+                        f.dtype = edit.dtype;
+                        f.unit = edit.unit;
+                        f.description = edit.description;
+                        reg.update(&mut f)?;
+                        Ok(f)
+                    })
+                    .map_err(to_py)?;
+                json(&f)
+            }
+            other => Err(ValidationError::new_err(format!(
+                "{other} records are not changed with save(): ULabel and Feature are"
             ))),
         }
     }
@@ -224,9 +342,30 @@ impl PyInstance {
                 let q = self.ln.collections().query();
                 py.detach(|| run(q, &lookups, method))
             }
+            "FeatureSet" => {
+                let q = self.ln.query::<lamella_core::FeatureSet>();
+                py.detach(|| run(q, &lookups, method))
+            }
+            "Transform" => {
+                let q = self.ln.query::<lamella_core::Transform>();
+                py.detach(|| run(q, &lookups, method))
+            }
+            "Run" => {
+                let q = self.ln.query::<lamella_core::Run>();
+                py.detach(|| run(q, &lookups, method))
+            }
+            "Storage" => {
+                let q = self.ln.query::<lamella_core::Storage>();
+                py.detach(|| run(q, &lookups, method))
+            }
+            "User" => {
+                let q = self.ln.query::<lamella_core::User>();
+                py.detach(|| run(q, &lookups, method))
+            }
             other => {
                 return Err(ValidationError::new_err(format!(
-                    "no registry {other}: use ULabel, Feature, Artifact or Collection"
+                    "no registry {other}: use ULabel, Feature, FeatureSet, Artifact, \
+                     Collection, Transform, Run, Storage or User"
                 )));
             }
         }
@@ -382,18 +521,7 @@ impl PyInstance {
     ) -> PyResult<Vec<String>> {
         let labels_of = self.labels_handle(registry)?;
         py.detach(|| {
-            let labels = self
-                .ln
-                .ulabels()
-                .query()
-                .filter("uid__in", label_uids.clone())
-                .all()?;
-            if labels.len() != label_uids.len() {
-                // (a uid that is no label: its lookup says so)
-                for u in &label_uids {
-                    self.ln.ulabels().filter("uid", u.as_str()).one()?;
-                }
-            }
+            let labels = self.labels_by_uid(&label_uids)?;
             let feature = feature_uid
                 .map(|f| self.ln.features().filter("uid", f).one())
                 .transpose()?;
@@ -525,10 +653,30 @@ mod erased {
     }
 }
 
+/// The shipped example table `name` (`iris_in_meter`, `iris_in_meter_study1`,
+/// `iris_in_meter_study2`) as a pyarrow batch.
+#[pyfunction]
+fn dataset(py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
+    use lamella_core::datasets;
+    let table = match name {
+        "iris_in_meter" => datasets::iris_in_meter(),
+        "iris_in_meter_study1" => datasets::iris_in_meter_study1(),
+        "iris_in_meter_study2" => datasets::iris_in_meter_study2(),
+        other => {
+            return Err(ValidationError::new_err(format!(
+                "no dataset {other}: iris_in_meter, iris_in_meter_study1, iris_in_meter_study2"
+            )));
+        }
+    }
+    .map_err(to_py)?;
+    Ok(table.to_pyarrow(py)?.unbind())
+}
+
 /// The native module.
 #[pymodule]
 fn _lamella(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyInstance>()?;
+    m.add_function(wrap_pyfunction!(dataset, m)?)?;
     let py = m.py();
     m.add("LamellaError", py.get_type::<LamellaError>())?;
     m.add("DoesNotExist", py.get_type::<DoesNotExist>())?;

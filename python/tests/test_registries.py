@@ -1,35 +1,13 @@
-"""The Python package against a fresh instance per test, on SQLite and (when
-LAMELLA_TEST_POSTGRES_URL names a server, as `cargo xtask ci` sets it) on PostgreSQL."""
+"""The registries, artifacts and collections from Python, in a fresh instance per test on
+SQLite and PostgreSQL (see conftest.py)."""
 
-import os
-import subprocess
 import threading
-import uuid
 
 import pytest
 
 import lamella as ln
 
-PG = os.environ.get("LAMELLA_TEST_POSTGRES_URL")
-BACKENDS = ["sqlite"] + (["postgres"] if PG else [])
-if not PG and os.environ.get("CI") in ("true", "1"):
-    raise RuntimeError("CI must run the Python tests on PostgreSQL: set LAMELLA_TEST_POSTGRES_URL")
-
-
-@pytest.fixture(autouse=True, params=BACKENDS)
-def instance(request, tmp_path, monkeypatch):
-    monkeypatch.setenv("LAMELLA_HOME", str(tmp_path / "home"))
-    if request.param == "sqlite":
-        ln.init(storage=tmp_path / "data")
-        yield
-        return
-    name = "lamella_py_" + uuid.uuid4().hex[:12]
-    subprocess.run(["psql", PG, "-qc", f"CREATE DATABASE {name}"], check=True)
-    try:
-        ln.init(storage=tmp_path / "data", db=PG.rsplit("/", 1)[0] + "/" + name)
-        yield
-    finally:
-        subprocess.run(["psql", PG, "-qc", f"DROP DATABASE {name} WITH (FORCE)"], check=False)
+pytestmark = pytest.mark.usefixtures("instance")
 
 
 def test_labels_are_saved_found_and_listed():

@@ -60,7 +60,7 @@ pub fn ci(args: &[String]) -> Result<ExitCode> {
         run_shown(&mut cmd)
     })?;
     steps.run(
-        "the Python package: built into target/python-venv (maturin develop), then pytest \
+        "the Python package: pip install ./python into target/python-venv, then pytest \
          python/tests",
         || python_tests(&env),
     )?;
@@ -69,8 +69,10 @@ pub fn ci(args: &[String]) -> Result<ExitCode> {
 }
 
 /// The Python package's tests: a virtual environment under `target/` (made once, with
-/// maturin, pytest, pandas and pyarrow from PyPI), the extension built into it in debug mode
-/// (sharing the workspace's compiled crates), then pytest with the test variables.
+/// maturin, pytest, pandas and pyarrow from PyPI), the package installed into it as a user
+/// installs it — `pip install ./python`, which builds the wheel with maturin (here in the dev
+/// profile, sharing the workspace's compiled crates) — then pytest with the test variables,
+/// run from outside the source tree so that the installed package is the one tested.
 fn python_tests(env: &[(&'static str, String)]) -> Result<()> {
     let root = workspace_root();
     let venv = root.join("target/python-venv");
@@ -98,17 +100,48 @@ fn python_tests(env: &[(&'static str, String)]) -> Result<()> {
         ]))?;
     }
     run_shown(
-        Command::new(venv.join("bin/maturin"))
-            .args(["develop", "-q", "--manifest-path", "python/Cargo.toml"])
+        Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "--force-reinstall",
+                "--no-deps",
+                "--no-build-isolation",
+                "./python",
+            ])
+            .env("MATURIN_PEP517_ARGS", "--profile dev")
             .env("VIRTUAL_ENV", &venv)
-            .current_dir(root),
+            // the build backend runs the venv's `maturin`
+            .env("PATH", path_with(&venv.join("bin")))
+            .current_dir(&root),
+    )?;
+    let tests = root.join("python/tests");
+    run_shown(
+        Command::new(&python)
+            .args(["-c", "import lamella; print('testing', lamella.__file__)"])
+            .current_dir(&venv),
     )?;
     run_shown(
         Command::new(&python)
-            .args(["-m", "pytest", "-q", "python/tests"])
+            .arg("-m")
+            .arg("pytest")
+            .arg("-q")
+            .arg("-p")
+            .arg("no:cacheprovider")
+            .arg(&tests)
             .envs(env.iter().map(|(key, value)| (*key, value)))
-            .current_dir(root),
+            .current_dir(&venv),
     )
+}
+
+/// `PATH` with `dir` first.
+fn path_with(dir: &std::path::Path) -> std::ffi::OsString {
+    let mut dirs = vec![dir.to_path_buf()];
+    dirs.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+    std::env::join_paths(dirs).unwrap_or_default()
 }
 
 /// `cargo xtask bench [-- args]`: services up, then the release-mode bench binary.

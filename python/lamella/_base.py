@@ -172,7 +172,7 @@ class hybridmethod:
 
     def __get__(self, obj, cls):
         if obj is None:
-            return self._on_class.__get__(cls, type(cls))
+            return self._on_class.__get__(None, cls)
         return self._on_instance.__get__(obj, cls)
 
 
@@ -182,6 +182,9 @@ class Record:
     _registry: ClassVar[str]
     _fields: ClassVar[tuple[str, ...]] = ()
     _shown: ClassVar[tuple[str, ...]] = ("uid",)
+    # an unsaved record has neither
+    uid: str | None = None
+    id: int | None = None
 
     def __init__(self, **fields: Any):
         if not self._fields:

@@ -6,7 +6,7 @@ from pathlib import Path
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def test_readme_python_block_runs(tmp_path, monkeypatch):
+def test_readme_python_block_runs(tmp_path, monkeypatch, capsys):
     text = README.read_text()
     section = text.split("## From Python", 1)[1]
     block = re.search(r"```python\n(.*?)```", section, re.S).group(1)
@@ -19,3 +19,11 @@ def test_readme_python_block_runs(tmp_path, monkeypatch):
     assert ln.ULabel.filter(name__startswith="study").count() == 3
     assert namespace["artifact"].load()["species"].tolist() == ["setosa"]
     assert (tmp_path / "mydata").is_dir()
+    assert "study2" in (tmp_path / "studies.svg").read_text()
+    assert [f.name for f in namespace["artifact"].features["columns"].members] == [
+        "sepal_length",
+        "species",
+    ]
+    out = capsys.readouterr().out
+    assert "📎 transform: Transform(uid=" in out and "name='my analysis'" in out
+    assert "🔗 study (1, cat[ULabel]): 'study0'" in out

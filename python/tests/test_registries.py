@@ -57,6 +57,8 @@ def test_bad_input_is_a_clear_exception():
 
 
 def test_threads_save_into_one_instance():
+    import pandas as pd
+
     errors = []
 
     def work(t):
@@ -64,6 +66,8 @@ def test_threads_save_into_one_instance():
             ln.save([ln.ULabel(name=f"thread {t} label {i}") for i in range(25)])
             for i in range(5):
                 ln.ULabel(name=f"thread {t} single {i}").save()
+                df = pd.DataFrame({"thread": [t], "i": [i]})
+                ln.Artifact.from_df(df, description=f"thread {t} table {i}").save()
         except Exception as e:  # noqa: BLE001 - collected and asserted below
             errors.append(e)
 
@@ -74,6 +78,7 @@ def test_threads_save_into_one_instance():
         t.join()
     assert errors == []
     assert ln.ULabel.filter(name__startswith="thread").count() == 8 * 30
+    assert ln.Artifact.filter(description__startswith="thread").count() == 8 * 5
 
 
 def test_artifacts_and_collections_are_queried():

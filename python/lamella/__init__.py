@@ -21,6 +21,7 @@ from typing import Any
 from . import _lamella, core
 from ._artifacts import Artifact, Collection
 from ._base import Graph, QuerySet, set_instance
+from ._curation import Curate, Curator, InspectResult
 from ._lamella import DoesNotExist, LamellaError, MultipleResultsFound, ValidationError
 from ._registries import Feature, FeatureSet, Run, Storage, Transform, ULabel, User, save
 from ._settings import finish, settings, track, view
@@ -28,10 +29,13 @@ from ._settings import finish, settings, track, view
 __all__ = [
     "Artifact",
     "Collection",
+    "Curate",
+    "Curator",
     "DoesNotExist",
     "Feature",
     "FeatureSet",
     "Graph",
+    "InspectResult",
     "LamellaError",
     "MultipleResultsFound",
     "QuerySet",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ._curation import Validation
 from ._base import Graph, LamellaError, QuerySet, Record, RecordList, hybridmethod, instance, log_all
 
 
@@ -43,8 +44,9 @@ class Lookup:
         return f"Lookup of {len(self._records)} {self._model.__name__} records"
 
 
-class Named(Record):
-    """A registry whose records have names: `lookup()`, `search()`."""
+class Named(Validation, Record):
+    """A registry whose records have names: `lookup()`, `search()`, `validate()`,
+    `inspect()`, `standardize()`, `add_synonym()`."""
 
     @classmethod
     def lookup(cls) -> Lookup:

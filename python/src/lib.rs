@@ -8,6 +8,7 @@
 //! on each other.
 
 mod annotation;
+mod curation;
 mod hierarchy;
 mod objects;
 mod tracking;
@@ -41,7 +42,11 @@ create_exception!(
 
 /// A core error as the Python exception of its kind, the message intact.
 fn to_py(e: lamella_core::Error) -> PyErr {
-    let message = e.to_string();
+    let mut message = e.to_string();
+    if let lamella_core::Error::Curation(report) = &e {
+        // the one report listing every problem, as the CLI prints it
+        message = format!("{message}\n{report}");
+    }
     match e.kind() {
         "not_found" => DoesNotExist::new_err(message),
         "ambiguous" => MultipleResultsFound::new_err(message),

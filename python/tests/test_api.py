@@ -238,3 +238,48 @@ def test_artifact_paths_on_s3(s3_root, tmp_path, monkeypatch):
     assert (p / "a.jpg").download_to(tmp_path / "a.jpg").read_text() == "a"
     with pytest.raises(TypeError, match="in the cloud"):
         open(p / "a.jpg")
+
+
+def test_validation_and_the_curator(capsys):
+    import pandas as pd
+
+    ln.save([ln.ULabel(name="setosa"), ln.ULabel(name="versicolor")])
+    setosa = ln.ULabel.get(name="setosa")
+    setosa.add_synonym("Setosa")
+    assert ln.ULabel.validate(["setosa", "Setosa", "virginca"]).tolist() == [True, False, False]
+    result = ln.ULabel.inspect(["setosa", "Setosa", "versicolr"])
+    assert result.validated == ["setosa"]
+    assert result.non_validated == ["Setosa", "versicolr"]
+    assert "did you mean 'versicolor'" in capsys.readouterr().out
+    assert ln.ULabel.standardize(["Setosa", "x"]) == ["setosa", "x"]
+    assert ln.ULabel.standardize(["Setosa"], return_mapping=True) == {"Setosa": "setosa"}
+    with pytest.raises(TypeError, match="text"):
+        ln.ULabel.validate([1])
+
+    ln.Feature(name="species", dtype="cat[ULabel]").save()
+    ln.Feature(name="length", dtype="float").save()
+    df = pd.DataFrame({"species": ["Setosa", "versicolor", "virginica"], "length": [1.0, 2.0, 3.0]})
+    curator = ln.Curator.from_df(df, categoricals=["species"])
+    assert curator.validate() is False
+    issue = curator.report["issues"][0]
+    assert issue["column"] == "species"
+    with pytest.raises(ln.ValidationError, match="species"):
+        curator.save_artifact(description="curated")
+    curator.standardize()
+    assert curator.df["species"].tolist() == ["setosa", "versicolor", "virginica"]
+    curator.add_new_from("species")
+    assert curator.validate() is True
+    artifact = curator.save_artifact(description="curated")
+    assert sorted(x.name for x in artifact.labels.all()) == ["setosa", "versicolor", "virginica"]
+    assert artifact.features["columns"].members[0].name == "species"
+    with pytest.raises(TypeError, match="categoricals"):
+        ln.Curator.from_df(df, categoricals={"species": 3})
+
+
+def test_records_of_another_instance_are_not_found_here(tmp_path, monkeypatch):
+    label = ln.ULabel(name="only here").save()
+    monkeypatch.setenv("LAMELLA_HOME", str(tmp_path / "other-home"))
+    ln.init(storage=tmp_path / "other")
+    a = ln.Artifact.from_df(ln.core.datasets.df_iris_in_meter_study1(), description="x").save()
+    with pytest.raises(ln.DoesNotExist, match=label.uid):
+        a.labels.add(label)

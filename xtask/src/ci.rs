@@ -116,7 +116,7 @@ fn python_tests(env: &[(&'static str, String)]) -> Result<()> {
             .env("VIRTUAL_ENV", &venv)
             // the build backend runs the venv's `maturin`
             .env("PATH", path_with(&venv.join("bin")))
-            .current_dir(&root),
+            .current_dir(root.clone()),
     )?;
     let tests = root.join("python/tests");
     run_shown(
@@ -140,7 +140,9 @@ fn python_tests(env: &[(&'static str, String)]) -> Result<()> {
 /// `PATH` with `dir` first.
 fn path_with(dir: &std::path::Path) -> std::ffi::OsString {
     let mut dirs = vec![dir.to_path_buf()];
-    dirs.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+    dirs.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
     std::env::join_paths(dirs).unwrap_or_default()
 }
 

@@ -116,7 +116,7 @@ fn python_tests(env: &[(&'static str, String)]) -> Result<()> {
             .env("VIRTUAL_ENV", &venv)
             // the build backend runs the venv's `maturin`
             .env("PATH", path_with(&venv.join("bin")))
-            .current_dir(root.clone()),
+            .current_dir(root),
     )?;
     let tests = root.join("python/tests");
     run_shown(

@@ -45,6 +45,7 @@ __all__ = [
     "ULabel",
     "User",
     "ValidationError",
+    "close",
     "connect",
     "core",
     "finish",
@@ -61,6 +62,11 @@ def init(*, storage: Any, db: str | None = None) -> None:
     and its metadata in SQLite there, or in `db` (a `postgresql://` URL); it becomes the
     current instance."""
     set_instance(_lamella.Instance.init(str(storage), db))
+
+
+def close() -> None:
+    """Closes the current instance: later calls raise until `ln.connect()` or `ln.init()`."""
+    set_instance(None)
 
 
 def connect(root: Any = None) -> None:

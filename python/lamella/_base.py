@@ -29,10 +29,15 @@ def log_all(messages: list[tuple[str, str]]) -> None:
         log(level, text)
 
 
-def set_instance(instance: _lamella.Instance) -> None:
+_closed = {"closed": False}
+
+
+def set_instance(instance: _lamella.Instance | None) -> None:
+    """Makes `instance` current; `None` closes the current one (`ln.close()`)."""
     global _current
     with _lock:
         _current = instance
+        _closed["closed"] = instance is None
 
 
 def instance() -> _lamella.Instance:
@@ -40,6 +45,10 @@ def instance() -> _lamella.Instance:
     global _current
     with _lock:
         if _current is None:
+            if _closed["closed"]:
+                raise LamellaError(
+                    "the instance is closed: ln.connect() or ln.init(storage=...) opens one"
+                )
             _current = _lamella.Instance.connect(None)
         return _current
 

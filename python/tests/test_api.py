@@ -283,3 +283,14 @@ def test_records_of_another_instance_are_not_found_here(tmp_path, monkeypatch):
     a = ln.Artifact.from_df(ln.core.datasets.df_iris_in_meter_study1(), description="x").save()
     with pytest.raises(ln.DoesNotExist, match=label.uid):
         a.labels.add(label)
+
+
+def test_a_closed_instance_is_a_clear_exception(instance):
+    label = ln.ULabel(name="before").save()
+    ln.close()
+    with pytest.raises(ln.LamellaError, match="closed"):
+        ln.ULabel.filter().count()
+    with pytest.raises(ln.LamellaError, match="closed"):
+        label.delete()
+    ln.connect(instance)
+    assert ln.ULabel.get(name="before") == label

@@ -98,13 +98,9 @@ def worker(system: str, quick: bool, repeat: int) -> dict:
             return ln.Collection(members, key=name)
 
         def trivial():
-            return ln.settings.instance.slug
+            return ln.settings.verbosity
 
-        def feature_from_df(df):
-            return [
-                ln.Feature(name=str(c), dtype="float" if df[c].dtype.kind == "f" else "str")
-                for c in df.columns
-            ]
+        feature_from_df = getattr(ln.Feature, "from_dataframe", None) or ln.Feature.from_df
 
     n = 10_000 // scale
     labels = [ln.ULabel(name=f"label {i}") for i in range(n)]
@@ -128,9 +124,11 @@ def worker(system: str, quick: bool, repeat: int) -> dict:
 
     with contextlib.redirect_stdout(io.StringIO()):
         out["describe()"] = timed(lambda: artifact.describe(), repeat)
-    out["ULabel.filter(name__startswith=…).df()"] = timed(
-        lambda: ln.ULabel.filter(name__startswith="label 12").df(), max(repeat, 5)
-    )
+    def query_df():
+        qs = ln.ULabel.filter(name__startswith="label 12")
+        return getattr(qs, "to_dataframe", qs.df)()
+
+    out["ULabel.filter(name__startswith=…).df()"] = timed(query_df, max(repeat, 5))
     members = [
         from_df(df, description=f"member {i}").save()
         for i, df in enumerate(frames(100_000 // scale, 10, seed=1))
@@ -149,7 +147,7 @@ def worker(system: str, quick: bool, repeat: int) -> dict:
     return out
 
 
-def import_connect(system: str, env: dict) -> float:
+def import_connect(system: str, env: dict, cwd: Path) -> float:
     """Median of 5 fresh processes importing the package and connecting."""
     code = (
         "import lamella as ln; ln.connect(); ln.ULabel.filter().count()"
@@ -159,7 +157,9 @@ def import_connect(system: str, env: dict) -> float:
     times = []
     for _ in range(5):
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-c", code], env=env, cwd=cwd, check=True, capture_output=True
+        )
         times.append(time.perf_counter() - t)
     return statistics.median(times)
 
@@ -187,7 +187,7 @@ def run_system(system: str, quick: bool, repeat: int) -> dict | None:
             print(f"{system} failed:\n{done.stderr[-3000:]}", file=sys.stderr)
             return None
         figures = json.loads(done.stdout.strip().splitlines()[-1])
-        figures["import + connect"] = import_connect(system, env | {"PWD": str(cwd)})
+        figures["import + connect"] = import_connect(system, env, cwd)
         return figures
 
 

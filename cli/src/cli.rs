@@ -203,6 +203,9 @@ pub enum Command {
         #[arg(long)]
         verify: bool,
     },
+    /// Bring another system's instance into this one: `import lamindb SOURCE`.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Manage labels (ULabel): create, list, hierarchies, update, synonyms, search, inspect, delete.
     #[command(subcommand)]
     Ulabel(UlabelCommand),
@@ -477,6 +480,39 @@ pub enum CollectionCommand {
         /// The collection's name (its newest trashed version) or uid.
         name: String,
     },
+}
+
+/// `lamella import …`
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import a LaminDB instance (lamindb 0.x or 1.x/2.x) into the current instance, keeping
+    /// every uid, hash, version, link and object; the source is only read. A second import
+    /// of the same instance changes nothing.
+    Lamindb {
+        /// The LaminDB instance: its storage root (the folder holding .lamindb/), its
+        /// lamin.db (or 0.x's <id>.lndb), or a postgresql:// URL (with --storage).
+        source: String,
+        /// Where its objects are (a folder or s3://bucket/prefix): required for a
+        /// PostgreSQL source, else overrides the root found.
+        #[arg(long, value_name = "ROOT")]
+        storage: Option<String>,
+        /// Read and plan only: report what would be imported, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// An artifact whose object is missing or changed: skip it, or import its record
+        /// without the object.
+        #[arg(long, value_enum, default_value_t = OnMissingArg::Skip)]
+        on_missing: OnMissingArg,
+    },
+}
+
+/// `--on-missing`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnMissingArg {
+    /// Leave the artifact out.
+    Skip,
+    /// Import its record without the object.
+    Record,
 }
 
 /// `lamella storage …`

@@ -82,6 +82,7 @@ fn new_bar(p: &Progress) -> ProgressBar {
         ProgressTask::Downloading => "downloading",
         ProgressTask::Exporting => "writing",
         ProgressTask::Verifying => "verifying",
+        ProgressTask::Importing => "importing",
     };
     let (count, total, rate) = match p.unit {
         ProgressUnit::Bytes => ("{bytes}", "{total_bytes}", "{bytes_per_sec}"),

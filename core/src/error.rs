@@ -416,6 +416,7 @@ impl Error {
                     "invalid_query"
                 }
                 lamella_schema::Error::UnsupportedUrl { .. } => "invalid_url",
+                lamella_schema::Error::Source(_) => "invalid_source",
                 _ => "database",
             },
             Error::Lineage(_) => "lineage",

@@ -52,6 +52,7 @@ pub mod datasets;
 mod describe;
 mod error;
 mod failpoint;
+mod import;
 mod instance;
 mod marker;
 mod names;
@@ -84,6 +85,7 @@ pub use describe::{
     CollectionDescription, DescribedFeature, Description, FeaturesView, Provenance, SlotFeatures,
 };
 pub use error::{Error, NoInstanceReason, Result};
+pub use import::{ImportCount, ImportOptions, ImportReport, MissingObject, OnMissing};
 pub use instance::{
     Instance, InstanceBuilder, InstanceDeletion, InstanceInfo, LAMELLA_DIR, current_handle,
 };

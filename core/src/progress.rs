@@ -20,6 +20,8 @@ pub enum ProgressTask {
     Exporting,
     /// Re-hashing stored objects (`doctor` with content verification).
     Verifying,
+    /// Bringing another system's records and objects in (`import lamindb`).
+    Importing,
 }
 
 /// What [`Progress::done`] and [`Progress::total`] count.

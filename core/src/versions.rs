@@ -60,7 +60,9 @@ pub(crate) fn family_lock<T: Versioned>(stem: &str) -> String {
     format!("{}-family:{stem}", T::NAME.to_ascii_lowercase())
 }
 
-/// Every version of the family `stem`, trash included, oldest first (by uid).
+/// Every version of the family `stem`, trash included, oldest first (by id: the order they
+/// were saved in, which is the uid order of Lamella's own versions and the only order of
+/// versions imported from LaminDB 0.x, whose uid suffixes are random).
 pub(crate) fn family<T: Versioned>(
     conn: &mut lamella_schema::Conn<'_>,
     stem: &str,
@@ -68,7 +70,7 @@ pub(crate) fn family<T: Versioned>(
     Ok(QuerySpec::new(T::REGISTRY)
         .include_trash(true)
         .filter("uid__startswith", stem)
-        .order_by("uid")
+        .order_by("id")
         .load(conn)?)
 }
 
@@ -96,9 +98,9 @@ pub(crate) fn relatest<T: Versioned>(
     let members: Vec<T> = family(conn, stem)?;
     let latest = members
         .iter()
-        .filter(|r| !r.trashed())
-        .map(|r| r.uid())
-        .max();
+        .rev()
+        .find(|r| !r.trashed())
+        .map(|r| r.uid());
     lamella_schema::set_latest(conn, T::REGISTRY, stem, latest, now())?;
     Ok(())
 }

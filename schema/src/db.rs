@@ -216,7 +216,7 @@ pub fn url_password(url: &str) -> Option<&str> {
 }
 
 /// A driver message with the raw URL and its password removed.
-fn scrub(message: &str, url: &str) -> String {
+pub(crate) fn scrub(message: &str, url: &str) -> String {
     let mut m = message.replace(url, &redact(url));
     // Very short passwords are not scrubbed letter by letter (that would garble the message);
     // the URL itself is always replaced above.

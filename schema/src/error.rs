@@ -56,6 +56,9 @@ pub enum Error {
     /// A value cannot be used for a field.
     #[error("{0}")]
     Value(String),
+    /// A LaminDB database to import cannot be read: what is wrong and what to do.
+    #[error("{0}")]
+    Source(String),
 }
 
 impl From<diesel::result::Error> for Error {

@@ -33,6 +33,7 @@ pub mod anndata;
 mod db;
 mod dtype;
 mod error;
+pub mod lamindb;
 pub mod links;
 mod models;
 mod ops;

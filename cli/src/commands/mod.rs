@@ -5,6 +5,7 @@ mod artifact;
 mod collection;
 mod curate;
 mod feature;
+mod import;
 mod instance;
 mod lineage;
 mod manual;
@@ -97,6 +98,7 @@ pub fn run(command: Command, out: &mut Out) -> Result<()> {
             min_age,
             verify,
         } => artifact::doctor(clean, min_age, verify, out),
+        Command::Import(cmd) => import::run(cmd, out),
         Command::Ulabel(cmd) => ulabel::run(cmd, out),
         Command::Feature(cmd) => feature::run(cmd, out),
         Command::Schema(cmd) => schema::run(cmd, out),

@@ -13,4 +13,4 @@ pub(crate) use features::infer_from_type;
 pub use labels::{Labels, LabelsAdded};
 pub(crate) use labels::{add_in, branch_members, lock_owner};
 pub use values::{FeatureValue, FeaturesOf, ValueMap, ValuesAdded};
-pub(crate) use values::{collect_values, decode, unknown_feature};
+pub(crate) use values::{collect_values, decode, join_external_many, unknown_feature};

@@ -711,7 +711,7 @@ fn apply(
 
 /// Puts each owner's features (`(owner, feature ids)`) into its `external` set unless one of
 /// its sets has them: owners that end with the same members share one set record, saved once.
-fn join_external_many(
+pub(crate) fn join_external_many(
     conn: &mut Conn<'_>,
     kind: Owner,
     per_owner: &[(i64, Vec<i64>)],

@@ -48,7 +48,7 @@ impl Artifacts {
         self.query()
             .include_trash()
             .filter("uid__startswith", uid.stem())
-            .order_by("uid")
+            .order_by("id")
             .all()
     }
 
@@ -62,7 +62,7 @@ impl Artifacts {
                     .query()
                     .include_trash()
                     .filter("uid__startswith", uid_or_stem)
-                    .order_by("uid")
+                    .order_by("id")
                     .all()?;
                 let stems = matches
                     .iter()

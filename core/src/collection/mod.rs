@@ -391,7 +391,7 @@ impl Collections {
         self.query()
             .include_trash()
             .filter("uid__startswith", uid.stem())
-            .order_by("uid")
+            .order_by("id")
             .all()
     }
 }

@@ -21,6 +21,16 @@ use crate::query::Query;
 
 pub use hierarchy::Relatives;
 pub(crate) use save::names_lock as names_lock_of;
+
+/// Files records inserted outside `save_all` (the LaminDB import) in the similar-name index,
+/// under the caller's transaction and names lock.
+pub(crate) fn index_inserted<T: Named>(conn: &mut lamella_schema::Conn<'_>, records: &[T]) -> crate::Result<()> {
+    if name_index::is_current::<T>(conn)? {
+        name_index::add(conn, records)
+    } else {
+        name_index::ensure::<T>(conn)
+    }
+}
 pub use save::{LabelDraft, NamedDraft};
 
 /// A record returned by `create`: either newly saved or an existing one with the same name.

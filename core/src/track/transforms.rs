@@ -98,7 +98,7 @@ impl Transforms {
     pub fn versions(&self, t: &Transform) -> Result<Vec<Transform>> {
         let uid = crate::versions::versioned::<Transform>(&t.uid)?;
         self.filter("uid__startswith", uid.stem())
-            .order_by("uid")
+            .order_by("id")
             .all()
     }
 

@@ -1,0 +1,1474 @@
+//! `import lamindb`: a LaminDB instance (0.x or 1.x/2.x, SQLite or PostgreSQL) brought into
+//! this instance with its uids, hashes, versions, annotations and lineage.
+//!
+//! The source is only read (`lamella_schema::lamindb` opens it read-only; objects are read,
+//! hard-linked or copied, never written). Registries come over in dependency order — users,
+//! storages, transforms, runs, labels, features, feature sets, artifacts (with their objects,
+//! in batches), links, collections, run inputs — each batch in one transaction with batched
+//! statements. A record whose uid exists already is the same record when its hash matches
+//! (skipped, so a second import changes nothing) and an error otherwise, found before anything
+//! is written. Each object is checked against its recorded hash before its record is written;
+//! an interrupted import leaves whole batches, and a rerun completes it.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDateTime;
+use lamella_schema::lamindb::{self, Layout, Pair, Source};
+use lamella_schema::links::Owner;
+use lamella_schema::{
+    Artifact, Collection, Dtype, Edge, Feature, FeatureSet, HashType, Hierarchy, Run, Storage,
+    StorageKind, Store, Transform, ULabel, User, Visibility,
+};
+use serde::Serialize;
+
+use crate::error::{Error, Result, io_err};
+use crate::progress::{Meter, ProgressTask, ProgressUnit};
+use crate::Instance;
+
+/// What to do with an artifact whose object is missing or differs from its recorded hash.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnMissing {
+    /// Leave the artifact out (it is reported, and counted as failed).
+    #[default]
+    Skip,
+    /// Import its record without the object (`doctor` then reports it missing).
+    Record,
+}
+
+/// How to import.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// Read and plan only: nothing is written, no object is read.
+    pub dry_run: bool,
+    /// What to do with missing or changed objects.
+    pub on_missing: OnMissing,
+    /// Where the instance's objects are (a folder or `s3://…`), for a PostgreSQL source or
+    /// to override the root found.
+    pub storage: Option<String>,
+}
+
+/// Counts of one registry.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct ImportCount {
+    /// The registry (`ULabel`, `Artifact`, …) or link kind.
+    pub registry: &'static str,
+    /// Records written.
+    pub imported: usize,
+    /// Records found in this instance already (same uid and content).
+    pub skipped: usize,
+    /// Records left out (a missing object, an unsupported kind).
+    pub failed: usize,
+}
+
+/// An object that is missing or differs from its recorded hash.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MissingObject {
+    /// The artifact's uid.
+    pub uid: String,
+    /// Its key, if any.
+    pub key: Option<String>,
+    /// Where it was looked for.
+    pub location: String,
+    /// The recorded hash.
+    pub expected: Option<String>,
+    /// The hash found (`None`: the object is missing).
+    pub found: Option<String>,
+}
+
+/// What an import did (or, with `dry_run`, would do).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportReport {
+    /// The source as given (a password removed).
+    pub source: String,
+    /// `lamindb 0.x (lnschema_core 0052_squashed)`, …
+    pub layout: String,
+    /// Where the source's objects were read from.
+    pub root: String,
+    /// Whether this was a dry run.
+    pub dry_run: bool,
+    /// Counts per registry and link kind, in import order.
+    pub registries: Vec<ImportCount>,
+    /// Objects hard-linked into this instance's storage.
+    pub linked: usize,
+    /// Objects copied (or uploaded).
+    pub copied: usize,
+    /// Bytes of the objects brought in.
+    pub bytes: u64,
+    /// Objects missing or changed.
+    pub missing: Vec<MissingObject>,
+    /// Everything else worth knowing (rebased roots, unsupported dtypes, merged users, …).
+    pub notes: Vec<String>,
+}
+
+impl ImportReport {
+    fn count(&mut self, registry: &'static str) -> &mut ImportCount {
+        if let Some(i) = self.registries.iter().position(|c| c.registry == registry) {
+            return &mut self.registries[i];
+        }
+        self.registries.push(ImportCount {
+            registry,
+            ..Default::default()
+        });
+        self.registries.last_mut().expect("just pushed")
+    }
+
+    /// Whether nothing was written (everything existed already).
+    pub fn nothing_new(&self) -> bool {
+        self.registries.iter().all(|c| c.imported == 0)
+    }
+}
+
+/// Artifacts read and written per batch (one transaction each).
+const BATCH: i64 = 2_000;
+
+/// Where the source is.
+struct Located {
+    source: Source,
+    shown: String,
+    /// The instance's root where it was found (a folder, or the `--storage` given).
+    root: Option<String>,
+}
+
+fn source_err(message: String) -> Error {
+    Error::Schema(lamella_schema::Error::Source(message))
+}
+
+/// Finds the LaminDB database of `source`: a storage root (`DIR/.lamindb/lamin.db`, or
+/// 0.x's `DIR/<id>.lndb`), the database file itself, or a `postgresql://` URL.
+fn locate(source: &str, storage: Option<&str>) -> Result<Located> {
+    if source.starts_with("postgresql://") || source.starts_with("postgres://") {
+        let root = storage.map(str::to_string).ok_or_else(|| {
+            source_err(format!(
+                "a LaminDB instance on PostgreSQL keeps its objects elsewhere: give its storage \
+                 root too (a folder or s3://bucket/prefix) for {}",
+                lamella_schema::redact(source)
+            ))
+        })?;
+        return Ok(Located {
+            source: Source::open_postgres(source)?,
+            shown: lamella_schema::redact(source),
+            root: Some(root),
+        });
+    }
+    let path = Path::new(source);
+    let (db, root) = if path.is_dir() {
+        let modern = path.join(".lamindb").join("lamin.db");
+        if modern.is_file() {
+            (modern, path.to_path_buf())
+        } else {
+            let lndb: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(io_err(path))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "lndb") && p.is_file())
+                .collect();
+            match lndb.as_slice() {
+                [one] => (one.clone(), path.to_path_buf()),
+                [] => {
+                    return Err(source_err(format!(
+                        "{source} holds no LaminDB database: expected {source}/.lamindb/lamin.db \
+                         (lamindb ≥ 0.73) or {source}/<instance id>.lndb (lamindb 0.x) — give the \
+                         instance's storage root"
+                    )));
+                }
+                many => {
+                    return Err(source_err(format!(
+                        "{source} holds {} .lndb databases: give the one to import",
+                        many.len()
+                    )));
+                }
+            }
+        }
+    } else if path.is_file() {
+        let parent = path.parent().unwrap_or(Path::new("."));
+        let root = if parent.file_name().is_some_and(|n| n == ".lamindb") {
+            parent.parent().unwrap_or(Path::new(".")).to_path_buf()
+        } else {
+            parent.to_path_buf()
+        };
+        (path.to_path_buf(), root)
+    } else {
+        return Err(source_err(format!(
+            "{source} does not exist: give a LaminDB storage root, its lamin.db, or a \
+             postgresql:// URL"
+        )));
+    };
+    let root = match storage {
+        Some(s) => s.to_string(),
+        None => std::fs::canonicalize(&root)
+            .map_err(io_err(&root))?
+            .display()
+            .to_string(),
+    };
+    Ok(Located {
+        source: Source::open_sqlite(&db)?,
+        shown: source.to_string(),
+        root: Some(root),
+    })
+}
+
+/// A LaminDB timestamp, or now when it cannot be read.
+fn ts(s: &str) -> NaiveDateTime {
+    lamindb::timestamp(s).unwrap_or_else(lamella_schema::now)
+}
+
+/// LaminDB's path of an artifact's object under its storage root.
+fn source_key(a: &lamindb::Artifact) -> String {
+    let suffix = a.suffix.clone().unwrap_or_default();
+    match (&a.key, a.key_is_virtual) {
+        (Some(k), 0) => a.real_key.clone().unwrap_or_else(|| k.clone()),
+        _ => {
+            let uid = if a.overwrite_versions == 1 && a.uid.len() > 16 {
+                &a.uid[..16]
+            } else {
+                a.uid.as_str()
+            };
+            format!(".lamindb/{uid}{suffix}")
+        }
+    }
+}
+
+/// LaminDB's dtype in Lamella's grammar; `None` with a note when there is no counterpart.
+fn map_dtype(
+    name: &str,
+    dtype: Option<&str>,
+    type_names: &HashMap<String, String>,
+    notes: &mut Vec<String>,
+) -> Dtype {
+    let raw = dtype.unwrap_or("str").trim();
+    let mapped = match raw {
+        "number" => "num".to_string(),
+        "datetime64[ns]" | "datetime64[ns, UTC]" => "datetime".to_string(),
+        "dict" | "path" | "url" | "object" => {
+            notes.push(format!(
+                "feature '{name}': dtype {raw} has no counterpart here; imported as str"
+            ));
+            "str".to_string()
+        }
+        other => {
+            // cat[ULabel[<type uid or name>]]: 2.x writes the type's uid
+            let mut s = other.to_string();
+            for (uid, type_name) in type_names {
+                s = s.replace(&format!("ULabel[{uid}]"), &format!("ULabel[{type_name}]"));
+            }
+            s
+        }
+    };
+    if mapped.contains("bionty.") || mapped.contains("cat[Record") || mapped.contains("cat[Artifact") {
+        notes.push(format!(
+            "feature '{name}': dtype {raw} names a registry Lamella does not have (unsupported \
+             registry); imported as cat"
+        ));
+        return "cat".parse().unwrap_or(Dtype::Str);
+    }
+    match mapped.parse::<Dtype>() {
+        Ok(d) => d,
+        Err(e) => {
+            notes.push(format!(
+                "feature '{name}': dtype {raw} is not understood ({e}); imported as str"
+            ));
+            Dtype::Str
+        }
+    }
+}
+
+/// Lamella's visibility of a LaminDB visibility or branch id.
+fn visibility(code: i64, what: &str, notes: &mut Vec<String>) -> Visibility {
+    match code {
+        1 => Visibility::Default,
+        0 => Visibility::Hidden,
+        -1 => Visibility::Trash,
+        other => {
+            notes.push(format!(
+                "{what} is on LaminDB branch {other}; imported into the main branch"
+            ));
+            Visibility::Default
+        }
+    }
+}
+
+/// The latest of each version family (by uid stem): the newest by id.
+fn latest_of(families: impl Iterator<Item = (String, i64)>) -> HashSet<i64> {
+    let mut newest: HashMap<String, i64> = HashMap::new();
+    for (stem, id) in families {
+        let e = newest.entry(stem).or_insert(id);
+        *e = (*e).max(id);
+    }
+    newest.into_values().collect()
+}
+
+/// Source ids to target ids, per registry.
+#[derive(Default)]
+struct Ids {
+    users: HashMap<i64, i64>,
+    transforms: HashMap<i64, i64>,
+    runs: HashMap<i64, i64>,
+    ulabels: HashMap<i64, i64>,
+    features: HashMap<i64, i64>,
+    sets: HashMap<i64, i64>,
+    artifacts: HashMap<i64, i64>,
+    collections: HashMap<i64, i64>,
+}
+
+impl Ids {
+    fn user(&self, id: i64, fallback: i64) -> i64 {
+        self.users.get(&id).copied().unwrap_or(fallback)
+    }
+}
+
+impl Instance {
+    /// Imports the LaminDB instance at `source` (a storage root, its `lamin.db` / `.lndb`, or
+    /// a `postgresql://` URL with [`ImportOptions::storage`]) into this instance.
+    pub fn import_lamindb(&self, source: &str, options: &ImportOptions) -> Result<ImportReport> {
+        let Located {
+            mut source,
+            shown,
+            root,
+        } = locate(source, options.storage.as_deref())?;
+        let root = root.unwrap_or_default();
+        let mut report = ImportReport {
+            source: shown,
+            layout: source.layout().describe(),
+            root: root.clone(),
+            dry_run: options.dry_run,
+            ..Default::default()
+        };
+        tracing::info!(layout = %report.layout, root = %root, "importing a LaminDB instance");
+        let mut ids = Ids::default();
+        self.import_users(&mut source, &mut ids, &mut report)?;
+        self.import_storages(&mut source, &root, &ids, &mut report)?;
+        self.import_transforms(&mut source, &mut ids, &mut report)?;
+        self.import_runs(&mut source, &mut ids, &mut report)?;
+        let type_names = self.import_ulabels(&mut source, &mut ids, &mut report)?;
+        self.import_features(&mut source, &mut ids, &type_names, &mut report)?;
+        self.import_feature_sets(&mut source, &mut ids, &mut report)?;
+        self.check_artifact_conflicts(&mut source)?;
+        self.import_artifacts(&mut source, &root, options, &mut ids, &mut report)?;
+        self.import_links(&mut source, &ids, &mut report)?;
+        self.import_collections(&mut source, &mut ids, &mut report)?;
+        self.import_run_inputs(&mut source, &ids, &mut report)?;
+        if report.nothing_new() && !options.dry_run {
+            report.notes.push(
+                "everything was here already: this instance was imported before, nothing changed"
+                    .into(),
+            );
+        }
+        Ok(report)
+    }
+
+    /// Existing records of `T` by uid.
+    fn existing<T: lamella_schema::Record>(&self, uids: &[String]) -> Result<HashMap<String, T>> {
+        let found: Vec<T> = self.db().with_conn(|conn| {
+            let mut all = Vec::new();
+            for chunk in uids.chunks(5_000) {
+                all.extend(lamella_schema::load_where_in::<T, _>(conn, "uid", chunk)?);
+            }
+            Ok::<_, Error>(all)
+        })?;
+        Ok(found.into_iter().map(|r| (r.uid().to_string(), r)).collect())
+    }
+
+    fn import_users(&self, src: &mut Source, ids: &mut Ids, report: &mut ImportReport) -> Result<()> {
+        let users = src.users()?;
+        let uids: Vec<String> = users.iter().map(|u| u.uid.clone()).collect();
+        let by_uid = self.existing::<User>(&uids)?;
+        let handles: Vec<String> = users.iter().map(|u| u.handle.clone()).collect();
+        let by_handle: HashMap<String, User> = self
+            .db()
+            .with_conn(|conn| lamella_schema::load_where_in::<User, _>(conn, "handle", &handles))?
+            .into_iter()
+            .map(|u| (u.handle.clone(), u))
+            .collect();
+        let mut new = Vec::new();
+        let mut new_src = Vec::new();
+        for u in &users {
+            if let Some(t) = by_uid.get(&u.uid) {
+                ids.users.insert(u.id, t.id.unwrap_or_default());
+                report.count("User").skipped += 1;
+            } else if let Some(t) = by_handle.get(&u.handle) {
+                ids.users.insert(u.id, t.id.unwrap_or_default());
+                report.count("User").skipped += 1;
+                report.notes.push(format!(
+                    "user '{}' ({}) is this instance's user '{}' ({}): records keep it as creator",
+                    u.handle, u.uid, t.handle, t.uid
+                ));
+            } else {
+                new.push(User {
+                    id: None,
+                    uid: u.uid.clone(),
+                    handle: u.handle.clone(),
+                    name: u.name.clone(),
+                    created_at: ts(&u.created_at),
+                    updated_at: ts(&u.updated_at),
+                });
+                new_src.push(u.id);
+            }
+        }
+        if !new.is_empty() && !report.dry_run {
+            self.db()
+                .transaction(|conn| User::insert_all(conn, &mut new).map_err(Error::from))?;
+        }
+        for (u, s) in new.iter().zip(new_src) {
+            ids.users.insert(s, u.id.unwrap_or(-1));
+        }
+        report.count("User").imported += new.len();
+        Ok(())
+    }
+
+    fn import_storages(
+        &self,
+        src: &mut Source,
+        root: &str,
+        ids: &Ids,
+        report: &mut ImportReport,
+    ) -> Result<()> {
+        let storages = src.storages()?;
+        let local: Vec<&lamindb::Storage> = storages
+            .iter()
+            .filter(|s| StorageKind::of_root(&s.root) == StorageKind::Local)
+            .collect();
+        let uids: Vec<String> = storages.iter().map(|s| s.uid.clone()).collect();
+        let by_uid = self.existing::<Storage>(&uids)?;
+        let roots: Vec<String> = self
+            .db()
+            .with_conn(|conn| lamella_schema::load_where_in::<Storage, _>(conn, "uid", &uids))?
+            .into_iter()
+            .map(|s| s.root)
+            .collect();
+        let me = self.user_id();
+        let mut new = Vec::new();
+        for s in &storages {
+            if by_uid.contains_key(&s.uid) {
+                report.count("Storage").skipped += 1;
+                continue;
+            }
+            let rebased = if local.len() == 1 && StorageKind::of_root(&s.root) == StorageKind::Local {
+                if s.root != root {
+                    report
+                        .notes
+                        .push(format!("storage {}: root {} rebased to {root}", s.uid, s.root));
+                }
+                root.to_string()
+            } else {
+                s.root.clone()
+            };
+            if roots.contains(&rebased) || rebased == self.storage().root {
+                report.count("Storage").skipped += 1;
+                continue;
+            }
+            let t = ts(&s.created_at);
+            new.push(Storage {
+                id: None,
+                uid: s.uid.clone(),
+                root: rebased.clone(),
+                kind: StorageKind::of_root(&rebased),
+                region: s.region.clone(),
+                description: s.description.clone(),
+                created_at: t,
+                updated_at: t,
+                created_by_id: ids.user(s.created_by_id, me),
+                run_id: None,
+                instance_uid: s.instance_uid.clone(),
+            });
+        }
+        if !new.is_empty() && !report.dry_run {
+            self.db()
+                .transaction(|conn| Storage::insert_all(conn, &mut new).map_err(Error::from))?;
+        }
+        report.count("Storage").imported += new.len();
+        Ok(())
+    }
+
+    fn import_transforms(
+        &self,
+        src: &mut Source,
+        ids: &mut Ids,
+        report: &mut ImportReport,
+    ) -> Result<()> {
+        let transforms = src.transforms()?;
+        let core = matches!(src.layout(), Layout::Core { .. });
+        let me = self.user_id();
+        // 0.x transform uids are 12-character stems: LaminDB's own migration appended "0000"
+        let uid_of = |t: &lamindb::Transform| -> String {
+            if t.uid.len() == 12 {
+                format!("{}0000", t.uid)
+            } else {
+                t.uid.clone()
+            }
+        };
+        let latest = latest_of(
+            transforms
+                .iter()
+                .map(|t| (uid_of(t).chars().take(12).collect(), t.id)),
+        );
+        let uids: Vec<String> = transforms.iter().map(uid_of).collect();
+        let by_uid = self.existing::<Transform>(&uids)?;
+        let mut new = Vec::new();
+        let mut new_src = Vec::new();
+        let mut widened = 0;
+        for t in &transforms {
+            let uid = uid_of(t);
+            if let Some(found) = by_uid.get(&uid) {
+                ids.transforms.insert(t.id, found.id.unwrap_or_default());
+                report.count("Transform").skipped += 1;
+                continue;
+            }
+            if uid != t.uid {
+                widened += 1;
+            }
+            let name = t
+                .name
+                .clone()
+                .or_else(|| t.key.clone())
+                .unwrap_or_else(|| uid.clone());
+            let mut kind = t.kind.clone().unwrap_or_else(|| "pipeline".into());
+            if !lamella_schema::TRANSFORM_KINDS.contains(&kind.as_str()) {
+                report.notes.push(format!(
+                    "transform '{name}': LaminDB kind '{kind}' imported as pipeline"
+                ));
+                kind = "pipeline".into();
+            }
+            new.push(Transform {
+                id: None,
+                uid,
+                name,
+                key: t.key.clone(),
+                description: t.description.clone(),
+                kind,
+                version: t.version.clone(),
+                is_latest: if core || t.is_latest < 0 {
+                    latest.contains(&t.id)
+                } else {
+                    t.is_latest == 1
+                },
+                reference: t.reference.clone(),
+                reference_type: t.reference_type.clone(),
+                created_at: ts(&t.created_at),
+                updated_at: ts(&t.updated_at),
+                created_by_id: ids.user(t.created_by_id, me),
+            });
+            new_src.push(t.id);
+        }
+        if widened > 0 {
+            report.notes.push(format!(
+                "{widened} transform uid(s) of 12 characters got the version suffix 0000, as \
+                 LaminDB's own migration gave them"
+            ));
+        }
+        let parents = src.transform_parents()?;
+        if !report.dry_run {
+            self.db().transaction(|conn| {
+                Transform::insert_all(conn, &mut new)?;
+                for (t, s) in new.iter().zip(&new_src) {
+                    ids.transforms.insert(*s, t.id.unwrap_or_default());
+                }
+                let edges = edges(&parents, &ids.transforms);
+                lamella_schema::insert_edges(conn, Hierarchy::Transform, &edges)?;
+                Ok::<_, Error>(())
+            })?;
+        }
+        report.count("Transform").imported += new.len();
+        Ok(())
+    }
+
+    fn import_runs(&self, src: &mut Source, ids: &mut Ids, report: &mut ImportReport) -> Result<()> {
+        let runs = src.runs()?;
+        let uids: Vec<String> = runs.iter().map(|r| r.uid.clone()).collect();
+        let by_uid = self.existing::<Run>(&uids)?;
+        let me = self.user_id();
+        let mut new = Vec::new();
+        let mut new_src = Vec::new();
+        for r in &runs {
+            if let Some(found) = by_uid.get(&r.uid) {
+                ids.runs.insert(r.id, found.id.unwrap_or_default());
+                report.count("Run").skipped += 1;
+                continue;
+            }
+            let Some(&transform_id) = ids.transforms.get(&r.transform_id) else {
+                if report.dry_run {
+                    report.count("Run").imported += 1;
+                } else {
+                    report.count("Run").failed += 1;
+                    report
+                        .notes
+                        .push(format!("run {}: its transform is missing; left out", r.uid));
+                }
+                continue;
+            };
+            new.push(Run {
+                id: None,
+                uid: r.uid.clone(),
+                transform_id,
+                started_at: ts(&r.started_at),
+                finished_at: r.finished_at.as_deref().and_then(lamindb::timestamp),
+                is_consecutive: r.is_consecutive.map(|b| b == 1),
+                reference: r.reference.clone(),
+                reference_type: r.reference_type.clone(),
+                created_at: ts(&r.created_at),
+                created_by_id: ids.user(r.created_by_id, me),
+                environment: None,
+            });
+            new_src.push(r.id);
+        }
+        if !new.is_empty() && !report.dry_run {
+            self.db()
+                .transaction(|conn| Run::insert_all(conn, &mut new).map_err(Error::from))?;
+        }
+        for (r, s) in new.iter().zip(new_src) {
+            ids.runs.insert(s, r.id.unwrap_or_default());
+        }
+        report.count("Run").imported += new.len();
+        Ok(())
+    }
+
+    /// Labels, their parents, and 2.x types (a type becomes the parent of its members).
+    /// Returns the types' names by uid (for `cat[ULabel[<uid>]]` dtypes).
+    fn import_ulabels(
+        &self,
+        src: &mut Source,
+        ids: &mut Ids,
+        report: &mut ImportReport,
+    ) -> Result<HashMap<String, String>> {
+        let labels = src.ulabels()?;
+        let type_names: HashMap<String, String> = labels
+            .iter()
+            .filter(|l| l.is_type == 1)
+            .map(|l| (l.uid.clone(), l.name.clone()))
+            .collect();
+        let uids: Vec<String> = labels.iter().map(|l| l.uid.clone()).collect();
+        let by_uid = self.existing::<ULabel>(&uids)?;
+        let me = self.user_id();
+        let mut new = Vec::new();
+        let mut new_src = Vec::new();
+        let mut names: HashMap<&str, usize> = HashMap::new();
+        for l in &labels {
+            *names.entry(l.name.as_str()).or_default() += 1;
+            if let Some(found) = by_uid.get(&l.uid) {
+                ids.ulabels.insert(l.id, found.id.unwrap_or_default());
+                report.count("ULabel").skipped += 1;
+                continue;
+            }
+            new.push(ULabel {
+                id: None,
+                uid: l.uid.clone(),
+                name: l.name.clone(),
+                description: l.description.clone(),
+                reference: l.reference.clone(),
+                reference_type: l.reference_type.clone(),
+                created_at: ts(&l.created_at),
+                updated_at: ts(&l.updated_at),
+                created_by_id: ids.user(l.created_by_id, me),
+                run_id: None,
+                synonyms: None,
+            });
+            new_src.push(l.id);
+        }
+        let shared: Vec<&str> = names
+            .iter()
+            .filter(|(_, n)| **n > 1)
+            .map(|(name, _)| *name)
+            .collect();
+        if !shared.is_empty() {
+            report.notes.push(format!(
+                "{} label names are used by more than one LaminDB label (kept as separate \
+                 labels): {}",
+                shared.len(),
+                shared.iter().take(10).map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        let mut pairs = src.ulabel_parents()?;
+        // a 2.x type is the parent of its members
+        pairs.extend(labels.iter().filter_map(|l| {
+            l.type_id.map(|t| Pair { a: l.id, b: t })
+        }));
+        if !report.dry_run {
+            self.db().transaction(|conn| {
+                conn.lock(&[crate::registry::names_lock_of::<ULabel>()])?;
+                ULabel::insert_all(conn, &mut new)?;
+                crate::registry::index_inserted(conn, &new)?;
+                for (l, s) in new.iter().zip(&new_src) {
+                    ids.ulabels.insert(*s, l.id.unwrap_or_default());
+                }
+                lamella_schema::insert_edges(conn, Hierarchy::ULabel, &edges(&pairs, &ids.ulabels))?;
+                Ok::<_, Error>(())
+            })?;
+        }
+        report.count("ULabel").imported += new.len();
+        Ok(type_names)
+    }
+
+    fn import_features(
+        &self,
+        src: &mut Source,
+        ids: &mut Ids,
+        type_names: &HashMap<String, String>,
+        report: &mut ImportReport,
+    ) -> Result<()> {
+        let features = src.features()?;
+        let uids: Vec<String> = features.iter().map(|f| f.uid.clone()).collect();
+        let by_uid = self.existing::<Feature>(&uids)?;
+        let me = self.user_id();
+        let mut new = Vec::new();
+        let mut new_src = Vec::new();
+        for f in &features {
+            if let Some(found) = by_uid.get(&f.uid) {
+                ids.features.insert(f.id, found.id.unwrap_or_default());
+                report.count("Feature").skipped += 1;
+                continue;
+            }
+            let dtype = map_dtype(&f.name, f.dtype.as_deref(), type_names, &mut report.notes);
+            new.push(Feature {
+                id: None,
+                uid: f.uid.clone(),
+                name: f.name.clone(),
+                dtype,
+                unit: f.unit.clone(),
+                description: f.description.clone(),
+                synonyms: f.synonyms.clone().filter(|s| !s.is_empty()),
+                created_at: ts(&f.created_at),
+                updated_at: ts(&f.updated_at),
+                created_by_id: ids.user(f.created_by_id, me),
+                run_id: None,
+                min_value: None,
+                max_value: None,
+                pattern: None,
+                nullable: f.nullable.is_none_or(|n| n == 1),
+            });
+            new_src.push(f.id);
+        }
+        if !report.dry_run {
+            self.db().transaction(|conn| {
+                conn.lock(&[crate::registry::names_lock_of::<Feature>()])?;
+                Feature::insert_all(conn, &mut new)?;
+                crate::registry::index_inserted(conn, &new)?;
+                Ok::<_, Error>(())
+            })?;
+        }
+        for (f, s) in new.iter().zip(new_src) {
+            ids.features.insert(s, f.id.unwrap_or_default());
+        }
+        report.count("Feature").imported += new.len();
+        Ok(())
+    }
+
+    fn import_feature_sets(
+        &self,
+        src: &mut Source,
+        ids: &mut Ids,
+        report: &mut ImportReport,
+    ) -> Result<()> {
+        let sets = src.feature_sets()?;
+        let members = src.feature_set_members()?;
+        let mut of: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        for m in &members {
+            if let Some(f) = ids.features.get(&m.b) {
+                of.entry(m.a).or_default().push(*f);
+            }
+        }
+        let uids: Vec<String> = sets.iter().map(|s| s.uid.clone()).collect();
+        let by_uid = self.existing::<FeatureSet>(&uids)?;
+        let hashes: Vec<String> = sets.iter().filter_map(|s| s.hash.clone()).collect();
+        let by_hash: HashMap<String, FeatureSet> = self
+            .db()
+            .with_conn(|conn| lamella_schema::load_where_in::<FeatureSet, _>(conn, "hash", &hashes))?
+            .into_iter()
+            .map(|s| (s.hash.clone(), s))
+            .collect();
+        let me = self.user_id();
+        let mut new = Vec::new();
+        let mut new_src = Vec::new();
+        for s in &sets {
+            if let Some(found) = by_uid.get(&s.uid) {
+                ids.sets.insert(s.id, found.id.unwrap_or_default());
+                report.count("FeatureSet").skipped += 1;
+                continue;
+            }
+            let registry = s.registry.clone().unwrap_or_else(|| "Feature".into());
+            if registry != "Feature" {
+                report.count("FeatureSet").failed += 1;
+                report.notes.push(format!(
+                    "feature set {}: its members are {registry} records (unsupported registry); \
+                     left out",
+                    s.uid
+                ));
+                continue;
+            }
+            let hash = s.hash.clone().unwrap_or_default();
+            if let Some(found) = by_hash.get(&hash) {
+                ids.sets.insert(s.id, found.id.unwrap_or_default());
+                report.count("FeatureSet").skipped += 1;
+                report.notes.push(format!(
+                    "feature set {} has the members of {} here: links use that one",
+                    s.uid, found.uid
+                ));
+                continue;
+            }
+            let n = of.get(&s.id).map(Vec::len).unwrap_or(0);
+            let t = ts(&s.created_at);
+            new.push(FeatureSet {
+                id: None,
+                uid: s.uid.clone(),
+                name: s.name.clone(),
+                n: i32::try_from(n).unwrap_or(i32::MAX),
+                dtype: s.dtype.as_deref().and_then(|d| d.parse().ok()),
+                registry,
+                hash,
+                created_at: t,
+                updated_at: t,
+                created_by_id: ids.user(s.created_by_id, me),
+                run_id: None,
+            });
+            new_src.push(s.id);
+        }
+        if !report.dry_run {
+            self.db().transaction(|conn| {
+                FeatureSet::insert_all(conn, &mut new)?;
+                for (set, s) in new.iter().zip(&new_src) {
+                    let id = set.id.unwrap_or_default();
+                    ids.sets.insert(*s, id);
+                    let mut m = of.get(s).cloned().unwrap_or_default();
+                    let mut seen = HashSet::new();
+                    m.retain(|f| seen.insert(*f));
+                    lamella_schema::insert_feature_set_members(conn, id, &m)?;
+                }
+                Ok::<_, Error>(())
+            })?;
+        }
+        report.count("FeatureSet").imported += new.len();
+        Ok(())
+    }
+
+    /// Refuses, before anything is written, artifacts and collections whose uid exists here
+    /// with other content.
+    fn check_artifact_conflicts(&self, src: &mut Source) -> Result<()> {
+        let mut clashes = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = src.artifacts(after, BATCH)?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            let uids: Vec<String> = page.iter().map(|a| a.uid.clone()).collect();
+            let found = self.existing::<Artifact>(&uids)?;
+            for a in &page {
+                if let Some(t) = found.get(&a.uid)
+                    && t.hash != a.hash
+                {
+                    clashes.push(format!(
+                        "artifact {} (hash {} here, {} in LaminDB)",
+                        a.uid,
+                        t.hash.as_deref().unwrap_or("none"),
+                        a.hash.as_deref().unwrap_or("none")
+                    ));
+                }
+            }
+        }
+        let collections = src.collections()?;
+        let uids: Vec<String> = collections.iter().map(|c| c.uid.clone()).collect();
+        let found = self.existing::<Collection>(&uids)?;
+        for c in &collections {
+            if let Some(t) = found.get(&c.uid)
+                && t.hash != c.hash
+            {
+                clashes.push(format!(
+                    "collection {} (hash {} here, {} in LaminDB)",
+                    c.uid,
+                    t.hash.as_deref().unwrap_or("none"),
+                    c.hash.as_deref().unwrap_or("none")
+                ));
+            }
+        }
+        if clashes.is_empty() {
+            return Ok(());
+        }
+        let n = clashes.len();
+        clashes.truncate(10);
+        Err(Error::Conflict {
+            message: format!(
+                "{n} uid(s) of the LaminDB instance exist here with other content, so nothing \
+                 was imported: {}{}",
+                clashes.join("; "),
+                if n > 10 { "; …" } else { "" }
+            ),
+        })
+    }
+
+    fn import_artifacts(
+        &self,
+        src: &mut Source,
+        root: &str,
+        options: &ImportOptions,
+        ids: &mut Ids,
+        report: &mut ImportReport,
+    ) -> Result<()> {
+        let total = src.count("artifact")?;
+        let core = matches!(src.layout(), Layout::Core { .. });
+        // 0.x keeps no is_latest: the newest of each family (uid stem) is, by id
+        let latest = if core {
+            let mut stems = Vec::new();
+            let mut after = 0;
+            loop {
+                let page = src.artifacts(after, BATCH * 5)?;
+                let Some(last) = page.last() else { break };
+                after = last.id;
+                stems.extend(page.iter().map(|a| (a.uid.chars().take(16).collect::<String>(), a.id)));
+            }
+            latest_of(stems.into_iter())
+        } else {
+            HashSet::new()
+        };
+        let source_store = if options.dry_run {
+            None
+        } else {
+            Some(lamella_storage::Store::open(root)?)
+        };
+        let target = self.storage();
+        let target_store = self.store_for(&target)?;
+        let target_id = target.id.unwrap_or_default();
+        let meter = Meter::new(self, ProgressTask::Importing, ProgressUnit::Files, total.max(0) as u64);
+        let me = self.user_id();
+        let mut after = 0;
+        loop {
+            let page = src.artifacts(after, BATCH)?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            let uids: Vec<String> = page.iter().map(|a| a.uid.clone()).collect();
+            let found = self.existing::<Artifact>(&uids)?;
+            let mut rows = Vec::new();
+            let mut rows_src = Vec::new();
+            for a in &page {
+                meter.add(1);
+                if let Some(t) = found.get(&a.uid) {
+                    ids.artifacts.insert(a.id, t.id.unwrap_or_default());
+                    report.count("Artifact").skipped += 1;
+                    continue;
+                }
+                let mut notes = Vec::new();
+                let hash_type = match a.hash_type.as_deref() {
+                    None => None,
+                    Some(h) => match h.parse::<HashType>() {
+                        Ok(h) => Some(h),
+                        Err(_) => {
+                            notes.push(format!(
+                                "artifact {}: hash type {h} is not one Lamella computes; kept \
+                                 without it",
+                                a.uid
+                            ));
+                            None
+                        }
+                    },
+                };
+                let record = Artifact {
+                    id: None,
+                    uid: a.uid.clone(),
+                    storage_id: target_id,
+                    key: a.key.clone(),
+                    suffix: a.suffix.clone().unwrap_or_default(),
+                    accessor: a.accessor.clone(),
+                    description: a.description.clone(),
+                    size: a.size,
+                    hash: a.hash.clone(),
+                    hash_type,
+                    n_objects: a.n_objects,
+                    n_observations: a.n_observations,
+                    version: a.version.clone(),
+                    is_latest: if a.is_latest < 0 {
+                        latest.contains(&a.id)
+                    } else {
+                        a.is_latest == 1
+                    },
+                    visibility: visibility(a.visibility, &format!("artifact {}", a.uid), &mut notes),
+                    key_is_virtual: a.key.is_none() || a.key_is_virtual == 1,
+                    transform_id: a.transform_id.and_then(|t| ids.transforms.get(&t).copied()),
+                    run_id: a.run_id.and_then(|r| ids.runs.get(&r).copied()),
+                    created_at: ts(&a.created_at),
+                    updated_at: ts(&a.updated_at),
+                    created_by_id: ids.user(a.created_by_id, me),
+                };
+                report.notes.extend(notes);
+                if let Some(store) = &source_store {
+                    let from = source_key(a);
+                    match self.bring_object(store, &from, &record, &target_store) {
+                        Ok(Brought { bytes, linked }) => {
+                            report.bytes += bytes;
+                            if linked {
+                                report.linked += 1;
+                            } else {
+                                report.copied += 1;
+                            }
+                        }
+                        Err(found) => {
+                            report.missing.push(MissingObject {
+                                uid: a.uid.clone(),
+                                key: a.key.clone(),
+                                location: format!("{}/{from}", root.trim_end_matches('/')),
+                                expected: a.hash.clone(),
+                                found,
+                            });
+                            if options.on_missing == OnMissing::Skip {
+                                report.count("Artifact").failed += 1;
+                                continue;
+                            }
+                        }
+                    }
+                }
+                rows.push(record);
+                rows_src.push(a.id);
+            }
+            if !options.dry_run && !rows.is_empty() {
+                self.db()
+                    .transaction(|conn| Artifact::insert_all(conn, &mut rows).map_err(Error::from))?;
+            }
+            for (r, s) in rows.iter().zip(rows_src) {
+                ids.artifacts.insert(s, r.id.unwrap_or(-s));
+            }
+            report.count("Artifact").imported += rows.len();
+        }
+        Ok(())
+    }
+
+    /// Label links, feature-set slots and feature values of artifacts (and collections'
+    /// label links), batched; existing links are kept, so a rerun adds only what is missing.
+    fn import_links(&self, src: &mut Source, ids: &Ids, report: &mut ImportReport) -> Result<()> {
+        let me = self.user_id();
+        // each artifact's features through labels and values: they join its `external` set
+        let mut features_of: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        let mut after = 0;
+        loop {
+            let page = src.label_links(false, after, 10_000)?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            let rows: Vec<(i64, i64, Option<i64>)> = page
+                .iter()
+                .filter_map(|l| {
+                    Some((
+                        *ids.artifacts.get(&l.owner_id)?,
+                        *ids.ulabels.get(&l.ulabel_id)?,
+                        match l.feature_id {
+                            Some(f) => Some(*ids.features.get(&f)?),
+                            None => None,
+                        },
+                    ))
+                })
+                .collect();
+            for (o, _, f) in &rows {
+                if let Some(f) = f {
+                    features_of.entry(*o).or_default().push(*f);
+                }
+            }
+            let left_out = page.len() - rows.len();
+            if !report.dry_run && !rows.is_empty() {
+                let new = self.db().transaction(|conn| {
+                    lamella_schema::links::link_ulabels_many(conn, Owner::Artifact(0), &rows, me)
+                        .map_err(Error::from)
+                })?;
+                report.count("label link").imported += new;
+                report.count("label link").skipped += rows.len() - new;
+            } else {
+                report.count("label link").imported += rows.len();
+            }
+            report.count("label link").failed += left_out;
+        }
+        // feature sets by slot
+        let slots = src.slot_links()?;
+        let mut by_slot: BTreeMap<String, Vec<(i64, Option<i64>)>> = BTreeMap::new();
+        for s in slots.iter().filter(|s| s.owner == "a") {
+            let (Some(o), Some(set)) = (ids.artifacts.get(&s.owner_id), ids.sets.get(&s.set_id)) else {
+                report.count("feature set link").failed += 1;
+                continue;
+            };
+            by_slot
+                .entry(s.slot.clone().unwrap_or_else(|| "columns".into()))
+                .or_default()
+                .push((*o, Some(*set)));
+        }
+        for (slot, rows) in &by_slot {
+            if !report.dry_run {
+                self.db().transaction(|conn| {
+                    lamella_schema::links::set_slot_many(conn, Owner::Artifact(0), slot, rows)
+                        .map_err(Error::from)
+                })?;
+            }
+            report.count("feature set link").imported += rows.len();
+        }
+        self.import_values(src, ids, &mut features_of, report)?;
+        if !report.dry_run && !features_of.is_empty() {
+            let per_owner: Vec<(i64, Vec<i64>)> = features_of
+                .into_iter()
+                .map(|(o, mut f)| {
+                    f.sort_unstable();
+                    f.dedup();
+                    (o, f)
+                })
+                .collect();
+            for chunk in per_owner.chunks(BATCH as usize) {
+                self.db().transaction(|conn| {
+                    let mut out = crate::annotate::ValuesAdded::default();
+                    crate::annotate::join_external_many(conn, Owner::Artifact(0), chunk, me, &mut out)
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn import_values(
+        &self,
+        src: &mut Source,
+        ids: &Ids,
+        features_of: &mut BTreeMap<i64, Vec<i64>>,
+        report: &mut ImportReport,
+    ) -> Result<()> {
+        let values = src.values()?;
+        if values.is_empty() {
+            return Ok(());
+        }
+        let features: HashMap<i64, Feature> = {
+            let fids: Vec<i64> = ids.features.values().copied().collect();
+            self.db()
+                .with_conn(|conn| lamella_schema::load_by_ids::<Feature>(conn, &fids))?
+                .into_iter()
+                .filter_map(|f| Some((f.id?, f)))
+                .collect()
+        };
+        let mut stored = Vec::new();
+        let mut owners = Vec::new();
+        for v in &values {
+            let (Some(owner), Some(f)) = (
+                ids.artifacts.get(&v.artifact_id),
+                v.feature_id
+                    .and_then(|f| ids.features.get(&f))
+                    .and_then(|f| features.get(f)),
+            ) else {
+                report.count("feature value").failed += 1;
+                continue;
+            };
+            let json: serde_json::Value = serde_json::from_str(&v.value).unwrap_or(serde_json::Value::Null);
+            let value = json_value(&json);
+            match lamella_schema::values::typed(&f.name, &f.dtype, &value) {
+                Ok(typed) => {
+                    features_of.entry(*owner).or_default().push(f.id.unwrap_or_default());
+                    for t in typed.into_iter().flatten() {
+                        stored.push((f.id.unwrap_or_default(), t));
+                        owners.push(*owner);
+                    }
+                }
+                Err(e) => {
+                    report.count("feature value").failed += 1;
+                    report.notes.push(format!("feature value of '{}': {e}; left out", f.name));
+                }
+            }
+        }
+        if !report.dry_run && !stored.is_empty() {
+            let me = self.user_id();
+            self.db().transaction(|conn| {
+                let value_ids = lamella_schema::values::ensure_values(conn, &stored, me)?;
+                let links: Vec<(i64, i64)> = owners.iter().copied().zip(value_ids).collect();
+                lamella_schema::values::link_values(conn, Owner::Artifact(0), &links)?;
+                Ok::<_, Error>(())
+            })?;
+        }
+        report.count("feature value").imported += stored.len();
+        Ok(())
+    }
+
+    fn import_collections(
+        &self,
+        src: &mut Source,
+        ids: &mut Ids,
+        report: &mut ImportReport,
+    ) -> Result<()> {
+        let collections = src.collections()?;
+        let members = src.collection_members()?;
+        let core = matches!(src.layout(), Layout::Core { .. });
+        let latest = latest_of(
+            collections
+                .iter()
+                .map(|c| (c.uid.chars().take(16).collect(), c.id)),
+        );
+        let uids: Vec<String> = collections.iter().map(|c| c.uid.clone()).collect();
+        let by_uid = self.existing::<Collection>(&uids)?;
+        let me = self.user_id();
+        let mut of: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        for m in &members {
+            of.entry(m.a).or_default().push(m.b);
+        }
+        for c in &collections {
+            if let Some(found) = by_uid.get(&c.uid) {
+                ids.collections.insert(c.id, found.id.unwrap_or_default());
+                report.count("Collection").skipped += 1;
+                continue;
+            }
+            let source_members = of.get(&c.id).cloned().unwrap_or_default();
+            let mapped: Vec<i64> = source_members
+                .iter()
+                .filter_map(|a| ids.artifacts.get(a).copied())
+                .collect();
+            if mapped.len() != source_members.len() {
+                report.count("Collection").failed += 1;
+                report.notes.push(format!(
+                    "collection '{}' ({}): {} of its {} artifacts were not imported; left out",
+                    c.name,
+                    c.uid,
+                    source_members.len() - mapped.len(),
+                    source_members.len()
+                ));
+                continue;
+            }
+            let mut notes = Vec::new();
+            let mut row = vec![Collection {
+                id: None,
+                uid: c.uid.clone(),
+                name: c.name.clone(),
+                description: c.description.clone(),
+                hash: c.hash.clone(),
+                version: c.version.clone(),
+                is_latest: if core || c.is_latest < 0 {
+                    latest.contains(&c.id)
+                } else {
+                    c.is_latest == 1
+                },
+                visibility: visibility(c.visibility, &format!("collection {}", c.uid), &mut notes),
+                reference: c.reference.clone(),
+                reference_type: c.reference_type.clone(),
+                transform_id: c.transform_id.and_then(|t| ids.transforms.get(&t).copied()),
+                run_id: c.run_id.and_then(|r| ids.runs.get(&r).copied()),
+                created_at: ts(&c.created_at),
+                updated_at: ts(&c.updated_at),
+                created_by_id: ids.user(c.created_by_id, me),
+            }];
+            report.notes.extend(notes);
+            if !report.dry_run {
+                self.db().transaction(|conn| {
+                    Collection::insert_all(conn, &mut row)?;
+                    let id = row[0].id.unwrap_or_default();
+                    lamella_schema::links::insert_collection_members(conn, id, &mapped)?;
+                    Ok::<_, Error>(())
+                })?;
+            }
+            ids.collections.insert(c.id, row[0].id.unwrap_or(-c.id));
+            report.count("Collection").imported += 1;
+        }
+        // the collections' labels and feature sets
+        let mut after = 0;
+        let mut label_rows = Vec::new();
+        loop {
+            let page = src.label_links(true, after, 10_000)?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            label_rows.extend(page.iter().filter_map(|l| {
+                Some((
+                    *ids.collections.get(&l.owner_id)?,
+                    *ids.ulabels.get(&l.ulabel_id)?,
+                    match l.feature_id {
+                        Some(f) => Some(*ids.features.get(&f)?),
+                        None => None,
+                    },
+                ))
+            }));
+        }
+        let mut by_slot: BTreeMap<String, Vec<(i64, Option<i64>)>> = BTreeMap::new();
+        for s in src.slot_links()?.iter().filter(|s| s.owner == "c") {
+            if let (Some(o), Some(set)) = (ids.collections.get(&s.owner_id), ids.sets.get(&s.set_id)) {
+                by_slot
+                    .entry(s.slot.clone().unwrap_or_else(|| "columns".into()))
+                    .or_default()
+                    .push((*o, Some(*set)));
+            }
+        }
+        if !report.dry_run {
+            self.db().transaction(|conn| {
+                let new = lamella_schema::links::link_ulabels_many(
+                    conn,
+                    Owner::Collection(0),
+                    &label_rows,
+                    me,
+                )?;
+                for (slot, rows) in &by_slot {
+                    lamella_schema::links::set_slot_many(conn, Owner::Collection(0), slot, rows)?;
+                }
+                report.count("label link").imported += new;
+                Ok::<_, Error>(())
+            })?;
+        }
+        Ok(())
+    }
+
+    fn import_run_inputs(&self, src: &mut Source, ids: &Ids, report: &mut ImportReport) -> Result<()> {
+        let (artifacts, collections) = src.run_inputs()?;
+        let mut per_run: BTreeMap<i64, (Vec<i64>, Vec<i64>)> = BTreeMap::new();
+        for p in &artifacts {
+            if let (Some(r), Some(a)) = (ids.runs.get(&p.a), ids.artifacts.get(&p.b)) {
+                per_run.entry(*r).or_default().0.push(*a);
+            } else {
+                report.count("run input").failed += 1;
+            }
+        }
+        for p in &collections {
+            if let (Some(r), Some(c)) = (ids.runs.get(&p.a), ids.collections.get(&p.b)) {
+                per_run.entry(*r).or_default().1.push(*c);
+            } else {
+                report.count("run input").failed += 1;
+            }
+        }
+        let mut new = 0;
+        let total: usize = per_run.values().map(|(a, c)| a.len() + c.len()).sum();
+        if !report.dry_run {
+            self.db().transaction(|conn| {
+                for (run, (a, c)) in &per_run {
+                    new += lamella_schema::links::add_run_inputs(conn, *run, a, c)?;
+                }
+                Ok::<_, Error>(())
+            })?;
+        } else {
+            new = total;
+        }
+        report.count("run input").imported += new;
+        report.count("run input").skipped += total - new;
+        Ok(())
+    }
+
+    /// Brings one object from the source store into this instance's storage at the
+    /// record's object key, after checking its hash: a hard link when both are local folders
+    /// (on one filesystem), else a copy or upload. `Err(found hash)` when the object is
+    /// missing (`None`) or differs.
+    fn bring_object(
+        &self,
+        source: &lamella_storage::Store,
+        from: &str,
+        record: &Artifact,
+        target: &lamella_storage::Store,
+    ) -> std::result::Result<Brought, Option<String>> {
+        let to = crate::artifact::object_key(record);
+        let folder = record.suffix.is_empty() && record.n_objects.is_some();
+        // the object as a local path: the source's own file, or a download into the cache
+        let staged;
+        let local = match source.local_path(from) {
+            Some(p) => p,
+            None => {
+                staged = self.cache_dir().join("import").join(&record.uid);
+                if folder {
+                    let objects = source.list(from).map_err(|_| None)?;
+                    if objects.is_empty() {
+                        return Err(None);
+                    }
+                    for o in objects {
+                        let rel = o.key.strip_prefix(from).unwrap_or(&o.key).trim_start_matches('/');
+                        let dest = staged.join(rel);
+                        if let Some(parent) = dest.parent() {
+                            std::fs::create_dir_all(parent).map_err(|_| None)?;
+                        }
+                        source.get_to_file(&o.key, &dest).map_err(|_| None)?;
+                    }
+                } else {
+                    if let Some(parent) = staged.parent() {
+                        std::fs::create_dir_all(parent).map_err(|_| None)?;
+                    }
+                    source.get_to_file(from, &staged).map_err(|_| None)?;
+                }
+                staged.clone()
+            }
+        };
+        if !local.exists() {
+            return Err(None);
+        }
+        let (hash, size) = if folder {
+            let walk = lamella_storage::walk_folder(&local).map_err(|_| None)?;
+            let h = lamella_storage::hash_walk(&walk).map_err(|_| None)?;
+            (h.hash, h.size)
+        } else {
+            let h = lamella_storage::hash_file(&local).map_err(|_| None)?;
+            (h.hash, h.size)
+        };
+        if Some(&hash) != record.hash.as_ref() {
+            return Err(Some(hash));
+        }
+        let linked = place(&local, &to, folder, target).map_err(|e| {
+            tracing::warn!(uid = %record.uid, error = %e, "placing an imported object failed");
+            Some(format!("not stored: {e}"))
+        })?;
+        if source.local_path(from).is_none() {
+            let _ = if folder {
+                std::fs::remove_dir_all(&local)
+            } else {
+                std::fs::remove_file(&local)
+            };
+        }
+        Ok(Brought { bytes: size, linked })
+    }
+}
+
+/// What placing one object took.
+struct Brought {
+    bytes: u64,
+    linked: bool,
+}
+
+/// Puts the local file or folder `local` at `key` in `target`: hard links when the target is
+/// a local folder on the same filesystem, copies or uploads otherwise. Returns whether it
+/// linked.
+fn place(local: &Path, key: &str, folder: bool, target: &lamella_storage::Store) -> Result<bool> {
+    let files: Vec<(PathBuf, String)> = if folder {
+        lamella_storage::walk_folder(local)?
+            .files
+            .iter()
+            .map(|f| (f.path.clone(), format!("{key}/{}", f.rel)))
+            .collect()
+    } else {
+        vec![(local.to_path_buf(), key.to_string())]
+    };
+    let mut linked = true;
+    for (path, k) in files {
+        match target.local_path(&k) {
+            Some(dest) => {
+                if let Some(parent) = dest.parent() {
+                    std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+                }
+                if dest.exists() {
+                    // a rerun: the object is there (its hash was checked at the source)
+                    continue;
+                }
+                if std::fs::hard_link(&path, &dest).is_err() {
+                    linked = false;
+                    let tmp = dest.with_extension(format!("{}.importing", std::process::id()));
+                    std::fs::copy(&path, &tmp).map_err(io_err(&tmp))?;
+                    std::fs::rename(&tmp, &dest).map_err(io_err(&dest))?;
+                }
+            }
+            None => {
+                linked = false;
+                target.put_file(&k, &path)?;
+            }
+        }
+    }
+    Ok(linked)
+}
+
+/// `(child, parent)` pairs of source ids as edges of target ids (pairs with an id not
+/// imported are left out).
+fn edges(pairs: &[Pair], ids: &HashMap<i64, i64>) -> Vec<Edge> {
+    pairs
+        .iter()
+        .filter_map(|p| {
+            Some(Edge {
+                child: *ids.get(&p.a)?,
+                parent: *ids.get(&p.b)?,
+            })
+        })
+        .collect()
+}
+
+/// A LaminDB JSON value as a lookup value.
+fn json_value(v: &serde_json::Value) -> lamella_schema::Value {
+    use lamella_schema::Value;
+    match v {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        serde_json::Value::String(s) => Value::Text(s.clone()),
+        serde_json::Value::Array(a) => Value::List(a.iter().map(json_value).collect()),
+        serde_json::Value::Object(_) => Value::Text(v.to_string()),
+    }
+}

@@ -22,9 +22,9 @@ use lamella_schema::{
 };
 use serde::Serialize;
 
+use crate::Instance;
 use crate::error::{Error, Result, io_err};
 use crate::progress::{Meter, ProgressTask, ProgressUnit};
-use crate::Instance;
 
 /// What to do with an artifact whose object is missing or differs from its recorded hash.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -255,7 +255,10 @@ fn map_dtype(
             s
         }
     };
-    if mapped.contains("bionty.") || mapped.contains("cat[Record") || mapped.contains("cat[Artifact") {
+    if mapped.contains("bionty.")
+        || mapped.contains("cat[Record")
+        || mapped.contains("cat[Artifact")
+    {
         notes.push(format!(
             "feature '{name}': dtype {raw} names a registry Lamella does not have (unsupported \
              registry); imported as cat"
@@ -335,6 +338,8 @@ impl Instance {
             ..Default::default()
         };
         tracing::info!(layout = %report.layout, root = %root, "importing a LaminDB instance");
+        // clashes stop the import before anything is written
+        self.check_artifact_conflicts(&mut source)?;
         let mut ids = Ids::default();
         self.import_users(&mut source, &mut ids, &mut report)?;
         self.import_storages(&mut source, &root, &ids, &mut report)?;
@@ -343,7 +348,6 @@ impl Instance {
         let type_names = self.import_ulabels(&mut source, &mut ids, &mut report)?;
         self.import_features(&mut source, &mut ids, &type_names, &mut report)?;
         self.import_feature_sets(&mut source, &mut ids, &mut report)?;
-        self.check_artifact_conflicts(&mut source)?;
         self.import_artifacts(&mut source, &root, options, &mut ids, &mut report)?;
         self.import_links(&mut source, &ids, &mut report)?;
         self.import_collections(&mut source, &mut ids, &mut report)?;
@@ -366,10 +370,18 @@ impl Instance {
             }
             Ok::<_, Error>(all)
         })?;
-        Ok(found.into_iter().map(|r| (r.uid().to_string(), r)).collect())
+        Ok(found
+            .into_iter()
+            .map(|r| (r.uid().to_string(), r))
+            .collect())
     }
 
-    fn import_users(&self, src: &mut Source, ids: &mut Ids, report: &mut ImportReport) -> Result<()> {
+    fn import_users(
+        &self,
+        src: &mut Source,
+        ids: &mut Ids,
+        report: &mut ImportReport,
+    ) -> Result<()> {
         let users = src.users()?;
         let uids: Vec<String> = users.iter().map(|u| u.uid.clone()).collect();
         let by_uid = self.existing::<User>(&uids)?;
@@ -443,11 +455,13 @@ impl Instance {
                 report.count("Storage").skipped += 1;
                 continue;
             }
-            let rebased = if local.len() == 1 && StorageKind::of_root(&s.root) == StorageKind::Local {
+            let rebased = if local.len() == 1 && StorageKind::of_root(&s.root) == StorageKind::Local
+            {
                 if s.root != root {
-                    report
-                        .notes
-                        .push(format!("storage {}: root {} rebased to {root}", s.uid, s.root));
+                    report.notes.push(format!(
+                        "storage {}: root {} rebased to {root}",
+                        s.uid, s.root
+                    ));
                 }
                 root.to_string()
             } else {
@@ -572,7 +586,12 @@ impl Instance {
         Ok(())
     }
 
-    fn import_runs(&self, src: &mut Source, ids: &mut Ids, report: &mut ImportReport) -> Result<()> {
+    fn import_runs(
+        &self,
+        src: &mut Source,
+        ids: &mut Ids,
+        report: &mut ImportReport,
+    ) -> Result<()> {
         let runs = src.runs()?;
         let uids: Vec<String> = runs.iter().map(|r| r.uid.clone()).collect();
         let by_uid = self.existing::<Run>(&uids)?;
@@ -674,14 +693,21 @@ impl Instance {
                 "{} label names are used by more than one LaminDB label (kept as separate \
                  labels): {}",
                 shared.len(),
-                shared.iter().take(10).map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ")
+                shared
+                    .iter()
+                    .take(10)
+                    .map(|n| format!("'{n}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         let mut pairs = src.ulabel_parents()?;
         // a 2.x type is the parent of its members
-        pairs.extend(labels.iter().filter_map(|l| {
-            l.type_id.map(|t| Pair { a: l.id, b: t })
-        }));
+        pairs.extend(
+            labels
+                .iter()
+                .filter_map(|l| l.type_id.map(|t| Pair { a: l.id, b: t })),
+        );
         if !report.dry_run {
             self.db().transaction(|conn| {
                 conn.lock(&[crate::registry::names_lock_of::<ULabel>()])?;
@@ -690,7 +716,11 @@ impl Instance {
                 for (l, s) in new.iter().zip(&new_src) {
                     ids.ulabels.insert(*s, l.id.unwrap_or_default());
                 }
-                lamella_schema::insert_edges(conn, Hierarchy::ULabel, &edges(&pairs, &ids.ulabels))?;
+                lamella_schema::insert_edges(
+                    conn,
+                    Hierarchy::ULabel,
+                    &edges(&pairs, &ids.ulabels),
+                )?;
                 Ok::<_, Error>(())
             })?;
         }
@@ -771,7 +801,9 @@ impl Instance {
         let hashes: Vec<String> = sets.iter().filter_map(|s| s.hash.clone()).collect();
         let by_hash: HashMap<String, FeatureSet> = self
             .db()
-            .with_conn(|conn| lamella_schema::load_where_in::<FeatureSet, _>(conn, "hash", &hashes))?
+            .with_conn(|conn| {
+                lamella_schema::load_where_in::<FeatureSet, _>(conn, "hash", &hashes)
+            })?
             .into_iter()
             .map(|s| (s.hash.clone(), s))
             .collect();
@@ -911,7 +943,10 @@ impl Instance {
                 let page = src.artifacts(after, BATCH * 5)?;
                 let Some(last) = page.last() else { break };
                 after = last.id;
-                stems.extend(page.iter().map(|a| (a.uid.chars().take(16).collect::<String>(), a.id)));
+                stems.extend(
+                    page.iter()
+                        .map(|a| (a.uid.chars().take(16).collect::<String>(), a.id)),
+                );
             }
             latest_of(stems.into_iter())
         } else {
@@ -925,7 +960,12 @@ impl Instance {
         let target = self.storage();
         let target_store = self.store_for(&target)?;
         let target_id = target.id.unwrap_or_default();
-        let meter = Meter::new(self, ProgressTask::Importing, ProgressUnit::Files, total.max(0) as u64);
+        let meter = Meter::new(
+            self,
+            ProgressTask::Importing,
+            ProgressUnit::Files,
+            total.max(0) as u64,
+        );
         let me = self.user_id();
         let mut after = 0;
         loop {
@@ -977,7 +1017,11 @@ impl Instance {
                     } else {
                         a.is_latest == 1
                     },
-                    visibility: visibility(a.visibility, &format!("artifact {}", a.uid), &mut notes),
+                    visibility: visibility(
+                        a.visibility,
+                        &format!("artifact {}", a.uid),
+                        &mut notes,
+                    ),
                     key_is_virtual: a.key.is_none() || a.key_is_virtual == 1,
                     transform_id: a.transform_id.and_then(|t| ids.transforms.get(&t).copied()),
                     run_id: a.run_id.and_then(|r| ids.runs.get(&r).copied()),
@@ -1016,8 +1060,9 @@ impl Instance {
                 rows_src.push(a.id);
             }
             if !options.dry_run && !rows.is_empty() {
-                self.db()
-                    .transaction(|conn| Artifact::insert_all(conn, &mut rows).map_err(Error::from))?;
+                self.db().transaction(|conn| {
+                    Artifact::insert_all(conn, &mut rows).map_err(Error::from)
+                })?;
             }
             for (r, s) in rows.iter().zip(rows_src) {
                 ids.artifacts.insert(s, r.id.unwrap_or(-s));
@@ -1073,7 +1118,8 @@ impl Instance {
         let slots = src.slot_links()?;
         let mut by_slot: BTreeMap<String, Vec<(i64, Option<i64>)>> = BTreeMap::new();
         for s in slots.iter().filter(|s| s.owner == "a") {
-            let (Some(o), Some(set)) = (ids.artifacts.get(&s.owner_id), ids.sets.get(&s.set_id)) else {
+            let (Some(o), Some(set)) = (ids.artifacts.get(&s.owner_id), ids.sets.get(&s.set_id))
+            else {
                 report.count("feature set link").failed += 1;
                 continue;
             };
@@ -1082,14 +1128,26 @@ impl Instance {
                 .or_default()
                 .push((*o, Some(*set)));
         }
+        let owners: Vec<i64> = by_slot.values().flatten().map(|(o, _)| *o).collect();
+        let existing: HashSet<(i64, String, i64)> = self
+            .db()
+            .with_conn(|conn| lamella_schema::links::slots_many(conn, Owner::Artifact(0), &owners))?
+            .into_iter()
+            .collect();
         for (slot, rows) in &by_slot {
-            if !report.dry_run {
+            let new: Vec<(i64, Option<i64>)> = rows
+                .iter()
+                .filter(|(o, set)| !existing.contains(&(*o, slot.clone(), set.unwrap_or_default())))
+                .copied()
+                .collect();
+            if !report.dry_run && !new.is_empty() {
                 self.db().transaction(|conn| {
-                    lamella_schema::links::set_slot_many(conn, Owner::Artifact(0), slot, rows)
+                    lamella_schema::links::set_slot_many(conn, Owner::Artifact(0), slot, &new)
                         .map_err(Error::from)
                 })?;
             }
-            report.count("feature set link").imported += rows.len();
+            report.count("feature set link").imported += new.len();
+            report.count("feature set link").skipped += rows.len() - new.len();
         }
         self.import_values(src, ids, &mut features_of, report)?;
         if !report.dry_run && !features_of.is_empty() {
@@ -1104,7 +1162,13 @@ impl Instance {
             for chunk in per_owner.chunks(BATCH as usize) {
                 self.db().transaction(|conn| {
                     let mut out = crate::annotate::ValuesAdded::default();
-                    crate::annotate::join_external_many(conn, Owner::Artifact(0), chunk, me, &mut out)
+                    crate::annotate::join_external_many(
+                        conn,
+                        Owner::Artifact(0),
+                        chunk,
+                        me,
+                        &mut out,
+                    )
                 })?;
             }
         }
@@ -1142,11 +1206,15 @@ impl Instance {
                 report.count("feature value").failed += 1;
                 continue;
             };
-            let json: serde_json::Value = serde_json::from_str(&v.value).unwrap_or(serde_json::Value::Null);
+            let json: serde_json::Value =
+                serde_json::from_str(&v.value).unwrap_or(serde_json::Value::Null);
             let value = json_value(&json);
             match lamella_schema::values::typed(&f.name, &f.dtype, &value) {
                 Ok(typed) => {
-                    features_of.entry(*owner).or_default().push(f.id.unwrap_or_default());
+                    features_of
+                        .entry(*owner)
+                        .or_default()
+                        .push(f.id.unwrap_or_default());
                     for t in typed.into_iter().flatten() {
                         stored.push((f.id.unwrap_or_default(), t));
                         owners.push(*owner);
@@ -1154,7 +1222,9 @@ impl Instance {
                 }
                 Err(e) => {
                     report.count("feature value").failed += 1;
-                    report.notes.push(format!("feature value of '{}': {e}; left out", f.name));
+                    report
+                        .notes
+                        .push(format!("feature value of '{}': {e}; left out", f.name));
                 }
             }
         }
@@ -1268,7 +1338,9 @@ impl Instance {
         }
         let mut by_slot: BTreeMap<String, Vec<(i64, Option<i64>)>> = BTreeMap::new();
         for s in src.slot_links()?.iter().filter(|s| s.owner == "c") {
-            if let (Some(o), Some(set)) = (ids.collections.get(&s.owner_id), ids.sets.get(&s.set_id)) {
+            if let (Some(o), Some(set)) =
+                (ids.collections.get(&s.owner_id), ids.sets.get(&s.set_id))
+            {
                 by_slot
                     .entry(s.slot.clone().unwrap_or_else(|| "columns".into()))
                     .or_default()
@@ -1293,7 +1365,12 @@ impl Instance {
         Ok(())
     }
 
-    fn import_run_inputs(&self, src: &mut Source, ids: &Ids, report: &mut ImportReport) -> Result<()> {
+    fn import_run_inputs(
+        &self,
+        src: &mut Source,
+        ids: &Ids,
+        report: &mut ImportReport,
+    ) -> Result<()> {
         let (artifacts, collections) = src.run_inputs()?;
         let mut per_run: BTreeMap<i64, (Vec<i64>, Vec<i64>)> = BTreeMap::new();
         for p in &artifacts {
@@ -1352,7 +1429,11 @@ impl Instance {
                         return Err(None);
                     }
                     for o in objects {
-                        let rel = o.key.strip_prefix(from).unwrap_or(&o.key).trim_start_matches('/');
+                        let rel = o
+                            .key
+                            .strip_prefix(from)
+                            .unwrap_or(&o.key)
+                            .trim_start_matches('/');
                         let dest = staged.join(rel);
                         if let Some(parent) = dest.parent() {
                             std::fs::create_dir_all(parent).map_err(|_| None)?;
@@ -1393,7 +1474,10 @@ impl Instance {
                 std::fs::remove_file(&local)
             };
         }
-        Ok(Brought { bytes: size, linked })
+        Ok(Brought {
+            bytes: size,
+            linked,
+        })
     }
 }
 

@@ -96,11 +96,7 @@ pub(crate) fn relatest<T: Versioned>(
     stem: &str,
 ) -> Result<()> {
     let members: Vec<T> = family(conn, stem)?;
-    let latest = members
-        .iter()
-        .rev()
-        .find(|r| !r.trashed())
-        .map(|r| r.uid());
+    let latest = members.iter().rev().find(|r| !r.trashed()).map(|r| r.uid());
     lamella_schema::set_latest(conn, T::REGISTRY, stem, latest, now())?;
     Ok(())
 }

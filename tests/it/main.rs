@@ -8,6 +8,7 @@ mod collections;
 mod concat_rules;
 mod features;
 mod hierarchy;
+mod import;
 mod instance;
 mod layering;
 mod queries;

@@ -24,7 +24,10 @@ pub(crate) use save::names_lock as names_lock_of;
 
 /// Files records inserted outside `save_all` (the LaminDB import) in the similar-name index,
 /// under the caller's transaction and names lock.
-pub(crate) fn index_inserted<T: Named>(conn: &mut lamella_schema::Conn<'_>, records: &[T]) -> crate::Result<()> {
+pub(crate) fn index_inserted<T: Named>(
+    conn: &mut lamella_schema::Conn<'_>,
+    records: &[T],
+) -> crate::Result<()> {
     if name_index::is_current::<T>(conn)? {
         name_index::add(conn, records)
     } else {

@@ -1,0 +1,494 @@
+//! `import lamindb`: the two instances LaminDB wrote (`tests/fixtures/lamindb/`: lamindb 2.12.1
+//! and 0.72.0, with what LaminDB itself reads from them in `expected-*.json`) imported into
+//! every database × storage pair, then checked against LaminDB's answers: every uid, hash,
+//! version, link and object, the queries, the collection's load, a second import that
+//! changes nothing, and a source left byte for byte as it was.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use lamella_core::arrow::array::AsArray;
+use lamella_core::arrow::datatypes::Float64Type;
+use lamella_core::{DoctorOptions, ImportOptions, OnMissing, Visibility};
+use lamella_tests::artifact_test;
+use serde_json::Value;
+
+/// The fixture `name` (`2.12`, `0.72`) extracted into a new folder: `(folder, storage root,
+/// expected)`.
+fn fixture(name: &str) -> anyhow::Result<(tempfile::TempDir, PathBuf, Value)> {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/lamindb");
+    let dir = tempfile::tempdir()?;
+    let status = std::process::Command::new("tar")
+        .arg("-xzf")
+        .arg(here.join(format!("lamindb-{name}-instance.tar.gz")))
+        .arg("-C")
+        .arg(dir.path())
+        .status()?;
+    anyhow::ensure!(status.success(), "tar failed on the {name} fixture");
+    let expected: Value = serde_json::from_str(&std::fs::read_to_string(
+        here.join(format!("expected-{name}.json")),
+    )?)?;
+    let root = dir.path().join("inst/data");
+    Ok((dir, root, expected))
+}
+
+/// Every file below `dir` with its bytes, by relative path.
+fn contents(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).expect("read a source folder") {
+            let p = entry.expect("an entry").path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).expect("below").to_path_buf();
+                out.insert(rel, std::fs::read(&p).expect("read a source file"));
+            }
+        }
+    }
+    out
+}
+
+/// Runs SQL on a SQLite file with Python's sqlite3 (to make hostile variants of a fixture).
+fn run_sql(db: &Path, sql: &str) -> anyhow::Result<()> {
+    let status = std::process::Command::new("python3")
+        .arg("-c")
+        .arg("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()")
+        .arg(db)
+        .arg(sql)
+        .status()?;
+    anyhow::ensure!(
+        status.success(),
+        "python3 sqlite3 failed on {}",
+        db.display()
+    );
+    Ok(())
+}
+
+fn s(v: &Value) -> Option<String> {
+    v.as_str().map(str::to_string)
+}
+
+/// Everything LaminDB recorded (`expected`) holds in `ln` after the import.
+fn prove(ln: &lamella_core::Instance, expected: &Value, modern: bool) -> anyhow::Result<()> {
+    let reg = ln.artifacts();
+    // artifacts: uid, key, suffix, size, hash, hash type, versions, trash, counts
+    for e in expected["artifacts"].as_array().expect("artifacts") {
+        let uid = e["uid"].as_str().expect("uid");
+        let a = reg.query().include_trash().filter("uid", uid).one()?;
+        assert_eq!(a.key, s(&e["key"]), "{uid}: key");
+        assert_eq!(Some(a.suffix.clone()), s(&e["suffix"]), "{uid}: suffix");
+        assert_eq!(a.size, e["size"].as_i64(), "{uid}: size");
+        assert_eq!(a.hash, s(&e["hash"]), "{uid}: hash");
+        assert_eq!(
+            a.hash_type.map(|h| h.to_string()),
+            s(&e["hash_type"]),
+            "{uid}: hash type"
+        );
+        assert_eq!(a.description, s(&e["description"]), "{uid}: description");
+        let n_objects = if modern {
+            &e["n_files"]
+        } else {
+            &e["n_objects"]
+        };
+        assert_eq!(a.n_objects, n_objects.as_i64(), "{uid}: n_objects");
+        assert_eq!(
+            a.n_observations,
+            e["n_observations"].as_i64(),
+            "{uid}: n_obs"
+        );
+        let trash = if modern {
+            e["branch_id"].as_i64() == Some(-1)
+        } else {
+            e["visibility"].as_i64() == Some(-1)
+        };
+        assert_eq!(a.visibility == Visibility::Trash, trash, "{uid}: trash");
+        if modern {
+            assert_eq!(a.is_latest, e["is_latest"] == 1, "{uid}: is_latest");
+        }
+        assert_eq!(
+            a.key_is_virtual,
+            e["key_is_virtual"] == 1 || a.key.is_none(),
+            "{uid}: virtual key"
+        );
+    }
+    // labels through features, as LaminDB linked them
+    let mut links: BTreeMap<String, BTreeSet<(String, Option<String>)>> = BTreeMap::new();
+    for l in expected["artifact_ulabel_links"].as_array().expect("links") {
+        links
+            .entry(s(&l["artifact_uid"]).expect("uid"))
+            .or_default()
+            .insert((s(&l["ulabel"]).expect("label"), s(&l["feature"])));
+    }
+    for (uid, want) in &links {
+        let a = reg
+            .query()
+            .include_trash()
+            .filter("uid", uid.as_str())
+            .one()?;
+        let labels = reg.labels(&a)?;
+        let mut got = BTreeSet::new();
+        let plain: BTreeSet<String> = labels.all(None)?.into_iter().map(|l| l.name).collect();
+        for (label, feature) in want {
+            match feature {
+                Some(f) => {
+                    let feature = ln.features().get_by_name(f)?;
+                    let names: BTreeSet<String> = labels
+                        .all(Some(&feature))?
+                        .into_iter()
+                        .map(|l| l.name)
+                        .collect();
+                    if names.contains(label) {
+                        got.insert((label.clone(), Some(f.clone())));
+                    }
+                }
+                None if plain.contains(label) => {
+                    got.insert((label.clone(), None));
+                }
+                None => {}
+            }
+        }
+        assert_eq!(&got, want, "{uid}: labels through features");
+    }
+    // the hierarchy (2.x types come over as parents too)
+    for p in expected["ulabel_parents"].as_array().expect("parents") {
+        let child = ln
+            .ulabels()
+            .get_by_name(p["child"].as_str().expect("child"))?;
+        let parents: Vec<String> = ln
+            .ulabels()
+            .parents(&child)?
+            .all()?
+            .into_iter()
+            .map(|l| l.name)
+            .collect();
+        assert!(
+            parents.contains(&s(&p["parent"]).expect("parent")),
+            "{}: parents {parents:?}",
+            child.name
+        );
+    }
+    let species: BTreeSet<String> = ln
+        .ulabels()
+        .filter("parents__name", "is_species")
+        .all()?
+        .into_iter()
+        .map(|l| l.name)
+        .collect();
+    assert_eq!(
+        species,
+        ["setosa", "versicolor", "virginica"]
+            .map(String::from)
+            .into()
+    );
+    // LaminDB's label queries
+    assert_eq!(reg.query().labelled("study0", None).count()?, 3, "study0");
+    let virginica = if modern { 2 } else { 1 };
+    assert_eq!(reg.query().labelled("virginica", None).count()?, virginica);
+    let through = reg
+        .query()
+        .labelled("virginica", Some("iris_species_name"))
+        .all()?;
+    assert_eq!(
+        through
+            .iter()
+            .map(|a| a.description.clone())
+            .collect::<Vec<_>>(),
+        vec![Some(
+            "Iris study 1 - after measuring sepal & petal metrics".to_string()
+        )]
+    );
+    // features with their dtypes and units
+    for f in expected["features"].as_array().expect("features") {
+        let feature = ln.features().get(f["uid"].as_str().expect("uid"))?;
+        let dtype = f["dtype"].as_str().expect("dtype");
+        assert_eq!(feature.dtype.to_string(), dtype, "{}", feature.name);
+        assert_eq!(feature.unit, s(&f["unit"]), "{}: unit", feature.name);
+    }
+    // versions in order, the latest marked
+    let metas = reg.versions_of(
+        &expected["artifacts"][0]["uid"]
+            .as_str()
+            .expect("uid")
+            .chars()
+            .take(16)
+            .collect::<String>(),
+    )?;
+    let described: Vec<String> = metas
+        .iter()
+        .map(|a| a.description.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        described,
+        [
+            "Metadata of the study 0 raw images",
+            "Metadata of the study 0 raw images (one more image)"
+        ]
+    );
+    assert!(!metas[0].is_latest && metas[1].is_latest);
+    // the collection: members in order, and its load equals LaminDB's
+    let c = &expected["collections"][0];
+    let collection = ln
+        .collections()
+        .query()
+        .filter("uid", c["uid"].as_str().expect("uid"))
+        .one()?;
+    assert_eq!(collection.hash, s(&c["hash"]));
+    let members: Vec<String> = ln
+        .collections()
+        .artifacts(&collection)?
+        .into_iter()
+        .map(|a| a.uid)
+        .collect();
+    let want: Vec<String> = c["members_in_order"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .filter_map(s)
+        .collect();
+    assert_eq!(members, want);
+    let load = &expected["collection_load"];
+    let table = ln.collections().concat(&collection).load()?;
+    assert_eq!(
+        table.num_rows() as u64,
+        load["rows"].as_u64().expect("rows")
+    );
+    let names: Vec<String> = table
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let want: Vec<String> = load["columns"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .filter_map(s)
+        .collect();
+    assert_eq!(names, want);
+    for (column, sum) in load["column_sums"].as_object().expect("sums") {
+        let values = table
+            .column_by_name(column)
+            .expect("column")
+            .as_primitive::<Float64Type>();
+        let got: f64 = values.iter().flatten().sum();
+        assert!(
+            (got - sum.as_f64().expect("sum")).abs() < 1e-9,
+            "{column}: {got} vs {sum}"
+        );
+        // (serde_json parses decimals to within an ulp, not always to the nearest double)
+        let same = |a: f64, b: f64| (a - b).abs() <= 4.0 * f64::EPSILON * a.abs().max(b.abs());
+        let first = values.value(0);
+        let want = load["first_row"][column].as_f64().expect("first");
+        assert!(same(first, want), "{column}: first {first} vs {want}");
+        let last = values.value(values.len() - 1);
+        let want = load["last_row"][column].as_f64().expect("last");
+        assert!(same(last, want), "{column}: last {last} vs {want}");
+    }
+    // storage and database agree
+    let doctor = reg.doctor(&DoctorOptions::default())?;
+    assert!(!doctor.needs_attention(), "doctor: {doctor:?}");
+    // provenance: the run, its transform and inputs
+    let run = &expected["runs"][0];
+    let study1 = reg
+        .query()
+        .labelled("virginica", Some("iris_species_name"))
+        .one()?;
+    let lineage = reg.view_lineage(&study1, 2, lamella_core::Direction::Upstream)?;
+    assert!(
+        lineage
+            .runs
+            .iter()
+            .any(|r| Some(r.uid.clone()) == s(&run["uid"])),
+        "the run"
+    );
+    assert_eq!(
+        lineage.artifacts.len(),
+        3,
+        "study 1 and the run's two inputs"
+    );
+    Ok(())
+}
+
+/// The folder holding the whole extracted fixture (`inst/`, `settings/`, …).
+fn dir_of(root: &Path) -> &Path {
+    root.parent().and_then(Path::parent).unwrap_or(root)
+}
+
+fn import_and_prove(
+    t: &lamella_tests::TestInstance,
+    name: &str,
+    modern: bool,
+) -> anyhow::Result<()> {
+    let (_dir, root, expected) = fixture(name)?;
+    let before = contents(dir_of(&root));
+    let report = t.import_lamindb(&root.display().to_string(), &ImportOptions::default())?;
+    assert!(report.missing.is_empty(), "{:?}", report.missing);
+    let counts: BTreeMap<&str, usize> = report
+        .registries
+        .iter()
+        .map(|c| (c.registry, c.imported))
+        .collect();
+    assert_eq!(
+        counts["Artifact"],
+        expected["artifacts"].as_array().map_or(0, Vec::len)
+    );
+    assert_eq!(
+        counts["ULabel"],
+        expected["ulabels"].as_array().map_or(0, Vec::len)
+    );
+    assert_eq!(counts["Feature"], 7);
+    assert_eq!(counts["Collection"], 1);
+    prove(t, &expected, modern)?;
+    // a second import changes nothing and says so
+    let again = t.import_lamindb(&root.display().to_string(), &ImportOptions::default())?;
+    assert!(again.nothing_new(), "{:?}", again.registries);
+    assert!(again.notes.iter().any(|n| n.contains("nothing changed")));
+    prove(t, &expected, modern)?;
+    // the source is as it was, byte for byte
+    assert!(contents(dir_of(&root)) == before, "the source changed");
+    Ok(())
+}
+
+artifact_test!(the_lamindb_2_instance_imports_whole, |t| {
+    import_and_prove(&t, "2.12", true)
+});
+
+artifact_test!(the_lamindb_0_72_instance_imports_whole, |t| {
+    import_and_prove(&t, "0.72", false)
+});
+
+lamella_tests::db_test!(a_dry_run_writes_nothing, |t| {
+    let (_dir, root, _) = fixture("2.12")?;
+    let options = ImportOptions {
+        dry_run: true,
+        ..Default::default()
+    };
+    let report = t.import_lamindb(&root.display().to_string(), &options)?;
+    assert!(report.dry_run);
+    let artifacts = report
+        .registries
+        .iter()
+        .find(|c| c.registry == "Artifact")
+        .expect("artifacts");
+    assert_eq!(artifacts.imported, 6);
+    assert_eq!(t.artifacts().query().include_trash().count()?, 0);
+    assert_eq!(t.ulabels().query().count()?, 0);
+    Ok(())
+});
+
+lamella_tests::db_test!(missing_and_changed_objects_are_reported, |t| {
+    let (_dir, root, _) = fixture("0.72")?;
+    // one object gone, one changed
+    std::fs::remove_file(root.join(".lamindb/fptQdKiRo7pdfVCV7yvt.txt"))?;
+    std::fs::write(root.join(".lamindb/EHIx5tcxfTjAcuSgHUOo.csv"), "changed\n")?;
+    let report = t.import_lamindb(&root.display().to_string(), &ImportOptions::default())?;
+    let mut missing: Vec<(String, bool)> = report
+        .missing
+        .iter()
+        .map(|m| (m.uid.clone(), m.found.is_some()))
+        .collect();
+    missing.sort();
+    assert_eq!(
+        missing,
+        vec![
+            ("EHIx5tcxfTjAcuSgHUOo".to_string(), true),
+            ("fptQdKiRo7pdfVCV7yvt".to_string(), false)
+        ]
+    );
+    assert!(report.missing.iter().all(|m| m.expected.is_some()));
+    let artifacts = report
+        .registries
+        .iter()
+        .find(|c| c.registry == "Artifact")
+        .expect("artifacts");
+    assert_eq!((artifacts.imported, artifacts.failed), (4, 2));
+    assert!(
+        t.artifacts()
+            .query()
+            .include_trash()
+            .filter("uid", "EHIx5tcxfTjAcuSgHUOo")
+            .one_or_none()?
+            .is_none()
+    );
+    // imported as missing when asked: doctor then names them
+    let options = ImportOptions {
+        on_missing: OnMissing::Record,
+        ..Default::default()
+    };
+    let report = t.import_lamindb(&root.display().to_string(), &options)?;
+    assert_eq!(report.missing.len(), 2);
+    let doctor = t.artifacts().doctor(&DoctorOptions::default())?;
+    assert!(doctor.needs_attention());
+    Ok(())
+});
+
+lamella_tests::db_test!(
+    a_uid_with_other_content_stops_the_import_before_it_writes,
+    |t| {
+        let (_dir, root, _) = fixture("2.12")?;
+        t.import_lamindb(&root.display().to_string(), &ImportOptions::default())?;
+        // the same instance, but one artifact's content changed under the same uid, and a new label
+        run_sql(
+            &root.join(".lamindb/lamin.db"),
+            "update lamindb_artifact set hash = 'AAAAAAAAAAAAAAAAAAAAAA' where uid = \
+         'zJYsfZgvJBs4G1Go0000'; update lamindb_ulabel set uid = 'newlabel' where name = 'study2';",
+        )?;
+        let labels = t.ulabels().query().count()?;
+        let err = t
+            .import_lamindb(&root.display().to_string(), &ImportOptions::default())
+            .expect_err("a clash");
+        let message = err.to_string();
+        assert!(message.contains("zJYsfZgvJBs4G1Go0000"), "{message}");
+        assert!(message.contains("nothing was imported"), "{message}");
+        assert_eq!(t.ulabels().query().count()?, labels, "nothing written");
+        Ok(())
+    }
+);
+
+lamella_tests::db_test!(bad_sources_are_clear_errors, |t| {
+    let dir = tempfile::tempdir()?;
+    let check = |source: &str, want: &str| {
+        let err = t
+            .import_lamindb(source, &ImportOptions::default())
+            .expect_err(source);
+        let m = err.to_string();
+        assert!(m.contains(want), "{source}: {m}");
+        assert_eq!(err.kind(), "invalid_source", "{source}: {m}");
+    };
+    // a folder without .lamindb/
+    check(
+        &dir.path().display().to_string(),
+        "holds no LaminDB database",
+    );
+    check(
+        &dir.path().join("nope").display().to_string(),
+        "does not exist",
+    );
+    // not SQLite at all
+    let junk = dir.path().join("lamin.db");
+    std::fs::write(&junk, vec![7u8; 4096])?;
+    check(&junk.display().to_string(), "not a SQLite database");
+    // SQLite, but not LaminDB
+    let (_d, root, _) = fixture("2.12")?;
+    let other = dir.path().join("other.db");
+    run_sql(&other, "create table t(x);")?;
+    check(&other.display().to_string(), "not a LaminDB database");
+    // a newer layout than this Lamella knows
+    let newer = dir.path().join("newer");
+    std::fs::create_dir_all(newer.join(".lamindb"))?;
+    std::fs::copy(
+        root.join(".lamindb/lamin.db"),
+        newer.join(".lamindb/lamin.db"),
+    )?;
+    run_sql(
+        &newer.join(".lamindb/lamin.db"),
+        "insert into django_migrations(app, name, applied) values ('lamindb', '0250_v3', \
+         '2027-01-01');",
+    )?;
+    check(&newer.display().to_string(), "0250_v3");
+    // a PostgreSQL source without its storage root
+    check("postgresql://u@127.0.0.1:1/x", "storage root");
+    Ok(())
+});

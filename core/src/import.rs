@@ -349,6 +349,7 @@ impl Instance {
         self.import_features(&mut source, &mut ids, &type_names, &mut report)?;
         self.import_feature_sets(&mut source, &mut ids, &mut report)?;
         self.import_artifacts(&mut source, &root, options, &mut ids, &mut report)?;
+        crate::failpoint::failpoint("import-after-artifacts")?;
         self.import_links(&mut source, &ids, &mut report)?;
         self.import_collections(&mut source, &mut ids, &mut report)?;
         self.import_run_inputs(&mut source, &ids, &mut report)?;
@@ -373,6 +374,27 @@ impl Instance {
         Ok(found
             .into_iter()
             .map(|r| (r.uid().to_string(), r))
+            .collect())
+    }
+
+    /// Existing records of `T` by name.
+    fn existing_by_name<T: lamella_schema::Record + crate::registry::Named>(
+        &self,
+        names: impl Iterator<Item = String>,
+    ) -> Result<HashMap<String, T>> {
+        let mut names: Vec<String> = names.collect();
+        names.sort();
+        names.dedup();
+        let found: Vec<T> = self.db().with_conn(|conn| {
+            let mut all = Vec::new();
+            for chunk in names.chunks(5_000) {
+                all.extend(lamella_schema::load_where_in::<T, _>(conn, "name", chunk)?);
+            }
+            Ok::<_, Error>(all)
+        })?;
+        Ok(found
+            .into_iter()
+            .map(|r| (r.name_str().to_string(), r))
             .collect())
     }
 
@@ -657,17 +679,32 @@ impl Instance {
             .collect();
         let uids: Vec<String> = labels.iter().map(|l| l.uid.clone()).collect();
         let by_uid = self.existing::<ULabel>(&uids)?;
+        let by_name = self.existing_by_name::<ULabel>(labels.iter().map(|l| l.name.clone()))?;
         let me = self.user_id();
         let mut new = Vec::new();
         let mut new_src = Vec::new();
-        let mut names: HashMap<&str, usize> = HashMap::new();
+        // names are unique here: a second LaminDB label of a name (2.x allows it) and a label
+        // this instance has by name are one label
+        let mut first_of: HashMap<String, i64> = HashMap::new();
+        let mut same_name: Vec<i64> = Vec::new();
+        let mut merged = Vec::new();
         for l in &labels {
-            *names.entry(l.name.as_str()).or_default() += 1;
             if let Some(found) = by_uid.get(&l.uid) {
                 ids.ulabels.insert(l.id, found.id.unwrap_or_default());
                 report.count("ULabel").skipped += 1;
                 continue;
             }
+            if let Some(found) = by_name.get(&l.name) {
+                ids.ulabels.insert(l.id, found.id.unwrap_or_default());
+                report.count("ULabel").skipped += 1;
+                merged.push(format!("'{}' ({} → {})", l.name, l.uid, found.uid));
+                continue;
+            }
+            if first_of.contains_key(&l.name) {
+                same_name.push(l.id);
+                continue;
+            }
+            first_of.insert(l.name.clone(), l.id);
             new.push(ULabel {
                 id: None,
                 uid: l.uid.clone(),
@@ -683,22 +720,25 @@ impl Instance {
             });
             new_src.push(l.id);
         }
-        let shared: Vec<&str> = names
-            .iter()
-            .filter(|(_, n)| **n > 1)
-            .map(|(name, _)| *name)
-            .collect();
-        if !shared.is_empty() {
+        if !merged.is_empty() {
             report.notes.push(format!(
-                "{} label names are used by more than one LaminDB label (kept as separate \
-                 labels): {}",
-                shared.len(),
-                shared
+                "{} label(s) have a name this instance's labels have: their links use those \
+                 ({}{})",
+                merged.len(),
+                merged
                     .iter()
                     .take(10)
-                    .map(|n| format!("'{n}'"))
+                    .cloned()
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(", "),
+                if merged.len() > 10 { ", …" } else { "" }
+            ));
+        }
+        if !same_name.is_empty() {
+            report.notes.push(format!(
+                "{} LaminDB label(s) share a name with another LaminDB label (2.x allows it, \
+                 names are unique here): each is imported as the first of its name",
+                same_name.len()
             ));
         }
         let mut pairs = src.ulabel_parents()?;
@@ -715,6 +755,16 @@ impl Instance {
                 crate::registry::index_inserted(conn, &new)?;
                 for (l, s) in new.iter().zip(&new_src) {
                     ids.ulabels.insert(*s, l.id.unwrap_or_default());
+                }
+                for src_id in &same_name {
+                    let name = &labels
+                        .iter()
+                        .find(|l| l.id == *src_id)
+                        .expect("a label")
+                        .name;
+                    if let Some(first) = first_of.get(name).and_then(|f| ids.ulabels.get(f)) {
+                        ids.ulabels.insert(*src_id, *first);
+                    }
                 }
                 lamella_schema::insert_edges(
                     conn,
@@ -738,9 +788,12 @@ impl Instance {
         let features = src.features()?;
         let uids: Vec<String> = features.iter().map(|f| f.uid.clone()).collect();
         let by_uid = self.existing::<Feature>(&uids)?;
+        let by_name = self.existing_by_name::<Feature>(features.iter().map(|f| f.name.clone()))?;
         let me = self.user_id();
         let mut new = Vec::new();
         let mut new_src = Vec::new();
+        let mut first_of: HashMap<String, i64> = HashMap::new();
+        let mut same_name: Vec<(i64, String)> = Vec::new();
         for f in &features {
             if let Some(found) = by_uid.get(&f.uid) {
                 ids.features.insert(f.id, found.id.unwrap_or_default());
@@ -748,6 +801,28 @@ impl Instance {
                 continue;
             }
             let dtype = map_dtype(&f.name, f.dtype.as_deref(), type_names, &mut report.notes);
+            if let Some(found) = by_name.get(&f.name) {
+                ids.features.insert(f.id, found.id.unwrap_or_default());
+                report.count("Feature").skipped += 1;
+                report.notes.push(format!(
+                    "feature '{}' ({}) is this instance's feature of that name ({}, {}){}",
+                    f.name,
+                    f.uid,
+                    found.uid,
+                    found.dtype,
+                    if found.dtype == dtype {
+                        String::new()
+                    } else {
+                        format!(": LaminDB's dtype was {dtype}")
+                    }
+                ));
+                continue;
+            }
+            if first_of.contains_key(&f.name) {
+                same_name.push((f.id, f.name.clone()));
+                continue;
+            }
+            first_of.insert(f.name.clone(), f.id);
             new.push(Feature {
                 id: None,
                 uid: f.uid.clone(),
@@ -777,6 +852,22 @@ impl Instance {
         }
         for (f, s) in new.iter().zip(new_src) {
             ids.features.insert(s, f.id.unwrap_or_default());
+        }
+        for (src_id, name) in &same_name {
+            if let Some(first) = first_of
+                .get(name)
+                .and_then(|f| ids.features.get(f))
+                .copied()
+            {
+                ids.features.insert(*src_id, first);
+            }
+        }
+        if !same_name.is_empty() {
+            report.notes.push(format!(
+                "{} LaminDB feature(s) share a name with another (names are unique here): each \
+                 is imported as the first of its name",
+                same_name.len()
+            ));
         }
         report.count("Feature").imported += new.len();
         Ok(())
@@ -1422,7 +1513,12 @@ impl Instance {
         let local = match source.local_path(from) {
             Some(p) => p,
             None => {
-                staged = self.cache_dir().join("import").join(&record.uid);
+                // a folder of its own: other imports may stage the same uid at once
+                staged = self.cache_dir().join("import").join(format!(
+                    "{}-{}",
+                    record.uid,
+                    lamella_schema::base62_uid(8)
+                ));
                 if folder {
                     let objects = source.list(from).map_err(|_| None)?;
                     if objects.is_empty() {
@@ -1508,8 +1604,16 @@ fn place(local: &Path, key: &str, folder: bool, target: &lamella_storage::Store)
                     std::fs::create_dir_all(parent).map_err(io_err(parent))?;
                 }
                 if dest.exists() {
-                    // a rerun: the object is there (its hash was checked at the source)
-                    continue;
+                    // a rerun finds its own object; anything else there is not overwritten
+                    if same_content(&path, &dest) {
+                        continue;
+                    }
+                    return Err(Error::Conflict {
+                        message: format!(
+                            "{} holds other content already: the object stays unimported",
+                            dest.display()
+                        ),
+                    });
                 }
                 if std::fs::hard_link(&path, &dest).is_err() {
                     linked = false;
@@ -1525,6 +1629,18 @@ fn place(local: &Path, key: &str, folder: bool, target: &lamella_storage::Store)
         }
     }
     Ok(linked)
+}
+
+/// Whether two local files have the same bytes (by size and hash).
+fn same_content(a: &Path, b: &Path) -> bool {
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).ok();
+    if size(a) != size(b) {
+        return false;
+    }
+    match (lamella_storage::hash_file(a), lamella_storage::hash_file(b)) {
+        (Ok(x), Ok(y)) => x.hash == y.hash,
+        _ => false,
+    }
 }
 
 /// `(child, parent)` pairs of source ids as edges of target ids (pairs with an id not

@@ -427,7 +427,9 @@ pub fn timestamp(s: &str) -> Option<NaiveDateTime> {
     let s = s.trim();
     let fixed = match s.len().checked_sub(3).map(|i| s.split_at(i)) {
         // PostgreSQL's text of a timestamptz ends `+00`
-        Some((head, tail)) if (tail.starts_with('+') || tail.starts_with('-')) && head.len() > 10 => {
+        Some((head, tail))
+            if (tail.starts_with('+') || tail.starts_with('-')) && head.len() > 10 =>
+        {
             format!("{head}{tail}:00")
         }
         _ => s.to_string(),
@@ -447,12 +449,11 @@ impl Source {
                  .lamindb/), its lamin.db, or a postgresql:// URL"
             )));
         }
-        let absolute = std::fs::canonicalize(path)
-            .map_err(|e| fail(format!("cannot open {shown}: {e}")))?;
+        let absolute =
+            std::fs::canonicalize(path).map_err(|e| fail(format!("cannot open {shown}: {e}")))?;
         let url = format!("file:{}?mode=ro", absolute.display());
-        let mut c = SqliteConnection::establish(&url).map_err(|e| {
-            fail(format!("cannot open {shown} as a SQLite database: {e}"))
-        })?;
+        let mut c = SqliteConnection::establish(&url)
+            .map_err(|e| fail(format!("cannot open {shown} as a SQLite database: {e}")))?;
         c.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA query_only = ON;")
             .map_err(|e| fail(format!("cannot read {shown}: {e}")))?;
         Source::detect(SourceConn::Sqlite(c), &shown)
@@ -483,7 +484,9 @@ impl Source {
         let tables: Vec<Name> = load(&mut conn, tables_sql).map_err(|e| {
             let m = e.to_string();
             if m.contains("not a database") || m.contains("malformed") {
-                fail(format!("{shown} is not a SQLite database (or is corrupt): {m}"))
+                fail(format!(
+                    "{shown} is not a SQLite database (or is corrupt): {m}"
+                ))
             } else if m.contains("locked") || m.contains("busy") {
                 fail(format!(
                     "{shown} is locked by another process (a running LaminDB?): close it and \
@@ -516,7 +519,12 @@ impl Source {
         let newest = migrations
             .iter()
             .map(|m| m.name.as_str())
-            .max_by_key(|n| (n.get(..4).and_then(|d| d.parse::<u32>().ok()), n.ends_with("_squashed")))
+            .max_by_key(|n| {
+                (
+                    n.get(..4).and_then(|d| d.parse::<u32>().ok()),
+                    n.ends_with("_squashed"),
+                )
+            })
             .ok_or_else(|| fail(format!("{shown} records no {app} migration")))?
             .to_string();
         let number = newest.get(..4).unwrap_or("");
@@ -543,7 +551,14 @@ impl Source {
             layout,
             columns: Default::default(),
         };
-        for t in ["artifact", "feature", "ulabel", "collection", "transform", "run"] {
+        for t in [
+            "artifact",
+            "feature",
+            "ulabel",
+            "collection",
+            "transform",
+            "run",
+        ] {
             let cols = source.table_columns(t)?;
             source.columns.insert(t.to_string(), cols);
         }
@@ -567,7 +582,11 @@ impl Source {
 
     /// `col` when table `t` has it, else `fallback` (SQL).
     fn col(&self, t: &str, col: &str, fallback: &str) -> String {
-        if self.columns.get(t).is_some_and(|c| c.iter().any(|x| x == col)) {
+        if self
+            .columns
+            .get(t)
+            .is_some_and(|c| c.iter().any(|x| x == col))
+        {
             col.to_string()
         } else {
             fallback.to_string()
@@ -792,7 +811,12 @@ impl Source {
 
     /// Up to `limit` label links (of artifacts, then collections) with ids above `after`
     /// within each table; `collections` picks the table.
-    pub fn label_links(&mut self, collections: bool, after: i64, limit: i64) -> Result<Vec<LabelLink>> {
+    pub fn label_links(
+        &mut self,
+        collections: bool,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<LabelLink>> {
         let (owner, table, col) = if collections {
             ("c", "collectionulabel", "collection_id")
         } else {
@@ -938,7 +962,11 @@ impl Source {
 
     /// Run inputs: `(run, artifact)` and `(run, collection)` pairs.
     pub fn run_inputs(&mut self) -> Result<(Vec<Pair>, Vec<Pair>)> {
-        let suffix = if self.core() { "input_of" } else { "input_of_runs" };
+        let suffix = if self.core() {
+            "input_of"
+        } else {
+            "input_of_runs"
+        };
         let artifacts = format!(
             "SELECT CAST(run_id AS BIGINT) AS a, CAST(artifact_id AS BIGINT) AS b FROM {} ORDER \
              BY id",

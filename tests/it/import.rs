@@ -13,24 +13,7 @@ use lamella_core::{DoctorOptions, ImportOptions, OnMissing, Visibility};
 use lamella_tests::artifact_test;
 use serde_json::Value;
 
-/// The fixture `name` (`2.12`, `0.72`) extracted into a new folder: `(folder, storage root,
-/// expected)`.
-fn fixture(name: &str) -> anyhow::Result<(tempfile::TempDir, PathBuf, Value)> {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/lamindb");
-    let dir = tempfile::tempdir()?;
-    let status = std::process::Command::new("tar")
-        .arg("-xzf")
-        .arg(here.join(format!("lamindb-{name}-instance.tar.gz")))
-        .arg("-C")
-        .arg(dir.path())
-        .status()?;
-    anyhow::ensure!(status.success(), "tar failed on the {name} fixture");
-    let expected: Value = serde_json::from_str(&std::fs::read_to_string(
-        here.join(format!("expected-{name}.json")),
-    )?)?;
-    let root = dir.path().join("inst/data");
-    Ok((dir, root, expected))
-}
+use lamella_tests::{lamindb_fixture as fixture, run_sqlite as run_sql};
 
 /// Every file below `dir` with its bytes, by relative path.
 fn contents(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
@@ -48,22 +31,6 @@ fn contents(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         }
     }
     out
-}
-
-/// Runs SQL on a SQLite file with Python's sqlite3 (to make hostile variants of a fixture).
-fn run_sql(db: &Path, sql: &str) -> anyhow::Result<()> {
-    let status = std::process::Command::new("python3")
-        .arg("-c")
-        .arg("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()")
-        .arg(db)
-        .arg(sql)
-        .status()?;
-    anyhow::ensure!(
-        status.success(),
-        "python3 sqlite3 failed on {}",
-        db.display()
-    );
-    Ok(())
 }
 
 fn s(v: &Value) -> Option<String> {
@@ -492,3 +459,169 @@ lamella_tests::db_test!(bad_sources_are_clear_errors, |t| {
     check("postgresql://u@127.0.0.1:1/x", "storage root");
     Ok(())
 });
+
+/// Adds a temperature and a date to study 1 of fixture `name`, as LaminDB stores values (JSON
+/// under a feature), imports it, and checks the values come over typed.
+fn values_come_over(t: &lamella_tests::TestInstance, name: &str) -> anyhow::Result<()> {
+    let (_dir, root, _) = fixture(name)?;
+    let (db, prefix, dtype_col, value_table, link_table, value_id, extra, extra_values) =
+        if name == "2.12" {
+            (
+                ".lamindb/lamin.db",
+                "lamindb_",
+                "_dtype_str",
+                "lamindb_jsonvalue",
+                "lamindb_artifactjsonvalue",
+                "jsonvalue_id",
+                ", is_type, array_rank, array_size, is_locked, branch_id, created_on_id, space_id",
+                ", 0, 0, 0, 0, 1, 1, 1",
+            )
+        } else {
+            (
+                "e137f67e636b5afd9c29bb210c687952.lndb",
+                "lnschema_core_",
+                "dtype",
+                "lnschema_core_featurevalue",
+                "lnschema_core_artifactfeaturevalue",
+                "featurevalue_id",
+                "",
+                "",
+            )
+        };
+    let at = "'2026-12-04 14:12:13'";
+    run_sql(
+        &root.join(db),
+        &format!(
+            "insert into {prefix}feature (uid, name, {dtype_col}, created_at, updated_at, \
+             created_by_id{extra}) values ('tempFeature1', 'temperature', 'float', {at}, {at}, \
+             1{extra_values}), ('dateFeature1', 'measured_on', 'date', {at}, {at}, 1{extra_values});
+             insert into {value_table} (value, feature_id, created_at, created_by_id) select \
+             '37.5', id, {at}, 1 from {prefix}feature where uid = 'tempFeature1';
+             insert into {value_table} (value, feature_id, created_at, created_by_id) select \
+             '\"2025-03-01\"', id, {at}, 1 from {prefix}feature where uid = 'dateFeature1';
+             insert into {link_table} (artifact_id, {value_id}, created_at, created_by_id) select \
+             a.id, v.id, {at}, 1 from {prefix}artifact a, {value_table} v where a.description \
+             like 'Iris study 1%';"
+        ),
+    )?;
+    t.import_lamindb(&root.display().to_string(), &ImportOptions::default())?;
+    let study1 = t.artifacts().query().filter("temperature__gt", 30).one()?;
+    assert_eq!(
+        study1.description.as_deref(),
+        Some("Iris study 1 - after measuring sepal & petal metrics")
+    );
+    assert_eq!(
+        t.artifacts()
+            .query()
+            .filter("temperature__lt", 30)
+            .count()?,
+        0
+    );
+    assert_eq!(
+        t.artifacts()
+            .query()
+            .filter("measured_on__gte", "2025-01-01")
+            .count()?,
+        1
+    );
+    // the values' features join study 1's external feature set
+    let described = t.artifacts().describe(&study1)?.to_string();
+    assert!(
+        described.contains("temperature (float): 37.5"),
+        "{name}: {described}"
+    );
+    assert!(
+        described.contains("measured_on (date): 2025-03-01"),
+        "{name}: {described}"
+    );
+    Ok(())
+}
+
+lamella_tests::db_test!(feature_values_of_lamindb_2_come_over_typed, |t| {
+    values_come_over(&t, "2.12")
+});
+
+lamella_tests::db_test!(feature_values_of_lamindb_0_72_come_over_typed, |t| {
+    values_come_over(&t, "0.72")
+});
+
+lamella_tests::db_test!(labels_and_features_of_an_existing_name_are_shared, |t| {
+    // this instance already has a label and a feature the LaminDB instance has by name
+    let setosa = t
+        .ulabels()
+        .create(lamella_core::ULabel::new("setosa"))
+        .save()?
+        .record;
+    let length = t
+        .features()
+        .create(lamella_core::Feature::new("sepal_length", "float".parse()?))
+        .save()?
+        .record;
+    let (_dir, root, _) = fixture("2.12")?;
+    let report = t.import_lamindb(&root.display().to_string(), &ImportOptions::default())?;
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("'setosa'") && n.contains(&setosa.uid)),
+        "{:?}",
+        report.notes
+    );
+    assert!(report.notes.iter().any(|n| n.contains("sepal_length")));
+    assert_eq!(t.ulabels().filter("name", "setosa").count()?, 1);
+    // the LaminDB links use this instance's records
+    let species: Vec<String> = t
+        .ulabels()
+        .filter("parents__name", "is_species")
+        .all()?
+        .into_iter()
+        .map(|l| l.uid)
+        .collect();
+    assert!(species.contains(&setosa.uid));
+    let study1 = t
+        .artifacts()
+        .query()
+        .labelled("setosa", Some("iris_species_name"))
+        .all()?;
+    assert_eq!(study1.len(), 2, "the folder and study 1");
+    let columns = t
+        .feature_sets()
+        .members(&t.artifacts().features(&study1[1])?.slots()?["columns"].feature_set)?;
+    assert!(columns.iter().any(|f| f.uid == length.uid));
+    Ok(())
+});
+
+lamella_tests::db_test!(objects_are_read_from_s3_too, |t| {
+    let Some(prefix) = lamella_tests::s3_root() else {
+        return Ok(());
+    };
+    let (_dir, root, expected) = fixture("2.12")?;
+    // the instance's objects on S3, its database here (`--storage` names where they are)
+    let store = lamella_tests::store(&prefix);
+    for entry in walk(&root) {
+        let rel = entry
+            .strip_prefix(&root)?
+            .to_string_lossy()
+            .replace('\\', "/");
+        if !rel.ends_with("lamin.db") {
+            store.put_file(&rel, &entry)?;
+        }
+    }
+    let options = ImportOptions {
+        storage: Some(prefix.clone()),
+        ..Default::default()
+    };
+    let report = t.import_lamindb(
+        &root.join(".lamindb/lamin.db").display().to_string(),
+        &options,
+    )?;
+    assert!(report.missing.is_empty(), "{:?}", report.missing);
+    assert_eq!(report.root, prefix);
+    prove(&t, &expected, true)?;
+    Ok(())
+});
+
+/// Every file below `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    contents(dir).into_keys().map(|rel| dir.join(rel)).collect()
+}

@@ -569,6 +569,46 @@ pub fn link_label_to_new_artifact(
     })
 }
 
+/// A LaminDB instance LaminDB itself wrote (`tests/fixtures/lamindb/lamindb-NAME-instance.tar.gz`,
+/// NAME `2.12` or `0.72`) extracted into a new folder: `(folder, its storage root, what LaminDB
+/// read from it — expected-NAME.json)`.
+pub fn lamindb_fixture(name: &str) -> anyhow::Result<(TempDir, PathBuf, serde_json::Value)> {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/lamindb");
+    let dir = tempfile::tempdir()?;
+    let status = std::process::Command::new("tar")
+        .arg("-xzf")
+        .arg(here.join(format!("lamindb-{name}-instance.tar.gz")))
+        .arg("-C")
+        .arg(dir.path())
+        .status()?;
+    anyhow::ensure!(status.success(), "tar failed on the {name} fixture");
+    let expected: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
+        here.join(format!("expected-{name}.json")),
+    )?)?;
+    let root = dir.path().join("inst/data");
+    Ok((dir, root, expected))
+}
+
+/// Runs SQL on a SQLite file with Python's sqlite3 (hostile or extended variants of a
+/// fixture).
+pub fn run_sqlite(db: &Path, sql: &str) -> anyhow::Result<()> {
+    let status = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); \
+             c.commit()",
+        )
+        .arg(db)
+        .arg(sql)
+        .status()?;
+    anyhow::ensure!(
+        status.success(),
+        "python3 sqlite3 failed on {}",
+        db.display()
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

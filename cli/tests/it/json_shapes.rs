@@ -386,6 +386,10 @@ cli_test!(every_command_prints_its_documented_shape, |env| {
     c.run("doctor", &[]);
     c.run("doctor", &["--verify"]);
     c.run("view", &[]);
+    let (_lamindb, lamindb_root, _) = lamella_tests::lamindb_fixture("0.72").expect("fixture");
+    let lamindb_root = lamindb_root.display().to_string();
+    c.run("import lamindb", &[&lamindb_root, "--dry-run"]);
+    c.run("import lamindb", &[&lamindb_root]);
 
     // Deletes and restores; the instance last.
     c.run("delete", &[&notes]);

@@ -8,6 +8,7 @@ mod errors;
 mod features;
 mod help;
 mod hostile;
+mod import;
 mod instance;
 mod json_shapes;
 mod ownership;

@@ -618,7 +618,11 @@ impl Source {
 
     /// A boolean column as 0/1 (NULL stays NULL).
     fn b(col: &str) -> String {
-        format!("CASE WHEN {col} IS NULL THEN NULL WHEN {col} THEN 1 ELSE 0 END")
+        match col {
+            // a column this version lacks, stood in for by a constant
+            "0" | "1" | "NULL" => col.to_string(),
+            _ => format!("CASE WHEN {col} IS NULL THEN NULL WHEN {col} THEN 1 ELSE 0 END"),
+        }
     }
 
     /// How many rows table `name` has.

@@ -625,3 +625,49 @@ lamella_tests::db_test!(objects_are_read_from_s3_too, |t| {
 fn walk(dir: &Path) -> Vec<PathBuf> {
     contents(dir).into_keys().map(|rel| dir.join(rel)).collect()
 }
+
+/// Fixture `name` with its metadata moved to PostgreSQL, imported from its URL.
+fn from_postgres(t: &lamella_tests::TestInstance, name: &str, db: &str) -> anyhow::Result<()> {
+    let Some(admin) = lamella_tests::postgres_url() else {
+        return Ok(());
+    };
+    let (_dir, root, expected) = fixture(name)?;
+    // the same instance with its metadata in PostgreSQL (booleans, timestamptz, bigint)
+    let source = lamella_tests::PgDatabase::create(&admin)?;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/lamindb_to_postgres.py");
+    let sql = std::process::Command::new("python3")
+        .arg(script)
+        .arg(root.join(db))
+        .output()?;
+    anyhow::ensure!(
+        sql.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sql.stderr)
+    );
+    let mut psql = std::process::Command::new("psql")
+        .args(["-q", "-v", "ON_ERROR_STOP=1", &source.url])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()?;
+    std::io::Write::write_all(psql.stdin.as_mut().expect("stdin"), &sql.stdout)?;
+    drop(psql.stdin.take());
+    anyhow::ensure!(psql.wait()?.success(), "psql failed");
+    let options = ImportOptions {
+        storage: Some(root.display().to_string()),
+        ..Default::default()
+    };
+    let report = t.import_lamindb(&source.url, &options)?;
+    assert!(report.missing.is_empty(), "{:?}", report.missing);
+    assert!(!report.source.contains("password"), "{}", report.source);
+    prove(t, &expected, name == "2.12")?;
+    assert!(t.import_lamindb(&source.url, &options)?.nothing_new());
+    Ok(())
+}
+
+lamella_tests::db_test!(a_lamindb_2_instance_on_postgres_imports_whole, |t| {
+    from_postgres(&t, "2.12", ".lamindb/lamin.db")
+});
+
+lamella_tests::db_test!(a_lamindb_0_72_instance_on_postgres_imports_whole, |t| {
+    from_postgres(&t, "0.72", "e137f67e636b5afd9c29bb210c687952.lndb")
+});

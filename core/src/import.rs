@@ -348,9 +348,13 @@ impl Instance {
         let type_names = self.import_ulabels(&mut source, &mut ids, &mut report)?;
         self.import_features(&mut source, &mut ids, &type_names, &mut report)?;
         self.import_feature_sets(&mut source, &mut ids, &mut report)?;
+        let t = std::time::Instant::now();
         self.import_artifacts(&mut source, &root, options, &mut ids, &mut report)?;
+        tracing::info!(elapsed = ?t.elapsed(), "imported the artifacts");
         crate::failpoint::failpoint("import-after-artifacts")?;
+        let t = std::time::Instant::now();
         self.import_links(&mut source, &ids, &mut report)?;
+        tracing::info!(elapsed = ?t.elapsed(), "imported the links");
         self.import_collections(&mut source, &mut ids, &mut report)?;
         self.import_run_inputs(&mut source, &ids, &mut report)?;
         if report.nothing_new() && !options.dry_run {
@@ -603,6 +607,9 @@ impl Instance {
                 lamella_schema::insert_edges(conn, Hierarchy::Transform, &edges)?;
                 Ok::<_, Error>(())
             })?;
+        } else {
+            // a dry run stands in for the ids the records would get
+            ids.transforms.extend(new_src.iter().map(|s| (*s, -s)));
         }
         report.count("Transform").imported += new.len();
         Ok(())
@@ -627,14 +634,10 @@ impl Instance {
                 continue;
             }
             let Some(&transform_id) = ids.transforms.get(&r.transform_id) else {
-                if report.dry_run {
-                    report.count("Run").imported += 1;
-                } else {
-                    report.count("Run").failed += 1;
-                    report
-                        .notes
-                        .push(format!("run {}: its transform is missing; left out", r.uid));
-                }
+                report.count("Run").failed += 1;
+                report
+                    .notes
+                    .push(format!("run {}: its transform is missing; left out", r.uid));
                 continue;
             };
             new.push(Run {
@@ -657,7 +660,7 @@ impl Instance {
                 .transaction(|conn| Run::insert_all(conn, &mut new).map_err(Error::from))?;
         }
         for (r, s) in new.iter().zip(new_src) {
-            ids.runs.insert(s, r.id.unwrap_or_default());
+            ids.runs.insert(s, r.id.unwrap_or(-s));
         }
         report.count("Run").imported += new.len();
         Ok(())
@@ -773,6 +776,9 @@ impl Instance {
                 )?;
                 Ok::<_, Error>(())
             })?;
+        } else {
+            ids.ulabels.extend(new_src.iter().map(|s| (*s, -s)));
+            ids.ulabels.extend(same_name.iter().map(|s| (*s, -s)));
         }
         report.count("ULabel").imported += new.len();
         Ok(type_names)
@@ -851,7 +857,7 @@ impl Instance {
             })?;
         }
         for (f, s) in new.iter().zip(new_src) {
-            ids.features.insert(s, f.id.unwrap_or_default());
+            ids.features.insert(s, f.id.unwrap_or(-s));
         }
         for (src_id, name) in &same_name {
             if let Some(first) = first_of
@@ -957,6 +963,8 @@ impl Instance {
                 }
                 Ok::<_, Error>(())
             })?;
+        } else {
+            ids.sets.extend(new_src.iter().map(|s| (*s, -s)));
         }
         report.count("FeatureSet").imported += new.len();
         Ok(())
@@ -1167,6 +1175,7 @@ impl Instance {
     /// label links), batched; existing links are kept, so a rerun adds only what is missing.
     fn import_links(&self, src: &mut Source, ids: &Ids, report: &mut ImportReport) -> Result<()> {
         let me = self.user_id();
+        let started = std::time::Instant::now();
         // each artifact's features through labels and values: they join its `external` set
         let mut features_of: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
         let mut after = 0;
@@ -1205,6 +1214,7 @@ impl Instance {
             }
             report.count("label link").failed += left_out;
         }
+        tracing::debug!(elapsed = ?started.elapsed(), "label links written");
         // feature sets by slot
         let slots = src.slot_links()?;
         let mut by_slot: BTreeMap<String, Vec<(i64, Option<i64>)>> = BTreeMap::new();
@@ -1250,18 +1260,18 @@ impl Instance {
                     (o, f)
                 })
                 .collect();
-            for chunk in per_owner.chunks(BATCH as usize) {
-                self.db().transaction(|conn| {
-                    let mut out = crate::annotate::ValuesAdded::default();
-                    crate::annotate::join_external_many(
-                        conn,
-                        Owner::Artifact(0),
-                        chunk,
-                        me,
-                        &mut out,
-                    )
-                })?;
-            }
+            tracing::debug!(owners = per_owner.len(), elapsed = ?started.elapsed(), "joining external feature sets");
+            // all owners at once: each distinct set of features is saved once
+            self.db().transaction(|conn| {
+                let mut out = crate::annotate::ValuesAdded::default();
+                crate::annotate::join_external_many(
+                    conn,
+                    Owner::Artifact(0),
+                    &per_owner,
+                    me,
+                    &mut out,
+                )
+            })?;
         }
         Ok(())
     }

@@ -871,6 +871,29 @@ pub fn insert_feature_set_members(
     Ok(())
 }
 
+/// Inserts the members of many feature sets, `(set id, feature id)`, a few thousand per
+/// statement (existing members are kept).
+pub fn insert_feature_set_members_many(conn: &mut Conn<'_>, rows: &[(i64, i64)]) -> Result<()> {
+    for chunk in rows.chunks(INSERT_CHUNK * 4) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|(s, f)| {
+                (
+                    lamella_feature_set_features::feature_set_id.eq(*s),
+                    lamella_feature_set_features::feature_id.eq(*f),
+                )
+            })
+            .collect();
+        with_conn!(conn.inner, |c| {
+            diesel::insert_into(lamella_feature_set_features::table)
+                .values(&values)
+                .on_conflict_do_nothing()
+                .execute(c)
+        })?;
+    }
+    Ok(())
+}
+
 /// Sets the key of every artifact of the version family `stem` (their uids start with it)
 /// in one statement; returns how many versions changed.
 pub fn set_family_key(

@@ -1,6 +1,8 @@
 //! Feature sets: sets of features, deduplicated by their members (same members → same
 //! record, LaminDB's hash), linked to artifacts under a slot (`columns`, `external`, …).
 
+use std::collections::{HashMap, HashSet};
+
 use lamella_schema::{
     Artifact, Dtype, Feature, FeatureSet, Store as _, base62_uid, now, require_id,
 };
@@ -50,6 +52,97 @@ pub(crate) fn save_set(
         .all(|f| &f.dtype == first)
         .then(|| first.clone());
     save_set_of_keys(conn, &keys, dtype, user)
+}
+
+/// [`save_set`] for many sets at once (each a non-empty list of saved features): one lock
+/// statement, one lookup by hash, one insert of the new sets and one of their members,
+/// whatever the number of sets. The result is in input order; equal member lists give the
+/// same set.
+pub(crate) fn save_sets_many(
+    conn: &mut lamella_schema::Conn<'_>,
+    sets: &[Vec<Feature>],
+    user: i64,
+) -> Result<Vec<Saved<FeatureSet>>> {
+    let mut prepared: Vec<(Vec<i64>, String, Option<Dtype>)> = Vec::with_capacity(sets.len());
+    for features in sets {
+        let Some(first) = features.first() else {
+            return Err(Error::Incomplete {
+                what: "a feature set".into(),
+                needs: "at least one feature".into(),
+            });
+        };
+        let mut ids = features
+            .iter()
+            .map(|f| require_id(f).map_err(Error::from))
+            .collect::<Result<Vec<i64>>>()?;
+        ids.sort_unstable();
+        ids.dedup();
+        let hash = lamella_storage::hash_set(features.iter().map(|f| f.uid.as_str()));
+        let dtype = features
+            .iter()
+            .all(|f| f.dtype == first.dtype)
+            .then(|| first.dtype.clone());
+        prepared.push((ids, hash, dtype));
+    }
+    let mut hashes: Vec<String> = prepared.iter().map(|(_, h, _)| h.clone()).collect();
+    hashes.sort();
+    hashes.dedup();
+    let locks: Vec<String> = hashes.iter().map(|h| format!("feature-set:{h}")).collect();
+    conn.lock(&locks)?;
+    let mut found: HashMap<String, FeatureSet> = HashMap::new();
+    for chunk in hashes.chunks(5_000) {
+        for set in lamella_schema::load_where_in::<FeatureSet, _>(conn, "hash", chunk)? {
+            found.insert(set.hash.clone(), set);
+        }
+    }
+    let existed: HashSet<String> = found.keys().cloned().collect();
+    let t = now();
+    let mut rows = Vec::new();
+    let mut members_of: Vec<&Vec<i64>> = Vec::new();
+    let mut queued: HashSet<&str> = HashSet::new();
+    for (ids, hash, dtype) in &prepared {
+        if existed.contains(hash) || !queued.insert(hash.as_str()) {
+            continue;
+        }
+        rows.push(FeatureSet {
+            id: None,
+            uid: base62_uid(lamella_schema::uid_len::FEATURE_SET),
+            name: None,
+            n: i32::try_from(ids.len()).unwrap_or(i32::MAX),
+            dtype: dtype.clone(),
+            registry: "Feature".into(),
+            hash: hash.clone(),
+            created_at: t,
+            updated_at: t,
+            created_by_id: user,
+            run_id: None,
+        });
+        members_of.push(ids);
+    }
+    FeatureSet::insert_all(conn, &mut rows)?;
+    let mut members = Vec::new();
+    for (set, ids) in rows.iter().zip(&members_of) {
+        let sid = require_id(set)?;
+        members.extend(ids.iter().map(|f| (sid, *f)));
+    }
+    lamella_schema::insert_feature_set_members_many(conn, &members)?;
+    for set in rows {
+        found.insert(set.hash.clone(), set);
+    }
+    prepared
+        .iter()
+        .map(|(_, hash, _)| {
+            Ok(Saved {
+                record: found
+                    .get(hash)
+                    .cloned()
+                    .ok_or_else(|| Error::Internal(format!("feature set {hash} not saved")))?,
+                existed: existed.contains(hash),
+                similar: Vec::new(),
+                notes: Vec::new(),
+            })
+        })
+        .collect()
 }
 
 /// [`save_set`] from what it needs of each feature — id and uid — and the set's dtype (the

@@ -757,13 +757,32 @@ pub(crate) fn join_external_many(
         changes.entry(new).or_default().push((*o, old));
     }
     let mut replaced: Vec<i64> = Vec::new();
-    for (members, owners) in changes {
-        let mut features: Vec<Feature> = lamella_schema::load_by_ids(conn, &members)?;
-        features.sort_by_key(|f| f.id);
-        let set = save_set(conn, &features, user)?;
+    let changes: Vec<(Vec<i64>, Vec<(i64, Option<i64>)>)> = changes.into_iter().collect();
+    let mut all: Vec<i64> = changes
+        .iter()
+        .flat_map(|(m, _)| m.iter().copied())
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    let features: HashMap<i64, Feature> = lamella_schema::load_by_ids::<Feature>(conn, &all)?
+        .into_iter()
+        .filter_map(|f| Some((f.id?, f)))
+        .collect();
+    let sets: Vec<Vec<Feature>> = changes
+        .iter()
+        .map(|(members, _)| {
+            members
+                .iter()
+                .filter_map(|id| features.get(id).cloned())
+                .collect()
+        })
+        .collect();
+    // every distinct set saved in a few statements, whatever the number of owners
+    let saved = crate::annotate::feature_sets::save_sets_many(conn, &sets, user)?;
+    let mut rows: Vec<(i64, Option<i64>)> = Vec::new();
+    for (((_, owners), set), features) in changes.iter().zip(saved).zip(&sets) {
         let sid = lamella_schema::require_id(&set.record)?;
-        let rows: Vec<(i64, Option<i64>)> = owners.iter().map(|(o, _)| (*o, Some(sid))).collect();
-        links::set_slot_many(conn, kind, "external", &rows)?;
+        rows.extend(owners.iter().map(|(o, _)| (*o, Some(sid))));
         replaced.extend(
             owners
                 .iter()
@@ -787,6 +806,7 @@ pub(crate) fn join_external_many(
         }
         out.external.push(set.record);
     }
+    links::set_slot_many(conn, kind, "external", &rows)?;
     replaced.sort_unstable();
     replaced.dedup();
     for s in replaced {

@@ -3,12 +3,14 @@
 //!
 //! Options: `--quick` (smaller sizes), `--peers` (polars and DuckDB side by side, with the
 //! ratios and their targets), `--explain` (the plans of the queries by value), `--only sqlite|postgres|s3`, `--group labels|artifacts|
-//! features|validation|collections|values|hashing|anndata|s3` (repeatable; `s3` needs the test S3
+//! features|validation|collections|values|hashing|anndata|import|s3` (repeatable; `s3` needs the test S3
 //! server; `anndata` generates its files once with Python's anndata). PostgreSQL figures need
 //! `LAMELLA_TEST_POSTGRES_URL` (xtask sets it).
 
 #[path = "bench/anndata.rs"]
 mod anndata;
+#[path = "bench/import.rs"]
+mod import;
 
 use std::time::{Duration, Instant};
 
@@ -1195,7 +1197,7 @@ fn main() -> Result<()> {
         .and_then(|i| args.get(i + 1).cloned());
     let big: u64 = if quick { 100_000 } else { 1_000_000 };
     // `--group NAME` (repeatable) runs only those groups: labels, artifacts, features,
-    // validation, collections, values, hashing, anndata, s3.
+    // validation, collections, values, hashing, anndata, import, s3.
     let groups: Vec<String> = args
         .windows(2)
         .filter(|w| w[0] == "--group")
@@ -1252,6 +1254,11 @@ fn main() -> Result<()> {
             let fresh = Instance::init(dir.path().join("anndata"), None)?;
             anndata::anndata(&fresh, "SQLite", quick, peers, &mut rows)?;
         }
+        if wanted("import") {
+            let dir = tempfile::tempdir()?;
+            let fresh = Instance::init(dir.path().join("import"), None)?;
+            import::import(&fresh, "SQLite", quick, &mut rows)?;
+        }
     }
     if wanted("s3") && only.as_deref().is_none_or(|o| o == "s3") {
         s3(&mut rows)?;
@@ -1288,6 +1295,12 @@ fn main() -> Result<()> {
                     let dir = tempfile::tempdir()?;
                     let fresh = Instance::init(dir.path().join("anndata"), Some(&pg5.url))?;
                     anndata::anndata(&fresh, "PostgreSQL", quick, false, &mut rows)?;
+                }
+                if wanted("import") {
+                    let pg6 = PgDatabase::create(&url)?;
+                    let dir = tempfile::tempdir()?;
+                    let fresh = Instance::init(dir.path().join("import"), Some(&pg6.url))?;
+                    import::import(&fresh, "PostgreSQL", quick, &mut rows)?;
                 }
                 if wanted("values") {
                     let pg4 = PgDatabase::create(&url)?;

@@ -757,7 +757,9 @@ pub(crate) fn join_external_many(
         changes.entry(new).or_default().push((*o, old));
     }
     let mut replaced: Vec<i64> = Vec::new();
-    let changes: Vec<(Vec<i64>, Vec<(i64, Option<i64>)>)> = changes.into_iter().collect();
+    // (members, owners with their previous external set)
+    type Change = (Vec<i64>, Vec<(i64, Option<i64>)>);
+    let changes: Vec<Change> = changes.into_iter().collect();
     let mut all: Vec<i64> = changes
         .iter()
         .flat_map(|(m, _)| m.iter().copied())

@@ -1329,16 +1329,21 @@ impl Instance {
                 }
             }
         }
+        let mut new = stored.len();
         if !report.dry_run && !stored.is_empty() {
             let me = self.user_id();
-            self.db().transaction(|conn| {
+            new = self.db().transaction(|conn| {
                 let value_ids = lamella_schema::values::ensure_values(conn, &stored, me)?;
                 let links: Vec<(i64, i64)> = owners.iter().copied().zip(value_ids).collect();
-                lamella_schema::values::link_values(conn, Owner::Artifact(0), &links)?;
-                Ok::<_, Error>(())
+                Ok::<_, Error>(lamella_schema::values::link_values(
+                    conn,
+                    Owner::Artifact(0),
+                    &links,
+                )?)
             })?;
         }
-        report.count("feature value").imported += stored.len();
+        report.count("feature value").imported += new;
+        report.count("feature value").skipped += stored.len() - new;
         Ok(())
     }
 

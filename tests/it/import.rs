@@ -671,3 +671,107 @@ lamella_tests::db_test!(a_lamindb_2_instance_on_postgres_imports_whole, |t| {
 lamella_tests::db_test!(a_lamindb_0_72_instance_on_postgres_imports_whole, |t| {
     from_postgres(&t, "0.72", "e137f67e636b5afd9c29bb210c687952.lndb")
 });
+
+/// The `bin` folder of a Python environment with the `lamindb` package
+/// (`LAMELLA_TEST_LAMINDB_BIN`, set by `cargo xtask ci`); `None` (skip) outside CI.
+fn lamindb_bin() -> Option<PathBuf> {
+    match std::env::var("LAMELLA_TEST_LAMINDB_BIN") {
+        Ok(bin) if !bin.is_empty() => Some(PathBuf::from(bin)),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") => {
+            panic!("CI must make LaminDB instances with lamindb: set LAMELLA_TEST_LAMINDB_BIN")
+        }
+        _ => {
+            eprintln!("skipping: LAMELLA_TEST_LAMINDB_BIN is not set (cargo xtask ci sets it)");
+            None
+        }
+    }
+}
+
+lamella_tests::db_test!(an_instance_lamindb_makes_now_imports_whole, |t| {
+    let Some(bin) = lamindb_bin() else {
+        return Ok(());
+    };
+    // a fresh offline LaminDB instance, then what the fixtures lack, written by lamindb
+    let dir = tempfile::tempdir()?;
+    let run = dir.path().join("run");
+    std::fs::create_dir_all(&run)?;
+    let data = dir.path().join("data");
+    let lamin = |cmd: &mut std::process::Command| -> anyhow::Result<String> {
+        let out = cmd
+            .env("LAMIN_SETTINGS_DIR", dir.path().join("settings"))
+            .env("LAMIN_CACHE_DIR", dir.path().join("cache"))
+            .current_dir(&run)
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    lamin(
+        std::process::Command::new(bin.join("lamin"))
+            .arg("init")
+            .arg("--storage")
+            .arg(&data),
+    )?;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/make_lamindb_values.py");
+    let made = lamin(std::process::Command::new(bin.join("python")).arg(script))?;
+    let made: Value = serde_json::from_str(made.lines().last().unwrap_or_default())?;
+
+    let report = t.import_lamindb(&data.display().to_string(), &ImportOptions::default())?;
+    assert!(report.missing.is_empty(), "{:?}", report.missing);
+    // a ULabel type as a dtype: 2.x writes the type's uid, it comes over by name
+    let cell_type = t.features().get_by_name("cell_type")?;
+    assert_eq!(cell_type.dtype.to_string(), "cat[ULabel[CellType]]");
+    assert_eq!(made["cell_type_dtype"], "cat[ULabel[CellType]]");
+    let t_cell = t.ulabels().get_by_name("T cell")?;
+    let parents: Vec<String> = t
+        .ulabels()
+        .parents(&t_cell)?
+        .all()?
+        .into_iter()
+        .map(|l| l.name)
+        .collect();
+    assert_eq!(parents, ["CellType"]);
+    // versions in order, the latest marked
+    let v2 = made["v2"].as_str().expect("v2");
+    let versions = t.artifacts().versions_of(&v2[..16])?;
+    let uids: Vec<&str> = versions.iter().map(|a| a.uid.as_str()).collect();
+    assert_eq!(uids, [made["v1"].as_str().expect("v1"), v2]);
+    assert!(versions[1].is_latest && !versions[0].is_latest);
+    // typed values, queried by value as LaminDB answers them
+    let q = |lookup: &str, value: lamella_core::Value| -> anyhow::Result<Vec<String>> {
+        Ok(t.artifacts()
+            .query()
+            .filter(lookup, value)
+            .all()?
+            .into_iter()
+            .map(|a| a.uid)
+            .collect())
+    };
+    assert_eq!(q("temperature__gt", 30.into())?, [v2]);
+    assert_eq!(q("donors", 3.into())?, [v2]);
+    assert_eq!(q("flagged", true.into())?, [v2]);
+    assert_eq!(q("measured_on__gte", "2025-01-01".into())?, [v2]);
+    assert_eq!(q("cell_type", "T cell".into())?, [v2]);
+    let values = t.artifacts().features(&versions[1])?.get_values()?;
+    let mut names: Vec<&String> = values.keys().collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "cell_type",
+            "donors",
+            "flagged",
+            "measured_on",
+            "temperature"
+        ]
+    );
+    assert!(
+        t.import_lamindb(&data.display().to_string(), &ImportOptions::default())?
+            .nothing_new()
+    );
+    Ok(())
+});

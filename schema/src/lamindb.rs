@@ -634,6 +634,18 @@ impl Source {
             .unwrap_or(0))
     }
 
+    /// The bytes of every artifact, as recorded.
+    pub fn artifact_bytes(&mut self) -> Result<i64> {
+        let sql = format!(
+            "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS n FROM {}",
+            self.t("artifact")
+        );
+        Ok(load::<Count>(&mut self.conn, &sql)?
+            .first()
+            .map(|c| c.n)
+            .unwrap_or(0))
+    }
+
     /// Every user.
     pub fn users(&mut self) -> Result<Vec<User>> {
         let sql = format!(

@@ -4,7 +4,7 @@ use anyhow::Result;
 use lamella_core::{ImportOptions, ImportReport, OnMissing};
 
 use crate::cli::{ImportCommand, OnMissingArg};
-use crate::output::{Out, spinner};
+use crate::output::Out;
 
 pub fn run(cmd: ImportCommand, out: &mut Out) -> Result<()> {
     match cmd {
@@ -23,10 +23,8 @@ pub fn run(cmd: ImportCommand, out: &mut Out) -> Result<()> {
                 },
                 storage,
             };
-            let pb = spinner(format!("reading the LaminDB instance {source}"));
-            let report = ln.import_lamindb(&source, &options);
-            pb.finish_and_clear();
-            let report = report?;
+            // (progress: bars of files and bytes while the artifacts come over)
+            let report = ln.import_lamindb(&source, &options)?;
             if out.json {
                 out.json(&report)?;
             } else {

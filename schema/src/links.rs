@@ -43,6 +43,9 @@ pub fn link_ulabels_many(
     user_id: i64,
 ) -> Result<usize> {
     let t = crate::models::now();
+    if let crate::db::ConnRef::Postgresql(c) = &mut conn.inner {
+        return pg_link_ulabels(c, kind, links, t, user_id);
+    }
     let mut n = 0;
     for chunk in links.chunks(INSERT_CHUNK) {
         n += match kind {
@@ -584,4 +587,48 @@ pub fn artifacts_feature_labels(
         out.extend(rows.into_iter().filter_map(|(a, u, f)| Some((a, u, f?))));
     }
     Ok(out)
+}
+
+/// Rows per statement of the PostgreSQL bulk link inserts (three arrays of this length).
+pub(crate) const PG_UNNEST_ROWS: usize = 100_000;
+
+/// [`link_ulabels_many`] on PostgreSQL: the links as three arrays unnested in one statement
+/// per hundred thousand (diesel's multi-row inserts cost ~20 µs a row in binds).
+fn pg_link_ulabels(
+    c: &mut diesel::pg::PgConnection,
+    kind: Owner,
+    links: &[(i64, i64, Option<i64>)],
+    t: chrono::NaiveDateTime,
+    user_id: i64,
+) -> Result<usize> {
+    use diesel::sql_types::{Array, BigInt, Nullable, Timestamp};
+    let mut n = 0;
+    for chunk in links.chunks(PG_UNNEST_ROWS) {
+        let owners: Vec<i64> = chunk.iter().map(|l| l.0).collect();
+        let labels: Vec<i64> = chunk.iter().map(|l| l.1).collect();
+        let features: Vec<Option<i64>> = chunk.iter().map(|l| l.2).collect();
+        n += match kind {
+            Owner::Artifact(_) => diesel::sql_query(
+                "INSERT INTO lamella_artifact_ulabels (artifact_id, ulabel_id, feature_id, \
+                 created_at, created_by_id) SELECT o, u, f, $4, $5 FROM unnest($1::bigint[], \
+                 $2::bigint[], $3::bigint[]) AS x(o, u, f) ON CONFLICT DO NOTHING",
+            )
+            .bind::<Array<BigInt>, _>(owners)
+            .bind::<Array<BigInt>, _>(labels)
+            .bind::<Array<Nullable<BigInt>>, _>(features)
+            .bind::<Timestamp, _>(t)
+            .bind::<BigInt, _>(user_id)
+            .execute(c)?,
+            Owner::Collection(_) => diesel::sql_query(
+                "INSERT INTO lamella_collection_ulabels (collection_id, ulabel_id, feature_id) \
+                 SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) ON CONFLICT DO \
+                 NOTHING",
+            )
+            .bind::<Array<BigInt>, _>(owners)
+            .bind::<Array<BigInt>, _>(labels)
+            .bind::<Array<Nullable<BigInt>>, _>(features)
+            .execute(c)?,
+        };
+    }
+    Ok(n)
 }

@@ -337,6 +337,28 @@ pub fn stored_values(conn: &mut Conn<'_>, feature_id: i64) -> Result<Vec<(i64, S
 /// Links values to owners (`(owner id, value id)`, all owners of `owner`'s kind); existing
 /// links are kept. Returns how many links are new.
 pub fn link_values(conn: &mut Conn<'_>, kind: Owner, links: &[(i64, i64)]) -> Result<usize> {
+    if let crate::db::ConnRef::Postgresql(c) = &mut conn.inner {
+        // two arrays unnested per statement: diesel's multi-row binds cost ~20 µs a row
+        use diesel::sql_types::{Array, BigInt};
+        let sql = match kind {
+            Owner::Artifact(_) => {
+                "INSERT INTO lamella_artifact_feature_values (artifact_id, feature_value_id) \
+                 SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING"
+            }
+            Owner::Collection(_) => {
+                "INSERT INTO lamella_collection_feature_values (collection_id, feature_value_id) \
+                 SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING"
+            }
+        };
+        let mut n = 0;
+        for chunk in links.chunks(crate::links::PG_UNNEST_ROWS) {
+            n += diesel::sql_query(sql)
+                .bind::<Array<BigInt>, _>(chunk.iter().map(|l| l.0).collect::<Vec<_>>())
+                .bind::<Array<BigInt>, _>(chunk.iter().map(|l| l.1).collect::<Vec<_>>())
+                .execute(*c)?;
+        }
+        return Ok(n);
+    }
     let mut n = 0;
     for chunk in links.chunks(CHUNK) {
         n += match kind {

@@ -104,14 +104,17 @@ pub struct ImportReport {
 
 impl ImportReport {
     fn count(&mut self, registry: &'static str) -> &mut ImportCount {
-        if let Some(i) = self.registries.iter().position(|c| c.registry == registry) {
-            return &mut self.registries[i];
-        }
-        self.registries.push(ImportCount {
-            registry,
-            ..Default::default()
-        });
-        self.registries.last_mut().expect("just pushed")
+        let i = match self.registries.iter().position(|c| c.registry == registry) {
+            Some(i) => i,
+            None => {
+                self.registries.push(ImportCount {
+                    registry,
+                    ..Default::default()
+                });
+                self.registries.len() - 1
+            }
+        };
+        &mut self.registries[i]
     }
 
     /// Whether nothing was written (everything existed already).
@@ -339,7 +342,7 @@ impl Instance {
         };
         tracing::info!(layout = %report.layout, root = %root, "importing a LaminDB instance");
         // clashes stop the import before anything is written
-        self.check_artifact_conflicts(&mut source)?;
+        let latest = self.check_artifact_conflicts(&mut source)?;
         let mut ids = Ids::default();
         self.import_users(&mut source, &mut ids, &mut report)?;
         self.import_storages(&mut source, &root, &ids, &mut report)?;
@@ -349,7 +352,7 @@ impl Instance {
         self.import_features(&mut source, &mut ids, &type_names, &mut report)?;
         self.import_feature_sets(&mut source, &mut ids, &mut report)?;
         let t = std::time::Instant::now();
-        self.import_artifacts(&mut source, &root, options, &mut ids, &mut report)?;
+        self.import_artifacts(&mut source, &root, options, &latest, &mut ids, &mut report)?;
         tracing::info!(elapsed = ?t.elapsed(), "imported the artifacts");
         crate::failpoint::failpoint("import-after-artifacts")?;
         let t = std::time::Instant::now();
@@ -691,7 +694,7 @@ impl Instance {
         // names are unique here: a second LaminDB label of a name (2.x allows it) and a label
         // this instance has by name are one label
         let mut first_of: HashMap<String, i64> = HashMap::new();
-        let mut same_name: Vec<i64> = Vec::new();
+        let mut same_name: Vec<(i64, String)> = Vec::new();
         let mut merged = Vec::new();
         for l in &labels {
             if let Some(found) = by_uid.get(&l.uid) {
@@ -706,7 +709,7 @@ impl Instance {
                 continue;
             }
             if first_of.contains_key(&l.name) {
-                same_name.push(l.id);
+                same_name.push((l.id, l.name.clone()));
                 continue;
             }
             first_of.insert(l.name.clone(), l.id);
@@ -761,12 +764,7 @@ impl Instance {
                 for (l, s) in new.iter().zip(&new_src) {
                     ids.ulabels.insert(*s, l.id.unwrap_or_default());
                 }
-                for src_id in &same_name {
-                    let name = &labels
-                        .iter()
-                        .find(|l| l.id == *src_id)
-                        .expect("a label")
-                        .name;
+                for (src_id, name) in &same_name {
                     if let Some(first) = first_of.get(name).and_then(|f| ids.ulabels.get(f)) {
                         ids.ulabels.insert(*src_id, *first);
                     }
@@ -780,7 +778,7 @@ impl Instance {
             })?;
         } else {
             ids.ulabels.extend(new_src.iter().map(|s| (*s, -s)));
-            ids.ulabels.extend(same_name.iter().map(|s| (*s, -s)));
+            ids.ulabels.extend(same_name.iter().map(|(s, _)| (*s, -s)));
         }
         report.count("ULabel").imported += new.len();
         Ok(type_names)
@@ -973,14 +971,23 @@ impl Instance {
     }
 
     /// Refuses, before anything is written, artifacts and collections whose uid exists here
-    /// with other content.
-    fn check_artifact_conflicts(&self, src: &mut Source) -> Result<()> {
+    /// with other content. In the same pass over the artifacts, finds the latest version of
+    /// each family for 0.x, which keeps no `is_latest` (the newest by id): their source ids.
+    fn check_artifact_conflicts(&self, src: &mut Source) -> Result<HashSet<i64>> {
+        let core = matches!(src.layout(), Layout::Core { .. });
         let mut clashes = Vec::new();
+        let mut stems = Vec::new();
         let mut after = 0;
         loop {
             let page = src.artifacts(after, BATCH)?;
             let Some(last) = page.last() else { break };
             after = last.id;
+            if core {
+                stems.extend(
+                    page.iter()
+                        .map(|a| (a.uid.chars().take(16).collect::<String>(), a.id)),
+                );
+            }
             let uids: Vec<String> = page.iter().map(|a| a.uid.clone()).collect();
             let found = self.existing::<Artifact>(&uids)?;
             for a in &page {
@@ -1002,7 +1009,7 @@ impl Instance {
             }
         }
         if clashes.is_empty() {
-            return Ok(());
+            return Ok(latest_of(stems.into_iter()));
         }
         let n = clashes.len();
         clashes.truncate(10);
@@ -1021,28 +1028,11 @@ impl Instance {
         src: &mut Source,
         root: &str,
         options: &ImportOptions,
+        latest: &HashSet<i64>,
         ids: &mut Ids,
         report: &mut ImportReport,
     ) -> Result<()> {
         let total = src.count("artifact")?;
-        let core = matches!(src.layout(), Layout::Core { .. });
-        // 0.x keeps no is_latest: the newest of each family (uid stem) is, by id
-        let latest = if core {
-            let mut stems = Vec::new();
-            let mut after = 0;
-            loop {
-                let page = src.artifacts(after, BATCH * 5)?;
-                let Some(last) = page.last() else { break };
-                after = last.id;
-                stems.extend(
-                    page.iter()
-                        .map(|a| (a.uid.chars().take(16).collect::<String>(), a.id)),
-                );
-            }
-            latest_of(stems.into_iter())
-        } else {
-            HashSet::new()
-        };
         let source_store = if options.dry_run {
             None
         } else {
@@ -1313,7 +1303,9 @@ impl Instance {
             };
             let json: serde_json::Value =
                 serde_json::from_str(&v.value).unwrap_or(serde_json::Value::Null);
-            let value = json_value(&json);
+            // (a JSON object is no feature value: the typing below refuses it as text)
+            let value = lamella_schema::Value::from_json(&json)
+                .unwrap_or_else(|| lamella_schema::Value::Text(json.to_string()));
             match lamella_schema::values::typed(&f.name, &f.dtype, &value) {
                 Ok(typed) => {
                     features_of
@@ -1683,20 +1675,4 @@ fn edges(pairs: &[Pair], ids: &HashMap<i64, i64>) -> Vec<Edge> {
             })
         })
         .collect()
-}
-
-/// A LaminDB JSON value as a lookup value.
-fn json_value(v: &serde_json::Value) -> lamella_schema::Value {
-    use lamella_schema::Value;
-    match v {
-        serde_json::Value::Null => Value::Null,
-        serde_json::Value::Bool(b) => Value::Bool(*b),
-        serde_json::Value::Number(n) => match n.as_i64() {
-            Some(i) => Value::Int(i),
-            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
-        },
-        serde_json::Value::String(s) => Value::Text(s.clone()),
-        serde_json::Value::Array(a) => Value::List(a.iter().map(json_value).collect()),
-        serde_json::Value::Object(_) => Value::Text(v.to_string()),
-    }
 }

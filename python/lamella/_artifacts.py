@@ -30,7 +30,31 @@ def as_batch(df: Any):
     raise TypeError(f"expected a pandas DataFrame or a pyarrow Table, not {type(df).__name__}")
 
 
-class Artifact(Record):
+class Annotated(Record):
+    """What artifacts and collections share: `labels`, `features`, `describe()`,
+    `view_lineage()`."""
+
+    @property
+    def labels(self) -> LabelManager:
+        """Its labels: `.add(labels, feature=...)`, `.all()`."""
+        return LabelManager(self)
+
+    @property
+    def features(self) -> FeatureManager:
+        """Its feature sets by slot and its feature values."""
+        return FeatureManager(self)
+
+    def describe(self) -> None:
+        """Prints the record, its provenance, feature sets and labels (LaminDB's layout)."""
+        print(instance().describe(self._registry, self._saved_uid()))
+
+    def view_lineage(self, depth: int = 10) -> Graph:
+        """The runs, transforms and inputs this record came from, drawn."""
+        uid, registry = self._saved_uid(), self._registry
+        return Graph(lambda fmt: instance().lineage(registry, uid, depth, False, fmt), "lineage")
+
+
+class Artifact(Annotated):
     """A file, folder or table, hashed and stored: `ln.Artifact("iris.csv",
     key="iris/study0.csv").save()`, `ln.Artifact.from_df(df, description=...)`; queried with
     `ln.Artifact.filter(key__startswith="iris/")`."""
@@ -106,25 +130,6 @@ class Artifact(Record):
         (LaminDB's UPath); downloading in a tracked run records the artifact as an input."""
         uid = self._saved_uid()
         return ArtifactPath(uid, "", instance().artifact_location(uid))
-
-    @property
-    def labels(self) -> LabelManager:
-        """Its labels: `.add(labels, feature=...)`, `.all()`."""
-        return LabelManager(self)
-
-    @property
-    def features(self) -> FeatureManager:
-        """Its feature sets by slot and its feature values."""
-        return FeatureManager(self)
-
-    def describe(self) -> None:
-        """Prints the record, its provenance, feature sets and labels (LaminDB's layout)."""
-        print(instance().describe("Artifact", self._saved_uid()))
-
-    def view_lineage(self, depth: int = 10) -> Graph:
-        """The runs, transforms and inputs this artifact came from, drawn."""
-        uid = self._saved_uid()
-        return Graph(lambda fmt: instance().lineage("Artifact", uid, depth, False, fmt), "lineage")
 
     def delete(self) -> None:
         raise LamellaError("deleting artifacts from Python is not there yet: use `lamella delete`")
@@ -338,7 +343,7 @@ class FeatureManager:
         return text or "no features"
 
 
-class Collection(Record):
+class Collection(Annotated):
     """An ordered collection of artifacts: `ln.Collection([a1, a2], name="Iris",
     version="1").save()`, `collection.load()` (the members' tables concatenated by SPEC §7.1's
     rules), `collection.artifacts`."""
@@ -389,27 +394,9 @@ class Collection(Record):
         rows = json.loads(instance().collection_members(self._saved_uid()))
         return RecordList(Artifact._from_row(r) for r in rows)
 
-    @property
-    def labels(self) -> LabelManager:
-        """Its labels: `.add(labels, feature=...)`, `.all()`."""
-        return LabelManager(self)
-
-    @property
-    def features(self) -> FeatureManager:
-        """Its feature sets (from its members) and feature values."""
-        return FeatureManager(self)
-
     def load(self):
         """The members' tables concatenated in member order, as a pandas DataFrame."""
         return instance().load_collection(self._saved_uid()).to_pandas()
-
-    def describe(self) -> None:
-        print(instance().describe("Collection", self._saved_uid()))
-
-    def view_lineage(self, depth: int = 10) -> Graph:
-        """The runs, transforms and inputs this collection came from, drawn."""
-        uid = self._saved_uid()
-        return Graph(lambda fmt: instance().lineage("Collection", uid, depth, False, fmt), "lineage")
 
     def delete(self) -> None:
         raise LamellaError(

@@ -27,6 +27,29 @@ pub enum Value {
     List(Vec<Value>),
 }
 
+impl Value {
+    /// A JSON value as a value: null, booleans, numbers (integers stay integers), text and
+    /// lists of those; `None` for a JSON object, which no feature value is.
+    pub fn from_json(v: &serde_json::Value) -> Option<Value> {
+        Some(match v {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            serde_json::Value::String(s) => Value::Text(s.clone()),
+            serde_json::Value::Array(items) => Value::List(
+                items
+                    .iter()
+                    .map(Value::from_json)
+                    .collect::<Option<Vec<_>>>()?,
+            ),
+            serde_json::Value::Object(_) => return None,
+        })
+    }
+}
+
 impl From<&str> for Value {
     fn from(v: &str) -> Self {
         Value::Text(v.to_string())

@@ -50,20 +50,8 @@ fn target(ln: &Instance, args: &AnnotateArgs) -> Result<(Target, Option<lamella_
 
 /// A JSON value as a feature value: numbers, booleans, text, lists, null.
 fn json_value(v: &serde_json::Value) -> Result<Value> {
-    Ok(match v {
-        serde_json::Value::Null => Value::Null,
-        serde_json::Value::Bool(b) => Value::Bool(*b),
-        serde_json::Value::Number(n) => match n.as_i64() {
-            Some(i) => Value::Int(i),
-            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
-        },
-        serde_json::Value::String(s) => Value::Text(s.clone()),
-        serde_json::Value::Array(items) => {
-            Value::List(items.iter().map(json_value).collect::<Result<_>>()?)
-        }
-        serde_json::Value::Object(_) => {
-            bail!("a feature value cannot be a JSON object: give a value or a list of values")
-        }
+    Value::from_json(v).ok_or_else(|| {
+        anyhow::anyhow!("a feature value cannot be a JSON object: give a value or a list of values")
     })
 }
 

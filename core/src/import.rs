@@ -92,8 +92,11 @@ pub struct ImportReport {
     pub registries: Vec<ImportCount>,
     /// Objects hard-linked into this instance's storage.
     pub linked: usize,
-    /// Objects copied (or uploaded).
+    /// Objects copied (or uploaded) through this process.
     pub copied: usize,
+    /// Objects copied by the S3 server from the source's bucket (no bytes through this
+    /// process).
+    pub copied_on_server: usize,
     /// Bytes of the objects brought in.
     pub bytes: u64,
     /// Objects missing or changed.
@@ -1068,6 +1071,7 @@ impl Instance {
             let found = self.existing::<Artifact>(&uids)?;
             let mut rows = Vec::new();
             let mut rows_src = Vec::new();
+            let mut pending = Vec::new();
             for a in &page {
                 meter.add(1);
                 if let Some(t) = found.get(&a.uid) {
@@ -1122,30 +1126,60 @@ impl Instance {
                     created_by_id: ids.user(a.created_by_id, me),
                 };
                 report.notes.extend(notes);
-                if let Some(store) = &source_store {
-                    let from = source_key(a);
-                    match self.bring_object(store, &from, &record, &target_store) {
-                        Ok(Brought { bytes, linked }) => {
-                            report.bytes += bytes;
-                            bytes_meter.add(bytes);
-                            if linked {
-                                report.linked += 1;
-                            } else {
-                                report.copied += 1;
-                            }
+                pending.push((record, a));
+            }
+            // the objects of the page, in parallel (many requests in flight when remote)
+            let brought: Vec<Option<std::result::Result<Brought, Option<String>>>> =
+                match &source_store {
+                    None => pending.iter().map(|_| None).collect(),
+                    Some(store) => {
+                        use rayon::prelude::*;
+                        let remote = if store.kind() == lamella_storage::StoreKind::Local {
+                            &target_store
+                        } else {
+                            store
+                        };
+                        crate::artifact::on_object_pool(remote, || {
+                            pending
+                                .par_iter()
+                                .map(|(record, a)| {
+                                    let got = self.bring_object(
+                                        store,
+                                        &source_key(a),
+                                        record,
+                                        &target_store,
+                                    );
+                                    if let Ok(b) = &got {
+                                        bytes_meter.add(b.bytes);
+                                    }
+                                    Some(got)
+                                })
+                                .collect()
+                        })
+                    }
+                };
+            for ((record, a), got) in pending.into_iter().zip(brought) {
+                match got {
+                    None => {}
+                    Some(Ok(Brought { bytes, how })) => {
+                        report.bytes += bytes;
+                        match how {
+                            Placed::Linked => report.linked += 1,
+                            Placed::Copied => report.copied += 1,
+                            Placed::CopiedOnServer => report.copied_on_server += 1,
                         }
-                        Err(found) => {
-                            report.missing.push(MissingObject {
-                                uid: a.uid.clone(),
-                                key: a.key.clone(),
-                                location: format!("{}/{from}", root.trim_end_matches('/')),
-                                expected: a.hash.clone(),
-                                found,
-                            });
-                            if options.on_missing == OnMissing::Skip {
-                                report.count("Artifact").failed += 1;
-                                continue;
-                            }
+                    }
+                    Some(Err(found)) => {
+                        report.missing.push(MissingObject {
+                            uid: a.uid.clone(),
+                            key: a.key.clone(),
+                            location: format!("{}/{}", root.trim_end_matches('/'), source_key(a)),
+                            expected: a.hash.clone(),
+                            found,
+                        });
+                        if options.on_missing == OnMissing::Skip {
+                            report.count("Artifact").failed += 1;
+                            continue;
                         }
                     }
                 }
@@ -1508,8 +1542,9 @@ impl Instance {
 
     /// Brings one object from the source store into this instance's storage at the
     /// record's object key, after checking its hash: a hard link when both are local folders
-    /// (on one filesystem), else a copy or upload. `Err(found hash)` when the object is
-    /// missing (`None`) or differs.
+    /// (on one filesystem), a server-side copy between prefixes of one S3 bucket, else a copy
+    /// or upload through the cache. `Err(found hash)` when the object is missing (`None`) or
+    /// differs.
     fn bring_object(
         &self,
         source: &lamella_storage::Store,
@@ -1519,8 +1554,44 @@ impl Instance {
     ) -> std::result::Result<Brought, Option<String>> {
         let to = crate::artifact::object_key(record);
         let folder = record.suffix.is_empty() && record.n_objects.is_some();
+        let not_stored = |e: Error| {
+            tracing::warn!(uid = %record.uid, error = %e, "placing an imported object failed");
+            Some(format!("not stored: {e}"))
+        };
+        if source.local_path(from).is_none() && target.copies_server_side_from(source) {
+            let objects = remote_objects(source, from, folder)?;
+            let (size, found) = remote_hash(source, &objects, folder, record.hash.as_deref())?;
+            if Some(&found) != record.hash.as_ref() {
+                return Err(Some(found));
+            }
+            for o in &objects {
+                let dest = folder_key(&to, from, &o.key, folder);
+                match target.copy_new_from(source, &o.key, &dest) {
+                    Ok(()) => {}
+                    // a rerun finds its own copy; anything else there is not overwritten
+                    Err(lamella_storage::Error::AlreadyExists { .. })
+                        if target
+                            .stat(&dest)
+                            .is_ok_and(|t| t.size == o.size && t.etag == o.etag) => {}
+                    Err(lamella_storage::Error::AlreadyExists { .. }) => {
+                        return Err(not_stored(Error::Conflict {
+                            message: format!(
+                                "{} holds other content already: the object stays unimported",
+                                target.url_for(&dest)
+                            ),
+                        }));
+                    }
+                    Err(e) => return Err(not_stored(e.into())),
+                }
+            }
+            return Ok(Brought {
+                bytes: size,
+                how: Placed::CopiedOnServer,
+            });
+        }
         // the object as a local path: the source's own file, or a download into the cache
         let staged;
+        let mut objects = Vec::new();
         let local = match source.local_path(from) {
             Some(p) => p,
             None => {
@@ -1530,68 +1601,169 @@ impl Instance {
                     record.uid,
                     lamella_schema::base62_uid(8)
                 ));
-                if folder {
-                    let objects = source.list(from).map_err(|_| None)?;
-                    if objects.is_empty() {
-                        return Err(None);
-                    }
-                    for o in objects {
-                        let rel = o
-                            .key
-                            .strip_prefix(from)
-                            .unwrap_or(&o.key)
-                            .trim_start_matches('/');
-                        let dest = staged.join(rel);
-                        if let Some(parent) = dest.parent() {
-                            std::fs::create_dir_all(parent).map_err(|_| None)?;
-                        }
-                        source.get_to_file(&o.key, &dest).map_err(|_| None)?;
-                    }
-                } else {
-                    if let Some(parent) = staged.parent() {
+                objects = remote_objects(source, from, folder)?;
+                for o in &objects {
+                    let dest = if folder {
+                        staged.join(folder_key("", from, &o.key, true).trim_start_matches('/'))
+                    } else {
+                        staged.clone()
+                    };
+                    if let Some(parent) = dest.parent() {
                         std::fs::create_dir_all(parent).map_err(|_| None)?;
                     }
-                    source.get_to_file(from, &staged).map_err(|_| None)?;
+                    source.get_to_file(&o.key, &dest).map_err(|_| None)?;
                 }
                 staged.clone()
+            }
+        };
+        let cleanup = |local: &Path| {
+            if !objects.is_empty() {
+                let _ = if folder {
+                    std::fs::remove_dir_all(local)
+                } else {
+                    std::fs::remove_file(local)
+                };
             }
         };
         if !local.exists() {
             return Err(None);
         }
-        let (hash, size) = if folder {
-            let walk = lamella_storage::walk_folder(&local).map_err(|_| None)?;
-            let h = lamella_storage::hash_walk(&walk).map_err(|_| None)?;
-            (h.hash, h.size)
+        let hashed = if folder {
+            lamella_storage::walk_folder(&local)
+                .and_then(|w| lamella_storage::hash_walk(&w))
+                .map(|h| (h.hash, h.size))
         } else {
-            let h = lamella_storage::hash_file(&local).map_err(|_| None)?;
-            (h.hash, h.size)
+            lamella_storage::hash_file(&local).map(|h| (h.hash, h.size))
         };
+        let Ok((mut hash, size)) = hashed else {
+            cleanup(&local);
+            return Err(None);
+        };
+        // objects LaminDB registered on S3 carry the hash their ETags give
+        if Some(&hash) != record.hash.as_ref()
+            && etag_hash(&objects, folder).is_some_and(|h| Some(&h) == record.hash.as_ref())
+        {
+            hash = record.hash.clone().unwrap_or_default();
+        }
         if Some(&hash) != record.hash.as_ref() {
+            cleanup(&local);
             return Err(Some(hash));
         }
-        let linked = place(&local, &to, folder, target).map_err(|e| {
-            tracing::warn!(uid = %record.uid, error = %e, "placing an imported object failed");
-            Some(format!("not stored: {e}"))
-        })?;
-        if source.local_path(from).is_none() {
-            let _ = if folder {
-                std::fs::remove_dir_all(&local)
-            } else {
-                std::fs::remove_file(&local)
-            };
-        }
+        let placed = place(&local, &to, folder, target);
+        cleanup(&local);
+        let linked = placed.map_err(not_stored)?;
         Ok(Brought {
             bytes: size,
-            linked,
+            how: if linked {
+                Placed::Linked
+            } else {
+                Placed::Copied
+            },
         })
     }
+}
+
+/// The files of a remote object: the object itself, or a folder's objects (`Err(None)` when
+/// there is nothing).
+fn remote_objects(
+    source: &lamella_storage::Store,
+    from: &str,
+    folder: bool,
+) -> std::result::Result<Vec<lamella_storage::ObjectMeta>, Option<String>> {
+    let objects = if folder {
+        source.list(from).map_err(|_| None)?
+    } else {
+        vec![source.stat(from).map_err(|_| None)?]
+    };
+    if objects.is_empty() {
+        return Err(None);
+    }
+    Ok(objects)
+}
+
+/// Where a folder's file `key` (under `from` in the source) goes under `to`.
+fn folder_key(to: &str, from: &str, key: &str, folder: bool) -> String {
+    if !folder {
+        return to.to_string();
+    }
+    let rel = key
+        .strip_prefix(from)
+        .unwrap_or(key)
+        .trim_start_matches('/');
+    format!("{to}/{rel}")
+}
+
+/// The hash LaminDB records for objects it registered on S3, from their ETags (`md5`,
+/// `md5-n`, or a folder's `md5-d` over the ETags), when the ETags allow it.
+fn etag_hash(objects: &[lamella_storage::ObjectMeta], folder: bool) -> Option<String> {
+    if folder {
+        let etags: Option<Vec<&str>> = objects.iter().map(|o| o.etag.as_deref()).collect();
+        return etags.map(lamella_storage::hash_from_hashes);
+    }
+    let o = objects.first()?;
+    lamella_storage::hash_from_etag(o.etag.as_deref()?, o.size).map(|h| h.hash)
+}
+
+/// Size and content hash of remote objects without downloading what the ETags vouch for:
+/// the ETag-derived hash when it is the one recorded, else each file read as a stream (a
+/// large file only by its first and last 50 MiB).
+fn remote_hash(
+    source: &lamella_storage::Store,
+    objects: &[lamella_storage::ObjectMeta],
+    folder: bool,
+    expected: Option<&str>,
+) -> std::result::Result<(u64, String), Option<String>> {
+    let size = objects.iter().map(|o| o.size).sum();
+    if let Some(h) = etag_hash(objects, folder).filter(|h| Some(h.as_str()) == expected) {
+        return Ok((size, h));
+    }
+    // First trusting single-part ETags (the md5 that LaminDB's rule gives up to 50 MiB);
+    // should that not give the recorded hash, every file read (some servers' ETags are not
+    // md5s).
+    let hash_with = |trust_etags: bool| {
+        let file_hash = |o: &lamella_storage::ObjectMeta| {
+            let from_etag = o
+                .etag
+                .as_deref()
+                .and_then(|e| lamella_storage::hash_from_etag(e, o.size))
+                .filter(|h| {
+                    trust_etags
+                        && h.hash_type == lamella_storage::HashType::Md5
+                        && o.size <= lamella_storage::HASH_CHUNK_SIZE
+                });
+            match from_etag {
+                Some(h) => Ok(h.hash),
+                None => source.hash_object(&o.key).map(|h| h.hash).map_err(|_| None),
+            }
+        };
+        let hashes = objects
+            .iter()
+            .map(file_hash)
+            .collect::<std::result::Result<Vec<_>, Option<String>>>()?;
+        Ok::<_, Option<String>>(if folder {
+            lamella_storage::hash_from_hashes(&hashes)
+        } else {
+            hashes.into_iter().next().unwrap_or_default()
+        })
+    };
+    let hash = hash_with(true)?;
+    if Some(hash.as_str()) == expected {
+        return Ok((size, hash));
+    }
+    Ok((size, hash_with(false)?))
 }
 
 /// What placing one object took.
 struct Brought {
     bytes: u64,
-    linked: bool,
+    how: Placed,
+}
+
+/// How an object came into this instance's storage.
+enum Placed {
+    Linked,
+    Copied,
+    CopiedOnServer,
 }
 
 /// Puts the local file or folder `local` at `key` in `target`: hard links when the target is

@@ -196,6 +196,58 @@ pub fn hash_file_with_chunk_size(path: &Path, chunk_size: u64) -> Result<FileHas
     }
 }
 
+/// Hashes `size` bytes read from `first` (the whole object, or its first chunk) and, for
+/// objects over the chunk size, `last` (its last chunk), as [`hash_file`] hashes a file:
+/// for objects read remotely, where each range is its own request. `what` names the object
+/// in errors. Reading fewer bytes than announced is an error.
+pub(crate) fn hash_ranges(
+    size: u64,
+    first: impl FnOnce(u64) -> io::Result<Box<dyn Read + Send>> + Send,
+    last: impl FnOnce(u64, u64) -> io::Result<Box<dyn Read + Send>> + Send,
+    what: &Path,
+) -> Result<FileHash> {
+    let short = |n: u64, want: u64| {
+        Error::io(
+            "read",
+            what,
+            io::Error::other(format!(
+                "got {n} of {want} bytes: the object changed while it was read"
+            )),
+        )
+    };
+    if size <= HASH_CHUNK_SIZE {
+        let mut h = FileMd5::new();
+        let mut r = first(size).map_err(|e| Error::io("read", what, e))?;
+        let n = stream_into(&mut r, &mut vec![0u8; buf_len(size)], |b| h.update(b))
+            .map_err(|e| Error::io("read", what, e))?;
+        if n != size {
+            return Err(short(n, size));
+        }
+        return Ok(FileHash {
+            hash: b64(&h.finish(what)?, HASH_LEN),
+            hash_type: HashType::Md5,
+            size,
+        });
+    }
+    let chunk = HASH_CHUNK_SIZE;
+    let sha1 = |r: io::Result<Box<dyn Read + Send>>| -> Result<Vec<u8>> {
+        let mut h = Sha1::new();
+        let mut r = r.map_err(|e| Error::io("read", what, e))?;
+        let n = stream_into(&mut r, &mut vec![0u8; buf_len(chunk)], |b| h.update(b))
+            .map_err(|e| Error::io("read", what, e))?;
+        if n != chunk {
+            return Err(short(n, chunk));
+        }
+        Ok(h.finalize().to_vec())
+    };
+    let (a, b) = rayon::join(|| sha1(first(chunk)), || sha1(last(size - chunk, chunk)));
+    Ok(FileHash {
+        hash: b64(&sha1_of_pair(&a?, &b?), HASH_LEN),
+        hash_type: HashType::Sha1Fl,
+        size,
+    })
+}
+
 /// Opens the regular file at `path` for reading and gives its size. Checked before opening:
 /// opening a FIFO blocks until a writer appears, and a device such as /dev/zero never ends;
 /// and again after, in case it was replaced in between.

@@ -591,7 +591,7 @@ lamella_tests::db_test!(labels_and_features_of_an_existing_name_are_shared, |t| 
     Ok(())
 });
 
-lamella_tests::db_test!(objects_are_read_from_s3_too, |t| {
+lamella_tests::artifact_test!(objects_are_read_from_s3_too, |t| {
     let Some(prefix) = lamella_tests::s3_root() else {
         return Ok(());
     };
@@ -611,13 +611,48 @@ lamella_tests::db_test!(objects_are_read_from_s3_too, |t| {
         storage: Some(prefix.clone()),
         ..Default::default()
     };
-    let report = t.import_lamindb(
-        &root.join(".lamindb/lamin.db").display().to_string(),
-        &options,
-    )?;
+    let db = root.join(".lamindb/lamin.db").display().to_string();
+    // one object changed on S3: reported with the hash found, its record left out
+    let notes = ".lamindb/zJYsfZgvJBs4G1Go0000.txt"; // iris_studies/scratch_notes.txt
+    let original = store.read_bytes(notes)?;
+    store.put_bytes(notes, b"changed after LaminDB saved it")?;
+    let report = t.import_lamindb(&db, &options)?;
+    assert_eq!(report.missing.len(), 1, "{:?}", report.missing);
+    assert_eq!(
+        report.missing[0].key.as_deref(),
+        Some("iris_studies/scratch_notes.txt")
+    );
+    assert_eq!(
+        report.missing[0].found.as_deref(),
+        Some(
+            lamella_storage::hash_bytes(b"changed after LaminDB saved it")
+                .hash
+                .as_str()
+        )
+    );
+    let n = expected["artifacts"].as_array().map_or(0, Vec::len);
+    let brought = report.linked + report.copied + report.copied_on_server;
+    assert_eq!(brought, n - 1);
+    // S3 to S3 in one bucket: copied by the server; anything else through this process
+    let target = t.storage().root;
+    let bucket = |root: &str| root.split('/').nth(2).map(str::to_string);
+    let in_bucket = target.starts_with("s3://") && bucket(&target) == bucket(&prefix);
+    if in_bucket {
+        assert_eq!(report.copied_on_server, n - 1, "{report:?}");
+    } else {
+        assert_eq!(report.copied_on_server, 0, "{report:?}");
+    }
+    // put back, the rerun completes the import
+    store.put_bytes(notes, &original)?;
+    let report = t.import_lamindb(&db, &options)?;
     assert!(report.missing.is_empty(), "{:?}", report.missing);
     assert_eq!(report.root, prefix);
+    assert_eq!(report.linked + report.copied + report.copied_on_server, 1);
     prove(&t, &expected, true)?;
+    // a third run: objects already there (copied on the server or not) are found, not copied
+    let again = t.import_lamindb(&db, &options)?;
+    assert!(again.nothing_new(), "{:?}", again.registries);
+    assert_eq!(again.copied + again.copied_on_server, 0);
     Ok(())
 });
 

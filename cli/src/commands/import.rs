@@ -69,8 +69,13 @@ fn print_report(r: &ImportReport, out: &mut Out) -> Result<()> {
         ))?;
     }
     if !r.dry_run {
+        let on_server = if r.copied_on_server > 0 {
+            format!(", {} copied on the S3 server", r.copied_on_server)
+        } else {
+            String::new()
+        };
         out.line(format!(
-            "  objects: {} hard-linked, {} copied, {} bytes",
+            "  objects: {} hard-linked, {} copied{on_server}, {} bytes",
             r.linked, r.copied, r.bytes
         ))?;
     }

@@ -39,6 +39,7 @@ pub(crate) use key::is_table_suffix;
 pub use key::{check_key, object_key, suffix_of};
 pub use load::Preview;
 pub use prepare::skipped_link_notes;
+pub(crate) use save::on_object_pool;
 pub use update::{Edit, Updated};
 pub use versions::UID_LEN;
 

@@ -760,7 +760,7 @@ fn final_key(p: &Plan, uid: &str, rel: &str) -> String {
 /// Runs `work` (parallel object requests) on the object pool when `store` is remote: object
 /// stores answer in milliseconds of latency, not CPU, so more requests than cores are in
 /// flight; local stores use the cores' pool.
-pub(super) fn on_object_pool<T: Send>(store: &Store, work: impl FnOnce() -> T + Send) -> T {
+pub(crate) fn on_object_pool<T: Send>(store: &Store, work: impl FnOnce() -> T + Send) -> T {
     static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
     if store.kind() == lamella_storage::StoreKind::Local {
         return work();

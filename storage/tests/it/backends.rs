@@ -313,6 +313,66 @@ fn s3_backend() {
     exercise(&store);
 }
 
+/// Objects hashed where they are (LaminDB's rule: md5 up to 50 MiB, else sha1 of the first
+/// and last 50 MiB, read as two ranges), and copied between prefixes of one bucket by the
+/// server.
+#[cfg(feature = "s3")]
+#[test]
+fn s3_objects_hash_in_place_and_copy_on_the_server() {
+    let Some((a, opts, bucket)) = s3_store("copy-a") else {
+        return;
+    };
+    let b = Store::open_with(&format!("s3://{bucket}/{}", unique("copy-b")), &opts).unwrap();
+    assert!(b.copies_server_side_from(&a) && a.copies_server_side_from(&b));
+    let dir = tempfile::tempdir().unwrap();
+    let huge = dir.path().join("huge.bin");
+    write_pattern_file(
+        &huge,
+        (lamella_storage::HASH_CHUNK_SIZE + 3 * 1024 * 1024) as usize,
+        7,
+    );
+    let small = dir.path().join("small.bin");
+    write_pattern_file(&small, 1000, 3);
+    for (key, file) in [("x/huge.bin", &huge), ("small.bin", &small)] {
+        a.put_file(key, file).unwrap();
+        let h = a.hash_object(key).unwrap();
+        assert_eq!(h, hash_file(file).unwrap(), "{key}");
+        b.copy_new_from(&a, key, &format!("copied/{key}")).unwrap();
+        assert_eq!(b.hash_object(&format!("copied/{key}")).unwrap(), h);
+        // never over an existing object
+        let err = b
+            .copy_new_from(&a, key, &format!("copied/{key}"))
+            .unwrap_err();
+        assert!(matches!(err, Error::AlreadyExists { .. }), "{err}");
+    }
+    assert_eq!(
+        a.hash_object("x/huge.bin").unwrap().hash_type,
+        HashType::Sha1Fl
+    );
+    // a missing source object is named
+    let err = b
+        .copy_new_from(&a, "nope.bin", "copied/nope.bin")
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err}");
+    // other buckets and other backends are not copied on the server
+    let elsewhere = Store::open_with("s3://another-bucket/p", &opts).unwrap();
+    assert!(!elsewhere.copies_server_side_from(&a));
+    let local = Store::open(dir.path().to_str().unwrap()).unwrap();
+    assert!(!local.copies_server_side_from(&a) && !a.copies_server_side_from(&local));
+    let err = local.copy_new_from(&a, "small.bin", "s.bin").unwrap_err();
+    assert!(err.to_string().contains("one bucket"), "{err}");
+    // the local store hashes its file
+    assert_eq!(
+        local.hash_object("small.bin").unwrap(),
+        hash_file(&small).unwrap()
+    );
+    for s in [&a, &b] {
+        for m in s.list("").unwrap() {
+            s.delete(&m.key).unwrap();
+        }
+    }
+}
+
 #[cfg(feature = "s3")]
 #[test]
 fn s3_missing_bucket_is_named() {

@@ -10,6 +10,7 @@ mod features;
 mod hierarchy;
 mod import;
 mod instance;
+mod integrity;
 mod layering;
 mod queries;
 mod schema_agreement;

@@ -1,0 +1,170 @@
+//! Referential integrity of the link tables, enforced by the database itself (SQLite foreign
+//! keys; PostgreSQL per-statement checks, see the `set_based_link_checks` migration): links
+//! to missing records are refused, linked labels, features and values cannot be deleted, and
+//! deleting an artifact or collection deletes its links — also with two writers at once.
+
+use std::time::Duration;
+
+use lamella_core::{Feature, ULabel, Value};
+use lamella_schema::links::{self, Owner};
+use lamella_schema::registry::{ARTIFACT, FEATURE, ULABEL};
+use lamella_schema::{delete_by_id, values};
+use lamella_tests::{TestInstance, db_test};
+
+const MISSING: i64 = 987_654_321;
+
+/// An artifact with label `liver` through feature `tissue` and value `temperature=37`.
+fn annotated(t: &TestInstance) -> anyhow::Result<(i64, i64, i64, i64)> {
+    t.ulabels().save_all(["liver", "lung"].map(ULabel::new))?;
+    t.features()
+        .create(Feature::new("tissue", "cat[ULabel]".parse()?))
+        .save()?;
+    t.features()
+        .create(Feature::new("temperature", "float".parse()?))
+        .save()?;
+    let p = t.file("a.txt", b"a");
+    let a = t.artifacts().from_path(&p).key("a.txt").save()?.record;
+    t.artifacts()
+        .features(&a)?
+        .add_values([("tissue", Value::from("liver")), ("temperature", 37.into())])?;
+    let label = t.ulabels().get_by_name("liver")?.id.unwrap();
+    let feature = t.features().get_by_name("tissue")?.id.unwrap();
+    let db = t.raw_db()?;
+    let value = db.with_conn(|c| values::owner_values(c, Owner::Artifact(0), &[a.id.unwrap()]))?;
+    assert_eq!(value.len(), 1);
+    Ok((a.id.unwrap(), label, feature, value[0].1))
+}
+
+/// The id of the instance's user (who saved the artifacts).
+fn user(t: &TestInstance) -> anyhow::Result<i64> {
+    let p = t.file("u.txt", b"u");
+    Ok(t.artifacts().from_path(&p).save()?.record.created_by_id)
+}
+
+fn refused(r: lamella_schema::Result<impl std::fmt::Debug>, what: &str) {
+    let err = r.expect_err(what).to_string().to_lowercase();
+    assert!(err.contains("foreign key"), "{what}: {err}");
+}
+
+db_test!(links_to_missing_records_are_refused, |t| {
+    let (a, label, feature, value) = annotated(&t)?;
+    let db = t.raw_db()?;
+    let me = user(&t)?;
+    let link = |owner: i64, l: i64, f: Option<i64>| {
+        db.transaction(|c| links::link_ulabels(c, Owner::Artifact(owner), &[(l, f)], me))
+    };
+    refused(link(MISSING, label, Some(feature)), "a missing artifact");
+    refused(link(a, MISSING, Some(feature)), "a missing label");
+    refused(link(a, label, Some(MISSING)), "a missing feature");
+    refused(
+        db.transaction(|c| {
+            links::link_ulabels(c, Owner::Collection(MISSING), &[(label, None)], me)
+        }),
+        "a missing collection",
+    );
+    refused(
+        db.transaction(|c| values::link_values(c, Owner::Artifact(0), &[(a, MISSING)])),
+        "a missing value",
+    );
+    refused(
+        db.transaction(|c| values::link_values(c, Owner::Artifact(0), &[(MISSING, value)])),
+        "a value for a missing artifact",
+    );
+    // one bad row among good ones: nothing is linked
+    let lung = t.ulabels().get_by_name("lung")?.id.unwrap();
+    refused(
+        db.transaction(|c| {
+            links::link_ulabels(c, Owner::Artifact(a), &[(lung, None), (MISSING, None)], me)
+        }),
+        "a batch with one missing label",
+    );
+    let linked = db.with_conn(|c| links::label_links(c, Owner::Artifact(a)))?;
+    assert_eq!(linked, vec![(label, Some(feature))]);
+    Ok(())
+});
+
+db_test!(
+    linked_records_stay_and_deleted_owners_take_their_links,
+    |t| {
+        let (a, label, feature, _) = annotated(&t)?;
+        let db = t.raw_db()?;
+        // below the API's own checks: the database refuses too
+        refused(
+            db.transaction(|c| delete_by_id(c, &ULABEL, label)),
+            "a linked label",
+        );
+        refused(
+            db.transaction(|c| delete_by_id(c, &FEATURE, feature)),
+            "a linked feature",
+        );
+        // an unlinked label goes
+        let lung = t.ulabels().get_by_name("lung")?.id.unwrap();
+        assert!(db.transaction(|c| delete_by_id(c, &ULABEL, lung))?);
+        // deleting the artifact deletes its label and value links
+        assert!(db.transaction(|c| delete_by_id(c, &ARTIFACT, a))?);
+        assert!(
+            db.with_conn(|c| links::label_links(c, Owner::Artifact(a)))?
+                .is_empty()
+        );
+        assert!(
+            db.with_conn(|c| values::owner_values(c, Owner::Artifact(0), &[a]))?
+                .is_empty()
+        );
+        // and the label can go now
+        assert!(db.transaction(|c| delete_by_id(c, &ULABEL, label))?);
+        Ok(())
+    }
+);
+
+db_test!(
+    a_label_deleted_while_it_is_linked_elsewhere_never_leaves_a_dangling_link,
+    |t| {
+        let (a, _, _, _) = annotated(&t)?;
+        let lung = t.ulabels().get_by_name("lung")?.id.unwrap();
+        let me = user(&t)?;
+        // deleter first: the linker waits, then finds the label gone
+        let deleter = t.raw_db()?;
+        let linker = t.raw_db()?;
+        std::thread::scope(|s| {
+            let (started, go) = std::sync::mpsc::channel();
+            let d = s.spawn(move || {
+                deleter.transaction(|c| {
+                    let gone = delete_by_id(c, &ULABEL, lung)?;
+                    started.send(()).ok();
+                    std::thread::sleep(Duration::from_millis(400));
+                    Ok::<_, lamella_schema::Error>(gone)
+                })
+            });
+            go.recv().ok();
+            let linked = linker
+                .transaction(|c| links::link_ulabels(c, Owner::Artifact(a), &[(lung, None)], me));
+            assert!(d.join().unwrap().unwrap(), "the label was deleted");
+            refused(linked, "a link to a label deleted meanwhile");
+        });
+        // linker first: the deleter waits, then finds the label linked
+        t.ulabels().save_all([ULabel::new("lung2")])?;
+        let lung2 = t.ulabels().get_by_name("lung2")?.id.unwrap();
+        let deleter = t.raw_db()?;
+        let linker = t.raw_db()?;
+        std::thread::scope(|s| {
+            let (started, go) = std::sync::mpsc::channel();
+            let l = s.spawn(move || {
+                linker.transaction(|c| {
+                    let n = links::link_ulabels(c, Owner::Artifact(a), &[(lung2, None)], me)?;
+                    started.send(()).ok();
+                    std::thread::sleep(Duration::from_millis(400));
+                    Ok::<_, lamella_schema::Error>(n)
+                })
+            });
+            go.recv().ok();
+            let deleted = deleter.transaction(|c| delete_by_id(c, &ULABEL, lung2));
+            assert_eq!(l.join().unwrap().unwrap(), 1);
+            refused(deleted, "deleting a label linked meanwhile");
+        });
+        let db = t.raw_db()?;
+        let linked = db.with_conn(|c| links::label_links(c, Owner::Artifact(a)))?;
+        assert!(linked.iter().any(|(l, _)| *l == lung2));
+        assert!(!linked.iter().any(|(l, _)| *l == lung));
+        Ok(())
+    }
+);

@@ -196,14 +196,13 @@ pub fn hash_file_with_chunk_size(path: &Path, chunk_size: u64) -> Result<FileHas
     }
 }
 
-/// Hashes `size` bytes read from `first` (the whole object, or its first chunk) and, for
-/// objects over the chunk size, `last` (its last chunk), as [`hash_file`] hashes a file:
-/// for objects read remotely, where each range is its own request. `what` names the object
-/// in errors. Reading fewer bytes than announced is an error.
+/// Hashes an object of `size` bytes as [`hash_file`] hashes a file, reading it through
+/// `open(offset, len)` (a ranged read): the whole object up to the chunk size, else its first
+/// and last chunk, in parallel — for objects read remotely, where each range is its own
+/// request. `what` names the object in errors. Reading fewer bytes than asked is an error.
 pub(crate) fn hash_ranges(
     size: u64,
-    first: impl FnOnce(u64) -> io::Result<Box<dyn Read + Send>> + Send,
-    last: impl FnOnce(u64, u64) -> io::Result<Box<dyn Read + Send>> + Send,
+    open: impl Fn(u64, u64) -> io::Result<Box<dyn Read + Send>> + Sync,
     what: &Path,
 ) -> Result<FileHash> {
     let short = |n: u64, want: u64| {
@@ -217,7 +216,7 @@ pub(crate) fn hash_ranges(
     };
     if size <= HASH_CHUNK_SIZE {
         let mut h = FileMd5::new();
-        let mut r = first(size).map_err(|e| Error::io("read", what, e))?;
+        let mut r = open(0, size).map_err(|e| Error::io("read", what, e))?;
         let n = stream_into(&mut r, &mut vec![0u8; buf_len(size)], |b| h.update(b))
             .map_err(|e| Error::io("read", what, e))?;
         if n != size {
@@ -240,7 +239,7 @@ pub(crate) fn hash_ranges(
         }
         Ok(h.finalize().to_vec())
     };
-    let (a, b) = rayon::join(|| sha1(first(chunk)), || sha1(last(size - chunk, chunk)));
+    let (a, b) = rayon::join(|| sha1(open(0, chunk)), || sha1(open(size - chunk, chunk)));
     Ok(FileHash {
         hash: b64(&sha1_of_pair(&a?, &b?), HASH_LEN),
         hash_type: HashType::Sha1Fl,

@@ -717,12 +717,7 @@ impl Store {
                 .map_err(|e| io::Error::other(self.map_err("read", key, e)))?;
             Ok(Box::new(r))
         };
-        crate::hash::hash_ranges(
-            size,
-            |len| open(0, len),
-            |from, len| open(from, len),
-            Path::new(&self.url_for(key)),
-        )
+        crate::hash::hash_ranges(size, open, Path::new(&self.url_for(key)))
     }
 
     /// Whether [`Store::copy_new_from`] copies objects of `source` into this store on the

@@ -279,7 +279,12 @@ fn write_h5_atomically(dest: &Path, fill: impl FnOnce(&hdf5::Group) -> Result<()
     let tmp = crate::tmp::file_in(&crate::table::parent_dir(dest))?;
     let tmp_path = tmp.path().to_path_buf();
     {
-        let f = hdf5::File::create(&tmp_path).map_err(|e| bad_write(dest, "", e))?;
+        // the earliest file format: readable by every HDF5 (h5py's and anndata's included),
+        // and no object timestamps, so the same content gives the same bytes (and hash)
+        let f = hdf5::File::with_options()
+            .with_fapl(|p| p.libver_earliest())
+            .create(&tmp_path)
+            .map_err(|e| bad_write(dest, "", e))?;
         encoding(&f, "anndata", "0.1.0").map_err(|e| bad_write(dest, "", e))?;
         fill(&f)?;
         f.flush().map_err(|e| bad_write(dest, "", e))?;

@@ -1717,40 +1717,46 @@ fn remote_hash(
     if let Some(h) = etag_hash(objects, folder).filter(|h| Some(h.as_str()) == expected) {
         return Ok((size, h));
     }
-    // First trusting single-part ETags (the md5 that LaminDB's rule gives up to 50 MiB);
-    // should that not give the recorded hash, every file read (some servers' ETags are not
-    // md5s).
-    let hash_with = |trust_etags: bool| {
-        let file_hash = |o: &lamella_storage::ObjectMeta| {
-            let from_etag = o
-                .etag
-                .as_deref()
-                .and_then(|e| lamella_storage::hash_from_etag(e, o.size))
-                .filter(|h| {
-                    trust_etags
-                        && h.hash_type == lamella_storage::HashType::Md5
-                        && o.size <= lamella_storage::HASH_CHUNK_SIZE
-                });
-            match from_etag {
-                Some(h) => Ok(h.hash),
-                None => source.hash_object(&o.key).map(|h| h.hash).map_err(|_| None),
-            }
-        };
-        let hashes = objects
-            .iter()
-            .map(file_hash)
-            .collect::<std::result::Result<Vec<_>, Option<String>>>()?;
-        Ok::<_, Option<String>>(if folder {
-            lamella_storage::hash_from_hashes(&hashes)
-        } else {
-            hashes.into_iter().next().unwrap_or_default()
-        })
+    // Single-part ETags are trusted first (the md5 that LaminDB's rule gives up to 50 MiB);
+    // should that not give the recorded hash, the files they vouched for are read too (some
+    // servers' ETags are not md5s). Every other file is read once.
+    let trusted = |o: &lamella_storage::ObjectMeta| {
+        o.etag
+            .as_deref()
+            .and_then(|e| lamella_storage::hash_from_etag(e, o.size))
+            .filter(|h| {
+                h.hash_type == lamella_storage::HashType::Md5
+                    && o.size <= lamella_storage::HASH_CHUNK_SIZE
+            })
     };
-    let hash = hash_with(true)?;
-    if Some(hash.as_str()) == expected {
+    let read =
+        |o: &lamella_storage::ObjectMeta| source.hash_listed(o).map(|h| h.hash).map_err(|_| None);
+    let combine = |hashes: &[String]| {
+        if folder {
+            lamella_storage::hash_from_hashes(hashes)
+        } else {
+            hashes.first().cloned().unwrap_or_default()
+        }
+    };
+    let mut hashes = Vec::with_capacity(objects.len());
+    let mut vouched = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        match trusted(o) {
+            Some(h) => {
+                vouched.push(i);
+                hashes.push(h.hash);
+            }
+            None => hashes.push(read(o)?),
+        }
+    }
+    let hash = combine(&hashes);
+    if Some(hash.as_str()) == expected || vouched.is_empty() {
         return Ok((size, hash));
     }
-    Ok((size, hash_with(false)?))
+    for i in vouched {
+        hashes[i] = read(&objects[i])?;
+    }
+    Ok((size, combine(&hashes)))
 }
 
 /// What placing one object took.

@@ -698,12 +698,19 @@ impl Store {
     /// read as a stream: up to 50 MiB the whole object, above it only its first and last
     /// 50 MiB (two ranged reads in parallel). Local stores hash the file.
     pub fn hash_object(&self, key: &str) -> Result<crate::FileHash> {
+        let meta = self.stat(key)?;
+        self.hash_listed(&meta)
+    }
+
+    /// [`Store::hash_object`] of an object already listed or stat'ed (its size known: no
+    /// request for it).
+    pub fn hash_listed(&self, meta: &ObjectMeta) -> Result<crate::FileHash> {
+        let key = meta.key.as_str();
         let path = self.path(key)?;
         if let Some(p) = self.local_path(key) {
-            self.stat(key)?;
             return crate::hash_file(&p);
         }
-        let size = self.stat(key)?.size;
+        let size = meta.size;
         let op = self.op()?;
         let open = |from: u64, len: u64| -> io::Result<Box<dyn Read + Send>> {
             let opts = ReaderOptions {
@@ -738,14 +745,13 @@ impl Store {
     /// where the server takes it (callers serialise writers of one key where it does not).
     /// Requires [`Store::copies_server_side_from`].
     pub fn copy_new_from(&self, source: &Store, from: &str, to: &str) -> Result<()> {
-        let (Some((op, prefix)), Some((_, source_prefix))) =
-            (&self.inner.bucket_op, &source.inner.bucket_op)
-        else {
+        let (Some((op, prefix)), Some((_, source_prefix)), true) = (
+            &self.inner.bucket_op,
+            &source.inner.bucket_op,
+            self.copies_server_side_from(source),
+        ) else {
             return Err(self.no_server_copy(source));
         };
-        if !self.copies_server_side_from(source) {
-            return Err(self.no_server_copy(source));
-        }
         check_key(from)?;
         check_key(to)?;
         let from_path = format!("{source_prefix}{from}");

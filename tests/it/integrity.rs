@@ -8,7 +8,7 @@ use std::time::Duration;
 use lamella_core::{Feature, ULabel, Value};
 use lamella_schema::links::{self, Owner};
 use lamella_schema::registry::{ARTIFACT, FEATURE, ULABEL};
-use lamella_schema::{delete_by_id, values};
+use lamella_schema::{Conn, delete_by_id, values};
 use lamella_tests::{TestInstance, db_test};
 
 const MISSING: i64 = 987_654_321;
@@ -44,6 +44,31 @@ fn user(t: &TestInstance) -> anyhow::Result<i64> {
 fn refused(r: lamella_schema::Result<impl std::fmt::Debug>, what: &str) {
     let err = r.expect_err(what).to_string().to_lowercase();
     assert!(err.contains("foreign key"), "{what}: {err}");
+}
+
+/// Runs `first` in a transaction on one connection and, once it ran (its transaction kept
+/// open 400 ms more), `second` in a transaction on another: the second writer meets the
+/// first's uncommitted change. Both results.
+fn race<A: Send, B>(
+    t: &TestInstance,
+    first: impl FnOnce(&mut Conn<'_>) -> lamella_schema::Result<A> + Send,
+    second: impl FnOnce(&mut Conn<'_>) -> lamella_schema::Result<B>,
+) -> anyhow::Result<(lamella_schema::Result<A>, lamella_schema::Result<B>)> {
+    let (one, two) = (t.raw_db()?, t.raw_db()?);
+    Ok(std::thread::scope(|s| {
+        let (ran, go) = std::sync::mpsc::channel();
+        let first = s.spawn(move || {
+            one.transaction(|c| {
+                let out = first(c)?;
+                ran.send(()).ok();
+                std::thread::sleep(Duration::from_millis(400));
+                Ok(out)
+            })
+        });
+        go.recv().ok();
+        let second = two.transaction(second);
+        (first.join().expect("the first writer panicked"), second)
+    }))
 }
 
 db_test!(links_to_missing_records_are_refused, |t| {
@@ -123,44 +148,23 @@ db_test!(
         let lung = t.ulabels().get_by_name("lung")?.id.unwrap();
         let me = user(&t)?;
         // deleter first: the linker waits, then finds the label gone
-        let deleter = t.raw_db()?;
-        let linker = t.raw_db()?;
-        std::thread::scope(|s| {
-            let (started, go) = std::sync::mpsc::channel();
-            let d = s.spawn(move || {
-                deleter.transaction(|c| {
-                    let gone = delete_by_id(c, &ULABEL, lung)?;
-                    started.send(()).ok();
-                    std::thread::sleep(Duration::from_millis(400));
-                    Ok::<_, lamella_schema::Error>(gone)
-                })
-            });
-            go.recv().ok();
-            let linked = linker
-                .transaction(|c| links::link_ulabels(c, Owner::Artifact(a), &[(lung, None)], me));
-            assert!(d.join().unwrap().unwrap(), "the label was deleted");
-            refused(linked, "a link to a label deleted meanwhile");
-        });
+        let (deleted, linked) = race(
+            &t,
+            |c| delete_by_id(c, &ULABEL, lung),
+            |c| links::link_ulabels(c, Owner::Artifact(a), &[(lung, None)], me),
+        )?;
+        assert!(deleted?, "the label was deleted");
+        refused(linked, "a link to a label deleted meanwhile");
         // linker first: the deleter waits, then finds the label linked
         t.ulabels().save_all([ULabel::new("lung2")])?;
         let lung2 = t.ulabels().get_by_name("lung2")?.id.unwrap();
-        let deleter = t.raw_db()?;
-        let linker = t.raw_db()?;
-        std::thread::scope(|s| {
-            let (started, go) = std::sync::mpsc::channel();
-            let l = s.spawn(move || {
-                linker.transaction(|c| {
-                    let n = links::link_ulabels(c, Owner::Artifact(a), &[(lung2, None)], me)?;
-                    started.send(()).ok();
-                    std::thread::sleep(Duration::from_millis(400));
-                    Ok::<_, lamella_schema::Error>(n)
-                })
-            });
-            go.recv().ok();
-            let deleted = deleter.transaction(|c| delete_by_id(c, &ULABEL, lung2));
-            assert_eq!(l.join().unwrap().unwrap(), 1);
-            refused(deleted, "deleting a label linked meanwhile");
-        });
+        let (linked, deleted) = race(
+            &t,
+            |c| links::link_ulabels(c, Owner::Artifact(a), &[(lung2, None)], me),
+            |c| delete_by_id(c, &ULABEL, lung2),
+        )?;
+        assert_eq!(linked?, 1);
+        refused(deleted, "deleting a label linked meanwhile");
         let db = t.raw_db()?;
         let linked = db.with_conn(|c| links::label_links(c, Owner::Artifact(a)))?;
         assert!(linked.iter().any(|(l, _)| *l == lung2));

@@ -115,8 +115,10 @@ impl<T: Record + Serialize> Query<T> {
 
     /// All matching records.
     pub fn all(&self) -> Result<Vec<T>> {
-        let spec = self.prepared()?;
-        Ok(self.ln.db().with_conn(|c| spec.load(c))?)
+        let (spec, later) = self.resolved()?;
+        let rows: Vec<T> = self.ln.db().with_conn(|c| spec.load(c))?;
+        self.names_checked(&spec, later, rows.is_empty())?;
+        Ok(rows)
     }
 
     /// The query ready to run: lookups that name a feature (`temperature__gt`, `split`)
@@ -124,6 +126,17 @@ impl<T: Record + Serialize> Query<T> {
     /// labels and features it names checked to exist. An unknown feature is an error with
     /// close names — never an empty answer.
     pub(crate) fn prepared(&self) -> Result<QuerySpec> {
+        let (spec, later) = self.resolved()?;
+        self.names_checked(&spec, later, true)?;
+        Ok(spec)
+    }
+
+    /// The query with its features resolved (see [`Query::prepared`]); the names it
+    /// references are checked here only when a missing one could still leave rows to match
+    /// (a name in an `__in` list). Otherwise — `true` — a missing name matches nothing, so the
+    /// check waits for an empty answer ([`Query::names_checked`]): a query that finds rows
+    /// costs no extra statement (one round trip less for a read-only command).
+    fn resolved(&self) -> Result<(QuerySpec, bool)> {
         let heads = self.spec.feature_lookups();
         let mut spec = self.spec.clone();
         if !heads.is_empty() {
@@ -158,8 +171,20 @@ impl<T: Record + Serialize> Query<T> {
                     message: e.to_string(),
                 })?;
         }
+        if spec.names_decide_emptiness() {
+            return Ok((spec, true));
+        }
         check_names(&self.ln, &spec)?;
-        Ok(spec)
+        Ok((spec, false))
+    }
+
+    /// The deferred check of [`Query::resolved`]: runs when it was deferred and the answer
+    /// was empty, so a typo is an error instead of "none".
+    fn names_checked(&self, spec: &QuerySpec, deferred: bool, empty: bool) -> Result<()> {
+        if deferred && empty {
+            check_names(&self.ln, spec)?;
+        }
+        Ok(())
     }
 
     /// Exactly one record: an error when none or several match.
@@ -173,8 +198,9 @@ impl<T: Record + Serialize> Query<T> {
 
     /// One record or none: an error when several match.
     pub fn one_or_none(&self) -> Result<Option<T>> {
-        let spec = self.prepared()?;
-        let mut rows: Vec<T> = self.ln.db().with_conn(|c| spec.limit(2).load(c))?;
+        let (spec, later) = self.resolved()?;
+        let mut rows: Vec<T> = self.ln.db().with_conn(|c| spec.clone().limit(2).load(c))?;
+        self.names_checked(&spec, later, rows.is_empty())?;
         if rows.len() > 1 {
             return Err(Error::Ambiguous {
                 registry: T::REGISTRY.name,
@@ -187,15 +213,18 @@ impl<T: Record + Serialize> Query<T> {
 
     /// The first record in query order, if any.
     pub fn first(&self) -> Result<Option<T>> {
-        let spec = self.prepared()?;
-        let mut rows: Vec<T> = self.ln.db().with_conn(|c| spec.limit(1).load(c))?;
+        let (spec, later) = self.resolved()?;
+        let mut rows: Vec<T> = self.ln.db().with_conn(|c| spec.clone().limit(1).load(c))?;
+        self.names_checked(&spec, later, rows.is_empty())?;
         Ok(rows.pop())
     }
 
     /// The number of matching records.
     pub fn count(&self) -> Result<i64> {
-        let spec = self.prepared()?;
-        Ok(self.ln.db().with_conn(|c| spec.count(c))?)
+        let (spec, later) = self.resolved()?;
+        let n = self.ln.db().with_conn(|c| spec.count(c))?;
+        self.names_checked(&spec, later, n == 0)?;
+        Ok(n)
     }
 
     /// The database's plan for this query, one line per step (SQLite's `EXPLAIN QUERY PLAN`,

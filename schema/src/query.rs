@@ -390,6 +390,16 @@ impl QuerySpec {
         self
     }
 
+    /// Whether a name the query references that does not exist (see
+    /// [`QuerySpec::named_references`]) leaves it matching nothing: true unless a name
+    /// comes in an `__in` list, where the other names may still match. Every lookup is
+    /// ANDed, so an exact name that no record carries empties the answer.
+    pub fn names_decide_emptiness(&self) -> bool {
+        self.filters
+            .iter()
+            .all(|(lookup, _)| !matches!(lookup_op(lookup), Op::In))
+    }
+
     /// The names this query takes to exist: the label and feature of each
     /// [`labelled`](Self::labelled), and the values of exact and `__in` lookups on the `name`
     /// of a related ULabel or Feature (`ulabels__name`, `parents__name`,

@@ -1,13 +1,14 @@
 //! Referential integrity of the link tables, enforced by the database itself (SQLite foreign
 //! keys; PostgreSQL per-statement checks, see the `set_based_link_checks` migration): links
 //! to missing records are refused, linked labels, features and values cannot be deleted, and
-//! deleting an artifact or collection deletes its links — also with two writers at once.
+//! deleting an artifact or collection deletes its links (labels, values, feature sets) — also
+//! with two writers at once.
 
 use std::time::Duration;
 
 use lamella_core::{Feature, ULabel, Value};
 use lamella_schema::links::{self, Owner};
-use lamella_schema::registry::{ARTIFACT, FEATURE, ULABEL};
+use lamella_schema::registry::{ARTIFACT, FEATURE, FEATURE_SET, ULABEL};
 use lamella_schema::{Conn, delete_by_id, values};
 use lamella_tests::{TestInstance, db_test};
 
@@ -95,6 +96,17 @@ db_test!(links_to_missing_records_are_refused, |t| {
         db.transaction(|c| values::link_values(c, Owner::Artifact(0), &[(MISSING, value)])),
         "a value for a missing artifact",
     );
+    // feature-set links (checked per statement on PostgreSQL too)
+    let (slot, set) = db.with_conn(|c| links::slots(c, Owner::Artifact(a)))?[0].clone();
+    assert_eq!(slot, "external");
+    refused(
+        db.transaction(|c| links::set_slot(c, Owner::Artifact(MISSING), "obs", set)),
+        "a feature set for a missing artifact",
+    );
+    refused(
+        db.transaction(|c| links::set_slot(c, Owner::Artifact(a), "obs", MISSING)),
+        "a missing feature set",
+    );
     // one bad row among good ones: nothing is linked
     let lung = t.ulabels().get_by_name("lung")?.id.unwrap();
     refused(
@@ -122,6 +134,11 @@ db_test!(
             db.transaction(|c| delete_by_id(c, &FEATURE, feature)),
             "a linked feature",
         );
+        let (_, set) = db.with_conn(|c| links::slots(c, Owner::Artifact(a)))?[0].clone();
+        refused(
+            db.transaction(|c| delete_by_id(c, &FEATURE_SET, set)),
+            "a linked feature set",
+        );
         // an unlinked label goes
         let lung = t.ulabels().get_by_name("lung")?.id.unwrap();
         assert!(db.transaction(|c| delete_by_id(c, &ULABEL, lung))?);
@@ -135,7 +152,12 @@ db_test!(
             db.with_conn(|c| values::owner_values(c, Owner::Artifact(0), &[a]))?
                 .is_empty()
         );
-        // and the label can go now
+        assert!(
+            db.with_conn(|c| links::slots(c, Owner::Artifact(a)))?
+                .is_empty()
+        );
+        // and the label and the feature set can go now
+        assert!(db.transaction(|c| delete_by_id(c, &FEATURE_SET, set))?);
         assert!(db.transaction(|c| delete_by_id(c, &ULABEL, label))?);
         Ok(())
     }

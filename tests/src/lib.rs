@@ -176,6 +176,11 @@ impl PgDatabase {
 
 impl Drop for PgDatabase {
     fn drop(&mut self) {
+        // `LAMELLA_TEST_KEEP_DATABASES=1` keeps them for a look at the plans afterwards.
+        if std::env::var_os("LAMELLA_TEST_KEEP_DATABASES").is_some() {
+            eprintln!("kept PostgreSQL database {}", self.url);
+            return;
+        }
         if let Ok(mut conn) = PgConnection::establish(&self.admin) {
             let _ = diesel::sql_query(format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",

@@ -1,0 +1,3 @@
+DROP STATISTICS IF EXISTS lamella_feature_values_ts_stats;
+DROP STATISTICS IF EXISTS lamella_feature_values_num_stats;
+DROP STATISTICS IF EXISTS lamella_feature_values_value_stats;

@@ -132,12 +132,43 @@ pub struct FeatureKey {
     pub dtype: String,
 }
 
+/// How many names make [`feature_keys`] consider one scan of the registry.
+const SCAN_FROM: usize = 2_000;
+
 /// The keys of the features named `names`, in one statement however many (a gene panel has
 /// tens of thousands): SQLite reads the names from one JSON array parameter, PostgreSQL from
-/// one text array; only the four columns a feature set needs are read.
+/// one text array; only the four columns a feature set needs are read. Names that are a good
+/// part of the registry (a panel annotated again) are matched here against one scan of it
+/// instead: 20k genes among 20k features, 6 ms against 15 for a probe per name on SQLite.
 pub fn feature_keys(conn: &mut Conn<'_>, names: &[String]) -> Result<Vec<FeatureKey>> {
+    use lamella_features as f;
     if names.is_empty() {
         return Ok(Vec::new());
+    }
+    if names.len() >= SCAN_FROM {
+        // Ids are never reused, so the largest bounds the count (an index lookup).
+        let largest: Option<i64> = with_conn!(conn.inner, |c| f::table
+            .select(diesel::dsl::max(f::id))
+            .first(c))?;
+        if (names.len() as i64).saturating_mul(3) >= largest.unwrap_or(0) {
+            let wanted: std::collections::HashSet<&str> =
+                names.iter().map(String::as_str).collect();
+            let all = with_conn!(conn.inner, |c| {
+                f::table
+                    .select((f::id, f::uid, f::name, f::dtype))
+                    .load::<(i64, String, String, String)>(c)
+            })?;
+            return Ok(all
+                .into_iter()
+                .filter(|(_, _, name, _)| wanted.contains(name.as_str()))
+                .map(|(id, uid, name, dtype)| FeatureKey {
+                    id,
+                    uid,
+                    name,
+                    dtype,
+                })
+                .collect());
+        }
     }
     Ok(match &mut conn.inner {
         crate::db::ConnRef::Sqlite(c) => {
@@ -150,21 +181,18 @@ pub fn feature_keys(conn: &mut Conn<'_>, names: &[String]) -> Result<Vec<Feature
             .bind::<diesel::sql_types::Text, _>(json)
             .load::<FeatureKey>(&mut **c)?
         }
-        crate::db::ConnRef::Postgresql(c) => {
-            use lamella_features as f;
-            f::table
-                .filter(f::name.eq_any(names))
-                .select((f::id, f::uid, f::name, f::dtype))
-                .load::<(i64, String, String, String)>(&mut **c)?
-                .into_iter()
-                .map(|(id, uid, name, dtype)| FeatureKey {
-                    id,
-                    uid,
-                    name,
-                    dtype,
-                })
-                .collect()
-        }
+        crate::db::ConnRef::Postgresql(c) => f::table
+            .filter(f::name.eq_any(names))
+            .select((f::id, f::uid, f::name, f::dtype))
+            .load::<(i64, String, String, String)>(&mut **c)?
+            .into_iter()
+            .map(|(id, uid, name, dtype)| FeatureKey {
+                id,
+                uid,
+                name,
+                dtype,
+            })
+            .collect(),
     })
 }
 

@@ -1,4 +1,4 @@
-use lamella_core::{Error, Feature};
+use lamella_core::{Dtype, Error, Feature};
 use lamella_tests::db_test;
 
 db_test!(create_with_dtype_unit_synonyms, |t| {
@@ -117,5 +117,39 @@ db_test!(categorical_dtypes_are_checked_when_saved, |t| {
         t.features().update(&mut f),
         Err(Error::MissingBranch { .. })
     ));
+    Ok(())
+});
+
+db_test!(feature_keys_by_name_agree_whether_probed_or_scanned, |t| {
+    // 2,500 features: a panel of 2,400 of them (plus 100 unknown names) is most of the
+    // registry and read by one scan; after 5,000 more, the same panel is probed by name.
+    let save = |names: &[String]| {
+        t.features()
+            .save_all(names.iter().map(|n| Feature::new(n, Dtype::Num)))
+    };
+    let genes: Vec<String> = (0..2_500).map(|i| format!("GENE{i:05}")).collect();
+    save(&genes)?;
+    let mut panel: Vec<String> = genes[50..2_450].to_vec();
+    panel.extend((0..100).map(|i| format!("UNKNOWN{i}")));
+    let db = t.raw_db()?;
+    let keys = |names: &[String]| -> anyhow::Result<Vec<String>> {
+        let mut found: Vec<String> = db
+            .with_conn(|c| lamella_schema::feature_keys(c, names))?
+            .into_iter()
+            .map(|k| {
+                assert_eq!(k.dtype, "num");
+                assert!(!k.uid.is_empty());
+                k.name
+            })
+            .collect();
+        found.sort();
+        Ok(found)
+    };
+    let want: Vec<String> = genes[50..2_450].to_vec();
+    assert_eq!(keys(&panel)?, want);
+    let more: Vec<String> = (0..5_000).map(|i| format!("OTHER{i:05}")).collect();
+    save(&more)?;
+    assert_eq!(keys(&panel)?, want);
+    assert_eq!(keys(&panel[..10])?, want[..10].to_vec());
     Ok(())
 });

@@ -954,6 +954,52 @@ pub fn set_family_name(
     })?)
 }
 
+/// Refreshes PostgreSQL's statistics of each table that a write just grew by `added` rows
+/// when that is at least [`GROWN_FROM`] rows and more than the table held at its last
+/// statistics (never analysed, or at least doubled): plans made from a table's empty-table
+/// statistics probe every row (a query by label through a feature over 1,005 fresh artifacts:
+/// 1.9 ms, 0.2 ms once analysed). Autovacuum would catch up within a minute or so; a user
+/// querying right after a bulk save should not wait for it. Each table is analysed about
+/// log2(size) times in its life. Nothing on SQLite. One statement to read the sizes.
+pub fn analyze_grown(conn: &mut Conn<'_>, tables: &[(&str, usize)]) -> Result<()> {
+    #[derive(QueryableByName)]
+    struct Size {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+        #[diesel(sql_type = diesel::sql_types::Float)]
+        rows: f32,
+    }
+    let grown: Vec<&(&str, usize)> = tables.iter().filter(|(_, n)| *n >= GROWN_FROM).collect();
+    if conn.backend() != crate::Backend::Postgres || grown.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = grown.iter().map(|(t, _)| t.to_string()).collect();
+    let crate::db::ConnRef::Postgresql(c) = &mut conn.inner else {
+        return Ok(());
+    };
+    let sizes: Vec<Size> = diesel::sql_query(
+        "SELECT relname::text AS name, reltuples AS rows FROM pg_class \
+         WHERE relname = ANY($1) AND relkind = 'r' AND relnamespace = \
+         (SELECT oid FROM pg_namespace WHERE nspname = current_schema())",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&names)
+    .load(&mut **c)?;
+    let stale: Vec<&str> = grown
+        .iter()
+        .filter(|(t, n)| {
+            sizes
+                .iter()
+                .find(|s| s.name == *t)
+                .is_some_and(|s| *n as f32 > s.rows)
+        })
+        .map(|(t, _)| *t)
+        .collect();
+    analyze(conn, &stale)
+}
+
+/// The fewest rows one write must add for [`analyze_grown`] to consider its table.
+const GROWN_FROM: usize = 1_000;
+
 /// Refreshes PostgreSQL's statistics of `tables` after a bulk write (`ANALYZE`, sampled:
 /// fast at any size), so the next plans see the new rows instead of an empty table; nothing
 /// on SQLite, whose plans here do not use statistics.

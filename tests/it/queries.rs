@@ -330,3 +330,39 @@ db_test!(pages_read_every_record_once_in_order, |t| {
     assert!(collect(t.ulabels().filter("name", "none"), 3)?.is_empty());
     Ok(())
 });
+
+db_test!(a_bulk_save_refreshes_the_planner_statistics, |t| {
+    // PostgreSQL plans from statistics: a table analysed empty (or never) makes a query by
+    // label probe every artifact. A bulk save of 1,000 or more new records refreshes them.
+    let dir = tempfile::tempdir()?;
+    let paths: Vec<std::path::PathBuf> = (0..1_200)
+        .map(|i| {
+            let p = dir.path().join(format!("f{i:04}.txt"));
+            std::fs::write(&p, format!("file {i}")).map(|_| p)
+        })
+        .collect::<std::io::Result<_>>()?;
+    t.artifacts().save_paths(&paths, Some("bulk"))?;
+    if t.backend() != lamella_core::Backend::Postgres {
+        return Ok(());
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Rows {
+        #[diesel(sql_type = diesel::sql_types::Float)]
+        n: f32,
+    }
+    use diesel::{Connection, RunQueryDsl};
+    let lamella_schema::DbUrl::Postgres(url) = t.raw_db()?.url().clone() else {
+        anyhow::bail!("a PostgreSQL instance without a PostgreSQL URL");
+    };
+    let rows: Vec<Rows> = diesel::sql_query(
+        "SELECT reltuples AS n FROM pg_class WHERE relname = 'lamella_artifacts' \
+         AND relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())",
+    )
+    .load(&mut diesel::PgConnection::establish(&url)?)?;
+    assert!(
+        rows[0].n >= 1_200.0,
+        "statistics see {} artifacts",
+        rows[0].n
+    );
+    Ok(())
+});

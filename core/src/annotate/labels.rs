@@ -127,9 +127,18 @@ impl Labels {
         ids.dedup();
         let user = self.ln.user_id();
         let owner = self.owner;
+        let added = self
+            .ln
+            .db()
+            .transaction(|conn| add_in(conn, owner, &ids, feature, user))?;
+        let table = match owner {
+            Owner::Artifact(_) => "lamella_artifact_ulabels",
+            Owner::Collection(_) => "lamella_collection_ulabels",
+        };
         self.ln
             .db()
-            .transaction(|conn| add_in(conn, owner, &ids, feature, user))
+            .with_conn(|c| lamella_schema::analyze_grown(c, &[(table, added.linked)]))?;
+        Ok(added)
     }
 
     /// Unlinks `labels` from the record — only their links through `feature` when given,

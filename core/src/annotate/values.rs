@@ -566,26 +566,28 @@ fn add(
         Ok::<_, Error>(out)
     })?;
     // A bulk write: the planner's statistics catch up with the new rows (PostgreSQL).
-    if out.values + out.labels >= BULK_ANALYZE {
-        let tables: &[&str] = match kind {
-            Owner::Artifact(_) => &[
-                "lamella_feature_values",
-                "lamella_artifact_feature_values",
-                "lamella_artifact_ulabels",
+    let (values, labels) = match kind {
+        Owner::Artifact(_) => (
+            "lamella_artifact_feature_values",
+            "lamella_artifact_ulabels",
+        ),
+        Owner::Collection(_) => (
+            "lamella_collection_feature_values",
+            "lamella_collection_ulabels",
+        ),
+    };
+    ln.db().with_conn(|c| {
+        lamella_schema::analyze_grown(
+            c,
+            &[
+                ("lamella_feature_values", out.values),
+                (values, out.values),
+                (labels, out.labels),
             ],
-            Owner::Collection(_) => &[
-                "lamella_feature_values",
-                "lamella_collection_feature_values",
-                "lamella_collection_ulabels",
-            ],
-        };
-        ln.db().with_conn(|c| lamella_schema::analyze(c, tables))?;
-    }
+        )
+    })?;
     Ok(out)
 }
-
-/// Links written in one call from which the statistics are refreshed afterwards.
-const BULK_ANALYZE: usize = 10_000;
 
 fn with_id(kind: Owner, id: i64) -> Owner {
     match kind {

@@ -133,6 +133,12 @@ pub(super) fn save_prepared(
             return Err(e);
         }
     };
+    let new = outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::Saved(_)))
+        .count();
+    ln.db()
+        .with_conn(|c| lamella_schema::analyze_grown(c, &[("lamella_artifacts", new)]))?;
     for ((i, plan), outcome) in plans.iter().zip(outcomes) {
         out[*i] = Some(match outcome {
             Outcome::Saved(r) => {

@@ -970,13 +970,13 @@ pub fn analyze_grown(conn: &mut Conn<'_>, tables: &[(&str, usize)]) -> Result<()
         rows: f32,
     }
     let grown: Vec<&(&str, usize)> = tables.iter().filter(|(_, n)| *n >= GROWN_FROM).collect();
-    if conn.backend() != crate::Backend::Postgres || grown.is_empty() {
-        return Ok(());
-    }
-    let names: Vec<String> = grown.iter().map(|(t, _)| t.to_string()).collect();
     let crate::db::ConnRef::Postgresql(c) = &mut conn.inner else {
         return Ok(());
     };
+    if grown.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = grown.iter().map(|(t, _)| t.to_string()).collect();
     let sizes: Vec<Size> = diesel::sql_query(
         "SELECT relname::text AS name, reltuples AS rows FROM pg_class \
          WHERE relname = ANY($1) AND relkind = 'r' AND relnamespace = \

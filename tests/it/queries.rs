@@ -334,13 +334,9 @@ db_test!(pages_read_every_record_once_in_order, |t| {
 db_test!(a_bulk_save_refreshes_the_planner_statistics, |t| {
     // PostgreSQL plans from statistics: a table analysed empty (or never) makes a query by
     // label probe every artifact. A bulk save of 1,000 or more new records refreshes them.
-    let dir = tempfile::tempdir()?;
     let paths: Vec<std::path::PathBuf> = (0..1_200)
-        .map(|i| {
-            let p = dir.path().join(format!("f{i:04}.txt"));
-            std::fs::write(&p, format!("file {i}")).map(|_| p)
-        })
-        .collect::<std::io::Result<_>>()?;
+        .map(|i| t.file(&format!("bulk/f{i:04}.txt"), format!("file {i}").as_bytes()))
+        .collect();
     t.artifacts().save_paths(&paths, Some("bulk"))?;
     if t.backend() != lamella_core::Backend::Postgres {
         return Ok(());

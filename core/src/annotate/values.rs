@@ -580,6 +580,8 @@ fn add(
         lamella_schema::analyze_grown(
             c,
             &[
+                // (New value rows are at most as many as new value links; the value table
+                // is small, and its per-feature statistics are what value queries plan by.)
                 ("lamella_feature_values", out.values),
                 (values, out.values),
                 (labels, out.labels),

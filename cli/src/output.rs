@@ -505,30 +505,55 @@ pub fn created_or_existing(existed: bool) -> &'static str {
     if existed { "existing" } else { "created" }
 }
 
-/// The JSON of a bulk result: `{"records": […], "counts": {"given", "created",
-/// "existing"}, "existing": […], "similar": [{"name", "similar"}], "notes": […]}`, the one
-/// envelope of every result with counts.
-pub fn bulk_json<T: Serialize>(
-    records: &[T],
+/// The JSON envelope of a bulk save: `{"records", "counts": {"given", "created",
+/// "existing"}, "existing", "similar": [{"name", "similar"}], "notes"}` (keys written in
+/// sorted order, as everywhere). `records` is any serializable sequence, so a million records
+/// can be streamed rather than held.
+pub fn bulk_json<'a, R: Serialize>(
+    records: R,
+    given: usize,
     created: usize,
-    existing: &[String],
-    similar: &[(String, Vec<String>)],
-    notes: &[String],
-) -> Result<serde_json::Value> {
-    Ok(serde_json::json!({
-        "records": serde_json::to_value(records)?,
-        "counts": {
-            "given": records.len(),
-            "created": created,
-            "existing": existing.len(),
+    existing: &'a [String],
+    similar: &'a [(String, Vec<String>)],
+    notes: &'a [String],
+) -> BulkJson<'a, R> {
+    BulkJson {
+        counts: BulkCounts {
+            created,
+            existing: existing.len(),
+            given,
         },
-        "existing": existing,
-        "similar": similar
+        existing,
+        notes,
+        records,
+        similar: similar
             .iter()
-            .map(|(name, similar)| serde_json::json!({"name": name, "similar": similar}))
-            .collect::<Vec<_>>(),
-        "notes": notes,
-    }))
+            .map(|(name, similar)| SimilarJson { name, similar })
+            .collect(),
+    }
+}
+
+/// See [`bulk_json`].
+#[derive(Serialize)]
+pub struct BulkJson<'a, R> {
+    counts: BulkCounts,
+    existing: &'a [String],
+    notes: &'a [String],
+    records: R,
+    similar: Vec<SimilarJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct BulkCounts {
+    created: usize,
+    existing: usize,
+    given: usize,
+}
+
+#[derive(Serialize)]
+struct SimilarJson<'a> {
+    name: &'a str,
+    similar: &'a [String],
 }
 
 /// At most this many similar-name or other notes are printed one per line; the rest are

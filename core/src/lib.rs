@@ -95,7 +95,7 @@ pub use progress::{Progress, ProgressFn, ProgressTask, ProgressUnit};
 pub use query::{Pages, Query, RecordWithFeatures, WithFeatures, show_value};
 pub use registry::{
     Features, Hit, LabelDraft, NameLookup, Named, NamedDraft, Registry, Relatives, Saved, SavedAll,
-    ULabels,
+    SavedNames, ULabels,
 };
 pub use schemas::{Schema, SchemaDraft, SchemaFeature, SchemaRef, Schemas};
 pub use settings::{

@@ -327,6 +327,9 @@ pub struct SimilarPairs {
 /// into 29 bits.
 pub const MAX_PAIRED_NAMES: usize = 1 << 29;
 
+/// Entries (8 bytes each) [`similar_pairs`] holds per round: 64 MB.
+const ROUND_ENTRIES: usize = 8_000_000;
+
 /// Every similar pair among `new` names and between a `new` and an `old` name, by one sort:
 /// each name contributes its witnesses ([`witnesses`]: its key and its one-character
 /// deletions) as 8-byte entries — 32 bits of fingerprint, the witness's class (the key itself,
@@ -341,8 +344,8 @@ pub const MAX_PAIRED_NAMES: usize = 1 << 29;
 /// | letter deleted, digit deleted | a letter in one where the other has a digit |
 ///
 /// Digit-only edits are never paired, so a numbered series (`sample_000001`, …) costs no
-/// comparisons. Linear in the names (plus the sort), 8 bytes a witness: about 100 MB for a
-/// million names of 12 characters, where a probe per name into a hash index would be random
+/// comparisons. Linear in the names (plus the sort), 8 bytes a witness, in rounds of at most
+/// [`ROUND_ENTRIES`] witnesses (a million names of 12 characters make 13 million), where a probe per name into a hash index would be random
 /// memory access for every variant.
 pub fn similar_pairs(new: &[&str], old: &[&str]) -> SimilarPairs {
     use rayon::prelude::*;
@@ -352,75 +355,84 @@ pub fn similar_pairs(new: &[&str], old: &[&str]) -> SimilarPairs {
     const OLD: u64 = 1 << 29;
     const MEMBER: u64 = (1 << 30) - 1;
     debug_assert!(new.len() + old.len() <= MAX_PAIRED_NAMES);
-    let mut entries: Vec<u64> = Vec::new();
-    for (side, names) in [(0, new), (OLD, old)] {
-        // Generated on every core, a window at a time, so at most a window's parts are held
-        // twice.
-        for (w, window) in names.chunks(1 << 16).enumerate() {
-            let parts: Vec<Vec<u64>> = window
-                .par_chunks(4096)
-                .enumerate()
-                .map(|(c, chunk)| {
-                    let mut out = Vec::with_capacity(chunk.len() * 16);
-                    let mut chars: Vec<char> = Vec::new();
-                    for (k, name) in chunk.iter().enumerate() {
-                        let number = ((w << 16) + c * 4096 + k) as u64;
-                        chars.clear();
-                        chars.extend(
-                            name.chars()
-                                .filter(|c| c.is_alphanumeric())
-                                .flat_map(char::to_lowercase),
-                        );
-                        witnesses(&chars, |deleted, fp| {
-                            let class = match deleted {
-                                None => FULL_KEY,
-                                Some(c) if c.is_numeric() => DIGIT,
-                                Some(_) => LETTER,
-                            };
-                            out.push((fp >> 32) << 32 | class << 30 | side | number);
-                        });
-                    }
-                    out
-                })
-                .collect();
-            entries.reserve(parts.iter().map(Vec::len).sum());
-            for p in parts {
-                entries.extend(p);
+    // Rounds over ranges of fingerprints hold at most about ROUND_ENTRIES entries at a time;
+    // each round computes every witness again (cheap next to the sort) and keeps its range's.
+    let estimate: usize = new.iter().chain(old).map(|n| n.len() + 1).sum();
+    let rounds = estimate.div_ceil(ROUND_ENTRIES).max(1) as u64;
+    let round_of = |e: u64| ((e >> 32) * rounds) >> 32;
+    let mut candidates: Vec<u64> = Vec::new();
+    for round in 0..rounds {
+        let mut entries: Vec<u64> = Vec::new();
+        for (side, names) in [(0, new), (OLD, old)] {
+            // Generated on every core, a window at a time, so at most a window's parts are
+            // held twice.
+            for (w, window) in names.chunks(1 << 16).enumerate() {
+                let parts: Vec<Vec<u64>> = window
+                    .par_chunks(4096)
+                    .enumerate()
+                    .map(|(c, chunk)| {
+                        let mut out = Vec::new();
+                        let mut chars: Vec<char> = Vec::new();
+                        for (k, name) in chunk.iter().enumerate() {
+                            let number = ((w << 16) + c * 4096 + k) as u64;
+                            chars.clear();
+                            chars.extend(
+                                name.chars()
+                                    .filter(|c| c.is_alphanumeric())
+                                    .flat_map(char::to_lowercase),
+                            );
+                            witnesses(&chars, |deleted, fp| {
+                                let class = match deleted {
+                                    None => FULL_KEY,
+                                    Some(c) if c.is_numeric() => DIGIT,
+                                    Some(_) => LETTER,
+                                };
+                                let e = (fp >> 32) << 32 | class << 30 | side | number;
+                                if rounds == 1 || round_of(e) == round {
+                                    out.push(e);
+                                }
+                            });
+                        }
+                        out
+                    })
+                    .collect();
+                entries.reserve_exact(parts.iter().map(Vec::len).sum());
+                for p in parts {
+                    entries.extend(p);
+                }
+            }
+        }
+        entries.par_sort_unstable();
+        // Candidate pairs of members (side and number), the smaller first.
+        let mut pair = |a: u64, b: u64| {
+            let (a, b) = (a & MEMBER, b & MEMBER);
+            let (lo, hi) = (a.min(b), a.max(b));
+            // At least one new name (new members sort first), and not a name with itself.
+            if lo != hi && lo & OLD == 0 {
+                candidates.push(lo << 32 | hi);
+            }
+        };
+        for group in entries.chunk_by(|a, b| a >> 32 == b >> 32) {
+            if group.len() < 2 {
+                continue;
+            }
+            // Sorted by class within the group: keys, letter deletions, digit deletions.
+            let split = |class: u64| group.partition_point(|e| (e >> 30) & 3 < class);
+            let (keys, letters, digits) = (
+                &group[..split(LETTER)],
+                &group[split(LETTER)..split(DIGIT)],
+                &group[split(DIGIT)..],
+            );
+            for (i, &a) in keys.iter().enumerate() {
+                keys[i + 1..].iter().for_each(|&b| pair(a, b));
+                letters.iter().for_each(|&b| pair(a, b));
+            }
+            for (i, &a) in letters.iter().enumerate() {
+                letters[i + 1..].iter().for_each(|&b| pair(a, b));
+                digits.iter().for_each(|&b| pair(a, b));
             }
         }
     }
-    entries.par_sort_unstable();
-    // Candidate pairs of members (side and number), the smaller first.
-    let mut candidates: Vec<u64> = Vec::new();
-    let mut pair = |a: u64, b: u64| {
-        let (a, b) = (a & MEMBER, b & MEMBER);
-        let (lo, hi) = (a.min(b), a.max(b));
-        // At least one new name (new members sort first), and not a name with itself.
-        if lo != hi && lo & OLD == 0 {
-            candidates.push(lo << 32 | hi);
-        }
-    };
-    for group in entries.chunk_by(|a, b| a >> 32 == b >> 32) {
-        if group.len() < 2 {
-            continue;
-        }
-        // Sorted by class within the group: keys, letter deletions, digit deletions.
-        let split = |class: u64| group.partition_point(|e| (e >> 30) & 3 < class);
-        let (keys, letters, digits) = (
-            &group[..split(LETTER)],
-            &group[split(LETTER)..split(DIGIT)],
-            &group[split(DIGIT)..],
-        );
-        for (i, &a) in keys.iter().enumerate() {
-            keys[i + 1..].iter().for_each(|&b| pair(a, b));
-            letters.iter().for_each(|&b| pair(a, b));
-        }
-        for (i, &a) in letters.iter().enumerate() {
-            letters[i + 1..].iter().for_each(|&b| pair(a, b));
-            digits.iter().for_each(|&b| pair(a, b));
-        }
-    }
-    drop(entries);
     candidates.par_sort_unstable();
     candidates.dedup();
     let name = |member: u64| -> &str {

@@ -168,3 +168,51 @@ db_test!(labels_and_their_parent_links_are_saved_together, |t| {
     assert!(reg.parents(&root)?.all()?.is_empty());
     Ok(())
 });
+
+db_test!(
+    save_names_writes_more_than_a_batch_in_one_transaction,
+    |t| {
+        let reg = t.ulabels();
+        let root = reg.create(ULabel::new("root")).save()?.record;
+        let old = reg.create(ULabel::new("existing label")).save()?.record;
+        // More names than one write batch (50,000), with a stored name, a name given twice and a
+        // near-duplicate of a stored name.
+        let mut owned: Vec<String> = (0..50_100).map(|i| format!("cell_{i:06}")).collect();
+        owned.extend(["existing label", "cell_000007", "existing labl"].map(String::from));
+        let names: Vec<&str> = owned.iter().map(String::as_str).collect();
+        let saved = reg.save_names(&names, std::slice::from_ref(&root))?;
+        assert_eq!(saved.ids.len(), names.len());
+        assert_eq!(saved.created, 50_101);
+        assert_eq!(saved.existing, ["existing label"]);
+        assert_eq!(Some(saved.ids[50_100]), old.id);
+        assert_eq!(saved.ids[50_101], saved.ids[7]);
+        assert!(
+            saved
+                .similar
+                .iter()
+                .any(|(n, s)| n == "existing labl" && s == &["existing label"]),
+            "{:?}",
+            saved.similar
+        );
+        // Each id names its label, in both write batches.
+        for i in [0, 49_999, 50_000, 50_099, 50_102] {
+            assert_eq!(reg.filter("id", saved.ids[i]).one()?.name, names[i]);
+        }
+        assert_eq!(reg.filter("parents__name", "root").count()?, 50_102);
+        assert_eq!(reg.query().count()?, 50_103);
+        // The name index holds the new names: a later create hears of its near-duplicate.
+        let later = reg.create(ULabel::new("cel_000007")).save()?;
+        assert_eq!(later.similar, ["cell_000007"]);
+
+        // Anything wrong saves nothing: a bad name (checked before any write), a cycle.
+        let e = reg.save_names(&["fine", "bad\u{1}name"], &[]).unwrap_err();
+        assert!(matches!(e, Error::InvalidName { .. }), "{e}");
+        let child = reg.filter("name", "cell_000001").one()?;
+        let e = reg
+            .save_names(&["brand new", "root"], std::slice::from_ref(&child))
+            .unwrap_err();
+        assert!(matches!(e, Error::Cycle { .. }), "{e}");
+        assert_eq!(reg.query().count()?, 50_104);
+        Ok(())
+    }
+);

@@ -222,7 +222,14 @@ fn save_many(args: &SaveArgs, out: &mut Out) -> Result<()> {
             .cloned()
             .chain(saved.iter().flat_map(|s| s.notes.clone()))
             .collect();
-        return out.json(&bulk_json(&records, created, &existing, &[], &notes)?);
+        return out.json(&bulk_json(
+            &records,
+            records.len(),
+            created,
+            &existing,
+            &[],
+            &notes,
+        ));
     }
     out.line(format!(
         "✅ saved {created} new artifact{} ({} given, {} existed) in {}",

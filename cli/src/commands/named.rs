@@ -1,7 +1,7 @@
 //! What `ulabel` and `feature` share: create output, list, search, delete, name resolution.
 
 use anyhow::{Result, anyhow};
-use lamella_core::{Error, Named, Registry, Saved, SavedAll};
+use lamella_core::{Error, Named, Registry, Saved, SavedAll, SavedNames, ULabel};
 use serde::Serialize;
 
 use crate::cli::{ListArgs, SynonymCommand};
@@ -64,59 +64,148 @@ pub fn print_saved<T: Named>(saved: &Saved<T>, out: &mut Out) -> Result<()> {
 /// each kind, then a count), then (human) the records when there are few, or (`--json`) all
 /// of them in the bulk envelope.
 pub fn print_saved_all<T: Named>(saved: &SavedAll<T>, out: &mut Out) -> Result<()> {
-    let reg = T::REGISTRY.name;
-    if !saved.existing.is_empty() {
-        let shown: Vec<&String> = saved.existing.iter().take(SHOWN_NOTES).collect();
-        out.warn(format!(
-            "loaded {} {reg} record{} with same name: {}{}",
-            saved.existing.len(),
-            plural(saved.existing.len()),
-            quote_all(&shown),
-            more(saved.existing.len(), SHOWN_NOTES)
+    let summary = Summary {
+        given: saved.records.len(),
+        created: saved.created,
+        existing: &saved.existing,
+        similar: &saved.similar,
+        notes: &saved.notes,
+    };
+    summary.print::<T>(out, &saved.records, || Ok(dedup_by_uid(&saved.records)))
+}
+
+/// Prints the outcome of [`lamella_core::ULabels::save_names`] like [`print_saved_all`]; the
+/// records are read back by id — a few for the human view, all of them streamed, a batch at
+/// a time, for `--json`.
+pub fn print_saved_names(reg: &Registry<ULabel>, saved: &SavedNames, out: &mut Out) -> Result<()> {
+    let summary = Summary {
+        given: saved.ids.len(),
+        created: saved.created,
+        existing: &saved.existing,
+        similar: &saved.similar,
+        notes: &[],
+    };
+    let records = RecordsById {
+        reg,
+        ids: &saved.ids,
+    };
+    summary.print::<ULabel>(out, records, || {
+        let found = reg.filter("id__in", saved.ids.clone()).all()?;
+        let mut by_id: std::collections::HashMap<i64, ULabel> =
+            found.into_iter().filter_map(|r| Some((r.id?, r))).collect();
+        // In input order, each record once.
+        Ok(saved.ids.iter().filter_map(|id| by_id.remove(id)).collect())
+    })
+}
+
+/// The counts and messages of a bulk save.
+struct Summary<'a> {
+    given: usize,
+    created: usize,
+    existing: &'a [String],
+    similar: &'a [(String, Vec<String>)],
+    notes: &'a [String],
+}
+
+impl Summary<'_> {
+    /// The messages, then `--json`'s envelope around `records`, or the summary line and
+    /// (at most 20 given) the records `few` returns.
+    fn print<T: Named>(
+        &self,
+        out: &mut Out,
+        records: impl Serialize,
+        few: impl FnOnce() -> Result<Vec<T>>,
+    ) -> Result<()> {
+        let reg = T::REGISTRY.name;
+        if !self.existing.is_empty() {
+            let shown: Vec<&String> = self.existing.iter().take(SHOWN_NOTES).collect();
+            out.warn(format!(
+                "loaded {} {reg} record{} with same name: {}{}",
+                self.existing.len(),
+                plural(self.existing.len()),
+                quote_all(&shown),
+                more(self.existing.len(), SHOWN_NOTES)
+            ))?;
+        }
+        for (name, similar) in self.similar.iter().take(SHOWN_NOTES) {
+            out.warn(format!(
+                "{} is similar to existing: {}",
+                quote(name),
+                quote_all(similar)
+            ))?;
+        }
+        if self.similar.len() > SHOWN_NOTES {
+            out.warn(format!(
+                "… and {} more names similar to existing ones (--json lists all)",
+                self.similar.len() - SHOWN_NOTES
+            ))?;
+        }
+        for note in self.notes.iter().take(SHOWN_NOTES) {
+            out.warn(note)?;
+        }
+        if self.notes.len() > SHOWN_NOTES {
+            out.warn(format!(
+                "… and {} more notes (--json lists all)",
+                self.notes.len() - SHOWN_NOTES
+            ))?;
+        }
+        if out.json {
+            return out.json(&bulk_json(
+                records,
+                self.given,
+                self.created,
+                self.existing,
+                self.similar,
+                self.notes,
+            ));
+        }
+        out.line(format!(
+            "✅ saved {} new {reg} record{} ({} given, {} existed)",
+            self.created,
+            plural(self.created),
+            self.given,
+            self.existing.len()
         ))?;
+        if self.given <= 20 {
+            out.records(&few()?)?;
+        }
+        Ok(())
     }
-    for (name, similar) in saved.similar.iter().take(SHOWN_NOTES) {
-        out.warn(format!(
-            "{} is similar to existing: {}",
-            quote(name),
-            quote_all(similar)
-        ))?;
+}
+
+/// Labels serialized in the order of `ids`, read [`READ_BATCH`] ids at a time.
+struct RecordsById<'a> {
+    reg: &'a Registry<ULabel>,
+    ids: &'a [i64],
+}
+
+/// Ids per read of [`RecordsById`].
+const READ_BATCH: usize = 5_000;
+
+impl Serialize for RecordsById<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::{Error as _, SerializeSeq};
+        let mut seq = s.serialize_seq(Some(self.ids.len()))?;
+        for batch in self.ids.chunks(READ_BATCH) {
+            let mut wanted = batch.to_vec();
+            wanted.sort_unstable();
+            wanted.dedup();
+            let found = self
+                .reg
+                .filter("id__in", wanted)
+                .all()
+                .map_err(S::Error::custom)?;
+            let by_id: std::collections::HashMap<i64, &ULabel> =
+                found.iter().filter_map(|r| Some((r.id?, r))).collect();
+            for id in batch {
+                let record = by_id.get(id).ok_or_else(|| {
+                    S::Error::custom(format!("the ULabel with id {id} was not found"))
+                })?;
+                seq.serialize_element(record)?;
+            }
+        }
+        seq.end()
     }
-    if saved.similar.len() > SHOWN_NOTES {
-        out.warn(format!(
-            "… and {} more names similar to existing ones (--json lists all)",
-            saved.similar.len() - SHOWN_NOTES
-        ))?;
-    }
-    for note in saved.notes.iter().take(SHOWN_NOTES) {
-        out.warn(note)?;
-    }
-    if saved.notes.len() > SHOWN_NOTES {
-        out.warn(format!(
-            "… and {} more notes (--json lists all)",
-            saved.notes.len() - SHOWN_NOTES
-        ))?;
-    }
-    if out.json {
-        return out.json(&bulk_json(
-            &saved.records,
-            saved.created,
-            &saved.existing,
-            &saved.similar,
-            &saved.notes,
-        )?);
-    }
-    out.line(format!(
-        "✅ saved {} new {reg} record{} ({} given, {} existed)",
-        saved.created,
-        plural(saved.created),
-        saved.records.len(),
-        saved.existing.len()
-    ))?;
-    if saved.records.len() <= 20 {
-        out.records(&dedup_by_uid(&saved.records))?;
-    }
-    Ok(())
 }
 
 /// `, … N more` when `n` exceeds `shown`.

@@ -155,10 +155,10 @@ fn create_from_file(
     let parents = existing_parents(&reg, parent_names)?;
     let pb = spinner(format!("saving {} labels", names.len()));
     // One transaction: a link that would close a cycle saves nothing.
-    let result = reg.save_all_with_parents(names.iter().map(|n| ULabel::new(*n)), &parents);
+    let result = reg.save_names(&names, &parents);
     pb.finish_and_clear();
     let saved = result.with_context(|| format!("nothing was saved from {}", file.display()))?;
-    named::print_saved_all(&saved, out)?;
+    named::print_saved_names(&reg, &saved, out)?;
     if !parents.is_empty() && !out.json {
         out.line(format!(
             "   parent{}: {}",

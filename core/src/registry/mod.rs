@@ -72,6 +72,20 @@ pub struct SavedAll<T> {
     pub notes: Vec<String>,
 }
 
+/// The outcome of [`ULabels::save_names`]: a bulk save that returns ids instead of records
+/// (read them with `ln.ulabels().filter("id__in", ids)` when needed).
+#[derive(Debug, Clone)]
+pub struct SavedNames {
+    /// The record id of each name, in input order (a name given twice has one record).
+    pub ids: Vec<i64>,
+    /// How many records were created.
+    pub created: usize,
+    /// Names that existed already and were kept as stored.
+    pub existing: Vec<String>,
+    /// New names that look like near-duplicates of other names: `(name, similar names)`.
+    pub similar: Vec<(String, Vec<String>)>,
+}
+
 /// A search hit.
 #[derive(Debug, Clone)]
 pub struct Hit<T> {

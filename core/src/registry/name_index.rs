@@ -155,7 +155,7 @@ pub(super) fn ensure<T: Named>(conn: &mut Conn<'_>) -> Result<()> {
 
 /// Rows of the index written per round of [`add_rows`] (16 bytes each while held; two rounds
 /// are in flight).
-const ROUND_ROWS: usize = 3_000_000;
+const ROUND_ROWS: usize = 1_500_000;
 
 /// Files `records` (id, name) in the index. Rows go in key order — the index is a B-tree on
 /// (registry, fp, record_id), and rows in order fill its pages one after the other instead
@@ -171,9 +171,12 @@ fn add_rows(conn: &mut Conn<'_>, registry: i16, records: &[(i64, &str)]) -> Resu
     // The round of a fingerprint: its range in the index's (signed) order.
     let round_of = |fp: i64| ((u128::from((fp as u64) ^ (1 << 63)) * rounds) >> 64) as u64;
     let round_rows = |round: u64| -> Vec<(i64, i64)> {
-        let mut rows: Vec<(i64, i64)> = records
+        // Parts per chunk, then one allocation of the exact size (merging growing vectors
+        // would hold up to twice the round).
+        let parts: Vec<Vec<(i64, i64)>> = records
             .par_chunks(4096)
-            .fold(Vec::new, |mut rows, chunk| {
+            .map(|chunk| {
+                let mut rows = Vec::new();
                 for &(id, name) in chunk {
                     each_stored(name, |fp| {
                         if rounds == 1 || round_of(fp) == round {
@@ -181,15 +184,14 @@ fn add_rows(conn: &mut Conn<'_>, registry: i16, records: &[(i64, &str)]) -> Resu
                         }
                     });
                 }
+                rows.shrink_to_fit();
                 rows
             })
-            .reduce(Vec::new, |mut a, mut b| {
-                if a.len() < b.len() {
-                    std::mem::swap(&mut a, &mut b);
-                }
-                a.extend(b);
-                a
-            });
+            .collect();
+        let mut rows: Vec<(i64, i64)> = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+        for part in parts {
+            rows.extend(part);
+        }
         rows.par_sort_unstable();
         // Equal neighbours deleted give one fingerprint twice.
         rows.dedup();
@@ -222,7 +224,12 @@ pub(super) fn add<T: Named>(conn: &mut Conn<'_>, records: &[T]) -> Result<()> {
         .iter()
         .filter_map(|r| Some((r.id()?, r.name_str())))
         .collect();
-    add_rows(conn, code::<T>(), &records)
+    add_ids::<T>(conn, &records)
+}
+
+/// Files saved records, given as `(id, name)`, under their names.
+pub(super) fn add_ids<T: Named>(conn: &mut Conn<'_>, records: &[(i64, &str)]) -> Result<()> {
+    add_rows(conn, code::<T>(), records)
 }
 
 /// Removes a record filed under `name`.

@@ -1,13 +1,187 @@
 //! Creating, bulk-saving, updating and deleting named records, with the duplicate and
 //! similar-name checks, in one transaction each.
 
-use std::collections::HashMap;
-
 use lamella_schema::{Conn, ULabel, now, require_id};
 
+use super::rules::Rules;
 use super::{Named, Registry, Saved, SavedAll, name_index};
 use crate::error::{Error, Result};
 use crate::names::SimilarityIndex;
+
+/// New records inserted per statement batch of a bulk save (and held at once while the input
+/// is made record by record, as by [`Registry::save_names`](super::ULabels)).
+const WRITE_BATCH: usize = 50_000;
+
+/// Similar-name warnings logged per save; the rest are counted (the returned `similar`
+/// lists all).
+const SHOWN_WARNINGS: usize = 20;
+
+/// Where an input of a bulk save ends up.
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    /// A new record (the first input of a name not stored).
+    New,
+    /// The stored record `existing[k]` of its name.
+    Existing(usize),
+    /// The same record as the earlier input at this position.
+    SameAs(usize),
+}
+
+/// What a bulk save did, by input position.
+struct Plan<T> {
+    order: Vec<Slot>,
+    created: usize,
+    existing: Vec<T>,
+    similar: Vec<(String, Vec<String>)>,
+    notes: Vec<String>,
+}
+
+impl<T: Named> Plan<T> {
+    /// The names that existed, sorted.
+    fn existing_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .existing
+            .iter()
+            .map(|r| r.name_str().to_string())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+/// The input of a bulk save, read by position: the names (all every check needs), the record
+/// as given (to compare with a stored one of its name), and the records of new names, taken
+/// a batch at a time to be written.
+trait Input<T: Clone> {
+    fn len(&self) -> usize;
+    fn name(&self, i: usize) -> &str;
+    fn given(&self, i: usize) -> Option<std::borrow::Cow<'_, T>>;
+    /// The record at `i`, to insert (asked once per position).
+    fn take(&mut self, i: usize) -> Result<T>;
+    /// The records at `positions`, inserted (with their ids), in the same transaction.
+    fn written(&mut self, conn: &mut Conn<'_>, positions: &[usize], records: Vec<T>) -> Result<()>;
+}
+
+/// Records in memory; each written record goes back to its position.
+impl<T: Named + Clone> Input<T> for Vec<Option<T>> {
+    fn len(&self) -> usize {
+        <[Option<T>]>::len(self)
+    }
+    fn name(&self, i: usize) -> &str {
+        self[i].as_ref().map_or("", |r| r.name_str())
+    }
+    fn given(&self, i: usize) -> Option<std::borrow::Cow<'_, T>> {
+        self[i].as_ref().map(std::borrow::Cow::Borrowed)
+    }
+    fn take(&mut self, i: usize) -> Result<T> {
+        self[i].take().ok_or_else(|| {
+            Error::Internal(format!("saving a {} took a record twice", T::REGISTRY.name))
+        })
+    }
+    fn written(&mut self, _: &mut Conn<'_>, positions: &[usize], records: Vec<T>) -> Result<()> {
+        for (&i, r) in positions.iter().zip(records) {
+            self[i] = Some(r);
+        }
+        Ok(())
+    }
+}
+
+/// Labels given by name, made a batch at a time: a million names are held as the caller's
+/// strings, never as a million records.
+struct LabelNames<'a> {
+    names: &'a [&'a str],
+    stamps: (i64, chrono::NaiveDateTime, Option<i64>),
+    /// The id saved for each position (0 until known).
+    ids: Vec<i64>,
+    /// Every written label becomes a child of these.
+    parents: Vec<super::Relatives<ULabel>>,
+}
+
+impl LabelNames<'_> {
+    fn label(&self, i: usize) -> ULabel {
+        let mut r = ULabel::new(self.names[i]);
+        let (user, t, run) = self.stamps;
+        r.stamp(user, t);
+        r.set_run(run);
+        r
+    }
+}
+
+impl Input<ULabel> for LabelNames<'_> {
+    fn len(&self) -> usize {
+        self.names.len()
+    }
+    fn name(&self, i: usize) -> &str {
+        self.names[i]
+    }
+    fn given(&self, i: usize) -> Option<std::borrow::Cow<'_, ULabel>> {
+        Some(std::borrow::Cow::Owned(self.label(i)))
+    }
+    fn take(&mut self, i: usize) -> Result<ULabel> {
+        Ok(self.label(i))
+    }
+    fn written(
+        &mut self,
+        conn: &mut Conn<'_>,
+        positions: &[usize],
+        records: Vec<ULabel>,
+    ) -> Result<()> {
+        for (&i, r) in positions.iter().zip(&records) {
+            self.ids[i] = require_id(r)?;
+        }
+        for p in &self.parents {
+            p.add_in(conn, &records)?;
+        }
+        Ok(())
+    }
+}
+
+impl Registry<ULabel> {
+    /// Saves a label for each name, each made a child of every label in `parents` — the
+    /// bulk form of `create(ULabel::new(name)).save()` for lists of any length, in one
+    /// transaction (a link that would close a cycle saves nothing). The labels are made and
+    /// written a batch at a time and returned as ids, so memory follows the names, not the
+    /// records: a million names take a few hundred megabytes less than [`save_all`](Self::save_all).
+    pub fn save_names(&self, names: &[&str], parents: &[ULabel]) -> Result<super::SavedNames> {
+        {
+            use rayon::prelude::*;
+            names
+                .par_iter()
+                .try_for_each(|n| super::check_name("ULabel", n))?;
+        }
+        let parents = parents
+            .iter()
+            .map(|p| self.relatives(p, false))
+            .collect::<Result<Vec<_>>>()?;
+        let mut input = LabelNames {
+            names,
+            stamps: self.stamps(),
+            ids: vec![0; names.len()],
+            parents,
+        };
+        let plan = self.ln.db().transaction(|conn| {
+            let plan = self.save_input(conn, &mut input)?;
+            for p in &input.parents {
+                p.add_in(conn, &plan.existing)?;
+            }
+            Ok::<_, Error>(plan)
+        })?;
+        let mut ids = input.ids;
+        for (i, slot) in plan.order.iter().enumerate() {
+            match *slot {
+                Slot::New => {}
+                Slot::Existing(k) => ids[i] = require_id(&plan.existing[k])?,
+                Slot::SameAs(j) => ids[i] = ids[j],
+            }
+        }
+        Ok(super::SavedNames {
+            ids,
+            created: plan.created,
+            existing: plan.existing_names(),
+            similar: plan.similar,
+        })
+    }
+}
 
 /// The lock that serialises writers of a named registry's names (see `Conn::lock`).
 pub(crate) fn names_lock<T: Named>() -> String {
@@ -126,9 +300,7 @@ impl<T: Named> Registry<T> {
 
     /// The records checked (names, fields) and stamped (creator, times, run) for saving.
     fn prepared(&self, records: impl IntoIterator<Item = T>) -> Result<Vec<T>> {
-        let t = now();
-        let user = self.ln.user_id();
-        let run = self.ln.run_ids().map(|(r, _)| r);
+        let (user, t, run) = self.stamps();
         let mut input: Vec<T> = records.into_iter().collect();
         for r in &mut input {
             r.validate()?;
@@ -138,24 +310,63 @@ impl<T: Named> Registry<T> {
         Ok(input)
     }
 
+    /// Creator, time and run of records created now.
+    fn stamps(&self) -> (i64, chrono::NaiveDateTime, Option<i64>) {
+        (self.ln.user_id(), now(), self.ln.run_ids().map(|(r, _)| r))
+    }
+
     /// Saves prepared records in `conn`'s transaction: existing names, similar names,
     /// batched inserts, the name index.
     fn save_in(&self, conn: &mut Conn<'_>, input: Vec<T>) -> Result<SavedAll<T>> {
+        T::check_references(conn, &input)?;
+        // Written records go back to their input position; `Option<T>` is as large as `T`, so
+        // this and the final collect reuse the input's memory.
+        let mut slots: Vec<Option<T>> = input.into_iter().map(Some).collect();
+        let plan = self.save_input(conn, &mut slots)?;
+        for (i, slot) in plan.order.iter().enumerate() {
+            match *slot {
+                Slot::New => {}
+                Slot::Existing(k) => slots[i] = Some(plan.existing[k].clone()),
+                Slot::SameAs(j) => slots[i] = slots[j].clone(),
+            }
+        }
+        let records = slots
+            .into_iter()
+            .map(|r| {
+                r.ok_or_else(|| {
+                    Error::Internal(format!("saving a {} lost a record", T::REGISTRY.name))
+                })
+            })
+            .collect::<Result<Vec<T>>>()?;
+        Ok(SavedAll {
+            records,
+            created: plan.created,
+            existing: plan.existing_names(),
+            similar: plan.similar,
+            notes: plan.notes,
+        })
+    }
+
+    /// The save of every input, in `conn`'s transaction, reading the input by position:
+    /// names first — the existing, synonym and similar-name checks need nothing else — then
+    /// the new records, made or taken [`WRITE_BATCH`] at a time as they are inserted.
+    fn save_input(&self, conn: &mut Conn<'_>, input: &mut impl Input<T>) -> Result<Plan<T>> {
         // Concurrent creates of one name: the second waits, then finds the first's record.
         conn.lock(&[names_lock::<T>()])?;
-        T::check_references(conn, &input)?;
         name_index::ensure::<T>(conn)?;
+        let n = input.len();
         // The first input of each name, by input position (names borrowed, not copied: a bulk
         // save may hold a million).
-        let mut first_of: Vec<usize> = Vec::with_capacity(input.len());
+        let mut first_of: Vec<usize> = Vec::with_capacity(n);
         let mut distinct: Vec<&str> = Vec::new();
         {
             let mut first: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
-            first.reserve(input.len());
-            for (i, r) in input.iter().enumerate() {
-                let j = *first.entry(r.name_str()).or_insert(i);
+            first.reserve(n);
+            for i in 0..n {
+                let name = input.name(i);
+                let j = *first.entry(name).or_insert(i);
                 if j == i {
-                    distinct.push(r.name_str());
+                    distinct.push(name);
                 }
                 first_of.push(j);
             }
@@ -180,29 +391,29 @@ impl<T: Named> Registry<T> {
             lamella_schema::load_where_in(conn, "name", &distinct)?
         };
         drop(distinct);
-        let existing: HashMap<String, T> = existing
-            .into_iter()
-            .map(|r| (r.name_str().to_string(), r))
-            .collect();
-        // Where each input record ends up: new (the first input of a name not stored), an
-        // existing record, or the same as an earlier input.
-        enum Slot {
-            New(usize),
-            Existing(String),
-            SameAs(usize),
-        }
+        // Where each input ends up: new (the first input of a name not stored), an existing
+        // record, or the same as an earlier input.
         let mut notes = Vec::new();
-        let mut order: Vec<Slot> = Vec::with_capacity(input.len());
-        let mut new: Vec<T> = Vec::new();
-        for (i, r) in input.into_iter().enumerate() {
-            if first_of[i] != i {
-                order.push(Slot::SameAs(first_of[i]));
-            } else if let Some(stored) = existing.get(r.name_str()) {
-                notes.extend(r.differences(stored));
-                order.push(Slot::Existing(r.name_str().to_string()));
-            } else {
-                order.push(Slot::New(new.len()));
-                new.push(r);
+        let mut order: Vec<Slot> = Vec::with_capacity(n);
+        let mut new: Vec<usize> = Vec::new();
+        {
+            let existing_at: foldhash::HashMap<&str, usize> = existing
+                .iter()
+                .enumerate()
+                .map(|(k, r)| (r.name_str(), k))
+                .collect();
+            for (i, &first) in first_of.iter().enumerate() {
+                if first != i {
+                    order.push(Slot::SameAs(first));
+                } else if let Some(&k) = existing_at.get(input.name(i)) {
+                    if let Some(given) = input.given(i) {
+                        notes.extend(given.differences(&existing[k]));
+                    }
+                    order.push(Slot::Existing(k));
+                } else {
+                    order.push(Slot::New);
+                    new.push(i);
+                }
             }
         }
         drop(first_of);
@@ -210,10 +421,10 @@ impl<T: Named> Registry<T> {
         // name two records.
         if !new.is_empty() {
             let synonyms = crate::validate::synonyms_of::<T>(conn)?;
-            if let Some((name, owner)) = new
-                .iter()
-                .find_map(|r| synonyms.get(r.name_str()).map(|o| (r.name_str(), o)))
-            {
+            if let Some((name, owner)) = new.iter().find_map(|&i| {
+                let name = input.name(i);
+                synonyms.get(name).map(|o| (name, o))
+            }) {
                 return Err(Error::Taken {
                     what: format!("{} name", T::REGISTRY.name),
                     name: name.to_string(),
@@ -225,7 +436,7 @@ impl<T: Named> Registry<T> {
         let similar = if new.is_empty() {
             Vec::new()
         } else {
-            let new_names: Vec<&str> = new.iter().map(|r| r.name_str()).collect();
+            let new_names: Vec<&str> = new.iter().map(|&i| input.name(i)).collect();
             // A few names probe the persisted index; a large batch reads every name once.
             let mut similar = if !large {
                 use rayon::prelude::*;
@@ -258,34 +469,44 @@ impl<T: Named> Registry<T> {
                 .collect()
         };
         drop(stored);
-        T::insert_all(conn, &mut new)?;
-        name_index::add(conn, &new)?;
-        let created = new.len();
-        let mut new: Vec<Option<T>> = new.into_iter().map(Some).collect();
-        let mut records: Vec<T> = Vec::with_capacity(order.len());
-        for slot in order {
-            let record = match slot {
-                Slot::New(i) => new[i].take(),
-                Slot::Existing(name) => existing.get(&name).cloned(),
-                Slot::SameAs(j) => records.get(j).cloned(),
-            };
-            records.push(record.ok_or_else(|| {
-                Error::Internal(format!("saving a {} lost a record", T::REGISTRY.name))
-            })?);
+        // The new records, a batch at a time: made (or taken), inserted, handed back.
+        let mut new_ids: Vec<i64> = Vec::with_capacity(new.len());
+        for batch in new.chunks(WRITE_BATCH) {
+            let mut records = batch
+                .iter()
+                .map(|&i| input.take(i))
+                .collect::<Result<Vec<T>>>()?;
+            T::insert_all(conn, &mut records)?;
+            for r in &records {
+                new_ids.push(require_id(r)?);
+            }
+            input.written(conn, batch, records)?;
         }
-        let mut existing_names: Vec<String> = existing.into_keys().collect();
-        existing_names.sort();
-        for (name, s) in &similar {
+        // Filed in the name index in one pass over every new name, in key order.
+        let filed: Vec<(i64, &str)> = new_ids
+            .iter()
+            .zip(&new)
+            .map(|(&id, &i)| (id, input.name(i)))
+            .collect();
+        name_index::add_ids::<T>(conn, &filed)?;
+        drop(filed);
+        for (name, s) in similar.iter().take(SHOWN_WARNINGS) {
             tracing::warn!("{} '{name}' is similar to existing {s:?}", T::REGISTRY.name);
         }
-        let saved = SavedAll {
-            records,
-            created,
-            existing: existing_names,
+        if similar.len() > SHOWN_WARNINGS {
+            tracing::warn!(
+                "… and {} more {} names similar to existing ones",
+                similar.len() - SHOWN_WARNINGS,
+                T::REGISTRY.name
+            );
+        }
+        Ok(Plan {
+            order,
+            created: new.len(),
+            existing,
             similar,
             notes,
-        };
-        Ok(saved)
+        })
     }
 
     /// Writes the changed fields of a saved record (and sets `updated_at`).

@@ -243,6 +243,47 @@ fn labels(
     Ok(())
 }
 
+/// `lamella ulabel create --from-file` of `n` new names in one call, whole process, on a
+/// fresh instance (database `db_url`, else SQLite), which becomes the current one: time and
+/// peak resident memory.
+fn labels_from_file(
+    backend: &'static str,
+    n: u64,
+    db_url: Option<&str>,
+    home: &std::path::Path,
+    rows: &mut Vec<Row>,
+) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    Instance::init(dir.path().join("from-file"), db_url)?;
+    let file = dir.path().join("names.txt");
+    let mut text = String::with_capacity(n as usize * 16);
+    for i in 0..n {
+        use std::fmt::Write;
+        writeln!(text, "cell_type_{i:07}")?;
+    }
+    std::fs::write(&file, text)?;
+    let Some((t, peak)) = cli_run(
+        home,
+        &["ulabel", "create", "--from-file", &file.to_string_lossy()],
+        1,
+    )?
+    else {
+        return Ok(());
+    };
+    rows.push(Row {
+        backend,
+        what: format!(
+            "`ulabel create --from-file` of {} new names, one call (whole process, peak {} MB)",
+            group(n),
+            peak / 1_000_000
+        ),
+        time: t,
+        per: None,
+        lamindb: "≤ 20 s, 300 MB",
+    });
+    Ok(())
+}
+
 /// `Feature::from_table` on a 200-column table (100 float, 100 categorical string columns).
 fn features(ln: &Instance, backend: &'static str, rows: &mut Vec<Row>) -> Result<()> {
     use lamella_core::arrow::array::{ArrayRef, Float64Array, StringArray};
@@ -1213,6 +1254,7 @@ fn main() -> Result<()> {
         let ln = Instance::init(dir.path().join("bench"), None)?;
         if wanted("labels") {
             labels(&ln, "SQLite", big, home.path(), &mut rows)?;
+            labels_from_file("SQLite", big, None, home.path(), &mut rows)?;
         }
         if wanted("artifacts") {
             artifacts(&ln, "SQLite", &mut rows)?;
@@ -1271,6 +1313,8 @@ fn main() -> Result<()> {
                 let ln = Instance::init(dir.path().join("bench"), Some(&pg.url))?;
                 if wanted("labels") {
                     labels(&ln, "PostgreSQL", big, home.path(), &mut rows)?;
+                    let pg7 = PgDatabase::create(&url)?;
+                    labels_from_file("PostgreSQL", big, Some(&pg7.url), home.path(), &mut rows)?;
                 }
                 if wanted("artifacts") {
                     artifacts(&ln, "PostgreSQL", &mut rows)?;

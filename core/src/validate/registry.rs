@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use arrow::array::{Array, BooleanArray};
+use arrow::buffer::{BooleanBuffer, NullBuffer};
 use lamella_schema::{Conn, require_id, split_synonyms};
 use serde::Serialize;
 
@@ -123,16 +124,21 @@ impl<T: Named> Registry<T> {
     /// [`validate`](Self::validate) over an Arrow column (text, dictionary, or cast to text);
     /// nulls stay null.
     pub fn validate_array(&self, column: &dyn Array) -> Result<BooleanArray> {
-        let d = values::distinct(column, true)?;
+        let d = values::codes(column)?;
         let m = self
             .ln
             .db()
             .with_conn(|c| match_values::<T>(c, &d.values))?;
         let known: Vec<bool> = m.ids.iter().map(Option::is_some).collect();
-        Ok(d.codes
-            .iter()
-            .map(|&c| (c != NULL).then(|| known[c as usize]))
-            .collect())
+        let valid = BooleanBuffer::collect_bool(d.codes.len(), |i| {
+            known.get(d.codes[i] as usize) == Some(&true)
+        });
+        let nulls = d.codes.contains(&NULL).then(|| {
+            NullBuffer::new(BooleanBuffer::collect_bool(d.codes.len(), |i| {
+                d.codes[i] != NULL
+            }))
+        });
+        Ok(BooleanArray::new(valid, nulls))
     }
 
     /// Which values validate and, for the others, the synonym they match and the names spelt

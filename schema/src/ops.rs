@@ -145,26 +145,23 @@ pub fn feature_keys(conn: &mut Conn<'_>, names: &[String]) -> Result<Vec<Feature
     if names.is_empty() {
         return Ok(Vec::new());
     }
-    if names.len() >= SCAN_FROM {
-        if scan_pays(conn, "lamella_features", names.len())? {
-            let wanted: std::collections::HashSet<&str> =
-                names.iter().map(String::as_str).collect();
-            let all = with_conn!(conn.inner, |c| {
-                f::table
-                    .select((f::id, f::uid, f::name, f::dtype))
-                    .load::<(i64, String, String, String)>(c)
-            })?;
-            return Ok(all
-                .into_iter()
-                .filter(|(_, _, name, _)| wanted.contains(name.as_str()))
-                .map(|(id, uid, name, dtype)| FeatureKey {
-                    id,
-                    uid,
-                    name,
-                    dtype,
-                })
-                .collect());
-        }
+    if names.len() >= SCAN_FROM && scan_pays(conn, "lamella_features", names.len())? {
+        let wanted: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
+        let all = with_conn!(conn.inner, |c| {
+            f::table
+                .select((f::id, f::uid, f::name, f::dtype))
+                .load::<(i64, String, String, String)>(c)
+        })?;
+        return Ok(all
+            .into_iter()
+            .filter(|(_, _, name, _)| wanted.contains(name.as_str()))
+            .map(|(id, uid, name, dtype)| FeatureKey {
+                id,
+                uid,
+                name,
+                dtype,
+            })
+            .collect());
     }
     Ok(match &mut conn.inner {
         crate::db::ConnRef::Sqlite(c) => {

@@ -957,3 +957,34 @@ db_test!(standardize_applies_synonyms_to_columns_and_values, |t| {
     assert!(none.is_empty());
     Ok(())
 });
+
+db_test!(
+    validate_agrees_whether_names_are_scanned_or_looked_up,
+    |t| {
+        // 2,500 labels: 2,400 of them plus 100 unknown values (with nulls) are most of the
+        // registry and matched against one read of it; after 5,000 more labels, the same values
+        // are looked up by name.
+        let labels: Vec<String> = (0..2_500).map(|i| format!("type {i:05}")).collect();
+        t.ulabels().save_all(labels.iter().map(ULabel::new))?;
+        let mut values: Vec<Option<String>> = labels[50..2_450].iter().cloned().map(Some).collect();
+        values.extend((0..100).map(|i| Some(format!("unknown {i}"))));
+        values.push(None);
+        values.extend(labels[..3].iter().cloned().map(Some));
+        let column = StringArray::from(values.clone());
+        let expect: Vec<Option<bool>> = values
+            .iter()
+            .map(|v| {
+                v.as_ref()
+                    .map(|v| !v.starts_with("unknown") && labels.contains(v))
+            })
+            .collect();
+        let got = || -> anyhow::Result<Vec<Option<bool>>> {
+            Ok(t.ulabels().validate_array(&column)?.iter().collect())
+        };
+        assert_eq!(got()?, expect);
+        let more: Vec<String> = (0..5_000).map(|i| format!("other {i:05}")).collect();
+        t.ulabels().save_all(more.iter().map(ULabel::new))?;
+        assert_eq!(got()?, expect);
+        Ok(())
+    }
+);

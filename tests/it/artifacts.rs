@@ -567,63 +567,66 @@ artifact_test!(long_operations_report_progress, |t| {
     Ok(())
 });
 
-artifact_test!(large_files_keep_one_object_each_and_duplicates_leave_none, |t| {
-    // Larger than a multipart chunk on S3.
-    let mut body = vec![0u8; 17 << 20];
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    for b in body.iter_mut() {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        *b = x as u8;
+artifact_test!(
+    large_files_keep_one_object_each_and_duplicates_leave_none,
+    |t| {
+        // Larger than a multipart chunk on S3.
+        let mut body = vec![0u8; 17 << 20];
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for b in body.iter_mut() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            *b = x as u8;
+        }
+        let root = t.storage().root;
+        let objects = || -> anyhow::Result<Vec<String>> {
+            let mut keys: Vec<String> = lamella_tests::store(&root)
+                .list(".lamella")?
+                .into_iter()
+                .map(|o| o.key)
+                .filter(|k| !k.contains(".staging") && k.ends_with(".bin"))
+                .collect();
+            keys.sort();
+            Ok(keys)
+        };
+        let p = t.file("big.bin", &body);
+        let a = t.artifacts().from_path(&p).description("big").save()?;
+        assert!(!a.existed);
+        assert_eq!(objects()?, [format!(".lamella/{}.bin", a.uid)]);
+        let Loaded::Path(local) = t.artifacts().load(&a)? else {
+            panic!("a .bin file loads as a path")
+        };
+        assert!(std::fs::read(local)? == body, "the stored bytes differ");
+        // The same bytes again: the existing artifact, and nothing uploaded for it.
+        let again = t.artifacts().from_path(t.file("again.bin", &body)).save()?;
+        assert!(again.existed);
+        assert_eq!(again.uid, a.uid);
+        assert_eq!(objects()?.len(), 1);
+        // A new version and a deliberate duplicate each keep their own object.
+        body[0] ^= 1;
+        let v2 = t
+            .artifacts()
+            .from_path(t.file("v2.bin", &body))
+            .revises(&a)
+            .save()?;
+        assert_eq!(&v2.uid[..16], &a.uid[..16]);
+        let copy = t
+            .artifacts()
+            .from_path(t.file("copy.bin", &body))
+            .on_duplicate(DuplicatePolicy::CreateNew)
+            .save()?;
+        let mut want = vec![
+            format!(".lamella/{}.bin", a.uid),
+            format!(".lamella/{}.bin", v2.uid),
+            format!(".lamella/{}.bin", copy.uid),
+        ];
+        want.sort();
+        assert_eq!(objects()?, want);
+        let Loaded::Path(local) = t.artifacts().load(&copy)? else {
+            panic!("a .bin file loads as a path")
+        };
+        assert!(std::fs::read(local)? == body, "the copy's bytes differ");
+        Ok(())
     }
-    let root = t.storage().root;
-    let objects = || -> anyhow::Result<Vec<String>> {
-        let mut keys: Vec<String> = lamella_tests::store(&root)
-            .list(".lamella")?
-            .into_iter()
-            .map(|o| o.key)
-            .filter(|k| !k.contains(".staging") && k.ends_with(".bin"))
-            .collect();
-        keys.sort();
-        Ok(keys)
-    };
-    let p = t.file("big.bin", &body);
-    let a = t.artifacts().from_path(&p).description("big").save()?;
-    assert!(!a.existed);
-    assert_eq!(objects()?, [format!(".lamella/{}.bin", a.uid)]);
-    let Loaded::Path(local) = t.artifacts().load(&a)? else {
-        panic!("a .bin file loads as a path")
-    };
-    assert!(std::fs::read(local)? == body, "the stored bytes differ");
-    // The same bytes again: the existing artifact, and nothing uploaded for it.
-    let again = t.artifacts().from_path(t.file("again.bin", &body)).save()?;
-    assert!(again.existed);
-    assert_eq!(again.uid, a.uid);
-    assert_eq!(objects()?.len(), 1);
-    // A new version and a deliberate duplicate each keep their own object.
-    body[0] ^= 1;
-    let v2 = t
-        .artifacts()
-        .from_path(t.file("v2.bin", &body))
-        .revises(&a)
-        .save()?;
-    assert_eq!(&v2.uid[..16], &a.uid[..16]);
-    let copy = t
-        .artifacts()
-        .from_path(t.file("copy.bin", &body))
-        .on_duplicate(DuplicatePolicy::CreateNew)
-        .save()?;
-    let mut want = vec![
-        format!(".lamella/{}.bin", a.uid),
-        format!(".lamella/{}.bin", v2.uid),
-        format!(".lamella/{}.bin", copy.uid),
-    ];
-    want.sort();
-    assert_eq!(objects()?, want);
-    let Loaded::Path(local) = t.artifacts().load(&copy)? else {
-        panic!("a .bin file loads as a path")
-    };
-    assert!(std::fs::read(local)? == body, "the copy's bytes differ");
-    Ok(())
-});
+);

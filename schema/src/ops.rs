@@ -304,14 +304,15 @@ pub fn ids_by_name(
 /// Whether `n` names are a third of `table` or more, so that one read of every name beats a
 /// lookup per name. Ids are never reused, so the largest bounds the count (an index lookup).
 fn scan_pays(conn: &mut Conn<'_>, table: &str, n: usize) -> Result<bool> {
-    #[derive(QueryableByName)]
-    struct Largest {
-        #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
-        id: Option<i64>,
-    }
-    let sql = format!("SELECT MAX(id) AS id FROM {table}");
-    let rows: Vec<Largest> = with_conn!(conn.inner, |c| diesel::sql_query(&sql).load(c))?;
-    let largest = rows.first().and_then(|r| r.id).unwrap_or(0);
+    let largest: Option<i64> = match table {
+        "lamella_features" => with_conn!(conn.inner, |c| lamella_features::table
+            .select(diesel::dsl::max(lamella_features::id))
+            .first(c))?,
+        _ => with_conn!(conn.inner, |c| lamella_ulabels::table
+            .select(diesel::dsl::max(lamella_ulabels::id))
+            .first(c))?,
+    };
+    let largest = largest.unwrap_or(0);
     Ok((n as i64).saturating_mul(3) >= largest)
 }
 

@@ -345,8 +345,8 @@ const ROUND_ENTRIES: usize = 8_000_000;
 ///
 /// Digit-only edits are never paired, so a numbered series (`sample_000001`, …) costs no
 /// comparisons. Linear in the names (plus the sort), 8 bytes a witness, in rounds of at most
-/// [`ROUND_ENTRIES`] witnesses (a million names of 12 characters make 13 million), where a probe per name into a hash index would be random
-/// memory access for every variant.
+/// [`ROUND_ENTRIES`] witnesses (a million names of 12 characters make 13 million), where a
+/// probe per name into a hash index would be random memory access for every variant.
 pub fn similar_pairs(new: &[&str], old: &[&str]) -> SimilarPairs {
     use rayon::prelude::*;
     const FULL_KEY: u64 = 0;

@@ -202,16 +202,18 @@ pub fn load_by_ids<T: Record>(conn: &mut Conn<'_>, ids: &[i64]) -> Result<Vec<T>
     Ok(out)
 }
 
+/// An `(id, name)` row of a hand-written statement.
+#[derive(QueryableByName)]
+struct IdName {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+}
+
 /// `(id, name)` of every record of a registry with a `name`-like column (for similarity
 /// checks and search), in id order.
 pub fn names(conn: &mut Conn<'_>, reg: &Registry, column: &str) -> Result<Vec<(i64, String)>> {
-    #[derive(QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = BigInt)]
-        id: i64,
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        name: String,
-    }
     if reg.field(column).is_none() {
         return Err(Error::Lookup(format!(
             "{} has no field '{column}'",
@@ -244,7 +246,7 @@ pub fn names(conn: &mut Conn<'_>, reg: &Registry, column: &str) -> Result<Vec<(i
         "SELECT id, \"{column}\" AS name FROM {} WHERE \"{column}\" IS NOT NULL ORDER BY id",
         reg.table
     ));
-    let rows: Vec<Row> = sql.load_rows(conn)?;
+    let rows: Vec<IdName> = sql.load_rows(conn)?;
     Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
 }
 
@@ -275,14 +277,7 @@ pub fn ids_by_name(
         all.retain(|(_, n)| wanted.contains(n.as_str()));
         return Ok(all);
     }
-    #[derive(QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = BigInt)]
-        id: i64,
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        name: String,
-    }
-    let rows: Vec<Row> = match &mut conn.inner {
+    let rows: Vec<IdName> = match &mut conn.inner {
         crate::db::ConnRef::Sqlite(c) => {
             let json = serde_json::to_string(names)
                 .map_err(|e| Error::Lookup(format!("names as JSON: {e}")))?;

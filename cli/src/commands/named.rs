@@ -90,11 +90,7 @@ pub fn print_saved_names(reg: &Registry<ULabel>, saved: &SavedNames, out: &mut O
         ids: &saved.ids,
     };
     summary.print::<ULabel>(out, records, || {
-        let found = reg.filter("id__in", saved.ids.clone()).all()?;
-        let mut by_id: std::collections::HashMap<i64, ULabel> =
-            found.into_iter().filter_map(|r| Some((r.id?, r))).collect();
-        // In input order, each record once.
-        Ok(saved.ids.iter().filter_map(|id| by_id.remove(id)).collect())
+        Ok(dedup_by_uid(&labels_in_order(reg, &saved.ids)?))
     })
 }
 
@@ -187,25 +183,30 @@ impl Serialize for RecordsById<'_> {
         use serde::ser::{Error as _, SerializeSeq};
         let mut seq = s.serialize_seq(Some(self.ids.len()))?;
         for batch in self.ids.chunks(READ_BATCH) {
-            let mut wanted = batch.to_vec();
-            wanted.sort_unstable();
-            wanted.dedup();
-            let found = self
-                .reg
-                .filter("id__in", wanted)
-                .all()
-                .map_err(S::Error::custom)?;
-            let by_id: std::collections::HashMap<i64, &ULabel> =
-                found.iter().filter_map(|r| Some((r.id?, r))).collect();
-            for id in batch {
-                let record = by_id.get(id).ok_or_else(|| {
-                    S::Error::custom(format!("the ULabel with id {id} was not found"))
-                })?;
-                seq.serialize_element(record)?;
+            for record in labels_in_order(self.reg, batch).map_err(S::Error::custom)? {
+                seq.serialize_element(&record)?;
             }
         }
         seq.end()
     }
+}
+
+/// The labels with `ids`, in that order (an id given twice, twice), by one read.
+fn labels_in_order(reg: &Registry<ULabel>, ids: &[i64]) -> Result<Vec<ULabel>> {
+    let mut wanted = ids.to_vec();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let found = reg.filter("id__in", wanted).all()?;
+    let by_id: std::collections::HashMap<i64, &ULabel> =
+        found.iter().filter_map(|r| Some((r.id?, r))).collect();
+    ids.iter()
+        .map(|id| {
+            by_id
+                .get(id)
+                .map(|r| (*r).clone())
+                .ok_or_else(|| anyhow!("the ULabel with id {id} was not found"))
+        })
+        .collect()
 }
 
 /// `, … N more` when `n` exceeds `shown`.

@@ -135,58 +135,86 @@ pub struct FeatureKey {
 /// How many names make [`feature_keys`] and [`ids_by_name`] consider one scan of the registry.
 const SCAN_FROM: usize = 2_000;
 
-/// The keys of the features named `names`, in one statement however many (a gene panel has
-/// tens of thousands): SQLite reads the names from one JSON array parameter, PostgreSQL from
-/// one text array; only the four columns a feature set needs are read. Names that are a good
-/// part of the registry (a panel annotated again) are matched here against one scan of it
-/// instead: 20k genes among 20k features, 6 ms against 15 for a probe per name on SQLite.
-pub fn feature_keys(conn: &mut Conn<'_>, names: &[String]) -> Result<Vec<FeatureKey>> {
+/// The key of the feature named by each of `names`, in the names' order (`None` where no
+/// feature has the name), in one statement however many (a gene panel has tens of
+/// thousands): SQLite reads the names from one JSON array parameter, PostgreSQL from one text
+/// array; only the four columns a feature set needs are read. Names that are a good part of
+/// the registry (a panel annotated again) are matched here against one scan of it instead:
+/// 20k genes among 20k features, 6 ms against 15 for a probe per name on SQLite. Rows are
+/// placed by one hash lookup each as they are decoded — no sort, no second copy.
+pub fn feature_keys(conn: &mut Conn<'_>, names: &[String]) -> Result<Vec<Option<FeatureKey>>> {
     use lamella_features as f;
+    let mut out: Vec<Option<FeatureKey>> = Vec::new();
+    out.resize_with(names.len(), || None);
     if names.is_empty() {
-        return Ok(Vec::new());
+        return Ok(out);
     }
-    if names.len() >= SCAN_FROM && scan_pays(conn, "lamella_features", names.len())? {
-        let wanted: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
-        let all = with_conn!(conn.inner, |c| {
-            f::table
-                .select((f::id, f::uid, f::name, f::dtype))
-                .load::<(i64, String, String, String)>(c)
-        })?;
-        return Ok(all
-            .into_iter()
-            .filter(|(_, _, name, _)| wanted.contains(name.as_str()))
-            .map(|(id, uid, name, dtype)| FeatureKey {
+    let mut position: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
+    position.reserve(names.len());
+    for (i, n) in names.iter().enumerate() {
+        position.entry(n.as_str()).or_insert(i);
+    }
+    let mut place = |(id, uid, name, dtype): (i64, String, String, String)| {
+        if let Some(&i) = position.get(name.as_str()) {
+            out[i] = Some(FeatureKey {
                 id,
                 uid,
                 name,
                 dtype,
-            })
-            .collect());
-    }
-    Ok(match &mut conn.inner {
-        crate::db::ConnRef::Sqlite(c) => {
-            let json = serde_json::to_string(names)
-                .map_err(|e| Error::Lookup(format!("feature names as JSON: {e}")))?;
-            diesel::sql_query(
-                "SELECT id, uid, name, dtype FROM lamella_features \
-                 WHERE name IN (SELECT value FROM json_each(?))",
-            )
-            .bind::<diesel::sql_types::Text, _>(json)
-            .load::<FeatureKey>(&mut **c)?
+            });
         }
-        crate::db::ConnRef::Postgresql(c) => f::table
-            .filter(f::name.eq_any(names))
-            .select((f::id, f::uid, f::name, f::dtype))
-            .load::<(i64, String, String, String)>(&mut **c)?
-            .into_iter()
-            .map(|(id, uid, name, dtype)| FeatureKey {
-                id,
-                uid,
-                name,
-                dtype,
-            })
-            .collect(),
-    })
+    };
+    let columns = (f::id, f::uid, f::name, f::dtype);
+    if names.len() >= SCAN_FROM && scan_pays(conn, "lamella_features", names.len())? {
+        with_conn!(conn.inner, |c| {
+            for row in f::table
+                .select(columns)
+                .load_iter::<(i64, String, String, String), diesel::connection::DefaultLoadingMode>(
+                    c,
+                )?
+            {
+                place(row?);
+            }
+            Ok::<_, diesel::result::Error>(())
+        })?;
+    } else {
+        match &mut conn.inner {
+            crate::db::ConnRef::Sqlite(c) => {
+                let json = serde_json::to_string(names)
+                    .map_err(|e| Error::Lookup(format!("feature names as JSON: {e}")))?;
+                for k in diesel::sql_query(
+                    "SELECT id, uid, name, dtype FROM lamella_features \
+                     WHERE name IN (SELECT value FROM json_each(?))",
+                )
+                .bind::<diesel::sql_types::Text, _>(json)
+                .load::<FeatureKey>(&mut **c)?
+                {
+                    place((k.id, k.uid, k.name, k.dtype));
+                }
+            }
+            crate::db::ConnRef::Postgresql(c) => {
+                for row in f::table
+                    .filter(f::name.eq_any(names))
+                    .select(columns)
+                    .load_iter::<(i64, String, String, String), diesel::connection::DefaultLoadingMode>(
+                        &mut **c,
+                    )?
+                {
+                    place(row?);
+                }
+            }
+        }
+    }
+    // A name given twice: each place gets the key.
+    if position.len() < names.len() {
+        for i in 0..names.len() {
+            let first = position[names[i].as_str()];
+            if first != i {
+                out[i] = out[first].clone();
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Loads the records with the given ids.
@@ -943,6 +971,33 @@ pub fn insert_feature_set_members_many(conn: &mut Conn<'_>, rows: &[(i64, i64)])
                 .execute(c)
         })?;
     }
+    Ok(())
+}
+
+/// The feature set that the features named by a list of names make up, as remembered by
+/// [`remember_set_names`] under the set hash of the names; `None` when not remembered or
+/// forgotten since (a member was renamed). One statement.
+pub fn feature_set_by_names(conn: &mut Conn<'_>, names_hash: &str) -> Result<Option<FeatureSet>> {
+    let mut sql = Sql::new(conn.backend());
+    sql.push(
+        "SELECT s.* FROM lamella_feature_sets s JOIN lamella_feature_set_names n \
+         ON n.feature_set_id = s.id WHERE n.names_hash = ",
+    );
+    sql.bind_text(names_hash.to_string());
+    Ok(sql.load::<FeatureSet>(conn)?.pop())
+}
+
+/// Remembers that the features named by a list of names (their set hash: `names_hash`)
+/// make up the feature set `set_id` (kept when already remembered). The caller holds the
+/// set's lock and has just read its members by those names.
+pub fn remember_set_names(conn: &mut Conn<'_>, names_hash: &str, set_id: i64) -> Result<()> {
+    use lamella_feature_set_names as n;
+    with_conn!(conn.inner, |c| {
+        diesel::insert_into(n::table)
+            .values((n::names_hash.eq(names_hash), n::feature_set_id.eq(set_id)))
+            .on_conflict_do_nothing()
+            .execute(c)
+    })?;
     Ok(())
 }
 

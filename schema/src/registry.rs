@@ -458,7 +458,7 @@ pub static ALL: [&Registry; 9] = [
 ];
 
 /// Every table, in creation order (drop in reverse).
-pub static ALL_TABLES: [&str; 29] = [
+pub static ALL_TABLES: [&str; 30] = [
     "lamella_users",
     "lamella_instance",
     "lamella_transforms",
@@ -488,4 +488,5 @@ pub static ALL_TABLES: [&str; 29] = [
     "lamella_schema_features",
     "lamella_artifact_schemas",
     "lamella_artifact_anndata",
+    "lamella_feature_set_names",
 ];

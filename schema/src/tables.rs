@@ -255,6 +255,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    lamella_feature_set_names (names_hash) {
+        names_hash -> Text,
+        feature_set_id -> BigInt,
+    }
+}
+
+diesel::table! {
     lamella_name_keys (registry, fp, record_id) {
         registry -> SmallInt,
         fp -> BigInt,
@@ -365,5 +372,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     lamella_schemas,
     lamella_schema_features,
     lamella_artifact_schemas,
-    lamella_artifact_anndata
+    lamella_artifact_anndata,
+    lamella_feature_set_names
 );

@@ -238,3 +238,77 @@ lamella_tests::artifact_test!(a_table_artifact_is_annotated_with_its_columns, |t
     );
     Ok(())
 });
+
+lamella_tests::artifact_test!(
+    a_long_list_of_names_resolves_once_and_is_forgotten_on_rename,
+    |t| {
+        // 1,200 columns: a list this long is looked up whole among the lists resolved before.
+        let names: Vec<String> = (0..1_200).map(|i| format!("g{i:04}")).collect();
+        let csv = |file: &str, order: &[String], value: u32| {
+            let header = order.join(",");
+            let row = vec![value.to_string(); order.len()].join(",");
+            t.file(file, format!("{header}\n{row}\n").as_bytes())
+        };
+        t.features().save_all(
+            names
+                .iter()
+                .map(|n| Feature::new(n, lamella_core::Dtype::Int)),
+        )?;
+        let save = |path: std::path::PathBuf| t.artifacts().from_path(&path).save();
+        let a = save(csv("a.csv", &names, 1))?;
+        let first = t.artifacts().annotate_columns(&a)?;
+        assert!(!first.existed);
+        assert_eq!(first.n, 1_200);
+        // The same names in another order, in another file: the same set, found whole.
+        let mut reversed = names.clone();
+        reversed.reverse();
+        let b = save(csv("b.csv", &reversed, 2))?;
+        let again = t.artifacts().annotate_columns(&b)?;
+        assert!(again.existed);
+        assert_eq!(again.uid, first.uid);
+        assert_eq!(
+            t.artifacts().features(&b)?.slots()?["columns"]
+                .features
+                .len(),
+            1_200
+        );
+        // A repeated name is still refused.
+        let mut twice = names.clone();
+        twice[5] = twice[6].clone();
+        let d = save(csv("d.csv", &twice, 4))?;
+        let e = t.artifacts().annotate_columns(&d).unwrap_err().to_string();
+        assert!(e.contains("more than one column named 'g0006'"), "{e}");
+        // A member renamed: the old list no longer resolves (its name has no feature) …
+        let mut g = t.features().get_by_name("g0007")?;
+        g.name = "g0007_renamed".into();
+        t.features().update(&mut g)?;
+        let c = save(csv("c.csv", &names, 3))?;
+        let e = t.artifacts().annotate_columns(&c).unwrap_err().to_string();
+        assert!(e.contains("'g0007'"), "{e}");
+        // … and the new names are the same features, so the same set.
+        let mut renamed = names.clone();
+        renamed[7] = "g0007_renamed".into();
+        let c2 = save(csv("c2.csv", &renamed, 5))?;
+        let same = t.artifacts().annotate_columns(&c2)?;
+        assert!(same.existed);
+        assert_eq!(same.uid, first.uid);
+        // A set that is no longer used goes, and what was remembered with it: the names make a
+        // new set again.
+        let other = t
+            .feature_sets()
+            .from_features(&[t.features().get_by_name("g0001")?])?;
+        for x in [&a, &b, &c2] {
+            t.artifacts().add_feature_set(x, "columns", &other)?;
+        }
+        let gone = t
+            .query::<lamella_core::FeatureSet>()
+            .filter("uid", first.uid.as_str())
+            .count()?;
+        assert_eq!(gone, 0, "the unused set is deleted");
+        let e2 = save(csv("e.csv", &renamed, 6))?;
+        let fresh = t.artifacts().annotate_columns(&e2)?;
+        assert!(!fresh.existed);
+        assert_eq!(fresh.hash, first.hash, "the same members hash the same");
+        Ok(())
+    }
+);

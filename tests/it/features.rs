@@ -131,17 +131,24 @@ db_test!(feature_keys_by_name_agree_whether_probed_or_scanned, |t| {
     save(&genes)?;
     let mut panel: Vec<String> = genes[50..2_450].to_vec();
     panel.extend((0..100).map(|i| format!("UNKNOWN{i}")));
+    // Not in the registry's order: answers follow the names.
+    panel.reverse();
     let db = t.raw_db()?;
     let keys = |names: &[String]| -> anyhow::Result<Vec<String>> {
-        let mut found: Vec<String> = db
-            .with_conn(|c| lamella_schema::feature_keys(c, names))?
-            .into_iter()
-            .map(|k| {
+        let keys = db.with_conn(|c| lamella_schema::feature_keys(c, names))?;
+        assert_eq!(keys.len(), names.len(), "one answer per name");
+        let mut found = Vec::new();
+        for (name, key) in names.iter().zip(keys) {
+            // In the names' order: each answer is the name's own feature, or none.
+            if let Some(k) = key {
+                assert_eq!(&k.name, name);
                 assert_eq!(k.dtype, "num");
                 assert!(!k.uid.is_empty());
-                k.name
-            })
-            .collect();
+                found.push(k.name);
+            } else {
+                assert!(name.starts_with("UNKNOWN"), "{name} has a feature");
+            }
+        }
         found.sort();
         Ok(found)
     };
@@ -150,6 +157,9 @@ db_test!(feature_keys_by_name_agree_whether_probed_or_scanned, |t| {
     let more: Vec<String> = (0..5_000).map(|i| format!("OTHER{i:05}")).collect();
     save(&more)?;
     assert_eq!(keys(&panel)?, want);
-    assert_eq!(keys(&panel[..10])?, want[..10].to_vec());
+    assert_eq!(keys(&panel[100..110])?, want[want.len() - 10..].to_vec());
+    // A name given twice is answered twice.
+    let twice = [genes[7].clone(), genes[7].clone()];
+    assert_eq!(keys(&twice)?, twice.to_vec());
     Ok(())
 });

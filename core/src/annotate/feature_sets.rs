@@ -278,14 +278,8 @@ impl Artifacts {
             .iter()
             .map(|f| f.name().clone())
             .collect();
-        let keys = self.registered_features(a, &names, "column")?;
-        let user = self.ln.user_id();
-        let set = self
-            .ln
-            .db()
-            .transaction(|conn| save_set_of_keys(conn, &set_keys(&keys), set_dtype(&keys), user))?;
-        self.add_feature_set(a, "columns", &set.record)?;
-        Ok(set)
+        let mut linked = self.link_slots(a, &[("columns", &names, "column")])?;
+        Ok(linked.remove(0).1)
     }
 
     /// Annotates an artifact with the feature sets of its slots: a table's `columns`; an
@@ -311,67 +305,127 @@ impl Artifacts {
             .map(|n| n.unwrap_or_default().to_string())
             .collect();
         drop(data);
-        let obs = self.registered_features(a, &obs, "obs column")?;
-        let var = self.registered_features(a, &var, "var entry (gene)")?;
+        let slots: Vec<(&str, &[String], &str)> = [
+            ("obs", obs.as_slice(), "obs column"),
+            ("var", var.as_slice(), "var entry (gene)"),
+        ]
+        .into_iter()
+        .filter(|(_, names, _)| !names.is_empty())
+        .collect();
+        self.link_slots(a, &slots)
+    }
+
+    /// Links to the artifact, in one transaction, the feature set of each slot's names (the
+    /// registered features so named), replacing the slot's previous set. A long list of
+    /// names (a gene panel) is first looked up whole among the lists resolved before: the
+    /// same panel in another file costs one statement instead of a read of its 20k
+    /// features. A list resolved the long way is remembered for the next time.
+    fn link_slots(
+        &self,
+        a: &Artifact,
+        slots: &[(&str, &[String], &str)],
+    ) -> Result<Vec<(String, Saved<FeatureSet>)>> {
         let user = self.ln.user_id();
-        let aid = require_id(a)?;
-        self.ln.db().transaction(|conn| {
-            let owner = lamella_schema::links::Owner::Artifact(aid);
-            super::lock_owner(conn, owner)?;
-            let mut linked = Vec::new();
-            for (slot, features) in [("obs", &obs), ("var", &var)] {
-                if features.is_empty() {
-                    continue;
+        let owner = lamella_schema::links::Owner::Artifact(require_id(a)?);
+        let mut remembered = true;
+        loop {
+            let resolved = slots
+                .iter()
+                .map(|(slot, names, what)| Ok((*slot, self.resolve(a, names, what, remembered)?)))
+                .collect::<Result<Vec<_>>>()?;
+            let linked = self.ln.db().transaction(|conn| -> Result<_> {
+                super::lock_owner(conn, owner)?;
+                let mut linked = Vec::new();
+                for (slot, names) in &resolved {
+                    let set = match names {
+                        Resolved::Remembered(set) => {
+                            // The set goes when its last use does: still there, under its lock?
+                            conn.lock(&[format!("feature-set:{}", set.hash)])?;
+                            match lamella_schema::load_by_ids(conn, &[require_id(set)?])?.pop() {
+                                Some(record) => Saved {
+                                    record,
+                                    existed: true,
+                                    similar: Vec::new(),
+                                    notes: Vec::new(),
+                                },
+                                None => return Ok(None),
+                            }
+                        }
+                        Resolved::Features { keys, names_hash } => {
+                            let set =
+                                save_set_of_keys(conn, &set_keys(keys), set_dtype(keys), user)?;
+                            if let Some(h) = names_hash {
+                                lamella_schema::remember_set_names(
+                                    conn,
+                                    h,
+                                    require_id(&set.record)?,
+                                )?;
+                            }
+                            set
+                        }
+                    };
+                    let sid = require_id(&set.record)?;
+                    if let Some(previous) = lamella_schema::links::set_slot(conn, owner, slot, sid)?
+                    {
+                        lamella_schema::links::delete_feature_set_if_unused(conn, previous)?;
+                    }
+                    linked.push((slot.to_string(), set));
                 }
-                let set = save_set_of_keys(conn, &set_keys(features), set_dtype(features), user)?;
-                let sid = require_id(&set.record)?;
-                if let Some(previous) = lamella_schema::links::set_slot(conn, owner, slot, sid)? {
-                    lamella_schema::links::delete_feature_set_if_unused(conn, previous)?;
-                }
-                linked.push((slot.to_string(), set));
+                Ok(Some(linked))
+            })?;
+            match linked {
+                Some(linked) => return Ok(linked),
+                // Deleted meanwhile (its last artifact annotated anew): the long way.
+                None => remembered = false,
             }
-            Ok(linked)
+        }
+    }
+
+    /// What a slot's names resolve to: the feature set remembered for them (when `remembered`
+    /// and the list is long), else their registered features.
+    fn resolve(
+        &self,
+        a: &Artifact,
+        names: &[String],
+        what: &str,
+        remembered: bool,
+    ) -> Result<Resolved> {
+        check_distinct(a, names, what)?;
+        let names_hash = (names.len() >= REMEMBER_FROM).then(|| lamella_storage::hash_set(names));
+        if let (Some(h), true) = (&names_hash, remembered) {
+            if let Some(set) = self
+                .ln
+                .db()
+                .with_conn(|c| lamella_schema::feature_set_by_names(c, h))?
+            {
+                return Ok(Resolved::Remembered(set));
+            }
+        }
+        Ok(Resolved::Features {
+            keys: self.registered_features(a, names, what)?,
+            names_hash,
         })
     }
 
     /// The registered features named `names` (in order; one statement however many): an
-    /// error when a name repeats or names no feature (the first 20 listed with close
-    /// spellings, the count of all).
+    /// error when a name names no feature (the first 20 listed with close spellings, the
+    /// count of all).
     fn registered_features(
         &self,
         a: &Artifact,
         names: &[String],
         what: &str,
     ) -> Result<Vec<lamella_schema::FeatureKey>> {
-        let mut seen: foldhash::HashSet<&str> = foldhash::HashSet::default();
-        seen.reserve(names.len());
-        if let Some(twice) = names.iter().find(|n| !seen.insert(n.as_str())) {
-            return Err(Error::Conflict {
-                message: format!(
-                    "artifact {} has more than one {what} named '{}': a feature describes one; \
-                     rename the others and save the file again",
-                    a.uid,
-                    crate::names::shown(twice, 80)
-                ),
-            });
-        }
-        let mut found = self
+        let found = self
             .ln
             .db()
             .with_conn(|c| lamella_schema::feature_keys(c, names))?;
-        // In the names' order (rows come in the database's order).
-        let position: foldhash::HashMap<&str, usize> = names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.as_str(), i))
-            .collect();
-        found.sort_unstable_by_key(|k| position.get(k.name.as_str()).copied());
-        if found.len() < names.len() {
-            let known: foldhash::HashSet<&str> = found.iter().map(|k| k.name.as_str()).collect();
+        if found.iter().any(Option::is_none) {
             let missing: Vec<&str> = names
                 .iter()
-                .map(String::as_str)
-                .filter(|n| !known.contains(n))
+                .zip(&found)
+                .filter(|(_, k)| k.is_none())
+                .map(|(n, _)| n.as_str())
                 .collect();
             const LISTED: usize = 20;
             let shown = &missing[..missing.len().min(LISTED)];
@@ -400,7 +454,40 @@ impl Artifacts {
                 ),
             });
         }
-        Ok(found)
+        Ok(found.into_iter().flatten().collect())
+    }
+}
+
+/// Names from this many up (a gene panel, not a table's columns) are looked up whole among
+/// the lists resolved before ([`lamella_schema::feature_set_by_names`]).
+const REMEMBER_FROM: usize = 1_000;
+
+/// What the names of a slot resolve to (see `Artifacts::link_slots`).
+enum Resolved {
+    /// The feature set remembered for these names.
+    Remembered(FeatureSet),
+    /// Their registered features, and the names' set hash when the list is long enough to
+    /// be remembered.
+    Features {
+        keys: Vec<lamella_schema::FeatureKey>,
+        names_hash: Option<String>,
+    },
+}
+
+/// An error when a name repeats: a feature describes one column (one gene).
+fn check_distinct(a: &Artifact, names: &[String], what: &str) -> Result<()> {
+    let mut seen: foldhash::HashSet<&str> = foldhash::HashSet::default();
+    seen.reserve(names.len());
+    match names.iter().find(|n| !seen.insert(n.as_str())) {
+        Some(twice) => Err(Error::Conflict {
+            message: format!(
+                "artifact {} has more than one {what} named '{}': a feature describes one; \
+                 rename the others and save the file again",
+                a.uid,
+                crate::names::shown(twice, 80)
+            ),
+        }),
+        None => Ok(()),
     }
 }
 

@@ -134,7 +134,10 @@ impl GeneCheck {
         }
         let names: Vec<String> = distinct.iter().map(|g| g.to_string()).collect();
         let (found, synonyms) = self.ln.db().with_conn(|c| {
-            let found = lamella_schema::feature_keys(c, &names)?;
+            let found: Vec<FeatureKey> = lamella_schema::feature_keys(c, &names)?
+                .into_iter()
+                .flatten()
+                .collect();
             let synonyms = super::registry::synonyms::<lamella_schema::Feature>(c)?;
             Ok::<_, crate::Error>((found, synonyms))
         })?;
@@ -329,6 +332,7 @@ impl GeneCheck {
                 .db()
                 .with_conn(|c| lamella_schema::feature_keys(c, &candidates))?
                 .into_iter()
+                .flatten()
                 .map(|k| k.name)
                 .collect();
             for g in self.genes.iter_mut() {

@@ -1,0 +1,3 @@
+DROP TRIGGER lamella_feature_renamed_forget_sets ON lamella_features;
+DROP FUNCTION lamella_feature_renamed_forget_sets();
+DROP TABLE lamella_feature_set_names;

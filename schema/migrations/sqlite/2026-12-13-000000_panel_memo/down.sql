@@ -1,0 +1,2 @@
+DROP TRIGGER lamella_feature_renamed_forget_sets;
+DROP TABLE lamella_feature_set_names;

@@ -362,3 +362,33 @@ db_test!(a_bulk_save_refreshes_the_planner_statistics, |t| {
     );
     Ok(())
 });
+
+db_test!(a_statement_run_again_answers_for_its_own_values, |t| {
+    // A statement run more than once is prepared and then reused: each run binds its own
+    // values, whatever ran before, alternating shapes and values, reads and writes.
+    let names: Vec<String> = (0..6).map(|i| format!("batch {i}")).collect();
+    t.ulabels()
+        .save_all(names.iter().map(|n| ULabel::new(n.as_str())))?;
+    for round in 0..4 {
+        for (i, name) in names.iter().enumerate() {
+            let q = || t.ulabels().query();
+            assert_eq!(q().filter("name", name.as_str()).one()?.name, *name);
+            assert_eq!(
+                q().filter("name__startswith", "batch")
+                    .filter("id__gt", i as i64)
+                    .count()?,
+                (6 - i) as i64,
+                "round {round}"
+            );
+            let mut l = q().filter("name", name.as_str()).one()?;
+            l.description = Some(format!("round {round}"));
+            t.ulabels().update(&mut l)?;
+            assert_eq!(
+                q().filter("description", format!("round {round}"))
+                    .count()?,
+                (i + 1) as i64
+            );
+        }
+    }
+    Ok(())
+});

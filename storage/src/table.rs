@@ -33,6 +33,8 @@ const ROW_GROUP_ROWS: usize = 256 * 1024;
 /// level 1); negative ("fast") levels were slower overall, their larger pages costing more
 /// to write than they save in compression.
 const ZSTD_LEVEL: i32 = 1;
+/// Rows a column writer takes at a time (statistics, levels, page-size checks).
+const WRITE_BATCH_ROWS: usize = 8192;
 
 /// Tables with more columns than this are written with Snappy instead of zstd.
 const WIDE_TABLE_COLUMNS: usize = 2000;
@@ -306,7 +308,8 @@ fn write_parquet_stream(
     let mut props = WriterProperties::builder()
         .set_compression(compression)
         .set_dictionary_enabled(!wide)
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_write_batch_size(WRITE_BATCH_ROWS);
     // Dictionaries pay for strings (few distinct values, long to repeat); for numbers, dates
     // and booleans they cost a hash per value and most often fall back to plain encoding
     // anyway — plain pages compress better with zstd (a 1M-row id column: half the size)
@@ -347,28 +350,16 @@ fn dictionary_pays(t: &DataType) -> bool {
 /// Tables with more columns than this encode one row group at a time (in parallel by column).
 const PARALLEL_GROUPS_MAX_COLUMNS: usize = 64;
 
-/// Batches waiting for each row-group encoder.
-const PIPELINE_BATCHES: usize = 2;
-
-/// What the reading thread sends a row-group encoder.
-enum Piece {
-    /// Rows of row group `.0`, in order.
-    Rows(usize, RecordBatch),
-    /// Row group `.0` is complete.
-    End(usize),
-}
-
 type Chunks = Vec<parquet::arrow::arrow_writer::ArrowColumnChunk>;
 
 /// Encodes `batches` into Parquet row groups of [`ROW_GROUP_ROWS`] rows on all cores and
 /// writes them, in order, through `file`.
 ///
-/// The calling thread reads the batches and deals whole row groups out to one encoder thread
-/// per core (group `g` to encoder `g % n`); each encodes its group's batches with their
-/// columns in parallel on the rayon pool, so neither a slow column nor a slow group leaves a
-/// core idle while reading goes on. A writer thread appends finished groups in order. Memory:
-/// the encoded pages of the groups in flight (one per encoder) and a few batches in each
-/// encoder's queue — not the table.
+/// The calling thread reads the batches and gathers them into whole row groups, which go to
+/// one queue shared by an encoder thread per core: whichever encoder is free takes the next
+/// group — a slow group holds up no other — and encodes its batches with their columns in
+/// parallel on the rayon pool. A writer thread appends finished groups in order. Memory: at
+/// most `n + 2` groups are read and not yet written (`n` encoders), whatever the table's size.
 fn encode_parallel<W: std::io::Write + Send>(
     batches: impl Iterator<Item = Result<RecordBatch>>,
     mut file: parquet::file::writer::SerializedFileWriter<W>,
@@ -376,6 +367,7 @@ fn encode_parallel<W: std::io::Write + Send>(
     schema: &SchemaRef,
     pq: impl Fn(parquet::errors::ParquetError) -> Error,
 ) -> Result<()> {
+    use std::sync::Mutex;
     use std::sync::mpsc::{channel, sync_channel};
     let descr = file.schema_descr();
     let mut leaves_per_field = vec![0usize; schema.fields().len()];
@@ -391,47 +383,34 @@ fn encode_parallel<W: std::io::Write + Send>(
     };
     std::thread::scope(|scope| {
         let (done_tx, done_rx) = channel::<parquet::errors::Result<(usize, Chunks)>>();
-        let mut queues = Vec::with_capacity(n_encoders);
+        let (work_tx, work_rx) = sync_channel::<(usize, Vec<RecordBatch>)>(n_encoders);
+        // Shared by the encoders: when the last one stops (on an error), the queue closes and
+        // the reader stops too instead of waiting.
+        let work_rx = std::sync::Arc::new(Mutex::new(work_rx));
+        // Groups read and not yet written: a token each, taken by the reader, given back
+        // by the writer.
+        let (slot_tx, slot_rx) = sync_channel::<()>(2 * n_encoders + 1);
         for _ in 0..n_encoders {
-            let (tx, rx) = sync_channel::<Piece>(PIPELINE_BATCHES);
-            queues.push(tx);
             let done = done_tx.clone();
-            let leaves = &leaves_per_field;
+            let (leaves, work) = (&leaves_per_field, work_rx.clone());
             scope.spawn(move || {
-                let mut group: Option<(usize, ColumnWriters)> = None;
-                for piece in rx {
-                    let step = match piece {
-                        Piece::Rows(g, batch) => {
-                            let writers = match &mut group {
-                                Some((_, w)) => Ok(w),
-                                None => group_writers(factory, g, leaves)
-                                    .map(|w| &mut group.insert((g, w)).1),
-                            };
-                            writers
-                                .and_then(|w| encode_batch(w, schema, &batch))
-                                .map(|()| None)
-                        }
-                        Piece::End(g) => match group.take() {
-                            Some((_, w)) => close_group(w).map(|chunks| Some((g, chunks))),
-                            None => Ok(None),
-                        },
-                    };
-                    match step {
-                        Ok(None) => {}
-                        Ok(Some(finished)) => {
-                            if done.send(Ok(finished)).is_err() {
-                                return;
-                            }
-                        }
-                        Err(e) => {
-                            let _ = done.send(Err(e));
-                            return;
-                        }
+                loop {
+                    let next = work
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .recv();
+                    let Ok((g, group)) = next else { return };
+                    let encoded = group_writers(factory, g, leaves)
+                        .and_then(|w| encode_group(w, schema, &group));
+                    drop(group);
+                    let failed = encoded.is_err();
+                    if done.send(encoded.map(|chunks| (g, chunks))).is_err() || failed {
+                        return;
                     }
                 }
             });
         }
-        drop(done_tx);
+        drop((done_tx, work_rx));
         // The writer: appends groups in order as they finish (a later one may finish first).
         let writer = scope.spawn(move || -> parquet::errors::Result<()> {
             let mut waiting = std::collections::BTreeMap::new();
@@ -445,6 +424,7 @@ fn encode_parallel<W: std::io::Write + Send>(
                         chunk.append_to_row_group(&mut row_group)?;
                     }
                     row_group.close()?;
+                    let _ = slot_rx.recv();
                     next += 1;
                 }
             }
@@ -456,37 +436,39 @@ fn encode_parallel<W: std::io::Write + Send>(
             file.close()?;
             Ok(())
         });
-        // Reading: split batches at row-group boundaries and deal the groups out.
+        // Reading: split batches at row-group boundaries and queue whole groups.
         let produced = (|| -> Result<()> {
-            let (mut group, mut rows) = (0usize, 0usize);
-            let send = |piece: Piece, g: usize| queues[g % n_encoders].send(piece).is_ok();
+            let (mut g, mut rows) = (0usize, 0usize);
+            let mut group: Vec<RecordBatch> = Vec::new();
+            // A closed queue means an encoder or the writer failed: the writer reports why.
+            let send = |g: usize, group: Vec<RecordBatch>| {
+                slot_tx.send(()).is_ok() && work_tx.send((g, group)).is_ok()
+            };
             for batch in batches {
                 let batch = batch?;
                 let mut offset = 0;
                 while offset < batch.num_rows() {
                     let take = (ROW_GROUP_ROWS - rows).min(batch.num_rows() - offset);
-                    // A closed queue means its encoder failed: the writer reports why.
-                    if !send(Piece::Rows(group, batch.slice(offset, take)), group) {
-                        return Ok(());
-                    }
+                    group.push(batch.slice(offset, take));
                     offset += take;
                     rows += take;
                     if rows == ROW_GROUP_ROWS {
-                        if !send(Piece::End(group), group) {
+                        if !send(g, std::mem::take(&mut group)) {
                             return Ok(());
                         }
-                        group += 1;
+                        g += 1;
                         rows = 0;
                     }
                 }
             }
             // A table of zero rows has no row group, as `ArrowWriter` writes it.
             if rows > 0 {
-                send(Piece::End(group), group);
+                send(g, group);
             }
             Ok(())
         })();
-        drop(queues);
+        drop(work_tx);
+        drop(slot_tx);
         let written = writer
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -510,35 +492,30 @@ fn group_writers(
         .collect())
 }
 
-/// Encodes one batch's columns, in parallel, into a row group's writers.
-fn encode_batch(
-    writers: &mut ColumnWriters,
+/// Encodes a row group — its batches, column by column, the columns in parallel — and closes
+/// its writers (closing compresses the last pages and the dictionaries) into its column
+/// chunks, in column order. One task per column and group: no wait between batches.
+fn encode_group(
+    writers: ColumnWriters,
     schema: &SchemaRef,
-    batch: &RecordBatch,
-) -> parquet::errors::Result<()> {
+    group: &[RecordBatch],
+) -> parquet::errors::Result<Chunks> {
     use rayon::prelude::*;
-    writers
-        .par_iter_mut()
-        .zip(schema.fields().par_iter())
-        .zip(batch.columns().par_iter())
-        .try_for_each(|((writers, field), column)| {
-            let leaves = parquet::arrow::arrow_writer::compute_leaves(field, column)?;
-            for (writer, leaf) in writers.iter_mut().zip(&leaves) {
-                writer.write(leaf)?;
-            }
-            Ok(())
-        })
-}
-
-/// Closes a row group's writers (in parallel: closing compresses the last pages and the
-/// dictionaries) into its column chunks, in column order.
-fn close_group(writers: ColumnWriters) -> parquet::errors::Result<Chunks> {
-    use rayon::prelude::*;
-    writers
+    let columns: Vec<Chunks> = writers
         .into_par_iter()
-        .flatten()
-        .map(|w| w.close())
-        .collect()
+        .zip(schema.fields().par_iter())
+        .enumerate()
+        .map(|(i, (mut writers, field))| {
+            for batch in group {
+                let leaves = parquet::arrow::arrow_writer::compute_leaves(field, batch.column(i))?;
+                for (writer, leaf) in writers.iter_mut().zip(&leaves) {
+                    writer.write(leaf)?;
+                }
+            }
+            writers.into_iter().map(|w| w.close()).collect()
+        })
+        .collect::<parquet::errors::Result<_>>()?;
+    Ok(columns.into_iter().flatten().collect())
 }
 
 /// `schema` with every column type replaced by its [`parquet_type`].

@@ -863,9 +863,10 @@ impl Collections {
                 let path = self.ln.artifacts().local_copy(a)?;
                 let batches: Vec<RecordBatch> =
                     open_member(a, &path)?.collect::<lamella_storage::Result<_>>()?;
+                let mut nulls = NullColumns::default();
                 batches
                     .iter()
-                    .map(|b| conform(b, &target, &opts, a))
+                    .map(|b| conform(b, &target, &opts, a, &mut nulls))
                     .collect::<Result<Vec<_>>>()
             })
             .collect::<Result<_>>()?;
@@ -922,6 +923,7 @@ impl Collections {
                 current: None,
                 target,
                 opts: cast_options(allow_lossy),
+                nulls: NullColumns::default(),
                 record_at_end: None,
                 failed: false,
             },
@@ -1069,6 +1071,8 @@ pub struct CollectionBatches {
     current: Option<(Artifact, MemberReader)>,
     target: SchemaRef,
     opts: CastOptions<'static>,
+    /// The columns of nulls given to members that lack a column, reused batch after batch.
+    nulls: NullColumns,
     /// The collection to record as the run's input when the stream ends without error.
     record_at_end: Option<Collection>,
     /// Whether an error was returned.
@@ -1103,7 +1107,9 @@ impl CollectionBatches {
         loop {
             if let Some((a, reader)) = &mut self.current {
                 match reader.next() {
-                    Some(Ok(b)) => return Some(conform(&b, &self.target, &self.opts, a)),
+                    Some(Ok(b)) => {
+                        return Some(conform(&b, &self.target, &self.opts, a, &mut self.nulls));
+                    }
                     Some(Err(e)) => return Some(Err(e.into())),
                     None => self.current = None,
                 }
@@ -1204,6 +1210,28 @@ fn target_schema(plan: &Plan) -> SchemaRef {
     ))
 }
 
+/// Columns of nulls by target column, kept for the next batch of the same length: a column
+/// most members lack (a stream of 100M rows) is not allocated and zeroed batch after batch.
+#[derive(Debug, Default)]
+struct NullColumns(Vec<Option<ArrayRef>>);
+
+impl NullColumns {
+    /// `n` nulls of type `t` for target column `i`.
+    fn get(&mut self, i: usize, t: &DataType, n: usize) -> ArrayRef {
+        if self.0.len() <= i {
+            self.0.resize(i + 1, None);
+        }
+        match &self.0[i] {
+            Some(a) if a.len() == n && a.data_type() == t => a.clone(),
+            _ => {
+                let a = new_null_array(t, n);
+                self.0[i] = Some(a.clone());
+                a
+            }
+        }
+    }
+}
+
 /// One member's batch in the plan's schema: its columns cast, missing ones null.
 /// `col` as `to`: structs child by child (children it lacks become nulls), lists of
 /// structs through their items, everything else by Arrow's cast.
@@ -1265,13 +1293,15 @@ fn conform(
     target: &SchemaRef,
     opts: &CastOptions<'_>,
     a: &Artifact,
+    nulls: &mut NullColumns,
 ) -> Result<RecordBatch> {
     let columns = target
         .fields()
         .iter()
-        .map(|f| -> Result<ArrayRef> {
+        .enumerate()
+        .map(|(i, f)| -> Result<ArrayRef> {
             match table.column_by_name(f.name()) {
-                None => Ok(new_null_array(f.data_type(), table.num_rows())),
+                None => Ok(nulls.get(i, f.data_type(), table.num_rows())),
                 Some(col) if col.data_type() == f.data_type() => Ok(col.clone()),
                 Some(col) => conform_array(col, f.data_type(), opts).map_err(|e| Error::Concat {
                     column: Some(f.name().clone()),

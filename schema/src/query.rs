@@ -288,7 +288,7 @@ impl Sql {
     /// `REUSED_SHAPES` texts are prepared per process; texts with values written in (id
     /// lists) differ each time and stay unnamed.
     fn repeated(&self) -> bool {
-        use std::hash::{BuildHasher, Hash, Hasher};
+        use std::hash::BuildHasher;
         use std::sync::{Mutex, OnceLock};
         const REUSED_SHAPES: usize = 1024;
         static SEEN: OnceLock<Mutex<std::collections::HashSet<u64>>> = OnceLock::new();
@@ -299,9 +299,7 @@ impl Sql {
         {
             return false;
         }
-        let mut h = foldhash::fast::FixedState::with_seed(0x1a3e11a).build_hasher();
-        self.text.hash(&mut h);
-        let key = h.finish();
+        let key = foldhash::fast::FixedState::with_seed(0x1a3e11a).hash_one(&self.text);
         let mut seen = SEEN
             .get_or_init(Default::default)
             .lock()

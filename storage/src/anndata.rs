@@ -261,9 +261,26 @@ impl AnnData {
             varm: self.keys("varm")?,
             obsp: self.keys("obsp")?,
             varp: self.keys("varp")?,
-            uns: self.keys("uns")?,
+            uns: self.uns_keys()?,
             legacy: self.is_legacy(Axis::Obs)?,
         })
+    }
+
+    /// The keys of `uns`, without the categories of pre-0.7 frames' columns
+    /// (`uns/<column>_categories`), which belong to those columns — as anndata reads them.
+    fn uns_keys(&self) -> Result<Vec<String>> {
+        let mut keys = self.keys("uns")?;
+        let mut columns = Vec::new();
+        for axis in [Axis::Obs, Axis::Var] {
+            if self.is_legacy(axis)? {
+                columns.extend(self.column_names(axis)?);
+            }
+        }
+        keys.retain(|k| {
+            k.strip_suffix("_categories")
+                .is_none_or(|c| !columns.iter().any(|col| col == c))
+        });
+        Ok(keys)
     }
 
     /// Members of a top-level group (`layers`, `obsm`, …), sorted; empty when it is absent.
@@ -559,9 +576,11 @@ impl AnnData {
     fn read_column(&self, axis: Axis, column: &str) -> Result<ArrayRef> {
         let path = format!("{}/{column}", axis.name());
         match self.column_kind(axis, column)? {
-            ColumnKind::Plain(_) => {
+            ColumnKind::Plain(ty) => {
                 if self.is_legacy(axis)? {
-                    return Err(self.legacy_column(axis, column));
+                    let frame = axis.name();
+                    let ds = self.file.dataset(frame).map_err(self.h5(frame))?;
+                    return self.read_values(&path, Source::Field(&ds, column), &ty);
                 }
                 let ds = self.file.dataset(&path).map_err(self.h5(&path))?;
                 self.read_plain(&path, &ds)
@@ -602,16 +621,22 @@ impl AnnData {
             ColumnKind::Categorical {
                 codes, categories, ..
             } => {
-                if self.is_legacy(axis)? {
-                    return Err(self.legacy_column(axis, column));
-                }
                 let cats_ds = self
                     .file
                     .dataset(&categories)
                     .map_err(self.h5(&categories))?;
                 let values = self.read_plain(&categories, &cats_ds)?;
-                let codes_ds = self.file.dataset(&codes).map_err(self.h5(&codes))?;
-                let raw: Vec<i32> = codes_ds.read_raw::<i32>().map_err(self.h5(&codes))?;
+                let raw: Vec<i32> = if self.is_legacy(axis)? {
+                    // Pre-0.7: the codes are the frame's field, the categories in `uns`.
+                    let frame = axis.name();
+                    let ds = self.file.dataset(frame).map_err(self.h5(frame))?;
+                    Source::Field(&ds, column)
+                        .read::<i32>()
+                        .map_err(self.h5(&codes))?
+                } else {
+                    let codes_ds = self.file.dataset(&codes).map_err(self.h5(&codes))?;
+                    codes_ds.read_raw::<i32>().map_err(self.h5(&codes))?
+                };
                 let n_categories = values.len() as i64;
                 let mut keys = Vec::with_capacity(raw.len());
                 for (row, &c) in raw.iter().enumerate() {
@@ -635,15 +660,6 @@ impl AnnData {
                 Ok(Arc::new(dict))
             }
         }
-    }
-
-    fn legacy_column(&self, axis: Axis, column: &str) -> Error {
-        self.bad(
-            &format!("{}/{column}", axis.name()),
-            "is a field of a pre-0.7 AnnData frame (a compound dataset), whose columns Lamella \
-             does not read; read the file with anndata and write it again \
-             (`anndata.read_h5ad(OLD).write_h5ad(NEW)`), then use the new file",
-        )
     }
 
     /// The `index` field of a legacy compound frame.
@@ -679,35 +695,48 @@ impl AnnData {
             .dtype()
             .and_then(|t| t.to_descriptor())
             .map_err(self.h5(path))?;
+        self.read_values(path, Source::Dataset(ds), &ty)
+    }
+
+    /// The values of `source` (element `path`, of type `ty`) as an Arrow array of its type.
+    fn read_values(&self, path: &str, source: Source<'_>, ty: &TypeDescriptor) -> Result<ArrayRef> {
         let e = self.h5(path);
-        Ok(match &ty {
-            TypeDescriptor::Integer(IntSize::U1) => prim::<i8, Int8Array>(ds).map_err(e)?,
-            TypeDescriptor::Integer(IntSize::U2) => prim::<i16, Int16Array>(ds).map_err(e)?,
-            TypeDescriptor::Integer(IntSize::U4) => prim::<i32, Int32Array>(ds).map_err(e)?,
-            TypeDescriptor::Integer(IntSize::U8) => prim::<i64, Int64Array>(ds).map_err(e)?,
-            TypeDescriptor::Unsigned(IntSize::U1) => prim::<u8, UInt8Array>(ds).map_err(e)?,
-            TypeDescriptor::Unsigned(IntSize::U2) => prim::<u16, UInt16Array>(ds).map_err(e)?,
-            TypeDescriptor::Unsigned(IntSize::U4) => prim::<u32, UInt32Array>(ds).map_err(e)?,
-            TypeDescriptor::Unsigned(IntSize::U8) => prim::<u64, UInt64Array>(ds).map_err(e)?,
-            TypeDescriptor::Float(FloatSize::U4) => prim::<f32, Float32Array>(ds).map_err(e)?,
-            TypeDescriptor::Float(FloatSize::U8) => prim::<f64, Float64Array>(ds).map_err(e)?,
+        Ok(match ty {
+            TypeDescriptor::Integer(IntSize::U1) => prim::<i8, Int8Array>(source).map_err(e)?,
+            TypeDescriptor::Integer(IntSize::U2) => prim::<i16, Int16Array>(source).map_err(e)?,
+            TypeDescriptor::Integer(IntSize::U4) => prim::<i32, Int32Array>(source).map_err(e)?,
+            TypeDescriptor::Integer(IntSize::U8) => prim::<i64, Int64Array>(source).map_err(e)?,
+            TypeDescriptor::Unsigned(IntSize::U1) => prim::<u8, UInt8Array>(source).map_err(e)?,
+            TypeDescriptor::Unsigned(IntSize::U2) => prim::<u16, UInt16Array>(source).map_err(e)?,
+            TypeDescriptor::Unsigned(IntSize::U4) => prim::<u32, UInt32Array>(source).map_err(e)?,
+            TypeDescriptor::Unsigned(IntSize::U8) => prim::<u64, UInt64Array>(source).map_err(e)?,
+            TypeDescriptor::Float(FloatSize::U4) => prim::<f32, Float32Array>(source).map_err(e)?,
+            TypeDescriptor::Float(FloatSize::U8) => prim::<f64, Float64Array>(source).map_err(e)?,
             TypeDescriptor::Boolean => {
-                let v: Vec<bool> = ds.read_raw::<bool>().map_err(e)?;
+                let v: Vec<bool> = source.read::<bool>().map_err(e)?;
                 let mut b = BooleanBuilder::with_capacity(v.len());
                 b.append_slice(&v);
                 Arc::new(b.finish()) as ArrayRef
             }
             TypeDescriptor::VarLenUnicode => {
-                let v: Vec<VarLenUnicode> = ds.read_raw::<VarLenUnicode>().map_err(e)?;
+                let v: Vec<VarLenUnicode> = source.read::<VarLenUnicode>().map_err(e)?;
                 Arc::new(v.iter().map(|s| Some(s.as_str())).collect::<StringArray>())
             }
             TypeDescriptor::VarLenAscii => {
-                let v: Vec<VarLenAscii> = ds.read_raw::<VarLenAscii>().map_err(e)?;
+                let v: Vec<VarLenAscii> = source.read::<VarLenAscii>().map_err(e)?;
                 Arc::new(v.iter().map(|s| Some(s.as_str())).collect::<StringArray>())
             }
-            TypeDescriptor::FixedAscii(_) | TypeDescriptor::FixedUnicode(_) => {
-                fixed_strings(ds, &ty).map_err(e)?
-            }
+            TypeDescriptor::FixedAscii(_) | TypeDescriptor::FixedUnicode(_) => match source {
+                Source::Dataset(ds) => fixed_strings(ds, ty).map_err(e)?,
+                Source::Field(..) => {
+                    return Err(self.bad(
+                        path,
+                        "is a fixed-length text field of a pre-0.7 frame, which Lamella does \
+                         not read; read the file with anndata and write it again \
+                         (`anndata.read_h5ad(OLD).write_h5ad(NEW)`)",
+                    ));
+                }
+            },
             other => return Err(self.bad(path, unsupported_type(other))),
         })
     }
@@ -858,13 +887,32 @@ fn read_attr_strings(attr: &hdf5::Attribute) -> std::result::Result<Vec<String>,
 }
 
 /// Reads a 1-D numeric dataset into an Arrow array of the same width.
-fn prim<T, A>(ds: &hdf5::Dataset) -> hdf5::Result<ArrayRef>
+fn prim<T, A>(source: Source<'_>) -> hdf5::Result<ArrayRef>
 where
     T: hdf5::H5Type + arrow::datatypes::ArrowNativeType,
     A: From<Vec<T>> + Array + 'static,
 {
-    let v: Vec<T> = ds.read_raw::<T>()?;
+    let v: Vec<T> = source.read::<T>()?;
     Ok(Arc::new(A::from(v)))
+}
+
+/// Where a column's values are stored.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    /// A whole 1-D dataset.
+    Dataset(&'a hdf5::Dataset),
+    /// A field of a compound dataset (a column of a pre-0.7 frame).
+    Field(&'a hdf5::Dataset, &'a str),
+}
+
+impl Source<'_> {
+    /// The values, converted to `T` by HDF5.
+    fn read<T: hdf5::H5Type>(self) -> hdf5::Result<Vec<T>> {
+        match self {
+            Source::Dataset(ds) => ds.read_raw::<T>(),
+            Source::Field(ds, name) => crate::compound_field::read(ds, name),
+        }
+    }
 }
 
 /// Fixed-length strings, read in blocks through a 1 KiB buffer type (longer strings are an

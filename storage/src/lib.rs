@@ -32,6 +32,7 @@
 
 mod anndata;
 mod anndata_write;
+mod compound_field;
 mod error;
 mod hash;
 mod location;

@@ -52,12 +52,6 @@ fn reads_what_anndata_reads() {
         assert_eq!(Value::Array(var_names), want["var_names"], "{name}");
         let x = s.x.as_ref().expect("X");
         assert_eq!(x.shape, (s.n_obs, s.n_vars), "{name}");
-        if s.legacy {
-            // Pre-0.7 frames: shape and index only; columns are a clear error.
-            let err = a.frame(Axis::Obs).unwrap_err().to_string();
-            assert!(err.contains("pre-0.7") && err.contains(name), "{err}");
-            continue;
-        }
         let obs = a.frame(Axis::Obs).unwrap();
         let want_obs = want["obs"].as_object().unwrap();
         let mut sorted: Vec<String> = obs
@@ -381,12 +375,26 @@ db_test!(broken_anndata_files_are_refused_and_nothing_is_saved, |t| {
     let e = t.artifacts().from_path(&not_anndata).save().unwrap_err();
     assert_eq!(e.kind(), "invalid_anndata", "{e}");
     assert_eq!(t.artifacts().query().count()?, 0);
-    // The pre-0.7 layout: saved with its shape; its columns are a clear error.
+    // The pre-0.7 layout (obs a compound dataset, categories in uns): read whole.
     let old = fixture(&t, "compound.h5ad").expect("fixture");
     let a = t.artifacts().from_path(&old).save()?;
     assert_eq!(a.n_observations, Some(6));
-    let e = t.artifacts().axis(&a, lamella_core::Axis::Obs).unwrap_err();
-    assert!(e.to_string().contains("pre-0.7"), "{e}");
+    let obs = t.artifacts().axis(&a, lamella_core::Axis::Obs)?;
+    let names: Vec<String> = obs
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(names, ["obs_names", "cell_type", "n_genes", "score"]);
+    assert_eq!(
+        cell(obs.column_by_name("cell_type").unwrap().as_ref(), 4),
+        json!("monocyte")
+    );
+    assert_eq!(
+        cell(obs.column_by_name("cell_type").unwrap().as_ref(), 3),
+        Value::Null
+    );
     Ok(())
 });
 

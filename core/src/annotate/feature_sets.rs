@@ -392,14 +392,13 @@ impl Artifacts {
     ) -> Result<Resolved> {
         check_distinct(a, names, what)?;
         let names_hash = (names.len() >= REMEMBER_FROM).then(|| lamella_storage::hash_set(names));
-        if let (Some(h), true) = (&names_hash, remembered) {
-            if let Some(set) = self
+        if let (Some(h), true) = (&names_hash, remembered)
+            && let Some(set) = self
                 .ln
                 .db()
                 .with_conn(|c| lamella_schema::feature_set_by_names(c, h))?
-            {
-                return Ok(Resolved::Remembered(set));
-            }
+        {
+            return Ok(Resolved::Remembered(set));
         }
         Ok(Resolved::Features {
             keys: self.registered_features(a, names, what)?,

@@ -228,38 +228,27 @@ impl Sql {
         }
     }
 
+    /// The statement with `prefix` before its text (its binds where they were).
+    fn prefixed(mut self, prefix: &str) -> Sql {
+        self.text.insert_str(0, prefix);
+        for (start, end) in &mut self.marks {
+            *start += prefix.len();
+            *end += prefix.len();
+        }
+        self
+    }
+
     fn alias(&mut self) -> String {
         self.alias_counter += 1;
         format!("t{}", self.alias_counter)
     }
 }
 
-macro_rules! bound {
-    ($sql:expr) => {{
-        let mut q = diesel::sql_query($sql.text.clone()).into_boxed();
-        for b in &$sql.binds {
-            q = match b {
-                Bind::Text(v) => q.bind::<Text, _>(v.clone()),
-                Bind::BigInt(v) => q.bind::<BigInt, _>(*v),
-                Bind::Int(v) => q.bind::<Integer, _>(*v),
-                Bind::SmallInt(v) => q.bind::<SmallInt, _>(*v),
-                Bind::Bool(v) => q.bind::<Bool, _>(*v),
-                Bind::Timestamp(v) => q.bind::<Timestamp, _>(*v),
-                Bind::Double(v) => q.bind::<Double, _>(*v),
-            };
-        }
-        q
-    }};
-}
-
 impl Sql {
     /// Runs the statement and decodes every row as `T`.
     pub(crate) fn load<T: Record>(&self, conn: &mut Conn<'_>) -> Result<Vec<T>> {
-        Ok(if self.repeated() {
-            with_conn!(conn.inner, |c| Reused(self).load::<T>(c))?
-        } else {
-            with_conn!(conn.inner, |c| bound!(self).load::<T>(c))?
-        })
+        let statement = self.statement();
+        Ok(with_conn!(conn.inner, |c| statement.load::<T>(c))?)
     }
 
     /// Runs the statement and decodes every row as `T` (any `QueryableByName` row type).
@@ -269,20 +258,22 @@ impl Sql {
             + diesel::QueryableByName<diesel::pg::Pg>
             + 'static,
     {
-        Ok(if self.repeated() {
-            with_conn!(conn.inner, |c| Reused(self).load::<T>(c))?
-        } else {
-            with_conn!(conn.inner, |c| bound!(self).load::<T>(c))?
-        })
+        let statement = self.statement();
+        Ok(with_conn!(conn.inner, |c| statement.load::<T>(c))?)
     }
 
     /// Runs the statement, returning the number of affected rows.
     pub(crate) fn execute(&self, conn: &mut Conn<'_>) -> Result<usize> {
-        Ok(if self.repeated() {
-            with_conn!(conn.inner, |c| Reused(self).execute(c))?
-        } else {
-            with_conn!(conn.inner, |c| bound!(self).execute(c))?
-        })
+        let statement = self.statement();
+        Ok(with_conn!(conn.inner, |c| statement.execute(c))?)
+    }
+
+    /// The statement as diesel runs it, reused or not (see [`Sql::repeated`]).
+    fn statement(&self) -> Statement<'_> {
+        Statement {
+            sql: self,
+            reuse: self.repeated(),
+        }
     }
 
     /// Whether this statement's text ran before in this process (and is a query or a row
@@ -324,29 +315,37 @@ impl Sql {
     }
 }
 
-/// A statement of [`Sql`] run through diesel's statement cache: keyed by its text, prepared
-/// on its first run on a connection and executed by name after that.
-struct Reused<'a>(&'a Sql);
+/// A statement of [`Sql`] as diesel runs it: the text with each bind pushed where its
+/// placeholder is. When `reuse`, diesel's statement cache keys it by its text, so it is
+/// prepared on its first run on a connection and executed by name after that; otherwise it
+/// runs unnamed, as `sql_query` does.
+struct Statement<'a> {
+    sql: &'a Sql,
+    reuse: bool,
+}
 
-impl diesel::query_builder::QueryId for Reused<'_> {
+impl diesel::query_builder::QueryId for Statement<'_> {
     type QueryId = ();
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl diesel::query_builder::Query for Reused<'_> {
+impl diesel::query_builder::Query for Statement<'_> {
     type SqlType = diesel::sql_types::Untyped;
 }
 
-impl<C> RunQueryDsl<C> for Reused<'_> {}
+impl<C> RunQueryDsl<C> for Statement<'_> {}
 
-macro_rules! reused_fragment {
+macro_rules! statement_fragment {
     ($db:ty) => {
-        impl diesel::query_builder::QueryFragment<$db> for Reused<'_> {
+        impl diesel::query_builder::QueryFragment<$db> for Statement<'_> {
             fn walk_ast<'b>(
                 &'b self,
                 mut out: diesel::query_builder::AstPass<'_, 'b, $db>,
             ) -> diesel::QueryResult<()> {
-                let sql = self.0;
+                if !self.reuse {
+                    out.unsafe_to_cache_prepared();
+                }
+                let sql = self.sql;
                 let mut at = 0;
                 for (&(start, end), b) in sql.marks.iter().zip(&sql.binds) {
                     out.push_sql(&sql.text[at..start]);
@@ -367,8 +366,8 @@ macro_rules! reused_fragment {
         }
     };
 }
-reused_fragment!(diesel::sqlite::Sqlite);
-reused_fragment!(diesel::pg::Pg);
+statement_fragment!(diesel::sqlite::Sqlite);
+statement_fragment!(diesel::pg::Pg);
 
 #[derive(diesel::QueryableByName)]
 pub(crate) struct CountRow {
@@ -936,13 +935,10 @@ impl QuerySpec {
         let backend = conn.backend();
         let mut sql = self.compile_select(backend, &select_list(self.registry))?;
         self.compile_order(&mut sql)?;
-        let mut explained = Sql::new(backend);
-        explained.push(match backend {
+        let explained = sql.prefixed(match backend {
             Backend::Sqlite => "EXPLAIN QUERY PLAN ",
             Backend::Postgres => "EXPLAIN ",
         });
-        explained.push(&sql.text);
-        explained.binds = sql.binds;
         Ok(match backend {
             Backend::Sqlite => {
                 let rows: Vec<SqlitePlan> = explained.load_rows(conn)?;

@@ -664,20 +664,17 @@ impl AnnData {
 
     /// The `index` field of a legacy compound frame.
     fn legacy_index(&self, axis: Axis) -> Result<StringArray> {
-        #[derive(hdf5::H5Type, Clone)]
-        #[repr(C)]
-        struct Index {
-            index: VarLenUnicode,
-        }
         let name = axis.name();
         let ds = self.file.dataset(name).map_err(self.h5(name))?;
-        let rows: Vec<Index> = ds.read_raw::<Index>().map_err(|e| {
-            self.bad(
-                &format!("{name}/index"),
-                format!("cannot be read as text: {}", one_line(&e)),
-            )
-        })?;
-        Ok(rows.iter().map(|r| Some(r.index.as_str())).collect())
+        let rows: Vec<VarLenUnicode> = Source::Field(&ds, "index")
+            .read::<VarLenUnicode>()
+            .map_err(|e| {
+                self.bad(
+                    &format!("{name}/index"),
+                    format!("cannot be read as text: {}", one_line(&e)),
+                )
+            })?;
+        Ok(rows.iter().map(|r| Some(r.as_str())).collect())
     }
 
     /// A 1-D dataset as an Arrow array of its type.

@@ -359,7 +359,8 @@ type Chunks = Vec<parquet::arrow::arrow_writer::ArrowColumnChunk>;
 /// one queue shared by an encoder thread per core: whichever encoder is free takes the next
 /// group — a slow group holds up no other — and encodes its batches with their columns in
 /// parallel on the rayon pool. A writer thread appends finished groups in order. Memory: at
-/// most `n + 2` groups are read and not yet written (`n` encoders), whatever the table's size.
+/// most `2n + 1` groups are read and not yet written (`n` encoders), whatever the table's
+/// size.
 fn encode_parallel<W: std::io::Write + Send>(
     batches: impl Iterator<Item = Result<RecordBatch>>,
     mut file: parquet::file::writer::SerializedFileWriter<W>,

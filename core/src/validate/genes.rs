@@ -134,20 +134,17 @@ impl GeneCheck {
         }
         let names: Vec<String> = distinct.iter().map(|g| g.to_string()).collect();
         let (found, synonyms) = self.ln.db().with_conn(|c| {
-            let found: Vec<FeatureKey> = lamella_schema::feature_keys(c, &names)?
-                .into_iter()
-                .flatten()
-                .collect();
+            // One answer per distinct gene, in their order.
+            let found = lamella_schema::feature_keys(c, &names)?;
             let synonyms = super::registry::synonyms::<lamella_schema::Feature>(c)?;
             Ok::<_, crate::Error>((found, synonyms))
         })?;
-        let by_name: HashMap<&str, &FeatureKey> =
-            found.iter().map(|k| (k.name.as_str(), k)).collect();
         let allow_extra = self.schema.as_ref().is_some_and(|s| s.allow_extra);
         let unknown: Vec<&str> = distinct
             .iter()
-            .copied()
-            .filter(|g| !by_name.contains_key(g))
+            .zip(&found)
+            .filter(|(_, k)| k.is_none())
+            .map(|(g, _)| *g)
             .collect();
         if !unknown.is_empty() && !allow_extra {
             let shown = &unknown[..unknown.len().min(self.examples)];
@@ -196,9 +193,9 @@ impl GeneCheck {
             ));
         }
         // Genes are X's columns: their features hold numbers.
-        let not_numeric: Vec<&FeatureKey> = distinct
+        let not_numeric: Vec<&FeatureKey> = found
             .iter()
-            .filter_map(|g| by_name.get(g).copied())
+            .flatten()
             .filter(|k| {
                 !matches!(
                     k.dtype.parse::<Dtype>(),
@@ -234,8 +231,9 @@ impl GeneCheck {
             if !s.allow_extra {
                 let outside: Vec<&str> = distinct
                     .iter()
-                    .copied()
-                    .filter(|g| by_name.contains_key(g) && !s.listed.contains(*g))
+                    .zip(&found)
+                    .filter(|(g, k)| k.is_some() && !s.listed.contains(**g))
+                    .map(|(g, _)| *g)
                     .collect();
                 if !outside.is_empty() {
                     let n = outside.len();
@@ -292,14 +290,7 @@ impl GeneCheck {
                 ));
             }
         }
-        let mut keys: Vec<FeatureKey> = Vec::with_capacity(found.len());
-        let mut by_name: HashMap<String, FeatureKey> =
-            found.into_iter().map(|k| (k.name.clone(), k)).collect();
-        for g in &distinct {
-            if let Some(k) = by_name.remove(*g) {
-                keys.push(k);
-            }
-        }
+        let keys: Vec<FeatureKey> = found.into_iter().flatten().collect();
         // Unregistered genes first: the problem to fix before the others.
         issues.sort_by_key(|i| i.code != Code::UnexpectedColumn);
         Ok(GenesChecked { issues, keys })

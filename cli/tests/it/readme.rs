@@ -133,6 +133,8 @@ fn rust_example_builds_as_a_new_crate() {
         .current_dir(dir.path())
         .env("CARGO_TARGET_DIR", root.join("target").join("readme-crate"))
         .env("CARGO_PROFILE_DEV_DEBUG", "0")
+        // built once per target folder: incremental caches would only take disk
+        .env("CARGO_INCREMENTAL", "0")
         .env_remove("RUSTFLAGS")
         .output()
         .unwrap();

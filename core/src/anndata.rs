@@ -218,7 +218,13 @@ impl crate::registry::Features {
     }
 }
 
-/// Whether `name` is an AnnData file by its suffix.
+/// Whether `name` is AnnData by its suffix (`.h5ad`, or a `.zarr` folder).
 pub(crate) fn is_anndata(name: &str) -> bool {
     lamella_storage::is_anndata_file(name)
+}
+
+/// Whether an artifact is AnnData: an `.h5ad` file, or a folder saved as AnnData (a Zarr
+/// store, `accessor = "AnnData"`).
+pub(crate) fn is_anndata_artifact(a: &lamella_schema::Artifact) -> bool {
+    is_anndata(&a.suffix) || a.accessor.as_deref() == Some("AnnData")
 }

@@ -127,7 +127,8 @@ pub use lamella_schema::{Error as SchemaError, UidError};
 pub use lamella_storage::Error as StorageError;
 pub use lamella_storage::TableHead;
 pub use lamella_storage::{
-    FolderWalk, WalkedFile, is_anndata_file, is_table_file, write_anndata, write_csv, write_parquet,
+    FolderWalk, WalkedFile, is_anndata_file, is_h5ad_file, is_table_file, write_anndata, write_csv,
+    write_parquet,
 };
 
 /// The README's Rust example runs as a doctest (and is `examples/readme.rs`).

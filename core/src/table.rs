@@ -232,19 +232,12 @@ fn table_kind(path: &std::path::Path) -> Result<FileKind> {
     let suffix = crate::artifact::suffix_of(&name).to_ascii_lowercase();
     let kind = if lamella_storage::is_anndata_file(&name) {
         FileKind::AnnData
-    } else if suffix.ends_with(".zarr") {
-        return Err(Error::NotATable {
-            what: path.display().to_string(),
-            reason: "AnnData stored as Zarr (a .zarr folder) is not read yet; write it as .h5ad \
-                     with anndata (anndata.read_zarr(path).write_h5ad(new_path)) and use that"
-                .into(),
-        });
     } else if !lamella_storage::is_table_file(&name) {
         return Err(Error::NotATable {
             what: path.display().to_string(),
             reason: format!(
                 "its suffix is '{suffix}'; give a .parquet, .csv or .tsv file (.csv.gz and \
-                 .tsv.gz too) or an AnnData .h5ad file"
+                 .tsv.gz too) or AnnData (an .h5ad file or a .zarr folder)"
             ),
         });
     } else if suffix.ends_with(".parquet") {

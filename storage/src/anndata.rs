@@ -1,4 +1,7 @@
-//! AnnData (`.h5ad`) files read through the HDF5 C library (`hdf5-metno`).
+//! AnnData read from `.h5ad` files through the HDF5 C library (`hdf5-metno`), and from
+//! `.zarr` folders (Zarr formats 2 and 3, through `zarrs`; see [`crate::zarr`]): the layout is
+//! the same tree of groups, arrays and attributes in both, and the reader asks the same few
+//! questions of either (members, attributes, shapes, element types, values).
 //!
 //! The on-disk layout anndata writes (0.7 to 0.12): a root group with `obs` and `var`
 //! dataframes (a group per frame: one element per column, the index named by the `_index`
@@ -15,22 +18,44 @@
 //! Reading touches only what is asked for: a summary reads attributes and shapes, a frame
 //! reads its columns; `X` is never read whole. Errors name the file and the element (`obs/cell_type`).
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, BooleanBuilder, DictionaryArray, Float32Array, Float64Array, Int8Array,
-    Int16Array, Int32Array, Int64Array, RecordBatch, RecordBatchOptions, StringArray, UInt8Array,
-    UInt16Array, UInt32Array, UInt64Array,
+    Array, ArrayRef, AsArray, BooleanBuilder, DictionaryArray, Float32Array, Float64Array,
+    Int8Array, Int16Array, Int32Array, Int64Array, RecordBatch, RecordBatchOptions, StringArray,
+    UInt8Array, UInt16Array, UInt32Array, UInt64Array,
 };
 use arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef};
 use hdf5::types::{FloatSize, IntSize, TypeDescriptor, VarLenAscii, VarLenUnicode};
 
 use crate::error::{Error, Result};
+use crate::zarr::{self, ZarrTree};
 
-/// Whether `name` is an AnnData file by its suffix (`.h5ad`, case-insensitive).
+/// Whether `name` is AnnData by its suffix (case-insensitive): an `.h5ad` file, or a `.zarr`
+/// folder (Zarr is AnnData's other format; a store that is not AnnData is refused when
+/// opened, naming what is missing).
 pub fn is_anndata_file(name: &str) -> bool {
+    let name = name.trim_end_matches(['/', '\\']).to_ascii_lowercase();
+    name.ends_with(".h5ad") || name.ends_with(".zarr")
+}
+
+/// Whether `name` is an `.h5ad` file by its suffix (case-insensitive): the format Lamella
+/// writes AnnData in.
+pub fn is_h5ad_file(name: &str) -> bool {
     name.to_ascii_lowercase().ends_with(".h5ad")
+}
+
+/// Whether `path` is a Zarr store holding AnnData (a folder whose root group has `obs` and
+/// `var`); a `.zarr` folder of something else (an image, a plain array) is not.
+pub fn is_anndata_store(path: &Path) -> bool {
+    crate::zarr::is_zarr_store(path)
+        && ZarrTree::open(path).is_ok_and(|z| {
+            ["obs", "var"]
+                .iter()
+                .all(|n| matches!(z.node(n), Ok(Some(zarr::Node::Group(_)))))
+        })
 }
 
 /// The two annotated axes of an AnnData: cells (`obs`) and genes (`var`).
@@ -120,10 +145,16 @@ pub struct AnnDataSummary {
     pub legacy: bool,
 }
 
-/// An open AnnData file.
+/// An open AnnData: an HDF5 file (`.h5ad`) or a Zarr store (a `.zarr` folder).
 pub struct AnnData {
     path: PathBuf,
-    file: hdf5::File,
+    backend: Backend,
+}
+
+/// What an AnnData is stored in.
+enum Backend {
+    Hdf5(hdf5::File),
+    Zarr(ZarrTree),
 }
 
 impl std::fmt::Debug for AnnData {
@@ -159,8 +190,8 @@ enum ColumnKind {
 }
 
 impl AnnData {
-    /// Opens `path` read-only and checks that it is an AnnData file (an HDF5 file with `obs`
-    /// and `var`).
+    /// Opens `path` read-only and checks that it is AnnData: an HDF5 file, or a Zarr store
+    /// (a folder), with `obs` and `var`.
     pub fn open(path: &Path) -> Result<AnnData> {
         if !path.exists() {
             return Err(Error::io(
@@ -169,26 +200,49 @@ impl AnnData {
                 std::io::Error::from(std::io::ErrorKind::NotFound),
             ));
         }
-        let file = hdf5::File::open(path).map_err(|e| Error::InvalidAnnData {
-            path: path.to_path_buf(),
-            element: String::new(),
-            reason: format!(
-                "is not a readable HDF5 file ({}); it may be truncated or corrupt: write it \
-                 again",
-                one_line(&e)
-            ),
-        })?;
+        let backend = if path.is_dir() {
+            if !crate::zarr::is_zarr_store(path) {
+                return Err(Error::InvalidAnnData {
+                    path: path.to_path_buf(),
+                    element: String::new(),
+                    reason: "is a folder but not a Zarr store (it has no .zgroup or zarr.json); \
+                             AnnData is an .h5ad file or a .zarr folder written by anndata"
+                        .into(),
+                });
+            }
+            Backend::Zarr(
+                ZarrTree::open(path).map_err(|reason| Error::InvalidAnnData {
+                    path: path.to_path_buf(),
+                    element: String::new(),
+                    reason: format!("cannot be opened as a Zarr store: {reason}"),
+                })?,
+            )
+        } else {
+            Backend::Hdf5(hdf5::File::open(path).map_err(|e| Error::InvalidAnnData {
+                path: path.to_path_buf(),
+                element: String::new(),
+                reason: format!(
+                    "is not a readable HDF5 file ({}); it may be truncated or corrupt: write it \
+                     again",
+                    one_line(&e)
+                ),
+            })?)
+        };
         let me = AnnData {
             path: path.to_path_buf(),
-            file,
+            backend,
+        };
+        let what = match me.backend {
+            Backend::Hdf5(_) => "an HDF5 file",
+            Backend::Zarr(_) => "a Zarr store",
         };
         for axis in [Axis::Obs, Axis::Var] {
-            if !me.file.link_exists(axis.name()) {
+            if !me.has(axis.name()) {
                 return Err(me.bad(
                     "",
                     format!(
-                        "is an HDF5 file but not AnnData: it has no `{}` element (AnnData \
-                         files hold `obs`, `var` and `X`)",
+                        "is {what} but not AnnData: it has no `{}` element (AnnData holds \
+                         `obs`, `var` and `X`)",
                         axis.name()
                     ),
                 ));
@@ -197,19 +251,32 @@ impl AnnData {
         Ok(me)
     }
 
-    /// Whether the file has the top-level element `name` (`X`, `layers`, …).
+    /// Whether the AnnData has the element `name` (`X`, `layers`, `layers/counts`, …).
     pub fn has(&self, name: &str) -> bool {
-        self.file.link_exists(name)
+        match &self.backend {
+            Backend::Hdf5(f) => f.link_exists(name),
+            Backend::Zarr(z) => matches!(z.node(name), Ok(Some(_))),
+        }
     }
 
-    /// The file's path.
+    /// The file's (or store's) path.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// The open HDF5 file (for the writer's reads of `X`).
-    pub(crate) fn file(&self) -> &hdf5::File {
-        &self.file
+    /// The open HDF5 file, for copying its elements as they are; a Zarr store is an error
+    /// naming what to do.
+    pub(crate) fn hdf5_file(&self, doing: &str) -> Result<&hdf5::File> {
+        match &self.backend {
+            Backend::Hdf5(f) => Ok(f),
+            Backend::Zarr(_) => Err(self.bad(
+                "",
+                format!(
+                    "is a Zarr store, and {doing} copies an .h5ad's elements as they are; \
+                     write it as .h5ad first (anndata.read_zarr(path).write_h5ad(new_path))"
+                ),
+            )),
+        }
     }
 
     /// An [`Error::InvalidAnnData`] naming `element` of this file.
@@ -230,13 +297,245 @@ impl AnnData {
         move |e| self.bad(&element, format!("cannot be read: {}", one_line(&e)))
     }
 
+    fn unreadable(&self, element: &str) -> impl Fn(String) -> Error + '_ {
+        let element = element.to_string();
+        move |e| self.bad(&element, format!("cannot be read: {e}"))
+    }
+
+    /// The HDF5 file of a layout only HDF5 files have (pre-0.7 compound frames).
+    fn legacy_file(&self, element: &str) -> Result<&hdf5::File> {
+        match &self.backend {
+            Backend::Hdf5(f) => Ok(f),
+            Backend::Zarr(_) => Err(self.bad(element, "is an array, not a dataframe group")),
+        }
+    }
+
+    // --- the tree: the few questions the reader asks of either format -------------------
+
+    /// Whether element `path` is an array (HDF5 dataset), not a group.
+    fn is_array(&self, path: &str) -> Result<bool> {
+        match &self.backend {
+            Backend::Hdf5(f) => Ok(matches!(
+                f.loc_type_by_name(path).map_err(self.h5(path))?,
+                hdf5::LocationType::Dataset
+            )),
+            Backend::Zarr(z) => match z.node(path).map_err(self.unreadable(path))? {
+                Some(n) => Ok(matches!(n, zarr::Node::Array { .. })),
+                None => Err(self.bad(path, "is missing")),
+            },
+        }
+    }
+
+    /// The members of group `path`, sorted.
+    fn members(&self, path: &str) -> Result<Vec<String>> {
+        let mut names = match &self.backend {
+            Backend::Hdf5(f) => f
+                .group(path)
+                .and_then(|g| g.member_names())
+                .map_err(self.h5(path))?,
+            Backend::Zarr(z) => z.members(path).map_err(self.unreadable(path))?,
+        };
+        names.sort();
+        Ok(names)
+    }
+
+    /// The HDF5 attribute `name` of element `path`, `None` when it has none.
+    fn h5_attr(&self, f: &hdf5::File, path: &str, name: &str) -> Result<Option<hdf5::Attribute>> {
+        let location: hdf5::Location = if self.is_array(path)? {
+            (**f.dataset(path).map_err(self.h5(path))?).clone()
+        } else {
+            (*f.group(path).map_err(self.h5(path))?).clone()
+        };
+        if !location
+            .attr_names()
+            .map_err(self.h5(path))?
+            .iter()
+            .any(|a| a == name)
+        {
+            return Ok(None);
+        }
+        location.attr(name).map(Some).map_err(self.h5(path))
+    }
+
+    /// The Zarr attribute `name` of element `path`, `None` when it has none.
+    fn zarr_attr(&self, z: &ZarrTree, path: &str, name: &str) -> Result<Option<serde_json::Value>> {
+        Ok(z.node(path)
+            .map_err(self.unreadable(path))?
+            .and_then(|n| n.attrs().get(name).cloned()))
+    }
+
+    /// The text attribute `name` of element `path`.
+    fn attr_string(&self, path: &str, name: &str) -> Result<Option<String>> {
+        let bad = |r: String| self.bad(path, format!("attribute {name} {r}"));
+        match &self.backend {
+            Backend::Hdf5(f) => self
+                .h5_attr(f, path, name)?
+                .map(|a| read_attr_string(&a).map_err(bad))
+                .transpose(),
+            Backend::Zarr(z) => match self.zarr_attr(z, path, name)? {
+                None => Ok(None),
+                Some(serde_json::Value::String(s)) => Ok(Some(s)),
+                Some(other) => Err(bad(format!("is {other}, not text"))),
+            },
+        }
+    }
+
+    /// The list-of-text attribute `name` of element `path` (`column-order`).
+    fn attr_strings(&self, path: &str, name: &str) -> Result<Option<Vec<String>>> {
+        let bad = |r: String| self.bad(path, format!("attribute {name} {r}"));
+        match &self.backend {
+            Backend::Hdf5(f) => self
+                .h5_attr(f, path, name)?
+                .map(|a| read_attr_strings(&a).map_err(bad))
+                .transpose(),
+            Backend::Zarr(z) => match self.zarr_attr(z, path, name)? {
+                None => Ok(None),
+                Some(serde_json::Value::String(s)) => Ok(Some(vec![s])),
+                Some(serde_json::Value::Array(items)) => items
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_string))
+                    .collect::<Option<Vec<String>>>()
+                    .map(Some)
+                    .ok_or_else(|| bad("holds something other than text".into())),
+                Some(other) => Err(bad(format!("is {other}, not a list of names"))),
+            },
+        }
+    }
+
+    /// The list-of-integers attribute `name` of element `path` (a sparse matrix's `shape`).
+    fn attr_ints(&self, path: &str, name: &str) -> Result<Option<Vec<i64>>> {
+        match &self.backend {
+            Backend::Hdf5(f) => self
+                .h5_attr(f, path, name)?
+                .map(|a| a.read_raw::<i64>().map_err(self.h5(path)))
+                .transpose(),
+            Backend::Zarr(z) => match self.zarr_attr(z, path, name)? {
+                None => Ok(None),
+                Some(v) => v
+                    .as_array()
+                    .and_then(|items| items.iter().map(|i| i.as_i64()).collect())
+                    .map(Some)
+                    .ok_or_else(|| {
+                        self.bad(path, format!("attribute {name} is {v}, not integers"))
+                    }),
+            },
+        }
+    }
+
+    /// The shape of array `path`.
+    fn shape(&self, path: &str) -> Result<Vec<u64>> {
+        match &self.backend {
+            Backend::Hdf5(f) => Ok(f
+                .dataset(path)
+                .map_err(self.h5(path))?
+                .shape()
+                .into_iter()
+                .map(|n| n as u64)
+                .collect()),
+            Backend::Zarr(z) => match z.node(path).map_err(self.unreadable(path))? {
+                Some(zarr::Node::Array { shape, .. }) => Ok(shape),
+                _ => Err(self.bad(path, "is not an array")),
+            },
+        }
+    }
+
+    /// The element type of array `path`.
+    fn dataset_type(&self, path: &str) -> Result<TypeDescriptor> {
+        match &self.backend {
+            Backend::Hdf5(f) => f
+                .dataset(path)
+                .and_then(|ds| ds.dtype())
+                .and_then(|t| t.to_descriptor())
+                .map_err(self.h5(path)),
+            Backend::Zarr(z) => match z.node(path).map_err(self.unreadable(path))? {
+                Some(zarr::Node::Array { ty, .. }) => Ok(ty),
+                _ => Err(self.bad(path, "is not an array")),
+            },
+        }
+    }
+
+    /// The 1-D array `path` as an Arrow array of its type.
+    fn read_plain(&self, path: &str) -> Result<ArrayRef> {
+        let ndim = self.shape(path)?.len();
+        if ndim > 1 {
+            return Err(self.bad(
+                path,
+                format!("is {ndim}-dimensional; a column must be 1-dimensional"),
+            ));
+        }
+        let ty = self.dataset_type(path)?;
+        match &self.backend {
+            Backend::Hdf5(f) => {
+                let ds = f.dataset(path).map_err(self.h5(path))?;
+                self.read_values(path, Source::Dataset(&ds), &ty)
+            }
+            Backend::Zarr(z) => z.read_1d(path, &ty, None).map_err(self.unreadable(path)),
+        }
+    }
+
+    /// Values `range` (all when `None`) of the 1-D array `path` converted to `T`'s Arrow
+    /// type (`f64` or `i64`: the matrix reader's numbers).
+    pub(crate) fn read_numbers<T>(
+        &self,
+        path: &str,
+        range: Option<Range<u64>>,
+    ) -> Result<Vec<T::Native>>
+    where
+        T: arrow::datatypes::ArrowPrimitiveType,
+        T::Native: hdf5::H5Type,
+    {
+        match &self.backend {
+            Backend::Hdf5(f) => {
+                let ds = f.dataset(path).map_err(self.h5(path))?;
+                match range {
+                    None => ds.read_raw::<T::Native>(),
+                    Some(r) => ds
+                        .read_slice_1d::<T::Native, _>(r.start as usize..r.end as usize)
+                        .map(|a| a.to_vec()),
+                }
+                .map_err(self.h5(path))
+            }
+            Backend::Zarr(z) => {
+                let ty = self.dataset_type(path)?;
+                let array = z.read_1d(path, &ty, range).map_err(self.unreadable(path))?;
+                let cast = arrow::compute::cast(&array, &T::DATA_TYPE)
+                    .map_err(|e| self.bad(path, e.to_string()))?;
+                Ok(cast.as_primitive::<T>().values().to_vec())
+            }
+        }
+    }
+
+    /// Rows `rows` of the dense 2-D array `path` with `cols` columns, row after row.
+    pub(crate) fn read_dense_rows(
+        &self,
+        path: &str,
+        rows: Range<u64>,
+        cols: u64,
+    ) -> Result<Vec<f64>> {
+        match &self.backend {
+            Backend::Hdf5(f) => f
+                .dataset(path)
+                .and_then(|ds| {
+                    ds.read_slice_2d::<f64, _>((
+                        rows.start as usize..rows.end as usize,
+                        0..cols as usize,
+                    ))
+                })
+                .map(|block| block.iter().copied().collect())
+                .map_err(self.h5(path)),
+            Backend::Zarr(z) => {
+                let ty = self.dataset_type(path)?;
+                z.read_rows_f64(path, &ty, rows, cols)
+                    .map_err(self.unreadable(path))
+            }
+        }
+    }
+
+    // --- the layout ---------------------------------------------------------------------
+
     /// Whether `axis`'s frame is a legacy compound dataset.
     fn is_legacy(&self, axis: Axis) -> Result<bool> {
-        let loc = self
-            .file
-            .loc_type_by_name(axis.name())
-            .map_err(self.h5(axis.name()))?;
-        Ok(matches!(loc, hdf5::LocationType::Dataset))
+        self.is_array(axis.name())
     }
 
     /// What the file holds, from attributes and shapes only.
@@ -290,45 +589,31 @@ impl AnnData {
 
     /// Members of a top-level group, sorted; empty when it is absent.
     fn keys(&self, group: &str) -> Result<Vec<String>> {
-        if !self.file.link_exists(group) {
+        if !self.has(group) {
             return Ok(Vec::new());
         }
-        let g = self.file.group(group).map_err(self.h5(group))?;
-        let mut names = g.member_names().map_err(self.h5(group))?;
-        names.sort();
-        Ok(names)
+        self.members(group)
     }
 
     /// The number of entries of `axis` (its index's length).
     pub fn len(&self, axis: Axis) -> Result<u64> {
-        if self.is_legacy(axis)? {
-            let ds = self
-                .file
-                .dataset(axis.name())
-                .map_err(self.h5(axis.name()))?;
-            return Ok(ds.shape().first().copied().unwrap_or(0) as u64);
-        }
-        let (path, _) = self.index_path(axis)?;
-        let ds = self.file.dataset(&path).map_err(self.h5(&path))?;
-        Ok(ds.shape().first().copied().unwrap_or(0) as u64)
+        let path = if self.is_legacy(axis)? {
+            axis.name().to_string()
+        } else {
+            self.index_path(axis)?.0
+        };
+        Ok(self.shape(&path)?.first().copied().unwrap_or(0))
     }
 
     /// The index dataset's path and the index's name (`None` for anndata's unnamed
     /// `_index`).
     fn index_path(&self, axis: Axis) -> Result<(String, Option<String>)> {
         let name = axis.name();
-        let g = self.file.group(name).map_err(self.h5(name))?;
-        let index = if g
-            .attr_names()
-            .map_err(self.h5(name))?
-            .iter()
-            .any(|a| a == "_index")
-        {
-            let attr = g.attr("_index").map_err(self.h5(name))?;
-            read_attr_string(&attr).map_err(|r| self.bad(name, format!("attribute _index {r}")))?
-        } else if g.link_exists("_index") {
+        let index = if let Some(index) = self.attr_string(name, "_index")? {
+            index
+        } else if self.has(&format!("{name}/_index")) {
             "_index".to_string()
-        } else if g.link_exists("index") {
+        } else if self.has(&format!("{name}/index")) {
             "index".to_string()
         } else {
             return Err(self.bad(
@@ -337,7 +622,7 @@ impl AnnData {
             ));
         };
         let path = format!("{name}/{index}");
-        if !self.file.link_exists(&path) {
+        if !self.has(&path) {
             return Err(self.bad(&path, "is missing: the frame's `_index` attribute names it"));
         }
         let display = (index != "_index").then_some(index);
@@ -358,57 +643,51 @@ impl AnnData {
             return self.legacy_index(axis);
         }
         let (path, _) = self.index_path(axis)?;
-        let ds = self.file.dataset(&path).map_err(self.h5(&path))?;
-        let array = self.read_plain(&path, &ds)?;
-        match array.data_type() {
-            DataType::Utf8 => Ok(array
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .cloned()
-                .unwrap_or_else(|| StringArray::from(Vec::<String>::new()))),
-            _ => {
-                // A numeric index (rare): its text, as pandas shows it.
-                let text = arrow::compute::cast(&array, &DataType::Utf8)
-                    .map_err(|e| self.bad(&path, e.to_string()))?;
-                Ok(text
-                    .as_any()
-                    .downcast_ref::<StringArray>()
-                    .cloned()
-                    .unwrap_or_else(|| StringArray::from(Vec::<String>::new())))
-            }
-        }
+        let array = self.read_plain(&path)?;
+        let text = match array.data_type() {
+            DataType::Utf8 => array,
+            // A numeric index (rare): its text, as pandas shows it.
+            _ => arrow::compute::cast(&array, &DataType::Utf8)
+                .map_err(|e| self.bad(&path, e.to_string()))?,
+        };
+        Ok(text.as_string::<i32>().clone())
+    }
+
+    /// The fields of a legacy compound frame.
+    fn legacy_fields(&self, axis: Axis) -> Result<Vec<hdf5::types::CompoundField>> {
+        let name = axis.name();
+        let ds = self
+            .legacy_file(name)?
+            .dataset(name)
+            .map_err(self.h5(name))?;
+        let TypeDescriptor::Compound(c) = ds
+            .dtype()
+            .and_then(|t| t.to_descriptor())
+            .map_err(self.h5(name))?
+        else {
+            return Err(self.bad(name, "is a dataset but not a table (compound) of columns"));
+        };
+        Ok(c.fields)
     }
 
     /// The column names of `axis`'s frame in their order (the index excluded).
     fn column_names(&self, axis: Axis) -> Result<Vec<String>> {
         let name = axis.name();
         if self.is_legacy(axis)? {
-            let ds = self.file.dataset(name).map_err(self.h5(name))?;
-            let TypeDescriptor::Compound(c) = ds
-                .dtype()
-                .and_then(|t| t.to_descriptor())
-                .map_err(self.h5(name))?
-            else {
-                return Err(self.bad(name, "is a dataset but not a table (compound) of columns"));
-            };
-            return Ok(c
-                .fields
-                .iter()
-                .map(|f| f.name.clone())
+            return Ok(self
+                .legacy_fields(axis)?
+                .into_iter()
+                .map(|f| f.name)
                 .filter(|n| n != "index")
                 .collect());
         }
-        let g = self.file.group(name).map_err(self.h5(name))?;
-        let attrs = g.attr_names().map_err(self.h5(name))?;
-        if attrs.iter().any(|a| a == "column-order") {
-            let attr = g.attr("column-order").map_err(self.h5(name))?;
-            return read_attr_strings(&attr)
-                .map_err(|r| self.bad(name, format!("attribute column-order {r}")));
+        if let Some(order) = self.attr_strings(name, "column-order")? {
+            return Ok(order);
         }
         // No order recorded: every member but the index and anndata's internals.
         let (index, _) = self.index_path(axis)?;
         let index = index.rsplit('/').next().unwrap_or_default().to_string();
-        let mut names = g.member_names().map_err(self.h5(name))?;
+        let mut names = self.members(name)?;
         names.retain(|n| *n != index && !n.starts_with("__"));
         Ok(names)
     }
@@ -418,21 +697,13 @@ impl AnnData {
         let frame = axis.name();
         let path = format!("{frame}/{column}");
         if self.is_legacy(axis)? {
-            let ds = self.file.dataset(frame).map_err(self.h5(frame))?;
-            let TypeDescriptor::Compound(c) = ds
-                .dtype()
-                .and_then(|t| t.to_descriptor())
-                .map_err(self.h5(frame))?
-            else {
-                return Err(self.bad(frame, "is not a compound dataset"));
-            };
-            let field = c
-                .fields
-                .iter()
+            let field = self
+                .legacy_fields(axis)?
+                .into_iter()
                 .find(|f| f.name == column)
                 .ok_or_else(|| self.bad(&path, "is not a field of the compound frame"))?;
             let cats = format!("uns/{column}_categories");
-            if self.file.link_exists(&cats) {
+            if self.has(&cats) {
                 let values = self.dataset_type(&cats)?;
                 return Ok(ColumnKind::Categorical {
                     codes: path,
@@ -440,23 +711,16 @@ impl AnnData {
                     values,
                 });
             }
-            return Ok(ColumnKind::Plain(field.ty.clone()));
+            return Ok(ColumnKind::Plain(field.ty));
         }
-        if !self.file.link_exists(&path) {
+        if !self.has(&path) {
             return Err(self.bad(&path, "is listed in column-order but missing"));
         }
-        let loc = self.file.loc_type_by_name(&path).map_err(self.h5(&path))?;
-        if matches!(loc, hdf5::LocationType::Dataset) {
+        if self.is_array(&path)? {
             let ty = self.dataset_type(&path)?;
             // anndata 0.7: codes with a `categories` reference into `__categories`.
             let legacy_cats = format!("{frame}/__categories/{column}");
-            let ds = self.file.dataset(&path).map_err(self.h5(&path))?;
-            let has_attr = ds
-                .attr_names()
-                .map_err(self.h5(&path))?
-                .iter()
-                .any(|a| a == "categories");
-            if has_attr && self.file.link_exists(&legacy_cats) {
+            if self.has(&legacy_cats) && self.has_attr(&path, "categories")? {
                 let values = self.dataset_type(&legacy_cats)?;
                 return Ok(ColumnKind::Categorical {
                     codes: path,
@@ -466,8 +730,9 @@ impl AnnData {
             }
             return Ok(ColumnKind::Plain(ty));
         }
-        let g = self.file.group(&path).map_err(self.h5(&path))?;
-        let encoding = encoding_type(&g).unwrap_or_default();
+        let encoding = self
+            .attr_string(&path, "encoding-type")?
+            .unwrap_or_default();
         match encoding.as_str() {
             "categorical" => Ok(ColumnKind::Categorical {
                 codes: format!("{path}/codes"),
@@ -488,11 +753,12 @@ impl AnnData {
         }
     }
 
-    fn dataset_type(&self, path: &str) -> Result<TypeDescriptor> {
-        let ds = self.file.dataset(path).map_err(self.h5(path))?;
-        ds.dtype()
-            .and_then(|t| t.to_descriptor())
-            .map_err(self.h5(path))
+    /// Whether element `path` has the attribute `name`.
+    fn has_attr(&self, path: &str, name: &str) -> Result<bool> {
+        Ok(match &self.backend {
+            Backend::Hdf5(f) => self.h5_attr(f, path, name)?.is_some(),
+            Backend::Zarr(z) => self.zarr_attr(z, path, name)?.is_some(),
+        })
     }
 
     /// The Arrow schema of `axis`'s frame (index excluded), from types only.
@@ -579,25 +845,21 @@ impl AnnData {
             ColumnKind::Plain(ty) => {
                 if self.is_legacy(axis)? {
                     let frame = axis.name();
-                    let ds = self.file.dataset(frame).map_err(self.h5(frame))?;
+                    let ds = self
+                        .legacy_file(frame)?
+                        .dataset(frame)
+                        .map_err(self.h5(frame))?;
                     return self.read_values(&path, Source::Field(&ds, column), &ty);
                 }
-                let ds = self.file.dataset(&path).map_err(self.h5(&path))?;
-                self.read_plain(&path, &ds)
+                self.read_plain(&path)
             }
             ColumnKind::Nullable(_) => {
-                let values_path = format!("{path}/values");
-                let ds = self
-                    .file
-                    .dataset(&values_path)
-                    .map_err(self.h5(&values_path))?;
-                let values = self.read_plain(&values_path, &ds)?;
+                let values = self.read_plain(&format!("{path}/values"))?;
                 let mask_path = format!("{path}/mask");
-                let mask: Vec<bool> = self
-                    .file
-                    .dataset(&mask_path)
-                    .and_then(|d| d.read_raw::<bool>())
-                    .map_err(self.h5(&mask_path))?;
+                let mask = self.read_plain(&mask_path)?;
+                let Some(mask) = mask.as_boolean_opt() else {
+                    return Err(self.bad(&mask_path, "is not booleans"));
+                };
                 if mask.len() != values.len() {
                     return Err(self.bad(
                         &path,
@@ -608,8 +870,7 @@ impl AnnData {
                         ),
                     ));
                 }
-                let validity =
-                    arrow::buffer::NullBuffer::from(mask.iter().map(|m| !m).collect::<Vec<bool>>());
+                let validity = arrow::buffer::NullBuffer::new(!mask.values());
                 let data = values
                     .to_data()
                     .into_builder()
@@ -621,21 +882,19 @@ impl AnnData {
             ColumnKind::Categorical {
                 codes, categories, ..
             } => {
-                let cats_ds = self
-                    .file
-                    .dataset(&categories)
-                    .map_err(self.h5(&categories))?;
-                let values = self.read_plain(&categories, &cats_ds)?;
+                let values = self.read_plain(&categories)?;
                 let raw: Vec<i32> = if self.is_legacy(axis)? {
                     // Pre-0.7: the codes are the frame's field, the categories in `uns`.
                     let frame = axis.name();
-                    let ds = self.file.dataset(frame).map_err(self.h5(frame))?;
+                    let ds = self
+                        .legacy_file(frame)?
+                        .dataset(frame)
+                        .map_err(self.h5(frame))?;
                     Source::Field(&ds, column)
                         .read::<i32>()
                         .map_err(self.h5(&codes))?
                 } else {
-                    let codes_ds = self.file.dataset(&codes).map_err(self.h5(&codes))?;
-                    codes_ds.read_raw::<i32>().map_err(self.h5(&codes))?
+                    self.read_numbers::<Int32Type>(&codes, None)?
                 };
                 let n_categories = values.len() as i64;
                 let mut keys = Vec::with_capacity(raw.len());
@@ -665,7 +924,10 @@ impl AnnData {
     /// The `index` field of a legacy compound frame.
     fn legacy_index(&self, axis: Axis) -> Result<StringArray> {
         let name = axis.name();
-        let ds = self.file.dataset(name).map_err(self.h5(name))?;
+        let ds = self
+            .legacy_file(name)?
+            .dataset(name)
+            .map_err(self.h5(name))?;
         let rows: Vec<VarLenUnicode> = Source::Field(&ds, "index")
             .read::<VarLenUnicode>()
             .map_err(|e| {
@@ -675,24 +937,6 @@ impl AnnData {
                 )
             })?;
         Ok(rows.iter().map(|r| Some(r.as_str())).collect())
-    }
-
-    /// A 1-D dataset as an Arrow array of its type.
-    fn read_plain(&self, path: &str, ds: &hdf5::Dataset) -> Result<ArrayRef> {
-        if ds.ndim() > 1 {
-            return Err(self.bad(
-                path,
-                format!(
-                    "is {}-dimensional; a column must be 1-dimensional",
-                    ds.ndim()
-                ),
-            ));
-        }
-        let ty = ds
-            .dtype()
-            .and_then(|t| t.to_descriptor())
-            .map_err(self.h5(path))?;
-        self.read_values(path, Source::Dataset(ds), &ty)
     }
 
     /// The values of `source` (element `path`, of type `ty`) as an Arrow array of its type.
@@ -740,40 +984,29 @@ impl AnnData {
 
     /// `X`'s (or a layer's) layout from its attributes and shapes.
     pub fn matrix_info(&self, element: &str) -> Result<MatrixInfo> {
-        let loc = self
-            .file
-            .loc_type_by_name(element)
-            .map_err(self.h5(element))?;
-        if matches!(loc, hdf5::LocationType::Dataset) {
-            let ds = self.file.dataset(element).map_err(self.h5(element))?;
-            let shape = ds.shape();
+        if self.is_array(element)? {
+            let shape = self.shape(element)?;
             if shape.len() != 2 {
                 return Err(self.bad(
                     element,
                     format!("is a {}-dimensional dataset; a matrix has 2", shape.len()),
                 ));
             }
-            let ty = ds
-                .dtype()
-                .and_then(|t| t.to_descriptor())
-                .map_err(self.h5(element))?;
             return Ok(MatrixInfo {
                 encoding: MatrixEncoding::Dense,
-                dtype: numpy_name(&ty),
-                shape: (shape[0] as u64, shape[1] as u64),
+                dtype: numpy_name(&self.dataset_type(element)?),
+                shape: (shape[0], shape[1]),
                 nnz: None,
             });
         }
-        let g = self.file.group(element).map_err(self.h5(element))?;
-        let encoding = encoding_type(&g)
-            .or_else(|| {
-                // Before anndata 0.7: h5sparse's attributes.
-                g.attr("h5sparse_format")
-                    .ok()
-                    .and_then(|a| read_attr_string(&a).ok())
-                    .map(|f| format!("{f}_matrix"))
-            })
-            .unwrap_or_default();
+        let encoding = match self.attr_string(element, "encoding-type")? {
+            Some(e) => e,
+            // Before anndata 0.7: h5sparse's attributes.
+            None => self
+                .attr_string(element, "h5sparse_format")?
+                .map(|f| format!("{f}_matrix"))
+                .unwrap_or_default(),
+        };
         let encoding = match encoding.as_str() {
             "csr_matrix" => MatrixEncoding::Csr,
             "csc_matrix" => MatrixEncoding::Csc,
@@ -787,11 +1020,12 @@ impl AnnData {
                 ));
             }
         };
-        let shape_attr = ["shape", "h5sparse_shape"]
-            .into_iter()
-            .find_map(|a| g.attr(a).ok())
-            .ok_or_else(|| self.bad(element, "is a sparse matrix without a shape attribute"))?;
-        let shape: Vec<i64> = shape_attr.read_raw::<i64>().map_err(self.h5(element))?;
+        let shape = match self.attr_ints(element, "shape")? {
+            Some(s) => s,
+            None => self
+                .attr_ints(element, "h5sparse_shape")?
+                .ok_or_else(|| self.bad(element, "is a sparse matrix without a shape attribute"))?,
+        };
         if shape.len() != 2 || shape.iter().any(|&s| s < 0) {
             return Err(self.bad(
                 element,
@@ -799,16 +1033,11 @@ impl AnnData {
             ));
         }
         let data = format!("{element}/data");
-        let ds = self.file.dataset(&data).map_err(self.h5(&data))?;
-        let ty = ds
-            .dtype()
-            .and_then(|t| t.to_descriptor())
-            .map_err(self.h5(&data))?;
         Ok(MatrixInfo {
             encoding,
-            dtype: numpy_name(&ty),
+            dtype: numpy_name(&self.dataset_type(&data)?),
             shape: (shape[0] as u64, shape[1] as u64),
-            nnz: Some(ds.shape().first().copied().unwrap_or(0) as u64),
+            nnz: Some(self.shape(&data)?.first().copied().unwrap_or(0)),
         })
     }
 }
@@ -826,12 +1055,6 @@ fn with_index_field(frame: &Schema, axis: Axis, label: Option<String>) -> Schema
     let mut fields = vec![Field::new(label, DataType::Utf8, false)];
     fields.extend(frame.fields().iter().map(|f| f.as_ref().clone()));
     Arc::new(Schema::new(fields))
-}
-
-/// The `encoding-type` attribute of a group, if any.
-fn encoding_type(g: &hdf5::Group) -> Option<String> {
-    let attr = g.attr("encoding-type").ok()?;
-    read_attr_string(&attr).ok()
 }
 
 /// A scalar text attribute (variable- or fixed-length, ASCII or UTF-8).

@@ -9,10 +9,10 @@
 use std::path::Path;
 
 use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use hdf5::types::VarLenUnicode;
 
-use crate::anndata::{AnnData, Axis, MatrixEncoding};
+use crate::anndata::{AnnData, Axis, MatrixEncoding, MatrixInfo};
 use crate::error::{Error, Result};
 
 /// How the members' genes combine.
@@ -144,7 +144,7 @@ pub fn write_concatenated_anndata(
             let element = format!("layers/{key}");
             let infos: Vec<crate::anndata::MatrixInfo> = opened
                 .iter()
-                .filter(|a| a.file().link_exists(&element))
+                .filter(|a| a.has(&element))
                 .map(|a| a.matrix_info(&element))
                 .collect::<Result<_>>()?;
             let f32s = infos.iter().all(|i| i.dtype == "float32");
@@ -158,7 +158,7 @@ pub fn write_concatenated_anndata(
             let mut w = CsrWriter::create(&layers_group, key, f32s, (n_obs, var_names.len()), most)
                 .map_err(|e| bad_write(dest, &element, e))?;
             for (a, map) in opened.iter().zip(&maps) {
-                if a.file().link_exists(&element) {
+                if a.has(&element) {
                     copy_rows(a, &element, map, &mut w, &|_| {})?;
                 } else {
                     for _ in 0..a.len(Axis::Obs)? {
@@ -254,7 +254,7 @@ pub fn rewrite_anndata(
     )?;
     write_h5_atomically(dest, |root| {
         let bad = |element: &str, e: hdf5::Error| bad_write(dest, element, e);
-        let source: &hdf5::Group = a.file();
+        let source: &hdf5::Group = a.hdf5_file("standardizing")?;
         for name in source.member_names().map_err(|e| bad("", e))? {
             if name == "obs" || name == "var" {
                 continue;
@@ -351,22 +351,14 @@ fn copy_rows(
             format!("has {cols} columns, the var index {} genes", map.len()),
         ));
     }
-    let file = a.file();
-    let h5 = |element: &str| {
-        let element = element.to_string();
-        move |e: hdf5::Error| a.bad_element(&element, format!("cannot be read: {e}"))
-    };
     let mut row: Vec<(u32, f64)> = Vec::new();
     match info.encoding {
         MatrixEncoding::Dense => {
-            let ds = file.dataset(element).map_err(h5(element))?;
             let mut r0 = 0;
             while r0 < rows {
                 let r1 = (r0 + BLOCK_ROWS).min(rows);
-                let block = ds
-                    .read_slice_2d::<f64, _>((r0..r1, 0..cols))
-                    .map_err(h5(element))?;
-                for r in block.rows() {
+                let block = a.read_dense_rows(element, r0 as u64..r1 as u64, cols as u64)?;
+                for r in block.chunks(cols.max(1)).take(r1 - r0) {
                     row.clear();
                     for (j, v) in r.iter().enumerate() {
                         if *v != 0.0
@@ -377,32 +369,25 @@ fn copy_rows(
                     }
                     out.push_row(&mut row)?;
                 }
+                if cols == 0 {
+                    for _ in r0..r1 {
+                        out.push_row(&mut [])?;
+                    }
+                }
                 on_rows((r1 - r0) as u64);
                 r0 = r1;
             }
         }
         MatrixEncoding::Csr => {
-            let indptr: Vec<i64> = file
-                .dataset(&part("indptr"))
-                .and_then(|d| d.read_raw::<i64>())
-                .map_err(h5(&part("indptr")))?;
+            let indptr = a.read_numbers::<Int64Type>(&part("indptr"), None)?;
             check_indptr(a, &part("indptr"), &indptr, rows)?;
-            let data = file.dataset(&part("data")).map_err(h5(&part("data")))?;
-            let indices = file
-                .dataset(&part("indices"))
-                .map_err(h5(&part("indices")))?;
             let mut r0 = 0;
             while r0 < rows {
                 let r1 = (r0 + BLOCK_ROWS).min(rows);
-                let (s, e) = (indptr[r0] as usize, indptr[r1] as usize);
-                let values: Vec<f64> = data
-                    .read_slice_1d::<f64, _>(s..e)
-                    .map_err(h5(&part("data")))?
-                    .to_vec();
-                let columns: Vec<i64> = indices
-                    .read_slice_1d::<i64, _>(s..e)
-                    .map_err(h5(&part("indices")))?
-                    .to_vec();
+                let span = indptr[r0] as u64..indptr[r1] as u64;
+                let s = span.start as usize;
+                let values = a.read_numbers::<Float64Type>(&part("data"), Some(span.clone()))?;
+                let columns = a.read_numbers::<Int64Type>(&part("indices"), Some(span))?;
                 for r in r0..r1 {
                     row.clear();
                     let span = indptr[r] as usize - s..indptr[r + 1] as usize - s;
@@ -426,19 +411,10 @@ fn copy_rows(
         MatrixEncoding::Csc => {
             // Rows of a CSC matrix are spread over every column: the member's matrix is
             // turned into rows once (memory follows this member's stored values).
-            let indptr: Vec<i64> = file
-                .dataset(&part("indptr"))
-                .and_then(|d| d.read_raw::<i64>())
-                .map_err(h5(&part("indptr")))?;
+            let indptr = a.read_numbers::<Int64Type>(&part("indptr"), None)?;
             check_indptr(a, &part("indptr"), &indptr, cols)?;
-            let values: Vec<f64> = file
-                .dataset(&part("data"))
-                .and_then(|d| d.read_raw::<f64>())
-                .map_err(h5(&part("data")))?;
-            let row_of: Vec<i64> = file
-                .dataset(&part("indices"))
-                .and_then(|d| d.read_raw::<i64>())
-                .map_err(h5(&part("indices")))?;
+            let values = a.read_numbers::<Float64Type>(&part("data"), None)?;
+            let row_of = a.read_numbers::<Int64Type>(&part("indices"), None)?;
             let mut by_row: Vec<Vec<(u32, f64)>> = vec![Vec::new(); rows];
             if row_of.len() != values.len() || indptr[cols] as usize > values.len() {
                 return Err(a.bad_element(
@@ -489,22 +465,21 @@ fn copy_obsm(dest: &Path, root: &hdf5::Group, members: &[AnnData], key: &str) ->
     // Per member: its column count and its values, row after row.
     let mut parts: Vec<Option<(usize, Vec<f64>)>> = Vec::new();
     for a in members {
-        let file = a.file();
-        if !file.link_exists(&element) {
+        if !a.has(&element) {
             parts.push(None);
             continue;
         }
-        let Ok(ds) = file.dataset(&element) else {
+        // a dense 2-D array; anything else (a data frame) is left out
+        let Ok(MatrixInfo {
+            encoding: MatrixEncoding::Dense,
+            shape: (rows, columns),
+            ..
+        }) = a.matrix_info(&element)
+        else {
             return Ok(());
         };
-        let shape = ds.shape();
-        if shape.len() != 2 {
-            return Ok(());
-        }
-        let values: Vec<f64> = ds
-            .read_raw::<f64>()
-            .map_err(|e| a.bad_element(&element, format!("cannot be read: {e}")))?;
-        parts.push(Some((shape[1], values)));
+        let values = a.read_dense_rows(&element, 0..rows, columns)?;
+        parts.push(Some((columns as usize, values)));
     }
     let columns = parts.iter().flatten().map(|p| p.0).next().unwrap_or(0);
     if parts.iter().flatten().any(|p| p.0 != columns) {

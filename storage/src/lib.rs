@@ -41,8 +41,12 @@ mod table;
 mod table_csv;
 mod tmp;
 mod walk;
+mod zarr;
 
-pub use anndata::{AnnData, AnnDataSummary, Axis, MatrixEncoding, MatrixInfo, is_anndata_file};
+pub use anndata::{
+    AnnData, AnnDataSummary, Axis, MatrixEncoding, MatrixInfo, is_anndata_file, is_anndata_store,
+    is_h5ad_file,
+};
 pub use anndata_write::{
     VarJoin, joined_var_names, rewrite_anndata, write_anndata, write_concatenated_anndata,
 };

@@ -61,7 +61,8 @@ fn reads_what_anndata_reads() {
             .map(|f| f.name().clone())
             .collect();
         sorted.sort();
-        let want_cols: Vec<String> = want_obs.keys().cloned().collect();
+        let mut want_cols: Vec<String> = want_obs.keys().cloned().collect();
+        want_cols.sort();
         assert_eq!(sorted, want_cols, "{name}: obs columns");
         for (col, values) in want_obs {
             let array = obs.column_by_name(col).unwrap();
@@ -131,6 +132,7 @@ fn bad_files_are_clear_errors() {
     for (file, words) in [
         ("truncated.h5ad", "truncated or corrupt"),
         ("not_anndata.h5", "not AnnData"),
+        ("not_anndata.zarr", "is a Zarr store but not AnnData"),
     ] {
         let e = AnnData::open(&dir.join(file)).unwrap_err();
         assert!(matches!(e, Error::InvalidAnnData { .. }), "{e:?}");
@@ -152,12 +154,25 @@ fn bad_files_are_clear_errors() {
 use lamella_core::{Existing, Feature, ULabel};
 use lamella_tests::{TestInstance, artifact_test, db_test};
 
-/// The fixture `name` copied into the instance's scratch folder.
+/// The fixture `name` (a file, or a Zarr store's folder) copied into the instance's
+/// scratch folder.
 fn fixture(t: &TestInstance, name: &str) -> Option<std::path::PathBuf> {
     let dir = lamella_tests::anndata_fixtures()?;
     let to = t.scratch().join(name);
-    std::fs::copy(dir.join(name), &to).expect("copy fixture");
+    copy_tree(&dir.join(name), &to);
     Some(to)
+}
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).expect("make folder");
+        for entry in std::fs::read_dir(from).expect("read fixture folder") {
+            let entry = entry.expect("fixture entry");
+            copy_tree(&entry.path(), &to.join(entry.file_name()));
+        }
+    } else {
+        std::fs::copy(from, to).expect("copy fixture");
+    }
 }
 
 /// Cell types under `is_cell_type` and the feature `cell_type` drawing from them.
@@ -532,6 +547,85 @@ artifact_test!(
             assert_eq!(s.obsm, ["X_pca"]);
             check_against_anndata(join, &out, &[csr.clone(), other.clone()]);
         }
+        Ok(())
+    }
+);
+
+artifact_test!(
+    zarr_anndata_is_saved_annotated_found_curated_and_concatenated,
+    |t| {
+        let Some(zarr) = fixture(&t, "dense.zarr") else {
+            return Ok(());
+        };
+        // A Zarr store is an AnnData artifact: summary, obs, the same panel as the .h5ad.
+        let a = t.artifacts().from_path(&zarr).save()?.record;
+        assert_eq!(a.accessor.as_deref(), Some("AnnData"));
+        assert_eq!(a.n_observations, Some(6));
+        assert!(a.n_objects.is_some_and(|n| n > 10), "a folder of objects");
+        let info = t
+            .artifacts()
+            .describe(&a)?
+            .anndata
+            .expect("an AnnData summary");
+        assert_eq!((info.n_obs, info.n_vars), (6, 4));
+        assert_eq!(info.x.as_ref().map(|x| x.encoding.as_str()), Some("dense"));
+        let obs = t.artifacts().axis(&a, lamella_core::Axis::Obs)?;
+        assert_eq!(obs.num_rows(), 6);
+        assert_eq!(
+            cell(obs.column_by_name("batch_size").unwrap().as_ref(), 1),
+            Value::Null
+        );
+        t.features().from_var(&zarr)?;
+        t.features().from_file(&zarr, &Default::default())?;
+        let slots = t.artifacts().annotate_slots(&a)?;
+        assert_eq!(slots[1].0, "var");
+        let h5ad = fixture(&t, "dense.h5ad").expect("fixture");
+        let b = t.artifacts().from_path(&h5ad).save()?.record;
+        let slots_b = t.artifacts().annotate_slots(&b)?;
+        assert_eq!(slots_b[1].1.record.uid, slots[1].1.record.uid, "one panel");
+        let found = t
+            .artifacts()
+            .filter("feature_sets__features__name", "CD14")
+            .all()?;
+        assert_eq!(found.len(), 2);
+        // The curator reads a Zarr store as it reads an .h5ad.
+        let typos = fixture(&t, "typos.zarr").expect("fixture");
+        let report = t.anndata_curator(&typos)?.validate()?;
+        let codes: Vec<&str> = report
+            .issues
+            .iter()
+            .filter(|i| i.axis.as_deref() == Some("var"))
+            .map(|i| i.code.as_str())
+            .collect();
+        assert_eq!(codes, ["unexpected_column", "duplicate_column"]);
+        // Members of either format concatenate into an .h5ad equal to anndata's concat.
+        let csr = fixture(&t, "csr.zarr").expect("fixture");
+        let csc = fixture(&t, "csc_v3.zarr").expect("fixture");
+        let members: Vec<lamella_core::Artifact> = vec![
+            t.artifacts().from_path(&csr).save()?.record,
+            b.clone(),
+            t.artifacts().from_path(&csc).save()?.record,
+        ];
+        let c = t
+            .collections()
+            .create(&members, "mixed formats")
+            .save()?
+            .record;
+        let out = t.scratch().join("all.h5ad");
+        let (cells, _) = t
+            .collections()
+            .concat(&c)
+            .join(lamella_core::Join::Outer)
+            .export(&out, Existing::Refuse)?;
+        assert_eq!(cells, 18);
+        check_against_anndata("outer", &out, &[csr, h5ad, csc]);
+        // Lamella writes AnnData as .h5ad only, and says so.
+        let e = t
+            .collections()
+            .concat(&c)
+            .export(&t.scratch().join("all.zarr"), Existing::Refuse)
+            .unwrap_err();
+        assert!(e.to_string().contains(".h5ad"), "{e}");
         Ok(())
     }
 );

@@ -1,6 +1,6 @@
 """Checks an AnnData file Lamella wrote against anndata.concat of its members.
 
-usage: python3 check_concat.py JOIN RESULT.h5ad MEMBER.h5ad...
+usage: python3 check_concat.py JOIN RESULT.h5ad MEMBER.h5ad|MEMBER.zarr...
 
 Exits 1 with the difference when the result does not equal
 `anndata.concat([members...], join=JOIN)` read back by anndata: the same shape, cell and
@@ -23,9 +23,13 @@ def dense(x):
     return x.toarray() if sp.issparse(x) else np.asarray(x)
 
 
+def read(path):
+    return ad.read_zarr(path) if str(path).endswith(".zarr") else ad.read_h5ad(path)
+
+
 def main(join, result, members):
     got = ad.read_h5ad(result)
-    want = ad.concat([ad.read_h5ad(m) for m in members], join=join)
+    want = ad.concat([read(m) for m in members], join=join)
     problems = []
     if got.shape != want.shape:
         problems.append(f"shape {got.shape} != {want.shape}")

@@ -15,6 +15,10 @@ Writes into OUT_DIR:
 - typos.h5ad     a lower-case gene, a gene twice, a misspelt cell type
 - bad_codes.h5ad dense.h5ad with a categorical code outside its categories
 - wide_obs.h5ad  an obs of 1,000 columns
+- dense.zarr, csr.zarr   dense.h5ad and csr.h5ad as Zarr stores (format 2, anndata's default)
+- dense_v3.zarr, csc_v3.zarr  dense.h5ad and csc.h5ad as Zarr format 3 stores
+- typos.zarr     typos.h5ad as a Zarr store
+- not_anndata.zarr  a Zarr group that is not AnnData
 - expected.json  per file: n_obs, n_vars, obs (column -> values as anndata reads them,
                  missing as null), obs_names, var_names, X (dense rows) for the small files
 """
@@ -47,7 +51,7 @@ def values(series):
 
 
 def expect(path):
-    a = ad.read_h5ad(path)
+    a = ad.read_zarr(path) if str(path).endswith(".zarr") else ad.read_h5ad(path)
     x = a.X.toarray() if sp.issparse(a.X) else np.asarray(a.X)
     return {
         "n_obs": int(a.n_obs),
@@ -183,6 +187,20 @@ def main(out):
         var=pd.DataFrame(index=["cd14", "CD4", "CD4", "GAPDH"]),
     )
     t.write_h5ad(out / "typos.h5ad")
+    t.write_zarr(out / "typos.zarr")
+    # The same data as Zarr stores: format 2 (anndata's default), and format 3.
+    a.write_zarr(out / "dense.zarr")
+    b.write_zarr(out / "csr.zarr")
+    ad.settings.zarr_write_format = 3
+    try:
+        a.write_zarr(out / "dense_v3.zarr")
+        c.write_zarr(out / "csc_v3.zarr")
+    finally:
+        ad.settings.zarr_write_format = 2
+    import zarr
+
+    z = zarr.open_group(out / "not_anndata.zarr", mode="w", zarr_format=2)
+    z.create_array("data", shape=(10,), dtype="int64")
 
     # Hostile: categorical codes outside the categories; an obs of 1,000 columns.
     a.write_h5ad(out / "bad_codes.h5ad")
@@ -219,6 +237,10 @@ def main(out):
         "panel_c.h5ad",
         "old_cat.h5ad",
         "compound.h5ad",
+        "dense.zarr",
+        "csr.zarr",
+        "dense_v3.zarr",
+        "csc_v3.zarr",
     ]:
         expected[name] = expect(out / name)
     (out / "expected.json").write_text(json.dumps(expected, indent=1))

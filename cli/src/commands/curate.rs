@@ -183,7 +183,7 @@ fn write_fixed(c: &Checker, path: &Path) -> Result<()> {
     }
     let table = match c {
         Checker::AnnData(a) => {
-            if !lamella_core::is_anndata_file(&name) {
+            if !lamella_core::is_h5ad_file(&name) {
                 return Err(Usage(anyhow::anyhow!(
                     "--out {}: a standardized AnnData file is written as AnnData; give a path \
                      ending in .h5ad",

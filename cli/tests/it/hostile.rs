@@ -201,6 +201,47 @@ cli_test!(zoned_timestamps_load_and_convert, |env| {
     assert_eq!(std::fs::read_to_string(&csv).unwrap(), text);
 });
 
+cli_test!(zarr_stores_are_anndata_on_the_command_line, |env| {
+    env.init("data");
+    let Some(dir) = lamella_tests::anndata_fixtures() else {
+        return;
+    };
+    for store in ["dense.zarr", "typos.zarr"] {
+        let copied = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(dir.join(store))
+            .arg(env.path(store))
+            .status()
+            .unwrap();
+        assert!(copied.success());
+    }
+    let saved = env
+        .run(&["save", "dense.zarr", "--key", "sc/dense.zarr", "--json"])
+        .ok()
+        .json();
+    assert_eq!(saved["record"]["accessor"], "AnnData", "{saved}");
+    assert_eq!(saved["record"]["n_observations"], 6, "{saved}");
+    let uid = saved["record"]["uid"].as_str().unwrap().to_string();
+    let shown = env.run(&["load", &uid]).ok().stdout;
+    assert!(
+        shown.contains("AnnData: 6 obs × 4 vars") && shown.contains("cell0"),
+        "{shown}"
+    );
+    let out = env.path("obs.parquet");
+    env.run(&["load", &uid, "--obs", "--out", out.to_str().unwrap()])
+        .ok();
+    assert!(out.exists());
+    env.run(&["feature", "from-file", "dense.zarr", "--var", "--save"])
+        .ok();
+    let run = env.run(&["validate", "typos.zarr"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("cd14") && run.stdout.contains("CD14"),
+        "{}",
+        run.stdout
+    );
+});
+
 cli_test!(broken_anndata_files_are_one_line_errors, |env| {
     env.init("data");
     let Some(dir) = lamella_tests::anndata_fixtures() else {
@@ -222,15 +263,32 @@ cli_test!(broken_anndata_files_are_one_line_errors, |env| {
     assert_error(&run, "obs/cell_type/codes");
     let run = env.run(&["validate", "bad_codes.h5ad"]);
     assert_error(&run, "outside the 3 categories");
-    // AnnData in Zarr is not read yet, and says so.
+    // A folder named .zarr that is no Zarr store, and a Zarr store that is not AnnData.
     std::fs::create_dir_all(env.path("cells.zarr")).unwrap();
     let run = env.run(&["validate", "cells.zarr"]);
-    assert_eq!(run.code, 2, "not a file validate reads: a usage error");
-    assert!(
-        run.stderr.contains("Zarr") && run.stderr.contains(".h5ad"),
-        "{}",
-        run.stderr
+    assert_error(&run, "not a Zarr store");
+    std::fs::create_dir_all(env.path("image.zarr/0")).unwrap();
+    std::fs::write(env.path("image.zarr/.zgroup"), r#"{"zarr_format": 2}"#).unwrap();
+    std::fs::write(env.path("image.zarr/0/.zgroup"), r#"{"zarr_format": 2}"#).unwrap();
+    let run = env.run(&["validate", "image.zarr"]);
+    assert_error(&run, "not AnnData: it has no `obs`");
+    // Corrupt metadata: one line naming the store and the element.
+    std::fs::create_dir_all(env.path("broken.zarr/obs")).unwrap();
+    std::fs::create_dir_all(env.path("broken.zarr/var")).unwrap();
+    std::fs::write(env.path("broken.zarr/.zgroup"), r#"{"zarr_format": 2}"#).unwrap();
+    std::fs::write(env.path("broken.zarr/obs/.zgroup"), r#"{"zarr_format": 2}"#).unwrap();
+    std::fs::write(env.path("broken.zarr/obs/.zattrs"), "{not json").unwrap();
+    std::fs::write(env.path("broken.zarr/var/.zgroup"), r#"{"zarr_format": 2}"#).unwrap();
+    let run = env.run(&["validate", "broken.zarr"]);
+    assert_error(&run, "broken.zarr");
+    // A folder that is no AnnData is saved as a folder.
+    let saved = env.run(&["save", "image.zarr", "--json"]).ok().json();
+    assert_eq!(
+        saved["record"]["accessor"],
+        serde_json::Value::Null,
+        "{saved}"
     );
+    assert_eq!(saved["record"]["n_objects"], 2, "{saved}");
     assert_eq!(
         env.run(&["ls", "--json"])
             .ok()
@@ -238,7 +296,7 @@ cli_test!(broken_anndata_files_are_one_line_errors, |env| {
             .as_array()
             .unwrap()
             .len(),
-        1,
-        "only the readable file was saved"
+        2,
+        "only the readable file and the folder were saved"
     );
 });

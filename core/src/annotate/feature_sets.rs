@@ -262,7 +262,7 @@ impl Artifacts {
     /// (register them first, e.g. with `ln.features().from_table(&table)`); nothing is linked.
     /// For an AnnData artifact use [`annotate_slots`](Self::annotate_slots).
     pub fn annotate_columns(&self, a: &Artifact) -> Result<Saved<FeatureSet>> {
-        if crate::anndata::is_anndata(&a.suffix) {
+        if crate::anndata::is_anndata_artifact(a) {
             return Err(Error::Annotation {
                 feature: None,
                 message: format!(
@@ -288,7 +288,7 @@ impl Artifacts {
     /// name must be a registered feature (an error lists the others; nothing is linked); the
     /// sets are linked in one transaction.
     pub fn annotate_slots(&self, a: &Artifact) -> Result<Vec<(String, Saved<FeatureSet>)>> {
-        if !crate::anndata::is_anndata(&a.suffix) {
+        if !crate::anndata::is_anndata_artifact(a) {
             return Ok(vec![("columns".to_string(), self.annotate_columns(a)?)]);
         }
         let path = self.local_copy(a)?;

@@ -164,7 +164,7 @@ impl Artifacts {
     pub fn preview(&self, a: &Artifact, n: usize) -> Result<Preview> {
         if is_table_suffix(&a.suffix) {
             Ok(Preview::Table(self.head(a, n)?))
-        } else if crate::anndata::is_anndata(&a.suffix) {
+        } else if crate::anndata::is_anndata_artifact(a) {
             self.read_as_input(a, |path| {
                 let data = lamella_storage::AnnData::open(&path)?;
                 let info = crate::AnnDataInfo::of(&data)?;
@@ -206,7 +206,7 @@ impl Artifacts {
         a: &Artifact,
         axis: crate::Axis,
     ) -> Result<arrow::record_batch::RecordBatch> {
-        if !crate::anndata::is_anndata(&a.suffix) {
+        if !crate::anndata::is_anndata_artifact(a) {
             return Err(Error::NotATable {
                 what: format!("artifact {} ('{}')", a.uid, a.suffix),
                 reason: format!(

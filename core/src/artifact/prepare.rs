@@ -242,6 +242,13 @@ pub(super) fn prepare_path(ctx: &LocalContext, p: &Path) -> Result<Prepared> {
         );
         let h = lamella_storage::hash_walk_with(&walk, &|n| meter.add(n))?;
         drop(meter);
+        // A Zarr store holding AnnData is an AnnData artifact: its summary is read now (as
+        // an .h5ad's is); any other folder is a folder.
+        let anndata = if lamella_storage::is_anndata_store(&abs) {
+            Some(crate::AnnDataInfo::read(&abs)?)
+        } else {
+            None
+        };
         Ok(Prepared {
             local: abs,
             is_dir: true,
@@ -250,9 +257,9 @@ pub(super) fn prepare_path(ctx: &LocalContext, p: &Path) -> Result<Prepared> {
             hash: h.hash,
             hash_type: crate::convert::hash_type(h.hash_type),
             n_objects: Some(h.n_objects as i64),
-            n_observations: None,
-            accessor: None,
-            anndata: None,
+            n_observations: anndata.as_ref().and_then(|i| i64::try_from(i.n_obs).ok()),
+            accessor: anndata.as_ref().map(|_| "AnnData".to_string()),
+            anndata,
             in_place,
             walk: Some(walk),
             staged: None,
@@ -264,7 +271,7 @@ pub(super) fn prepare_path(ctx: &LocalContext, p: &Path) -> Result<Prepared> {
         // CSV header and row widths, in one streaming pass), not at the first load.
         let mut n_observations = lamella_storage::check_table(&abs)?.map(|n| n as i64);
         // An AnnData file must be one too: its summary is read now (attributes and shapes).
-        let anndata = if crate::anndata::is_anndata(&name) {
+        let anndata = if lamella_storage::is_h5ad_file(&name) {
             let info = crate::AnnDataInfo::read(&abs)?;
             n_observations = i64::try_from(info.n_obs).ok();
             Some(info)

@@ -534,10 +534,13 @@ pub(crate) fn supertype(
 
 impl Collections {
     fn member_schemas(&self, members: &[Artifact]) -> Result<Vec<MemberSchema>> {
+        // AnnData members (.h5ad files and Zarr stores alike) are read by their obs.
+        let anndata = members.iter().all(crate::anndata::is_anndata_artifact);
         let suffix = members.first().map(|a| a.suffix.to_ascii_lowercase());
         if let Some(a) = members
             .iter()
             .find(|a| Some(a.suffix.to_ascii_lowercase()) != suffix)
+            .filter(|_| !anndata)
         {
             return Err(Error::Concat {
                 column: None,
@@ -551,9 +554,10 @@ impl Collections {
                 lossy_would_resolve: false,
             });
         }
-        if !suffix
-            .as_deref()
-            .is_some_and(|s| crate::artifact::is_table_suffix(s) || crate::anndata::is_anndata(s))
+        if !anndata
+            && !suffix
+                .as_deref()
+                .is_some_and(|s| crate::artifact::is_table_suffix(s))
         {
             return Err(Error::NotATable {
                 what: "the collection".into(),
@@ -568,7 +572,7 @@ impl Collections {
             .map(|a| {
                 let path = self.ln.artifacts().local_copy(a)?;
                 let rows = a.n_observations.unwrap_or(0).max(0) as usize;
-                if crate::anndata::is_anndata(&a.suffix) {
+                if crate::anndata::is_anndata_artifact(a) {
                     // An AnnData member's table is its obs, the cell index first.
                     return Ok(MemberSchema {
                         schema: lamella_storage::AnnData::open(&path)?
@@ -713,10 +717,7 @@ impl Collections {
         let schemas = self.member_schemas(&members)?;
         let mut plan = self.plan_of(&members, &schemas, join, allow_lossy)?;
         self.registry_checks(&members, &schemas, &mut plan)?;
-        if members
-            .iter()
-            .all(|a| crate::anndata::is_anndata(&a.suffix))
-        {
+        if members.iter().all(crate::anndata::is_anndata_artifact) {
             let paths: Vec<std::path::PathBuf> = members
                 .par_iter()
                 .map(|a| self.ln.artifacts().local_copy(a))
@@ -940,10 +941,20 @@ impl Collections {
         allow_lossy: bool,
         existing: Existing,
     ) -> Result<(u64, u64)> {
-        self.ln.check_output(path, existing)?;
-        if crate::anndata::is_anndata(&path.to_string_lossy()) {
+        let name = path.to_string_lossy();
+        if lamella_storage::is_h5ad_file(&name) {
+            self.ln.check_output(path, existing)?;
             return self.export_anndata(c, path, join, allow_lossy);
         }
+        if crate::anndata::is_anndata(&name) {
+            return Err(Error::Conflict {
+                message: format!(
+                    "{}: Lamella reads AnnData from Zarr stores but writes it as .h5ad; give                      a path ending in .h5ad (anndata.read_h5ad(path).write_zarr(store) makes                      a Zarr store of it)",
+                    path.display()
+                ),
+            });
+        }
+        self.ln.check_output(path, existing)?;
         let (schema, batches) = self.stream(c, join, allow_lossy)?;
         // Rows in all, when every member's row count is recorded (else the bar counts up).
         let total = self
@@ -997,7 +1008,7 @@ impl Collections {
         let members = self.artifacts(c)?;
         if let Some(a) = members
             .iter()
-            .find(|a| !crate::anndata::is_anndata(&a.suffix))
+            .find(|a| !crate::anndata::is_anndata_artifact(a))
         {
             return Err(Error::NotATable {
                 what: format!("{} (an AnnData file)", path.display()),
@@ -1130,7 +1141,7 @@ impl CollectionBatches {
 /// A member's table as batches: a Parquet or CSV file read batch by batch, an AnnData's
 /// obs (its cell index first) as one batch.
 fn open_member(a: &Artifact, path: &std::path::Path) -> Result<MemberReader> {
-    Ok(if crate::anndata::is_anndata(&a.suffix) {
+    Ok(if crate::anndata::is_anndata_artifact(a) {
         Box::new(std::iter::once(Ok(member_batch(path)?)))
     } else if a.suffix.eq_ignore_ascii_case(".parquet") {
         Box::new(lamella_storage::ParquetBatches::open(path)?)

@@ -185,13 +185,14 @@ impl AnnDataCurator {
                     .into(),
             });
         }
+        let suffix = if self.path.is_dir() { ".zarr" } else { ".h5ad" };
         if let Some(k) = key
-            && !crate::anndata::is_anndata(k)
+            && !k.to_ascii_lowercase().ends_with(suffix)
         {
             return Err(Error::Conflict {
                 message: format!(
-                    "the key '{k}' does not end in '.h5ad': a curated AnnData file is saved as \
-                     it is, so give a key ending in '.h5ad'"
+                    "the key '{k}' does not end in '{suffix}': a curated AnnData is saved as \
+                     it is, so give a key ending in '{suffix}'"
                 ),
             });
         }

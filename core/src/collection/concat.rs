@@ -557,7 +557,7 @@ impl Collections {
         if !anndata
             && !suffix
                 .as_deref()
-                .is_some_and(|s| crate::artifact::is_table_suffix(s))
+                .is_some_and(crate::artifact::is_table_suffix)
         {
             return Err(Error::NotATable {
                 what: "the collection".into(),

@@ -255,7 +255,8 @@ impl AnnData {
     pub fn has(&self, name: &str) -> bool {
         match &self.backend {
             Backend::Hdf5(f) => f.link_exists(name),
-            Backend::Zarr(z) => matches!(z.node(name), Ok(Some(_))),
+            // (metadata that cannot be read is there: reading it names the problem)
+            Backend::Zarr(z) => !matches!(z.node(name), Ok(None)),
         }
     }
 

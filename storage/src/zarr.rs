@@ -4,9 +4,10 @@
 //! `.zattrs`, or `zarr.json`); array values are decoded by `zarrs` (blosc, zstd, gzip,
 //! sharding), so a read touches only the chunks of the range asked for.
 
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arrow::array::{
     ArrayRef, BooleanArray, Float32Array, Float64Array, Int8Array, Int16Array, Int32Array,
@@ -49,6 +50,9 @@ impl Node {
 pub(crate) struct ZarrTree {
     root: PathBuf,
     store: Arc<FilesystemStore>,
+    /// Metadata read so far, by node path (a frame's reader asks about each column several
+    /// times: whether it exists, is an array, its type and shape).
+    seen: Mutex<HashMap<String, Option<Node>>>,
 }
 
 impl ZarrTree {
@@ -58,6 +62,7 @@ impl ZarrTree {
         Ok(ZarrTree {
             root: root.to_path_buf(),
             store: Arc::new(store),
+            seen: Mutex::new(HashMap::new()),
         })
     }
 
@@ -70,6 +75,17 @@ impl ZarrTree {
 
     /// The metadata of node `path`, `None` when there is no such node.
     pub(crate) fn node(&self, path: &str) -> Result<Option<Node>, String> {
+        if let Some(node) = self.seen.lock().ok().and_then(|s| s.get(path).cloned()) {
+            return Ok(node);
+        }
+        let node = self.read_node(path)?;
+        if let Ok(mut s) = self.seen.lock() {
+            s.insert(path.to_string(), node.clone());
+        }
+        Ok(node)
+    }
+
+    fn read_node(&self, path: &str) -> Result<Option<Node>, String> {
         let dir = self.dir(path);
         if let Some(meta) = read_json(&dir.join("zarr.json"))? {
             let attrs = meta

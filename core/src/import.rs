@@ -1553,7 +1553,7 @@ impl Instance {
         target: &lamella_storage::Store,
     ) -> std::result::Result<Brought, Option<String>> {
         let to = crate::artifact::object_key(record);
-        let folder = record.suffix.is_empty() && record.n_objects.is_some();
+        let folder = crate::artifact::is_folder(record);
         let not_stored = |e: Error| {
             tracing::warn!(uid = %record.uid, error = %e, "placing an imported object failed");
             Some(format!("not stored: {e}"))

@@ -804,6 +804,15 @@ lamella_tests::db_test!(an_instance_lamindb_makes_now_imports_whole, |t| {
             "temperature"
         ]
     );
+    // an AnnData Zarr store: a folder whose suffix is .zarr, read as AnnData once imported
+    let zarr = t.artifacts().get(made["zarr"].as_str().expect("zarr"))?;
+    assert_eq!(
+        (zarr.suffix.as_str(), zarr.accessor.as_deref()),
+        (".zarr", Some("AnnData"))
+    );
+    assert!(zarr.n_objects.is_some_and(|n| n > 1));
+    let obs = t.artifacts().axis(&zarr, lamella_core::Axis::Obs)?;
+    assert_eq!(obs.num_rows(), 3);
     assert!(
         t.import_lamindb(&data.display().to_string(), &ImportOptions::default())?
             .nothing_new()

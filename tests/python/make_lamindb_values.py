@@ -1,5 +1,6 @@
 """Writes, with the `lamindb` package itself (2.x), what the fixtures lack: a ULabel type
-used as a feature's dtype, feature values of several types, and a key in two versions.
+used as a feature's dtype, feature values of several types, a key in two versions, and an
+AnnData stored as Zarr (a folder artifact with a suffix, `.lamindb/<uid16>.zarr`).
 Run in a fresh offline instance (`lamin init --storage DIR`), cwd inside it:
 
     LAMIN_SETTINGS_DIR=… LAMIN_CACHE_DIR=… python make_lamindb_values.py
@@ -9,6 +10,8 @@ For the importer's tests; prints what it made as JSON on its last line."""
 import datetime
 import json
 
+import anndata as ad
+import numpy as np
 import pandas as pd
 
 import lamindb as ln
@@ -36,9 +39,17 @@ v2.features.add_values(
         "cell_type": "T cell",
     }
 )
+cells = ad.AnnData(
+    X=np.ones((3, 2), dtype=np.float32),
+    obs=pd.DataFrame({"cell_type": pd.Categorical(["T", "B", "T"])}, index=["c1", "c2", "c3"]),
+    var=pd.DataFrame(index=["CD14", "CD4"]),
+)
+cells.write_zarr("cells.zarr")
+zarr_artifact = ln.Artifact("cells.zarr", key="sc/cells.zarr").save()
 print(
     json.dumps(
         {
+            "zarr": zarr_artifact.uid,
             "v1": v1.uid,
             "v2": v2.uid,
             "cell_type_dtype": ln.Feature.get(name="cell_type").dtype

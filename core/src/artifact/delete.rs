@@ -106,7 +106,7 @@ impl Artifacts {
         if object_removed {
             let store = self.ln.store_for(&storage)?;
             let key = object_key(&current);
-            if current.suffix.is_empty() && current.n_objects.is_some() {
+            if super::key::is_folder(&current) {
                 for obj in store.list(&key)? {
                     store.delete(&obj.key)?;
                 }

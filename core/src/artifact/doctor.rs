@@ -248,7 +248,7 @@ impl Artifacts {
     fn hash_now(&self, a: &Artifact, storage: &Storage) -> Result<String> {
         let store = self.ln.store_for(storage)?;
         let key = super::object_key(a);
-        let folder = a.suffix.is_empty() && a.n_objects.is_some();
+        let folder = super::key::is_folder(a);
         if let Some(local) = store.local_path(&key) {
             return Ok(if folder {
                 lamella_storage::hash_folder(&local)?.hash

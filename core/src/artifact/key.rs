@@ -67,6 +67,12 @@ pub fn object_key(a: &Artifact) -> String {
     }
 }
 
+/// Whether an artifact is a folder of objects (its object key a prefix): it has an object
+/// count. Lamella's own folders have no suffix; LaminDB's may (`.zarr`).
+pub(crate) fn is_folder(a: &Artifact) -> bool {
+    a.n_objects.is_some()
+}
+
 /// Whether a suffix names a table Lamella reads (`.parquet`, `.csv`, `.tsv`, the text ones
 /// maybe gzipped; any case).
 pub(crate) fn is_table_suffix(suffix: &str) -> bool {

@@ -64,7 +64,7 @@ impl Artifacts {
             crate::ProgressUnit::Bytes,
             a.size.unwrap_or(0).max(0) as u64,
         );
-        if a.suffix.is_empty() && a.n_objects.is_some() {
+        if super::key::is_folder(a) {
             // a folder: download every object under the prefix
             for obj in store.list(&key)? {
                 let rel = obj
@@ -102,7 +102,7 @@ impl Artifacts {
         let storage = self.storage_of(a)?;
         let store = self.ln.store_for(&storage)?;
         let key = object_key(a);
-        if !(a.suffix.is_empty() && a.n_objects.is_some()) {
+        if !super::key::is_folder(a) {
             return Ok(vec![(String::new(), a.size.unwrap_or(0).max(0) as u64)]);
         }
         Ok(store

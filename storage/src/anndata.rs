@@ -27,7 +27,7 @@ use arrow::array::{
     Int8Array, Int16Array, Int32Array, Int64Array, RecordBatch, RecordBatchOptions, StringArray,
     UInt8Array, UInt16Array, UInt32Array, UInt64Array,
 };
-use arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, Float64Type, Int32Type, Schema, SchemaRef};
 use hdf5::types::{FloatSize, IntSize, TypeDescriptor, VarLenAscii, VarLenUnicode};
 
 use crate::error::{Error, Result};
@@ -457,21 +457,49 @@ impl AnnData {
 
     /// The 1-D array `path` as an Arrow array of its type.
     fn read_plain(&self, path: &str) -> Result<ArrayRef> {
-        let ndim = self.shape(path)?.len();
-        if ndim > 1 {
-            return Err(self.bad(
+        let not_1d = |ndim: usize| {
+            self.bad(
                 path,
                 format!("is {ndim}-dimensional; a column must be 1-dimensional"),
-            ));
-        }
-        let ty = self.dataset_type(path)?;
+            )
+        };
         match &self.backend {
             Backend::Hdf5(f) => {
                 let ds = f.dataset(path).map_err(self.h5(path))?;
+                if ds.ndim() > 1 {
+                    return Err(not_1d(ds.ndim()));
+                }
+                let ty = ds
+                    .dtype()
+                    .and_then(|t| t.to_descriptor())
+                    .map_err(self.h5(path))?;
                 self.read_values(path, Source::Dataset(&ds), &ty)
             }
-            Backend::Zarr(z) => z.read_1d(path, &ty, None).map_err(self.unreadable(path)),
+            Backend::Zarr(z) => match z.node(path).map_err(self.unreadable(path))? {
+                Some(zarr::Node::Array { shape, .. }) if shape.len() > 1 => {
+                    Err(not_1d(shape.len()))
+                }
+                Some(zarr::Node::Array { ty, .. }) => {
+                    z.read(path, &ty, None).map_err(self.unreadable(path))
+                }
+                _ => Err(self.bad(path, "is not an array")),
+            },
         }
+    }
+
+    /// The values of `subset` (one range per dimension; all when `None`) of the Zarr array
+    /// `path`, row after row, converted to `T`'s Arrow type.
+    fn zarr_numbers<T: arrow::datatypes::ArrowPrimitiveType>(
+        &self,
+        z: &ZarrTree,
+        path: &str,
+        subset: Option<Vec<Range<u64>>>,
+    ) -> Result<Vec<T::Native>> {
+        let ty = self.dataset_type(path)?;
+        let array = z.read(path, &ty, subset).map_err(self.unreadable(path))?;
+        let cast = arrow::compute::cast(&array, &T::DATA_TYPE)
+            .map_err(|e| self.bad(path, e.to_string()))?;
+        Ok(cast.as_primitive::<T>().values().to_vec())
     }
 
     /// Values `range` (all when `None`) of the 1-D array `path` converted to `T`'s Arrow
@@ -496,13 +524,7 @@ impl AnnData {
                 }
                 .map_err(self.h5(path))
             }
-            Backend::Zarr(z) => {
-                let ty = self.dataset_type(path)?;
-                let array = z.read_1d(path, &ty, range).map_err(self.unreadable(path))?;
-                let cast = arrow::compute::cast(&array, &T::DATA_TYPE)
-                    .map_err(|e| self.bad(path, e.to_string()))?;
-                Ok(cast.as_primitive::<T>().values().to_vec())
-            }
+            Backend::Zarr(z) => self.zarr_numbers::<T>(z, path, range.map(|r| vec![r])),
         }
     }
 
@@ -525,9 +547,7 @@ impl AnnData {
                 .map(|block| block.iter().copied().collect())
                 .map_err(self.h5(path)),
             Backend::Zarr(z) => {
-                let ty = self.dataset_type(path)?;
-                z.read_rows_f64(path, &ty, rows, cols)
-                    .map_err(self.unreadable(path))
+                self.zarr_numbers::<Float64Type>(z, path, Some(vec![rows, 0..cols]))
             }
         }
     }

@@ -146,17 +146,16 @@ impl ZarrTree {
             .map_err(|e| e.to_string())
     }
 
-    /// Values `range` (all when `None`) of the 1-D array `path` of element type `ty`, as an
-    /// Arrow array of that type.
-    pub(crate) fn read_1d(
+    /// The values of `subset` (one range per dimension; the whole array when `None`) of array
+    /// `path`, of element type `ty`, row after row, as an Arrow array of that type.
+    pub(crate) fn read(
         &self,
         path: &str,
         ty: &TypeDescriptor,
-        range: Option<Range<u64>>,
+        subset: Option<Vec<Range<u64>>>,
     ) -> Result<ArrayRef, String> {
         let array = self.array(path)?;
-        let range = range.unwrap_or(0..array.shape().first().copied().unwrap_or(0));
-        let subset = [range];
+        let subset = subset.unwrap_or_else(|| array.shape().iter().map(|&n| 0..n).collect());
         macro_rules! read {
             ($t:ty, $a:ty) => {
                 Arc::new(<$a>::from(
@@ -182,48 +181,6 @@ impl ZarrTree {
                 read!(String, StringArray)
             }
             other => return Err(format!("has element type {other}, which is not read")),
-        })
-    }
-
-    /// Rows `rows` of the 2-D array `path` (of element type `ty`), row after row, as
-    /// numbers.
-    pub(crate) fn read_rows_f64(
-        &self,
-        path: &str,
-        ty: &TypeDescriptor,
-        rows: Range<u64>,
-        cols: u64,
-    ) -> Result<Vec<f64>, String> {
-        let array = self.array(path)?;
-        let subset = [rows, 0..cols];
-        macro_rules! read {
-            ($t:ty) => {
-                array
-                    .retrieve_array_subset::<Vec<$t>>(&subset)
-                    .map_err(|e| e.to_string())?
-                    .into_iter()
-                    .map(|v| v as f64)
-                    .collect()
-            };
-        }
-        Ok(match ty {
-            TypeDescriptor::Integer(IntSize::U1) => read!(i8),
-            TypeDescriptor::Integer(IntSize::U2) => read!(i16),
-            TypeDescriptor::Integer(IntSize::U4) => read!(i32),
-            TypeDescriptor::Integer(IntSize::U8) => read!(i64),
-            TypeDescriptor::Unsigned(IntSize::U1) => read!(u8),
-            TypeDescriptor::Unsigned(IntSize::U2) => read!(u16),
-            TypeDescriptor::Unsigned(IntSize::U4) => read!(u32),
-            TypeDescriptor::Unsigned(IntSize::U8) => read!(u64),
-            TypeDescriptor::Float(FloatSize::U4) => read!(f32),
-            TypeDescriptor::Float(FloatSize::U8) => read!(f64),
-            TypeDescriptor::Boolean => array
-                .retrieve_array_subset::<Vec<bool>>(&subset)
-                .map_err(|e| e.to_string())?
-                .into_iter()
-                .map(|v| f64::from(u8::from(v)))
-                .collect(),
-            other => return Err(format!("has element type {other}, not numbers")),
         })
     }
 }

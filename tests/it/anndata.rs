@@ -619,6 +619,17 @@ artifact_test!(
             .export(&out, Existing::Refuse)?;
         assert_eq!(cells, 18);
         check_against_anndata("outer", &out, &[csr, h5ad, csc]);
+        // A dense X in a Zarr format 3 store, read in row blocks.
+        let dense = fixture(&t, "dense_v3.zarr").expect("fixture");
+        let member = t.artifacts().from_path(&dense).save()?.record;
+        let c = t
+            .collections()
+            .create(&[member], "dense zarr")
+            .save()?
+            .record;
+        let out = t.scratch().join("dense_from_zarr.h5ad");
+        t.collections().concat(&c).export(&out, Existing::Refuse)?;
+        check_against_anndata("outer", &out, &[dense]);
         // Lamella writes AnnData as .h5ad only, and says so.
         let e = t
             .collections()

@@ -38,7 +38,7 @@ struct Inner {
     user: User,
     storage: Storage,
     /// Whether this instance manages (may write to) its default storage.
-    default_managed: bool,
+    default_managed: std::sync::OnceLock<bool>,
     /// Where downloaded cloud objects are cached.
     cache: PathBuf,
     /// The run being tracked (`track` … `finish`).
@@ -501,7 +501,7 @@ impl Instance {
                 root: root_str,
                 user,
                 storage,
-                default_managed: true,
+                default_managed: std::sync::OnceLock::from(true),
                 cache: options.cache_dir()?,
                 run: Default::default(),
                 write_to: Default::default(),
@@ -601,7 +601,7 @@ impl Instance {
                 .filter("root", root.as_str())
                 .one_or_none()?;
             match chosen {
-                Some(s) if ln.manages(&s) => {
+                Some(s) if ln.manages(&s)? => {
                     *ln.inner
                         .write_to
                         .write()
@@ -727,7 +727,6 @@ impl Instance {
                 .ok_or_else(|| Error::Internal("opening the instance wrote nothing".into()))?,
         };
         let (row, user, storage) = found;
-        let default_managed = claim_default_storage(&row.uid, &storage)?;
         options.remember(&row.uid, &row.storage_root, &url)?;
         Ok(Instance {
             inner: Arc::new(Inner {
@@ -737,7 +736,8 @@ impl Instance {
                 root: row.storage_root,
                 user,
                 storage,
-                default_managed,
+                // checked at the first write (a request on S3 that read-only commands skip)
+                default_managed: std::sync::OnceLock::new(),
                 cache: options.cache_dir()?,
                 run: Default::default(),
                 write_to: Default::default(),
@@ -1009,16 +1009,23 @@ impl Instance {
 
     /// Whether this instance manages `storage`, i.e. may write, promote and clean there. A
     /// root that another instance manages is only read.
-    pub fn manages(&self, storage: &Storage) -> bool {
+    ///
+    /// For the instance's own storage this reads the storage's marker once (a root whose
+    /// marker names another instance is that instance's); an unreadable marker is an error.
+    pub fn manages(&self, storage: &Storage) -> Result<bool> {
         if storage.id.is_some() && storage.id == self.inner.storage.id {
-            return self.inner.default_managed;
+            if let Some(&managed) = self.inner.default_managed.get() {
+                return Ok(managed);
+            }
+            let managed = claim_default_storage(&self.inner.uid, &self.inner.storage)?;
+            return Ok(*self.inner.default_managed.get_or_init(|| managed));
         }
-        storage.instance_uid.as_deref() == Some(self.uid())
+        Ok(storage.instance_uid.as_deref() == Some(self.uid()))
     }
 
     /// An error unless this instance manages `storage`.
     pub(crate) fn require_managed(&self, storage: &Storage) -> Result<()> {
-        if self.manages(storage) {
+        if self.manages(storage)? {
             return Ok(());
         }
         Err(Error::NotManaged {

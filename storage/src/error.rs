@@ -50,6 +50,15 @@ pub enum Error {
         key: String,
     },
 
+    /// An upload was stopped by its caller before it completed; nothing was written.
+    #[error("the upload of `{key}` to {url} was cancelled before it completed")]
+    Cancelled {
+        /// The store's root URL.
+        url: String,
+        /// The key that was being written.
+        key: String,
+    },
+
     /// An object already exists where a new one was to be put without replacing anything.
     #[error("`{key}` already exists in {url}; refusing to replace it")]
     AlreadyExists {

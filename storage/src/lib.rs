@@ -57,7 +57,7 @@ pub use hash::{
     hash_set, hash_walk, hash_walk_with,
 };
 pub use location::{Location, bucket_root};
-pub use store::{ObjectMeta, S3Options, Store, StoreKind};
+pub use store::{ObjectMeta, S3Options, Store, StoreKind, UploadGate};
 pub use table::{
     ParquetBatches, TableHead, TextFormat, check_table, column_int_bounds, convert_table, csv_rows,
     is_table_file, n_rows, read_csv, read_parquet, read_table_head, write_batches, write_csv,

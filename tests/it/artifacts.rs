@@ -616,10 +616,24 @@ artifact_test!(
             .from_path(t.file("copy.bin", &body))
             .on_duplicate(DuplicatePolicy::CreateNew)
             .save()?;
+        // New content of a size already registered: its upload waits for the dedup check
+        // (on object stores), then completes.
+        body[1] ^= 1;
+        let same_size = t
+            .artifacts()
+            .from_path(t.file("same-size.bin", &body))
+            .save()?;
+        assert!(!same_size.existed);
+        let Loaded::Path(local) = t.artifacts().load(&same_size)? else {
+            panic!("a .bin file loads as a path")
+        };
+        assert!(std::fs::read(local)? == body, "the same-size file's bytes differ");
+        body[1] ^= 1;
         let mut want = vec![
             format!(".lamella/{}.bin", a.uid),
             format!(".lamella/{}.bin", v2.uid),
             format!(".lamella/{}.bin", copy.uid),
+            format!(".lamella/{}.bin", same_size.uid),
         ];
         want.sort();
         assert_eq!(objects()?, want);

@@ -49,7 +49,7 @@ impl Artifacts {
     /// Whether deleting `a` for good also removes its stored object: only an object Lamella
     /// copied (a virtual key) into a storage this instance manages.
     pub fn deletes_object(&self, a: &Artifact) -> Result<bool> {
-        Ok(a.key_is_virtual && self.ln.manages(&self.storage_of(a)?))
+        Ok(a.key_is_virtual && self.ln.manages(&self.storage_of(a)?)?)
     }
 
     /// Moves the artifact to the trash, or deletes it for good ([`Deletion::Permanent`], or

@@ -115,7 +115,7 @@ impl Artifacts {
         for storage in storages {
             // A root another instance manages holds that instance's objects: only this
             // instance's artifacts there are checked, nothing is listed as orphan or cleaned.
-            let managed = self.ln.manages(&storage);
+            let managed = self.ln.manages(&storage)?;
             let store = match self.ln.store_for(&storage).and_then(|s| {
                 if managed {
                     s.list(LAMELLA_DIR)

@@ -33,6 +33,9 @@ pub(super) struct Prepared {
     /// The copy for the instance's local storage, written under staging while the file was
     /// hashed (one read of the file); removed unless the save takes it.
     pub(super) staged: Option<StagedCopy>,
+    /// The upload to an object store, started while the file was hashed; cancelled and
+    /// removed unless the save takes it.
+    pub(super) remote: Option<RemoteCopy>,
     pub(super) _tmp: Option<tempfile::TempDir>,
 }
 
@@ -54,7 +57,7 @@ impl StagedCopy {
     /// step of their own).
     pub(super) fn place(ln: &Instance, suffix: &str) -> Result<Option<StagedCopy>> {
         let target = ln.storage();
-        if !ln.manages(&target) {
+        if !ln.manages(&target)? {
             return Ok(None);
         }
         let key = format!(
@@ -92,6 +95,133 @@ impl StagedCopy {
     }
 }
 
+/// A file's upload to its final key `.lamella/<uid><suffix>` in an object store, running on
+/// a thread of its own while the file is hashed: a large file's parts go up meanwhile, a
+/// small file is read into memory. Its last step (the `PutObject`, or completing the
+/// multipart upload) waits at an [`UploadGate`](lamella_storage::UploadGate) until the save
+/// knows the content is new: [`RemoteCopy::finish`] lets it through and hands the key and
+/// uid to the save; dropping it cancels, and a duplicate or a failed save leaves no object.
+pub(super) struct RemoteCopy {
+    storage_id: Option<i64>,
+    store: lamella_storage::Store,
+    key: String,
+    uid: String,
+    gate: std::sync::Arc<lamella_storage::UploadGate>,
+    upload: Option<std::thread::JoinHandle<lamella_storage::Result<()>>>,
+}
+
+impl RemoteCopy {
+    /// Starts uploading `local` under a new family uid, when the instance's storage is an
+    /// object store this instance writes to; `None` otherwise. When the content cannot be
+    /// registered already (no artifact has its size, or the save keeps duplicates), the
+    /// upload may complete at once; otherwise it waits for [`RemoteCopy::finish`].
+    pub(super) fn start(
+        ln: &Instance,
+        local: &Path,
+        suffix: &str,
+        policy: super::DuplicatePolicy,
+    ) -> Result<Option<RemoteCopy>> {
+        let target = ln.storage();
+        if !ln.manages(&target)? {
+            return Ok(None);
+        }
+        let store = ln.store_for(&target)?;
+        if store.kind() == lamella_storage::StoreKind::Local {
+            return Ok(None);
+        }
+        let uid = String::from(crate::versions::new_family::<lamella_schema::Artifact>());
+        let key = format!("{}/{uid}{suffix}", crate::instance::LAMELLA_DIR);
+        let gate = std::sync::Arc::new(lamella_storage::UploadGate::new());
+        let size = std::fs::metadata(local).map_err(io_err(local))?.len();
+        let meter = crate::progress::Meter::new(
+            ln,
+            crate::ProgressTask::Uploading,
+            crate::ProgressUnit::Bytes,
+            size,
+        );
+        // Equal content has an equal size: with no artifact of this size (one indexed
+        // probe) the content is new. A racing save of the same bytes is still caught under
+        // the commit's lock, and this object then removed.
+        let new_content = policy == super::DuplicatePolicy::CreateNew
+            || size == 0
+            || ln
+                .query::<lamella_schema::Artifact>()
+                .filter("size", size as i64)
+                .include_trash()
+                .limit(1)
+                .first()?
+                .is_none();
+        if new_content {
+            gate.proceed();
+        }
+        tracing::debug!(key, size, new_content, "uploading while hashing");
+        let upload = {
+            let (store, key, path, gate) = (
+                store.clone(),
+                key.clone(),
+                local.to_path_buf(),
+                gate.clone(),
+            );
+            std::thread::Builder::new()
+                .name("lamella-upload".into())
+                .spawn(move || store.put_file_new_gated(&key, &path, &|n| meter.add(n), &gate))
+                .map_err(io_err(local))?
+        };
+        Ok(Some(RemoteCopy {
+            storage_id: target.id,
+            store,
+            key,
+            uid,
+            gate,
+            upload: Some(upload),
+        }))
+    }
+
+    /// Waits for the upload: its (key, uid) for a save into the storage `storage_id`, or
+    /// `None` (the upload cancelled and removed) when the save writes elsewhere.
+    pub(super) fn finish(mut self, storage_id: Option<i64>) -> Result<Option<(String, String)>> {
+        if self.storage_id != storage_id {
+            return Ok(None);
+        }
+        self.gate.proceed();
+        if let Err(e) = self.join() {
+            // nothing of it to remove
+            self.key.clear();
+            return Err(e);
+        }
+        Ok(Some((
+            std::mem::take(&mut self.key),
+            std::mem::take(&mut self.uid),
+        )))
+    }
+
+    fn join(&mut self) -> Result<()> {
+        match self.upload.take().map(std::thread::JoinHandle::join) {
+            None => Ok(()),
+            Some(Ok(r)) => r.map_err(Into::into),
+            Some(Err(_)) => Err(lamella_storage::Error::Runtime {
+                message: format!("the upload of {} stopped unexpectedly", self.key),
+            }
+            .into()),
+        }
+    }
+}
+
+impl Drop for RemoteCopy {
+    fn drop(&mut self) {
+        if self.key.is_empty() {
+            return;
+        }
+        // Cancelled before its last step, the upload leaves no object; one that completed
+        // anyway (it cannot, unless told to proceed) is removed.
+        self.gate.cancel();
+        if self.join().is_ok() {
+            // best effort: a leftover is listed by `doctor`
+            let _ = self.store.delete(&self.key);
+        }
+    }
+}
+
 impl Drop for StagedCopy {
     fn drop(&mut self) {
         if self.armed {
@@ -116,6 +246,13 @@ impl ArtifactDraft {
                     }
                 };
                 let size = lamella_storage::write_parquet(batches.iter(), &path)?;
+                // uploaded to an object store while it is hashed, as a file is
+                let remote = match &staged {
+                    None if self.revises.is_none() => {
+                        RemoteCopy::start(&self.ln, &path, ".parquet", self.policy)?
+                    }
+                    _ => None,
+                };
                 let h = hash_file(&path)?;
                 let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
                 Ok(Prepared {
@@ -132,6 +269,7 @@ impl ArtifactDraft {
                     in_place: None,
                     walk: None,
                     staged,
+                    remote,
                     _tmp: tmp,
                 })
             }
@@ -140,6 +278,7 @@ impl ArtifactDraft {
                 None => prepare_path(
                     &LocalContext {
                         copy_progress: true,
+                        upload_early: self.revises.is_none().then_some(self.policy),
                         ..LocalContext::of(&self.ln)?
                     },
                     p,
@@ -161,6 +300,10 @@ pub(super) struct LocalContext {
     /// Whether copying a single file into storage while hashing it reports its bytes as
     /// uploading (a save of one file; a save of many reports files hashed instead).
     pub(super) copy_progress: bool,
+    /// Whether a single file for an object store is uploaded while it is hashed (a save of
+    /// one file that starts a version family; a save of many uploads them in parallel).
+    /// (With the save's duplicate policy.)
+    pub(super) upload_early: Option<super::DuplicatePolicy>,
 }
 
 impl LocalContext {
@@ -190,6 +333,7 @@ impl LocalContext {
         Ok(LocalContext {
             ln: ln.clone(),
             copy_progress: false,
+            upload_early: None,
             storages,
             protected,
         })
@@ -263,6 +407,7 @@ pub(super) fn prepare_path(ctx: &LocalContext, p: &Path) -> Result<Prepared> {
             in_place,
             walk: Some(walk),
             staged: None,
+            remote: None,
             _tmp: None,
         })
     } else {
@@ -282,6 +427,15 @@ pub(super) fn prepare_path(ctx: &LocalContext, p: &Path) -> Result<Prepared> {
         let staged = match &in_place {
             Some(_) => None,
             None => StagedCopy::place(&ctx.ln, &suffix)?,
+        };
+        // A file for an object store goes up to its final key while it is hashed; the save
+        // cancels the upload if the hash turns out to be registered already.
+        let remote = match (&staged, &in_place) {
+            (None, None) => match ctx.upload_early {
+                Some(policy) => RemoteCopy::start(&ctx.ln, &abs, &suffix, policy)?,
+                None => None,
+            },
+            _ => None,
         };
         let h = match &staged {
             Some(s) => {
@@ -316,6 +470,7 @@ pub(super) fn prepare_path(ctx: &LocalContext, p: &Path) -> Result<Prepared> {
             in_place,
             walk: None,
             staged,
+            remote,
             _tmp: None,
         })
     }
@@ -390,6 +545,7 @@ pub(super) fn prepare_remote(ln: &Instance, url: &str) -> Result<Prepared> {
                 in_place: Some((storage, key)),
                 walk: None,
                 staged: None,
+                remote: None,
                 _tmp: None,
             })
         }
@@ -425,6 +581,7 @@ pub(super) fn prepare_remote(ln: &Instance, url: &str) -> Result<Prepared> {
                 in_place: Some((storage, key)),
                 walk: None,
                 staged: None,
+                remote: None,
                 _tmp: None,
             })
         }

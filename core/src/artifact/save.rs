@@ -78,6 +78,35 @@ pub(super) fn save_prepared(
             p.staged.push((key, String::new()));
         }
     }
+    // Single files uploaded to their final keys while they were hashed: waited for. (A
+    // plan that revises another artifact never started one: its uid comes from the family.)
+    let mut early_err = None;
+    for (_, p) in plans.iter_mut() {
+        let Some(remote) = p.prepared.remote.take() else {
+            continue;
+        };
+        if !p.copy || p.revises.is_some() {
+            continue; // dropped: cancelled, removed
+        }
+        match remote.finish(Some(p.record.storage_id)) {
+            Ok(Some((key, uid))) => {
+                p.staged.push((key, String::new()));
+                p.early_uid = Some(uid);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                early_err.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = early_err {
+        let keys: Vec<String> = plans
+            .iter()
+            .flat_map(|(_, p)| p.staged.iter().map(|(k, _)| k.clone()))
+            .collect();
+        remove_all(&store, &keys);
+        return Err(e);
+    }
     let bytes: u64 = plans
         .iter()
         .filter(|(_, p)| p.copy && p.staged.is_empty())
@@ -329,6 +358,9 @@ pub(super) fn stage(
     on_bytes: &(dyn Fn(u64) + Sync),
 ) -> Result<()> {
     use rayon::prelude::*;
+    if !plans.iter().any(|(_, p)| p.copy && p.staged.is_empty()) {
+        return Ok(()); // all uploaded while hashed (or nothing to copy)
+    }
     let results: Vec<Result<Uploaded>> = on_object_pool(store, || {
         plans
             .par_iter()
@@ -345,7 +377,10 @@ pub(super) fn stage(
         match r {
             Ok((staged, early_uid)) => {
                 plan.staged.extend(staged);
-                plan.early_uid = early_uid;
+                // (a plan uploaded while hashed keeps the uid it went up under)
+                if early_uid.is_some() {
+                    plan.early_uid = early_uid;
+                }
             }
             Err(e) => {
                 first_err.get_or_insert(e);
@@ -644,9 +679,10 @@ pub(super) fn commit(
             (keys, r)
         };
         // Object stores: many moves in flight. Local folders: one after the other — links
-        // into one folder take its lock, and parallel movers only wait for each other.
+        // into one folder take its lock, and parallel movers only wait for each other. (One
+        // artifact needs no pool of threads.)
         let moved: Vec<(Vec<String>, Result<()>)> =
-            if store.kind() == lamella_storage::StoreKind::Local {
+            if store.kind() == lamella_storage::StoreKind::Local || new_rows.len() <= 1 {
                 new_rows.iter().zip(&new_index).map(promote_one).collect()
             } else {
                 on_object_pool(store, || {

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use lamella_storage::{
-    Error, HashType, S3Options, Store, StoreKind, hash_bytes, hash_file, hash_from_etag,
+    Error, HashType, S3Options, Store, StoreKind, UploadGate, hash_bytes, hash_file, hash_from_etag,
 };
 use md5::{Digest, Md5};
 
@@ -15,6 +15,8 @@ use crate::util::{pattern, write_pattern_file};
 
 /// Part size of the store's multipart uploads (must match `TRANSFER_CHUNK` in `store.rs`).
 const PART: usize = 16 * 1024 * 1024;
+/// Files up to this size go up in one request (`SINGLE_PUT_MAX` in `store.rs`).
+const SINGLE_PUT_MAX: usize = 4 * PART;
 
 fn unique(name: &str) -> String {
     let nanos = SystemTime::now()
@@ -92,11 +94,11 @@ fn exercise(store: &Store) {
     assert_eq!(store.read_bytes("empty").unwrap(), b"");
     store.put_bytes("empty", b"not yet").unwrap();
 
-    // files: a small one and one larger than a multipart part
+    // files: a small one and one uploaded in parts
     let small = dir.path().join("small.bin");
     std::fs::write(&small, pattern(100_000, 1)).unwrap();
     let big = dir.path().join("big.bin");
-    let big_len = PART + PART / 2;
+    let big_len = SINGLE_PUT_MAX + PART / 2;
     write_pattern_file(&big, big_len, 2);
     store.put_file("dir/small.bin", &small).unwrap();
     store.put_file("dir/sub/big.bin", &big).unwrap();
@@ -220,6 +222,16 @@ fn exercise(store: &Store) {
                 listed[0].etag,
                 store.stat("dir with space/ü.bin").unwrap().etag
             );
+            // larger than a part, up to the limit: still one request, so a plain md5 ETag
+            let mid = dir.path().join("mid.bin");
+            write_pattern_file(&mid, PART + PART / 2, 4);
+            store.put_file("etag/mid.bin", &mid).unwrap();
+            let meta = store.stat("etag/mid.bin").unwrap();
+            assert_eq!(
+                hash_from_etag(meta.etag.as_deref().unwrap(), meta.size).unwrap(),
+                hash_file(&mid).unwrap()
+            );
+            store.delete("etag/mid.bin").unwrap();
             // put_bytes is a single PUT
             let meta = store.stat("dirx/c").unwrap();
             assert_eq!(
@@ -252,6 +264,34 @@ fn exercise(store: &Store) {
         assert_eq!(store.stat(key).unwrap().size, size, "{key} was replaced");
     }
     assert_eq!(keys(store, "new"), ["new/b.bin", "new/s.bin"]);
+
+    // gated uploads: cancelled before their last step they leave nothing; let through, the
+    // whole file is there (one request, or parts)
+    for file in [&small, &big] {
+        let size = std::fs::metadata(file).unwrap().len();
+        let gated = |decide: &dyn Fn(&UploadGate)| {
+            let gate = UploadGate::new();
+            std::thread::scope(|s| {
+                let up = s.spawn(|| store.put_file_new_gated("gated/x.bin", file, &|_| {}, &gate));
+                std::thread::sleep(std::time::Duration::from_millis(30));
+                assert!(
+                    !store.exists("gated/x.bin").unwrap(),
+                    "visible before the gate opened"
+                );
+                decide(&gate);
+                up.join().unwrap()
+            })
+        };
+        let err = gated(&|g| g.cancel()).unwrap_err();
+        assert!(matches!(err, Error::Cancelled { .. }), "{err}");
+        assert!(
+            !store.exists("gated/x.bin").unwrap(),
+            "a cancelled upload left an object"
+        );
+        gated(&|g| g.proceed()).unwrap();
+        assert_eq!(store.stat("gated/x.bin").unwrap().size, size);
+        store.delete("gated/x.bin").unwrap();
+    }
 
     // clean up
     for m in store.list("").unwrap() {

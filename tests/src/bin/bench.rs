@@ -510,38 +510,57 @@ fn s3(rows: &mut Vec<Row>) -> Result<()> {
         per: None,
         lamindb: "28.6 s",
     });
+    // One object store request costs milliseconds of server time that varies from run to
+    // run: each single-file row is the best of three saves of new content.
     let big = files.path().join("big.bin");
-    {
+    let mut best = Duration::MAX;
+    for run in 0..3u32 {
         use std::io::Write;
         let mut f = std::io::BufWriter::new(std::fs::File::create(&big)?);
         let mut block = vec![0u8; 1 << 20];
         for i in 0..200u32 {
             for (j, b) in block.iter_mut().enumerate() {
-                *b = (j as u32).wrapping_mul(2_654_435_761).wrapping_add(i) as u8;
+                *b = (j as u32)
+                    .wrapping_mul(2_654_435_761)
+                    .wrapping_add(i)
+                    .wrapping_add(run * 7) as u8;
             }
             f.write_all(&block)?;
         }
+        f.flush()?;
+        drop(f);
+        let (_, d) = time(|| {
+            Ok(ln
+                .artifacts()
+                .from_path(&big)
+                .description(format!("200 MB {run}"))
+                .save()?)
+        })?;
+        best = best.min(d);
     }
-    let (_, d) = time(|| {
-        Ok(ln
-            .artifacts()
-            .from_path(&big)
-            .description("200 MB")
-            .save()?)
-    })?;
     rows.push(Row {
         backend: "S3",
-        what: "register one 200 MB file".into(),
-        time: d,
+        what: "register one 200 MB file (best of 3)".into(),
+        time: best,
         per: None,
         lamindb: "2.71 s",
     });
-    let pq = parquet_file(files.path(), "s3.parquet")?;
-    let (_, d) = time(|| Ok(ln.artifacts().from_path(&pq).description("1M x 5").save()?))?;
+    let mut best = Duration::MAX;
+    for run in 0..3 {
+        let pq = parquet_file(files.path(), &format!("s3-{run}.parquet"))?;
+        let (_, d) = time(|| {
+            Ok(ln
+                .artifacts()
+                .from_path(&pq)
+                .description(format!("1M x 5 {run}"))
+                .save()?)
+        })?;
+        best = best.min(d);
+    }
     rows.push(Row {
         backend: "S3",
-        what: "register a 1M x 5 Parquet file".into(),
-        time: d,
+        what: "register a 1M x 5 Parquet file (best of 3)".into(),
+        time: best,
         per: None,
         lamindb: "405 ms",
     });

@@ -1,0 +1,1 @@
+DROP INDEX ix_artifacts_size;

@@ -627,7 +627,10 @@ artifact_test!(
         let Loaded::Path(local) = t.artifacts().load(&same_size)? else {
             panic!("a .bin file loads as a path")
         };
-        assert!(std::fs::read(local)? == body, "the same-size file's bytes differ");
+        assert!(
+            std::fs::read(local)? == body,
+            "the same-size file's bytes differ"
+        );
         body[1] ^= 1;
         let mut want = vec![
             format!(".lamella/{}.bin", a.uid),

@@ -120,6 +120,43 @@ db_test!(links_to_missing_records_are_refused, |t| {
     Ok(())
 });
 
+db_test!(labels_and_features_of_a_missing_creator_are_refused, |t| {
+    use lamella_schema::Store as _;
+    let me = user(&t)?;
+    let db = t.raw_db()?;
+    let label = |name: &str, by: i64| ULabel {
+        created_by_id: by,
+        ..ULabel::new(name)
+    };
+    refused(
+        db.transaction(|c| ULabel::insert_all(c, &mut [label("orphan", MISSING)])),
+        "a label of a missing user",
+    );
+    // one bad row among good ones: nothing is inserted
+    refused(
+        db.transaction(|c| {
+            ULabel::insert_all(c, &mut [label("kept?", me), label("orphan", MISSING)])
+        }),
+        "a batch with one label of a missing user",
+    );
+    assert!(t.ulabels().get_by_name("kept?").is_err());
+    let feature = Feature {
+        created_by_id: MISSING,
+        ..Feature::new("orphan", "float".parse()?)
+    };
+    refused(
+        db.transaction(|c| Feature::insert_all(c, &mut [feature.clone()])),
+        "a feature of a missing user",
+    );
+    // a creator who made labels and features is not deleted
+    db.transaction(|c| ULabel::insert_all(c, &mut [label("mine", me)]))?;
+    refused(
+        db.transaction(|c| delete_by_id(c, &lamella_schema::registry::USER, me)),
+        "a user who made labels",
+    );
+    Ok(())
+});
+
 db_test!(
     linked_records_stay_and_deleted_owners_take_their_links,
     |t| {

@@ -1042,6 +1042,10 @@ impl Instance {
             Some(lamella_storage::Store::open(root)?)
         };
         let target = self.storage();
+        if !options.dry_run {
+            // objects are written there: the storage must be this instance's
+            self.require_managed(&target)?;
+        }
         let target_store = self.store_for(&target)?;
         let target_id = target.id.unwrap_or_default();
         let meter = Meter::new(

@@ -142,15 +142,19 @@ impl RemoteCopy {
         // Equal content has an equal size: with no artifact of this size (one indexed
         // probe) the content is new. A racing save of the same bytes is still caught under
         // the commit's lock, and this object then removed.
-        let new_content = policy == super::DuplicatePolicy::CreateNew
-            || size == 0
-            || ln
+        let any = |lookup: &str, value: lamella_schema::Value| -> Result<bool> {
+            Ok(ln
                 .query::<lamella_schema::Artifact>()
-                .filter("size", size as i64)
+                .filter(lookup, value)
                 .include_trash()
                 .limit(1)
                 .first()?
-                .is_none();
+                .is_some())
+        };
+        // (Records without a size, such as some imported from LaminDB, may hold anything.)
+        let new_content = policy == super::DuplicatePolicy::CreateNew
+            || size == 0
+            || !(any("size", (size as i64).into())? || any("size__isnull", true.into())?);
         if new_content {
             gate.proceed();
         }
@@ -185,7 +189,14 @@ impl RemoteCopy {
         }
         self.gate.proceed();
         if let Err(e) = self.join() {
-            // nothing of it to remove
+            // A request that failed on our side may have been written on the server's (a
+            // timeout after the write): removed, unless the key was someone else's.
+            if !matches!(
+                e,
+                Error::Storage(lamella_storage::Error::AlreadyExists { .. })
+            ) {
+                let _ = self.store.delete(&self.key);
+            }
             self.key.clear();
             return Err(e);
         }
@@ -212,12 +223,18 @@ impl Drop for RemoteCopy {
         if self.key.is_empty() {
             return;
         }
-        // Cancelled before its last step, the upload leaves no object; one that completed
-        // anyway (it cannot, unless told to proceed) is removed.
+        // Cancelled before its last step, the upload leaves no object. One that was let
+        // through (its content known to be new) is removed, also after an error on our side
+        // (the server may have written it); a leftover is listed by `doctor`.
         self.gate.cancel();
-        if self.join().is_ok() {
-            // best effort: a leftover is listed by `doctor`
-            let _ = self.store.delete(&self.key);
+        match self.join() {
+            Err(Error::Storage(
+                lamella_storage::Error::Cancelled { .. }
+                | lamella_storage::Error::AlreadyExists { .. },
+            )) => {}
+            _ => {
+                let _ = self.store.delete(&self.key);
+            }
         }
     }
 }

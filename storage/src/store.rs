@@ -696,74 +696,67 @@ impl Store {
                 .writer_options(&path, opts)
                 .await
                 .map_err(|e| self.map_err("write", key, e))?;
-            let res = {
-                let upload = async {
-                    // One PutObject: the whole file read at once (a file that grows is
-                    // caught: at most one byte more is read).
-                    let whole = if single {
-                        let mut data = Vec::with_capacity(size as usize + 1);
-                        (&mut src)
-                            .take(size + 1)
-                            .read_to_end(&mut data)
-                            .map_err(|e| Error::io("read", local, e))?;
-                        if data.len() as u64 != size {
-                            return Err(Error::io(
-                                "read",
-                                local,
-                                io::Error::other(format!(
-                                    "the file changed while it was read ({size} bytes, then {})",
-                                    data.len()
-                                )),
-                            ));
-                        }
-                        Some(data)
-                    } else {
-                        loop {
-                            let mut buf = vec![0u8; UPLOAD_READ_BUF];
-                            let n = read_full(&mut src, &mut buf)
-                                .map_err(|e| Error::io("read", local, e))?;
-                            if n == 0 {
-                                break;
-                            }
-                            buf.truncate(n);
-                            writer
-                                .write(buf)
-                                .await
-                                .map_err(|e| self.map_err("write", key, e))?;
-                            on_bytes(n as u64);
-                        }
-                        None
-                    };
-                    // The last step waits for the caller's decision.
-                    if !gate.wait_async().await {
-                        return Err(cancelled());
+            // No request is ever dropped half-way: one the server may have written could
+            // leave an object, and a multipart upload whose start is still under way could
+            // not be aborted. A cancel is seen between writes and at the gate.
+            let res = async {
+                // One PutObject: the whole file read at once (a file that grows is
+                // caught: at most one byte more is read).
+                let whole = if single {
+                    let mut data = Vec::with_capacity(size as usize + 1);
+                    (&mut src)
+                        .take(size + 1)
+                        .read_to_end(&mut data)
+                        .map_err(|e| Error::io("read", local, e))?;
+                    if data.len() as u64 != size {
+                        return Err(Error::io(
+                            "read",
+                            local,
+                            io::Error::other(format!(
+                                "the file changed while it was read ({size} bytes, then {})",
+                                data.len()
+                            )),
+                        ));
                     }
-                    if let Some(data) = whole {
+                    Some(data)
+                } else {
+                    loop {
+                        let mut buf = vec![0u8; UPLOAD_READ_BUF];
+                        let n = read_full(&mut src, &mut buf)
+                            .map_err(|e| Error::io("read", local, e))?;
+                        if n == 0 {
+                            break;
+                        }
+                        buf.truncate(n);
                         writer
-                            .write(data)
+                            .write(buf)
                             .await
                             .map_err(|e| self.map_err("write", key, e))?;
-                        on_bytes(size);
+                        on_bytes(n as u64);
+                        if gate.state() == GATE_CANCEL {
+                            return Err(cancelled());
+                        }
                     }
-                    writer
-                        .close()
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| self.map_err("write", key, e))
+                    None
                 };
-                // Parts in flight stop at a cancel; once the gate let the upload through it
-                // can no longer be cancelled, so a request that may have reached the server
-                // is never abandoned.
-                let stopped = async {
-                    while gate.state() != GATE_CANCEL {
-                        tokio::time::sleep(GATE_POLL).await;
-                    }
-                };
-                tokio::select! {
-                    r = upload => r,
-                    () = stopped => Err(cancelled()),
+                // The last step waits for the caller's decision.
+                if !gate.wait_async().await {
+                    return Err(cancelled());
                 }
-            };
+                if let Some(data) = whole {
+                    writer
+                        .write(data)
+                        .await
+                        .map_err(|e| self.map_err("write", key, e))?;
+                    on_bytes(size);
+                }
+                writer
+                    .close()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| self.map_err("write", key, e))
+            }
+            .await;
             if res.is_err() {
                 // best effort: the upload error is what the caller needs to see
                 let _ = writer.abort().await;

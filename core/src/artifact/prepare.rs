@@ -188,22 +188,32 @@ impl RemoteCopy {
             return Ok(None);
         }
         self.gate.proceed();
-        if let Err(e) = self.join() {
-            // A request that failed on our side may have been written on the server's (a
-            // timeout after the write): removed, unless the key was someone else's.
-            if !matches!(
-                e,
-                Error::Storage(lamella_storage::Error::AlreadyExists { .. })
-            ) {
-                let _ = self.store.delete(&self.key);
-            }
-            self.key.clear();
-            return Err(e);
+        let done = self.join();
+        if done.is_err() {
+            self.discard(&done);
+            done?;
         }
         Ok(Some((
             std::mem::take(&mut self.key),
             std::mem::take(&mut self.uid),
         )))
+    }
+
+    /// Removes the object after the upload ended with `result` (best effort; a leftover is
+    /// listed by `doctor`): a cancelled upload wrote nothing and a key found taken is not
+    /// ours, but anything else, also an error on our side, may have been written (a
+    /// timeout after the server stored it).
+    fn discard(&mut self, result: &Result<()>) {
+        if !matches!(
+            result,
+            Err(Error::Storage(
+                lamella_storage::Error::Cancelled { .. }
+                    | lamella_storage::Error::AlreadyExists { .. }
+            ))
+        ) {
+            let _ = self.store.delete(&self.key);
+        }
+        self.key.clear();
     }
 
     fn join(&mut self) -> Result<()> {
@@ -223,19 +233,11 @@ impl Drop for RemoteCopy {
         if self.key.is_empty() {
             return;
         }
-        // Cancelled before its last step, the upload leaves no object. One that was let
-        // through (its content known to be new) is removed, also after an error on our side
-        // (the server may have written it); a leftover is listed by `doctor`.
+        // Cancelled before its last step, the upload leaves no object; one already let
+        // through (its content known to be new) is removed.
         self.gate.cancel();
-        match self.join() {
-            Err(Error::Storage(
-                lamella_storage::Error::Cancelled { .. }
-                | lamella_storage::Error::AlreadyExists { .. },
-            )) => {}
-            _ => {
-                let _ = self.store.delete(&self.key);
-            }
-        }
+        let done = self.join();
+        self.discard(&done);
     }
 }
 

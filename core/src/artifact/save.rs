@@ -100,11 +100,7 @@ pub(super) fn save_prepared(
         }
     }
     if let Some(e) = early_err {
-        let keys: Vec<String> = plans
-            .iter()
-            .flat_map(|(_, p)| p.staged.iter().map(|(k, _)| k.clone()))
-            .collect();
-        remove_all(&store, &keys);
+        remove_all(&store, &staged_keys(&plans));
         return Err(e);
     }
     let bytes: u64 = plans
@@ -121,12 +117,6 @@ pub(super) fn save_prepared(
         }
     })?;
     drop(meter);
-    let staged_keys = |plans: &[(usize, Plan)]| -> Vec<String> {
-        plans
-            .iter()
-            .flat_map(|(_, p)| p.staged.iter().map(|(k, _)| k.clone()))
-            .collect()
-    };
     if let Err(e) = failpoint("after-upload") {
         remove_all(&store, &staged_keys(&plans));
         return Err(e);
@@ -388,11 +378,7 @@ pub(super) fn stage(
         }
     }
     if let Some(e) = first_err {
-        let keys: Vec<String> = plans
-            .iter()
-            .flat_map(|(_, p)| p.staged.iter().map(|(k, _)| k.clone()))
-            .collect();
-        remove_all(store, &keys);
+        remove_all(store, &staged_keys(plans));
         return Err(e);
     }
     Ok(())
@@ -447,6 +433,14 @@ pub(super) fn upload_staging(
             Err(e)
         }
     }
+}
+
+/// Every object the plans have staged (or uploaded to their final keys) so far.
+fn staged_keys(plans: &[(usize, Plan)]) -> Vec<String> {
+    plans
+        .iter()
+        .flat_map(|(_, p)| p.staged.iter().map(|(k, _)| k.clone()))
+        .collect()
 }
 
 /// Best-effort removal of objects this save wrote.

@@ -32,6 +32,7 @@
 
 mod anndata;
 mod anndata_write;
+mod byte_stats;
 mod compound_field;
 mod error;
 mod hash;
@@ -39,6 +40,7 @@ mod location;
 mod store;
 mod table;
 mod table_csv;
+mod table_splice;
 mod tmp;
 mod walk;
 mod zarr;
@@ -61,8 +63,11 @@ pub use store::{ObjectMeta, S3Options, Store, StoreKind, UploadGate};
 pub use table::{
     ParquetBatches, TableHead, TextFormat, check_table, column_int_bounds, convert_table, csv_rows,
     is_table_file, n_rows, read_csv, read_parquet, read_table_head, write_batches, write_csv,
-    write_parquet,
+    write_parquet, write_parquet_parts,
 };
 pub use table_csv::{CsvBatches, CsvOptions, PANDAS_NA};
+pub use table_splice::{
+    ParquetParts, SPLICE_MAX_ROWS, SPLICE_MIN_ROWS, Splice, TablePart, splice_schema,
+};
 pub use tmp::{TMP_PREFIX, dir_in as temp_dir_in, sweep as sweep_temp_leftovers};
 pub use walk::{FolderWalk, WalkedFile, walk_folder};

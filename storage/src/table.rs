@@ -17,10 +17,12 @@ use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::ParquetMetaDataReader;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
+use crate::byte_stats::{ByteStats, own_statistics};
 use crate::error::{Error, Result};
 use crate::table_csv::{CsvBatches, CsvOptions, check_csv, write_csv_stream};
+use crate::table_splice::{Splice, TablePart, splice_schema};
 use crate::walk::regular_file_meta;
 
 /// Rows per Parquet row group (pyarrow's default is 1 Mi rows; smaller groups keep
@@ -291,6 +293,18 @@ fn write_parquet_stream(
     batches: impl Iterator<Item = Result<RecordBatch>>,
     path: &Path,
 ) -> Result<u64> {
+    write_parquet_parts(schema, batches.map(|b| b.map(TablePart::Batch)), path)
+}
+
+/// Writes a Parquet file of `schema` from `parts` — batches in that schema, and row groups
+/// of other Parquet files spliced in ([`ParquetParts`](crate::ParquetParts)), whose copied
+/// column chunks are not decoded — atomically, like [`write_batches`]. Batches are gathered
+/// into row groups of the writer's size; a spliced row group keeps its own rows.
+pub fn write_parquet_parts(
+    schema: &SchemaRef,
+    parts: impl Iterator<Item = Result<TablePart>>,
+    path: &Path,
+) -> Result<u64> {
     let pq = |source| Error::Parquet {
         path: path.to_path_buf(),
         source,
@@ -314,6 +328,16 @@ fn write_parquet_stream(
     // and booleans they cost a hash per value and most often fall back to plain encoding
     // anyway — plain pages compress better with zstd (a 1M-row id column: half the size)
     // and encode several times faster. polars and DuckDB choose the same.
+    // String and binary columns get their minimum and maximum from `byte_stats`, which
+    // compares values several times faster than arrow-rs's writer.
+    for field in target.fields() {
+        if own_statistics(field.data_type()).is_some() {
+            props = props.set_column_statistics_enabled(
+                parquet::schema::types::ColumnPath::from(field.name().as_str()),
+                EnabledStatistics::None,
+            );
+        }
+    }
     if !wide {
         for field in target.fields() {
             if !dictionary_pays(field.data_type()) {
@@ -328,14 +352,24 @@ fn write_parquet_stream(
     write_file_atomically(path, |file| {
         let writer = ArrowWriter::try_new(file, target.clone(), Some(props)).map_err(pq)?;
         let (file_writer, factory) = writer.into_serialized_writer().map_err(pq)?;
-        let cast = batches.enumerate().map(|(i, batch)| {
-            batch.and_then(|batch| {
-                check_batch_schema(path, i, schema, &batch)?;
-                cast_batch(&batch, &target).map_err(|source| Error::Arrow {
-                    path: path.to_path_buf(),
-                    source,
-                })
+        // A spliced row group's batches hold placeholders for its copied columns: they are
+        // checked against the schema with every column nullable.
+        let (splice_in, splice_out) = (splice_schema(schema), splice_schema(&target));
+        let whole = target.clone();
+        let mut i = 0;
+        let mut conform = |batch: RecordBatch, from: &SchemaRef, to: &SchemaRef| {
+            check_batch_schema(path, i, from, &batch)?;
+            i += 1;
+            cast_batch(&batch, to).map_err(|source| Error::Arrow {
+                path: path.to_path_buf(),
+                source,
             })
+        };
+        let cast = parts.map(move |part| match part? {
+            TablePart::Batch(b) => conform(b, schema, &whole).map(TablePart::Batch),
+            TablePart::Splice(s) => s
+                .map_batches(|b| conform(b, &splice_in, &splice_out))
+                .map(TablePart::Splice),
         });
         encode_parallel(cast, file_writer, &factory, &target, pq)
     })
@@ -352,17 +386,30 @@ const PARALLEL_GROUPS_MAX_COLUMNS: usize = 64;
 
 type Chunks = Vec<parquet::arrow::arrow_writer::ArrowColumnChunk>;
 
-/// Encodes `batches` into Parquet row groups of [`ROW_GROUP_ROWS`] rows on all cores and
-/// writes them, in order, through `file`.
+/// A row group to encode: batches gathered to [`ROW_GROUP_ROWS`] rows, or a spliced one.
+enum Job {
+    Rows(Vec<RecordBatch>),
+    Splice(Splice),
+}
+
+/// A column chunk of an encoded row group: encoded here, or copied from a member file.
+enum Piece {
+    Encoded(parquet::arrow::arrow_writer::ArrowColumnChunk),
+    Copied(Arc<File>, parquet::column::writer::ColumnCloseResult),
+}
+
+/// Encodes `parts` into Parquet row groups on all cores and writes them, in order, through
+/// `file`: batches gathered into groups of [`ROW_GROUP_ROWS`] rows, spliced row groups as
+/// they are (their copied chunks are appended as they are, their other columns encoded).
 ///
-/// The calling thread reads the batches and gathers them into whole row groups, which go to
-/// one queue shared by an encoder thread per core: whichever encoder is free takes the next
-/// group — a slow group holds up no other — and encodes its batches with their columns in
-/// parallel on the rayon pool. A writer thread appends finished groups in order. Memory: at
-/// most `2n + 1` groups are read and not yet written (`n` encoders), whatever the table's
-/// size.
+/// The calling thread reads the parts and gathers batches into whole row groups, which go
+/// to one queue shared by an encoder thread per core: whichever encoder is free takes the
+/// next group — a slow group holds up no other — and encodes its batches with their columns
+/// in parallel on the rayon pool. A writer thread appends finished groups in order. Memory:
+/// at most `2n + 1` groups are read and not yet written (`n` encoders), whatever the
+/// table's size.
 fn encode_parallel<W: std::io::Write + Send>(
-    batches: impl Iterator<Item = Result<RecordBatch>>,
+    parts: impl Iterator<Item = Result<TablePart>>,
     mut file: parquet::file::writer::SerializedFileWriter<W>,
     factory: &parquet::arrow::arrow_writer::ArrowRowGroupWriterFactory,
     schema: &SchemaRef,
@@ -383,8 +430,8 @@ fn encode_parallel<W: std::io::Write + Send>(
         std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8))
     };
     std::thread::scope(|scope| {
-        let (done_tx, done_rx) = channel::<parquet::errors::Result<(usize, Chunks)>>();
-        let (work_tx, work_rx) = sync_channel::<(usize, Vec<RecordBatch>)>(n_encoders);
+        let (done_tx, done_rx) = channel::<parquet::errors::Result<(usize, Vec<Piece>)>>();
+        let (work_tx, work_rx) = sync_channel::<(usize, Job)>(n_encoders);
         // Shared by the encoders: when the last one stops (on an error), the queue closes and
         // the reader stops too instead of waiting.
         let work_rx = std::sync::Arc::new(Mutex::new(work_rx));
@@ -400,12 +447,11 @@ fn encode_parallel<W: std::io::Write + Send>(
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .recv();
-                    let Ok((g, group)) = next else { return };
-                    let encoded = group_writers(factory, g, leaves)
-                        .and_then(|w| encode_group(w, schema, &group));
-                    drop(group);
+                    let Ok((g, job)) = next else { return };
+                    let encoded =
+                        group_writers(factory, g, leaves).and_then(|w| encode_job(w, schema, job));
                     let failed = encoded.is_err();
-                    if done.send(encoded.map(|chunks| (g, chunks))).is_err() || failed {
+                    if done.send(encoded.map(|pieces| (g, pieces))).is_err() || failed {
                         return;
                     }
                 }
@@ -417,12 +463,17 @@ fn encode_parallel<W: std::io::Write + Send>(
             let mut waiting = std::collections::BTreeMap::new();
             let mut next = 0;
             for finished in done_rx {
-                let (g, chunks) = finished?;
-                waiting.insert(g, chunks);
-                while let Some(chunks) = waiting.remove(&next) {
+                let (g, pieces) = finished?;
+                waiting.insert(g, pieces);
+                while let Some(pieces) = waiting.remove(&next) {
                     let mut row_group = file.next_row_group()?;
-                    for chunk in chunks {
-                        chunk.append_to_row_group(&mut row_group)?;
+                    for piece in pieces {
+                        match piece {
+                            Piece::Encoded(chunk) => chunk.append_to_row_group(&mut row_group)?,
+                            Piece::Copied(source, close) => {
+                                row_group.append_column(&*source, close)?
+                            }
+                        }
                     }
                     row_group.close()?;
                     let _ = slot_rx.recv();
@@ -442,11 +493,27 @@ fn encode_parallel<W: std::io::Write + Send>(
             let (mut g, mut rows) = (0usize, 0usize);
             let mut group: Vec<RecordBatch> = Vec::new();
             // A closed queue means an encoder or the writer failed: the writer reports why.
-            let send = |g: usize, group: Vec<RecordBatch>| {
-                slot_tx.send(()).is_ok() && work_tx.send((g, group)).is_ok()
-            };
-            for batch in batches {
-                let batch = batch?;
+            let send =
+                |g: usize, job: Job| slot_tx.send(()).is_ok() && work_tx.send((g, job)).is_ok();
+            for part in parts {
+                let batch = match part? {
+                    TablePart::Batch(b) => b,
+                    TablePart::Splice(splice) => {
+                        // The rows gathered so far make a (short) group of their own.
+                        if rows > 0 {
+                            if !send(g, Job::Rows(std::mem::take(&mut group))) {
+                                return Ok(());
+                            }
+                            g += 1;
+                            rows = 0;
+                        }
+                        if !send(g, Job::Splice(splice)) {
+                            return Ok(());
+                        }
+                        g += 1;
+                        continue;
+                    }
+                };
                 let mut offset = 0;
                 while offset < batch.num_rows() {
                     let take = (ROW_GROUP_ROWS - rows).min(batch.num_rows() - offset);
@@ -454,7 +521,7 @@ fn encode_parallel<W: std::io::Write + Send>(
                     offset += take;
                     rows += take;
                     if rows == ROW_GROUP_ROWS {
-                        if !send(g, std::mem::take(&mut group)) {
+                        if !send(g, Job::Rows(std::mem::take(&mut group))) {
                             return Ok(());
                         }
                         g += 1;
@@ -464,7 +531,7 @@ fn encode_parallel<W: std::io::Write + Send>(
             }
             // A table of zero rows has no row group, as `ArrowWriter` writes it.
             if rows > 0 {
-                send(g, group);
+                send(g, Job::Rows(group));
             }
             Ok(())
         })();
@@ -493,34 +560,92 @@ fn group_writers(
         .collect())
 }
 
+/// A job's column chunks in column order: all encoded for gathered rows; for a spliced row
+/// group, the copied ones taken from the member file and the others encoded.
+fn encode_job(
+    writers: ColumnWriters,
+    schema: &SchemaRef,
+    job: Job,
+) -> parquet::errors::Result<Vec<Piece>> {
+    let (batches, splice) = match &job {
+        Job::Rows(batches) => (batches.as_slice(), None),
+        Job::Splice(s) => (s.batches(), Some(s)),
+    };
+    let copied = |i: usize| splice.is_some_and(|s| s.copies(i));
+    let columns = encode_group(writers, schema, batches, &copied)?;
+    // The member file, on a handle of this group's own (handles cloned from one share
+    // their position, and the reader of the member reads on).
+    let source = match splice {
+        Some(s) => Some(Arc::new(File::open(&s.path)?)),
+        None => None,
+    };
+    let mut pieces = Vec::new();
+    for (i, chunks) in columns.into_iter().enumerate() {
+        match (splice, &source) {
+            (Some(s), Some(source)) if copied(i) => {
+                let Some(leaf) = s.copy[i] else {
+                    return Err(parquet::errors::ParquetError::General(
+                        "a copied column without its member column".into(),
+                    ));
+                };
+                pieces.push(Piece::Copied(source.clone(), s.chunk(leaf)));
+            }
+            _ => pieces.extend(chunks.into_iter().map(Piece::Encoded)),
+        }
+    }
+    Ok(pieces)
+}
+
 /// Encodes a row group — its batches, column by column, the columns in parallel — and closes
 /// its writers (closing compresses the last pages and the dictionaries) into its column
-/// chunks, in column order. One task per column and group: no wait between batches.
+/// chunks, by top-level column; columns `skip` names are left empty. One task per column
+/// and group: no wait between batches.
 fn encode_group(
     writers: ColumnWriters,
     schema: &SchemaRef,
     group: &[RecordBatch],
-) -> parquet::errors::Result<Chunks> {
+    skip: &(dyn Fn(usize) -> bool + Sync),
+) -> parquet::errors::Result<Vec<Chunks>> {
     use rayon::prelude::*;
-    let columns: Vec<Chunks> = writers
+    writers
         .into_par_iter()
         .zip(schema.fields().par_iter())
         .enumerate()
         .map(|(i, (mut writers, field))| {
+            if skip(i) {
+                return Ok(Vec::new());
+            }
+            let mut stats = own_statistics(field.data_type()).map(ByteStats::new);
             for batch in group {
-                let leaves = parquet::arrow::arrow_writer::compute_leaves(field, batch.column(i))?;
+                let column = batch.column(i);
+                let leaves = parquet::arrow::arrow_writer::compute_leaves(field, column)?;
                 for (writer, leaf) in writers.iter_mut().zip(&leaves) {
                     writer.write(leaf)?;
                 }
+                if let Some(stats) = stats.as_mut() {
+                    stats.update(column.as_ref());
+                }
             }
-            writers.into_iter().map(|w| w.close()).collect()
+            let mut chunks: Chunks = writers
+                .into_iter()
+                .map(|w| w.close())
+                .collect::<parquet::errors::Result<_>>()?;
+            if let (Some(stats), [chunk]) = (stats, chunks.as_mut_slice()) {
+                let closed = chunk.close_mut();
+                closed.metadata = closed
+                    .metadata
+                    .clone()
+                    .into_builder()
+                    .set_statistics(stats.statistics())
+                    .build()?;
+            }
+            Ok(chunks)
         })
-        .collect::<parquet::errors::Result<_>>()?;
-    Ok(columns.into_iter().flatten().collect())
+        .collect()
 }
 
 /// `schema` with every column type replaced by its [`parquet_type`].
-fn parquet_schema(schema: &SchemaRef) -> SchemaRef {
+pub(crate) fn parquet_schema(schema: &SchemaRef) -> SchemaRef {
     let fields = coerce_fields(schema.fields());
     match fields {
         None => schema.clone(),

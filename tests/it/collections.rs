@@ -1113,3 +1113,82 @@ db_test!(an_export_reports_its_rows, |t| {
     );
     Ok(())
 });
+
+artifact_test!(
+    exports_of_large_members_splice_their_row_groups_and_equal_loads,
+    |t| {
+        // Members of more than 64 Ki rows: their row groups are spliced into the export, the
+        // columns that keep their type copied as encoded, the others (widened, missing)
+        // encoded; the result is the table `load()` builds, column for column.
+        let rows = 70_000usize;
+        let words = ["alpha", "beta", "gamma"];
+        let a = save(
+            &t,
+            "big/a.parquet",
+            vec![
+                (
+                    "n",
+                    Arc::new(Int32Array::from_iter_values(0..rows as i32)) as ArrayRef,
+                ),
+                (
+                    "s",
+                    Arc::new(StringArray::from_iter_values(
+                        (0..rows).map(|i| words[i % 3]),
+                    )),
+                ),
+                (
+                    "x",
+                    Arc::new(Float64Array::from_iter_values((0..rows).map(|i| i as f64))),
+                ),
+            ],
+        )?;
+        let b = save(
+            &t,
+            "big/b.parquet",
+            vec![
+                (
+                    "n",
+                    Arc::new(Int64Array::from_iter_values(0..rows as i64)) as ArrayRef,
+                ),
+                (
+                    "s",
+                    Arc::new(
+                        (0..rows)
+                            .map(|i| words[(i + 1) % 3])
+                            .collect::<DictionaryArray<Int32Type>>(),
+                    ),
+                ),
+                (
+                    "extra",
+                    Arc::new(Int64Array::from_iter_values(0..rows as i64)),
+                ),
+            ],
+        )?;
+        let c = t.collections().create(&[a, b], "big").save()?.record;
+        let concat = t.collections().concat(&c).join(Join::Outer);
+        let loaded = concat.load()?;
+        let path = t.scratch().join("big.parquet");
+        let (n, _) = concat.export(&path, lamella_core::Existing::Refuse)?;
+        assert_eq!(n, 2 * rows as u64);
+        let back = lamella_core::read_table(&path)?;
+        assert_eq!(back.schema().fields(), loaded.schema().fields());
+        for i in 0..loaded.num_columns() {
+            assert_eq!(
+                back.column(i).as_ref(),
+                loaded.column(i).as_ref(),
+                "column {i}"
+            );
+        }
+        // The members' row groups are kept: one per member.
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+        let reader = SerializedFileReader::new(std::fs::File::open(&path)?)?;
+        let groups: Vec<i64> = reader
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.num_rows())
+            .collect();
+        assert_eq!(groups, [rows as i64, rows as i64]);
+        Ok(())
+    }
+);

@@ -28,6 +28,7 @@ use arrow::compute::{CastOptions, cast_with_options};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 use lamella_schema::{Artifact, Collection};
+use lamella_storage::TablePart;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -180,6 +181,10 @@ pub struct PlannedColumn {
     pub categories: Option<CategoryCheck>,
     #[serde(skip)]
     pub(crate) arrow_type: DataType,
+    /// Whether the result's column may hold nulls: unless every member has it, declared
+    /// without nulls, and none loses values on the way (a lossy cast makes nulls).
+    #[serde(skip)]
+    pub(crate) nullable: bool,
 }
 
 /// A member's type for a planned column.
@@ -680,7 +685,14 @@ impl Collections {
                     lossy_would_resolve: false,
                 });
             }
+            let nullable = lossy
+                || schemas.iter().any(|m| {
+                    m.schema
+                        .field_with_name(&name)
+                        .map_or(true, |f| f.is_nullable())
+                });
             columns.push(PlannedColumn {
+                nullable,
                 name,
                 data_type: t.to_string(),
                 lossy,
@@ -912,21 +924,40 @@ impl Collections {
         join: Join,
         allow_lossy: bool,
     ) -> Result<(SchemaRef, CollectionBatches)> {
+        let (target, parts) = self.parts(c, join, allow_lossy, false)?;
+        Ok((
+            target,
+            CollectionBatches {
+                parts,
+                record_at_end: None,
+                failed: false,
+            },
+        ))
+    }
+
+    /// The plan's schema and the members' parts in it (spliced row groups when `splice`).
+    fn parts(
+        &self,
+        c: &Collection,
+        join: Join,
+        allow_lossy: bool,
+        splice: bool,
+    ) -> Result<(SchemaRef, MemberParts)> {
         let members = self.artifacts(c)?;
         let schemas = self.member_schemas(&members)?;
         let plan = self.plan_of(&members, &schemas, join, allow_lossy)?;
         let target = target_schema(&plan);
         Ok((
             target.clone(),
-            CollectionBatches {
+            MemberParts {
                 collections: self.clone(),
                 members: members.into_iter(),
                 current: None,
-                target,
                 opts: cast_options(allow_lossy),
                 nulls: NullColumns::default(),
-                record_at_end: None,
-                failed: false,
+                splice,
+                splice_target: lamella_storage::splice_schema(&target),
+                target,
             },
         ))
     }
@@ -955,7 +986,9 @@ impl Collections {
             });
         }
         self.ln.check_output(path, existing)?;
-        let (schema, batches) = self.stream(c, join, allow_lossy)?;
+        // Parquet: row groups whose columns mostly keep their type are spliced in.
+        let parquet = name.to_ascii_lowercase().ends_with(".parquet");
+        let (schema, parts) = self.parts(c, join, allow_lossy, parquet)?;
         // Rows in all, when every member's row count is recorded (else the bar counts up).
         let total = self
             .artifacts(c)?
@@ -971,11 +1004,11 @@ impl Collections {
         );
         let failure: std::cell::RefCell<Option<Error>> = std::cell::RefCell::new(None);
         let mut rows = 0u64;
-        let stream = batches.map(|b| match b {
-            Ok(b) => {
-                rows += b.num_rows() as u64;
-                meter.add(b.num_rows() as u64);
-                Ok(b)
+        let stream = parts.map(|p| match p {
+            Ok(p) => {
+                rows += p.num_rows() as u64;
+                meter.add(p.num_rows() as u64);
+                Ok(p)
             }
             Err(e) => {
                 let message = e.to_string();
@@ -986,7 +1019,18 @@ impl Collections {
                 })
             }
         });
-        let written = lamella_storage::write_batches(&schema, stream, path);
+        let written = if parquet {
+            lamella_storage::write_parquet_parts(&schema, stream, path)
+        } else {
+            let batches = stream.map(|p| match p? {
+                TablePart::Batch(b) => Ok(b),
+                TablePart::Splice(_) => Err(lamella_storage::Error::InvalidInput {
+                    what: "the collection's batches".into(),
+                    reason: "a spliced row group reached a text table".into(),
+                }),
+            });
+            lamella_storage::write_batches(&schema, batches, path)
+        };
         if let Some(e) = failure.into_inner() {
             return Err(e);
         }
@@ -1077,13 +1121,7 @@ type MemberReader = Box<dyn Iterator<Item = lamella_storage::Result<RecordBatch>
 
 /// The batches of a collection, member after member (see [`Collections::batches`]).
 pub struct CollectionBatches {
-    collections: Collections,
-    members: std::vec::IntoIter<Artifact>,
-    current: Option<(Artifact, MemberReader)>,
-    target: SchemaRef,
-    opts: CastOptions<'static>,
-    /// The columns of nulls given to members that lack a column, reused batch after batch.
-    nulls: NullColumns,
+    parts: MemberParts,
     /// The collection to record as the run's input when the stream ends without error.
     record_at_end: Option<Collection>,
     /// Whether an error was returned.
@@ -1094,12 +1132,21 @@ impl Iterator for CollectionBatches {
     type Item = Result<RecordBatch>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let item = self.next_batch();
+        let item = self.parts.next().map(|part| match part? {
+            TablePart::Batch(b) => Ok(b),
+            // `MemberParts` splices only when asked to, which a batch stream does not.
+            TablePart::Splice(_) => Err(Error::Concat {
+                column: None,
+                message: "a spliced row group reached a stream of batches".into(),
+                lossy_would_resolve: false,
+            }),
+        });
         match &item {
             Some(Err(_)) => self.failed = true,
             None if !self.failed => {
                 if let Some(c) = self.record_at_end.take()
                     && let Err(e) = self
+                        .parts
                         .collections
                         .ln
                         .note_collection_inputs(std::slice::from_ref(&c))
@@ -1113,22 +1160,64 @@ impl Iterator for CollectionBatches {
     }
 }
 
-impl CollectionBatches {
-    fn next_batch(&mut self) -> Option<Result<RecordBatch>> {
+/// A member being read: batches, or a Parquet file's row groups to splice.
+enum MemberStream {
+    Batches(MemberReader),
+    Parts(lamella_storage::ParquetParts),
+}
+
+/// The members' tables in the plan's schema, member after member: batches, and — when
+/// `splice` — row groups of Parquet members whose unchanged columns are copied as encoded
+/// ([`lamella_storage::ParquetParts`]).
+struct MemberParts {
+    collections: Collections,
+    members: std::vec::IntoIter<Artifact>,
+    current: Option<(Artifact, MemberStream)>,
+    target: SchemaRef,
+    opts: CastOptions<'static>,
+    /// The columns of nulls given to members that lack a column, reused batch after batch.
+    nulls: NullColumns,
+    splice: bool,
+    /// The schema of spliced row groups' batches ([`lamella_storage::splice_schema`]).
+    splice_target: SchemaRef,
+}
+
+impl Iterator for MemberParts {
+    type Item = Result<TablePart>;
+
+    fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some((a, reader)) = &mut self.current {
-                match reader.next() {
-                    Some(Ok(b)) => {
-                        return Some(conform(&b, &self.target, &self.opts, a, &mut self.nulls));
+            if let Some((a, stream)) = &mut self.current {
+                let (target, opts, nulls) = (&self.target, &self.opts, &mut self.nulls);
+                let item = match stream {
+                    MemberStream::Batches(r) => r.next().map(|b| b.map(TablePart::Batch)),
+                    MemberStream::Parts(p) => p.next(),
+                };
+                match item {
+                    Some(Ok(TablePart::Batch(b))) => {
+                        return Some(conform(&b, target, opts, a, nulls).map(TablePart::Batch));
+                    }
+                    Some(Ok(TablePart::Splice(s))) => {
+                        let to = &self.splice_target;
+                        return Some(
+                            s.map_batches(|b| conform(&b, to, opts, a, nulls))
+                                .map(TablePart::Splice),
+                        );
                     }
                     Some(Err(e)) => return Some(Err(e.into())),
                     None => self.current = None,
                 }
             }
             let a = self.members.next()?;
-            let opened = (|| -> Result<MemberReader> {
+            let opened = (|| -> Result<MemberStream> {
                 let path = self.collections.ln.artifacts().local_copy(&a)?;
-                open_member(&a, &path)
+                let parquet = a.suffix.eq_ignore_ascii_case(".parquet")
+                    && !crate::anndata::is_anndata_artifact(&a);
+                Ok(if self.splice && parquet {
+                    MemberStream::Parts(lamella_storage::ParquetParts::open(&path, &self.target)?)
+                } else {
+                    MemberStream::Batches(open_member(&a, &path)?)
+                })
             })();
             match opened {
                 Ok(r) => self.current = Some((a, r)),
@@ -1216,7 +1305,7 @@ fn target_schema(plan: &Plan) -> SchemaRef {
     Arc::new(Schema::new(
         plan.columns
             .iter()
-            .map(|p| Field::new(&p.name, p.arrow_type.clone(), true))
+            .map(|p| Field::new(&p.name, p.arrow_type.clone(), p.nullable))
             .collect::<Vec<_>>(),
     ))
 }

@@ -591,3 +591,210 @@ fn tsv_and_gzip_tables() {
 fn flate2_encoder(f: std::fs::File) -> flate2::write::GzEncoder<std::fs::File> {
     flate2::write::GzEncoder::new(f, flate2::Compression::default())
 }
+
+/// A small deterministic generator (xorshift), so the test needs no extra crate.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    /// A string of 0..max_chars characters drawn from ASCII, two- and four-byte characters,
+    /// the highest code point, the last of each width (whose successor is wider) and one
+    /// whose successor is a surrogate.
+    fn string(&mut self, max_chars: u64) -> String {
+        const CHARS: [char; 11] = [
+            'a',
+            'z',
+            '\0',
+            '\u{7f}',
+            'é',
+            '\u{7ff}',
+            '\u{d7ff}',
+            '\u{ffff}',
+            '🦀',
+            '\u{10ffff}',
+            'b',
+        ];
+        let n = self.below(max_chars + 1);
+        (0..n)
+            .map(|_| CHARS[self.below(CHARS.len() as u64) as usize])
+            .collect()
+    }
+    fn bytes(&mut self, max_len: u64) -> Vec<u8> {
+        let n = self.below(max_len + 1);
+        (0..n)
+            .map(|_| [0u8, 1, 0x7f, 0xfe, 0xff][self.below(5) as usize])
+            .collect()
+    }
+}
+
+/// The minimum and maximum Lamella writes for string and binary columns (computed by its
+/// own kernel, not by the Parquet writer) are those arrow-rs's writer computes: every row
+/// group, every type (offsets, views, dictionaries with unused and null values), nulls,
+/// all-null chunks, and values long enough to be shortened.
+#[test]
+fn string_statistics_are_those_of_arrow_rs() {
+    use arrow::array::{
+        ArrayRef, BinaryArray, DictionaryArray, LargeStringArray, StringArray, StringViewArray,
+    };
+    use arrow::datatypes::Int16Type;
+
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let rows = 300_000; // two row groups of Lamella's 256 Ki rows
+    let strings = |rng: &mut Rng, null_every: u64, long: bool| -> Vec<Option<String>> {
+        (0..rows)
+            .map(|_| {
+                if null_every > 0 && rng.below(null_every) == 0 {
+                    None
+                } else if long && rng.below(50_000) == 0 {
+                    Some(rng.string(200))
+                } else {
+                    Some(rng.string(12))
+                }
+            })
+            .collect()
+    };
+    let short = strings(&mut rng, 0, false);
+    let with_nulls = strings(&mut rng, 3, true);
+    let large = strings(&mut rng, 10, true);
+    let views = strings(&mut rng, 5, true);
+    let binary: Vec<Option<Vec<u8>>> = (0..rows)
+        .map(|_| {
+            let max_len = if rng.below(1000) == 0 { 100 } else { 20 };
+            (rng.below(4) > 0).then(|| rng.bytes(max_len))
+        })
+        .collect();
+    // A dictionary whose smallest and largest values are never used, one value null.
+    let dict_values = StringArray::from(vec![
+        Some(""),
+        Some("mid"),
+        None,
+        Some("alpha"),
+        Some("zzzz-unused"),
+        Some("omega"),
+    ]);
+    let keys: Vec<Option<i16>> = (0..rows)
+        .map(|_| match rng.below(10) {
+            0 => None,
+            k => Some([1i16, 2, 3, 5][(k % 4) as usize]),
+        })
+        .collect();
+    let dict = DictionaryArray::<Int16Type>::try_new(keys.into(), Arc::new(dict_values)).unwrap();
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        ("short", Arc::new(StringArray::from(short))),
+        ("with_nulls", Arc::new(StringArray::from(with_nulls))),
+        ("large", Arc::new(LargeStringArray::from(large))),
+        ("views", Arc::new(StringViewArray::from(views))),
+        (
+            "binary",
+            Arc::new(BinaryArray::from(
+                binary.iter().map(|b| b.as_deref()).collect::<Vec<_>>(),
+            )),
+        ),
+        ("dict", Arc::new(dict)),
+        (
+            "all_null",
+            Arc::new(StringArray::from(vec![None::<&str>; rows])),
+        ),
+        (
+            "empty_dict",
+            Arc::new(
+                DictionaryArray::<Int16Type>::try_new(
+                    vec![None::<i16>; rows].into(),
+                    Arc::new(StringArray::from(Vec::<&str>::new())),
+                )
+                .unwrap(),
+            ),
+        ),
+    ];
+    let batch =
+        RecordBatch::try_from_iter_with_nullable(columns.into_iter().map(|(n, a)| (n, a, true)))
+            .unwrap();
+    // In several batches, so the statistics are merged across writes.
+    let batches: Vec<RecordBatch> = (0..rows)
+        .step_by(70_000)
+        .map(|o| batch.slice(o, 70_000.min(rows - o)))
+        .collect();
+
+    let (groups, shortened) = compare_statistics(&batches);
+    assert_eq!(groups, 2);
+    // The long values did take the shortening paths.
+    assert!(shortened > 0);
+}
+
+/// Writes `batches` through Lamella and through a plain arrow-rs writer with the same row
+/// groups, asserts that every column chunk has the same statistics in both files and that
+/// Lamella's reads back whole; returns the number of row groups and of shortened extremes.
+fn compare_statistics(batches: &[RecordBatch]) -> (usize, usize) {
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::file::statistics::Statistics;
+
+    let dir = tempfile::tempdir().unwrap();
+    let ours = dir.path().join("ours.parquet");
+    write_parquet(batches, &ours).unwrap();
+    let theirs = dir.path().join("theirs.parquet");
+    let props = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(256 * 1024))
+        .build();
+    let file = std::fs::File::create(&theirs).unwrap();
+    let mut w = ArrowWriter::try_new(file, batches[0].schema(), Some(props)).unwrap();
+    for b in batches {
+        w.write(b).unwrap();
+    }
+    w.close().unwrap();
+    let back = read_parquet(&ours).unwrap();
+    let rows = |b: &[RecordBatch]| b.iter().map(RecordBatch::num_rows).sum::<usize>();
+    assert_eq!(rows(&back), rows(batches));
+
+    let open = |p: &Path| SerializedFileReader::new(std::fs::File::open(p).unwrap()).unwrap();
+    let (ours, theirs) = (open(&ours), open(&theirs));
+    let (ours, theirs) = (ours.metadata(), theirs.metadata());
+    assert_eq!(ours.num_row_groups(), theirs.num_row_groups());
+    let mut shortened = 0;
+    for g in 0..ours.num_row_groups() {
+        let (a, b) = (ours.row_group(g), theirs.row_group(g));
+        for c in 0..a.num_columns() {
+            let name = a.column(c).column_path().string();
+            let (sa, sb) = (a.column(c).statistics(), b.column(c).statistics());
+            assert!(sa.is_some(), "{name}: statistics written");
+            assert_eq!(sa, sb, "row group {g}, column {name}");
+            if let Some(Statistics::ByteArray(s)) = sa {
+                shortened += usize::from(!s.max_is_exact()) + usize::from(!s.min_is_exact());
+            }
+        }
+    }
+    (ours.num_row_groups(), shortened)
+}
+
+/// Extremes longer than the statistics keep are shortened as arrow-rs shortens them, on
+/// many small tables of long random strings and bytes (so that each is some chunk's
+/// minimum or maximum).
+#[test]
+fn long_extremes_are_shortened_like_arrow_rs() {
+    use arrow::array::{ArrayRef, BinaryArray, StringArray};
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut shortened = 0;
+    for _ in 0..150 {
+        let strings: Vec<String> = (0..4).map(|_| rng.string(40)).collect();
+        let bytes: Vec<Vec<u8>> = (0..4).map(|_| rng.bytes(90)).collect();
+        let batch = RecordBatch::try_from_iter([
+            ("s", Arc::new(StringArray::from(strings)) as ArrayRef),
+            (
+                "b",
+                Arc::new(BinaryArray::from_iter_values(bytes.iter())) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        shortened += compare_statistics(&[batch]).1;
+    }
+    assert!(shortened > 100, "{shortened} shortened extremes");
+}

@@ -193,3 +193,171 @@ fn we_read_pyarrow_time_zones_and_write_them_to_csv() {
         "t\n2024-01-01T10:00:00+01:00\n\"\"\n2024-07-01T11:00:00+02:00\n"
     );
 }
+
+/// `batch` in `target`'s schema: columns by name, cast; missing ones null.
+fn to_target(batch: &RecordBatch, target: &arrow::datatypes::SchemaRef) -> RecordBatch {
+    let columns = target
+        .fields()
+        .iter()
+        .map(|f| match batch.column_by_name(f.name()) {
+            Some(c) => arrow::compute::cast(c, f.data_type()).unwrap(),
+            None => arrow::array::new_null_array(f.data_type(), batch.num_rows()),
+        })
+        .collect();
+    let options =
+        arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+    RecordBatch::try_new_with_options(target.clone(), columns, &options).unwrap()
+}
+
+/// A concatenation that splices members' row groups (copying the chunks of columns whose
+/// type does not change) holds exactly the rows of one that decodes and re-encodes
+/// everything; large row groups keep their rows, small ones are joined; pyarrow reads it.
+#[test]
+fn spliced_concatenations_equal_decoded_ones() {
+    use arrow::array::{ArrayRef, DictionaryArray, Int32Array};
+    use arrow::datatypes::Int32Type;
+    use lamella_storage::{ParquetParts, TablePart, write_parquet_parts};
+    let dir = tempfile::tempdir().unwrap();
+    let member = |name: &str, rows: usize, columns: Vec<(&str, ArrayRef)>| {
+        // Declared nullable (OPTIONAL in Parquet) as the target's columns are, but for `k`:
+        // REQUIRED in every member and in the target.
+        let k: ArrayRef = Arc::new(Int64Array::from_iter_values(0..rows as i64));
+        let batch = RecordBatch::try_from_iter_with_nullable(
+            columns
+                .into_iter()
+                .map(|(n, a)| (n, a, true))
+                .chain([("k", k, false)]),
+        )
+        .unwrap();
+        assert_eq!(batch.num_rows(), rows);
+        let path = dir.path().join(name);
+        write_parquet([&batch], &path).unwrap();
+        path
+    };
+    let words = ["alpha", "beta", "gamma", "delta"];
+    // Two row groups (256 Ki and 37,856 rows): the first spliced, the second re-encoded.
+    let a = member(
+        "a.parquet",
+        300_000,
+        vec![
+            ("n", Arc::new(Int64Array::from_iter_values(0..300_000))),
+            (
+                "s",
+                Arc::new(StringArray::from_iter(
+                    (0..300_000).map(|i| (i % 7 != 0).then(|| words[i % 4])),
+                )),
+            ),
+            (
+                "x",
+                Arc::new(Float64Array::from_iter(
+                    (0..300_000).map(|i| (i % 5 != 0).then_some(i as f64 * 0.25)),
+                )),
+            ),
+        ],
+    );
+    // Spliced, with `n` widened, `s` a dictionary (copied) and an extra column.
+    let b = member(
+        "b.parquet",
+        100_000,
+        vec![
+            ("n", Arc::new(Int32Array::from_iter_values(0..100_000))),
+            (
+                "s",
+                Arc::new(
+                    (0..100_000)
+                        .map(|i| words[(i * 3) % 4])
+                        .collect::<DictionaryArray<Int32Type>>(),
+                ),
+            ),
+            (
+                "x",
+                Arc::new(Float64Array::from_iter_values((0..100_000).map(f64::from))),
+            ),
+            ("extra", Arc::new(Int64Array::from_iter_values(0..100_000))),
+        ],
+    );
+    // Small: re-encoded; `x` missing.
+    let c = member(
+        "c.parquet",
+        1000,
+        vec![
+            ("n", Arc::new(Int64Array::from_iter_values(0..1000))),
+            (
+                "s",
+                Arc::new(StringArray::from_iter_values(
+                    (0..1000).map(|i| words[i % 4]),
+                )),
+            ),
+        ],
+    );
+    let target = Arc::new(Schema::new(vec![
+        Field::new("n", DataType::Int64, true),
+        Field::new("s", DataType::Utf8, true),
+        Field::new("x", DataType::Float64, true),
+        Field::new("extra", DataType::Int64, true),
+        Field::new("k", DataType::Int64, false),
+    ]));
+    let members = [&a, &b, &c];
+    let splice_target = lamella_storage::splice_schema(&target);
+
+    let spliced = dir.path().join("spliced.parquet");
+    let parts = members
+        .iter()
+        .flat_map(|p| ParquetParts::open(p, &target).unwrap());
+    let parts =
+        parts.map(|part| {
+            Ok(match part? {
+                TablePart::Batch(b) => TablePart::Batch(to_target(&b, &target)),
+                TablePart::Splice(s) => TablePart::Splice(s.map_batches(|b| {
+                    Ok::<_, lamella_storage::Error>(to_target(&b, &splice_target))
+                })?),
+            })
+        });
+    write_parquet_parts(&target, parts, &spliced).unwrap();
+
+    let decoded = dir.path().join("decoded.parquet");
+    let batches: Vec<RecordBatch> = members
+        .iter()
+        .flat_map(|p| read_parquet(p).unwrap())
+        .map(|b| to_target(&b, &target))
+        .collect();
+    write_parquet(&batches, &decoded).unwrap();
+
+    let all = |p: &std::path::Path| {
+        let batches = read_parquet(p).unwrap();
+        arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap()
+    };
+    assert_eq!(all(&spliced), all(&decoded));
+    assert_eq!(all(&spliced).num_rows(), 401_000);
+    let groups = |p: &std::path::Path| {
+        let f = std::fs::File::open(p).unwrap();
+        let r = parquet::file::reader::SerializedFileReader::new(f).unwrap();
+        use parquet::file::reader::FileReader;
+        (0..r.metadata().num_row_groups())
+            .map(|g| r.metadata().row_group(g).num_rows())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(groups(&spliced), [262_144, 37_856, 100_000, 1000]);
+    assert_eq!(groups(&decoded), [262_144, 138_856]);
+
+    if have_pyarrow() {
+        let out = python(
+            "import sys, pyarrow.parquet as pq, pyarrow.compute as pc\n\
+             t = pq.read_table(sys.argv[1])\n\
+             print(t.num_rows, pc.sum(t['n']).as_py(), pc.sum(t['x']).as_py(),\n\
+                   t['s'].null_count, pc.count_distinct(t['s']).as_py(), t['extra'].null_count,\n\
+                   t.schema.field('k').nullable)",
+            &[spliced.to_str().unwrap()],
+        )
+        .unwrap();
+        let n: i64 =
+            (0..300_000i64).sum::<i64>() + (0..100_000i64).sum::<i64>() + (0..1000i64).sum::<i64>();
+        let x: f64 = (0..300_000)
+            .filter(|i| i % 5 != 0)
+            .map(|i| i as f64 * 0.25)
+            .sum::<f64>()
+            + (0..100_000).map(f64::from).sum::<f64>();
+        let s_nulls = (0..300_000).filter(|i| i % 7 == 0).count();
+        assert_eq!(out, format!("401000 {n} {x:?} {s_nulls} 4 301000 False"));
+    }
+}

@@ -1,0 +1,324 @@
+//! Concatenating Parquet files without re-encoding what does not change.
+//!
+//! A concatenation converts each member to one schema; most of its columns usually arrive
+//! in the target's type already. Such a column chunk is copied into the result as its
+//! compressed pages, with its statistics and page index — no decompression, decoding,
+//! encoding or compression — and only the other columns of that row group (cast,
+//! widened, missing) are read and encoded. This is how `parquet-concat` joins files; the
+//! result is a valid Parquet file whose chunks may carry different codecs.
+//!
+//! A column chunk is copied when its Parquet column (physical and logical type,
+//! repetition, path) is the one the writer would produce for the target column *and* its
+//! values are the target's values unchanged (same Arrow type, a dictionary of it, or a
+//! string or binary of the other offset width) — a duration in another unit, say, has the
+//! same Parquet column but other values. Row groups of fewer than [`SPLICE_MIN_ROWS`] rows
+//! (which would leave the result with many small groups) or more than [`SPLICE_MAX_ROWS`]
+//! (whose re-encoded columns would be held whole) are read and re-encoded as before.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{RecordBatch, RecordBatchOptions};
+use arrow::datatypes::{DataType, Schema, SchemaRef};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
+};
+use parquet::basic::Compression;
+use parquet::column::writer::ColumnCloseResult;
+use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
+
+use crate::error::{Error, Result};
+
+/// Row groups with fewer rows are re-encoded (and joined with their neighbours).
+pub const SPLICE_MIN_ROWS: usize = 64 * 1024;
+/// Row groups with more rows are re-encoded (in groups of the writer's size).
+pub const SPLICE_MAX_ROWS: usize = 1024 * 1024;
+
+/// A piece of a concatenated Parquet file, as [`write_parquet_parts`](crate::write_parquet_parts)
+/// takes them.
+pub enum TablePart {
+    /// Rows in the target schema, to encode.
+    Batch(RecordBatch),
+    /// One row group of a member file: some columns copied as encoded, the others encoded
+    /// from [`Splice::batches`].
+    Splice(Splice),
+}
+
+impl TablePart {
+    /// The rows of this part.
+    pub fn num_rows(&self) -> usize {
+        match self {
+            TablePart::Batch(b) => b.num_rows(),
+            TablePart::Splice(s) => s.rows,
+        }
+    }
+}
+
+/// A row group of a member Parquet file spliced into the result (see the module doc).
+pub struct Splice {
+    /// The member file, opened again for the copy: a handle of its own, since handles
+    /// cloned from one share their position.
+    pub(crate) path: PathBuf,
+    pub(crate) metadata: Arc<ParquetMetaData>,
+    pub(crate) row_group: usize,
+    /// Per target column: the member's leaf column copied for it, if any.
+    pub(crate) copy: Arc<Vec<Option<usize>>>,
+    pub(crate) rows: usize,
+    /// The row group's values of the columns not copied, as read from the member (its
+    /// schema, the copied columns left out); the caller converts them to [`splice_schema`]
+    /// with [`Splice::map_batches`] (the copied columns' values there are ignored).
+    batches: Vec<RecordBatch>,
+}
+
+impl Splice {
+    /// Replaces the batches by `f` of each (the conversion to the target schema).
+    pub fn map_batches<E>(
+        mut self,
+        f: impl FnMut(RecordBatch) -> std::result::Result<RecordBatch, E>,
+    ) -> std::result::Result<Self, E> {
+        self.batches = std::mem::take(&mut self.batches)
+            .into_iter()
+            .map(f)
+            .collect::<std::result::Result<_, _>>()?;
+        Ok(self)
+    }
+
+    pub(crate) fn batches(&self) -> &[RecordBatch] {
+        &self.batches
+    }
+
+    /// Whether target column `i` is copied.
+    pub(crate) fn copies(&self, i: usize) -> bool {
+        self.copy.get(i).is_some_and(Option::is_some)
+    }
+
+    /// The close result that appends the member's chunk `leaf` of this row group as it is.
+    pub(crate) fn chunk(&self, leaf: usize) -> ColumnCloseResult {
+        let rg = self.metadata.row_group(self.row_group);
+        let column = rg.column(leaf);
+        let page_index = self.metadata.page_index();
+        ColumnCloseResult {
+            bytes_written: column.compressed_size() as u64,
+            rows_written: rg.num_rows() as u64,
+            metadata: column.clone(),
+            bloom_filter: None,
+            column_index: page_index
+                .and_then(|p| p.column_index(self.row_group, leaf))
+                .cloned(),
+            offset_index: page_index
+                .and_then(|p| p.offset_index(self.row_group, leaf))
+                .cloned(),
+        }
+    }
+}
+
+/// The schema of a [`Splice`]'s batches once converted for a concatenation into `target`:
+/// `target` with every column nullable, since the copied columns hold placeholders (nulls)
+/// that are never written.
+pub fn splice_schema(target: &SchemaRef) -> SchemaRef {
+    let fields: Vec<_> = target
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone().with_nullable(true))
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, target.metadata().clone()))
+}
+
+/// Whether a column of Arrow type `from` holds the values of type `to` unchanged once cast
+/// (the cast only changes how Arrow lays them out).
+fn same_values(from: &DataType, to: &DataType) -> bool {
+    use DataType::*;
+    from == to
+        || matches!(from, Dictionary(_, v) if v.as_ref() == to)
+        || matches!((from, to), (Utf8 | LargeUtf8, Utf8 | LargeUtf8))
+        || matches!((from, to), (Binary | LargeBinary, Binary | LargeBinary))
+}
+
+/// A member Parquet file read as [`TablePart`]s for a concatenation into `target`: row
+/// groups that can be spliced (see the module doc) as [`TablePart::Splice`], the others as
+/// batches of the member's schema.
+pub struct ParquetParts {
+    path: PathBuf,
+    file: Arc<File>,
+    reader_meta: ArrowReaderMetadata,
+    copy: Arc<Vec<Option<usize>>>,
+    /// Member root columns read for a spliced row group: those the target has and that are
+    /// not copied.
+    read_roots: Vec<usize>,
+    next_group: usize,
+    current: Option<ParquetRecordBatchReader>,
+}
+
+impl ParquetParts {
+    /// Opens `path` (its footer and page index) for a concatenation into `target`, the
+    /// schema given to [`write_parquet_parts`](crate::write_parquet_parts).
+    pub fn open(path: &Path, target: &SchemaRef) -> Result<Self> {
+        let pq = |source| Error::Parquet {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
+        let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
+        let reader_meta = ArrowReaderMetadata::load(&file, options).map_err(pq)?;
+        let member = reader_meta.schema().clone();
+        let member_descr = reader_meta.metadata().file_metadata().schema_descr();
+        let target_descr = parquet::arrow::ArrowSchemaConverter::new()
+            .convert(&crate::table::parquet_schema(target))
+            .map_err(pq)?;
+        let single_leaf = |d: &parquet::schema::types::SchemaDescriptor, root: usize| {
+            let mut leaves = (0..d.num_columns()).filter(|&l| d.get_column_root_idx(l) == root);
+            match (leaves.next(), leaves.next()) {
+                (Some(l), None) => Some(l),
+                _ => None,
+            }
+        };
+        let copy: Vec<Option<usize>> = target
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(t, field)| {
+                let (m, mfield) = member.column_with_name(field.name())?;
+                if !same_values(mfield.data_type(), field.data_type()) {
+                    return None;
+                }
+                let (ml, tl) = (
+                    single_leaf(member_descr, m)?,
+                    single_leaf(&target_descr, t)?,
+                );
+                (member_descr.column(ml) == target_descr.column(tl)).then_some(ml)
+            })
+            .collect();
+        let read_roots = member
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| target.index_of(f.name()).is_ok_and(|t| copy[t].is_none()))
+            .map(|(m, _)| m)
+            .collect();
+        Ok(ParquetParts {
+            path: path.to_path_buf(),
+            file: Arc::new(file),
+            reader_meta,
+            copy: Arc::new(copy),
+            read_roots,
+            next_group: 0,
+            current: None,
+        })
+    }
+
+    /// The member file's schema (that of its [`TablePart::Batch`]es).
+    pub fn schema(&self) -> SchemaRef {
+        self.reader_meta.schema().clone()
+    }
+
+    fn pq(&self, source: parquet::errors::ParquetError) -> Error {
+        Error::Parquet {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// A reader of row group `g`, of the member's root columns `roots` (all when `None`).
+    fn reader(&self, g: usize, roots: Option<&[usize]>) -> Result<ParquetRecordBatchReader> {
+        let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
+            self.file
+                .try_clone()
+                .map_err(|e| Error::io("open", &self.path, e))?,
+            self.reader_meta.clone(),
+        )
+        .with_row_groups(vec![g])
+        .with_batch_size(crate::table::batch_rows(
+            self.reader_meta.schema().fields().len(),
+        ));
+        if let Some(roots) = roots {
+            let mask = ProjectionMask::roots(
+                self.reader_meta.metadata().file_metadata().schema_descr(),
+                roots.iter().copied(),
+            );
+            builder = builder.with_projection(mask);
+        }
+        builder.build().map_err(|e| self.pq(e))
+    }
+
+    fn splice(&self, g: usize, rows: usize) -> Result<Splice> {
+        let batches = if self.read_roots.is_empty() {
+            // Nothing to read: the rows alone (the target's other columns are missing here).
+            let empty = Arc::new(Schema::empty());
+            let options = RecordBatchOptions::new().with_row_count(Some(rows));
+            let batch =
+                RecordBatch::try_new_with_options(empty, vec![], &options).map_err(|source| {
+                    Error::Arrow {
+                        path: self.path.clone(),
+                        source,
+                    }
+                })?;
+            vec![batch]
+        } else {
+            self.reader(g, Some(&self.read_roots))?
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|source| Error::Arrow {
+                    path: self.path.clone(),
+                    source,
+                })?
+        };
+        Ok(Splice {
+            path: self.path.clone(),
+            metadata: self.reader_meta.metadata().clone(),
+            row_group: g,
+            copy: self.copy.clone(),
+            rows,
+            batches,
+        })
+    }
+
+    fn next_part(&mut self) -> Option<Result<TablePart>> {
+        loop {
+            if let Some(reader) = self.current.as_mut() {
+                match reader.next() {
+                    Some(Ok(b)) => return Some(Ok(TablePart::Batch(b))),
+                    Some(Err(source)) => {
+                        return Some(Err(Error::Arrow {
+                            path: self.path.clone(),
+                            source,
+                        }));
+                    }
+                    None => self.current = None,
+                }
+            }
+            let g = self.next_group;
+            let meta = self.reader_meta.metadata().clone();
+            let rg = meta.row_groups().get(g)?;
+            self.next_group += 1;
+            let rows = usize::try_from(rg.num_rows()).unwrap_or(0);
+            // Copied chunks must stay readable here: compressed with a codec this build reads
+            // (else the row group is decoded, and an unknown codec is an error as before).
+            let readable = self.copy.iter().flatten().all(|&leaf| {
+                matches!(
+                    rg.column(leaf).compression(),
+                    Compression::UNCOMPRESSED | Compression::SNAPPY | Compression::ZSTD(_)
+                )
+            });
+            let spliceable = (SPLICE_MIN_ROWS..=SPLICE_MAX_ROWS).contains(&rows)
+                && self.copy.iter().any(Option::is_some)
+                && readable;
+            if spliceable {
+                return Some(self.splice(g, rows).map(TablePart::Splice));
+            }
+            match self.reader(g, None) {
+                Ok(r) => self.current = Some(r),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
+impl Iterator for ParquetParts {
+    type Item = Result<TablePart>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_part()
+    }
+}

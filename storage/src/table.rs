@@ -573,22 +573,16 @@ fn encode_job(
     };
     let copied = |i: usize| splice.is_some_and(|s| s.copies(i));
     let columns = encode_group(writers, schema, batches, &copied)?;
-    // The member file, on a handle of this group's own (handles cloned from one share
-    // their position, and the reader of the member reads on).
-    let source = match splice {
-        Some(s) => Some(Arc::new(File::open(&s.path)?)),
-        None => None,
-    };
     let mut pieces = Vec::new();
     for (i, chunks) in columns.into_iter().enumerate() {
-        match (splice, &source) {
-            (Some(s), Some(source)) if copied(i) => {
+        match splice {
+            Some(s) if copied(i) => {
                 let Some(leaf) = s.copy[i] else {
                     return Err(parquet::errors::ParquetError::General(
                         "a copied column without its member column".into(),
                     ));
                 };
-                pieces.push(Piece::Copied(source.clone(), s.chunk(leaf)));
+                pieces.push(Piece::Copied(s.source.clone(), s.chunk(leaf)));
             }
             _ => pieces.extend(chunks.into_iter().map(Piece::Encoded)),
         }

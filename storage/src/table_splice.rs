@@ -26,7 +26,7 @@ use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
     ParquetRecordBatchReaderBuilder,
 };
-use parquet::basic::Compression;
+use parquet::basic::{ColumnOrder, Compression};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
 
@@ -34,8 +34,9 @@ use crate::error::{Error, Result};
 
 /// Row groups with fewer rows are re-encoded (and joined with their neighbours).
 pub const SPLICE_MIN_ROWS: usize = 64 * 1024;
-/// Row groups with more rows are re-encoded (in groups of the writer's size).
-pub const SPLICE_MAX_ROWS: usize = 1024 * 1024;
+/// Row groups with more rows are re-encoded (in groups of the writer's size, 256 Ki rows):
+/// a spliced group's other columns are held decoded, as a group of the writer's is.
+pub const SPLICE_MAX_ROWS: usize = 256 * 1024;
 
 /// A piece of a concatenated Parquet file, as [`write_parquet_parts`](crate::write_parquet_parts)
 /// takes them.
@@ -59,9 +60,10 @@ impl TablePart {
 
 /// A row group of a member Parquet file spliced into the result (see the module doc).
 pub struct Splice {
-    /// The member file, opened again for the copy: a handle of its own, since handles
-    /// cloned from one share their position.
-    pub(crate) path: PathBuf,
+    /// The member file, on the handle the copies read (only the writer thread, in order):
+    /// opened with the footer the offsets come from, and apart from the reader's handle,
+    /// since handles cloned from one share their position.
+    pub(crate) source: Arc<File>,
     pub(crate) metadata: Arc<ParquetMetaData>,
     pub(crate) row_group: usize,
     /// Per target column: the member's leaf column copied for it, if any.
@@ -143,6 +145,8 @@ fn same_values(from: &DataType, to: &DataType) -> bool {
 pub struct ParquetParts {
     path: PathBuf,
     file: Arc<File>,
+    /// The handle spliced chunks are copied from (see [`Splice`]).
+    source: Arc<File>,
     reader_meta: ArrowReaderMetadata,
     copy: Arc<Vec<Option<usize>>>,
     /// Member root columns read for a spliced row group: those the target has and that are
@@ -161,8 +165,17 @@ impl ParquetParts {
             source,
         };
         let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
+        // The page index travels with copied chunks; a file whose index does not parse is
+        // read without it (and its chunks are not copied).
         let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
-        let reader_meta = ArrowReaderMetadata::load(&file, options).map_err(pq)?;
+        let reader_meta = match ArrowReaderMetadata::load(&file, options) {
+            Ok(m) => m,
+            Err(_) => ArrowReaderMetadata::load(
+                &file,
+                ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Skip),
+            )
+            .map_err(pq)?,
+        };
         let member = reader_meta.schema().clone();
         let member_descr = reader_meta.metadata().file_metadata().schema_descr();
         let target_descr = parquet::arrow::ArrowSchemaConverter::new()
@@ -188,7 +201,16 @@ impl ParquetParts {
                     single_leaf(member_descr, m)?,
                     single_leaf(&target_descr, t)?,
                 );
-                (member_descr.column(ml) == target_descr.column(tl)).then_some(ml)
+                let (mc, tc) = (member_descr.column(ml), target_descr.column(tl));
+                // Statistics are copied too: they must mean what the result declares (old
+                // writers' undefined order, say, does not).
+                let order = ColumnOrder::column_order_for_type(
+                    tc.logical_type_ref(),
+                    tc.converted_type(),
+                    tc.physical_type(),
+                );
+                let same_order = reader_meta.metadata().file_metadata().column_order(ml) == order;
+                (mc == tc && same_order).then_some(ml)
             })
             .collect();
         let read_roots = member
@@ -198,9 +220,11 @@ impl ParquetParts {
             .filter(|(_, f)| target.index_of(f.name()).is_ok_and(|t| copy[t].is_none()))
             .map(|(m, _)| m)
             .collect();
+        let source = File::open(path).map_err(|e| Error::io("open", path, e))?;
         Ok(ParquetParts {
             path: path.to_path_buf(),
             file: Arc::new(file),
+            source: Arc::new(source),
             reader_meta,
             copy: Arc::new(copy),
             read_roots,
@@ -265,7 +289,7 @@ impl ParquetParts {
                 })?
         };
         Ok(Splice {
-            path: self.path.clone(),
+            source: self.source.clone(),
             metadata: self.reader_meta.metadata().clone(),
             row_group: g,
             copy: self.copy.clone(),
@@ -301,9 +325,16 @@ impl ParquetParts {
                     Compression::UNCOMPRESSED | Compression::SNAPPY | Compression::ZSTD(_)
                 )
             });
+            // The result has a complete offset index (readers that require the page index
+            // open it): a copied chunk brings its own.
+            let indexed = self.copy.iter().flatten().all(|&leaf| {
+                meta.page_index()
+                    .is_some_and(|p| p.offset_index(g, leaf).is_some())
+            });
             let spliceable = (SPLICE_MIN_ROWS..=SPLICE_MAX_ROWS).contains(&rows)
                 && self.copy.iter().any(Option::is_some)
-                && readable;
+                && readable
+                && indexed;
             if spliceable {
                 return Some(self.splice(g, rows).map(TablePart::Splice));
             }

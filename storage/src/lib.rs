@@ -32,7 +32,6 @@
 
 mod anndata;
 mod anndata_write;
-mod byte_stats;
 mod compound_field;
 mod error;
 mod hash;

@@ -17,9 +17,8 @@ use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::ParquetMetaDataReader;
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::properties::WriterProperties;
 
-use crate::byte_stats::{ByteStats, own_statistics};
 use crate::error::{Error, Result};
 use crate::table_csv::{CsvBatches, CsvOptions, check_csv, write_csv_stream};
 use crate::table_splice::{Splice, TablePart, splice_schema};
@@ -328,16 +327,6 @@ pub fn write_parquet_parts(
     // and booleans they cost a hash per value and most often fall back to plain encoding
     // anyway — plain pages compress better with zstd (a 1M-row id column: half the size)
     // and encode several times faster. polars and DuckDB choose the same.
-    // String and binary columns get their minimum and maximum from `byte_stats`, which
-    // compares values several times faster than arrow-rs's writer.
-    for field in target.fields() {
-        if own_statistics(field.data_type()).is_some() {
-            props = props.set_column_statistics_enabled(
-                parquet::schema::types::ColumnPath::from(field.name().as_str()),
-                EnabledStatistics::None,
-            );
-        }
-    }
     if !wide {
         for field in target.fields() {
             if !dictionary_pays(field.data_type()) {
@@ -609,31 +598,13 @@ fn encode_group(
             if skip(i) {
                 return Ok(Vec::new());
             }
-            let mut stats = own_statistics(field.data_type()).map(ByteStats::new);
             for batch in group {
-                let column = batch.column(i);
-                let leaves = parquet::arrow::arrow_writer::compute_leaves(field, column)?;
+                let leaves = parquet::arrow::arrow_writer::compute_leaves(field, batch.column(i))?;
                 for (writer, leaf) in writers.iter_mut().zip(&leaves) {
                     writer.write(leaf)?;
                 }
-                if let Some(stats) = stats.as_mut() {
-                    stats.update(column.as_ref());
-                }
             }
-            let mut chunks: Chunks = writers
-                .into_iter()
-                .map(|w| w.close())
-                .collect::<parquet::errors::Result<_>>()?;
-            if let (Some(stats), [chunk]) = (stats, chunks.as_mut_slice()) {
-                let closed = chunk.close_mut();
-                closed.metadata = closed
-                    .metadata
-                    .clone()
-                    .into_builder()
-                    .set_statistics(stats.statistics())
-                    .build()?;
-            }
-            Ok(chunks)
+            writers.into_iter().map(|w| w.close()).collect()
         })
         .collect()
 }

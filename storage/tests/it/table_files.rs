@@ -635,10 +635,10 @@ impl Rng {
     }
 }
 
-/// The minimum and maximum Lamella writes for string and binary columns (computed by its
-/// own kernel, not by the Parquet writer) are those arrow-rs's writer computes: every row
-/// group, every type (offsets, views, dictionaries with unused and null values), nulls,
-/// all-null chunks, and values long enough to be shortened.
+/// Lamella's parallel writer gives string and binary columns the statistics a plain
+/// arrow-rs writer gives them: every row group, every type (offsets, views, dictionaries
+/// with unused and null values), nulls, all-null chunks, and values long enough to be
+/// shortened.
 #[test]
 fn string_statistics_are_those_of_arrow_rs() {
     use arrow::array::{

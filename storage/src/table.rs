@@ -560,20 +560,13 @@ fn encode_job(
         Job::Rows(batches) => (batches.as_slice(), None),
         Job::Splice(s) => (s.batches(), Some(s)),
     };
-    let copied = |i: usize| splice.is_some_and(|s| s.copies(i));
-    let columns = encode_group(writers, schema, batches, &copied)?;
+    let copied = |i: usize| splice.and_then(|s| Some((s, s.copied(i)?)));
+    let columns = encode_group(writers, schema, batches, &|i| copied(i).is_some())?;
     let mut pieces = Vec::new();
     for (i, chunks) in columns.into_iter().enumerate() {
-        match splice {
-            Some(s) if copied(i) => {
-                let Some(leaf) = s.copy[i] else {
-                    return Err(parquet::errors::ParquetError::General(
-                        "a copied column without its member column".into(),
-                    ));
-                };
-                pieces.push(Piece::Copied(s.source.clone(), s.chunk(leaf)));
-            }
-            _ => pieces.extend(chunks.into_iter().map(Piece::Encoded)),
+        match copied(i) {
+            Some((s, leaf)) => pieces.push(Piece::Copied(s.source.clone(), s.chunk(leaf))),
+            None => pieces.extend(chunks.into_iter().map(Piece::Encoded)),
         }
     }
     Ok(pieces)

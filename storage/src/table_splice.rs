@@ -56,6 +56,17 @@ impl TablePart {
             TablePart::Splice(s) => s.rows,
         }
     }
+
+    /// The batch of a stream read without splicing; a spliced row group is an error there.
+    pub fn into_batch(self) -> Result<RecordBatch> {
+        match self {
+            TablePart::Batch(b) => Ok(b),
+            TablePart::Splice(_) => Err(Error::InvalidInput {
+                what: "a stream of record batches".into(),
+                reason: "it holds a spliced row group, which only a Parquet file takes".into(),
+            }),
+        }
+    }
 }
 
 /// A row group of a member Parquet file spliced into the result (see the module doc).
@@ -92,9 +103,9 @@ impl Splice {
         &self.batches
     }
 
-    /// Whether target column `i` is copied.
-    pub(crate) fn copies(&self, i: usize) -> bool {
-        self.copy.get(i).is_some_and(Option::is_some)
+    /// The member's leaf column copied for target column `i`, if it is copied.
+    pub(crate) fn copied(&self, i: usize) -> Option<usize> {
+        self.copy.get(i).copied().flatten()
     }
 
     /// The close result that appends the member's chunk `leaf` of this row group as it is.
@@ -233,11 +244,6 @@ impl ParquetParts {
         })
     }
 
-    /// The member file's schema (that of its [`TablePart::Batch`]es).
-    pub fn schema(&self) -> SchemaRef {
-        self.reader_meta.schema().clone()
-    }
-
     fn pq(&self, source: parquet::errors::ParquetError) -> Error {
         Error::Parquet {
             path: self.path.clone(),
@@ -245,15 +251,20 @@ impl ParquetParts {
         }
     }
 
-    /// A reader of row group `g`, of the member's root columns `roots` (all when `None`).
-    fn reader(&self, g: usize, roots: Option<&[usize]>) -> Result<ParquetRecordBatchReader> {
+    /// A reader of row groups `groups`, of the member's root columns `roots` (all when
+    /// `None`).
+    fn reader(
+        &self,
+        groups: Vec<usize>,
+        roots: Option<&[usize]>,
+    ) -> Result<ParquetRecordBatchReader> {
         let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
             self.file
                 .try_clone()
                 .map_err(|e| Error::io("open", &self.path, e))?,
             self.reader_meta.clone(),
         )
-        .with_row_groups(vec![g])
+        .with_row_groups(groups)
         .with_batch_size(crate::table::batch_rows(
             self.reader_meta.schema().fields().len(),
         ));
@@ -281,7 +292,7 @@ impl ParquetParts {
                 })?;
             vec![batch]
         } else {
-            self.reader(g, Some(&self.read_roots))?
+            self.reader(vec![g], Some(&self.read_roots))?
                 .collect::<std::result::Result<Vec<_>, _>>()
                 .map_err(|source| Error::Arrow {
                     path: self.path.clone(),
@@ -313,36 +324,53 @@ impl ParquetParts {
                 }
             }
             let g = self.next_group;
-            let meta = self.reader_meta.metadata().clone();
-            let rg = meta.row_groups().get(g)?;
-            self.next_group += 1;
-            let rows = usize::try_from(rg.num_rows()).unwrap_or(0);
-            // Copied chunks must stay readable here: compressed with a codec this build reads
-            // (else the row group is decoded, and an unknown codec is an error as before).
-            let readable = self.copy.iter().flatten().all(|&leaf| {
-                matches!(
-                    rg.column(leaf).compression(),
-                    Compression::UNCOMPRESSED | Compression::SNAPPY | Compression::ZSTD(_)
-                )
-            });
-            // The result has a complete offset index (readers that require the page index
-            // open it): a copied chunk brings its own.
-            let indexed = self.copy.iter().flatten().all(|&leaf| {
-                meta.page_index()
-                    .is_some_and(|p| p.offset_index(g, leaf).is_some())
-            });
-            let spliceable = (SPLICE_MIN_ROWS..=SPLICE_MAX_ROWS).contains(&rows)
-                && self.copy.iter().any(Option::is_some)
-                && readable
-                && indexed;
-            if spliceable {
-                return Some(self.splice(g, rows).map(TablePart::Splice));
-            }
-            match self.reader(g, None) {
-                Ok(r) => self.current = Some(r),
-                Err(e) => return Some(Err(e)),
+            let rows = self.splice_rows(g)?;
+            match rows {
+                Some(rows) => {
+                    self.next_group += 1;
+                    return Some(self.splice(g, rows).map(TablePart::Splice));
+                }
+                // This row group and the next ones that are not spliced: one reader.
+                None => {
+                    let mut groups = vec![g];
+                    while let Some(None) = self.splice_rows(g + groups.len()) {
+                        groups.push(g + groups.len());
+                    }
+                    self.next_group += groups.len();
+                    match self.reader(groups, None) {
+                        Ok(r) => self.current = Some(r),
+                        Err(e) => return Some(Err(e)),
+                    }
+                }
             }
         }
+    }
+
+    /// For row group `g`: `None` past the last one, else `Some(Some(rows))` when it is spliced
+    /// and `Some(None)` when it is read.
+    fn splice_rows(&self, g: usize) -> Option<Option<usize>> {
+        let meta = self.reader_meta.metadata();
+        let rg = meta.row_groups().get(g)?;
+        let rows = usize::try_from(rg.num_rows()).unwrap_or(0);
+        // Copied chunks must stay readable here: compressed with a codec this build reads
+        // (else the row group is decoded, and an unknown codec is an error as before).
+        let readable = self.copy.iter().flatten().all(|&leaf| {
+            matches!(
+                rg.column(leaf).compression(),
+                Compression::UNCOMPRESSED | Compression::SNAPPY | Compression::ZSTD(_)
+            )
+        });
+        // The result has a complete offset index (readers that require the page index
+        // open it): a copied chunk brings its own.
+        let indexed = self.copy.iter().flatten().all(|&leaf| {
+            meta.page_index()
+                .is_some_and(|p| p.offset_index(g, leaf).is_some())
+        });
+        let spliced = (SPLICE_MIN_ROWS..=SPLICE_MAX_ROWS).contains(&rows)
+            && self.copy.iter().any(Option::is_some)
+            && readable
+            && indexed;
+        Some(spliced.then_some(rows))
     }
 }
 

@@ -1022,13 +1022,7 @@ impl Collections {
         let written = if parquet {
             lamella_storage::write_parquet_parts(&schema, stream, path)
         } else {
-            let batches = stream.map(|p| match p? {
-                TablePart::Batch(b) => Ok(b),
-                TablePart::Splice(_) => Err(lamella_storage::Error::InvalidInput {
-                    what: "the collection's batches".into(),
-                    reason: "a spliced row group reached a text table".into(),
-                }),
-            });
+            let batches = stream.map(|p| p?.into_batch());
             lamella_storage::write_batches(&schema, batches, path)
         };
         if let Some(e) = failure.into_inner() {
@@ -1132,15 +1126,8 @@ impl Iterator for CollectionBatches {
     type Item = Result<RecordBatch>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let item = self.parts.next().map(|part| match part? {
-            TablePart::Batch(b) => Ok(b),
-            // `MemberParts` splices only when asked to, which a batch stream does not.
-            TablePart::Splice(_) => Err(Error::Concat {
-                column: None,
-                message: "a spliced row group reached a stream of batches".into(),
-                lossy_would_resolve: false,
-            }),
-        });
+        // `MemberParts` splices only when asked to, which a batch stream does not.
+        let item = self.parts.next().map(|part| Ok(part?.into_batch()?));
         match &item {
             Some(Err(_)) => self.failed = true,
             None if !self.failed => {

@@ -683,48 +683,56 @@ impl Instance {
                 },
             });
         }
-        let db = Db::open_existing(&url)?;
         let handle = current_handle();
-        // Read first, without the write lock a read-only command does not need; only a new
-        // user or a moved folder writes, in a transaction that reads again.
-        let load = |conn: &mut lamella_schema::Conn<'_>, write: bool| -> Result<Option<_>> {
-            let row = lamella_schema::instance_row(conn)?.ok_or_else(|| Error::NoInstance {
-                location: root.to_string(),
-                reason: NoInstanceReason::EmptyDatabase { db: url.display() },
-            })?;
-            let mut users: Vec<User> = QuerySpec::new(&registry::USER)
-                .filter("handle", handle.as_str())
-                .load(conn)?;
-            let user = match (users.pop(), write) {
-                (Some(u), _) => u,
-                (None, true) => insert_user(conn, &handle)?,
-                (None, false) => return Ok(None),
-            };
-            let mut row = row;
-            if root_is_here && row.storage_root != root && !is_remote(&row.storage_root) {
-                if !write {
-                    return Ok(None);
-                }
-                tracing::info!(from = %row.storage_root, to = %root, "instance folder moved");
-                lamella_schema::move_instance_root(conn, &row.storage_root, root)?;
-                row.storage_root = root.to_string();
-            }
-            let storage: Storage = QuerySpec::new(&registry::STORAGE)
-                .filter("root", row.storage_root.as_str())
-                .load(conn)?
-                .pop()
-                .ok_or_else(|| Error::NotFound {
-                    suggestions: Vec::new(),
-                    registry: "Storage",
-                    what: format!("root '{}'", row.storage_root),
-                })?;
-            Ok(Some((row, user, storage)))
+        // One statement reads the instance, user and storage rows and checks the migrations;
+        // only a new user or a moved folder writes, in a transaction that reads again.
+        let (db, opening) = Db::open_instance(&url, &handle)?;
+        let no_instance = || Error::NoInstance {
+            location: root.to_string(),
+            reason: NoInstanceReason::EmptyDatabase { db: url.display() },
         };
-        let found = match db.with_conn(|conn| load(conn, false))? {
-            Some(found) => found,
-            None => db
-                .transaction(|conn| load(conn, true))?
-                .ok_or_else(|| Error::Internal("opening the instance wrote nothing".into()))?,
+        let storage_missing = |root: &str| Error::NotFound {
+            suggestions: Vec::new(),
+            registry: "Storage",
+            what: format!("root '{root}'"),
+        };
+        let opening = opening.ok_or_else(no_instance)?;
+        let moved = root_is_here
+            && opening.instance.storage_root != root
+            && !is_remote(&opening.instance.storage_root);
+        let found = match (opening, moved) {
+            (
+                lamella_schema::Opening {
+                    instance,
+                    user: Some(user),
+                    storage,
+                },
+                false,
+            ) => {
+                let storage = storage.ok_or_else(|| storage_missing(&instance.storage_root))?;
+                (instance, user, storage)
+            }
+            _ => db.transaction(|conn| {
+                let mut row = lamella_schema::instance_row(conn)?.ok_or_else(no_instance)?;
+                let mut users: Vec<User> = QuerySpec::new(&registry::USER)
+                    .filter("handle", handle.as_str())
+                    .load(conn)?;
+                let user = match users.pop() {
+                    Some(u) => u,
+                    None => insert_user(conn, &handle)?,
+                };
+                if root_is_here && row.storage_root != root && !is_remote(&row.storage_root) {
+                    tracing::info!(from = %row.storage_root, to = %root, "instance folder moved");
+                    lamella_schema::move_instance_root(conn, &row.storage_root, root)?;
+                    row.storage_root = root.to_string();
+                }
+                let storage: Storage = QuerySpec::new(&registry::STORAGE)
+                    .filter("root", row.storage_root.as_str())
+                    .load(conn)?
+                    .pop()
+                    .ok_or_else(|| storage_missing(&row.storage_root))?;
+                Ok::<_, Error>((row, user, storage))
+            })?,
         };
         let (row, user, storage) = found;
         options.remember(&row.uid, &row.storage_root, &url)?;

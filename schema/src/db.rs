@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::ops::Opening;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -526,32 +527,58 @@ impl<E> From<diesel::result::Error> for TxError<E> {
 impl Db {
     /// Opens (and for SQLite creates) the database at `url`, then applies pending migrations.
     pub fn open(url: &DbUrl) -> Result<Db> {
-        Db::open_inner(url, false)
-    }
-
-    /// Opens a database that must already hold Lamella's tables (connecting to an instance):
-    /// a database without them is an error and is left untouched.
-    pub fn open_existing(url: &DbUrl) -> Result<Db> {
-        Db::open_inner(url, true)
-    }
-
-    fn open_inner(url: &DbUrl, existing: bool) -> Result<Db> {
         let manager = Manager { url: url.clone() };
         // Connect once directly: a bad URL fails now with the driver's message, instead of the
         // pool retrying until its timeout.
         let mut first = manager.establish()?;
+        Db::migrate_first(&mut first, url, false)?;
+        Ok(Db::with_first(first, url))
+    }
+
+    /// Opens an existing instance's database and reads what opening it needs — the instance
+    /// row, the user with `handle`, the default storage — together with the migration check,
+    /// in one statement: a read-only command on PostgreSQL pays one round trip and one cold
+    /// plan for all of it. Only a database that is not up to date (or whose tables that
+    /// statement cannot read) takes the full path: pending migrations are applied, and a
+    /// database without Lamella's tables is an error and left untouched. `None`: the database
+    /// holds no instance row.
+    pub fn open_instance(url: &DbUrl, handle: &str) -> Result<(Db, Option<Opening>)> {
+        let mut first = Manager { url: url.clone() }.establish()?;
+        let embedded = embedded_versions(&first);
+        let fast = crate::ops::read_opening(&mut Conn::new(&mut first), handle, &embedded)
+            .ok()
+            .flatten()
+            .filter(|(_, up_to_date)| *up_to_date);
+        let opening = match fast {
+            Some((opening, _)) => Some(opening),
+            None => {
+                Db::migrate_first(&mut first, url, true)?;
+                crate::ops::read_opening(&mut Conn::new(&mut first), handle, &embedded)?
+                    .map(|(opening, _)| opening)
+            }
+        };
+        Ok((Db::with_first(first, url), opening))
+    }
+
+    /// Applies pending migrations on `first`; with `existing`, a database without Lamella's
+    /// tables is an error and is left untouched.
+    fn migrate_first(first: &mut AnyConnection, url: &DbUrl, existing: bool) -> Result<()> {
         // The common case, answered by one read: every migration applied (so the tables exist).
-        if !up_to_date(&mut first) {
-            if existing && !has_lamella_tables(&mut first)? {
+        if !up_to_date(first) {
+            if existing && !has_lamella_tables(first)? {
                 return Err(Error::NotInitialized { url: url.display() });
             }
-            migrate(&mut first, url)?;
+            migrate(first, url)?;
         }
-        Ok(Db {
+        Ok(())
+    }
+
+    fn with_first(first: AnyConnection, url: &DbUrl) -> Db {
+        Db {
             first: std::sync::Mutex::new(Some(first)),
             pool: std::sync::OnceLock::new(),
             url: url.clone(),
-        })
+        }
     }
 
     /// The first connection when it is free, else one from the pool (built on first need).
@@ -710,11 +737,17 @@ fn applied_versions(conn: &mut AnyConnection) -> Option<std::collections::HashSe
 /// Whether every embedded migration of `conn`'s backend is applied: the common case of every
 /// open, answered by one read.
 fn up_to_date(conn: &mut AnyConnection) -> bool {
-    use diesel::migration::MigrationSource;
     let Some(applied) = applied_versions(conn) else {
         return false;
     };
-    let versions: Vec<String> = match conn {
+    let versions = embedded_versions(conn);
+    !versions.is_empty() && versions.iter().all(|v| applied.contains(v))
+}
+
+/// The versions of the migrations embedded for `conn`'s backend.
+fn embedded_versions(conn: &AnyConnection) -> Vec<String> {
+    use diesel::migration::MigrationSource;
+    match conn {
         AnyConnection::Sqlite(_) => {
             MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
                 .map(|ms| ms.iter().map(|m| m.name().version().to_string()).collect())
@@ -725,8 +758,7 @@ fn up_to_date(conn: &mut AnyConnection) -> bool {
                 .map(|ms| ms.iter().map(|m| m.name().version().to_string()).collect())
                 .unwrap_or_default()
         }
-    };
-    !versions.is_empty() && versions.iter().all(|v| applied.contains(v))
+    }
 }
 
 fn migrate(conn: &mut AnyConnection, url: &DbUrl) -> Result<()> {
@@ -900,6 +932,59 @@ mod tests {
              (SELECT MAX(version) FROM __diesel_schema_migrations)",
         )
         .unwrap();
+        assert!(!up_to_date(&mut c));
+    }
+
+    #[test]
+    fn opening_reads_the_migration_state_in_the_same_statement() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DbUrl::Sqlite(dir.path().join("x.db"));
+        let db = Db::open(&url).unwrap();
+        let (_, none) = Db::open_instance(&url, "ann").unwrap();
+        assert!(none.is_none(), "no instance row yet");
+        let t = crate::now();
+        db.with_conn(|c| {
+            crate::insert_instance(
+                c,
+                &crate::InstanceRow {
+                    id: None,
+                    uid: "abcdefghijkl".into(),
+                    storage_root: "/nowhere".into(),
+                    lamella_version: "test".into(),
+                    created_at: t,
+                },
+            )
+        })
+        .unwrap();
+        let (_, opening) = Db::open_instance(&url, "ann").unwrap();
+        let opening = opening.unwrap();
+        assert_eq!(opening.instance.uid, "abcdefghijkl");
+        assert!(opening.user.is_none() && opening.storage.is_none());
+        let mut c = Manager { url: url.clone() }.establish().unwrap();
+        let embedded = embedded_versions(&c);
+        let read = |c: &mut AnyConnection| {
+            crate::ops::read_opening(&mut Conn::new(c), "ann", &embedded)
+                .unwrap()
+                .unwrap()
+                .1
+        };
+        assert!(read(&mut c), "every embedded migration applied");
+        // A newer release's migration, or a missing one, sends the open down the full check.
+        c.batch_execute(
+            "INSERT INTO __diesel_schema_migrations (version) VALUES ('99990101000000')",
+        )
+        .unwrap();
+        assert!(!read(&mut c));
+        assert!(
+            up_to_date(&mut c),
+            "the full check accepts a newer database"
+        );
+        c.batch_execute(
+            "DELETE FROM __diesel_schema_migrations WHERE version >= \
+             (SELECT MAX(version) FROM __diesel_schema_migrations WHERE version < '9999')",
+        )
+        .unwrap();
+        assert!(!read(&mut c));
         assert!(!up_to_date(&mut c));
     }
 

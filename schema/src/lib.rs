@@ -53,7 +53,7 @@ pub use models::{
     Transform, ULabel, User, join_synonyms, now, split_synonyms,
 };
 pub use ops::{
-    DbColumn, Edge, FeatureKey, Hierarchy, Store, analyze, analyze_grown, ancestor_ids,
+    DbColumn, Edge, FeatureKey, Hierarchy, Opening, Store, analyze, analyze_grown, ancestor_ids,
     clear_edges, counts, delete_by_id, delete_edges, descendant_ids, feature_keys, feature_names,
     feature_set_by_names, feature_set_members, ids_by_name, insert_edges,
     insert_feature_set_members, insert_feature_set_members_many, insert_instance, instance_row,

@@ -100,7 +100,17 @@ fn json_text<S: serde::Serializer>(text: &Option<String>, s: S) -> Result<S::Ok,
 }
 
 /// A person or bot that creates records.
-#[derive(Debug, Clone, PartialEq, Serialize, QueryableByName, Insertable, AsChangeset)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Serialize,
+    QueryableByName,
+    Queryable,
+    Selectable,
+    Insertable,
+    AsChangeset,
+)]
 #[diesel(table_name = lamella_users, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct User {
     /// Database id.
@@ -122,7 +132,17 @@ pub struct User {
 record!(User, registry::USER, name = handle);
 
 /// A storage location: a local folder or a cloud bucket prefix.
-#[derive(Debug, Clone, PartialEq, Serialize, QueryableByName, Insertable, AsChangeset)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Serialize,
+    QueryableByName,
+    Queryable,
+    Selectable,
+    Insertable,
+    AsChangeset,
+)]
 #[diesel(table_name = lamella_storages, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Storage {
     /// Database id.
@@ -425,7 +445,9 @@ pub struct Collection {
 record!(Collection, registry::COLLECTION, name = name);
 
 /// The row describing the instance itself.
-#[derive(Debug, Clone, PartialEq, Serialize, QueryableByName, Insertable)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, QueryableByName, Queryable, Selectable, Insertable,
+)]
 #[diesel(table_name = lamella_instance)]
 pub struct InstanceRow {
     /// Database id.

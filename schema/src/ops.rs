@@ -691,6 +691,63 @@ pub fn instance_row(conn: &mut Conn<'_>) -> Result<Option<InstanceRow>> {
     Ok(rows.into_iter().next())
 }
 
+/// What opening an instance reads: its row, the current user's (when registered) and the
+/// default storage's (when found).
+#[derive(Debug, Clone)]
+pub struct Opening {
+    /// The instance row.
+    pub instance: InstanceRow,
+    /// The user with the handle asked for.
+    pub user: Option<User>,
+    /// The storage whose root is the instance's default.
+    pub storage: Option<Storage>,
+}
+
+/// The [`Opening`] and whether the database has applied exactly the `embedded` migrations
+/// (judged by their number and the newest version, which is what diesel's in-order
+/// application leaves), in one statement; `None` without an instance row.
+pub(crate) fn read_opening(
+    conn: &mut Conn<'_>,
+    handle: &str,
+    embedded: &[String],
+) -> Result<Option<(Opening, bool)>> {
+    // An aggregate over the small bookkeeping table plans faster on a new connection than a
+    // membership test of every version; a database another release migrated differs in one
+    // of the two and takes the full check.
+    let applied = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(
+        "(SELECT CAST(COUNT(*) AS TEXT) || ' ' || MAX(version) FROM __diesel_schema_migrations)",
+    );
+    let expected = embedded
+        .iter()
+        .max()
+        .map(|newest| format!("{} {newest}", embedded.len()));
+    type Row = (InstanceRow, Option<User>, Option<Storage>, Option<String>);
+    let row: Option<Row> = with_conn!(conn.inner, |c| lamella_instance::table
+        .left_join(lamella_users::table.on(lamella_users::handle.eq(handle.to_string())))
+        .left_join(
+            lamella_storages::table.on(lamella_storages::root.eq(lamella_instance::storage_root)),
+        )
+        .order(lamella_instance::id)
+        .select((
+            InstanceRow::as_select(),
+            Option::<User>::as_select(),
+            Option::<Storage>::as_select(),
+            applied.clone(),
+        ))
+        .first(c)
+        .optional())?;
+    Ok(row.map(|(instance, user, storage, applied)| {
+        (
+            Opening {
+                instance,
+                user,
+                storage,
+            },
+            expected.is_some() && applied == expected,
+        )
+    }))
+}
+
 /// Number of records of every registry, in [`registry::ALL`] order.
 pub fn counts(conn: &mut Conn<'_>) -> Result<Vec<(&'static str, i64)>> {
     let mut out = Vec::new();

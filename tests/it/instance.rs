@@ -17,6 +17,34 @@ db_test!(init_registers_storage_and_user, |t| {
     Ok(())
 });
 
+db_test!(opening_reads_instance_user_and_storage_in_one_go, |t| {
+    let url = t.raw_url()?;
+    let handle = lamella_core::current_handle();
+    let (_, opening) = lamella_schema::Db::open_instance(&url, &handle)?;
+    let opening = opening.expect("the instance row");
+    assert_eq!(opening.instance.uid, t.uid());
+    assert_eq!(opening.user.map(|u| u.uid), Some(t.user().uid.clone()));
+    assert_eq!(opening.storage.map(|s| s.uid), Some(t.storage().uid));
+    let (_, stranger) = lamella_schema::Db::open_instance(&url, "not-registered-yet")?;
+    assert!(stranger.expect("the instance row").user.is_none());
+    // A database a newer release migrated further still opens, through the full check.
+    use diesel::Connection;
+    use diesel::connection::SimpleConnection;
+    let newer = "INSERT INTO __diesel_schema_migrations (version) VALUES ('99990101000000')";
+    match &url {
+        lamella_schema::DbUrl::Postgres(u) => {
+            diesel::PgConnection::establish(u)?.batch_execute(newer)?
+        }
+        lamella_schema::DbUrl::Sqlite(p) => {
+            diesel::SqliteConnection::establish(&p.to_string_lossy())?.batch_execute(newer)?
+        }
+    }
+    let again = Instance::connect(t.root())?;
+    assert_eq!(again.uid(), t.uid());
+    assert_eq!(again.user().id, t.user().id);
+    Ok(())
+});
+
 db_test!(connect_reopens_the_same_instance, |t| {
     t.ulabels()
         .create(lamella_core::ULabel::new("kept"))

@@ -512,7 +512,12 @@ impl TestInstance {
     /// The instance's database, opened directly (for setting up rows the public API cannot
     /// create yet).
     pub fn raw_db(&self) -> anyhow::Result<lamella_schema::Db> {
-        let url = match &self._pg {
+        Ok(lamella_schema::Db::open(&self.raw_url()?)?)
+    }
+
+    /// The URL of the instance's database.
+    pub fn raw_url(&self) -> anyhow::Result<lamella_schema::DbUrl> {
+        Ok(match &self._pg {
             Some(pg) => lamella_schema::DbUrl::parse(&pg.url)?,
             None if self.storage == StorageKind::S3 => {
                 lamella_schema::DbUrl::Sqlite(self.dir.path().join("lamella.db"))
@@ -523,8 +528,7 @@ impl TestInstance {
                     .join(".lamella")
                     .join("lamella.db"),
             ),
-        };
-        Ok(lamella_schema::Db::open(&url)?)
+        })
     }
 }
 

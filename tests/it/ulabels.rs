@@ -108,6 +108,32 @@ db_test!(get_by_uid_and_prefix, |t| {
     Ok(())
 });
 
+db_test!(many_names_and_uids_resolve_in_their_order, |t| {
+    let saved = t
+        .ulabels()
+        .save_all(["alpha", "beta", "gamma"].map(ULabel::new))?;
+    let [a, b, g] = [0, 1, 2].map(|i| saved.records[i].clone());
+    let asked = [
+        "gamma".to_string(),
+        a.uid.clone(),
+        "beta".into(),
+        b.uid[..6].to_string(),
+        "gamma".into(),
+    ];
+    let got: Vec<String> = t
+        .ulabels()
+        .resolve_all(&asked)?
+        .into_iter()
+        .map(|l| l.name)
+        .collect();
+    assert_eq!(got, ["gamma", "alpha", "beta", "beta", "gamma"]);
+    let e = t.ulabels().resolve_all(&["alpha", "gama"]).unwrap_err();
+    assert!(e.to_string().contains("did you mean 'gamma'"), "{e}");
+    assert!(t.ulabels().resolve_all::<&str>(&[])?.is_empty());
+    assert_eq!(g.name, "gamma");
+    Ok(())
+});
+
 db_test!(update_renames_and_guards_uniqueness, |t| {
     let mut l = t.ulabels().create(ULabel::new("project1")).save()?.record;
     t.ulabels().create(ULabel::new("taken")).save()?;

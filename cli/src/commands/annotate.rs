@@ -112,16 +112,8 @@ pub fn annotate(args: &AnnotateArgs, out: &mut Out) -> Result<()> {
     let (t, artifact) = target(&ln, args)?;
     let mut json = t.json.clone();
     // Everything named is resolved before anything is written.
-    let records = args
-        .labels
-        .iter()
-        .map(|l| super::named::find(&ln.ulabels(), l))
-        .collect::<Result<Vec<_>>>()?;
-    let to_remove = args
-        .remove_labels
-        .iter()
-        .map(|l| super::named::find(&ln.ulabels(), l))
-        .collect::<Result<Vec<_>>>()?;
+    let records = super::named::find_all(&ln.ulabels(), &args.labels)?;
+    let to_remove = super::named::find_all(&ln.ulabels(), &args.remove_labels)?;
     let feature = args
         .feature
         .as_deref()

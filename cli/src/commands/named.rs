@@ -17,7 +17,18 @@ fn word<T: Named>() -> String {
 
 /// The record named (or with uid) `name`; a miss says how to find the right one.
 pub fn find<T: Named>(reg: &Registry<T>, name: &str) -> Result<T> {
-    reg.resolve(name).map_err(|e| match e {
+    reg.resolve(name).map_err(|e| hint_miss::<T>(e, name))
+}
+
+/// [`find`] for many names, in one statement for all that are names; after a miss, the
+/// names are looked up again one by one so the error names the first that matched nothing.
+pub fn find_all<T: Named>(reg: &Registry<T>, names: &[String]) -> Result<Vec<T>> {
+    reg.resolve_all(names)
+        .or_else(|_| names.iter().map(|n| find(reg, n)).collect())
+}
+
+fn hint_miss<T: Named>(e: Error, name: &str) -> anyhow::Error {
+    match e {
         e @ Error::NotFound { .. } => crate::errors::hinted(
             e,
             format!(
@@ -27,7 +38,7 @@ pub fn find<T: Named>(reg: &Registry<T>, name: &str) -> Result<T> {
             ),
         ),
         other => other.into(),
-    })
+    }
 }
 
 /// Prints the messages of a `create` (loaded existing record, similar names, notes) and the

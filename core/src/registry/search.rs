@@ -125,6 +125,31 @@ impl<T: Named> Registry<T> {
         Err(self.not_found(name_or_uid)?)
     }
 
+    /// [`resolve`](Self::resolve) for many names at once, in their order: one statement finds
+    /// every name that names exactly one record; only the others (uids, uid prefixes,
+    /// misses) are resolved one by one.
+    pub fn resolve_all<S: AsRef<str>>(&self, names_or_uids: &[S]) -> Result<Vec<T>> {
+        let mut wanted: Vec<String> = names_or_uids
+            .iter()
+            .map(|n| n.as_ref().to_string())
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut by_name: HashMap<String, Vec<T>> = HashMap::new();
+        if !wanted.is_empty() {
+            for r in self.filter("name__in", wanted).all()? {
+                by_name.entry(r.name_str().to_string()).or_default().push(r);
+            }
+        }
+        names_or_uids
+            .iter()
+            .map(|n| match by_name.get(n.as_ref()).map(Vec::as_slice) {
+                Some([one]) => Ok(one.clone()),
+                _ => self.resolve(n.as_ref()),
+            })
+            .collect()
+    }
+
     /// The error for a name that matched nothing, with the close names that exist.
     pub(crate) fn not_found(&self, name: &str) -> Result<Error> {
         Ok(Error::not_found(

@@ -1236,8 +1236,14 @@ impl Instance {
             let left_out = page.len() - rows.len();
             if !report.dry_run && !rows.is_empty() {
                 let new = self.db().transaction(|conn| {
-                    lamella_schema::links::link_ulabels_many(conn, Owner::Artifact(0), &rows, me)
-                        .map_err(Error::from)
+                    lamella_schema::links::link_ulabels_many(
+                        conn,
+                        Owner::Artifact(0),
+                        &rows,
+                        me,
+                        false,
+                    )
+                    .map_err(Error::from)
                 })?;
                 report.count("label link").imported += new;
                 report.count("label link").skipped += rows.len() - new;
@@ -1494,6 +1500,7 @@ impl Instance {
                     Owner::Collection(0),
                     &label_rows,
                     me,
+                    false,
                 )?;
                 for (slot, rows) in &by_slot {
                     lamella_schema::links::set_slot_many(conn, Owner::Collection(0), slot, rows)?;

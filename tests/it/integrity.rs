@@ -76,18 +76,24 @@ db_test!(links_to_missing_records_are_refused, |t| {
     let (a, label, feature, value) = annotated(&t)?;
     let db = t.raw_db()?;
     let me = user(&t)?;
-    let link = |owner: i64, l: i64, f: Option<i64>| {
-        db.transaction(|c| links::link_ulabels(c, Owner::Artifact(owner), &[(l, f)], me))
-    };
-    refused(link(MISSING, label, Some(feature)), "a missing artifact");
-    refused(link(a, MISSING, Some(feature)), "a missing label");
-    refused(link(a, label, Some(MISSING)), "a missing feature");
-    refused(
-        db.transaction(|c| {
-            links::link_ulabels(c, Owner::Collection(MISSING), &[(label, None)], me)
-        }),
-        "a missing collection",
-    );
+    // Both ways of finding the new links (under the owner's lock, and with ON CONFLICT)
+    // leave the parent check to the database.
+    for locked in [true, false] {
+        let link = |owner: i64, l: i64, f: Option<i64>| {
+            db.transaction(|c| {
+                links::link_ulabels(c, Owner::Artifact(owner), &[(l, f)], me, locked)
+            })
+        };
+        refused(link(MISSING, label, Some(feature)), "a missing artifact");
+        refused(link(a, MISSING, Some(feature)), "a missing label");
+        refused(link(a, label, Some(MISSING)), "a missing feature");
+        refused(
+            db.transaction(|c| {
+                links::link_ulabels(c, Owner::Collection(MISSING), &[(label, None)], me, locked)
+            }),
+            "a missing collection",
+        );
+    }
     refused(
         db.transaction(|c| values::link_values(c, Owner::Artifact(0), &[(a, MISSING)])),
         "a missing value",
@@ -111,7 +117,13 @@ db_test!(links_to_missing_records_are_refused, |t| {
     let lung = t.ulabels().get_by_name("lung")?.id.unwrap();
     refused(
         db.transaction(|c| {
-            links::link_ulabels(c, Owner::Artifact(a), &[(lung, None), (MISSING, None)], me)
+            links::link_ulabels(
+                c,
+                Owner::Artifact(a),
+                &[(lung, None), (MISSING, None)],
+                me,
+                true,
+            )
         }),
         "a batch with one missing label",
     );
@@ -210,7 +222,7 @@ db_test!(
         let (deleted, linked) = race(
             &t,
             |c| delete_by_id(c, &ULABEL, lung),
-            |c| links::link_ulabels(c, Owner::Artifact(a), &[(lung, None)], me),
+            |c| links::link_ulabels(c, Owner::Artifact(a), &[(lung, None)], me, true),
         )?;
         assert!(deleted?, "the label was deleted");
         refused(linked, "a link to a label deleted meanwhile");
@@ -219,7 +231,7 @@ db_test!(
         let lung2 = t.ulabels().get_by_name("lung2")?.id.unwrap();
         let (linked, deleted) = race(
             &t,
-            |c| links::link_ulabels(c, Owner::Artifact(a), &[(lung2, None)], me),
+            |c| links::link_ulabels(c, Owner::Artifact(a), &[(lung2, None)], me, true),
             |c| delete_by_id(c, &ULABEL, lung2),
         )?;
         assert_eq!(linked?, 1);

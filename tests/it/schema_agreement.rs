@@ -152,21 +152,28 @@ db_test!(a_label_annotates_an_artifact_once_per_feature, |t| {
         lamella_schema::links::link_ulabels(
             c,
             lamella_schema::links::Owner::Artifact(a_id),
-            &[(l, None), (l, Some(f1)), (l, Some(f2))],
+            &[(l, None), (l, Some(f1)), (l, Some(f2)), (l, Some(f1))],
             u,
+            true,
         )
     })?;
-    assert_eq!(added, 3, "one label under two features and without one");
-    // Repeating any of them adds nothing, on both databases.
-    let again = db.transaction(|c| {
-        lamella_schema::links::link_ulabels(
-            c,
-            lamella_schema::links::Owner::Artifact(a_id),
-            &[(l, None), (l, Some(f1))],
-            u,
-        )
-    })?;
-    assert_eq!(again, 0);
+    assert_eq!(
+        added, 3,
+        "one label under two features and without one (a repeated row once)"
+    );
+    // Repeating any of them adds nothing, on both databases, either way of finding new links.
+    for locked in [true, false] {
+        let again = db.transaction(|c| {
+            lamella_schema::links::link_ulabels(
+                c,
+                lamella_schema::links::Owner::Artifact(a_id),
+                &[(l, None), (l, Some(f1)), (l, None)],
+                u,
+                locked,
+            )
+        })?;
+        assert_eq!(again, 0);
+    }
     let links = db.with_conn(|c| {
         lamella_schema::links::label_links(c, lamella_schema::links::Owner::Artifact(a_id))
     })?;

@@ -573,6 +573,7 @@ pub fn link_label_to_new_artifact(
             lamella_schema::links::Owner::Artifact(a[0].id.unwrap()),
             &[(label_id, None)],
             user,
+            false,
         )?;
         Ok(())
     })

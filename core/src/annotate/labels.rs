@@ -71,7 +71,7 @@ pub(crate) fn add_in(
     let mut notes = Vec::new();
     let Some(feature) = feature else {
         let rows: Vec<(i64, Option<i64>)> = ids.iter().map(|l| (*l, None)).collect();
-        let linked = links::link_ulabels(conn, owner, &rows, user)?;
+        let linked = links::link_ulabels(conn, owner, &rows, user, true)?;
         return Ok(LabelsAdded {
             linked,
             feature: None,
@@ -89,7 +89,7 @@ pub(crate) fn add_in(
     widen(conn, &mut feature, &mut notes)?;
     check_branch(conn, &feature, ids)?;
     let rows: Vec<(i64, Option<i64>)> = ids.iter().map(|l| (*l, Some(fid))).collect();
-    let linked = links::link_ulabels(conn, owner, &rows, user)?;
+    let linked = links::link_ulabels(conn, owner, &rows, user, true)?;
     let external = join_external(conn, owner, &feature, user, &mut notes)?;
     Ok(LabelsAdded {
         linked,

@@ -691,7 +691,7 @@ fn apply(
         }
     }
     out.values = sv::link_values(conn, kind, &value_links)?;
-    out.labels = links::link_ulabels_many(conn, kind, &label_links, user)?;
+    out.labels = links::link_ulabels_many(conn, kind, &label_links, user, true)?;
     // The features each owner now has values or labels for.
     let per_owner: Vec<(i64, Vec<i64>)> = plan
         .iter()

@@ -1236,12 +1236,16 @@ impl Instance {
             let left_out = page.len() - rows.len();
             if !report.dry_run && !rows.is_empty() {
                 let new = self.db().transaction(|conn| {
+                    // Like every writer of label links, under the owners' locks (an
+                    // artifact imported before may be annotated meanwhile).
+                    let owners: Vec<i64> = rows.iter().map(|r| r.0).collect();
+                    lamella_schema::links::lock_owners(conn, Owner::Artifact(0), &owners)?;
                     lamella_schema::links::link_ulabels_many(
                         conn,
                         Owner::Artifact(0),
                         &rows,
                         me,
-                        false,
+                        true,
                     )
                     .map_err(Error::from)
                 })?;
@@ -1495,12 +1499,14 @@ impl Instance {
         }
         if !report.dry_run {
             self.db().transaction(|conn| {
+                let owners: Vec<i64> = label_rows.iter().map(|r| r.0).collect();
+                lamella_schema::links::lock_owners(conn, Owner::Collection(0), &owners)?;
                 let new = lamella_schema::links::link_ulabels_many(
                     conn,
                     Owner::Collection(0),
                     &label_rows,
                     me,
-                    false,
+                    true,
                 )?;
                 for (slot, rows) in &by_slot {
                     lamella_schema::links::set_slot_many(conn, Owner::Collection(0), slot, rows)?;

@@ -979,13 +979,24 @@ mod tests {
             up_to_date(&mut c),
             "the full check accepts a newer database"
         );
+        c.batch_execute("DELETE FROM __diesel_schema_migrations WHERE version = '99990101000000'")
+            .unwrap();
+        assert!(read(&mut c));
+        // The same number and newest version, but one older migration swapped for another.
         c.batch_execute(
-            "DELETE FROM __diesel_schema_migrations WHERE version >= \
-             (SELECT MAX(version) FROM __diesel_schema_migrations WHERE version < '9999')",
+            "DELETE FROM __diesel_schema_migrations WHERE version = \
+             (SELECT MIN(version) FROM __diesel_schema_migrations); \
+             INSERT INTO __diesel_schema_migrations (version) VALUES ('20000101000000')",
         )
         .unwrap();
         assert!(!read(&mut c));
         assert!(!up_to_date(&mut c));
+        c.batch_execute(
+            "DELETE FROM __diesel_schema_migrations WHERE version >= \
+             (SELECT MAX(version) FROM __diesel_schema_migrations)",
+        )
+        .unwrap();
+        assert!(!read(&mut c));
     }
 
     #[test]

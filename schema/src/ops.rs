@@ -704,23 +704,29 @@ pub struct Opening {
 }
 
 /// The [`Opening`] and whether the database has applied exactly the `embedded` migrations
-/// (judged by their number and the newest version, which is what diesel's in-order
-/// application leaves), in one statement; `None` without an instance row.
+/// (judged by their number, the newest version and the sum of the versions, which are
+/// 14-digit timestamps), in one statement; `None` without an instance row.
 pub(crate) fn read_opening(
     conn: &mut Conn<'_>,
     handle: &str,
     embedded: &[String],
 ) -> Result<Option<(Opening, bool)>> {
-    // An aggregate over the small bookkeeping table plans faster on a new connection than a
-    // membership test of every version; a database another release migrated differs in one
-    // of the two and takes the full check.
+    // Aggregates over the small bookkeeping table plan faster on a new connection than a
+    // membership test of every version. A database another release or build migrated
+    // differs in one of the three (a version that is not a number makes the cast fail on
+    // PostgreSQL, and the open then takes the full check).
     let applied = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(
-        "(SELECT CAST(COUNT(*) AS TEXT) || ' ' || MAX(version) FROM __diesel_schema_migrations)",
+        "(SELECT CAST(COUNT(*) AS TEXT) || ' ' || MAX(version) || ' ' || \
+         CAST(SUM(CAST(version AS BIGINT)) AS TEXT) FROM __diesel_schema_migrations)",
     );
-    let expected = embedded
+    let sum: Option<i64> = embedded
         .iter()
-        .max()
-        .map(|newest| format!("{} {newest}", embedded.len()));
+        .map(|v| v.parse::<i64>().ok())
+        .try_fold(0i64, |acc, v| acc.checked_add(v?));
+    let expected = match (embedded.iter().max(), sum) {
+        (Some(newest), Some(sum)) => Some(format!("{} {newest} {sum}", embedded.len())),
+        _ => None,
+    };
     type Row = (InstanceRow, Option<User>, Option<Storage>, Option<String>);
     let row: Option<Row> = with_conn!(conn.inner, |c| lamella_instance::table
         .left_join(lamella_users::table.on(lamella_users::handle.eq(handle.to_string())))

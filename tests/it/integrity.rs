@@ -243,3 +243,26 @@ db_test!(
         Ok(())
     }
 );
+
+db_test!(
+    two_writers_of_the_same_links_under_the_owner_lock_add_them_once,
+    |t| {
+        let (a, _, _, _) = annotated(&t)?;
+        let lung = t.ulabels().get_by_name("lung")?.id.unwrap();
+        let me = user(&t)?;
+        // Each writer takes the owner's lock and finds new links without ON CONFLICT: the
+        // second waits for the first to commit, then sees its links and adds nothing (and
+        // fails on no unique index).
+        let add = |c: &mut Conn<'_>| {
+            links::lock_owners(c, Owner::Artifact(0), &[a])?;
+            links::link_ulabels(c, Owner::Artifact(a), &[(lung, None)], me, true)
+        };
+        let (first, second) = race(&t, add, add)?;
+        assert_eq!(first?, 1);
+        assert_eq!(second?, 0);
+        let db = t.raw_db()?;
+        let linked = db.with_conn(|c| links::label_links(c, Owner::Artifact(a)))?;
+        assert_eq!(linked.iter().filter(|(l, _)| *l == lung).count(), 1);
+        Ok(())
+    }
+);

@@ -23,8 +23,12 @@ pub fn find<T: Named>(reg: &Registry<T>, name: &str) -> Result<T> {
 /// [`find`] for many names, in one statement for all that are names; after a miss, the
 /// names are looked up again one by one so the error names the first that matched nothing.
 pub fn find_all<T: Named>(reg: &Registry<T>, names: &[String]) -> Result<Vec<T>> {
-    reg.resolve_all(names)
-        .or_else(|_| names.iter().map(|n| find(reg, n)).collect())
+    match reg.resolve_all(names) {
+        Err(Error::NotFound { .. } | Error::Ambiguous { .. }) => {
+            names.iter().map(|n| find(reg, n)).collect()
+        }
+        other => Ok(other?),
+    }
 }
 
 fn hint_miss<T: Named>(e: Error, name: &str) -> anyhow::Error {

@@ -856,6 +856,36 @@ fn wrong_s3_credentials_are_a_clear_error() {
     assert_eq!(listed.as_array().unwrap().len(), 1);
 }
 
+cli_test!(
+    annotate_resolves_many_labels_and_names_the_one_missing,
+    |env| {
+        env.init("data");
+        env.run(&["ulabel", "create", "CD14 Monocytes"]).ok();
+        env.run(&["ulabel", "create", "B cells"]).ok();
+        write(&env, "a.txt", "a");
+        let a = env
+            .run(&["save", "a.txt", "--key", "a.txt", "--json"])
+            .ok()
+            .json();
+        let uid = a["record"]["uid"].as_str().unwrap().to_string();
+        let run = env.run(&["annotate", &uid, "-l", "B cells", "-l", "CD14 Monocyte"]);
+        assert_error(&run, "did you mean 'CD14 Monocytes'");
+        assert_error(&run, "lamella ulabel list");
+        let described = env.run(&["describe", &uid, "--json"]).ok().json();
+        assert!(
+            !described.to_string().contains("B cells"),
+            "nothing is linked when a name is missing"
+        );
+        env.run(&["annotate", &uid, "-l", "B cells", "-l", "CD14 Monocytes"])
+            .ok();
+        let listed = env
+            .run(&["ls", "--label", "CD14 Monocytes", "--json"])
+            .ok()
+            .json();
+        assert_eq!(listed[0]["uid"], uid);
+    }
+);
+
 cli_test!(ls_by_an_unknown_label_or_feature_is_an_error, |env| {
     env.init("data");
     env.run(&["ulabel", "create", "CD14 Monocytes"]).ok();

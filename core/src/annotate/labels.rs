@@ -102,11 +102,8 @@ pub(crate) fn add_in(
 /// Serialises annotation of one record (labels, feature sets) across processes; taken before
 /// any feature-set lock.
 pub(crate) fn lock_owner(conn: &mut Conn<'_>, owner: Owner) -> Result<()> {
-    let name = match owner {
-        Owner::Artifact(id) => format!("annotate:artifact:{id}"),
-        Owner::Collection(id) => format!("annotate:collection:{id}"),
-    };
-    Ok(conn.lock(&[name])?)
+    let (Owner::Artifact(id) | Owner::Collection(id)) = owner;
+    Ok(links::lock_owners(conn, owner, &[id])?)
 }
 
 impl Labels {

@@ -609,14 +609,8 @@ fn apply(
     user: i64,
 ) -> Result<ValuesAdded> {
     let mut out = ValuesAdded::default();
-    let lock_names: Vec<String> = plan
-        .iter()
-        .map(|(o, _)| match kind {
-            Owner::Artifact(_) => format!("annotate:artifact:{o}"),
-            Owner::Collection(_) => format!("annotate:collection:{o}"),
-        })
-        .collect();
-    conn.lock(&lock_names)?;
+    let owners: Vec<i64> = plan.iter().map(|(o, _)| *o).collect();
+    links::lock_owners(conn, kind, &owners)?;
     if replace {
         for (owner, items) in plan {
             let mut fids: Vec<usize> = items.iter().map(|(i, _)| *i).collect();

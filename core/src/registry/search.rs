@@ -16,6 +16,9 @@ const MIN_PREFIX: usize = 6;
 /// Registries up to this size are searched for suggestions when no close spelling exists.
 const SCAN_FOR_SUGGESTIONS: i64 = 50_000;
 
+/// Names per statement of [`Registry::resolve_all`].
+const RESOLVE_CHUNK: usize = 5_000;
+
 impl<T: Named> Registry<T> {
     /// Names of existing records that look like near-duplicates of `name` — what `create`
     /// would warn about — without saving anything (LaminDB warns on construction).
@@ -136,8 +139,10 @@ impl<T: Named> Registry<T> {
         wanted.sort_unstable();
         wanted.dedup();
         let mut by_name: HashMap<String, Vec<T>> = HashMap::new();
-        if !wanted.is_empty() {
-            for r in self.filter("name__in", wanted).all()? {
+        // A statement binds each name: a few thousand at a time stay far below the
+        // databases' limits on parameters.
+        for chunk in wanted.chunks(RESOLVE_CHUNK) {
+            for r in self.filter("name__in", chunk.to_vec()).all()? {
                 by_name.entry(r.name_str().to_string()).or_default().push(r);
             }
         }

@@ -183,3 +183,48 @@ db_test!(a_label_annotates_an_artifact_once_per_feature, |t| {
     assert_eq!(d.labels["ulabels"].len(), 1);
     Ok(())
 });
+
+db_test!(artifacts_inserted_in_bulk_read_back_field_for_field, |t| {
+    use lamella_schema::{Artifact, HashType, Store as _, Visibility};
+    // 40 rows (PostgreSQL: the column-array insert) and 3 (VALUES), every field set or unset.
+    let (user, storage) = (t.user().id.unwrap(), t.storage().id.unwrap());
+    let now = lamella_schema::now();
+    let make = |round: usize, i: i64| Artifact {
+        id: None,
+        uid: lamella_schema::base62_uid(20),
+        storage_id: storage,
+        key: (i % 2 == 0).then(|| format!("bulk{round}/{i}.txt")),
+        suffix: if i % 3 == 0 {
+            String::new()
+        } else {
+            ".txt".into()
+        },
+        accessor: (i % 5 == 0).then(|| "DataFrame".to_string()),
+        description: (i % 4 == 0).then(|| format!("row {i} — ünïcode")),
+        size: (i % 7 != 0).then_some(i * 1000),
+        hash: (i % 7 != 0).then(|| format!("hash{i}")),
+        hash_type: [None, Some(HashType::Md5), Some(HashType::Sha1Fl)][(i % 3) as usize],
+        n_objects: (i % 6 == 0).then_some(i),
+        n_observations: (i % 8 == 0).then_some(i * 10),
+        version: (i % 9 == 0).then(|| format!("v{i}")),
+        is_latest: i % 2 == 0,
+        visibility: [Visibility::Default, Visibility::Hidden, Visibility::Trash][(i % 3) as usize],
+        key_is_virtual: i % 3 != 1,
+        transform_id: None,
+        run_id: None,
+        created_at: now,
+        updated_at: now + chrono::Duration::microseconds(i),
+        created_by_id: user,
+    };
+    for (round, n) in [40, 3].into_iter().enumerate() {
+        let mut rows: Vec<Artifact> = (0..n).map(|i| make(round, i)).collect();
+        let db = t.raw_db()?;
+        db.transaction(|c| Artifact::insert_all(c, &mut rows))?;
+        let ids: Vec<i64> = rows.iter().map(|a| a.id.unwrap()).collect();
+        let mut back: Vec<Artifact> = db.with_conn(|c| lamella_schema::load_by_ids(c, &ids))?;
+        back.sort_by_key(|a| a.id);
+        rows.sort_by_key(|a| a.id);
+        assert_eq!(back, rows, "{n} rows");
+    }
+    Ok(())
+});

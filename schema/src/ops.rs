@@ -99,7 +99,8 @@ store!(User, lamella_users);
 store!(Storage, lamella_storages);
 store!(Transform, lamella_transforms);
 store!(Run, lamella_runs);
-store!(ULabel, lamella_ulabels);
+store!(ULabel, lamella_ulabels, |c, chunk| (chunk.len() >= 16)
+    .then(|| pg_insert_ulabels(c, chunk)));
 store!(Feature, lamella_features);
 store!(FeatureSet, lamella_feature_sets);
 // A few rows go as `VALUES` (parsed and bound faster than the arrays' statement).
@@ -719,19 +720,12 @@ fn pg_insert_artifacts(
     chunk: &[Artifact],
 ) -> diesel::QueryResult<Vec<(i64, String)>> {
     use diesel::sql_types::{Array, Bool, Nullable, SmallInt, Text, Timestamp};
-    #[derive(QueryableByName)]
-    struct Inserted {
-        #[diesel(sql_type = BigInt)]
-        id: i64,
-        #[diesel(sql_type = Text)]
-        uid: String,
-    }
     let col = |f: &dyn Fn(&Artifact) -> Option<String>| chunk.iter().map(f).collect::<Vec<_>>();
     let int = |f: &dyn Fn(&Artifact) -> Option<i64>| chunk.iter().map(f).collect::<Vec<_>>();
     let stamp =
         |f: &dyn Fn(&Artifact) -> chrono::NaiveDateTime| chunk.iter().map(f).collect::<Vec<_>>();
     let flag = |f: &dyn Fn(&Artifact) -> bool| chunk.iter().map(f).collect::<Vec<_>>();
-    let rows: Vec<Inserted> = diesel::sql_query(
+    let rows: Vec<IdUid> = diesel::sql_query(
         "INSERT INTO lamella_artifacts (uid, storage_id, key, suffix, accessor, description, \
          size, hash, hash_type, n_objects, n_observations, version, is_latest, visibility, \
          key_is_virtual, transform_id, run_id, created_at, updated_at, created_by_id) \
@@ -768,6 +762,43 @@ fn pg_insert_artifacts(
     .bind::<Array<BigInt>, _>(chunk.iter().map(|a| a.created_by_id).collect::<Vec<_>>())
     .load(c)?;
     Ok(rows.into_iter().map(|r| (r.id, r.uid)).collect())
+}
+
+/// Labels inserted on PostgreSQL as one array per column, like [`pg_insert_artifacts`].
+fn pg_insert_ulabels(
+    c: &mut diesel::pg::PgConnection,
+    chunk: &[ULabel],
+) -> diesel::QueryResult<Vec<(i64, String)>> {
+    use diesel::sql_types::{Array, Nullable, Text, Timestamp};
+    let text = |f: &dyn Fn(&ULabel) -> Option<String>| chunk.iter().map(f).collect::<Vec<_>>();
+    let rows: Vec<IdUid> = diesel::sql_query(
+        "INSERT INTO lamella_ulabels (uid, name, description, reference, reference_type, \
+         created_at, updated_at, created_by_id, run_id, synonyms) \
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+         $6::timestamp[], $7::timestamp[], $8::bigint[], $9::bigint[], $10::text[]) \
+         RETURNING id, uid",
+    )
+    .bind::<Array<Text>, _>(chunk.iter().map(|l| l.uid.as_str()).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(chunk.iter().map(|l| l.name.as_str()).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(text(&|l| l.description.clone()))
+    .bind::<Array<Nullable<Text>>, _>(text(&|l| l.reference.clone()))
+    .bind::<Array<Nullable<Text>>, _>(text(&|l| l.reference_type.clone()))
+    .bind::<Array<Timestamp>, _>(chunk.iter().map(|l| l.created_at).collect::<Vec<_>>())
+    .bind::<Array<Timestamp>, _>(chunk.iter().map(|l| l.updated_at).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(chunk.iter().map(|l| l.created_by_id).collect::<Vec<_>>())
+    .bind::<Array<Nullable<BigInt>>, _>(chunk.iter().map(|l| l.run_id).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(text(&|l| l.synonyms.clone()))
+    .load(c)?;
+    Ok(rows.into_iter().map(|r| (r.id, r.uid)).collect())
+}
+
+/// The id and uid of an inserted row.
+#[derive(QueryableByName)]
+struct IdUid {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    uid: String,
 }
 
 /// What opening an instance reads: its row, the current user's (when registered) and the

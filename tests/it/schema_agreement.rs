@@ -228,3 +228,35 @@ db_test!(artifacts_inserted_in_bulk_read_back_field_for_field, |t| {
     }
     Ok(())
 });
+
+db_test!(labels_inserted_in_bulk_read_back_field_for_field, |t| {
+    use lamella_schema::{Store as _, ULabel};
+    // 40 rows (PostgreSQL: the column-array insert) and 3 (VALUES), every field set or unset.
+    let user = t.user().id.unwrap();
+    let now = lamella_schema::now();
+    for (round, n) in [40, 3].into_iter().enumerate() {
+        let mut rows: Vec<ULabel> = (0..n)
+            .map(|i: i64| ULabel {
+                id: None,
+                uid: lamella_schema::base62_uid(8),
+                name: format!("bulk label {round}-{i} ✓"),
+                description: (i % 2 == 0).then(|| format!("described {i}")),
+                reference: (i % 3 == 0).then(|| format!("CL:{i:07}")),
+                reference_type: (i % 3 == 0).then(|| "Cell Ontology".to_string()),
+                created_at: now,
+                updated_at: now + chrono::Duration::microseconds(i),
+                created_by_id: user,
+                run_id: None,
+                synonyms: (i % 4 == 0).then(|| format!("alias{round}-{i}|other{round}-{i}")),
+            })
+            .collect();
+        let db = t.raw_db()?;
+        db.transaction(|c| ULabel::insert_all(c, &mut rows))?;
+        let ids: Vec<i64> = rows.iter().map(|l| l.id.unwrap()).collect();
+        let mut back: Vec<ULabel> = db.with_conn(|c| lamella_schema::load_by_ids(c, &ids))?;
+        back.sort_by_key(|l| l.id);
+        rows.sort_by_key(|l| l.id);
+        assert_eq!(back, rows, "{n} rows");
+    }
+    Ok(())
+});

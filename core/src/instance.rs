@@ -696,18 +696,18 @@ impl Instance {
             registry: "Storage",
             what: format!("root '{root}'"),
         };
+        // The instance's local folder was moved here (its recorded root is elsewhere).
+        let moved = |recorded: &str| root_is_here && recorded != root && !is_remote(recorded);
         let opening = opening.ok_or_else(no_instance)?;
-        let moved = root_is_here
-            && opening.instance.storage_root != root
-            && !is_remote(&opening.instance.storage_root);
-        let found = match (opening, moved) {
+        let here = !moved(&opening.instance.storage_root);
+        let found = match (opening, here) {
             (
                 lamella_schema::Opening {
                     instance,
                     user: Some(user),
                     storage,
                 },
-                false,
+                true,
             ) => {
                 let storage = storage.ok_or_else(|| storage_missing(&instance.storage_root))?;
                 (instance, user, storage)
@@ -721,7 +721,7 @@ impl Instance {
                     Some(u) => u,
                     None => insert_user(conn, &handle)?,
                 };
-                if root_is_here && row.storage_root != root && !is_remote(&row.storage_root) {
+                if moved(&row.storage_root) {
                     tracing::info!(from = %row.storage_root, to = %root, "instance folder moved");
                     lamella_schema::move_instance_root(conn, &row.storage_root, root)?;
                     row.storage_root = root.to_string();

@@ -184,8 +184,24 @@ db_test!(a_label_annotates_an_artifact_once_per_feature, |t| {
     Ok(())
 });
 
+/// Inserts `rows` with `Store::insert_all` and asserts that reading them back by id gives
+/// them field for field.
+fn saved_rows_read_back<T>(t: &lamella_tests::TestInstance, mut rows: Vec<T>) -> anyhow::Result<()>
+where
+    T: lamella_schema::Store + PartialEq,
+{
+    let db = t.raw_db()?;
+    db.transaction(|c| T::insert_all(c, &mut rows))?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id().unwrap()).collect();
+    let mut back: Vec<T> = db.with_conn(|c| lamella_schema::load_by_ids(c, &ids))?;
+    back.sort_by_key(|r| r.id());
+    rows.sort_by_key(|r| r.id());
+    assert_eq!(back, rows, "{} rows", rows.len());
+    Ok(())
+}
+
 db_test!(artifacts_inserted_in_bulk_read_back_field_for_field, |t| {
-    use lamella_schema::{Artifact, HashType, Store as _, Visibility};
+    use lamella_schema::{Artifact, HashType, Visibility};
     // 40 rows (PostgreSQL: the column-array insert) and 3 (VALUES), every field set or unset.
     let (user, storage) = (t.user().id.unwrap(), t.storage().id.unwrap());
     let now = lamella_schema::now();
@@ -217,25 +233,19 @@ db_test!(artifacts_inserted_in_bulk_read_back_field_for_field, |t| {
         created_by_id: user,
     };
     for (round, n) in [40, 3].into_iter().enumerate() {
-        let mut rows: Vec<Artifact> = (0..n).map(|i| make(round, i)).collect();
-        let db = t.raw_db()?;
-        db.transaction(|c| Artifact::insert_all(c, &mut rows))?;
-        let ids: Vec<i64> = rows.iter().map(|a| a.id.unwrap()).collect();
-        let mut back: Vec<Artifact> = db.with_conn(|c| lamella_schema::load_by_ids(c, &ids))?;
-        back.sort_by_key(|a| a.id);
-        rows.sort_by_key(|a| a.id);
-        assert_eq!(back, rows, "{n} rows");
+        let rows: Vec<Artifact> = (0..n).map(|i| make(round, i)).collect();
+        saved_rows_read_back(&t, rows)?;
     }
     Ok(())
 });
 
 db_test!(labels_inserted_in_bulk_read_back_field_for_field, |t| {
-    use lamella_schema::{Store as _, ULabel};
+    use lamella_schema::ULabel;
     // 40 rows (PostgreSQL: the column-array insert) and 3 (VALUES), every field set or unset.
     let user = t.user().id.unwrap();
     let now = lamella_schema::now();
     for (round, n) in [40, 3].into_iter().enumerate() {
-        let mut rows: Vec<ULabel> = (0..n)
+        let rows: Vec<ULabel> = (0..n)
             .map(|i: i64| ULabel {
                 id: None,
                 uid: lamella_schema::base62_uid(8),
@@ -250,13 +260,7 @@ db_test!(labels_inserted_in_bulk_read_back_field_for_field, |t| {
                 synonyms: (i % 4 == 0).then(|| format!("alias{round}-{i}|other{round}-{i}")),
             })
             .collect();
-        let db = t.raw_db()?;
-        db.transaction(|c| ULabel::insert_all(c, &mut rows))?;
-        let ids: Vec<i64> = rows.iter().map(|l| l.id.unwrap()).collect();
-        let mut back: Vec<ULabel> = db.with_conn(|c| lamella_schema::load_by_ids(c, &ids))?;
-        back.sort_by_key(|l| l.id);
-        rows.sort_by_key(|l| l.id);
-        assert_eq!(back, rows, "{n} rows");
+        saved_rows_read_back(&t, rows)?;
     }
     Ok(())
 });

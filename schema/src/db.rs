@@ -231,7 +231,7 @@ pub(crate) fn scrub(message: &str, url: &str) -> String {
     m
 }
 
-fn percent_decode(s: &str) -> std::result::Result<String, ()> {
+pub(crate) fn percent_decode(s: &str) -> std::result::Result<String, ()> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -294,13 +294,17 @@ impl Manager {
                 Ok(AnyConnection::Sqlite(c))
             }
             DbUrl::Postgres(url) => {
-                let c = PgConnection::establish(url).map_err(|e| Error::Connect {
+                let failed = |message: String| Error::Connect {
                     backend: "PostgreSQL",
                     url: self.url.display(),
-                    message: format!(
+                    message,
+                };
+                let conninfo = crate::tls::conninfo(url).map_err(failed)?;
+                let c = PgConnection::establish(&conninfo).map_err(|e| {
+                    failed(format!(
                         "{}: check that the server is running and the URL is right",
-                        scrub(e.to_string().trim(), url)
-                    ),
+                        scrub(&scrub(e.to_string().trim(), &conninfo), url)
+                    ))
                 })?;
                 Ok(AnyConnection::Postgresql(c))
             }

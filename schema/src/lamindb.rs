@@ -462,10 +462,12 @@ impl Source {
     /// Opens a LaminDB PostgreSQL database for reading only.
     pub fn open_postgres(url: &str) -> Result<Source> {
         let shown = crate::db::redact(url);
-        let mut c = PgConnection::establish(url).map_err(|e| {
+        let conninfo = crate::tls::conninfo(url)
+            .map_err(|e| fail(format!("cannot connect to {shown}: {e}")))?;
+        let mut c = PgConnection::establish(&conninfo).map_err(|e| {
             fail(format!(
                 "cannot connect to {shown}: {}",
-                crate::db::scrub(&e.to_string(), url)
+                crate::db::scrub(&crate::db::scrub(&e.to_string(), &conninfo), url)
             ))
         })?;
         c.batch_execute("SET default_transaction_read_only = on;")

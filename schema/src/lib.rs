@@ -41,6 +41,7 @@ mod query;
 pub mod registry;
 pub mod schemas;
 mod tables;
+mod tls;
 mod types;
 mod uid;
 pub mod values;

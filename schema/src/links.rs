@@ -316,12 +316,16 @@ pub fn slots(conn: &mut Conn<'_>, owner: Owner) -> Result<Vec<(String, i64)>> {
 }
 
 /// Links feature set `set_id` to `owner` under `slot`, replacing the slot's previous set;
-/// returns the id of the set it replaced, if another.
+/// returns the id of the set it replaced, if another. A slot that already links `set_id` is
+/// left as it is (no statement).
 pub fn set_slot(conn: &mut Conn<'_>, owner: Owner, slot: &str, set_id: i64) -> Result<Option<i64>> {
     let previous = slots(conn, owner)?
         .into_iter()
         .find(|(s, _)| s == slot)
         .map(|(_, id)| id);
+    if previous == Some(set_id) {
+        return Ok(None);
+    }
     match owner {
         Owner::Artifact(id) => {
             use lamella_artifact_feature_sets as l;

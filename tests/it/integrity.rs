@@ -113,6 +113,16 @@ db_test!(links_to_missing_records_are_refused, |t| {
         db.transaction(|c| links::set_slot(c, Owner::Artifact(a), "obs", MISSING)),
         "a missing feature set",
     );
+    // linking the set a slot already has replaces nothing and leaves the slots as they were
+    let before = db.with_conn(|c| links::slots(c, Owner::Artifact(a)))?;
+    assert_eq!(
+        db.transaction(|c| links::set_slot(c, Owner::Artifact(a), &slot, set))?,
+        None
+    );
+    assert_eq!(
+        db.with_conn(|c| links::slots(c, Owner::Artifact(a)))?,
+        before
+    );
     // one bad row among good ones: nothing is linked
     let lung = t.ulabels().get_by_name("lung")?.id.unwrap();
     refused(

@@ -540,12 +540,13 @@ impl Db {
     }
 
     /// Opens an existing instance's database and reads what opening it needs — the instance
-    /// row, the user with `handle`, the default storage — together with the migration check,
-    /// in one statement: a read-only command on PostgreSQL pays one round trip and one cold
-    /// plan for all of it. Only a database that is not up to date (or whose tables that
-    /// statement cannot read) takes the full path: pending migrations are applied, and a
-    /// database without Lamella's tables is an error and left untouched. `None`: the database
-    /// holds no instance row.
+    /// row, the user with `handle`, the default storage — in one statement, whose instance row
+    /// also says which migrations the last full check found applied: a read-only command on
+    /// PostgreSQL pays one round trip and one cold plan for all of it. Only a database whose
+    /// stamp is not this build's (or whose tables that statement cannot read) takes the full
+    /// path: pending migrations are applied, the stamp is written when the database then has
+    /// exactly this build's migrations, and a database without Lamella's tables is an error
+    /// and left untouched. `None`: the database holds no instance row.
     pub fn open_instance(url: &DbUrl, handle: &str) -> Result<(Db, Option<Opening>)> {
         let mut first = Manager { url: url.clone() }.establish()?;
         let embedded = embedded_versions(&first);
@@ -557,6 +558,9 @@ impl Db {
             Some((opening, _)) => Some(opening),
             None => {
                 Db::migrate_first(&mut first, url, true)?;
+                if let Some(applied) = applied_versions(&mut first) {
+                    crate::ops::stamp_migrations(&mut Conn::new(&mut first), &applied, &embedded);
+                }
                 crate::ops::read_opening(&mut Conn::new(&mut first), handle, &embedded)?
                     .map(|(opening, _)| opening)
             }
@@ -817,6 +821,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn migration_versions_are_unique_and_numeric() {
+        use diesel::migration::MigrationSource;
+        let versions = [
+            MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+                .unwrap()
+                .iter()
+                .map(|m| m.name().version().to_string())
+                .collect::<Vec<_>>(),
+            MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES_MIGRATIONS)
+                .unwrap()
+                .iter()
+                .map(|m| m.name().version().to_string())
+                .collect::<Vec<_>>(),
+        ];
+        for v in versions {
+            let unique: std::collections::HashSet<&String> = v.iter().collect();
+            // Two folders with one timestamp would share a version: one of them never runs.
+            assert_eq!(unique.len(), v.len(), "{v:?}");
+            assert!(crate::ops::migrations_stamp(&v).is_some(), "{v:?}");
+        }
+    }
+
+    #[test]
     fn urls_choose_backend_by_scheme() {
         assert_eq!(
             DbUrl::parse("postgres://a@b/c").unwrap().backend(),
@@ -940,7 +967,7 @@ mod tests {
     }
 
     #[test]
-    fn opening_reads_the_migration_state_in_the_same_statement() {
+    fn opening_trusts_the_migrations_stamp_only_when_it_is_this_builds() {
         let dir = tempfile::tempdir().unwrap();
         let url = DbUrl::Sqlite(dir.path().join("x.db"));
         let db = Db::open(&url).unwrap();
@@ -960,47 +987,70 @@ mod tests {
             )
         })
         .unwrap();
-        let (_, opening) = Db::open_instance(&url, "ann").unwrap();
-        let opening = opening.unwrap();
-        assert_eq!(opening.instance.uid, "abcdefghijkl");
-        assert!(opening.user.is_none() && opening.storage.is_none());
         let mut c = Manager { url: url.clone() }.establish().unwrap();
         let embedded = embedded_versions(&c);
-        let read = |c: &mut AnyConnection| {
+        let fast = |c: &mut AnyConnection| {
             crate::ops::read_opening(&mut Conn::new(c), "ann", &embedded)
                 .unwrap()
                 .unwrap()
                 .1
         };
-        assert!(read(&mut c), "every embedded migration applied");
-        // A newer release's migration, or a missing one, sends the open down the full check.
+        let stamp = |c: &mut AnyConnection| {
+            #[derive(diesel::QueryableByName)]
+            struct S {
+                #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+                migrations: Option<String>,
+            }
+            let AnyConnection::Sqlite(s) = c else {
+                unreachable!()
+            };
+            diesel::sql_query("SELECT migrations FROM lamella_instance")
+                .get_result::<S>(s)
+                .unwrap()
+                .migrations
+        };
+        assert!(!fast(&mut c), "a new instance row has no stamp yet");
+        // The full check finds exactly this build's migrations and stamps the row.
+        let (_, opening) = Db::open_instance(&url, "ann").unwrap();
+        let opening = opening.unwrap();
+        assert_eq!(opening.instance.uid, "abcdefghijkl");
+        assert!(opening.user.is_none() && opening.storage.is_none());
+        assert!(fast(&mut c), "stamped by the full check");
+        let ours = stamp(&mut c).unwrap();
+        assert_eq!(
+            ours,
+            crate::ops::migrations_stamp(&embedded).unwrap(),
+            "count, newest and sum of this build's versions"
+        );
+        // Another build's stamp sends the open down the full check, which stamps again
+        // when the database has exactly this build's migrations.
+        c.batch_execute("UPDATE lamella_instance SET migrations = '1 20000101000000 1'")
+            .unwrap();
+        assert!(!fast(&mut c));
+        Db::open_instance(&url, "ann").unwrap();
+        assert_eq!(stamp(&mut c).as_deref(), Some(ours.as_str()));
+        // A database a newer release migrated opens, and keeps that release's stamp.
         c.batch_execute(
-            "INSERT INTO __diesel_schema_migrations (version) VALUES ('99990101000000')",
+            "INSERT INTO __diesel_schema_migrations (version) VALUES ('99990101000000'); \
+             UPDATE lamella_instance SET migrations = 'newer'",
         )
         .unwrap();
-        assert!(!read(&mut c));
+        let (_, opening) = Db::open_instance(&url, "ann").unwrap();
+        assert!(opening.is_some());
         assert!(
             up_to_date(&mut c),
             "the full check accepts a newer database"
         );
-        c.batch_execute("DELETE FROM __diesel_schema_migrations WHERE version = '99990101000000'")
-            .unwrap();
-        assert!(read(&mut c));
-        // The same number and newest version, but one older migration swapped for another.
+        assert_eq!(stamp(&mut c).as_deref(), Some("newer"));
+        assert!(!fast(&mut c));
+        // Back at exactly this build's migrations, a cleared stamp is written again.
         c.batch_execute(
-            "DELETE FROM __diesel_schema_migrations WHERE version = \
-             (SELECT MIN(version) FROM __diesel_schema_migrations); \
-             INSERT INTO __diesel_schema_migrations (version) VALUES ('20000101000000')",
+            "DELETE FROM __diesel_schema_migrations WHERE version = '99990101000000'; \
+             UPDATE lamella_instance SET migrations = NULL",
         )
         .unwrap();
-        assert!(!read(&mut c));
-        assert!(!up_to_date(&mut c));
-        c.batch_execute(
-            "DELETE FROM __diesel_schema_migrations WHERE version >= \
-             (SELECT MAX(version) FROM __diesel_schema_migrations)",
-        )
-        .unwrap();
-        assert!(!read(&mut c));
+        Db::open_instance(&url, "ann").unwrap();
+        assert!(fast(&mut c));
     }
 
     #[test]

@@ -813,30 +813,56 @@ pub struct Opening {
     pub storage: Option<Storage>,
 }
 
-/// The [`Opening`] and whether the database has applied exactly the `embedded` migrations
-/// (judged by their number, the newest version and the sum of the versions, which are
-/// 14-digit timestamps), in one statement; `None` without an instance row.
+/// The migrations `embedded` as [`read_opening`] compares them: their number, the newest
+/// version and the sum of the versions (14-digit timestamps); `None` for versions that are
+/// not numbers.
+pub(crate) fn migrations_stamp(embedded: &[String]) -> Option<String> {
+    let sum: Option<i64> = embedded
+        .iter()
+        .map(|v| v.parse::<i64>().ok())
+        .try_fold(0i64, |acc, v| acc.checked_add(v?));
+    match (embedded.iter().max(), sum) {
+        (Some(newest), Some(sum)) => Some(format!("{} {newest} {sum}", embedded.len())),
+        _ => None,
+    }
+}
+
+/// Records in the instance row that the database has applied exactly `embedded`, when it
+/// has (the full check just found so); a database a newer release migrated keeps its stamp.
+/// Best effort: a role that may not write leaves the stamp as it was, and later opens take
+/// the full check again.
+pub(crate) fn stamp_migrations(
+    conn: &mut Conn<'_>,
+    applied: &std::collections::HashSet<String>,
+    embedded: &[String],
+) {
+    let exact = applied.len() == embedded.len() && embedded.iter().all(|v| applied.contains(v));
+    let Some(stamp) = migrations_stamp(embedded).filter(|_| exact) else {
+        return;
+    };
+    let written = with_conn!(conn.inner, |c| diesel::update(
+        lamella_instance::table.filter(
+            lamella_instance::migrations
+                .is_null()
+                .or(lamella_instance::migrations.ne(stamp.clone()))
+        )
+    )
+    .set(lamella_instance::migrations.eq(stamp.clone()))
+    .execute(c));
+    if let Err(e) = written {
+        tracing::debug!(error = %e, "the migrations stamp was not written");
+    }
+}
+
+/// The [`Opening`] and whether the instance row's stamp says the database has applied
+/// exactly the `embedded` migrations ([`stamp_migrations`]), in one statement; `None`
+/// without an instance row.
 pub(crate) fn read_opening(
     conn: &mut Conn<'_>,
     handle: &str,
     embedded: &[String],
 ) -> Result<Option<(Opening, bool)>> {
-    // Aggregates over the small bookkeeping table plan faster on a new connection than a
-    // membership test of every version. A database another release or build migrated
-    // differs in one of the three (a version that is not a number makes the cast fail on
-    // PostgreSQL, and the open then takes the full check).
-    let applied = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(
-        "(SELECT CAST(COUNT(*) AS TEXT) || ' ' || MAX(version) || ' ' || \
-         CAST(SUM(CAST(version AS BIGINT)) AS TEXT) FROM __diesel_schema_migrations)",
-    );
-    let sum: Option<i64> = embedded
-        .iter()
-        .map(|v| v.parse::<i64>().ok())
-        .try_fold(0i64, |acc, v| acc.checked_add(v?));
-    let expected = match (embedded.iter().max(), sum) {
-        (Some(newest), Some(sum)) => Some(format!("{} {newest} {sum}", embedded.len())),
-        _ => None,
-    };
+    let expected = migrations_stamp(embedded);
     type Row = (InstanceRow, Option<User>, Option<Storage>, Option<String>);
     let row: Option<Row> = with_conn!(conn.inner, |c| lamella_instance::table
         .left_join(lamella_users::table.on(lamella_users::handle.eq(handle.to_string())))
@@ -848,18 +874,18 @@ pub(crate) fn read_opening(
             InstanceRow::as_select(),
             Option::<User>::as_select(),
             Option::<Storage>::as_select(),
-            applied.clone(),
+            lamella_instance::migrations,
         ))
         .first(c)
         .optional())?;
-    Ok(row.map(|(instance, user, storage, applied)| {
+    Ok(row.map(|(instance, user, storage, stamp)| {
         (
             Opening {
                 instance,
                 user,
                 storage,
             },
-            expected.is_some() && applied == expected,
+            expected.is_some() && stamp == expected,
         )
     }))
 }

@@ -22,6 +22,7 @@ diesel::table! {
         storage_root -> Text,
         lamella_version -> Text,
         created_at -> Timestamp,
+        migrations -> Nullable<Text>,
     }
 }
 

@@ -27,10 +27,12 @@ db_test!(opening_reads_instance_user_and_storage_in_one_go, |t| {
     assert_eq!(opening.storage.map(|s| s.uid), Some(t.storage().uid));
     let (_, stranger) = lamella_schema::Db::open_instance(&url, "not-registered-yet")?;
     assert!(stranger.expect("the instance row").user.is_none());
-    // A database a newer release migrated further still opens, through the full check.
+    // A database a newer release migrated further (and stamped) still opens, through the
+    // full check.
     use diesel::Connection;
     use diesel::connection::SimpleConnection;
-    let newer = "INSERT INTO __diesel_schema_migrations (version) VALUES ('99990101000000')";
+    let newer = "INSERT INTO __diesel_schema_migrations (version) VALUES ('99990101000000'); \
+                 UPDATE lamella_instance SET migrations = 'newer release'";
     match &url {
         lamella_schema::DbUrl::Postgres(u) => {
             diesel::PgConnection::establish(u)?.batch_execute(newer)?

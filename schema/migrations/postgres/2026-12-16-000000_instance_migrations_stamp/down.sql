@@ -1,0 +1,1 @@
+ALTER TABLE lamella_instance DROP COLUMN migrations;

@@ -501,7 +501,7 @@ impl Instance {
             } else {
                 s.root.clone()
             };
-            if roots.contains(&rebased) || rebased == self.storage().root {
+            if roots.contains(&rebased) || rebased == self.storage()?.root {
                 report.count("Storage").skipped += 1;
                 continue;
             }
@@ -1041,7 +1041,7 @@ impl Instance {
         } else {
             Some(lamella_storage::Store::open(root)?)
         };
-        let target = self.storage();
+        let target = self.storage()?;
         if !options.dry_run {
             // objects are written there: the storage must be this instance's
             self.require_managed(&target)?;

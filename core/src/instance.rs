@@ -36,7 +36,9 @@ struct Inner {
     uid: String,
     root: String,
     user: User,
-    storage: Storage,
+    /// The default storage's record: read at first need (a read-only command skips it — on
+    /// PostgreSQL a table and three indexes less for a new backend to load).
+    storage: std::sync::OnceLock<Storage>,
     /// Whether this instance manages (may write to) its default storage.
     default_managed: std::sync::OnceLock<bool>,
     /// Where downloaded cloud objects are cached.
@@ -500,7 +502,7 @@ impl Instance {
                 uid,
                 root: root_str,
                 user,
-                storage,
+                storage: std::sync::OnceLock::from(storage),
                 default_managed: std::sync::OnceLock::from(true),
                 cache: options.cache_dir()?,
                 run: Default::default(),
@@ -691,11 +693,6 @@ impl Instance {
             location: root.to_string(),
             reason: NoInstanceReason::EmptyDatabase { db: url.display() },
         };
-        let storage_missing = |root: &str| Error::NotFound {
-            suggestions: Vec::new(),
-            registry: "Storage",
-            what: format!("root '{root}'"),
-        };
         // The instance's local folder was moved here (its recorded root is elsewhere).
         let moved = |recorded: &str| root_is_here && recorded != root && !is_remote(recorded);
         let opening = opening.ok_or_else(no_instance)?;
@@ -705,13 +702,9 @@ impl Instance {
                 lamella_schema::Opening {
                     instance,
                     user: Some(user),
-                    storage,
                 },
                 true,
-            ) => {
-                let storage = storage.ok_or_else(|| storage_missing(&instance.storage_root))?;
-                (instance, user, storage)
-            }
+            ) => (instance, user, None),
             _ => db.transaction(|conn| {
                 let mut row = lamella_schema::instance_row(conn)?.ok_or_else(no_instance)?;
                 let mut users: Vec<User> = QuerySpec::new(&registry::USER)
@@ -726,15 +719,12 @@ impl Instance {
                     lamella_schema::move_instance_root(conn, &row.storage_root, root)?;
                     row.storage_root = root.to_string();
                 }
-                let storage: Storage = QuerySpec::new(&registry::STORAGE)
-                    .filter("root", row.storage_root.as_str())
-                    .load(conn)?
-                    .pop()
-                    .ok_or_else(|| storage_missing(&row.storage_root))?;
-                Ok::<_, Error>((row, user, storage))
+                let storage = home_storage_record(conn, &row.storage_root)?;
+                Ok::<_, Error>((row, user, Some(storage)))
             })?,
         };
         let (row, user, storage) = found;
+        let storage = storage.map_or_else(std::sync::OnceLock::new, std::sync::OnceLock::from);
         options.remember(&row.uid, &row.storage_root, &url)?;
         Ok(Instance {
             inner: Arc::new(Inner {
@@ -769,7 +759,7 @@ impl Instance {
             backend: self.backend().name(),
             db: self.inner.db.url().display(),
             user: self.inner.user.handle.clone(),
-            storage_uid: self.inner.storage.uid.clone(),
+            storage_uid: self.home_storage()?.uid.clone(),
             counts: counts
                 .into_iter()
                 .map(|(n, c)| (n.to_string(), c))
@@ -799,7 +789,7 @@ impl Instance {
         let url = self.inner.db.url().clone();
         let uid = self.inner.uid.clone();
         let remembered = self.inner.remembered;
-        if let Ok(store) = self.store_for(&self.inner.storage) {
+        if let Ok(store) = self.home_storage().and_then(|s| self.store_for(s)) {
             crate::marker::remove_if_ours(&store, &uid);
         }
         match &url {
@@ -860,19 +850,41 @@ impl Instance {
 
     /// The default storage: where new artifacts go — the instance's own storage unless
     /// [`set_default_storage`](Self::set_default_storage) chose another.
-    pub fn storage(&self) -> Storage {
-        match self.inner.write_to.read() {
-            Ok(w) => w.clone().unwrap_or_else(|| self.inner.storage.clone()),
-            Err(poisoned) => poisoned
-                .into_inner()
-                .clone()
-                .unwrap_or_else(|| self.inner.storage.clone()),
+    pub fn storage(&self) -> Result<Storage> {
+        let chosen = self
+            .inner
+            .write_to
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        match chosen {
+            Some(s) => Ok(s),
+            None => self.home_storage().cloned(),
         }
     }
 
-    /// The instance's own storage (its root), which holds its marker.
-    pub fn home_storage(&self) -> &Storage {
-        &self.inner.storage
+    /// The storage record with database id `id`; the instance's own is read once.
+    pub(crate) fn storage_by_id(&self, id: i64) -> Result<Storage> {
+        if let Some(home) = self.inner.storage.get().filter(|h| h.id == Some(id)) {
+            return Ok(home.clone());
+        }
+        let found: Storage = self.query::<Storage>().filter("id", id).one()?;
+        if found.root == self.inner.root {
+            return Ok(self.inner.storage.get_or_init(|| found).clone());
+        }
+        Ok(found)
+    }
+
+    /// The instance's own storage (its root), which holds its marker; its record is read
+    /// from the database at first need.
+    pub fn home_storage(&self) -> Result<&Storage> {
+        if let Some(s) = self.inner.storage.get() {
+            return Ok(s);
+        }
+        let s = self
+            .db()
+            .with_conn(|c| home_storage_record(c, &self.inner.root))?;
+        Ok(self.inner.storage.get_or_init(|| s))
     }
 
     /// Makes `root` (a local folder or `s3://bucket/prefix`, registered first when new) the
@@ -883,7 +895,7 @@ impl Instance {
     pub fn set_default_storage(&self, root: &str) -> Result<Storage> {
         let storage = self.add_storage(root)?.record;
         self.require_managed(&storage)?;
-        let home = storage.id == self.inner.storage.id;
+        let home = storage.root == self.inner.root;
         let mut w = self
             .inner
             .write_to
@@ -896,8 +908,8 @@ impl Instance {
     /// Remembers the default storage in the settings, so later `connect_current` calls —
     /// later CLI commands — save there too.
     pub fn remember_default_storage(&self) -> Result<()> {
-        let storage = self.storage();
-        let home = storage.id == self.inner.storage.id;
+        let storage = self.storage()?;
+        let home = storage.root == self.inner.root;
         Settings::update(|settings| {
             if home {
                 settings.storages.remove(self.uid());
@@ -1021,11 +1033,11 @@ impl Instance {
     /// For the instance's own storage this reads the storage's marker once (a root whose
     /// marker names another instance is that instance's); an unreadable marker is an error.
     pub fn manages(&self, storage: &Storage) -> Result<bool> {
-        if storage.id.is_some() && storage.id == self.inner.storage.id {
+        if storage.id.is_some() && storage.root == self.inner.root {
             if let Some(&managed) = self.inner.default_managed.get() {
                 return Ok(managed);
             }
-            let managed = claim_default_storage(&self.inner.uid, &self.inner.storage)?;
+            let managed = claim_default_storage(&self.inner.uid, self.home_storage()?)?;
             return Ok(*self.inner.default_managed.get_or_init(|| managed));
         }
         Ok(storage.instance_uid.as_deref() == Some(self.uid()))
@@ -1187,6 +1199,20 @@ fn remove_sqlite_files(path: &Path) {
         p.push(suffix);
         let _ = std::fs::remove_file(PathBuf::from(p));
     }
+}
+
+/// The record of the storage whose root is `root` (an instance's own): an error naming the
+/// root when the database has none.
+fn home_storage_record(conn: &mut lamella_schema::Conn<'_>, root: &str) -> Result<Storage> {
+    QuerySpec::new(&registry::STORAGE)
+        .filter("root", root)
+        .load(conn)?
+        .pop()
+        .ok_or_else(|| Error::NotFound {
+            suggestions: Vec::new(),
+            registry: "Storage",
+            what: format!("root '{root}'"),
+        })
 }
 
 #[cfg(test)]

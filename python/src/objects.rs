@@ -54,8 +54,10 @@ impl PyInstance {
 
     /// The default storage's root (a folder or an `s3://` URL).
     #[getter]
-    fn storage_root(&self) -> String {
-        self.ln.storage().root
+    fn storage_root(&self, py: Python<'_>) -> PyResult<String> {
+        py.detach(|| self.ln.storage())
+            .map(|s| s.root)
+            .map_err(to_py)
     }
 
     /// Makes `root` (a registered or new storage location) the default storage.

@@ -1014,7 +1014,7 @@ mod tests {
         let (_, opening) = Db::open_instance(&url, "ann").unwrap();
         let opening = opening.unwrap();
         assert_eq!(opening.instance.uid, "abcdefghijkl");
-        assert!(opening.user.is_none() && opening.storage.is_none());
+        assert!(opening.user.is_none());
         assert!(fast(&mut c), "stamped by the full check");
         let ours = stamp(&mut c).unwrap();
         assert_eq!(

@@ -801,16 +801,14 @@ struct IdUid {
     uid: String,
 }
 
-/// What opening an instance reads: its row, the current user's (when registered) and the
-/// default storage's (when found).
+/// What opening an instance reads: its row and the current user's (when registered). The
+/// default storage's record is read when a command needs it.
 #[derive(Debug, Clone)]
 pub struct Opening {
     /// The instance row.
     pub instance: InstanceRow,
     /// The user with the handle asked for.
     pub user: Option<User>,
-    /// The storage whose root is the instance's default.
-    pub storage: Option<Storage>,
 }
 
 /// The migrations `embedded` as [`read_opening`] compares them: their number, the newest
@@ -863,28 +861,20 @@ pub(crate) fn read_opening(
     embedded: &[String],
 ) -> Result<Option<(Opening, bool)>> {
     let expected = migrations_stamp(embedded);
-    type Row = (InstanceRow, Option<User>, Option<Storage>, Option<String>);
+    type Row = (InstanceRow, Option<User>, Option<String>);
     let row: Option<Row> = with_conn!(conn.inner, |c| lamella_instance::table
         .left_join(lamella_users::table.on(lamella_users::handle.eq(handle.to_string())))
-        .left_join(
-            lamella_storages::table.on(lamella_storages::root.eq(lamella_instance::storage_root)),
-        )
         .order(lamella_instance::id)
         .select((
             InstanceRow::as_select(),
             Option::<User>::as_select(),
-            Option::<Storage>::as_select(),
             lamella_instance::migrations,
         ))
         .first(c)
         .optional())?;
-    Ok(row.map(|(instance, user, storage, stamp)| {
+    Ok(row.map(|(instance, user, stamp)| {
         (
-            Opening {
-                instance,
-                user,
-                storage,
-            },
+            Opening { instance, user },
             expected.is_some() && stamp == expected,
         )
     }))

@@ -219,7 +219,7 @@ artifact_test!(queries_on_artifacts, |t| {
         3
     );
     assert_eq!(
-        q().filter("storage__root", t.storage().root.as_str())
+        q().filter("storage__root", t.storage()?.root.as_str())
             .count()?,
         3
     );
@@ -306,13 +306,13 @@ artifact_test!(register_in_place, |t| {
             )
         }
         lamella_tests::StorageKind::S3 => {
-            let store = lamella_storage::Store::open(&t.storage().root)?;
+            let store = lamella_storage::Store::open(&t.storage()?.root)?;
             store.put_bytes("raw/a.txt", b"a")?;
             store.put_bytes("raw/images/a", b"a")?;
             store.put_bytes("raw/images/b", b"b")?;
             (
-                format!("{}/raw/a.txt", t.storage().root),
-                format!("{}/raw/images", t.storage().root),
+                format!("{}/raw/a.txt", t.storage()?.root),
+                format!("{}/raw/images", t.storage()?.root),
             )
         }
     };
@@ -365,8 +365,8 @@ fn describe_snapshot() -> anyhow::Result<()> {
         .describe(&a)?
         .to_string()
         .replace(&a.uid, "<artifact uid>")
-        .replace(&t.storage().uid, "<storage uid>")
-        .replace(&t.storage().root, "<root>")
+        .replace(&t.storage()?.uid, "<storage uid>")
+        .replace(&t.storage()?.root, "<root>")
         .replace(&t.user().uid, "<user uid>")
         .replace(&t.user().handle, "<handle>")
         .replace(a.hash.as_deref().unwrap(), "<hash>")
@@ -489,7 +489,7 @@ artifact_test!(doctor_verify_names_objects_whose_bytes_changed, |t| {
     match t.storage {
         lamella_tests::StorageKind::Local => std::fs::write(&location, b"ORIGINAL BYTES")?,
         lamella_tests::StorageKind::S3 => {
-            let root = t.storage().root;
+            let root = t.storage()?.root;
             let key = location.strip_prefix(&format!("{root}/")).unwrap();
             lamella_tests::store(&root).put_bytes(key, b"ORIGINAL BYTES")?;
         }
@@ -579,7 +579,7 @@ artifact_test!(
             x ^= x << 17;
             *b = x as u8;
         }
-        let root = t.storage().root;
+        let root = t.storage()?.root;
         let objects = || -> anyhow::Result<Vec<String>> {
             let mut keys: Vec<String> = lamella_tests::store(&root)
                 .list(".lamella")?

@@ -634,7 +634,7 @@ lamella_tests::artifact_test!(objects_are_read_from_s3_too, |t| {
     let brought = report.linked + report.copied + report.copied_on_server;
     assert_eq!(brought, n - 1);
     // S3 to S3 in one bucket: copied by the server; anything else through this process
-    let target = t.storage().root;
+    let target = t.storage()?.root;
     let bucket = |root: &str| root.split('/').nth(2).map(str::to_string);
     let in_bucket = target.starts_with("s3://") && bucket(&target) == bucket(&prefix);
     if in_bucket {

@@ -4,9 +4,9 @@ use lamella_tests::{TestInstance, db_test, isolate_home};
 db_test!(init_registers_storage_and_user, |t| {
     let info = t.info()?;
     assert_eq!(info.root, t.root().canonicalize()?.to_str().unwrap());
-    assert_eq!(t.storage().root, info.root);
-    assert_eq!(t.storage().kind, "local");
-    assert_eq!(t.storage().uid.len(), 12);
+    assert_eq!(t.storage()?.root, info.root);
+    assert_eq!(t.storage()?.kind, "local");
+    assert_eq!(t.storage()?.uid.len(), 12);
     assert_eq!(t.user().uid.len(), 8);
     assert_eq!(info.user, lamella_core::current_handle());
     let counts: std::collections::HashMap<_, _> = info.counts.into_iter().collect();
@@ -17,35 +17,41 @@ db_test!(init_registers_storage_and_user, |t| {
     Ok(())
 });
 
-db_test!(opening_reads_instance_user_and_storage_in_one_go, |t| {
-    let url = t.raw_url()?;
-    let handle = lamella_core::current_handle();
-    let (_, opening) = lamella_schema::Db::open_instance(&url, &handle)?;
-    let opening = opening.expect("the instance row");
-    assert_eq!(opening.instance.uid, t.uid());
-    assert_eq!(opening.user.map(|u| u.uid), Some(t.user().uid.clone()));
-    assert_eq!(opening.storage.map(|s| s.uid), Some(t.storage().uid));
-    let (_, stranger) = lamella_schema::Db::open_instance(&url, "not-registered-yet")?;
-    assert!(stranger.expect("the instance row").user.is_none());
-    // A database a newer release migrated further (and stamped) still opens, through the
-    // full check.
-    use diesel::Connection;
-    use diesel::connection::SimpleConnection;
-    let newer = "INSERT INTO __diesel_schema_migrations (version) VALUES ('99990101000000'); \
+db_test!(
+    opening_reads_instance_and_user_in_one_go_and_the_storage_at_need,
+    |t| {
+        let url = t.raw_url()?;
+        let handle = lamella_core::current_handle();
+        let (_, opening) = lamella_schema::Db::open_instance(&url, &handle)?;
+        let opening = opening.expect("the instance row");
+        assert_eq!(opening.instance.uid, t.uid());
+        assert_eq!(opening.user.map(|u| u.uid), Some(t.user().uid.clone()));
+        // The default storage's record is read when first needed, and is the instance's own.
+        let again = Instance::connect(t.root())?;
+        assert_eq!(again.home_storage()?.uid, t.home_storage()?.uid);
+        assert_eq!(again.storage()?.root, again.root());
+        let (_, stranger) = lamella_schema::Db::open_instance(&url, "not-registered-yet")?;
+        assert!(stranger.expect("the instance row").user.is_none());
+        // A database a newer release migrated further (and stamped) still opens, through the
+        // full check.
+        use diesel::Connection;
+        use diesel::connection::SimpleConnection;
+        let newer = "INSERT INTO __diesel_schema_migrations (version) VALUES ('99990101000000'); \
                  UPDATE lamella_instance SET migrations = 'newer release'";
-    match &url {
-        lamella_schema::DbUrl::Postgres(u) => {
-            diesel::PgConnection::establish(u)?.batch_execute(newer)?
+        match &url {
+            lamella_schema::DbUrl::Postgres(u) => {
+                diesel::PgConnection::establish(u)?.batch_execute(newer)?
+            }
+            lamella_schema::DbUrl::Sqlite(p) => {
+                diesel::SqliteConnection::establish(&p.to_string_lossy())?.batch_execute(newer)?
+            }
         }
-        lamella_schema::DbUrl::Sqlite(p) => {
-            diesel::SqliteConnection::establish(&p.to_string_lossy())?.batch_execute(newer)?
-        }
+        let again = Instance::connect(t.root())?;
+        assert_eq!(again.uid(), t.uid());
+        assert_eq!(again.user().id, t.user().id);
+        Ok(())
     }
-    let again = Instance::connect(t.root())?;
-    assert_eq!(again.uid(), t.uid());
-    assert_eq!(again.user().id, t.user().id);
-    Ok(())
-});
+);
 
 db_test!(connect_reopens_the_same_instance, |t| {
     t.ulabels()
@@ -201,8 +207,8 @@ fn an_embedded_instance_leaves_the_settings_alone() -> anyhow::Result<()> {
 }
 
 lamella_tests::artifact_test!(new_artifacts_go_to_the_chosen_default_storage, |t| {
-    let home = t.home_storage().clone();
-    assert_eq!(t.storage().uid, home.uid);
+    let home = t.home_storage()?.clone();
+    assert_eq!(t.storage()?.uid, home.uid);
     let before = t.file("before.txt", b"saved at home");
     let before = t
         .artifacts()
@@ -220,7 +226,7 @@ lamella_tests::artifact_test!(new_artifacts_go_to_the_chosen_default_storage, |t
     };
     let chosen = t.set_default_storage(&other_root)?;
     assert_ne!(chosen.uid, home.uid);
-    assert_eq!(t.storage().uid, chosen.uid);
+    assert_eq!(t.storage()?.uid, chosen.uid);
     let after = t.file("after.txt", b"saved in the second storage");
     let after = t
         .artifacts()
@@ -242,7 +248,7 @@ lamella_tests::artifact_test!(new_artifacts_go_to_the_chosen_default_storage, |t
     assert!(t.artifacts().get(&after.uid).is_err());
     // Back home.
     t.set_default_storage(&home.root)?;
-    assert_eq!(t.storage().uid, home.uid);
+    assert_eq!(t.storage()?.uid, home.uid);
     let last = t.file("last.txt", b"home again");
     let last = t
         .artifacts()
@@ -279,3 +285,35 @@ fn concurrent_settings_updates_lose_nothing() {
         .count();
     assert_eq!(n, 80, "every update survives the others");
 }
+
+db_test!(a_missing_storage_record_is_named_when_first_needed, |t| {
+    // A database whose default storage record was removed by hand still opens for reading;
+    // what needs the record says which root has none.
+    use diesel::Connection;
+    use diesel::connection::SimpleConnection;
+    let gone = "DELETE FROM lamella_storages";
+    match &t.raw_url()? {
+        lamella_schema::DbUrl::Postgres(u) => {
+            diesel::PgConnection::establish(u)?.batch_execute(gone)?
+        }
+        lamella_schema::DbUrl::Sqlite(p) => {
+            diesel::SqliteConnection::establish(&p.to_string_lossy())?.batch_execute(gone)?
+        }
+    }
+    let again = Instance::connect(t.root())?;
+    assert_eq!(again.query::<lamella_core::ULabel>().count()?, 0);
+    let err = again.home_storage().unwrap_err().to_string();
+    assert!(
+        err.contains("Storage") && err.contains(again.root()),
+        "{err}"
+    );
+    let file = t.file("a.txt", b"a");
+    let err = again
+        .artifacts()
+        .from_path(&file)
+        .save()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(again.root()), "{err}");
+    Ok(())
+});

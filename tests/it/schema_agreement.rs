@@ -203,7 +203,7 @@ where
 db_test!(artifacts_inserted_in_bulk_read_back_field_for_field, |t| {
     use lamella_schema::{Artifact, HashType, Visibility};
     // 40 rows (PostgreSQL: the column-array insert) and 3 (VALUES), every field set or unset.
-    let (user, storage) = (t.user().id.unwrap(), t.storage().id.unwrap());
+    let (user, storage) = (t.user().id.unwrap(), t.storage()?.id.unwrap());
     let now = lamella_schema::now();
     let make = |round: usize, i: i64| Artifact {
         id: None,

@@ -540,7 +540,7 @@ pub fn link_label_to_new_artifact(
     use lamella_schema::Store;
     let db = t.raw_db()?;
     let user = t.user().id.unwrap();
-    let storage = t.storage().id.unwrap();
+    let storage = t.storage()?.id.unwrap();
     let label_id = label.id.unwrap();
     db.transaction(|conn| -> anyhow::Result<()> {
         let now = lamella_schema::now();

@@ -36,7 +36,7 @@ pub fn run(cmd: StorageCommand, out: &mut Out) -> Result<()> {
                     ln.remember_default_storage()?;
                     s
                 }
-                None => ln.storage(),
+                None => ln.storage()?,
             };
             if out.json {
                 return out.json(&outcome_json(&storage, "default")?);

@@ -145,10 +145,7 @@ impl Artifacts {
 
     /// The storage record holding the artifact.
     pub fn storage_of(&self, a: &Artifact) -> Result<Storage> {
-        if Some(a.storage_id) == self.ln.home_storage().id {
-            return Ok(self.ln.home_storage().clone());
-        }
-        self.ln.query::<Storage>().filter("id", a.storage_id).one()
+        self.ln.storage_by_id(a.storage_id)
     }
 }
 

@@ -56,7 +56,7 @@ impl StagedCopy {
     /// storage is a local folder this instance writes to; `None` otherwise (uploads stay a
     /// step of their own).
     pub(super) fn place(ln: &Instance, suffix: &str) -> Result<Option<StagedCopy>> {
-        let target = ln.storage();
+        let target = ln.storage()?;
         if !ln.manages(&target)? {
             return Ok(None);
         }
@@ -121,7 +121,7 @@ impl RemoteCopy {
         suffix: &str,
         policy: super::DuplicatePolicy,
     ) -> Result<Option<RemoteCopy>> {
-        let target = ln.storage();
+        let target = ln.storage()?;
         if !ln.manages(&target)? {
             return Ok(None);
         }

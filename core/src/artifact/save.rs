@@ -54,7 +54,7 @@ pub(super) fn save_prepared(
     let existing = dedup(ln, &items)?;
     let hooks: Vec<Option<Hook>> = items.iter_mut().map(|(d, _)| d.then.take()).collect();
     // One read of the default storage: the records and the uploads agree on it.
-    let target = ln.storage();
+    let target = ln.storage()?;
     let (mut out, mut plans) = plan(ln, items, &existing, &target)?;
     // Artifacts found by the first dedup check are annotated in a transaction of their own.
     for (saved, hook) in out.iter().zip(&hooks) {

@@ -540,9 +540,10 @@ impl Db {
     }
 
     /// Opens an existing instance's database and reads what opening it needs — the instance
-    /// row, the user with `handle`, the default storage — in one statement, whose instance row
-    /// also says which migrations the last full check found applied: a read-only command on
-    /// PostgreSQL pays one round trip and one cold plan for all of it. Only a database whose
+    /// row and the user with `handle` — in one statement, whose instance row also says which
+    /// migrations the last full check found applied: a read-only command on PostgreSQL pays
+    /// one round trip and one cold plan for all of it (the default storage's record is read
+    /// by the caller when a command needs it). Only a database whose
     /// stamp is not this build's (or whose tables that statement cannot read) takes the full
     /// path: pending migrations are applied, the stamp is written when the database then has
     /// exactly this build's migrations, and a database without Lamella's tables is an error

@@ -189,6 +189,18 @@ enum ColumnKind {
     Nullable(TypeDescriptor),
 }
 
+/// Opens an HDF5 file read-only, without HDF5's file lock: HDF5 opens files without
+/// close-on-exec, so a process another thread starts meanwhile (a tool, a test's checker, a
+/// Python user's subprocess) inherits the descriptor and with it the lock, and the file
+/// stays locked against every reader and writer until that process ends. Lamella needs no
+/// lock: it writes to a temporary file renamed into place, so a reader never sees a partial
+/// file.
+pub(crate) fn open_h5(path: &Path) -> hdf5::Result<hdf5::File> {
+    hdf5::File::with_options()
+        .with_fapl(|p| p.file_locking(false))
+        .open(path)
+}
+
 impl AnnData {
     /// Opens `path` read-only and checks that it is AnnData: an HDF5 file, or a Zarr store
     /// (a folder), with `obs` and `var`.
@@ -218,7 +230,7 @@ impl AnnData {
                 })?,
             )
         } else {
-            Backend::Hdf5(hdf5::File::open(path).map_err(|e| Error::InvalidAnnData {
+            Backend::Hdf5(open_h5(path).map_err(|e| Error::InvalidAnnData {
                 path: path.to_path_buf(),
                 element: String::new(),
                 reason: format!(

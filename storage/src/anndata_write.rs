@@ -280,9 +280,11 @@ fn write_h5_atomically(dest: &Path, fill: impl FnOnce(&hdf5::Group) -> Result<()
     let tmp_path = tmp.path().to_path_buf();
     {
         // the earliest file format: readable by every HDF5 (h5py's and anndata's included),
-        // and no object timestamps, so the same content gives the same bytes (and hash)
+        // and no object timestamps, so the same content gives the same bytes (and hash);
+        // no file lock, as for reading (`open_h5`): a process started meanwhile would
+        // inherit it and keep the finished file locked
         let f = hdf5::File::with_options()
-            .with_fapl(|p| p.libver_earliest())
+            .with_fapl(|p| p.libver_earliest().file_locking(false))
             .create(&tmp_path)
             .map_err(|e| bad_write(dest, "", e))?;
         encoding(&f, "anndata", "0.1.0").map_err(|e| bad_write(dest, "", e))?;
@@ -797,4 +799,37 @@ fn write_column(g: &hdf5::Group, name: &str, a: &dyn Array) -> hdf5::Result<()> 
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// HDF5 opens files without close-on-exec and locks them: a process started by another
+    /// thread while a file is being written inherits the descriptor and its lock, which
+    /// outlives the writer. What Lamella wrote must open while such a process runs.
+    #[cfg(unix)]
+    #[test]
+    fn a_child_started_during_a_write_does_not_lock_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("x.h5ad");
+        let mut child = None;
+        write_h5_atomically(&dest, |_| {
+            child = Some(
+                std::process::Command::new("sleep")
+                    .arg("30")
+                    .spawn()
+                    .unwrap(),
+            );
+            Ok(())
+        })
+        .unwrap();
+        let opened = crate::anndata::open_h5(&dest);
+        if let Some(mut c) = child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let f = opened.unwrap();
+        assert!(f.attr("encoding-type").is_ok());
+    }
 }

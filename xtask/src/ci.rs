@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
-use crate::process::{describe, run_shown};
+use crate::process::{describe, run_shown, run_tests_shown};
 use crate::services;
 
 /// `cargo xtask ci`: fmt check, clippy, services, tests; stops at the first failure.
@@ -63,7 +63,7 @@ pub fn ci(args: &[String]) -> Result<ExitCode> {
         );
         let mut cmd = cargo(&["test", "--workspace"]);
         cmd.envs(env.iter().map(|(key, value)| (*key, value)));
-        run_shown(&mut cmd)
+        run_tests_shown(&mut cmd)
     })?;
     steps.run(
         "the Python package: pip install ./python into target/python-venv, then pytest \

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufRead, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -802,7 +802,7 @@ impl Store {
             return write_atomically(local, |f| io::copy(&mut counted, f).map(|_| ()));
         }
         // Stat first so a missing object is a clean NotFound before any file is created.
-        self.stat(key)?;
+        let size = self.stat(key)?.size;
         let opts = ReaderOptions {
             chunk: Some(TRANSFER_CHUNK),
             concurrent: TRANSFER_CONCURRENCY,
@@ -815,28 +815,27 @@ impl Store {
         let mut src = reader
             .into_std_read(..)
             .map_err(|e| self.map_err("read", key, e))?;
-        let mut read_err = None;
-        let res = write_atomically(local, |f| {
-            loop {
-                let chunk = match src.fill_buf() {
-                    Ok(b) => b,
-                    Err(e) => {
-                        read_err = Some(e);
-                        return Err(io::Error::other("download failed"));
-                    }
-                };
-                if chunk.is_empty() {
-                    return Ok(());
-                }
-                let n = chunk.len();
-                f.write_all(chunk)?;
-                src.consume(n);
-                on_bytes(n as u64);
+        let mut failed = None;
+        let res = write_atomically(local, |f| match copy_exactly(&mut src, f, size, on_bytes) {
+            Ok(()) => Ok(()),
+            Err(Copy::Write(e)) => Err(e),
+            Err(stopped) => {
+                let shown = io::Error::other(stopped.to_string());
+                failed = Some(stopped);
+                Err(shown)
             }
         });
-        match read_err {
-            Some(e) => Err(self.map_io_err("read", key, e)),
-            None => res,
+        match failed {
+            Some(Copy::Read(e)) => Err(self.map_io_err("read", key, e)),
+            Some(Copy::Write(_)) | None => res,
+            Some(Copy::Length(got)) => Err(self.backend(
+                "read",
+                key,
+                &format!(
+                    "the object is {size} bytes but the download gave {got}; nothing was \
+                     written, try again"
+                ),
+            )),
         }
     }
 
@@ -1374,6 +1373,51 @@ impl<R: Read> Read for Counted<'_, R> {
     }
 }
 
+/// Why [`copy_exactly`] stopped.
+#[derive(Debug)]
+enum Copy {
+    Read(io::Error),
+    Write(io::Error),
+    /// The source ended after this many bytes, not the size expected.
+    Length(u64),
+}
+
+impl std::fmt::Display for Copy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Copy::Read(e) => write!(f, "download failed: {e}"),
+            Copy::Write(e) => write!(f, "{e}"),
+            Copy::Length(n) => write!(f, "download incomplete after {n} bytes"),
+        }
+    }
+}
+
+/// Copies `src` into `dest`, reporting each chunk's bytes to `on_bytes`; a source that ends
+/// before (or runs past) `size` bytes is an error, so a cut download is never kept.
+fn copy_exactly(
+    src: &mut impl io::BufRead,
+    dest: &mut impl Write,
+    size: u64,
+    on_bytes: &(dyn Fn(u64) + Sync),
+) -> std::result::Result<(), Copy> {
+    let mut got = 0u64;
+    loop {
+        let chunk = src.fill_buf().map_err(Copy::Read)?;
+        if chunk.is_empty() {
+            return if got == size {
+                Ok(())
+            } else {
+                Err(Copy::Length(got))
+            };
+        }
+        let n = chunk.len();
+        dest.write_all(chunk).map_err(Copy::Write)?;
+        src.consume(n);
+        got += n as u64;
+        on_bytes(n as u64);
+    }
+}
+
 fn write_atomically(dest: &Path, fill: impl FnOnce(&mut File) -> io::Result<()>) -> Result<()> {
     write_into_place(dest, true, fill).map(|_| ())
 }
@@ -1407,6 +1451,34 @@ fn write_into_place(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_download_shorter_or_longer_than_the_object_is_an_error() {
+        let counted = std::sync::atomic::AtomicU64::new(0);
+        let count = |n| {
+            counted.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        };
+        let body = b"0123456789";
+        let mut out = Vec::new();
+        copy_exactly(&mut &body[..], &mut out, 10, &count).unwrap();
+        assert_eq!(out, body);
+        assert_eq!(counted.load(std::sync::atomic::Ordering::Relaxed), 10);
+        for size in [11, 9] {
+            let err = copy_exactly(&mut &body[..], &mut Vec::new(), size, &count).unwrap_err();
+            assert!(matches!(err, Copy::Length(10)), "{err:?}");
+        }
+        // Through the download: what ends early leaves no file behind.
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("cached");
+        let mut src = &body[..4];
+        let err = write_atomically(&dest, |f| {
+            copy_exactly(&mut src, f, 10, &count).map_err(|e| io::Error::other(e.to_string()))
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("after 4 bytes"), "{err}");
+        assert!(!dest.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
 
     #[test]
     fn keys() {

@@ -26,8 +26,11 @@ const HASH_LEN: usize = 22;
 /// Length of a set hash ([`hash_set`]) in base64 characters.
 const SET_HASH_LEN: usize = 20;
 
-/// Largest read buffer used while streaming a file through a digest.
-const READ_BUF: usize = 4 * 1024 * 1024;
+/// Largest read buffer used while streaming a file through a digest (and a copy): 1 MiB.
+/// Measured on a 34 MB file: a buffer that stays in L2 is copied into the page cache at
+/// twice the speed of 4 MiB buffers (save 54 ms against 72-112 ms; `md5sum` 60 ms), and
+/// hashing alone is as fast (the md5 of 1 GiB at 631-652 MB/s either way).
+const READ_BUF: usize = 1024 * 1024;
 
 /// Files at least this large are read by a second thread while the first one hashes.
 const OVERLAP_MIN: u64 = 16 * 1024 * 1024;

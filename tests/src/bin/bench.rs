@@ -1,8 +1,8 @@
 //! `lamella-bench`: Lamella's benchmarks, run by `cargo xtask bench` (release build). Prints
 //! one aligned table of figures per backend next to LaminDB 2.12's on the same machine.
 //!
-//! Options: `--quick` (smaller sizes), `--peers` (polars and DuckDB side by side, with the
-//! ratios and their targets), `--explain` (the plans of the queries by value), `--only sqlite|postgres|s3`, `--group labels|artifacts|
+//! Options: `--quick` (smaller sizes), `--peers` (polars and DuckDB side by side, and LaminDB
+//! on SQLite when its Python environment is found, with the ratios and their targets), `--explain` (the plans of the queries by value), `--only sqlite|postgres|s3`, `--group labels|artifacts|
 //! features|validation|collections|values|hashing|anndata|import|s3` (repeatable; `s3` needs the test S3
 //! server; `anndata` generates its files once with Python's anndata). PostgreSQL figures need
 //! `LAMELLA_TEST_POSTGRES_URL` (xtask sets it).
@@ -164,6 +164,21 @@ fn labels(
         per: None,
         lamindb: "~45 s",
     });
+    // LaminDB takes about a minute for these: not in --quick runs
+    if backend == "SQLite" && big >= 1_000_000 {
+        add_lamindb_rows(
+            backend,
+            &["--labels".as_ref(), "10000".as_ref()],
+            &[(
+                "labels",
+                "ln.save([ln.ULabel(name=…) for 10,000 names])",
+                t,
+                Some(300.0),
+                None,
+            )],
+            rows,
+        );
+    }
     // 2. attach 10,000 children to one parent
     let parent = ln.ulabels().create(ULabel::new("parent")).save()?;
     let (_, t) = time(|| Ok(ln.ulabels().children(&parent)?.add(&out.records)?))?;
@@ -401,6 +416,27 @@ fn artifacts(ln: &Instance, backend: &'static str, rows: &mut Vec<Row>) -> Resul
         per: Some((1, "file")),
         lamindb: "30 ms",
     });
+    if backend == "SQLite" {
+        // 100 of the same files, one ln.Artifact(path).save() each
+        let some = tempfile::tempdir()?;
+        for p in &paths[..100] {
+            if let Some(name) = p.file_name() {
+                std::fs::copy(p, some.path().join(name))?;
+            }
+        }
+        add_lamindb_rows(
+            backend,
+            &["--small".as_ref(), some.path().as_os_str()],
+            &[(
+                "register_small_per_file",
+                "ln.Artifact(path).save() of 100 of these files, one call each",
+                d / 1000,
+                None,
+                Some((1, "file")),
+            )],
+            rows,
+        );
+    }
     let (_, d) = time(|| Ok(ln.artifacts().save_paths(&paths[1000..], Some("batch"))?))?;
     rows.push(Row {
         backend,
@@ -481,6 +517,20 @@ fn register_file(ln: &Instance, backend: &'static str, rows: &mut Vec<Row>) -> R
         per: None,
         lamindb: "96 ms",
     });
+    if backend == "SQLite" {
+        add_lamindb_rows(
+            backend,
+            &["--parquet".as_ref(), path.as_os_str()],
+            &[(
+                "register_parquet",
+                "ln.Artifact(path).save(), the same file (best of 3)",
+                best,
+                None,
+                None,
+            )],
+            rows,
+        );
+    }
     Ok(())
 }
 
@@ -715,6 +765,20 @@ fn validation(
         per: None,
         lamindb: "0.19 s",
     });
+    if backend == "SQLite" {
+        add_lamindb_rows(
+            backend,
+            &["--validate".as_ref()],
+            &[(
+                "validate",
+                "ln.ULabel.validate() of the same 1,000,000 values (median of 3)",
+                d,
+                Some(10.0),
+                None,
+            )],
+            rows,
+        );
+    }
     // The curator.
     let three: Vec<String> = names[..3].to_vec();
     let t = curated_table(1_000_000, 4, 1, &three);
@@ -978,6 +1042,126 @@ fn peer_export(
 }
 
 /// `ours` against a peer's time: "1.23x polars (target >= 1.25x)", leaked for the table.
+/// LaminDB's Python environment (the `bin` folder holding `lamin` and a `python` that imports
+/// lamindb), set by `--peers` when one is found: `LAMELLA_TEST_LAMINDB_BIN`, else the one
+/// `cargo xtask ci` makes in `target/lamindb-venv`.
+static LAMINDB: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+
+fn find_lamindb() -> Option<std::path::PathBuf> {
+    std::env::var_os("LAMELLA_TEST_LAMINDB_BIN")
+        .filter(|b| !b.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/lamindb-venv/bin")
+        })
+        .canonicalize()
+        .ok()
+        .filter(|b| b.join("lamin").is_file() && b.join("python").is_file())
+}
+
+/// The workloads `args` asks `tests/python/bench_lamindb.py` for, run by LaminDB in a fresh
+/// offline instance (`lamin init`), as seconds by name; `None` without `--peers` or LaminDB.
+fn lamindb_peer(args: &[&std::ffi::OsStr]) -> Result<Option<serde_json::Value>> {
+    let Some(bin) = LAMINDB.get().cloned().flatten() else {
+        return Ok(None);
+    };
+    let dir = tempfile::tempdir()?;
+    let run = dir.path().join("run");
+    std::fs::create_dir_all(&run)?;
+    let lamin = |program: std::path::PathBuf, args: &[&std::ffi::OsStr]| -> Result<String> {
+        let out = std::process::Command::new(&program)
+            .args(args)
+            .env("LAMIN_SETTINGS_DIR", dir.path().join("settings"))
+            .env("LAMIN_CACHE_DIR", dir.path().join("cache"))
+            .current_dir(&run)
+            .stdin(std::process::Stdio::null())
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "{} failed: {}",
+            program.display(),
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or_default()
+        );
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let data = dir.path().join("data");
+    lamin(
+        bin.join("lamin"),
+        &["init".as_ref(), "--storage".as_ref(), data.as_os_str()],
+    )?;
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("python/bench_lamindb.py");
+    let mut all: Vec<&std::ffi::OsStr> = vec![script.as_os_str()];
+    all.extend_from_slice(args);
+    let out = lamin(bin.join("python"), &all)?;
+    Ok(Some(serde_json::from_str(
+        out.lines().last().unwrap_or_default(),
+    )?))
+}
+
+/// A LaminDB peer's row: its figure `name` (seconds) from [`lamindb_peer`], and our time's
+/// ratio to it (with the issue's target when it sets one).
+fn lamindb_row(
+    backend: &'static str,
+    what: &str,
+    figures: &serde_json::Value,
+    name: &str,
+    ours: Duration,
+    target: Option<f64>,
+    per: Option<(u64, &'static str)>,
+) -> Option<Row> {
+    let secs = figures.get(name)?.as_f64()?;
+    let peer = Duration::from_secs_f64(secs);
+    let shown = match target {
+        Some(t) => ratio(ours, peer, "LaminDB", t),
+        None => {
+            let r = peer.as_secs_f64() / ours.as_secs_f64().max(1e-9);
+            Box::leak(format!("{r:.2}x LaminDB").into_boxed_str())
+        }
+    };
+    Some(Row {
+        backend,
+        what: format!("  peer: LaminDB 2.12 {what}"),
+        time: peer,
+        per,
+        lamindb: shown,
+    })
+}
+
+/// One figure of [`lamindb_peer`]'s as a row: its name, what it measures, our time for the
+/// same work, the issue's target ratio (if any), and the unit when it is per item.
+type Wanted<'a> = (
+    &'a str,
+    &'a str,
+    Duration,
+    Option<f64>,
+    Option<(u64, &'static str)>,
+);
+
+/// Runs [`lamindb_peer`] and adds the rows `wanted`; a LaminDB that fails is reported, never
+/// fatal.
+fn add_lamindb_rows(
+    backend: &'static str,
+    args: &[&std::ffi::OsStr],
+    wanted: &[Wanted<'_>],
+    rows: &mut Vec<Row>,
+) {
+    match lamindb_peer(args) {
+        Ok(Some(figures)) => {
+            for (name, what, ours, target, per) in wanted {
+                match lamindb_row(backend, what, &figures, name, *ours, *target, *per) {
+                    Some(row) => rows.push(row),
+                    None => eprintln!("peer LaminDB gave no `{name}`: {figures}"),
+                }
+            }
+        }
+        Ok(None) => {}
+        Err(e) => eprintln!("peer LaminDB failed: {e:#}"),
+    }
+}
+
 fn ratio(ours: Duration, peer: Duration, name: &str, target: f64) -> &'static str {
     let r = peer.as_secs_f64() / ours.as_secs_f64().max(1e-9);
     let verdict = if r >= target { "met" } else { "not met" };
@@ -1238,12 +1422,19 @@ fn main() -> Result<()> {
     // the last column).
     let peers = args.iter().any(|a| a == "--peers");
     if peers {
-        let found: Vec<&str> = ["polars", "duckdb", "lamindb"]
+        let mut found: Vec<String> = ["polars", "duckdb"]
             .into_iter()
             .filter(|m| lamella_tests::python_has(&[m]))
+            .map(String::from)
             .collect();
+        let lamindb = find_lamindb();
+        if let Some(bin) = &lamindb {
+            found.push(format!("LaminDB ({})", bin.display()));
+        }
+        let _ = LAMINDB.set(lamindb);
         eprintln!(
-            "peers found: {} (LaminDB figures are the issue's, measured on this kind of machine)",
+            "peers found: {} (LaminDB's column: the issue's figures, measured on this kind of \
+             machine; the peer rows are measured now, SQLite only)",
             if found.is_empty() {
                 "none".to_string()
             } else {

@@ -58,7 +58,7 @@ pub use ops::{
     clear_edges, counts, delete_by_id, delete_edges, descendant_ids, feature_keys, feature_names,
     feature_set_by_names, feature_set_members, ids_by_name, insert_edges,
     insert_feature_set_members, insert_feature_set_members_many, insert_instance, instance_row,
-    links_to, load_by_ids, load_where_in, move_instance_root, name_index_clear,
+    largest_id, links_to, load_by_ids, load_where_in, move_instance_root, name_index_clear,
     name_index_set_version, name_index_version, name_keys_delete, name_keys_insert,
     name_keys_probe, names, reachable_edges, remember_set_names, require_id, set_family_key,
     set_family_name, set_latest, table_columns,

@@ -348,6 +348,22 @@ pub fn ids_by_name(
 /// Whether `n` names are a third of `table` or more, so that one read of every name beats a
 /// lookup per name. Ids are never reused, so the largest bounds the count (an index lookup).
 fn scan_pays(conn: &mut Conn<'_>, table: &str, n: usize) -> Result<bool> {
+    let largest = largest_name_id(conn, table)?;
+    Ok((n as i64).saturating_mul(3) >= largest)
+}
+
+/// The largest id of a named registry (ULabel or Feature; 0 when empty), which bounds how
+/// many records it has: ids are never reused. One index lookup.
+pub fn largest_id(conn: &mut Conn<'_>, reg: &Registry) -> Result<i64> {
+    match reg.table {
+        t @ ("lamella_ulabels" | "lamella_features") => largest_name_id(conn, t),
+        other => Err(Error::Lookup(format!(
+            "{other} has no names to validate against"
+        ))),
+    }
+}
+
+fn largest_name_id(conn: &mut Conn<'_>, table: &str) -> Result<i64> {
     let largest: Option<i64> = match table {
         "lamella_features" => with_conn!(conn.inner, |c| lamella_features::table
             .select(diesel::dsl::max(lamella_features::id))
@@ -356,8 +372,7 @@ fn scan_pays(conn: &mut Conn<'_>, table: &str, n: usize) -> Result<bool> {
             .select(diesel::dsl::max(lamella_ulabels::id))
             .first(c))?,
     };
-    let largest = largest.unwrap_or(0);
-    Ok((n as i64).saturating_mul(3) >= largest)
+    Ok(largest.unwrap_or(0))
 }
 
 /// `(id, name, synonyms)` of every feature, for search and validation.

@@ -985,6 +985,30 @@ db_test!(
         let more: Vec<String> = (0..5_000).map(|i| format!("other {i:05}")).collect();
         t.ulabels().save_all(more.iter().map(ULabel::new))?;
         assert_eq!(got()?, expect);
+        // A long column: with a registry small beside it, every name is read while the column
+        // is scanned; with a larger one, the distinct values are looked up after. A synonym
+        // validates in neither.
+        let mut first = t.ulabels().get_by_name(&labels[0])?;
+        t.ulabels().add_synonym(&mut first, "alias of the first")?;
+        let mut long_values = values.clone();
+        long_values.push(Some("alias of the first".into()));
+        let long_values: Vec<Option<String>> =
+            long_values.iter().cycle().take(300_000).cloned().collect();
+        let long = StringArray::from(long_values.clone());
+        let long_expect: Vec<Option<bool>> = long_values
+            .iter()
+            .map(|v| {
+                v.as_ref()
+                    .map(|v| !v.starts_with("unknown") && labels.contains(v))
+            })
+            .collect();
+        let got_long = || -> anyhow::Result<Vec<Option<bool>>> {
+            Ok(t.ulabels().validate_array(&long)?.iter().collect())
+        };
+        assert_eq!(got_long()?, long_expect);
+        let many: Vec<String> = (0..10_000).map(|i| format!("many {i:05}")).collect();
+        t.ulabels().save_all(many.iter().map(ULabel::new))?;
+        assert_eq!(got_long()?, long_expect);
         Ok(())
     }
 );

@@ -1,6 +1,8 @@
 //! `validate`, `inspect`, `standardize` and `add_synonym` on the named registries (ULabel,
 //! Feature), vectorised over Arrow arrays: the work is per distinct value, and the registry is
-//! read once per call (names in one `IN` list, synonyms in one more statement).
+//! read once per call (names in one `IN` list, synonyms in one more statement; `validate`
+//! reads no synonyms, and for a long column beside a small registry reads every name while
+//! the column is scanned).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -74,6 +76,39 @@ pub(crate) fn synonyms<T: Named>(conn: &mut Conn<'_>) -> Result<HashMap<String, 
     Ok(out)
 }
 
+/// Columns from this many rows read the registry's names while they are scanned.
+const OVERLAP_ROWS: usize = 256 * 1024;
+/// ... when the registry has at most one record per this many rows: reading a name costs
+/// about 30 times scanning a row, so the read ends before the scan.
+const OVERLAP_RATIO: usize = 32;
+
+/// Every name of the registry → its id, when it has at most `most` records (its largest id
+/// bounds the count: ids are never reused); `None` for a larger registry.
+fn all_names<T: Named>(conn: &mut Conn<'_>, most: usize) -> Result<Option<HashMap<String, i64>>> {
+    if lamella_schema::largest_id(conn, T::REGISTRY)? > most as i64 {
+        return Ok(None);
+    }
+    Ok(Some(
+        lamella_schema::names(conn, T::REGISTRY, "name")?
+            .into_iter()
+            .map(|(id, name)| (name, id))
+            .collect(),
+    ))
+}
+
+/// The records the distinct `values` name: name → id (one statement).
+fn ids_of<T: Named>(conn: &mut Conn<'_>, values: &[String]) -> Result<HashMap<String, i64>> {
+    let possible: Vec<String> = values
+        .iter()
+        .filter(|v| super::curator::could_be_name(v))
+        .cloned()
+        .collect();
+    Ok(lamella_schema::ids_by_name(conn, T::REGISTRY, &possible)?
+        .into_iter()
+        .map(|(id, name)| (name, id))
+        .collect())
+}
+
 /// Looks the distinct `values` up by name (one `IN` statement per 5,000 values) and among
 /// the registry's `synonyms`.
 pub(crate) fn match_known<T: Named>(
@@ -81,15 +116,7 @@ pub(crate) fn match_known<T: Named>(
     values: &[String],
     synonyms: &HashMap<String, String>,
 ) -> Result<Matched> {
-    let possible: Vec<String> = values
-        .iter()
-        .filter(|v| super::curator::could_be_name(v))
-        .cloned()
-        .collect();
-    let found: HashMap<String, i64> = lamella_schema::ids_by_name(conn, T::REGISTRY, &possible)?
-        .into_iter()
-        .map(|(id, name)| (name, id))
-        .collect();
+    let found = ids_of::<T>(conn, values)?;
     Ok(Matched {
         ids: values.iter().map(|v| found.get(v).copied()).collect(),
         synonym_of: values
@@ -124,12 +151,28 @@ impl<T: Named> Registry<T> {
     /// [`validate`](Self::validate) over an Arrow column (text, dictionary, or cast to text);
     /// nulls stay null.
     pub fn validate_array(&self, column: &dyn Array) -> Result<BooleanArray> {
-        let d = values::codes(column)?;
-        let m = self
-            .ln
-            .db()
-            .with_conn(|c| match_values::<T>(c, &d.values))?;
-        let known: Vec<bool> = m.ids.iter().map(Option::is_some).collect();
+        // Names only: what a synonym stands for is `inspect`'s and `standardize`'s question.
+        // A long column beside a small registry: every name is read while the column is
+        // scanned, on another core.
+        let (d, all) = if column.len() >= OVERLAP_ROWS {
+            let (db, most) = (self.ln.db(), column.len() / OVERLAP_RATIO);
+            let (d, all) = rayon::join(
+                || values::codes(column),
+                || db.with_conn(|c| all_names::<T>(c, most)),
+            );
+            (d?, all?)
+        } else {
+            (values::codes(column)?, None)
+        };
+        let found = match all {
+            Some(all) => all,
+            None => self.ln.db().with_conn(|c| ids_of::<T>(c, &d.values))?,
+        };
+        let known: Vec<bool> = d
+            .values
+            .iter()
+            .map(|v| super::curator::could_be_name(v) && found.contains_key(v))
+            .collect();
         let valid = BooleanBuffer::collect_bool(d.codes.len(), |i| {
             known.get(d.codes[i] as usize) == Some(&true)
         });

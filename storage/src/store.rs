@@ -818,7 +818,7 @@ impl Store {
         let mut failed = None;
         let res = write_atomically(local, |f| match copy_exactly(&mut src, f, size, on_bytes) {
             Ok(()) => Ok(()),
-            Err(Copy::Write(e)) => Err(e),
+            Err(CopyStop::Write(e)) => Err(e),
             Err(stopped) => {
                 let shown = io::Error::other(stopped.to_string());
                 failed = Some(stopped);
@@ -826,9 +826,9 @@ impl Store {
             }
         });
         match failed {
-            Some(Copy::Read(e)) => Err(self.map_io_err("read", key, e)),
-            Some(Copy::Write(_)) | None => res,
-            Some(Copy::Length(got)) => Err(self.backend(
+            Some(CopyStop::Read(e)) => Err(self.map_io_err("read", key, e)),
+            Some(CopyStop::Write(_)) | None => res,
+            Some(CopyStop::Length(got)) => Err(self.backend(
                 "read",
                 key,
                 &format!(
@@ -1375,19 +1375,19 @@ impl<R: Read> Read for Counted<'_, R> {
 
 /// Why [`copy_exactly`] stopped.
 #[derive(Debug)]
-enum Copy {
+enum CopyStop {
     Read(io::Error),
     Write(io::Error),
     /// The source ended after this many bytes, not the size expected.
     Length(u64),
 }
 
-impl std::fmt::Display for Copy {
+impl std::fmt::Display for CopyStop {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Copy::Read(e) => write!(f, "download failed: {e}"),
-            Copy::Write(e) => write!(f, "{e}"),
-            Copy::Length(n) => write!(f, "download incomplete after {n} bytes"),
+            CopyStop::Read(e) => write!(f, "download failed: {e}"),
+            CopyStop::Write(e) => write!(f, "{e}"),
+            CopyStop::Length(n) => write!(f, "download incomplete after {n} bytes"),
         }
     }
 }
@@ -1399,19 +1399,19 @@ fn copy_exactly(
     dest: &mut impl Write,
     size: u64,
     on_bytes: &(dyn Fn(u64) + Sync),
-) -> std::result::Result<(), Copy> {
+) -> std::result::Result<(), CopyStop> {
     let mut got = 0u64;
     loop {
-        let chunk = src.fill_buf().map_err(Copy::Read)?;
+        let chunk = src.fill_buf().map_err(CopyStop::Read)?;
         if chunk.is_empty() {
             return if got == size {
                 Ok(())
             } else {
-                Err(Copy::Length(got))
+                Err(CopyStop::Length(got))
             };
         }
         let n = chunk.len();
-        dest.write_all(chunk).map_err(Copy::Write)?;
+        dest.write_all(chunk).map_err(CopyStop::Write)?;
         src.consume(n);
         got += n as u64;
         on_bytes(n as u64);
@@ -1465,7 +1465,7 @@ mod tests {
         assert_eq!(counted.load(std::sync::atomic::Ordering::Relaxed), 10);
         for size in [11, 9] {
             let err = copy_exactly(&mut &body[..], &mut Vec::new(), size, &count).unwrap_err();
-            assert!(matches!(err, Copy::Length(10)), "{err:?}");
+            assert!(matches!(err, CopyStop::Length(10)), "{err:?}");
         }
         // Through the download: what ends early leaves no file behind.
         let dir = tempfile::tempdir().unwrap();

@@ -1116,10 +1116,7 @@ fn lamindb_row(
     let peer = Duration::from_secs_f64(secs);
     let shown = match target {
         Some(t) => ratio(ours, peer, "LaminDB", t),
-        None => {
-            let r = peer.as_secs_f64() / ours.as_secs_f64().max(1e-9);
-            Box::leak(format!("{r:.2}x LaminDB").into_boxed_str())
-        }
+        None => Box::leak(format!("{:.2}x LaminDB", times(ours, peer)).into_boxed_str()),
     };
     Some(Row {
         backend,
@@ -1162,8 +1159,13 @@ fn add_lamindb_rows(
     }
 }
 
+/// How many times faster than the peer we are.
+fn times(ours: Duration, peer: Duration) -> f64 {
+    peer.as_secs_f64() / ours.as_secs_f64().max(1e-9)
+}
+
 fn ratio(ours: Duration, peer: Duration, name: &str, target: f64) -> &'static str {
-    let r = peer.as_secs_f64() / ours.as_secs_f64().max(1e-9);
+    let r = times(ours, peer);
     let verdict = if r >= target { "met" } else { "not met" };
     Box::leak(format!("{r:.2}x {name} (target {target}x: {verdict})").into_boxed_str())
 }
